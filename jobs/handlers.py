@@ -1,0 +1,25 @@
+"""Which function does the work of each Operation type.
+
+A handler is called as ``handler(rt, operation_id, tenant_id, params, checkpoint)`` and
+processes one chunk: it returns the new checkpoint, or None when the work is done.
+Each chunk commits its own work together with its progress and checkpoint, so a
+re-run after a crash resumes where the last chunk left off.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from provisioning.runtime import Runtime
+from provisioning.services import memberships
+
+ChunkHandler = Callable[[Runtime, int, int, dict[str, Any], dict[str, Any]], "dict[str, Any] | None"]
+
+HANDLERS: dict[str, ChunkHandler] = {
+    "members_copy": memberships.copy_members_chunk,
+}
+
+
+def register(type: str, handler: ChunkHandler) -> None:
+    """Register the chunk handler of an Operation type (later capabilities add theirs)."""
+    HANDLERS[type] = handler

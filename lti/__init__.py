@@ -1,0 +1,1 @@
+"""LTI 1.3 tool and the embedded group-management UI."""

@@ -1,0 +1,32 @@
+"""The admin REST API under /api/v1, documented by OpenAPI generated from its schemas."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from .auth import SECURITY_SCHEME
+from .errors import register_error_handlers
+
+
+def init_api(app: Flask) -> Api:
+    app.config.update(
+        API_TITLE="Provisioning admin API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    api = Api(app, spec_kwargs={"info": {"description": "Groups, users, memberships and background "
+                                                      "operations of one tenant. Authenticate with an "
+                                                      "admin token: `Authorization: Bearer prov_...`."}})
+    api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
+    api.spec.options["security"] = [{"bearerAuth": []}]
+
+    from . import groups
+
+    for module in (groups,):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
+    register_error_handlers(app)
+    app.extensions["provisioning_api"] = api
+    return api

@@ -1,0 +1,25 @@
+"""Build the Runtime (database + job queue) from Settings; shared by the web app, CLI and worker."""
+
+from __future__ import annotations
+
+from .config import Settings
+from .db import Database
+from .runtime import Runtime
+
+
+def build_runtime(settings: Settings, *, redis_connection=None) -> Runtime:
+    """A Runtime whose queue is RQ when REDIS_URL is set, an in-process thread pool otherwise."""
+    rt = Runtime(settings=settings, db=Database(settings.database_url))
+    if settings.redis_url or redis_connection is not None:
+        from jobs.queue import RQQueue
+
+        if redis_connection is None:
+            from redis import Redis
+
+            redis_connection = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        rt.queue = RQQueue(redis_connection, name=settings.queue_name, job_timeout=settings.job_timeout)
+    else:
+        from jobs.queue import InProcessQueue
+
+        rt.queue = InProcessQueue(lambda: rt)
+    return rt

@@ -1,0 +1,118 @@
+"""Database engine, the unit of work, and dialect helpers for bulk SQL.
+
+A service entry point opens one unit of work::
+
+    with db.transaction() as s:
+        ...                      # select/insert/update through ``s``
+        on_commit(s, callback)   # e.g. enqueue a job for a row created above
+
+The transaction commits when the block exits normally and rolls back on an
+exception.  Callbacks registered with :func:`on_commit` run only after the
+commit succeeded, so a job never reads a row that is not there yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from sqlalchemy import Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger(__name__)
+
+_AFTER_COMMIT = "after_commit_callbacks"
+
+
+class Database:
+    """An engine plus the session factory every unit of work comes from."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = _make_engine(url, echo=echo)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on error, then run after-commit hooks."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            callbacks = session.info.pop(_AFTER_COMMIT, [])
+            committed = not session.in_transaction()
+            session.close()
+        if committed:
+            for callback in callbacks:
+                try:
+                    callback()
+                except Exception:  # an after-commit hook must never undo a committed change
+                    log.exception("after-commit callback failed")
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; closing it ends its transaction without expiring loaded objects."""
+        session = self._sessions()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def on_commit(session: Session, callback: Callable[[], Any]) -> None:
+    """Run ``callback`` after ``session``'s transaction commits (never if it rolls back)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def _make_engine(url: str, *, echo: bool) -> Engine:
+    if url.startswith("sqlite"):
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, echo=echo, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    # pool_pre_ping: after a PostgreSQL restart the first request reconnects instead of failing.
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def insert_ignoring_conflicts(session: Session, table: Table):
+    """``INSERT ... ON CONFLICT DO NOTHING`` for the session's dialect.
+
+    Returns an insert construct; call ``.on_conflict_do_nothing()`` is already applied.
+    Both PostgreSQL and SQLite (3.24+) support the clause.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"bulk insert is not implemented for {dialect}")

@@ -1,0 +1,59 @@
+"""People of a tenant, as pushed by the identity provider or created by admins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, BigId, JsonDoc, UTCDateTime, utcnow
+
+USER_STATUSES = ("invited", "active", "deactivated")
+USER_ROLES = ("learner", "manager", "admin")
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        # userName and the primary email are unique per tenant, ignoring case (RFC 7643 §4.1.1:
+        # userName is caseExact=false).  Expression indexes serve both the constraint and lookups.
+        Index("uq_users_tenant_username", "tenant_id", text("lower(username)"), unique=True),
+        Index("uq_users_tenant_email", "tenant_id", text("lower(email)"), unique=True),
+        Index("ix_users_tenant_external_id", "tenant_id", "external_id"),
+        Index("ix_users_tenant_status", "tenant_id", "status"),
+        Index("ix_users_tenant_department", "tenant_id", "department"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(320))
+    email: Mapped[str | None] = mapped_column(String(320))
+    given_name: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str | None] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(400))
+    external_id: Mapped[str | None] = mapped_column(String(320))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    role: Mapped[str] = mapped_column(String(20), default="learner")
+    language: Mapped[str | None] = mapped_column(String(35))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(String(200))
+    user_type: Mapped[str | None] = mapped_column(String(100))
+    # Enterprise User extension (RFC 7643 §4.3)
+    employee_number: Mapped[str | None] = mapped_column(String(100))
+    cost_center: Mapped[str | None] = mapped_column(String(200))
+    organization: Mapped[str | None] = mapped_column(String(200))
+    division: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(200))
+    manager_id: Mapped[str | None] = mapped_column(String(320))
+    # The tenant's own attributes (location, hireDate, studentOrEmployee, ...)
+    custom_attributes: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    # Attributes an identity provider sent that we keep verbatim (phoneNumbers, addresses, ...)
+    extra: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)

@@ -1,0 +1,89 @@
+"""The audit log: record events inside the caller's transaction; read them back per tenant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from ..models import ActivityEvent, utcnow
+from ..runtime import Runtime
+from .pagination import Page, paginate
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, and through which channel (scim, api, ui, lti, job, rule, cli)."""
+
+    name: str
+    channel: str
+
+    @classmethod
+    def system(cls, channel: str = "job") -> "Actor":
+        return cls(name="system", channel=channel)
+
+
+def record(
+    session: Session,
+    tenant_id: int,
+    actor: Actor,
+    action: str,
+    object_type: str | None = None,
+    object_id: Any = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add one event to the caller's unit of work (it commits with the change it describes)."""
+    session.add(
+        ActivityEvent(
+            tenant_id=tenant_id,
+            actor=actor.name,
+            channel=actor.channel,
+            action=action,
+            object_type=object_type,
+            object_id=None if object_id is None else str(object_id),
+            details=details or {},
+            created_at=utcnow(),
+        )
+    )
+
+
+def record_many(session: Session, rows: Iterable[dict[str, Any]]) -> None:
+    """Insert many events in one statement (bulk jobs record one event per change)."""
+    rows = list(rows)
+    if rows:
+        session.execute(insert(ActivityEvent), rows)
+
+
+def list_events(
+    rt: Runtime,
+    tenant_id: int,
+    *,
+    action: str | None = None,
+    channel: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[ActivityEvent]:
+    """Newest first, filtered; always scoped to the tenant."""
+    stmt = select(ActivityEvent).where(ActivityEvent.tenant_id == tenant_id)
+    if action:
+        stmt = stmt.where(ActivityEvent.action == action)
+    if channel:
+        stmt = stmt.where(ActivityEvent.channel == channel)
+    if object_type:
+        stmt = stmt.where(ActivityEvent.object_type == object_type)
+    if object_id:
+        stmt = stmt.where(ActivityEvent.object_id == object_id)
+    if since:
+        stmt = stmt.where(ActivityEvent.created_at >= since)
+    if until:
+        stmt = stmt.where(ActivityEvent.created_at < until)
+    stmt = stmt.order_by(ActivityEvent.created_at.desc(), ActivityEvent.id.desc())
+    with rt.db.read() as s:
+        return paginate(s, stmt, page, per_page)

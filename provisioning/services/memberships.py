@@ -1,0 +1,199 @@
+"""Memberships: list, add, remove and copy members with set-based SQL.
+
+Adding or removing members never loads the group's other members: adding is one
+``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` per chunk, removing one
+``DELETE ... WHERE user_id IN (...)``.  The group's version is bumped with an
+``UPDATE ... SET version = version + 1`` so concurrent changes never lose one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy.orm import Session
+
+from ..db import insert_ignoring_conflicts
+from ..errors import Conflict, InvalidInput, NotFound
+from ..models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
+from ..runtime import Runtime
+from .activity import Actor, record_many
+from .groups import load_group
+from .operations import save_progress, start_operation
+from .pagination import Page, paginate
+from .users import escape_like, find_users_by_email
+
+CHUNK = 1000
+
+
+@dataclass
+class MemberChange:
+    added: list[int]
+    already_members: int
+
+    @property
+    def added_count(self) -> int:
+        return len(self.added)
+
+
+def ensure_hand_editable(group: Group) -> None:
+    """Automatic groups follow their rule; their members can't be changed by hand."""
+    if group.kind == "automatic":
+        raise Conflict(f"Group {group.name!r} is automatic: its members follow its rule and can't be "
+                       "changed by hand. Edit the rule or its include/exclude lists instead.", field="members")
+
+
+def touch_group(s: Session, group_id: int) -> None:
+    s.execute(update(Group).where(Group.id == group_id)
+              .values(version=Group.version + 1, updated_at=utcnow())
+              .execution_options(synchronize_session=False))
+
+
+def insert_members(s: Session, tenant_id: int, group_id: int, user_ids: Sequence[int], source: str) -> list[int]:
+    """Insert memberships for those of ``user_ids`` that are users of the tenant; returns the new ones."""
+    added: list[int] = []
+    now = utcnow()
+    for start in range(0, len(user_ids), CHUNK):
+        chunk = list(user_ids[start:start + CHUNK])
+        select_users = select(literal(group_id), User.id, literal(tenant_id), literal(source), literal(now, type_=Membership.added_at.type)) \
+            .where(User.tenant_id == tenant_id, User.id.in_(chunk))
+        stmt = insert_ignoring_conflicts(s, Membership.__table__).from_select(
+            ["group_id", "user_id", "tenant_id", "source", "added_at"], select_users,
+        ).returning(Membership.__table__.c.user_id)
+        added.extend(s.scalars(stmt).all())
+    return added
+
+
+def _member_events(tenant_id: int, group_id: int, user_ids: Iterable[int], actor: Actor, action: str) -> list[dict[str, Any]]:
+    now = utcnow()
+    return [dict(tenant_id=tenant_id, actor=actor.name, channel=actor.channel, action=action,
+                 object_type="group", object_id=str(group_id), details={"user_id": uid}, created_at=now)
+            for uid in user_ids]
+
+
+def add_members(
+    rt: Runtime, tenant_id: int, group_id: int, *, user_ids: Sequence[int] = (), emails: Sequence[str] = (),
+    actor: Actor, source: str = "manual",
+) -> MemberChange:
+    """Add users (by id or by email) to a group.  Unknown ids or emails refuse the whole request."""
+    if source not in MEMBERSHIP_SOURCES:
+        raise InvalidInput(f"Unknown membership source {source!r}.")
+    if not user_ids and not emails:
+        raise InvalidInput("Give user_ids or emails.", details={"user_ids": ["Give user_ids or emails."]})
+    with rt.db.transaction() as s:
+        group = load_group(s, tenant_id, group_id)
+        ensure_hand_editable(group)
+        ids = sorted({int(u) for u in user_ids})
+        errors: dict[str, list[str]] = {}
+        if ids:
+            known = set()
+            for start in range(0, len(ids), CHUNK):
+                known.update(s.scalars(select(User.id).where(User.tenant_id == tenant_id,
+                                                             User.id.in_(ids[start:start + CHUNK]))))
+            missing = [i for i in ids if i not in known]
+            if missing:
+                errors["user_ids"] = [f"No user with id {i}." for i in missing[:100]]
+        if emails:
+            found = find_users_by_email(s, tenant_id, emails)
+            missing_emails = [e for e in emails if e and e.strip().lower() not in found]
+            if missing_emails:
+                errors["emails"] = [f"No user with email {e!r}." for e in missing_emails[:100]]
+            ids = sorted(set(ids) | set(found.values()))
+        if errors:
+            raise InvalidInput("Some members could not be found; nothing was changed.", details=errors)
+        added = insert_members(s, tenant_id, group.id, ids, source)
+        if added:
+            touch_group(s, group.id)
+            record_many(s, _member_events(tenant_id, group.id, added, actor, "group.member_added"))
+    return MemberChange(added=added, already_members=len(ids) - len(added))
+
+
+def remove_members(rt: Runtime, tenant_id: int, group_id: int, user_ids: Sequence[int], actor: Actor) -> int:
+    """Remove users from a group; returns how many were members."""
+    with rt.db.transaction() as s:
+        group = load_group(s, tenant_id, group_id)
+        ensure_hand_editable(group)
+        removed = delete_members(s, group.id, user_ids)
+        if removed:
+            touch_group(s, group.id)
+            record_many(s, _member_events(tenant_id, group.id, removed, actor, "group.member_removed"))
+    return len(removed)
+
+
+def delete_members(s: Session, group_id: int, user_ids: Sequence[int]) -> list[int]:
+    removed: list[int] = []
+    ids = list(user_ids)
+    for start in range(0, len(ids), CHUNK):
+        stmt = (delete(Membership).where(Membership.group_id == group_id,
+                                         Membership.user_id.in_(ids[start:start + CHUNK]))
+                .returning(Membership.user_id))
+        removed.extend(s.scalars(stmt).all())
+    return removed
+
+
+def remove_member(rt: Runtime, tenant_id: int, group_id: int, user_id: int, actor: Actor) -> None:
+    """Remove one member; 404 when the user is not a member of this group."""
+    if remove_members(rt, tenant_id, group_id, [user_id], actor) == 0:
+        raise NotFound(f"User {user_id} is not a member of group {group_id}.")
+
+
+def list_members(rt: Runtime, tenant_id: int, group_id: int, *, q: str | None = None,
+                 page: int = 1, per_page: int = 50) -> Page[Any]:
+    """A page of (User, Membership) rows, ordered by user id."""
+    with rt.db.read() as s:
+        load_group(s, tenant_id, group_id)
+        stmt = (select(User, Membership).join(Membership, Membership.user_id == User.id)
+                .where(Membership.group_id == group_id, User.tenant_id == tenant_id))
+        if q:
+            pattern = f"%{escape_like(q.strip().lower())}%"
+            stmt = stmt.where(func.lower(User.email).like(pattern, escape="\\")
+                              | func.lower(User.username).like(pattern, escape="\\"))
+        return paginate(s, stmt.order_by(User.id), page, per_page, scalars=False)
+
+
+# --- copying members: a background Operation -------------------------------------------------
+
+
+def request_copy(rt: Runtime, tenant_id: int, group_id: int, from_group_id: int, actor: Actor):
+    """Start an Operation that copies every member of ``from_group_id`` into ``group_id``."""
+    with rt.db.transaction() as s:
+        target = load_group(s, tenant_id, group_id)
+        source = load_group(s, tenant_id, from_group_id)
+        ensure_hand_editable(target)
+        if target.id == source.id:
+            raise InvalidInput("A group can't copy members from itself.",
+                               details={"from_group_id": ["Must be another group."]})
+        total = s.scalar(select(func.count()).select_from(Membership).where(Membership.group_id == source.id))
+        return start_operation(s, rt, tenant_id, "members_copy",
+                               {"group_id": target.id, "from_group_id": source.id, "actor": actor.name,
+                                "channel": actor.channel}, actor, total=total)
+
+
+def copy_members_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any],
+                       checkpoint: dict[str, Any]) -> dict[str, Any] | None:
+    """Copy the next chunk of members (keyset on user_id); returns the new checkpoint, or None when done.
+
+    Idempotent: a re-run after a crash resumes from the last committed checkpoint, and
+    ``ON CONFLICT DO NOTHING`` makes a repeated chunk harmless.
+    """
+    after = int(checkpoint.get("after_user_id", 0))
+    done = int(checkpoint.get("done", 0))
+    added_total = int(checkpoint.get("added", 0))
+    actor = Actor(params.get("actor", "system"), params.get("channel", "job"))
+    with rt.db.transaction() as s:
+        target = load_group(s, tenant_id, params["group_id"])
+        ensure_hand_editable(target)
+        batch = list(s.scalars(select(Membership.user_id)
+                               .where(Membership.group_id == params["from_group_id"], Membership.user_id > after)
+                               .order_by(Membership.user_id).limit(CHUNK)))
+        if not batch:
+            return None
+        added = insert_members(s, tenant_id, target.id, batch, "manual")
+        if added:
+            touch_group(s, target.id)
+            record_many(s, _member_events(tenant_id, target.id, added, actor, "group.member_added"))
+        new_checkpoint = {"after_user_id": batch[-1], "done": done + len(batch), "added": added_total + len(added)}
+        save_progress(s, operation_id, done=new_checkpoint["done"], checkpoint=new_checkpoint,
+                      result={"added": new_checkpoint["added"], "already_members": new_checkpoint["done"] - new_checkpoint["added"]})
+    return new_checkpoint

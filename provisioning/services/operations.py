@@ -1,0 +1,193 @@
+"""Operations: the durable record of background work.
+
+The row is written in the caller's transaction and the job is enqueued only
+after that transaction commits.  The job side claims the row atomically,
+reports progress and checkpoints, checks for a Stop request between chunks,
+and records the outcome.  A crashed or lost job is found again by
+:func:`find_lost` and re-enqueued; the claim makes a second copy harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from ..db import on_commit
+from ..errors import InvalidInput, NotFound
+from ..models import FINISHED_STATUSES, OPERATION_STATUSES, Operation, utcnow
+from ..runtime import Runtime
+from .activity import Actor, record
+from .pagination import Page, paginate
+
+log = logging.getLogger(__name__)
+
+
+def start_operation(
+    session: Session, rt: Runtime, tenant_id: int, type: str, params: dict[str, Any], actor: Actor,
+    *, total: int | None = None,
+) -> Operation:
+    """Add a queued Operation to the caller's unit of work and enqueue it after commit."""
+    op = Operation(
+        tenant_id=tenant_id, type=type, status="queued", params=params, progress_total=total,
+        requested_by=actor.name, created_at=utcnow(),
+    )
+    session.add(op)
+    session.flush()
+    record(session, tenant_id, actor, f"operation.{type}.requested", "operation", op.id, {"params": params})
+    op_id = op.id
+    on_commit(session, lambda: _enqueue_quietly(rt, op_id))
+    return op
+
+
+def _enqueue_quietly(rt: Runtime, operation_id: int) -> None:
+    # If the queue is down the row stays queued; the worker's sweep enqueues it later.
+    try:
+        rt.queue.enqueue(operation_id)
+    except Exception as exc:  # noqa: BLE001 - any queue failure is recoverable by the sweep
+        log.warning(
+            "operation %s recorded but not enqueued (%s); it will be picked up by the sweep",
+            operation_id, type(exc).__name__,
+        )
+
+
+def get_operation(rt: Runtime, tenant_id: int, operation_id: int) -> Operation:
+    with rt.db.read() as s:
+        op = s.get(Operation, operation_id)
+        if op is None or op.tenant_id != tenant_id:
+            raise NotFound(f"No operation with id {operation_id}.")
+        return op
+
+
+def list_operations(
+    rt: Runtime, tenant_id: int, *, type: str | None = None, status: str | None = None,
+    since: datetime | None = None, until: datetime | None = None, page: int = 1, per_page: int = 50,
+) -> Page[Operation]:
+    if status and status not in OPERATION_STATUSES:
+        raise InvalidInput(f"Unknown status {status!r}.",
+                           details={"status": [f"Must be one of {', '.join(OPERATION_STATUSES)}."]})
+    stmt = select(Operation).where(Operation.tenant_id == tenant_id)
+    if type:
+        stmt = stmt.where(Operation.type == type)
+    if status:
+        stmt = stmt.where(Operation.status == status)
+    if since:
+        stmt = stmt.where(Operation.created_at >= since)
+    if until:
+        stmt = stmt.where(Operation.created_at < until)
+    stmt = stmt.order_by(Operation.created_at.desc(), Operation.id.desc())
+    with rt.db.read() as s:
+        return paginate(s, stmt, page, per_page)
+
+
+def cancel_operation(rt: Runtime, tenant_id: int, operation_id: int, actor: Actor) -> Operation:
+    """Ask a job to stop.  A queued one is cancelled at once; a running one stops between chunks."""
+    with rt.db.transaction() as s:
+        op = s.get(Operation, operation_id, with_for_update=True)
+        if op is None or op.tenant_id != tenant_id:
+            raise NotFound(f"No operation with id {operation_id}.")
+        if op.status in FINISHED_STATUSES:
+            return op
+        op.cancel_requested = True
+        if op.status == "queued":
+            op.status = "cancelled"
+            op.finished_at = utcnow()
+            op.result = {**(op.result or {}), "cancelled": True}
+        record(s, tenant_id, actor, "operation.cancel", "operation", op.id, {"type": op.type})
+    return op
+
+
+# --- the job side -----------------------------------------------------------------------------
+
+
+def claim(rt: Runtime, operation_id: int, worker: str) -> Operation | None:
+    """Atomically take a queued (or abandoned running) operation; None if someone else has it."""
+    now = utcnow()
+    stale = now - timedelta(seconds=rt.settings.operation_stale_seconds)
+    with rt.db.transaction() as s:
+        claimed = s.execute(
+            update(Operation)
+            .where(
+                Operation.id == operation_id,
+                or_(
+                    Operation.status == "queued",
+                    (Operation.status == "running") & (Operation.heartbeat_at < stale),
+                ),
+            )
+            .values(status="running", worker=worker, heartbeat_at=now, attempts=Operation.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            return None
+        op = s.get(Operation, operation_id)
+        if op.started_at is None:
+            op.started_at = now
+    return op
+
+
+def heartbeat(rt: Runtime, operation_id: int) -> None:
+    with rt.db.transaction() as s:
+        s.execute(update(Operation).where(Operation.id == operation_id, Operation.status == "running")
+                  .values(heartbeat_at=utcnow()))
+
+
+def save_progress(
+    session: Session, operation_id: int, *, done: int | None = None, total: int | None = None,
+    checkpoint: dict[str, Any] | None = None, result: dict[str, Any] | None = None,
+) -> None:
+    """Record progress inside the chunk's own transaction, so progress and work commit together."""
+    values: dict[str, Any] = {"heartbeat_at": utcnow()}
+    if done is not None:
+        values["progress_done"] = done
+    if total is not None:
+        values["progress_total"] = total
+    if checkpoint is not None:
+        values["checkpoint"] = checkpoint
+    if result is not None:
+        values["result"] = result
+    session.execute(update(Operation).where(Operation.id == operation_id).values(**values))
+
+
+def cancel_requested(rt: Runtime, operation_id: int) -> bool:
+    with rt.db.read() as s:
+        return bool(s.scalar(select(Operation.cancel_requested).where(Operation.id == operation_id)))
+
+
+def finish(rt: Runtime, operation_id: int, status: str, *, result: dict[str, Any] | None = None,
+           errors: list[Any] | None = None) -> None:
+    """Mark the operation succeeded, cancelled or failed, and log it."""
+    assert status in FINISHED_STATUSES
+    with rt.db.transaction() as s:
+        op = s.get(Operation, operation_id)
+        if op is None:
+            return
+        op.status = status
+        op.finished_at = utcnow()
+        if result is not None:
+            op.result = result
+        if errors is not None:
+            op.errors = errors
+        record(s, op.tenant_id, Actor.system("job"), f"operation.{op.type}.{status}", "operation", op.id,
+               {"result": op.result, "error_count": len(op.errors or [])})
+
+
+def find_lost(rt: Runtime, *, queued_older_than: timedelta) -> list[int]:
+    """Operations that should be running or queued in the job queue but may not be.
+
+    Queued rows older than ``queued_older_than`` (their enqueue may have failed,
+    or Redis lost them) and running rows whose heartbeat went stale (their worker died).
+    """
+    now = utcnow()
+    stale = now - timedelta(seconds=rt.settings.operation_stale_seconds)
+    with rt.db.read() as s:
+        return list(s.scalars(
+            select(Operation.id).where(
+                or_(
+                    (Operation.status == "queued") & (Operation.created_at < now - queued_older_than),
+                    (Operation.status == "running") & (Operation.heartbeat_at < stale),
+                )
+            ).order_by(Operation.id)
+        ))

@@ -1,0 +1,65 @@
+"""Tenants: create, list, find."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..models import Tenant
+from ..runtime import Runtime
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(name: str) -> str:
+    return _SLUG.sub("-", name.lower()).strip("-")[:100]
+
+
+def create_tenant(
+    rt: Runtime, name: str, *, slug: str | None = None, seat_limit: int | None = None,
+    settings: dict[str, Any] | None = None,
+) -> Tenant:
+    """Create a tenant; its slug (derived from the name unless given) is unique."""
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("A tenant needs a name.", details={"name": ["Must not be empty."]})
+    slug = slugify(slug or name)
+    if not slug:
+        raise InvalidInput("The tenant name has no letters or digits to build a slug from.",
+                           details={"slug": ["Must contain letters or digits."]})
+    if seat_limit is not None and seat_limit < 0:
+        raise InvalidInput("The seat limit cannot be negative.", details={"seat_limit": ["Must be 0 or more."]})
+    with rt.db.transaction() as s:
+        if s.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+            raise Conflict(f"A tenant with slug {slug!r} already exists.", field="slug")
+        tenant = Tenant(name=name, slug=slug, seat_limit=seat_limit, settings=settings or {})
+        s.add(tenant)
+        s.flush()
+    return tenant
+
+
+def list_tenants(rt: Runtime) -> list[Tenant]:
+    with rt.db.read() as s:
+        return list(s.scalars(select(Tenant).order_by(Tenant.id)))
+
+
+def load_tenant(session: Session, ref: str | int) -> Tenant:
+    """Find a tenant by id or slug inside an open session."""
+    tenant = None
+    if isinstance(ref, int) or str(ref).isdigit():
+        tenant = session.get(Tenant, int(ref))
+    if tenant is None:
+        tenant = session.scalar(select(Tenant).where(Tenant.slug == str(ref)))
+    if tenant is None:
+        raise NotFound(f"No tenant {ref!r}.")
+    return tenant
+
+
+def get_tenant(rt: Runtime, ref: str | int) -> Tenant:
+    """Find a tenant by id or slug."""
+    with rt.db.read() as s:
+        return load_tenant(s, ref)

@@ -1,0 +1,173 @@
+"""Test fixtures.
+
+By default the suite runs on SQLite and fakeredis (a fresh machine with only Python).
+With TEST_DATABASE_URL / TEST_REDIS_URL set it runs on a real PostgreSQL and Redis:
+CI always sets both.  The schema is built once per session with the real Alembic
+migrations; every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from provisioning.app import create_app
+from provisioning.config import Settings
+from provisioning.db import Database
+from provisioning.migrate import upgrade
+from provisioning.models import Base
+from provisioning.runtime import Runtime
+from provisioning.services import tenants, tokens
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "").strip()
+
+on_postgres = pytest.mark.skipif(not TEST_DATABASE_URL.startswith("postgres"), reason="needs TEST_DATABASE_URL (PostgreSQL)")
+on_real_redis = pytest.mark.skipif(not TEST_REDIS_URL, reason="needs TEST_REDIS_URL (a real Redis)")
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if TEST_DATABASE_URL:
+        from provisioning.config import _normalise_database_url
+
+        url = _normalise_database_url(TEST_DATABASE_URL)
+        if url.startswith("postgresql"):
+            _reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_connection():
+    if TEST_REDIS_URL:
+        from redis import Redis
+
+        conn = Redis.from_url(TEST_REDIS_URL)
+        conn.ping()
+    else:
+        import fakeredis
+
+        conn = fakeredis.FakeRedis()
+    yield conn
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return Settings.from_mapping({
+        "database_url": database_url,
+        "secret_key": secrets.token_urlsafe(32),
+        "redis_url": TEST_REDIS_URL or None,
+        "public_base_url": "http://localhost",
+        "jobs_sweep_interval": 0,
+        "queue_name": f"test-{secrets.token_hex(4)}",
+    })
+
+
+def _truncate(db: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def rt(settings, redis_connection) -> Runtime:
+    """A Runtime on the test database whose jobs go to RQ (real Redis in CI, fakeredis otherwise)."""
+    from provisioning.bootstrap import build_runtime
+
+    runtime = build_runtime(settings, redis_connection=redis_connection)
+    _truncate(runtime.db)
+    yield runtime
+    runtime.queue.queue.empty()
+    _truncate(runtime.db)
+    runtime.db.dispose()
+
+
+@pytest.fixture
+def run_jobs(rt, redis_connection) -> Callable[[], int]:
+    """Run every queued job with a real RQ worker (burst mode, in this process)."""
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    import jobs.tasks
+
+    def run() -> int:
+        jobs.tasks.use_runtime(rt)
+        try:
+            worker = SimpleWorker([rt.queue.queue], connection=redis_connection, serializer=JSONSerializer)
+            worker.work(burst=True)
+            return worker.successful_job_count if hasattr(worker, "successful_job_count") else 0
+        finally:
+            jobs.tasks.use_runtime(None)
+
+    return run
+
+
+@pytest.fixture
+def app(rt):
+    app = create_app(runtime=rt)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@dataclass
+class TenantHandle:
+    id: int
+    slug: str
+    admin_token: str
+    scim_token: str
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
+
+    @property
+    def scim(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.scim_token}"}
+
+
+@pytest.fixture
+def make_tenant(rt) -> Callable[..., TenantHandle]:
+    counter = iter(range(1, 10_000))
+
+    def make(name: str | None = None, **kwargs: Any) -> TenantHandle:
+        tenant = tenants.create_tenant(rt, name or f"Tenant {next(counter)}", **kwargs)
+        _, admin = tokens.create_token(rt, tenant.id, "admin", "test admin")
+        _, scim = tokens.create_token(rt, tenant.id, "scim", "test scim")
+        return TenantHandle(id=tenant.id, slug=tenant.slug, admin_token=admin, scim_token=scim)
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant) -> TenantHandle:
+    return make_tenant("Acme University")
+
+
+@pytest.fixture
+def other_tenant(make_tenant) -> TenantHandle:
+    return make_tenant("Other College")
