@@ -2,6 +2,7 @@
 
 from .activity import CHANNELS, ActivityEvent
 from .base import Base, utcnow
+from .course import ENROLLMENT_STATUSES, Course, Enrollment
 from .group import GROUP_KINDS, GROUP_SOURCES, MEMBERSHIP_SOURCES, Group, Membership
 from .operation import FINISHED_STATUSES, OPERATION_STATUSES, Operation
 from .tenant import Tenant
@@ -9,7 +10,7 @@ from .token import TOKEN_SCOPES, ApiToken
 from .user import USER_ROLES, USER_STATUSES, User
 
 __all__ = [
-    "ActivityEvent", "ApiToken", "Base", "CHANNELS", "FINISHED_STATUSES", "GROUP_KINDS",
+    "ActivityEvent", "ApiToken", "Base", "CHANNELS", "Course", "ENROLLMENT_STATUSES", "Enrollment", "FINISHED_STATUSES", "GROUP_KINDS",
     "GROUP_SOURCES", "Group", "MEMBERSHIP_SOURCES", "Membership", "OPERATION_STATUSES",
     "Operation", "TOKEN_SCOPES", "Tenant", "USER_ROLES", "USER_STATUSES", "User", "utcnow",
 ]

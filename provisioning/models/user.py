@@ -29,7 +29,9 @@ class User(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     username: Mapped[str] = mapped_column(String(320))
+    # The primary email (SCIM emails[primary eq true], else the first); the whole SCIM list is kept in extra.
     email: Mapped[str | None] = mapped_column(String(320))
+    email_type: Mapped[str | None] = mapped_column(String(20))
     given_name: Mapped[str | None] = mapped_column(String(200))
     family_name: Mapped[str | None] = mapped_column(String(200))
     display_name: Mapped[str | None] = mapped_column(String(400))

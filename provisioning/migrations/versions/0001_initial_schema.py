@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 00:21:38.915149
+Create Date: 2026-11-22 00:23:45.527584
 """
 from alembic import op
 import sqlalchemy as sa
@@ -60,6 +60,17 @@ def upgrade() -> None:
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_tokens_tenant_id'), ['tenant_id'], unique=False)
 
+    op.create_table('courses',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('external_id', sa.String(length=320), nullable=False),
+    sa.Column('title', sa.String(length=400), nullable=True),
+    sa.Column('created_at', provisioning.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', provisioning.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_courses_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_courses')),
+    sa.UniqueConstraint('tenant_id', 'external_id', name='uq_courses_tenant_external_id')
+    )
     op.create_table('groups',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -110,6 +121,7 @@ def upgrade() -> None:
     sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('username', sa.String(length=320), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=True),
+    sa.Column('email_type', sa.String(length=20), nullable=True),
     sa.Column('given_name', sa.String(length=200), nullable=True),
     sa.Column('family_name', sa.String(length=200), nullable=True),
     sa.Column('display_name', sa.String(length=400), nullable=True),
@@ -142,6 +154,26 @@ def upgrade() -> None:
         batch_op.create_index('ix_users_tenant_external_id', ['tenant_id', 'external_id'], unique=False)
         batch_op.create_index('ix_users_tenant_status', ['tenant_id', 'status'], unique=False)
 
+    op.create_table('enrollments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('course_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('role', sa.String(length=100), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('completed_at', provisioning.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', provisioning.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', provisioning.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_enrollments_course_id_courses'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_enrollments_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_enrollments_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_enrollments')),
+    sa.UniqueConstraint('course_id', 'user_id', name='uq_enrollments_course_user')
+    )
+    with op.batch_alter_table('enrollments', schema=None) as batch_op:
+        batch_op.create_index('ix_enrollments_tenant_course_status', ['tenant_id', 'course_id', 'status'], unique=False)
+        batch_op.create_index('ix_enrollments_user', ['user_id'], unique=False)
+
     op.create_table('memberships',
     sa.Column('group_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -164,11 +196,19 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('uq_users_tenant_email', table_name='users')
+    op.drop_index('uq_users_tenant_username', table_name='users')
+    op.drop_index('uq_groups_tenant_name', table_name='groups')
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.drop_index('ix_memberships_user')
         batch_op.drop_index('ix_memberships_tenant_group')
 
     op.drop_table('memberships')
+    with op.batch_alter_table('enrollments', schema=None) as batch_op:
+        batch_op.drop_index('ix_enrollments_user')
+        batch_op.drop_index('ix_enrollments_tenant_course_status')
+
+    op.drop_table('enrollments')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index('ix_users_tenant_status')
         batch_op.drop_index('ix_users_tenant_external_id')
@@ -184,6 +224,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_groups_tenant_external_id')
 
     op.drop_table('groups')
+    op.drop_table('courses')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_tenant_id'))
 
