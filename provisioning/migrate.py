@@ -28,3 +28,23 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 def is_empty(db: Database) -> bool:
     """True when the database has none of our tables yet."""
     return "tenants" not in inspect(db.engine).get_table_names()
+
+
+def head_revisions() -> set[str]:
+    """The revisions this code's migrations end at."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def current_revisions(db: Database) -> set[str]:
+    """The revisions the database is at (empty when it was never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with db.engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def is_up_to_date(db: Database) -> bool:
+    """True when the database schema is at this code's head revision(s)."""
+    return current_revisions(db) == head_revisions()

@@ -1,0 +1,352 @@
+"""The ``provisioning`` command: serve, worker, db upgrade, tenants, tokens, demo.
+
+Commands are thin: they parse options, call one service, and print the result.
+Domain and configuration errors become a one-line message on stderr and a non-zero
+exit code (1 for a refused request, 2 for a setup problem), never a traceback.
+
+Tests call :func:`main` (or invoke :data:`cli` through click's CliRunner) with
+``obj=CliState(runtime=...)`` or ``CliState(env={...})`` instead of the process environment.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from typing import Any, Mapping, Sequence
+
+import click
+
+from .config import ConfigurationError, Settings
+from .db import Database
+from .errors import DomainError
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class CommandError(click.ClickException):
+    """A message for the person at the terminal, with the exit code to leave with."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class CliState:
+    """Where commands get their settings and Runtime: the environment, or what a test passes in."""
+
+    def __init__(self, *, runtime: Runtime | None = None, env: Mapping[str, str] | None = None) -> None:
+        self._runtime = runtime
+        self._env = env
+        self._settings: Settings | None = runtime.settings if runtime is not None else None
+
+    @property
+    def injected(self) -> bool:
+        return self._runtime is not None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env(self._env)
+        return self._settings
+
+    def runtime(self) -> Runtime:
+        """A Runtime on a database whose schema is current (the embedded default migrates itself)."""
+        if self._runtime is None:
+            prepare_database(self.settings)
+            self._runtime = Runtime(settings=self.settings, db=Database(self.settings.database_url))
+        return self._runtime
+
+    def job_runtime(self) -> Runtime:
+        """A Runtime whose queue is RQ, for ``provisioning worker``."""
+        from jobs.queue import RQQueue
+
+        if self._runtime is not None:
+            if not isinstance(self._runtime.queue, RQQueue):
+                raise CommandError(_NO_REDIS, exit_code=2)
+            return self._runtime
+        if not self.settings.redis_url:
+            raise CommandError(_NO_REDIS, exit_code=2)
+        from .bootstrap import build_runtime
+
+        prepare_database(self.settings)
+        self._runtime = build_runtime(self.settings)
+        return self._runtime
+
+
+_NO_REDIS = ("REDIS_URL is not set. Without it jobs run inside `provisioning serve` and no worker is needed; "
+             "set REDIS_URL (e.g. redis://localhost:6379/0) on the web service and the workers to run jobs on RQ.")
+
+
+def safe_url(url: str) -> str:
+    """A database or Redis URL fit for a terminal or a log: the password masked."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - never let a display helper fail a command
+        return "<unparseable URL>"
+
+
+def prepare_database(settings: Settings) -> None:
+    """Migrate the embedded SQLite database; refuse a server database that is not migrated."""
+    from . import migrate
+
+    if settings.embedded:
+        migrate.upgrade(settings.database_url)
+        return
+    db = Database(settings.database_url)
+    try:
+        current, heads = migrate.current_revisions(db), migrate.head_revisions()
+    finally:
+        db.dispose()
+    if current != heads:
+        state = f"at revision {', '.join(sorted(current))}" if current else "not migrated"
+        raise CommandError(
+            f"The database {safe_url(settings.database_url)} is {state}; this version needs "
+            f"{', '.join(sorted(heads))}. Run `provisioning db upgrade` first.", exit_code=2)
+
+
+def cli_actor():
+    from .services.activity import Actor
+
+    try:
+        who = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        who = "unknown"
+    return Actor(name=f"cli:{who}", channel="cli")
+
+
+class _Group(click.Group):
+    """Turns the errors a person can fix into a message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            return super().invoke(ctx)
+        except DomainError as exc:
+            raise CommandError(_describe(exc)) from exc
+        except ConfigurationError as exc:
+            raise CommandError(str(exc), exit_code=2) from exc
+        except DBAPIError as exc:
+            first_line = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+            raise CommandError(f"Database error: {first_line}", exit_code=2) from exc
+        except RedisConnectionError as exc:
+            raise CommandError(f"Cannot reach Redis: {exc}", exit_code=2) from exc
+
+
+def _describe(exc: DomainError) -> str:
+    lines = [exc.message]
+    if isinstance(exc.details, dict):
+        lines += [f"  {field}: {' '.join(map(str, msgs if isinstance(msgs, list) else [msgs]))}"
+                  for field, msgs in exc.details.items()]
+    return "\n".join(lines)
+
+
+@click.group(cls=_Group, help=__doc__.split("\n\n")[0])
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    ctx.ensure_object(CliState)
+
+
+pass_state = click.make_pass_decorator(CliState, ensure=True)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 in containers).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Web worker processes (with REDIS_URL; default 2). Without REDIS_URL always 1.")
+@click.option("--threads", type=click.IntRange(min=1), default=8, show_default=True, help="Threads per worker process.")
+@pass_state
+def serve(state: CliState, host: str, port: int, workers: int | None, threads: int) -> None:
+    """Run the web service (gunicorn where available, else Flask's server)."""
+    settings = state.settings
+    prepare_database(settings)
+    in_process = not settings.redis_url
+    if in_process and workers and workers > 1:
+        click.echo("Jobs run inside the web process (no REDIS_URL), so it runs as 1 worker process; "
+                   f"using {threads} threads for concurrency.", err=True)
+    count = 1 if in_process else (workers or 2)
+    run_server(settings, host=host, port=port, workers=count, threads=threads)
+
+
+def run_server(settings: Settings, *, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the app with gunicorn (each worker builds it with the factory), else Flask's server."""
+    jobs = "in this process" if not settings.redis_url else "on RQ (run `provisioning worker`)"
+    where = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError:  # e.g. on Windows
+        from .app import create_app
+
+        click.echo(f"Serving on {where} with Flask's server (gunicorn is not installed); jobs run {jobs}.", err=True)
+        create_app(settings).run(host=host, port=port, threaded=True, use_reloader=False)
+        return
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            for key, value in {"bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
+                               "accesslog": "-", "errorlog": "-", "timeout": 120, "graceful_timeout": 30,
+                               "proc_name": "provisioning",
+                               # gunicorn >= 25.1: one shared control socket path would clash between instances
+                               "control_socket_disable": True}.items():
+                if key in self.cfg.settings:
+                    self.cfg.set(key, value)
+
+        def load(self):
+            from .app import create_app
+
+            return create_app(settings)
+
+    click.echo(f"Serving on {where} with gunicorn: {workers} worker process(es) x {threads} threads; "
+               f"jobs run {jobs}; database {safe_url(settings.database_url)}.", err=True)
+    Server().run()
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+@click.option("--queue", "queues", multiple=True, metavar="NAME", help="Queue to listen on (default: QUEUE_NAME).")
+@pass_state
+def worker(state: CliState, burst: bool, queues: tuple[str, ...]) -> None:
+    """Run background jobs from RQ (needs REDIS_URL)."""
+    rt = state.job_runtime()
+    rt.queue.ping()
+    from jobs.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_worker(rt, burst=burst, queues=list(queues) or None)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@pass_state
+def db_upgrade(state: CliState) -> None:
+    """Apply the migrations the database is missing."""
+    from . import migrate
+
+    settings = state.settings
+    migrate.upgrade(settings.database_url)
+    click.echo(f"Database {safe_url(settings.database_url)} is at revision {', '.join(sorted(migrate.head_revisions()))}.")
+
+
+@cli.group()
+def tenants() -> None:
+    """Create and list tenants."""
+
+
+@tenants.command("create")
+@click.argument("name")
+@click.option("--seats", type=int, default=None, help="Seat limit (users who are not deactivated).")
+@pass_state
+def tenants_create(state: CliState, name: str, seats: int | None) -> None:
+    """Create a tenant named NAME."""
+    from .services.tenants import create_tenant
+
+    tenant = create_tenant(state.runtime(), name, seat_limit=seats)
+    click.echo(f"Created tenant {tenant.name!r}\nid: {tenant.id}\nslug: {tenant.slug}")
+
+
+@tenants.command("list")
+@pass_state
+def tenants_list(state: CliState) -> None:
+    """List all tenants."""
+    from .services.tenants import list_tenants
+
+    rows = [(t.id, t.slug, "-" if t.seat_limit is None else t.seat_limit, _when(t.created_at), t.name)
+            for t in list_tenants(state.runtime())]
+    _table(("ID", "SLUG", "SEATS", "CREATED", "NAME"), rows)
+
+
+@cli.group()
+def tokens() -> None:
+    """Create, list and revoke API tokens (only their hash is stored)."""
+
+
+@tokens.command("create")
+@click.argument("tenant")
+@click.option("--scope", type=click.Choice(["scim", "admin"]), required=True)
+@click.option("--name", default=None, help="A label to recognise the token by (default: '<scope> token').")
+@pass_state
+def tokens_create(state: CliState, tenant: str, scope: str, name: str | None) -> None:
+    """Create a token for TENANT (id or slug); the token is printed once, on the last line."""
+    from .services.tokens import create_token
+
+    token, plaintext = create_token(state.runtime(), tenant, scope, name)
+    click.echo(f"Created {scope} token {token.id} ({token.name}) for tenant {token.tenant_id}. "
+               "It is shown only now; store it safely:")
+    click.echo(plaintext)
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+@pass_state
+def tokens_revoke(state: CliState, token_id: int) -> None:
+    """Revoke the token with id TOKEN_ID."""
+    from .services.tokens import revoke_token
+
+    token = revoke_token(state.runtime(), token_id)
+    click.echo(f"Revoked token {token.id} ({token.name}) of tenant {token.tenant_id}.")
+
+
+@tokens.command("list")
+@click.argument("tenant", required=False)
+@pass_state
+def tokens_list(state: CliState, tenant: str | None) -> None:
+    """List tokens, of one TENANT (id or slug) or of all (never their secrets)."""
+    from .services.tokens import list_tokens
+
+    rows = [(t.id, t.tenant_id, t.scope, f"{t.prefix}...", _when(t.created_at), _when(t.last_used_at),
+             "revoked" if t.revoked_at else "active", t.name)
+            for t in list_tokens(state.runtime(), tenant)]
+    _table(("ID", "TENANT", "SCOPE", "PREFIX", "CREATED", "LAST USED", "STATUS", "NAME"), rows)
+
+
+@cli.command()
+@pass_state
+def demo(state: CliState) -> None:
+    """Create (or complete) a demo tenant with sample users and groups; print URLs and fresh tokens."""
+    from .services.demo import seed_demo
+    from .services.tokens import create_token
+
+    rt = state.runtime()
+    result = seed_demo(rt, cli_actor())
+    _, scim = create_token(rt, result.tenant_id, "scim", "demo scim")
+    _, admin = create_token(rt, result.tenant_id, "admin", "demo admin")
+    base = rt.settings.public_base_url
+    click.echo(f"Demo tenant {result.tenant_slug!r} (id {result.tenant_id}): {result.users_total} users "
+               f"({result.users_added} added now), groups: "
+               + ", ".join(f"{name} ({n})" for name, n in result.groups.items()))
+    click.echo(f"Admin API:     {base}/api/v1  (try: curl -H 'Authorization: Bearer {admin}' {base}/api/v1/groups)")
+    click.echo(f"SCIM base URL: {base}/scim/v2")
+    click.echo(f"SCIM token:    {scim}")
+    click.echo(f"Admin token:   {admin}")
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [list(map(str, headers))] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for row in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def main(args: Sequence[str] | None = None, *, runtime: Runtime | None = None,
+         env: Mapping[str, str] | None = None) -> None:
+    """Console-script entry point; tests may pass a Runtime or an environment mapping."""
+    cli.main(args=list(args) if args is not None else None, prog_name="provisioning",
+             obj=CliState(runtime=runtime, env=env))
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m provisioning.cli`
+    main()
