@@ -5,12 +5,14 @@
 * :class:`RQQueue` — REDIS_URL set: RQ with its JSON serializer; ``provisioning worker``
   runs the jobs.
 
-Either way the Operation row is the source of truth: the queue only carries its id.
+Either way the Operation row is the source of truth: the queue only carries its id, and
+``jobs.sweep.requeue_lost`` re-enqueues any Operation whose job the queue no longer holds.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
@@ -20,11 +22,26 @@ from provisioning.runtime import Runtime
 log = logging.getLogger(__name__)
 
 TASK = "jobs.tasks.run_operation"
+JOB_PREFIX = "operation-"
 
 
-def job_id(operation_id: int) -> str:
-    """One RQ job id per Operation, so enqueueing twice never makes two jobs."""
-    return f"operation-{operation_id}"
+def job_id(operation_id: int, *, retry: bool = False) -> str:
+    """The RQ job id of an Operation: ``operation-<id>``, so enqueueing twice never makes two jobs.
+
+    A re-enqueue by the sweep gets a fresh suffix, so the dead attempt's entry in RQ's
+    started registry (which RQ later moves to the failed registry as abandoned) never
+    collides with the new attempt.
+    """
+    base = f"{JOB_PREFIX}{operation_id}"
+    return f"{base}-retry-{secrets.token_hex(4)}" if retry else base
+
+
+def operation_id_of(rq_job_id: str) -> int | None:
+    """The Operation id an RQ job id belongs to, or None for a foreign job."""
+    if not rq_job_id.startswith(JOB_PREFIX):
+        return None
+    head = rq_job_id[len(JOB_PREFIX):].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
 
 
 class InProcessQueue:
@@ -41,14 +58,19 @@ class InProcessQueue:
             if operation_id in self._pending:
                 return
             self._pending.add(operation_id)
-        self._pool.submit(self._run, operation_id)
+        try:
+            self._pool.submit(self._run, operation_id)
+        except RuntimeError:  # the pool is shut down: the row stays queued for the next start
+            with self._lock:
+                self._pending.discard(operation_id)
+            raise
 
     def _run(self, operation_id: int) -> None:
         from .runner import execute
 
         try:
             execute(self._runtime(), operation_id)
-        except Exception:  # recorded on the Operation by the runner
+        except Exception:  # noqa: BLE001 - already recorded on the Operation by the runner
             pass
         finally:
             with self._lock:
@@ -60,9 +82,13 @@ class InProcessQueue:
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait)
 
-    def is_pending(self, operation_id: int) -> bool:
+    def pending_operation_ids(self) -> set[int]:
+        """Operations submitted to this process and not finished yet."""
         with self._lock:
-            return operation_id in self._pending
+            return set(self._pending)
+
+    def is_pending(self, operation_id: int) -> bool:
+        return operation_id in self.pending_operation_ids()
 
 
 class RQQueue:
@@ -76,21 +102,37 @@ class RQQueue:
         self.queue = Queue(name, connection=connection, serializer=JSONSerializer, default_timeout=job_timeout)
 
     def enqueue(self, operation_id: int) -> None:
+        """Put a job for the Operation on the queue.
+
+        The first job is ``operation-<id>``; a later one (a re-enqueue by the sweep, or after
+        a graceful worker shutdown) gets a fresh id, see :func:`job_id`.  A second job for
+        an Operation is harmless: the runner's claim lets only one of them do the work.
+        """
+        from rq.job import Job
+
+        retry = Job.exists(job_id(operation_id), connection=self.connection)
         self.queue.enqueue_call(
-            TASK, args=(operation_id,), job_id=job_id(operation_id),
+            TASK, args=(operation_id,), job_id=job_id(operation_id, retry=retry),
             description=f"operation {operation_id}", result_ttl=3600, failure_ttl=7 * 24 * 3600,
         )
 
-    def is_pending(self, operation_id: int) -> bool:
-        """Whether RQ still holds a queued, scheduled, deferred or started job for the operation."""
-        from rq.exceptions import NoSuchJobError
-        from rq.job import Job
+    def pending_operation_ids(self) -> set[int]:
+        """Operations with a job RQ still holds: waiting, scheduled, deferred or started.
 
-        try:
-            job = Job.fetch(job_id(operation_id), connection=self.connection, serializer=self.queue.serializer)
-        except NoSuchJobError:
-            return False
-        return job.get_status(refresh=True) in {"queued", "started", "deferred", "scheduled"}
+        One pass over the queue and its registries (not one lookup per Operation).
+        """
+        from rq.registry import DeferredJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+
+        q = self.queue
+        ids = list(q.get_job_ids())
+        for registry in (StartedJobRegistry, ScheduledJobRegistry, DeferredJobRegistry):
+            ids += registry(queue=q).get_job_ids(cleanup=False)
+        found = {operation_id_of(i) for i in ids}
+        found.discard(None)
+        return found  # type: ignore[return-value]
+
+    def is_pending(self, operation_id: int) -> bool:
+        return operation_id in self.pending_operation_ids()
 
     def ping(self) -> None:
         self.connection.ping()

@@ -1,6 +1,10 @@
 """Run one Operation to completion: claim it, loop over chunks, record the outcome.
 
 The same code runs on the in-process thread (embedded default) and in an RQ worker.
+Between chunks it checks two things: a Stop request on the Operation (the admin
+cancelled it) and a shutdown request of this process (SIGTERM to the worker): then the
+current chunk has finished and committed, and the Operation goes back to the queue
+with its checkpoint, for the next worker to resume.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ import socket
 import threading
 from typing import Any
 
+from rq.timeouts import JobTimeoutException
+
+from provisioning.errors import DomainError
 from provisioning.runtime import Runtime
 from provisioning.services import operations
 
@@ -18,9 +25,20 @@ from .handlers import HANDLERS
 
 log = logging.getLogger(__name__)
 
+_shutdown = threading.Event()
+
 
 class UnknownOperationType(RuntimeError):
     pass
+
+
+def request_shutdown() -> None:
+    """Ask every job of this process to stop after its current chunk (the worker's SIGTERM)."""
+    _shutdown.set()
+
+
+def reset_shutdown() -> None:
+    _shutdown.clear()
 
 
 def worker_name() -> str:
@@ -28,18 +46,21 @@ def worker_name() -> str:
 
 
 def execute(rt: Runtime, operation_id: int) -> str:
-    """Run an operation.  Returns its final status, or "skipped" when it was not ours to run.
+    """Run an operation.  Returns its final status, "released" when handed back on shutdown,
+    or "skipped" when it was not ours to run (finished, cancelled, or running elsewhere).
 
     Exceptions are recorded on the Operation and then re-raised, so RQ's failed
     registry sees them too.
     """
-    op = operations.claim(rt, operation_id, worker_name())
+    me = worker_name()
+    op = operations.claim(rt, operation_id, me)
     if op is None:
         log.info("operation %s is finished or taken by another worker; skipping", operation_id)
         return "skipped"
     handler = HANDLERS.get(op.type)
     stop_beating = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(rt, operation_id, stop_beating), daemon=True)
+    beat = threading.Thread(target=_heartbeat, args=(rt, operation_id, stop_beating), daemon=True,
+                            name=f"heartbeat-{operation_id}")
     beat.start()
     try:
         if handler is None:
@@ -47,10 +68,11 @@ def execute(rt: Runtime, operation_id: int) -> str:
         checkpoint: dict[str, Any] = dict(op.checkpoint or {})
         while True:
             if operations.cancel_requested(rt, operation_id):
-                operations.finish(rt, operation_id, "cancelled",
-                                  result={**operations.get_operation(rt, op.tenant_id, operation_id).result,
-                                          "cancelled": True})
+                done = operations.get_operation(rt, op.tenant_id, operation_id)
+                operations.finish(rt, operation_id, "cancelled", result={**(done.result or {}), "cancelled": True})
                 return "cancelled"
+            if _shutdown.is_set():
+                return _hand_back(rt, operation_id, me)
             new_checkpoint = handler(rt, operation_id, op.tenant_id, op.params, checkpoint)
             if new_checkpoint is None:
                 break
@@ -59,12 +81,34 @@ def execute(rt: Runtime, operation_id: int) -> str:
         operations.finish(rt, operation_id, "succeeded", result=final.result)
         return "succeeded"
     except Exception as exc:
-        log.exception("operation %s failed", operation_id)
-        operations.finish(rt, operation_id, "failed",
-                          errors=[{"message": f"The job failed: {type(exc).__name__}: {exc}"[:2000]}])
+        log.exception("operation %s (%s) failed", operation_id, op.type)
+        operations.finish(rt, operation_id, "failed", errors=[failure_error(rt, exc)])
         raise
     finally:
         stop_beating.set()
+
+
+def failure_error(rt: Runtime, exc: BaseException) -> dict[str, Any]:
+    """What admins read about a failure: a clear message, never a traceback or SQL."""
+    if isinstance(exc, DomainError):
+        error: dict[str, Any] = {"code": type(exc).__name__.lower(), "message": exc.message}
+        if exc.details:
+            error["details"] = exc.details
+        return error
+    if isinstance(exc, JobTimeoutException):
+        return {"code": "timeout",
+                "message": f"The job ran longer than the {rt.settings.job_timeout} s allowed (JOB_TIMEOUT) and "
+                           "was stopped. Work done so far is kept."}
+    return {"code": "internal_error",
+            "message": f"The job stopped on an unexpected error ({type(exc).__name__}). Work done so far is "
+                       "kept; the worker log has the details."}
+
+
+def _hand_back(rt: Runtime, operation_id: int, me: str) -> str:
+    if operations.release(rt, operation_id, me):
+        log.info("operation %s handed back to the queue at its checkpoint (shutting down)", operation_id)
+        operations.enqueue_quietly(rt, operation_id)
+    return "released"
 
 
 def _heartbeat(rt: Runtime, operation_id: int, stop: threading.Event) -> None:

@@ -64,12 +64,14 @@ def _register_optional_blueprints(app: Flask) -> None:
 
 
 def _start_background(app: Flask, runtime: Runtime) -> None:
-    """The embedded default also sweeps for lost jobs in-process (the RQ worker does it otherwise)."""
-    try:
-        from jobs.sweep import start_in_process_sweeper
-    except ImportError:  # pragma: no cover - jobs.sweep is part of the package
-        return
-    start_in_process_sweeper(runtime)
+    """The embedded default also sweeps for lost jobs in-process (the RQ worker does it otherwise).
+
+    The sweeper (None when disabled or on RQ) is kept in ``app.extensions["jobs_sweeper"]``
+    so an embedding program or a test can stop it.
+    """
+    from jobs.sweep import start_in_process_sweeper
+
+    app.extensions["jobs_sweeper"] = start_in_process_sweeper(runtime)
 
 
 def runtime_of(app: Flask) -> Runtime:

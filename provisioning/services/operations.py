@@ -10,8 +10,9 @@ and records the outcome.  A crashed or lost job is found again by
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Collection
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -39,12 +40,15 @@ def start_operation(
     session.flush()
     record(session, tenant_id, actor, f"operation.{type}.requested", "operation", op.id, {"params": params})
     op_id = op.id
-    on_commit(session, lambda: _enqueue_quietly(rt, op_id))
+    on_commit(session, lambda: enqueue_quietly(rt, op_id))
     return op
 
 
-def _enqueue_quietly(rt: Runtime, operation_id: int) -> None:
-    # If the queue is down the row stays queued; the worker's sweep enqueues it later.
+def enqueue_quietly(rt: Runtime, operation_id: int) -> None:
+    """Enqueue the job of a committed Operation; if the queue is down, log it and carry on.
+
+    The row stays queued either way, and ``jobs.sweep.requeue_lost`` enqueues it later.
+    """
     try:
         rt.queue.enqueue(operation_id)
     except Exception as exc:  # noqa: BLE001 - any queue failure is recoverable by the sweep
@@ -174,20 +178,69 @@ def finish(rt: Runtime, operation_id: int, status: str, *, result: dict[str, Any
                {"result": op.result, "error_count": len(op.errors or [])})
 
 
-def find_lost(rt: Runtime, *, queued_older_than: timedelta) -> list[int]:
-    """Operations that should be running or queued in the job queue but may not be.
+def release(rt: Runtime, operation_id: int, worker: str) -> bool:
+    """Hand a running operation back to the queue (its worker is shutting down gracefully).
 
-    Queued rows older than ``queued_older_than`` (their enqueue may have failed,
-    or Redis lost them) and running rows whose heartbeat went stale (their worker died).
+    The committed checkpoint stays, so the next run resumes after the last finished
+    chunk.  A graceful hand-back is not a failed attempt, so ``attempts`` is given back.
+    """
+    with rt.db.transaction() as s:
+        released = s.execute(
+            update(Operation)
+            .where(Operation.id == operation_id, Operation.status == "running", Operation.worker == worker)
+            .values(status="queued", worker=None, attempts=Operation.attempts - 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return released == 1
+
+
+@dataclass(frozen=True)
+class LostOperations:
+    queued: list[int]
+    """Queued, but the job queue does not hold their job (enqueue failed, Redis lost it)."""
+    stale: list[tuple[int, int]]
+    """(id, attempts) of running operations whose heartbeat stopped (their worker died)."""
+
+
+def find_lost(rt: Runtime, *, pending: Collection[int], queued_older_than: timedelta = timedelta(0)) -> LostOperations:
+    """Operations that should be running or queued in the job queue but are not.
+
+    ``pending`` holds the ids the job queue still has a job for.  Queued rows younger
+    than ``queued_older_than`` are left alone (their enqueue may be under way).
     """
     now = utcnow()
     stale = now - timedelta(seconds=rt.settings.operation_stale_seconds)
     with rt.db.read() as s:
-        return list(s.scalars(
-            select(Operation.id).where(
+        rows = s.execute(
+            select(Operation.id, Operation.status, Operation.attempts).where(
                 or_(
-                    (Operation.status == "queued") & (Operation.created_at < now - queued_older_than),
+                    (Operation.status == "queued") & (Operation.created_at <= now - queued_older_than),
                     (Operation.status == "running") & (Operation.heartbeat_at < stale),
                 )
             ).order_by(Operation.id)
-        ))
+        ).all()
+    pending = set(pending)
+    return LostOperations(
+        queued=[r.id for r in rows if r.status == "queued" and r.id not in pending],
+        stale=[(r.id, r.attempts) for r in rows if r.status == "running"],
+    )
+
+
+def fail_abandoned(rt: Runtime, operation_id: int, attempts: int) -> bool:
+    """Give up on an operation whose workers kept dying; True if it was still abandoned."""
+    stale = utcnow() - timedelta(seconds=rt.settings.operation_stale_seconds)
+    with rt.db.transaction() as s:
+        op = s.get(Operation, operation_id, with_for_update=True)
+        if op is None or op.status != "running" or op.heartbeat_at is None or op.heartbeat_at >= stale:
+            return False
+        op.status = "failed"
+        op.finished_at = utcnow()
+        op.errors = [*(op.errors or []), {
+            "code": "abandoned",
+            "message": f"The job was interrupted {attempts} times (its worker stopped each time, for example "
+                       "out of memory) and was not retried again. Work done so far is kept; start it again "
+                       "to finish.",
+        }]
+        record(s, op.tenant_id, Actor.system("job"), f"operation.{op.type}.failed", "operation", op.id,
+               {"result": op.result, "error_count": len(op.errors)})
+    return True

@@ -1,0 +1,93 @@
+"""The RQ worker behind ``provisioning worker``.
+
+It runs Operation jobs with RQ's JSON serializer, sweeps for lost Operations when it
+starts and every JOBS_SWEEP_INTERVAL seconds (jobs/sweep.py), and shuts down cleanly:
+on the first SIGTERM or SIGINT the job in hand finishes its current chunk, commits, and
+goes back to the queue at its checkpoint; the worker then exits.  A second signal (more
+than a second later) stops at once; that, or SIGKILL, leaves the Operation running with
+a heartbeat that goes stale, and the next sweep re-enqueues it.
+
+Jobs run in the worker's own process (``SimpleWorker``): the Operation's heartbeat
+thread, the sweep thread and the database pool live beside the job, with no fork.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+
+from provisioning.config import ConfigurationError
+from provisioning.runtime import Runtime
+
+from . import runner, tasks
+from .queue import RQQueue
+from .sweep import Sweeper, sweep_quietly
+
+log = logging.getLogger(__name__)
+
+
+class OperationWorker(SimpleWorker):
+    """An RQ worker whose warm shutdown also stops the running Operation between chunks."""
+
+    def request_stop(self, signum, frame):
+        runner.request_shutdown()
+        super().request_stop(signum, frame)
+
+
+def run_worker(rt: Runtime, *, burst: bool = False, queues: Sequence[str] | None = None) -> bool:
+    """Run Operation jobs from RQ until stopped (or, with ``burst``, until the queues are empty).
+
+    Returns whether any job was processed.
+    """
+    if not isinstance(rt.queue, RQQueue):
+        raise ConfigurationError("The worker needs REDIS_URL: without it, jobs run inside the web process.")
+    from rq import Queue
+
+    connection = rt.queue.connection
+    names = list(queues or [rt.settings.queue_name])
+    rq_queues = [Queue(name, connection=connection, serializer=JSONSerializer,
+                       default_timeout=rt.settings.job_timeout) for name in names]
+    tasks.use_runtime(rt)
+    runner.reset_shutdown()
+    sweep_quietly(rt)
+    sweeper = None
+    if not burst and rt.settings.jobs_sweep_interval > 0:
+        sweeper = Sweeper(rt, rt.settings.jobs_sweep_interval, sweep_now=False).start()  # swept just above
+    worker = OperationWorker(rq_queues, connection=connection, serializer=JSONSerializer)
+    log.info("worker %s listening on %s", worker.name, ", ".join(names))
+    try:
+        return worker.work(burst=burst, logging_level=logging.getLevelName(log.getEffectiveLevel()))
+    finally:
+        if sweeper is not None:
+            sweeper.stop()
+        runner.reset_shutdown()
+        tasks.use_runtime(None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m jobs.worker [--burst] [--queue NAME ...]``: the worker from the environment."""
+    parser = argparse.ArgumentParser(prog="provisioning worker", description="Run background jobs from RQ.")
+    parser.add_argument("--burst", action="store_true", help="quit when the queue is empty")
+    parser.add_argument("--queue", action="append", dest="queues", metavar="NAME",
+                        help="queue to listen on (default: QUEUE_NAME); may be repeated")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from provisioning.bootstrap import build_runtime
+    from provisioning.config import Settings
+
+    try:
+        rt = build_runtime(Settings.from_env())
+        run_worker(rt, burst=args.burst, queues=args.queues)
+    except ConfigurationError as exc:
+        print(f"provisioning worker: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
