@@ -1,0 +1,185 @@
+"""Which SCIM attributes a filter or sortBy may name, and the SQL each one maps to.
+
+Names follow RFC 7643 (§4.1 User, §4.2 Group, §4.3 Enterprise User).  ``case_exact``
+follows the schema's caseExact characteristic: only id, externalId, references and meta
+attributes are compared exactly (RFC 7644 §3.4.2.2: "the case sensitivity for String type
+attributes SHALL be determined by the attribute's caseExact characteristic").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from sqlalchemy import exists, false, func, literal, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from provisioning.models import Group, Membership, User
+
+from .filter_sql import json_text
+
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+CUSTOM_USER = "urn:ietf:params:scim:schemas:extension:provisioning:2.0:User"
+
+# Attribute types (RFC 7643 §2.3), plus "id": a SCIM string id stored as an integer key.
+STRING, BOOLEAN, DATETIME, ID, ANY = "string", "boolean", "dateTime", "id", "any"
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One filterable value: ``sql`` builds its column expression (for the current row)."""
+
+    name: str
+    type: str
+    sql: Callable[[], ColumnElement[Any]]
+    case_exact: bool = False
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Complex:
+    """A complex attribute (RFC 7643 §2.3.8): sub-attributes, and ``value`` when none is named.
+
+    ``exists`` is set for multi-valued attributes kept in another table: it wraps a
+    condition on that table's row into an EXISTS correlated with the current row.
+    """
+
+    name: str
+    subs: Mapping[str, Attribute]
+    default: str | None = "value"
+    exists: Callable[[int, ColumnElement[bool]], ColumnElement[bool]] | None = None
+
+
+Entry = Attribute | Complex
+
+
+def _attr(name: str, type_: str, column: Any, **kw: Any) -> Attribute:
+    return Attribute(name, type_, lambda: column, **kw)
+
+
+def _complex(name: str, subs: list[Attribute], **kw: Any) -> Complex:
+    return Complex(name, {a.name.lower(): a for a in subs}, **kw)
+
+
+def _full_name() -> ColumnElement[str]:
+    # name.formatted as sent (kept in User.extra by scim/resources.py), else "Given Family".
+    built = func.nullif(func.trim(func.coalesce(User.given_name, "") + " " + func.coalesce(User.family_name, "")), "")
+    return func.coalesce(json_text(User.extra, "name", "formatted"), built)
+
+
+def _extra(name: str) -> Attribute:
+    """A core attribute scim/resources.py keeps verbatim in User.extra."""
+    return Attribute(name, STRING, lambda: json_text(User.extra, name))
+
+
+def _user_groups(tenant_id: int, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(Membership.user_id == User.id, Membership.tenant_id == tenant_id, condition).correlate(User)
+
+
+def _group_display() -> ColumnElement[str]:
+    return select(Group.name).where(Group.id == Membership.group_id).scalar_subquery()
+
+
+def _group_members(tenant_id: int, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(Membership.group_id == Group.id, Membership.tenant_id == tenant_id, condition).correlate(Group)
+
+
+def _member_display() -> ColumnElement[str]:
+    return (select(func.coalesce(User.display_name, User.username))
+            .where(User.id == Membership.user_id).scalar_subquery())
+
+
+def _meta(model: Any, resource: str) -> Complex:
+    return _complex("meta", [
+        _attr("created", DATETIME, model.created_at, case_exact=True, nullable=False),
+        _attr("lastModified", DATETIME, model.updated_at, case_exact=True, nullable=False),
+        _attr("resourceType", STRING, literal(resource), case_exact=True, nullable=False),
+    ], default=None)
+
+
+USER_CORE: dict[str, Entry] = {e.name.lower(): e for e in (
+    _attr("id", ID, User.id, case_exact=True, nullable=False),
+    _attr("externalId", STRING, User.external_id, case_exact=True),
+    _attr("userName", STRING, User.username, nullable=False),
+    _complex("name", [
+        _attr("givenName", STRING, User.given_name),
+        _attr("familyName", STRING, User.family_name),
+        Attribute("formatted", STRING, _full_name),
+    ], default="formatted"),
+    _attr("displayName", STRING, User.display_name),
+    _extra("nickName"),
+    _extra("profileUrl"),
+    _attr("title", STRING, User.title),
+    _attr("userType", STRING, User.user_type),
+    _attr("preferredLanguage", STRING, User.language),
+    _attr("locale", STRING, User.locale),
+    _attr("timezone", STRING, User.timezone),
+    _attr("active", BOOLEAN, User.active, nullable=False),
+    # The primary email lives in User.email (and its type in email_type); RFC 7644 §3.4.2.2
+    # lets "emails co x" mean the value sub-attribute.
+    _complex("emails", [
+        _attr("value", STRING, User.email),
+        _attr("type", STRING, User.email_type),
+        Attribute("primary", BOOLEAN, lambda: User.email.is_not(None), nullable=False),
+    ]),
+    _complex("groups", [
+        _attr("value", ID, Membership.group_id, case_exact=True, nullable=False),
+        Attribute("display", STRING, _group_display),
+    ], exists=_user_groups),
+    _meta(User, "User"),
+)}
+
+USER_ENTERPRISE: dict[str, Entry] = {e.name.lower(): e for e in (
+    _attr("employeeNumber", STRING, User.employee_number),
+    _attr("costCenter", STRING, User.cost_center),
+    _attr("organization", STRING, User.organization),
+    _attr("division", STRING, User.division),
+    _attr("department", STRING, User.department),
+    _complex("manager", [_attr("value", STRING, User.manager_id, case_exact=True)]),
+)}
+
+GROUP_CORE: dict[str, Entry] = {e.name.lower(): e for e in (
+    _attr("id", ID, Group.id, case_exact=True, nullable=False),
+    _attr("externalId", STRING, Group.external_id, case_exact=True),
+    _attr("displayName", STRING, Group.name, nullable=False),
+    _complex("members", [
+        _attr("value", ID, Membership.user_id, case_exact=True, nullable=False),
+        Attribute("display", STRING, _member_display),
+    ], exists=_group_members),
+    _meta(Group, "Group"),
+)}
+
+
+def custom_attribute(name: str) -> Attribute:
+    """A tenant-defined attribute, kept in User.custom_attributes (JSON), compared as text."""
+    return Attribute(name, ANY, lambda: json_text(User.custom_attributes, name))
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The attributes of one resource type, by schema URN (lower-cased)."""
+
+    resource: str
+    core_urn: str
+    by_urn: dict[str, dict[str, Entry]] = field(default_factory=dict)
+
+
+def schemas_condition(resource: str, urn: str) -> ColumnElement[bool]:
+    """``schemas eq "<urn>"`` (RFC 7644 §3.4.2.2 example): which resources carry that schema."""
+    urn = urn.lower()
+    if urn == (CORE_USER if resource == "User" else CORE_GROUP).lower():
+        return true()
+    if resource == "User" and urn == ENTERPRISE_USER.lower():
+        return or_(*(c.is_not(None) for c in (User.employee_number, User.cost_center, User.organization,
+                                               User.division, User.department, User.manager_id)))
+    if resource == "User" and urn == CUSTOM_USER.lower():
+        return User.custom_attributes != {}
+    return false()
+
+
+SCHEMAS = {
+    "User": Schema("User", CORE_USER, {CORE_USER.lower(): USER_CORE, ENTERPRISE_USER.lower(): USER_ENTERPRISE}),
+    "Group": Schema("Group", CORE_GROUP, {CORE_GROUP.lower(): GROUP_CORE}),
+}

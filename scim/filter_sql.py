@@ -1,0 +1,113 @@
+"""Small SQL constructs the filter translator needs to behave the same on PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from sqlalchemy import Boolean, String, and_, func, or_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import literal
+
+from provisioning.services.users import escape_like
+
+# SQLite refuses expressions nested more than 1,000 deep (SQLITE_MAX_EXPR_DEPTH), and it
+# parses "a OR b OR c ..." into a chain as deep as it is long.  Balanced, parenthesised
+# groups of at most FAN_OUT terms keep a 2,000-term filter a few levels deep.
+FAN_OUT = 16
+
+
+class _Parenthesised(ColumnElement[bool]):
+    # State the compiler reads lives outside the cache key, so never cache statements using it.
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, inner: ColumnElement[bool]) -> None:
+        self.inner = inner
+
+
+@compiles(_Parenthesised)
+def _compile_parenthesised(element: _Parenthesised, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.inner, **kw)})"
+
+
+def balanced(op: str, clauses: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """``and_``/``or_`` over many clauses as a shallow tree SQLite accepts."""
+    combine = and_ if op == "and" else or_
+    clauses = list(clauses)
+    while len(clauses) > FAN_OUT:
+        clauses = [_Parenthesised(combine(*clauses[i:i + FAN_OUT])) if len(clauses[i:i + FAN_OUT]) > 1
+                   else clauses[i] for i in range(0, len(clauses), FAN_OUT)]
+    return combine(*clauses) if len(clauses) > 1 else clauses[0]
+
+
+class json_text(ColumnElement[str]):
+    """A key of a JSON column as text, the same on both backends.
+
+    ``col[key].as_string()`` is ``col ->> key`` on PostgreSQL, which renders JSON true as
+    'true' and 5 as '5'; on SQLite it is ``json_extract``, which returns 1 and the integer
+    5, so equality with a text value fails.  We give SQLite the PostgreSQL behaviour.
+    """
+
+    # State the compiler reads lives outside the cache key, so never cache statements using it.
+    inherit_cache = False
+    type = String()
+
+    def __init__(self, column: ColumnElement[Any], *keys: str) -> None:
+        self.column = column
+        self.keys = keys
+
+
+@compiles(json_text)
+def _compile_json_text(element: json_text, compiler: Any, **kw: Any) -> str:
+    keys = element.keys
+    index = element.column[keys[0]] if len(keys) == 1 else element.column[keys]
+    return compiler.process(index.as_string(), **kw)
+
+
+@compiles(json_text, "sqlite")
+def _compile_json_text_sqlite(element: json_text, compiler: Any, **kw: Any) -> str:
+    col = compiler.process(element.column, **kw)
+    json_path = "$" + "".join('."' + key.replace('"', '\\"') + '"' for key in element.keys)
+    path = compiler.process(literal(json_path), **kw)
+    return (f"CASE json_type({col}, {path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+            f"ELSE CAST(json_extract({col}, {path}) AS TEXT) END")
+
+
+class exact_like(ColumnElement[bool]):
+    """Case-sensitive contains / starts with / ends with, with the value matched literally.
+
+    PostgreSQL's LIKE is case-sensitive; SQLite's is not (for ASCII), so SQLite gets GLOB,
+    whose wildcards * ? [ we escape by bracketing them.
+    """
+
+    # State the compiler reads lives outside the cache key, so never cache statements using it.
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, column: ColumnElement[Any], mode: str, value: str) -> None:
+        self.column = column
+        self.mode = mode
+        self.value = value
+
+
+def _wrap(mode: str, text: str, any_: str) -> str:
+    return {"co": f"{any_}{text}{any_}", "sw": f"{text}{any_}", "ew": f"{any_}{text}"}[mode]
+
+
+@compiles(exact_like)
+def _compile_exact_like(element: exact_like, compiler: Any, **kw: Any) -> str:
+    pattern = _wrap(element.mode, escape_like(element.value), "%")
+    return compiler.process(element.column.like(pattern, escape="\\"), **kw)
+
+
+@compiles(exact_like, "sqlite")
+def _compile_exact_like_sqlite(element: exact_like, compiler: Any, **kw: Any) -> str:
+    escaped = "".join(f"[{c}]" if c in "*?[" else c for c in element.value)
+    pattern = compiler.process(literal(_wrap(element.mode, escaped, "*")), **kw)
+    return f"({compiler.process(element.column, **kw)} GLOB {pattern})"
+
+
+def ci_like(column: ColumnElement[Any], mode: str, value: str) -> ColumnElement[bool]:
+    """Case-insensitive contains / starts with / ends with; % and _ in the value match literally."""
+    return func.lower(column).like(_wrap(mode, escape_like(value.lower()), "%"), escape="\\")
