@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from provisioning.runtime import Runtime
+from provisioning.imports.apply import apply_import_chunk
 from provisioning.services import memberships
 
 ChunkHandler = Callable[[Runtime, int, int, dict[str, Any], dict[str, Any]], "dict[str, Any] | None"]
 
 HANDLERS: dict[str, ChunkHandler] = {
     "members_copy": memberships.copy_members_chunk,
+    "import": apply_import_chunk,
 }
 
 

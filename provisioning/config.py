@@ -51,6 +51,8 @@ class Settings:
     # Limits
     max_content_length: int = 50 * 1024 * 1024
     page_size_max: int = 500
+    import_max_rows: int = 1_000_000
+    import_chunk_size: int = 2000
     # Behaviour
     trust_proxy: bool = False
     embedded: bool = False
@@ -87,6 +89,8 @@ class Settings:
             jobs_sweep_interval=_int(env.get("JOBS_SWEEP_INTERVAL"), 30),
             max_content_length=_int(env.get("MAX_UPLOAD_BYTES"), 50 * 1024 * 1024),
             page_size_max=_int(env.get("PAGE_SIZE_MAX"), 500),
+            import_max_rows=_int(env.get("IMPORT_MAX_ROWS"), 1_000_000),
+            import_chunk_size=_int(env.get("IMPORT_CHUNK_SIZE"), 2000),
             trust_proxy=_bool(env.get("TRUST_PROXY"), False),
             embedded=embedded,
         )

@@ -27,6 +27,10 @@ def init_api(app: Flask) -> Api:
 
     for module in (groups,):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    from . import exports, imports  # noqa: E402 - CSV/XLSX imports and member exports (issue 4)
+
+    for module in (imports, exports):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
     register_error_handlers(app)
     app.extensions["provisioning_api"] = api
     return api

@@ -1,0 +1,245 @@
+"""Preview an import: parse and validate a file without changing any user, group or membership.
+
+The parsed rows are staged in ``import_rows`` so that a later commit — from any process —
+applies exactly what the preview showed.  Counts in the preview come from SQL over the
+staged rows, never from rows held in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import IO, Any, Iterator
+
+from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..models import Group, Membership, Operation, Tenant, User
+from ..models.imports import IMPORT_MODES, Import, ImportRow
+from ..runtime import Runtime
+from ..services.activity import Actor, record
+from ..services.groups import load_group
+from ..services.memberships import ensure_hand_editable
+from ..services.pagination import Page, paginate
+from ..services.users import count_seats
+from . import formats
+from .reading import read_table
+from .staging import stage
+from .validate import entries_for_row, user_exists, validate_staged
+
+GROUPS_SHOWN = 1000
+
+
+@dataclass
+class ImportOptions:
+    """What the admin chose beside the file."""
+
+    format: str = "auto"
+    group_id: int | None = None
+    group_name: str | None = None
+    mode: str = "add"
+    all_or_nothing: bool = False
+    column_mapping: dict[str, Any] = field(default_factory=dict)
+
+
+def create_import(rt: Runtime, tenant_id: int, stream: IO[bytes], filename: str | None,
+                  options: ImportOptions, actor: Actor) -> Import:
+    """Parse, validate and stage a file; returns the Import with its preview summary.
+
+    File-level problems (unreadable file, wrong header) raise InvalidInput; row problems are
+    staged as errors and shown in the preview.  Nothing outside the import tables changes.
+    """
+    _check_options(options)
+    table = read_table(stream, filename, max_rows=rt.settings.import_max_rows)
+    with rt.db.transaction() as s:
+        custom = frozenset((s.get(Tenant, tenant_id).settings or {}).get("custom_attributes") or ())
+        fmt = options.format
+        if fmt == "auto":
+            fmt = formats.detect_format(table.header, has_group_target=bool(options.group_id or options.group_name))
+        layout = formats.layout_for(fmt, table.header, mapping=options.column_mapping, custom_names=custom)
+        if options.mode == "replace" and fmt == "users":
+            raise InvalidInput("Mode replace applies to group memberships, not to the users format.",
+                               details={"mode": ["Use add with the users format."]})
+        imp = Import(tenant_id=tenant_id, format=fmt, mode=options.mode, all_or_nothing=options.all_or_nothing,
+                     status="previewed", filename=(filename or "")[:400] or None, encoding=table.encoding,
+                     delimiter=table.delimiter, column_mapping=options.column_mapping or {}, created_by=actor.name)
+        _target_group(s, tenant_id, fmt, options, imp)
+        s.add(imp)
+        s.flush()
+        counter = {"rows": 0}
+        imp.entry_count = stage(s, imp.id, _entries(layout, table.rows, counter))
+        imp.row_count = counter["rows"]
+        if imp.row_count == 0:
+            raise InvalidInput("The file has a header but no data rows.", details={"file": ["No data rows."]})
+        email_header = layout.header[layout.email_col] if layout.email_col is not None else (
+            layout.header[layout.email_cols[0]] if layout.email_cols else None)
+        imp.summary = {"warnings": table.warnings + layout.warnings, "email_header": email_header}
+        validate_staged(s, imp, email_header)
+        refresh_summary(s, imp)
+        record(s, tenant_id, actor, "import.previewed", "import", imp.id,
+               {"format": fmt, "rows": imp.row_count, "errors": imp.summary["error_count"]})
+    return imp
+
+
+def _check_options(options: ImportOptions) -> None:
+    if options.mode not in IMPORT_MODES:
+        raise InvalidInput(f"Unknown mode {options.mode!r}.", details={"mode": ["Must be add or replace."]})
+    if options.group_id and options.group_name:
+        raise InvalidInput("Give group_id or group_name, not both.", details={"group_name": ["Give one of group_id, group_name."]})
+    if options.group_name is not None and not (0 < len(options.group_name.strip()) <= 400):
+        raise InvalidInput("The new group's name must have 1 to 400 characters.", details={"group_name": ["1 to 400 characters."]})
+    if options.format not in ("members", "auto") and (options.group_id or options.group_name):
+        raise InvalidInput("group_id and group_name only apply to the members format.",
+                           details={"group_id": ["Only with format=members."]})
+
+
+def _target_group(s: Session, tenant_id: int, fmt: str, options: ImportOptions, imp: Import) -> None:
+    if fmt != "members":
+        return
+    if options.group_id:
+        group = load_group(s, tenant_id, options.group_id)
+        ensure_hand_editable(group)
+        imp.group_id = group.id
+    elif options.group_name:
+        name = options.group_name.strip()
+        if s.scalar(select(Group.id).where(Group.tenant_id == tenant_id, func.lower(Group.name) == name.lower())):
+            raise Conflict(f"A group named {name!r} already exists; import into it with its group_id.", field="group_name")
+        imp.group_name = name
+    else:
+        raise InvalidInput("A member list goes into a group: give group_id (an existing group) or group_name (a new one).",
+                           details={"group_id": ["Required for the members format (or group_name)."]})
+
+
+def _entries(layout: formats.Layout, rows: Iterator[tuple[int, list[str]]], counter: dict[str, int]):
+    for row_no, cells in rows:
+        entries = entries_for_row(layout, row_no, cells)
+        if entries:
+            counter["rows"] += 1
+        yield from entries
+
+
+# --- the summary -------------------------------------------------------------------------------
+
+
+def refresh_summary(s: Session, imp: Import) -> None:
+    """Recompute the preview numbers from the staged rows (after staging and after each edit)."""
+    base = ImportRow.import_id == imp.id
+    errors = s.execute(select(func.count(), func.count(distinct(ImportRow.row_no)))
+                       .where(base, ImportRow.status == "error")).one()
+    live = and_(base, ImportRow.status.in_(("ok", "applied", "skipped")))
+    matched = s.scalar(select(func.count(distinct(ImportRow.email))).where(live, user_exists(imp.tenant_id))) or 0
+    summary = {**(imp.summary or {}), "error_count": errors[0], "error_rows": errors[1], "users_matched": matched,
+               "excluded": s.scalar(select(func.count()).where(base, ImportRow.status == "excluded")) or 0,
+               "entries_valid": s.scalar(select(func.count()).where(live)) or 0}
+    if imp.format == "users":
+        new = s.scalar(select(func.count(distinct(ImportRow.email))).where(live, ~user_exists(imp.tenant_id))) or 0
+        summary.update(users_new=new, users_updated=matched, groups=[], groups_total=0)
+        limit = s.scalar(select(Tenant.seat_limit).where(Tenant.id == imp.tenant_id))
+        warnings = [w for w in summary.get("warnings", []) if not w.startswith("Seat limit:")]
+        if limit is not None and count_seats(s, imp.tenant_id) + new > limit:
+            warnings.append(f"Seat limit: this import creates {new} users but the tenant has "
+                            f"{max(limit - count_seats(s, imp.tenant_id), 0)} of its {limit} seats left.")
+        summary["warnings"] = warnings
+    else:
+        summary["groups"], summary["groups_total"] = _group_summary(s, imp)
+    imp.summary = summary
+
+
+def _group_summary(s: Session, imp: Import) -> tuple[list[dict[str, Any]], int]:
+    t = imp.tenant_id
+    if imp.format == "members":
+        group_match = Group.id == imp.group_id if imp.group_id else Group.id.is_(None)
+        key = func.coalesce(ImportRow.group_name, imp.group_name or "")
+    else:
+        group_match = func.lower(Group.name) == func.lower(ImportRow.group_name)
+        key = ImportRow.group_name
+    stmt = (select(func.min(key), Group.id, func.count(distinct(ImportRow.email)),
+                   func.count(distinct(case((Membership.user_id.is_(None), ImportRow.email)))))
+            .select_from(ImportRow)
+            .join(User, and_(User.tenant_id == t, func.lower(User.email) == ImportRow.email))
+            .outerjoin(Group, and_(Group.tenant_id == t, group_match))
+            .outerjoin(Membership, and_(Membership.group_id == Group.id, Membership.user_id == User.id))
+            .where(ImportRow.import_id == imp.id, ImportRow.status == "ok")
+            .group_by(func.lower(key), Group.id).order_by(func.lower(key)))
+    rows = s.execute(stmt).all()
+    if imp.format == "members" and not rows:
+        rows = [(imp.group_name, imp.group_id, 0, 0)]
+    ids = [r[1] for r in rows[:GROUPS_SHOWN] if r[1] is not None]
+    before = dict(s.execute(select(Membership.group_id, func.count()).where(Membership.group_id.in_(ids))
+                            .group_by(Membership.group_id)).all()) if ids else {}
+    groups = []
+    for name, gid, listed, adding in rows[:GROUPS_SHOWN]:
+        if imp.format == "members" and gid is not None:
+            name = s.scalar(select(Group.name).where(Group.id == gid))
+        was = before.get(gid, 0)
+        groups.append({"name": name, "id": gid, "new": gid is None, "members_before": was,
+                       "members_after": listed if imp.mode == "replace" else was + adding,
+                       "listed": listed})
+    return groups, len(rows)
+
+
+# --- reading imports back ------------------------------------------------------------------------
+
+
+def load_import(s: Session, tenant_id: int, import_id: int, *, for_update: bool = False) -> Import:
+    stmt = select(Import).where(Import.id == import_id, Import.tenant_id == tenant_id)
+    imp = s.scalar(stmt.with_for_update() if for_update else stmt) if isinstance(import_id, int) else None
+    if imp is None:
+        raise NotFound(f"No import with id {import_id}.")
+    return imp
+
+
+def get_import(rt: Runtime, tenant_id: int, import_id: int) -> Import:
+    """One import with its stored preview."""
+    with rt.db.read() as s:
+        return load_import(s, tenant_id, import_id)
+
+
+def list_imports(rt: Runtime, tenant_id: int, *, page: int = 1, per_page: int = 50) -> Page[Import]:
+    """The tenant's imports, newest first."""
+    stmt = select(Import).where(Import.tenant_id == tenant_id).order_by(Import.created_at.desc(), Import.id.desc())
+    with rt.db.read() as s:
+        return paginate(s, stmt, page, per_page)
+
+
+def list_errors(rt: Runtime, tenant_id: int, import_id: int, *, page: int = 1, per_page: int = 50) -> Page[ImportRow]:
+    """Row errors of an import, in file order."""
+    with rt.db.read() as s:
+        load_import(s, tenant_id, import_id)
+        stmt = (select(ImportRow).where(ImportRow.import_id == import_id, ImportRow.status == "error")
+                .order_by(ImportRow.row_no, ImportRow.id))
+        return paginate(s, stmt, page, per_page)
+
+
+def import_status(rt: Runtime, tenant_id: int, import_id: int) -> str:
+    """previewed, committed (queued or running), applied, cancelled or failed."""
+    with rt.db.read() as s:
+        imp = load_import(s, tenant_id, import_id)
+        if imp.status != "committed" or imp.operation_id is None:
+            return imp.status
+        op_status = s.scalar(select(Operation.status).where(Operation.id == imp.operation_id))
+    return {"cancelled": "cancelled", "failed": "failed"}.get(op_status, "committed")
+
+
+def describe_import(rt: Runtime, tenant_id: int, import_id: int, *, errors_per_page: int = 50) -> dict[str, Any]:
+    """The preview as plain data: options, detected format, groups, counts, the first page of errors."""
+    status = import_status(rt, tenant_id, import_id)
+    errors = list_errors(rt, tenant_id, import_id, page=1, per_page=errors_per_page)
+    with rt.db.read() as s:
+        imp = load_import(s, tenant_id, import_id)
+    summary = imp.summary or {}
+    return {
+        "id": imp.id, "status": status, "format": imp.format, "encoding": imp.encoding, "delimiter": imp.delimiter,
+        "filename": imp.filename, "mode": imp.mode, "all_or_nothing": imp.all_or_nothing,
+        "group_id": imp.group_id, "group_name": imp.group_name, "rows": imp.row_count, "entries": imp.entry_count,
+        "groups": summary.get("groups", []), "groups_total": summary.get("groups_total", 0),
+        "users_matched": summary.get("users_matched", 0), "users_new": summary.get("users_new"),
+        "error_count": summary.get("error_count", 0), "error_rows": summary.get("error_rows", 0),
+        "excluded": summary.get("excluded", 0), "errors": [error_item(r) for r in errors.items],
+        "warnings": summary.get("warnings", []), "operation_id": imp.operation_id, "created_at": imp.created_at,
+    }
+
+
+def error_item(row: ImportRow) -> dict[str, Any]:
+    return {"row": row.row_no, "column": row.column_name, "value": row.value, "message": row.message,
+            "email": row.email, "group": row.group_name}

@@ -1,0 +1,102 @@
+"""Apply one chunk of a users import: update the existing users, create the missing ones.
+
+Both are set-based over the staged rows: ``UPDATE users ... FROM import_rows`` for the users
+whose email exists (blank cells keep the current value), ``INSERT INTO users ... SELECT``
+for the others, created with status invited.  The seat limit is checked per chunk.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, func, literal, or_, select, true, update
+from sqlalchemy.orm import Session
+
+from ..db import insert_ignoring_conflicts
+from ..errors import LimitExceeded
+from ..models import Tenant, User, utcnow
+from ..models.imports import STAGED_USER_FIELDS, Import, ImportRow
+from ..services.activity import Actor, record_many
+from ..services.users import check_seats, count_seats
+from .events import event_row, reevaluate_rules
+from .validate import user_exists
+
+
+def check_seats_for(s: Session, imp: Import, adding: int) -> None:
+    """Refuse (LimitExceeded) an import that would create more users than the tenant has seats left."""
+    try:
+        check_seats(s, imp.tenant_id, adding=adding)
+    except LimitExceeded as exc:
+        limit = s.scalar(select(Tenant.seat_limit).where(Tenant.id == imp.tenant_id))
+        used = count_seats(s, imp.tenant_id)
+        raise LimitExceeded(f"This import would create {adding} users, but the tenant uses {used} of its {limit} "
+                            f"seats ({max(limit - used, 0)} left). Exclude rows or raise the seat limit.",
+                            limit="seats") from exc
+
+
+def _mark(s: Session, where, status: str, message: str) -> int:
+    return s.execute(update(ImportRow).where(where, ImportRow.status == "ok")
+                     .values(status=status, message=message).execution_options(synchronize_session=False)).rowcount
+
+
+def _custom_merge(s: Session):
+    users, rows = User.__table__.c, ImportRow.__table__.c
+    if s.get_bind().dialect.name == "postgresql":
+        merged = users.custom_attributes.op("||")(rows.custom_attributes)
+        differs = ~users.custom_attributes.op("@>")(rows.custom_attributes)
+    else:
+        merged = func.json_patch(users.custom_attributes, rows.custom_attributes)
+        differs = func.json_patch(users.custom_attributes, rows.custom_attributes) != func.json(users.custom_attributes)
+    return func.coalesce(merged, users.custom_attributes), and_(rows.custom_attributes.is_not(None), differs)
+
+
+def _match(imp: Import):
+    return and_(User.__table__.c.tenant_id == imp.tenant_id, func.lower(User.__table__.c.email) == ImportRow.email)
+
+
+def apply_users_chunk(s: Session, imp: Import, chunk, actor: Actor) -> dict[str, int]:
+    users, rows = User.__table__, ImportRow.__table__
+    merged, custom_differs = _custom_merge(s)
+    differs = or_(custom_differs, *(and_(rows.c[f].is_not(None), users.c[f].is_distinct_from(rows.c[f]))
+                                    for f in STAGED_USER_FIELDS))
+    same = select(users.c.id).where(_match(imp), ~differs).exists()
+    skipped = _mark(s, and_(chunk, same), "skipped", "Unchanged: the user already has these values.")
+    now = utcnow()
+    values = {f: func.coalesce(rows.c[f], users.c[f]) for f in STAGED_USER_FIELDS}
+    updated = s.execute(update(users).where(_match(imp), chunk, rows.c.status == "ok", differs)
+                        .values(**values, custom_attributes=merged, version=users.c.version + 1, updated_at=now)
+                        .returning(users.c.id)).scalars().all()
+    applied = _mark(s, and_(chunk, user_exists(imp.tenant_id)), "applied", "Updated.")
+    new = s.scalar(select(func.count()).where(chunk, ImportRow.status == "ok")) or 0
+    errors = 0
+    created: list[tuple[int, str]] = []
+    if new:
+        try:
+            check_seats_for(s, imp, new)
+        except LimitExceeded as exc:
+            errors += _mark(s, chunk, "error", f"Not created: {exc.message}")
+        else:
+            created = _insert_users(s, imp, chunk, now)
+            applied += _mark(s, and_(chunk, user_exists(imp.tenant_id)), "applied", "Created (status invited).")
+            errors += _mark(s, chunk, "error", "Not created: another user has this username or email.")
+    record_many(s, [event_row(imp, actor, "user.updated", "user", uid, {}) for uid in updated]
+                + [event_row(imp, actor, "user.created", "user", uid, {"username": name}) for uid, name in created])
+    reevaluate_rules(s, imp.tenant_id, sorted(set(updated) | {uid for uid, _ in created}), actor)
+    return {"applied": applied, "skipped": skipped, "errors": errors,
+            "users_created": len(created), "users_updated": len(updated)}
+
+
+def _insert_users(s: Session, imp: Import, chunk, now) -> list[tuple[int, str]]:
+    users = User.__table__
+    fields = [f for f in STAGED_USER_FIELDS if f != "username"]
+    source = (select(literal(imp.tenant_id), func.coalesce(ImportRow.username, ImportRow.value, ImportRow.email),
+                     func.coalesce(ImportRow.value, ImportRow.email),
+                     *(func.coalesce(ImportRow.role, "learner") if f == "role" else getattr(ImportRow, f) for f in fields),
+                     literal("invited"), literal(True),
+                     func.coalesce(ImportRow.custom_attributes, literal({}, users.c.custom_attributes.type)),
+                     literal({}, users.c.extra.type), literal(now, users.c.created_at.type),
+                     literal(now, users.c.updated_at.type), literal(1))
+              .where(chunk, ImportRow.status == "ok", ~user_exists(imp.tenant_id), true()))
+    columns = ["tenant_id", "username", "email", *fields, "status", "active", "custom_attributes", "extra",
+               "created_at", "updated_at", "version"]
+    return s.execute(insert_ignoring_conflicts(s, users).from_select(columns, source)
+                     .returning(users.c.id, users.c.username)).all()
+

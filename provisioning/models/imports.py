@@ -1,0 +1,94 @@
+"""CSV/XLSX imports: the previewed file, staged row by row so a commit applies exactly what was shown.
+
+An :class:`Import` is the parsed file and its options; :class:`ImportRow` holds one *entry*
+per change the file asks for (one member of one group, or one user to create or update),
+or one error.  A row of a group-based file with five emails stages five entries sharing its
+``row_no``.  The job that applies the import walks the entries in id order, one chunk at a time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, BigId, JsonDoc, UTCDateTime, utcnow
+
+IMPORT_FORMATS = ("members", "user-groups", "group-users", "users")
+IMPORT_MODES = ("add", "replace")
+IMPORT_STATUSES = ("previewed", "committed", "applied", "cancelled", "failed")
+# ok: valid, not applied yet; applied / skipped (nothing to change) / error after the job; excluded by PATCH.
+ROW_STATUSES = ("ok", "error", "excluded", "applied", "skipped")
+
+# User attributes the "users" format stages in their own columns, so applying is INSERT ... SELECT.
+STAGED_USER_FIELDS = (
+    "username", "given_name", "family_name", "display_name", "role", "language", "locale", "timezone",
+    "title", "department", "organization", "division", "cost_center", "employee_number", "external_id",
+    "user_type",
+)
+
+
+class Import(Base):
+    __tablename__ = "imports"
+    __table_args__ = (Index("ix_imports_tenant_created", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    format: Mapped[str] = mapped_column(String(20))
+    mode: Mapped[str] = mapped_column(String(20), default="add")
+    all_or_nothing: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="previewed")
+    filename: Mapped[str | None] = mapped_column(String(400))
+    encoding: Mapped[str | None] = mapped_column(String(40))
+    delimiter: Mapped[str | None] = mapped_column(String(4))
+    # members format: the existing target group, or the name of the group to create.
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
+    group_name: Mapped[str | None] = mapped_column(String(400))
+    column_mapping: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    row_count: Mapped[int] = mapped_column(default=0)
+    entry_count: Mapped[int] = mapped_column(default=0)
+    # The preview as last computed (groups, users_matched, error count, warnings).
+    summary: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    operation_id: Mapped[int | None] = mapped_column(ForeignKey("operations.id", ondelete="SET NULL"))
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ImportRow(Base):
+    __tablename__ = "import_rows"
+    __table_args__ = (
+        Index("ix_import_rows_import_id", "import_id", "id"),
+        Index("ix_import_rows_import_email", "import_id", "email"),
+        Index("ix_import_rows_import_status", "import_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id", ondelete="CASCADE"))
+    row_no: Mapped[int]
+    status: Mapped[str] = mapped_column(String(20), default="ok")
+    # Lower-cased and trimmed; matched against lower(users.email).
+    email: Mapped[str | None] = mapped_column(String(320))
+    group_name: Mapped[str | None] = mapped_column(String(400))
+    column_name: Mapped[str | None] = mapped_column(String(200))
+    value: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(String(320))
+    given_name: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str | None] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(400))
+    role: Mapped[str | None] = mapped_column(String(20))
+    language: Mapped[str | None] = mapped_column(String(35))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(200))
+    organization: Mapped[str | None] = mapped_column(String(200))
+    division: Mapped[str | None] = mapped_column(String(200))
+    cost_center: Mapped[str | None] = mapped_column(String(200))
+    employee_number: Mapped[str | None] = mapped_column(String(100))
+    external_id: Mapped[str | None] = mapped_column(String(320))
+    user_type: Mapped[str | None] = mapped_column(String(100))
+    custom_attributes: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, default=None)
