@@ -25,3 +25,6 @@ HANDLERS: dict[str, ChunkHandler] = {
 def register(type: str, handler: ChunkHandler) -> None:
     """Register the chunk handler of an Operation type (later capabilities add theirs)."""
     HANDLERS[type] = handler
+
+from provisioning.services import lti_roster as _lti_roster  # noqa: E402 - issue 7: LTI roster sync (NRPS)
+register(_lti_roster.OPERATION_TYPE, _lti_roster.roster_sync_chunk)

@@ -1,1 +1,12 @@
-"""LTI 1.3 tool and the embedded group-management UI."""
+"""LTI 1.3 tool and the embedded group-management UI.
+
+Importing the package stays Flask-free (jobs use :mod:`lti.nrps`); the blueprint is imported
+by :func:`init_app` only.
+"""
+
+
+def init_app(app) -> None:
+    """Register the /lti blueprint (login, launch, JWKS, config, dynamic registration)."""
+    from .views import bp
+
+    app.register_blueprint(bp)

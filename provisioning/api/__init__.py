@@ -31,6 +31,8 @@ def init_api(app: Flask) -> Api:
 
     for module in (imports, exports):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    from . import lti_roster  # noqa: E402 - issue 7: roster sync of LMS courses
+    api.register_blueprint(lti_roster.blp, url_prefix="/api/v1")
     register_error_handlers(app)
     app.extensions["provisioning_api"] = api
     return api

@@ -4,6 +4,7 @@ from .activity import CHANNELS, ActivityEvent
 from .base import Base, utcnow
 from .course import ENROLLMENT_STATUSES, Course, Enrollment
 from .imports import IMPORT_FORMATS, IMPORT_MODES, Import, ImportRow  # noqa: F401
+from .lti import CourseGroup, LtiContext, LtiDeployment, LtiKey, LtiNonce, LtiRegistration, LtiRosterSeen, LtiUserLink  # noqa: F401
 from .group import GROUP_KINDS, GROUP_SOURCES, MEMBERSHIP_SOURCES, Group, Membership
 from .operation import FINISHED_STATUSES, OPERATION_STATUSES, Operation
 from .tenant import Tenant

@@ -1,0 +1,135 @@
+"""/lti: OIDC login, launch, JWKS, tool configuration, dynamic registration, the landing page.
+
+Views parse, call one service, render.  Every refusal is an HTML page with a reason and the
+status of its kind (400, 401, 403), never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request
+from pylti1p3.contrib.flask import FlaskRequest
+
+from provisioning.errors import DomainError, Forbidden, InvalidInput, LimitExceeded, NotFound
+from provisioning.services import lti_keys, lti_launch
+from provisioning.services.activity import Actor
+from provisioning.services.lti_dynamic_registration import dynamic_register
+
+from . import config_doc, tokens
+from .errors import LaunchRefused
+from .launch import ToolMessageLaunch, ToolOIDCLogin
+from .session import current_launch, set_launch_cookie
+from .toolconf import DbToolConf
+
+log = logging.getLogger(__name__)
+bp = Blueprint("lti", __name__, url_prefix="/lti", template_folder="templates")
+
+
+def _rt():
+    return current_app.extensions["provisioning"]
+
+
+def _base_url() -> str:
+    return _rt().settings.public_base_url
+
+
+def refusal(title: str, reason: str, status: int, new_window_url: str | None = None):
+    return render_template("lti/refused.html", title=title, reason=reason,
+                           new_window_url=new_window_url), status
+
+
+def refusals(view):
+    """Render refusals and domain errors as pages; log anything unexpected without showing it."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except LaunchRefused as exc:
+            log.info("LTI refusal on %s: %s", request.path, exc.reason)
+            return refusal(exc.title, exc.reason, exc.status, exc.new_window_url)
+        except DomainError as exc:
+            status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, (Forbidden, LimitExceeded)) else 400
+            return refusal("The request was refused", exc.message, status)
+        except Exception:  # noqa: BLE001 - the page must never show a traceback
+            log.exception("unexpected error on %s", request.path)
+            return refusal("Something went wrong", "The service could not complete this request. "
+                           "The incident was logged; try again from the LMS.", 500)
+
+    return wrapper
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@refusals
+def login():
+    """OIDC third-party initiated login (LTI 1.3 §5.1.1)."""
+    oidc = ToolOIDCLogin(_rt(), FlaskRequest(), DbToolConf(_rt()))
+    response = redirect(oidc.start(config_doc.urls(_base_url())["launch"]))
+    oidc.cookies.update_response(response)
+    return response
+
+
+@bp.post("/launch")
+@refusals
+def launch():
+    """The platform's form post of the id_token: validate, link user and course, land."""
+    message = ToolMessageLaunch(_rt(), FlaskRequest(), DbToolConf(_rt())).validate()
+    if not message.is_resource_launch():
+        raise LaunchRefused("Only resource link launches are supported by this tool.")
+    result = lti_launch.complete_launch(_rt(), message.registration_id, message.claims)
+    token = tokens.issue_launch_token(current_app.config["SECRET_KEY"], {
+        "t": result.tenant_id, "u": result.user_id, "r": result.role, "lr": result.lti_role, "c": result.course_id})
+    response = current_app.make_response(_landing(result.role, result.lti_role, result.course_id,
+                                                  result.roster_operation_id, token))
+    set_launch_cookie(response, token)
+    return response
+
+
+@bp.get("/home")
+@refusals
+def home():
+    """The landing page again, for a request carrying a launch token (the UI replaces it)."""
+    found = current_launch()
+    if found is None:
+        return refusal("Your session has expired", "Launch the tool again from your LMS.", 401)
+    return _landing(found.role, found.lti_role, found.course_id, None, found.token)
+
+
+def _landing(role: str, lti_role: str, course_id: int | None, operation_id: int | None, token: str):
+    return render_template("lti/landing.html", role=role, lti_role=lti_role, course_id=course_id,
+                           roster_operation_id=operation_id, launch_token=token)
+
+
+@bp.get("/jwks")
+def jwks():
+    """The tool's public keys, including retired keys still in their grace period."""
+    response = jsonify(lti_keys.published_jwks(_rt()))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/config")
+def config():
+    """Canvas's developer-key JSON; ``?platform=moodle`` gives Moodle's manual-setup values."""
+    if request.args.get("platform") == "moodle":
+        return jsonify(config_doc.moodle_config(_base_url()))
+    return jsonify(config_doc.canvas_config(_base_url()))
+
+
+@bp.get("/register")
+@refusals
+def register():
+    """LTI Dynamic Registration, started by the platform with a tenant's invite link."""
+    tenant_id = tokens.read_invite(current_app.config["SECRET_KEY"], request.args.get("invite"))
+    if tenant_id is None:
+        return refusal("This registration link is not valid",
+                       "The invite is missing, forged or expired. Ask the service's administrator for a new "
+                       "registration link (provisioning lti registration-url TENANT).", 403)
+    if not request.args.get("openid_configuration"):
+        raise InvalidInput("The platform did not send openid_configuration.")
+    reg = dynamic_register(_rt(), tenant_id, request.args["openid_configuration"],
+                           request.args.get("registration_token"), config_doc.registration_request(_base_url()),
+                           Actor(name="lti dynamic registration", channel="lti"))
+    return render_template("lti/registered.html", issuer=reg.issuer, client_id=reg.client_id)

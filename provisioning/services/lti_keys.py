@@ -1,0 +1,69 @@
+"""The LTI tool's signing keys: the current key, rotation, and the published JWKS.
+
+Rotation adds a new active key and retires the previous one; a retired key stays in
+the JWKS for a grace period, because platforms cache our JWKS and may still verify a
+client assertion signed a moment before the rotation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from lti.keys import generate_private_pem, public_jwk
+
+from ..models import LtiKey, utcnow
+from ..runtime import Runtime
+
+DEFAULT_GRACE = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private_pem: str
+
+
+def _add_key(s: Session) -> LtiKey:
+    pem = generate_private_pem()
+    jwk = public_jwk(pem)
+    key = LtiKey(kid=jwk["kid"], private_pem=pem, public_jwk=jwk, active=True, created_at=utcnow())
+    s.add(key)
+    s.flush()
+    return key
+
+
+def current_key(rt: Runtime) -> SigningKey:
+    """The active signing key, created on first use."""
+    with rt.db.read() as s:
+        key = s.scalar(select(LtiKey).where(LtiKey.active.is_(True)).order_by(LtiKey.id.desc()).limit(1))
+    if key is None:
+        with rt.db.transaction() as s:
+            key = s.scalar(select(LtiKey).where(LtiKey.active.is_(True)).order_by(LtiKey.id.desc()).limit(1)) \
+                or _add_key(s)
+    return SigningKey(kid=key.kid, private_pem=key.private_pem)
+
+
+def rotate_key(rt: Runtime, *, grace: timedelta = DEFAULT_GRACE) -> tuple[str, list[str]]:
+    """Add a new active key; keep the old ones published for ``grace``.  Returns (new kid, retired kids)."""
+    now = utcnow()
+    with rt.db.transaction() as s:
+        retired = list(s.scalars(select(LtiKey.kid).where(LtiKey.active.is_(True))))
+        s.execute(update(LtiKey).where(LtiKey.active.is_(True))
+                  .values(active=False, retired_at=now, published_until=now + grace))
+        key = _add_key(s)
+    return key.kid, retired
+
+
+def published_jwks(rt: Runtime) -> dict[str, list[dict]]:
+    """Our JWKS: the active key and retired keys still inside their grace period."""
+    current_key(rt)  # a fresh install publishes a key before the first launch needs it
+    now = utcnow()
+    with rt.db.read() as s:
+        jwks = list(s.scalars(select(LtiKey.public_jwk)
+                              .where(or_(LtiKey.active.is_(True), LtiKey.published_until > now))
+                              .order_by(LtiKey.id.desc())))
+    return {"keys": jwks}

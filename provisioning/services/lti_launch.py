@@ -1,0 +1,208 @@
+"""What an LTI launch does to our data: the login's nonce, the user, the course, the enrollment.
+
+A launch links the platform user (issuer, sub) to a tenant user — matched by email, created
+just in time otherwise — records the context as a Course with an Enrollment in the LTI role,
+and starts a roster sync when the course's roster is older than the tenant's setting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..db import insert_ignoring_conflicts
+from ..errors import Forbidden
+from ..models import Course, Enrollment, LtiContext, LtiNonce, LtiRegistration, LtiUserLink, Tenant, User, utcnow
+from ..runtime import Runtime
+from .activity import Actor, record
+from .lti_registrations import lti_settings
+from .users import add_user, find_users_by_email, normalise_email
+
+LOGIN_TTL = timedelta(minutes=10)
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+# LTI 1.3 §A.2: system, institution and context roles; a role may also be a short name (deprecated).
+ADMIN_ROLES = {"Administrator", "SysAdmin"}
+MANAGER_ROLES = {"Instructor", "TeachingAssistant", "ContentDeveloper", "Mentor#TeachingAssistant"}
+
+
+@dataclass(frozen=True)
+class LaunchResult:
+    tenant_id: int
+    user_id: int
+    role: str  # admin | manager | learner: what the launch lets the user do here
+    lti_role: str  # the platform's role, shortened (Instructor, Learner ...)
+    course_id: int | None
+    lti_context_id: int | None
+    roster_operation_id: int | None
+
+
+# --- the login's state and nonce --------------------------------------------------------------
+
+
+def begin_login(rt: Runtime, registration_id: int, state: str, nonce: str, login_params: dict[str, str]) -> None:
+    """Remember a login we started, so its launch can prove it answers it (once)."""
+    now = utcnow()
+    with rt.db.transaction() as s:
+        reg = s.get(LtiRegistration, registration_id)
+        s.add(LtiNonce(tenant_id=reg.tenant_id, registration_id=registration_id, state=state, nonce=nonce,
+                       login_params=login_params, created_at=now, expires_at=now + LOGIN_TTL))
+        # Old logins are of no use; clear a few at a time so the table stays small.
+        expired = select(LtiNonce.id).where(LtiNonce.expires_at < now - LOGIN_TTL).limit(500)
+        s.execute(LtiNonce.__table__.delete().where(LtiNonce.id.in_(expired.scalar_subquery())))
+
+
+def pending_login(rt: Runtime, state: str) -> dict[str, str] | None:
+    """The login parameters of an unused, unexpired login with this state."""
+    with rt.db.read() as s:
+        row = s.scalar(select(LtiNonce).where(LtiNonce.state == state))
+    if row is None or row.used_at is not None or row.expires_at < utcnow():
+        return None
+    return dict(row.login_params or {})
+
+
+def consume_nonce(rt: Runtime, registration_id: int | None, state: str | None, nonce: Any) -> str:
+    """Use a login's nonce once: "ok", "replayed", "expired" or "unknown".
+
+    The conditional UPDATE is atomic, so two concurrent posts of one id_token can't both pass.
+    """
+    if not isinstance(nonce, str) or not state or registration_id is None:
+        return "unknown"
+    now = utcnow()
+    with rt.db.transaction() as s:
+        used = s.execute(update(LtiNonce).where(
+            LtiNonce.state == state, LtiNonce.nonce == nonce, LtiNonce.registration_id == registration_id,
+            LtiNonce.used_at.is_(None), LtiNonce.expires_at >= now,
+        ).values(used_at=now)).rowcount
+        if used == 1:
+            return "ok"
+        row = s.scalar(select(LtiNonce).where(LtiNonce.nonce == nonce))
+    if row is None or row.state != state or row.registration_id != registration_id:
+        return "unknown"
+    return "replayed" if row.used_at is not None else "expired"
+
+
+# --- roles ---------------------------------------------------------------------------------
+
+
+def short_role(uri: str) -> str:
+    """``http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant`` -> TeachingAssistant."""
+    return uri.rsplit("#", 1)[-1].rsplit("/", 1)[-1] if uri else ""
+
+
+def principal_role(roles: list[str]) -> tuple[str, str]:
+    """(our role, the platform role it came from): Administrator -> admin; Instructor/TA -> manager."""
+    shorts = [short_role(r) for r in roles if isinstance(r, str)]
+    for name in shorts:
+        if name in ADMIN_ROLES:
+            return "admin", "Administrator"
+    for name in shorts:
+        if name in MANAGER_ROLES:
+            return "manager", name
+    return "learner", next((n for n in shorts if n), "Learner")
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+def username_for(issuer: str, sub: str, email: str | None) -> str:
+    """A stable username for a user created from LTI: the email, else a digest of (issuer, sub)."""
+    if email:
+        return email
+    return "lti-" + hashlib.sha256(f"{issuer}\n{sub}".encode()).hexdigest()[:20]
+
+
+def person_values(claims: dict[str, Any], issuer: str, sub: str) -> dict[str, Any]:
+    email = normalise_email(claims.get("email")) if isinstance(claims.get("email"), str) else None
+    return {
+        "username": username_for(issuer, sub, email), "email": email,
+        "given_name": (claims.get("given_name") or None), "family_name": (claims.get("family_name") or None),
+        "display_name": (claims.get("name") or None),
+    }
+
+
+def link_user(s: Session, tenant_id: int, issuer: str, sub: str, claims: dict[str, Any], actor: Actor) -> User:
+    """The tenant user of (issuer, sub): linked before, matched by email, or created just in time."""
+    user_id = s.scalar(select(LtiUserLink.user_id).where(
+        LtiUserLink.tenant_id == tenant_id, LtiUserLink.issuer == issuer, LtiUserLink.sub == sub))
+    if user_id is None:
+        values = person_values(claims, issuer, sub)
+        if values["email"]:
+            user_id = find_users_by_email(s, tenant_id, [values["email"]]).get(values["email"].lower())
+        if user_id is None:
+            user_id = add_user(s, tenant_id, values, actor).id
+        s.execute(insert_ignoring_conflicts(s, LtiUserLink.__table__),
+                  [dict(tenant_id=tenant_id, issuer=issuer, sub=sub, user_id=user_id, created_at=utcnow())])
+    return s.get(User, user_id)
+
+
+# --- the launch ----------------------------------------------------------------------------
+
+
+def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -> LaunchResult:
+    """Apply a validated launch: user, last login, course, enrollment; maybe start a roster sync."""
+    from .lti_roster import start_roster_sync_if_stale
+
+    actor = Actor(name="lti", channel="lti")
+    with rt.db.transaction() as s:
+        reg = s.get(LtiRegistration, registration_id)
+        tenant = s.get(Tenant, reg.tenant_id)
+        sub = claims.get("sub")
+        if not sub or not isinstance(sub, str):
+            raise Forbidden("This launch is anonymous (no user id), and the service needs to know who you are.")
+        user = link_user(s, tenant.id, reg.issuer, sub, claims, actor)
+        if user.status == "deactivated":
+            raise Forbidden("Your account in this service is deactivated. Ask your administrator.")
+        user.last_login_at = utcnow()
+        role, lti_role = principal_role(claims.get(CLAIM + "roles") or [])
+        course_id = context_row_id = operation_id = None
+        context = claims.get(CLAIM + "context") or {}
+        if isinstance(context, dict) and context.get("id"):
+            course = ensure_course(s, tenant.id, str(context["id"]), context.get("title") or context.get("label"))
+            course_id = course.id
+            enroll(s, tenant.id, course.id, user.id, lti_role)
+            nrps = claims.get(NRPS_CLAIM) or {}
+            row = ensure_context(s, reg, str(context["id"]), course.id, nrps.get("context_memberships_url"))
+            context_row_id = row.id
+            max_age = timedelta(minutes=lti_settings(tenant).roster_sync_max_age_minutes)
+            operation_id = start_roster_sync_if_stale(s, rt, row, max_age, actor)
+        record(s, tenant.id, actor, "lti.launch", "user", user.id,
+               {"issuer": reg.issuer, "role": lti_role, "course_id": course_id})
+        return LaunchResult(tenant_id=tenant.id, user_id=user.id, role=role, lti_role=lti_role, course_id=course_id,
+                            lti_context_id=context_row_id, roster_operation_id=operation_id)
+
+
+def ensure_course(s: Session, tenant_id: int, external_id: str, title: str | None) -> Course:
+    s.execute(insert_ignoring_conflicts(s, Course.__table__),
+              [dict(tenant_id=tenant_id, external_id=external_id[:320], title=(title or None) and title[:400],
+                    created_at=utcnow(), updated_at=utcnow())])
+    course = s.scalar(select(Course).where(Course.tenant_id == tenant_id, Course.external_id == external_id[:320]))
+    if title and course.title != title[:400]:
+        course.title = title[:400]
+    return course
+
+
+def enroll(s: Session, tenant_id: int, course_id: int, user_id: int, lti_role: str) -> None:
+    now = utcnow()
+    s.execute(insert_ignoring_conflicts(s, Enrollment.__table__),
+              [dict(tenant_id=tenant_id, course_id=course_id, user_id=user_id, role=lti_role, status="enrolled",
+                    created_at=now, updated_at=now)])
+    s.execute(update(Enrollment).where(Enrollment.course_id == course_id, Enrollment.user_id == user_id)
+              .values(role=lti_role, updated_at=now))
+
+
+def ensure_context(s: Session, reg: LtiRegistration, context_id: str, course_id: int,
+                   memberships_url: str | None) -> LtiContext:
+    s.execute(insert_ignoring_conflicts(s, LtiContext.__table__),
+              [dict(tenant_id=reg.tenant_id, registration_id=reg.id, context_id=context_id[:320], course_id=course_id,
+                    created_at=utcnow())])
+    row = s.scalar(select(LtiContext).where(LtiContext.registration_id == reg.id,
+                                            LtiContext.context_id == context_id[:320]))
+    if memberships_url and row.memberships_url != memberships_url:
+        row.memberships_url = memberships_url[:2000]
+    return row

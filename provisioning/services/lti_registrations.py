@@ -1,0 +1,196 @@
+"""LTI platform registrations and deployments of a tenant, and the platforms' cached JWKS.
+
+A registration is (issuer, client_id): hosted Canvas uses one issuer for every school,
+so one issuer may have several client_ids, possibly in different tenants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db import insert_ignoring_conflicts
+from ..errors import Conflict, InvalidInput, NotFound
+from ..models import LtiDeployment, LtiRegistration, Tenant, utcnow
+from ..runtime import Runtime
+from .activity import Actor, record
+from .tenants import load_tenant
+
+HTTP_TIMEOUT = 10
+UNKNOWN_DEPLOYMENT_POLICIES = ("refuse", "record")
+MANAGER_PERMISSIONS = ("view_users", "manage_users", "export", "message", "batch_actions", "view_activity")
+
+
+@dataclass(frozen=True)
+class LtiTenantSettings:
+    """A tenant's LTI behaviour, from ``tenant.settings["lti"]`` with defaults."""
+
+    unknown_deployments: str = "refuse"
+    roster_sync_max_age_minutes: int = 60
+    manager_permissions: tuple[str, ...] = MANAGER_PERMISSIONS
+
+
+def lti_settings(tenant: Tenant) -> LtiTenantSettings:
+    raw = (tenant.settings or {}).get("lti") or {}
+    policy = raw.get("unknown_deployments", "refuse")
+    perms = raw.get("manager_permissions")
+    return LtiTenantSettings(
+        unknown_deployments=policy if policy in UNKNOWN_DEPLOYMENT_POLICIES else "refuse",
+        roster_sync_max_age_minutes=int(raw.get("roster_sync_max_age_minutes", 60)),
+        manager_permissions=tuple(p for p in perms if p in MANAGER_PERMISSIONS) if isinstance(perms, list)
+        else MANAGER_PERMISSIONS,
+    )
+
+
+def _check_url(field: str, value: str | None, errors: dict[str, list[str]], *, required: bool = True) -> None:
+    if not value:
+        if required:
+            errors[field] = ["Required."]
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        errors[field] = [f"{value!r} is not an http(s) URL."]
+
+
+def register_platform(
+    rt: Runtime, tenant_ref: str | int, *, issuer: str, client_id: str, auth_login_url: str,
+    auth_token_url: str, key_set_url: str, deployment_ids: Iterable[str] = (), auth_audience: str | None = None,
+    actor: Actor,
+) -> LtiRegistration:
+    """Add (or update) a platform registration of a tenant and its deployments."""
+    issuer, client_id = (issuer or "").strip(), (client_id or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not issuer:
+        errors["issuer"] = ["Required."]
+    if not client_id:
+        errors["client_id"] = ["Required."]
+    for field, value in (("auth_login_url", auth_login_url), ("auth_token_url", auth_token_url),
+                         ("key_set_url", key_set_url)):
+        _check_url(field, value, errors)
+    deployments = sorted({d.strip() for d in deployment_ids if d and d.strip()})
+    if errors:
+        raise InvalidInput("The registration has invalid values.", details=errors)
+    with rt.db.transaction() as s:
+        tenant = load_tenant(s, tenant_ref)
+        reg = s.scalar(select(LtiRegistration).where(LtiRegistration.issuer == issuer,
+                                                     LtiRegistration.client_id == client_id))
+        if reg is not None and reg.tenant_id != tenant.id:
+            raise Conflict(f"Client id {client_id!r} of {issuer} is registered to another tenant.", field="client_id")
+        if reg is None:
+            reg = LtiRegistration(tenant_id=tenant.id, issuer=issuer, client_id=client_id, created_at=utcnow())
+            s.add(reg)
+        reg.auth_login_url, reg.auth_token_url, reg.key_set_url = auth_login_url, auth_token_url, key_set_url
+        reg.auth_audience = auth_audience
+        s.flush()
+        add_deployments(s, reg, deployments, status="registered")
+        record(s, tenant.id, actor, "lti.registration.saved", "lti_registration", reg.id,
+               {"issuer": issuer, "client_id": client_id, "deployments": deployments})
+    return reg
+
+
+def add_deployments(s: Session, reg: LtiRegistration, deployment_ids: Iterable[str], *, status: str) -> None:
+    rows = [dict(tenant_id=reg.tenant_id, registration_id=reg.id, deployment_id=d, status=status, created_at=utcnow())
+            for d in deployment_ids]
+    if rows:
+        s.execute(insert_ignoring_conflicts(s, LtiDeployment.__table__), rows)
+
+
+def list_registrations(rt: Runtime, tenant_id: int) -> list[LtiRegistration]:
+    with rt.db.read() as s:
+        return list(s.scalars(select(LtiRegistration).where(LtiRegistration.tenant_id == tenant_id)
+                              .order_by(LtiRegistration.id)))
+
+
+def find_registrations(rt: Runtime, issuer: str, client_id: str | None = None) -> list[LtiRegistration]:
+    """Registrations of an issuer (all tenants: the login URL is shared), narrowed to a client_id if given."""
+    stmt = select(LtiRegistration).where(LtiRegistration.issuer == issuer)
+    if client_id:
+        stmt = stmt.where(LtiRegistration.client_id == client_id)
+    with rt.db.read() as s:
+        return list(s.scalars(stmt.order_by(LtiRegistration.id).limit(50)))
+
+
+def get_registration(rt: Runtime, registration_id: int) -> LtiRegistration:
+    with rt.db.read() as s:
+        reg = s.get(LtiRegistration, registration_id)
+    if reg is None:
+        raise NotFound(f"No LTI registration {registration_id}.")
+    return reg
+
+
+def find_deployment(rt: Runtime, registration_id: int, deployment_id: str) -> LtiDeployment | None:
+    with rt.db.read() as s:
+        return s.scalar(select(LtiDeployment).where(LtiDeployment.registration_id == registration_id,
+                                                    LtiDeployment.deployment_id == deployment_id))
+
+
+def accept_deployment(rt: Runtime, registration_id: int, deployment_id: str) -> LtiDeployment | None:
+    """The deployment if known; an unknown one is recorded when the tenant says so, else None."""
+    found = find_deployment(rt, registration_id, deployment_id)
+    if found is not None:
+        return found
+    with rt.db.transaction() as s:
+        reg = s.get(LtiRegistration, registration_id)
+        tenant = s.get(Tenant, reg.tenant_id)
+        if lti_settings(tenant).unknown_deployments != "record" or not deployment_id or len(deployment_id) > 400:
+            return None
+        add_deployments(s, reg, [deployment_id], status="recorded")
+        record(s, tenant.id, Actor.system("lti"), "lti.deployment.recorded", "lti_registration", reg.id,
+               {"deployment_id": deployment_id})
+    return find_deployment(rt, registration_id, deployment_id)
+
+
+# --- the platform's keys ------------------------------------------------------------------------
+
+
+def platform_key(rt: Runtime, registration_id: int, kid: str) -> dict[str, Any] | None:
+    """The platform's JWK with this kid, from the cached JWKS; fetched again when the kid is unknown.
+
+    Platforms rotate their keys (Canvas hourly), so an unknown kid means "refetch", but not
+    more often than ``lti_jwks_min_refetch_seconds`` so a stream of bogus kids can't make us
+    hammer the platform.
+    """
+    reg = get_registration(rt, registration_id)
+    ttl = timedelta(seconds=int(rt.settings.extra.get("lti_jwks_ttl_seconds", 3600)))
+    min_refetch = timedelta(seconds=int(rt.settings.extra.get("lti_jwks_min_refetch_seconds", 5)))
+    now = utcnow()
+    fetched_at = reg.platform_jwks_fetched_at
+    key = _key_with_kid(reg.platform_jwks, kid)
+    if key is not None and fetched_at is not None and now - fetched_at < ttl:
+        return key
+    if key is None and fetched_at is not None and now - fetched_at < min_refetch:
+        return None
+    jwks = fetch_json(reg.key_set_url)
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        raise PlatformUnavailable(f"The platform's key set at {reg.key_set_url} is not a JWKS.")
+    with rt.db.transaction() as s:
+        row = s.get(LtiRegistration, registration_id)
+        row.platform_jwks, row.platform_jwks_fetched_at = jwks, now
+    return _key_with_kid(jwks, kid)
+
+
+def _key_with_kid(jwks: dict[str, Any] | None, kid: str) -> dict[str, Any] | None:
+    for key in (jwks or {}).get("keys", []):
+        if isinstance(key, dict) and key.get("kid") == kid:
+            return key
+    return None
+
+
+class PlatformUnavailable(RuntimeError):
+    """The platform's endpoint did not answer as the spec says it must."""
+
+
+def fetch_json(url: str, **kwargs: Any) -> Any:
+    """GET a JSON document from a platform; any failure becomes :class:`PlatformUnavailable`."""
+    try:
+        resp = requests.get(url, timeout=HTTP_TIMEOUT, **kwargs)
+        resp.raise_for_status()
+        return resp.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise PlatformUnavailable(f"Could not read {url}: {type(exc).__name__}") from exc

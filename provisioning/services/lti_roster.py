@@ -1,0 +1,230 @@
+"""Roster sync over NRPS: a course's platform membership into its roster group, as an Operation.
+
+Each chunk fetches one page of the membership container and applies it in one transaction
+with set-based SQL (users matched by link or email, the rest created; memberships inserted
+or deleted; enrollments updated per role).  A full sync stages the users it saw and at the
+end removes everyone else in one DELETE; when the platform offered a "differences" link
+(NRPS 2.0 §2.4.3) the next sync asks only for changes, where Inactive and Deleted members
+say who left.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from lti.nrps import MembersPage, NrpsClient, Platform
+
+from ..db import insert_ignoring_conflicts
+from ..errors import NotFound
+from ..models import (Course, CourseGroup, Enrollment, Group, LtiContext, LtiRegistration, LtiRosterSeen,
+                      LtiUserLink, Membership, Operation, User, utcnow)
+from ..runtime import Runtime
+from .activity import Actor, record
+from .groups import add_group
+from .lti_keys import current_key
+from .lti_launch import person_values, short_role
+from .memberships import delete_members, insert_members, touch_group
+from .operations import save_progress, start_operation
+from .users import check_seats, find_users_by_email
+
+OPERATION_TYPE = "roster_sync"
+CHUNK = 1000
+
+
+def start_roster_sync_if_stale(s: Session, rt: Runtime, ctx: LtiContext, max_age: timedelta,
+                               actor: Actor) -> int | None:
+    """Inside a launch: start a sync when the roster is older than ``max_age`` and none is pending."""
+    if not ctx.memberships_url:
+        return None
+    if ctx.last_synced_at is not None and utcnow() - ctx.last_synced_at < max_age:
+        return None
+    return _start(s, rt, ctx, actor).id
+
+
+def request_roster_sync(rt: Runtime, tenant_id: int, course_external_id: str, actor: Actor) -> Operation:
+    """Sync a course's roster now (or return the sync already queued or running)."""
+    with rt.db.transaction() as s:
+        ctx = s.scalar(select(LtiContext).join(Course, Course.id == LtiContext.course_id).where(
+            Course.tenant_id == tenant_id, Course.external_id == course_external_id,
+            LtiContext.memberships_url.is_not(None)).order_by(LtiContext.id.desc()).limit(1))
+        if ctx is None:
+            raise NotFound(f"No course {course_external_id!r} launched from an LMS that offers its roster "
+                           "(Names and Role Provisioning Services).")
+        return _start(s, rt, ctx, actor)
+
+
+def _start(s: Session, rt: Runtime, ctx: LtiContext, actor: Actor) -> Operation:
+    pending = s.scalar(select(Operation).where(
+        Operation.tenant_id == ctx.tenant_id, Operation.type == OPERATION_TYPE,
+        Operation.status.in_(("queued", "running")),
+        Operation.params["lti_context_id"].as_integer() == ctx.id).limit(1))
+    if pending is not None:
+        return pending
+    return start_operation(s, rt, ctx.tenant_id, OPERATION_TYPE, {"lti_context_id": ctx.id}, actor)
+
+
+def _client(rt: Runtime, reg: LtiRegistration) -> NrpsClient:
+    key = current_key(rt)
+    return NrpsClient(Platform(issuer=reg.issuer, client_id=reg.client_id, token_url=reg.auth_token_url,
+                               audience=reg.auth_audience, kid=key.kid, private_pem=key.private_pem))
+
+
+def roster_sync_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any],
+                      checkpoint: dict[str, Any]) -> dict[str, Any] | None:
+    """One page of the roster: fetch it, apply it, checkpoint the next page's URL."""
+    with rt.db.read() as s:
+        ctx = s.get(LtiContext, int(params["lti_context_id"]))
+        if ctx is None or ctx.tenant_id != tenant_id:
+            raise NotFound(f"LTI context {params['lti_context_id']} no longer exists.")
+        reg = s.get(LtiRegistration, ctx.registration_id)
+    if not checkpoint:
+        mode = "diff" if ctx.differences_url else "full"
+        checkpoint = {"mode": mode, "url": ctx.differences_url or ctx.memberships_url, "done": 0,
+                      "added": 0, "removed": 0, "created": 0}
+    page = _client(rt, reg).members_page(checkpoint["url"], origin=ctx.memberships_url)
+    with rt.db.transaction() as s:
+        group_id = _ensure_roster_group(s, ctx)
+        counts = _apply_page(s, tenant_id, reg.issuer, ctx, group_id, page, operation_id,
+                             full=checkpoint["mode"] == "full")
+        state = {**checkpoint, "done": checkpoint["done"] + len(page.members),
+                 **{k: checkpoint[k] + counts[k] for k in ("added", "removed", "created")}}
+        if page.next_url:
+            state["url"] = page.next_url
+            save_progress(s, operation_id, done=state["done"], checkpoint=state, result=_result(state, group_id))
+            return state
+        if checkpoint["mode"] == "full":
+            state["removed"] += _remove_unseen(s, tenant_id, ctx, group_id, operation_id)
+        row = s.get(LtiContext, ctx.id)
+        row.last_synced_at = utcnow()
+        row.differences_url = page.differences_url
+        touch_group(s, group_id)
+        record(s, tenant_id, Actor.system("job"), "lti.roster.synced", "group", group_id, _result(state, group_id))
+        save_progress(s, operation_id, done=state["done"], total=state["done"], checkpoint=state,
+                      result=_result(state, group_id))
+    return None
+
+
+def _result(state: dict[str, Any], group_id: int) -> dict[str, Any]:
+    return {"group_id": group_id, "mode": state["mode"], "members_read": state["done"], "added": state["added"],
+            "removed": state["removed"], "users_created": state["created"]}
+
+
+def _ensure_roster_group(s: Session, ctx: LtiContext) -> int:
+    row = s.get(LtiContext, ctx.id, with_for_update=True)
+    if row.roster_group_id is not None and s.get(Group, row.roster_group_id) is not None:
+        return row.roster_group_id
+    course = s.get(Course, row.course_id)
+    name = f"Roster: {course.title or course.external_id}"[:380]
+    if s.scalar(select(Group.id).where(Group.tenant_id == row.tenant_id, func.lower(Group.name) == name.lower())):
+        name = f"{name} ({course.external_id})"[:400]
+    group = add_group(s, row.tenant_id, {"name": name, "kind": "roster", "source": "lti",
+                                         "external_id": f"lti-roster:{course.external_id}"[:320]},
+                      Actor.system("lti"))
+    s.execute(insert_ignoring_conflicts(s, CourseGroup.__table__),
+              [dict(course_id=course.id, group_id=group.id, tenant_id=row.tenant_id)])
+    row.roster_group_id = group.id
+    return group.id
+
+
+def _resolve_users(s: Session, tenant_id: int, issuer: str, members: list[dict[str, Any]], *,
+                   create: set[str]) -> tuple[dict[str, int], int]:
+    """sub -> user id for the page's members: by link, then by email, then new users for ``create``."""
+    subs = sorted({str(m["user_id"]) for m in members})
+    found: dict[str, int] = {}
+    for start in range(0, len(subs), CHUNK):
+        found.update(s.execute(select(LtiUserLink.sub, LtiUserLink.user_id).where(
+            LtiUserLink.tenant_id == tenant_id, LtiUserLink.issuer == issuer,
+            LtiUserLink.sub.in_(subs[start:start + CHUNK]))).tuples())
+    values = {str(m["user_id"]): person_values(m, issuer, str(m["user_id"])) for m in members
+              if str(m["user_id"]) not in found}
+    by_email = find_users_by_email(s, tenant_id, [v["email"] for v in values.values() if v["email"]])
+    for sub, v in values.items():
+        if v["email"] and v["email"].lower() in by_email:
+            found[sub] = by_email[v["email"].lower()]
+    new = [dict(tenant_id=tenant_id, status="active", active=True, role="learner", created_at=utcnow(),
+                updated_at=utcnow(), custom_attributes={}, extra={}, version=1, **values[sub])
+           for sub in sorted(values) if sub not in found and sub in create]
+    if new:
+        check_seats(s, tenant_id, adding=len(new))
+        s.execute(insert_ignoring_conflicts(s, User.__table__), new)
+        names = [row["username"].lower() for row in new]
+        ids: dict[str, int] = {}
+        for start in range(0, len(names), CHUNK):
+            ids.update(s.execute(select(func.lower(User.username), User.id).where(
+                User.tenant_id == tenant_id, func.lower(User.username).in_(names[start:start + CHUNK]))).tuples())
+        for sub in sorted(values):
+            if sub not in found and sub in create and values[sub]["username"].lower() in ids:
+                found[sub] = ids[values[sub]["username"].lower()]
+    links = [dict(tenant_id=tenant_id, issuer=issuer, sub=sub, user_id=uid, created_at=utcnow())
+             for sub, uid in found.items()]
+    if links:
+        s.execute(insert_ignoring_conflicts(s, LtiUserLink.__table__), links)
+    return found, len(new)
+
+
+def _apply_page(s: Session, tenant_id: int, issuer: str, ctx: LtiContext, group_id: int, page: MembersPage,
+                operation_id: int, *, full: bool) -> dict[str, int]:
+    members = [m for m in page.members if m.get("user_id")]
+    active = {str(m["user_id"]) for m in members if (m.get("status") or "Active") == "Active"}
+    users, created = _resolve_users(s, tenant_id, issuer, members, create=active)
+    active_ids = sorted({users[sub] for sub in active if sub in users})
+    gone_ids = sorted({uid for sub, uid in users.items() if sub not in active} - set(active_ids))
+    added = insert_members(s, tenant_id, group_id, active_ids, "roster")
+    removed = delete_members(s, group_id, gone_ids)
+    _update_enrollments(s, tenant_id, ctx.course_id, members, users, active)
+    if full and active_ids:
+        s.execute(insert_ignoring_conflicts(s, LtiRosterSeen.__table__),
+                  [dict(operation_id=operation_id, user_id=uid, tenant_id=tenant_id) for uid in active_ids])
+    return {"added": len(added), "removed": len(removed), "created": created}
+
+
+def _update_enrollments(s: Session, tenant_id: int, course_id: int, members: list[dict[str, Any]],
+                        users: dict[str, int], active: set[str]) -> None:
+    now = utcnow()
+    by_role: dict[str, list[int]] = defaultdict(list)
+    for m in members:
+        sub = str(m["user_id"])
+        if sub in users and sub in active:
+            roles = [short_role(r) for r in (m.get("roles") or []) if isinstance(r, str)]
+            by_role[_primary(roles)].append(users[sub])
+    rows = [dict(tenant_id=tenant_id, course_id=course_id, user_id=uid, role=role, status="enrolled",
+                 created_at=now, updated_at=now) for role, ids in by_role.items() for uid in ids]
+    if rows:
+        s.execute(insert_ignoring_conflicts(s, Enrollment.__table__), rows)
+    for role, ids in by_role.items():  # one UPDATE per distinct role, not per member
+        for start in range(0, len(ids), CHUNK):
+            s.execute(update(Enrollment).where(Enrollment.course_id == course_id,
+                                               Enrollment.user_id.in_(ids[start:start + CHUNK]))
+                      .values(role=role, updated_at=now))
+            s.execute(update(Enrollment).where(Enrollment.course_id == course_id, Enrollment.status == "dropped",
+                                               Enrollment.user_id.in_(ids[start:start + CHUNK]))
+                      .values(status="enrolled", updated_at=now))
+    gone = sorted({uid for sub, uid in users.items() if sub not in active})
+    for start in range(0, len(gone), CHUNK):
+        s.execute(update(Enrollment).where(Enrollment.course_id == course_id,
+                                           Enrollment.user_id.in_(gone[start:start + CHUNK]))
+                  .values(status="dropped", updated_at=now))
+
+
+def _primary(roles: list[str]) -> str:
+    for preferred in ("Administrator", "Instructor", "TeachingAssistant", "ContentDeveloper", "Mentor", "Learner"):
+        if preferred in roles:
+            return preferred
+    return roles[0] if roles else "Learner"
+
+
+def _remove_unseen(s: Session, tenant_id: int, ctx: LtiContext, group_id: int, operation_id: int) -> int:
+    """End of a full sync: whoever the platform did not list leaves the roster group (one DELETE)."""
+    seen = select(LtiRosterSeen.user_id).where(LtiRosterSeen.operation_id == operation_id)
+    removed = s.execute(Membership.__table__.delete().where(
+        Membership.group_id == group_id, Membership.user_id.not_in(seen))).rowcount
+    s.execute(update(Enrollment).where(
+        Enrollment.course_id == ctx.course_id, Enrollment.status != "dropped",
+        Enrollment.user_id.not_in(seen)).values(status="dropped", updated_at=utcnow()))
+    s.execute(LtiRosterSeen.__table__.delete().where(LtiRosterSeen.operation_id == operation_id))
+    return removed or 0
