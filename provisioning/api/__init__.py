@@ -33,6 +33,9 @@ def init_api(app: Flask) -> Api:
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     from . import lti_roster  # noqa: E402 - issue 7: roster sync of LMS courses
     api.register_blueprint(lti_roster.blp, url_prefix="/api/v1")
+    from . import batch_actions, emails, tasks  # noqa: E402 - issue 6: batch actions, email log, user records
+    for module in (batch_actions, emails, tasks):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
     register_error_handlers(app)
     app.extensions["provisioning_api"] = api
     return api

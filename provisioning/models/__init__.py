@@ -2,6 +2,9 @@
 
 from .activity import CHANNELS, ActivityEvent
 from .base import Base, utcnow
+from .email import EMAIL_KINDS, EMAIL_STATUSES, EmailMessage  # noqa: F401
+from .engagement import Certificate, Invitation, ManagerShare, Notification, Task  # noqa: F401
+from .export import ExportChunk  # noqa: F401
 from .course import ENROLLMENT_STATUSES, Course, Enrollment
 from .imports import IMPORT_FORMATS, IMPORT_MODES, Import, ImportRow  # noqa: F401
 from .lti import CourseGroup, LtiContext, LtiDeployment, LtiKey, LtiNonce, LtiRegistration, LtiRosterSeen, LtiUserLink  # noqa: F401

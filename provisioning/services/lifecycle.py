@@ -1,17 +1,25 @@
-"""User lifecycle: deactivate and reactivate, set-based.
+"""User lifecycle: deactivate, reactivate and delete, set-based.
 
 One behaviour whatever the channel: the batch action, the admin API and a SCIM
 ``active=false`` all call :func:`deactivate_users`.
+
+Deactivation deletes a user's *temporary* data — pending invitations (and their
+unsent emails), open tasks, enrollments in courses not started (status
+``enrolled``) — and keeps the *permanent* data: completed tasks, certificates,
+started or completed enrollments, memberships and the activity history, so a
+reactivated user finds them again.  Deletion removes the user and everything
+they own, and anonymises the activity records about them.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ..models import User, utcnow
+from ..models import (ActivityEvent, Certificate, EmailMessage, Enrollment, Group, Invitation, ManagerShare,
+                      Membership, Notification, Task, User, utcnow)
 from .activity import Actor, record_many
 
 CHUNK = 1000
@@ -20,8 +28,8 @@ CHUNK = 1000
 def deactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor: Actor) -> list[int]:
     """Deactivate users inside an open unit of work; returns the ids that were not deactivated before.
 
-    Later capabilities extend this with the clean-up of temporary data (pending
-    invitations, open tasks, upcoming enrolments); permanent records are kept.
+    Their temporary data goes (pending invitations, unsent invitation emails, open
+    tasks, enrollments in courses not started); permanent records are kept.
     """
     changed: list[int] = []
     ids = list(user_ids)
@@ -35,6 +43,8 @@ def deactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor:
             .returning(User.id)
             .execution_options(synchronize_session=False)
         ).all()
+        if rows:
+            _delete_temporary_data(s, tenant_id, rows, now)
         changed.extend(rows)
     record_many(s, ({"tenant_id": tenant_id, "actor": actor.name, "channel": actor.channel,
                      "action": "user.deactivated", "object_type": "user", "object_id": str(uid),
@@ -67,3 +77,54 @@ def reactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor:
                      "action": "user.reactivated", "object_type": "user", "object_id": str(uid),
                      "details": {}, "created_at": now} for uid in changed))
     return changed
+
+
+def _delete_temporary_data(s: Session, tenant_id: int, user_ids: Sequence[int], now) -> None:
+    """One statement per kind of temporary data, for a chunk of just-deactivated users."""
+    s.execute(delete(Invitation).where(Invitation.tenant_id == tenant_id, Invitation.user_id.in_(user_ids),
+                                       Invitation.status == "pending"))
+    s.execute(update(EmailMessage)
+              .where(EmailMessage.tenant_id == tenant_id, EmailMessage.user_id.in_(user_ids),
+                     EmailMessage.kind == "invitation", EmailMessage.status == "queued")
+              .values(status="cancelled", last_error="Cancelled: the user was deactivated.", updated_at=now)
+              .execution_options(synchronize_session=False))
+    s.execute(delete(Task).where(Task.tenant_id == tenant_id, Task.user_id.in_(user_ids), Task.status == "open"))
+    # "enrolled" means the course has not started for them; in_progress and completed are history.
+    s.execute(delete(Enrollment).where(Enrollment.tenant_id == tenant_id, Enrollment.user_id.in_(user_ids),
+                                       Enrollment.status == "enrolled"))
+
+
+def delete_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor: Actor) -> list[int]:
+    """Delete users permanently inside an open unit of work; returns the ids deleted.
+
+    Everything they own goes with them.  Activity records about them stay, anonymised:
+    their details (names, emails) are cleared and only the opaque id remains.
+    """
+    deleted: list[int] = []
+    ids = list(user_ids)
+    now = utcnow()
+    for start in range(0, len(ids), CHUNK):
+        chunk = list(s.scalars(select(User.id).where(User.tenant_id == tenant_id,
+                                                    User.id.in_(ids[start:start + CHUNK]))))
+        if not chunk:
+            continue
+        s.execute(update(Group)
+                  .where(Group.tenant_id == tenant_id,
+                         Group.id.in_(select(Membership.group_id).where(Membership.user_id.in_(chunk))))
+                  .values(version=Group.version + 1, updated_at=now)
+                  .execution_options(synchronize_session=False))
+        for model in (Membership, Enrollment, Task, Certificate, Notification, Invitation, EmailMessage):
+            s.execute(delete(model).where(model.tenant_id == tenant_id, model.user_id.in_(chunk)))
+        s.execute(delete(ManagerShare).where(ManagerShare.tenant_id == tenant_id,
+                                             ManagerShare.user_id.in_(chunk) | ManagerShare.manager_id.in_(chunk)))
+        s.execute(update(ActivityEvent)
+                  .where(ActivityEvent.tenant_id == tenant_id, ActivityEvent.object_type == "user",
+                         ActivityEvent.object_id.in_([str(i) for i in chunk]))
+                  .values(details={"anonymised": True})
+                  .execution_options(synchronize_session=False))
+        deleted.extend(s.scalars(delete(User).where(User.tenant_id == tenant_id, User.id.in_(chunk))
+                                 .returning(User.id)).all())
+    record_many(s, ({"tenant_id": tenant_id, "actor": actor.name, "channel": actor.channel,
+                     "action": "user.deleted", "object_type": "user", "object_id": str(uid),
+                     "details": {"anonymised": True}, "created_at": now} for uid in deleted))
+    return deleted

@@ -1,0 +1,225 @@
+"""The durable outbox: queue emails inside a unit of work, send them from a job.
+
+Web requests and batch jobs only *insert* rows (status ``queued``).  A ``send_emails``
+Operation sends them: it claims one message at a time with a conditional UPDATE
+(``... WHERE status = 'queued'``), sends it, and records the outcome in its own short
+transaction.  So a crash leaves at most one message per worker in ``sending``; that
+claim is taken back after a lease and the message sent then, never skipped, and a
+message already marked ``sent`` is never claimed again.  The Message-ID is derived
+from the row, so the rare duplicate (a crash after the server accepted the message
+but before the row said so) is recognisable downstream.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from datetime import datetime, timedelta
+from email.message import EmailMessage as MimeMessage
+from email.utils import formatdate
+from typing import Any, Iterable
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..db import on_commit
+from ..errors import InvalidInput
+from ..models import EMAIL_KINDS, EMAIL_STATUSES, EmailMessage, Operation, utcnow
+from ..runtime import Runtime
+from ..services.activity import Actor
+from ..services.operations import save_progress, start_operation
+from ..services.pagination import Page, paginate
+from .settings import MailSettings
+from .smtp import PermanentFailure, SMTPSender, TemporaryFailure
+from .templates import Rendered
+
+log = logging.getLogger(__name__)
+
+SEND_OPERATION = "send_emails"
+NOT_CONFIGURED = "Not sent: SMTP_URL is not set, so emails are kept in the outbox."
+
+
+def queue_emails(s: Session, rt: Runtime, tenant_id: int, messages: Iterable[tuple[int | None, str, Rendered]],
+                 kind: str, *, operation_id: int | None = None) -> int:
+    """Add rendered messages ``(user_id, to_address, rendered)`` to the outbox in one INSERT.
+
+    Sending starts after the caller's transaction commits (when SMTP is configured).
+    """
+    assert kind in EMAIL_KINDS
+    settings = MailSettings.of(rt.settings)
+    now = utcnow()
+    rows = [dict(tenant_id=tenant_id, user_id=user_id, operation_id=operation_id, kind=kind, to_address=to,
+                 subject=r.subject, text_body=r.text, html_body=r.html, status="queued", attempts=0,
+                 next_attempt_at=now, created_at=now, updated_at=now,
+                 last_error=None if settings.configured else NOT_CONFIGURED)
+            for user_id, to, r in messages]
+    if not rows:
+        return 0
+    s.execute(insert(EmailMessage), rows)
+    if settings.configured:
+        ensure_sender(s, rt, tenant_id)
+    return len(rows)
+
+
+def ensure_sender(s: Session, rt: Runtime, tenant_id: int) -> None:
+    """Start a send_emails Operation for the tenant unless one is already waiting to start.
+
+    A *running* one does not count: it may be finishing and miss the new rows; a
+    second sender is harmless because every message is claimed atomically.
+    """
+    waiting = s.scalar(select(Operation.id).where(Operation.tenant_id == tenant_id, Operation.type == SEND_OPERATION,
+                                                  Operation.status == "queued").limit(1))
+    if waiting is None:
+        start_operation(s, rt, tenant_id, SEND_OPERATION, {}, Actor.system("job"))
+
+
+def list_emails(rt: Runtime, tenant_id: int, *, status: str | None = None, kind: str | None = None,
+                to: str | None = None, user_id: int | None = None, operation_id: int | None = None,
+                since: datetime | None = None, until: datetime | None = None,
+                page: int = 1, per_page: int = 50) -> Page[EmailMessage]:
+    """The email log: newest first, filtered, scoped to the tenant."""
+    if status and status not in EMAIL_STATUSES:
+        raise InvalidInput(f"Unknown status {status!r}.", details={"status": [f"Must be one of {', '.join(EMAIL_STATUSES)}."]})
+    if kind and kind not in EMAIL_KINDS:
+        raise InvalidInput(f"Unknown kind {kind!r}.", details={"kind": [f"Must be one of {', '.join(EMAIL_KINDS)}."]})
+    stmt = select(EmailMessage).where(EmailMessage.tenant_id == tenant_id)
+    if status:
+        stmt = stmt.where(EmailMessage.status == status)
+    if kind:
+        stmt = stmt.where(EmailMessage.kind == kind)
+    if to:
+        stmt = stmt.where(func.lower(EmailMessage.to_address) == to.strip().lower())
+    if user_id is not None:
+        stmt = stmt.where(EmailMessage.user_id == user_id)
+    if operation_id is not None:
+        stmt = stmt.where(EmailMessage.operation_id == operation_id)
+    if since:
+        stmt = stmt.where(EmailMessage.created_at >= since)
+    if until:
+        stmt = stmt.where(EmailMessage.created_at < until)
+    with rt.db.read() as s:
+        return paginate(s, stmt.order_by(EmailMessage.created_at.desc(), EmailMessage.id.desc()), page, per_page)
+
+
+# --- the sending side -------------------------------------------------------------------------
+
+
+def _ready(now: datetime, lease: float):
+    return or_(and_(EmailMessage.status == "queued", EmailMessage.next_attempt_at <= now),
+               and_(EmailMessage.status == "sending", EmailMessage.claimed_at < now - timedelta(seconds=lease)))
+
+
+def claim_next(rt: Runtime, tenant_id: int, worker: str) -> int | None:
+    """Atomically claim the oldest message that is due (or whose claimant died); None if none is."""
+    settings = MailSettings.of(rt.settings)
+    now = utcnow()
+    with rt.db.transaction() as s:
+        candidate = (select(EmailMessage.id).where(EmailMessage.tenant_id == tenant_id, _ready(now, settings.claim_lease))
+                     .order_by(EmailMessage.id).limit(1))
+        if s.get_bind().dialect.name == "postgresql":
+            candidate = candidate.with_for_update(skip_locked=True)
+        message_id = s.scalar(candidate)
+        if message_id is None:
+            return None
+        # The WHERE repeats the condition: if another worker claimed the row meanwhile, nothing matches.
+        claimed = s.execute(update(EmailMessage)
+                            .where(EmailMessage.id == message_id, _ready(now, settings.claim_lease))
+                            .values(status="sending", claimed_by=worker, claimed_at=now,
+                                    attempts=EmailMessage.attempts + 1, updated_at=now)
+                            .execution_options(synchronize_session=False)).rowcount
+    return message_id if claimed == 1 else None
+
+
+def _settle(rt: Runtime, message_id: int, worker: str, **values: Any) -> None:
+    with rt.db.transaction() as s:
+        s.execute(update(EmailMessage)
+                  .where(EmailMessage.id == message_id, EmailMessage.status == "sending",
+                         EmailMessage.claimed_by == worker)
+                  .values(updated_at=utcnow(), **values).execution_options(synchronize_session=False))
+
+
+def build_mime(message: EmailMessage, mail_from: str) -> MimeMessage:
+    """The MIME message: multipart/alternative with the text part first (RFC 2046 §5.1.4)."""
+    mime = MimeMessage()
+    mime["From"] = mail_from
+    mime["To"] = message.to_address
+    mime["Subject"] = message.subject
+    mime["Date"] = formatdate(localtime=False)
+    domain = mail_from.rpartition("@")[2].strip(">") or "localhost"
+    mime["Message-ID"] = f"<outbox-{message.tenant_id}-{message.id}@{domain}>"
+    mime.set_content(message.text_body)
+    mime.add_alternative(message.html_body, subtype="html")
+    return mime
+
+
+def _send_one(rt: Runtime, sender: SMTPSender, settings: MailSettings, message_id: int, worker: str) -> str:
+    with rt.db.read() as s:
+        message = s.get(EmailMessage, message_id)
+    attempts = message.attempts
+    try:
+        sender.send(build_mime(message, settings.mail_from))
+    except TemporaryFailure as exc:
+        if attempts >= settings.max_attempts:
+            _settle(rt, message_id, worker, status="failed", claimed_by=None,
+                    last_error=f"Gave up after {attempts} attempts: {exc.reason}"[:1000])
+            return "failed"
+        delay = min(settings.retry_max, settings.retry_base * 2 ** (attempts - 1))
+        _settle(rt, message_id, worker, status="queued", claimed_by=None, last_error=exc.reason,
+                next_attempt_at=utcnow() + timedelta(seconds=delay))
+        return "retried"
+    except PermanentFailure as exc:
+        _settle(rt, message_id, worker, status="failed", claimed_by=None, last_error=exc.reason)
+        return "failed"
+    _settle(rt, message_id, worker, status="sent", sent_at=utcnow(), last_error=None)
+    return "sent"
+
+
+def _next_due_in(rt: Runtime, tenant_id: int, settings: MailSettings) -> float | None:
+    """Seconds until a message of the tenant becomes due; None when nothing is left to send."""
+    with rt.db.read() as s:
+        queued = s.scalar(select(func.min(EmailMessage.next_attempt_at))
+                          .where(EmailMessage.tenant_id == tenant_id, EmailMessage.status == "queued"))
+        claimed = s.scalar(select(func.min(EmailMessage.claimed_at))
+                           .where(EmailMessage.tenant_id == tenant_id, EmailMessage.status == "sending"))
+    due = [t for t in (queued, claimed + timedelta(seconds=settings.claim_lease) if claimed else None) if t]
+    if not due:
+        return None
+    return max(0.0, (min(due) - utcnow()).total_seconds())
+
+
+def send_emails_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any],
+                      checkpoint: dict[str, Any]) -> dict[str, Any] | None:
+    """Send up to one batch of the tenant's due messages, paced; None when the outbox is drained."""
+    settings = MailSettings.of(rt.settings)
+    counts = {k: int(checkpoint.get(k, 0)) for k in ("sent", "retried", "failed")}
+    if not settings.configured:
+        with rt.db.transaction() as s:
+            save_progress(s, operation_id, result={**counts, "message": NOT_CONFIGURED})
+        return None
+    # A fresh name per chunk: a claim left by an earlier, crashed run is never settled by this one.
+    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    handled = 0
+    with SMTPSender(settings.smtp_url, timeout=settings.timeout) as sender:
+        while handled < settings.batch_size:
+            message_id = claim_next(rt, tenant_id, worker)
+            if message_id is None:
+                break
+            if handled and settings.send_interval:
+                time.sleep(settings.send_interval)
+            counts[_send_one(rt, sender, settings, message_id, worker)] += 1
+            handled += 1
+    if not handled:
+        wait = _next_due_in(rt, tenant_id, settings)
+        if wait is None:
+            return None
+        # Only deferred messages are left: wait for the next one a little at a time, so Stop
+        # is still noticed between chunks.
+        time.sleep(min(wait, 5.0) + 0.01)
+    new_checkpoint = dict(counts)
+    with rt.db.transaction() as s:
+        done = counts["sent"] + counts["failed"]
+        save_progress(s, operation_id, done=done, checkpoint=new_checkpoint, result=counts)
+    return new_checkpoint

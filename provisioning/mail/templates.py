@@ -1,0 +1,55 @@
+"""Email templates: every message has a plain-text and an HTML part.
+
+Bodies are Jinja2 files in ``templates/`` (``<name>.txt`` and ``<name>.html``; the HTML
+is autoescaped).  Subjects are short format strings kept here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATE_DIR = Path(__file__).with_name("templates")
+
+SUBJECTS = {
+    "invitation": "You are invited to join {tenant_name}",
+    "password_reset": "Reset your {tenant_name} password",
+    "message": "{subject}",
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    return Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=select_autoescape(["html"]),
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def one_line(value: str) -> str:
+    """A header value on one line (a CR or LF in a Subject would start a new header)."""
+    return " ".join(str(value).split())
+
+
+def render(template: str, context: dict[str, Any]) -> Rendered:
+    """Render ``template`` ("invitation", "password_reset" or "message") with ``context``."""
+    env = _env()
+    subject = one_line(SUBJECTS[template].format_map(context))[:400]
+    return Rendered(subject=subject,
+                    text=env.get_template(f"{template}.txt").render(**context),
+                    html=env.get_template(f"{template}.html").render(**context))
+
+
+def greeting_name(user: Any) -> str:
+    """How an email addresses a user: first name, display name, or username."""
+    return (getattr(user, "given_name", None) or getattr(user, "display_name", None)
+            or getattr(user, "username", None) or "")

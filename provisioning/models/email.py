@@ -1,0 +1,47 @@
+"""The durable email outbox: one row per message, with its own delivery state.
+
+A message is ``queued`` until a sender claims it (``sending``), then ``sent`` or,
+after a temporary failure, ``queued`` again with a later ``next_attempt_at``; a
+permanent failure or too many attempts make it ``failed`` with the reason.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, BigId, UTCDateTime, utcnow
+
+EMAIL_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
+EMAIL_KINDS = ("invitation", "password_reset", "message", "notification")
+
+
+class EmailMessage(Base):
+    __tablename__ = "email_messages"
+    __table_args__ = (
+        Index("ix_email_messages_status_next", "status", "next_attempt_at"),
+        Index("ix_email_messages_tenant_created", "tenant_id", "created_at"),
+        Index("ix_email_messages_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    operation_id: Mapped[int | None] = mapped_column(ForeignKey("operations.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(30))
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(400))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+

@@ -1,0 +1,188 @@
+"""Batch actions: one action applied to a selection of users, as a background Operation.
+
+The request is validated up front (the action's name and params; a 400 names the
+param), then an Operation of type ``batch_action`` is committed and enqueued.  The
+job resolves the selection — ids, a group's members, or a SCIM filter — in keyset
+chunks ordered by user id, and applies the action to each chunk set-based, in the
+chunk's own transaction together with its progress.  The checkpoint holds the
+counts and the ids done so far (as id ranges); per-user failures go to the
+Operation's errors.  Stop is honoured between chunks and the result then says who
+was done.  The per-action work lives in :mod:`.batch_steps`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..models import ExportChunk, Membership, Operation, User
+from ..runtime import Runtime
+from .activity import Actor
+from .batch_steps import ACTIONS, Step, StepContext, export_header, validate_params
+from .groups import load_group
+from .operations import save_progress, start_operation
+
+OPERATION_TYPE = "batch_action"
+MAX_USER_IDS = 100_000
+MAX_ERRORS = 1000
+DEFAULT_CHUNK = 500
+
+
+def chunk_size(rt: Runtime) -> int:
+    return max(1, int((rt.settings.extra or {}).get("batch_chunk_size", DEFAULT_CHUNK)))
+
+
+def compile_user_filter(text: str, tenant_id: int):
+    """A SQL condition on User from a SCIM filter (RFC 7644 §3.4.2.2), built by the SCIM package."""
+    try:
+        from scim.filters import compile_filter  # the SCIM package owns the filter grammar
+    except ImportError:
+        raise InvalidInput("Selecting users by filter is not available in this version; use user_ids or group_id.",
+                           details={"filter": ["Not supported yet."]}) from None
+    return compile_filter(text, "User", tenant_id)
+
+
+def _selection(s: Session, tenant_id: int, user_ids: list[int] | None, group_id: int | None,
+               filter: str | None) -> tuple[dict[str, Any], int]:
+    given = [name for name, value in (("user_ids", user_ids), ("group_id", group_id), ("filter", filter))
+             if value is not None]
+    if len(given) != 1:
+        raise InvalidInput("Select users with exactly one of user_ids, group_id or filter.",
+                           details={"user_ids": ["Give exactly one of user_ids, group_id or filter."]})
+    if user_ids is not None:
+        ids = sorted({int(i) for i in user_ids})
+        if not ids:
+            raise InvalidInput("user_ids is empty.", details={"user_ids": ["Select at least one user."]})
+        if len(ids) > MAX_USER_IDS:
+            raise InvalidInput(f"At most {MAX_USER_IDS} user ids per batch action; select a group or a filter.",
+                               details={"user_ids": [f"At most {MAX_USER_IDS} ids."]})
+        return {"user_ids": ids}, len(ids)
+    if group_id is not None:
+        group = load_group(s, tenant_id, group_id)
+        total = s.scalar(select(func.count()).select_from(Membership).where(Membership.group_id == group.id))
+        return {"group_id": group.id}, total or 0
+    condition = compile_user_filter(filter, tenant_id)
+    total = s.scalar(select(func.count()).select_from(User).where(User.tenant_id == tenant_id, condition))
+    return {"filter": filter}, total or 0
+
+
+def request_batch_action(rt: Runtime, tenant_id: int, action: str, params: dict[str, Any] | None, actor: Actor, *,
+                         user_ids: list[int] | None = None, group_id: int | None = None,
+                         filter: str | None = None) -> Operation:
+    """Validate a batch action and start its Operation; returns the queued Operation."""
+    if action not in ACTIONS:
+        raise InvalidInput(f"Unknown action {action!r}.",
+                           details={"action": [f"Must be one of {', '.join(sorted(ACTIONS))}."]})
+    with rt.db.transaction() as s:
+        clean = validate_params(s, tenant_id, action, params or {})
+        selection, total = _selection(s, tenant_id, user_ids, group_id, filter)
+        return start_operation(s, rt, tenant_id, OPERATION_TYPE,
+                               {"action": action, "params": clean, "selection": selection,
+                                "chunk_size": chunk_size(rt), "actor": actor.name, "channel": actor.channel},
+                               actor, total=total)
+
+
+def next_chunk(s: Session, tenant_id: int, selection: dict[str, Any], after: int, size: int) -> tuple[list[int], list[int], int]:
+    """The next chunk of the selection after user id ``after``: (ids of the tenant's users, unknown ids, last id)."""
+    if "user_ids" in selection:
+        wanted = [i for i in selection["user_ids"] if i > after][:size]
+        if not wanted:
+            return [], [], after
+        found = sorted(s.scalars(select(User.id).where(User.tenant_id == tenant_id, User.id.in_(wanted))))
+        known = set(found)
+        return found, [i for i in wanted if i not in known], wanted[-1]
+    if "group_id" in selection:
+        stmt = (select(Membership.user_id).join(User, User.id == Membership.user_id)
+                .where(Membership.group_id == selection["group_id"], Membership.tenant_id == tenant_id,
+                       User.tenant_id == tenant_id, Membership.user_id > after)
+                .order_by(Membership.user_id).limit(size))
+    else:
+        stmt = (select(User.id).where(User.tenant_id == tenant_id, compile_user_filter(selection["filter"], tenant_id),
+                                      User.id > after).order_by(User.id).limit(size))
+    ids = list(s.scalars(stmt))
+    return ids, [], (ids[-1] if ids else after)
+
+
+def add_ranges(ranges: list[list[int]], ids: list[int]) -> list[list[int]]:
+    """Extend sorted [first, last] id ranges with ascending ``ids`` (consecutive ids share a range)."""
+    for i in ids:
+        if ranges and ranges[-1][1] + 1 >= i:
+            ranges[-1][1] = max(ranges[-1][1], i)
+        else:
+            ranges.append([i, i])
+    return ranges
+
+
+def batch_action_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any],
+                       checkpoint: dict[str, Any]) -> dict[str, Any] | None:
+    """Apply the action to the next chunk of the selection; returns the new checkpoint, or None when done."""
+    return run_chunk(rt, operation_id, tenant_id, params, checkpoint, ACTIONS[params["action"]])
+
+
+def run_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any],
+              step: Step) -> dict[str, Any] | None:
+    """Run ``step`` on the next chunk of ``params["selection"]``, recording progress in the same transaction."""
+    after = int(checkpoint.get("after", 0))
+    seq = int(checkpoint.get("chunks", 0))
+    counts: dict[str, int] = dict(checkpoint.get("counts", {}))
+    ranges: list[list[int]] = [list(r) for r in checkpoint.get("done_ranges", [])]
+    actor = Actor(params.get("actor", "system"), params.get("channel", "job"))
+    with rt.db.transaction() as s:
+        ids, unknown, last = next_chunk(s, tenant_id, params["selection"], after, int(params.get("chunk_size", DEFAULT_CHUNK)))
+        if not ids and not unknown:
+            return None
+        ctx = StepContext(s=s, rt=rt, tenant_id=tenant_id, operation_id=operation_id, actor=actor,
+                          params=params["params"], seq=seq)
+        outcome = step(ctx, ids) if ids else None
+        failures = [{"user_id": i, "message": "No user with this id in the tenant."} for i in unknown]
+        if outcome is not None:
+            counts["changed"] = counts.get("changed", 0) + len(outcome.changed)
+            for reason, n in outcome.skipped.items():
+                counts[reason] = counts.get(reason, 0) + n
+            failures += [{"user_id": uid, "message": msg} for uid, msg in outcome.failed]
+            failed_ids = {uid for uid, _ in outcome.failed}
+            add_ranges(ranges, [i for i in ids if i not in failed_ids])
+        counts["processed"] = counts.get("processed", 0) + len(ids) + len(unknown)
+        counts["failed"] = counts.get("failed", 0) + len(failures)
+        new_checkpoint = {"after": last, "chunks": seq + 1, "counts": counts, "done_ranges": ranges}
+        save_progress(s, operation_id, done=counts["processed"], checkpoint=new_checkpoint,
+                      result={"action": params["action"], **counts, "done_through_user_id": last,
+                              "done_ranges": ranges})
+        if failures:
+            _append_errors(s, operation_id, failures)
+    return new_checkpoint
+
+
+def _append_errors(s: Session, operation_id: int, failures: list[dict[str, Any]]) -> None:
+    current = s.scalar(select(Operation.errors).where(Operation.id == operation_id)) or []
+    room = MAX_ERRORS - len(current)
+    if room > 0:
+        s.execute(update(Operation).where(Operation.id == operation_id).values(errors=current + failures[:room]))
+
+
+def export_lines(rt: Runtime, tenant_id: int, operation_id: int) -> Iterator[str]:
+    """The CSV of a finished export_csv batch action: the header, then each chunk as the job wrote it.
+
+    Checks run before the first line; chunks are read one at a time, so memory stays flat.
+    """
+    with rt.db.read() as s:
+        op = s.get(Operation, operation_id)
+        if op is None or op.tenant_id != tenant_id or op.type != OPERATION_TYPE \
+                or (op.params or {}).get("action") != "export_csv":
+            raise NotFound(f"No export with operation id {operation_id}.")
+        if op.status != "succeeded":
+            raise Conflict(f"The export is {op.status}; it can be downloaded once it has succeeded.", field="status")
+        seqs = list(s.scalars(select(ExportChunk.seq).where(ExportChunk.operation_id == operation_id)
+                              .order_by(ExportChunk.seq)))
+
+    def lines() -> Iterator[str]:
+        yield export_header()
+        for seq in seqs:
+            with rt.db.read() as s:
+                yield s.scalar(select(ExportChunk.content).where(ExportChunk.operation_id == operation_id,
+                                                                 ExportChunk.seq == seq)) or ""
+
+    return lines()

@@ -1,0 +1,336 @@
+"""What each batch action does to one chunk of selected users, set-based.
+
+Each step takes the chunk's :class:`StepContext` and the ids of the tenant's users in
+the chunk, changes them with a few statements (never one per user), records
+activity events with ``record_many``, and returns an :class:`Outcome`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+from sqlalchemy import literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..db import insert_ignoring_conflicts
+from ..errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from ..mail.outbox import queue_emails
+from ..mail.templates import greeting_name, render
+from ..models import USER_ROLES, ExportChunk, ManagerShare, Tenant, User, utcnow
+from ..runtime import Runtime
+from . import certificates, invitations, lifecycle, notifications, tasks
+from .activity import Actor, record_many
+from .groups import load_group
+from .memberships import delete_members, ensure_hand_editable, insert_members, touch_group
+
+# BCP 47 language tags, loosely (RFC 5646 §2.1): "en", "pt-BR", "zh-Hant-TW".
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+EXPORT_COLUMNS = ("id", "username", "email", "given_name", "family_name", "display_name", "status", "role",
+                  "language", "department", "external_id", "created_at", "last_login_at")
+
+
+@dataclass
+class StepContext:
+    s: Session
+    rt: Runtime
+    tenant_id: int
+    operation_id: int
+    actor: Actor
+    params: dict[str, Any]
+    seq: int
+
+    def events(self, user_ids: list[int], action: str, **details: Any) -> None:
+        now = utcnow()
+        record_many(self.s, ({"tenant_id": self.tenant_id, "actor": self.actor.name, "channel": self.actor.channel,
+                              "action": action, "object_type": "user", "object_id": str(uid),
+                              "details": {"operation_id": self.operation_id, **details}, "created_at": now}
+                             for uid in user_ids))
+
+
+@dataclass
+class Outcome:
+    changed: list[int]
+    skipped: dict[str, int] = field(default_factory=dict)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _unchanged(ids: list[int], changed: list[int], reason: str) -> dict[str, int]:
+    return {reason: len(ids) - len(changed)} if len(ids) > len(changed) else {}
+
+
+# --- validation -------------------------------------------------------------------------------
+
+def _text(params: dict[str, Any], name: str, limit: int, errors: dict[str, list[str]]) -> str:
+    value = params.get(name)
+    if not isinstance(value, str) or not value.strip():
+        errors[f"params.{name}"] = ["Required: a non-empty text."]
+        return ""
+    if len(value) > limit:
+        errors[f"params.{name}"] = [f"At most {limit} characters."]
+    return value.strip()
+
+
+def _date(params: dict[str, Any], name: str, errors: dict[str, list[str]], *, required: bool) -> str | None:
+    value = params.get(name)
+    if value in (None, "") and not required:
+        return None
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        errors[f"params.{name}"] = ["Must be a date as YYYY-MM-DD."]
+        return None
+
+
+def _int(params: dict[str, Any], name: str, errors: dict[str, list[str]]) -> int | None:
+    value = params.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors[f"params.{name}"] = ["Required: an integer id."]
+        return None
+    return value
+
+
+def _hand_editable_group(s: Session, tenant_id: int, group_id: int, name: str, errors: dict[str, list[str]]) -> None:
+    try:
+        ensure_hand_editable(load_group(s, tenant_id, group_id))
+    except NotFound:
+        errors.setdefault(f"params.{name}", []).append(f"No group with id {group_id}.")
+    except Conflict as exc:  # an automatic group
+        errors.setdefault(f"params.{name}", []).append(exc.message)
+
+
+def validate_params(s: Session, tenant_id: int, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Check an action's params before any work starts; a 400 names each bad param."""
+    if not isinstance(params, dict):
+        raise InvalidInput("params must be an object.", details={"params": ["Must be an object."]})
+    allowed = PARAMS[action]
+    errors: dict[str, list[str]] = {f"params.{k}": [f"Not a parameter of {action}."] for k in params if k not in allowed}
+    clean: dict[str, Any] = {}
+    if action == "add_to_groups":
+        group_ids = params.get("group_ids")
+        if not isinstance(group_ids, list) or not group_ids or not all(isinstance(g, int) and not isinstance(g, bool) for g in group_ids):
+            errors["params.group_ids"] = ["Required: a non-empty list of group ids."]
+        else:
+            clean["group_ids"] = sorted(set(group_ids))
+            for gid in clean["group_ids"]:
+                _hand_editable_group(s, tenant_id, gid, "group_ids", errors)
+    elif action == "remove_from_group":
+        gid = _int(params, "group_id", errors)
+        if gid is not None:
+            clean["group_id"] = gid
+            _hand_editable_group(s, tenant_id, gid, "group_id", errors)
+    elif action == "change_role":
+        if params.get("role") not in USER_ROLES:
+            errors["params.role"] = [f"Must be one of {', '.join(USER_ROLES)}."]
+        clean["role"] = params.get("role")
+    elif action == "change_language":
+        language = params.get("language")
+        if not isinstance(language, str) or not LANGUAGE_TAG.match(language):
+            errors["params.language"] = ["Must be a language tag such as en or pt-BR."]
+        clean["language"] = language
+    elif action == "notify":
+        clean["subject"] = _text(params, "subject", 400, errors)
+        clean["body"] = _text(params, "body", 20000, errors)
+    elif action == "add_task":
+        clean["title"] = _text(params, "title", 400, errors)
+        clean["due_date"] = _date(params, "due_date", errors, required=False)
+    elif action == "assign_certificate":
+        clean["name"] = _text(params, "name", 400, errors)
+        clean["issued_on"] = _date(params, "issued_on", errors, required=True)
+    elif action == "share":
+        manager_id = _int(params, "manager_id", errors)
+        if manager_id is not None:
+            manager = s.scalar(select(User).where(User.id == manager_id, User.tenant_id == tenant_id))
+            if manager is None:
+                errors["params.manager_id"] = [f"No user with id {manager_id}."]
+            elif manager.role not in ("manager", "admin") or manager.status == "deactivated":
+                errors["params.manager_id"] = ["Must be an active user with the role manager or admin."]
+            clean["manager_id"] = manager_id
+    elif action in ("resend_invite", "password_reset"):
+        tenant = s.get(Tenant, tenant_id)
+        setting = "join_url" if action == "resend_invite" else "password_reset_url"
+        try:
+            invitations.tenant_link(tenant, setting, f"tenant.settings.{setting}")
+        except InvalidInput as exc:
+            errors.update(exc.details)
+    if errors:
+        raise InvalidInput(f"The params of {action} are invalid.", details=errors)
+    return clean
+
+
+# --- the steps --------------------------------------------------------------------------------
+
+def deactivate(ctx: StepContext, ids: list[int]) -> Outcome:
+    changed = lifecycle.deactivate_users(ctx.s, ctx.tenant_id, ids, ctx.actor)
+    return Outcome(changed, _unchanged(ids, changed, "already_deactivated"))
+
+
+def reactivate(ctx: StepContext, ids: list[int]) -> Outcome:
+    try:
+        changed = lifecycle.reactivate_users(ctx.s, ctx.tenant_id, ids, ctx.actor)
+    except LimitExceeded as exc:
+        refused = list(ctx.s.scalars(select(User.id).where(User.tenant_id == ctx.tenant_id, User.id.in_(ids),
+                                                            User.status == "deactivated")))
+        return Outcome([], {"not_deactivated": len(ids) - len(refused)}, [(i, exc.message) for i in refused])
+    return Outcome(changed, _unchanged(ids, changed, "not_deactivated"))
+
+
+def delete(ctx: StepContext, ids: list[int]) -> Outcome:
+    return Outcome(lifecycle.delete_users(ctx.s, ctx.tenant_id, ids, ctx.actor))
+
+
+def add_to_groups(ctx: StepContext, ids: list[int]) -> Outcome:
+    changed: set[int] = set()
+    for group_id in ctx.params["group_ids"]:
+        group = load_group(ctx.s, ctx.tenant_id, group_id)
+        ensure_hand_editable(group)
+        added = insert_members(ctx.s, ctx.tenant_id, group.id, ids, "manual")
+        if added:
+            touch_group(ctx.s, group.id)
+            ctx.events(added, "user.added_to_group", group_id=group.id)
+        changed.update(added)
+    return Outcome(sorted(changed), _unchanged(ids, list(changed), "already_members"))
+
+
+def remove_from_group(ctx: StepContext, ids: list[int]) -> Outcome:
+    group = load_group(ctx.s, ctx.tenant_id, ctx.params["group_id"])
+    ensure_hand_editable(group)
+    removed = delete_members(ctx.s, group.id, ids)
+    if removed:
+        touch_group(ctx.s, group.id)
+        ctx.events(removed, "user.removed_from_group", group_id=group.id)
+    return Outcome(removed, _unchanged(ids, removed, "not_members"))
+
+
+def _set_attribute(ctx: StepContext, ids: list[int], name: str, value: str) -> Outcome:
+    column = getattr(User, name)
+    changed = list(ctx.s.scalars(
+        update(User).where(User.tenant_id == ctx.tenant_id, User.id.in_(ids), or_(column.is_(None), column != value))
+        .values({name: value, "version": User.version + 1, "updated_at": utcnow()})
+        .returning(User.id).execution_options(synchronize_session=False)))
+    ctx.events(changed, "user.updated", changed=[name], **{name: value})
+    return Outcome(changed, _unchanged(ids, changed, "unchanged"))
+
+
+def change_role(ctx: StepContext, ids: list[int]) -> Outcome:
+    return _set_attribute(ctx, ids, "role", ctx.params["role"])
+
+
+def change_language(ctx: StepContext, ids: list[int]) -> Outcome:
+    return _set_attribute(ctx, ids, "language", ctx.params["language"])
+
+
+def _without_email(ctx: StepContext, ids: list[int], status: str) -> list[int]:
+    return list(ctx.s.scalars(select(User.id).where(User.tenant_id == ctx.tenant_id, User.id.in_(ids),
+                                                     User.status == status, User.email.is_(None))))
+
+
+def resend_invite(ctx: StepContext, ids: list[int]) -> Outcome:
+    sent = invitations.send_invitations(ctx.s, ctx.rt, ctx.tenant_id, ids, ctx.actor, operation_id=ctx.operation_id)
+    failed = [(i, "The user has no email address.") for i in _without_email(ctx, ids, "invited")]
+    return Outcome(sent, {"not_invited": len(ids) - len(sent) - len(failed)} if len(ids) > len(sent) + len(failed) else {},
+                   failed)
+
+
+def password_reset(ctx: StepContext, ids: list[int]) -> Outcome:
+    tenant = ctx.s.get(Tenant, ctx.tenant_id)
+    reset_url = invitations.tenant_link(tenant, "password_reset_url", "tenant.settings.password_reset_url")
+    users = ctx.s.execute(select(User.id, User.email, User.given_name, User.display_name, User.username)
+                          .where(User.tenant_id == ctx.tenant_id, User.id.in_(ids), User.status == "active",
+                                 User.email.is_not(None)).order_by(User.id)).all()
+    queue_emails(ctx.s, ctx.rt, ctx.tenant_id, ((u.id, u.email, render("password_reset", {
+        "tenant_name": tenant.name, "name": greeting_name(u), "reset_url": reset_url})) for u in users),
+        "password_reset", operation_id=ctx.operation_id)
+    sent = [u.id for u in users]
+    ctx.events(sent, "user.password_reset_sent")
+    failed = [(i, "The user has no email address.") for i in _without_email(ctx, ids, "active")]
+    rest = len(ids) - len(sent) - len(failed)
+    return Outcome(sent, {"not_active": rest} if rest else {}, failed)
+
+
+def notify(ctx: StepContext, ids: list[int]) -> Outcome:
+    delivered, kept = notifications.notify_users(ctx.s, ctx.rt, ctx.tenant_id, ids, ctx.params["subject"],
+                                                 ctx.params["body"], ctx.actor.name, operation_id=ctx.operation_id)
+    ctx.events(delivered, "user.notified", delivered=True)
+    ctx.events(kept, "user.notified", delivered=False)
+    skipped = {"deactivated": len(ids) - len(delivered) - len(kept)} if len(ids) > len(delivered) + len(kept) else {}
+    if kept:
+        skipped["kept_until_joined"] = len(kept)
+    return Outcome(sorted(delivered + kept), skipped)
+
+
+def add_task(ctx: StepContext, ids: list[int]) -> Outcome:
+    due = ctx.params.get("due_date")
+    changed = tasks.add_tasks(ctx.s, ctx.tenant_id, ids, ctx.params["title"],
+                              date.fromisoformat(due) if due else None, ctx.actor.name)
+    ctx.events(changed, "user.task_added", title=ctx.params["title"])
+    return Outcome(changed, _unchanged(ids, changed, "deactivated"))
+
+
+def assign_certificate(ctx: StepContext, ids: list[int]) -> Outcome:
+    changed = certificates.assign_certificates(ctx.s, ctx.tenant_id, ids, ctx.params["name"],
+                                               date.fromisoformat(ctx.params["issued_on"]), ctx.actor.name)
+    ctx.events(changed, "user.certificate_assigned", name=ctx.params["name"])
+    return Outcome(changed)
+
+
+def share(ctx: StepContext, ids: list[int]) -> Outcome:
+    manager_id = ctx.params["manager_id"]
+    rows = select(literal(manager_id), User.id, literal(ctx.tenant_id), literal(ctx.actor.name),
+                  literal(utcnow(), type_=ManagerShare.created_at.type)) \
+        .where(User.tenant_id == ctx.tenant_id, User.id.in_(ids), User.id != manager_id)
+    stmt = insert_ignoring_conflicts(ctx.s, ManagerShare.__table__).from_select(
+        ["manager_id", "user_id", "tenant_id", "shared_by", "created_at"], rows,
+    ).returning(ManagerShare.__table__.c.user_id)
+    changed = sorted(ctx.s.scalars(stmt).all())
+    ctx.events(changed, "user.shared", manager_id=manager_id)
+    return Outcome(changed, _unchanged(ids, changed, "already_shared"))
+
+
+def _csv_cell(value: Any) -> str:
+    text = "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
+    # Spreadsheets run cells that start like a formula (OWASP "CSV injection"); make them text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def export_header() -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(EXPORT_COLUMNS)
+    return out.getvalue()
+
+
+def export_csv(ctx: StepContext, ids: list[int]) -> Outcome:
+    rows = ctx.s.execute(select(*(getattr(User, c) for c in EXPORT_COLUMNS))
+                         .where(User.tenant_id == ctx.tenant_id, User.id.in_(ids)).order_by(User.id)).all()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    ctx.s.execute(insert_ignoring_conflicts(ctx.s, ExportChunk.__table__).values(
+        operation_id=ctx.operation_id, seq=ctx.seq, tenant_id=ctx.tenant_id, content=out.getvalue()))
+    changed = [r.id for r in rows]
+    ctx.events(changed, "user.exported")
+    return Outcome(changed)
+
+
+Step = Callable[[StepContext, list[int]], Outcome]
+
+ACTIONS: dict[str, Step] = {
+    "deactivate": deactivate, "reactivate": reactivate, "delete": delete, "add_to_groups": add_to_groups,
+    "remove_from_group": remove_from_group, "change_role": change_role, "change_language": change_language,
+    "resend_invite": resend_invite, "password_reset": password_reset, "notify": notify, "add_task": add_task,
+    "assign_certificate": assign_certificate, "share": share, "export_csv": export_csv,
+}
+
+PARAMS: dict[str, tuple[str, ...]] = {
+    "add_to_groups": ("group_ids",), "remove_from_group": ("group_id",), "change_role": ("role",),
+    "change_language": ("language",), "notify": ("subject", "body"), "add_task": ("title", "due_date"),
+    "assign_certificate": ("name", "issued_on"), "share": ("manager_id",),
+}
+for _name in ACTIONS:
+    PARAMS.setdefault(_name, ())

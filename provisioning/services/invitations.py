@@ -1,0 +1,75 @@
+"""Invitations: invite users who have not joined yet to the tenant, through its join link.
+
+The join link is the tenant setting ``join_url`` (the LMS or identity provider where
+the user signs in); the service holds no passwords.  An invitation stays ``pending``
+until the user first arrives (:func:`accept_invitation`).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from sqlalchemy import literal, select, update
+from sqlalchemy.orm import Session
+
+from ..db import insert_ignoring_conflicts
+from ..errors import InvalidInput
+from ..mail.outbox import queue_emails
+from ..mail.templates import greeting_name, render
+from ..models import Invitation, Tenant, User, utcnow
+from ..runtime import Runtime
+from .activity import Actor, record_many
+
+
+def tenant_link(tenant: Tenant, setting: str, field: str) -> str:
+    """A URL from the tenant's settings, or a 400 that names the missing setting."""
+    url = ((tenant.settings or {}).get(setting) or "").strip()
+    if not url.startswith(("https://", "http://")):
+        raise InvalidInput(f"The tenant has no {setting} setting (an http(s) URL), which this needs.",
+                           details={field: [f"Set the tenant setting {setting} first."]})
+    return url
+
+
+def send_invitations(s: Session, rt: Runtime, tenant_id: int, user_ids: Sequence[int], actor: Actor, *,
+                     operation_id: int | None = None) -> list[int]:
+    """Invite (or invite again) those of ``user_ids`` still invited and with an email; returns them.
+
+    One UPDATE for existing invitations, one INSERT ... SELECT for new ones, and one
+    INSERT of the rendered emails into the outbox.
+    """
+    tenant = s.get(Tenant, tenant_id)
+    join_url = tenant_link(tenant, "join_url", "join_url")
+    users = s.execute(select(User.id, User.email, User.given_name, User.display_name, User.username)
+                      .where(User.tenant_id == tenant_id, User.id.in_(list(user_ids)), User.status == "invited",
+                             User.email.is_not(None))
+                      .order_by(User.id)).all()
+    ids = [u.id for u in users]
+    if not ids:
+        return []
+    now = utcnow()
+    s.execute(update(Invitation).where(Invitation.tenant_id == tenant_id, Invitation.user_id.in_(ids))
+              .values(status="pending", sent_count=Invitation.sent_count + 1, last_sent_at=now,
+                      invited_by=actor.name, accepted_at=None)
+              .execution_options(synchronize_session=False))
+    new = select(User.id, literal(tenant_id), literal("pending"), literal(1), literal(actor.name),
+                 literal(now, type_=Invitation.created_at.type), literal(now, type_=Invitation.last_sent_at.type)) \
+        .where(User.tenant_id == tenant_id, User.id.in_(ids))
+    s.execute(insert_ignoring_conflicts(s, Invitation.__table__).from_select(
+        ["user_id", "tenant_id", "status", "sent_count", "invited_by", "created_at", "last_sent_at"], new))
+    queue_emails(s, rt, tenant_id, ((u.id, u.email, render("invitation", {
+        "tenant_name": tenant.name, "name": greeting_name(u), "join_url": join_url})) for u in users),
+        "invitation", operation_id=operation_id)
+    record_many(s, ({"tenant_id": tenant_id, "actor": actor.name, "channel": actor.channel,
+                     "action": "user.invited", "object_type": "user", "object_id": str(uid),
+                     "details": {"operation_id": operation_id} if operation_id else {}, "created_at": now}
+                    for uid in ids))
+    return ids
+
+
+def accept_invitation(s: Session, tenant_id: int, user_id: int) -> bool:
+    """Mark the user's pending invitation accepted (call when they first arrive); True if there was one."""
+    return bool(s.execute(update(Invitation)
+                          .where(Invitation.tenant_id == tenant_id, Invitation.user_id == user_id,
+                                 Invitation.status == "pending")
+                          .values(status="accepted", accepted_at=utcnow())
+                          .execution_options(synchronize_session=False)).rowcount)
