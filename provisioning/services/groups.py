@@ -71,8 +71,12 @@ def add_group(s: Session, tenant_id: int, values: dict[str, Any], actor: Actor) 
 
 def create_group(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Actor) -> Group:
     """Create a group (kind manual unless told otherwise)."""
+    from .rules import group_saved  # automatic groups: validate the rule, start its evaluation
+
     with rt.db.transaction() as s:
-        return add_group(s, tenant_id, values, actor)
+        group = add_group(s, tenant_id, values, actor)
+        group_saved(s, rt, group, actor)
+        return group
 
 
 def load_group(s: Session, tenant_id: int, group_id: int, *, for_update: bool = False,
@@ -141,16 +145,21 @@ def update_group(rt: Runtime, tenant_id: int, group_id: int, values: dict[str, A
         group = load_group(s, tenant_id, group_id, for_update=True)
         if if_version is not None and group.version != if_version:
             raise VersionMismatch(f"Group {group_id} is at version {group.version}, not {if_version}.")
-        apply_group_changes(s, group, values, actor)
+        if apply_group_changes(s, group, values, actor).keys() & {"kind", "rule"}:
+            from .rules import group_saved  # automatic groups: validate the rule, start its evaluation
+
+            group_saved(s, rt, group, actor)
         s.flush()
         group = load_group(s, tenant_id, group_id, with_count=True)
     return group
 
 
-def delete_group(rt: Runtime, tenant_id: int, group_id: int, actor: Actor) -> None:
+def delete_group(rt: Runtime, tenant_id: int, group_id: int, actor: Actor, *, if_version: int | None = None) -> None:
     """Delete a group and its memberships (its members stay)."""
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id, for_update=True)
+        if if_version is not None and group.version != if_version:
+            raise VersionMismatch(f"Group {group_id} is at version {group.version}, not {if_version}.")
         s.execute(delete(Membership).where(Membership.group_id == group.id))
         s.delete(group)
         record(s, tenant_id, actor, "group.deleted", "group", group_id, {"name": group.name})

@@ -197,3 +197,87 @@ def copy_members_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: d
         save_progress(s, operation_id, done=new_checkpoint["done"], checkpoint=new_checkpoint,
                       result={"added": new_checkpoint["added"], "already_members": new_checkpoint["done"] - new_checkpoint["added"]})
     return new_checkpoint
+
+
+# --- changing a group's attributes and members in one unit of work -------------------------
+
+
+def unknown_user_ids(s: Session, tenant_id: int, user_ids: Sequence[int]) -> list[int]:
+    """Those of ``user_ids`` that are not users of the tenant (checked in chunks, in SQL)."""
+    ids = sorted(set(user_ids))
+    known: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        known.update(s.scalars(select(User.id).where(User.tenant_id == tenant_id,
+                                                     User.id.in_(ids[start:start + CHUNK]))))
+    return [i for i in ids if i not in known]
+
+
+def apply_member_steps(s: Session, group: Group, steps: Sequence[tuple[str, Sequence[int] | None]],
+                       actor: Actor, source: str) -> tuple[int, int]:
+    """Run ("add" | "remove" | "replace", user_ids) steps in order; ("remove", None) removes everyone.
+
+    Adding and removing touch only the named users; only "replace" reads the group's
+    member ids (the caller already holds the whole new list).  Returns (added, removed).
+    """
+    ensure_hand_editable(group)
+    adding = [uid for kind, ids in steps if kind in ("add", "replace") and ids for uid in ids]
+    missing = unknown_user_ids(s, group.tenant_id, adding) if adding else []
+    if missing:
+        raise InvalidInput("Some members are not users of this tenant; nothing was changed.",
+                           details={"members": [f"No user with id {i}." for i in missing[:100]]})
+    added: list[int] = []
+    removed: list[int] = []
+    for kind, ids in steps:
+        if kind == "add":
+            added += insert_members(s, group.tenant_id, group.id, sorted(set(ids or ())), source)
+        elif kind == "remove" and ids is None:
+            removed += s.scalars(delete(Membership).where(Membership.group_id == group.id)
+                                 .returning(Membership.user_id)).all()
+        elif kind == "remove":
+            removed += delete_members(s, group.id, sorted(set(ids)))
+        elif kind == "replace":
+            wanted = set(ids or ())
+            present = set(s.scalars(select(Membership.user_id).where(Membership.group_id == group.id)))
+            removed += delete_members(s, group.id, sorted(present - wanted))
+            added += insert_members(s, group.tenant_id, group.id, sorted(wanted - present), source)
+        else:
+            raise InvalidInput(f"Unknown member change {kind!r}.")
+    if added or removed:
+        touch_group(s, group.id)
+        record_many(s, _member_events(group.tenant_id, group.id, added, actor, "group.member_added"))
+        record_many(s, _member_events(group.tenant_id, group.id, removed, actor, "group.member_removed"))
+    return len(added), len(removed)
+
+
+def edit_group(rt: Runtime, tenant_id: int, group_id: int, *, values: dict[str, Any] | None = None,
+               member_steps: Sequence[tuple[str, Sequence[int] | None]] = (), actor: Actor,
+               source: str = "manual", if_version: int | None = None) -> Group:
+    """Change a group's attributes and run member steps (see :func:`apply_member_steps`) atomically."""
+    from ..errors import VersionMismatch
+    from .groups import apply_group_changes
+
+    with rt.db.transaction() as s:
+        group = load_group(s, tenant_id, group_id, for_update=True)
+        if if_version is not None and group.version != if_version:
+            raise VersionMismatch(f"Group {group_id} is at version {group.version}, not {if_version}.")
+        if values:
+            apply_group_changes(s, group, values, actor)
+        if member_steps:
+            apply_member_steps(s, group, member_steps, actor, source)
+        s.flush()
+        s.refresh(group)
+    return group
+
+
+def create_group_with_members(rt: Runtime, tenant_id: int, values: dict[str, Any], user_ids: Sequence[int],
+                              actor: Actor, *, source: str = "manual") -> Group:
+    """Create a group and give it its first members in one unit of work."""
+    from .groups import add_group
+
+    with rt.db.transaction() as s:
+        group = add_group(s, tenant_id, values, actor)
+        if user_ids:
+            apply_member_steps(s, group, [("add", user_ids)], actor, source)
+        s.flush()
+        s.refresh(group)
+    return group

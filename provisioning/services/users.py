@@ -25,7 +25,7 @@ EDITABLE = (
     "username", "email", "given_name", "family_name", "display_name", "external_id", "active",
     "status", "role", "language", "locale", "timezone", "title", "user_type", "employee_number",
     "cost_center", "organization", "division", "department", "manager_id", "custom_attributes",
-    "extra",
+    "extra", "email_type",
 )
 
 
@@ -204,3 +204,22 @@ def find_users_by_email(s: Session, tenant_id: int, emails: Iterable[str]) -> di
 def escape_like(value: str) -> str:
     """Escape LIKE wildcards so user text matches literally (used with ``escape='\\\\'``)."""
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def delete_user(rt: Runtime, tenant_id: int, user_id: int, actor: Actor, *, if_version: int | None = None) -> None:
+    """Delete a user and their memberships; the groups they left get a new version."""
+    from sqlalchemy import delete, update
+
+    from ..models import Group, Membership
+
+    with rt.db.transaction() as s:
+        user = load_user(s, tenant_id, user_id, for_update=True)
+        if if_version is not None and user.version != if_version:
+            raise VersionMismatch(f"User {user_id} is at version {user.version}, not {if_version}.")
+        left = select(Membership.group_id).where(Membership.user_id == user.id).scalar_subquery()
+        s.execute(update(Group).where(Group.tenant_id == tenant_id, Group.id.in_(left))
+                  .values(version=Group.version + 1, updated_at=utcnow())
+                  .execution_options(synchronize_session=False))
+        s.execute(delete(Membership).where(Membership.user_id == user.id))
+        s.delete(user)
+        record(s, tenant_id, actor, "user.deleted", "user", user_id, {"username": user.username})

@@ -1,0 +1,41 @@
+"""Bearer-token authentication for /scim/v2 (RFC 7644 §2): tokens of scope "scim" only."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+from provisioning.errors import Forbidden
+from provisioning.services import tokens
+from provisioning.services.activity import Actor
+
+from .errors import ForbiddenError, UnauthorizedError
+
+
+def _presented_token() -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def authenticate_request() -> None:
+    """Remember the caller's principal on ``g``; 401 without a valid token, 403 for another scope."""
+    try:
+        principal = tokens.authenticate(runtime(), _presented_token(), "scim")
+    except Forbidden as exc:
+        raise ForbiddenError(exc.message) from exc
+    if principal is None:
+        raise UnauthorizedError("A valid SCIM bearer token is required (Authorization: Bearer prov_...).")
+    g.scim_principal = principal
+
+
+def runtime():
+    return current_app.extensions["provisioning"]
+
+
+def tenant_id() -> int:
+    return g.scim_principal.tenant_id
+
+
+def actor() -> Actor:
+    return Actor(name=g.scim_principal.actor_name, channel="scim")

@@ -1,0 +1,361 @@
+"""PATCH (RFC 7644 §3.5.2) applied to a resource's SCIM document.
+
+The user's (or group's) current document is patched in memory, then saved as a whole like
+a PUT.  Group members are never part of that document: member operations become
+("add" | "remove" | "replace", ids) steps that the membership service runs set-based,
+so a member change costs the same in a 10-member and a 100,000-member group.
+
+Accepted quirks of real identity providers: capitalised ops ("Add", "Replace", "Remove",
+Entra ID), path-less ops whose value has dotted ("name.givenName") or URN-qualified keys,
+read-only attributes sent back in a value (Okta's group rename sends the id), member
+removal with a value list instead of a filter (Entra ID).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from scim2_filter_parser import ast as fast
+from scim2_filter_parser.lexer import SCIMLexer
+from scim2_filter_parser.parser import SCIMParser
+
+from .errors import (InvalidFilterError, InvalidPathError, InvalidSyntaxError, InvalidValueError,
+                     MutabilityError, NoTargetError)
+from .resources import (_KNOWN_ENTERPRISE, _KNOWN_NAME, _KNOWN_USER, CUSTOM_SCHEMA, ENTERPRISE_SCHEMA,
+                        GROUP_SCHEMA, USER_SCHEMA, member_ids)
+
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+MAX_OPERATIONS = 1000
+MULTI_VALUED = {"emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles",
+                "x509Certificates", "members", "groups"}
+READ_ONLY = {"id", "meta", "groups", "schemas"}
+_PATH_RE = re.compile(r"^(?P<attr>[A-Za-z$][\w$-]*)(?:\[(?P<filter>.*)\])?(?:\.(?P<sub>[A-Za-z$][\w$-]*))?$", re.S)
+
+
+@dataclass
+class Path:
+    urn: str | None          # an extension URN, or None for the core schema
+    attr: str                # "" when the path names a whole extension
+    filter: Any = None       # a parsed value filter, for multi-valued attributes
+    sub: str | None = None
+    text: str = ""
+
+
+@dataclass
+class Operation:
+    op: str                  # add | remove | replace
+    path: Path | None
+    value: Any
+    has_value: bool
+
+
+class Resource:
+    """What PATCH needs to know of a resource type: its URNs and its attribute names."""
+
+    def __init__(self, core_urn: str, extensions: dict[str, dict[str, str] | None], core: dict[str, str]) -> None:
+        self.core_urn = core_urn
+        self.extensions = extensions      # URN -> known attribute names (None: any name, e.g. custom)
+        self.core = core                  # lower-case name -> canonical name
+
+    def split_urn(self, text: str) -> tuple[str | None, str]:
+        lowered = text.lower()
+        for urn in sorted([self.core_urn, *self.extensions], key=len, reverse=True):
+            if lowered == urn.lower():
+                return urn, ""
+            if lowered.startswith(urn.lower() + ":"):
+                return (None if urn == self.core_urn else urn), text[len(urn) + 1:]
+        if lowered.startswith("urn:"):
+            raise InvalidPathError(f"{text!r} names a schema this service does not serve.")
+        return None, text
+
+    def canonical(self, urn: str | None, name: str, strict: bool = True) -> str | None:
+        known = self.core if urn is None else self.extensions[urn]
+        if known is None:
+            return name
+        found = known.get(name.lower())
+        if found is None and strict:
+            raise InvalidPathError(f"{name!r} is not an attribute of {urn or self.core_urn}.")
+        return found
+
+
+USER = Resource(USER_SCHEMA, {ENTERPRISE_SCHEMA: _KNOWN_ENTERPRISE, CUSTOM_SCHEMA: None},
+                {**_KNOWN_USER, **{k.lower(): k for k in ("name", "active")}})
+GROUP = Resource(GROUP_SCHEMA, {}, {k.lower(): k for k in ("id", "meta", "schemas", "displayName", "externalId", "members")})
+
+
+def parse_filter(text: str, where: str):
+    try:
+        return SCIMParser().parse(SCIMLexer().tokenize(text))
+    except Exception as exc:  # the library raises several types; all mean the same to a client
+        raise InvalidFilterError(f"The value filter in {where!r} can't be parsed.") from exc
+
+
+def parse_path(text: Any, resource: Resource) -> Path:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidPathError(f"path must be a non-empty string, got {text!r}.")
+    urn, rest = resource.split_urn(text.strip())
+    if urn is not None and rest == "":
+        return Path(urn, "", text=text)
+    match = _PATH_RE.match(rest)
+    if not match:
+        raise InvalidPathError(f"{text!r} is not a valid attribute path.")
+    attr = resource.canonical(urn, match["attr"])
+    value_filter = parse_filter(match["filter"], text) if match["filter"] is not None else None
+    return Path(urn, attr, value_filter, match["sub"], text)
+
+
+def parse_operations(body: Any, resource: Resource) -> list[Operation]:
+    """Validate a PatchOp message (RFC 7644 §3.5.2) into operations."""
+    if not isinstance(body, dict):
+        raise InvalidSyntaxError("The PATCH body must be a JSON object.")
+    schemas = body.get("schemas")
+    if schemas is not None and (not isinstance(schemas, list) or PATCH_SCHEMA not in schemas):
+        raise InvalidSyntaxError(f"schemas must be [\"{PATCH_SCHEMA}\"].")
+    ops = body.get("Operations", body.get("operations"))
+    if not isinstance(ops, list) or not ops:
+        raise InvalidSyntaxError("Operations must be a non-empty list.")
+    if len(ops) > MAX_OPERATIONS:
+        raise InvalidValueError(f"At most {MAX_OPERATIONS} operations per PATCH.")
+    parsed = []
+    for index, raw in enumerate(ops):
+        if not isinstance(raw, dict):
+            raise InvalidSyntaxError(f"Operations[{index}] must be an object.")
+        op = raw.get("op")
+        if not isinstance(op, str) or op.lower() not in ("add", "remove", "replace"):
+            raise InvalidSyntaxError(f"Operations[{index}].op must be add, remove or replace, got {op!r}.")
+        path = parse_path(raw["path"], resource) if raw.get("path") is not None else None
+        if op.lower() != "remove" and "value" not in raw:
+            raise InvalidValueError(f"Operations[{index}] ({op}) needs a value.")
+        if op.lower() == "remove" and path is None:
+            raise NoTargetError(f"Operations[{index}]: remove needs a path (RFC 7644 §3.5.2.2).")
+        if path is None and not isinstance(raw.get("value"), dict):
+            raise InvalidValueError(f"Operations[{index}]: without a path, value must be an object of attributes.")
+        parsed.append(Operation(op.lower(), path, raw.get("value"), "value" in raw))
+    return parsed
+
+
+# --- evaluating a value filter against one element of a multi-valued attribute ------------
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def matches(node: Any, element: Any) -> bool:
+    """Evaluate a parsed value filter on one element, e.g. ``type eq "work"`` on an email."""
+    if isinstance(node, fast.Filter):
+        result = matches(node.expr, element)
+        return not result if node.negated else result
+    if isinstance(node, fast.LogExpr):
+        left, right = matches(node.expr1, element), matches(node.expr2, element)
+        return (left and right) if node.op.lower() == "and" else (left or right)
+    if isinstance(node, fast.AttrExpr):
+        if not isinstance(element, dict):
+            return False
+        name = node.attr_path.attr_name
+        key = next((k for k in element if k.lower() == name.lower()), None)
+        present = key is not None and element[key] not in (None, "", [])
+        op = node.value.lower()
+        if op == "pr":
+            return present
+        actual = _as_text(element.get(key)).lower() if key else None
+        expected = _as_text(node.comp_value.value if node.comp_value else None).lower()
+        if op == "eq":
+            return actual == expected or (actual is None and expected == "null")
+        if op == "ne":
+            return actual != expected
+        if actual is None:
+            return False
+        return {"co": expected in actual, "sw": actual.startswith(expected), "ew": actual.endswith(expected),
+                "gt": actual > expected, "ge": actual >= expected, "lt": actual < expected,
+                "le": actual <= expected}.get(op, False)
+    raise InvalidFilterError("Unsupported value filter.")
+
+
+# --- applying operations to a document ----------------------------------------------------
+
+def apply_operations(doc: dict[str, Any], ops: list[Operation], resource: Resource) -> dict[str, Any]:
+    """Return a patched copy of ``doc``; operations apply in order and all or none (§3.5.2)."""
+    doc = copy.deepcopy(doc)
+    for op in ops:
+        if op.path is not None:
+            _apply(doc, op.op, op.path, op.value, op.has_value)
+            continue
+        for key, value in op.value.items():
+            path = _value_key_path(key, resource)
+            if path is not None:
+                _apply(doc, op.op, path, value, True)
+    return doc
+
+
+def _value_key_path(key: Any, resource: Resource) -> Path | None:
+    """A key of a path-less value: "userName", "name.givenName" or "urn:...:User:department"."""
+    if not isinstance(key, str):
+        return None
+    urn, rest = resource.split_urn(key)
+    if urn is not None and rest == "":
+        return Path(urn, "", text=key)
+    attr, _, sub = rest.partition(".")
+    canonical = resource.canonical(urn, attr, strict=False)
+    if canonical is None or (urn is None and canonical in READ_ONLY):
+        return None  # unknown or read-only attributes sent back are ignored (RFC 7643 §2.2)
+    return Path(urn, canonical, None, sub or None, key)
+
+
+def _key(container: dict[str, Any], name: str) -> str:
+    return next((k for k in container if k.lower() == name.lower()), name)
+
+
+def _merge(current: Any, value: Any) -> Any:
+    if isinstance(current, dict) and isinstance(value, dict):
+        merged = dict(current)
+        for k, v in value.items():
+            merged[_key(merged, k)] = v
+        return merged
+    return value
+
+
+def _apply(doc: dict[str, Any], op: str, path: Path, value: Any, has_value: bool) -> None:
+    if path.urn is None and path.attr in READ_ONLY:
+        raise MutabilityError(f"{path.attr} is read-only and can't be changed.")
+    if path.urn is not None and path.attr == "":
+        if op == "remove":
+            doc.pop(_key(doc, path.urn), None)
+        elif not isinstance(value, dict):
+            raise InvalidValueError(f"The value for {path.urn} must be an object.")
+        else:
+            key = _key(doc, path.urn)
+            doc[key] = _merge(doc.get(key) or {}, value)
+        return
+    if path.urn is None:
+        container = doc
+    elif op == "remove" and _key(doc, path.urn) not in doc:
+        return
+    else:
+        container = doc.setdefault(_key(doc, path.urn), {})
+    key = _key(container, path.attr)
+    multi = path.attr in MULTI_VALUED
+    if path.filter is not None:
+        _apply_filtered(container, key, op, path, value)
+    elif path.sub is None:
+        if op == "remove":
+            if multi and has_value and isinstance(container.get(key), list) and value not in (None, []):
+                drop = {str(v.get("value")).lower() for v in (value if isinstance(value, list) else [value])
+                        if isinstance(v, dict)}
+                container[key] = [e for e in container[key]
+                                  if not (isinstance(e, dict) and str(e.get("value")).lower() in drop)]
+            else:
+                container.pop(key, None)
+        elif multi:
+            items = value if isinstance(value, list) else [value]
+            container[key] = (list(container.get(key) or []) + items) if op == "add" else items
+        else:
+            container[key] = _merge(container.get(key), value)
+    else:
+        current = container.get(key)
+        targets = current if isinstance(current, list) else None
+        if targets is None:
+            if op == "remove":
+                if isinstance(current, dict):
+                    current.pop(_key(current, path.sub), None)
+                return
+            current = current if isinstance(current, dict) else {}
+            current[_key(current, path.sub)] = value
+            container[key] = current
+            return
+        for element in targets:
+            if isinstance(element, dict):
+                if op == "remove":
+                    element.pop(_key(element, path.sub), None)
+                else:
+                    element[_key(element, path.sub)] = value
+
+
+def _simple_equalities(node: Any) -> dict[str, str] | None:
+    """``type eq "work" and primary eq true`` -> {"type": "work", ...}; None for anything else."""
+    if isinstance(node, fast.Filter) and not node.negated:
+        return _simple_equalities(node.expr)
+    if isinstance(node, fast.AttrExpr) and node.value.lower() == "eq" and node.comp_value is not None:
+        return {node.attr_path.attr_name: node.comp_value.value}
+    if isinstance(node, fast.LogExpr) and node.op.lower() == "and":
+        left, right = _simple_equalities(node.expr1), _simple_equalities(node.expr2)
+        return {**left, **right} if left is not None and right is not None else None
+    return None
+
+
+def _apply_filtered(container: dict[str, Any], key: str, op: str, path: Path, value: Any) -> None:
+    elements = container.get(key)
+    elements = elements if isinstance(elements, list) else []
+    hits = [e for e in elements if matches(path.filter, e)]
+    if op == "remove":
+        if path.sub is None:
+            container[key] = [e for e in elements if not any(e is h for h in hits)]
+        else:
+            for element in hits:
+                element.pop(_key(element, path.sub), None)
+        return
+    if not hits:
+        # Entra ID replaces emails[type eq "work"].value on users that have no work email
+        # yet; an equality filter tells us what the new element is (RFC 7644 §3.5.2.1 add).
+        template = _simple_equalities(path.filter)
+        if template is None:
+            raise NoTargetError(f"No value of {path.attr} matches {path.text!r}.")
+        element: dict[str, Any] = {k: (v == "true") if v in ("true", "false") else v for k, v in template.items()}
+        elements.append(element)
+        container[key] = elements
+        hits = [element]
+    for element in hits:
+        if path.sub is not None:
+            element[_key(element, path.sub)] = value
+        elif isinstance(value, dict):
+            element.update(_merge(element, value))
+        else:
+            raise InvalidValueError(f"The value for {path.text!r} must be an object.")
+
+
+# --- group members: steps for the set-based membership service ----------------------------
+
+def _filtered_member_ids(node: Any, where: str) -> list[int]:
+    """``value eq "1" or value eq "2"`` -> [1, 2]; member filters name members by id only."""
+    if isinstance(node, fast.Filter) and not node.negated:
+        return _filtered_member_ids(node.expr, where)
+    if isinstance(node, fast.LogExpr) and node.op.lower() == "or":
+        return _filtered_member_ids(node.expr1, where) + _filtered_member_ids(node.expr2, where)
+    if (isinstance(node, fast.AttrExpr) and node.value.lower() == "eq"
+            and node.attr_path.attr_name.lower() == "value" and node.comp_value is not None):
+        return member_ids([{"value": node.comp_value.value}], where)
+    raise InvalidFilterError(f"{where}: member filters must be value eq \"<id>\" (joined by or).")
+
+
+def member_steps(ops: list[Operation]) -> tuple[list[Operation], list[tuple[str, list[int] | None]]]:
+    """Take the member operations out of a group PATCH, in order, as membership steps."""
+    rest: list[Operation] = []
+    steps: list[tuple[str, list[int] | None]] = []
+    for op in ops:
+        path = op.path
+        if path is None:
+            value = dict(op.value)
+            members_key = next((k for k in value if isinstance(k, str) and k.lower() == "members"), None)
+            if members_key is not None:
+                steps.append(("add" if op.op == "add" else "replace", member_ids(value.pop(members_key))))
+            if value:
+                rest.append(Operation(op.op, None, value, True))
+        elif path.urn is None and path.attr == "members":
+            if path.sub is not None:
+                raise InvalidPathError(f"{path.text!r}: members can only be added, replaced or removed whole.")
+            if path.filter is not None:
+                if op.op != "remove":
+                    raise InvalidPathError(f"{path.text!r}: a member filter can only be used to remove members.")
+                steps.append(("remove", _filtered_member_ids(path.filter, path.text)))
+            elif op.op == "remove":
+                # Entra ID removes members with a value list rather than a filter.
+                steps.append(("remove", member_ids(op.value) if op.value not in (None, [], {}) else None))
+            else:
+                steps.append((op.op, member_ids(op.value)))
+        else:
+            rest.append(op)
+    return rest, steps

@@ -1,0 +1,82 @@
+"""/Users (RFC 7644 §3.3-§3.6): create, read, replace, patch, delete."""
+
+from __future__ import annotations
+
+from flask import request
+
+from provisioning.errors import VersionMismatch
+from provisioning.services import users
+
+from . import search
+from .projection import parse_list, project, wants
+from .auth import actor, runtime, tenant_id
+from .blueprint import base_url, bp, if_match_version, json_body, not_modified, resource_id, scim_response
+from .patch import USER, apply_operations, parse_operations
+from .resources import group_entry, user_document, user_values
+
+# A PATCH re-reads the user and saves with its version; a concurrent change is retried.
+PATCH_ATTEMPTS = 3
+
+
+def render(user, groups, status: int = 200, params=None):
+    params = request.args if params is None else params
+    base = base_url()
+    doc = user_document(user, base, None if groups is None else [group_entry(g, n, base) for g, n in groups])
+    doc = project(doc, parse_list(params.get("attributes")), parse_list(params.get("excludedAttributes")))
+    return scim_response(doc, status, version=user.version,
+                         location=doc["meta"]["location"] if status == 201 and "meta" in doc else None)
+
+
+def _wants_groups(params) -> bool:
+    return wants("groups", parse_list(params.get("attributes")), parse_list(params.get("excludedAttributes")))
+
+
+@bp.post("/Users")
+def create_user():
+    values = user_values(json_body())
+    user = users.create_user(runtime(), tenant_id(), values, actor())
+    return render(user, [] if _wants_groups(request.args) else None, 201)
+
+
+@bp.get("/Users/<raw_id>")
+def get_user(raw_id: str):
+    user, groups = search.load_user(runtime(), tenant_id(), resource_id(raw_id, "user"), _wants_groups(request.args))
+    return not_modified(user.version) or render(user, groups)
+
+
+@bp.put("/Users/<raw_id>")
+def replace_user(raw_id: str):
+    user_id = resource_id(raw_id, "user")
+    values = user_values(json_body())
+    user = users.update_user(runtime(), tenant_id(), user_id, values, actor(), if_version=if_match_version())
+    return _render_fresh(user_id)
+
+
+@bp.patch("/Users/<raw_id>")
+def patch_user(raw_id: str):
+    user_id = resource_id(raw_id, "user")
+    ops = parse_operations(json_body(), USER)
+    required = if_match_version()
+    for attempt in range(PATCH_ATTEMPTS):
+        current, _ = search.load_user(runtime(), tenant_id(), user_id, False)
+        if required is not None and current.version != required:
+            raise VersionMismatch(f"User {user_id} is at version {current.version}, not {required}.")
+        values = user_values(apply_operations(user_document(current, base_url()), ops, USER))
+        try:
+            users.update_user(runtime(), tenant_id(), user_id, values, actor(), if_version=current.version)
+            break
+        except VersionMismatch:
+            if required is not None or attempt == PATCH_ATTEMPTS - 1:
+                raise
+    return _render_fresh(user_id)
+
+
+def _render_fresh(user_id: int):
+    user, groups = search.load_user(runtime(), tenant_id(), user_id, _wants_groups(request.args))
+    return render(user, groups)
+
+
+@bp.delete("/Users/<raw_id>")
+def delete_user(raw_id: str):
+    users.delete_user(runtime(), tenant_id(), resource_id(raw_id, "user"), actor(), if_version=if_match_version())
+    return "", 204
