@@ -121,6 +121,7 @@ class _Group(click.Group):
     """Turns the errors a person can fix into a message and an exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from alembic.util import CommandError as MigrationError
         from redis.exceptions import ConnectionError as RedisConnectionError
         from sqlalchemy.exc import DBAPIError
 
@@ -133,6 +134,8 @@ class _Group(click.Group):
         except DBAPIError as exc:
             first_line = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
             raise CommandError(f"Database error: {first_line}", exit_code=2) from exc
+        except MigrationError as exc:
+            raise CommandError(f"Migration error: {exc}", exit_code=2) from exc
         except RedisConnectionError as exc:
             raise CommandError(f"Cannot reach Redis: {exc}", exit_code=2) from exc
 

@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from provisioning.cli import CliState, cli
 from provisioning.models import ApiToken
@@ -167,6 +167,18 @@ def test_db_upgrade_migrates_a_server_database_so_commands_work(tmp_path):
     assert "is at revision" in upgraded.stdout
     created = CliRunner().invoke(cli, ["tenants", "create", "Acme"], obj=CliState(env=env))
     assert created.exit_code == 0, created.output
+
+
+def test_a_database_from_a_newer_release_is_refused_with_a_message(tmp_path):
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    env = {"DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(32)}
+    assert CliRunner().invoke(cli, ["db", "upgrade"], obj=CliState(env=env)).exit_code == 0
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    assert_refused(CliRunner().invoke(cli, ["db", "upgrade"], obj=CliState(env=env)), 2, "Migration error", "9999")
+    assert_refused(CliRunner().invoke(cli, ["serve"], obj=CliState(env=env)), 2, "at revision 9999")
 
 
 def test_a_database_url_with_a_password_is_never_printed_with_it(tmp_path):
