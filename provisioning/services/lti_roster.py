@@ -137,9 +137,9 @@ def _resolve_users(s: Session, tenant_id: int, issuer: str, members: list[dict[s
     subs = sorted({str(m["user_id"]) for m in members})
     found: dict[str, int] = {}
     for start in range(0, len(subs), CHUNK):
-        found.update(s.execute(select(LtiUserLink.sub, LtiUserLink.user_id).where(
+        found.update(tuple(r) for r in s.execute(select(LtiUserLink.sub, LtiUserLink.user_id).where(
             LtiUserLink.tenant_id == tenant_id, LtiUserLink.issuer == issuer,
-            LtiUserLink.sub.in_(subs[start:start + CHUNK]))).tuples())
+            LtiUserLink.sub.in_(subs[start:start + CHUNK]))))
     values = {str(m["user_id"]): person_values(m, issuer, str(m["user_id"])) for m in members
               if str(m["user_id"]) not in found}
     by_email = find_users_by_email(s, tenant_id, [v["email"] for v in values.values() if v["email"]])
@@ -155,8 +155,8 @@ def _resolve_users(s: Session, tenant_id: int, issuer: str, members: list[dict[s
         names = [row["username"].lower() for row in new]
         ids: dict[str, int] = {}
         for start in range(0, len(names), CHUNK):
-            ids.update(s.execute(select(func.lower(User.username), User.id).where(
-                User.tenant_id == tenant_id, func.lower(User.username).in_(names[start:start + CHUNK]))).tuples())
+            ids.update(tuple(r) for r in s.execute(select(func.lower(User.username), User.id).where(
+                User.tenant_id == tenant_id, func.lower(User.username).in_(names[start:start + CHUNK]))))
         for sub in sorted(values):
             if sub not in found and sub in create and values[sub]["username"].lower() in ids:
                 found[sub] = ids[values[sub]["username"].lower()]
