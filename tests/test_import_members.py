@@ -109,6 +109,6 @@ def test_another_tenants_group_and_import_are_not_found(client, tenant, other_te
 
 
 def test_an_automatic_group_refuses_a_member_list(client, tenant, rt):
-    group = groups.create_group(rt, tenant.id, {"name": "Auto", "kind": "automatic"}, ADMIN)
+    group = groups.create_group(rt, tenant.id, {"name": "Auto", "kind": "automatic", "rule": 'department eq "Physics"'}, ADMIN)
     r = upload(client, tenant, "email\nada@example.com\n", group_id=group.id)
     assert r.status_code == 409 and "automatic" in r.json["message"]

@@ -32,7 +32,7 @@ from .validate import user_exists, validate_staged
 COUNTERS = ("done", "applied", "skipped", "errors", "removed", "groups_created", "users_created", "users_updated")
 
 
-class ImportAborted(RuntimeError):
+class ImportAborted(Conflict):
     """An all-or-nothing import met a row it can't apply; its transaction rolls back."""
 
 
@@ -101,9 +101,9 @@ def _step(rt: Runtime, s: Session, imp: Import, state: dict[str, Any], actor: Ac
             return
         chunk = and_(ImportRow.import_id == imp.id, ImportRow.id > state["after"], ImportRow.id <= hi)
         if imp.format == "users":
-            counts = users_apply.apply_users_chunk(s, imp, chunk, actor)
+            counts = users_apply.apply_users_chunk(rt, s, imp, chunk, actor)
         else:
-            counts = _apply_members_chunk(s, imp, chunk, actor)
+            counts = _apply_members_chunk(rt, s, imp, chunk, actor)
         if imp.all_or_nothing and counts.get("errors"):
             raise ImportAborted(f"{counts['errors']} row(s) could no longer be applied (users or groups changed "
                                 "since the preview); all_or_nothing was asked, so nothing was applied.")
@@ -112,7 +112,7 @@ def _step(rt: Runtime, s: Session, imp: Import, state: dict[str, Any], actor: Ac
         state["after"], state["done"] = hi, state["done"] + count
         return
     if state["phase"] == "remove":
-        state["removed"] += _remove_unlisted(s, imp, actor)
+        state["removed"] += _remove_unlisted(rt, s, imp, actor)
         state["phase"] = "done"
 
 
@@ -164,7 +164,7 @@ def _mark(s: Session, where, status: str, message: str) -> int:
                      .values(status=status, message=message).execution_options(synchronize_session=False)).rowcount
 
 
-def _apply_members_chunk(s: Session, imp: Import, chunk, actor: Actor) -> dict[str, int]:
+def _apply_members_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor) -> dict[str, int]:
     errors = _mark(s, and_(chunk, ~user_exists(imp.tenant_id)), "error",
                    "Not applied: no user of this tenant has this email any more.")
     skipped = _mark(s, and_(chunk, _is_member(imp)), "skipped", "Already a member.")
@@ -179,11 +179,11 @@ def _apply_members_chunk(s: Session, imp: Import, chunk, actor: Actor) -> dict[s
         .returning(Membership.__table__.c.group_id, Membership.__table__.c.user_id)).all()
     applied = _mark(s, and_(chunk, _is_member(imp)), "applied", "Added to the group.")
     errors += _mark(s, chunk, "error", "Not applied: the group is automatic or no longer exists.")
-    _after_membership_change(s, imp, added, actor, "group.member_added")
+    _after_membership_change(rt, s, imp, added, actor, "group.member_added")
     return {"applied": applied, "skipped": skipped, "errors": errors}
 
 
-def _remove_unlisted(s: Session, imp: Import, actor: Actor) -> int:
+def _remove_unlisted(rt: Runtime, s: Session, imp: Import, actor: Actor) -> int:
     """Replace mode: remove, in one statement, the members of the imported groups the file doesn't list."""
     listed = and_(ImportRow.import_id == imp.id, ImportRow.status.in_(("applied", "skipped")))
     g = aliased(Group)
@@ -196,15 +196,15 @@ def _remove_unlisted(s: Session, imp: Import, actor: Actor) -> int:
     table = Membership.__table__
     removed = s.execute(table.delete().where(table.c.tenant_id == imp.tenant_id, table.c.group_id.in_(targets), ~kept)
                         .returning(table.c.group_id, table.c.user_id)).all()
-    _after_membership_change(s, imp, removed, actor, "group.member_removed")
+    _after_membership_change(rt, s, imp, removed, actor, "group.member_removed")
     return len(removed)
 
 
-def _after_membership_change(s: Session, imp: Import, pairs, actor: Actor, action: str) -> None:
+def _after_membership_change(rt: Runtime, s: Session, imp: Import, pairs, actor: Actor, action: str) -> None:
     if not pairs:
         return
     record_many(s, (event_row(imp, actor, action, "group", gid, {"user_id": uid}) for gid, uid in pairs))
     s.execute(update(Group).where(Group.id.in_(sorted({gid for gid, _ in pairs})))
               .values(version=Group.version + 1, updated_at=utcnow()).execution_options(synchronize_session=False))
-    reevaluate_rules(s, imp.tenant_id, sorted({uid for _, uid in pairs}), actor)
+    reevaluate_rules(rt, s, imp.tenant_id, sorted({uid for _, uid in pairs}))
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..models import utcnow
 from ..models.imports import Import
+from ..runtime import Runtime
 from ..services.activity import Actor
 
 
@@ -19,12 +20,16 @@ def event_row(imp: Import, actor: Actor, action: str, object_type: str, object_i
             "created_at": utcnow()}
 
 
-def reevaluate_rules(s: Session, tenant_id: int, user_ids: list[int], actor: Actor) -> None:
-    """Let automatic groups follow the users an import touched, once the rules service exists."""
+def reevaluate_rules(rt: Runtime, s: Session, tenant_id: int, user_ids: list[int]) -> None:
+    """Let automatic groups follow the users an import touched (in the chunk's own transaction).
+
+    The rules service belongs to the automatic-groups capability; imports work without it.
+    """
     try:
         from ..services import rules  # built by the automatic-groups capability
     except ImportError:
         return
     reevaluate = getattr(rules, "reevaluate_users", None)
     if reevaluate is not None and user_ids:
-        reevaluate(s, tenant_id, user_ids, actor)
+        # Many users at once make it start full evaluations (jobs) instead of inline passes.
+        reevaluate(s, tenant_id, user_ids, rt=rt)

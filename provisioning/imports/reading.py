@@ -97,7 +97,8 @@ def detect_encoding(sample: bytes) -> str:
     if b"\x00" not in sample and _is_western(sample):
         # Excel on Western Windows saves "CSV" in cp1252.  charset-normalizer often ranks cp1250
         # first for short Western text (both map é, ü, ç alike), so prefer cp1252 whenever every
-        # non-ASCII character it yields is Latin-1/Latin Extended-A or typographic punctuation.
+        # non-ASCII character it yields is Latin-1/Latin Extended-A or typographic punctuation
+        # and accents are a minority of the letters.
         return "cp1252"
     best = charset_normalizer.from_bytes(sample).best()
     if best is None:
@@ -111,7 +112,12 @@ def _is_western(sample: bytes) -> bool:
         text = sample.decode("cp1252")
     except UnicodeDecodeError:
         return False
-    return all(ord(c) < 0x80 or 0xA0 <= ord(c) <= 0x17F or c in "€‘’‚“”„–—…•™" for c in text)
+    if not all(ord(c) < 0x80 or 0xA0 <= ord(c) <= 0x17F or c in "€‘’‚“”„–—…•™" for c in text):
+        return False
+    # Western text is mostly ASCII letters with a few accents; Cyrillic or Greek bytes read as
+    # cp1252 turn into runs of accented letters.
+    letters = [c for c in text if c.isalpha()]
+    return sum(ord(c) >= 0x80 for c in letters) <= 0.3 * max(len(letters), 1)
 
 
 def _read_delimited(stream: IO[bytes], encoding: str, *, max_rows: int) -> Table:

@@ -14,6 +14,7 @@ from ..db import insert_ignoring_conflicts
 from ..errors import LimitExceeded
 from ..models import Tenant, User, utcnow
 from ..models.imports import STAGED_USER_FIELDS, Import, ImportRow
+from ..runtime import Runtime
 from ..services.activity import Actor, record_many
 from ..services.users import check_seats, count_seats
 from .events import event_row, reevaluate_rules
@@ -41,7 +42,7 @@ def _custom_merge(s: Session):
     users, rows = User.__table__.c, ImportRow.__table__.c
     if s.get_bind().dialect.name == "postgresql":
         merged = users.custom_attributes.op("||")(rows.custom_attributes)
-        differs = ~users.custom_attributes.op("@>")(rows.custom_attributes)
+        differs = ~users.custom_attributes.op("@>", is_comparison=True)(rows.custom_attributes)
     else:
         merged = func.json_patch(users.custom_attributes, rows.custom_attributes)
         differs = func.json_patch(users.custom_attributes, rows.custom_attributes) != func.json(users.custom_attributes)
@@ -52,7 +53,7 @@ def _match(imp: Import):
     return and_(User.__table__.c.tenant_id == imp.tenant_id, func.lower(User.__table__.c.email) == ImportRow.email)
 
 
-def apply_users_chunk(s: Session, imp: Import, chunk, actor: Actor) -> dict[str, int]:
+def apply_users_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor) -> dict[str, int]:
     users, rows = User.__table__, ImportRow.__table__
     merged, custom_differs = _custom_merge(s)
     differs = or_(custom_differs, *(and_(rows.c[f].is_not(None), users.c[f].is_distinct_from(rows.c[f]))
@@ -79,7 +80,7 @@ def apply_users_chunk(s: Session, imp: Import, chunk, actor: Actor) -> dict[str,
             errors += _mark(s, chunk, "error", "Not created: another user has this username or email.")
     record_many(s, [event_row(imp, actor, "user.updated", "user", uid, {}) for uid in updated]
                 + [event_row(imp, actor, "user.created", "user", uid, {"username": name}) for uid, name in created])
-    reevaluate_rules(s, imp.tenant_id, sorted(set(updated) | {uid for uid, _ in created}), actor)
+    reevaluate_rules(rt, s, imp.tenant_id, sorted(set(updated) | {uid for uid, _ in created}))
     return {"applied": applied, "skipped": skipped, "errors": errors,
             "users_created": len(created), "users_updated": len(updated)}
 
