@@ -102,6 +102,8 @@ class Platform:
         self.jwks_requests = 0
         self.token_requests = 0
         self.member_requests = 0
+        self.registrations: list[dict[str, Any]] = []
+        self.config_issuer: str | None = None
         self.app = self._glue()
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -182,6 +184,23 @@ class Platform:
             if links:
                 headers["link" if self.link_style == "lower-header" else "Link"] = ", ".join(links)
             return jsonify(body), 200, {**headers, "Content-Type": resp.media_type}
+
+        @app.get("/.well-known/openid-configuration")
+        def openid_configuration():
+            # LTI Dynamic Registration 1.0 §3.3: the platform's OpenID configuration.
+            return jsonify({"issuer": self.config_issuer or self.issuer, "authorization_endpoint": f"{self.url}/auth",
+                            "token_endpoint": f"{self.url}/token", "jwks_uri": f"{self.url}/jwks",
+                            "registration_endpoint": f"{self.url}/register"})
+
+        @app.post("/register")
+        def dynamic_registration():
+            if request.headers.get("Authorization") != "Bearer reg-token-1":
+                return jsonify({"error": "unauthorized"}), 401
+            self.registrations.append(request.get_json())
+            return jsonify({**request.get_json(), "client_id": "dyn-client-1",
+                            "https://purl.imsglobal.org/spec/lti-tool-configuration": {
+                                **request.get_json()["https://purl.imsglobal.org/spec/lti-tool-configuration"],
+                                "deployment_id": "dyn-deployment-1"}})
 
         return app
 

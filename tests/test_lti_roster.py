@@ -63,6 +63,7 @@ def test_next_links_work_quoted_or_not_and_in_a_lower_case_header(rt, client, te
         op = _sync_now(rt, client, tenant, run_jobs)
         assert op.status == "succeeded", op.errors
         assert op.result["members_read"] == 5
+    assert platform.token_requests == 1  # the access token is cached per (issuer, client_id, scopes)
 
 
 def _sync_now(rt, client, tenant, run_jobs) -> Operation:

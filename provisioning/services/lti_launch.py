@@ -206,3 +206,18 @@ def ensure_context(s: Session, reg: LtiRegistration, context_id: str, course_id:
     if memberships_url and row.memberships_url != memberships_url:
         row.memberships_url = memberships_url[:2000]
     return row
+
+
+def add_course_group(rt: Runtime, tenant_id: int, course_id: int, group_id: int) -> None:
+    """Make a group one of a course's groups, managed by the course's instructors."""
+    from ..errors import NotFound
+    from ..models import CourseGroup, Group
+
+    with rt.db.transaction() as s:
+        course, group = s.get(Course, course_id), s.get(Group, group_id)
+        if course is None or course.tenant_id != tenant_id:
+            raise NotFound(f"No course with id {course_id}.")
+        if group is None or group.tenant_id != tenant_id:
+            raise NotFound(f"No group with id {group_id}.")
+        s.execute(insert_ignoring_conflicts(s, CourseGroup.__table__),
+                  [dict(course_id=course_id, group_id=group_id, tenant_id=tenant_id)])
