@@ -20,6 +20,7 @@ from .config import ConfigurationError, Settings
 from .db import Database
 from .errors import DomainError
 from .runtime import Runtime
+from .serving import safe_url
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +77,6 @@ class CliState:
 
 _NO_REDIS = ("REDIS_URL is not set. Without it jobs run inside `provisioning serve` and no worker is needed; "
              "set REDIS_URL (e.g. redis://localhost:6379/0) on the web service and the workers to run jobs on RQ.")
-
-
-def safe_url(url: str) -> str:
-    """A database or Redis URL fit for a terminal or a log: the password masked."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - never let a display helper fail a command
-        return "<unparseable URL>"
 
 
 def prepare_database(settings: Settings) -> None:
@@ -173,41 +164,9 @@ def serve(state: CliState, host: str, port: int, workers: int | None, threads: i
         click.echo("Jobs run inside the web process (no REDIS_URL), so it runs as 1 worker process; "
                    f"using {threads} threads for concurrency.", err=True)
     count = 1 if in_process else (workers or 2)
+    from .serving import run_server
+
     run_server(settings, host=host, port=port, workers=count, threads=threads)
-
-
-def run_server(settings: Settings, *, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve the app with gunicorn (each worker builds it with the factory), else Flask's server."""
-    jobs = "in this process" if not settings.redis_url else "on RQ (run `provisioning worker`)"
-    where = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    try:
-        from gunicorn.app.base import BaseApplication
-    except ImportError:  # e.g. on Windows
-        from .app import create_app
-
-        click.echo(f"Serving on {where} with Flask's server (gunicorn is not installed); jobs run {jobs}.", err=True)
-        create_app(settings).run(host=host, port=port, threaded=True, use_reloader=False)
-        return
-
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            for key, value in {"bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
-                               "accesslog": "-", "errorlog": "-", "timeout": 120, "graceful_timeout": 30,
-                               "proc_name": "provisioning",
-                               # gunicorn >= 25.1: one shared control socket path would clash between instances
-                               "control_socket_disable": True}.items():
-                if key in self.cfg.settings:
-                    self.cfg.set(key, value)
-
-        def load(self):
-            from .app import create_app
-
-            return create_app(settings)
-
-    click.echo(f"Serving on {where} with gunicorn: {workers} worker process(es) x {threads} threads; "
-               f"jobs run {jobs}; database {safe_url(settings.database_url)}.", err=True)
-    Server().run()
 
 
 @cli.command()
@@ -312,6 +271,81 @@ def tokens_list(state: CliState, tenant: str | None) -> None:
     _table(("ID", "TENANT", "SCOPE", "PREFIX", "CREATED", "LAST USED", "STATUS", "NAME"), rows)
 
 
+@cli.group()
+def lti() -> None:
+    """LTI 1.3: platform registrations and the tool's signing keys."""
+
+
+def _registration_url(rt: Runtime, tenant_id: int) -> str:
+    from urllib.parse import urlencode
+
+    from lti.tokens import issue_invite
+
+    invite = issue_invite(rt.settings.secret_key, tenant_id)
+    return f"{rt.settings.public_base_url}/lti/register?{urlencode({'invite': invite})}"
+
+
+@lti.command("registration-url")
+@click.argument("tenant")
+@pass_state
+def lti_registration_url(state: CliState, tenant: str) -> None:
+    """A Dynamic Registration link for TENANT's LMS (id or slug), alone on the last line."""
+    from lti.tokens import INVITE_SECONDS
+
+    from .services.tenants import get_tenant
+
+    rt = state.runtime()
+    found = get_tenant(rt, tenant)
+    click.echo(f"Paste this link into the LMS's LTI Dynamic Registration form for tenant {found.slug!r} "
+               f"(valid {INVITE_SECONDS // 86400} days):")
+    click.echo(_registration_url(rt, found.id))
+
+
+@lti.command("register")
+@click.argument("tenant")
+@click.option("--issuer", required=True, help="The platform's issuer (iss), e.g. https://canvas.instructure.com.")
+@click.option("--client-id", required=True)
+@click.option("--login-url", required=True, help="The platform's OIDC authentication endpoint.")
+@click.option("--token-url", required=True, help="The platform's OAuth 2 token endpoint.")
+@click.option("--jwks-url", required=True, help="The platform's public key set.")
+@click.option("--deployment", "deployments", multiple=True, metavar="ID", help="A deployment id (repeatable).")
+@click.option("--audience", default=None, help="The token endpoint's audience, when it differs from its URL.")
+@pass_state
+def lti_register(state: CliState, tenant: str, issuer: str, client_id: str, login_url: str, token_url: str,
+                 jwks_url: str, deployments: tuple[str, ...], audience: str | None) -> None:
+    """Register (or update) an LMS for TENANT by hand, for platforms without Dynamic Registration."""
+    from .services.lti_registrations import register_platform
+
+    reg = register_platform(state.runtime(), tenant, issuer=issuer, client_id=client_id, auth_login_url=login_url,
+                            auth_token_url=token_url, key_set_url=jwks_url, deployment_ids=deployments,
+                            auth_audience=audience, actor=cli_actor())
+    click.echo(f"Registered {issuer} client {client_id} as registration {reg.id} of tenant {reg.tenant_id}.")
+
+
+@lti.command("registrations")
+@click.argument("tenant")
+@pass_state
+def lti_registrations(state: CliState, tenant: str) -> None:
+    """List TENANT's platform registrations."""
+    from .services.lti_registrations import list_registrations
+    from .services.tenants import get_tenant
+
+    rt = state.runtime()
+    rows = [(r.id, r.issuer, r.client_id, _when(r.created_at))
+            for r in list_registrations(rt, get_tenant(rt, tenant).id)]
+    _table(("ID", "ISSUER", "CLIENT ID", "CREATED"), rows)
+
+
+@lti.command("rotate-key")
+@pass_state
+def lti_rotate_key(state: CliState) -> None:
+    """Start signing with a new key; the old ones stay published in /lti/jwks for a grace period."""
+    from .services.lti_keys import rotate_key
+
+    kid, retired = rotate_key(state.runtime())
+    click.echo(f"Signing with key {kid}; retired: {', '.join(retired) or 'none'}.")
+
+
 @cli.command()
 @pass_state
 def demo(state: CliState) -> None:
@@ -328,6 +362,8 @@ def demo(state: CliState) -> None:
                f"({result.users_added} added now), groups: "
                + ", ".join(f"{name} ({n})" for name, n in result.groups.items()))
     click.echo(f"Admin API:     {base}/api/v1  (try: curl -H 'Authorization: Bearer {admin}' {base}/api/v1/groups)")
+    click.echo(f"LTI 1.3:       tool configuration {base}/lti/config; "
+               f"Dynamic Registration link: {_registration_url(rt, result.tenant_id)}")
     click.echo(f"SCIM base URL: {base}/scim/v2")
     click.echo(f"SCIM token:    {scim}")
     click.echo(f"Admin token:   {admin}")
