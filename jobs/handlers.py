@@ -28,6 +28,8 @@ def register(type: str, handler: ChunkHandler) -> None:
 
 from provisioning.services import lti_roster as _lti_roster  # noqa: E402 - issue 7: LTI roster sync (NRPS)
 register(_lti_roster.OPERATION_TYPE, _lti_roster.roster_sync_chunk)
+from provisioning.services import rule_evaluation as _rule_evaluation  # noqa: E402 - issue 5: automatic groups
+register(_rule_evaluation.OPERATION_TYPE, _rule_evaluation.evaluate_chunk)
 from provisioning.mail import outbox as _outbox  # noqa: E402 - batch actions, group messages, email sending
 from provisioning.services import batch_actions as _batch_actions, messages as _messages  # noqa: E402
 register(_batch_actions.OPERATION_TYPE, _batch_actions.batch_action_chunk)

@@ -37,11 +37,13 @@ class InvalidFilter(Exception):
     scim_type = "invalidFilter"
     status = 400
 
-    def __init__(self, message: str, position: int | None = None) -> None:
+    def __init__(self, message: str, position: int | None = None, *, unknown_attribute: str | None = None) -> None:
         where = f" (at position {position})" if position is not None else ""
         super().__init__(message + where)
         self.message = message
         self.position = position
+        # Set when the problem is an attribute name we do not know (as written, without its URN).
+        self.unknown_attribute = unknown_attribute
 
 
 # --- the tree we hand to translators ------------------------------------------------------

@@ -167,7 +167,7 @@ class _Translator:
             if name in self.custom:
                 return custom_attribute(self.custom[name])
         raise InvalidFilter(f"Unknown attribute {path.text!r} for {self.schema.resource} resources.",
-                            path.position)
+                            path.position, unknown_attribute=path.name)
 
     def resolve(self, path: Path, scope: Complex | None) -> tuple[Complex | None, Attribute | None]:
         """(complex parent or None, attribute) for a path; the attribute is None for "pr" on a bare complex."""

@@ -191,3 +191,18 @@ def test_password_reset_needs_the_tenants_reset_page(rt, client, tenant):
     r = batch(client, tenant, "password_reset", user_ids=[ann.id])
     assert r.status_code == 400 and "tenant.settings.password_reset_url" in r.json["errors"]
     assert tenants.get_tenant(rt, tenant.id).settings == {}
+
+
+def test_a_scim_filter_selects_the_users_when_the_job_runs(rt, client, tenant, other_tenant, run_jobs):
+    ann = make_user(rt, tenant.id, "ann", department="Sales")
+    bob = make_user(rt, tenant.id, "bob", department="Support")
+    zed = make_user(rt, other_tenant.id, "zed", department="Sales")
+    r = batch(client, tenant, "change_role", filter='department eq "Sales"', params={"role": "manager"})
+    assert r.status_code == 202, r.json
+    run_jobs()
+    assert [_user(rt, u.id).role for u in (ann, bob, zed)] == ["manager", "learner", "learner"]
+
+
+def test_a_bad_filter_is_a_400_with_its_position(client, tenant):
+    r = batch(client, tenant, "deactivate", filter='department eq')
+    assert r.status_code == 400 and "position" in r.json["errors"]["filter"][0]

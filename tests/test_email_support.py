@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -28,26 +29,42 @@ def free_port() -> int:
 
 @dataclass
 class Inbox:
-    """An aiosmtpd handler that keeps what arrives; ``replies`` are answered to the first DATA commands."""
+    """An aiosmtpd handler that keeps what arrives.
+
+    ``replies`` are answered to the first DATA commands instead of accepting them;
+    ``hold`` names recipients whose RCPT TO is held until :meth:`release` (a sender
+    stuck between claiming a message and delivering it).
+    """
 
     replies: list[str] = field(default_factory=list)
     received: list[Any] = field(default_factory=list)
+    attempts: list[float] = field(default_factory=list)
+    hold: set[str] = field(default_factory=set)
+    holding: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.hold:
+            self.holding.set()
+            while not self.released.is_set():
+                await asyncio.sleep(0.02)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
+            self.attempts.append(time.monotonic())
             if self.replies:
                 return self.replies.pop(0)
             self.received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 Message accepted for delivery"
 
+    def release(self) -> None:
+        self.released.set()
+
     def to(self, address: str) -> list[Any]:
         return [m for m in self.received if m["To"] == address]
-
-    def wait_for(self, count: int, timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
 
 
 def parts(message) -> tuple[str, str]:
@@ -63,6 +80,7 @@ def smtp_server():
     controller.start()
     inbox.port = port
     yield inbox
+    inbox.release()
     controller.stop()
 
 

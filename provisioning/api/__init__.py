@@ -36,6 +36,10 @@ def init_api(app: Flask) -> Api:
     from . import batch_actions, emails, tasks  # noqa: E402 - issue 6: batch actions, email log, user records
     for module in (batch_actions, emails, tasks):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    from . import courses, rules  # noqa: E402 - issue 5: courses, enrollments, automatic group rules
+
+    for module in (courses, rules):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
     register_error_handlers(app)
     app.extensions["provisioning_api"] = api
     return api

@@ -21,6 +21,7 @@ class GroupSchema(Schema):
     source = fields.String()
     external_id = fields.String(allow_none=True)
     rule = fields.String(allow_none=True)
+    settings = fields.Dict(dump_only=True)  # rule_error, always_include, never_include, evaluation_operation_id
     member_count = fields.Integer(dump_default=0)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

@@ -204,11 +204,11 @@ def send_emails_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: di
     handled = 0
     with SMTPSender(settings.smtp_url, timeout=settings.timeout) as sender:
         while handled < settings.batch_size:
+            if handled and settings.send_interval:
+                time.sleep(settings.send_interval)  # pacing; before the claim, so a claim is never idle
             message_id = claim_next(rt, tenant_id, worker)
             if message_id is None:
                 break
-            if handled and settings.send_interval:
-                time.sleep(settings.send_interval)
             counts[_send_one(rt, sender, settings, message_id, worker)] += 1
             handled += 1
     if not handled:

@@ -38,11 +38,14 @@ def chunk_size(rt: Runtime) -> int:
 def compile_user_filter(text: str, tenant_id: int):
     """A SQL condition on User from a SCIM filter (RFC 7644 §3.4.2.2), built by the SCIM package."""
     try:
-        from scim.filters import compile_filter  # the SCIM package owns the filter grammar
+        from scim.filters import InvalidFilter, compile_filter  # the SCIM package owns the filter grammar
     except ImportError:
         raise InvalidInput("Selecting users by filter is not available in this version; use user_ids or group_id.",
                            details={"filter": ["Not supported yet."]}) from None
-    return compile_filter(text, "User", tenant_id)
+    try:
+        return compile_filter(text, "User", tenant_id)
+    except InvalidFilter as exc:
+        raise InvalidInput(f"The filter is invalid: {exc}", details={"filter": [str(exc)]}) from None
 
 
 def _selection(s: Session, tenant_id: int, user_ids: list[int] | None, group_id: int | None,

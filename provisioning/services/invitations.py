@@ -66,6 +66,28 @@ def send_invitations(s: Session, rt: Runtime, tenant_id: int, user_ids: Sequence
     return ids
 
 
+def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[str], actor: Actor) -> dict[str, int]:
+    """Create users with status invited for ``emails`` and invite them; maps lower-cased email to id.
+
+    For the few unknown emails of one request (adding members by email); bulk
+    creation goes through the CSV import instead.
+    """
+    from .users import add_user
+
+    try:
+        tenant_link(s.get(Tenant, tenant_id), "join_url", "emails")
+    except InvalidInput:
+        raise InvalidInput("Unknown emails can only be invited once the tenant has a join_url setting.",
+                           details={"emails": [f"No user with email {e!r}; to invite them, set the tenant "
+                                               "setting join_url first." for e in emails[:100]]}) from None
+    created = {}
+    for address in dict.fromkeys(e.strip() for e in emails if e and e.strip()):
+        user = add_user(s, tenant_id, {"email": address, "username": address, "status": "invited"}, actor)
+        created[address.lower()] = user.id
+    send_invitations(s, rt, tenant_id, list(created.values()), actor)
+    return created
+
+
 def accept_invitation(s: Session, tenant_id: int, user_id: int) -> bool:
     """Mark the user's pending invitation accepted (call when they first arrive); True if there was one."""
     return bool(s.execute(update(Invitation)

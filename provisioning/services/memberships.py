@@ -74,9 +74,13 @@ def _member_events(tenant_id: int, group_id: int, user_ids: Iterable[int], actor
 
 def add_members(
     rt: Runtime, tenant_id: int, group_id: int, *, user_ids: Sequence[int] = (), emails: Sequence[str] = (),
-    actor: Actor, source: str = "manual",
+    actor: Actor, source: str = "manual", invite: bool = False,
 ) -> MemberChange:
-    """Add users (by id or by email) to a group.  Unknown ids or emails refuse the whole request."""
+    """Add users (by id or by email) to a group.  Unknown ids or emails refuse the whole request.
+
+    Except: a single unknown email, or any unknown emails with ``invite=True``, become new
+    users with status invited, who get an invitation email with the tenant's join link.
+    """
     if source not in MEMBERSHIP_SOURCES:
         raise InvalidInput(f"Unknown membership source {source!r}.")
     if not user_ids and not emails:
@@ -97,6 +101,11 @@ def add_members(
         if emails:
             found = find_users_by_email(s, tenant_id, emails)
             missing_emails = [e for e in emails if e and e.strip().lower() not in found]
+            if missing_emails and (invite or (len(emails) == 1 and not user_ids)):
+                from .invitations import invite_new_users
+
+                found.update(invite_new_users(s, rt, tenant_id, missing_emails, actor))
+                missing_emails = []
             if missing_emails:
                 errors["emails"] = [f"No user with email {e!r}." for e in missing_emails[:100]]
             ids = sorted(set(ids) | set(found.values()))

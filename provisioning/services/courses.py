@@ -1,0 +1,242 @@
+"""Courses and enrollments: create courses, enroll users one at a time or in bulk (set-based upserts).
+
+An enrollment names its user by id or email and its course by the course's external id
+(the LMS context id).  Every enrollment change re-evaluates the enrolled users against
+the tenant's automatic groups, since rules may test enrollment status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from ..models import ENROLLMENT_STATUSES, Course, Enrollment, User, utcnow
+from ..runtime import Runtime
+from .activity import Actor, record
+from .users import find_users_by_email
+
+CHUNK = 500
+MAX_ROWS = 10_000
+
+
+@dataclass
+class EnrollmentResult:
+    created: int
+    updated: int
+    user_ids: list[int]
+
+
+# --- courses ---------------------------------------------------------------------------------
+
+
+def add_course(s: Session, tenant_id: int, external_id: str, title: str | None, actor: Actor) -> Course:
+    """Create a course inside an open unit of work; its external id is unique in the tenant."""
+    external_id = (external_id or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not external_id:
+        errors["external_id"] = ["Must not be empty."]
+    elif len(external_id) > 320:
+        errors["external_id"] = ["At most 320 characters."]
+    if title is not None and len(title) > 400:
+        errors["title"] = ["At most 400 characters."]
+    if errors:
+        raise InvalidInput("Some course attributes are invalid.", details=errors)
+    if s.scalar(select(Course.id).where(Course.tenant_id == tenant_id, Course.external_id == external_id)):
+        raise Conflict(f"A course with external_id {external_id!r} already exists.", field="external_id")
+    course = Course(tenant_id=tenant_id, external_id=external_id, title=title)
+    s.add(course)
+    try:
+        with s.begin_nested():
+            s.flush()
+    except IntegrityError as exc:  # a concurrent request created it first
+        raise Conflict(f"A course with external_id {external_id!r} already exists.", field="external_id") from exc
+    record(s, tenant_id, actor, "course.created", "course", course.id, {"external_id": external_id})
+    return course
+
+
+def create_course(rt: Runtime, tenant_id: int, external_id: str, title: str | None, actor: Actor) -> Course:
+    """Create a course (POST /api/v1/courses)."""
+    with rt.db.transaction() as s:
+        return add_course(s, tenant_id, external_id, title, actor)
+
+
+def delete_course(rt: Runtime, tenant_id: int, external_id: str, actor: Actor) -> None:
+    """Delete a course and its enrollments; automatic groups whose rule names it are marked broken."""
+    from .rules import mark_rules_naming_course_broken
+
+    with rt.db.transaction() as s:
+        course = s.scalar(select(Course).where(Course.tenant_id == tenant_id, Course.external_id == external_id))
+        if course is None:
+            raise NotFound(f"No course with external_id {external_id!r}.")
+        s.delete(course)
+        record(s, tenant_id, actor, "course.deleted", "course", course.id, {"external_id": external_id})
+        s.flush()
+        mark_rules_naming_course_broken(s, tenant_id, external_id, actor)
+
+
+# --- enrollments -----------------------------------------------------------------------------
+
+
+def _when(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = str(value).strip()
+        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+
+
+def _check_rows(rows: Sequence[dict[str, Any]], where: str) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """Normalise enrollment rows; errors are keyed like "3.email" (row index, field)."""
+    clean: list[dict[str, Any]] = []
+    errors: dict[str, list[str]] = {}
+
+    def fail(index: int, field: str, message: str) -> None:
+        errors.setdefault(f"{where}{index}.{field}" if where is not None else field, []).append(message)
+
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            fail(index, "_row", "Must be an object.")
+            continue
+        email, user_id, course = row.get("email"), row.get("user_id"), row.get("course_id")
+        if not email and user_id is None:
+            fail(index, "email", "Give email or user_id.")
+        if user_id is not None and (isinstance(user_id, bool) or not isinstance(user_id, int)):
+            fail(index, "user_id", "Must be an integer.")
+        if not isinstance(course, str) or not course.strip():
+            fail(index, "course_id", "Give the course's external id.")
+        status = row.get("status") or "enrolled"
+        if status not in ENROLLMENT_STATUSES:
+            fail(index, "status", f"Must be one of {', '.join(ENROLLMENT_STATUSES)}.")
+        role = row.get("role")
+        if role is not None and (not isinstance(role, str) or len(role) > 100):
+            fail(index, "role", "Must be text of at most 100 characters.")
+        try:
+            completed_at = _when(row.get("completed_at"))
+        except (TypeError, ValueError):
+            fail(index, "completed_at", "Must be an ISO 8601 date or date-time, like 2024-05-31T12:00:00Z.")
+            completed_at = None
+        clean.append({"index": index, "email": email.strip().lower() if isinstance(email, str) else None,
+                      "user_id": user_id, "course": course.strip() if isinstance(course, str) else None,
+                      "role": role, "status": status, "completed_at": completed_at})
+    return clean, errors
+
+
+def _resolve(s: Session, tenant_id: int, rows: list[dict[str, Any]], where: str | None,
+             errors: dict[str, list[str]]) -> None:
+    """Fill in user and course ids (chunked IN lookups); unknown ones become row errors."""
+    by_email = find_users_by_email(s, tenant_id, [r["email"] for r in rows if r["email"]])
+    ids = sorted({r["user_id"] for r in rows if isinstance(r["user_id"], int)})
+    known_ids: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        known_ids.update(s.scalars(select(User.id).where(User.tenant_id == tenant_id,
+                                                         User.id.in_(ids[start:start + CHUNK]))))
+    courses = sorted({r["course"] for r in rows if r["course"]})
+    course_ids: dict[str, int] = {}
+    for start in range(0, len(courses), CHUNK):
+        course_ids.update(s.execute(select(Course.external_id, Course.id).where(
+            Course.tenant_id == tenant_id, Course.external_id.in_(courses[start:start + CHUNK]))).all())
+
+    def fail(row: dict[str, Any], field: str, message: str) -> None:
+        key = f"{where}{row['index']}.{field}" if where is not None else field
+        errors.setdefault(key, []).append(message)
+
+    for row in rows:
+        if row["user_id"] is not None:
+            if row["user_id"] not in known_ids:
+                fail(row, "user_id", f"No user with id {row['user_id']}.")
+        elif row["email"]:
+            row["user_id"] = by_email.get(row["email"])
+            if row["user_id"] is None:
+                fail(row, "email", f"No user with email {row['email']!r}.")
+        if row["course"]:
+            row["course_pk"] = course_ids.get(row["course"])
+            if row["course_pk"] is None:
+                fail(row, "course_id", f"No course with external id {row['course']!r}.")
+
+
+def _upsert(s: Session, tenant_id: int, rows: list[dict[str, Any]]) -> tuple[int, int]:
+    """INSERT ... ON CONFLICT (course_id, user_id) DO UPDATE, in chunks; returns (created, updated)."""
+    dialect = s.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = utcnow()
+    created = updated = 0
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        pairs = [(r["course_pk"], r["user_id"]) for r in chunk]
+        existing = s.scalar(select(func.count()).select_from(Enrollment).where(
+            tuple_(Enrollment.course_id, Enrollment.user_id).in_(pairs))) or 0
+        stmt = insert(Enrollment).values([
+            dict(tenant_id=tenant_id, course_id=r["course_pk"], user_id=r["user_id"], role=r["role"],
+                 status=r["status"], completed_at=r["completed_at"], created_at=now, updated_at=now)
+            for r in chunk])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Enrollment.course_id, Enrollment.user_id],
+            set_={"role": stmt.excluded.role, "status": stmt.excluded.status,
+                  "completed_at": stmt.excluded.completed_at, "updated_at": stmt.excluded.updated_at})
+        s.execute(stmt)
+        created += len(chunk) - existing
+        updated += existing
+    return created, updated
+
+
+def enroll_many(rt: Runtime, tenant_id: int, rows: Sequence[dict[str, Any]], actor: Actor, *,
+                where: str | None = "") -> EnrollmentResult:
+    """Create or update enrollments; all rows are checked first and any error changes nothing.
+
+    Each row: ``email`` or ``user_id``, ``course_id`` (the course's external id), ``role``,
+    ``status`` (enrolled | in_progress | completed | dropped), ``completed_at``.  A later row
+    for the same user and course wins.  ``where`` prefixes error keys ("" gives "3.email",
+    None gives bare field names for a single enrollment).
+    """
+    from .rules import reevaluate_users
+
+    if len(rows) > MAX_ROWS:
+        raise LimitExceeded(f"At most {MAX_ROWS} enrollments per request.", limit="rows")
+    if not rows:
+        raise InvalidInput("Give at least one enrollment.", details={"json": ["The list is empty."]})
+    clean, errors = _check_rows(rows, where)
+    with rt.db.transaction() as s:
+        if not errors:
+            _resolve(s, tenant_id, clean, where, errors)
+        if errors:
+            raise InvalidInput("Some enrollments are invalid; nothing was changed.", details=errors)
+        latest = {(r["course_pk"], r["user_id"]): r for r in clean}  # the last row for a pair wins
+        created, updated = _upsert(s, tenant_id, list(latest.values()))
+        user_ids = sorted({uid for _, uid in latest})
+        record(s, tenant_id, actor, "enrollments.saved", "course", None,
+               {"created": created, "updated": updated, "users": len(user_ids)})
+        reevaluate_users(s, tenant_id, user_ids, rt=rt)
+    return EnrollmentResult(created=created, updated=updated, user_ids=user_ids)
+
+
+def enroll(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Actor) -> Enrollment:
+    """Create or update one enrollment; returns it."""
+    enroll_many(rt, tenant_id, [values], actor, where=None)
+    with rt.db.read() as s:
+        course_pk = s.scalar(select(Course.id).where(Course.tenant_id == tenant_id,
+                                                     Course.external_id == str(values["course_id"]).strip()))
+        user_filter = (Enrollment.user_id == values["user_id"]) if values.get("user_id") is not None else \
+            Enrollment.user_id.in_(select(User.id).where(User.tenant_id == tenant_id,
+                                                         func.lower(User.email) == values["email"].strip().lower()))
+        return s.scalar(select(Enrollment).where(Enrollment.course_id == course_pk, user_filter))
+
+
+def course_ids_by_external_id(s: Session, tenant_id: int, external_ids: Sequence[str]) -> dict[str, int]:
+    """Map those of ``external_ids`` that are courses of the tenant to their ids."""
+    wanted = sorted(set(external_ids))
+    return dict(s.execute(select(Course.external_id, Course.id).where(
+        Course.tenant_id == tenant_id, Course.external_id.in_(wanted))).all()) if wanted else {}
+
+
+__all__ = ["EnrollmentResult", "add_course", "create_course", "delete_course", "enroll", "enroll_many",
+           "course_ids_by_external_id"]

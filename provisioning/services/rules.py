@@ -1,0 +1,362 @@
+"""Automatic groups: rules (SCIM filters over users), their validation, preview and upkeep.
+
+A rule is a SCIM filter (RFC 7644 §3.4.2.2) over the tenant's users, compiled by the same
+translator as the SCIM endpoints (scim.filters), plus ``enrollments[...]`` for courses.
+An automatic group's members are
+
+    (users matching the rule  ∪  settings["always_include"])  −  settings["never_include"]
+
+kept current by a full evaluation (an Operation, see :mod:`.rule_evaluation`) whenever the
+rule changes, and by :func:`reevaluate_users` after a change to a few users.  A rule that
+stops compiling (a course it names was deleted) is marked in ``settings["rule_error"]``
+and left alone: its group keeps its members until the rule is fixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from scim.attributes import DATETIME, STRING, Attribute, Complex
+from scim.filter_parser import Compare, Logical, Not, ValuePath
+from scim.filters import InvalidFilter, compile_filter, parse
+
+from ..db import insert_ignoring_conflicts
+from ..errors import InvalidInput
+from ..models import ENROLLMENT_STATUSES, Course, Enrollment, Group, Membership, Tenant, User, utcnow
+from ..runtime import Runtime
+from .activity import Actor, record, record_many
+
+RULE_ACTOR = Actor("rule", "rule")
+INLINE_USERS = 1000  # more changed users than this re-evaluate as background jobs
+MAX_EXCEPTIONS = 10_000
+SAMPLE_SIZE = 10
+
+
+def _enrollments_exist(tenant_id: int, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return (select(Enrollment.id).join(Course, Course.id == Enrollment.course_id)
+            .where(Enrollment.user_id == User.id, Enrollment.tenant_id == tenant_id, condition)
+            .correlate(User).exists())
+
+
+_COMPLETED_AT = Attribute("completedAt", DATETIME, lambda: Enrollment.completed_at, case_exact=True)
+# enrollments[course eq "driver-safety" and status eq "completed" and completedAt lt "2025-01-01"]
+RULE_ATTRIBUTES = {"enrollments": Complex("enrollments", {
+    "course": Attribute("course", STRING, lambda: Course.external_id, case_exact=True, nullable=False),
+    "status": Attribute("status", STRING, lambda: Enrollment.status, nullable=False),
+    "role": Attribute("role", STRING, lambda: Enrollment.role),
+    "completedat": _COMPLETED_AT,
+    "completed_at": _COMPLETED_AT,
+}, default="course", exists=_enrollments_exist)}
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    text: str
+    condition: ColumnElement[bool]
+    custom_attributes: tuple[str, ...]
+    courses: tuple[str, ...]
+
+
+# --- compiling and validating -----------------------------------------------------------------
+
+
+def _enrollment_terms(tree: Any) -> list[tuple[str, Compare]]:
+    """(sub-attribute, comparison) for every condition on an enrollment, walking without recursion."""
+    found: list[tuple[str, Compare]] = []
+    stack: list[tuple[Any, bool]] = [(tree, False)]
+    while stack:
+        node, inside = stack.pop()
+        if isinstance(node, Logical):
+            stack.extend((item, inside) for item in node.items)
+        elif isinstance(node, Not):
+            stack.append((node.item, inside))
+        elif isinstance(node, ValuePath):
+            stack.append((node.filter, node.path.name.lower() == "enrollments"))
+        elif isinstance(node, Compare):
+            if inside:
+                found.append((node.path.name.lower(), node))
+            elif node.path.name.lower() == "enrollments" and node.path.uri is None:
+                found.append(((node.path.sub or "course").lower(), node))
+    return found
+
+
+def _declared_custom_attributes(s: Session, tenant_id: int) -> set[str]:
+    settings = s.scalar(select(Tenant.settings).where(Tenant.id == tenant_id)) or {}
+    declared = settings.get("custom_attributes") or []
+    return {str(name) for name in (declared.keys() if isinstance(declared, dict) else declared)}
+
+
+def _custom_key_in_use(s: Session, tenant_id: int, name: str) -> bool:
+    from scim.filter_sql import json_text
+
+    return s.scalar(select(User.id).where(User.tenant_id == tenant_id,
+                                          json_text(User.custom_attributes, name).is_not(None)).limit(1)) is not None
+
+
+@lru_cache(maxsize=4096)
+def _compiled(text: str, tenant_id: int, custom: tuple[str, ...]) -> ColumnElement[bool]:
+    # Pure in its arguments, so incremental re-evaluation does not re-parse on every change.
+    return compile_filter(text, "User", tenant_id, custom_attributes=custom, extra_attributes=RULE_ATTRIBUTES)
+
+
+def compile_rule(s: Session, tenant_id: int, text: str, *, custom: Iterable[str] = ()) -> CompiledRule:
+    """Compile a rule, checking every name and course it uses; raises InvalidFilter with a position.
+
+    A name that is neither a SCIM attribute nor declared by the tenant is taken as a custom
+    attribute when some user of the tenant has it.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidFilter("The rule is empty.", 0)
+    tree = parse(text)
+    known = set(custom) | _declared_custom_attributes(s, tenant_id)
+    while True:
+        try:
+            condition = _compiled(text, tenant_id, tuple(sorted(known)))
+            break
+        except InvalidFilter as exc:
+            name = exc.unknown_attribute
+            if name is None or name in known or not _custom_key_in_use(s, tenant_id, name):
+                raise
+            known.add(name)
+    courses: list[tuple[str, int]] = []
+    for sub, term in _enrollment_terms(tree):
+        value = term.value
+        if value is None or value.type != "string":
+            continue
+        if sub == "course" and term.op == "eq":
+            courses.append((value.value, value.position))
+        if sub == "status" and term.op in ("eq", "ne") and value.value.lower() not in ENROLLMENT_STATUSES:
+            raise InvalidFilter(f"Unknown enrollment status {value.value!r}; use one of "
+                                f"{', '.join(ENROLLMENT_STATUSES)}.", value.position)
+    existing = set(s.scalars(select(Course.external_id).where(
+        Course.tenant_id == tenant_id, Course.external_id.in_({c for c, _ in courses})))) if courses else set()
+    for course, position in courses:
+        if course not in existing:
+            raise InvalidFilter(f"No course with external id {course!r}.", position)
+    used = tuple(sorted(n for n in known if n.lower() in text.lower()))
+    return CompiledRule(text, condition, used, tuple(sorted({c for c, _ in courses})))
+
+
+def rule_error(exc: InvalidFilter) -> InvalidInput:
+    """The admin-facing error for a rule that does not compile: what, and where."""
+    where = f" at position {exc.position}" if exc.position is not None else ""
+    message = f"{exc.message} (rule{where})" if where else exc.message
+    details: dict[str, Any] = {"rule": [f"Position {exc.position}: {exc.message}" if where else exc.message]}
+    return InvalidInput(f"The rule is not valid: {message}", details=details)
+
+
+def validate_rule(s: Session, tenant_id: int, text: str) -> CompiledRule:
+    """:func:`compile_rule`, with failures as InvalidInput (400) naming the position."""
+    try:
+        return compile_rule(s, tenant_id, text)
+    except InvalidFilter as exc:
+        raise rule_error(exc) from None
+
+
+def desired(group: Group, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Who should be a member: the rule, plus always-include, minus never-include."""
+    settings = group.settings or {}
+    always = [int(i) for i in settings.get("always_include") or []]
+    never = [int(i) for i in settings.get("never_include") or []]
+    wanted = or_(condition, User.id.in_(always)) if always else condition
+    return and_(wanted, User.id.not_in(never)) if never else wanted
+
+
+def preview_rule(rt: Runtime, tenant_id: int, text: str, *, sample_size: int = SAMPLE_SIZE) -> dict[str, Any]:
+    """How many users a rule matches now, and the first few of them (by id)."""
+    with rt.db.read() as s:
+        compiled = validate_rule(s, tenant_id, text)
+        where = and_(User.tenant_id == tenant_id, compiled.condition)
+        count = s.scalar(select(func.count()).select_from(User).where(where)) or 0
+        sample = list(s.scalars(select(User).where(where).order_by(User.id).limit(sample_size)))
+    return {"count": count, "sample": sample}
+
+
+# --- saving a rule ----------------------------------------------------------------------------
+
+
+def group_saved(s: Session, rt: Runtime, group: Group, actor: Actor):
+    """Hook for services.groups after an automatic group's rule or kind was set (same unit of work).
+
+    Validates the rule (InvalidInput rolls the whole save back), clears a previous
+    rule_error, and starts a full evaluation.  Returns the Operation, or None for other kinds
+    and for an automatic group still without a rule (its members are left alone until it has one).
+    """
+    if group.kind != "automatic" or not (group.rule or "").strip():
+        return None
+    compiled = validate_rule(s, group.tenant_id, group.rule)
+    settings = {k: v for k, v in (group.settings or {}).items() if k != "rule_error"}
+    settings["rule_custom_attributes"] = list(compiled.custom_attributes)
+    group.settings = settings
+    return start_evaluation(s, rt, group, actor)
+
+
+def start_evaluation(s: Session, rt: Runtime, group: Group, actor: Actor):
+    """Add a rule_evaluation Operation for ``group`` (enqueued after the caller commits)."""
+    from .operations import start_operation
+
+    s.flush()
+    total = s.scalar(select(func.count()).select_from(User).where(User.tenant_id == group.tenant_id))
+    op = start_operation(s, rt, group.tenant_id, "rule_evaluation",
+                         {"group_id": group.id, "actor": actor.name, "channel": actor.channel}, actor, total=total)
+    group.settings = {**(group.settings or {}), "evaluation_operation_id": op.id}
+    return op
+
+
+def set_exceptions(rt: Runtime, tenant_id: int, group_id: int, *, always_include: Sequence[int] | None,
+                   never_include: Sequence[int] | None, actor: Actor):
+    """Replace an automatic group's always-include / never-include lists and re-evaluate it."""
+    from .groups import load_group
+    from .memberships import unknown_user_ids
+
+    with rt.db.transaction() as s:
+        group = load_group(s, tenant_id, group_id, for_update=True)
+        if group.kind != "automatic":
+            raise InvalidInput(f"Group {group.name!r} is not automatic; it has no rule exceptions.",
+                               details={"kind": ["Must be automatic."]})
+        settings = dict(group.settings or {})
+        errors: dict[str, list[str]] = {}
+        for key, ids in (("always_include", always_include), ("never_include", never_include)):
+            if ids is None:
+                continue
+            ids = sorted({int(i) for i in ids})
+            if len(ids) > MAX_EXCEPTIONS:
+                errors[key] = [f"At most {MAX_EXCEPTIONS} users."]
+            elif missing := unknown_user_ids(s, tenant_id, ids):
+                errors[key] = [f"No user with id {i}." for i in missing[:100]]
+            settings[key] = ids
+        if errors:
+            raise InvalidInput("Some exception lists are invalid; nothing was changed.", details=errors)
+        group.settings = settings
+        record(s, tenant_id, actor, "group.rule_exceptions_changed", "group", group.id,
+               {k: len(settings.get(k) or []) for k in ("always_include", "never_include")})
+        return start_evaluation(s, rt, group, actor)
+
+
+def request_evaluation(rt: Runtime, tenant_id: int, group_id: int, actor: Actor):
+    """Start a full evaluation of one automatic group now; returns the Operation."""
+    from .groups import load_group
+
+    with rt.db.transaction() as s:
+        group = load_group(s, tenant_id, group_id, for_update=True)
+        if group.kind != "automatic":
+            raise InvalidInput(f"Group {group.name!r} is not automatic; it has no rule to evaluate.",
+                               details={"kind": ["Must be automatic."]})
+        return start_evaluation(s, rt, group, actor)
+
+
+def evaluate_all(rt: Runtime, actor: Actor, tenant_id: int | None = None) -> list[int]:
+    """Start a full evaluation of every automatic group (of one tenant, or of all); returns Operation ids."""
+    with rt.db.transaction() as s:
+        stmt = select(Group).where(Group.kind == "automatic").order_by(Group.id)
+        if tenant_id is not None:
+            stmt = stmt.where(Group.tenant_id == tenant_id)
+        return [start_evaluation(s, rt, group, actor).id for group in s.scalars(stmt)]
+
+
+def mark_broken(s: Session, group: Group, message: str, actor: Actor = RULE_ACTOR) -> None:
+    """Record that a group's rule no longer compiles; its members are left as they are."""
+    if (group.settings or {}).get("rule_error", {}).get("message") == message:
+        return
+    group.settings = {**(group.settings or {}), "rule_error": {"message": message, "at": utcnow().isoformat()}}
+    record(s, group.tenant_id, actor, "group.rule_broken", "group", group.id, {"error": message})
+
+
+def mark_rules_naming_course_broken(s: Session, tenant_id: int, external_id: str, actor: Actor) -> int:
+    """After a course was deleted: mark the automatic groups whose rule names it."""
+    marked = 0
+    for group in s.scalars(select(Group).where(Group.tenant_id == tenant_id, Group.kind == "automatic")):
+        try:
+            compile_rule(s, tenant_id, group.rule or "", custom=(group.settings or {}).get("rule_custom_attributes", ()))
+        except InvalidFilter as exc:
+            mark_broken(s, group, rule_error(exc).message, actor)
+            marked += 1
+    return marked
+
+
+# --- keeping members current ------------------------------------------------------------------
+
+
+def apply_rule(s: Session, group: Group, condition: ColumnElement[bool], scope: ColumnElement[bool],
+               actor: Actor = RULE_ACTOR) -> tuple[list[int], list[int]]:
+    """Insert the matching-but-missing and delete the present-but-no-longer-matching users within
+    ``scope`` (a condition on User: an id range, or a few ids).  Two statements, set-based."""
+    wanted = and_(User.tenant_id == group.tenant_id, scope, desired(group, condition))
+    now = utcnow()
+    rows = select(literal(group.id), User.id, literal(group.tenant_id), literal("rule"),
+                  literal(now, type_=Membership.added_at.type)).where(wanted)
+    added = list(s.scalars(insert_ignoring_conflicts(s, Membership.__table__).from_select(
+        ["group_id", "user_id", "tenant_id", "source", "added_at"], rows).returning(Membership.__table__.c.user_id)))
+    in_scope = select(User.id).where(User.tenant_id == group.tenant_id, scope)
+    removed = list(s.scalars(Membership.__table__.delete().where(
+        Membership.group_id == group.id, Membership.user_id.in_(in_scope),
+        Membership.user_id.not_in(select(User.id).where(wanted))).returning(Membership.__table__.c.user_id)))
+    if added or removed:
+        from .memberships import touch_group
+
+        touch_group(s, group.id)
+        record_many(s, _events(group, added, "group.member_added", actor)
+                    + _events(group, removed, "group.member_removed", actor))
+        record(s, group.tenant_id, actor, "group.rule_applied", "group", group.id,
+               {"added": len(added), "removed": len(removed), "added_ids": added[:100], "removed_ids": removed[:100]})
+    return added, removed
+
+
+def _events(group: Group, user_ids: Sequence[int], action: str, actor: Actor) -> list[dict[str, Any]]:
+    # One event per changed membership, on the user, so each person's history shows it.
+    now = utcnow()
+    return [dict(tenant_id=group.tenant_id, actor=actor.name, channel=actor.channel, action=action,
+                 object_type="user", object_id=str(uid), details={"group_id": group.id, "group": group.name},
+                 created_at=now) for uid in user_ids]
+
+
+def reevaluate_users(s_or_rt: Session | Runtime, tenant_id: int, user_ids: Sequence[int], *,
+                     rt: Runtime | None = None, actor: Actor = RULE_ACTOR) -> dict[int, tuple[int, int]]:
+    """Re-evaluate a few users against every automatic group of the tenant.
+
+    Call it after a change to those users, with the open Session of that change (it runs in
+    the same unit of work) or with a Runtime (it opens its own).  More than INLINE_USERS users
+    start full evaluations instead (when a Runtime is at hand).  Rules that test group
+    membership may change when another group changes, so passes repeat (at most 3) while
+    anything changed.  Returns {group_id: (added, removed)}.
+    """
+    if isinstance(s_or_rt, Runtime):
+        with s_or_rt.db.transaction() as s:
+            return reevaluate_users(s, tenant_id, user_ids, rt=s_or_rt, actor=actor)
+    s = s_or_rt
+    ids = sorted({int(i) for i in user_ids})
+    if not ids:
+        return {}
+    if len(ids) > INLINE_USERS and rt is not None:
+        for group in s.scalars(select(Group).where(Group.tenant_id == tenant_id, Group.kind == "automatic")):
+            start_evaluation(s, rt, group, actor)
+        return {}
+    groups = [g for g in s.scalars(select(Group).where(Group.tenant_id == tenant_id, Group.kind == "automatic",
+                                                       Group.rule.is_not(None)).order_by(Group.id))
+              if not (g.settings or {}).get("rule_error")]
+    totals: dict[int, tuple[int, int]] = {}
+    scope = User.id.in_(ids)
+    for _ in range(3):
+        changed = False
+        for group in groups:
+            try:
+                condition = _compiled(group.rule, tenant_id, tuple(sorted((group.settings or {}).get(
+                    "rule_custom_attributes", ()))))
+            except InvalidFilter as exc:
+                mark_broken(s, group, rule_error(exc).message, actor)
+                continue
+            added, removed = apply_rule(s, group, condition, scope, actor)
+            if added or removed:
+                changed = True
+                a, r = totals.get(group.id, (0, 0))
+                totals[group.id] = (a + len(added), r + len(removed))
+        if not changed or not any("groups" in (g.rule or "").lower() for g in groups):
+            break
+    return totals
+
