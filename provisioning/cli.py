@@ -139,7 +139,8 @@ def _describe(exc: DomainError) -> str:
     return "\n".join(lines)
 
 
-@click.group(cls=_Group, help=__doc__.split("\n\n")[0])
+@click.group(cls=_Group, help="Group provisioning for learning platforms: run the service and its job "
+             "workers, migrate the database, manage tenants and API tokens.")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     ctx.ensure_object(CliState)
@@ -271,81 +272,6 @@ def tokens_list(state: CliState, tenant: str | None) -> None:
     _table(("ID", "TENANT", "SCOPE", "PREFIX", "CREATED", "LAST USED", "STATUS", "NAME"), rows)
 
 
-@cli.group()
-def lti() -> None:
-    """LTI 1.3: platform registrations and the tool's signing keys."""
-
-
-def _registration_url(rt: Runtime, tenant_id: int) -> str:
-    from urllib.parse import urlencode
-
-    from lti.tokens import issue_invite
-
-    invite = issue_invite(rt.settings.secret_key, tenant_id)
-    return f"{rt.settings.public_base_url}/lti/register?{urlencode({'invite': invite})}"
-
-
-@lti.command("registration-url")
-@click.argument("tenant")
-@pass_state
-def lti_registration_url(state: CliState, tenant: str) -> None:
-    """A Dynamic Registration link for TENANT's LMS (id or slug), alone on the last line."""
-    from lti.tokens import INVITE_SECONDS
-
-    from .services.tenants import get_tenant
-
-    rt = state.runtime()
-    found = get_tenant(rt, tenant)
-    click.echo(f"Paste this link into the LMS's LTI Dynamic Registration form for tenant {found.slug!r} "
-               f"(valid {INVITE_SECONDS // 86400} days):")
-    click.echo(_registration_url(rt, found.id))
-
-
-@lti.command("register")
-@click.argument("tenant")
-@click.option("--issuer", required=True, help="The platform's issuer (iss), e.g. https://canvas.instructure.com.")
-@click.option("--client-id", required=True)
-@click.option("--login-url", required=True, help="The platform's OIDC authentication endpoint.")
-@click.option("--token-url", required=True, help="The platform's OAuth 2 token endpoint.")
-@click.option("--jwks-url", required=True, help="The platform's public key set.")
-@click.option("--deployment", "deployments", multiple=True, metavar="ID", help="A deployment id (repeatable).")
-@click.option("--audience", default=None, help="The token endpoint's audience, when it differs from its URL.")
-@pass_state
-def lti_register(state: CliState, tenant: str, issuer: str, client_id: str, login_url: str, token_url: str,
-                 jwks_url: str, deployments: tuple[str, ...], audience: str | None) -> None:
-    """Register (or update) an LMS for TENANT by hand, for platforms without Dynamic Registration."""
-    from .services.lti_registrations import register_platform
-
-    reg = register_platform(state.runtime(), tenant, issuer=issuer, client_id=client_id, auth_login_url=login_url,
-                            auth_token_url=token_url, key_set_url=jwks_url, deployment_ids=deployments,
-                            auth_audience=audience, actor=cli_actor())
-    click.echo(f"Registered {issuer} client {client_id} as registration {reg.id} of tenant {reg.tenant_id}.")
-
-
-@lti.command("registrations")
-@click.argument("tenant")
-@pass_state
-def lti_registrations(state: CliState, tenant: str) -> None:
-    """List TENANT's platform registrations."""
-    from .services.lti_registrations import list_registrations
-    from .services.tenants import get_tenant
-
-    rt = state.runtime()
-    rows = [(r.id, r.issuer, r.client_id, _when(r.created_at))
-            for r in list_registrations(rt, get_tenant(rt, tenant).id)]
-    _table(("ID", "ISSUER", "CLIENT ID", "CREATED"), rows)
-
-
-@lti.command("rotate-key")
-@pass_state
-def lti_rotate_key(state: CliState) -> None:
-    """Start signing with a new key; the old ones stay published in /lti/jwks for a grace period."""
-    from .services.lti_keys import rotate_key
-
-    kid, retired = rotate_key(state.runtime())
-    click.echo(f"Signing with key {kid}; retired: {', '.join(retired) or 'none'}.")
-
-
 @cli.command()
 @pass_state
 def demo(state: CliState) -> None:
@@ -363,7 +289,7 @@ def demo(state: CliState) -> None:
                + ", ".join(f"{name} ({n})" for name, n in result.groups.items()))
     click.echo(f"Admin API:     {base}/api/v1  (try: curl -H 'Authorization: Bearer {admin}' {base}/api/v1/groups)")
     click.echo(f"LTI 1.3:       tool configuration {base}/lti/config; "
-               f"Dynamic Registration link: {_registration_url(rt, result.tenant_id)}")
+               f"registration link: provisioning lti registration-url {result.tenant_slug}")
     click.echo(f"SCIM base URL: {base}/scim/v2")
     click.echo(f"SCIM token:    {scim}")
     click.echo(f"Admin token:   {admin}")
@@ -378,6 +304,27 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for row in cells:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+# Capabilities add their command groups in provisioning/cli_<name>.py, each with ``register(cli)``.
+EXTENSIONS = ("cli_lti", "cli_rules")
+
+
+def _register_extensions(group: click.Group) -> None:
+    import importlib
+
+    for name in EXTENSIONS:
+        module_name = f"{__package__}.{name}"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:  # the module is there but something it imports is not
+                raise
+            continue
+        module.register(group)
+
+
+_register_extensions(cli)
 
 
 def main(args: Sequence[str] | None = None, *, runtime: Runtime | None = None,
