@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, select, text
 
-from provisioning.cli import CliState, cli
+from provisioning.cli import CliState, cli, main
 from provisioning.models import ApiToken
 from provisioning.services import groups, memberships, operations, users
 from provisioning.services.activity import Actor
@@ -224,3 +224,11 @@ def test_worker_burst_runs_the_queued_jobs_and_exits(rt, run, tenant):
 def test_worker_refuses_to_start_without_redis_url(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert_refused(CliRunner().invoke(cli, ["worker", "--burst"], obj=CliState(env={})), 2, "REDIS_URL is not set")
+
+
+def test_main_runs_on_the_environment_mapping_it_is_given(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'given.db'}", "SECRET_KEY": secrets.token_urlsafe(32)}
+    with pytest.raises(SystemExit) as exited:
+        main(["db", "upgrade"], env=env)
+    assert exited.value.code == 0
+    assert (tmp_path / "given.db").exists()
