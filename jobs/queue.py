@@ -52,6 +52,12 @@ class InProcessQueue:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="provisioning-job")
         self._pending: set[int] = set()
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        # At interpreter exit, before the pool's threads are joined, ask running jobs to
+        # stop after their current chunk: the rest stays queued for the next start's sweep.
+        register = getattr(threading, "_register_atexit", None)
+        if register is not None:
+            register(self._stopping.set)
 
     def enqueue(self, operation_id: int) -> None:
         with self._lock:
@@ -69,7 +75,7 @@ class InProcessQueue:
         from .runner import execute
 
         try:
-            execute(self._runtime(), operation_id)
+            execute(self._runtime(), operation_id, stopping=self._stopping)
         except Exception:  # noqa: BLE001 - already recorded on the Operation by the runner
             pass
         finally:
@@ -80,7 +86,9 @@ class InProcessQueue:
         return None
 
     def shutdown(self, wait: bool = True) -> None:
-        self._pool.shutdown(wait=wait)
+        """Stop: running jobs hand their Operation back after the current chunk; queued ones stay queued."""
+        self._stopping.set()
+        self._pool.shutdown(wait=wait, cancel_futures=True)
 
     def pending_operation_ids(self) -> set[int]:
         """Operations submitted to this process and not finished yet."""

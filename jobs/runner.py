@@ -45,9 +45,11 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def execute(rt: Runtime, operation_id: int) -> str:
-    """Run an operation.  Returns its final status, "released" when handed back on shutdown,
-    or "skipped" when it was not ours to run (finished, cancelled, or running elsewhere).
+def execute(rt: Runtime, operation_id: int, *, stopping: threading.Event | None = None) -> str:
+    """Run an operation.  Returns its final status; "released" when handed back to the queue
+    on shutdown (this process's, or ``stopping`` set by the in-process queue); "skipped" when
+    it was not ours to run (finished, cancelled, or running elsewhere); "superseded" when
+    another worker took it over meanwhile.
 
     Exceptions are recorded on the Operation and then re-raised, so RQ's failed
     registry sees them too.
@@ -59,30 +61,35 @@ def execute(rt: Runtime, operation_id: int) -> str:
         return "skipped"
     handler = HANDLERS.get(op.type)
     stop_beating = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(rt, operation_id, stop_beating), daemon=True,
+    beat = threading.Thread(target=_heartbeat, args=(rt, operation_id, me, stop_beating), daemon=True,
                             name=f"heartbeat-{operation_id}")
     beat.start()
     try:
-        if handler is None:
-            raise UnknownOperationType(f"no handler for operation type {op.type!r}")
-        checkpoint: dict[str, Any] = dict(op.checkpoint or {})
-        while True:
-            if operations.cancel_requested(rt, operation_id):
-                done = operations.get_operation(rt, op.tenant_id, operation_id)
-                operations.finish(rt, operation_id, "cancelled", result={**(done.result or {}), "cancelled": True})
-                return "cancelled"
-            if _shutdown.is_set():
-                return _hand_back(rt, operation_id, me)
-            new_checkpoint = handler(rt, operation_id, op.tenant_id, op.params, checkpoint)
-            if new_checkpoint is None:
-                break
-            checkpoint = new_checkpoint
+        with operations.acting_as(me):
+            if handler is None:
+                raise UnknownOperationType(f"no handler for operation type {op.type!r}")
+            checkpoint: dict[str, Any] = dict(op.checkpoint or {})
+            while True:
+                if operations.cancel_requested(rt, operation_id):
+                    done = operations.get_operation(rt, op.tenant_id, operation_id)
+                    operations.finish(rt, operation_id, "cancelled", worker=me,
+                                      result={**(done.result or {}), "cancelled": True})
+                    return "cancelled"
+                if _shutdown.is_set() or (stopping is not None and stopping.is_set()):
+                    return _hand_back(rt, operation_id, me)
+                new_checkpoint = handler(rt, operation_id, op.tenant_id, op.params, checkpoint)
+                if new_checkpoint is None:
+                    break
+                checkpoint = new_checkpoint
         final = operations.get_operation(rt, op.tenant_id, operation_id)
-        operations.finish(rt, operation_id, "succeeded", result=final.result)
+        operations.finish(rt, operation_id, "succeeded", result=final.result, worker=me)
         return "succeeded"
+    except operations.LostOwnership:
+        log.warning("operation %s was taken over by another worker; this one stops", operation_id)
+        return "superseded"
     except Exception as exc:
         log.exception("operation %s (%s) failed", operation_id, op.type)
-        operations.finish(rt, operation_id, "failed", errors=[failure_error(rt, exc)])
+        operations.finish(rt, operation_id, "failed", errors=[failure_error(rt, exc)], worker=me)
         raise
     finally:
         stop_beating.set()
@@ -111,10 +118,10 @@ def _hand_back(rt: Runtime, operation_id: int, me: str) -> str:
     return "released"
 
 
-def _heartbeat(rt: Runtime, operation_id: int, stop: threading.Event) -> None:
+def _heartbeat(rt: Runtime, operation_id: int, me: str, stop: threading.Event) -> None:
     interval = max(1.0, rt.settings.operation_stale_seconds / 4)
     while not stop.wait(interval):
         try:
-            operations.heartbeat(rt, operation_id)
+            operations.heartbeat(rt, operation_id, me)
         except Exception:  # noqa: BLE001 - a missed heartbeat is not fatal
             log.warning("heartbeat for operation %s failed", operation_id)

@@ -231,3 +231,22 @@ def test_the_worker_command_refuses_to_start_without_redis(tmp_path, monkeypatch
 
     assert worker_main(["--burst"]) == 2
     assert "REDIS_URL" in capsys.readouterr().err
+
+
+def test_a_worker_that_lost_its_operation_to_another_cannot_apply_another_chunk(rt, run_jobs, tenant):
+    rt.settings.operation_stale_seconds = 1
+    op_id = start_rows_operation(rt, tenant.id, rows=20, chunk=10)
+    rt.queue.queue.empty()
+    frozen = operations.claim(rt, op_id, "frozen-worker")  # then it stopped heart-beating ...
+    time.sleep(1.2)
+    requeue_lost(rt)
+    run_jobs()  # ... and another worker took over and finished the job
+    assert load(rt, op_id).status == "succeeded"
+
+    with operations.acting_as("frozen-worker"), pytest.raises(operations.LostOwnership):
+        apply_rows_chunk(rt, op_id, tenant.id, frozen.params, {"next": 10})  # the frozen one wakes up
+
+    rows = applied_rows(rt, op_id)
+    assert sorted(rows) == list(range(20)) and set(rows.values()) == {1}
+    assert not operations.finish(rt, op_id, "failed", errors=[], worker="frozen-worker")
+    assert load(rt, op_id).status == "succeeded"

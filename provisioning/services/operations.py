@@ -10,9 +10,11 @@ and records the outcome.  A crashed or lost job is found again by
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Collection
+from typing import Any, Collection, Iterator
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -25,6 +27,14 @@ from .activity import Actor, record
 from .pagination import Page, paginate
 
 log = logging.getLogger(__name__)
+
+# The worker running the current thread's job (set by the runner), so that a chunk's
+# progress write can check that this worker still owns the operation.
+_acting_worker: ContextVar[str | None] = ContextVar("operation_worker", default=None)
+
+
+class LostOwnership(RuntimeError):
+    """Another worker took the operation over (this one looked dead); this one must stop."""
 
 
 def start_operation(
@@ -132,17 +142,35 @@ def claim(rt: Runtime, operation_id: int, worker: str) -> Operation | None:
     return op
 
 
-def heartbeat(rt: Runtime, operation_id: int) -> None:
+@contextmanager
+def acting_as(worker: str) -> Iterator[None]:
+    """Mark the current thread as ``worker`` running its claimed operation (see :func:`save_progress`)."""
+    token = _acting_worker.set(worker)
+    try:
+        yield
+    finally:
+        _acting_worker.reset(token)
+
+
+def heartbeat(rt: Runtime, operation_id: int, worker: str | None = None) -> None:
+    """Tell the sweep this operation's worker is alive (only while ``worker`` still owns it)."""
+    stmt = update(Operation).where(Operation.id == operation_id, Operation.status == "running")
+    if worker is not None:
+        stmt = stmt.where(Operation.worker == worker)
     with rt.db.transaction() as s:
-        s.execute(update(Operation).where(Operation.id == operation_id, Operation.status == "running")
-                  .values(heartbeat_at=utcnow()))
+        s.execute(stmt.values(heartbeat_at=utcnow()))
 
 
 def save_progress(
     session: Session, operation_id: int, *, done: int | None = None, total: int | None = None,
     checkpoint: dict[str, Any] | None = None, result: dict[str, Any] | None = None,
 ) -> None:
-    """Record progress inside the chunk's own transaction, so progress and work commit together."""
+    """Record progress inside the chunk's own transaction, so progress and work commit together.
+
+    Inside the runner this is also a fence: if another worker has taken the operation over
+    (this one stopped heart-beating, e.g. it was frozen), it raises :class:`LostOwnership`
+    and the chunk's transaction rolls back, so no chunk is ever applied by two workers.
+    """
     values: dict[str, Any] = {"heartbeat_at": utcnow()}
     if done is not None:
         values["progress_done"] = done
@@ -152,7 +180,13 @@ def save_progress(
         values["checkpoint"] = checkpoint
     if result is not None:
         values["result"] = result
-    session.execute(update(Operation).where(Operation.id == operation_id).values(**values))
+    stmt = update(Operation).where(Operation.id == operation_id)
+    worker = _acting_worker.get()
+    if worker is not None:
+        stmt = stmt.where(Operation.worker == worker, Operation.status == "running")
+    updated = session.execute(stmt.values(**values).execution_options(synchronize_session=False)).rowcount
+    if worker is not None and updated != 1:
+        raise LostOwnership(f"operation {operation_id} is no longer run by {worker}")
 
 
 def cancel_requested(rt: Runtime, operation_id: int) -> bool:
@@ -161,13 +195,16 @@ def cancel_requested(rt: Runtime, operation_id: int) -> bool:
 
 
 def finish(rt: Runtime, operation_id: int, status: str, *, result: dict[str, Any] | None = None,
-           errors: list[Any] | None = None) -> None:
-    """Mark the operation succeeded, cancelled or failed, and log it."""
+           errors: list[Any] | None = None, worker: str | None = None) -> bool:
+    """Mark the operation succeeded, cancelled or failed, and log it.
+
+    With ``worker``, only while that worker still runs it; returns whether it was marked.
+    """
     assert status in FINISHED_STATUSES
     with rt.db.transaction() as s:
-        op = s.get(Operation, operation_id)
-        if op is None:
-            return
+        op = s.get(Operation, operation_id, with_for_update=True)
+        if op is None or (worker is not None and (op.status != "running" or op.worker != worker)):
+            return False
         op.status = status
         op.finished_at = utcnow()
         if result is not None:
@@ -176,6 +213,7 @@ def finish(rt: Runtime, operation_id: int, status: str, *, result: dict[str, Any
             op.errors = errors
         record(s, op.tenant_id, Actor.system("job"), f"operation.{op.type}.{status}", "operation", op.id,
                {"result": op.result, "error_count": len(op.errors or [])})
+    return True
 
 
 def release(rt: Runtime, operation_id: int, worker: str) -> bool:
