@@ -115,7 +115,7 @@ def test_demo_builds_a_tenant_with_people_and_groups_and_prints_working_tokens(r
     groups = client.get("/api/v1/groups?per_page=100", headers=admin).json
     counts = {g["name"]: g["member_count"] for g in groups["items"]}
     assert len(counts) >= 3 and all(n > 0 for n in counts.values())
-    tenant_id = _tenant_of(rt, printed["Admin token"].strip())
+    tenant_id = _tenant_id(rt, "demo")
     people = users.list_users(rt, tenant_id, per_page=100)
     assert 40 <= people.total <= 60
     assert len({u.department for u in people.items if u.department}) >= 3
@@ -146,12 +146,6 @@ def test_an_lti_registration_url_carries_a_valid_invite_for_the_tenant(run, clie
     accepted = client.get(path)
     assert accepted.status_code == 400 and b"openid_configuration" in accepted.data
     assert client.get(path[:-3] + "xyz").status_code == 403
-
-
-def _tenant_of(rt, token: str) -> int:
-    from provisioning.services.tokens import authenticate
-
-    return authenticate(rt, token, "admin").tenant_id
 
 
 # --- the environment: the embedded default, server databases, missing settings ---------------
@@ -232,3 +226,15 @@ def test_main_runs_on_the_environment_mapping_it_is_given(tmp_path):
         main(["db", "upgrade"], env=env)
     assert exited.value.code == 0
     assert (tmp_path / "given.db").exists()
+
+
+def test_demo_respects_the_seat_limit_of_an_existing_demo_tenant_and_changes_nothing(rt, run):
+    run("tenants", "create", "Demo", "--seats", "10")
+    assert_refused(run("demo"), 1, "seat limit")
+    assert users.list_users(rt, _tenant_id(rt, "demo")).total == 0
+
+
+def _tenant_id(rt, slug: str) -> int:
+    from provisioning.services.tenants import get_tenant
+
+    return get_tenant(rt, slug).id

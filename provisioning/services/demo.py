@@ -18,6 +18,7 @@ from ..runtime import Runtime
 from .activity import Actor, record_many
 from .groups import add_group
 from .memberships import insert_members, touch_group
+from .users import check_seats
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo University"
@@ -104,6 +105,7 @@ def seed_demo(rt: Runtime, actor: Actor) -> DemoResult:
     with rt.db.transaction() as s:
         tenant = _ensure_tenant(s)
         added = _insert_people(s, tenant.id, people, actor)
+        check_seats(s, tenant.id, adding=0)  # a pre-existing "demo" tenant may have a seat limit
         ids = dict(s.execute(select(func.lower(User.username), User.id).where(
             User.tenant_id == tenant.id, func.lower(User.username).in_([p["username"] for p in people]))).all())
         counts: dict[str, int] = {}
