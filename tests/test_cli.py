@@ -220,6 +220,12 @@ def test_worker_refuses_to_start_without_redis_url(tmp_path, monkeypatch):
     assert_refused(CliRunner().invoke(cli, ["worker", "--burst"], obj=CliState(env={})), 2, "REDIS_URL is not set")
 
 
+def test_worker_says_so_when_redis_cannot_be_reached(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["worker", "--burst"], obj=CliState(env={"REDIS_URL": "redis://127.0.0.1:1/0"}))
+    assert_refused(result, 2, "Cannot reach Redis")
+
+
 def test_main_runs_on_the_environment_mapping_it_is_given(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'given.db'}", "SECRET_KEY": secrets.token_urlsafe(32)}
     with pytest.raises(SystemExit) as exited:
