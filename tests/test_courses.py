@@ -80,6 +80,10 @@ def test_a_bad_row_names_its_index_and_field_and_changes_nothing(rt, client, ten
     bad = client.post("/api/v1/enrollments", json=[{"email": "a@x.org", "course_id": "c1", "status": "passed"}],
                       headers=tenant.admin)
     assert bad.status_code == 400 and "0.status" in bad.json["errors"]
+    ancient = client.post("/api/v1/enrollments", json=[{"email": "a@x.org", "course_id": "c1",
+                                                        "completed_at": "0001-01-01T00:00:00+14:00"}],
+                          headers=tenant.admin)
+    assert ancient.status_code == 400 and "0.completed_at" in ancient.json["errors"]
     not_json = client.post("/api/v1/enrollments", json="hello", headers=tenant.admin)
     assert not_json.status_code == 400
     nul = client.post("/api/v1/enrollments", json={"email": "a\x00@x.org", "course_id": "c1"}, headers=tenant.admin)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timezone
+
 from flask import jsonify, request
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
@@ -9,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from ..models import ENROLLMENT_STATUSES
 from ..services import courses
 from .auth import actor, require_admin, runtime, tenant_id
-from .schemas import Blueprint, StrictSchema, id_field, timestamp_field
+from .schemas import Blueprint, StrictSchema
 
 blp = Blueprint("courses", __name__, description="Courses and enrollments (automatic group rules can test them).")
 require_admin(blp)
@@ -40,12 +42,12 @@ def _storable(value: str) -> None:
 
 class EnrollmentIn(StrictSchema):
     email = fields.String(validate=[validate.Length(min=1, max=320), _storable])
-    user_id = id_field()
+    user_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1))
     course_id = fields.String(required=True, validate=[validate.Length(min=1, max=320), _storable],
                               metadata={"description": "The course's external id."})
     role = fields.String(allow_none=True, validate=[validate.Length(max=100), _storable])
     status = fields.String(load_default="enrolled", validate=validate.OneOf(ENROLLMENT_STATUSES))
-    completed_at = timestamp_field(allow_none=True)
+    completed_at = fields.AwareDateTime(default_timezone=timezone.utc, allow_none=True)
 
 
 class EnrollmentOut(Schema):

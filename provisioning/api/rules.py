@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from ..services import rules
 from .auth import actor, require_admin, runtime, tenant_id
-from .schemas import Blueprint, OperationAccepted, StrictSchema, id_field
+from .schemas import Blueprint, OperationAccepted, StrictSchema
 
 blp = Blueprint("rules", __name__, description="Rules of automatic groups: SCIM filters over users.")
 require_admin(blp)
@@ -31,10 +31,14 @@ class Preview(Schema):
     sample = fields.List(fields.Nested(UserBrief))
 
 
+def _user_id() -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1))
+
+
 class Exceptions(StrictSchema):
-    always_include = fields.List(id_field(), validate=validate.Length(max=rules.MAX_EXCEPTIONS), metadata={
+    always_include = fields.List(_user_id(), validate=validate.Length(max=rules.MAX_EXCEPTIONS), metadata={
         "description": "Users who are members whatever the rule says."})
-    never_include = fields.List(id_field(), validate=validate.Length(max=rules.MAX_EXCEPTIONS), metadata={
+    never_include = fields.List(_user_id(), validate=validate.Length(max=rules.MAX_EXCEPTIONS), metadata={
         "description": "Users who are never members, whatever the rule says (wins over always_include)."})
 
 

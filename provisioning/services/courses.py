@@ -92,7 +92,10 @@ def _when(value: Any) -> datetime | None:
     else:
         text = str(value).strip()
         parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+    parsed = parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+    if not 1900 <= parsed.year <= 9000:  # also keeps the conversion to UTC from overflowing
+        raise ValueError("year out of range")
+    return parsed
 
 
 def _check_rows(rows: Sequence[dict[str, Any]], where: str) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
