@@ -22,8 +22,6 @@ from .errors import DomainError
 from .runtime import Runtime
 from .serving import safe_url
 
-log = logging.getLogger(__name__)
-
 
 class CommandError(click.ClickException):
     """A message for the person at the terminal, with the exit code to leave with."""
@@ -40,10 +38,6 @@ class CliState:
         self._runtime = runtime
         self._env = env
         self._settings: Settings | None = runtime.settings if runtime is not None else None
-
-    @property
-    def injected(self) -> bool:
-        return self._runtime is not None
 
     @property
     def settings(self) -> Settings:
