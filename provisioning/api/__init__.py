@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, abort, request
 from flask_smorest import Api
 
 from .auth import SECURITY_SCHEME
@@ -23,10 +23,19 @@ def init_api(app: Flask) -> Api:
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     api.spec.options["security"] = [{"bearerAuth": []}]
 
-    from . import groups
+    from . import activity, groups, members, operations, users
+    from .schemas import MAX_ID
 
-    for module in (groups,):
+    for module in (groups, members, users, operations, activity):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+
+    @app.url_value_preprocessor
+    def _ids_in_range(endpoint, values):
+        # werkzeug's int converter accepts any length; an id beyond 64 bits names nothing here.
+        if request.path.startswith("/api/") and any(
+                isinstance(v, int) and v > MAX_ID for v in (values or {}).values()):
+            abort(404, description="No such object.")
+
     from . import exports, imports  # noqa: E402 - CSV/XLSX imports and member exports (issue 4)
 
     for module in (imports, exports):

@@ -45,6 +45,25 @@ def status_for(exc: DomainError) -> int:
     return 400
 
 
+def summarise(errors: dict) -> str:
+    """One readable sentence for the message: the first problem of each field (``user_ids.3``)."""
+    parts = []
+    for path, message in _first_messages(errors):
+        parts.append(message if path in ("json", "_schema") else f"{path}: {message}")
+    return "The request has invalid values. " + " ".join(p if p.endswith(".") else p + "." for p in parts[:10])
+
+
+def _first_messages(errors, prefix=""):
+    for key, value in errors.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            yield from _first_messages(value, path)
+        elif isinstance(value, list) and value:
+            yield path, str(value[0])
+        else:
+            yield path, str(value)
+
+
 def _is_api() -> bool:
     return request.path.startswith("/api/")
 
@@ -80,7 +99,7 @@ def register_error_handlers(app: Flask) -> None:
                 else:
                     errors[location] = fields
         code = exc.code or 500
-        message = exc.description if code != 400 or not errors else "The request has invalid values."
+        message = exc.description if code != 400 or not errors else summarise(errors)
         headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
         return error_response(code, message or HTTP_STATUS_CODES.get(code, "Error"), errors, headers)
 

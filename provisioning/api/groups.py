@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from ..models import GROUP_KINDS
 from ..services import groups
 from .auth import actor, require_admin, runtime, tenant_id
-from .schemas import Blueprint, PageQuery, StrictSchema, page_schema
+from .schemas import Blueprint, PageQuery, StrictSchema, page_response, page_schema
 
 blp = Blueprint("groups", __name__, description="Groups and their member counts.")
 require_admin(blp)
@@ -57,9 +57,7 @@ GroupPage = page_schema(GroupSchema, "GroupPage")
 @blp.response(200, GroupPage)
 def list_groups(args):
     """Groups of the tenant, ordered by name."""
-    page = groups.list_groups(runtime(), tenant_id(), q=args.get("q"), populated=args.get("populated"),
-                              kind=args.get("kind"), page=args["page"], per_page=args["per_page"])
-    return {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}
+    return page_response(groups.list_groups(runtime(), tenant_id(), **args))
 
 
 @blp.post("/groups")

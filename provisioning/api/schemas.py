@@ -2,14 +2,77 @@
 
 from __future__ import annotations
 
+import json
+import math
+from datetime import datetime, timezone
+
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
-from webargs.flaskparser import FlaskParser
+from flask_smorest import abort
+from webargs.flaskparser import FlaskParser, is_json_request
+
+# Ids are BIGINT on PostgreSQL and 64-bit INTEGER on SQLite; a larger number is no id of ours
+# (and would make the database driver raise, which must never become a 500).
+MAX_ID = 2**63 - 1
+# Offsets beyond this are never a real request; bounding the page keeps OFFSET within 64 bits.
+MAX_PAGE = 1_000_000
+MAX_IDS_PER_REQUEST = 10_000
 
 
 class Parser(FlaskParser):
     # Bad client input is a 400 everywhere in this service (webargs' default is 422).
     DEFAULT_VALIDATION_STATUS = 400
+
+    def _raw_load_json(self, req):
+        # webargs treats a body of another content type as absent, which would surface as
+        # "missing field" errors; say what is actually wrong instead.
+        if not is_json_request(req) and req.get_data(cache=True):
+            abort(400, messages={"json": [f"The body must be JSON (Content-Type: application/json), "
+                                          f"not {req.mimetype or 'untyped'}."]})
+        return super()._raw_load_json(req)
+
+    def load_json(self, req, schema):
+        data = super().load_json(req, schema)
+        _refuse_unstorable(data, "json")
+        return data
+
+    def load_querystring(self, req, schema):
+        for key, value in req.args.items(multi=True):
+            _refuse_unstorable(value, key)
+        return super().load_querystring(req, schema)
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        if isinstance(error, json.JSONDecodeError):
+            message = f"Malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}."
+        else:
+            message = "The body is not valid UTF-8 JSON."
+        abort(400, messages={"json": [message]})
+
+
+def _refuse_unstorable(value, path: str) -> None:
+    """400 for values no database can store: NUL characters (PostgreSQL text refuses them), lone
+    surrogates (not encodable as UTF-8) and NaN/Infinity (Python's JSON parser accepts them, JSON
+    and JSONB do not)."""
+    problem = None
+    if isinstance(value, str):
+        if "\x00" in value:
+            problem = "Must not contain NUL characters."
+        else:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                problem = "Must be valid Unicode text."
+    elif isinstance(value, float) and not math.isfinite(value):
+        problem = "Must be a finite number."
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_unstorable(key, path)
+            _refuse_unstorable(item, key if path == "json" else f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_unstorable(item, f"{path}.{index}")
+    if problem:
+        abort(400, messages={"json" if path == "json" else "query": {path: [problem]}})
 
 
 class Blueprint(SmorestBlueprint):
@@ -17,7 +80,21 @@ class Blueprint(SmorestBlueprint):
 
 
 class StrictSchema(Schema):
-    """Request bodies: unknown fields are an error that names them."""
+    """Request bodies: unknown fields are an error that names them (marshmallow's default RAISE)."""
+
+    error_messages = {"type": "The body must be a JSON object."}
+
+
+def id_field(**kwargs) -> fields.Integer:
+    """An object id in a body or query: a whole number (not "1" nor 1.5) within the id range."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+def timestamp_field(**kwargs) -> fields.AwareDateTime:
+    """An ISO 8601 time; one without an offset is taken as UTC.  Years far outside any real
+    event are refused: converting them to UTC would overflow."""
+    return fields.AwareDateTime(default_timezone=timezone.utc, validate=validate.Range(
+        min=datetime(1900, 1, 1, tzinfo=timezone.utc), max=datetime(9000, 1, 1, tzinfo=timezone.utc)), **kwargs)
 
 
 class QuerySchema(Schema):
@@ -26,7 +103,7 @@ class QuerySchema(Schema):
 
 
 class PageQuery(QuerySchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
@@ -43,8 +120,19 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
     )
 
 
+class TimeRangeQuery(PageQuery):
+    since = timestamp_field(metadata={"description": "Only those at or after this time (ISO 8601)."})
+    until = timestamp_field(metadata={"description": "Only those before this time (ISO 8601)."})
+
+
 class OperationAccepted(Schema):
     operation_id = fields.Integer(required=True)
+
+
+def page_response(page, items=None) -> dict:
+    """Render a services.pagination.Page as the list shape (``items`` replaces the page's rows)."""
+    return {"items": page.items if items is None else items, "total": page.total, "page": page.page,
+            "per_page": page.per_page}
 
 
 def page_body(page, dump):

@@ -68,7 +68,10 @@ def _validate(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_unique(s: Session, tenant_id: int, values: dict[str, Any], exclude_id: int | None = None) -> None:
-    for attr, column in (("username", User.username), ("email", User.email)):
+    checks = [("username", User.username), ("email", User.email)]
+    if (values.get("username") or "").lower() == (values.get("email") or "").lower():
+        checks.reverse()  # a username that defaulted to the email: the email is what is taken
+    for attr, column in checks:
         value = values.get(attr)
         if not value:
             continue
@@ -180,12 +183,30 @@ def apply_changes(s: Session, user: User, values: dict[str, Any], actor: Actor) 
 
 def update_user(rt: Runtime, tenant_id: int, user_id: int, values: dict[str, Any], actor: Actor,
                 *, if_version: int | None = None) -> User:
-    """Change some attributes of a user (a partial update)."""
+    """Change some attributes of a user (a partial update).
+
+    Deactivating or reactivating goes through :mod:`.lifecycle`, so it behaves the same
+    whichever channel asked for it.
+    """
+    from .lifecycle import deactivate_users, reactivate_users
+
     with rt.db.transaction() as s:
         user = load_user(s, tenant_id, user_id, for_update=True)
         if if_version is not None and user.version != if_version:
             raise VersionMismatch(f"User {user_id} is at version {user.version}, not {if_version}.")
+        values = dict(values)
+        wanted = values.get("status")
+        if wanted is None and values.get("active") is not None and "status" not in values:
+            wanted = "active" if values["active"] else "deactivated"
+        lifecycle = {("deactivated", False): deactivate_users, ("active", True): reactivate_users}.get(
+            (wanted, user.status == "deactivated"))
+        if lifecycle is not None:
+            values.pop("status", None)
+            values.pop("active", None)
         apply_changes(s, user, values, actor)
+        if lifecycle is not None:
+            lifecycle(s, tenant_id, [user.id], actor)
+            s.refresh(user)
     return user
 
 
