@@ -23,6 +23,12 @@ BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _PATH_RE = re.compile(r"^/(Users|Groups)(/[^/?#]+)?$")
 _REF_RE = re.compile(r"^bulkId:(.+)$")
+_PATH_REF_RE = re.compile(r"bulkId:([^/]+)")
+
+
+def _op_refs(op: dict) -> set[str]:
+    path = op.get("path")
+    return _refs(op.get("data")) | (set(_PATH_REF_RE.findall(path)) if isinstance(path, str) else set())
 
 
 def _refs(value: Any) -> set[str]:
@@ -81,7 +87,9 @@ def _dispatch(op: dict, ids: dict[str, str]) -> tuple[dict, str | None]:
     if not isinstance(method, str) or method.upper() not in METHODS:
         raise InvalidValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
     method = method.upper()
-    path = _resolve(op.get("path"), ids)
+    path = op.get("path")
+    if isinstance(path, str):
+        path = _PATH_REF_RE.sub(lambda m: ids[m[1]], path)
     if not isinstance(path, str) or not _PATH_RE.match(path):
         raise InvalidValueError(f"path must be /Users, /Groups or one of their resources, got {op.get('path')!r}.")
     if (method == "POST") == bool(_PATH_RE.match(path)[2]):
@@ -119,7 +127,7 @@ def bulk():
     errors = 0
     pending = list(range(len(ops)))
     while pending and (fail_on is None or errors < fail_on):
-        ready = [i for i in pending if not (_refs(ops[i].get("data")) | _refs(ops[i].get("path"))) - set(ids)]
+        ready = [i for i in pending if not _op_refs(ops[i]) - set(ids)]
         if not ready:
             ready = pending[:1]  # the rest refer to bulkIds that failed or never appear
         for index in ready:
@@ -127,7 +135,7 @@ def bulk():
                 break
             pending.remove(index)
             op = ops[index]
-            missing = (_refs(op.get("data")) | _refs(op.get("path"))) - set(ids)
+            missing = _op_refs(op) - set(ids)
             try:
                 if missing:
                     raise ScimError(f"bulkId {sorted(missing)[0]!r} does not name a resource created in this "

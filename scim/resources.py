@@ -60,9 +60,9 @@ def as_bool(value: Any, where: str) -> bool:
 def _string(value: Any, where: str, column: str | None = None) -> str | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    if not isinstance(value, str):
         raise InvalidValueError(f"{where} must be a string, got {type(value).__name__}.")
-    text = str(value)
+    text = value
     if "\x00" in text:
         raise InvalidValueError(f"{where} must not contain NUL characters.")
     limit = getattr(User.__table__.c[column].type, "length", None) if column else None

@@ -89,10 +89,11 @@ def run(s: Session, model, resource: str, tenant_id: int, query: Query) -> tuple
     clause = where_clause(query.filter, resource, tenant_id)
     if clause is not None:
         stmt = stmt.where(clause)
+    order = _order(model, resource, query)  # a bad sortBy is an error even when nothing matches
     total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     if query.count == 0 or query.start > total:
         return total, []
-    rows = s.scalars(stmt.order_by(*_order(model, resource, query))
+    rows = s.scalars(stmt.order_by(*order)
                      .offset(query.start - 1).limit(query.count)).all()
     return total, rows
 

@@ -10,7 +10,8 @@ from provisioning.services import groups, memberships
 from . import search
 from .projection import parse_list, project, wants
 from .auth import actor, runtime, tenant_id
-from .blueprint import base_url, bp, if_match_version, json_body, not_modified, resource_id, scim_response
+from .blueprint import (base_url, bp, if_match_version, json_body, not_modified, reevaluate, resource_id,
+                        scim_response)
 from .patch import GROUP, apply_operations, member_steps, parse_operations
 from .resources import group_document, group_values, member_entry, member_ids
 
@@ -42,6 +43,7 @@ def create_group():
     values = group_values(body)
     group = memberships.create_group_with_members(
         runtime(), tenant_id(), {**values, "source": SOURCE}, _members_of(body), actor(), source=SOURCE)
+    reevaluate(_members_of(body))
     return _render_fresh(group.id, 201)
 
 
@@ -59,6 +61,7 @@ def replace_group(raw_id: str):
     memberships.edit_group(runtime(), tenant_id(), group_id, values=values,
                            member_steps=[("replace", _members_of(body))], actor=actor(), source=SOURCE,
                            if_version=if_match_version())
+    reevaluate(_members_of(body))
     return _render_fresh(group_id)
 
 
@@ -75,6 +78,9 @@ def patch_group(raw_id: str):
         values = group_values(apply_operations(group_document(current, base_url()), other_ops, GROUP))
     group = memberships.edit_group(runtime(), tenant_id(), group_id, values=values, member_steps=steps,
                                    actor=actor(), source=SOURCE, if_version=required)
+    # Rules may test membership of this group: re-evaluate the members named (a "remove all"
+    # names nobody; the periodic full evaluation catches it).
+    reevaluate(sorted({uid for _, ids in steps if ids for uid in ids}))
     if "attributes" in request.args or "excludedAttributes" in request.args:
         return _render_fresh(group_id)
     # RFC 7644 §3.5.2 allows 204, which Entra ID and Okta expect for groups: a member change of a

@@ -10,7 +10,8 @@ from provisioning.services import users
 from . import search
 from .projection import parse_list, project, wants
 from .auth import actor, runtime, tenant_id
-from .blueprint import base_url, bp, if_match_version, json_body, not_modified, resource_id, scim_response
+from .blueprint import (base_url, bp, if_match_version, json_body, not_modified, reevaluate, resource_id,
+                        scim_response)
 from .patch import USER, apply_operations, parse_operations
 from .resources import group_entry, user_document, user_values
 
@@ -35,7 +36,8 @@ def _wants_groups(params) -> bool:
 def create_user():
     values = user_values(json_body())
     user = users.create_user(runtime(), tenant_id(), values, actor())
-    return render(user, [] if _wants_groups(request.args) else None, 201)
+    reevaluate([user.id])
+    return _render_fresh(user.id, 201)
 
 
 @bp.get("/Users/<raw_id>")
@@ -48,7 +50,8 @@ def get_user(raw_id: str):
 def replace_user(raw_id: str):
     user_id = resource_id(raw_id, "user")
     values = user_values(json_body())
-    user = users.update_user(runtime(), tenant_id(), user_id, values, actor(), if_version=if_match_version())
+    users.update_user(runtime(), tenant_id(), user_id, values, actor(), if_version=if_match_version())
+    reevaluate([user_id])
     return _render_fresh(user_id)
 
 
@@ -68,12 +71,13 @@ def patch_user(raw_id: str):
         except VersionMismatch:
             if required is not None or attempt == PATCH_ATTEMPTS - 1:
                 raise
+    reevaluate([user_id])
     return _render_fresh(user_id)
 
 
-def _render_fresh(user_id: int):
+def _render_fresh(user_id: int, status: int = 200):
     user, groups = search.load_user(runtime(), tenant_id(), user_id, _wants_groups(request.args))
-    return render(user, groups)
+    return render(user, groups, status)
 
 
 @bp.delete("/Users/<raw_id>")
