@@ -147,3 +147,37 @@ def test_an_unknown_deployment_is_recorded_when_the_tenant_says_so(rt, client, m
     with rt.db.read() as s:
         row = s.scalar(select(LtiDeployment))
         assert (row.deployment_id, row.status) == ("deployment-1", "recorded")
+
+
+def test_an_invited_user_who_launches_joins_and_gets_the_notifications_kept_for_them(rt, client, tenant, platform):
+    from provisioning.models import Notification
+    from provisioning.services.notifications import notify_users
+
+    invited = users.create_user(rt, tenant.id, {"email": "new@example.edu", "status": "invited"}, Actor("t", "api"))
+    with rt.db.transaction() as s:
+        notify_users(s, rt, tenant.id, [invited.id], "Welcome", "Your groups are ready.", "Admin")
+    register_platform(rt, tenant.id, platform)
+    assert launch(client, platform, sub="n-1", email="new@example.edu", roles=[LEARNER]).status_code == 200
+    with rt.db.read() as s:
+        assert s.get(User, invited.id).status == "active"
+        assert s.scalar(select(Notification.delivered_at).where(Notification.user_id == invited.id)) is not None
+
+
+def test_a_deactivated_user_is_refused_with_a_page(rt, client, tenant, platform):
+    from provisioning.services import lifecycle
+
+    gone = users.create_user(rt, tenant.id, {"email": "gone@example.edu"}, Actor("t", "api"))
+    with rt.db.transaction() as s:
+        lifecycle.deactivate_users(s, tenant.id, [gone.id], Actor("t", "api"))
+    register_platform(rt, tenant.id, platform)
+    resp = launch(client, platform, sub="g-1", email="gone@example.edu")
+    assert resp.status_code == 403 and "deactivated" in resp.get_data(as_text=True)
+
+
+def test_an_anonymous_launch_is_refused_with_a_page(rt, client, tenant, platform):
+    register_platform(rt, tenant.id, platform)
+    auth = start_login(client, platform)
+    message = platform.launch_message(auth, sub="x", roles=[LEARNER], email=None)
+    del message["sub"]
+    resp = client.post("/lti/launch", data={"id_token": platform.sign(message), "state": auth["state"]})
+    assert resp.status_code in (400, 403) and "Traceback" not in resp.get_data(as_text=True)

@@ -37,7 +37,13 @@ def _add_key(s: Session) -> LtiKey:
 
 
 def current_key(rt: Runtime) -> SigningKey:
-    """The active signing key, created on first use."""
+    """The active signing key, created on first use (kept for a minute per process)."""
+    from .lti_registrations import cached
+
+    return cached(rt, "tool_key", "current", lambda: _load_current_key(rt))
+
+
+def _load_current_key(rt: Runtime) -> SigningKey:
     with rt.db.read() as s:
         key = s.scalar(select(LtiKey).where(LtiKey.active.is_(True)).order_by(LtiKey.id.desc()).limit(1))
     if key is None:
@@ -55,6 +61,7 @@ def rotate_key(rt: Runtime, *, grace: timedelta = DEFAULT_GRACE) -> tuple[str, l
         s.execute(update(LtiKey).where(LtiKey.active.is_(True))
                   .values(active=False, retired_at=now, published_until=now + grace))
         key = _add_key(s)
+    rt.extensions.pop("lti.tool_key", None)
     return key.kid, retired
 
 

@@ -21,6 +21,8 @@ from ..models import Course, Enrollment, LtiContext, LtiNonce, LtiRegistration, 
 from ..runtime import Runtime
 from .activity import Actor, record
 from .lti_registrations import lti_settings
+from .invitations import accept_invitation
+from .notifications import deliver_pending
 from .users import add_user, find_users_by_email, normalise_email
 
 LOGIN_TTL = timedelta(minutes=10)
@@ -28,7 +30,7 @@ CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 # LTI 1.3 §A.2: system, institution and context roles; a role may also be a short name (deprecated).
 ADMIN_ROLES = {"Administrator", "SysAdmin"}
-MANAGER_ROLES = {"Instructor", "TeachingAssistant", "ContentDeveloper", "Mentor#TeachingAssistant"}
+MANAGER_ROLES = {"Instructor", "TeachingAssistant"}
 
 
 @dataclass(frozen=True)
@@ -128,16 +130,18 @@ def person_values(claims: dict[str, Any], issuer: str, sub: str) -> dict[str, An
 
 def link_user(s: Session, tenant_id: int, issuer: str, sub: str, claims: dict[str, Any], actor: Actor) -> User:
     """The tenant user of (issuer, sub): linked before, matched by email, or created just in time."""
-    user_id = s.scalar(select(LtiUserLink.user_id).where(
+    linked = s.scalar(select(User).join(LtiUserLink, LtiUserLink.user_id == User.id).where(
         LtiUserLink.tenant_id == tenant_id, LtiUserLink.issuer == issuer, LtiUserLink.sub == sub))
+    if linked is not None:
+        return linked
+    values = person_values(claims, issuer, sub)
+    user_id = None
+    if values["email"]:
+        user_id = find_users_by_email(s, tenant_id, [values["email"]]).get(values["email"].lower())
     if user_id is None:
-        values = person_values(claims, issuer, sub)
-        if values["email"]:
-            user_id = find_users_by_email(s, tenant_id, [values["email"]]).get(values["email"].lower())
-        if user_id is None:
-            user_id = add_user(s, tenant_id, values, actor).id
-        s.execute(insert_ignoring_conflicts(s, LtiUserLink.__table__),
-                  [dict(tenant_id=tenant_id, issuer=issuer, sub=sub, user_id=user_id, created_at=utcnow())])
+        user_id = add_user(s, tenant_id, values, actor).id
+    s.execute(insert_ignoring_conflicts(s, LtiUserLink.__table__),
+              [dict(tenant_id=tenant_id, issuer=issuer, sub=sub, user_id=user_id, created_at=utcnow())])
     return s.get(User, user_id)
 
 
@@ -150,15 +154,19 @@ def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -
 
     actor = Actor(name="lti", channel="lti")
     with rt.db.transaction() as s:
-        reg = s.get(LtiRegistration, registration_id)
-        tenant = s.get(Tenant, reg.tenant_id)
+        reg, tenant = s.execute(select(LtiRegistration, Tenant).join(Tenant, Tenant.id == LtiRegistration.tenant_id)
+                                .where(LtiRegistration.id == registration_id)).one()
         sub = claims.get("sub")
         if not sub or not isinstance(sub, str):
             raise Forbidden("This launch is anonymous (no user id), and the service needs to know who you are.")
         user = link_user(s, tenant.id, reg.issuer, sub, claims, actor)
         if user.status == "deactivated":
             raise Forbidden("Your account in this service is deactivated. Ask your administrator.")
+        if user.status == "invited":  # an invited user arrives: they join, and get what was kept for them
+            user.status, user.active = "active", True
+            accept_invitation(s, tenant.id, user.id)
         user.last_login_at = utcnow()
+        deliver_pending(s, rt, user)
         role, lti_role = principal_role(claims.get(CLAIM + "roles") or [])
         course_id = context_row_id = operation_id = None
         context = claims.get(CLAIM + "context") or {}
@@ -177,33 +185,46 @@ def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -
                             lti_context_id=context_row_id, roster_operation_id=operation_id)
 
 
+def _select_or_insert(s: Session, model, where, values: dict[str, Any]):
+    """The row matching ``where``, inserted first if missing (a concurrent insert is tolerated).
+
+    A launch usually finds its course, enrollment and context already there: one SELECT.
+    """
+    found = s.scalar(select(model).where(*where))
+    if found is None:
+        s.execute(insert_ignoring_conflicts(s, model.__table__), [values])
+        found = s.scalar(select(model).where(*where))
+    return found
+
+
 def ensure_course(s: Session, tenant_id: int, external_id: str, title: str | None) -> Course:
-    s.execute(insert_ignoring_conflicts(s, Course.__table__),
-              [dict(tenant_id=tenant_id, external_id=external_id[:320], title=(title or None) and title[:400],
-                    created_at=utcnow(), updated_at=utcnow())])
-    course = s.scalar(select(Course).where(Course.tenant_id == tenant_id, Course.external_id == external_id[:320]))
-    if title and course.title != title[:400]:
-        course.title = title[:400]
+    external_id, title = external_id[:320], (title or None) and title[:400]
+    course = _select_or_insert(s, Course, (Course.tenant_id == tenant_id, Course.external_id == external_id),
+                               dict(tenant_id=tenant_id, external_id=external_id, title=title,
+                                    created_at=utcnow(), updated_at=utcnow()))
+    if title and course.title != title:
+        course.title = title
     return course
 
 
 def enroll(s: Session, tenant_id: int, course_id: int, user_id: int, lti_role: str) -> None:
     now = utcnow()
-    s.execute(insert_ignoring_conflicts(s, Enrollment.__table__),
-              [dict(tenant_id=tenant_id, course_id=course_id, user_id=user_id, role=lti_role, status="enrolled",
-                    created_at=now, updated_at=now)])
-    s.execute(update(Enrollment).where(Enrollment.course_id == course_id, Enrollment.user_id == user_id)
-              .values(role=lti_role, updated_at=now))
+    row = _select_or_insert(s, Enrollment, (Enrollment.course_id == course_id, Enrollment.user_id == user_id),
+                            dict(tenant_id=tenant_id, course_id=course_id, user_id=user_id, role=lti_role,
+                                 status="enrolled", created_at=now, updated_at=now))
+    if row.role != lti_role:
+        row.role = lti_role
+    if row.status == "dropped":  # launching from the course means they are in it again
+        row.status = "enrolled"
 
 
 def ensure_context(s: Session, reg: LtiRegistration, context_id: str, course_id: int,
                    memberships_url: str | None) -> LtiContext:
-    s.execute(insert_ignoring_conflicts(s, LtiContext.__table__),
-              [dict(tenant_id=reg.tenant_id, registration_id=reg.id, context_id=context_id[:320], course_id=course_id,
-                    created_at=utcnow())])
-    row = s.scalar(select(LtiContext).where(LtiContext.registration_id == reg.id,
-                                            LtiContext.context_id == context_id[:320]))
-    if memberships_url and row.memberships_url != memberships_url:
+    context_id = context_id[:320]
+    row = _select_or_insert(s, LtiContext, (LtiContext.registration_id == reg.id, LtiContext.context_id == context_id),
+                            dict(tenant_id=reg.tenant_id, registration_id=reg.id, context_id=context_id,
+                                 course_id=course_id, created_at=utcnow()))
+    if memberships_url and row.memberships_url != memberships_url[:2000]:
         row.memberships_url = memberships_url[:2000]
     return row
 

@@ -6,6 +6,7 @@ so one issuer may have several client_ids, possibly in different tenants.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Iterable
@@ -15,7 +16,7 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import insert_ignoring_conflicts
+from ..db import insert_ignoring_conflicts, on_commit
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import LtiDeployment, LtiRegistration, Tenant, utcnow
 from ..runtime import Runtime
@@ -23,6 +24,9 @@ from .activity import Actor, record
 from .tenants import load_tenant
 
 HTTP_TIMEOUT = 10
+# Launches read registrations, deployments and keys on every request; they change rarely, so each
+# process keeps them this long (a registration change made here clears the cache at once).
+CACHE_SECONDS = 60
 UNKNOWN_DEPLOYMENT_POLICIES = ("refuse", "record")
 MANAGER_PERMISSIONS = ("view_users", "manage_users", "export", "message", "batch_actions", "view_activity")
 
@@ -46,6 +50,24 @@ def lti_settings(tenant: Tenant) -> LtiTenantSettings:
         manager_permissions=tuple(p for p in perms if p in MANAGER_PERMISSIONS) if isinstance(perms, list)
         else MANAGER_PERMISSIONS,
     )
+
+
+def process_cache(rt: Runtime, name: str) -> dict[Any, tuple[Any, float]]:
+    """A per-Runtime dict of (value, expiry) for values every launch needs."""
+    return rt.extensions.setdefault(f"lti.{name}", {})
+
+
+def cached(rt: Runtime, name: str, key: Any, load, *, seconds: float = CACHE_SECONDS) -> Any:
+    """``load()`` once per ``seconds`` per key in this process; None results are not kept."""
+    cache = process_cache(rt, name)
+    hit = cache.get(key)
+    now = time.monotonic()
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    value = load()
+    if value is not None:
+        cache[key] = (value, now + seconds)
+    return value
 
 
 def _check_url(field: str, value: str | None, errors: dict[str, list[str]], *, required: bool = True) -> None:
@@ -89,6 +111,7 @@ def register_platform(
         reg.auth_audience = auth_audience
         s.flush()
         add_deployments(s, reg, deployments, status="registered")
+        on_commit(s, lambda: process_cache(rt, "registrations").clear())
         record(s, tenant.id, actor, "lti.registration.saved", "lti_registration", reg.id,
                {"issuer": issuer, "client_id": client_id, "deployments": deployments})
     return reg
@@ -112,8 +135,12 @@ def find_registrations(rt: Runtime, issuer: str, client_id: str | None = None) -
     stmt = select(LtiRegistration).where(LtiRegistration.issuer == issuer)
     if client_id:
         stmt = stmt.where(LtiRegistration.client_id == client_id)
-    with rt.db.read() as s:
-        return list(s.scalars(stmt.order_by(LtiRegistration.id).limit(50)))
+
+    def load() -> list[LtiRegistration] | None:
+        with rt.db.read() as s:
+            return list(s.scalars(stmt.order_by(LtiRegistration.id).limit(50))) or None
+
+    return cached(rt, "registrations", (issuer, client_id), load) or []
 
 
 def get_registration(rt: Runtime, registration_id: int) -> LtiRegistration:
@@ -125,9 +152,12 @@ def get_registration(rt: Runtime, registration_id: int) -> LtiRegistration:
 
 
 def find_deployment(rt: Runtime, registration_id: int, deployment_id: str) -> LtiDeployment | None:
-    with rt.db.read() as s:
-        return s.scalar(select(LtiDeployment).where(LtiDeployment.registration_id == registration_id,
-                                                    LtiDeployment.deployment_id == deployment_id))
+    def load() -> LtiDeployment | None:
+        with rt.db.read() as s:
+            return s.scalar(select(LtiDeployment).where(LtiDeployment.registration_id == registration_id,
+                                                        LtiDeployment.deployment_id == deployment_id))
+
+    return cached(rt, "deployments", (registration_id, deployment_id), load)
 
 
 def accept_deployment(rt: Runtime, registration_id: int, deployment_id: str) -> LtiDeployment | None:
@@ -156,13 +186,20 @@ def platform_key(rt: Runtime, registration_id: int, kid: str) -> dict[str, Any] 
     more often than ``lti_jwks_min_refetch_seconds`` so a stream of bogus kids can't make us
     hammer the platform.
     """
-    reg = get_registration(rt, registration_id)
     ttl = timedelta(seconds=int(rt.settings.extra.get("lti_jwks_ttl_seconds", 3600)))
     min_refetch = timedelta(seconds=int(rt.settings.extra.get("lti_jwks_min_refetch_seconds", 5)))
     now = utcnow()
+    memory = process_cache(rt, "platform_jwks")
+    if registration_id in memory:  # this process's copy first; the row is shared by every process
+        jwks, fetched_at = memory[registration_id]
+        key = _key_with_kid(jwks, kid)
+        if key is not None and now - fetched_at < ttl:
+            return key
+    reg = get_registration(rt, registration_id)
     fetched_at = reg.platform_jwks_fetched_at
     key = _key_with_kid(reg.platform_jwks, kid)
     if key is not None and fetched_at is not None and now - fetched_at < ttl:
+        memory[registration_id] = (reg.platform_jwks, fetched_at)
         return key
     if key is None and fetched_at is not None and now - fetched_at < min_refetch:
         return None
@@ -172,6 +209,7 @@ def platform_key(rt: Runtime, registration_id: int, kid: str) -> dict[str, Any] 
     with rt.db.transaction() as s:
         row = s.get(LtiRegistration, registration_id)
         row.platform_jwks, row.platform_jwks_fetched_at = jwks, now
+    memory[registration_id] = (jwks, now)
     return _key_with_kid(jwks, kid)
 
 
