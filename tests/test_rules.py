@@ -222,12 +222,28 @@ def test_a_full_evaluation_runs_in_chunks_and_a_repeated_chunk_changes_nothing(r
     assert members(rt, group["id"]) == expected
 
 
-def test_rules_never_see_another_tenants_groups(rt, client, tenant, other_tenant, people, run_jobs):
+def test_rules_can_name_only_the_tenants_own_groups(rt, client, tenant, other_tenant, people, run_jobs):
     theirs = client.post("/api/v1/groups", json={"name": "Theirs"}, headers=other_tenant.admin).json
-    group = make_rule_group(client, tenant, run_jobs, f'groups[value eq "{theirs["id"]}"] or title pr')
-    assert members(rt, group["id"]) == {people["ann"]}
+    rule = f'title pr or groups[value eq "{theirs["id"]}"]'
+    r = client.post("/api/v1/groups", json={"name": "Auto", "kind": "automatic", "rule": rule}, headers=tenant.admin)
+    assert r.status_code == 400 and "No group with id" in r.json["message"] and "position 28" in r.json["message"]
     preview = client.post("/api/v1/rules/preview", json={"rule": 'department pr'}, headers=other_tenant.admin)
     assert preview.json["count"] == 0
+
+
+def test_deleting_a_group_a_rule_names_breaks_the_rule_without_emptying_its_group(rt, client, tenant, people,
+                                                                                run_jobs):
+    sales = client.post("/api/v1/groups", json={"name": "Sales"}, headers=tenant.admin).json
+    add_members(rt, tenant.id, sales["id"], user_ids=[people["ann"]], actor=ACTOR)
+    group = make_rule_group(client, tenant, run_jobs, f'not (groups[value eq "{sales["id"]}"])')
+    assert members(rt, group["id"]) == {people["bob"], people["cid"], people["dee"]}
+    assert client.delete(f"/api/v1/groups/{sales['id']}", headers=tenant.admin).status_code == 204
+    r = client.post(f"/api/v1/groups/{group['id']}/evaluate", headers=tenant.admin)
+    run_jobs()
+    assert operation(rt, r.json["operation_id"]).status == "failed"
+    assert members(rt, group["id"]) == {people["bob"], people["cid"], people["dee"]}
+    body = client.get(f"/api/v1/groups/{group['id']}", headers=tenant.admin).json
+    assert "No group with id" in body["settings"]["rule_error"]["message"]
 
 
 def test_cli_evaluates_every_automatic_group_of_a_tenant(rt, client, tenant, people, run_jobs):

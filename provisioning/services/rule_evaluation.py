@@ -60,9 +60,11 @@ def evaluate_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[
                 return None
             scope = (User.id > after) & (User.id <= upper)
             added, removed = apply_rule(s, group, compiled.condition, scope, actor)
-            done = s.scalar(select(func.count()).select_from(User)
-                            .where(User.tenant_id == tenant_id, User.id <= upper)) or 0
-            new = {"after_user_id": upper, "added": added_total + len(added), "removed": removed_total + len(removed)}
+            # Counted over this chunk's id range only, so progress costs the same at the end as at the start.
+            done = int(checkpoint.get("done", 0)) + (s.scalar(select(func.count()).select_from(User).where(
+                User.tenant_id == tenant_id, scope)) or 0)
+            new = {"after_user_id": upper, "done": done, "added": added_total + len(added),
+                   "removed": removed_total + len(removed)}
             save_progress(s, operation_id, done=done, checkpoint=new,
                           result={"added": new["added"], "removed": new["removed"]})
     if broken is not None:

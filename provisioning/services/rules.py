@@ -66,8 +66,8 @@ class CompiledRule:
 # --- compiling and validating -----------------------------------------------------------------
 
 
-def _enrollment_terms(tree: Any) -> list[tuple[str, Compare]]:
-    """(sub-attribute, comparison) for every condition on an enrollment, walking without recursion."""
+def _terms_on(tree: Any, attribute: str, default: str) -> list[tuple[str, Compare]]:
+    """(sub-attribute, comparison) for every condition on one complex attribute, walking without recursion."""
     found: list[tuple[str, Compare]] = []
     stack: list[tuple[Any, bool]] = [(tree, False)]
     while stack:
@@ -77,13 +77,44 @@ def _enrollment_terms(tree: Any) -> list[tuple[str, Compare]]:
         elif isinstance(node, Not):
             stack.append((node.item, inside))
         elif isinstance(node, ValuePath):
-            stack.append((node.filter, node.path.name.lower() == "enrollments"))
+            stack.append((node.filter, node.path.name.lower() == attribute))
         elif isinstance(node, Compare):
             if inside:
                 found.append((node.path.name.lower(), node))
-            elif node.path.name.lower() == "enrollments" and node.path.uri is None:
-                found.append(((node.path.sub or "course").lower(), node))
+            elif node.path.name.lower() == attribute and node.path.uri is None:
+                found.append(((node.path.sub or default).lower(), node))
     return found
+
+
+def _check_references(s: Session, tenant_id: int, tree: Any) -> tuple[str, ...]:
+    """Courses and groups a rule names must exist in the tenant; enrollment statuses must be real ones.
+
+    Otherwise ``not (enrollments[course eq "typo"])`` would silently match everyone.
+    Returns the course external ids named.
+    """
+    courses: list[tuple[str, int]] = []
+    for sub, term in _terms_on(tree, "enrollments", "course"):
+        value = term.value
+        if value is None or value.type != "string":
+            continue
+        if sub == "course" and term.op == "eq":
+            courses.append((value.value, value.position))
+        if sub == "status" and term.op in ("eq", "ne") and value.value.lower() not in ENROLLMENT_STATUSES:
+            raise InvalidFilter(f"Unknown enrollment status {value.value!r}; use one of "
+                                f"{', '.join(ENROLLMENT_STATUSES)}.", value.position)
+    existing = set(s.scalars(select(Course.external_id).where(
+        Course.tenant_id == tenant_id, Course.external_id.in_({c for c, _ in courses})))) if courses else set()
+    for course, position in courses:
+        if course not in existing:
+            raise InvalidFilter(f"No course with external id {course!r}.", position)
+    groups = [(str(t.value.value).strip(), t.value.position) for sub, t in _terms_on(tree, "groups", "value")
+              if sub == "value" and t.op == "eq" and t.value is not None and t.value.type in ("string", "number")]
+    ids = {int(g) for g, _ in groups if g.isdigit() and len(g) < 19}
+    found = set(s.scalars(select(Group.id).where(Group.tenant_id == tenant_id, Group.id.in_(ids)))) if ids else set()
+    for group, position in groups:
+        if not (group.isdigit() and len(group) < 19 and int(group) in found):
+            raise InvalidFilter(f"No group with id {group!r}.", position)
+    return tuple(sorted({c for c, _ in courses}))
 
 
 def _declared_custom_attributes(s: Session, tenant_id: int) -> set[str]:
@@ -124,31 +155,17 @@ def compile_rule(s: Session, tenant_id: int, text: str, *, custom: Iterable[str]
             if name is None or name in known or not _custom_key_in_use(s, tenant_id, name):
                 raise
             known.add(name)
-    courses: list[tuple[str, int]] = []
-    for sub, term in _enrollment_terms(tree):
-        value = term.value
-        if value is None or value.type != "string":
-            continue
-        if sub == "course" and term.op == "eq":
-            courses.append((value.value, value.position))
-        if sub == "status" and term.op in ("eq", "ne") and value.value.lower() not in ENROLLMENT_STATUSES:
-            raise InvalidFilter(f"Unknown enrollment status {value.value!r}; use one of "
-                                f"{', '.join(ENROLLMENT_STATUSES)}.", value.position)
-    existing = set(s.scalars(select(Course.external_id).where(
-        Course.tenant_id == tenant_id, Course.external_id.in_({c for c, _ in courses})))) if courses else set()
-    for course, position in courses:
-        if course not in existing:
-            raise InvalidFilter(f"No course with external id {course!r}.", position)
+    courses = _check_references(s, tenant_id, tree)
     used = tuple(sorted(n for n in known if n.lower() in text.lower()))
-    return CompiledRule(text, condition, used, tuple(sorted({c for c, _ in courses})))
+    return CompiledRule(text, condition, used, courses)
 
 
 def rule_error(exc: InvalidFilter) -> InvalidInput:
     """The admin-facing error for a rule that does not compile: what, and where."""
-    where = f" at position {exc.position}" if exc.position is not None else ""
-    message = f"{exc.message} (rule{where})" if where else exc.message
-    details: dict[str, Any] = {"rule": [f"Position {exc.position}: {exc.message}" if where else exc.message]}
-    return InvalidInput(f"The rule is not valid: {message}", details=details)
+    if exc.position is None:
+        return InvalidInput(f"The rule is not valid: {exc.message}", details={"rule": [exc.message]})
+    return InvalidInput(f"The rule is not valid at position {exc.position}: {exc.message}",
+                        details={"rule": [f"Position {exc.position}: {exc.message}"]})
 
 
 def validate_rule(s: Session, tenant_id: int, text: str) -> CompiledRule:
