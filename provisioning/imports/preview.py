@@ -24,7 +24,7 @@ from ..services.pagination import Page, paginate
 from ..services.users import count_seats
 from . import formats
 from .reading import read_table
-from .staging import stage
+from .staging import analyze, stage
 from .validate import entries_for_row, user_exists, validate_staged
 
 GROUPS_SHOWN = 1000
@@ -69,6 +69,7 @@ def create_import(rt: Runtime, tenant_id: int, stream: IO[bytes], filename: str 
         counter = {"rows": 0}
         imp.entry_count = stage(s, imp.id, _entries(layout, table.rows, counter))
         imp.row_count = counter["rows"]
+        analyze(s)
         if imp.row_count == 0:
             raise InvalidInput("The file has a header but no data rows.", details={"file": ["No data rows."]})
         email_header = layout.header[layout.email_col] if layout.email_col is not None else (

@@ -188,10 +188,9 @@ def _mark_duplicates(s: Session, imp: Import) -> None:
                      func.min(ImportRow.row_no).over(partition_by=keys).label("first_row"))
               .where(ImportRow.import_id == imp.id, ImportRow.status == "ok", ImportRow.email.is_not(None))
               .subquery())
-    dup_ids = select(ranked.c.id).where(ranked.c.row_no > ranked.c.first_row)
-    first_row = select(ranked.c.first_row).where(ranked.c.id == ImportRow.id).scalar_subquery()
     what = "this user and group" if imp.format == "group-users" else "this user"
-    s.execute(update(ImportRow).where(ImportRow.import_id == imp.id, ImportRow.id.in_(dup_ids))
+    # UPDATE ... FROM the ranked rows: one pass of the window function, joined by id.
+    s.execute(update(ImportRow).where(ImportRow.id == ranked.c.id, ranked.c.row_no > ranked.c.first_row)
               .values(status="error", value=ImportRow.email,
-                      message=literal(f"Duplicate: {what} is already on row ") + cast(first_row, String) + ".")
+                      message=literal(f"Duplicate: {what} is already on row ") + cast(ranked.c.first_row, String) + ".")
               .execution_options(synchronize_session=False))

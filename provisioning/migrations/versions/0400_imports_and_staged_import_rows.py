@@ -75,7 +75,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_rows'))
     )
     with op.batch_alter_table('import_rows', schema=None) as batch_op:
-        batch_op.create_index('ix_import_rows_import_email', ['import_id', 'email'], unique=False)
         batch_op.create_index('ix_import_rows_import_id', ['import_id', 'id'], unique=False)
         batch_op.create_index('ix_import_rows_import_status', ['import_id', 'status'], unique=False)
 
@@ -85,7 +84,6 @@ def downgrade() -> None:
     with op.batch_alter_table('import_rows', schema=None) as batch_op:
         batch_op.drop_index('ix_import_rows_import_status')
         batch_op.drop_index('ix_import_rows_import_id')
-        batch_op.drop_index('ix_import_rows_import_email')
 
     op.drop_table('import_rows')
     with op.batch_alter_table('imports', schema=None) as batch_op:
