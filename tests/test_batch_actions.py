@@ -206,3 +206,15 @@ def test_a_scim_filter_selects_the_users_when_the_job_runs(rt, client, tenant, o
 def test_a_bad_filter_is_a_400_with_its_position(client, tenant):
     r = batch(client, tenant, "deactivate", filter='department eq')
     assert r.status_code == 400 and "position" in r.json["errors"]["filter"][0]
+
+
+def test_params_naming_another_tenants_group_or_manager_are_refused(rt, client, tenant, other_tenant):
+    ann = make_user(rt, tenant.id, "ann")
+    their_group = groups.create_group(rt, other_tenant.id, {"name": "Theirs"}, ADMIN)
+    their_boss = make_user(rt, other_tenant.id, "boss", role="manager")
+    r = batch(client, tenant, "add_to_groups", user_ids=[ann.id], params={"group_ids": [their_group.id]})
+    assert r.status_code == 400 and r.json["errors"]["params.group_ids"] == [f"No group with id {their_group.id}."]
+    r = batch(client, tenant, "share", user_ids=[ann.id], params={"manager_id": their_boss.id})
+    assert r.status_code == 400 and r.json["errors"]["params.manager_id"] == [f"No user with id {their_boss.id}."]
+    with rt.db.read() as s:
+        assert s.scalar(select(Membership.user_id).where(Membership.group_id == their_group.id)) is None

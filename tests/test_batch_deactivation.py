@@ -103,3 +103,14 @@ def test_deleting_users_of_another_tenant_is_impossible(rt, client, tenant, othe
     with rt.db.read() as s:
         assert s.get(User, theirs.id) is not None
     assert tenants.get_tenant(rt, other_tenant.id) is not None
+
+
+def test_a_scim_active_false_drops_the_same_temporary_data(rt, client, tenant):
+    ann = make_user(rt, tenant.id, "ann")
+    _seed_records(rt, tenant.id, ann.id)
+    r = client.patch(f"/scim/v2/Users/{ann.id}", headers={**tenant.scim, "Content-Type": "application/scim+json"},
+                     json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                           "Operations": [{"op": "replace", "path": "active", "value": False}]})
+    assert r.status_code == 200, r.json
+    assert [t.status for t in tasks.list_tasks(rt, tenant.id, ann.id).items] == ["completed"]
+    assert certificates.list_certificates(rt, tenant.id, ann.id).total == 1
