@@ -263,3 +263,27 @@ def test_cli_evaluates_every_automatic_group_of_a_tenant(rt, client, tenant, peo
     assert len(members(rt, group["id"])) == 3
     with rt.db.read() as s:
         assert s.get(Group, group["id"]).settings.get("rule_error") is None
+
+
+def test_admin_api_user_changes_re_evaluate_that_user_at_once(rt, client, tenant, people, run_jobs):
+    group = make_rule_group(client, tenant, run_jobs, 'department eq "Sales"')
+    r = client.patch(f"/api/v1/users/{people['dee']}", json={"department": "Sales"}, headers=tenant.admin)
+    assert r.status_code == 200, r.json
+    assert people["dee"] in members(rt, group["id"])  # no job needed
+    r = client.post("/api/v1/users", json={"email": "new@x.org", "first_name": "New", "last_name": "Person", "department": "sales"}, headers=tenant.admin)
+    assert r.status_code == 201, r.json
+    assert r.json["id"] in members(rt, group["id"])
+
+
+def test_batch_deactivation_and_reactivation_follow_rules_on_active(rt, client, tenant, people, run_jobs):
+    group = make_rule_group(client, tenant, run_jobs, 'active eq true and department eq "Sales"')
+    assert members(rt, group["id"]) == {people["ann"], people["bob"]}
+    r = client.post("/api/v1/batch-actions", json={"action": "deactivate", "user_ids": [people["ann"]]},
+                    headers=tenant.admin)
+    assert r.status_code == 202, r.json
+    run_jobs()
+    assert members(rt, group["id"]) == {people["bob"]}
+    client.post("/api/v1/batch-actions", json={"action": "reactivate", "user_ids": [people["ann"]]},
+                headers=tenant.admin)
+    run_jobs()
+    assert members(rt, group["id"]) == {people["ann"], people["bob"]}
