@@ -184,3 +184,19 @@ def test_a_sync_that_would_exceed_the_seat_limit_fails_visibly(rt, client, platf
     with rt.db.read() as s:
         op = s.scalar(select(Operation).where(Operation.type == "roster_sync"))
     assert op.status == "failed" and "seat limit" in op.errors[0]["message"]
+
+
+def test_a_resync_updates_changed_roles_and_re_enrolls_returning_members(rt, client, tenant, platform, run_jobs):
+    platform.members = [member(1), member(2)]
+    register_platform(rt, tenant.id, platform)
+    launch(client, platform, sub="m-1", email="member1@example.edu", roles=[LEARNER])
+    run_jobs()
+    platform.members = [member(1)]
+    _sync_now(rt, client, tenant, run_jobs)
+    assert enrollment_of(rt, "member2@example.edu") == ("Learner", "dropped")
+    platform.members = [member(1, roles=(TA,)), member(2)]
+    op = _sync_now(rt, client, tenant, run_jobs)
+    assert op.status == "succeeded" and op.result["users_created"] == 0
+    assert enrollment_of(rt, "member1@example.edu") == ("TeachingAssistant", "enrolled")
+    assert enrollment_of(rt, "member2@example.edu") == ("Learner", "enrolled")
+    assert roster(rt, tenant.id) == {"member1@example.edu", "member2@example.edu"}

@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from lti.nrps import MembersPage, NrpsClient, Platform
@@ -146,12 +146,13 @@ def _resolve_users(s: Session, tenant_id: int, issuer: str, members: list[dict[s
     for sub, v in values.items():
         if v["email"] and v["email"].lower() in by_email:
             found[sub] = by_email[v["email"].lower()]
+    linked = set(found)
     new = [dict(tenant_id=tenant_id, status="active", active=True, role="learner", created_at=utcnow(),
                 updated_at=utcnow(), custom_attributes={}, extra={}, version=1, **values[sub])
            for sub in sorted(values) if sub not in found and sub in create]
     if new:
         check_seats(s, tenant_id, adding=len(new))
-        s.execute(insert_ignoring_conflicts(s, User.__table__), new)
+        _insert_rows(s, User.__table__, new)
         names = [row["username"].lower() for row in new]
         ids: dict[str, int] = {}
         for start in range(0, len(names), CHUNK):
@@ -160,11 +161,24 @@ def _resolve_users(s: Session, tenant_id: int, issuer: str, members: list[dict[s
         for sub in sorted(values):
             if sub not in found and sub in create and values[sub]["username"].lower() in ids:
                 found[sub] = ids[values[sub]["username"].lower()]
-    links = [dict(tenant_id=tenant_id, issuer=issuer, sub=sub, user_id=uid, created_at=utcnow())
-             for sub, uid in found.items()]
-    if links:
-        s.execute(insert_ignoring_conflicts(s, LtiUserLink.__table__), links)
+    _insert_rows(s, LtiUserLink.__table__, [dict(tenant_id=tenant_id, issuer=issuer, sub=sub, user_id=uid,
+                                                 created_at=utcnow()) for sub, uid in found.items() if sub not in linked])
     return found, len(new)
+
+
+def _insert_rows(s: Session, table, rows: list[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING of rows that differ per row (an executemany, pipelined by psycopg)."""
+    if rows:
+        s.execute(insert_ignoring_conflicts(s, table), rows)
+
+
+def _insert_for_users(s: Session, table, user_ids: list[int], constants: dict[str, Any]) -> None:
+    """One INSERT ... SELECT per chunk for rows that differ only by user id (seen users, enrollments)."""
+    names = list(constants)
+    for start in range(0, len(user_ids), CHUNK):
+        rows = select(*(literal(v, type_=table.c[k].type) for k, v in constants.items()), User.id) \
+            .where(User.id.in_(user_ids[start:start + CHUNK]))
+        s.execute(insert_ignoring_conflicts(s, table).from_select([*names, "user_id"], rows))
 
 
 def _apply_page(s: Session, tenant_id: int, issuer: str, ctx: LtiContext, group_id: int, page: MembersPage,
@@ -178,36 +192,49 @@ def _apply_page(s: Session, tenant_id: int, issuer: str, ctx: LtiContext, group_
     removed = delete_members(s, group_id, gone_ids)
     _update_enrollments(s, tenant_id, ctx.course_id, members, users, active)
     if full and active_ids:
-        s.execute(insert_ignoring_conflicts(s, LtiRosterSeen.__table__),
-                  [dict(operation_id=operation_id, user_id=uid, tenant_id=tenant_id) for uid in active_ids])
+        _insert_for_users(s, LtiRosterSeen.__table__, active_ids,
+                          {"operation_id": operation_id, "tenant_id": tenant_id})
     return {"added": len(added), "removed": len(removed), "created": created}
 
 
 def _update_enrollments(s: Session, tenant_id: int, course_id: int, members: list[dict[str, Any]],
                         users: dict[str, int], active: set[str]) -> None:
+    """Insert missing enrollments; change role or status only where they differ (one UPDATE per role)."""
     now = utcnow()
-    by_role: dict[str, list[int]] = defaultdict(list)
+    wanted: dict[int, str] = {}
     for m in members:
         sub = str(m["user_id"])
         if sub in users and sub in active:
-            roles = [short_role(r) for r in (m.get("roles") or []) if isinstance(r, str)]
-            by_role[_primary(roles)].append(users[sub])
-    rows = [dict(tenant_id=tenant_id, course_id=course_id, user_id=uid, role=role, status="enrolled",
-                 created_at=now, updated_at=now) for role, ids in by_role.items() for uid in ids]
-    if rows:
-        s.execute(insert_ignoring_conflicts(s, Enrollment.__table__), rows)
-    for role, ids in by_role.items():  # one UPDATE per distinct role, not per member
-        for start in range(0, len(ids), CHUNK):
+            wanted[users[sub]] = _primary([short_role(r) for r in (m.get("roles") or []) if isinstance(r, str)])
+    gone = sorted({uid for sub, uid in users.items() if sub not in active} - set(wanted))
+    ids = sorted(set(wanted) | set(gone))
+    existing: dict[int, tuple[str | None, str]] = {}
+    for start in range(0, len(ids), CHUNK):
+        existing.update((uid, (role, status)) for uid, role, status in s.execute(
+            select(Enrollment.user_id, Enrollment.role, Enrollment.status).where(
+                Enrollment.course_id == course_id, Enrollment.user_id.in_(ids[start:start + CHUNK]))))
+    missing: dict[str, list[int]] = defaultdict(list)
+    for uid, role in wanted.items():
+        if uid not in existing:
+            missing[role].append(uid)
+    for role, role_ids in missing.items():
+        _insert_for_users(s, Enrollment.__table__, role_ids, {
+            "tenant_id": tenant_id, "course_id": course_id, "role": role, "status": "enrolled",
+            "created_at": now, "updated_at": now})
+    changed: dict[str, list[int]] = defaultdict(list)
+    for uid, role in wanted.items():
+        if uid in existing and (existing[uid][0] != role or existing[uid][1] == "dropped"):
+            changed[role].append(uid)
+    for role, role_ids in changed.items():
+        for start in range(0, len(role_ids), CHUNK):
             s.execute(update(Enrollment).where(Enrollment.course_id == course_id,
-                                               Enrollment.user_id.in_(ids[start:start + CHUNK]))
-                      .values(role=role, updated_at=now))
-            s.execute(update(Enrollment).where(Enrollment.course_id == course_id, Enrollment.status == "dropped",
-                                               Enrollment.user_id.in_(ids[start:start + CHUNK]))
-                      .values(status="enrolled", updated_at=now))
-    gone = sorted({uid for sub, uid in users.items() if sub not in active})
-    for start in range(0, len(gone), CHUNK):
+                                               Enrollment.user_id.in_(role_ids[start:start + CHUNK]))
+                      .values(role=role, status=case((Enrollment.status == "dropped", "enrolled"),
+                                                     else_=Enrollment.status), updated_at=now))
+    leaving = [uid for uid in gone if uid in existing and existing[uid][1] != "dropped"]
+    for start in range(0, len(leaving), CHUNK):
         s.execute(update(Enrollment).where(Enrollment.course_id == course_id,
-                                           Enrollment.user_id.in_(gone[start:start + CHUNK]))
+                                           Enrollment.user_id.in_(leaving[start:start + CHUNK]))
                   .values(status="dropped", updated_at=now))
 
 
