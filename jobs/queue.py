@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
@@ -99,8 +100,16 @@ class InProcessQueue:
         return operation_id in self.pending_operation_ids()
 
 
+class QueueUnavailable(RuntimeError):
+    """Redis failed moments ago; not trying again yet (the sweep enqueues the job later)."""
+
+
 class RQQueue:
     """Enqueues jobs on RQ; ``provisioning worker`` runs them."""
+
+    # After Redis fails, requests stop trying it for this long: while Redis is down, SCIM
+    # and the admin API keep answering at full speed, and each Operation stays queued.
+    retry_after_seconds = 5.0
 
     def __init__(self, connection, *, name: str = "provisioning", job_timeout: int = 3600) -> None:
         from rq import Queue
@@ -108,6 +117,7 @@ class RQQueue:
 
         self.connection = connection
         self.queue = Queue(name, connection=connection, serializer=JSONSerializer, default_timeout=job_timeout)
+        self._down_until = 0.0
 
     def enqueue(self, operation_id: int) -> None:
         """Put a job for the Operation on the queue.
@@ -116,13 +126,20 @@ class RQQueue:
         a graceful worker shutdown) gets a fresh id, see :func:`job_id`.  A second job for
         an Operation is harmless: the runner's claim lets only one of them do the work.
         """
+        from redis.exceptions import ConnectionError, TimeoutError
         from rq.job import Job
 
-        retry = Job.exists(job_id(operation_id), connection=self.connection)
-        self.queue.enqueue_call(
-            TASK, args=(operation_id,), job_id=job_id(operation_id, retry=retry),
-            description=f"operation {operation_id}", result_ttl=3600, failure_ttl=7 * 24 * 3600,
-        )
+        if time.monotonic() < self._down_until:
+            raise QueueUnavailable(f"Redis was unreachable less than {self.retry_after_seconds:g} s ago")
+        try:
+            retry = Job.exists(job_id(operation_id), connection=self.connection)
+            self.queue.enqueue_call(
+                TASK, args=(operation_id,), job_id=job_id(operation_id, retry=retry),
+                description=f"operation {operation_id}", result_ttl=3600, failure_ttl=7 * 24 * 3600,
+            )
+        except (ConnectionError, TimeoutError):
+            self._down_until = time.monotonic() + self.retry_after_seconds
+            raise
 
     def pending_operation_ids(self) -> set[int]:
         """Operations with a job RQ still holds: waiting, scheduled, deferred or started.

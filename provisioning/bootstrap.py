@@ -14,12 +14,22 @@ def build_runtime(settings: Settings, *, redis_connection=None) -> Runtime:
         from jobs.queue import RQQueue
 
         if redis_connection is None:
-            from redis import Redis
-
-            redis_connection = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+            redis_connection = connect_redis(settings.redis_url)
         rt.queue = RQQueue(redis_connection, name=settings.queue_name, job_timeout=settings.job_timeout)
     else:
         from jobs.queue import InProcessQueue
 
         rt.queue = InProcessQueue(lambda: rt)
     return rt
+
+
+def connect_redis(url: str):
+    """A Redis client that fails fast when Redis is down (the request goes on; the sweep
+    enqueues later) and survives a Redis restart (a stale pooled connection is checked
+    and retried once at once, never with back-off sleeps inside a web request)."""
+    from redis import Redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30,
+                          retry=Retry(NoBackoff(), 1))

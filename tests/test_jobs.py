@@ -7,15 +7,16 @@ import threading
 import time
 
 import pytest
-from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry
 from sqlalchemy import func, select
 
-from jobs.queue import RQQueue, operation_id_of
+from jobs.queue import QueueUnavailable, RQQueue, operation_id_of
 from jobs.sweep import MAX_ATTEMPTS, requeue_lost
 from jobs.worker import main as worker_main, run_worker
 from provisioning.models import ActivityEvent, Operation
+from provisioning.bootstrap import connect_redis
 from provisioning.runtime import Runtime
 from provisioning.services import groups, memberships, operations
 
@@ -161,18 +162,29 @@ def _closed_port() -> int:
 def test_an_enqueue_failure_leaves_the_operation_queued_and_the_sweep_runs_it_once_redis_is_back(rt, run_jobs, tenant):
     source = group_with_members(rt, tenant.id, "source", 40)
     target = group_with_members(rt, tenant.id, "target", 0)
-    down = Redis(host="127.0.0.1", port=_closed_port(), socket_connect_timeout=0.5)
+    down = connect_redis(f"redis://127.0.0.1:{_closed_port()}/0")
     redis_down = Runtime(settings=rt.settings, db=rt.db, queue=RQQueue(down, name=rt.settings.queue_name))
 
-    op = memberships.request_copy(redis_down, tenant.id, target, source, ADMIN)  # no exception for the caller
+    first = memberships.request_copy(redis_down, tenant.id, target, source, ADMIN)  # no exception for the caller
+    second = memberships.request_copy(redis_down, tenant.id, target, source, ADMIN)
 
-    assert load(rt, op.id).status == "queued"
+    assert [load(rt, op.id).status for op in (first, second)] == ["queued", "queued"]
     assert rt.queue.queue.count == 0
-    assert requeue_lost(rt).requeued == [op.id]  # Redis is back: the next sweep enqueues it
-    assert requeue_lost(rt).requeued == []  # and does not enqueue it twice
+    assert requeue_lost(rt).requeued == [first.id, second.id]  # Redis is back: the next sweep enqueues them
+    assert requeue_lost(rt).requeued == []  # and does not enqueue them twice
     run_jobs()
-    assert load(rt, op.id).status == "succeeded"
+    assert [load(rt, op.id).status for op in (first, second)] == ["succeeded", "succeeded"]
     assert member_count(rt, target) == 40
+    assert _events(rt, "group.member_added") == 40
+
+
+def test_after_a_redis_failure_enqueues_fail_fast_for_a_few_seconds(rt):
+    queue = RQQueue(connect_redis(f"redis://127.0.0.1:{_closed_port()}/0"), name=rt.settings.queue_name)
+
+    with pytest.raises(RedisConnectionError):
+        queue.enqueue(1)
+    with pytest.raises(QueueUnavailable):
+        queue.enqueue(2)  # Redis is not tried again yet: requests keep their speed while it is down
 
 
 def test_the_sweep_requeues_an_operation_whose_worker_died_and_the_rerun_resumes_at_the_checkpoint(
@@ -250,3 +262,32 @@ def test_a_worker_that_lost_its_operation_to_another_cannot_apply_another_chunk(
     assert sorted(rows) == list(range(20)) and set(rows.values()) == {1}
     assert not operations.finish(rt, op_id, "failed", errors=[], worker="frozen-worker")
     assert load(rt, op_id).status == "succeeded"
+
+
+def test_a_long_copy_reports_its_progress_at_least_every_second(rt, run_jobs, tenant):
+    source = group_with_members(rt, tenant.id, "source", 10_000)
+    target = group_with_members(rt, tenant.id, "target", 0)
+    op = memberships.request_copy(rt, tenant.id, target, source, ADMIN)
+    changes: list[tuple[float, int]] = []
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            done = load(rt, op.id).progress_done
+            if not changes or changes[-1][1] != done:
+                changes.append((time.monotonic(), done))
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    started = time.monotonic()
+    run_jobs()
+    stop.set()
+    watcher.join()
+
+    assert load(rt, op.id).status == "succeeded"
+    seen = [done for _, done in changes]
+    assert len([d for d in seen if 0 < d < 10_000]) >= 3, seen  # admins watch it move, chunk by chunk
+    times = [started] + [t for t, _ in changes[1:]]
+    gaps = [round(b - a, 2) for a, b in zip(times, times[1:])]
+    assert max(gaps) < 1.0, gaps
