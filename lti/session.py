@@ -24,8 +24,7 @@ class Launch:
 
 
 def token_max_age() -> int:
-    rt = current_app.extensions["provisioning"]
-    return int(rt.settings.extra.get("lti_launch_token_seconds", tokens.DEFAULT_LAUNCH_SECONDS))
+    return current_app.extensions["provisioning"].settings.lti_launch_token_seconds
 
 
 def current_launch() -> Launch | None:

@@ -53,6 +53,11 @@ class Settings:
     page_size_max: int = 500
     import_max_rows: int = 1_000_000
     import_chunk_size: int = 2000
+    # LTI: platform key sets are cached this long (and refetched on an unknown kid at most this often);
+    # the launch token the embedded UI works from expires after lti_launch_token_seconds.
+    lti_jwks_ttl_seconds: int = 3600
+    lti_jwks_min_refetch_seconds: int = 5
+    lti_launch_token_seconds: int = 4 * 3600
     # Behaviour
     trust_proxy: bool = False
     embedded: bool = False
@@ -91,6 +96,9 @@ class Settings:
             page_size_max=_int(env.get("PAGE_SIZE_MAX"), 500),
             import_max_rows=_int(env.get("IMPORT_MAX_ROWS"), 1_000_000),
             import_chunk_size=_int(env.get("IMPORT_CHUNK_SIZE"), 2000),
+            lti_jwks_ttl_seconds=_int(env.get("LTI_JWKS_TTL_SECONDS"), 3600),
+            lti_jwks_min_refetch_seconds=_int(env.get("LTI_JWKS_MIN_REFETCH_SECONDS"), 5),
+            lti_launch_token_seconds=_int(env.get("LTI_LAUNCH_TOKEN_SECONDS"), 4 * 3600),
             trust_proxy=_bool(env.get("TRUST_PROXY"), False),
             embedded=embedded,
         )

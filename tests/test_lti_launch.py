@@ -74,7 +74,7 @@ def test_the_launch_token_opens_the_landing_page_without_any_cookie(rt, app, cli
 def test_an_expired_launch_token_is_refused(rt, app, client, tenant, platform):
     register_platform(rt, tenant.id, platform)
     token = _text(launch(client, platform)).split('name="launch-token" content="')[1].split('"')[0]
-    rt.settings.extra["lti_launch_token_seconds"] = 0
+    rt.settings.lti_launch_token_seconds = 0
     time.sleep(1.1)
     assert app.test_client().get(f"/lti/home?lt={token}").status_code == 401
 

@@ -126,7 +126,7 @@ def test_a_launch_with_a_malformed_id_token_is_a_400(rt, client, login):
 
 
 def test_an_unknown_kid_is_refused_then_accepted_once_the_platform_publishes_the_key(rt, client, login, platform):
-    rt.settings.extra["lti_jwks_min_refetch_seconds"] = 0
+    rt.settings.lti_jwks_min_refetch_seconds = 0
     auth, message = login()
     assert _post(client, auth, platform.sign(message)).status_code == 200
     platform.rotate_signing_key(publish=False)
@@ -145,7 +145,7 @@ def test_the_platform_jwks_is_cached_between_launches(rt, client, login, platfor
 
 
 def test_unknown_kids_do_not_make_the_tool_refetch_the_jwks_on_every_launch(rt, client, login, platform):
-    rt.settings.extra["lti_jwks_min_refetch_seconds"] = 60
+    rt.settings.lti_jwks_min_refetch_seconds = 60
     auth, message = login()
     assert _post(client, auth, platform.sign(message)).status_code == 200
     for _ in range(3):

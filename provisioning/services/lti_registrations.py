@@ -183,11 +183,11 @@ def platform_key(rt: Runtime, registration_id: int, kid: str) -> dict[str, Any] 
     """The platform's JWK with this kid, from the cached JWKS; fetched again when the kid is unknown.
 
     Platforms rotate their keys (Canvas hourly), so an unknown kid means "refetch", but not
-    more often than ``lti_jwks_min_refetch_seconds`` so a stream of bogus kids can't make us
+    more often than ``settings.lti_jwks_min_refetch_seconds`` so a stream of bogus kids can't make us
     hammer the platform.
     """
-    ttl = timedelta(seconds=int(rt.settings.extra.get("lti_jwks_ttl_seconds", 3600)))
-    min_refetch = timedelta(seconds=int(rt.settings.extra.get("lti_jwks_min_refetch_seconds", 5)))
+    ttl = timedelta(seconds=rt.settings.lti_jwks_ttl_seconds)
+    min_refetch = timedelta(seconds=rt.settings.lti_jwks_min_refetch_seconds)
     now = utcnow()
     memory = process_cache(rt, "platform_jwks")
     if registration_id in memory:  # this process's copy first; the row is shared by every process
