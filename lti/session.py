@@ -45,3 +45,14 @@ def set_launch_cookie(response, token: str) -> None:
     secure = request.is_secure
     response.set_cookie(COOKIE, token, max_age=token_max_age(), httponly=True, secure=secure, path="/",
                         samesite="None" if secure else "Lax", partitioned=secure)
+
+
+def current_principal():
+    """The request's :class:`~provisioning.services.permissions.Principal`, or None without a valid launch."""
+    from provisioning.services.permissions import principal_for
+
+    found = current_launch()
+    if found is None:
+        return None
+    return principal_for(current_app.extensions["provisioning"], found.tenant_id, found.user_id, found.role,
+                         found.course_id)

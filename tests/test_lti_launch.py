@@ -181,3 +181,16 @@ def test_an_anonymous_launch_is_refused_with_a_page(rt, client, tenant, platform
     del message["sub"]
     resp = client.post("/lti/launch", data={"id_token": platform.sign(message), "state": auth["state"]})
     assert resp.status_code in (400, 403) and "Traceback" not in resp.get_data(as_text=True)
+
+
+def test_the_launch_token_gives_the_ui_a_principal_with_the_tenants_permission_set(rt, app, client, tenant, platform):
+    from lti.session import current_principal
+
+    register_platform(rt, tenant.id, platform)
+    token = _text(launch(client, platform, roles=[TA])).split('name="launch-token" content="')[1].split('"')[0]
+    with app.test_request_context(f"/lti/home?lt={token}"):
+        principal = current_principal()
+    assert (principal.tenant_id, principal.role) == (tenant.id, "manager")
+    assert "batch_actions" in principal.permissions
+    with app.test_request_context("/lti/home"):
+        assert current_principal() is None
