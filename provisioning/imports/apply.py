@@ -27,7 +27,7 @@ from ..services.operations import save_progress, start_operation
 from . import users_apply
 from .events import event_row, reevaluate_rules
 from .preview import load_import, refresh_summary
-from .validate import user_exists, validate_staged
+from .validate import same_email, user_exists, validate_staged
 
 COUNTERS = ("done", "applied", "skipped", "errors", "removed", "groups_created", "users_created", "users_updated")
 
@@ -158,7 +158,7 @@ def _is_member(imp: Import):
     u, g, m = aliased(User), aliased(Group), aliased(Membership)
     return (select(m.user_id).select_from(u).join(g, _group_of_row(imp, g))
             .join(m, and_(m.group_id == g.id, m.user_id == u.id))
-            .where(u.tenant_id == imp.tenant_id, func.lower(u.email) == ImportRow.email).exists())
+            .where(u.tenant_id == imp.tenant_id, same_email(u)).exists())
 
 
 def _mark(s: Session, where, status: str, message: str) -> int:
@@ -173,7 +173,7 @@ def _apply_members_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Act
     pairs = (select(Group.id, User.id, literal(imp.tenant_id), literal("csv"),
                     literal(utcnow(), Membership.__table__.c.added_at.type))
              .select_from(ImportRow)
-             .join(User, and_(User.tenant_id == imp.tenant_id, func.lower(User.email) == ImportRow.email))
+             .join(User, and_(User.tenant_id == imp.tenant_id, same_email(User)))
              .join(Group, and_(_group_of_row(imp, Group), Group.kind != "automatic"))
              .where(chunk, ImportRow.status == "ok").distinct())
     added = s.execute(insert_ignoring_conflicts(s, Membership.__table__).from_select(
@@ -192,7 +192,7 @@ def _remove_unlisted(rt: Runtime, s: Session, imp: Import, actor: Actor) -> int:
     targets = (select(g.id).select_from(ImportRow).join(g, _group_of_row(imp, g)).where(listed))
     u = aliased(User)
     kept = (select(ImportRow.id).select_from(ImportRow)
-            .join(u, and_(u.tenant_id == imp.tenant_id, func.lower(u.email) == ImportRow.email))
+            .join(u, and_(u.tenant_id == imp.tenant_id, same_email(u)))
             .join(g, _group_of_row(imp, g))
             .where(listed, u.id == Membership.user_id, g.id == Membership.group_id).exists())
     table = Membership.__table__

@@ -25,7 +25,7 @@ from ..services.users import count_seats
 from . import formats
 from .reading import read_table
 from .staging import analyze, stage
-from .validate import entries_for_row, user_exists, validate_staged
+from .validate import entries_for_row, same_email, user_exists, validate_staged
 
 GROUPS_SHOWN = 1000
 
@@ -157,7 +157,7 @@ def _group_summary(s: Session, imp: Import) -> tuple[list[dict[str, Any]], int]:
     stmt = (select(func.min(key), Group.id, func.count(distinct(ImportRow.email)),
                    func.count(distinct(case((Membership.user_id.is_(None), ImportRow.email)))))
             .select_from(ImportRow)
-            .join(User, and_(User.tenant_id == t, func.lower(User.email) == ImportRow.email))
+            .join(User, and_(User.tenant_id == t, same_email(User)))
             .outerjoin(Group, and_(Group.tenant_id == t, group_match))
             .outerjoin(Membership, and_(Membership.group_id == Group.id, Membership.user_id == User.id))
             .where(ImportRow.import_id == imp.id, ImportRow.status == "ok")

@@ -18,7 +18,7 @@ from ..runtime import Runtime
 from ..services.activity import Actor, record_many
 from ..services.users import check_seats, count_seats
 from .events import event_row, reevaluate_rules
-from .validate import user_exists
+from .validate import same_email, user_exists
 
 
 def check_seats_for(s: Session, imp: Import, adding: int) -> None:
@@ -50,7 +50,7 @@ def _custom_merge(s: Session):
 
 
 def _match(imp: Import):
-    return and_(User.__table__.c.tenant_id == imp.tenant_id, func.lower(User.__table__.c.email) == ImportRow.email)
+    return and_(User.__table__.c.tenant_id == imp.tenant_id, same_email(User.__table__.c))
 
 
 def apply_users_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor) -> dict[str, int]:

@@ -153,8 +153,17 @@ def _mark(s: Session, import_id: int, condition, message: str, column: str | Non
                      .values(**values).execution_options(synchronize_session=False)).rowcount
 
 
+def same_email(users) -> Any:
+    """``lower(users.email) = lower(staged email)`` (the staged one is lower-cased already).
+
+    Both sides are expressions on purpose: against a bare TEXT column SQLite gives the
+    comparison TEXT affinity and won't use the (tenant_id, lower(email)) index.
+    """
+    return func.lower(users.email) == func.lower(ImportRow.email)
+
+
 def user_exists(tenant_id: int):
-    return exists().where(User.tenant_id == tenant_id, func.lower(User.email) == ImportRow.email)
+    return exists().where(User.tenant_id == tenant_id, same_email(User))
 
 
 def validate_staged(s: Session, imp: Import, email_header: str | None) -> None:
