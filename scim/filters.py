@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from sqlalchemy import String, and_, cast, false, func, not_, or_, true
+from sqlalchemy import String, and_, cast, false, func, not_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from .attributes import (ANY, BOOLEAN, CUSTOM_USER, DATETIME, ID, SCHEMAS, STRING, Attribute, Complex, Entry,

@@ -238,6 +238,8 @@ def test_deleting_a_group_a_rule_names_breaks_the_rule_without_emptying_its_grou
     group = make_rule_group(client, tenant, run_jobs, f'not (groups[value eq "{sales["id"]}"])')
     assert members(rt, group["id"]) == {people["bob"], people["cid"], people["dee"]}
     assert client.delete(f"/api/v1/groups/{sales['id']}", headers=tenant.admin).status_code == 204
+    assert reevaluate_users(rt, tenant.id, [people["ann"]]) == {}  # ann would match now: the rule must not apply
+    assert members(rt, group["id"]) == {people["bob"], people["cid"], people["dee"]}
     r = client.post(f"/api/v1/groups/{group['id']}/evaluate", headers=tenant.admin)
     run_jobs()
     assert operation(rt, r.json["operation_id"]).status == "failed"

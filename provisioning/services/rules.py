@@ -23,14 +23,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from scim.attributes import DATETIME, STRING, Attribute, Complex
-from scim.filter_parser import Compare, Logical, Not, ValuePath
-from scim.filters import InvalidFilter, compile_filter, parse
+from scim.filter_sql import json_text
+from scim.filters import InvalidFilter, compile_filter
 
 from ..db import insert_ignoring_conflicts
 from ..errors import InvalidInput
-from ..models import ENROLLMENT_STATUSES, Course, Enrollment, Group, Membership, Tenant, User, utcnow
+from ..models import Course, Enrollment, Group, Membership, Tenant, User, utcnow
 from ..runtime import Runtime
 from .activity import Actor, record, record_many
+from .rule_references import check_references, references
 
 RULE_ACTOR = Actor("rule", "rule")
 INLINE_USERS = 1000  # more changed users than this re-evaluate as background jobs
@@ -66,57 +67,6 @@ class CompiledRule:
 # --- compiling and validating -----------------------------------------------------------------
 
 
-def _terms_on(tree: Any, attribute: str, default: str) -> list[tuple[str, Compare]]:
-    """(sub-attribute, comparison) for every condition on one complex attribute, walking without recursion."""
-    found: list[tuple[str, Compare]] = []
-    stack: list[tuple[Any, bool]] = [(tree, False)]
-    while stack:
-        node, inside = stack.pop()
-        if isinstance(node, Logical):
-            stack.extend((item, inside) for item in node.items)
-        elif isinstance(node, Not):
-            stack.append((node.item, inside))
-        elif isinstance(node, ValuePath):
-            stack.append((node.filter, node.path.name.lower() == attribute))
-        elif isinstance(node, Compare):
-            if inside:
-                found.append((node.path.name.lower(), node))
-            elif node.path.name.lower() == attribute and node.path.uri is None:
-                found.append(((node.path.sub or default).lower(), node))
-    return found
-
-
-def _check_references(s: Session, tenant_id: int, tree: Any) -> tuple[str, ...]:
-    """Courses and groups a rule names must exist in the tenant; enrollment statuses must be real ones.
-
-    Otherwise ``not (enrollments[course eq "typo"])`` would silently match everyone.
-    Returns the course external ids named.
-    """
-    courses: list[tuple[str, int]] = []
-    for sub, term in _terms_on(tree, "enrollments", "course"):
-        value = term.value
-        if value is None or value.type != "string":
-            continue
-        if sub == "course" and term.op == "eq":
-            courses.append((value.value, value.position))
-        if sub == "status" and term.op in ("eq", "ne") and value.value.lower() not in ENROLLMENT_STATUSES:
-            raise InvalidFilter(f"Unknown enrollment status {value.value!r}; use one of "
-                                f"{', '.join(ENROLLMENT_STATUSES)}.", value.position)
-    existing = set(s.scalars(select(Course.external_id).where(
-        Course.tenant_id == tenant_id, Course.external_id.in_({c for c, _ in courses})))) if courses else set()
-    for course, position in courses:
-        if course not in existing:
-            raise InvalidFilter(f"No course with external id {course!r}.", position)
-    groups = [(str(t.value.value).strip(), t.value.position) for sub, t in _terms_on(tree, "groups", "value")
-              if sub == "value" and t.op == "eq" and t.value is not None and t.value.type in ("string", "number")]
-    ids = {int(g) for g, _ in groups if g.isdigit() and len(g) < 19}
-    found = set(s.scalars(select(Group.id).where(Group.tenant_id == tenant_id, Group.id.in_(ids)))) if ids else set()
-    for group, position in groups:
-        if not (group.isdigit() and len(group) < 19 and int(group) in found):
-            raise InvalidFilter(f"No group with id {group!r}.", position)
-    return tuple(sorted({c for c, _ in courses}))
-
-
 def _declared_custom_attributes(s: Session, tenant_id: int) -> set[str]:
     settings = s.scalar(select(Tenant.settings).where(Tenant.id == tenant_id)) or {}
     declared = settings.get("custom_attributes") or []
@@ -124,8 +74,6 @@ def _declared_custom_attributes(s: Session, tenant_id: int) -> set[str]:
 
 
 def _custom_key_in_use(s: Session, tenant_id: int, name: str) -> bool:
-    from scim.filter_sql import json_text
-
     return s.scalar(select(User.id).where(User.tenant_id == tenant_id,
                                           json_text(User.custom_attributes, name).is_not(None)).limit(1)) is not None
 
@@ -144,7 +92,7 @@ def compile_rule(s: Session, tenant_id: int, text: str, *, custom: Iterable[str]
     """
     if not isinstance(text, str) or not text.strip():
         raise InvalidFilter("The rule is empty.", 0)
-    tree = parse(text)
+    refs = references(text)
     known = set(custom) | _declared_custom_attributes(s, tenant_id)
     while True:
         try:
@@ -155,9 +103,9 @@ def compile_rule(s: Session, tenant_id: int, text: str, *, custom: Iterable[str]
             if name is None or name in known or not _custom_key_in_use(s, tenant_id, name):
                 raise
             known.add(name)
-    courses = _check_references(s, tenant_id, tree)
-    used = tuple(sorted(n for n in known if n.lower() in text.lower()))
-    return CompiledRule(text, condition, used, courses)
+    check_references(s, tenant_id, refs)
+    used = tuple(sorted(n for n in known if n.lower() in refs.names))
+    return CompiledRule(text, condition, used, tuple(sorted({c for c, _ in refs.courses})))
 
 
 def rule_error(exc: InvalidFilter) -> InvalidInput:
@@ -365,6 +313,9 @@ def reevaluate_users(s_or_rt: Session | Runtime, tenant_id: int, user_ids: Seque
             try:
                 condition = _compiled(group.rule, tenant_id, tuple(sorted((group.settings or {}).get(
                     "rule_custom_attributes", ()))))
+                refs = references(group.rule)
+                if refs.courses or refs.groups:  # a deleted course or group must not flood the group
+                    check_references(s, tenant_id, refs)
             except InvalidFilter as exc:
                 mark_broken(s, group, rule_error(exc).message, actor)
                 continue
