@@ -91,8 +91,8 @@ class InProcessQueue:
         self._stopping.set()
         self._pool.shutdown(wait=wait, cancel_futures=True)
 
-    def pending_operation_ids(self) -> set[int]:
-        """Operations submitted to this process and not finished yet."""
+    def pending_operation_ids(self, *, waiting_only: bool = False) -> set[int]:
+        """Operations submitted to this process and not finished yet (waiting or running)."""
         with self._lock:
             return set(self._pending)
 
@@ -141,16 +141,18 @@ class RQQueue:
             self._down_until = time.monotonic() + self.retry_after_seconds
             raise
 
-    def pending_operation_ids(self) -> set[int]:
-        """Operations with a job RQ still holds: waiting, scheduled, deferred or started.
+    def pending_operation_ids(self, *, waiting_only: bool = False) -> set[int]:
+        """Operations with a job RQ still holds: waiting (queued, scheduled, deferred) or,
+        unless ``waiting_only``, started.
 
         One pass over the queue and its registries (not one lookup per Operation).
         """
         from rq.registry import DeferredJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
         q = self.queue
+        registries = [ScheduledJobRegistry, DeferredJobRegistry] + ([] if waiting_only else [StartedJobRegistry])
         ids = list(q.get_job_ids())
-        for registry in (StartedJobRegistry, ScheduledJobRegistry, DeferredJobRegistry):
+        for registry in registries:
             ids += registry(queue=q).get_job_ids(cleanup=False)
         found = {operation_id_of(i) for i in ids}
         found.discard(None)

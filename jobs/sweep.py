@@ -38,8 +38,11 @@ def requeue_lost(rt: Runtime) -> SweepResult:
 
     Raises when the queue can't be reached: the caller logs it and tries again later.
     """
-    pending = rt.queue.pending_operation_ids()  # type: ignore[attr-defined]
-    lost = operations.find_lost(rt, pending=pending)
+    queue = rt.queue
+    # A dead worker's job still shows as started in RQ until RQ's own cleanup: that is why a
+    # stale running operation only counts as handled when a job for it is *waiting*.
+    lost = operations.find_lost(rt, pending=queue.pending_operation_ids(),  # type: ignore[attr-defined]
+                                waiting=queue.pending_operation_ids(waiting_only=True))  # type: ignore[attr-defined]
     result = SweepResult()
     for op_id in lost.queued:
         rt.queue.enqueue(op_id)

@@ -199,6 +199,7 @@ def test_the_sweep_requeues_an_operation_whose_worker_died_and_the_rerun_resumes
     assert requeue_lost(rt).requeued == []  # its heartbeat is still fresh
     time.sleep(1.2)
     assert requeue_lost(rt).requeued == [op_id]
+    assert requeue_lost(rt).requeued == []  # its new job is waiting: no pile of duplicates
     run_jobs()
 
     done = load(rt, op_id)
@@ -211,6 +212,7 @@ def test_the_sweep_requeues_an_operation_whose_worker_died_and_the_rerun_resumes
 def test_an_operation_whose_workers_keep_dying_is_failed_with_a_clear_message(rt, tenant):
     rt.settings.operation_stale_seconds = 1
     op_id = start_rows_operation(rt, tenant.id, rows=10, chunk=10)
+    rt.queue.queue.empty()
     for attempt in range(MAX_ATTEMPTS):
         assert operations.claim(rt, op_id, f"worker-{attempt}") is not None
         time.sleep(1.1)

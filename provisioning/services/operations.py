@@ -240,11 +240,14 @@ class LostOperations:
     """(id, attempts) of running operations whose heartbeat stopped (their worker died)."""
 
 
-def find_lost(rt: Runtime, *, pending: Collection[int], queued_older_than: timedelta = timedelta(0)) -> LostOperations:
+def find_lost(rt: Runtime, *, pending: Collection[int], waiting: Collection[int] = (),
+              queued_older_than: timedelta = timedelta(0)) -> LostOperations:
     """Operations that should be running or queued in the job queue but are not.
 
-    ``pending`` holds the ids the job queue still has a job for.  Queued rows younger
-    than ``queued_older_than`` are left alone (their enqueue may be under way).
+    ``pending`` holds the ids the job queue still has a job for (waiting or started);
+    ``waiting`` those with a job not started yet.  A stale running operation with a waiting
+    job was already re-enqueued.  Queued rows younger than ``queued_older_than`` are left
+    alone (their enqueue may be under way).
     """
     now = utcnow()
     stale = now - timedelta(seconds=rt.settings.operation_stale_seconds)
@@ -257,10 +260,10 @@ def find_lost(rt: Runtime, *, pending: Collection[int], queued_older_than: timed
                 )
             ).order_by(Operation.id)
         ).all()
-    pending = set(pending)
+    pending, waiting = set(pending), set(waiting)
     return LostOperations(
         queued=[r.id for r in rows if r.status == "queued" and r.id not in pending],
-        stale=[(r.id, r.attempts) for r in rows if r.status == "running"],
+        stale=[(r.id, r.attempts) for r in rows if r.status == "running" and r.id not in waiting],
     )
 
 
