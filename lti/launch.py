@@ -18,6 +18,7 @@ from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, Flask
 from pylti1p3.exception import LtiException, OIDCException
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from pylti1p3.session import SessionService
+from sqlalchemy.exc import SQLAlchemyError
 
 from provisioning.runtime import Runtime
 from provisioning.services import lti_launch, lti_registrations
@@ -173,6 +174,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             found = conf.find_registration_by_params(iss, client_id)
         except AmbiguousClient as exc:  # cannot happen with a client_id; kept for completeness
             raise UnknownPlatform(_unknown_platform_reason(iss, client_id)) from exc
+        except SQLAlchemyError:
+            raise  # an outage is not an unknown platform
         except Exception as exc:  # pylti1p3 ToolConfs signal an unknown issuer with a plain Exception
             raise UnknownPlatform(_unknown_platform_reason(iss, client_id)) from exc
         if found is None:

@@ -152,3 +152,23 @@ def test_unknown_kids_do_not_make_the_tool_refetch_the_jwks_on_every_launch(rt, 
         auth, message = login()
         _refused(_post(client, auth, platform.sign(message, kid="bogus")), 401, "bogus")
     assert platform.jwks_requests == 1
+
+
+def test_a_plain_exception_from_a_tool_conf_becomes_a_typed_unknown_platform(rt, app):
+    import jwt
+    from pylti1p3.contrib.flask import FlaskRequest
+
+    from lti.errors import UnknownPlatform
+    from lti.launch import ToolMessageLaunch
+    from lti.toolconf import DbToolConf
+
+    class DictStyleConf(DbToolConf):
+        def find_registration_by_params(self, iss, client_id, *args, **kwargs):
+            raise Exception(f"iss {iss} not found in settings")  # what pylti1p3's ToolConfDict does
+
+    token = jwt.encode({"iss": "https://x.example", "aud": "c-1"}, "k" * 32, algorithm="HS256")
+    with app.test_request_context("/lti/launch", method="POST", data={"id_token": token, "state": "s"}):
+        message = ToolMessageLaunch(rt, FlaskRequest(), DictStyleConf(rt))
+        with pytest.raises(UnknownPlatform) as refused:
+            message.validate_jwt_format().validate_registration()
+    assert refused.value.status == 403 and "x.example" in refused.value.reason
