@@ -116,3 +116,18 @@ def insert_ignoring_conflicts(session: Session, table: Table):
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"bulk insert is not implemented for {dialect}")
+
+
+def id_in(session: Session, column: Any, ids: Any):
+    """``column IN (ids)`` for a chunk of ids, as ``column = ANY(:array)`` on PostgreSQL.
+
+    One array parameter instead of hundreds of scalar ones: the statement binds and
+    plans several times faster there, which matters for chunked bulk jobs.
+    """
+    values = list(ids)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)

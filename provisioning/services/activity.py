@@ -87,3 +87,22 @@ def list_events(
     stmt = stmt.order_by(ActivityEvent.created_at.desc(), ActivityEvent.id.desc())
     with rt.db.read() as s:
         return paginate(s, stmt, page, per_page)
+
+
+def record_user_events(session: Session, tenant_id: int, actor: Actor, action: str, user_ids: Iterable[int],
+                       details: dict[str, Any] | None = None) -> None:
+    """The set-based form of :func:`record_many` for one action on many users: one INSERT ... SELECT."""
+    from sqlalchemy import String, cast, literal
+
+    from ..db import id_in
+    from ..models import User
+
+    ids = list(user_ids)
+    if not ids:
+        return
+    rows = select(literal(tenant_id), literal(actor.name), literal(actor.channel), literal(action), literal("user"),
+                  cast(User.id, String), literal(details or {}, type_=ActivityEvent.details.type),
+                  literal(utcnow(), type_=ActivityEvent.created_at.type)) \
+        .where(User.tenant_id == tenant_id, id_in(session, User.id, ids))
+    session.execute(insert(ActivityEvent.__table__).from_select(
+        ["tenant_id", "actor", "channel", "action", "object_type", "object_id", "details", "created_at"], rows))

@@ -12,11 +12,13 @@ was done.  The per-action work lives in :mod:`.batch_steps`.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any, Iterator
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ..db import id_in
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import ExportChunk, Membership, Operation, User
 from ..runtime import Runtime
@@ -28,7 +30,7 @@ from .operations import save_progress, start_operation
 OPERATION_TYPE = "batch_action"
 MAX_USER_IDS = 100_000
 MAX_ERRORS = 1000
-DEFAULT_CHUNK = 500
+DEFAULT_CHUNK = 2000
 
 
 def chunk_size(rt: Runtime) -> int:
@@ -91,10 +93,12 @@ def request_batch_action(rt: Runtime, tenant_id: int, action: str, params: dict[
 def next_chunk(s: Session, tenant_id: int, selection: dict[str, Any], after: int, size: int) -> tuple[list[int], list[int], int]:
     """The next chunk of the selection after user id ``after``: (ids of the tenant's users, unknown ids, last id)."""
     if "user_ids" in selection:
-        wanted = [i for i in selection["user_ids"] if i > after][:size]
+        ids = selection["user_ids"]  # sorted when the request was validated
+        start = bisect_right(ids, after)
+        wanted = ids[start:start + size]
         if not wanted:
             return [], [], after
-        found = sorted(s.scalars(select(User.id).where(User.tenant_id == tenant_id, User.id.in_(wanted))))
+        found = sorted(s.scalars(select(User.id).where(User.tenant_id == tenant_id, id_in(s, User.id, wanted))))
         known = set(found)
         return found, [i for i in wanted if i not in known], wanted[-1]
     if "group_id" in selection:

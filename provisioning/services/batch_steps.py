@@ -17,14 +17,14 @@ from typing import Any, Callable
 from sqlalchemy import literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..db import insert_ignoring_conflicts
+from ..db import id_in, insert_ignoring_conflicts
 from ..errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from ..mail.outbox import queue_emails
 from ..mail.templates import greeting_name, render
 from ..models import USER_ROLES, ExportChunk, ManagerShare, Tenant, User, utcnow
 from ..runtime import Runtime
 from . import certificates, invitations, lifecycle, notifications, tasks
-from .activity import Actor, record_many
+from .activity import Actor, record_user_events
 from .groups import load_group
 from .memberships import delete_members, ensure_hand_editable, insert_members, touch_group
 from .rules import reevaluate_users
@@ -47,11 +47,8 @@ class StepContext:
     seq: int
 
     def events(self, user_ids: list[int], action: str, **details: Any) -> None:
-        now = utcnow()
-        record_many(self.s, ({"tenant_id": self.tenant_id, "actor": self.actor.name, "channel": self.actor.channel,
-                              "action": action, "object_type": "user", "object_id": str(uid),
-                              "details": {"operation_id": self.operation_id, **details}, "created_at": now}
-                             for uid in user_ids))
+        record_user_events(self.s, self.tenant_id, self.actor, action, user_ids,
+                           {"operation_id": self.operation_id, **details})
 
 
 @dataclass
@@ -176,7 +173,7 @@ def reactivate(ctx: StepContext, ids: list[int]) -> Outcome:
     try:
         changed = lifecycle.reactivate_users(ctx.s, ctx.tenant_id, ids, ctx.actor)
     except LimitExceeded as exc:
-        refused = list(ctx.s.scalars(select(User.id).where(User.tenant_id == ctx.tenant_id, User.id.in_(ids),
+        refused = list(ctx.s.scalars(select(User.id).where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids),
                                                             User.status == "deactivated")))
         return Outcome([], {"not_deactivated": len(ids) - len(refused)}, [(i, exc.message) for i in refused])
     reevaluate_users(ctx.s, ctx.tenant_id, changed, rt=ctx.rt)
@@ -213,7 +210,7 @@ def remove_from_group(ctx: StepContext, ids: list[int]) -> Outcome:
 def _set_attribute(ctx: StepContext, ids: list[int], name: str, value: str) -> Outcome:
     column = getattr(User, name)
     changed = list(ctx.s.scalars(
-        update(User).where(User.tenant_id == ctx.tenant_id, User.id.in_(ids), or_(column.is_(None), column != value))
+        update(User).where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids), or_(column.is_(None), column != value))
         .values({name: value, "version": User.version + 1, "updated_at": utcnow()})
         .returning(User.id).execution_options(synchronize_session=False)))
     ctx.events(changed, "user.updated", changed=[name], **{name: value})
@@ -229,7 +226,7 @@ def change_language(ctx: StepContext, ids: list[int]) -> Outcome:
 
 
 def _without_email(ctx: StepContext, ids: list[int], status: str) -> list[int]:
-    return list(ctx.s.scalars(select(User.id).where(User.tenant_id == ctx.tenant_id, User.id.in_(ids),
+    return list(ctx.s.scalars(select(User.id).where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids),
                                                      User.status == status, User.email.is_(None))))
 
 
@@ -244,7 +241,7 @@ def password_reset(ctx: StepContext, ids: list[int]) -> Outcome:
     tenant = ctx.s.get(Tenant, ctx.tenant_id)
     reset_url = invitations.tenant_link(tenant, "password_reset_url", "tenant.settings.password_reset_url")
     users = ctx.s.execute(select(User.id, User.email, User.given_name, User.display_name, User.username)
-                          .where(User.tenant_id == ctx.tenant_id, User.id.in_(ids), User.status == "active",
+                          .where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids), User.status == "active",
                                  User.email.is_not(None)).order_by(User.id)).all()
     queue_emails(ctx.s, ctx.rt, ctx.tenant_id, ((u.id, u.email, render("password_reset", {
         "tenant_name": tenant.name, "name": greeting_name(u), "reset_url": reset_url})) for u in users),
@@ -286,7 +283,7 @@ def share(ctx: StepContext, ids: list[int]) -> Outcome:
     manager_id = ctx.params["manager_id"]
     rows = select(literal(manager_id), User.id, literal(ctx.tenant_id), literal(ctx.actor.name),
                   literal(utcnow(), type_=ManagerShare.created_at.type)) \
-        .where(User.tenant_id == ctx.tenant_id, User.id.in_(ids), User.id != manager_id)
+        .where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids), User.id != manager_id)
     stmt = insert_ignoring_conflicts(ctx.s, ManagerShare.__table__).from_select(
         ["manager_id", "user_id", "tenant_id", "shared_by", "created_at"], rows,
     ).returning(ManagerShare.__table__.c.user_id)
@@ -309,7 +306,7 @@ def export_header() -> str:
 
 def export_csv(ctx: StepContext, ids: list[int]) -> Outcome:
     rows = ctx.s.execute(select(*(getattr(User, c) for c in EXPORT_COLUMNS))
-                         .where(User.tenant_id == ctx.tenant_id, User.id.in_(ids)).order_by(User.id)).all()
+                         .where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids)).order_by(User.id)).all()
     out = io.StringIO()
     writer = csv.writer(out)
     for row in rows:

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
+from ..db import id_in
 from ..models import Certificate, User, utcnow
 from ..runtime import Runtime
 from .pagination import Page, paginate
@@ -19,7 +20,7 @@ def assign_certificates(s: Session, tenant_id: int, user_ids: Sequence[int], nam
     """Issue a certificate to each of ``user_ids`` in the tenant, in one INSERT ... SELECT."""
     rows = select(literal(tenant_id), User.id, literal(name), literal(issued_on, type_=Certificate.issued_on.type),
                   literal(issued_by), literal(utcnow(), type_=Certificate.created_at.type)) \
-        .where(User.tenant_id == tenant_id, User.id.in_(list(user_ids)))
+        .where(User.tenant_id == tenant_id, id_in(s, User.id, list(user_ids)))
     stmt = Certificate.__table__.insert().from_select(
         ["tenant_id", "user_id", "name", "issued_on", "issued_by", "created_at"], rows,
     ).returning(Certificate.__table__.c.user_id)

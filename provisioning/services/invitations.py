@@ -12,13 +12,13 @@ from typing import Sequence
 from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session
 
-from ..db import insert_ignoring_conflicts
+from ..db import id_in, insert_ignoring_conflicts
 from ..errors import InvalidInput
 from ..mail.outbox import queue_emails
 from ..mail.templates import greeting_name, render
 from ..models import Invitation, Tenant, User, utcnow
 from ..runtime import Runtime
-from .activity import Actor, record_many
+from .activity import Actor, record_user_events
 
 
 def tenant_link(tenant: Tenant, setting: str, field: str) -> str:
@@ -40,29 +40,27 @@ def send_invitations(s: Session, rt: Runtime, tenant_id: int, user_ids: Sequence
     tenant = s.get(Tenant, tenant_id)
     join_url = tenant_link(tenant, "join_url", "join_url")
     users = s.execute(select(User.id, User.email, User.given_name, User.display_name, User.username)
-                      .where(User.tenant_id == tenant_id, User.id.in_(list(user_ids)), User.status == "invited",
+                      .where(User.tenant_id == tenant_id, id_in(s, User.id, list(user_ids)), User.status == "invited",
                              User.email.is_not(None))
                       .order_by(User.id)).all()
     ids = [u.id for u in users]
     if not ids:
         return []
     now = utcnow()
-    s.execute(update(Invitation).where(Invitation.tenant_id == tenant_id, Invitation.user_id.in_(ids))
+    s.execute(update(Invitation).where(Invitation.tenant_id == tenant_id, id_in(s, Invitation.user_id, ids))
               .values(status="pending", sent_count=Invitation.sent_count + 1, last_sent_at=now,
                       invited_by=actor.name, accepted_at=None)
               .execution_options(synchronize_session=False))
     new = select(User.id, literal(tenant_id), literal("pending"), literal(1), literal(actor.name),
                  literal(now, type_=Invitation.created_at.type), literal(now, type_=Invitation.last_sent_at.type)) \
-        .where(User.tenant_id == tenant_id, User.id.in_(ids))
+        .where(User.tenant_id == tenant_id, id_in(s, User.id, ids))
     s.execute(insert_ignoring_conflicts(s, Invitation.__table__).from_select(
         ["user_id", "tenant_id", "status", "sent_count", "invited_by", "created_at", "last_sent_at"], new))
     queue_emails(s, rt, tenant_id, ((u.id, u.email, render("invitation", {
         "tenant_name": tenant.name, "name": greeting_name(u), "join_url": join_url})) for u in users),
         "invitation", operation_id=operation_id)
-    record_many(s, ({"tenant_id": tenant_id, "actor": actor.name, "channel": actor.channel,
-                     "action": "user.invited", "object_type": "user", "object_id": str(uid),
-                     "details": {"operation_id": operation_id} if operation_id else {}, "created_at": now}
-                    for uid in ids))
+    record_user_events(s, tenant_id, actor, "user.invited", ids,
+                       {"operation_id": operation_id} if operation_id else {})
     return ids
 
 

@@ -18,11 +18,12 @@ from typing import Sequence
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from ..db import id_in
 from ..models import (ActivityEvent, Certificate, EmailMessage, Enrollment, Group, Invitation, ManagerShare,
                       Membership, Notification, Task, User, utcnow)
-from .activity import Actor, record_many
+from .activity import Actor, record_user_events
 
-CHUNK = 1000
+CHUNK = 2000
 
 
 def deactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor: Actor) -> list[int]:
@@ -38,17 +39,15 @@ def deactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor:
         chunk = ids[start:start + CHUNK]
         rows = s.scalars(
             update(User)
-            .where(User.tenant_id == tenant_id, User.id.in_(chunk), User.status != "deactivated")
+            .where(User.tenant_id == tenant_id, id_in(s, User.id, chunk), User.status != "deactivated")
             .values(status="deactivated", active=False, version=User.version + 1, updated_at=now)
             .returning(User.id)
             .execution_options(synchronize_session=False)
         ).all()
         if rows:
             _delete_temporary_data(s, tenant_id, rows, now)
+            record_user_events(s, tenant_id, actor, "user.deactivated", rows)
         changed.extend(rows)
-    record_many(s, ({"tenant_id": tenant_id, "actor": actor.name, "channel": actor.channel,
-                     "action": "user.deactivated", "object_type": "user", "object_id": str(uid),
-                     "details": {}, "created_at": now} for uid in changed))
     return changed
 
 
@@ -57,7 +56,7 @@ def reactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor:
     from .users import check_seats
 
     ids = list(user_ids)
-    pending = list(s.scalars(select(User.id).where(User.tenant_id == tenant_id, User.id.in_(ids),
+    pending = list(s.scalars(select(User.id).where(User.tenant_id == tenant_id, id_in(s, User.id, ids),
                                                    User.status == "deactivated"))) if ids else []
     if pending:
         check_seats(s, tenant_id, adding=len(pending))
@@ -67,30 +66,28 @@ def reactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor:
         chunk = ids[start:start + CHUNK]
         rows = s.scalars(
             update(User)
-            .where(User.tenant_id == tenant_id, User.id.in_(chunk), User.status == "deactivated")
+            .where(User.tenant_id == tenant_id, id_in(s, User.id, chunk), User.status == "deactivated")
             .values(status="active", active=True, version=User.version + 1, updated_at=now)
             .returning(User.id)
             .execution_options(synchronize_session=False)
         ).all()
+        record_user_events(s, tenant_id, actor, "user.reactivated", rows)
         changed.extend(rows)
-    record_many(s, ({"tenant_id": tenant_id, "actor": actor.name, "channel": actor.channel,
-                     "action": "user.reactivated", "object_type": "user", "object_id": str(uid),
-                     "details": {}, "created_at": now} for uid in changed))
     return changed
 
 
 def _delete_temporary_data(s: Session, tenant_id: int, user_ids: Sequence[int], now) -> None:
     """One statement per kind of temporary data, for a chunk of just-deactivated users."""
-    s.execute(delete(Invitation).where(Invitation.tenant_id == tenant_id, Invitation.user_id.in_(user_ids),
+    s.execute(delete(Invitation).where(Invitation.tenant_id == tenant_id, id_in(s, Invitation.user_id, user_ids),
                                        Invitation.status == "pending"))
     s.execute(update(EmailMessage)
-              .where(EmailMessage.tenant_id == tenant_id, EmailMessage.user_id.in_(user_ids),
+              .where(EmailMessage.tenant_id == tenant_id, id_in(s, EmailMessage.user_id, user_ids),
                      EmailMessage.kind == "invitation", EmailMessage.status == "queued")
               .values(status="cancelled", last_error="Cancelled: the user was deactivated.", updated_at=now)
               .execution_options(synchronize_session=False))
-    s.execute(delete(Task).where(Task.tenant_id == tenant_id, Task.user_id.in_(user_ids), Task.status == "open"))
+    s.execute(delete(Task).where(Task.tenant_id == tenant_id, id_in(s, Task.user_id, user_ids), Task.status == "open"))
     # "enrolled" means the course has not started for them; in_progress and completed are history.
-    s.execute(delete(Enrollment).where(Enrollment.tenant_id == tenant_id, Enrollment.user_id.in_(user_ids),
+    s.execute(delete(Enrollment).where(Enrollment.tenant_id == tenant_id, id_in(s, Enrollment.user_id, user_ids),
                                        Enrollment.status == "enrolled"))
 
 
@@ -105,26 +102,24 @@ def delete_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor: Act
     now = utcnow()
     for start in range(0, len(ids), CHUNK):
         chunk = list(s.scalars(select(User.id).where(User.tenant_id == tenant_id,
-                                                    User.id.in_(ids[start:start + CHUNK]))))
+                                                    id_in(s, User.id, ids[start:start + CHUNK]))))
         if not chunk:
             continue
         s.execute(update(Group)
                   .where(Group.tenant_id == tenant_id,
-                         Group.id.in_(select(Membership.group_id).where(Membership.user_id.in_(chunk))))
+                         Group.id.in_(select(Membership.group_id).where(id_in(s, Membership.user_id, chunk))))
                   .values(version=Group.version + 1, updated_at=now)
                   .execution_options(synchronize_session=False))
         for model in (Membership, Enrollment, Task, Certificate, Notification, Invitation, EmailMessage):
-            s.execute(delete(model).where(model.tenant_id == tenant_id, model.user_id.in_(chunk)))
+            s.execute(delete(model).where(model.tenant_id == tenant_id, id_in(s, model.user_id, chunk)))
         s.execute(delete(ManagerShare).where(ManagerShare.tenant_id == tenant_id,
-                                             ManagerShare.user_id.in_(chunk) | ManagerShare.manager_id.in_(chunk)))
+                                             id_in(s, ManagerShare.user_id, chunk) | id_in(s, ManagerShare.manager_id, chunk)))
         s.execute(update(ActivityEvent)
                   .where(ActivityEvent.tenant_id == tenant_id, ActivityEvent.object_type == "user",
-                         ActivityEvent.object_id.in_([str(i) for i in chunk]))
+                         id_in(s, ActivityEvent.object_id, [str(i) for i in chunk]))
                   .values(details={"anonymised": True})
                   .execution_options(synchronize_session=False))
-        deleted.extend(s.scalars(delete(User).where(User.tenant_id == tenant_id, User.id.in_(chunk))
+        record_user_events(s, tenant_id, actor, "user.deleted", chunk, {"anonymised": True})
+        deleted.extend(s.scalars(delete(User).where(User.tenant_id == tenant_id, id_in(s, User.id, chunk))
                                  .returning(User.id)).all())
-    record_many(s, ({"tenant_id": tenant_id, "actor": actor.name, "channel": actor.channel,
-                     "action": "user.deleted", "object_type": "user", "object_id": str(uid),
-                     "details": {"anonymised": True}, "created_at": now} for uid in deleted))
     return deleted

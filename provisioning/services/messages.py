@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ..db import id_in
 from ..errors import InvalidInput
 from ..mail.outbox import queue_emails
 from ..mail.templates import greeting_name, render
@@ -48,7 +49,7 @@ def email_members(ctx: StepContext, ids: list[int]) -> Outcome:
     """Queue the message for the chunk's members who are active or invited and have an email."""
     tenant_name = ctx.s.scalar(select(Tenant.name).where(Tenant.id == ctx.tenant_id))
     users = ctx.s.execute(select(User.id, User.email, User.given_name, User.display_name, User.username, User.status)
-                          .where(User.tenant_id == ctx.tenant_id, User.id.in_(ids)).order_by(User.id)).all()
+                          .where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids)).order_by(User.id)).all()
     recipients = [u for u in users if u.status != "deactivated" and u.email]
     queue_emails(ctx.s, ctx.rt, ctx.tenant_id, ((u.id, u.email, render("message", {
         "tenant_name": tenant_name, "name": greeting_name(u), "subject": ctx.params["subject"],

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from sqlalchemy import case, literal, select, update
 from sqlalchemy.orm import Session
 
+from ..db import id_in
 from ..mail.outbox import queue_emails
 from ..mail.templates import greeting_name, render
 from ..models import Notification, Tenant, User, utcnow
@@ -30,7 +31,7 @@ def notify_users(s: Session, rt: Runtime, tenant_id: int, user_ids: Sequence[int
     stamp = literal(now, type_=Notification.created_at.type)
     rows = select(literal(tenant_id), User.id, literal(subject), literal(body), literal(sender), stamp,
                   case((User.status == "active", stamp), else_=None)) \
-        .where(User.tenant_id == tenant_id, User.id.in_(list(user_ids)), User.status.in_(("active", "invited")))
+        .where(User.tenant_id == tenant_id, id_in(s, User.id, list(user_ids)), User.status.in_(("active", "invited")))
     stmt = Notification.__table__.insert().from_select(
         ["tenant_id", "user_id", "subject", "body", "sent_by", "created_at", "delivered_at"], rows,
     ).returning(Notification.__table__.c.user_id, Notification.__table__.c.delivered_at)
@@ -46,7 +47,7 @@ def _email(s: Session, rt: Runtime, tenant_id: int, user_ids: list[int], message
            operation_id: int | None) -> None:
     tenant_name = s.scalar(select(Tenant.name).where(Tenant.id == tenant_id))
     users = s.execute(select(User.id, User.email, User.given_name, User.display_name, User.username)
-                      .where(User.tenant_id == tenant_id, User.id.in_(user_ids), User.email.is_not(None))).all()
+                      .where(User.tenant_id == tenant_id, id_in(s, User.id, user_ids), User.email.is_not(None))).all()
     queue_emails(s, rt, tenant_id, ((u.id, u.email, render("message", {
         "tenant_name": tenant_name, "name": greeting_name(u), "subject": subject, "body": body, "sender": sender}))
         for u in users for subject, body, sender in messages), "notification", operation_id=operation_id)

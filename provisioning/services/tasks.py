@@ -8,6 +8,7 @@ from typing import Any, Sequence
 from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
+from ..db import id_in
 from ..errors import InvalidInput, NotFound
 from ..models import Task, User, utcnow
 from ..models.engagement import TASK_STATUSES
@@ -23,7 +24,7 @@ def add_tasks(s: Session, tenant_id: int, user_ids: Sequence[int], title: str, d
     now = literal(utcnow(), type_=Task.created_at.type)
     rows = select(literal(tenant_id), User.id, literal(title), literal(due_date, type_=Task.due_date.type),
                   literal("open"), literal(assigned_by), now) \
-        .where(User.tenant_id == tenant_id, User.id.in_(list(user_ids)), User.status != "deactivated")
+        .where(User.tenant_id == tenant_id, id_in(s, User.id, list(user_ids)), User.status != "deactivated")
     stmt = Task.__table__.insert().from_select(
         ["tenant_id", "user_id", "title", "due_date", "status", "assigned_by", "created_at"], rows,
     ).returning(Task.__table__.c.user_id)
