@@ -182,3 +182,17 @@ def test_the_send_operation_is_started_by_the_system_after_commit(rt, tenant, ma
     with rt.db.read() as s:
         ops = list(s.scalars(select(Operation).where(Operation.type == "send_emails")))
     assert len(ops) == 1 and ops[0].requested_by == Actor.system().name
+
+
+def test_emails_kept_without_smtp_go_out_when_sending_is_requested_later(rt, client, tenant, run_jobs, smtp_server):
+    ann = make_user(rt, tenant.id, "ann")
+    batch(client, tenant, "notify", user_ids=[ann.id], params={"subject": "Hello", "body": "Welcome"})
+    run_jobs()
+    r = client.post("/api/v1/emails/send", headers=tenant.admin)
+    assert r.status_code == 400 and "SMTP_URL" in r.json["errors"]
+    rt.settings.extra["smtp_url"] = f"smtp://127.0.0.1:{smtp_server.port}"
+    r = client.post("/api/v1/emails/send", headers=tenant.admin)
+    assert r.status_code == 202
+    run_jobs()
+    assert [m["To"] for m in smtp_server.received] == ["ann@example.edu"]
+    assert operation(rt, tenant.id, r.json["operation_id"]).result["sent"] == 1

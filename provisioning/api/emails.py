@@ -62,6 +62,13 @@ def list_emails(args):
     return {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}
 
 
+@blp.post("/emails/send")
+@blp.response(202, OperationAccepted)
+def send_queued_emails():
+    """Send the queued emails now, e.g. those kept while SMTP_URL was not set (400 without SMTP_URL)."""
+    return {"operation_id": outbox.request_sending(runtime(), tenant_id(), actor()).id}
+
+
 @blp.post("/groups/<int:group_id>/messages")
 @blp.arguments(MessageRequest)
 @blp.response(202, OperationAccepted)

@@ -76,6 +76,14 @@ def ensure_sender(s: Session, rt: Runtime, tenant_id: int) -> None:
         start_operation(s, rt, tenant_id, SEND_OPERATION, {}, Actor.system("job"))
 
 
+def request_sending(rt: Runtime, tenant_id: int, actor: Actor) -> Operation:
+    """Start sending the tenant's queued emails now (e.g. after SMTP_URL was configured)."""
+    if not MailSettings.of(rt.settings).configured:
+        raise InvalidInput(NOT_CONFIGURED, details={"SMTP_URL": ["Not set."]})
+    with rt.db.transaction() as s:
+        return start_operation(s, rt, tenant_id, SEND_OPERATION, {}, actor)
+
+
 def list_emails(rt: Runtime, tenant_id: int, *, status: str | None = None, kind: str | None = None,
                 to: str | None = None, user_id: int | None = None, operation_id: int | None = None,
                 since: datetime | None = None, until: datetime | None = None,

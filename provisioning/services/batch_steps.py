@@ -2,7 +2,7 @@
 
 Each step takes the chunk's :class:`StepContext` and the ids of the tenant's users in
 the chunk, changes them with a few statements (never one per user), records
-activity events with ``record_many``, and returns an :class:`Outcome`.
+activity events set-based (``record_user_events``), and returns an :class:`Outcome`.
 """
 
 from __future__ import annotations
