@@ -2,6 +2,8 @@
 
 import time
 
+import pytest
+
 from provisioning.app import create_app
 from tests.test_groups_api import new_group
 from tests.test_users_api import USER_FIELDS, new_user
@@ -147,3 +149,11 @@ def test_copying_from_the_same_group_is_a_400_and_from_an_unknown_one_a_404(clie
     assert client.post(url, json={"from_group_id": theirs["id"]}, headers=tenant.admin).status_code == 404
     assert client.post(url, json={}, headers=tenant.admin).status_code == 400
     assert client.get("/api/v1/operations", headers=tenant.admin).json["total"] == 0
+
+
+@pytest.mark.parametrize("value", [True, 1.5, "7", None])
+def test_ids_in_bodies_must_be_whole_numbers(client, tenant, value):
+    group = new_group(client, tenant, "Math")
+    r = client.post(f"/api/v1/groups/{group['id']}/members/copy", json={"from_group_id": value},
+                    headers=tenant.admin)
+    assert r.status_code == 400 and "from_group_id" in r.json["errors"]

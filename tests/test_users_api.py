@@ -183,3 +183,12 @@ def test_a_body_larger_than_the_limit_is_a_413(app, client, tenant):
     r = client.post("/api/v1/users", json={"email": "a@example.org", "first_name": "A" * 2000, "last_name": "L"},
                     headers=tenant.admin)
     assert r.status_code == 413 and "1000 bytes" in r.json["message"]
+
+
+@pytest.mark.parametrize("depth", [40, 100_000])
+def test_absurdly_nested_attributes_are_a_400(client, tenant, depth):
+    body = ('{"email": "a@example.org", "first_name": "A", "last_name": "L", "custom_attributes": {"x": '
+            + "[" * depth + "]" * depth + "}}")
+    r = client.post("/api/v1/users", data=body, content_type="application/json", headers=tenant.admin)
+    assert r.status_code == 400 and "levels deep" in r.json["message"]
+

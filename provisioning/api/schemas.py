@@ -17,6 +17,7 @@ MAX_ID = 2**63 - 1
 # Offsets beyond this are never a real request; bounding the page keeps OFFSET within 64 bits.
 MAX_PAGE = 1_000_000
 MAX_IDS_PER_REQUEST = 10_000
+MAX_JSON_DEPTH = 32
 
 
 class Parser(FlaskParser):
@@ -29,7 +30,10 @@ class Parser(FlaskParser):
         if not is_json_request(req) and req.get_data(cache=True):
             abort(400, messages={"json": [f"The body must be JSON (Content-Type: application/json), "
                                           f"not {req.mimetype or 'untyped'}."]})
-        return super()._raw_load_json(req)
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            abort(400, messages={"json": [f"The body is nested more than {MAX_JSON_DEPTH} levels deep."]})
 
     def load_json(self, req, schema):
         data = super().load_json(req, schema)
@@ -49,12 +53,14 @@ class Parser(FlaskParser):
         abort(400, messages={"json": [message]})
 
 
-def _refuse_unstorable(value, path: str) -> None:
+def _refuse_unstorable(value, path: str, depth: int = 0) -> None:
     """400 for values no database can store: NUL characters (PostgreSQL text refuses them), lone
-    surrogates (not encodable as UTF-8) and NaN/Infinity (Python's JSON parser accepts them, JSON
-    and JSONB do not)."""
+    surrogates (not encodable as UTF-8), NaN/Infinity (Python's JSON parser accepts them, JSON
+    and JSONB do not) and absurd nesting."""
     problem = None
-    if isinstance(value, str):
+    if depth > MAX_JSON_DEPTH:
+        problem = f"Nested more than {MAX_JSON_DEPTH} levels deep."
+    elif isinstance(value, str):
         if "\x00" in value:
             problem = "Must not contain NUL characters."
         else:
@@ -66,11 +72,11 @@ def _refuse_unstorable(value, path: str) -> None:
         problem = "Must be a finite number."
     elif isinstance(value, dict):
         for key, item in value.items():
-            _refuse_unstorable(key, path)
-            _refuse_unstorable(item, key if path == "json" else f"{path}.{key}")
+            _refuse_unstorable(key, path, depth + 1)
+            _refuse_unstorable(item, key if path == "json" else f"{path}.{key}", depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _refuse_unstorable(item, f"{path}.{index}")
+            _refuse_unstorable(item, f"{path}.{index}", depth + 1)
     if problem:
         abort(400, messages={"json" if path == "json" else "query": {path: [problem]}})
 
