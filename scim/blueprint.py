@@ -20,7 +20,7 @@ DEFAULTS = {
     "SCIM_MAX_PAGE_SIZE": None,          # None: the service's PAGE_SIZE_MAX setting
     "SCIM_BULK_MAX_OPERATIONS": 1000,
     "SCIM_BULK_MAX_PAYLOAD_SIZE": 1024 * 1024,
-    "SCIM_MAX_PAYLOAD_SIZE": 1024 * 1024,  # any other request body
+    "SCIM_MAX_PAYLOAD_SIZE": 10 * 1024 * 1024,  # any other request (a PUT of a big group lists every member)
 }
 
 

@@ -55,8 +55,6 @@ def _list(resources: list[str], params: dict[str, Any]):
                 raise
             errors.append(exc)  # a root filter may name attributes only one type has
             continue
-        if query.start - total > found:
-            rows = []
         docs += _documents(resource, rows, related, query)
         total += found
     if errors and len(errors) == len(resources):

@@ -188,3 +188,13 @@ def test_another_tenants_group_is_not_found(client, tenant, other_tenant, rt):
     for method in ("get", "put", "patch", "delete"):
         body = {"displayName": "x"} if method == "put" else {"Operations": [{"op": "remove", "path": "members"}]}
         assert getattr(client, method)(f"/scim/v2/Groups/{theirs.id}", json=body, headers=tenant.scim).status_code == 404
+
+
+def test_a_scim_change_to_a_user_updates_the_automatic_groups_at_once(client, tenant, rt):
+    auto = group_service.create_group(rt, tenant.id, {"name": "Sales people", "kind": "automatic",
+                                                      "rule": 'title eq "Sales"'}, Actor("admin", "api"))
+    uid = client.post("/scim/v2/Users", json={"userName": "seller", "title": "Sales"}, headers=tenant.scim).json["id"]
+    assert member_ids(client, tenant, str(auto.id)) == [uid]
+    client.patch(f"/scim/v2/Users/{uid}", json={"Operations": [{"op": "replace", "path": "title", "value": "Support"}]},
+                 headers=tenant.scim)
+    assert member_ids(client, tenant, str(auto.id)) == []
