@@ -114,3 +114,45 @@ def test_a_scim_active_false_drops_the_same_temporary_data(rt, client, tenant):
     assert r.status_code == 200, r.json
     assert [t.status for t in tasks.list_tasks(rt, tenant.id, ann.id).items] == ["completed"]
     assert certificates.list_certificates(rt, tenant.id, ann.id).total == 1
+
+
+def _automatic_members(rt, client, tenant, run_jobs, rule):
+    r = client.post("/api/v1/groups", json={"name": "Active people", "kind": "automatic", "rule": rule},
+                    headers=tenant.admin)
+    assert r.status_code == 201, r.json
+    run_jobs()
+    return lambda: set(s for s in _members(rt, r.json["id"]))
+
+
+def _members(rt, group_id):
+    with rt.db.read() as s:
+        return set(s.scalars(select(Membership.user_id).where(Membership.group_id == group_id)))
+
+
+def test_automatic_groups_follow_users_deactivated_by_a_batch_action(rt, client, tenant, run_jobs):
+    ann, bob = make_user(rt, tenant.id, "ann"), make_user(rt, tenant.id, "bob")
+    members = _automatic_members(rt, client, tenant, run_jobs, "active eq true")
+    assert members() == {ann.id, bob.id}
+    batch(client, tenant, "deactivate", user_ids=[ann.id])
+    run_jobs()
+    assert members() == {bob.id}
+    batch(client, tenant, "reactivate", user_ids=[ann.id])
+    run_jobs()
+    assert members() == {ann.id, bob.id}
+
+
+def test_a_batch_too_large_to_follow_inline_re_evaluates_the_rules_once_at_the_end(rt, client, tenant, run_jobs,
+                                                                                   monkeypatch):
+    from provisioning.models import Operation
+    from provisioning.services import rules
+
+    people = [make_user(rt, tenant.id, f"user{i}") for i in range(5)]
+    members = _automatic_members(rt, client, tenant, run_jobs, "active eq true")
+    rt.settings.extra["batch_chunk_size"] = 2
+    monkeypatch.setattr(rules, "INLINE_USERS", 1)  # chunks of 2 are "too many" to follow inline
+    batch(client, tenant, "deactivate", user_ids=[u.id for u in people[:4]])
+    run_jobs()
+    assert members() == {people[4].id}
+    with rt.db.read() as s:
+        evaluations = s.scalars(select(Operation.id).where(Operation.type == "rule_evaluation")).all()
+    assert len(evaluations) == 2  # the one when the group was created, and one after the batch

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..db import id_in
 from ..errors import Conflict, InvalidInput, NotFound
-from ..models import ExportChunk, Membership, Operation, User
+from ..models import ExportChunk, Group, Membership, Operation, User
 from ..runtime import Runtime
 from .activity import Actor
 from .batch_steps import ACTIONS, Step, StepContext, export_header, validate_params
@@ -31,6 +31,8 @@ OPERATION_TYPE = "batch_action"
 MAX_USER_IDS = 100_000
 MAX_ERRORS = 1000
 DEFAULT_CHUNK = 2000
+# Actions that change what automatic group rules look at (status, attributes, other groups).
+RULE_INPUTS = {"deactivate", "reactivate", "change_role", "change_language", "add_to_groups", "remove_from_group"}
 
 
 def chunk_size(rt: Runtime) -> int:
@@ -136,10 +138,13 @@ def run_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, 
     seq = int(checkpoint.get("chunks", 0))
     counts: dict[str, int] = dict(checkpoint.get("counts", {}))
     ranges: list[list[int]] = [list(r) for r in checkpoint.get("done_ranges", [])]
+    reevaluate_all = bool(checkpoint.get("reevaluate_all"))
     actor = Actor(params.get("actor", "system"), params.get("channel", "job"))
     with rt.db.transaction() as s:
         ids, unknown, last = next_chunk(s, tenant_id, params["selection"], after, int(params.get("chunk_size", DEFAULT_CHUNK)))
         if not ids and not unknown:
+            if checkpoint.get("reevaluate_all"):
+                _evaluate_all_rules(s, rt, tenant_id, actor)
             return None
         ctx = StepContext(s=s, rt=rt, tenant_id=tenant_id, operation_id=operation_id, actor=actor,
                           params=params["params"], seq=seq)
@@ -152,15 +157,46 @@ def run_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, 
             failures += [{"user_id": uid, "message": msg} for uid, msg in outcome.failed]
             failed_ids = {uid for uid, _ in outcome.failed}
             add_ranges(ranges, [i for i in ids if i not in failed_ids])
+            if _follow_rules(s, rt, tenant_id, params["action"], outcome.changed):
+                reevaluate_all = True
         counts["processed"] = counts.get("processed", 0) + len(ids) + len(unknown)
         counts["failed"] = counts.get("failed", 0) + len(failures)
-        new_checkpoint = {"after": last, "chunks": seq + 1, "counts": counts, "done_ranges": ranges}
+        new_checkpoint = {"after": last, "chunks": seq + 1, "counts": counts, "done_ranges": ranges,
+                          "reevaluate_all": reevaluate_all}
         save_progress(s, operation_id, done=counts["processed"], checkpoint=new_checkpoint,
                       result={"action": params["action"], **counts, "done_through_user_id": last,
                               "done_ranges": ranges})
         if failures:
             _append_errors(s, operation_id, failures)
     return new_checkpoint
+
+
+def _follow_rules(s: Session, rt: Runtime, tenant_id: int, action: str, changed: list[int]) -> bool:
+    """Let automatic groups follow the users an action changed, in the chunk's transaction.
+
+    Returns True when there were too many to re-evaluate inline: the job then starts one
+    full evaluation per automatic group when it has finished.
+    """
+    if action not in RULE_INPUTS or not changed:
+        return False
+    try:
+        from . import rules  # the automatic-groups capability
+    except ImportError:
+        return False
+    if len(changed) > rules.INLINE_USERS:
+        return True
+    rules.reevaluate_users(s, tenant_id, changed, rt=rt)
+    return False
+
+
+def _evaluate_all_rules(s: Session, rt: Runtime, tenant_id: int, actor: Actor) -> None:
+    try:
+        from . import rules
+    except ImportError:
+        return
+    for group in s.scalars(select(Group).where(Group.tenant_id == tenant_id, Group.kind == "automatic",
+                                               Group.rule.is_not(None))):
+        rules.start_evaluation(s, rt, group, actor)
 
 
 def _append_errors(s: Session, operation_id: int, failures: list[dict[str, Any]]) -> None:

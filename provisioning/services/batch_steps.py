@@ -27,7 +27,6 @@ from . import certificates, invitations, lifecycle, notifications, tasks
 from .activity import Actor, record_user_events
 from .groups import load_group
 from .memberships import delete_members, ensure_hand_editable, insert_members, touch_group
-from .rules import reevaluate_users
 
 # BCP 47 language tags, loosely (RFC 5646 §2.1): "en", "pt-BR", "zh-Hant-TW".
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
@@ -165,7 +164,6 @@ def validate_params(s: Session, tenant_id: int, action: str, params: dict[str, A
 
 def deactivate(ctx: StepContext, ids: list[int]) -> Outcome:
     changed = lifecycle.deactivate_users(ctx.s, ctx.tenant_id, ids, ctx.actor)
-    reevaluate_users(ctx.s, ctx.tenant_id, changed, rt=ctx.rt)  # rules may test active / status
     return Outcome(changed, _unchanged(ids, changed, "already_deactivated"))
 
 
@@ -176,7 +174,6 @@ def reactivate(ctx: StepContext, ids: list[int]) -> Outcome:
         refused = list(ctx.s.scalars(select(User.id).where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids),
                                                             User.status == "deactivated")))
         return Outcome([], {"not_deactivated": len(ids) - len(refused)}, [(i, exc.message) for i in refused])
-    reevaluate_users(ctx.s, ctx.tenant_id, changed, rt=ctx.rt)
     return Outcome(changed, _unchanged(ids, changed, "not_deactivated"))
 
 
