@@ -19,7 +19,8 @@ from ..models import Group, User
 from ..runtime import Runtime
 from .activity import Actor
 from .operations import save_progress
-from .rules import apply_rule, compile_rule, mark_broken, rule_error
+from .rule_membership import apply_rule
+from .rules import compile_rule, mark_broken, rule_error
 
 OPERATION_TYPE = "rule_evaluation"
 CHUNK = 5000
@@ -52,17 +53,14 @@ def evaluate_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[
         if broken is None:
             if (group.settings or {}).get("rule_error"):
                 group.settings = {k: v for k, v in group.settings.items() if k != "rule_error"}
-            upper = s.scalar(select(User.id).where(User.tenant_id == tenant_id, User.id > after)
-                             .order_by(User.id).offset(CHUNK - 1).limit(1))
-            if upper is None:
-                upper = s.scalar(select(func.max(User.id)).where(User.tenant_id == tenant_id, User.id > after))
+            # The next CHUNK users by id (keyset): its last id and its size in one index scan.
+            ids = select(User.id).where(User.tenant_id == tenant_id, User.id > after) \
+                .order_by(User.id).limit(CHUNK).subquery()
+            upper, size = s.execute(select(func.max(ids.c.id), func.count())).one()
             if upper is None:
                 return None
-            scope = (User.id > after) & (User.id <= upper)
-            added, removed = apply_rule(s, group, compiled.condition, scope, actor)
-            # Counted over this chunk's id range only, so progress costs the same at the end as at the start.
-            done = int(checkpoint.get("done", 0)) + (s.scalar(select(func.count()).select_from(User).where(
-                User.tenant_id == tenant_id, scope)) or 0)
+            added, removed = apply_rule(s, group, compiled.condition, after, upper, actor)
+            done = int(checkpoint.get("done", 0)) + size
             new = {"after_user_id": upper, "done": done, "added": added_total + len(added),
                    "removed": removed_total + len(removed)}
             save_progress(s, operation_id, done=done, checkpoint=new,

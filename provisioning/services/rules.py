@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,11 +26,11 @@ from scim.attributes import DATETIME, STRING, Attribute, Complex
 from scim.filter_sql import json_text
 from scim.filters import InvalidFilter, compile_filter
 
-from ..db import insert_ignoring_conflicts
 from ..errors import InvalidInput
-from ..models import Course, Enrollment, Group, Membership, Tenant, User, utcnow
+from ..models import Course, Enrollment, Group, Tenant, User, utcnow
 from ..runtime import Runtime
-from .activity import Actor, record, record_many
+from .activity import Actor, record
+from .rule_membership import apply_rules_to_users
 from .rule_references import check_references, references
 
 RULE_ACTOR = Actor("rule", "rule")
@@ -122,15 +122,6 @@ def validate_rule(s: Session, tenant_id: int, text: str) -> CompiledRule:
         return compile_rule(s, tenant_id, text)
     except InvalidFilter as exc:
         raise rule_error(exc) from None
-
-
-def desired(group: Group, condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    """Who should be a member: the rule, plus always-include, minus never-include."""
-    settings = group.settings or {}
-    always = [int(i) for i in settings.get("always_include") or []]
-    never = [int(i) for i in settings.get("never_include") or []]
-    wanted = or_(condition, User.id.in_(always)) if always else condition
-    return and_(wanted, User.id.not_in(never)) if never else wanted
 
 
 def preview_rule(rt: Runtime, tenant_id: int, text: str, *, sample_size: int = SAMPLE_SIZE) -> dict[str, Any]:
@@ -248,39 +239,6 @@ def mark_rules_naming_course_broken(s: Session, tenant_id: int, external_id: str
 # --- keeping members current ------------------------------------------------------------------
 
 
-def apply_rule(s: Session, group: Group, condition: ColumnElement[bool], scope: ColumnElement[bool],
-               actor: Actor = RULE_ACTOR) -> tuple[list[int], list[int]]:
-    """Insert the matching-but-missing and delete the present-but-no-longer-matching users within
-    ``scope`` (a condition on User: an id range, or a few ids).  Two statements, set-based."""
-    wanted = and_(User.tenant_id == group.tenant_id, scope, desired(group, condition))
-    now = utcnow()
-    rows = select(literal(group.id), User.id, literal(group.tenant_id), literal("rule"),
-                  literal(now, type_=Membership.added_at.type)).where(wanted)
-    added = list(s.scalars(insert_ignoring_conflicts(s, Membership.__table__).from_select(
-        ["group_id", "user_id", "tenant_id", "source", "added_at"], rows).returning(Membership.__table__.c.user_id)))
-    in_scope = select(User.id).where(User.tenant_id == group.tenant_id, scope)
-    removed = list(s.scalars(Membership.__table__.delete().where(
-        Membership.group_id == group.id, Membership.user_id.in_(in_scope),
-        Membership.user_id.not_in(select(User.id).where(wanted))).returning(Membership.__table__.c.user_id)))
-    if added or removed:
-        from .memberships import touch_group
-
-        touch_group(s, group.id)
-        record_many(s, _events(group, added, "group.member_added", actor)
-                    + _events(group, removed, "group.member_removed", actor))
-        record(s, group.tenant_id, actor, "group.rule_applied", "group", group.id,
-               {"added": len(added), "removed": len(removed), "added_ids": added[:100], "removed_ids": removed[:100]})
-    return added, removed
-
-
-def _events(group: Group, user_ids: Sequence[int], action: str, actor: Actor) -> list[dict[str, Any]]:
-    # One event per changed membership, on the user, so each person's history shows it.
-    now = utcnow()
-    return [dict(tenant_id=group.tenant_id, actor=actor.name, channel=actor.channel, action=action,
-                 object_type="user", object_id=str(uid), details={"group_id": group.id, "group": group.name},
-                 created_at=now) for uid in user_ids]
-
-
 def reevaluate_users(s_or_rt: Session | Runtime, tenant_id: int, user_ids: Sequence[int], *,
                      rt: Runtime | None = None, actor: Actor = RULE_ACTOR) -> dict[int, tuple[int, int]]:
     """Re-evaluate a few users against every automatic group of the tenant.
@@ -305,26 +263,25 @@ def reevaluate_users(s_or_rt: Session | Runtime, tenant_id: int, user_ids: Seque
     groups = [g for g in s.scalars(select(Group).where(Group.tenant_id == tenant_id, Group.kind == "automatic",
                                                        Group.rule.is_not(None)).order_by(Group.id))
               if not (g.settings or {}).get("rule_error")]
+    rules: list[tuple[Group, ColumnElement[bool]]] = []
+    for group in groups:
+        try:
+            condition = _compiled(group.rule, tenant_id, tuple(sorted((group.settings or {}).get(
+                "rule_custom_attributes", ()))))
+            refs = references(group.rule)
+            if refs.courses or refs.groups:  # a deleted course or group must not flood the group
+                check_references(s, tenant_id, refs)
+        except InvalidFilter as exc:
+            mark_broken(s, group, rule_error(exc).message, actor)
+            continue
+        rules.append((group, condition))
     totals: dict[int, tuple[int, int]] = {}
-    scope = User.id.in_(ids)
-    for _ in range(3):
-        changed = False
-        for group in groups:
-            try:
-                condition = _compiled(group.rule, tenant_id, tuple(sorted((group.settings or {}).get(
-                    "rule_custom_attributes", ()))))
-                refs = references(group.rule)
-                if refs.courses or refs.groups:  # a deleted course or group must not flood the group
-                    check_references(s, tenant_id, refs)
-            except InvalidFilter as exc:
-                mark_broken(s, group, rule_error(exc).message, actor)
-                continue
-            added, removed = apply_rule(s, group, condition, scope, actor)
-            if added or removed:
-                changed = True
-                a, r = totals.get(group.id, (0, 0))
-                totals[group.id] = (a + len(added), r + len(removed))
-        if not changed or not any("groups" in (g.rule or "").lower() for g in groups):
+    chained = any("groups" in (g.rule or "").lower() for g, _ in rules)
+    for _ in range(3 if chained else 1):
+        changes = apply_rules_to_users(s, tenant_id, rules, ids, actor) if rules else {}
+        for group_id, (added, removed) in changes.items():
+            a, r = totals.get(group_id, (0, 0))
+            totals[group_id] = (a + len(added), r + len(removed))
+        if not changes:
             break
     return totals
-
