@@ -156,3 +156,14 @@ def test_a_batch_too_large_to_follow_inline_re_evaluates_the_rules_once_at_the_e
     with rt.db.read() as s:
         evaluations = s.scalars(select(Operation.id).where(Operation.type == "rule_evaluation")).all()
     assert len(evaluations) == 2  # the one when the group was created, and one after the batch
+
+
+def test_a_scim_delete_removes_the_users_records_and_anonymises_their_activity_too(rt, client, tenant):
+    ann = make_user(rt, tenant.id, "ann", given_name="Ann")
+    _seed_records(rt, tenant.id, ann.id)
+    assert client.delete(f"/scim/v2/Users/{ann.id}", headers=tenant.scim).status_code == 204
+    with rt.db.read() as s:
+        assert s.scalar(select(Certificate).where(Certificate.user_id == ann.id)) is None
+        events = list(s.scalars(select(ActivityEvent).where(ActivityEvent.object_type == "user",
+                                                            ActivityEvent.object_id == str(ann.id))))
+    assert "user.deleted" in {e.action for e in events} and all("ann" not in str(e.details) for e in events)

@@ -228,19 +228,11 @@ def escape_like(value: str) -> str:
 
 
 def delete_user(rt: Runtime, tenant_id: int, user_id: int, actor: Actor, *, if_version: int | None = None) -> None:
-    """Delete a user and their memberships; the groups they left get a new version."""
-    from sqlalchemy import delete, update
-
-    from ..models import Group, Membership
+    """Delete a user permanently: the same as the batch action (:func:`.lifecycle.delete_users`)."""
+    from .lifecycle import delete_users
 
     with rt.db.transaction() as s:
         user = load_user(s, tenant_id, user_id, for_update=True)
         if if_version is not None and user.version != if_version:
             raise VersionMismatch(f"User {user_id} is at version {user.version}, not {if_version}.")
-        left = select(Membership.group_id).where(Membership.user_id == user.id).scalar_subquery()
-        s.execute(update(Group).where(Group.tenant_id == tenant_id, Group.id.in_(left))
-                  .values(version=Group.version + 1, updated_at=utcnow())
-                  .execution_options(synchronize_session=False))
-        s.execute(delete(Membership).where(Membership.user_id == user.id))
-        s.delete(user)
-        record(s, tenant_id, actor, "user.deleted", "user", user_id, {"username": user.username})
+        delete_users(s, tenant_id, [user.id], actor)
