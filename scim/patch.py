@@ -29,6 +29,7 @@ from .resources import (_KNOWN_ENTERPRISE, _KNOWN_NAME, _KNOWN_USER, CUSTOM_SCHE
 
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 MAX_OPERATIONS = 1000
+MAX_FILTER_LENGTH = 200_000  # characters: a remove of a few thousand members by "or" still fits
 MULTI_VALUED = {"emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles",
                 "x509Certificates", "members", "groups"}
 READ_ONLY = {"id", "meta", "groups", "schemas"}
@@ -87,6 +88,8 @@ GROUP = Resource(GROUP_SCHEMA, {}, {k.lower(): k for k in ("id", "meta", "schema
 
 
 def parse_filter(text: str, where: str):
+    if len(text) > MAX_FILTER_LENGTH:
+        raise InvalidFilterError(f"The value filter in a path is longer than {MAX_FILTER_LENGTH} characters.")
     try:
         return SCIMParser().parse(SCIMLexer().tokenize(text))
     except Exception as exc:  # the library raises several types; all mean the same to a client
@@ -180,7 +183,13 @@ def matches(node: Any, element: Any) -> bool:
 
 def apply_operations(doc: dict[str, Any], ops: list[Operation], resource: Resource) -> dict[str, Any]:
     """Return a patched copy of ``doc``; operations apply in order and all or none (§3.5.2)."""
-    doc = copy.deepcopy(doc)
+    try:
+        return _apply_all(copy.deepcopy(doc), ops, resource)
+    except RecursionError:  # value filters are evaluated recursively; thousands of terms are not a path
+        raise InvalidFilterError("A value filter in this PATCH is too long or too deeply nested.") from None
+
+
+def _apply_all(doc: dict[str, Any], ops: list[Operation], resource: Resource) -> dict[str, Any]:
     for op in ops:
         if op.path is not None:
             _apply(doc, op.op, op.path, op.value, op.has_value)
@@ -319,16 +328,25 @@ def _apply_filtered(container: dict[str, Any], key: str, op: str, path: Path, va
 
 # --- group members: steps for the set-based membership service ----------------------------
 
-def _filtered_member_ids(node: Any, where: str) -> list[int]:
-    """``value eq "1" or value eq "2"`` -> [1, 2]; member filters name members by id only."""
-    if isinstance(node, fast.Filter) and not node.negated:
-        return _filtered_member_ids(node.expr, where)
-    if isinstance(node, fast.LogExpr) and node.op.lower() == "or":
-        return _filtered_member_ids(node.expr1, where) + _filtered_member_ids(node.expr2, where)
-    if (isinstance(node, fast.AttrExpr) and node.value.lower() == "eq"
-            and node.attr_path.attr_name.lower() == "value" and node.comp_value is not None):
-        return member_ids([{"value": node.comp_value.value}], where)
-    raise InvalidFilterError(f"{where}: member filters must be value eq \"<id>\" (joined by or).")
+def _filtered_member_ids(root: Any, where: str) -> list[int]:
+    """``value eq "1" or value eq "2"`` -> [1, 2]; member filters name members by id only.
+
+    Walked with a stack, not recursion: a long "or" chain nests as deep as it is long.
+    """
+    ids: list[int] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, fast.Filter) and not node.negated:
+            stack.append(node.expr)
+        elif isinstance(node, fast.LogExpr) and node.op.lower() == "or":
+            stack += [node.expr2, node.expr1]
+        elif (isinstance(node, fast.AttrExpr) and node.value.lower() == "eq"
+                and node.attr_path.attr_name.lower() == "value" and node.comp_value is not None):
+            ids += member_ids([{"value": node.comp_value.value}], where)
+        else:
+            raise InvalidFilterError(f"{where}: member filters must be value eq \"<id>\" (joined by or).")
+    return ids
 
 
 def member_steps(ops: list[Operation]) -> tuple[list[Operation], list[tuple[str, list[int] | None]]]:
