@@ -18,7 +18,7 @@ require_admin(blp)
 class MemberSchema(UserSchema):
     """The user plus how and when they joined the group."""
 
-    source = fields.String(validate=validate.OneOf(MEMBERSHIP_SOURCES))
+    source = fields.String(metadata={"enum": list(MEMBERSHIP_SOURCES)})
     added_at = fields.DateTime()
 
 
