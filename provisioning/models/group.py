@@ -13,6 +13,7 @@ from .base import Base, BigId, JsonDoc, UTCDateTime, utcnow
 GROUP_KINDS = ("manual", "automatic", "roster")
 GROUP_SOURCES = ("scim", "api", "csv", "lti")
 MEMBERSHIP_SOURCES = ("manual", "scim", "csv", "rule", "roster")
+GROUP_ID_START = 2**40  # users and groups share one id space; see Group.__table_args__
 
 
 class Group(Base):
@@ -20,6 +21,9 @@ class Group(Base):
     __table_args__ = (
         Index("uq_groups_tenant_name", "tenant_id", text("lower(name)"), unique=True),
         Index("ix_groups_tenant_external_id", "tenant_id", "external_id"),
+        # SCIM ids must be unique across resource types (RFC 7643 §3.1), so group ids start at
+        # GROUP_ID_START, above any user id (migration 0700 sets the sequence).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
