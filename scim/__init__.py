@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the filter translator is imported by services, which must stay Flask-free
+    from flask import Flask
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: "Flask") -> None:
     """Register /scim/v2 on the app (called by provisioning.app.create_app)."""
     from . import bulk, discovery, views_groups, views_search, views_users  # noqa: F401 - routes
     from .blueprint import DEFAULTS, bp
