@@ -62,6 +62,20 @@ def test_unknown_users_refuse_the_whole_request_and_are_named(client, tenant):
     assert member_emails(client, tenant, group["id"]) == []
 
 
+def test_unknown_emails_become_invited_members_when_asked(client, tenant, rt):
+    from provisioning.services import tenants as tenant_service
+
+    with rt.db.transaction() as s:
+        tenant_service.load_tenant(s, tenant.id).settings = {"join_url": "https://lms.example.org/join"}
+    group = new_group(client, tenant, "Math")
+    emails = ["new1@example.org", "new2@example.org"]
+    assert add(client, tenant, group["id"], emails=emails).status_code == 400
+    r = add(client, tenant, group["id"], emails=emails, invite=True)
+    assert r.status_code == 200 and r.json == {"added": 2, "already_members": 0}
+    items = client.get(f"/api/v1/groups/{group['id']}/members", headers=tenant.admin).json["items"]
+    assert sorted((m["email"], m["status"]) for m in items) == [(e, "invited") for e in emails]
+
+
 def test_an_empty_or_malformed_member_list_is_a_400(client, tenant):
     group = new_group(client, tenant, "Math")
     assert add(client, tenant, group["id"]).status_code == 400

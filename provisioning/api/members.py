@@ -43,6 +43,9 @@ class MembersToAdd(StrictSchema):
     user_ids = fields.List(id_field(), validate=validate.Length(max=MAX_IDS_PER_REQUEST))
     emails = fields.List(fields.String(validate=validate.Length(min=1, max=320)),
                          validate=validate.Length(max=MAX_IDS_PER_REQUEST))
+    invite = fields.Boolean(load_default=False, metadata={
+        "description": "Create unknown emails as invited users and email them the tenant's join link. "
+                       "A single unknown email given alone is always invited."})
 
     @validates_schema
     def _one_of_them(self, data, **kwargs):
@@ -77,7 +80,7 @@ def list_members(args, group_id):
 def add_members(body, group_id):
     """Add users by id or by email. If any is unknown nothing changes and the 400 lists them."""
     change = memberships.add_members(runtime(), tenant_id(), group_id, user_ids=body.get("user_ids", ()),
-                                     emails=body.get("emails", ()), actor=actor())
+                                     emails=body.get("emails", ()), actor=actor(), invite=body["invite"])
     return {"added": change.added_count, "already_members": change.already_members}
 
 
