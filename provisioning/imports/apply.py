@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, exists, func, literal, select, true, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from ..db import insert_ignoring_conflicts
 from ..errors import Conflict, InvalidInput
@@ -27,7 +27,8 @@ from ..services.operations import save_progress, start_operation
 from . import users_apply
 from .events import event_row, reevaluate_rules
 from .preview import load_import, refresh_summary
-from .validate import same_email, user_exists, validate_staged
+from .staging import analyze
+from .validate import mark_rows as _mark, resolve_users, validate_staged
 
 COUNTERS = ("done", "applied", "skipped", "errors", "removed", "groups_created", "users_created", "users_updated")
 
@@ -88,6 +89,7 @@ def _result(imp: Import, state: dict[str, Any]) -> dict[str, Any]:
 
 def _step(rt: Runtime, s: Session, imp: Import, state: dict[str, Any], actor: Actor) -> None:
     if state["phase"] == "start":
+        analyze(s, "users", "groups", "memberships")  # users may have been bulk-created a moment ago
         if imp.format != "users":
             state["groups_created"] += _create_groups(s, imp, actor)
         state["phase"] = "rows"
@@ -152,35 +154,25 @@ def _group_of_row(imp: Import, group):
     return and_(group.tenant_id == imp.tenant_id, func.lower(group.name) == func.lower(ImportRow.group_name))
 
 
-def _is_member(imp: Import):
-    # From the row's user (index on lower(email)) and group (index on lower(name)) to the
-    # membership's primary key: a few index lookups per staged row.
-    u, g, m = aliased(User), aliased(Group), aliased(Membership)
-    return (select(m.user_id).select_from(u).join(g, _group_of_row(imp, g))
-            .join(m, and_(m.group_id == g.id, m.user_id == u.id))
-            .where(u.tenant_id == imp.tenant_id, same_email(u)).exists())
-
-
-def _mark(s: Session, where, status: str, message: str) -> int:
-    return s.execute(update(ImportRow).where(where, ImportRow.status == "ok")
-                     .values(status=status, message=message).execution_options(synchronize_session=False)).rowcount
-
-
 def _apply_members_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor) -> dict[str, int]:
-    errors = _mark(s, and_(chunk, ~user_exists(imp.tenant_id)), "error",
+    group = (select(Group.id).where(_group_of_row(imp, Group), Group.tenant_id == imp.tenant_id,
+                                    Group.kind != "automatic").scalar_subquery())
+    resolve_users(s, imp, chunk, group_id=group)
+    errors = _mark(s, and_(chunk, ImportRow.user_id.is_(None)), "error",
                    "Not applied: no user of this tenant has this email any more.")
-    skipped = _mark(s, and_(chunk, _is_member(imp)), "skipped", "Already a member.")
-    pairs = (select(Group.id, User.id, literal(imp.tenant_id), literal("csv"),
+    errors += _mark(s, and_(chunk, ImportRow.group_id.is_(None)), "error",
+                    "Not applied: the group is automatic or no longer exists.")
+    member = (select(literal(1)).where(Membership.group_id == ImportRow.group_id,
+                                       Membership.user_id == ImportRow.user_id).scalar_subquery())
+    skipped = _mark(s, and_(chunk, member.is_not(None)), "skipped", "Already a member.")
+    pairs = (select(ImportRow.group_id, ImportRow.user_id, literal(imp.tenant_id), literal("csv"),
                     literal(utcnow(), Membership.__table__.c.added_at.type))
-             .select_from(ImportRow)
-             .join(User, and_(User.tenant_id == imp.tenant_id, same_email(User)))
-             .join(Group, and_(_group_of_row(imp, Group), Group.kind != "automatic"))
              .where(chunk, ImportRow.status == "ok").distinct())
     added = s.execute(insert_ignoring_conflicts(s, Membership.__table__).from_select(
         ["group_id", "user_id", "tenant_id", "source", "added_at"], pairs)
         .returning(Membership.__table__.c.group_id, Membership.__table__.c.user_id)).all()
-    applied = _mark(s, and_(chunk, _is_member(imp)), "applied", "Added to the group.")
-    errors += _mark(s, chunk, "error", "Not applied: the group is automatic or no longer exists.")
+    # Every pair left is a membership now: inserted here, or by someone else meanwhile.
+    applied = _mark(s, chunk, "applied", "Added to the group.")
     _after_membership_change(rt, s, imp, added, actor, "group.member_added")
     return {"applied": applied, "skipped": skipped, "errors": errors}
 
@@ -188,14 +180,10 @@ def _apply_members_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Act
 def _remove_unlisted(rt: Runtime, s: Session, imp: Import, actor: Actor) -> int:
     """Replace mode: remove, in one statement, the members of the imported groups the file doesn't list."""
     listed = and_(ImportRow.import_id == imp.id, ImportRow.status.in_(("applied", "skipped")))
-    g = aliased(Group)
-    targets = (select(g.id).select_from(ImportRow).join(g, _group_of_row(imp, g)).where(listed))
-    u = aliased(User)
-    kept = (select(ImportRow.id).select_from(ImportRow)
-            .join(u, and_(u.tenant_id == imp.tenant_id, same_email(u)))
-            .join(g, _group_of_row(imp, g))
-            .where(listed, u.id == Membership.user_id, g.id == Membership.group_id).exists())
+    targets = select(ImportRow.group_id).where(listed).distinct()
     table = Membership.__table__
+    kept = select(ImportRow.id).where(listed, ImportRow.group_id == table.c.group_id,
+                                      ImportRow.user_id == table.c.user_id).exists()
     removed = s.execute(table.delete().where(table.c.tenant_id == imp.tenant_id, table.c.group_id.in_(targets), ~kept)
                         .returning(table.c.group_id, table.c.user_id)).all()
     _after_membership_change(rt, s, imp, removed, actor, "group.member_removed")

@@ -32,14 +32,15 @@ def stage(s: Session, import_id: int, entries: Iterable[dict[str, Any]]) -> int:
     return total
 
 
-def analyze(s: Session) -> None:
-    """Refresh PostgreSQL's statistics of the staging table after a bulk load.
+def analyze(s: Session, *tables: str) -> None:
+    """Refresh PostgreSQL's statistics of tables after (or before) a bulk change.
 
     Without them the planner takes a freshly loaded table for empty and may scan a whole
-    import for every chunk.  ANALYZE counts the open transaction's own new rows.
+    import, or all users, for every chunk.  ANALYZE counts the open transaction's own rows.
     """
     if s.get_bind().dialect.name == "postgresql":
-        s.execute(text("ANALYZE import_rows"))
+        for table in tables or ("import_rows",):
+            s.execute(text(f"ANALYZE {table}"))
 
 
 def _copy(s: Session, rows: list[dict[str, Any]]) -> None:

@@ -7,7 +7,10 @@ for the others, created with status invited.  The seat limit is checked per chun
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, literal, or_, select, true, update
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import and_, func, literal, or_, select, text, true, update
 from sqlalchemy.orm import Session
 
 from ..db import insert_ignoring_conflicts
@@ -18,7 +21,7 @@ from ..runtime import Runtime
 from ..services.activity import Actor, record_many
 from ..services.users import check_seats, count_seats
 from .events import event_row, reevaluate_rules
-from .validate import same_email, user_exists
+from .validate import mark_rows, resolve_users
 
 
 def check_seats_for(s: Session, imp: Import, adding: int) -> None:
@@ -33,11 +36,6 @@ def check_seats_for(s: Session, imp: Import, adding: int) -> None:
                             limit="seats") from exc
 
 
-def _mark(s: Session, where, status: str, message: str) -> int:
-    return s.execute(update(ImportRow).where(where, ImportRow.status == "ok")
-                     .values(status=status, message=message).execution_options(synchronize_session=False)).rowcount
-
-
 def _custom_merge(s: Session):
     users, rows = User.__table__.c, ImportRow.__table__.c
     if s.get_bind().dialect.name == "postgresql":
@@ -49,23 +47,17 @@ def _custom_merge(s: Session):
     return func.coalesce(merged, users.custom_attributes), and_(rows.custom_attributes.is_not(None), differs)
 
 
-def _match(imp: Import):
-    return and_(User.__table__.c.tenant_id == imp.tenant_id, same_email(User.__table__.c))
-
-
 def apply_users_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor) -> dict[str, int]:
     users, rows = User.__table__, ImportRow.__table__
+    resolve_users(s, imp, chunk)
     merged, custom_differs = _custom_merge(s)
     differs = or_(custom_differs, *(and_(rows.c[f].is_not(None), users.c[f].is_distinct_from(rows.c[f]))
                                     for f in STAGED_USER_FIELDS))
-    same = select(users.c.id).where(_match(imp), ~differs).exists()
-    skipped = _mark(s, and_(chunk, same), "skipped", "Unchanged: the user already has these values.")
+    same = select(users.c.id).where(users.c.id == rows.c.user_id, ~differs).scalar_subquery()
+    skipped = mark_rows(s, and_(chunk, same.is_not(None)), "skipped", "Unchanged: the user already has these values.")
     now = utcnow()
-    values = {f: func.coalesce(rows.c[f], users.c[f]) for f in STAGED_USER_FIELDS}
-    updated = s.execute(update(users).where(_match(imp), chunk, rows.c.status == "ok", differs)
-                        .values(**values, custom_attributes=merged, version=users.c.version + 1, updated_at=now)
-                        .returning(users.c.id)).scalars().all()
-    applied = _mark(s, and_(chunk, user_exists(imp.tenant_id)), "applied", "Updated.")
+    updated = _update_existing(s, imp, chunk, merged, differs, now)
+    applied = mark_rows(s, and_(chunk, rows.c.user_id.is_not(None)), "applied", "Updated.")
     new = s.scalar(select(func.count()).where(chunk, ImportRow.status == "ok")) or 0
     errors = 0
     created: list[tuple[int, str]] = []
@@ -73,16 +65,48 @@ def apply_users_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor)
         try:
             check_seats_for(s, imp, new)
         except LimitExceeded as exc:
-            errors += _mark(s, chunk, "error", f"Not created: {exc.message}")
+            errors += mark_rows(s, chunk, "error", f"Not created: {exc.message}")
         else:
             created = _insert_users(s, imp, chunk, now)
-            applied += _mark(s, and_(chunk, user_exists(imp.tenant_id)), "applied", "Created (status invited).")
-            errors += _mark(s, chunk, "error", "Not created: another user has this username or email.")
+            resolve_users(s, imp, chunk)
+            applied += mark_rows(s, and_(chunk, rows.c.user_id.is_not(None)), "applied", "Created (status invited).")
+            errors += mark_rows(s, chunk, "error", "Not created: another user has this username or email.")
     record_many(s, [event_row(imp, actor, "user.updated", "user", uid, {}) for uid in updated]
                 + [event_row(imp, actor, "user.created", "user", uid, {"username": name}) for uid, name in created])
     reevaluate_rules(rt, s, imp.tenant_id, sorted(set(updated) | {uid for uid, _ in created}))
     return {"applied": applied, "skipped": skipped, "errors": errors,
             "users_created": len(created), "users_updated": len(updated)}
+
+
+def _update_existing(s: Session, imp: Import, chunk, merged, differs, now) -> list[int]:
+    """UPDATE users ... FROM import_rows for the chunk's rows naming an existing user; blank cells keep values."""
+    users, rows = User.__table__, ImportRow.__table__
+    if not s.scalar(select(func.count()).where(chunk, rows.c.status == "ok", rows.c.user_id.is_not(None))):
+        return []  # a chunk of new users only: no join to plan at all
+    values = {f: func.coalesce(rows.c[f], users.c[f]) for f in STAGED_USER_FIELDS}
+    with index_lookups(s):
+        return s.execute(update(users).where(users.c.id == rows.c.user_id, users.c.tenant_id == imp.tenant_id,
+                                             chunk, rows.c.status == "ok", differs)
+                         .values(**values, custom_attributes=merged, version=users.c.version + 1, updated_at=now)
+                         .returning(users.c.id)).scalars().all()
+
+
+@contextmanager
+def index_lookups(s: Session) -> Iterator[None]:
+    """On PostgreSQL, plan the statements inside as nested loops over indexes.
+
+    A chunk joins a couple of thousand staged rows to users by primary key; with the users
+    table's statistics stale after a bulk load the planner may prefer hashing all of users,
+    once per chunk.  SET LOCAL only lasts for this transaction; the settings are reset after.
+    """
+    postgres = s.get_bind().dialect.name == "postgresql"
+    if postgres:
+        s.execute(text("SET LOCAL enable_hashjoin = off"))
+        s.execute(text("SET LOCAL enable_mergejoin = off"))
+    yield
+    if postgres:
+        s.execute(text("RESET enable_hashjoin"))
+        s.execute(text("RESET enable_mergejoin"))
 
 
 def _insert_users(s: Session, imp: Import, chunk, now) -> list[tuple[int, str]]:
@@ -95,7 +119,7 @@ def _insert_users(s: Session, imp: Import, chunk, now) -> list[tuple[int, str]]:
                      func.coalesce(ImportRow.custom_attributes, literal({}, users.c.custom_attributes.type)),
                      literal({}, users.c.extra.type), literal(now, users.c.created_at.type),
                      literal(now, users.c.updated_at.type), literal(1))
-              .where(chunk, ImportRow.status == "ok", ~user_exists(imp.tenant_id), true()))
+              .where(chunk, ImportRow.status == "ok", true()))
     columns = ["tenant_id", "username", "email", *fields, "status", "active", "custom_attributes", "extra",
                "created_at", "updated_at", "version"]
     return s.execute(insert_ignoring_conflicts(s, users).from_select(columns, source)

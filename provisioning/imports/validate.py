@@ -203,3 +203,24 @@ def _mark_duplicates(s: Session, imp: Import) -> None:
               .values(status="error", value=ImportRow.email,
                       message=literal(f"Duplicate: {what} is already on row ") + cast(ranked.c.first_row, String) + ".")
               .execution_options(synchronize_session=False))
+
+
+# --- while applying ------------------------------------------------------------------------------
+
+
+def mark_rows(s: Session, where, status: str, message: str) -> int:
+    """Set the status and message of the still-"ok" staged rows matching ``where``; returns how many."""
+    return s.execute(update(ImportRow).where(where, ImportRow.status == "ok")
+                     .values(status=status, message=message).execution_options(synchronize_session=False)).rowcount
+
+
+def resolve_users(s: Session, imp: Import, chunk, **more) -> None:
+    """Write each staged row's user id (and ``more`` columns) with one UPDATE over the chunk.
+
+    Correlated *scalar* subqueries are evaluated row by row through the unique indexes on
+    lower(email) / lower(name); unlike a join, the planner can't turn them into a hash of the
+    whole users table when its statistics are stale (users created a moment ago).
+    """
+    user = select(User.id).where(User.tenant_id == imp.tenant_id, same_email(User)).scalar_subquery()
+    s.execute(update(ImportRow).where(chunk, ImportRow.status == "ok").values(user_id=user, **more)
+              .execution_options(synchronize_session=False))

@@ -64,6 +64,8 @@ class ImportRow(Base):
     __table_args__ = (
         Index("ix_import_rows_import_id", "import_id", "id"),
         Index("ix_import_rows_import_status", "import_id", "status"),
+        # Replace mode keeps the memberships a staged (group, user) pair names.
+        Index("ix_import_rows_import_pair", "import_id", "group_id", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -93,3 +95,6 @@ class ImportRow(Base):
     external_id: Mapped[str | None] = mapped_column(String(320))
     user_type: Mapped[str | None] = mapped_column(String(100))
     custom_attributes: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, default=None)
+    # Resolved chunk by chunk while applying (no foreign keys: a staging table).
+    user_id: Mapped[int | None] = mapped_column(BigId)
+    group_id: Mapped[int | None] = mapped_column(BigId)

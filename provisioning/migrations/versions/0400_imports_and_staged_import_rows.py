@@ -71,17 +71,21 @@ def upgrade() -> None:
     sa.Column('external_id', sa.String(length=320), nullable=True),
     sa.Column('user_type', sa.String(length=100), nullable=True),
     sa.Column('custom_attributes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('group_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.ForeignKeyConstraint(['import_id'], ['imports.id'], name=op.f('fk_import_rows_import_id_imports'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_rows'))
     )
     with op.batch_alter_table('import_rows', schema=None) as batch_op:
         batch_op.create_index('ix_import_rows_import_id', ['import_id', 'id'], unique=False)
         batch_op.create_index('ix_import_rows_import_status', ['import_id', 'status'], unique=False)
+        batch_op.create_index('ix_import_rows_import_pair', ['import_id', 'group_id', 'user_id'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('import_rows', schema=None) as batch_op:
+        batch_op.drop_index('ix_import_rows_import_pair')
         batch_op.drop_index('ix_import_rows_import_status')
         batch_op.drop_index('ix_import_rows_import_id')
 
