@@ -10,3 +10,6 @@ def init_app(app) -> None:
     from .views import bp
 
     app.register_blueprint(bp)
+    from .ui import init_app as init_ui
+
+    init_ui(app)

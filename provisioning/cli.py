@@ -301,7 +301,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
 
 # Capabilities add their command groups in provisioning/cli_<name>.py, each with ``register(cli)``.
-EXTENSIONS = ("cli_lti", "cli_rules")
+EXTENSIONS = ("cli_lti", "cli_rules", "cli_ui")
 
 
 def _register_extensions(group: click.Group) -> None:

@@ -99,9 +99,12 @@ def get_group(rt: Runtime, tenant_id: int, group_id: int) -> Group:
 
 def list_groups(
     rt: Runtime, tenant_id: int, *, q: str | None = None, populated: bool | None = None,
-    kind: str | None = None, page: int = 1, per_page: int = 50,
+    kind: str | None = None, page: int = 1, per_page: int = 50, within: Any = None,
 ) -> Page[Group]:
-    """Groups of the tenant, by name; ``q`` is a case-insensitive substring of the name."""
+    """Groups of the tenant, by name; ``q`` is a case-insensitive substring of the name.
+
+    ``within`` (a SELECT of group ids, e.g. :func:`.permissions.group_scope`) keeps only those groups.
+    """
     if kind and kind not in GROUP_KINDS:
         raise InvalidInput(f"Unknown kind {kind!r}.", details={"kind": [f"Must be one of {', '.join(GROUP_KINDS)}."]})
     stmt = (select(Group).where(Group.tenant_id == tenant_id)
@@ -110,6 +113,8 @@ def list_groups(
         stmt = stmt.where(func.lower(Group.name).like(f"%{escape_like(q.strip().lower())}%", escape="\\"))
     if kind:
         stmt = stmt.where(Group.kind == kind)
+    if within is not None:
+        stmt = stmt.where(Group.id.in_(within))
     if populated is not None:
         has_members = exists().where(Membership.group_id == Group.id)
         stmt = stmt.where(has_members if populated else ~has_members)

@@ -163,6 +163,19 @@ def list_members(rt: Runtime, tenant_id: int, group_id: int, *, q: str | None = 
         return paginate(s, stmt.order_by(User.id), page, per_page, scalars=False)
 
 
+def member_ids_among(rt: Runtime, tenant_id: int, group_id: int, user_ids: Sequence[int]) -> list[int]:
+    """Those of ``user_ids`` that are members of the group (a selection checked against the group)."""
+    ids = sorted({int(u) for u in user_ids})
+    found: list[int] = []
+    with rt.db.read() as s:
+        load_group(s, tenant_id, group_id)
+        for start in range(0, len(ids), CHUNK):
+            found.extend(s.scalars(select(Membership.user_id).where(
+                Membership.group_id == group_id, Membership.tenant_id == tenant_id,
+                Membership.user_id.in_(ids[start:start + CHUNK]))))
+    return sorted(found)
+
+
 # --- copying members: a background Operation -------------------------------------------------
 
 

@@ -85,6 +85,16 @@ def _learner_can(rt: Runtime, principal: Principal, action: str, obj: Group | Us
     return obj is None
 
 
+def group_scope(principal: Principal):
+    """The groups a principal may list, as a SELECT of group ids; None means every group of the tenant."""
+    if principal.role == "admin":
+        return None
+    if principal.role == "manager":
+        return select(CourseGroup.group_id).where(CourseGroup.course_id.in_(_taught_courses(principal)))
+    return select(Membership.group_id).where(Membership.tenant_id == principal.tenant_id,
+                                             Membership.user_id == principal.user_id)
+
+
 def _taught_courses(principal: Principal):
     roles = sorted(MANAGER_ROLES)
     return select(Enrollment.course_id).where(

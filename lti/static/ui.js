@@ -1,0 +1,105 @@
+// The embedded UI's small enhancements; every page also works without them.
+(function () {
+  "use strict";
+  var body = document.body;
+  var token = body.getAttribute("data-launch-token") || "";
+  var csrf = body.getAttribute("data-csrf") || "";
+
+  function getJSON(url) {
+    return fetch(url, { headers: { "X-Launch-Token": token, "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.json(); });
+  }
+
+  // Select all members on the page.
+  var all = document.getElementById("select-all");
+  if (all) {
+    all.addEventListener("change", function () {
+      document.querySelectorAll('input[name="user_ids"]').forEach(function (box) { box.checked = all.checked; });
+    });
+  }
+
+  // Show only the parameters of the chosen batch action.
+  var action = document.getElementById("action");
+  function showParams() {
+    document.querySelectorAll(".params [data-for]").forEach(function (label) {
+      label.hidden = label.getAttribute("data-for") !== action.value;
+    });
+  }
+  if (action) { action.addEventListener("change", showParams); showParams(); }
+
+  // Live preview of an automatic group's rule: count, sample, or the error and its position.
+  var rule = document.getElementById("rule");
+  var editor = document.getElementById("rule-editor");
+  if (rule && editor) {
+    var out = document.getElementById("rule-preview"), sample = document.getElementById("rule-sample"), timer;
+    var kinds = document.querySelectorAll('input[name="kind"]');
+    function toggle() {
+      var auto = document.querySelector('input[name="kind"]:checked').value === "automatic";
+      editor.hidden = !auto;
+    }
+    kinds.forEach(function (k) { k.addEventListener("change", toggle); });
+    toggle();
+    rule.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        getJSON(editor.getAttribute("data-preview-url") + "?rule=" + encodeURIComponent(rule.value)).then(function (data) {
+          sample.textContent = "";
+          if (data.error) {
+            out.className = "bad";
+            out.textContent = data.error;
+            if (data.position) { rule.setSelectionRange(data.position - 1, data.position); }
+          } else if (data.count !== null) {
+            out.className = "";
+            out.textContent = data.count + (data.count === 1 ? " user matches" : " users match") + " this rule now.";
+            data.sample.forEach(function (u) {
+              var li = document.createElement("li");
+              li.textContent = (u.name ? u.name + " " : "") + (u.email ? "<" + u.email + ">" : "");
+              sample.appendChild(li);
+            });
+          } else { out.textContent = ""; }
+        });
+      }, 300);
+    });
+  }
+
+  // Live progress of an operation, with Stop.
+  var progress = document.getElementById("progress");
+  if (progress) {
+    var bar = document.getElementById("bar"), status = document.getElementById("op-status");
+    var count = document.getElementById("op-count"), result = document.getElementById("result");
+    var stopForm = document.getElementById("stop-form");
+    function render(data) {
+      bar.value = data.percent;
+      bar.textContent = data.percent + "%";
+      status.textContent = data.status + (data.cancel_requested && !data.finished ? " (stopping)" : "");
+      count.textContent = data.done + (data.total !== null ? " of " + data.total : "");
+      if (data.finished) {
+        if (stopForm) { stopForm.hidden = true; }
+        var facts = document.getElementById("result-facts");
+        facts.textContent = "";
+        Object.keys(data.result).forEach(function (k) {
+          var dt = document.createElement("dt"), dd = document.createElement("dd");
+          dt.textContent = k.replace(/_/g, " ");
+          dd.textContent = typeof data.result[k] === "object" ? JSON.stringify(data.result[k]) : data.result[k];
+          facts.appendChild(dt); facts.appendChild(dd);
+        });
+        result.hidden = false;
+      }
+      return data.finished;
+    }
+    function poll() {
+      getJSON(progress.getAttribute("data-url")).then(function (data) {
+        if (!render(data)) { setTimeout(poll, 400); }
+      }, function () { setTimeout(poll, 1500); });
+    }
+    if (result.hidden) { poll(); }
+    if (stopForm) {
+      stopForm.addEventListener("submit", function (event) {
+        event.preventDefault();
+        fetch(progress.getAttribute("data-stop-url"), { method: "POST", credentials: "same-origin",
+          headers: { "X-Launch-Token": token, "X-CSRF-Token": csrf, "Accept": "application/json" } })
+          .then(function (r) { return r.json(); }).then(render);
+      });
+    }
+  }
+})();

@@ -1,0 +1,158 @@
+"""Who is asking, may they, and what the browser is told: sign-in, CSRF, CSP, error pages.
+
+* Authentication: the launch token (lti.session.current_launch); ``/ui/signin`` turns a
+  one-time sign-in link into such a token for the tenant's owner.
+* CSRF: every POST carries ``csrf`` (a form field or the X-CSRF-Token header), an HMAC of the
+  launch token under SECRET_KEY, so a page that does not know the token cannot forge one.
+* CSP: only our own scripts and styles; ``frame-ancestors`` is 'self' plus the origins of the
+  tenant's registered LTI platforms (CSP Level 3 §6.4.2), so only those LMSs can frame us.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from urllib.parse import urlsplit
+
+from flask import current_app, g, jsonify, redirect, render_template, request, url_for
+
+from provisioning.errors import DomainError, Forbidden, InvalidInput, LimitExceeded, NotFound
+from provisioning.services.activity import Actor
+from provisioning.services.lti_registrations import list_registrations
+from provisioning.services.permissions import Principal, principal_for
+
+from .. import ui_links
+from ..session import current_launch, set_launch_cookie
+from . import bp
+
+log = logging.getLogger(__name__)
+OPEN_ENDPOINTS = {"ui.signin", "ui.static"}
+
+
+def rt():
+    return current_app.extensions["provisioning"]
+
+
+def principal() -> Principal:
+    return g.ui_principal
+
+
+def actor() -> Actor:
+    p = principal()
+    return Actor(name="ui:owner" if p.user_id == ui_links.OWNER_USER_ID else f"ui:user-{p.user_id}", channel="ui")
+
+
+def csrf_token(launch_token: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"ui-csrf|" + launch_token.encode(), hashlib.sha256).hexdigest()
+
+
+def ui_url(endpoint: str, **values) -> str:
+    """url_for that carries the launch token, so the next page knows who is asking."""
+    token = getattr(g, "ui_token", None)
+    if token and not endpoint.endswith("static"):
+        values.setdefault("lt", token)
+    return url_for(endpoint, **values)
+
+
+@bp.app_template_global()
+def ui_link(endpoint: str, **values) -> str:
+    return ui_url(endpoint, **values)
+
+
+def wants_json() -> bool:
+    return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
+
+
+def page_error(title: str, message: str, status: int, errors: dict | None = None):
+    if wants_json():
+        return jsonify({"status": status, "message": message, "errors": errors or {}}), status
+    return render_template("ui/error.html", title=title, message=message, errors=errors or {}), status
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    launch = current_launch()
+    if launch is None:
+        return page_error("Please sign in again", "Your session is missing or has expired. Open the tool again "
+                          "from your LMS, or ask for a new sign-in link (provisioning ui-link TENANT).", 401)
+    g.ui_token = launch.token
+    g.ui_principal = principal_for(rt(), launch.tenant_id, launch.user_id, launch.role, launch.course_id)
+    if request.method == "POST":
+        sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf") or ""
+        if not hmac.compare_digest(sent, csrf_token(launch.token)):
+            return page_error("The form has expired", "The form's security token is missing or wrong. "
+                              "Reload the page and try again.", 403)
+    return None
+
+
+@bp.app_context_processor
+def _context():
+    token = getattr(g, "ui_token", None)
+    return {"csrf": csrf_token(token) if token else "", "launch_token": token,
+            "me": getattr(g, "ui_principal", None)}
+
+
+def frame_origins(tenant_id: int | None) -> list[str]:
+    """Origins of the tenant's registered platforms (issuer and login URL: hosted LMSs differ)."""
+    if tenant_id is None:
+        return []
+    origins = set()
+    for reg in list_registrations(rt(), tenant_id):
+        for url in (reg.issuer, reg.auth_login_url):
+            parts = urlsplit(url or "")
+            if parts.scheme in ("https", "http") and parts.netloc:
+                origins.add(f"{parts.scheme}://{parts.netloc}")
+    return sorted(origins)
+
+
+@bp.after_request
+def security_headers(response):
+    p = getattr(g, "ui_principal", None)
+    tenant_id = p.tenant_id if p else getattr(g, "ui_signin_tenant", None)
+    ancestors = " ".join(["'self'", *frame_origins(tenant_id)])
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
+        f"frame-ancestors {ancestors}")
+    # The launch token travels in URLs: never send it to another origin.
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if request.endpoint != "ui.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(DomainError)
+def domain_error(exc: DomainError):
+    if isinstance(exc, NotFound):
+        return page_error("Not found", exc.message, 404)
+    if isinstance(exc, (Forbidden, LimitExceeded)):
+        return page_error("Not allowed", exc.message, 403)
+    details = exc.details if isinstance(exc, InvalidInput) else {}
+    return page_error("Please check your input", exc.message, 409 if not isinstance(exc, InvalidInput) else 400,
+                      details)
+
+
+@bp.get("/signin")
+def signin():
+    """Redeem a one-time sign-in link: a launch token for the tenant's owner, then the groups page."""
+    tenant_id = ui_links.redeem_signin_link(rt(), request.args.get("link"))
+    if tenant_id is None:
+        return page_error("This sign-in link is not valid", "The link is forged, expired or already used. "
+                          "Ask for a new one (provisioning ui-link TENANT).", 403)
+    g.ui_signin_tenant = tenant_id
+    token = ui_links.owner_launch_token(current_app.config["SECRET_KEY"], tenant_id)
+    response = redirect(url_for("ui.groups", lt=token))
+    set_launch_cookie(response, token)
+    return response
+
+
+@bp.get("/")
+def home():
+    if principal().role == "learner":
+        return redirect(ui_url("ui.learner"))
+    return redirect(ui_url("ui.groups"))

@@ -1,0 +1,88 @@
+"""Upload: choose a file, see the preview, fix it (drop rows, rename groups), commit, download the report.
+
+Imports can create groups and touch any group of the tenant, so they are for admins.
+"""
+
+from __future__ import annotations
+
+from flask import Response, redirect, render_template, request, stream_with_context
+
+from provisioning.errors import Forbidden, InvalidInput
+from provisioning.exports import csv_lines
+from provisioning.imports import edits, preview, report
+from provisioning.imports.apply import commit_import
+
+from . import bp
+from .guard import actor, principal, rt, ui_url
+from .members import _int
+
+
+def _admin() -> int:
+    if principal().role != "admin":
+        raise Forbidden("Only administrators may upload files.")
+    return principal().tenant_id
+
+
+@bp.route("/imports/new", methods=["GET", "POST"])
+def upload():
+    """The upload form; a POST parses the file into a preview without changing anything."""
+    tenant_id = _admin()
+    if request.method == "GET":
+        return render_template("ui/upload.html", error=None)
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return render_template("ui/upload.html", error="Choose a .csv, .txt or .xlsx file."), 400
+    group_name = (request.form.get("group_name") or "").strip() or None
+    options = preview.ImportOptions(group_name=group_name,
+                                    mode="replace" if request.form.get("mode") == "replace" else "add")
+    try:
+        imp = preview.create_import(rt(), tenant_id, file.stream, file.filename, options, actor())
+    except InvalidInput as exc:
+        return render_template("ui/upload.html", error=exc.message, details=exc.details), 400
+    return redirect(ui_url("ui.import_preview", import_id=imp.id))
+
+
+@bp.get("/imports/<int:import_id>")
+def import_preview(import_id: int):
+    """The preview: detected format, groups new and existing, matched users, row errors."""
+    tenant_id = _admin()
+    described = preview.describe_import(rt(), tenant_id, import_id, errors_per_page=200)
+    return render_template("ui/import.html", imp=described)
+
+
+@bp.post("/imports/<int:import_id>/edit")
+def import_edit(import_id: int):
+    """Drop the checked rows and rename groups, then show the preview again."""
+    tenant_id = _admin()
+    changes: dict = {}
+    rows = [_int(v, "exclude_rows") for v in request.form.getlist("exclude_rows")]
+    if rows:
+        changes["exclude_rows"] = rows
+    renames = {old: (request.form.get(f"rename-{n}") or "").strip()
+               for n, old in enumerate(request.form.getlist("group_names"))}
+    renames = {old: new for old, new in renames.items() if new and new != old}
+    if renames:
+        changes["rename_groups"] = renames
+    if changes:
+        edits.update_import(rt(), tenant_id, import_id, changes, actor())
+    return redirect(ui_url("ui.import_preview", import_id=import_id))
+
+
+@bp.post("/imports/<int:import_id>/commit")
+def import_commit(import_id: int):
+    op = commit_import(rt(), _admin(), import_id, actor())
+    return redirect(ui_url("ui.operation", operation_id=op.id, import_id=import_id))
+
+
+@bp.get("/imports/<int:import_id>/report.csv")
+def import_report(import_id: int):
+    rows = report.report_rows(rt(), _admin(), import_id)
+    first = next(rows, None)  # the tenant check runs before the response starts
+
+    def all_rows():
+        if first is not None:
+            yield first
+        yield from rows
+
+    return Response(stream_with_context(csv_lines(report.HEADER, all_rows())), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="import-{import_id}-report.csv"'})

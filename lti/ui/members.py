@@ -1,0 +1,137 @@
+"""A group's page: members, add and remove, batch actions with a confirmation, message, CSV download."""
+
+from __future__ import annotations
+
+from flask import Response, redirect, render_template, request, stream_with_context
+
+from provisioning.errors import Forbidden, InvalidInput
+from provisioning.exports import MEMBER_HEADER, csv_lines, group_title, member_rows
+from provisioning.services import batch_actions, groups, memberships, messages, permissions
+from provisioning.services.batch_steps import ACTIONS, PARAMS
+
+from . import bp
+from .groups import page_number
+from .guard import actor, principal, rt, ui_url
+
+# Actions a manager may not start from the UI even with the batch_actions permission.
+ADMIN_ONLY = {"delete", "change_role", "share"}
+INT_PARAMS = {"group_id", "manager_id"}
+LABELS = {"deactivate": "Deactivate", "reactivate": "Reactivate", "delete": "Delete", "add_to_groups": "Add to groups",
+          "remove_from_group": "Remove from a group", "change_role": "Change role",
+          "change_language": "Change language", "resend_invite": "Resend invite", "password_reset": "Password reset",
+          "notify": "Notification message", "add_task": "Add task", "assign_certificate": "Assign certificate",
+          "share": "Share with a manager", "export_csv": "Export as CSV"}
+
+
+def _group(group_id: int, action: str):
+    group = groups.get_group(rt(), principal().tenant_id, group_id)
+    permissions.require(rt(), principal(), action, group)
+    return group
+
+
+def allowed_actions() -> list[str]:
+    p = principal()
+    if p.role == "admin":
+        return list(ACTIONS)
+    if "batch_actions" not in p.permissions:
+        return []
+    return [a for a in ACTIONS if a not in ADMIN_ONLY]
+
+
+@bp.get("/groups/<int:group_id>")
+def group(group_id: int):
+    """The group, a page of its members, and the forms that act on them."""
+    p = principal()
+    grp = _group(group_id, "view_group")
+    q = (request.args.get("q") or "").strip()[:320]
+    members = memberships.list_members(rt(), p.tenant_id, group_id, q=q or None, page=page_number(), per_page=50)
+    targets = groups.list_groups(rt(), p.tenant_id, per_page=200, within=permissions.group_scope(p)).items
+    return render_template("ui/group.html", group=grp, members=members, q=q, actions=allowed_actions(),
+                           labels=LABELS, params=PARAMS, targets=targets,
+                           can_manage=permissions.can(rt(), p, "manage_group", grp),
+                           can_export=permissions.can(rt(), p, "export", grp),
+                           can_message=permissions.can(rt(), p, "message", grp))
+
+
+@bp.post("/groups/<int:group_id>/members")
+def add_member(group_id: int):
+    """Add a user by email; an unknown email becomes an invited user."""
+    _group(group_id, "manage_group")
+    email = (request.form.get("email") or "").strip()
+    if not email:
+        raise InvalidInput("Enter the email address of the person to add.", details={"email": ["Required."]})
+    memberships.add_members(rt(), principal().tenant_id, group_id, emails=[email], actor=actor())
+    return redirect(ui_url("ui.group", group_id=group_id, added=email))
+
+
+@bp.post("/groups/<int:group_id>/members/<int:user_id>/remove")
+def remove_member(group_id: int, user_id: int):
+    _group(group_id, "manage_group")
+    memberships.remove_member(rt(), principal().tenant_id, group_id, user_id, actor())
+    return redirect(ui_url("ui.group", group_id=group_id, removed=user_id))
+
+
+def _params(action: str, group_id: int) -> dict:
+    params: dict = {}
+    for name in PARAMS[action]:
+        if name == "group_ids":
+            params[name] = [_int(v, name) for v in request.form.getlist("group_ids")]
+        elif name in INT_PARAMS:
+            raw = request.form.get(name) or (str(group_id) if name == "group_id" else "")
+            params[name] = _int(raw, name)
+        else:
+            params[name] = (request.form.get(name) or "").strip() or None
+    return params
+
+
+def _int(raw: str, name: str) -> int:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be a number.", details={f"params.{name}": ["Must be a number."]}) from None
+
+
+def _check_targets(action: str, params: dict) -> None:
+    """A manager may only move users into and out of groups they manage."""
+    for gid in params.get("group_ids") or ([params["group_id"]] if "group_id" in params else []):
+        _group(gid, "manage_group")
+
+
+@bp.post("/groups/<int:group_id>/batch")
+def batch(group_id: int):
+    """Confirm, then start a batch action on the selected members (only members of this group count)."""
+    p = principal()
+    grp = _group(group_id, "batch_actions")
+    action = request.form.get("action") or ""
+    if action not in allowed_actions():
+        raise Forbidden(f"You may not run the batch action {action!r} here.")
+    selected = [_int(v, "user_ids") for v in request.form.getlist("user_ids")]
+    user_ids = memberships.member_ids_among(rt(), p.tenant_id, group_id, selected)
+    if not user_ids:
+        raise InvalidInput("Select at least one member of this group.", details={"user_ids": ["Select members."]})
+    params = _params(action, group_id)
+    _check_targets(action, params)
+    if request.form.get("confirmed") != "yes":
+        return render_template("ui/confirm.html", group=grp, action=action, label=LABELS[action], user_ids=user_ids,
+                               params=params)
+    op = batch_actions.request_batch_action(rt(), p.tenant_id, action, params, actor(), user_ids=user_ids)
+    return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))
+
+
+@bp.post("/groups/<int:group_id>/message")
+def message(group_id: int):
+    _group(group_id, "message")
+    op = messages.request_group_message(rt(), principal().tenant_id, group_id, request.form.get("subject") or "",
+                                        request.form.get("body") or "", actor())
+    return redirect(ui_url("ui.operation", operation_id=op.id))
+
+
+@bp.get("/groups/<int:group_id>/members.csv")
+def members_csv(group_id: int):
+    """The members as CSV (the same rows as the admin export), streamed."""
+    _group(group_id, "export")
+    title = group_title(rt(), principal().tenant_id, group_id)
+    body = csv_lines(MEMBER_HEADER, member_rows(rt(), principal().tenant_id, group_id))
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in title)[:80] or f"group-{group_id}"
+    return Response(stream_with_context(body), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{safe}-members.csv"'})

@@ -1,0 +1,65 @@
+"""One-time, expiring sign-in links to the UI outside an LMS (``provisioning ui-link TENANT``).
+
+A link is an itsdangerous-signed {tenant, nonce}; it expires after LINK_SECONDS and is used at
+most once: the first use records a ``ui.signin_link.used`` activity event with the nonce while
+holding the tenant row locked, and a later use finds that event.  The event doubles as the
+audit trail of who signed in.  No Flask here: the CLI issues links.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlencode
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import exists, select
+
+from provisioning.models import ActivityEvent, Tenant
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor, record
+from provisioning.services.tenants import get_tenant
+
+from . import tokens
+
+SALT = "ui-signin-link"
+LINK_SECONDS = 15 * 60
+USED = "ui.signin_link.used"
+OWNER_USER_ID = 0  # the tenant's owner is not a user row; the principal is an admin of the tenant
+OWNER_ROLE = "owner"
+
+
+def _serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=SALT)
+
+
+def issue_signin_link(rt: Runtime, tenant_ref: str | int) -> str:
+    """The URL of a new sign-in link that opens the UI as the tenant's owner."""
+    tenant = get_tenant(rt, tenant_ref)
+    link = _serializer(rt.settings.secret_key).dumps({"t": tenant.id, "n": secrets.token_urlsafe(16)})
+    return f"{rt.settings.public_base_url}/ui/signin?{urlencode({'link': link})}"
+
+
+def redeem_signin_link(rt: Runtime, link: str | None) -> int | None:
+    """The tenant id of a valid, unused link (which is now used), or None."""
+    if not link or len(link) > 1000:
+        return None
+    try:
+        data = _serializer(rt.settings.secret_key).loads(link, max_age=LINK_SECONDS)
+        tenant_id, nonce = int(data["t"]), str(data["n"])
+    except (BadSignature, SignatureExpired, KeyError, TypeError, ValueError):
+        return None
+    with rt.db.transaction() as s:
+        # The row lock serialises two concurrent uses of the same link on PostgreSQL.
+        if s.scalar(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update()) is None:
+            return None
+        if s.scalar(select(exists().where(ActivityEvent.tenant_id == tenant_id, ActivityEvent.action == USED,
+                                          ActivityEvent.object_id == nonce))):
+            return None
+        record(s, tenant_id, Actor(name="owner", channel="ui"), USED, "signin_link", nonce)
+    return tenant_id
+
+
+def owner_launch_token(secret: str, tenant_id: int) -> str:
+    """A launch token (the same the LTI launch issues) for the tenant's owner, as an admin."""
+    return tokens.issue_launch_token(secret, {"t": tenant_id, "u": OWNER_USER_ID, "r": "admin",
+                                              "lr": OWNER_ROLE, "c": None})

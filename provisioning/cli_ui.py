@@ -1,0 +1,19 @@
+"""``provisioning ui-link TENANT``: a one-time, expiring sign-in link to the UI as the tenant's owner."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    """Add the ``ui-link`` command to the ``provisioning`` CLI."""
+    from .cli import pass_state
+
+    @cli.command("ui-link")
+    @click.argument("tenant")
+    @pass_state
+    def ui_link(state, tenant: str) -> None:
+        """Print a sign-in link to the UI for TENANT (id or slug): valid once, for 15 minutes."""
+        from lti.ui_links import issue_signin_link
+
+        click.echo(issue_signin_link(state.runtime(), tenant))

@@ -1,0 +1,269 @@
+"""The embedded UI through the Flask test client: sign-in, pages, CSRF, CSP and permissions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from lti import tokens
+from lti.ui_links import issue_signin_link
+from provisioning.cli import main as cli_main
+from provisioning.services import groups, lti_launch, lti_registrations, memberships, users
+from provisioning.services.activity import Actor
+
+ACTOR = Actor("test", "api")
+
+
+class UiSession:
+    """A browser-like session of the UI: the launch token in every request, the CSRF token from the page."""
+
+    def __init__(self, client, token: str):
+        self.client, self.token = client, token
+
+    def get(self, path: str, **params):
+        return self.client.get(path, query_string={"lt": self.token, **params})
+
+    def csrf(self) -> str:
+        page = self.get("/ui/groups").get_data(as_text=True)
+        return re.search(r'data-csrf="([0-9a-f]+)"', page).group(1)
+
+    def post(self, path: str, data=None, **kwargs):
+        data = {"lt": self.token, "csrf": self.csrf(), **(data or {})}
+        return self.client.post(path, data=data, **kwargs)
+
+
+def sign_in(client, rt, tenant_id: int) -> UiSession:
+    link = issue_signin_link(rt, tenant_id)
+    response = client.get(link.replace("http://localhost", ""))
+    assert response.status_code == 302
+    token = parse_qs(urlsplit(response.headers["Location"]).query)["lt"][0]
+    return UiSession(client, token)
+
+
+def launch_as(client, app, tenant_id: int, user_id: int, role: str, course_id: int | None = None) -> UiSession:
+    token = tokens.issue_launch_token(app.config["SECRET_KEY"], {"t": tenant_id, "u": user_id, "r": role,
+                                                                 "lr": role, "c": course_id})
+    return UiSession(client, token)
+
+
+@pytest.fixture
+def owner(client, rt, tenant) -> UiSession:
+    return sign_in(client, rt, tenant.id)
+
+
+@pytest.fixture
+def school(rt, tenant):
+    teacher = users.create_user(rt, tenant.id, {"email": "tia@example.edu", "given_name": "Tia"}, ACTOR)
+    lee = users.create_user(rt, tenant.id, {"email": "lee@example.edu", "given_name": "Lee"}, ACTOR)
+    max_ = users.create_user(rt, tenant.id, {"email": "max@example.edu", "given_name": "Max"}, ACTOR)
+    with rt.db.transaction() as s:
+        course = lti_launch.ensure_course(s, tenant.id, "c-1", "Course 1")
+        other = lti_launch.ensure_course(s, tenant.id, "c-2", "Course 2")
+        lti_launch.enroll(s, tenant.id, course.id, teacher.id, "Instructor")
+        lti_launch.enroll(s, tenant.id, course.id, lee.id, "Learner")
+    mine = groups.create_group(rt, tenant.id, {"name": "Team A"}, ACTOR)
+    theirs = groups.create_group(rt, tenant.id, {"name": "Team B"}, ACTOR)
+    empty = groups.create_group(rt, tenant.id, {"name": "Empty C"}, ACTOR)
+    lti_launch.add_course_group(rt, tenant.id, course.id, mine.id)
+    lti_launch.add_course_group(rt, tenant.id, other.id, theirs.id)
+    memberships.add_members(rt, tenant.id, mine.id, user_ids=[lee.id], actor=ACTOR)
+    memberships.add_members(rt, tenant.id, theirs.id, user_ids=[max_.id], actor=ACTOR)
+    return dict(teacher=teacher, lee=lee, max=max_, mine=mine, theirs=theirs, empty=empty, course=course)
+
+
+def test_a_signin_link_opens_the_groups_page_once_only(client, rt, tenant):
+    link = issue_signin_link(rt, tenant.id).replace("http://localhost", "")
+    first = client.get(link)
+    assert first.status_code == 302 and "/ui/groups" in first.headers["Location"]
+    again = client.get(link)
+    assert again.status_code == 403 and "already used" in again.get_data(as_text=True)
+
+
+def test_a_forged_signin_link_is_refused(client):
+    response = client.get("/ui/signin", query_string={"link": "not-a-link"})
+    assert response.status_code == 403 and "not valid" in response.get_data(as_text=True)
+
+
+def test_the_ui_link_command_prints_a_working_link(rt, app, tenant, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["ui-link", tenant.slug], runtime=rt)
+    assert exit_.value.code == 0
+    link = capsys.readouterr().out.strip()
+    assert link.startswith("http://localhost/ui/signin?link=")
+    assert app.test_client().get(link.replace("http://localhost", "")).status_code == 302
+
+
+def test_pages_without_a_launch_token_ask_to_sign_in(client):
+    response = client.get("/ui/groups")
+    assert response.status_code == 401 and "sign in" in response.get_data(as_text=True).lower()
+
+
+def test_the_groups_page_searches_and_filters_and_shows_counts(owner, school):
+    page = owner.get("/ui/groups").get_data(as_text=True)
+    assert "Team A" in page and "Team B" in page and "Empty C" in page
+    found = owner.get("/ui/groups", q="team").get_data(as_text=True)
+    assert "Team A" in found and "Empty C" not in found
+    empty = owner.get("/ui/groups", populated="no").get_data(as_text=True)
+    assert "Empty C" in empty and "Team A" not in empty
+    assert "Team A" not in owner.get("/ui/groups", kind="automatic").get_data(as_text=True)
+    row = re.search(r"Team A</a></td><td>manual</td>\s*<td class=\"num\">(\d+)</td>", page)
+    assert row and row.group(1) == "1"
+
+
+def test_creating_a_manual_group_leads_to_its_page(owner, rt, tenant):
+    response = owner.post("/ui/groups/new", {"name": "Newcomers", "kind": "manual"})
+    assert response.status_code == 302
+    assert "Newcomers" in owner.client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_duplicate_group_name_is_shown_next_to_the_form(owner, school):
+    response = owner.post("/ui/groups/new", {"name": "team a", "kind": "manual"})
+    assert response.status_code == 400 and "already exists" in response.get_data(as_text=True)
+
+
+def test_the_rule_preview_counts_matches_and_shows_the_error_position(owner, rt, tenant, school):
+    ok = owner.get("/ui/rules/preview.json", rule='emails.value ew "@example.edu"')
+    assert ok.status_code == 200 and ok.json["count"] == 3
+    bad = owner.get("/ui/rules/preview.json", rule='department eq "Sales" andd')
+    assert bad.status_code == 400 and bad.json["position"] is not None and "position" in bad.json["error"]
+
+
+def test_creating_an_automatic_group_with_a_broken_rule_names_the_position(owner):
+    response = owner.post("/ui/groups/new", {"name": "Sales", "kind": "automatic", "rule": 'department eq'})
+    assert response.status_code == 400 and "osition" in response.get_data(as_text=True)
+
+
+def test_the_group_page_lists_members_and_adds_and_removes_them(owner, school):
+    gid = school["mine"].id
+    page = owner.get(f"/ui/groups/{gid}").get_data(as_text=True)
+    assert "lee@example.edu" in page and "never" in page
+    assert owner.post(f"/ui/groups/{gid}/members", {"email": "max@example.edu"}).status_code == 302
+    assert "max@example.edu" in owner.get(f"/ui/groups/{gid}").get_data(as_text=True)
+    assert owner.post(f"/ui/groups/{gid}/members/{school['max'].id}/remove").status_code == 302
+    assert "max@example.edu" not in owner.get(f"/ui/groups/{gid}").get_data(as_text=True)
+
+
+def test_a_batch_action_asks_for_confirmation_with_the_count_then_runs(owner, rt, school, run_jobs):
+    gid = school["theirs"].id
+    memberships.add_members(rt, school["theirs"].tenant_id, gid, user_ids=[school["lee"].id], actor=ACTOR)
+    data = {"action": "deactivate", "user_ids": [str(school["lee"].id), str(school["max"].id),
+                                                  str(school["teacher"].id)]}  # Tia is not a member: ignored
+    confirm = owner.post(f"/ui/groups/{gid}/batch", data)
+    assert confirm.status_code == 200 and "touches <strong>2</strong> users" in confirm.get_data(as_text=True)
+    assert users.get_user(rt, school["lee"].tenant_id, school["lee"].id).status == "active"
+    started = owner.post(f"/ui/groups/{gid}/batch", {**data, "confirmed": "yes"})
+    assert started.status_code == 302 and "/ui/operations/" in started.headers["Location"]
+    run_jobs()
+    assert users.get_user(rt, school["lee"].tenant_id, school["lee"].id).status != "active"
+    assert users.get_user(rt, school["teacher"].tenant_id, school["teacher"].id).status == "active"
+    op_id = int(re.search(r"/ui/operations/(\d+)", started.headers["Location"]).group(1))
+    state = owner.get(f"/ui/operations/{op_id}.json").json
+    assert state["finished"] and state["status"] == "succeeded" and state["done"] == 2
+
+
+def test_the_members_csv_downloads_the_members(owner, school):
+    response = owner.get(f"/ui/groups/{school['mine'].id}/members.csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0][:3] == ["First name", "Last name", "Email"] and rows[1][2] == "lee@example.edu"
+
+
+def test_sending_a_message_starts_an_operation(owner, school):
+    response = owner.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "Hello", "body": "Welcome"})
+    assert response.status_code == 302 and "/ui/operations/" in response.headers["Location"]
+
+
+def test_an_upload_previews_errors_drops_a_row_and_commits(owner, rt, school, run_jobs):
+    content = b"email,Groupname\nmax@example.edu,Team A\nnot-an-email,Team A\nlee@example.edu,New Group\n"
+    response = owner.post("/ui/imports/new", {"file": (io.BytesIO(content), "members.csv")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 302
+    preview = owner.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "not-an-email" in preview and "New Group" in preview and ">new<" in preview
+    import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
+    bad_rows = re.findall(r'name="exclude_rows" value="(\d+)"', preview)
+    assert bad_rows == ["3"]
+    assert owner.post(f"/ui/imports/{import_id}/edit", {"exclude_rows": bad_rows}).status_code == 302
+    after = owner.get(f"/ui/imports/{import_id}").get_data(as_text=True)
+    assert re.search(r'id="error-rows">0<', after)
+    committed = owner.post(f"/ui/imports/{import_id}/commit")
+    assert committed.status_code == 302
+    run_jobs()
+    found = groups.list_groups(rt, school["mine"].tenant_id, q="New Group").items
+    assert len(found) == 1 and found[0].member_count == 1
+    report = owner.get(f"/ui/imports/{import_id}/report.csv").get_data(as_text=True)
+    assert "max@example.edu" in report
+
+
+def test_an_unreadable_upload_says_why(owner):
+    response = owner.post("/ui/imports/new", {"file": (io.BytesIO(b"\x00\x01\x02"), "x.xlsx")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 400 and 'role="alert"' in response.get_data(as_text=True)
+
+
+def test_the_logs_list_operations_and_activity_with_filters(owner, school):
+    owner.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "Hi", "body": "There"})
+    ops = owner.get("/ui/logs", type="group_message").get_data(as_text=True)
+    assert "group_message (message)" in ops
+    assert "group_message" not in owner.get("/ui/logs", type="import").get_data(as_text=True).split("<tbody>")[1]
+    events = owner.get("/ui/activity", channel="ui").get_data(as_text=True)
+    assert "ui.signin_link.used" in events
+    assert owner.get("/ui/logs", since="yesterday").status_code == 400
+
+
+def test_a_post_without_the_csrf_token_is_refused(owner, school):
+    response = owner.client.post(f"/ui/groups/{school['mine'].id}/members",
+                                 data={"lt": owner.token, "email": "max@example.edu"})
+    assert response.status_code == 403
+    response = owner.client.post(f"/ui/groups/{school['mine'].id}/members",
+                                 data={"lt": owner.token, "csrf": "0" * 64, "email": "max@example.edu"})
+    assert response.status_code == 403
+    assert "max@example.edu" not in owner.get(f"/ui/groups/{school['mine'].id}").get_data(as_text=True)
+
+
+def test_pages_allow_framing_only_by_registered_platforms(owner, rt, tenant):
+    lti_registrations.register_platform(
+        rt, tenant.id, issuer="https://canvas.instructure.com", client_id="1",
+        auth_login_url="https://school.instructure.com/api/lti/authorize_redirect",
+        auth_token_url="https://school.instructure.com/login/oauth2/token",
+        key_set_url="https://school.instructure.com/api/lti/security/jwks", deployment_ids=["d"], actor=ACTOR)
+    csp = owner.get("/ui/groups").headers["Content-Security-Policy"]
+    ancestors = csp.split("frame-ancestors")[1]
+    assert "'self'" in ancestors and "https://canvas.instructure.com" in ancestors
+    assert "https://school.instructure.com" in ancestors and "*" not in ancestors
+    assert "script-src 'self'" in csp and "X-Frame-Options" not in owner.get("/ui/groups").headers
+
+
+def test_an_instructor_sees_and_acts_only_on_their_course_groups(client, app, school, tenant):
+    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    page = tia.get("/ui/groups").get_data(as_text=True)
+    assert "Team A" in page and "Team B" not in page
+    assert tia.get(f"/ui/groups/{school['theirs'].id}").status_code == 403
+    assert tia.get(f"/ui/groups/{school['theirs'].id}/members.csv").status_code == 403
+    refused = tia.post(f"/ui/groups/{school['theirs'].id}/batch",
+                       {"action": "deactivate", "user_ids": str(school["max"].id), "confirmed": "yes"})
+    assert refused.status_code == 403
+    assert tia.get("/ui/imports/new").status_code == 403 and tia.get("/ui/logs").status_code == 403
+    assert tia.post("/ui/groups/new", {"name": "Mine", "kind": "manual"}).status_code == 403
+    assert tia.get(f"/ui/groups/{school['mine'].id}").status_code == 200
+
+
+def test_a_learner_sees_their_own_groups_only(client, app, school, tenant):
+    lee = launch_as(client, app, tenant.id, school["lee"].id, "learner")
+    assert lee.get("/ui/groups").status_code == 302
+    me = lee.get("/ui/me").get_data(as_text=True)
+    assert "Team A" in me and "Team B" not in me
+    assert lee.get(f"/ui/groups/{school['theirs'].id}").status_code == 403
+
+
+def test_another_tenants_group_is_not_found(owner, rt, other_tenant):
+    foreign = groups.create_group(rt, other_tenant.id, {"name": "Foreign"}, ACTOR)
+    assert owner.get(f"/ui/groups/{foreign.id}").status_code == 404
+
+
+def test_assets_are_served_by_us(client):
+    assert client.get("/ui/static/ui.css").status_code == 200
+    assert client.get("/ui/static/ui.js").status_code == 200
