@@ -112,3 +112,21 @@ def test_an_automatic_group_refuses_a_member_list(client, tenant, rt):
     group = groups.create_group(rt, tenant.id, {"name": "Auto", "kind": "automatic", "rule": 'department eq "Physics"'}, ADMIN)
     r = upload(client, tenant, "email\nada@example.com\n", group_id=group.id)
     assert r.status_code == 409 and "automatic" in r.json["message"]
+
+
+def test_imports_are_listed_newest_first_with_their_status(client, tenant, rt, run_jobs):
+    make_users(rt, tenant.id, "ada@example.com")
+    first = preview(client, tenant, "email\nada@example.com\n", group_name="One")
+    commit_and_run(client, tenant, run_jobs, rt, first["id"])
+    second = preview(client, tenant, "email\nada@example.com\n", group_name="Two")
+    listing = client.get("/api/v1/imports", headers=tenant.admin).json
+    assert [(i["id"], i["status"]) for i in listing["items"]] == [(second["id"], "previewed"), (first["id"], "applied")]
+    assert listing["total"] == 2 and listing["items"][0]["group_name"] == "Two"
+
+
+def test_a_committed_import_cannot_be_committed_twice(client, tenant, rt, run_jobs):
+    make_users(rt, tenant.id, "ada@example.com")
+    body = preview(client, tenant, "email\nada@example.com\n", group_name="Once")
+    commit_and_run(client, tenant, run_jobs, rt, body["id"])
+    again = client.post(f"/api/v1/imports/{body['id']}/commit", headers=tenant.admin)
+    assert again.status_code == 409 and "already committed" in again.json["message"]
