@@ -1,6 +1,7 @@
 """Real files: encodings, Excel's quirks, delimiters, quoting, line ends and whitespace, through the API."""
 
 import codecs
+import io
 
 import pytest
 
@@ -29,7 +30,7 @@ def test_each_encoding_is_detected_and_its_accents_survive(client, tenant, rt, m
     body = preview(client, tenant, raw, group_id=maths.id)
     assert body["encoding"] == expected, encoding
     assert body["users_matched"] == 2 and body["errors"] == [], body["errors"]
-    table = read_table(__import__("io").BytesIO(raw), "x.csv", max_rows=10)
+    table = read_table(io.BytesIO(raw), "x.csv", max_rows=10)
     assert [cells for _, cells in table.rows] == [["zoe@example.com", "Zoé", "Müller"],
                                                  ["francois@example.com", "François", "Lefèvre"]]
 
@@ -51,7 +52,7 @@ def test_the_delimiter_is_sniffed_from_the_header(client, tenant, rt, maths, del
 
 def test_quoted_fields_keep_embedded_newlines_and_delimiters(rt):
     raw = b'email,first_name,last_name\r\nzoe@example.com,"Zo\xc3\xa9, ""Z""","M\xc3\xbcller\r\nthe second"\r\nfrancois@example.com,F,L\r\n'
-    table = read_table(__import__("io").BytesIO(raw), "x.csv", max_rows=10)
+    table = read_table(io.BytesIO(raw), "x.csv", max_rows=10)
     rows = list(table.rows)
     assert rows == [(2, ["zoe@example.com", 'Zoé, "Z"', "Müller\r\nthe second"]),
                     (3, ["francois@example.com", "F", "L"])]
@@ -64,7 +65,6 @@ def test_whitespace_and_non_breaking_spaces_are_trimmed(client, tenant, rt, math
 
 
 def test_lf_and_crlf_line_ends_read_the_same(rt):
-    import io
     lf = read_table(io.BytesIO(b"email\na@x.org\nb@x.org\n"), "x.csv", max_rows=10)
     crlf = read_table(io.BytesIO(b"email\r\na@x.org\r\nb@x.org\r\n"), "x.csv", max_rows=10)
     assert list(lf.rows) == list(crlf.rows) == [(2, ["a@x.org"]), (3, ["b@x.org"])]

@@ -5,7 +5,7 @@ import time
 
 from jobs.handlers import HANDLERS
 from provisioning.services import activity, groups, operations
-from tests.fixtures.imports.support import commit, make_users, member_emails, preview, report
+from tests.fixtures.imports.support import ADMIN, commit, make_users, member_emails, preview, report
 
 USERS = [f"user{i}@example.com" for i in range(10)]
 
@@ -43,11 +43,10 @@ def test_stop_halts_the_import_between_chunks_and_the_result_says_what_was_appli
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if operations.get_operation(rt, tenant.id, op_id).progress_done > 0:
-                operations.cancel_operation(rt, tenant.id, op_id, operations_actor)
+                operations.cancel_operation(rt, tenant.id, op_id, ADMIN)
                 return
             time.sleep(0.005)
 
-    from tests.fixtures.imports.support import ADMIN as operations_actor
     stopper = threading.Thread(target=press_stop)
     stopper.start()
     run_jobs()  # RQ's worker must run in the main thread (signals); Stop comes from the other one
