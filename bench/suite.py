@@ -1,0 +1,20 @@
+"""The benchmarks by name, and the sizes (rows) each runs at."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from . import imports, lifecycle, rules, scim
+from .env import Bench
+from .report import Result
+
+SIZES = ("smoke", "quick", "full")
+# name -> (function, {size: n})
+BENCHMARKS: dict[str, tuple[Callable[[Bench, int], list[Result]], dict[str, int]]] = {
+    "member_import": (imports.member_import, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
+    "batch_deactivation": (lifecycle.batch_deactivation, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
+    "rule_evaluation": (rules.rule_evaluation, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
+    "rule_incremental": (rules.rule_incremental, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
+    "user_import": (imports.user_import, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
+    "scim_latency": (scim.scim_latency, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
+}
