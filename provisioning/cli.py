@@ -270,6 +270,8 @@ def tokens_list(state: CliState, tenant: str | None) -> None:
 @pass_state
 def demo(state: CliState) -> None:
     """Create (or complete) a demo tenant with sample users and groups; print URLs and fresh tokens."""
+    from lti.ui_links import issue_signin_link
+
     from .services.demo import seed_demo
     from .services.tokens import create_token
 
@@ -284,6 +286,7 @@ def demo(state: CliState) -> None:
     click.echo(f"Admin API:     {base}/api/v1  (try: curl -H 'Authorization: Bearer {admin}' {base}/api/v1/groups)")
     click.echo(f"LTI 1.3:       tool configuration {base}/lti/config; "
                f"registration link: provisioning lti registration-url {result.tenant_slug}")
+    click.echo(f"UI sign-in:    {issue_signin_link(rt, result.tenant_id)}  (works once, within 15 minutes)")
     click.echo(f"SCIM base URL: {base}/scim/v2")
     click.echo(f"SCIM token:    {scim}")
     click.echo(f"Admin token:   {admin}")
