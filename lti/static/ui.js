@@ -47,7 +47,10 @@
           if (data.error) {
             out.className = "bad";
             out.textContent = data.error;
-            if (data.position) { rule.setSelectionRange(data.position - 1, data.position); }
+            if (data.position !== null) {  // 0-based, as the rule parser counts
+              var end = rule.value.slice(data.position).search(/\s|$/);
+              rule.setSelectionRange(data.position, data.position + Math.max(end, 1));
+            }
           } else if (data.count !== null) {
             out.className = "";
             out.textContent = data.count + (data.count === 1 ? " user matches" : " users match") + " this rule now.";

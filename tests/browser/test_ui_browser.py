@@ -14,6 +14,8 @@ import io
 import os
 import re
 import threading
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,8 @@ from provisioning.app import create_app
 from provisioning.runtime import Runtime
 from provisioning.services import groups, lti_registrations, memberships, users
 from provisioning.services.activity import Actor
+from tests.test_lti_platform import INSTRUCTOR, launch, platform  # noqa: F401 - the platform fixture
+from tests.test_lti_platform import register_platform as register_lti_platform
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -70,18 +74,26 @@ def course_page(title: str, tool_url: str) -> str:
             f"width='1000' height='720' style='border:1px solid #999'></iframe></body></html>")
 
 
-@pytest.fixture
-def live(rt):
-    """The tool (sharing the test database, jobs in-process) and a test LMS, each on its own port."""
-    live_rt = Runtime(settings=rt.settings, db=rt.db)
+@contextmanager
+def serving(settings, db):
+    """The tool (on the test database, jobs on the in-process queue) and a test LMS, each on its own port."""
+    live_rt = Runtime(settings=settings, db=db)
     live_rt.queue = InProcessQueue(lambda: live_rt)
     tool = Served(create_app(runtime=live_rt))
     pages: dict[str, str] = {}
     lms = Served(lms_app(pages))
-    yield tool, lms, pages, live_rt
-    lms.stop()
-    tool.stop()
-    live_rt.queue.shutdown(wait=True)
+    try:
+        yield tool, lms, pages, live_rt
+    finally:
+        lms.stop()
+        tool.stop()
+        live_rt.queue.shutdown(wait=True)
+
+
+@pytest.fixture
+def live(rt):
+    with serving(rt.settings, rt.db) as served:
+        yield served
 
 
 def expect(locator):
@@ -110,6 +122,14 @@ class Steps:
         self.page.screenshot(path=str(SHOTS / f"{self.prefix}-{self.n:02d}-{name}.png"), full_page=True)
 
 
+def open_course(browser, lms, prefix: str, **options):
+    """A new browser context on the test LMS's course page; returns the context, steps and the tool's frame."""
+    context = browser.new_context(viewport={"width": 1100, "height": 820}, **options)
+    page = context.new_page()
+    page.goto(f"{lms.origin}/course")
+    return context, Steps(page, prefix), page.frame_locator("#tool")
+
+
 def seed(rt, tenant_id: int, lms_origin: str) -> dict:
     lti_registrations.register_platform(
         rt, tenant_id, issuer=lms_origin, client_id="browser-test", auth_login_url=f"{lms_origin}/auth",
@@ -129,11 +149,7 @@ def test_an_admin_manages_groups_inside_the_lms_frame(live, browser, tenant, tmp
     seed(live_rt, tenant.id, lms.origin)
     link = issue_signin_link(live_rt, tenant.id).replace("http://localhost", tool.origin)
     pages["/course"] = course_page("Course 101 - Groups", link)
-    context = browser.new_context(viewport={"width": 1100, "height": 820}, accept_downloads=True)
-    page = context.new_page()
-    steps = Steps(page, "admin")
-    page.goto(f"{lms.origin}/course")
-    ui = page.frame_locator("#tool")
+    context, steps, ui = open_course(browser, lms, "admin", accept_downloads=True)
     ui.get_by_role("heading", name="Groups").wait_for()
     steps.shot("groups-in-lms")
 
@@ -202,7 +218,7 @@ def test_an_admin_manages_groups_inside_the_lms_frame(live, browser, tenant, tmp
     steps.shot("members-deactivated")
 
     # Download the members CSV and read it back.
-    with page.expect_download() as info:
+    with steps.page.expect_download() as info:
         ui.get_by_role("link", name="Download members (CSV)").click()
     target = tmp_path / "members.csv"
     info.value.save_as(target)
@@ -224,4 +240,76 @@ def test_an_lms_that_is_not_a_registered_platform_cannot_frame_the_tool(live, br
     frame = page.frame_locator("#tool")
     expect(frame.get_by_role("heading", name="Groups")).to_have_count(0)  # blocked by frame-ancestors
     Steps(page, "csp").shot("unregistered-lms-blocked")
+    context.close()
+
+
+def test_an_automatic_group_shows_its_live_count_and_a_long_import_can_be_stopped(rt, browser, tenant):
+    one_row_chunks = replace(rt.settings, import_chunk_size=1)
+    with serving(one_row_chunks, rt.db) as (tool, lms, pages, slow_rt):
+        seed(slow_rt, tenant.id, lms.origin)
+        pages["/course"] = course_page("Course 101", issue_signin_link(slow_rt, tenant.id)
+                                       .replace("http://localhost", tool.origin))
+        context, steps, ui = open_course(browser, lms, "auto-stop")
+        ui.get_by_role("link", name="Create group").click()
+        ui.get_by_role("heading", name="Create group").wait_for()
+        ui.get_by_label("Name", exact=True).fill("Testers")
+        ui.get_by_role("radio", name="Automatic").check()
+        ui.get_by_role("textbox", name="Rule").fill('name.familyName eq "Tester" andd')
+        expect(ui.locator("#rule-preview")).to_contain_text("position")
+        steps.shot("rule-error-position")
+        ui.get_by_role("textbox", name="Rule").fill('name.familyName eq "Tester"')
+        expect(ui.locator("#rule-preview")).to_have_text("4 users match this rule now.")
+        steps.shot("rule-live-count")
+        ui.get_by_role("button", name="Create group").click()
+        ui.get_by_role("heading", name="Testers").wait_for()
+
+        rows = "".join(f"new{n}@example.edu,new{n},New,Person{n}\n" for n in range(400))
+        ui.get_by_role("link", name="Upload").click()
+        ui.get_by_role("heading", name="Upload a file").wait_for()
+        ui.get_by_label("File", exact=True).set_input_files({"name": "users.csv", "mimeType": "text/csv", "buffer": (
+            "email,username,first_name,last_name\n" + rows).encode()})
+        ui.get_by_role("button", name="Preview").click()
+        expect(ui.locator("#import-format")).to_have_text("users")
+        ui.get_by_role("button", name="Commit the import").click()
+        ui.get_by_role("button", name="Stop").click()
+        ui.locator("#result").wait_for(state="visible", timeout=30_000)
+        expect(ui.locator("#op-status")).to_have_text("cancelled")
+        done = int(ui.locator("#op-count").inner_text().split(" of ")[0])
+        assert done < 400
+        steps.shot("import-stopped")
+        context.close()
+
+
+def test_an_instructor_launched_from_the_platform_manages_only_their_course_group(live, browser, tenant, client,
+                                                                                   platform):
+    from sqlalchemy import select
+
+    from provisioning.models import Course
+    from provisioning.services import lti_launch
+
+    tool, lms, pages, live_rt = live
+    seeded = seed(live_rt, tenant.id, lms.origin)
+    register_lti_platform(live_rt, tenant.id, platform)
+    landing = launch(client, platform, sub="teacher-1", roles=[INSTRUCTOR], email="tia@example.edu", nrps=False)
+    assert landing.status_code == 200, landing.get_data(as_text=True)
+    token = re.search(r'name="launch-token" content="([^"]+)"', landing.get_data(as_text=True)).group(1)
+    with live_rt.db.read() as s:
+        course_id = s.scalar(select(Course.id).where(Course.tenant_id == tenant.id, Course.external_id == "course-101"))
+    lti_launch.add_course_group(live_rt, tenant.id, course_id, seeded["team"].id)
+    pages["/course"] = course_page("Course One", f"{tool.origin}/ui/?lt={token}")
+
+    context, steps, ui = open_course(browser, lms, "instructor")
+    ui.get_by_role("heading", name="Groups").wait_for()
+    expect(ui.locator("#groups tbody tr")).to_have_count(1)
+    expect(ui.locator("#groups")).to_contain_text("Team Alpha")
+    expect(ui.get_by_role("link", name="Upload")).to_have_count(0)
+    steps.shot("only-my-course-group")
+    ui.get_by_role("link", name="Team Alpha").click()
+    ui.get_by_label("Subject").last.fill("Welcome to Course One")
+    ui.get_by_role("textbox", name="Message").last.fill("See you on Monday.")
+    ui.get_by_role("button", name="Send message").click()
+    ui.locator("#result").wait_for(state="visible", timeout=30_000)
+    expect(ui.locator("#op-status")).to_have_text("succeeded")
+    expect(ui.locator("#op-count")).to_have_text("3 of 3")
+    steps.shot("message-sent")
     context.close()
