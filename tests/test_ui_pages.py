@@ -267,3 +267,57 @@ def test_another_tenants_group_is_not_found(owner, rt, other_tenant):
 def test_assets_are_served_by_us(client):
     assert client.get("/ui/static/ui.css").status_code == 200
     assert client.get("/ui/static/ui.js").status_code == 200
+
+
+def test_an_expired_signin_link_is_refused(client, rt, tenant, monkeypatch):
+    import lti.ui_links
+
+    link = issue_signin_link(rt, tenant.id).replace("http://localhost", "")
+    monkeypatch.setattr(lti.ui_links, "LINK_SECONDS", -1)
+    assert client.get(link).status_code == 403
+
+
+def test_the_members_download_as_excel_reads_back(owner, school):
+    from openpyxl import load_workbook
+
+    response = owner.get(f"/ui/groups/{school['mine'].id}/members.xlsx")
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][2] == "Email" and rows[1][2] == "lee@example.edu"
+
+
+def test_copying_members_from_another_group_runs_as_an_operation(owner, rt, school, run_jobs):
+    response = owner.post(f"/ui/groups/{school['empty'].id}/copy", {"from_group_id": str(school["mine"].id)})
+    assert response.status_code == 302
+    run_jobs()
+    assert "lee@example.edu" in owner.get(f"/ui/groups/{school['empty'].id}").get_data(as_text=True)
+
+
+def test_stop_cancels_a_queued_operation(owner, school):
+    started = owner.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "Hi", "body": "There"})
+    op_id = int(re.search(r"/ui/operations/(\d+)", started.headers["Location"]).group(1))
+    assert owner.post(f"/ui/operations/{op_id}/stop").status_code == 302
+    state = owner.get(f"/ui/operations/{op_id}.json").json
+    assert state["status"] == "cancelled" and state["finished"]
+
+
+def test_an_instructor_cannot_see_an_operation_someone_else_started(owner, client, app, school, tenant):
+    started = owner.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "Hi", "body": "There"})
+    op_id = int(re.search(r"/ui/operations/(\d+)", started.headers["Location"]).group(1))
+    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    assert tia.get(f"/ui/operations/{op_id}.json").status_code == 404
+    assert tia.post(f"/ui/operations/{op_id}/stop").status_code == 404
+
+
+def test_an_instructor_may_not_copy_from_a_group_they_do_not_manage(client, app, school, tenant):
+    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    response = tia.post(f"/ui/groups/{school['mine'].id}/copy", {"from_group_id": str(school["theirs"].id)})
+    assert response.status_code == 403
+
+
+def test_the_email_log_lists_a_groups_message(owner, school, run_jobs):
+    owner.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "Timetable", "body": "Room 4"})
+    run_jobs()
+    page = owner.get("/ui/emails").get_data(as_text=True)
+    assert "lee@example.edu" in page and "Timetable" in page
+    assert owner.get("/ui/emails", status="bogus").status_code == 400

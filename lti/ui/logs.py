@@ -7,6 +7,8 @@ from datetime import datetime, time, timedelta, timezone
 from flask import jsonify, redirect, render_template, request
 
 from provisioning.errors import Forbidden, InvalidInput, NotFound
+from provisioning.mail import outbox
+from provisioning.models import EMAIL_STATUSES
 from provisioning.services import activity, certificates, groups, notifications, operations, permissions, tasks
 
 from . import bp
@@ -92,6 +94,15 @@ def activity_log():
                                 channel=args["channel"] or None, since=_day("since"),
                                 until=_day("until", end=True), page=page_number(), per_page=50)
     return render_template("ui/activity.html", page=page, args=args)
+
+
+@bp.get("/emails")
+def email_log():
+    """The email log: what was sent, queued or failed, and why."""
+    args = _filters("status", "to", "since", "until")
+    page = outbox.list_emails(rt(), principal().tenant_id, status=args["status"] or None, to=args["to"] or None,
+                              since=_day("since"), until=_day("until", end=True), page=page_number(), per_page=50)
+    return render_template("ui/emails.html", page=page, args=args, statuses=EMAIL_STATUSES)
 
 
 @bp.get("/me")

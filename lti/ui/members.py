@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, redirect, render_template, request, stream_with_context
 
 from provisioning.errors import Forbidden, InvalidInput
-from provisioning.exports import MEMBER_HEADER, csv_lines, group_title, member_rows
+from provisioning.exports import MEMBER_HEADER, csv_lines, file_chunks, group_title, member_rows, xlsx_file
 from provisioning.services import batch_actions, groups, memberships, messages, permissions
 from provisioning.services.batch_steps import ACTIONS, PARAMS
 
@@ -126,12 +126,36 @@ def message(group_id: int):
     return redirect(ui_url("ui.operation", operation_id=op.id))
 
 
+def _download_name(title: str, group_id: int, extension: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in title)[:80] or f"group-{group_id}"
+    return f'attachment; filename="{safe}-members.{extension}"'
+
+
 @bp.get("/groups/<int:group_id>/members.csv")
 def members_csv(group_id: int):
     """The members as CSV (the same rows as the admin export), streamed."""
     _group(group_id, "export")
     title = group_title(rt(), principal().tenant_id, group_id)
     body = csv_lines(MEMBER_HEADER, member_rows(rt(), principal().tenant_id, group_id))
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in title)[:80] or f"group-{group_id}"
     return Response(stream_with_context(body), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{safe}-members.csv"'})
+                    headers={"Content-Disposition": _download_name(title, group_id, "csv")})
+
+
+@bp.get("/groups/<int:group_id>/members.xlsx")
+def members_xlsx(group_id: int):
+    """The members as an Excel workbook."""
+    _group(group_id, "export")
+    title = group_title(rt(), principal().tenant_id, group_id)
+    fh = xlsx_file(MEMBER_HEADER, member_rows(rt(), principal().tenant_id, group_id), title=title)
+    return Response(file_chunks(fh), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": _download_name(title, group_id, "xlsx")})
+
+
+@bp.post("/groups/<int:group_id>/copy")
+def copy_members(group_id: int):
+    """Copy every member of another group (one the principal may see) into this one, as an Operation."""
+    _group(group_id, "manage_group")
+    source = _int(request.form.get("from_group_id") or "", "from_group_id")
+    _group(source, "view_group")
+    op = memberships.request_copy(rt(), principal().tenant_id, group_id, source, actor())
+    return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))

@@ -292,11 +292,11 @@ def test_an_instructor_launched_from_the_platform_manages_only_their_course_grou
     register_lti_platform(live_rt, tenant.id, platform)
     landing = launch(client, platform, sub="teacher-1", roles=[INSTRUCTOR], email="tia@example.edu", nrps=False)
     assert landing.status_code == 200, landing.get_data(as_text=True)
-    token = re.search(r'name="launch-token" content="([^"]+)"', landing.get_data(as_text=True)).group(1)
+    ui_path = html.unescape(re.search(r'id="open-ui" href="([^"]+)"', landing.get_data(as_text=True)).group(1))
     with live_rt.db.read() as s:
         course_id = s.scalar(select(Course.id).where(Course.tenant_id == tenant.id, Course.external_id == "course-101"))
     lti_launch.add_course_group(live_rt, tenant.id, course_id, seeded["team"].id)
-    pages["/course"] = course_page("Course One", f"{tool.origin}/ui/?lt={token}")
+    pages["/course"] = course_page("Course One", f"{tool.origin}{ui_path}")  # the landing page's link
 
     context, steps, ui = open_course(browser, lms, "instructor")
     ui.get_by_role("heading", name="Groups").wait_for()
