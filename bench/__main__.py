@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="+", metavar="NAME", help=f"all, or some of: {', '.join(BENCHMARKS)}")
     parser.add_argument("--size", choices=SIZES, default="smoke")
+    parser.add_argument("--rows", type=int, default=None, help="override the size's row count (e.g. to profile)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.json and latest.png go")
     args = parser.parse_args(argv)
     names = list(BENCHMARKS) if args.names == ["all"] else args.names
@@ -35,9 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             fn, sizes = BENCHMARKS[name]
             started = time.perf_counter()
-            print(f"-- {name} ({sizes[args.size]:,} rows) ...", file=sys.stderr, flush=True)
+            rows = args.rows or sizes[args.size]
+            print(f"-- {name} ({rows:,} rows) ...", file=sys.stderr, flush=True)
             try:
-                got = fn(bench, sizes[args.size])
+                got = fn(bench, rows)
             except BenchError as exc:
                 failures.append(f"{name}: {exc}")
                 print(f"   error: {exc}", file=sys.stderr)
