@@ -321,3 +321,49 @@ def test_the_email_log_lists_a_groups_message(owner, school, run_jobs):
     page = owner.get("/ui/emails").get_data(as_text=True)
     assert "lee@example.edu" in page and "Timetable" in page
     assert owner.get("/ui/emails", status="bogus").status_code == 400
+
+
+def test_the_groups_list_names_the_managers_and_the_group_page_the_courses(owner, school):
+    page = owner.get("/ui/groups").get_data(as_text=True)
+    assert re.search(r"Team A</a>.*?tia@example\.edu", page, re.S)
+    group_page = owner.get(f"/ui/groups/{school['mine'].id}").get_data(as_text=True)
+    assert "Courses: Course 1" in group_page
+    assert re.search(r"lee@example\.edu</td>.*?<td>Course 1</td>", group_page, re.S)
+
+
+def test_replacing_a_groups_members_from_a_file_removes_the_unlisted(owner, rt, school, run_jobs):
+    gid = school["mine"].id
+    form = owner.get("/ui/imports/new", group_id=gid).get_data(as_text=True)
+    assert "into Team A" in form and 'name="mode" value="replace" checked' in form
+    response = owner.post("/ui/imports/new", {"group_id": str(gid), "mode": "replace",
+                                              "file": (io.BytesIO(b"email\nmax@example.edu\n"), "team.csv")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
+    owner.post(f"/ui/imports/{import_id}/commit")
+    run_jobs()
+    members = owner.get(f"/ui/groups/{gid}").get_data(as_text=True)
+    assert "max@example.edu" in members and "lee@example.edu" not in members
+
+
+def test_a_person_can_be_left_out_of_an_upload_in_the_preview(owner, rt, school, run_jobs):
+    content = b"email,Groupname\nmax@example.edu,Team A\nlee@example.edu,Staff Room\n"
+    response = owner.post("/ui/imports/new", {"file": (io.BytesIO(content), "m.csv")},
+                          content_type="multipart/form-data")
+    import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
+    owner.post(f"/ui/imports/{import_id}/edit", {"exclude_emails": "max@example.edu"})
+    assert re.search(r"<dt>Excluded</dt><dd>1</dd>", owner.get(f"/ui/imports/{import_id}").get_data(as_text=True))
+    owner.post(f"/ui/imports/{import_id}/commit")
+    run_jobs()
+    assert "max@example.edu" not in owner.get(f"/ui/groups/{school['mine'].id}").get_data(as_text=True)
+
+
+def test_upload_templates_download(owner):
+    response = owner.get("/ui/imports/templates/user-groups.csv")
+    assert response.status_code == 200 and response.get_data(as_text=True).startswith("email,")
+    assert owner.get("/ui/imports/templates/nothing.csv").status_code == 404
+
+
+def test_syncing_a_roster_of_a_course_never_launched_says_why(owner, school):
+    response = owner.post(f"/ui/groups/{school['mine'].id}/sync")
+    assert response.status_code == 404 and "Names and Role" in response.get_data(as_text=True)

@@ -8,7 +8,7 @@ from flask import jsonify, redirect, render_template, request
 
 from provisioning.errors import Conflict, InvalidInput
 from provisioning.models import GROUP_KINDS
-from provisioning.services import groups, permissions, rules
+from provisioning.services import courses, groups, permissions, rules
 
 from . import bp
 from .guard import actor, principal, rt, ui_url
@@ -37,7 +37,8 @@ def groups_list():
     kind = request.args.get("kind") or None
     page = groups.list_groups(rt(), p.tenant_id, q=q or None, populated=_populated(request.args.get("populated")),
                               kind=kind, page=page_number(), per_page=25, within=permissions.group_scope(p))
-    return render_template("ui/groups.html", page=page, q=q, kind=kind or "", kinds=GROUP_KINDS,
+    managers = courses.managers_of_groups(rt(), p.tenant_id, [g.id for g in page.items])
+    return render_template("ui/groups.html", page=page, q=q, kind=kind or "", kinds=GROUP_KINDS, managers=managers,
                            populated=request.args.get("populated") or "")
 
 

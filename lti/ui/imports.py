@@ -9,7 +9,9 @@ from flask import Response, redirect, render_template, request, stream_with_cont
 
 from provisioning.errors import Forbidden, InvalidInput
 from provisioning.exports import csv_lines
-from provisioning.imports import edits, preview, report
+from provisioning.imports import edits, preview, report, templates
+from provisioning.models.imports import IMPORT_FORMATS
+from provisioning.services import groups
 from provisioning.imports.apply import commit_import
 
 from . import bp
@@ -27,18 +29,22 @@ def _admin() -> int:
 def upload():
     """The upload form; a POST parses the file into a preview without changing anything."""
     tenant_id = _admin()
+    raw_group = request.values.get("group_id") or ""
+    target = groups.get_group(rt(), tenant_id, _int(raw_group, "group_id")) if raw_group else None
     if request.method == "GET":
-        return render_template("ui/upload.html", error=None)
+        return render_template("ui/upload.html", error=None, target=target, formats=IMPORT_FORMATS)
     file = request.files.get("file")
     if file is None or not file.filename:
-        return render_template("ui/upload.html", error="Choose a .csv, .txt or .xlsx file."), 400
+        return render_template("ui/upload.html", error="Choose a .csv, .txt or .xlsx file.", target=target,
+                               formats=IMPORT_FORMATS), 400
     group_name = (request.form.get("group_name") or "").strip() or None
-    options = preview.ImportOptions(group_name=group_name,
+    options = preview.ImportOptions(group_id=target.id if target else None, group_name=None if target else group_name,
                                     mode="replace" if request.form.get("mode") == "replace" else "add")
     try:
         imp = preview.create_import(rt(), tenant_id, file.stream, file.filename, options, actor())
     except InvalidInput as exc:
-        return render_template("ui/upload.html", error=exc.message, details=exc.details), 400
+        return render_template("ui/upload.html", error=exc.message, details=exc.details, target=target,
+                               formats=IMPORT_FORMATS), 400
     return redirect(ui_url("ui.import_preview", import_id=imp.id))
 
 
@@ -60,6 +66,9 @@ def import_edit(import_id: int):
         changes["exclude_rows"] = rows
     renames = {old: (request.form.get(f"rename-{n}") or "").strip()
                for n, old in enumerate(request.form.getlist("group_names"))}
+    emails = [e.strip() for e in (request.form.get("exclude_emails") or "").replace(";", ",").split(",") if e.strip()]
+    if emails:
+        changes["exclude_emails"] = emails
     renames = {old: new for old, new in renames.items() if new and new != old}
     if renames:
         changes["rename_groups"] = renames
@@ -86,3 +95,13 @@ def import_report(import_id: int):
 
     return Response(stream_with_context(csv_lines(report.HEADER, all_rows())), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="import-{import_id}-report.csv"'})
+
+
+@bp.get("/imports/templates/<string:filename>")
+def import_template(filename: str):
+    """A template file of a format (members, user-groups, group-users, users), .csv or .xlsx."""
+    _admin()
+    name, _, extension = filename.rpartition(".")
+    content, mimetype = templates.template(name, extension)
+    return Response(content, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}-template.{extension}"'})

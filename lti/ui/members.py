@@ -6,7 +6,7 @@ from flask import Response, redirect, render_template, request, stream_with_cont
 
 from provisioning.errors import Forbidden, InvalidInput
 from provisioning.exports import MEMBER_HEADER, csv_lines, file_chunks, group_title, member_rows, xlsx_file
-from provisioning.services import batch_actions, groups, memberships, messages, permissions
+from provisioning.services import batch_actions, courses, groups, lti_roster, memberships, messages, permissions
 from provisioning.services.batch_steps import ACTIONS, PARAMS
 
 from . import bp
@@ -46,7 +46,10 @@ def group(group_id: int):
     q = (request.args.get("q") or "").strip()[:320]
     members = memberships.list_members(rt(), p.tenant_id, group_id, q=q or None, page=page_number(), per_page=50)
     targets = groups.list_groups(rt(), p.tenant_id, per_page=200, within=permissions.group_scope(p)).items
+    member_courses = courses.course_titles_of_users(rt(), p.tenant_id, [u.id for u, _ in members.items])
     return render_template("ui/group.html", group=grp, members=members, q=q, actions=allowed_actions(),
+                           courses=courses.courses_of_groups(rt(), p.tenant_id, [group_id]).get(group_id, []),
+                           member_courses=member_courses, can_sync=permissions.can(rt(), p, "sync_roster", grp),
                            labels=LABELS, params=PARAMS, targets=targets,
                            can_manage=permissions.can(rt(), p, "manage_group", grp),
                            can_export=permissions.can(rt(), p, "export", grp),
@@ -115,6 +118,17 @@ def batch(group_id: int):
         return render_template("ui/confirm.html", group=grp, action=action, label=LABELS[action], user_ids=user_ids,
                                params=params)
     op = batch_actions.request_batch_action(rt(), p.tenant_id, action, params, actor(), user_ids=user_ids)
+    return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))
+
+
+@bp.post("/groups/<int:group_id>/sync")
+def sync_roster(group_id: int):
+    """Sync the roster of the group's course from the LMS now."""
+    _group(group_id, "sync_roster")
+    linked = courses.courses_of_groups(rt(), principal().tenant_id, [group_id]).get(group_id)
+    if not linked:
+        raise InvalidInput("This group is not linked to a course, so it has no roster to sync.")
+    op = lti_roster.request_roster_sync(rt(), principal().tenant_id, linked[0].external_id, actor())
     return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))
 
 

@@ -243,3 +243,54 @@ def course_ids_by_external_id(s: Session, tenant_id: int, external_ids: Sequence
 
 __all__ = ["EnrollmentResult", "add_course", "create_course", "delete_course", "enroll", "enroll_many",
            "course_ids_by_external_id"]
+
+
+# --- reading courses for the UI ------------------------------------------------------------------
+
+
+def courses_of_groups(rt: Runtime, tenant_id: int, group_ids: Sequence[int]) -> dict[int, list[Course]]:
+    """The courses each group is linked to (course groups of LMS courses), by group id."""
+    from ..models import CourseGroup
+
+    found: dict[int, list[Course]] = {}
+    with rt.db.read() as s:
+        for group_id, course in s.execute(
+                select(CourseGroup.group_id, Course).join(Course, Course.id == CourseGroup.course_id)
+                .where(Course.tenant_id == tenant_id, CourseGroup.group_id.in_(list(group_ids)))
+                .order_by(Course.title, Course.id)):
+            found.setdefault(group_id, []).append(course)
+    return found
+
+
+def managers_of_groups(rt: Runtime, tenant_id: int, group_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Who manages each group: the instructors and TAs of its courses (emails, else usernames), by group id."""
+    from ..models import CourseGroup
+    from .lti_launch import MANAGER_ROLES
+
+    found: dict[int, list[str]] = {}
+    with rt.db.read() as s:
+        rows = s.execute(
+            select(CourseGroup.group_id, func.coalesce(User.email, User.username)).distinct()
+            .join(Enrollment, Enrollment.course_id == CourseGroup.course_id)
+            .join(User, User.id == Enrollment.user_id)
+            .where(User.tenant_id == tenant_id, CourseGroup.group_id.in_(list(group_ids)),
+                   Enrollment.role.in_(sorted(MANAGER_ROLES)), Enrollment.status != "dropped")
+            .order_by(CourseGroup.group_id, func.coalesce(User.email, User.username)))
+        for group_id, who in rows:
+            found.setdefault(group_id, []).append(who)
+    return found
+
+
+def course_titles_of_users(rt: Runtime, tenant_id: int, user_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The courses each user is enrolled in (titles, else external ids), by user id."""
+    found: dict[int, list[str]] = {}
+    with rt.db.read() as s:
+        rows = s.execute(
+            select(Enrollment.user_id, func.coalesce(Course.title, Course.external_id))
+            .join(Course, Course.id == Enrollment.course_id)
+            .where(Course.tenant_id == tenant_id, Enrollment.user_id.in_(list(user_ids)),
+                   Enrollment.status != "dropped")
+            .order_by(Enrollment.user_id, Course.title))
+        for user_id, title in rows:
+            found.setdefault(user_id, []).append(title)
+    return found
