@@ -367,3 +367,21 @@ def test_upload_templates_download(owner):
 def test_syncing_a_roster_of_a_course_never_launched_says_why(owner, school):
     response = owner.post(f"/ui/groups/{school['mine'].id}/sync")
     assert response.status_code == 404 and "Names and Role" in response.get_data(as_text=True)
+
+
+def test_adding_an_unknown_email_invites_the_person(owner, rt, tenant, school):
+    from provisioning.models import Tenant
+
+    gid = school["mine"].id
+    refused = owner.post(f"/ui/groups/{gid}/members", {"email": "newbie@example.edu"})
+    assert refused.status_code == 400 and "join_url" in refused.get_data(as_text=True)
+    with rt.db.transaction() as s:
+        s.get(Tenant, tenant.id).settings = {"join_url": "https://learn.example.edu/join"}
+    assert owner.post(f"/ui/groups/{gid}/members", {"email": "newbie@example.edu"}).status_code == 302
+    page = owner.get(f"/ui/groups/{gid}").get_data(as_text=True)
+    assert re.search(r"newbie@example\.edu</td><td class=\"status-invited\">invited", page)
+
+
+def test_an_empty_email_is_refused_with_the_field_named(owner, school):
+    response = owner.post(f"/ui/groups/{school['mine'].id}/members", {"email": " "})
+    assert response.status_code == 400 and "email" in response.get_data(as_text=True)

@@ -313,3 +313,39 @@ def test_an_instructor_launched_from_the_platform_manages_only_their_course_grou
     expect(ui.locator("#op-count")).to_have_text("3 of 3")
     steps.shot("message-sent")
     context.close()
+
+
+UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, textarea, button'))
+    .filter(el => el.type !== 'hidden' && !el.closest('[hidden]'))
+    .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') &&
+                  !(el.tagName === 'BUTTON' && el.textContent.trim()))
+    .map(el => el.outerHTML)"""
+
+
+def test_every_page_labels_its_controls_and_works_from_the_keyboard(live, browser, tenant):
+    tool, lms, pages, live_rt = live
+    seeded = seed(live_rt, tenant.id, lms.origin)
+    pages["/course"] = course_page("Course 101", issue_signin_link(live_rt, tenant.id)
+                                   .replace("http://localhost", tool.origin))
+    context, steps, ui = open_course(browser, lms, "keyboard")
+    ui.get_by_role("heading", name="Groups").wait_for()
+    frame = steps.page.frames[1]
+    token = re.search(r"lt=([^&]+)", frame.url).group(1)
+    for path in ("/ui/groups", f"/ui/groups/{seeded['team'].id}", "/ui/groups/new", "/ui/imports/new", "/ui/logs",
+                 "/ui/activity", "/ui/emails", "/ui/me"):
+        frame.goto(f"{tool.origin}{path}?lt={token}")
+        assert frame.evaluate(UNLABELLED) == [], path
+    # Keyboard only: the skip link comes first, then search with Enter, then open a group with Enter.
+    frame.goto(f"{tool.origin}/ui/groups?lt={token}")
+    frame.locator("body").focus()
+    steps.page.keyboard.press("Tab")
+    assert frame.evaluate("document.activeElement.textContent") == "Skip to content"
+    frame.get_by_label("Name contains").focus()
+    steps.page.keyboard.type("alpha")
+    steps.page.keyboard.press("Enter")
+    expect(ui.locator("#groups tbody tr")).to_have_count(1)
+    ui.get_by_role("link", name="Team Alpha").focus()
+    steps.page.keyboard.press("Enter")
+    ui.get_by_role("heading", name="Team Alpha").wait_for()
+    steps.shot("keyboard-opened-group")
+    context.close()
