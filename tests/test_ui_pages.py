@@ -385,3 +385,13 @@ def test_adding_an_unknown_email_invites_the_person(owner, rt, tenant, school):
 def test_an_empty_email_is_refused_with_the_field_named(owner, school):
     response = owner.post(f"/ui/groups/{school['mine'].id}/members", {"email": " "})
     assert response.status_code == 400 and "email" in response.get_data(as_text=True)
+
+
+def test_bad_numbers_are_a_clear_400_or_404_never_a_500(owner, school):
+    gid = school["mine"].id
+    assert owner.get("/ui/groups/99999999999999999999").status_code == 404
+    for value in ("abc", "99999999999999999999", "-1"):
+        response = owner.post(f"/ui/groups/{gid}/batch", {"action": "deactivate", "user_ids": value})
+        assert response.status_code == 400 and "user_ids" in response.get_data(as_text=True)
+    assert owner.get("/ui/imports/new", group_id="x").status_code == 400
+    assert owner.get("/ui/groups", page="x").status_code == 200

@@ -61,6 +61,17 @@ def ui_link(endpoint: str, **values) -> str:
     return ui_url(endpoint, **values)
 
 
+def form_int(raw: str | None, name: str) -> int:
+    """A whole number from a form or query field, or a 400 naming the field."""
+    try:
+        value = int(raw or "")
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 2**63 - 1:
+        raise InvalidInput(f"{name} must be a whole number (an id).", details={name: ["Must be a whole number."]})
+    return value
+
+
 def wants_json() -> bool:
     return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
 

@@ -14,9 +14,8 @@ from provisioning.models.imports import IMPORT_FORMATS
 from provisioning.services import groups
 from provisioning.imports.apply import commit_import
 
-from . import bp
-from .guard import actor, principal, rt, ui_url
-from .members import _int
+from . import ID, bp
+from .guard import actor, form_int, principal, rt, ui_url
 
 
 def _admin() -> int:
@@ -30,7 +29,7 @@ def upload():
     """The upload form; a POST parses the file into a preview without changing anything."""
     tenant_id = _admin()
     raw_group = request.values.get("group_id") or ""
-    target = groups.get_group(rt(), tenant_id, _int(raw_group, "group_id")) if raw_group else None
+    target = groups.get_group(rt(), tenant_id, form_int(raw_group, "group_id")) if raw_group else None
     if request.method == "GET":
         return render_template("ui/upload.html", error=None, target=target, formats=IMPORT_FORMATS)
     file = request.files.get("file")
@@ -48,7 +47,7 @@ def upload():
     return redirect(ui_url("ui.import_preview", import_id=imp.id))
 
 
-@bp.get("/imports/<int:import_id>")
+@bp.get(f"/imports/<{ID}:import_id>")
 def import_preview(import_id: int):
     """The preview: detected format, groups new and existing, matched users, row errors."""
     tenant_id = _admin()
@@ -56,12 +55,12 @@ def import_preview(import_id: int):
     return render_template("ui/import.html", imp=described)
 
 
-@bp.post("/imports/<int:import_id>/edit")
+@bp.post(f"/imports/<{ID}:import_id>/edit")
 def import_edit(import_id: int):
     """Drop the checked rows and rename groups, then show the preview again."""
     tenant_id = _admin()
     changes: dict = {}
-    rows = [_int(v, "exclude_rows") for v in request.form.getlist("exclude_rows")]
+    rows = [form_int(v, "exclude_rows") for v in request.form.getlist("exclude_rows")]
     if rows:
         changes["exclude_rows"] = rows
     renames = {old: (request.form.get(f"rename-{n}") or "").strip()
@@ -77,13 +76,13 @@ def import_edit(import_id: int):
     return redirect(ui_url("ui.import_preview", import_id=import_id))
 
 
-@bp.post("/imports/<int:import_id>/commit")
+@bp.post(f"/imports/<{ID}:import_id>/commit")
 def import_commit(import_id: int):
     op = commit_import(rt(), _admin(), import_id, actor())
     return redirect(ui_url("ui.operation", operation_id=op.id, import_id=import_id))
 
 
-@bp.get("/imports/<int:import_id>/report.csv")
+@bp.get(f"/imports/<{ID}:import_id>/report.csv")
 def import_report(import_id: int):
     rows = report.report_rows(rt(), _admin(), import_id)
     first = next(rows, None)  # the tenant check runs before the response starts

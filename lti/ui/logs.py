@@ -11,7 +11,7 @@ from provisioning.mail import outbox
 from provisioning.models import EMAIL_STATUSES
 from provisioning.services import activity, certificates, groups, notifications, operations, permissions, tasks
 
-from . import bp
+from . import ID, bp
 from .groups import page_number
 from .guard import actor, principal, rt, ui_url
 from .. import ui_links
@@ -35,20 +35,20 @@ def progress(op) -> dict:
             "result": op.result or {}, "errors": (op.errors or [])[:20]}
 
 
-@bp.get("/operations/<int:operation_id>")
+@bp.get(f"/operations/<{ID}:operation_id>")
 def operation(operation_id: int):
     op = _operation(operation_id)
     return render_template("ui/operation.html", op=op, state=progress(op), import_id=request.args.get("import_id"),
                            back=request.args.get("back") if (request.args.get("back") or "").startswith("/ui/") else None)
 
 
-@bp.get("/operations/<int:operation_id>.json")
+@bp.get(f"/operations/<{ID}:operation_id>.json")
 def operation_json(operation_id: int):
     """What the progress bar polls."""
     return jsonify(progress(_operation(operation_id)))
 
 
-@bp.post("/operations/<int:operation_id>/stop")
+@bp.post(f"/operations/<{ID}:operation_id>/stop")
 def operation_stop(operation_id: int):
     _operation(operation_id)
     op = operations.cancel_operation(rt(), principal().tenant_id, operation_id, actor())

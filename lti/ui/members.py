@@ -9,9 +9,9 @@ from provisioning.exports import MEMBER_HEADER, csv_lines, file_chunks, group_ti
 from provisioning.services import batch_actions, courses, groups, lti_roster, memberships, messages, permissions
 from provisioning.services.batch_steps import ACTIONS, PARAMS
 
-from . import bp
+from . import ID, bp
 from .groups import page_number
-from .guard import actor, principal, rt, ui_url
+from .guard import actor, form_int, principal, rt, ui_url
 
 # Actions a manager may not start from the UI even with the batch_actions permission.
 ADMIN_ONLY = {"delete", "change_role", "share"}
@@ -38,7 +38,7 @@ def allowed_actions() -> list[str]:
     return [a for a in ACTIONS if a not in ADMIN_ONLY]
 
 
-@bp.get("/groups/<int:group_id>")
+@bp.get(f"/groups/<{ID}:group_id>")
 def group(group_id: int):
     """The group, a page of its members, and the forms that act on them."""
     p = principal()
@@ -56,7 +56,7 @@ def group(group_id: int):
                            can_message=permissions.can(rt(), p, "message", grp))
 
 
-@bp.post("/groups/<int:group_id>/members")
+@bp.post(f"/groups/<{ID}:group_id>/members")
 def add_member(group_id: int):
     """Add a user by email; an unknown email becomes an invited user."""
     _group(group_id, "manage_group")
@@ -67,7 +67,7 @@ def add_member(group_id: int):
     return redirect(ui_url("ui.group", group_id=group_id, added=email))
 
 
-@bp.post("/groups/<int:group_id>/members/<int:user_id>/remove")
+@bp.post(f"/groups/<{ID}:group_id>/members/<{ID}:user_id>/remove")
 def remove_member(group_id: int, user_id: int):
     _group(group_id, "manage_group")
     memberships.remove_member(rt(), principal().tenant_id, group_id, user_id, actor())
@@ -78,20 +78,13 @@ def _params(action: str, group_id: int) -> dict:
     params: dict = {}
     for name in PARAMS[action]:
         if name == "group_ids":
-            params[name] = [_int(v, name) for v in request.form.getlist("group_ids")]
+            params[name] = [form_int(v, name) for v in request.form.getlist("group_ids")]
         elif name in INT_PARAMS:
             raw = request.form.get(name) or (str(group_id) if name == "group_id" else "")
-            params[name] = _int(raw, name)
+            params[name] = form_int(raw, name)
         else:
             params[name] = (request.form.get(name) or "").strip() or None
     return params
-
-
-def _int(raw: str, name: str) -> int:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be a number.", details={f"params.{name}": ["Must be a number."]}) from None
 
 
 def _check_targets(action: str, params: dict) -> None:
@@ -100,7 +93,7 @@ def _check_targets(action: str, params: dict) -> None:
         _group(gid, "manage_group")
 
 
-@bp.post("/groups/<int:group_id>/batch")
+@bp.post(f"/groups/<{ID}:group_id>/batch")
 def batch(group_id: int):
     """Confirm, then start a batch action on the selected members (only members of this group count)."""
     p = principal()
@@ -108,7 +101,7 @@ def batch(group_id: int):
     action = request.form.get("action") or ""
     if action not in allowed_actions():
         raise Forbidden(f"You may not run the batch action {action!r} here.")
-    selected = [_int(v, "user_ids") for v in request.form.getlist("user_ids")]
+    selected = [form_int(v, "user_ids") for v in request.form.getlist("user_ids")]
     user_ids = memberships.member_ids_among(rt(), p.tenant_id, group_id, selected)
     if not user_ids:
         raise InvalidInput("Select at least one member of this group.", details={"user_ids": ["Select members."]})
@@ -121,7 +114,7 @@ def batch(group_id: int):
     return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))
 
 
-@bp.post("/groups/<int:group_id>/sync")
+@bp.post(f"/groups/<{ID}:group_id>/sync")
 def sync_roster(group_id: int):
     """Sync the roster of the group's course from the LMS now."""
     _group(group_id, "sync_roster")
@@ -132,7 +125,7 @@ def sync_roster(group_id: int):
     return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))
 
 
-@bp.post("/groups/<int:group_id>/message")
+@bp.post(f"/groups/<{ID}:group_id>/message")
 def message(group_id: int):
     _group(group_id, "message")
     op = messages.request_group_message(rt(), principal().tenant_id, group_id, request.form.get("subject") or "",
@@ -145,7 +138,7 @@ def _download_name(title: str, group_id: int, extension: str) -> str:
     return f'attachment; filename="{safe}-members.{extension}"'
 
 
-@bp.get("/groups/<int:group_id>/members.csv")
+@bp.get(f"/groups/<{ID}:group_id>/members.csv")
 def members_csv(group_id: int):
     """The members as CSV (the same rows as the admin export), streamed."""
     _group(group_id, "export")
@@ -155,7 +148,7 @@ def members_csv(group_id: int):
                     headers={"Content-Disposition": _download_name(title, group_id, "csv")})
 
 
-@bp.get("/groups/<int:group_id>/members.xlsx")
+@bp.get(f"/groups/<{ID}:group_id>/members.xlsx")
 def members_xlsx(group_id: int):
     """The members as an Excel workbook."""
     _group(group_id, "export")
@@ -165,11 +158,11 @@ def members_xlsx(group_id: int):
                     headers={"Content-Disposition": _download_name(title, group_id, "xlsx")})
 
 
-@bp.post("/groups/<int:group_id>/copy")
+@bp.post(f"/groups/<{ID}:group_id>/copy")
 def copy_members(group_id: int):
     """Copy every member of another group (one the principal may see) into this one, as an Operation."""
     _group(group_id, "manage_group")
-    source = _int(request.form.get("from_group_id") or "", "from_group_id")
+    source = form_int(request.form.get("from_group_id") or "", "from_group_id")
     _group(source, "view_group")
     op = memberships.request_copy(rt(), principal().tenant_id, group_id, source, actor())
     return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))
