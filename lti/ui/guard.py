@@ -100,7 +100,7 @@ def authenticate():
     return None
 
 
-@bp.app_context_processor
+@bp.context_processor
 def _context():
     token = getattr(g, "ui_token", None)
     return {"csrf": csrf_token(token) if token else "", "launch_token": token,
