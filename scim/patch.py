@@ -72,6 +72,15 @@ class Resource:
             raise InvalidPathError(f"{text!r} names a schema this service does not serve.")
         return None, text
 
+    def resolve(self, urn: str | None, name: str) -> str | None:
+        """The URN of an attribute named without one: the core schema, or else the one extension
+        that defines it.  RFC 7644 §3.10 lets clients omit only core URNs, but Entra ID's reference
+        sample ("Example 5", use-scim-to-provision-users-and-groups) patches path "manager"."""
+        if urn is not None or name.lower() in self.core:
+            return urn
+        owners = [u for u, known in self.extensions.items() if known is not None and name.lower() in known]
+        return owners[0] if len(owners) == 1 else None
+
     def canonical(self, urn: str | None, name: str, strict: bool = True) -> str | None:
         known = self.core if urn is None else self.extensions[urn]
         if known is None:
@@ -105,6 +114,7 @@ def parse_path(text: Any, resource: Resource) -> Path:
     match = _PATH_RE.match(rest)
     if not match:
         raise InvalidPathError(f"{text!r} is not a valid attribute path.")
+    urn = resource.resolve(urn, match["attr"])
     attr = resource.canonical(urn, match["attr"])
     value_filter = parse_filter(match["filter"], text) if match["filter"] is not None else None
     return Path(urn, attr, value_filter, match["sub"], text)

@@ -161,6 +161,8 @@ def user_values(doc: Any) -> dict[str, Any]:
     for attr, column in ENTERPRISE_COLUMNS.items():
         values[column] = _string(enterprise.get(attr), f"{ENTERPRISE_SCHEMA}:{attr}", column)
     manager = enterprise.get("manager")
+    if isinstance(manager, list) and len(manager) == 1:
+        manager = manager[0]  # Entra ID's reference sample adds the manager as [{"$ref": ..., "value": ...}]
     if isinstance(manager, dict):
         manager = manager.get("value")
     values["manager_id"] = _string(manager, f"{ENTERPRISE_SCHEMA}:manager.value", "manager_id") or None
