@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmark {', '.join(unknown)}; choose from all, {', '.join(BENCHMARKS)}")
     logging.basicConfig(level=logging.WARNING)
+    # A SIGTERM unwinds like an error, so the worker and server processes we started are stopped too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         bench = Bench()
     except BenchError as exc:

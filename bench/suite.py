@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import imports, lifecycle, rules, scim, scim_load
+from . import imports, lifecycle, lti, rules, scim, scim_load
 from .env import Bench
 from .report import Result
 
@@ -18,4 +18,5 @@ BENCHMARKS: dict[str, tuple[Callable[[Bench, int], list[Result]], dict[str, int]
     "user_import": (imports.user_import, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
     "scim_latency": (scim.scim_latency, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
     "scim_throughput": (scim_load.scim_throughput, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
+    "lti": (lti.lti, {"smoke": 200, "quick": 5000, "full": 5000}),
 }
