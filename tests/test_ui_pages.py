@@ -395,3 +395,34 @@ def test_bad_numbers_are_a_clear_400_or_404_never_a_500(owner, school):
         assert response.status_code == 400 and "user_ids" in response.get_data(as_text=True)
     assert owner.get("/ui/imports/new", group_id="x").status_code == 400
     assert owner.get("/ui/groups", page="x").status_code == 200
+
+
+def test_a_new_group_can_be_renamed_in_the_preview(owner, rt, school, run_jobs):
+    content = b"email,Groupname\nmax@example.edu,Nite Class\n"
+    response = owner.post("/ui/imports/new", {"file": (io.BytesIO(content), "m.csv")},
+                          content_type="multipart/form-data")
+    import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
+    owner.post(f"/ui/imports/{import_id}/edit", {"group_names": "Nite Class", "rename-0": "Night Class"})
+    assert "Night Class" in owner.get(f"/ui/imports/{import_id}").get_data(as_text=True)
+    owner.post(f"/ui/imports/{import_id}/commit")
+    run_jobs()
+    assert [g.name for g in groups.list_groups(rt, school["mine"].tenant_id, q="class").items] == ["Night Class"]
+
+
+def test_a_batch_action_with_params_adds_the_selection_to_other_groups(owner, rt, school, run_jobs):
+    data = {"action": "add_to_groups", "user_ids": str(school["lee"].id), "group_ids": str(school["empty"].id),
+            "confirmed": "yes"}
+    assert owner.post(f"/ui/groups/{school['mine'].id}/batch", data).status_code == 302
+    run_jobs()
+    assert "lee@example.edu" in owner.get(f"/ui/groups/{school['empty'].id}").get_data(as_text=True)
+
+
+def test_an_instructor_may_not_delete_users_or_add_them_to_groups_they_do_not_manage(client, app, school, tenant):
+    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    gid, lee = school["mine"].id, str(school["lee"].id)
+    offered = re.findall(r'<option value="(\w+)">', tia.get(f"/ui/groups/{gid}").get_data(as_text=True))
+    assert "deactivate" in offered and "delete" not in offered
+    assert tia.post(f"/ui/groups/{gid}/batch", {"action": "delete", "user_ids": lee}).status_code == 403
+    moved = tia.post(f"/ui/groups/{gid}/batch", {"action": "add_to_groups", "user_ids": lee,
+                                                 "group_ids": str(school["theirs"].id)})
+    assert moved.status_code == 403
