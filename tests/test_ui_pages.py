@@ -14,6 +14,7 @@ from lti.ui_links import issue_signin_link
 from provisioning.cli import main as cli_main
 from provisioning.services import groups, lti_launch, lti_registrations, memberships, users
 from provisioning.services.activity import Actor
+from tests.test_lti_platform import platform  # noqa: F401 - the LTI platform fixture
 
 ACTOR = Actor("test", "api")
 
@@ -426,3 +427,26 @@ def test_an_instructor_may_not_delete_users_or_add_them_to_groups_they_do_not_ma
     moved = tia.post(f"/ui/groups/{gid}/batch", {"action": "add_to_groups", "user_ids": lee,
                                                  "group_ids": str(school["theirs"].id)})
     assert moved.status_code == 403
+
+
+def test_an_instructor_syncs_their_course_roster_from_the_group_page(rt, app, client, tenant, platform, run_jobs):
+    from sqlalchemy import select
+
+    from provisioning.models import LtiContext
+    from tests.test_lti_platform import INSTRUCTOR, LEARNER, launch, register_platform
+
+    register_platform(rt, tenant.id, platform)
+    platform.members = [{"user_id": "t-1", "status": "Active", "roles": [INSTRUCTOR], "email": "tia@example.edu"}]
+    landing = launch(client, platform, sub="t-1", email="tia@example.edu", roles=[INSTRUCTOR])
+    run_jobs()  # the launch's own sync
+    token = re.search(r'name="launch-token" content="([^"]+)"', landing.get_data(as_text=True)).group(1)
+    tia = UiSession(client, token)
+    with rt.db.read() as s:
+        roster_group = s.scalar(select(LtiContext.roster_group_id))
+    page = tia.get(f"/ui/groups/{roster_group}").get_data(as_text=True)
+    assert 'id="sync-roster"' in page and "Course One" in page
+    platform.differences = [{"user_id": "l-1", "status": "Active", "roles": [LEARNER], "email": "lou@example.edu"}]
+    started = tia.post(f"/ui/groups/{roster_group}/sync")
+    assert started.status_code == 302 and "/ui/operations/" in started.headers["Location"]
+    run_jobs()
+    assert "lou@example.edu" in tia.get(f"/ui/groups/{roster_group}").get_data(as_text=True)
