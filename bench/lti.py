@@ -6,6 +6,7 @@ needs the test extra (pip install -e '.[test,bench]').
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 
@@ -28,6 +29,7 @@ def lti(bench: Bench, n: int) -> list[Result]:
         from tests.test_lti_platform import LEARNER, Platform, register_platform, start_login
     except ImportError as exc:
         raise BenchError(f"the LTI benchmark needs the test extra (lti1p3platform): {exc}") from exc
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the platform's request log
     tenant = bench.tenant()
     platform = Platform(lambda: bench.client.get("/lti/jwks").get_json())
     try:
