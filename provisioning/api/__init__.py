@@ -23,10 +23,15 @@ def init_api(app: Flask) -> Api:
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     api.spec.options["security"] = [{"bearerAuth": []}]
 
-    from . import activity, groups, members, operations, users
+    from . import (activity, batch_actions, courses, emails, exports, groups, imports, lti_roster, members,
+                   operations, rules, tasks, users)
     from .schemas import MAX_ID
 
-    for module in (groups, members, users, operations, activity):
+    for module in (groups, members, users, operations, activity,  # foundation
+                   imports, exports,  # CSV/XLSX imports and member exports
+                   courses, rules,  # courses, enrollments, automatic-group rules
+                   batch_actions, emails, tasks,  # batch actions, email log, users' tasks and records
+                   lti_roster):  # roster sync of LMS courses
         api.register_blueprint(module.blp, url_prefix="/api/v1")
 
     @app.url_value_preprocessor
@@ -36,19 +41,6 @@ def init_api(app: Flask) -> Api:
                 isinstance(v, int) and v > MAX_ID for v in (values or {}).values()):
             abort(404, description="No such object.")
 
-    from . import exports, imports  # noqa: E402 - CSV/XLSX imports and member exports (issue 4)
-
-    for module in (imports, exports):
-        api.register_blueprint(module.blp, url_prefix="/api/v1")
-    from . import lti_roster  # noqa: E402 - issue 7: roster sync of LMS courses
-    api.register_blueprint(lti_roster.blp, url_prefix="/api/v1")
-    from . import batch_actions, emails, tasks  # noqa: E402 - issue 6: batch actions, email log, user records
-    for module in (batch_actions, emails, tasks):
-        api.register_blueprint(module.blp, url_prefix="/api/v1")
-    from . import courses, rules  # noqa: E402 - issue 5: courses, enrollments, automatic group rules
-
-    for module in (courses, rules):
-        api.register_blueprint(module.blp, url_prefix="/api/v1")
     register_error_handlers(app)
     app.extensions["provisioning_api"] = api
     return api

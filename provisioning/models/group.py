@@ -22,7 +22,7 @@ class Group(Base):
         Index("uq_groups_tenant_name", "tenant_id", text("lower(name)"), unique=True),
         Index("ix_groups_tenant_external_id", "tenant_id", "external_id"),
         # SCIM ids must be unique across resource types (RFC 7643 §3.1), so group ids start at
-        # GROUP_ID_START, above any user id (migration 0700 sets the sequence).
+        # GROUP_ID_START, above any user id (migration 0006 sets the sequence).
         {"sqlite_autoincrement": True},
     )
 

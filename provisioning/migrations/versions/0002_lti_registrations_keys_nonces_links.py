@@ -1,6 +1,6 @@
 """lti registrations keys nonces links
 
-Revision ID: 0100
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22 00:27:10.383659
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import provisioning.models.base
 from sqlalchemy.dialects import postgresql
 
-revision = '0100'
+revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None

@@ -5,16 +5,16 @@ resources, so a root /.search for one id must find one resource.  Users and grou
 two tables; giving groups their own range (above any user id a deployment can reach)
 keeps ids plain integers everywhere else.
 
-Revision ID: 0700
-Revises: 0300
+Revision ID: 0006
+Revises: 0005
 """
 import warnings
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0700'
-down_revision = '0300'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

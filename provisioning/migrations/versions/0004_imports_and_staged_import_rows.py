@@ -1,7 +1,7 @@
 """imports and staged import rows
 
-Revision ID: 0400
-Revises: 0600
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-22 00:27:43.793285
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import provisioning.models.base
 from sqlalchemy.dialects import postgresql
 
-revision = '0400'
-down_revision = '0600'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """tasks certificates notifications invitations shares email outbox exports
 
-Revision ID: 0600
-Revises: 0100
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-22 00:27:16.119839
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import provisioning.models.base
 
 
-revision = '0600'
-down_revision = '0100'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

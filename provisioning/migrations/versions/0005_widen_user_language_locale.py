@@ -4,15 +4,15 @@ SCIM's preferredLanguage and locale are free strings (RFC 7643 §4.1.1); RFC 564
 sets 35 characters as the minimum a language tag buffer must hold, not a maximum.
 SQLite does not enforce VARCHAR lengths, so only PostgreSQL needs the change.
 
-Revision ID: 0300
-Revises: 0400
+Revision ID: 0005
+Revises: 0004
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0300'
-down_revision = '0400'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
