@@ -200,3 +200,33 @@ def test_a_resync_updates_changed_roles_and_re_enrolls_returning_members(rt, cli
     assert enrollment_of(rt, "member1@example.edu") == ("TeachingAssistant", "enrolled")
     assert enrollment_of(rt, "member2@example.edu") == ("Learner", "enrolled")
     assert roster(rt, tenant.id) == {"member1@example.edu", "member2@example.edu"}
+
+
+def _automatic_group(client, tenant, rule: str) -> int:
+    resp = client.post("/api/v1/groups", json={"name": "Enrolled in 101", "kind": "automatic", "rule": rule},
+                       headers=tenant.admin)
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["id"]
+
+
+def _members_of(rt, group_id: int) -> set[str]:
+    with rt.db.read() as s:
+        return set(s.scalars(select(User.username).join(Membership, Membership.user_id == User.id)
+                             .where(Membership.group_id == group_id)))
+
+
+def test_launches_and_roster_syncs_keep_automatic_groups_current(rt, client, tenant, platform, run_jobs):
+    platform.members = [member(1), member(2)]
+    register_platform(rt, tenant.id, platform)
+    launch(client, platform, sub="m-1", email="member1@example.edu")  # creates course-101, syncs 2 members
+    run_jobs()
+    group_id = _automatic_group(client, tenant, 'enrollments[course eq "course-101" and status eq "enrolled"]')
+    run_jobs()  # the rule's first full evaluation
+    assert _members_of(rt, group_id) == {"member1@example.edu", "member2@example.edu"}
+
+    launch(client, platform, sub="newcomer", email="newcomer@example.edu")  # no job needed: in line
+    assert "newcomer@example.edu" in _members_of(rt, group_id)
+
+    platform.members = [member(1), member(3)]  # member 2 left the course, member 3 joined
+    _sync_now(rt, client, tenant, run_jobs)
+    assert _members_of(rt, group_id) == {"member1@example.edu", "member3@example.edu"}

@@ -23,6 +23,7 @@ from .activity import Actor, record
 from .lti_registrations import lti_settings
 from .invitations import accept_invitation
 from .notifications import deliver_pending
+from .rules import reevaluate_users
 from .users import add_user, find_users_by_email, normalise_email
 
 LOGIN_TTL = timedelta(minutes=10)
@@ -179,6 +180,9 @@ def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -
             context_row_id = row.id
             max_age = timedelta(minutes=lti_settings(tenant).roster_sync_max_age_minutes)
             operation_id = start_roster_sync_if_stale(s, rt, row, max_age, actor)
+        # The launch may change what rules test (status, enrollment): follow it at once.
+        s.flush()
+        reevaluate_users(s, tenant.id, [user.id])
         record(s, tenant.id, actor, "lti.launch", "user", user.id,
                {"issuer": reg.issuer, "role": lti_role, "course_id": course_id})
         return LaunchResult(tenant_id=tenant.id, user_id=user.id, role=role, lti_role=lti_role, course_id=course_id,

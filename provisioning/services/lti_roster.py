@@ -30,6 +30,7 @@ from .lti_keys import current_key
 from .lti_launch import person_values, short_role
 from .memberships import delete_members, insert_members, touch_group
 from .operations import save_progress, start_operation
+from .rules import reevaluate_users
 from .users import check_seats, find_users_by_email
 
 OPERATION_TYPE = "roster_sync"
@@ -194,6 +195,8 @@ def _apply_page(s: Session, tenant_id: int, issuer: str, ctx: LtiContext, group_
     if full and active_ids:
         _insert_for_users(s, LtiRosterSeen.__table__, active_ids,
                           {"operation_id": operation_id, "tenant_id": tenant_id})
+    # Membership and enrollments changed: automatic groups follow, in this chunk's transaction.
+    reevaluate_users(s, tenant_id, sorted(set(users.values())))
     return {"added": len(added), "removed": len(removed), "created": created}
 
 
@@ -248,10 +251,12 @@ def _primary(roles: list[str]) -> str:
 def _remove_unseen(s: Session, tenant_id: int, ctx: LtiContext, group_id: int, operation_id: int) -> int:
     """End of a full sync: whoever the platform did not list leaves the roster group (one DELETE)."""
     seen = select(LtiRosterSeen.user_id).where(LtiRosterSeen.operation_id == operation_id)
-    removed = s.execute(Membership.__table__.delete().where(
-        Membership.group_id == group_id, Membership.user_id.not_in(seen))).rowcount
-    s.execute(update(Enrollment).where(
+    removed = s.scalars(Membership.__table__.delete().where(
+        Membership.group_id == group_id, Membership.user_id.not_in(seen)).returning(Membership.user_id)).all()
+    dropped = s.scalars(update(Enrollment).where(
         Enrollment.course_id == ctx.course_id, Enrollment.status != "dropped",
-        Enrollment.user_id.not_in(seen)).values(status="dropped", updated_at=utcnow()))
+        Enrollment.user_id.not_in(seen)).values(status="dropped", updated_at=utcnow())
+        .returning(Enrollment.user_id)).all()
     s.execute(LtiRosterSeen.__table__.delete().where(LtiRosterSeen.operation_id == operation_id))
-    return removed or 0
+    reevaluate_users(s, tenant_id, sorted(set(removed) | set(dropped)))
+    return len(removed)
