@@ -6,7 +6,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
 
 from .db import Database
 
@@ -23,11 +22,6 @@ def alembic_config(database_url: str) -> Config:
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the database schema up to ``revision``."""
     command.upgrade(alembic_config(database_url), revision)
-
-
-def is_empty(db: Database) -> bool:
-    """True when the database has none of our tables yet."""
-    return "tenants" not in inspect(db.engine).get_table_names()
 
 
 def head_revisions() -> set[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import abort, current_app, g, request
 
 from ..services import tokens
@@ -48,12 +46,3 @@ def actor() -> Actor:
 
 def runtime():
     return current_app.extensions["provisioning"]
-
-
-def admin_only(view):
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        authenticate("admin")
-        return view(*args, **kwargs)
-
-    return wrapper

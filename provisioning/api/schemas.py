@@ -139,8 +139,3 @@ def page_response(page, items=None) -> dict:
     """Render a services.pagination.Page as the list shape (``items`` replaces the page's rows)."""
     return {"items": page.items if items is None else items, "total": page.total, "page": page.page,
             "per_page": page.per_page}
-
-
-def page_body(page, dump):
-    """Render a services.pagination.Page with ``dump`` applied to each item."""
-    return {"items": [dump(i) for i in page.items], "total": page.total, "page": page.page, "per_page": page.per_page}
