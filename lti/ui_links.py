@@ -1,7 +1,8 @@
 """One-time, expiring sign-in links to the UI outside an LMS (``provisioning ui-link TENANT``).
 
 A link is an itsdangerous-signed {tenant, nonce}; it expires after LINK_SECONDS and is used at
-most once: the first use records a ``ui.signin_link.used`` activity event with the nonce while
+most once.  Opening it (GET) only checks it: mail and link scanners pre-fetch links, so the page
+asks for a click, and the POST of that click redeems it.  Redeeming: the first use records a ``ui.signin_link.used`` activity event with the nonce while
 holding the tenant row locked, and a later use finds that event.  The event doubles as the
 audit trail of who signed in.  No Flask here: the CLI issues links.
 """
@@ -39,14 +40,37 @@ def issue_signin_link(rt: Runtime, tenant_ref: str | int) -> str:
     return f"{rt.settings.public_base_url}/ui/signin?{urlencode({'link': link})}"
 
 
-def redeem_signin_link(rt: Runtime, link: str | None) -> int | None:
-    """The tenant id of a valid, unused link (which is now used), or None."""
+def _read(rt: Runtime, link: str | None) -> tuple[int | None, str | None, str]:
+    """(tenant id, nonce, "ok") of a well-signed, unexpired link, else (None, None, "invalid" | "expired")."""
     if not link or len(link) > 1000:
-        return None
+        return None, None, "invalid"
     try:
         data = _serializer(rt.settings.secret_key).loads(link, max_age=LINK_SECONDS)
-        tenant_id, nonce = int(data["t"]), str(data["n"])
-    except (BadSignature, SignatureExpired, KeyError, TypeError, ValueError):
+        return int(data["t"]), str(data["n"]), "ok"
+    except SignatureExpired:
+        return None, None, "expired"
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None, None, "invalid"
+
+
+def check_signin_link(rt: Runtime, link: str | None) -> tuple[int | None, str]:
+    """Without using it: (tenant id, "ok") for a link that would sign in, else (None, "invalid" | "expired" | "used")."""
+    tenant_id, nonce, state = _read(rt, link)
+    if tenant_id is None:
+        return None, state
+    with rt.db.read() as s:
+        if s.scalar(select(Tenant.id).where(Tenant.id == tenant_id)) is None:
+            return None, "invalid"
+        if s.scalar(select(exists().where(ActivityEvent.tenant_id == tenant_id, ActivityEvent.action == USED,
+                                          ActivityEvent.object_id == nonce))):
+            return None, "used"
+    return tenant_id, "ok"
+
+
+def redeem_signin_link(rt: Runtime, link: str | None) -> int | None:
+    """The tenant id of a valid, unused link (which is now used), or None."""
+    tenant_id, nonce, _state = _read(rt, link)
+    if tenant_id is None:
         return None
     with rt.db.transaction() as s:
         # The row lock serialises two concurrent uses of the same link on PostgreSQL.

@@ -286,7 +286,7 @@ def demo(state: CliState) -> None:
     click.echo(f"Admin API:     {base}/api/v1  (try: curl -H 'Authorization: Bearer {admin}' {base}/api/v1/groups)")
     click.echo(f"LTI 1.3:       tool configuration {base}/lti/config; "
                f"registration link: provisioning lti registration-url {result.tenant_slug}")
-    click.echo(f"UI sign-in:    {issue_signin_link(rt, result.tenant_id)}  (works once, within 15 minutes)")
+    click.echo(f"UI sign-in:    {issue_signin_link(rt, result.tenant_id)}  (open it, press Sign in; works once, within 15 minutes)")
     click.echo(f"SCIM base URL: {base}/scim/v2")
     click.echo(f"SCIM token:    {scim}")
     click.echo(f"Admin token:   {admin}")

@@ -13,7 +13,10 @@ def register(cli: click.Group) -> None:
     @click.argument("tenant")
     @pass_state
     def ui_link(state, tenant: str) -> None:
-        """Print a sign-in link to the UI for TENANT (id or slug): valid once, for 15 minutes."""
+        """Print a sign-in link to the UI for TENANT (id or slug): open it and press Sign in; valid once, for 15 minutes."""
         from lti.ui_links import issue_signin_link
 
         click.echo(issue_signin_link(state.runtime(), tenant))
+        # The link alone on stdout (scripts read it); the how-to on stderr.
+        click.echo("Open it in a browser and press Sign in: it works once, within 15 minutes "
+                   "(opening it only shows the page, so link scanners don't use it up).", err=True)

@@ -13,6 +13,7 @@ from provisioning.models import ApiToken
 from provisioning.services import groups, memberships, operations, users
 from provisioning.services.activity import Actor
 from provisioning.services.tokens import hash_token
+from tests.test_ui_pages import press_sign_in
 
 
 @pytest.fixture
@@ -121,7 +122,8 @@ def test_demo_builds_a_tenant_with_people_and_groups_and_prints_working_tokens(r
     assert len({u.department for u in people.items if u.department}) >= 3
     assert all("location" in u.custom_attributes for u in people.items)
     signin = printed["UI sign-in"].split()[0].removeprefix("http://localhost")
-    assert client.get(signin).status_code == 302  # a one-time link: into the UI once ...
+    assert client.get(signin).status_code == 200  # opening the link only shows the Sign in button
+    assert press_sign_in(client, signin).status_code == 302  # a one-time link: into the UI once ...
     assert client.get(signin).status_code == 403  # ... and never again
     scim = printed["SCIM token"].strip()
     assert client.get("/api/v1/groups", headers={"Authorization": f"Bearer {scim}"}).status_code == 403

@@ -82,3 +82,56 @@ def test_a_dropped_instructor_no_longer_manages_the_course_groups(rt, school):
         s.execute(update(Enrollment).where(Enrollment.user_id == school["teacher"].id).values(status="dropped"))
     p = principal_for(rt, school["tenant"].id, school["teacher"].id, "manager")
     assert not can(rt, p, "view_group", school["mine"])
+
+
+def _share(rt, run_jobs, tenant_id: int, manager_id: int, user_ids: list[int]) -> None:
+    """The share batch action, run by the job (the real service, not a row written by hand)."""
+    from provisioning.services import batch_actions
+
+    batch_actions.request_batch_action(rt, tenant_id, "share", {"manager_id": manager_id}, ACTOR, user_ids=user_ids)
+    run_jobs()
+
+
+def test_a_user_shared_with_a_manager_is_theirs_to_see_and_act_on(rt, school, run_jobs):
+    from provisioning.services.permissions import user_scope, visible_user_ids
+
+    t = school["tenant"].id
+    p = principal_for(rt, t, school["teacher"].id, "manager", school["course"].id)
+    assert not can(rt, p, "view_users", school["stranger"])
+    _share(rt, run_jobs, t, school["teacher"].id, [school["stranger"].id])
+    assert can(rt, p, "view_users", school["stranger"]) and can(rt, p, "batch_actions", school["stranger"])
+    assert visible_user_ids(rt, p, [school["stranger"].id, school["learner"].id]) == sorted(
+        [school["stranger"].id, school["learner"].id])
+    # Sharing users does not share their groups.
+    assert not can(rt, p, "view_group", school["theirs"])
+    with rt.db.read() as s:
+        from sqlalchemy import select
+
+        from provisioning.models import User
+
+        seen = set(s.scalars(select(User.id).where(User.id.in_(user_scope(p)))))
+    assert seen == {school["teacher"].id, school["learner"].id, school["stranger"].id}
+
+
+def test_a_share_with_one_manager_gives_another_nothing(rt, school, run_jobs):
+    from provisioning.services.permissions import visible_user_ids
+
+    t = school["tenant"].id
+    other = users.create_user(rt, t, {"email": "oz@example.edu", "role": "manager"}, ACTOR)
+    _share(rt, run_jobs, t, other.id, [school["learner"].id, school["stranger"].id])
+    tia = principal_for(rt, t, school["teacher"].id, "manager", school["course"].id)
+    oz = principal_for(rt, t, other.id, "manager")
+    assert not can(rt, tia, "view_users", school["stranger"])  # shared with Oz, not with Tia
+    assert can(rt, oz, "manage_users", school["stranger"]) and not can(rt, oz, "view_group", school["mine"])
+    assert visible_user_ids(rt, oz, [school["teacher"].id, school["stranger"].id]) == [school["stranger"].id]
+
+
+def test_a_shared_user_is_still_out_of_reach_when_the_permission_set_forbids_the_action(rt, school, run_jobs):
+    from provisioning.models import Tenant
+
+    t = school["tenant"].id
+    _share(rt, run_jobs, t, school["teacher"].id, [school["stranger"].id])
+    with rt.db.transaction() as s:
+        s.get(Tenant, t).settings = {"lti": {"manager_permissions": ["view_users"]}}
+    p = principal_for(rt, t, school["teacher"].id, "manager")
+    assert can(rt, p, "view_users", school["stranger"]) and not can(rt, p, "batch_actions", school["stranger"])

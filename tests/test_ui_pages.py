@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -37,9 +38,18 @@ class UiSession:
         return self.client.post(path, data=data, **kwargs)
 
 
+def press_sign_in(client, path: str):
+    """Open a sign-in link's page and press its Sign in button (a POST with the page's CSRF token)."""
+    page = client.get(path)
+    assert page.status_code == 200, page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    form = dict(re.findall(r'<input type="hidden" name="(link|csrf)" value="([^"]*)"', text))
+    return client.post("/ui/signin", data={k: html.unescape(v) for k, v in form.items()})
+
+
 def sign_in(client, rt, tenant_id: int) -> UiSession:
     link = issue_signin_link(rt, tenant_id)
-    response = client.get(link.replace("http://localhost", ""))
+    response = press_sign_in(client, link.replace("http://localhost", ""))
     assert response.status_code == 302
     token = parse_qs(urlsplit(response.headers["Location"]).query)["lt"][0]
     return UiSession(client, token)
@@ -78,10 +88,30 @@ def school(rt, tenant):
 
 def test_a_signin_link_opens_the_groups_page_once_only(client, rt, tenant):
     link = issue_signin_link(rt, tenant.id).replace("http://localhost", "")
-    first = client.get(link)
+    first = press_sign_in(client, link)
     assert first.status_code == 302 and "/ui/groups" in first.headers["Location"]
     again = client.get(link)
     assert again.status_code == 403 and "already used" in again.get_data(as_text=True)
+
+
+def test_opening_a_signin_link_does_not_use_it_up(client, rt, tenant):
+    """Mail and link scanners pre-fetch links: a GET only shows the Sign in button."""
+    link = issue_signin_link(rt, tenant.id).replace("http://localhost", "")
+    for _ in range(3):
+        page = client.get(link)
+        assert page.status_code == 200 and 'id="signin"' in page.get_data(as_text=True)
+        assert "lt=" not in page.headers.get("Location", "") and "lti_launch" not in page.headers.get("Set-Cookie", "")
+    assert press_sign_in(client, link).status_code == 302
+
+
+def test_pressing_sign_in_without_the_pages_token_or_cookie_is_refused(app, rt, tenant):
+    link = issue_signin_link(rt, tenant.id)
+    raw = parse_qs(urlsplit(link).query)["link"][0]
+    stranger = app.test_client()  # a page of another site posting the link: no cookie, no token
+    assert stranger.post("/ui/signin", data={"link": raw, "csrf": "0" * 64}).status_code == 403
+    stranger.get(link.replace("http://localhost", ""))  # the cookie alone is not enough either
+    assert stranger.post("/ui/signin", data={"link": raw}).status_code == 403
+    assert press_sign_in(app.test_client(), link.replace("http://localhost", "")).status_code == 302
 
 
 def test_a_forged_signin_link_is_refused(client):
@@ -93,9 +123,10 @@ def test_the_ui_link_command_prints_a_working_link(rt, app, tenant, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli_main(["ui-link", tenant.slug], runtime=rt)
     assert exit_.value.code == 0
-    link = capsys.readouterr().out.strip()
-    assert link.startswith("http://localhost/ui/signin?link=")
-    assert app.test_client().get(link.replace("http://localhost", "")).status_code == 302
+    printed = capsys.readouterr()
+    link = printed.out.strip()
+    assert link.startswith("http://localhost/ui/signin?link=") and "press Sign in" in printed.err
+    assert press_sign_in(app.test_client(), link.replace("http://localhost", "")).status_code == 302
 
 
 def test_pages_without_a_launch_token_ask_to_sign_in(client):
@@ -247,8 +278,7 @@ def test_an_instructor_sees_and_acts_only_on_their_course_groups(client, app, sc
     refused = tia.post(f"/ui/groups/{school['theirs'].id}/batch",
                        {"action": "deactivate", "user_ids": str(school["max"].id), "confirmed": "yes"})
     assert refused.status_code == 403
-    assert tia.get("/ui/imports/new").status_code == 403 and tia.get("/ui/logs").status_code == 403
-    assert tia.post("/ui/groups/new", {"name": "Mine", "kind": "manual"}).status_code == 403
+    assert tia.post("/ui/groups/new", {"name": "Mine", "kind": "manual"}).status_code == 403  # no create_groups
     assert tia.get(f"/ui/groups/{school['mine'].id}").status_code == 200
 
 
@@ -275,7 +305,8 @@ def test_an_expired_signin_link_is_refused(client, rt, tenant, monkeypatch):
 
     link = issue_signin_link(rt, tenant.id).replace("http://localhost", "")
     monkeypatch.setattr(lti.ui_links, "LINK_SECONDS", -1)
-    assert client.get(link).status_code == 403
+    expired = client.get(link)
+    assert expired.status_code == 403 and "has expired" in expired.get_data(as_text=True)
 
 
 def test_the_members_download_as_excel_reads_back(owner, school):
@@ -302,8 +333,9 @@ def test_stop_cancels_a_queued_operation(owner, school):
     assert state["status"] == "cancelled" and state["finished"]
 
 
-def test_an_instructor_cannot_see_an_operation_someone_else_started(owner, client, app, school, tenant):
-    started = owner.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "Hi", "body": "There"})
+def test_an_instructor_cannot_see_an_operation_someone_else_started_on_another_group(owner, client, app, school,
+                                                                                      tenant):
+    started = owner.post(f"/ui/groups/{school['theirs'].id}/message", {"subject": "Hi", "body": "There"})
     op_id = int(re.search(r"/ui/operations/(\d+)", started.headers["Location"]).group(1))
     tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     assert tia.get(f"/ui/operations/{op_id}.json").status_code == 404
@@ -450,3 +482,188 @@ def test_an_instructor_syncs_their_course_roster_from_the_group_page(rt, app, cl
     assert started.status_code == 302 and "/ui/operations/" in started.headers["Location"]
     run_jobs()
     assert "lou@example.edu" in tia.get(f"/ui/groups/{roster_group}").get_data(as_text=True)
+
+
+# --- shared users: a manager's reach beyond their own groups -----------------------------------
+
+
+def _operation_id(response) -> int:
+    return int(re.search(r"/ui/operations/(\d+)", response.headers["Location"]).group(1))
+
+
+def test_an_admin_shares_a_user_with_a_manager_who_then_sees_and_acts_on_them(owner, client, app, rt, school,
+                                                                              tenant, run_jobs):
+    zed = users.create_user(rt, tenant.id, {"email": "zed@example.edu", "given_name": "Zed"}, ACTOR)
+    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    max_id = school["max"].id
+    # Before: Max (in a group Tia doesn't manage) is neither shown nor accepted.
+    assert "max@example.edu" not in tia.get("/ui/people").get_data(as_text=True)
+    assert tia.get(f"/ui/people/{max_id}").status_code == 403
+    assert tia.post("/ui/people/batch", {"action": "add_task", "user_ids": str(max_id), "title": "Essay",
+                                         "confirmed": "yes"}).status_code == 403
+    # The admin shares Max with Tia from the people page (the share batch action).
+    shared = owner.post("/ui/people/batch", {"action": "share", "user_ids": str(max_id),
+                                             "manager_id": str(school["teacher"].id), "confirmed": "yes"})
+    assert shared.status_code == 302
+    run_jobs()
+    mine = tia.get("/ui/people", shared="1").get_data(as_text=True)
+    assert "max@example.edu" in mine and "lee@example.edu" not in mine and "zed@example.edu" not in mine
+    everyone = tia.get("/ui/people").get_data(as_text=True)
+    assert "max@example.edu" in everyone and "lee@example.edu" in everyone and "zed@example.edu" not in everyone
+    detail = tia.get(f"/ui/people/{max_id}").get_data(as_text=True)
+    assert "Shared with you" in detail and "Team B" not in detail  # sharing a user does not share their groups
+    confirm = tia.post("/ui/people/batch", {"action": "add_task", "user_ids": str(max_id), "title": "Essay"})
+    assert confirm.status_code == 200 and "touches <strong>1</strong> user" in confirm.get_data(as_text=True)
+    started = tia.post("/ui/people/batch", {"action": "add_task", "user_ids": str(max_id), "title": "Essay",
+                                            "confirmed": "yes"})
+    assert started.status_code == 302
+    run_jobs()
+    assert "Essay" in tia.get(f"/ui/people/{max_id}").get_data(as_text=True)
+    assert tia.get(f"/ui/operations/{_operation_id(started)}.json").json["status"] == "succeeded"
+    # Still never: a user neither in Tia's groups nor shared with her, alone or mixed into a selection.
+    assert tia.get(f"/ui/people/{zed.id}").status_code == 403
+    mixed = tia.post("/ui/people/batch", {"action": "deactivate", "user_ids": [str(max_id), str(zed.id)],
+                                          "confirmed": "yes"})
+    assert mixed.status_code == 403
+    assert users.get_user(rt, tenant.id, zed.id).status == "active"
+    assert users.get_user(rt, tenant.id, max_id).status == "active"
+    # The admin-only actions stay admin-only on shared users too.
+    assert tia.post("/ui/people/batch", {"action": "delete", "user_ids": str(max_id)}).status_code == 403
+
+
+def test_a_shared_user_in_a_selection_does_not_open_their_groups(owner, client, app, rt, school, tenant, run_jobs):
+    owner.post("/ui/people/batch", {"action": "share", "user_ids": str(school["max"].id),
+                                    "manager_id": str(school["teacher"].id), "confirmed": "yes"})
+    run_jobs()
+    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    assert tia.get(f"/ui/groups/{school['theirs'].id}").status_code == 403
+    moved = tia.post("/ui/people/batch", {"action": "remove_from_group", "user_ids": str(school["max"].id),
+                                          "group_id": str(school["theirs"].id), "confirmed": "yes"})
+    assert moved.status_code == 403
+
+
+def test_a_learner_cannot_open_the_people_pages(client, app, school, tenant):
+    lee = launch_as(client, app, tenant.id, school["lee"].id, "learner")
+    assert lee.get("/ui/people").status_code == 403
+    assert lee.get(f"/ui/people/{school['max'].id}").status_code == 403
+    assert lee.get(f"/ui/people/{school['lee'].id}").status_code == 200  # their own record
+
+
+def test_another_tenants_user_is_not_found_on_the_people_pages(owner, rt, other_tenant):
+    foreign = users.create_user(rt, other_tenant.id, {"email": "far@example.edu"}, ACTOR)
+    assert owner.get(f"/ui/people/{foreign.id}").status_code == 404
+    assert owner.post("/ui/people/batch", {"action": "deactivate", "user_ids": str(foreign.id)}).status_code == 403
+
+
+# --- a manager's uploads and logs ----------------------------------------------------------------
+
+
+def _upload(session, content: bytes, name: str = "m.csv", **fields):
+    return session.post("/ui/imports/new", {"file": (io.BytesIO(content), name), **fields},
+                        content_type="multipart/form-data")
+
+
+def test_a_manager_uploads_for_their_groups_only_and_fixes_the_refusals_in_the_preview(client, app, rt, school,
+                                                                                       tenant, run_jobs):
+    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    assert 'id="upload-scope"' in tia.get("/ui/imports/new").get_data(as_text=True)
+    response = _upload(tia, b"email,Groupname\nlee@example.edu,Team A\nmax@example.edu,Team B\n"
+                            b"tia@example.edu,Brand New\n")
+    assert response.status_code == 302
+    import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
+    preview = tia.get(f"/ui/imports/{import_id}").get_data(as_text=True)
+    refusals = re.search(r'id="import-refusals">(.*?)</div>', preview, re.S).group(1)
+    assert "Row 3: group &#39;Team B&#39; is not one of your groups" in refusals
+    assert "Row 4: group &#39;Brand New&#39; does not exist" in refusals and "Team A" not in refusals
+    assert re.search(r'id="commit" class="primary" disabled', preview)
+    refused = tia.post(f"/ui/imports/{import_id}/commit")
+    assert refused.status_code == 403 and "Team B" in refused.get_data(as_text=True)
+    # Fix it in the preview: both groups renamed to Tia's own group.
+    tia.post(f"/ui/imports/{import_id}/edit", {"group_names": ["Team B", "Brand New"], "rename-0": "Team A",
+                                               "rename-1": "Team A"})
+    assert 'id="import-refusals"' not in tia.get(f"/ui/imports/{import_id}").get_data(as_text=True)
+    assert tia.post(f"/ui/imports/{import_id}/commit").status_code == 302
+    run_jobs()
+    team_a = tia.get(f"/ui/groups/{school['mine'].id}").get_data(as_text=True)
+    assert "max@example.edu" in team_a and "tia@example.edu" in team_a
+    assert "max@example.edu" in tia.get(f"/ui/imports/{import_id}/report.csv").get_data(as_text=True)
+    assert groups.list_groups(rt, tenant.id, q="Brand New").total == 0
+    assert [u.email for u, _ in memberships.list_members(rt, tenant.id, school["theirs"].id).items] == [
+        "max@example.edu"]
+
+
+def test_a_manager_may_not_upload_a_file_of_users_or_into_a_group_they_do_not_manage(client, app, school, tenant):
+    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    assert tia.get("/ui/imports/new", group_id=str(school["theirs"].id)).status_code == 403
+    response = _upload(tia, b"email,username,first_name,last_name\nnew@example.edu,new,New,Person\n")
+    import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
+    assert "only administrators may upload it" in tia.get(f"/ui/imports/{import_id}").get_data(as_text=True)
+    assert tia.post(f"/ui/imports/{import_id}/commit").status_code == 403
+
+
+def test_a_manager_allowed_to_create_groups_gets_the_new_group_in_their_course(client, app, rt, school, tenant,
+                                                                            run_jobs):
+    from provisioning.models import Tenant
+
+    with rt.db.transaction() as s:
+        s.get(Tenant, tenant.id).settings = {"lti": {"manager_permissions": [
+            "view_users", "manage_users", "upload", "create_groups"]}}
+    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    response = _upload(tia, b"email,Groupname\nlee@example.edu,Study Circle\n")
+    import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
+    assert 'id="import-refusals"' not in tia.get(f"/ui/imports/{import_id}").get_data(as_text=True)
+    assert tia.post(f"/ui/imports/{import_id}/commit").status_code == 302
+    run_jobs()
+    listed = tia.get("/ui/groups").get_data(as_text=True)
+    assert "Study Circle" in listed
+    created = tia.post("/ui/groups/new", {"name": "Reading Club", "kind": "manual"})
+    assert created.status_code == 302
+    assert "Reading Club" in tia.get("/ui/groups").get_data(as_text=True)
+
+
+def test_a_managers_imports_are_their_own(owner, client, app, school, tenant):
+    response = _upload(owner, b"email,Groupname\nmax@example.edu,Team A\n")
+    import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
+    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    assert tia.get(f"/ui/imports/{import_id}").status_code == 404
+    assert tia.post(f"/ui/imports/{import_id}/commit").status_code == 404
+    assert tia.get(f"/ui/imports/{import_id}/report.csv").status_code == 404
+
+
+def test_a_manager_sees_the_logs_of_their_groups_users_and_operations_only(owner, client, app, rt, school, tenant,
+                                                                         run_jobs):
+    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    tia.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "For Team A", "body": "Hi"})
+    owner.post(f"/ui/groups/{school['theirs'].id}/message", {"subject": "For Team B", "body": "Hi"})
+    owner.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "Admin to A", "body": "Hi"})
+    run_jobs()
+    ops = tia.get("/ui/logs").get_data(as_text=True).split("<tbody>")[1]
+    assert ops.count("group_message") == 2 and "ui:owner" in ops  # hers, and the admin's to her group
+    everything = owner.get("/ui/logs").get_data(as_text=True).split("<tbody>")[1]
+    assert everything.count("group_message") == 3
+    emails = tia.get("/ui/emails").get_data(as_text=True)
+    assert "For Team A" in emails and "Admin to A" in emails and "For Team B" not in emails
+    assert "max@example.edu" not in emails
+    assert "For Team B" in owner.get("/ui/emails").get_data(as_text=True)
+    activity = tia.get("/ui/activity").get_data(as_text=True)
+    assert "ui.signin_link.used" not in activity  # the owner's sign-in is not hers to see
+    objects = set(re.findall(r"<td>(\w+) (\d+)</td></tr>", activity))
+    assert ("group", str(school["mine"].id)) in objects and ("user", str(school["lee"].id)) in objects
+    assert ("group", str(school["theirs"].id)) not in objects and ("user", str(school["max"].id)) not in objects
+    assert ("group", str(school["theirs"].id)) in set(re.findall(r"<td>(\w+) (\d+)</td></tr>",
+                                                                owner.get("/ui/activity").get_data(as_text=True)))
+    op_ids = [int(i) for i in re.findall(r"/ui/operations/(\d+)", owner.get("/ui/logs").get_data(as_text=True))]
+    visible = {i for i in op_ids if tia.get(f"/ui/operations/{i}.json").status_code == 200}
+    assert len(op_ids) == 3 and len(visible) == 2
+
+
+def test_a_manager_without_the_permissions_sees_no_logs_and_cannot_upload(client, app, rt, school, tenant):
+    from provisioning.models import Tenant
+
+    with rt.db.transaction() as s:
+        s.get(Tenant, tenant.id).settings = {"lti": {"manager_permissions": ["view_users", "manage_users"]}}
+    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    for path in ("/ui/logs", "/ui/activity", "/ui/emails", "/ui/imports/new"):
+        assert tia.get(path).status_code == 403, path
+    nav = tia.get("/ui/groups").get_data(as_text=True)
+    assert ">Upload<" not in nav and ">Action log<" not in nav

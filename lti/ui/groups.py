@@ -6,9 +6,9 @@ import re
 
 from flask import jsonify, redirect, render_template, request
 
-from provisioning.errors import Conflict, InvalidInput
+from provisioning.errors import Conflict, Forbidden, InvalidInput
 from provisioning.models import GROUP_KINDS
-from provisioning.services import courses, groups, permissions, rules
+from provisioning.services import courses, groups, lti_launch, permissions, rules
 
 from . import bp
 from .guard import actor, principal, rt, ui_url
@@ -44,10 +44,12 @@ def groups_list():
 
 @bp.route("/groups/new", methods=["GET", "POST"])
 def group_new():
-    """Create a manual or an automatic group (admins; managers manage their courses' groups)."""
+    """Create a manual or an automatic group (admins; managers with create_groups, in their launch's course)."""
     p = principal()
     if p.role != "admin":
-        permissions.require(rt(), p, "create_group")  # refused: a manager's groups come from their courses
+        permissions.require(rt(), p, "create_groups")
+        if p.course_id is None:
+            raise Forbidden("Open the tool from one of your courses to create a group in it.")
     form = {"name": "", "description": "", "kind": "manual", "rule": ""}
     errors: dict = {}
     if request.method == "POST":
@@ -58,6 +60,8 @@ def group_new():
             values["rule"] = form["rule"]
         try:
             group = groups.create_group(rt(), p.tenant_id, values, actor())
+            if p.role != "admin":  # the manager's new group is a group of their course, so they manage it
+                lti_launch.add_course_group(rt(), p.tenant_id, p.course_id, group.id)
         except InvalidInput as exc:
             errors = exc.details or {"name": [exc.message]}
         except Conflict as exc:  # a group with this name exists
@@ -72,7 +76,7 @@ def rule_preview():
     """The live count and sample of an automatic group's rule, or the error and its position."""
     p = principal()
     if p.role != "admin":
-        permissions.require(rt(), p, "create_group")
+        permissions.require(rt(), p, "create_groups")
     text = (request.args.get("rule") or "")[:4000]
     if not text.strip():
         return jsonify({"count": None, "sample": [], "error": None})

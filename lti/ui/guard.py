@@ -1,7 +1,7 @@
 """Who is asking, may they, and what the browser is told: sign-in, CSRF, CSP, error pages.
 
-* Authentication: the launch token (lti.session.current_launch); ``/ui/signin`` turns a
-  one-time sign-in link into such a token for the tenant's owner.
+* Authentication: the launch token (lti.session.current_launch); ``/ui/signin`` shows a page
+  for a one-time sign-in link and its POST turns the link into such a token for the tenant's owner.
 * CSRF: every POST carries ``csrf`` (a form field or the X-CSRF-Token header), an HMAC of the
   launch token under SECRET_KEY, so a page that does not know the token cannot forge one.
 * CSP: only our own scripts and styles; ``frame-ancestors`` is 'self' plus the origins of the
@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import secrets
 from urllib.parse import urlsplit
 
-from flask import current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import current_app, g, jsonify, make_response, redirect, render_template, request, url_for
 
 from provisioning.errors import DomainError, Forbidden, InvalidInput, LimitExceeded, NotFound
 from provisioning.services.activity import Actor
@@ -27,7 +28,16 @@ from ..session import current_launch, set_launch_cookie
 from . import bp
 
 log = logging.getLogger(__name__)
-OPEN_ENDPOINTS = {"ui.signin", "ui.static"}
+OPEN_ENDPOINTS = {"ui.signin", "ui.signin_continue", "ui.static"}
+SIGNIN_COOKIE = "ui_signin"
+LINK_PROBLEMS = {
+    "invalid": ("This sign-in link is not valid", "The link is damaged or forged. Ask for a new one "
+                "(provisioning ui-link TENANT)."),
+    "expired": ("This sign-in link has expired", "Sign-in links work for 15 minutes. Ask for a new one "
+                "(provisioning ui-link TENANT)."),
+    "used": ("This sign-in link was already used", "Each sign-in link works once. Ask for a new one "
+             "(provisioning ui-link TENANT)."),
+}
 
 
 def rt():
@@ -148,17 +158,53 @@ def domain_error(exc: DomainError):
                       details)
 
 
+def _link_problem(state: str):
+    title, message = LINK_PROBLEMS.get(state, LINK_PROBLEMS["invalid"])
+    return render_template("ui/signin.html", problem=True, title=title, message=message), 403
+
+
+def _signin_csrf(link: str, nonce: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"ui-signin|" + nonce.encode() + b"|" + link.encode(), hashlib.sha256).hexdigest()
+
+
 @bp.get("/signin")
 def signin():
-    """Redeem a one-time sign-in link: a launch token for the tenant's owner, then the groups page."""
-    tenant_id = ui_links.redeem_signin_link(rt(), request.args.get("link"))
+    """Show a sign-in link's page without using the link: scanners that pre-fetch links must not spend it.
+
+    The "Sign in" button POSTs the link with a CSRF token bound to a cookie set here (double submit),
+    so another site can't sign a browser in with a link of its own choosing.
+    """
+    link = request.args.get("link") or ""
+    tenant_id, state = ui_links.check_signin_link(rt(), link)
     if tenant_id is None:
-        return page_error("This sign-in link is not valid", "The link is forged, expired or already used. "
-                          "Ask for a new one (provisioning ui-link TENANT).", 403)
+        return _link_problem(state)
+    g.ui_signin_tenant = tenant_id
+    nonce = secrets.token_urlsafe(16)
+    response = make_response(render_template("ui/signin.html", problem=False, link=link,
+                                             signin_csrf=_signin_csrf(link, nonce)))
+    response.set_cookie(SIGNIN_COOKIE, nonce, max_age=ui_links.LINK_SECONDS, httponly=True, secure=request.is_secure,
+                        samesite="None" if request.is_secure else "Lax", partitioned=request.is_secure,
+                        path=url_for("ui.signin"))
+    return response
+
+
+@bp.post("/signin", endpoint="signin_continue")
+def signin_continue():
+    """Redeem the one-time sign-in link: a launch token for the tenant's owner, then the groups page."""
+    link = request.form.get("link") or ""
+    nonce = request.cookies.get(SIGNIN_COOKIE) or ""
+    if not nonce or not hmac.compare_digest(request.form.get("csrf") or "", _signin_csrf(link, nonce)):
+        return page_error("The form has expired", "The sign-in form's security token is missing or wrong. "
+                          "Open the sign-in link again.", 403)
+    tenant_id = ui_links.redeem_signin_link(rt(), link)
+    if tenant_id is None:
+        return _link_problem(ui_links.check_signin_link(rt(), link)[1])
     g.ui_signin_tenant = tenant_id
     token = ui_links.owner_launch_token(current_app.config["SECRET_KEY"], tenant_id)
     response = redirect(url_for("ui.groups", lt=token))
     set_launch_cookie(response, token)
+    response.delete_cookie(SIGNIN_COOKIE, path=url_for("ui.signin"))
     return response
 
 

@@ -1,35 +1,47 @@
 """Upload: choose a file, see the preview, fix it (drop rows, rename groups), commit, download the report.
 
-Imports can create groups and touch any group of the tenant, so they are for admins.
+Admins upload anything.  A group manager whose permission set has ``upload`` uploads files for
+the groups they manage: the preview lists what they may not do (a group that is not theirs, a new
+group without ``create_groups``, a file of users) and the commit is refused until it is fixed
+(permissions.import_refusals).  A manager sees only the imports they started.
 """
 
 from __future__ import annotations
 
 from flask import Response, redirect, render_template, request, stream_with_context
 
-from provisioning.errors import Forbidden, InvalidInput
+from provisioning.errors import Forbidden, InvalidInput, NotFound
 from provisioning.exports import csv_lines
-from provisioning.imports import edits, preview, report, templates
-from provisioning.models.imports import IMPORT_FORMATS
-from provisioning.services import groups
+from provisioning.imports import edits, preview, report, scope, templates
 from provisioning.imports.apply import commit_import
+from provisioning.models.imports import IMPORT_FORMATS
+from provisioning.services import lti_launch, permissions
 
 from . import ID, bp
+from .batch import managed_group
 from .guard import actor, form_int, principal, rt, ui_url
 
 
-def _admin() -> int:
-    if principal().role != "admin":
-        raise Forbidden("Only administrators may upload files.")
+def _uploader() -> int:
+    if not permissions.can(rt(), principal(), "upload"):
+        raise Forbidden("You may not upload files.")
     return principal().tenant_id
+
+
+def _import(import_id: int) -> int:
+    """The tenant id, if the principal may see this import: admins any, others those they started."""
+    tenant_id = _uploader()
+    if principal().role != "admin" and preview.get_import(rt(), tenant_id, import_id).created_by != actor().name:
+        raise NotFound(f"No import with id {import_id}.")
+    return tenant_id
 
 
 @bp.route("/imports/new", methods=["GET", "POST"])
 def upload():
     """The upload form; a POST parses the file into a preview without changing anything."""
-    tenant_id = _admin()
+    tenant_id = _uploader()
     raw_group = request.values.get("group_id") or ""
-    target = groups.get_group(rt(), tenant_id, form_int(raw_group, "group_id")) if raw_group else None
+    target = managed_group(form_int(raw_group, "group_id"), "manage_group") if raw_group else None
     if request.method == "GET":
         return render_template("ui/upload.html", error=None, target=target, formats=IMPORT_FORMATS)
     file = request.files.get("file")
@@ -50,15 +62,16 @@ def upload():
 @bp.get(f"/imports/<{ID}:import_id>")
 def import_preview(import_id: int):
     """The preview: detected format, groups new and existing, matched users, row errors."""
-    tenant_id = _admin()
+    tenant_id = _import(import_id)
     described = preview.describe_import(rt(), tenant_id, import_id, errors_per_page=200)
-    return render_template("ui/import.html", imp=described)
+    refusals = permissions.import_refusals(rt(), principal(), import_id) if described["status"] == "previewed" else []
+    return render_template("ui/import.html", imp=described, refusals=refusals)
 
 
 @bp.post(f"/imports/<{ID}:import_id>/edit")
 def import_edit(import_id: int):
     """Drop the checked rows and rename groups, then show the preview again."""
-    tenant_id = _admin()
+    tenant_id = _import(import_id)
     changes: dict = {}
     rows = [form_int(v, "exclude_rows") for v in request.form.getlist("exclude_rows")]
     if rows:
@@ -78,13 +91,21 @@ def import_edit(import_id: int):
 
 @bp.post(f"/imports/<{ID}:import_id>/commit")
 def import_commit(import_id: int):
-    op = commit_import(rt(), _admin(), import_id, actor())
+    tenant_id, p = _import(import_id), principal()
+    refusals = permissions.import_refusals(rt(), p, import_id)
+    if refusals:
+        raise Forbidden("This upload can't be committed: " + " ".join(refusals))
+    if p.role == "manager":
+        # New groups (create_groups) become groups of the manager's course before the job runs.
+        for group_id in scope.create_new_groups(rt(), tenant_id, import_id, actor()):
+            lti_launch.add_course_group(rt(), tenant_id, p.course_id, group_id)
+    op = commit_import(rt(), tenant_id, import_id, actor())
     return redirect(ui_url("ui.operation", operation_id=op.id, import_id=import_id))
 
 
 @bp.get(f"/imports/<{ID}:import_id>/report.csv")
 def import_report(import_id: int):
-    rows = report.report_rows(rt(), _admin(), import_id)
+    rows = report.report_rows(rt(), _import(import_id), import_id)
     first = next(rows, None)  # the tenant check runs before the response starts
 
     def all_rows():
@@ -99,7 +120,7 @@ def import_report(import_id: int):
 @bp.get("/imports/templates/<string:filename>")
 def import_template(filename: str):
     """A template file of a format (members, user-groups, group-users, users), .csv or .xlsx."""
-    _admin()
+    _uploader()
     name, _, extension = filename.rpartition(".")
     content, mimetype = templates.template(name, extension)
     return Response(content, mimetype=mimetype,

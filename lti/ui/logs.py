@@ -22,7 +22,7 @@ FINISHED = ("succeeded", "failed", "cancelled")
 def _operation(operation_id: int):
     """The operation, if the principal is an admin or started it; another's is a 404, like another tenant's."""
     op = operations.get_operation(rt(), principal().tenant_id, operation_id)
-    if principal().role != "admin" and op.requested_by != actor().name:
+    if not permissions.can_see_operation(rt(), principal(), op, actor().name):
         raise NotFound(f"No operation with id {operation_id}.")
     return op
 
@@ -70,9 +70,10 @@ def _day(name: str, end: bool = False) -> datetime | None:
 
 
 def _filters(*names: str) -> dict:
-    """The log filters of the query string (admins only: the logs cover the whole tenant)."""
-    if principal().role != "admin":
-        raise Forbidden("Only administrators see the logs.")
+    """The log filters of the query string.  Admins see the tenant's logs; managers whose permission set
+    has view_activity see their scope's (permissions.*_scope); nobody else sees logs."""
+    if principal().role != "admin" and not permissions.can(rt(), principal(), "view_activity"):
+        raise Forbidden("You may not see the logs.")
     return {k: request.args.get(k) or "" for k in names}
 
 
@@ -82,7 +83,8 @@ def logs():
     args = _filters("type", "status", "since", "until")
     page = operations.list_operations(rt(), principal().tenant_id, type=args["type"] or None,
                                       status=args["status"] or None, since=_day("since"),
-                                      until=_day("until", end=True), page=page_number(), per_page=50)
+                                      until=_day("until", end=True), page=page_number(), per_page=50,
+                                      visible=permissions.operation_scope(principal(), actor().name))
     return render_template("ui/logs.html", page=page, args=args, progress=progress)
 
 
@@ -92,7 +94,8 @@ def activity_log():
     args = _filters("action", "channel", "since", "until")
     page = activity.list_events(rt(), principal().tenant_id, action=args["action"] or None,
                                 channel=args["channel"] or None, since=_day("since"),
-                                until=_day("until", end=True), page=page_number(), per_page=50)
+                                until=_day("until", end=True), page=page_number(), per_page=50,
+                                visible=permissions.activity_scope(principal(), actor().name))
     return render_template("ui/activity.html", page=page, args=args)
 
 
@@ -101,7 +104,8 @@ def email_log():
     """The email log: what was sent, queued or failed, and why."""
     args = _filters("status", "to", "since", "until")
     page = outbox.list_emails(rt(), principal().tenant_id, status=args["status"] or None, to=args["to"] or None,
-                              since=_day("since"), until=_day("until", end=True), page=page_number(), per_page=50)
+                              since=_day("since"), until=_day("until", end=True), page=page_number(), per_page=50,
+                              visible=permissions.email_scope(principal(), actor().name))
     return render_template("ui/emails.html", page=page, args=args, statuses=EMAIL_STATUSES)
 
 

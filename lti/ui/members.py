@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Response, redirect, render_template, request, stream_with_context
+from flask import Response, redirect, render_template, request, stream_with_context, url_for
 
-from provisioning.errors import Forbidden, InvalidInput
+from provisioning.errors import InvalidInput
 from provisioning.exports import MEMBER_HEADER, csv_lines, file_chunks, group_title, member_rows, xlsx_file
-from provisioning.services import batch_actions, courses, groups, lti_roster, memberships, messages, permissions
-from provisioning.services.batch_steps import ACTIONS, PARAMS
+from provisioning.services import courses, groups, lti_roster, memberships, messages, permissions
+from provisioning.services.batch_steps import PARAMS
 
 from . import ID, bp
+from .batch import LABELS, allowed_actions, chosen_action, confirm_or_start, form_params, managed_group, selected_ids
 from .groups import page_number
 from .guard import actor, form_int, principal, rt, ui_url
 
-# Actions a manager may not start from the UI even with the batch_actions permission.
-ADMIN_ONLY = {"delete", "change_role", "share"}
-INT_PARAMS = {"group_id", "manager_id"}
-LABELS = {"deactivate": "Deactivate", "reactivate": "Reactivate", "delete": "Delete", "add_to_groups": "Add to groups",
-          "remove_from_group": "Remove from a group", "change_role": "Change role",
-          "change_language": "Change language", "resend_invite": "Resend invite", "password_reset": "Password reset",
-          "notify": "Notification message", "add_task": "Add task", "assign_certificate": "Assign certificate",
-          "share": "Share with a manager", "export_csv": "Export as CSV"}
-
-
-def _group(group_id: int, action: str):
-    group = groups.get_group(rt(), principal().tenant_id, group_id)
-    permissions.require(rt(), principal(), action, group)
-    return group
-
-
-def allowed_actions() -> list[str]:
-    p = principal()
-    if p.role == "admin":
-        return list(ACTIONS)
-    if "batch_actions" not in p.permissions:
-        return []
-    return [a for a in ACTIONS if a not in ADMIN_ONLY]
+_group = managed_group
 
 
 @bp.get(f"/groups/<{ID}:group_id>")
@@ -74,44 +53,17 @@ def remove_member(group_id: int, user_id: int):
     return redirect(ui_url("ui.group", group_id=group_id, removed=user_id))
 
 
-def _params(action: str, group_id: int) -> dict:
-    params: dict = {}
-    for name in PARAMS[action]:
-        if name == "group_ids":
-            params[name] = [form_int(v, name) for v in request.form.getlist("group_ids")]
-        elif name in INT_PARAMS:
-            raw = request.form.get(name) or (str(group_id) if name == "group_id" else "")
-            params[name] = form_int(raw, name)
-        else:
-            params[name] = (request.form.get(name) or "").strip() or None
-    return params
-
-
-def _check_targets(action: str, params: dict) -> None:
-    """A manager may only move users into and out of groups they manage."""
-    for gid in params.get("group_ids") or ([params["group_id"]] if "group_id" in params else []):
-        _group(gid, "manage_group")
-
-
 @bp.post(f"/groups/<{ID}:group_id>/batch")
 def batch(group_id: int):
     """Confirm, then start a batch action on the selected members (only members of this group count)."""
-    p = principal()
     grp = _group(group_id, "batch_actions")
-    action = request.form.get("action") or ""
-    if action not in allowed_actions():
-        raise Forbidden(f"You may not run the batch action {action!r} here.")
-    selected = [form_int(v, "user_ids") for v in request.form.getlist("user_ids")]
-    user_ids = memberships.member_ids_among(rt(), p.tenant_id, group_id, selected)
+    action = chosen_action()
+    user_ids = memberships.member_ids_among(rt(), principal().tenant_id, group_id, selected_ids())
     if not user_ids:
         raise InvalidInput("Select at least one member of this group.", details={"user_ids": ["Select members."]})
-    params = _params(action, group_id)
-    _check_targets(action, params)
-    if request.form.get("confirmed") != "yes":
-        return render_template("ui/confirm.html", group=grp, action=action, label=LABELS[action], user_ids=user_ids,
-                               params=params)
-    op = batch_actions.request_batch_action(rt(), p.tenant_id, action, params, actor(), user_ids=user_ids)
-    return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))
+    params = form_params(action, group_id)
+    return confirm_or_start(action, params, user_ids, action_url=url_for("ui.batch", group_id=group_id),
+                            back_url=ui_url("ui.group", group_id=group_id), group=grp)
 
 
 @bp.post(f"/groups/<{ID}:group_id>/sync")

@@ -87,13 +87,15 @@ def request_sending(rt: Runtime, tenant_id: int, actor: Actor) -> Operation:
 def list_emails(rt: Runtime, tenant_id: int, *, status: str | None = None, kind: str | None = None,
                 to: str | None = None, user_id: int | None = None, operation_id: int | None = None,
                 since: datetime | None = None, until: datetime | None = None,
-                page: int = 1, per_page: int = 50) -> Page[EmailMessage]:
-    """The email log: newest first, filtered, scoped to the tenant."""
+                page: int = 1, per_page: int = 50, visible: Any = None) -> Page[EmailMessage]:
+    """The email log: newest first, filtered, scoped to the tenant (and to ``visible``, e.g. a manager's scope)."""
     if status and status not in EMAIL_STATUSES:
         raise InvalidInput(f"Unknown status {status!r}.", details={"status": [f"Must be one of {', '.join(EMAIL_STATUSES)}."]})
     if kind and kind not in EMAIL_KINDS:
         raise InvalidInput(f"Unknown kind {kind!r}.", details={"kind": [f"Must be one of {', '.join(EMAIL_KINDS)}."]})
     stmt = select(EmailMessage).where(EmailMessage.tenant_id == tenant_id)
+    if visible is not None:
+        stmt = stmt.where(visible)
     if status:
         stmt = stmt.where(EmailMessage.status == status)
     if kind:

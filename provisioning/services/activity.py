@@ -93,9 +93,12 @@ def list_events(
     until: datetime | None = None,
     page: int = 1,
     per_page: int = 50,
+    visible: Any = None,
 ) -> Page[ActivityEvent]:
-    """Newest first, filtered; always scoped to the tenant."""
+    """Newest first, filtered; always scoped to the tenant (and to ``visible``, e.g. a manager's scope)."""
     stmt = select(ActivityEvent).where(ActivityEvent.tenant_id == tenant_id)
+    if visible is not None:
+        stmt = stmt.where(visible)
     if action:
         stmt = stmt.where(ActivityEvent.action == action)
     if channel:

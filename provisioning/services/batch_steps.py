@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
-from sqlalchemy import literal, or_, select, update
+from sqlalchemy import exists, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import id_in, insert_ignoring_conflicts
 from ..errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from ..mail.outbox import queue_emails
 from ..mail.templates import greeting_name, render
-from ..models import USER_ROLES, ExportChunk, ManagerShare, Tenant, User, utcnow
+from ..models import USER_ROLES, Enrollment, ExportChunk, ManagerShare, Tenant, User, utcnow
 from ..runtime import Runtime
 from . import certificates, invitations, lifecycle, notifications, tasks
 from .activity import Actor, record_user_events
@@ -145,8 +145,10 @@ def validate_params(s: Session, tenant_id: int, action: str, params: dict[str, A
             manager = s.scalar(select(User).where(User.id == manager_id, User.tenant_id == tenant_id))
             if manager is None:
                 errors["params.manager_id"] = [f"No user with id {manager_id}."]
-            elif manager.role not in ("manager", "admin") or manager.status == "deactivated":
-                errors["params.manager_id"] = ["Must be an active user with the role manager or admin."]
+            elif manager.status == "deactivated" or not (manager.role in ("manager", "admin")
+                                                          or _teaches(s, tenant_id, manager_id)):
+                errors["params.manager_id"] = ["Must be an active user with the role manager or admin, "
+                                               "or an instructor of a course."]
             clean["manager_id"] = manager_id
     elif action in ("resend_invite", "password_reset"):
         tenant = s.get(Tenant, tenant_id)
@@ -267,6 +269,15 @@ def add_task(ctx: StepContext, ids: list[int]) -> Outcome:
                               date.fromisoformat(due) if due else None, ctx.actor.name)
     ctx.events(changed, "user.task_added", title=ctx.params["title"])
     return Outcome(changed, _unchanged(ids, changed, "deactivated"))
+
+
+def _teaches(s: Session, tenant_id: int, user_id: int) -> bool:
+    """An LTI Instructor or TA of some course manages groups (permissions) whatever their user role."""
+    from .lti_launch import MANAGER_ROLES
+
+    return bool(s.scalar(select(exists().where(Enrollment.tenant_id == tenant_id, Enrollment.user_id == user_id,
+                                               Enrollment.role.in_(sorted(MANAGER_ROLES)),
+                                               Enrollment.status != "dropped"))))
 
 
 def assign_certificate(ctx: StepContext, ids: list[int]) -> Outcome:

@@ -28,7 +28,10 @@ HTTP_TIMEOUT = 10
 # process keeps them this long (a registration change made here clears the cache at once).
 CACHE_SECONDS = 60
 UNKNOWN_DEPLOYMENT_POLICIES = ("refuse", "record")
-MANAGER_PERMISSIONS = ("view_users", "manage_users", "export", "message", "batch_actions", "view_activity")
+MANAGER_PERMISSIONS = ("view_users", "manage_users", "export", "message", "batch_actions", "view_activity", "upload",
+                       "create_groups")
+# What managers may do unless the tenant says otherwise: everything but creating groups.
+DEFAULT_MANAGER_PERMISSIONS = tuple(p for p in MANAGER_PERMISSIONS if p != "create_groups")
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class LtiTenantSettings:
 
     unknown_deployments: str = "refuse"
     roster_sync_max_age_minutes: int = 60
-    manager_permissions: tuple[str, ...] = MANAGER_PERMISSIONS
+    manager_permissions: tuple[str, ...] = DEFAULT_MANAGER_PERMISSIONS
 
 
 def lti_settings(tenant: Tenant) -> LtiTenantSettings:
@@ -48,7 +51,7 @@ def lti_settings(tenant: Tenant) -> LtiTenantSettings:
         unknown_deployments=policy if policy in UNKNOWN_DEPLOYMENT_POLICIES else "refuse",
         roster_sync_max_age_minutes=int(raw.get("roster_sync_max_age_minutes", 60)),
         manager_permissions=tuple(p for p in perms if p in MANAGER_PERMISSIONS) if isinstance(perms, list)
-        else MANAGER_PERMISSIONS,
+        else DEFAULT_MANAGER_PERMISSIONS,
     )
 
 

@@ -79,11 +79,15 @@ def get_operation(rt: Runtime, tenant_id: int, operation_id: int) -> Operation:
 def list_operations(
     rt: Runtime, tenant_id: int, *, type: str | None = None, status: str | None = None,
     since: datetime | None = None, until: datetime | None = None, page: int = 1, per_page: int = 50,
+    visible: Any = None,
 ) -> Page[Operation]:
+    """The action log, newest first; ``visible`` (a condition, e.g. :func:`.permissions.operation_scope`) narrows it."""
     if status and status not in OPERATION_STATUSES:
         raise InvalidInput(f"Unknown status {status!r}.",
                            details={"status": [f"Must be one of {', '.join(OPERATION_STATUSES)}."]})
     stmt = select(Operation).where(Operation.tenant_id == tenant_id)
+    if visible is not None:
+        stmt = stmt.where(visible)
     if type:
         stmt = stmt.where(Operation.type == type)
     if status:

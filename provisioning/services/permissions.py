@@ -3,8 +3,9 @@
 A principal is a tenant user with the role a launch gave them:
 
 * ``admin`` (a platform or institution Administrator) may do everything in the tenant;
-* ``manager`` (Instructor, TeachingAssistant) manages the groups of the courses they teach
-  and the users in those groups, with the actions of the tenant's permission set;
+* ``manager`` (Instructor, TeachingAssistant) manages the groups of the courses they teach,
+  the users in those groups and the users shared with them (the ``share`` batch action), with
+  the actions of the tenant's permission set; they see the logs of that scope only;
 * ``learner`` sees their own groups, tasks, certificates and notifications, nothing else.
 """
 
@@ -12,17 +13,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, select
+from sqlalchemy import String, cast, exists, or_, select, union
 from sqlalchemy.orm import Session
 
 from ..errors import Forbidden
-from ..models import CourseGroup, Enrollment, Group, Membership, Tenant, User
+from ..models import (ActivityEvent, CourseGroup, EmailMessage, Enrollment, Group, ManagerShare, Membership,
+                      Operation, Tenant, User)
 from ..runtime import Runtime
 from .lti_launch import MANAGER_ROLES
 from .lti_registrations import lti_settings
 
 # Actions on groups and users that a manager's permission set can grant.
-MANAGER_ACTIONS = ("view_users", "manage_users", "export", "message", "batch_actions", "view_activity")
+MANAGER_ACTIONS = ("view_users", "manage_users", "export", "message", "batch_actions", "view_activity", "upload",
+                   "create_groups")
 # What a learner may do, and only on their own things.
 OWN_ACTIONS = ("view_own",)
 GROUP_ACTIONS = ("view_group", "manage_group", "sync_roster")
@@ -95,6 +98,14 @@ def group_scope(principal: Principal):
                                              Membership.user_id == principal.user_id)
 
 
+def groups_of_user_scope(principal: Principal, user_id: int):
+    """The groups ``user_id`` is a member of that the principal may see, as a SELECT of group ids."""
+    theirs = select(Membership.group_id).where(Membership.tenant_id == principal.tenant_id,
+                                               Membership.user_id == user_id)
+    scope = group_scope(principal)
+    return theirs if scope is None else theirs.where(Membership.group_id.in_(scope))
+
+
 def _taught_courses(principal: Principal):
     roles = sorted(MANAGER_ROLES)
     return select(Enrollment.course_id).where(
@@ -107,7 +118,148 @@ def _manages_group(s: Session, principal: Principal, group_id: int) -> bool:
         CourseGroup.group_id == group_id, CourseGroup.course_id.in_(_taught_courses(principal))))))
 
 
+def _managed_groups(principal: Principal):
+    return select(CourseGroup.group_id).where(CourseGroup.course_id.in_(_taught_courses(principal)))
+
+
+def _shared_with(principal: Principal):
+    return select(ManagerShare.user_id).where(ManagerShare.tenant_id == principal.tenant_id,
+                                              ManagerShare.manager_id == principal.user_id)
+
+
 def _manages_user(s: Session, principal: Principal, user_id: int) -> bool:
-    """A manager sees the users of the groups they manage (the "shared users")."""
-    managed = select(CourseGroup.group_id).where(CourseGroup.course_id.in_(_taught_courses(principal)))
-    return bool(s.scalar(select(exists().where(Membership.user_id == user_id, Membership.group_id.in_(managed)))))
+    """A manager reaches the users of the groups they manage and the users shared with them."""
+    return bool(s.scalar(select(exists().where(Membership.user_id == user_id,
+                                               Membership.group_id.in_(_managed_groups(principal)))))
+                or s.scalar(select(exists().where(ManagerShare.tenant_id == principal.tenant_id,
+                                                  ManagerShare.manager_id == principal.user_id,
+                                                  ManagerShare.user_id == user_id))))
+
+
+def user_scope(principal: Principal):
+    """The users a principal may see and act on, as a SELECT of user ids; None means every user of the tenant.
+
+    A manager: the members of the groups they manage, the users shared with them, and themselves.
+    """
+    if principal.role == "admin":
+        return None
+    me = select(User.id).where(User.tenant_id == principal.tenant_id, User.id == principal.user_id)
+    if principal.role != "manager":
+        return me
+    members = select(Membership.user_id).where(Membership.tenant_id == principal.tenant_id,
+                                               Membership.group_id.in_(_managed_groups(principal)))
+    return union(members, _shared_with(principal), me)
+
+
+def shared_scope(principal: Principal):
+    """The users shared with a manager (``share {manager_id}``), as a SELECT of user ids."""
+    return _shared_with(principal)
+
+
+# --- the logs a principal sees -----------------------------------------------------------------
+# Admins see the tenant's whole logs (None: no condition).  A manager sees the operations they
+# started or that target a group they manage, the activity they did or that concerns their groups
+# and users, and the emails to their users or sent by their operations.
+
+
+def operation_scope(principal: Principal, actor_name: str):
+    """A condition on Operation rows the principal may see, or None for all of the tenant's."""
+    if principal.role == "admin":
+        return None
+    if principal.role != "manager" or "view_activity" not in principal.permissions:
+        return Operation.requested_by == actor_name
+    managed = _managed_groups(principal)
+    return or_(Operation.requested_by == actor_name,
+               Operation.params["group_id"].as_integer().in_(managed),
+               Operation.params[("selection", "group_id")].as_integer().in_(managed))
+
+
+def activity_scope(principal: Principal, actor_name: str):
+    """A condition on ActivityEvent rows the principal may see, or None for all of the tenant's."""
+    if principal.role == "admin":
+        return None
+    if principal.role != "manager" or "view_activity" not in principal.permissions:
+        return ActivityEvent.actor == actor_name
+    users = user_scope(principal).subquery()
+    return or_(ActivityEvent.actor == actor_name,
+               (ActivityEvent.object_type == "group")
+               & ActivityEvent.object_id.in_(select(cast(_managed_groups(principal).subquery().c.group_id, String))),
+               (ActivityEvent.object_type == "user")
+               & ActivityEvent.object_id.in_(select(cast(users.c[0], String))))
+
+
+def email_scope(principal: Principal, actor_name: str):
+    """A condition on EmailMessage rows the principal may see, or None for all of the tenant's."""
+    if principal.role == "admin":
+        return None
+    mine = select(Operation.id).where(Operation.tenant_id == principal.tenant_id,
+                                      Operation.requested_by == actor_name)
+    if principal.role != "manager" or "view_activity" not in principal.permissions:
+        return EmailMessage.operation_id.in_(mine)
+    return or_(EmailMessage.operation_id.in_(mine), EmailMessage.user_id.in_(user_scope(principal)))
+
+
+def visible_user_ids(rt: Runtime, principal: Principal, user_ids: list[int]) -> list[int]:
+    """Those of ``user_ids`` that are the tenant's users the principal may see (sorted; chunked lookups)."""
+    ids = sorted(set(user_ids))
+    scope = user_scope(principal)
+    found: list[int] = []
+    with rt.db.read() as s:
+        for start in range(0, len(ids), 1000):
+            stmt = select(User.id).where(User.tenant_id == principal.tenant_id, User.id.in_(ids[start:start + 1000]))
+            if scope is not None:
+                stmt = stmt.where(User.id.in_(scope))
+            found.extend(s.scalars(stmt))
+    return sorted(found)
+
+
+def is_shared_with(rt: Runtime, principal: Principal, user_ids: list[int]) -> set[int]:
+    """Which of ``user_ids`` are shared with the principal (a manager); for labelling lists."""
+    if principal.role != "manager" or not user_ids:
+        return set()
+    with rt.db.read() as s:
+        return set(s.scalars(_shared_with(principal).where(ManagerShare.user_id.in_(sorted(set(user_ids))))))
+
+
+def can_see_operation(rt: Runtime, principal: Principal, op: Operation, actor_name: str) -> bool:
+    """The one-row form of :func:`operation_scope`: admins, whoever started it, a manager of its group."""
+    if op.tenant_id != principal.tenant_id:
+        return False
+    if principal.role == "admin" or op.requested_by == actor_name:
+        return True
+    params = op.params or {}
+    group_id = params.get("group_id", (params.get("selection") or {}).get("group_id"))
+    if principal.role != "manager" or "view_activity" not in principal.permissions or not isinstance(group_id, int):
+        return False
+    with rt.db.read() as s:
+        return _manages_group(s, principal, group_id)
+
+
+def import_refusals(rt: Runtime, principal: Principal, import_id: int) -> list[str]:
+    """Why the principal may not commit this import (empty: they may).  Admins may commit any import;
+    a manager with ``upload`` only files for groups they manage, and new groups only with
+    ``create_groups`` and a course to link them to (the course of their launch)."""
+    from ..imports.scope import import_groups
+
+    imp, named = import_groups(rt, principal.tenant_id, import_id)
+    if principal.role == "admin":
+        return []
+    if principal.role != "manager" or "upload" not in principal.permissions:
+        return ["You may not upload files."]
+    if imp.format == "users":
+        return ["A file of users (without groups) changes people across the whole organisation; "
+                "only administrators may upload it. Upload a file that lists your groups."]
+    refusals = []
+    may_create = "create_groups" in principal.permissions and principal.course_id is not None
+    ids = sorted({g.group_id for g in named if g.group_id is not None})
+    with rt.db.read() as s:
+        managed = set(s.scalars(_managed_groups(principal).where(CourseGroup.group_id.in_(ids)))) if ids else set()
+    for g in named:
+        where = f"Row {g.first_row}: " if g.first_row else ""
+        if g.group_id is None and not may_create:
+            refusals.append(f"{where}group {g.name!r} does not exist, and your permission set does not let you "
+                            "create groups. Rename it to one of your groups, or drop its rows.")
+        elif g.group_id is not None and g.group_id not in managed:
+            refusals.append(f"{where}group {g.name!r} is not one of your groups. Rename it to one of your "
+                            "groups, or drop its rows.")
+    return refusals

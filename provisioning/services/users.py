@@ -140,13 +140,18 @@ def get_user(rt: Runtime, tenant_id: int, user_id: int) -> User:
 
 def list_users(
     rt: Runtime, tenant_id: int, *, q: str | None = None, status: str | None = None,
-    page: int = 1, per_page: int = 50,
+    page: int = 1, per_page: int = 50, within: Any = None,
 ) -> Page[User]:
-    """Users of the tenant; ``q`` matches name, username or email, ignoring case."""
+    """Users of the tenant; ``q`` matches name, username or email, ignoring case.
+
+    ``within`` (a SELECT of user ids, e.g. :func:`.permissions.user_scope`) keeps only those users.
+    """
     if status and status not in USER_STATUSES:
         raise InvalidInput(f"Unknown status {status!r}.",
                            details={"status": [f"Must be one of {', '.join(USER_STATUSES)}."]})
     stmt = select(User).where(User.tenant_id == tenant_id)
+    if within is not None:
+        stmt = stmt.where(User.id.in_(within))
     if q:
         pattern = f"%{escape_like(q.strip().lower())}%"
         stmt = stmt.where(or_(*(func.lower(c).like(pattern, escape="\\") for c in (

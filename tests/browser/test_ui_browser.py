@@ -3,7 +3,7 @@
 The tool and the "LMS" are served on two loopback ports, so they are different origins and the
 LMS can frame the tool only because its origin is a registered platform (CSP frame-ancestors).
 Jobs run on the in-process queue so the progress bar moves while the browser watches.
-Each step's screenshot goes to test-artifacts/ui/.
+Each step's screenshot goes to test-artifacts/ui/ (two of them are docs/screenshots/ in README).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from provisioning.app import create_app
 from provisioning.runtime import Runtime
 from provisioning.services import groups, lti_registrations, memberships, users
 from provisioning.services.activity import Actor
-from tests.test_lti_platform import INSTRUCTOR, launch, platform  # noqa: F401 - the platform fixture
+from tests.test_lti_platform import ADMINISTRATOR, INSTRUCTOR, launch, platform  # noqa: F401 - the fixture
 from tests.test_lti_platform import register_platform as register_lti_platform
 
 CHROMIUM = "/usr/bin/chromium"
@@ -122,12 +122,22 @@ class Steps:
         self.page.screenshot(path=str(SHOTS / f"{self.prefix}-{self.n:02d}-{name}.png"), full_page=True)
 
 
-def open_course(browser, lms, prefix: str, **options):
+def open_course(browser, lms, prefix: str, path: str = "/course", **options):
     """A new browser context on the test LMS's course page; returns the context, steps and the tool's frame."""
     context = browser.new_context(viewport={"width": 1100, "height": 820}, **options)
     page = context.new_page()
-    page.goto(f"{lms.origin}/course")
+    page.goto(f"{lms.origin}{path}")
     return context, Steps(page, prefix), page.frame_locator("#tool")
+
+
+def launched_ui_path(client, platform, live_rt, tenant_id: int, *, sub: str, roles: list[str], email: str) -> str:
+    """A real LTI launch from lti1p3platform (the independent platform); the path of the landing page's UI link."""
+    if not getattr(platform, "_registered_in_browser_test", False):
+        register_lti_platform(live_rt, tenant_id, platform)
+        platform._registered_in_browser_test = True
+    landing = launch(client, platform, sub=sub, roles=roles, email=email, nrps=False)
+    assert landing.status_code == 200, landing.get_data(as_text=True)
+    return html.unescape(re.search(r'id="open-ui" href="([^"]+)"', landing.get_data(as_text=True)).group(1))
 
 
 def seed(rt, tenant_id: int, lms_origin: str) -> dict:
@@ -144,11 +154,12 @@ def seed(rt, tenant_id: int, lms_origin: str) -> dict:
     return {"people": people, "team": team}
 
 
-def test_an_admin_manages_groups_inside_the_lms_frame(live, browser, tenant, tmp_path):
+def test_an_admin_manages_groups_inside_the_lms_frame(live, browser, tenant, tmp_path, client, platform):
     tool, lms, pages, live_rt = live
     seed(live_rt, tenant.id, lms.origin)
-    link = issue_signin_link(live_rt, tenant.id).replace("http://localhost", tool.origin)
-    pages["/course"] = course_page("Course 101 - Groups", link)
+    ui_path = launched_ui_path(client, platform, live_rt, tenant.id, sub="admin-1", roles=[ADMINISTRATOR],
+                               email="ada.admin@example.edu")
+    pages["/course"] = course_page("Course 101 - Groups", f"{tool.origin}{ui_path}")
     context, steps, ui = open_course(browser, lms, "admin", accept_downloads=True)
     ui.get_by_role("heading", name="Groups").wait_for()
     steps.shot("groups-in-lms")
@@ -217,6 +228,18 @@ def test_an_admin_manages_groups_inside_the_lms_frame(live, browser, tenant, tmp
     assert statuses == {"ada@example.edu": "deactivated", "ben@example.edu": "deactivated", "cy@example.edu": "active"}
     steps.shot("members-deactivated")
 
+    # Send a message to the group.
+    ui.get_by_label("Subject").last.fill("Timetable")
+    ui.get_by_role("textbox", name="Message").last.fill("Room 4 from Monday.")
+    ui.get_by_role("button", name="Send message").click()
+    ui.locator("#result").wait_for(state="visible", timeout=30_000)
+    expect(ui.locator("#op-status")).to_have_text("succeeded")
+    steps.shot("message-sent")
+    ui.get_by_role("link", name="Emails").click()
+    expect(ui.locator("main")).to_contain_text("Timetable")
+    ui.get_by_role("link", name="Groups").click()
+    ui.get_by_role("link", name="Team Alpha").click()
+
     # Download the members CSV and read it back.
     with steps.page.expect_download() as info:
         ui.get_by_role("link", name="Download members (CSV)").click()
@@ -238,17 +261,19 @@ def test_an_lms_that_is_not_a_registered_platform_cannot_frame_the_tool(live, br
     page.goto(f"{lms.origin}/course")
     page.wait_for_timeout(1000)
     frame = page.frame_locator("#tool")
-    expect(frame.get_by_role("heading", name="Groups")).to_have_count(0)  # blocked by frame-ancestors
+    expect(frame.get_by_role("button", name="Sign in")).to_have_count(0)  # blocked by frame-ancestors
     Steps(page, "csp").shot("unregistered-lms-blocked")
     context.close()
 
 
-def test_an_automatic_group_shows_its_live_count_and_a_long_import_can_be_stopped(rt, browser, tenant):
+def test_an_automatic_group_shows_its_live_count_and_a_long_import_can_be_stopped(rt, browser, tenant, client,
+                                                                                  platform):
     one_row_chunks = replace(rt.settings, import_chunk_size=1)
     with serving(one_row_chunks, rt.db) as (tool, lms, pages, slow_rt):
         seed(slow_rt, tenant.id, lms.origin)
-        pages["/course"] = course_page("Course 101", issue_signin_link(slow_rt, tenant.id)
-                                       .replace("http://localhost", tool.origin))
+        ui_path = launched_ui_path(client, platform, slow_rt, tenant.id, sub="admin-1", roles=[ADMINISTRATOR],
+                                   email="ada.admin@example.edu")
+        pages["/course"] = course_page("Course 101", f"{tool.origin}{ui_path}")
         context, steps, ui = open_course(browser, lms, "auto-stop")
         ui.get_by_role("link", name="Create group").click()
         ui.get_by_role("heading", name="Create group").wait_for()
@@ -289,10 +314,8 @@ def test_an_instructor_launched_from_the_platform_manages_only_their_course_grou
 
     tool, lms, pages, live_rt = live
     seeded = seed(live_rt, tenant.id, lms.origin)
-    register_lti_platform(live_rt, tenant.id, platform)
-    landing = launch(client, platform, sub="teacher-1", roles=[INSTRUCTOR], email="tia@example.edu", nrps=False)
-    assert landing.status_code == 200, landing.get_data(as_text=True)
-    ui_path = html.unescape(re.search(r'id="open-ui" href="([^"]+)"', landing.get_data(as_text=True)).group(1))
+    ui_path = launched_ui_path(client, platform, live_rt, tenant.id, sub="teacher-1", roles=[INSTRUCTOR],
+                               email="tia@example.edu")
     with live_rt.db.read() as s:
         course_id = s.scalar(select(Course.id).where(Course.tenant_id == tenant.id, Course.external_id == "course-101"))
     lti_launch.add_course_group(live_rt, tenant.id, course_id, seeded["team"].id)
@@ -302,7 +325,7 @@ def test_an_instructor_launched_from_the_platform_manages_only_their_course_grou
     ui.get_by_role("heading", name="Groups").wait_for()
     expect(ui.locator("#groups tbody tr")).to_have_count(1)
     expect(ui.locator("#groups")).to_contain_text("Team Alpha")
-    expect(ui.get_by_role("link", name="Upload")).to_have_count(0)
+    expect(ui.get_by_role("link", name="Create group")).to_have_count(0)  # not in the default permission set
     steps.shot("only-my-course-group")
     ui.get_by_role("link", name="Team Alpha").click()
     ui.get_by_label("Subject").last.fill("Welcome to Course One")
@@ -328,11 +351,15 @@ def test_every_page_labels_its_controls_and_works_from_the_keyboard(live, browse
     pages["/course"] = course_page("Course 101", issue_signin_link(live_rt, tenant.id)
                                    .replace("http://localhost", tool.origin))
     context, steps, ui = open_course(browser, lms, "keyboard")
+    ui.get_by_role("heading", name="Sign in").wait_for()
+    steps.shot("signin-page")
+    ui.get_by_role("button", name="Sign in").focus()
+    steps.page.keyboard.press("Enter")  # the sign-in button works from the keyboard too
     ui.get_by_role("heading", name="Groups").wait_for()
     frame = steps.page.frames[1]
     token = re.search(r"lt=([^&]+)", frame.url).group(1)
     for path in ("/ui/groups", f"/ui/groups/{seeded['team'].id}", "/ui/groups/new", "/ui/imports/new", "/ui/logs",
-                 "/ui/activity", "/ui/emails", "/ui/me"):
+                 "/ui/activity", "/ui/emails", "/ui/me", "/ui/people", f"/ui/people/{seeded['people'][0].id}"):
         frame.goto(f"{tool.origin}{path}?lt={token}")
         assert frame.evaluate(UNLABELLED) == [], path
     # Keyboard only: the skip link comes first, then search with Enter, then open a group with Enter.
@@ -348,4 +375,69 @@ def test_every_page_labels_its_controls_and_works_from_the_keyboard(live, browse
     steps.page.keyboard.press("Enter")
     ui.get_by_role("heading", name="Team Alpha").wait_for()
     steps.shot("keyboard-opened-group")
+    context.close()
+
+
+def test_an_admin_shares_a_person_with_an_instructor_who_then_reaches_only_them(live, browser, tenant, client,
+                                                                                 platform):
+    from sqlalchemy import select
+
+    from provisioning.models import Course, User
+    from provisioning.services import lti_launch
+
+    tool, lms, pages, live_rt = live
+    seeded = seed(live_rt, tenant.id, lms.origin)
+    eve = users.create_user(live_rt, tenant.id, {"email": "eve@example.edu", "given_name": "Eve",
+                                                 "family_name": "Outsider"}, ACTOR)
+    teacher_path = launched_ui_path(client, platform, live_rt, tenant.id, sub="teacher-1", roles=[INSTRUCTOR],
+                                    email="tia@example.edu")
+    admin_path = launched_ui_path(client, platform, live_rt, tenant.id, sub="admin-1", roles=[ADMINISTRATOR],
+                                  email="ada.admin@example.edu")
+    with live_rt.db.read() as s:
+        course_id = s.scalar(select(Course.id).where(Course.tenant_id == tenant.id, Course.external_id == "course-101"))
+        tia_id = s.scalar(select(User.id).where(User.tenant_id == tenant.id, User.email == "tia@example.edu"))
+    lti_launch.add_course_group(live_rt, tenant.id, course_id, seeded["team"].id)
+    pages["/admin"] = course_page("Admin console", f"{tool.origin}{admin_path}")
+    pages["/course"] = course_page("Course One", f"{tool.origin}{teacher_path}")
+
+    # The admin shares Dee (in no group of Tia's) with Tia from the People page.
+    context, steps, ui = open_course(browser, lms, "share", path="/admin")
+    ui.get_by_role("link", name="People").click()
+    ui.get_by_role("heading", name="People").wait_for()
+    ui.get_by_label("Select Dee Tester").check()
+    ui.get_by_label("Action").select_option("share")
+    ui.get_by_label("Manager's user id").fill(str(tia_id))
+    ui.get_by_role("button", name="Apply to selected").click()
+    assert "touches 1 user" in ui.locator("#confirm-text").inner_text()
+    ui.get_by_role("button", name="Yes, share with a manager 1 user").click()
+    ui.locator("#result").wait_for(state="visible", timeout=30_000)
+    expect(ui.locator("#op-status")).to_have_text("succeeded")
+    steps.shot("shared-with-tia")
+    context.close()
+
+    # Tia sees Dee under "Shared with me", opens her page and gives her a task; Eve stays out of reach.
+    context, steps, ui = open_course(browser, lms, "shared-with-me")
+    ui.get_by_role("link", name="Shared with me").click()
+    ui.get_by_role("heading", name="Shared with me").wait_for()
+    expect(ui.locator("#people tbody tr")).to_have_count(1)
+    expect(ui.locator("#people")).to_contain_text("dee@example.edu")
+    steps.shot("shared-with-me")
+    ui.get_by_label("Select Dee Tester").check()
+    ui.get_by_label("Action").select_option("add_task")
+    ui.get_by_label("Task").fill("Read chapter 1")
+    ui.get_by_role("button", name="Apply to selected").click()
+    ui.get_by_role("button", name="Yes, add task 1 user").click()
+    ui.locator("#result").wait_for(state="visible", timeout=30_000)
+    expect(ui.locator("#op-status")).to_have_text("succeeded")
+    ui.get_by_role("link", name="Shared with me").click()
+    ui.get_by_role("link", name="Dee Tester").click()
+    expect(ui.locator("#person-tasks")).to_contain_text("Read chapter 1")
+    steps.shot("shared-person")
+    ui.get_by_role("link", name="People").click()
+    expect(ui.locator("#people")).not_to_contain_text("eve@example.edu")
+    frame = steps.page.frames[1]
+    token = re.search(r"lt=([^&]+)", frame.url).group(1)
+    frame.goto(f"{tool.origin}/ui/people/{eve.id}?lt={token}")
+    ui.get_by_role("heading", name="Not allowed").wait_for()
+    steps.shot("unshared-person-refused")
     context.close()
