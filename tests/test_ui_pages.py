@@ -667,3 +667,73 @@ def test_a_manager_without_the_permissions_sees_no_logs_and_cannot_upload(client
         assert tia.get(path).status_code == 403, path
     nav = tia.get("/ui/groups").get_data(as_text=True)
     assert ">Upload<" not in nav and ">Action log<" not in nav
+
+
+# --- the issue's page bullets, one by one ---------------------------------------------------------
+
+
+def test_the_groups_list_shows_when_each_group_was_created_and_updated(owner, rt, school):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import update
+
+    from provisioning.models import Group
+
+    with rt.db.transaction() as s:
+        s.execute(update(Group).where(Group.id == school["mine"].id).values(
+            created_at=datetime(2024, 1, 2, 3, 4, tzinfo=timezone.utc),
+            updated_at=datetime(2025, 6, 7, 8, 9, tzinfo=timezone.utc)))
+    page = owner.get("/ui/groups").get_data(as_text=True)
+    assert '<th scope="col">Created</th><th scope="col">Updated</th>' in page
+    assert re.search(r"Team A</a>.*?<td>2024-01-02 03:04</td>\s*<td>2025-06-07 08:09</td>", page, re.S)
+
+
+def test_the_group_page_shows_each_members_last_login(owner, rt, school):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import update
+
+    from provisioning.models import User
+
+    with rt.db.transaction() as s:
+        s.execute(update(User).where(User.id == school["lee"].id).values(
+            last_login_at=datetime(2025, 3, 4, 5, 6, tzinfo=timezone.utc)))
+    page = owner.get(f"/ui/groups/{school['mine'].id}").get_data(as_text=True)
+    assert re.search(r"lee@example\.edu</td>.*?<td>2025-03-04 05:06</td>", page, re.S)
+
+
+def test_the_learner_page_shows_their_tasks_certificates_and_notifications(owner, client, app, school, tenant,
+                                                                           run_jobs):
+    gid, lee = school["mine"].id, str(school["lee"].id)
+    for data in ({"action": "notify", "subject": "Exam moved", "body": "To Friday"},
+                 {"action": "add_task", "title": "Hand in essay", "due_date": "2031-05-01"},
+                 {"action": "assign_certificate", "name": "First aid", "issued_on": "2030-01-15"}):
+        assert owner.post(f"/ui/groups/{gid}/batch", {**data, "user_ids": lee, "confirmed": "yes"}).status_code == 302
+    run_jobs()
+    me = launch_as(client, app, tenant.id, school["lee"].id, "learner").get("/ui/me").get_data(as_text=True)
+    assert re.search(r'id="my-notifications"><li><strong>Exam moved</strong> To Friday', me)
+    assert "Hand in essay · due 2031-05-01 · open" in me and "First aid · 2030-01-15" in me
+    assert re.search(r'id="my-groups"><li>Team A</li></ul>', me)
+
+
+def test_the_action_log_filters_by_type_and_date(owner, rt, school):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import update
+
+    from provisioning.models import Operation
+
+    owner.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "Old", "body": "x"})
+    owner.post(f"/ui/groups/{school['empty'].id}/copy", {"from_group_id": str(school["mine"].id)})
+    with rt.db.transaction() as s:
+        s.execute(update(Operation).where(Operation.type == "group_message")
+                  .values(created_at=datetime(2024, 5, 10, 12, tzinfo=timezone.utc)))
+
+    def rows(**args):
+        return owner.get("/ui/logs", **args).get_data(as_text=True).split("<tbody>")[1].split("</tbody>")[0]
+
+    assert "group_message" in rows(since="2024-05-10", until="2024-05-10") and "members_copy" not in rows(
+        since="2024-05-10", until="2024-05-10")
+    assert "group_message" not in rows(since="2024-05-11") and "members_copy" in rows(since="2024-05-11")
+    assert "group_message" not in rows(until="2024-05-09")
+    assert "members_copy" in rows(type="members_copy") and "group_message" not in rows(type="members_copy")
