@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, cast, exists, or_, select, union
+from sqlalchemy import BigInteger, String, cast, exists, or_, select, union
 from sqlalchemy.orm import Session
 
 from ..errors import Forbidden
@@ -169,9 +169,10 @@ def operation_scope(principal: Principal, actor_name: str):
     if principal.role != "manager" or "view_activity" not in principal.permissions:
         return Operation.requested_by == actor_name
     managed = _managed_groups(principal)
+    # Group ids exceed 32 bits (models.group.GROUP_ID_START): compare as BIGINT, not as_integer().
     return or_(Operation.requested_by == actor_name,
-               Operation.params["group_id"].as_integer().in_(managed),
-               Operation.params[("selection", "group_id")].as_integer().in_(managed))
+               cast(Operation.params["group_id"].as_string(), BigInteger).in_(managed),
+               cast(Operation.params[("selection", "group_id")].as_string(), BigInteger).in_(managed))
 
 
 def activity_scope(principal: Principal, actor_name: str):
