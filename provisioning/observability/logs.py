@@ -46,6 +46,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": redact(record.getMessage()),
+            "pid": record.process,
         }
         request_id = getattr(record, "request_id", None) or current_request_id()
         if request_id:
