@@ -80,7 +80,8 @@ def test_the_environment_sets_a_default_limit_and_zero_turns_it_off():
 @on_real_redis
 def test_the_limit_holds_across_gunicorn_worker_processes(rt, tenant, tmp_path):
     """`provisioning serve --workers 3` on PostgreSQL and Redis: the three processes share one
-    count per token, so exactly the limit gets through, whichever process answers."""
+    count per token, so exactly the limit gets through, whichever process answers; /metrics
+    adds up the three processes' counters."""
     from .test_serve import free_port
 
     import os
@@ -90,7 +91,8 @@ def test_the_limit_holds_across_gunicorn_worker_processes(rt, tenant, tmp_path):
 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": rt.settings.database_url, "REDIS_URL": TEST_REDIS_URL,
-           "SECRET_KEY": rt.settings.secret_key, "QUEUE_NAME": rt.settings.queue_name, "RATE_LIMIT_PER_MINUTE": "12"}
+           "SECRET_KEY": rt.settings.secret_key, "QUEUE_NAME": rt.settings.queue_name, "RATE_LIMIT_PER_MINUTE": "12",
+           "METRICS_TOKEN": "scrape-secret"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = (tmp_path / "serve.log").open("wb")
     script = Path(sys.executable).with_name("provisioning")
@@ -119,6 +121,14 @@ def test_the_limit_holds_across_gunicorn_worker_processes(rt, tenant, tmp_path):
                     assert int(err.headers["Retry-After"]) >= 1
         assert statuses.count(200) == 12 and statuses.count(429) == 12
         assert statuses[:12] == [200] * 12
+        # /metrics adds up the counters of every gunicorn process (multiprocess mode).
+        from .test_observability import metric
+
+        req = urllib.request.Request(f"{base}/metrics", headers={"Authorization": "Bearer scrape-secret"})
+        text = urllib.request.urlopen(req, timeout=10).read().decode()
+        for status in ("200", "429"):
+            assert metric(text, "provisioning_http_requests_total", route="/api/v1/groups", status=status) == 12
+        assert metric(text, "provisioning_rate_limited_total", scope="admin") == 12
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
