@@ -13,11 +13,14 @@ import logging
 import os
 import socket
 import threading
+import time
 from typing import Any
 
 from rq.timeouts import JobTimeoutException
 
 from provisioning.errors import DomainError
+from provisioning.observability import metrics
+from provisioning.observability.context import job_context
 from provisioning.runtime import Runtime
 from provisioning.services import operations
 
@@ -59,6 +62,22 @@ def execute(rt: Runtime, operation_id: int, *, stopping: threading.Event | None 
     if op is None:
         log.info("operation %s is finished or taken by another worker; skipping", operation_id)
         return "skipped"
+    # The job's log lines carry the id of the request that started the Operation.
+    with job_context(operation_id, op.request_id):
+        log.info("operation %s (%s) started", operation_id, op.type, extra={"operation_type": op.type})
+        started, outcome = time.perf_counter(), "failed"
+        try:
+            outcome = _run_claimed(rt, op, me, stopping)
+            return outcome
+        finally:
+            seconds = time.perf_counter() - started
+            metrics.observe_job(op.type, outcome, seconds)
+            log.info("operation %s (%s) %s after %.2f s", operation_id, op.type, outcome, seconds,
+                     extra={"operation_type": op.type, "outcome": outcome, "duration_ms": round(seconds * 1000, 2)})
+
+
+def _run_claimed(rt: Runtime, op, me: str, stopping: threading.Event | None) -> str:
+    operation_id = op.id
     handler = HANDLERS.get(op.type)
     stop_beating = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(rt, operation_id, me, stop_beating), daemon=True,

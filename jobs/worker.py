@@ -76,12 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queue", action="append", dest="queues", metavar="NAME",
                         help="queue to listen on (default: QUEUE_NAME); may be repeated")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from provisioning.bootstrap import build_runtime
     from provisioning.config import Settings
+    from provisioning.observability.logs import configure_logging
 
     try:
-        rt = build_runtime(Settings.from_env())
+        settings = Settings.from_env()
+        configure_logging(settings.log_format, settings.log_level)
+        rt = build_runtime(settings)
         run_worker(rt, burst=args.burst, queues=args.queues)
     except ConfigurationError as exc:
         print(f"provisioning worker: {exc}", file=sys.stderr)

@@ -44,7 +44,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None, *, runtime: R
 
     from .api import init_api
     from .health import bp as health_bp
+    from .observability import web as observability
 
+    observability.init_app(app)
     app.register_blueprint(health_bp)
     init_api(app)
     _register_optional_blueprints(app)

@@ -11,7 +11,6 @@ Tests call :func:`main` (or invoke :data:`cli` through click's CliRunner) with
 from __future__ import annotations
 
 import getpass
-import logging
 from typing import Any, Mapping, Sequence
 
 import click
@@ -174,7 +173,9 @@ def worker(state: CliState, burst: bool, queues: tuple[str, ...]) -> None:
     rt.queue.ping()
     from jobs.worker import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .observability.logs import configure_logging
+
+    configure_logging(rt.settings.log_format, rt.settings.log_level)
     run_worker(rt, burst=burst, queues=list(queues) or None)
 
 

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 DEFAULT_SQLITE_FILE = "provisioning.db"
+# 20 requests a second per token, sustained over a minute: well above what Entra ID or Okta
+# send during a full sync, low enough that a runaway client can't starve the others.
+DEFAULT_RATE_LIMIT_PER_MINUTE = 1200
 
 
 class ConfigurationError(RuntimeError):
@@ -27,6 +30,15 @@ def _int(value: str | None, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ConfigurationError(f"expected a whole number, got {value!r}") from exc
+
+
+def _choice(value: str | None, default: str, allowed: tuple[str, ...], name: str) -> str:
+    value = (value or "").strip().lower() if default.islower() else (value or "").strip()
+    if not value:
+        return default
+    if value not in allowed:
+        raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -58,6 +70,13 @@ class Settings:
     lti_jwks_ttl_seconds: int = 3600
     lti_jwks_min_refetch_seconds: int = 5
     lti_launch_token_seconds: int = 4 * 3600
+    # Operations: requests per minute per API token (0: no limit; the environment's default is
+    # DEFAULT_RATE_LIMIT_PER_MINUTE), the bearer token /metrics asks for (unset: /metrics is off),
+    # and the log format ("json": one JSON object per line; "text" for a terminal).
+    rate_limit_per_minute: int = 0
+    metrics_token: str | None = None
+    log_format: str = "json"
+    log_level: str = "INFO"
     # Behaviour
     trust_proxy: bool = False
     embedded: bool = False
@@ -99,6 +118,10 @@ class Settings:
             lti_jwks_ttl_seconds=_int(env.get("LTI_JWKS_TTL_SECONDS"), 3600),
             lti_jwks_min_refetch_seconds=_int(env.get("LTI_JWKS_MIN_REFETCH_SECONDS"), 5),
             lti_launch_token_seconds=_int(env.get("LTI_LAUNCH_TOKEN_SECONDS"), 4 * 3600),
+            rate_limit_per_minute=_int(env.get("RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_LIMIT_PER_MINUTE),
+            metrics_token=env.get("METRICS_TOKEN", "").strip() or None,
+            log_format=_choice(env.get("LOG_FORMAT"), "json", ("json", "text"), "LOG_FORMAT"),
+            log_level=_choice(env.get("LOG_LEVEL", "").upper(), "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), "LOG_LEVEL"),
             trust_proxy=_bool(env.get("TRUST_PROXY"), False),
             embedded=embedded,
         )

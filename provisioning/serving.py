@@ -6,9 +6,13 @@ database connection or thread crosses a fork.
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import click
 
 from .config import Settings
+from .observability.logs import configure_logging, gunicorn_logconfig
 
 
 def safe_url(url: str) -> str:
@@ -25,6 +29,7 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, thread
     """Serve the app with gunicorn (each worker builds it with the factory), else Flask's server."""
     jobs = "in this process" if not settings.redis_url else "on RQ (run `provisioning worker`)"
     where = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    configure_logging(settings.log_format, settings.log_level)
     try:
         from gunicorn.app.base import BaseApplication
     except ImportError:  # e.g. on Windows
@@ -38,7 +43,10 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, thread
         def load_config(self) -> None:
             bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             for key, value in {"bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
-                               "accesslog": "-", "errorlog": "-", "timeout": 120, "graceful_timeout": 30,
+                               # No access log: the app logs one structured line per request itself.
+                               "accesslog": None, "errorlog": "-", "timeout": 120, "graceful_timeout": 30,
+                               "logconfig_dict": gunicorn_logconfig(settings.log_format, settings.log_level),
+                               "child_exit": _child_exit,
                                "proc_name": "provisioning",
                                # gunicorn >= 25.1: one shared control socket path would clash between instances
                                "control_socket_disable": True}.items():
@@ -50,6 +58,21 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, thread
 
             return create_app(settings)
 
+    _prepare_multiprocess_metrics()
     click.echo(f"Serving on {where} with gunicorn: {workers} worker process(es) x {threads} threads; "
                f"jobs run {jobs}; database {safe_url(settings.database_url)}.", err=True)
     Server().run()
+
+
+def _prepare_multiprocess_metrics() -> None:
+    """gunicorn's worker processes share their metrics through files (prometheus_client's
+    multiprocess mode): a fresh directory unless PROMETHEUS_MULTIPROC_DIR names one.  It must
+    be set before prometheus_client is imported, hence here, before the workers start."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="provisioning-metrics-")
+
+
+def _child_exit(server, worker) -> None:
+    from .observability.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import current_app, g, request
 
 from provisioning.errors import Forbidden
+from provisioning.observability import metrics, ratelimit
 from provisioning.services import tokens
 from provisioning.services.activity import Actor
 
-from .errors import ForbiddenError, UnauthorizedError
+from .errors import ForbiddenError, ScimError, UnauthorizedError
 
 
 def _presented_token() -> str | None:
@@ -27,6 +28,18 @@ def authenticate_request() -> None:
     if principal is None:
         raise UnauthorizedError("A valid SCIM bearer token is required (Authorization: Bearer prov_...).")
     g.scim_principal = principal
+    _within_rate_limit(principal)
+
+
+def _within_rate_limit(principal) -> None:
+    """RATE_LIMIT_PER_MINUTE per token.  RFC 7644 §3.12 lists no 429, so this is RFC 6585 §4's
+    429 with Retry-After, in SCIM error form (no scimType fits; "tooMany" means too many results)."""
+    verdict = ratelimit.check(runtime(), principal.token_id)
+    if verdict is not None and not verdict.allowed:
+        metrics.RATE_LIMITED.labels("scim").inc()
+        raise ScimError(f"Too many requests: this token may make {verdict.limit} requests a minute. "
+                        f"Retry after {verdict.retry_after} s.", status=429,
+                        headers={"Retry-After": str(verdict.retry_after)})
 
 
 def runtime():

@@ -168,6 +168,17 @@ def register(blueprint) -> None:
         code = exc.code or 500
         return render(ScimError(exc.description or "Request refused.", status=code))
 
+    from provisioning.observability.web import (DATABASE_UNAVAILABLE, UNAVAILABLE_MESSAGE,
+                                                UNAVAILABLE_RETRY_AFTER)
+
+    def _unavailable(exc):
+        # The database is down or restarting: a 503 the IdP retries later, never a 500.
+        log.warning("database unavailable in SCIM request (%s)", type(exc).__name__)
+        return render(ScimError(UNAVAILABLE_MESSAGE, status=503, headers={"Retry-After": UNAVAILABLE_RETRY_AFTER}))
+
+    for exc_class in DATABASE_UNAVAILABLE:
+        blueprint.register_error_handler(exc_class, _unavailable)
+
     @blueprint.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unhandled error in SCIM request")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, g, request
 
+from ..observability import metrics, ratelimit
 from ..services import tokens
 from ..services.activity import Actor
 
@@ -25,7 +26,20 @@ def authenticate(scope: str) -> tokens.Principal:
     if principal is None:
         abort(401, description="A valid bearer token is required (Authorization: Bearer prov_...).")
     g.principal = principal
+    _within_rate_limit(rt, principal)
     return principal
+
+
+def _within_rate_limit(rt, principal: tokens.Principal) -> None:
+    """RATE_LIMIT_PER_MINUTE per token: 429 with Retry-After (RFC 6585 §4) beyond it."""
+    verdict = ratelimit.check(rt, principal.token_id)
+    if verdict is not None and not verdict.allowed:
+        from .errors import error_response
+
+        metrics.RATE_LIMITED.labels("admin").inc()
+        abort(error_response(429, f"Too many requests: this token may make {verdict.limit} requests a minute. "
+                                  f"Retry after {verdict.retry_after} s.",
+                             headers={"Retry-After": str(verdict.retry_after)}))
 
 
 def require_admin(blp) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..db import on_commit
 from ..errors import InvalidInput, NotFound
+from ..observability.context import current_request_id
 from ..models import FINISHED_STATUSES, OPERATION_STATUSES, Operation, utcnow
 from ..runtime import Runtime
 from .activity import Actor, record
@@ -44,7 +45,7 @@ def start_operation(
     """Add a queued Operation to the caller's unit of work and enqueue it after commit."""
     op = Operation(
         tenant_id=tenant_id, type=type, status="queued", params=params, progress_total=total,
-        requested_by=actor.name, created_at=utcnow(),
+        requested_by=actor.name, created_at=utcnow(), request_id=current_request_id(),
     )
     session.add(op)
     session.flush()
@@ -66,6 +67,16 @@ def enqueue_quietly(rt: Runtime, operation_id: int) -> None:
             "operation %s recorded but not enqueued (%s); it will be picked up by the sweep",
             operation_id, type(exc).__name__,
         )
+
+
+def count_active(rt: Runtime) -> dict[str, int]:
+    """How many Operations (all tenants) are queued and running: one grouped count, for /metrics."""
+    from sqlalchemy import func
+
+    with rt.db.read() as s:
+        rows = s.execute(select(Operation.status, func.count()).where(Operation.status.in_(("queued", "running")))
+                         .group_by(Operation.status)).all()
+    return {"queued": 0, "running": 0, **{status: count for status, count in rows}}
 
 
 def get_operation(rt: Runtime, tenant_id: int, operation_id: int) -> Operation:

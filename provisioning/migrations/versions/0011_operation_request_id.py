@@ -1,0 +1,22 @@
+"""Operations remember the request id of the request that started them (their job logs carry it).
+
+Revision ID: 0011
+Revises: 0006
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0011'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("operations") as batch:
+        batch.add_column(sa.Column("request_id", sa.String(length=128), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("operations") as batch:
+        batch.drop_column("request_id")

@@ -1,0 +1,93 @@
+"""Wires observability into the Flask app: a request id and one log line per request,
+request metrics, /metrics, and 503 (not 500) while the database is unreachable."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from sqlalchemy import exc as sa_exc
+
+from . import context, metrics
+
+log = logging.getLogger("provisioning.request")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# What the database being down or restarting looks like from SQLAlchemy: a refused or broken
+# connection (OperationalError, InterfaceError), or no connection free in time (TimeoutError).
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                        sa_exc.TimeoutError)
+UNAVAILABLE_RETRY_AFTER = "5"
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable (its database cannot be reached). Retry shortly."
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_begin)
+    app.after_request(_finish)
+    app.teardown_request(_forget)
+    app.add_url_rule("/metrics", "metrics", _metrics)
+    for exc_class in DATABASE_UNAVAILABLE:
+        app.register_error_handler(exc_class, _database_unavailable)
+
+
+def _begin() -> None:
+    g.request_started = time.perf_counter()
+    g.request_id = context.accept_request_id(request.headers.get(REQUEST_ID_HEADER))
+    g.request_id_token = context.set_request_id(g.request_id)
+
+
+def _finish(response: Response) -> Response:
+    request_id = g.get("request_id") or context.new_request_id()
+    response.headers[REQUEST_ID_HEADER] = request_id
+    started = g.get("request_started")
+    seconds = time.perf_counter() - started if started is not None else 0.0
+    # The route template (/api/v1/groups/<int:group_id>), never the raw path: bounded label values.
+    route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+    metrics.observe_request(request.method, route, response.status_code, seconds)
+    log.info("%s %s %s %.1f ms", request.method, request.path, response.status_code, seconds * 1000,
+             extra={"request_id": request_id, "method": request.method, "path": request.path, "route": route,
+                    "status": response.status_code, "duration_ms": round(seconds * 1000, 2),
+                    "remote_addr": request.remote_addr})
+    return response
+
+
+def _forget(_exc) -> None:
+    token = g.pop("request_id_token", None)
+    if token is not None:
+        try:
+            context.reset_request_id(token)
+        except ValueError:  # set in another context (a streamed response): nothing to undo
+            pass
+
+
+def _metrics():
+    """Prometheus metrics, for a scraper presenting METRICS_TOKEN as a bearer token.
+
+    Without METRICS_TOKEN the endpoint is off (404): it names routes, job types and
+    queue sizes, which are nobody's business by default.
+    """
+    expected = current_app.extensions["provisioning"].settings.metrics_token
+    if not expected:
+        return Response("Not found.\n", status=404, mimetype="text/plain")
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected.encode()):
+        return Response("A valid bearer token (METRICS_TOKEN) is required.\n", status=401, mimetype="text/plain",
+                        headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    return Response(metrics.render(current_app.extensions["provisioning"]), mimetype=CONTENT_TYPE_LATEST.split(";")[0])
+
+
+def _database_unavailable(exc):
+    """The database is down or restarting: 503 with Retry-After, at once (the pool reconnects
+    by itself once it is back; pool_pre_ping drops the dead connections)."""
+    log.warning("database unavailable on %s %s (%s)", request.method, request.path, type(exc).__name__)
+    if request.path.startswith("/api/"):
+        response = jsonify(code=503, status="Service Unavailable", message=UNAVAILABLE_MESSAGE)
+    else:
+        response = Response(UNAVAILABLE_MESSAGE + "\n", mimetype="text/plain")
+    response.status_code = 503
+    response.headers["Retry-After"] = UNAVAILABLE_RETRY_AFTER
+    return response
