@@ -1,12 +1,12 @@
 """Operations remember the request id of the request that started them (their job logs carry it).
 
-Revision ID: 0011
+Revision ID: 0007
 Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0011'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
