@@ -44,3 +44,9 @@ class UnknownDeployment(LaunchRefused):
 class CookiesBlocked(LaunchRefused):
     status = 400
     title = "Your browser blocked the cookie this launch needs"
+
+
+class StorageMismatch(InvalidIdToken):
+    """The state read back from the LMS's platform storage is not the one our login stored."""
+
+    title = "This launch could not be matched to your browser"

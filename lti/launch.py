@@ -23,8 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from provisioning.runtime import Runtime
 from provisioning.services import lti_launch, lti_registrations
 
+from . import platform_storage
 from .errors import (CookiesBlocked, InvalidIdToken, InvalidLaunchRequest, LaunchRefused, ReplayedLaunch,
-                     UnknownDeployment, UnknownPlatform)
+                     StorageMismatch, UnknownDeployment, UnknownPlatform)
 from .toolconf import AmbiguousClient, DbToolConf
 
 LEEWAY_SECONDS = 60
@@ -99,8 +100,37 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         tool_conf: DbToolConf = self._tool_config
         reg_id = tool_conf.registration_id(self._registration.get_issuer(), self._registration.get_client_id())
         params = {k: self._get_request_param(k) for k in LOGIN_PARAMS if self._get_request_param(k)}
+        if self.storage_target():
+            params[platform_storage.PARAM] = self.storage_target()
         lti_launch.begin_login(self.rt, reg_id, query["state"][0], query["nonce"][0], params)
+        self.state, self.nonce = query["state"][0], query["nonce"][0]
         return url
+
+    def storage_target(self) -> str | None:
+        """The LMS frame offering platform storage (lti_storage_target), unless this is the new-window retry."""
+        target = self._get_request_param(platform_storage.PARAM)
+        if self._get_request_param("lti1p3_new_window") or not platform_storage.valid_target(target):
+            return None
+        return target
+
+    def storage_page(self, auth_url: str) -> dict[str, str] | None:
+        """What the login page needs to put state and nonce in the LMS's storage, or None without storage."""
+        target = self.storage_target()
+        origin = platform_storage.platform_origin(self._registration.get_auth_login_url())
+        if not target or not origin:
+            return None
+        secret = self.rt.settings.secret_key
+        return {"mode": "login", "target": target, "platform_origin": origin, "auth_url": auth_url,
+                "state_key": platform_storage.storage_key("state", self.state),
+                "state_value": platform_storage.storage_value(secret, "state", self.state),
+                "nonce_key": platform_storage.storage_key("nonce", self.nonce),
+                "nonce_value": platform_storage.storage_value(secret, "nonce", self.nonce)}
+
+
+def _new_window_url(login_params: dict[str, str]) -> str:
+    """The login again, in a top-level window where the tool's cookies are first-party."""
+    params = {k: v for k, v in login_params.items() if k != platform_storage.PARAM}
+    return f"login?{urlencode({**params, 'lti1p3_new_window': '1'})}"
 
 
 def _unknown_platform_reason(iss: str | None, client_id: str | None) -> str:
@@ -142,14 +172,48 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if self.cookies.get_cookie(state) == state:
             return self
         pending = lti_launch.pending_login(self.rt, state)
-        if pending is not None:
-            # The state is ours but the browser did not send its cookie back: third-party cookies
-            # are blocked in the iframe.  Restarting the login in a top-level window works.
-            query = urlencode({**pending, "lti1p3_new_window": "1"})
-            raise CookiesBlocked("Your browser did not send back the cookie set a moment ago, which happens "
-                                 "when it blocks cookies inside the LMS page. Open the tool in a new window "
-                                 "to continue.", new_window_url=f"login?{query}")
-        raise InvalidLaunchRequest("The launch's state is unknown or expired. Start again from the LMS.")
+        if pending is None:
+            raise InvalidLaunchRequest("The launch's state is unknown or expired. Start again from the LMS.")
+        new_window_url = _new_window_url(pending.params)
+        if pending.params.get(platform_storage.PARAM) and self._get_request_param(platform_storage.STATE_FIELD) \
+                is not None:
+            # LTI OIDC Login with Client Side postMessages v0.1: without the cookie, the state read
+            # back from the platform's storage must be the one this login stored there.
+            if platform_storage.proves_login(self.rt.settings.secret_key, state, pending.nonce,
+                                             self._get_request_param(platform_storage.STATE_FIELD),
+                                             self._get_request_param(platform_storage.NONCE_FIELD)):
+                return self
+            raise StorageMismatch("The login data your LMS kept for this launch does not match it, so the launch "
+                                  "may not have started in this browser. Launch the tool again from the LMS, or open "
+                                  "it in a new window.", new_window_url=new_window_url)
+        # The state is ours but the browser did not send its cookie back: third-party cookies
+        # are blocked in the iframe (and the LMS's storage, if offered, did not answer).
+        # Restarting the login in a top-level window works.
+        raise CookiesBlocked("Your browser did not send back the cookie set a moment ago, which happens "
+                             "when it blocks cookies inside the LMS page. Open the tool in a new window "
+                             "to continue.", new_window_url=new_window_url)
+
+    def platform_storage_check(self) -> dict[str, str] | None:
+        """The page that reads the login back from the LMS's storage, when the launch needs it.
+
+        That is: no state cookie came back, the login stored its state in the platform
+        (lti_storage_target), and the launch does not carry what the page read yet.
+        """
+        state = self._get_request_param("state")
+        if not state or not self._get_request_param("id_token") or self.cookies.get_cookie(state) == state:
+            return None
+        if self._get_request_param(platform_storage.STATE_FIELD) is not None \
+                or self._get_request_param(platform_storage.FAILED_FIELD):
+            return None
+        pending = lti_launch.pending_login(self.rt, state)
+        target = pending.params.get(platform_storage.PARAM) if pending else None
+        origin = platform_storage.platform_origin(pending.auth_login_url) if pending else None
+        if not target or not origin:
+            return None
+        return {"mode": "launch", "target": target, "platform_origin": origin,
+                "state_key": platform_storage.storage_key("state", state),
+                "nonce_key": platform_storage.storage_key("nonce", pending.nonce),
+                "id_token": self._get_request_param("id_token"), "state": state}
 
     def get_client_id(self) -> str:
         body = self._jwt.get("body", {})

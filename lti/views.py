@@ -66,7 +66,10 @@ def refusals(view):
 def login():
     """OIDC third-party initiated login (LTI 1.3 §5.1.1)."""
     oidc = ToolOIDCLogin(_rt(), FlaskRequest(), DbToolConf(_rt()))
-    response = redirect(oidc.start(config_doc.urls(_base_url())["launch"]))
+    auth_url = oidc.start(config_doc.urls(_base_url())["launch"])
+    storage = oidc.storage_page(auth_url)
+    # With lti_storage_target, a page of ours first puts state and nonce in the LMS's storage.
+    response = _storage_page(storage) if storage else redirect(auth_url)
     oidc.cookies.update_response(response)
     return response
 
@@ -75,7 +78,11 @@ def login():
 @refusals
 def launch():
     """The platform's form post of the id_token: validate, link user and course, land."""
-    message = ToolMessageLaunch(_rt(), FlaskRequest(), DbToolConf(_rt())).validate()
+    message = ToolMessageLaunch(_rt(), FlaskRequest(), DbToolConf(_rt()))
+    storage = message.platform_storage_check()
+    if storage:  # no cookie came back: read the login from the LMS's storage, then post again
+        return _storage_page(storage)
+    message.validate()
     if not message.is_resource_launch():
         raise LaunchRefused("Only resource link launches are supported by this tool.")
     result = lti_launch.complete_launch(_rt(), message.registration_id, message.claims)
@@ -84,6 +91,18 @@ def launch():
     response = current_app.make_response(_landing(result.role, result.lti_role, result.course_id,
                                                   result.roster_operation_id, token))
     set_launch_cookie(response, token)
+    return response
+
+
+def _storage_page(values: dict[str, str]):
+    """The page whose script (static/platform_storage.js) talks to the LMS's storage frame."""
+    response = current_app.make_response(render_template("lti/platform_storage.html", **values))
+    # Our own script only (no inline script); the launch page posts its form back to us.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; form-action 'self'; "
+        "base-uri 'none'; object-src 'none'")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -77,7 +77,7 @@ def prepare_database(settings: Settings) -> None:
     from . import migrate
 
     if settings.embedded:
-        migrate.upgrade(settings.database_url)
+        migrate.upgrade(settings.database_url, secret_key=settings.secret_key)
         return
     db = Database(settings.database_url)
     try:
@@ -191,7 +191,7 @@ def db_upgrade(state: CliState) -> None:
     from . import migrate
 
     settings = state.settings
-    migrate.upgrade(settings.database_url)
+    migrate.upgrade(settings.database_url, secret_key=settings.secret_key)
     click.echo(f"Database {safe_url(settings.database_url)} is at revision {', '.join(sorted(migrate.head_revisions()))}.")
 
 

@@ -62,7 +62,8 @@ class LtiKey(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kid: Mapped[str] = mapped_column(String(100), unique=True)
-    private_pem: Mapped[str] = mapped_column(Text)
+    # The private key sealed under SECRET_KEY (lti.keys.seal_private_pem), never the PEM in clear.
+    private_key_sealed: Mapped[str] = mapped_column(Text)
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

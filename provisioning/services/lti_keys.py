@@ -13,8 +13,9 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from lti.keys import generate_private_pem, public_jwk
+from lti.keys import KeyUnsealError, generate_private_pem, open_private_pem, public_jwk, seal_private_pem
 
+from ..errors import DomainError
 from ..models import LtiKey, utcnow
 from ..runtime import Runtime
 
@@ -27,13 +28,18 @@ class SigningKey:
     private_pem: str
 
 
-def _add_key(s: Session) -> LtiKey:
+class SigningKeyUnavailable(DomainError):
+    """The active key was sealed under another SECRET_KEY; a rotation makes a usable one."""
+
+
+def _add_key(s: Session, secret: str) -> tuple[LtiKey, str]:
     pem = generate_private_pem()
     jwk = public_jwk(pem)
-    key = LtiKey(kid=jwk["kid"], private_pem=pem, public_jwk=jwk, active=True, created_at=utcnow())
+    key = LtiKey(kid=jwk["kid"], private_key_sealed=seal_private_pem(secret, pem), public_jwk=jwk, active=True,
+                 created_at=utcnow())
     s.add(key)
     s.flush()
-    return key
+    return key, pem
 
 
 def current_key(rt: Runtime) -> SigningKey:
@@ -44,13 +50,17 @@ def current_key(rt: Runtime) -> SigningKey:
 
 
 def _load_current_key(rt: Runtime) -> SigningKey:
+    active = select(LtiKey).where(LtiKey.active.is_(True)).order_by(LtiKey.id.desc()).limit(1)
     with rt.db.read() as s:
-        key = s.scalar(select(LtiKey).where(LtiKey.active.is_(True)).order_by(LtiKey.id.desc()).limit(1))
+        key = s.scalar(active)
     if key is None:
         with rt.db.transaction() as s:
-            key = s.scalar(select(LtiKey).where(LtiKey.active.is_(True)).order_by(LtiKey.id.desc()).limit(1)) \
-                or _add_key(s)
-    return SigningKey(kid=key.kid, private_pem=key.private_pem)
+            key = s.scalar(active) or _add_key(s, rt.settings.secret_key)[0]
+    try:
+        return SigningKey(kid=key.kid, private_pem=open_private_pem(rt.settings.secret_key, key.private_key_sealed))
+    except KeyUnsealError as exc:
+        raise SigningKeyUnavailable("The LTI signing key cannot be decrypted with this SECRET_KEY (was it changed?). "
+                                    "Run `provisioning lti rotate-key` to make a new one.") from exc
 
 
 def rotate_key(rt: Runtime, *, grace: timedelta = DEFAULT_GRACE) -> tuple[str, list[str]]:
@@ -60,7 +70,7 @@ def rotate_key(rt: Runtime, *, grace: timedelta = DEFAULT_GRACE) -> tuple[str, l
         retired = list(s.scalars(select(LtiKey.kid).where(LtiKey.active.is_(True))))
         s.execute(update(LtiKey).where(LtiKey.active.is_(True))
                   .values(active=False, retired_at=now, published_until=now + grace))
-        key = _add_key(s)
+        key, _pem = _add_key(s, rt.settings.secret_key)
     rt.extensions.pop("lti.tool_key", None)
     return key.kid, retired
 

@@ -60,13 +60,27 @@ def begin_login(rt: Runtime, registration_id: int, state: str, nonce: str, login
         s.execute(LtiNonce.__table__.delete().where(LtiNonce.id.in_(expired.scalar_subquery())))
 
 
-def pending_login(rt: Runtime, state: str) -> dict[str, str] | None:
-    """The login parameters of an unused, unexpired login with this state."""
+@dataclass(frozen=True)
+class PendingLogin:
+    """A login we started and whose launch has not arrived yet."""
+
+    params: dict[str, str]  # what the platform sent to /lti/login
+    nonce: str
+    auth_login_url: str  # the platform's OIDC authorization endpoint
+
+
+def pending_login(rt: Runtime, state: str) -> PendingLogin | None:
+    """The unused, unexpired login with this state."""
     with rt.db.read() as s:
-        row = s.scalar(select(LtiNonce).where(LtiNonce.state == state))
-    if row is None or row.used_at is not None or row.expires_at < utcnow():
+        found = s.execute(select(LtiNonce, LtiRegistration.auth_login_url)
+                          .join(LtiRegistration, LtiRegistration.id == LtiNonce.registration_id)
+                          .where(LtiNonce.state == state)).first()
+    if found is None:
         return None
-    return dict(row.login_params or {})
+    row, auth_login_url = found
+    if row.used_at is not None or row.expires_at < utcnow():
+        return None
+    return PendingLogin(params=dict(row.login_params or {}), nonce=row.nonce, auth_login_url=auth_login_url)
 
 
 def consume_nonce(rt: Runtime, registration_id: int | None, state: str | None, nonce: Any) -> str:

@@ -11,123 +11,19 @@ from __future__ import annotations
 import csv
 import html
 import io
-import os
 import re
-import threading
-from contextlib import contextmanager
 from dataclasses import replace
-from pathlib import Path
 
-import pytest
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
-
-from jobs.queue import InProcessQueue
 from lti.ui_links import issue_signin_link
-from provisioning.app import create_app
-from provisioning.runtime import Runtime
 from provisioning.services import groups, lti_registrations, memberships, users
 from provisioning.services.activity import Actor
 from tests.test_lti_platform import ADMINISTRATOR, INSTRUCTOR, launch, platform  # noqa: F401 - the fixture
 from tests.test_lti_platform import register_platform as register_lti_platform
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
+from .support import Steps, course_page, expect, needs_chromium, open_course, serving
+
 ACTOR = Actor("test", "api")
-
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason=f"{CHROMIUM} is not installed (apt-get install chromium; CI installs it)")
-
-
-class Served:
-    """A WSGI app on a free loopback port, in a thread."""
-
-    def __init__(self, wsgi_app):
-        self.server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
-        self.origin = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join(5)
-
-
-def lms_app(pages: dict[str, str]):
-    """The test LMS: pages that frame the tool like a course page does."""
-
-    @Request.application
-    def app(request):
-        body = pages.get(request.path)
-        if body is None:
-            return Response("not found", status=404)
-        return Response(body, mimetype="text/html")
-
-    return app
-
-
-def course_page(title: str, tool_url: str) -> str:
-    return (f"<!doctype html><html><head><title>{html.escape(title)}</title></head><body>"
-            f"<h1>{html.escape(title)}</h1><iframe id='tool' title='Group management' src='{html.escape(tool_url)}' "
-            f"width='1000' height='720' style='border:1px solid #999'></iframe></body></html>")
-
-
-@contextmanager
-def serving(settings, db):
-    """The tool (on the test database, jobs on the in-process queue) and a test LMS, each on its own port."""
-    live_rt = Runtime(settings=settings, db=db)
-    live_rt.queue = InProcessQueue(lambda: live_rt)
-    tool = Served(create_app(runtime=live_rt))
-    pages: dict[str, str] = {}
-    lms = Served(lms_app(pages))
-    try:
-        yield tool, lms, pages, live_rt
-    finally:
-        lms.stop()
-        tool.stop()
-        live_rt.queue.shutdown(wait=True)
-
-
-@pytest.fixture
-def live(rt):
-    with serving(rt.settings, rt.db) as served:
-        yield served
-
-
-def expect(locator):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-class Steps:
-    def __init__(self, page, prefix: str):
-        self.page, self.prefix, self.n = page, prefix, 0
-        SHOTS.mkdir(parents=True, exist_ok=True)
-
-    def shot(self, name: str) -> None:
-        self.n += 1
-        self.page.screenshot(path=str(SHOTS / f"{self.prefix}-{self.n:02d}-{name}.png"), full_page=True)
-
-
-def open_course(browser, lms, prefix: str, path: str = "/course", **options):
-    """A new browser context on the test LMS's course page; returns the context, steps and the tool's frame."""
-    context = browser.new_context(viewport={"width": 1100, "height": 820}, **options)
-    page = context.new_page()
-    page.goto(f"{lms.origin}{path}")
-    return context, Steps(page, prefix), page.frame_locator("#tool")
+pytestmark = needs_chromium
 
 
 def launched_ui_path(client, platform, live_rt, tenant_id: int, *, sub: str, roles: list[str], email: str) -> str:

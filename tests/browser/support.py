@@ -1,0 +1,107 @@
+"""Shared by the browser tests: headless Chromium (Debian's package) driven by Playwright, the tool
+and a test LMS served on loopback ports, screenshots to test-artifacts/ui/."""
+
+from __future__ import annotations
+
+import html
+import os
+import threading
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from jobs.queue import InProcessQueue
+from provisioning.app import create_app
+from provisioning.runtime import Runtime
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
+
+needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                    reason=f"{CHROMIUM} is not installed (apt-get install chromium; CI installs it)")
+
+
+class Served:
+    """A WSGI app on a free loopback port, in a thread; ``host`` names it in URLs (another site, same port)."""
+
+    def __init__(self, wsgi_app=None, host: str = "127.0.0.1"):
+        self.app = wsgi_app
+        self.server = make_server("127.0.0.1", 0, lambda environ, start: self.app(environ, start), threaded=True)
+        self.origin = f"http://{host}:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+def lms_app(pages: dict[str, str]):
+    """The test LMS: pages that frame the tool like a course page does."""
+
+    @Request.application
+    def app(request):
+        body = pages.get(request.path)
+        if body is None:
+            return Response("not found", status=404)
+        return Response(body, mimetype="text/html")
+
+    return app
+
+
+def course_page(title: str, tool_url: str) -> str:
+    return (f"<!doctype html><html><head><title>{html.escape(title)}</title></head><body>"
+            f"<h1>{html.escape(title)}</h1><iframe id='tool' title='Group management' src='{html.escape(tool_url)}' "
+            f"width='1000' height='720' style='border:1px solid #999'></iframe></body></html>")
+
+
+@contextmanager
+def serving(settings, db, *, tool_host: str = "127.0.0.1", wrap=None):
+    """The tool (on the test database, jobs on the in-process queue) and a test LMS, each on its own port.
+
+    The tool's public base URL is its real origin, so the URLs it sends platforms (redirect_uri) work.
+    ``wrap`` wraps the tool's WSGI app (e.g. the headers a TLS-terminating proxy adds).
+    """
+    tool = Served(host=tool_host)
+    live_rt = Runtime(settings=replace(settings, public_base_url=tool.origin), db=db)
+    live_rt.queue = InProcessQueue(lambda: live_rt)
+    app = create_app(runtime=live_rt)
+    tool.app = wrap(app.wsgi_app) if wrap else app.wsgi_app
+    pages: dict[str, str] = {}
+    lms = Served(lms_app(pages))
+    try:
+        yield tool, lms, pages, live_rt
+    finally:
+        lms.stop()
+        tool.stop()
+        live_rt.queue.shutdown(wait=True)
+
+
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+class Steps:
+    def __init__(self, page, prefix: str):
+        self.page, self.prefix, self.n = page, prefix, 0
+        SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def shot(self, name: str) -> None:
+        self.n += 1
+        self.page.screenshot(path=str(SHOTS / f"{self.prefix}-{self.n:02d}-{name}.png"), full_page=True)
+
+
+def open_course(browser, lms, prefix: str, path: str = "/course", **options):
+    """A new browser context on the test LMS's course page; returns the context, steps and the tool's frame."""
+    context = browser.new_context(viewport={"width": 1100, "height": 820}, **options)
+    page = context.new_page()
+    page.goto(f"{lms.origin}{path}")
+    return context, Steps(page, prefix), page.frame_locator("#tool")
