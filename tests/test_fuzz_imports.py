@@ -204,3 +204,31 @@ def test_truncated_empty_and_binary_files_get_a_clear_message(client, tenant, da
     r = upload(client, tenant, data, "file.xlsx" if data.startswith(b"PK") else "file.csv", group_name="X")
     assert r.status_code == 400 and r.is_json, (r.status_code, r.get_data(as_text=True)[:300])
     assert expected in r.json["message"].lower() or expected in str(r.json.get("errors")).lower(), r.json
+
+
+def test_a_workbook_whose_sheet_fails_its_checksum_midway_is_a_clear_400(client, tenant, people):
+    # openpyxl reads the sheet through once when it opens the workbook, so the CRC is checked then.
+    rows_xml = "".join(f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>u{i}@example.com</t></is></c></row>'
+                       for i in range(2, 2000))
+    sheet = ('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+             '<row r="1"><c r="A1" t="inlineStr"><is><t>email</t></is></c></row>' + rows_xml
+             + "</sheetData></worksheet>").encode()
+    source = zipfile.ZipFile(io.BytesIO(_xlsx(["email"], [["ada@example.com"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for name in source.namelist():
+            archive.writestr(name, sheet if name == "xl/worksheets/sheet1.xml" else source.read(name))
+    data = bytearray(out.getvalue())
+    middle = data.index(b"u1000@example.com")
+    data[middle] = ord("v")  # same length, so the archive opens; only the CRC-32 is now wrong
+    r = upload(client, tenant, bytes(data), "crc.xlsx", group_id=people)
+    assert r.status_code == 400 and "not a valid .xlsx" in r.json["message"], r.json
+    assert "BadZipFile" in r.json["errors"]["file"][0]
+
+
+def test_a_workbook_that_lists_no_sheet_is_a_clear_400_not_a_500(client, tenant, people):
+    # Found by the fuzz: openpyxl opens a workbook.xml without <sheets> and yields no worksheet.
+    workbook_xml = (b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                    b'<sheets/></workbook>')
+    r = upload(client, tenant, _bomb("xl/workbook.xml", workbook_xml), "nosheet.xlsx", group_id=people)
+    assert r.status_code == 400 and "no worksheet" in r.json["message"], r.json

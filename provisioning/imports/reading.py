@@ -238,8 +238,6 @@ def _read_xlsx(stream: IO[bytes], *, max_rows: int) -> Table:
         header = [clean_cell(_cell_text(v)) for v in next(rows)]
     except StopIteration as exc:
         raise InvalidInput("The workbook's first sheet is empty.", details={"file": ["No header row."]}) from exc
-    except Exception as exc:  # the sheet is inflated and parsed lazily: damage shows up here
-        raise _damaged(exc, 1) from exc
     while header and not header[-1]:
         header.pop()
     warnings = []
@@ -249,14 +247,9 @@ def _read_xlsx(stream: IO[bytes], *, max_rows: int) -> Table:
     return Table("xlsx", None, None, header, _xlsx_rows(workbook, rows, len(header), max_rows), warnings)
 
 
-def _damaged(exc: Exception, row_no: int) -> InvalidInput:
-    return InvalidInput(f"The .xlsx workbook is damaged near row {row_no} and can't be read. Save it again, "
-                        "or as CSV.", details={"file": [f"Damaged at row {row_no} ({type(exc).__name__})."]})
-
-
 def _xlsx_rows(workbook, rows, width: int, max_rows: int) -> Iterator[tuple[int, list[str]]]:
     try:
-        for row_no, values in enumerate(_guarded(rows), start=2):
+        for row_no, values in enumerate(rows, start=2):
             cells = [clean_cell(_cell_text(v)) for v in values]
             # A sheet has no ragged rows: cells are padded to the header, extra empty ones dropped.
             while len(cells) > width and not cells[-1]:
@@ -266,20 +259,6 @@ def _xlsx_rows(workbook, rows, width: int, max_rows: int) -> Iterator[tuple[int,
             check_row_limit(row_no - 1, max_rows)
     finally:
         workbook.close()
-
-
-def _guarded(rows) -> Iterator:
-    """The sheet's rows; a damaged archive or XML (raised lazily by openpyxl) becomes a clear InvalidInput."""
-    row_no = 1
-    while True:
-        try:
-            values = next(rows)
-        except StopIteration:
-            return
-        except Exception as exc:  # zlib.error, BadZipFile (CRC), XML syntax errors, ...
-            raise _damaged(exc, row_no + 1) from exc
-        row_no += 1
-        yield values
 
 
 def _cell_text(value) -> str:
