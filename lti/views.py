@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from pylti1p3.contrib.flask import FlaskRequest
 
 from provisioning.errors import DomainError, Forbidden, InvalidInput, LimitExceeded, NotFound
+from provisioning.incidents import log_unexpected
 from provisioning.services import lti_keys, lti_launch
 from provisioning.services.activity import Actor
 from provisioning.services.lti_dynamic_registration import dynamic_register
@@ -53,10 +54,10 @@ def refusals(view):
         except DomainError as exc:
             status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, (Forbidden, LimitExceeded)) else 400
             return refusal("The request was refused", exc.message, status)
-        except Exception:  # noqa: BLE001 - the page must never show a traceback
-            log.exception("unexpected error on %s", request.path)
+        except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
+            incident = log_unexpected(log, f"unexpected error on {request.path}", exc)
             return refusal("Something went wrong", "The service could not complete this request. "
-                           "The incident was logged; try again from the LMS.", 500)
+                           f"The incident ({incident}) was logged; try again from the LMS.", 500)
 
     return wrapper
 

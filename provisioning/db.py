@@ -89,7 +89,7 @@ def _make_engine(url: str, *, echo: bool) -> Engine:
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool
-        engine = create_engine(url, echo=echo, **kwargs)
+        engine = create_engine(url, echo=echo, hide_parameters=True, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -101,7 +101,8 @@ def _make_engine(url: str, *, echo: bool) -> Engine:
 
         return engine
     # pool_pre_ping: after a PostgreSQL restart the first request reconnects instead of failing.
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # hide_parameters (both engines): SQL logs and errors never carry values (token hashes, people's data).
+    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
 def insert_ignoring_conflicts(session: Session, table: Table):
