@@ -82,8 +82,8 @@ def launch():
     result = lti_launch.complete_launch(_rt(), message.registration_id, message.claims)
     token = tokens.issue_launch_token(current_app.config["SECRET_KEY"], {
         "t": result.tenant_id, "u": result.user_id, "r": result.role, "lr": result.lti_role, "c": result.course_id})
-    response = current_app.make_response(_landing(result.role, result.lti_role, result.course_id,
-                                                  result.roster_operation_id, token))
+    response = _landing(result.tenant_id, result.role, result.lti_role, result.course_id,
+                        result.roster_operation_id, token)
     set_launch_cookie(response, token)
     return response
 
@@ -95,12 +95,20 @@ def home():
     found = current_launch()
     if found is None:
         return refusal("Your session has expired", "Launch the tool again from your LMS.", 401)
-    return _landing(found.role, found.lti_role, found.course_id, None, found.token)
+    return _landing(found.tenant_id, found.role, found.lti_role, found.course_id, None, found.token)
 
 
-def _landing(role: str, lti_role: str, course_id: int | None, operation_id: int | None, token: str):
-    return render_template("lti/landing.html", role=role, lti_role=lti_role, course_id=course_id,
-                           roster_operation_id=operation_id, launch_token=token)
+def _landing(tenant_id: int, role: str, lti_role: str, course_id: int | None, operation_id: int | None, token: str):
+    from .ui.guard import frame_origins
+
+    response = current_app.make_response(render_template(
+        "lti/landing.html", role=role, lti_role=lti_role, course_id=course_id, roster_operation_id=operation_id,
+        launch_token=token))
+    # The page holds the launch token: only the tenant's registered LMSs may frame it (CSP Level 3
+    # frame-ancestors), as for the UI's pages.  Refusal pages hold nothing and stay frameable.
+    response.headers["Content-Security-Policy"] = "frame-ancestors " + " ".join(["'self'", *frame_origins(tenant_id)])
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
 
 
 @bp.get("/jwks")
