@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import json
 
+from tests.test_ui_pages import sign_in
+
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
@@ -76,3 +78,23 @@ def test_more_ids_than_one_request_may_name_is_a_400_naming_the_field(client, te
                     headers=tenant.admin)
     assert r.status_code == 400 and "user_ids" in r.json["errors"]
     assert "10000" in json.dumps(r.json["errors"]["user_ids"])
+
+
+def test_a_ui_upload_over_the_size_limit_is_a_413_page_naming_the_limit(client, app, rt, tenant):
+    owner = sign_in(client, rt, tenant.id)
+    app.config["MAX_CONTENT_LENGTH"] = 2000
+    r = owner.client.post("/ui/imports/new", data={"lt": owner.token, "group_name": "Big",
+                                                   "file": (io.BytesIO(b"email\n" + b"a@x.org\n" * 400), "big.csv")},
+                          content_type="multipart/form-data")
+    assert r.status_code == 413 and r.mimetype == "text/html"
+    assert "larger than the limit of 2000 bytes" in r.get_data(as_text=True)
+
+
+def test_a_ui_upload_over_the_row_limit_is_a_413_page_and_nothing_is_staged(client, rt, tenant):
+    owner = sign_in(client, rt, tenant.id)
+    rt.settings.import_max_rows = 3
+    r = owner.post("/ui/imports/new", {"group_name": "Big",
+                                       "file": (io.BytesIO(b"email\na@x.org\nb@x.org\nc@x.org\nd@x.org\n"), "big.csv")},
+                   content_type="multipart/form-data")
+    assert r.status_code == 413 and "more than 3 rows" in r.get_data(as_text=True)
+    assert client.get("/api/v1/imports", headers=tenant.admin).json["total"] == 0
