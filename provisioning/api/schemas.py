@@ -6,8 +6,8 @@ import json
 import math
 from datetime import datetime, timezone
 
-from flask_smorest import Blueprint as SmorestBlueprint
 from flask import current_app
+from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 from flask_smorest import abort
 from webargs.flaskparser import FlaskParser, is_json_request
