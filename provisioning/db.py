@@ -23,6 +23,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from .incidents import log_unexpected
+
 log = logging.getLogger(__name__)
 
 _AFTER_COMMIT = "after_commit_callbacks"
@@ -58,8 +60,8 @@ class Database:
             for callback in callbacks:
                 try:
                     callback()
-                except Exception:  # an after-commit hook must never undo a committed change
-                    log.exception("after-commit callback failed")
+                except Exception as exc:  # an after-commit hook must never undo a committed change
+                    log_unexpected(log, "after-commit callback failed", exc)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -169,3 +169,18 @@ def test_redaction_removes_tokens_passwords_and_hashes_from_a_message():
     for leak in ("hunter2", "hunter3", "abc.def", "prov_AbC-123_x", "ab" * 32):
         assert leak not in cleaned, leak
     assert "postgresql://app:[redacted]@db/x" in cleaned
+
+
+def test_a_failing_after_commit_hook_is_logged_as_one_redacted_line(rt, caplog):
+    # E.g. an enqueue after commit failing while Redis is away: the change stays, the log says so briefly.
+    from provisioning.db import on_commit
+
+    def enqueue():
+        raise ConnectionError(f"Error connecting to redis://:{PASSWORD}@127.0.0.1:6399/0")
+
+    caplog.set_level(logging.INFO)
+    with rt.db.transaction() as s:
+        on_commit(s, enqueue)
+    record, = [r for r in caplog.records if "after-commit" in r.getMessage()]
+    assert record.exc_info is None and "Traceback" not in caplog.text and PASSWORD not in caplog.text
+    assert "ConnectionError" in record.getMessage() and "redis://:[redacted]@127.0.0.1" in record.getMessage()
