@@ -12,14 +12,13 @@ import io
 import zipfile
 
 import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 import pytest
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provisioning.models.operation import FINISHED_STATUSES
-from provisioning.services import operations
-from provisioning.services import groups
+from provisioning.services import groups, operations
 from tests.fixtures.imports.support import ADMIN, make_users, upload
 
 FUZZ = settings(max_examples=60, derandomize=True, deadline=None, database=None,
@@ -169,7 +168,7 @@ def test_any_xlsx_file_whole_truncated_or_damaged_is_previewed_or_refused_clearl
     run()
 
 
-def _bomb(member: str, content: bytes) -> bytes:
+def _workbook_with(member: str, content: bytes) -> bytes:
     """A workbook that is real apart from one member inflated to ``content``."""
     source = zipfile.ZipFile(io.BytesIO(_xlsx(["email"], [["ada@example.com"]])))
     out = io.BytesIO()
@@ -188,7 +187,7 @@ def _bomb(member: str, content: bytes) -> bytes:
     ("xl/padding.bin", b"\x00" * 40_000_000),
 ], ids=["huge sharedStrings", "huge sheet", "huge extra member"])
 def test_an_xlsx_with_one_hugely_inflating_member_is_refused_as_a_zip_bomb(client, tenant, member, content):
-    r = upload(client, tenant, _bomb(member, content), "innocent.xlsx", group_name="Boom")
+    r = upload(client, tenant, _workbook_with(member, content), "innocent.xlsx", group_name="Boom")
     assert r.status_code == 400 and "zip bomb" in r.json["message"], r.json
     assert client.get("/api/v1/imports", headers=tenant.admin).json["total"] == 0
 
@@ -230,5 +229,5 @@ def test_a_workbook_that_lists_no_sheet_is_a_clear_400_not_a_500(client, tenant,
     # Found by the fuzz: openpyxl opens a workbook.xml without <sheets> and yields no worksheet.
     workbook_xml = (b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
                     b'<sheets/></workbook>')
-    r = upload(client, tenant, _bomb("xl/workbook.xml", workbook_xml), "nosheet.xlsx", group_id=people)
+    r = upload(client, tenant, _workbook_with("xl/workbook.xml", workbook_xml), "nosheet.xlsx", group_id=people)
     assert r.status_code == 400 and "no worksheet" in r.json["message"], r.json
