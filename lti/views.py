@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from pylti1p3.contrib.flask import FlaskRequest
 
 from provisioning.errors import DomainError, Forbidden, InvalidInput, LimitExceeded, NotFound
+from provisioning.incidents import log_unexpected
 from provisioning.services import lti_keys, lti_launch
 from provisioning.services.activity import Actor
 from provisioning.services.lti_dynamic_registration import dynamic_register
@@ -53,10 +54,10 @@ def refusals(view):
         except DomainError as exc:
             status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, (Forbidden, LimitExceeded)) else 400
             return refusal("The request was refused", exc.message, status)
-        except Exception:  # noqa: BLE001 - the page must never show a traceback
-            log.exception("unexpected error on %s", request.path)
+        except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
+            incident = log_unexpected(log, f"unexpected error on {request.path}", exc)
             return refusal("Something went wrong", "The service could not complete this request. "
-                           "The incident was logged; try again from the LMS.", 500)
+                           f"The incident ({incident}) was logged; try again from the LMS.", 500)
 
     return wrapper
 
@@ -88,8 +89,8 @@ def launch():
     result = lti_launch.complete_launch(_rt(), message.registration_id, message.claims)
     token = tokens.issue_launch_token(current_app.config["SECRET_KEY"], {
         "t": result.tenant_id, "u": result.user_id, "r": result.role, "lr": result.lti_role, "c": result.course_id})
-    response = current_app.make_response(_landing(result.role, result.lti_role, result.course_id,
-                                                  result.roster_operation_id, token))
+    response = _landing(result.tenant_id, result.role, result.lti_role, result.course_id,
+                        result.roster_operation_id, token)
     set_launch_cookie(response, token)
     return response
 
@@ -113,12 +114,20 @@ def home():
     found = current_launch()
     if found is None:
         return refusal("Your session has expired", "Launch the tool again from your LMS.", 401)
-    return _landing(found.role, found.lti_role, found.course_id, None, found.token)
+    return _landing(found.tenant_id, found.role, found.lti_role, found.course_id, None, found.token)
 
 
-def _landing(role: str, lti_role: str, course_id: int | None, operation_id: int | None, token: str):
-    return render_template("lti/landing.html", role=role, lti_role=lti_role, course_id=course_id,
-                           roster_operation_id=operation_id, launch_token=token)
+def _landing(tenant_id: int, role: str, lti_role: str, course_id: int | None, operation_id: int | None, token: str):
+    from .ui.guard import frame_origins
+
+    response = current_app.make_response(render_template(
+        "lti/landing.html", role=role, lti_role=lti_role, course_id=course_id, roster_operation_id=operation_id,
+        launch_token=token))
+    # The page holds the launch token: only the tenant's registered LMSs may frame it (CSP Level 3
+    # frame-ancestors), as for the UI's pages.  Refusal pages hold nothing and stay frameable.
+    response.headers["Content-Security-Policy"] = "frame-ancestors " + " ".join(["'self'", *frame_origins(tenant_id)])
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
 
 
 @bp.get("/jwks")

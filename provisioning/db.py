@@ -23,6 +23,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from .incidents import log_unexpected
+
 log = logging.getLogger(__name__)
 
 _AFTER_COMMIT = "after_commit_callbacks"
@@ -58,8 +60,8 @@ class Database:
             for callback in callbacks:
                 try:
                     callback()
-                except Exception:  # an after-commit hook must never undo a committed change
-                    log.exception("after-commit callback failed")
+                except Exception as exc:  # an after-commit hook must never undo a committed change
+                    log_unexpected(log, "after-commit callback failed", exc)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -89,7 +91,7 @@ def _make_engine(url: str, *, echo: bool) -> Engine:
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool
-        engine = create_engine(url, echo=echo, **kwargs)
+        engine = create_engine(url, echo=echo, hide_parameters=True, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -101,7 +103,8 @@ def _make_engine(url: str, *, echo: bool) -> Engine:
 
         return engine
     # pool_pre_ping: after a PostgreSQL restart the first request reconnects instead of failing.
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # hide_parameters (both engines): SQL logs and errors never carry values (token hashes, people's data).
+    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
 def insert_ignoring_conflicts(session: Session, table: Table):

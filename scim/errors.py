@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Response
+from flask import Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from provisioning.errors import (Conflict, DomainError, Forbidden, InvalidInput, LimitExceeded,
                                  NotFound, VersionMismatch)
+from provisioning.incidents import log_unexpected
 
 log = logging.getLogger(__name__)
 
@@ -181,5 +182,5 @@ def register(blueprint) -> None:
 
     @blueprint.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error in SCIM request")
-        return render(ScimError("Internal error. The incident was logged.", status=500))
+        incident = log_unexpected(log, f"unhandled error in SCIM request {request.method} {request.path}", exc)
+        return render(ScimError(f"Internal error (incident {incident}). The incident was logged.", status=500))

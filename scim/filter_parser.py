@@ -143,7 +143,11 @@ class _Lexer(SCIMLexer):
 
     @_(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")  # noqa: F821
     def NUMBER(self, t):
-        t.value = Value("number", json.loads(t.value), t.index)
+        try:
+            number = json.loads(t.value)
+        except ValueError:  # a leading zero ("01"): JSON numbers (RFC 8259 §6) have none
+            raise InvalidFilter(f"{t.value!r} is not a JSON number.", t.index) from None
+        t.value = Value("number", number, t.index)
         return t
 
     @_(r"[a-zA-Z]+:[a-zA-Z0-9:\._-]+:")  # noqa: F821

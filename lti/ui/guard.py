@@ -17,6 +17,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import current_app, g, jsonify, make_response, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from provisioning.errors import DomainError, Forbidden, InvalidInput, LimitExceeded, NotFound
 from provisioning.services.activity import Actor
@@ -147,10 +148,19 @@ def security_headers(response):
     return response
 
 
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(exc):
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    return page_error("The file is too large", f"The upload is larger than the limit of {limit} bytes. "
+                      "Split the file, or save it as CSV (smaller than XLSX).", 413)
+
+
 @bp.errorhandler(DomainError)
 def domain_error(exc: DomainError):
     if isinstance(exc, NotFound):
         return page_error("Not found", exc.message, 404)
+    if isinstance(exc, LimitExceeded) and exc.limit != "seats":  # a size or row limit, as the admin API says
+        return page_error("The file is too large", exc.message, 413)
     if isinstance(exc, (Forbidden, LimitExceeded)):
         return page_error("Not allowed", exc.message, 403)
     details = exc.details if isinstance(exc, InvalidInput) else {}

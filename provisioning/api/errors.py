@@ -13,6 +13,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from ..errors import (Conflict, DomainError, Forbidden, InvalidInput, LimitExceeded, NotFound,
                       VersionMismatch)
+from ..incidents import log_unexpected
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        # Never a traceback in a response; the log has it.
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "Internal error. The incident was logged.")
+        # Never a traceback in a response, nor in the log (provisioning/incidents.py says why).
+        incident = log_unexpected(log, f"unhandled error on {request.method} {request.path}", exc)
+        return error_response(500, f"Internal error (incident {incident}). The incident was logged.")

@@ -6,8 +6,9 @@ import json
 import math
 from datetime import datetime, timezone
 
+from flask import current_app
 from flask_smorest import Blueprint as SmorestBlueprint
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 from flask_smorest import abort
 from webargs.flaskparser import FlaskParser, is_json_request
 
@@ -110,7 +111,14 @@ class QuerySchema(Schema):
 
 class PageQuery(QuerySchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1), metadata={
+        "description": "Items per page: at most the service's PAGE_SIZE_MAX (500 unless configured)."})
+
+    @validates("per_page")
+    def _within_page_size_max(self, value, **kwargs):
+        maximum = current_app.extensions["provisioning"].settings.page_size_max
+        if value > maximum:
+            raise ValidationError(f"Must be at most {maximum} (PAGE_SIZE_MAX).")
 
 
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:

@@ -230,6 +230,8 @@ def _read_xlsx(stream: IO[bytes], *, max_rows: int) -> Table:
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise InvalidInput("The file is not a valid .xlsx workbook.",
                            details={"file": [f"Could not open the workbook ({type(exc).__name__})."]}) from exc
+    if not workbook.worksheets:
+        raise InvalidInput("The .xlsx workbook has no worksheet.", details={"file": ["The workbook has no sheet."]})
     sheet = workbook.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
     try:
