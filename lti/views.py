@@ -14,6 +14,7 @@ from pylti1p3.contrib.flask import FlaskRequest
 
 from provisioning.errors import DomainError, Forbidden, InvalidInput, LimitExceeded, NotFound
 from provisioning.incidents import log_unexpected
+from provisioning.observability.web import DATABASE_UNAVAILABLE
 from provisioning.services import lti_keys, lti_launch
 from provisioning.services.activity import Actor
 from provisioning.services.lti_dynamic_registration import dynamic_register
@@ -54,6 +55,8 @@ def refusals(view):
         except DomainError as exc:
             status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, (Forbidden, LimitExceeded)) else 400
             return refusal("The request was refused", exc.message, status)
+        except DATABASE_UNAVAILABLE:
+            raise  # the app's handler answers 503 with Retry-After (provisioning/observability/web.py)
         except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
             incident = log_unexpected(log, f"unexpected error on {request.path}", exc)
             return refusal("Something went wrong", "The service could not complete this request. "

@@ -11,25 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import secrets
+
+from .observability.logs import redact
 
 MAX_MESSAGE = 300
 _PACKAGES = ("provisioning", "scim", "lti", "jobs")
 _OURS = tuple(f"{os.sep}{p}{os.sep}" for p in _PACKAGES)
-_REDACTIONS = [
-    (re.compile(r"prov_[A-Za-z0-9_\-]+"), "prov_[redacted]"),  # our API tokens
-    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=\-]+"), r"\1 [redacted]"),  # any bearer credential
-    (re.compile(r"(?i)(://[^\s:/@]*:)[^\s@/]+@"), r"\1[redacted]@"),  # user:password@ in URLs
-    (re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api_key)(\s*[=:]\s*)\S+"), r"\1\2[redacted]"),
-    (re.compile(r"\b[0-9a-f]{64}\b"), "[redacted-hash]"),  # token hashes, HMACs
-]
-
-
-def redact(text: str) -> str:
-    for pattern, replacement in _REDACTIONS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 def summary(exc: BaseException) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 
 import pytest
 
@@ -93,7 +94,7 @@ def test_tokens_and_passwords_never_reach_the_log_or_a_response(rt, client, tena
     assert "hunter2" not in op.get_data(as_text=True) and "Traceback" not in op.get_data(as_text=True)
 
 
-def test_an_unexpected_error_answers_500_without_a_traceback_and_logs_it_with_the_request_id(app, client, json_log):
+def test_an_unexpected_error_answers_500_with_an_incident_id_and_logs_one_line_with_the_request_id(app, client, json_log):
     def boom():
         raise RuntimeError("password=hunter2 while talking to the database")
 
@@ -102,10 +103,13 @@ def test_an_unexpected_error_answers_500_without_a_traceback_and_logs_it_with_th
     r = client.get("/api/v1/test-boom", headers={"X-Request-ID": "boom-1"})
     assert r.status_code == 500
     body = r.get_data(as_text=True)
-    assert r.json["message"] == "Internal error. The incident was logged."
+    incident = re.fullmatch(r"Internal error \(incident ([0-9a-f]+)\)\. The incident was logged\.", r.json["message"])
+    assert incident, r.json["message"]
     assert "Traceback" not in body and "hunter2" not in body and "RuntimeError" not in body
     errors = [x for x in json_log() if x["level"] == "ERROR"]
-    assert errors and errors[0]["request_id"] == "boom-1" and "RuntimeError" in errors[0]["exception"]
+    # One line for the operator: the incident id the response showed, the error's type, no traceback.
+    assert errors and errors[0]["request_id"] == "boom-1" and "exception" not in errors[0]
+    assert f"incident {incident.group(1)}" in errors[0]["message"] and "RuntimeError" in errors[0]["message"]
     assert "hunter2" not in json.dumps(errors)
 
 

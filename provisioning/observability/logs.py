@@ -4,7 +4,8 @@
 (LOG_FORMAT=json by default, "text" for a terminal).  Every record carries the request id
 and operation id of the work in hand (observability.context).  Secrets never reach the
 output: bearer tokens, our ``prov_`` tokens and the password of any URL are masked in the
-message, and tracebacks stay in the log (never in a response).
+message.  Unexpected errors are logged by provisioning/incidents.py as one line without a
+traceback.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from datetime import datetime, timezone
 from .context import current_operation_id, current_request_id
 
 # What a secret looks like in a log message: "Bearer <token>", one of our tokens (prov_...),
-# the password in scheme://user:password@host, and password=... / token=... pairs.
+# the password in scheme://user:password@host, password=... / token: ... pairs, and 64-hex-digit
+# strings (token hashes, HMACs).  provisioning/incidents.py uses the same list.
 _SECRETS = [
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+"), r"\1 [redacted]"),
     (re.compile(r"\bprov_[A-Za-z0-9_\-]+"), "prov_[redacted]"),
     (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^:/@\s]*:)[^@\s]+@"), r"\1[redacted]@"),
-    (re.compile(r"(?i)\b(password|passwd|secret|token|api_key)=([^\s&,;]+)"), r"\1=[redacted]"),
+    (re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api_key)(\s*[=:]\s*)([^\s&,;]+)"), r"\1\2[redacted]"),
+    (re.compile(r"\b[0-9a-f]{64}\b"), "[redacted-hash]"),
 ]
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is kept.
