@@ -35,6 +35,15 @@ class Database:
         self.url = url
         self.engine = _make_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        # Reads on PostgreSQL run in autocommit: no BEGIN and no ROLLBACK round trip around them.
+        # Under READ COMMITTED every statement takes its own snapshot anyway, so a read sees the
+        # same rows either way; a request makes several reads, and on a busy server each round
+        # trip costs a context switch to the database backend.
+        reads = self.engine if self.engine.dialect.name == "sqlite" else \
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._reads = sessionmaker(reads, expire_on_commit=False, autoflush=False)
+        event.listen(self._reads, "do_orm_execute", _refuse_writes)
+        event.listen(self._reads, "before_flush", _refuse_flush)
 
     @property
     def dialect(self) -> str:
@@ -63,8 +72,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reading; closing it ends its transaction without expiring loaded objects."""
-        session = self._sessions()
+        """A session for reading (nothing it changes is committed); closing it keeps loaded objects."""
+        session = self._reads()
         try:
             yield session
         finally:
@@ -77,6 +86,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _refuse_writes(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise RuntimeError("db.read() is for reading; write in db.transaction()")
+
+
+def _refuse_flush(session, flush_context, instances) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("db.read() is for reading; write in db.transaction()")
 
 
 def on_commit(session: Session, callback: Callable[[], Any]) -> None:

@@ -90,12 +90,16 @@ def run(s: Session, model, resource: str, tenant_id: int, query: Query) -> tuple
     if clause is not None:
         stmt = stmt.where(clause)
     order = _order(model, resource, query)  # a bad sortBy is an error even when nothing matches
-    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    if query.count == 0 or query.start > total:
-        return total, []
-    rows = s.scalars(stmt.order_by(*order)
-                     .offset(query.start - 1).limit(query.count)).all()
-    return total, rows
+    if query.count == 0:
+        return s.scalar(select(func.count()).select_from(stmt.subquery())) or 0, []
+    # The page and the total in one round trip: count(*) OVER () is computed before OFFSET/LIMIT.
+    found = s.execute(stmt.add_columns(func.count().over()).order_by(*order)
+                      .offset(query.start - 1).limit(query.count)).all()
+    if found:
+        return found[0][1], [row[0] for row in found]
+    if query.start == 1:
+        return 0, []
+    return s.scalar(select(func.count()).select_from(stmt.subquery())) or 0, []  # paged past the end
 
 
 def groups_of_users(s: Session, tenant_id: int, user_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import id_in
@@ -76,8 +76,27 @@ def reactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor:
     return changed
 
 
+# Up to this many users, one query first asks whether they have any temporary data at all (one
+# round trip instead of four for a SCIM deactivation of a user who has none, the usual case).
+PROBE_USERS = 100
+
+
+def _has_temporary_data(s: Session, tenant_id: int, user_ids: Sequence[int]) -> bool:
+    probes = [select(Invitation.user_id).where(Invitation.tenant_id == tenant_id, id_in(s, Invitation.user_id, user_ids),
+                                          Invitation.status == "pending"),
+              select(EmailMessage.user_id).where(EmailMessage.tenant_id == tenant_id,
+                                            id_in(s, EmailMessage.user_id, user_ids),
+                                            EmailMessage.kind == "invitation", EmailMessage.status == "queued"),
+              select(Task.user_id).where(Task.tenant_id == tenant_id, id_in(s, Task.user_id, user_ids), Task.status == "open"),
+              select(Enrollment.user_id).where(Enrollment.tenant_id == tenant_id, id_in(s, Enrollment.user_id, user_ids),
+                                          Enrollment.status == "enrolled")]
+    return bool(s.scalar(select(or_(*(p.exists() for p in probes)))))
+
+
 def _delete_temporary_data(s: Session, tenant_id: int, user_ids: Sequence[int], now) -> None:
     """One statement per kind of temporary data, for a chunk of just-deactivated users."""
+    if len(user_ids) <= PROBE_USERS and not _has_temporary_data(s, tenant_id, user_ids):
+        return
     s.execute(delete(Invitation).where(Invitation.tenant_id == tenant_id, id_in(s, Invitation.user_id, user_ids),
                                        Invitation.status == "pending"))
     s.execute(update(EmailMessage)
