@@ -33,7 +33,7 @@ def create_user():
     values = user_values(json_body())
     # Automatic groups follow every change: re-evaluated in the same unit of work.
     user = users.create_user(runtime(), tenant_id(), values, actor(), reevaluate=True)
-    return _render_fresh(user.id, 201)
+    return _render_saved(user, 201)
 
 
 @bp.get("/Users/<raw_id>")
@@ -46,9 +46,9 @@ def get_user(raw_id: str):
 def replace_user(raw_id: str):
     user_id = resource_id(raw_id, "user")
     values = user_values(json_body())
-    users.update_user(runtime(), tenant_id(), user_id, values, actor(), if_version=if_match_version(),
-                      reevaluate=True)
-    return _render_fresh(user_id)
+    user = users.update_user(runtime(), tenant_id(), user_id, values, actor(), if_version=if_match_version(),
+                             reevaluate=True)
+    return _render_saved(user)
 
 
 @bp.patch("/Users/<raw_id>")
@@ -67,13 +67,14 @@ def patch_user(raw_id: str):
             values["extra"].pop("emails", None)
         return values
 
-    users.change_user(runtime(), tenant_id(), user_id, patched, actor(), if_version=if_match_version(),
-                      reevaluate=True)
-    return _render_fresh(user_id)
+    user = users.change_user(runtime(), tenant_id(), user_id, patched, actor(), if_version=if_match_version(),
+                             reevaluate=True)
+    return _render_saved(user)
 
 
-def _render_fresh(user_id: int, status: int = 200):
-    user, groups = search.load_user(runtime(), tenant_id(), user_id, _wants_groups(request.args))
+def _render_saved(user, status: int = 200):
+    """The user as the change left it (the service returns it loaded as committed), with its groups."""
+    groups = search.user_groups(runtime(), tenant_id(), user.id) if _wants_groups(request.args) else None
     return render(user, groups, status)
 
 
