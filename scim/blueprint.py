@@ -120,14 +120,3 @@ def _unknown(unknown: str):
         raise MethodNotAllowedError(f"{request.method} is not supported on /{unknown}.")
     raise NotFoundError(f"No SCIM endpoint at /{unknown}.")
 
-
-def reevaluate(user_ids) -> None:
-    """Automatic groups follow every change: once a SCIM change committed, re-evaluate the
-    users it touched against the tenant's rules (the automatic groups issue)."""
-    from provisioning.services.rules import reevaluate_users
-
-    from .auth import runtime, tenant_id
-
-    ids = [i for i in user_ids if i]
-    if ids:
-        reevaluate_users(runtime(), tenant_id(), ids)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from provisioning.models import Group, Membership, User
@@ -83,19 +83,43 @@ def _order(model, resource: str, query: Query) -> list:
     return keys
 
 
-def run(s: Session, model, resource: str, tenant_id: int, query: Query) -> tuple[int, Sequence[Any]]:
-    """(totalResults, the page's rows) for one resource type."""
+def run(s: Session, model, resource: str, tenant_id: int, query: Query, with_groups: bool = False
+        ) -> tuple[int, Sequence[Any], dict[int, list[tuple[int, str]]] | None]:
+    """(totalResults, the page's rows, their groups when ``with_groups``) for one resource type."""
     stmt = select(model).where(model.tenant_id == tenant_id)
     clause = where_clause(query.filter, resource, tenant_id)
     if clause is not None:
         stmt = stmt.where(clause)
     order = _order(model, resource, query)  # a bad sortBy is an error even when nothing matches
-    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    if query.count == 0 or query.start > total:
-        return total, []
-    rows = s.scalars(stmt.order_by(*order)
-                     .offset(query.start - 1).limit(query.count)).all()
-    return total, rows
+    if query.count == 0:
+        return s.scalar(select(func.count()).select_from(stmt.subquery())) or 0, [], None
+    # The page, the total and each user's group ids in one round trip: count(*) OVER () is
+    # computed before OFFSET/LIMIT.
+    found = s.execute(stmt.add_columns(func.count().over(), *([_group_ids(tenant_id)] if with_groups else []))
+                      .order_by(*order).offset(query.start - 1).limit(query.count)).all()
+    if found:
+        rows = [row[0] for row in found]
+        groups = _named_groups(s, tenant_id, {row[0].id: row[2] for row in found}) if with_groups else None
+        return found[0][1], rows, groups
+    if query.start == 1:
+        return 0, [], None
+    return s.scalar(select(func.count()).select_from(stmt.subquery())) or 0, [], None  # paged past the end
+
+
+def _group_ids(tenant_id: int):
+    """A user's group ids, comma-separated (string_agg / group_concat), as a column of the user's row."""
+    return (select(func.aggregate_strings(cast(Membership.group_id, String), ","))
+            .where(Membership.user_id == User.id, Membership.tenant_id == tenant_id)
+            .correlate(User).scalar_subquery())
+
+
+def _named_groups(s: Session, tenant_id: int, group_ids: dict[int, str | None]) -> dict[int, list[tuple[int, str]]]:
+    """{user id: [(group id, name), ...] by group id}; the names in one query, only when some user has groups."""
+    ids = {uid: sorted(int(g) for g in (text or "").split(",") if g) for uid, text in group_ids.items()}
+    wanted = sorted({g for gids in ids.values() for g in gids})
+    names = dict(s.execute(select(Group.id, Group.name).where(Group.tenant_id == tenant_id, Group.id.in_(wanted)))
+                 .all()) if wanted else {}
+    return {uid: [(g, names[g]) for g in gids if g in names] for uid, gids in ids.items()}
 
 
 def groups_of_users(s: Session, tenant_id: int, user_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
@@ -124,11 +148,24 @@ def members_of_groups(s: Session, tenant_id: int, group_ids: Sequence[int]) -> d
 
 
 def load_user(rt, tenant_id: int, user_id: int, with_groups: bool) -> tuple[User, list[tuple[int, str]] | None]:
-    from provisioning.services.users import load_user as load
+    from provisioning.errors import NotFound
 
     with rt.db.read() as s:
-        user = load(s, tenant_id, user_id)
-        return user, (groups_of_users(s, tenant_id, [user.id])[user.id] if with_groups else None)
+        if not with_groups:
+            from provisioning.services.users import load_user as load
+
+            return load(s, tenant_id, user_id), None
+        # The user and its group ids in one statement (names only when it has groups).
+        row = s.execute(select(User, _group_ids(tenant_id)).where(User.id == user_id, User.tenant_id == tenant_id)).first()
+        if row is None:
+            raise NotFound(f"No user with id {user_id}.")
+        return row[0], _named_groups(s, tenant_id, {row[0].id: row[1]})[row[0].id]
+
+
+def user_groups(rt, tenant_id: int, user_id: int) -> list[tuple[int, str]]:
+    """The groups of one user (to render a user the caller already holds)."""
+    with rt.db.read() as s:
+        return groups_of_users(s, tenant_id, [user_id])[user_id]
 
 
 def load_group(rt, tenant_id: int, group_id: int, with_members: bool) -> tuple[Group, list | None]:
@@ -142,11 +179,9 @@ def load_group(rt, tenant_id: int, group_id: int, with_members: bool) -> tuple[G
 def search(rt, model, resource: str, tenant_id: int, query: Query, with_related: bool):
     """(total, rows, related) where related maps ids to groups (users) or members (groups)."""
     with rt.db.read() as s:
-        total, rows = run(s, model, resource, tenant_id, query)
-        related = None
-        if with_related and rows:
-            ids = [r.id for r in rows]
-            related = (groups_of_users if model is User else members_of_groups)(s, tenant_id, ids)
+        total, rows, related = run(s, model, resource, tenant_id, query, with_groups=with_related and model is User)
+        if with_related and rows and model is not User:
+            related = members_of_groups(s, tenant_id, [r.id for r in rows])
         return total, rows, related
 
 

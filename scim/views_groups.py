@@ -10,7 +10,7 @@ from provisioning.services import groups, memberships
 from . import search
 from .projection import parse_list, project, wants
 from .auth import actor, runtime, tenant_id
-from .blueprint import (base_url, bp, if_match_version, json_body, not_modified, reevaluate, resource_id,
+from .blueprint import (base_url, bp, if_match_version, json_body, not_modified, resource_id,
                         scim_response)
 from .patch import GROUP, apply_operations, member_steps, parse_operations
 from .resources import group_document, group_values, member_entry, member_ids
@@ -42,8 +42,8 @@ def create_group():
     body = json_body()
     values = group_values(body)
     group = memberships.create_group_with_members(
-        runtime(), tenant_id(), {**values, "source": SOURCE}, _members_of(body), actor(), source=SOURCE)
-    reevaluate(_members_of(body))
+        runtime(), tenant_id(), {**values, "source": SOURCE}, _members_of(body), actor(), source=SOURCE,
+        reevaluate=True)
     return _render_fresh(group.id, 201)
 
 
@@ -60,8 +60,7 @@ def replace_group(raw_id: str):
     values = group_values(body)
     memberships.edit_group(runtime(), tenant_id(), group_id, values=values,
                            member_steps=[("replace", _members_of(body))], actor=actor(), source=SOURCE,
-                           if_version=if_match_version())
-    reevaluate(_members_of(body))
+                           if_version=if_match_version(), reevaluate=True)
     return _render_fresh(group_id)
 
 
@@ -76,11 +75,10 @@ def patch_group(raw_id: str):
         if required is not None and current.version != required:
             raise VersionMismatch(f"Group {group_id} is at version {current.version}, not {required}.")
         values = group_values(apply_operations(group_document(current, base_url()), other_ops, GROUP))
+    # Rules may test membership of this group: the members named are re-evaluated in the same
+    # unit of work (a "remove all" names nobody; the periodic full evaluation catches it).
     group = memberships.edit_group(runtime(), tenant_id(), group_id, values=values, member_steps=steps,
-                                   actor=actor(), source=SOURCE, if_version=required)
-    # Rules may test membership of this group: re-evaluate the members named (a "remove all"
-    # names nobody; the periodic full evaluation catches it).
-    reevaluate(sorted({uid for _, ids in steps if ids for uid in ids}))
+                                   actor=actor(), source=SOURCE, if_version=required, reevaluate=True)
     if "attributes" in request.args or "excludedAttributes" in request.args:
         return _render_fresh(group_id)
     # RFC 7644 §3.5.2 allows 204, which Entra ID and Okta expect for groups: a member change of a

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from flask import request
 
-from provisioning.errors import VersionMismatch
 from provisioning.services import users
 
 from . import search
 from .projection import parse_list, project, wants
 from .auth import actor, runtime, tenant_id
-from .blueprint import (base_url, bp, if_match_version, json_body, not_modified, reevaluate, resource_id,
+from .blueprint import (base_url, bp, if_match_version, json_body, not_modified, resource_id,
                         scim_response)
 from .patch import USER, apply_operations, parse_operations
 from .resources import group_entry, user_document, user_values
-
-# A PATCH re-reads the user and saves with its version; a concurrent change is retried.
-PATCH_ATTEMPTS = 3
 
 
 def render(user, groups, status: int = 200, params=None):
@@ -35,9 +31,9 @@ def _wants_groups(params) -> bool:
 @bp.post("/Users")
 def create_user():
     values = user_values(json_body())
-    user = users.create_user(runtime(), tenant_id(), values, actor())
-    reevaluate([user.id])
-    return _render_fresh(user.id, 201)
+    # Automatic groups follow every change: re-evaluated in the same unit of work.
+    user = users.create_user(runtime(), tenant_id(), values, actor(), reevaluate=True)
+    return _render_saved(user, 201)
 
 
 @bp.get("/Users/<raw_id>")
@@ -50,33 +46,35 @@ def get_user(raw_id: str):
 def replace_user(raw_id: str):
     user_id = resource_id(raw_id, "user")
     values = user_values(json_body())
-    users.update_user(runtime(), tenant_id(), user_id, values, actor(), if_version=if_match_version())
-    reevaluate([user_id])
-    return _render_fresh(user_id)
+    user = users.update_user(runtime(), tenant_id(), user_id, values, actor(), if_version=if_match_version(),
+                             reevaluate=True)
+    return _render_saved(user)
 
 
 @bp.patch("/Users/<raw_id>")
 def patch_user(raw_id: str):
     user_id = resource_id(raw_id, "user")
     ops = parse_operations(json_body(), USER)
-    required = if_match_version()
-    for attempt in range(PATCH_ATTEMPTS):
-        current, _ = search.load_user(runtime(), tenant_id(), user_id, False)
-        if required is not None and current.version != required:
-            raise VersionMismatch(f"User {user_id} is at version {current.version}, not {required}.")
-        values = user_values(apply_operations(user_document(current, base_url()), ops, USER))
-        try:
-            users.update_user(runtime(), tenant_id(), user_id, values, actor(), if_version=current.version)
-            break
-        except VersionMismatch:
-            if required is not None or attempt == PATCH_ATTEMPTS - 1:
-                raise
-    reevaluate([user_id])
-    return _render_fresh(user_id)
+    base = base_url()
+
+    def patched(current) -> dict:
+        # Applied to the user as locked by the update, so no concurrent change is lost.
+        before = user_document(current, base)
+        after = apply_operations(before, ops, USER)
+        values = user_values(after)
+        if "emails" not in (current.extra or {}) and after.get("emails") == before.get("emails"):
+            # The document lists the stored primary email as "emails"; unchanged, it is not new data.
+            values["extra"].pop("emails", None)
+        return values
+
+    user = users.change_user(runtime(), tenant_id(), user_id, patched, actor(), if_version=if_match_version(),
+                             reevaluate=True)
+    return _render_saved(user)
 
 
-def _render_fresh(user_id: int, status: int = 200):
-    user, groups = search.load_user(runtime(), tenant_id(), user_id, _wants_groups(request.args))
+def _render_saved(user, status: int = 200):
+    """The user as the change left it (the service returns it loaded as committed), with its groups."""
+    groups = search.user_groups(runtime(), tenant_id(), user.id) if _wants_groups(request.args) else None
     return render(user, groups, status)
 
 

@@ -94,7 +94,7 @@ def test_adding_one_unknown_email_invites_a_new_user_with_the_join_link(rt, tena
     run_jobs()
     [message] = mail.received
     assert message["To"] == "New.Person@example.edu" and "https://lms.example.edu/acme" in parts(message)[0]
-    with rt.db.read() as s:
+    with rt.db.transaction() as s:  # accept_invitation writes
         assert s.scalar(select(Invitation.status).where(Invitation.user_id == user.id)) == "pending"
         assert invitations.accept_invitation(s, tenant.id, user.id)
 

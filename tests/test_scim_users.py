@@ -212,3 +212,26 @@ def test_seat_limit_refuses_a_new_user_with_a_clear_scim_error(client, rt, make_
     assert "seat limit" in r.json["detail"] and r.json["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
     # A deactivated user takes no seat, so creating one is allowed.
     assert client.post("/scim/v2/Users", json={"userName": "third", "active": False}, headers=limited.scim).status_code == 201
+
+
+def test_patch_active_of_a_user_made_elsewhere_stores_nothing_else_and_keeps_following_its_email(client, tenant, rt):
+    from provisioning.services import users
+    from provisioning.services.activity import Actor
+
+    user = users.create_user(rt, tenant.id, {"email": "ada@example.org"}, Actor("admin", "api"))
+    r = patch(client, tenant, user.id, {"op": "replace", "path": "active", "value": False})
+    assert r.status_code == 200 and r.json["active"] is False
+    assert r.json["emails"] == [{"value": "ada@example.org", "primary": True}]
+    assert events(rt, tenant.id, "user.updated") == []  # only the deactivation changed
+    users.update_user(rt, tenant.id, user.id, {"email": "ada.lovelace@example.org"}, Actor("admin", "api"))
+    r = client.get(f"/scim/v2/Users/{user.id}", headers=tenant.scim)
+    assert r.json["emails"] == [{"value": "ada.lovelace@example.org", "primary": True}]
+
+
+def test_a_token_revoked_by_this_process_is_refused_at_once(client, tenant, rt):
+    from provisioning.services import tokens
+
+    assert client.get("/scim/v2/Users", headers=tenant.scim).status_code == 200  # remembered now
+    [scim] = [t for t in tokens.list_tokens(rt, tenant.id) if t.scope == "scim"]
+    tokens.revoke_token(rt, scim.id)
+    assert client.get("/scim/v2/Users", headers=tenant.scim).status_code == 401

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from ..db import id_in
@@ -76,8 +76,30 @@ def reactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor:
     return changed
 
 
+# Up to this many users, one query first asks whether they have any temporary data at all (one
+# round trip instead of four for a SCIM deactivation of a user who has none, the usual case).
+PROBE_USERS = 100
+
+
+# One statement, written out: built with the ORM it cost more CPU than the round trips it saves.
+_TEMPORARY_DATA = text("""
+    SELECT EXISTS (SELECT 1 FROM invitations WHERE tenant_id = :t AND user_id IN :ids AND status = 'pending')
+        OR EXISTS (SELECT 1 FROM email_messages WHERE tenant_id = :t AND user_id IN :ids
+                   AND kind = 'invitation' AND status = 'queued')
+        OR EXISTS (SELECT 1 FROM tasks WHERE tenant_id = :t AND user_id IN :ids AND status = 'open')
+        OR EXISTS (SELECT 1 FROM enrollments WHERE tenant_id = :t AND user_id IN :ids AND status = 'enrolled')
+""").bindparams(bindparam("ids", expanding=True))
+
+
+def _has_temporary_data(s: Session, tenant_id: int, user_ids: Sequence[int]) -> bool:
+    """What :func:`_delete_temporary_data` would delete or cancel, asked in one query."""
+    return bool(s.scalar(_TEMPORARY_DATA, {"t": tenant_id, "ids": list(user_ids)}))
+
+
 def _delete_temporary_data(s: Session, tenant_id: int, user_ids: Sequence[int], now) -> None:
     """One statement per kind of temporary data, for a chunk of just-deactivated users."""
+    if len(user_ids) <= PROBE_USERS and not _has_temporary_data(s, tenant_id, user_ids):
+        return
     s.execute(delete(Invitation).where(Invitation.tenant_id == tenant_id, id_in(s, Invitation.user_id, user_ids),
                                        Invitation.status == "pending"))
     s.execute(update(EmailMessage)

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import insert_ignoring_conflicts
 from ..errors import Conflict, InvalidInput, NotFound
@@ -46,10 +47,15 @@ def ensure_hand_editable(group: Group) -> None:
                        "changed by hand. Edit the rule or its include/exclude lists instead.", field="members")
 
 
-def touch_group(s: Session, group_id: int) -> None:
-    s.execute(update(Group).where(Group.id == group_id)
-              .values(version=Group.version + 1, updated_at=utcnow())
-              .execution_options(synchronize_session=False))
+def touch_group(s: Session, group_id: int, group: Group | None = None) -> None:
+    """A new version of the group (its members changed); ``group``, when loaded, gets it too."""
+    version, updated_at = s.execute(update(Group).where(Group.id == group_id)
+                                    .values(version=Group.version + 1, updated_at=utcnow())
+                                    .returning(Group.version, Group.updated_at)
+                                    .execution_options(synchronize_session=False)).one()
+    if group is not None:
+        set_committed_value(group, "version", version)
+        set_committed_value(group, "updated_at", updated_at)
 
 
 def insert_members(s: Session, tenant_id: int, group_id: int, user_ids: Sequence[int], source: str) -> list[int]:
@@ -236,6 +242,13 @@ def unknown_user_ids(s: Session, tenant_id: int, user_ids: Sequence[int]) -> lis
     return [i for i in ids if i not in known]
 
 
+def _refuse_unknown(s: Session, tenant_id: int, user_ids: Sequence[int]) -> None:
+    missing = unknown_user_ids(s, tenant_id, user_ids) if user_ids else []
+    if missing:
+        raise InvalidInput("Some members are not users of this tenant; nothing was changed.",
+                           details={"members": [f"No user with id {i}." for i in missing[:100]]})
+
+
 def apply_member_steps(s: Session, group: Group, steps: Sequence[tuple[str, Sequence[int] | None]],
                        actor: Actor, source: str) -> tuple[int, int]:
     """Run ("add" | "remove" | "replace", user_ids) steps in order; ("remove", None) removes everyone.
@@ -244,16 +257,17 @@ def apply_member_steps(s: Session, group: Group, steps: Sequence[tuple[str, Sequ
     member ids (the caller already holds the whole new list).  Returns (added, removed).
     """
     ensure_hand_editable(group)
-    adding = [uid for kind, ids in steps if kind in ("add", "replace") and ids for uid in ids]
-    missing = unknown_user_ids(s, group.tenant_id, adding) if adding else []
-    if missing:
-        raise InvalidInput("Some members are not users of this tenant; nothing was changed.",
-                           details={"members": [f"No user with id {i}." for i in missing[:100]]})
+    replacing = [uid for kind, ids in steps if kind == "replace" and ids for uid in ids]
+    _refuse_unknown(s, group.tenant_id, replacing)
     added: list[int] = []
     removed: list[int] = []
     for kind, ids in steps:
         if kind == "add":
-            added += insert_members(s, group.tenant_id, group.id, sorted(set(ids or ())), source)
+            wanted = sorted(set(ids or ()))
+            new = insert_members(s, group.tenant_id, group.id, wanted, source)
+            if len(new) < len(wanted):  # already members, or not users of the tenant (then nothing changes)
+                _refuse_unknown(s, group.tenant_id, sorted(set(wanted) - set(new)))
+            added += new
         elif kind == "remove" and ids is None:
             removed += s.scalars(delete(Membership).where(Membership.group_id == group.id)
                                  .returning(Membership.user_id)).all()
@@ -267,7 +281,7 @@ def apply_member_steps(s: Session, group: Group, steps: Sequence[tuple[str, Sequ
         else:
             raise InvalidInput(f"Unknown member change {kind!r}.")
     if added or removed:
-        touch_group(s, group.id)
+        touch_group(s, group.id, group)
         record_many(s, _member_events(group.tenant_id, group.id, added, actor, "group.member_added"))
         record_many(s, _member_events(group.tenant_id, group.id, removed, actor, "group.member_removed"))
     return len(added), len(removed)
@@ -275,8 +289,12 @@ def apply_member_steps(s: Session, group: Group, steps: Sequence[tuple[str, Sequ
 
 def edit_group(rt: Runtime, tenant_id: int, group_id: int, *, values: dict[str, Any] | None = None,
                member_steps: Sequence[tuple[str, Sequence[int] | None]] = (), actor: Actor,
-               source: str = "manual", if_version: int | None = None) -> Group:
-    """Change a group's attributes and run member steps (see :func:`apply_member_steps`) atomically."""
+               source: str = "manual", if_version: int | None = None, reevaluate: bool = False) -> Group:
+    """Change a group's attributes and run member steps (see :func:`apply_member_steps`) atomically.
+
+    ``reevaluate``: also re-evaluate the users the steps name against the automatic groups
+    (rules may test membership of this group), in the same unit of work.
+    """
     from ..errors import VersionMismatch
     from .groups import apply_group_changes
 
@@ -289,13 +307,21 @@ def edit_group(rt: Runtime, tenant_id: int, group_id: int, *, values: dict[str, 
         if member_steps:
             apply_member_steps(s, group, member_steps, actor, source)
         s.flush()
-        s.refresh(group)
+        if reevaluate:
+            _reevaluate(rt, s, tenant_id, [uid for _, ids in member_steps if ids for uid in ids])
     return group
 
 
+def _reevaluate(rt: Runtime, s: Session, tenant_id: int, user_ids: Sequence[int]) -> None:
+    from .rules import reevaluate_users
+
+    if user_ids:
+        reevaluate_users(s, tenant_id, sorted(set(user_ids)), rt=rt)
+
+
 def create_group_with_members(rt: Runtime, tenant_id: int, values: dict[str, Any], user_ids: Sequence[int],
-                              actor: Actor, *, source: str = "manual") -> Group:
-    """Create a group and give it its first members in one unit of work."""
+                              actor: Actor, *, source: str = "manual", reevaluate: bool = False) -> Group:
+    """Create a group and give it its first members in one unit of work (``reevaluate``: see edit_group)."""
     from .groups import add_group
 
     with rt.db.transaction() as s:
@@ -303,5 +329,6 @@ def create_group_with_members(rt: Runtime, tenant_id: int, values: dict[str, Any
         if user_ids:
             apply_member_steps(s, group, [("add", user_ids)], actor, source)
         s.flush()
-        s.refresh(group)
+        if reevaluate:
+            _reevaluate(rt, s, tenant_id, user_ids)
     return group

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -111,19 +111,39 @@ def add_user(s: Session, tenant_id: int, values: dict[str, Any], actor: Actor) -
     user.custom_attributes = values.get("custom_attributes") or {}
     user.extra = values.get("extra") or {}
     s.add(user)
-    try:
-        with s.begin_nested():
-            s.flush()
-    except IntegrityError as exc:  # a concurrent request won the race for the same name
-        raise Conflict("A user with this username or email already exists.", field="username") from exc
+    _flush_unique(s)
     record(s, tenant_id, actor, "user.created", "user", user.id, {"username": user.username})
     return user
 
 
-def create_user(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Actor) -> User:
-    """Create one user.  ``values`` uses the attribute names of :data:`EDITABLE`."""
+def _flush_unique(s: Session) -> None:
+    """Flush; a concurrent request that won the race for the same name is a Conflict.
+
+    No savepoint around it (two round trips per write): a Conflict ends the unit of work anyway.
+    """
+    try:
+        s.flush()
+    except IntegrityError as exc:
+        raise Conflict("A user with this username or email already exists.", field="username") from exc
+
+
+def create_user(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Actor, *,
+                reevaluate: bool = False) -> User:
+    """Create one user.  ``values`` uses the attribute names of :data:`EDITABLE`.
+
+    ``reevaluate``: also re-evaluate the user against the automatic groups, in the same unit of work.
+    """
     with rt.db.transaction() as s:
-        return add_user(s, tenant_id, values, actor)
+        user = add_user(s, tenant_id, values, actor)
+        if reevaluate:
+            _reevaluate(rt, s, tenant_id, user.id)
+        return user
+
+
+def _reevaluate(rt: Runtime, s: Session, tenant_id: int, user_id: int) -> None:
+    from .rules import reevaluate_users
+
+    reevaluate_users(s, tenant_id, [user_id], rt=rt)
 
 
 def load_user(s: Session, tenant_id: int, user_id: int, *, for_update: bool = False) -> User:
@@ -166,8 +186,11 @@ def list_users(
 def apply_changes(s: Session, user: User, values: dict[str, Any], actor: Actor) -> dict[str, Any]:
     """Change attributes of a loaded user inside an open unit of work; returns what changed."""
     values = _validate(dict(values))
-    if "username" in values or "email" in values:
-        _check_unique(s, user.tenant_id, values, exclude_id=user.id)
+    # Only a name that changes (ignoring case) can collide with another user's.
+    renamed = {k: values[k] for k in ("username", "email")
+               if k in values and (values[k] or "").lower() != (getattr(user, k) or "").lower()}
+    if renamed:
+        _check_unique(s, user.tenant_id, renamed, exclude_id=user.id)
     if values.get("status") and values["status"] != "deactivated" and user.status == "deactivated":
         check_seats(s, user.tenant_id)
     changed = {k: v for k, v in values.items() if getattr(user, k) != v}
@@ -177,21 +200,28 @@ def apply_changes(s: Session, user: User, values: dict[str, Any], actor: Actor) 
         setattr(user, key, value)
     user.version += 1
     user.updated_at = utcnow()
-    try:
-        with s.begin_nested():
-            s.flush()
-    except IntegrityError as exc:
-        raise Conflict("A user with this username or email already exists.", field="username") from exc
+    _flush_unique(s)
     record(s, user.tenant_id, actor, "user.updated", "user", user.id, {"changed": sorted(changed)})
     return changed
 
 
 def update_user(rt: Runtime, tenant_id: int, user_id: int, values: dict[str, Any], actor: Actor,
-                *, if_version: int | None = None) -> User:
+                *, if_version: int | None = None, reevaluate: bool = False) -> User:
     """Change some attributes of a user (a partial update).
 
     Deactivating or reactivating goes through :mod:`.lifecycle`, so it behaves the same
     whichever channel asked for it.
+    """
+    return change_user(rt, tenant_id, user_id, lambda user: values, actor, if_version=if_version,
+                       reevaluate=reevaluate)
+
+
+def change_user(rt: Runtime, tenant_id: int, user_id: int, values_for: Callable[[User], dict[str, Any]],
+                actor: Actor, *, if_version: int | None = None, reevaluate: bool = False) -> User:
+    """:func:`update_user` with the values computed from the locked, current user (e.g. a patch).
+
+    The user is read once, FOR UPDATE, so a concurrent change waits instead of being lost.
+    ``reevaluate``: also re-evaluate the user against the automatic groups, in the same unit of work.
     """
     from .lifecycle import deactivate_users, reactivate_users
 
@@ -199,7 +229,7 @@ def update_user(rt: Runtime, tenant_id: int, user_id: int, values: dict[str, Any
         user = load_user(s, tenant_id, user_id, for_update=True)
         if if_version is not None and user.version != if_version:
             raise VersionMismatch(f"User {user_id} is at version {user.version}, not {if_version}.")
-        values = dict(values)
+        values = dict(values_for(user))
         wanted = values.get("status")
         if wanted is None and values.get("active") is not None and "status" not in values:
             wanted = "active" if values["active"] else "deactivated"
@@ -212,6 +242,8 @@ def update_user(rt: Runtime, tenant_id: int, user_id: int, values: dict[str, Any
         if lifecycle is not None:
             lifecycle(s, tenant_id, [user.id], actor)
             s.refresh(user)
+        if reevaluate:
+            _reevaluate(rt, s, tenant_id, user.id)
     return user
 
 
