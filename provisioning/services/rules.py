@@ -158,9 +158,10 @@ def start_evaluation(s: Session, rt: Runtime, group: Group, actor: Actor):
     from .operations import start_operation
 
     s.flush()
-    total = s.scalar(select(func.count()).select_from(User).where(User.tenant_id == group.tenant_id))
+    total, last = s.execute(select(func.count(), func.max(User.id)).where(User.tenant_id == group.tenant_id)).one()
     op = start_operation(s, rt, group.tenant_id, "rule_evaluation",
-                         {"group_id": group.id, "actor": actor.name, "channel": actor.channel}, actor, total=total)
+                         {"group_id": group.id, "actor": actor.name, "channel": actor.channel,
+                          "last_user_id": last or 0}, actor, total=total)
     group.settings = {**(group.settings or {}), "evaluation_operation_id": op.id}
     return op
 
