@@ -289,3 +289,28 @@ def test_batch_deactivation_and_reactivation_follow_rules_on_active(rt, client, 
                 headers=tenant.admin)
     run_jobs()
     assert members(rt, group["id"]) == {people["ann"], people["bob"]}
+
+
+def test_a_rule_on_emails_matches_every_address_of_the_user_as_the_scim_filter_does(rt, client, tenant, people,
+                                                                                    run_jobs):
+    r = client.post("/scim/v2/Users", json={
+        "userName": "eve", "emails": [{"value": "eve@home.example", "type": "home", "primary": True},
+                                      {"value": "eve@partner.com", "type": "work"}]}, headers=tenant.scim)
+    eve = int(r.json["id"])
+    anywhere = make_rule_group(client, tenant, run_jobs, 'emails co "@partner.com"', name="Partners")
+    assert members(rt, anywhere["id"]) == {people["bob"], people["dee"], eve}
+    work = make_rule_group(client, tenant, run_jobs, 'emails[type eq "work" and value co "@partner.com"]',
+                           name="Partner work")
+    assert members(rt, work["id"]) == {eve}
+    preview = client.post("/api/v1/rules/preview", json={"rule": 'emails[type eq "work" and value co "partner"]'},
+                          headers=tenant.admin).json
+    assert preview["count"] == 1
+    scim = client.get("/scim/v2/Users", query_string={"filter": 'emails co "@partner.com"'}, headers=tenant.scim)
+    assert {int(u["id"]) for u in scim.json["Resources"]} == members(rt, anywhere["id"])
+    # The IdP drops the work address: the user leaves the group at once (incremental re-evaluation).
+    client.patch(f"/scim/v2/Users/{eve}", json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "emails", "value": [{"value": "eve@home.example", "primary": True}]}]},
+        headers=tenant.scim)
+    assert eve not in members(rt, anywhere["id"]) and eve not in members(rt, work["id"])
+

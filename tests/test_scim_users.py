@@ -212,3 +212,21 @@ def test_seat_limit_refuses_a_new_user_with_a_clear_scim_error(client, rt, make_
     assert "seat limit" in r.json["detail"] and r.json["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
     # A deactivated user takes no seat, so creating one is allowed.
     assert client.post("/scim/v2/Users", json={"userName": "third", "active": False}, headers=limited.scim).status_code == 201
+
+
+def test_a_filter_on_emails_finds_a_user_by_any_of_their_addresses(client, tenant):
+    # RFC 7644 §3.4.2.2: "emails co x" and "emails[type eq y and value co x]" match any address.
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "multi",
+            "emails": [{"value": "multi@home.example", "type": "home", "primary": True},
+                       {"value": "m.ulti@partner.com", "type": "work"}]}
+    assert client.post("/scim/v2/Users", json=body, headers=tenant.scim).status_code == 201
+    client.post("/scim/v2/Users", json={"userName": "single", "emails": [{"value": "single@home.example"}]},
+                headers=tenant.scim)
+    for text in ('emails co "@partner.com"', 'emails[type eq "work" and value co "partner"]',
+                 'emails.value eq "M.ULTI@partner.com"'):
+        r = client.get("/scim/v2/Users", query_string={"filter": text}, headers=tenant.scim)
+        assert r.status_code == 200 and [u["userName"] for u in r.json["Resources"]] == ["multi"], text
+    r = client.get("/scim/v2/Users", query_string={"filter": 'emails[type eq "home" and value co "partner"]'},
+                   headers=tenant.scim)
+    assert r.json["totalResults"] == 0
+
