@@ -48,6 +48,8 @@ class Settings:
     job_timeout: int = 3600
     operation_stale_seconds: int = 60
     jobs_sweep_interval: int = 30
+    # Seconds between the workers' full re-evaluations of automatic groups (0: off; cron instead).
+    rules_evaluate_interval: int = 86400
     # Limits
     max_content_length: int = 50 * 1024 * 1024
     page_size_max: int = 500
@@ -92,6 +94,7 @@ class Settings:
             job_timeout=_int(env.get("JOB_TIMEOUT"), 3600),
             operation_stale_seconds=_int(env.get("OPERATION_STALE_SECONDS"), 60),
             jobs_sweep_interval=_int(env.get("JOBS_SWEEP_INTERVAL"), 30),
+            rules_evaluate_interval=_int(env.get("RULES_EVALUATE_INTERVAL"), 86400),
             max_content_length=_int(env.get("MAX_UPLOAD_BYTES"), 50 * 1024 * 1024),
             page_size_max=_int(env.get("PAGE_SIZE_MAX"), 500),
             import_max_rows=_int(env.get("IMPORT_MAX_ROWS"), 1_000_000),

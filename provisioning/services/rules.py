@@ -153,15 +153,17 @@ def group_saved(s: Session, rt: Runtime, group: Group, actor: Actor):
     return start_evaluation(s, rt, group, actor)
 
 
-def start_evaluation(s: Session, rt: Runtime, group: Group, actor: Actor):
+def start_evaluation(s: Session, rt: Runtime, group: Group, actor: Actor, *, schedule_slot: int | None = None):
     """Add a rule_evaluation Operation for ``group`` (enqueued after the caller commits)."""
     from .operations import start_operation
 
     s.flush()
     total, last = s.execute(select(func.count(), func.max(User.id)).where(User.tenant_id == group.tenant_id)).one()
-    op = start_operation(s, rt, group.tenant_id, "rule_evaluation",
-                         {"group_id": group.id, "actor": actor.name, "channel": actor.channel,
-                          "last_user_id": last or 0}, actor, total=total)
+    params: dict[str, Any] = {"group_id": group.id, "actor": actor.name, "channel": actor.channel,
+                              "last_user_id": last or 0}
+    if schedule_slot is not None:
+        params["schedule_slot"] = schedule_slot
+    op = start_operation(s, rt, group.tenant_id, "rule_evaluation", params, actor, total=total)
     group.settings = {**(group.settings or {}), "evaluation_operation_id": op.id}
     return op
 
@@ -211,10 +213,16 @@ def request_evaluation(rt: Runtime, tenant_id: int, group_id: int, actor: Actor)
 def evaluate_all(rt: Runtime, actor: Actor, tenant_id: int | None = None) -> list[int]:
     """Start a full evaluation of every automatic group (of one tenant, or of all); returns Operation ids."""
     with rt.db.transaction() as s:
-        stmt = select(Group).where(Group.kind == "automatic").order_by(Group.id)
-        if tenant_id is not None:
-            stmt = stmt.where(Group.tenant_id == tenant_id)
-        return [start_evaluation(s, rt, group, actor).id for group in s.scalars(stmt)]
+        return start_all(s, rt, actor, tenant_id)
+
+
+def start_all(s: Session, rt: Runtime, actor: Actor, tenant_id: int | None = None, *,
+              schedule_slot: int | None = None) -> list[int]:
+    """:func:`evaluate_all` inside the caller's unit of work."""
+    stmt = select(Group).where(Group.kind == "automatic").order_by(Group.id)
+    if tenant_id is not None:
+        stmt = stmt.where(Group.tenant_id == tenant_id)
+    return [start_evaluation(s, rt, group, actor, schedule_slot=schedule_slot).id for group in s.scalars(stmt)]
 
 
 def mark_broken(s: Session, group: Group, message: str, actor: Actor = RULE_ACTOR) -> None:
