@@ -29,6 +29,15 @@ def _int(value: str | None, default: int) -> int:
         raise ConfigurationError(f"expected a whole number, got {value!r}") from exc
 
 
+def _float(value: str | None, default: float) -> float:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"expected a number, got {value!r}") from exc
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -60,6 +69,16 @@ class Settings:
     lti_jwks_ttl_seconds: int = 3600
     lti_jwks_min_refetch_seconds: int = 5
     lti_launch_token_seconds: int = 4 * 3600
+    # Outgoing email (provisioning/mail): without smtp_url emails stay in the outbox and the email log.
+    smtp_url: str | None = None
+    mail_from: str = ""                     # "" means no-reply@<host of public_base_url>
+    email_send_interval: float = 0.2        # seconds between two messages: pacing towards the SMTP server
+    email_batch_size: int = 50              # messages sent per job chunk (Stop is checked between chunks)
+    email_max_attempts: int = 6             # temporary failures retried up to this many attempts in all
+    email_retry_base_seconds: float = 30    # first retry delay, doubled on each further attempt
+    email_retry_max_seconds: float = 3600   # the longest retry delay
+    email_claim_lease_seconds: float = 300  # a "sending" claim older than this belonged to a worker that died
+    smtp_timeout_seconds: float = 30
     # Behaviour
     trust_proxy: bool = False
     embedded: bool = False
@@ -102,6 +121,15 @@ class Settings:
             lti_jwks_ttl_seconds=_int(env.get("LTI_JWKS_TTL_SECONDS"), 3600),
             lti_jwks_min_refetch_seconds=_int(env.get("LTI_JWKS_MIN_REFETCH_SECONDS"), 5),
             lti_launch_token_seconds=_int(env.get("LTI_LAUNCH_TOKEN_SECONDS"), 4 * 3600),
+            smtp_url=env.get("SMTP_URL", "").strip() or None,
+            mail_from=env.get("MAIL_FROM", "").strip(),
+            email_send_interval=_float(env.get("EMAIL_SEND_INTERVAL"), 0.2),
+            email_batch_size=_int(env.get("EMAIL_BATCH_SIZE"), 50),
+            email_max_attempts=_int(env.get("EMAIL_MAX_ATTEMPTS"), 6),
+            email_retry_base_seconds=_float(env.get("EMAIL_RETRY_BASE_SECONDS"), 30),
+            email_retry_max_seconds=_float(env.get("EMAIL_RETRY_MAX_SECONDS"), 3600),
+            email_claim_lease_seconds=_float(env.get("EMAIL_CLAIM_LEASE_SECONDS"), 300),
+            smtp_timeout_seconds=_float(env.get("SMTP_TIMEOUT_SECONDS"), 30),
             trust_proxy=_bool(env.get("TRUST_PROXY"), False),
             embedded=embedded,
         )
