@@ -314,3 +314,36 @@ def test_a_rule_on_emails_matches_every_address_of_the_user_as_the_scim_filter_d
         headers=tenant.scim)
     assert eve not in members(rt, anywhere["id"]) and eve not in members(rt, work["id"])
 
+
+def test_rule_made_membership_changes_are_activity_events_per_group_and_per_user(rt, client, tenant, people, run_jobs):
+    group = make_rule_group(client, tenant, run_jobs, 'department eq "Sales"')
+    other = make_rule_group(client, tenant, run_jobs, 'department eq "Support"', name="Support")
+    client.patch(f"/api/v1/users/{people['bob']}", json={"department": "Support"}, headers=tenant.admin)
+
+    def events(**query):
+        r = client.get("/api/v1/activity", query_string={"channel": "rule", "per_page": 100, **query},
+                       headers=tenant.admin)
+        assert r.status_code == 200, r.json
+        return [(e["action"], e["object_type"], e["object_id"]) for e in r.json["items"]]
+
+    per_group = events(group_id=group["id"])
+    assert ("group.member_added", "user", str(people["ann"])) in per_group
+    assert ("group.member_added", "user", str(people["bob"])) in per_group
+    assert ("group.member_removed", "user", str(people["bob"])) in per_group
+    assert ("group.rule_applied", "group", str(group["id"])) in per_group
+    assert all(str(people["cid"]) != object_id for _, _, object_id in per_group)  # never a member of Sales
+    assert ("group.member_added", "user", str(people["bob"])) in events(group_id=other["id"])
+    per_user = client.get("/api/v1/activity", query_string={"object_type": "user", "object_id": str(people["bob"]),
+                                                             "channel": "rule"}, headers=tenant.admin).json["items"]
+    assert sorted((e["action"], e["details"]["group"]) for e in per_user) == [
+        ("group.member_added", "Auto"), ("group.member_added", "Support"), ("group.member_removed", "Auto")]
+
+
+def test_a_csv_member_import_into_an_automatic_group_is_refused_clearly(rt, client, tenant, people, run_jobs):
+    from tests.fixtures.imports.support import upload
+
+    group = make_rule_group(client, tenant, run_jobs, 'department eq "Sales"')
+    r = upload(client, tenant, "email_address\ndee@partner.com\n", "members.csv", group_id=group["id"])
+    assert r.status_code == 409 and "automatic" in r.json["message"], r.json  # refused at the preview already
+    assert members(rt, group["id"]) == {people["ann"], people["bob"]}
+

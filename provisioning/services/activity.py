@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..models import ActivityEvent, utcnow
@@ -89,6 +89,7 @@ def list_events(
     channel: str | None = None,
     object_type: str | None = None,
     object_id: str | None = None,
+    group_id: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     page: int = 1,
@@ -104,6 +105,11 @@ def list_events(
         stmt = stmt.where(ActivityEvent.object_type == object_type)
     if object_id:
         stmt = stmt.where(ActivityEvent.object_id == object_id)
+    if group_id is not None:
+        from scim.filter_sql import json_text  # the JSON-key-as-text construct both backends agree on
+
+        stmt = stmt.where(or_((ActivityEvent.object_type == "group") & (ActivityEvent.object_id == str(group_id)),
+                              json_text(ActivityEvent.details, "group_id") == str(group_id)))
     if since:
         stmt = stmt.where(ActivityEvent.created_at >= since)
     if until:
