@@ -32,7 +32,8 @@ OPERATION_TYPE = "batch_action"
 MAX_USER_IDS = 100_000
 MAX_ERRORS = 1000
 DEFAULT_CHUNK = 2000  # users in the first chunk; later chunks are sized by time (.chunk_sizing)
-MAX_CHUNK = 50_000
+MAX_CHUNK = 50_000     # PostgreSQL: a chunk's ids travel as one array parameter
+SQLITE_MAX_CHUNK = DEFAULT_CHUNK  # SQLite binds each id of an IN list, and refuses more than 32,766
 # Actions that change what automatic group rules look at (status, attributes, other groups).
 RULE_INPUTS = {"deactivate", "reactivate", "change_role", "change_language", "add_to_groups", "remove_from_group"}
 
@@ -183,7 +184,9 @@ def run_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, 
         if failures:
             _append_errors(s, operation_id, failures)
     if params.get("fixed_chunks") is False:  # older operations, without the flag, keep their size
-        new_checkpoint["chunk_size"] = next_size(size, took.seconds, minimum=DEFAULT_CHUNK, maximum=MAX_CHUNK)
+        largest = MAX_CHUNK if rt.db.dialect == "postgresql" else SQLITE_MAX_CHUNK
+        new_checkpoint["chunk_size"] = next_size(size, took.seconds, minimum=min(DEFAULT_CHUNK, largest),
+                                                 maximum=largest)
     return new_checkpoint
 
 
