@@ -61,12 +61,14 @@ def apply_rule(s: Session, group: Group, condition: ColumnElement[bool], after: 
     removing = Membership.__table__.delete().where(
         Membership.group_id == group.id, Membership.user_id > after, Membership.user_id <= upper, ~still_wanted
     ).returning(Membership.__table__.c.user_id)
+    # Removing first: the DELETE then re-checks only the members the chunk had, not the ones it just added.
     if s.get_bind().dialect.name == "postgresql":
-        added, added_ids = _change_with_events(s, adding, group, "group.member_added", actor)
         removed, removed_ids = _change_with_events(s, removing, group, "group.member_removed", actor)
+        added, added_ids = _change_with_events(s, adding, group, "group.member_added", actor)
         _summary(s, group, added, removed, added_ids, removed_ids, actor)
         return added, removed
-    added_ids, removed_ids = list(s.scalars(adding)), list(s.scalars(removing))
+    removed_ids = list(s.scalars(removing))
+    added_ids = list(s.scalars(adding))
     applied(s, group, added_ids, removed_ids, actor)
     return len(added_ids), len(removed_ids)
 
