@@ -153,12 +153,16 @@ def group_saved(s: Session, rt: Runtime, group: Group, actor: Actor):
     return start_evaluation(s, rt, group, actor)
 
 
-def start_evaluation(s: Session, rt: Runtime, group: Group, actor: Actor, *, schedule_slot: int | None = None):
-    """Add a rule_evaluation Operation for ``group`` (enqueued after the caller commits)."""
+def start_evaluation(s: Session, rt: Runtime, group: Group, actor: Actor, *, schedule_slot: int | None = None,
+                     users: tuple[int, int | None] | None = None):
+    """Add a rule_evaluation Operation for ``group`` (enqueued after the caller commits).
+
+    ``users`` is the tenant's (count, last user id) when the caller has it already.
+    """
     from .operations import start_operation
 
     s.flush()
-    total, last = s.execute(select(func.count(), func.max(User.id)).where(User.tenant_id == group.tenant_id)).one()
+    total, last = users if users is not None else _tenant_users(s, group.tenant_id)
     params: dict[str, Any] = {"group_id": group.id, "actor": actor.name, "channel": actor.channel,
                               "last_user_id": last or 0}
     if schedule_slot is not None:
@@ -222,7 +226,18 @@ def start_all(s: Session, rt: Runtime, actor: Actor, tenant_id: int | None = Non
     stmt = select(Group).where(Group.kind == "automatic").order_by(Group.id)
     if tenant_id is not None:
         stmt = stmt.where(Group.tenant_id == tenant_id)
-    return [start_evaluation(s, rt, group, actor, schedule_slot=schedule_slot).id for group in s.scalars(stmt)]
+    users: dict[int, tuple[int, int | None]] = {}  # one count per tenant, not one per group
+    ids = []
+    for group in s.scalars(stmt).all():
+        if group.tenant_id not in users:
+            users[group.tenant_id] = _tenant_users(s, group.tenant_id)
+        ids.append(start_evaluation(s, rt, group, actor, schedule_slot=schedule_slot, users=users[group.tenant_id]).id)
+    return ids
+
+
+def _tenant_users(s: Session, tenant_id: int) -> tuple[int, int | None]:
+    count, last = s.execute(select(func.count(), func.max(User.id)).where(User.tenant_id == tenant_id)).one()
+    return count, last
 
 
 def mark_broken(s: Session, group: Group, message: str, actor: Actor = RULE_ACTOR) -> None:
