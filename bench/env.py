@@ -186,7 +186,7 @@ class Worker:
     def __enter__(self) -> "Worker":
         env = {**os.environ, "DATABASE_URL": self.bench.database_url, "REDIS_URL": self.bench.redis_url,
                "SECRET_KEY": self.bench.secret_key, "QUEUE_NAME": self.bench.queue_name,
-               "JOBS_SWEEP_INTERVAL": "0"}
+               "JOBS_SWEEP_INTERVAL": "0", "RULES_EVALUATE_INTERVAL": "0"}
         script = Path(sys.executable).with_name("provisioning")
         cmd = [str(script)] if script.exists() else [sys.executable, "-c", "from provisioning.cli import main; main()"]
         self.proc = subprocess.Popen([*cmd, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

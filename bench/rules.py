@@ -9,9 +9,13 @@ from .env import Bench, BenchError
 from .report import Result
 
 RULE = 'department eq "X" and emails co "@y"'
-# The same rule by hand, with the same semantics (SCIM eq/co on caseExact=false strings ignore case).
+# The same rule by hand, with the same semantics (SCIM eq/co on caseExact=false strings ignore case;
+# "emails co" matches any address: the primary, or one of the list an IdP sent, RFC 7644 §3.4.2.2).
 MATCHING = """SELECT id FROM users u WHERE u.tenant_id = %(t)s AND lower(u.department) = 'x'
-              AND u.email ILIKE '%%@y%%'"""
+              AND (u.email ILIKE '%%@y%%' OR EXISTS (
+                SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(u.extra -> 'emails') = 'array'
+                                                   THEN u.extra -> 'emails' ELSE '[]' END) AS e
+                WHERE e ->> 'value' ILIKE '%%@y%%'))"""
 RAW_EVALUATION = [
     """INSERT INTO memberships (group_id, user_id, tenant_id, source, added_at)
        SELECT %(g)s, id, %(t)s, 'rule', now() FROM (""" + MATCHING + """) AS m

@@ -1,7 +1,9 @@
 """The RQ worker behind ``provisioning worker``.
 
 It runs Operation jobs with RQ's JSON serializer, sweeps for lost Operations when it
-starts and every JOBS_SWEEP_INTERVAL seconds (jobs/sweep.py), and shuts down cleanly:
+starts and every JOBS_SWEEP_INTERVAL seconds (jobs/sweep.py), starts the periodic full
+re-evaluation of automatic groups every RULES_EVALUATE_INTERVAL seconds, once whatever the
+number of workers (jobs/schedule.py), and shuts down cleanly:
 on the first SIGTERM or SIGINT the job in hand finishes its current chunk, commits, and
 goes back to the queue at its checkpoint; the worker then exits.  A second signal (more
 than a second later) stops at once; that, or SIGKILL, leaves the Operation running with
@@ -26,6 +28,7 @@ from provisioning.runtime import Runtime
 
 from . import runner, tasks
 from .queue import RQQueue
+from .schedule import RuleSchedule
 from .sweep import Sweeper, sweep_quietly
 
 log = logging.getLogger(__name__)
@@ -55,9 +58,11 @@ def run_worker(rt: Runtime, *, burst: bool = False, queues: Sequence[str] | None
     tasks.use_runtime(rt)
     runner.reset_shutdown()
     sweep_quietly(rt)
-    sweeper = None
+    sweeper = schedule = None
     if not burst and rt.settings.jobs_sweep_interval > 0:
         sweeper = Sweeper(rt, rt.settings.jobs_sweep_interval, sweep_now=False).start()  # swept just above
+    if not burst and rt.settings.rules_evaluate_interval > 0:
+        schedule = RuleSchedule(rt).start()
     worker = OperationWorker(rq_queues, connection=connection, serializer=JSONSerializer)
     log.info("worker %s listening on %s", worker.name, ", ".join(names))
     try:
@@ -65,6 +70,8 @@ def run_worker(rt: Runtime, *, burst: bool = False, queues: Sequence[str] | None
     finally:
         if sweeper is not None:
             sweeper.stop()
+        if schedule is not None:
+            schedule.stop()
         runner.reset_shutdown()
         tasks.use_runtime(None)
 

@@ -41,6 +41,15 @@ def _choice(value: str | None, default: str, allowed: tuple[str, ...], name: str
     return value
 
 
+def _float(value: str | None, default: float) -> float:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"expected a number, got {value!r}") from exc
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -60,6 +69,8 @@ class Settings:
     job_timeout: int = 3600
     operation_stale_seconds: int = 60
     jobs_sweep_interval: int = 30
+    # Seconds between the workers' full re-evaluations of automatic groups (0: off; cron instead).
+    rules_evaluate_interval: int = 86400
     # Limits
     max_content_length: int = 50 * 1024 * 1024
     page_size_max: int = 500
@@ -77,6 +88,16 @@ class Settings:
     metrics_token: str | None = None
     log_format: str = "json"
     log_level: str = "INFO"
+    # Outgoing email (provisioning/mail): without smtp_url emails stay in the outbox and the email log.
+    smtp_url: str | None = None
+    mail_from: str = ""                     # "" means no-reply@<host of public_base_url>
+    email_send_interval: float = 0.2        # seconds between two messages: pacing towards the SMTP server
+    email_batch_size: int = 50              # messages sent per job chunk (Stop is checked between chunks)
+    email_max_attempts: int = 6             # temporary failures retried up to this many attempts in all
+    email_retry_base_seconds: float = 30    # first retry delay, doubled on each further attempt
+    email_retry_max_seconds: float = 3600   # the longest retry delay
+    email_claim_lease_seconds: float = 300  # a "sending" claim older than this belonged to a worker that died
+    smtp_timeout_seconds: float = 30
     # Behaviour
     trust_proxy: bool = False
     embedded: bool = False
@@ -111,6 +132,7 @@ class Settings:
             job_timeout=_int(env.get("JOB_TIMEOUT"), 3600),
             operation_stale_seconds=_int(env.get("OPERATION_STALE_SECONDS"), 60),
             jobs_sweep_interval=_int(env.get("JOBS_SWEEP_INTERVAL"), 30),
+            rules_evaluate_interval=_int(env.get("RULES_EVALUATE_INTERVAL"), 86400),
             max_content_length=_int(env.get("MAX_UPLOAD_BYTES"), 50 * 1024 * 1024),
             page_size_max=_int(env.get("PAGE_SIZE_MAX"), 500),
             import_max_rows=_int(env.get("IMPORT_MAX_ROWS"), 1_000_000),
@@ -122,6 +144,15 @@ class Settings:
             metrics_token=env.get("METRICS_TOKEN", "").strip() or None,
             log_format=_choice(env.get("LOG_FORMAT"), "json", ("json", "text"), "LOG_FORMAT"),
             log_level=_choice(env.get("LOG_LEVEL", "").upper(), "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), "LOG_LEVEL"),
+            smtp_url=env.get("SMTP_URL", "").strip() or None,
+            mail_from=env.get("MAIL_FROM", "").strip(),
+            email_send_interval=_float(env.get("EMAIL_SEND_INTERVAL"), 0.2),
+            email_batch_size=_int(env.get("EMAIL_BATCH_SIZE"), 50),
+            email_max_attempts=_int(env.get("EMAIL_MAX_ATTEMPTS"), 6),
+            email_retry_base_seconds=_float(env.get("EMAIL_RETRY_BASE_SECONDS"), 30),
+            email_retry_max_seconds=_float(env.get("EMAIL_RETRY_MAX_SECONDS"), 3600),
+            email_claim_lease_seconds=_float(env.get("EMAIL_CLAIM_LEASE_SECONDS"), 300),
+            smtp_timeout_seconds=_float(env.get("SMTP_TIMEOUT_SECONDS"), 30),
             trust_proxy=_bool(env.get("TRUST_PROXY"), False),
             embedded=embedded,
         )

@@ -179,3 +179,12 @@ def id_in(session: Session, column: Any, ids: Any):
 
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+def id_chunks(session: Session, ids: Any, size: int = 2000) -> list[list[int]]:
+    """Split ids for statements using :func:`id_in`: one piece on PostgreSQL (one array
+    parameter, whatever its length), pieces of ``size`` elsewhere (SQLite binds each id)."""
+    values = list(ids)
+    if session.get_bind().dialect.name == "postgresql":
+        return [values] if values else []
+    return [values[i:i + size] for i in range(0, len(values), size)]

@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from provisioning.models import Group, Membership, User
 
-from .filter_sql import json_text
+from .filter_sql import json_element, json_element_true, json_elements_exist, json_text
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -50,6 +50,9 @@ class Complex:
     subs: Mapping[str, Attribute]
     default: str | None = "value"
     exists: Callable[[int, ColumnElement[bool]], ColumnElement[bool]] | None = None
+    # The attribute's other values, kept elsewhere with the same sub-attributes: a filter on the
+    # attribute matches when it holds for any value (RFC 7644 §3.4.2.2), here or there.
+    also: "Complex | None" = None
 
 
 Entry = Attribute | Complex
@@ -117,13 +120,18 @@ USER_CORE: dict[str, Entry] = {e.name.lower(): e for e in (
     _attr("locale", STRING, User.locale),
     _attr("timezone", STRING, User.timezone),
     _attr("active", BOOLEAN, User.active, nullable=False),
-    # The primary email lives in User.email (and its type in email_type); RFC 7644 §3.4.2.2
-    # lets "emails co x" mean the value sub-attribute.
+    # The primary email lives in User.email (and its type in email_type), the whole list as an
+    # IdP sent it in User.extra["emails"]; a filter on emails matches when any address matches
+    # (RFC 7644 §3.4.2.2), and "emails co x" means the value sub-attribute.
     _complex("emails", [
         _attr("value", STRING, User.email),
         _attr("type", STRING, User.email_type),
         Attribute("primary", BOOLEAN, lambda: User.email.is_not(None), nullable=False),
-    ]),
+    ], also=_complex("emails", [
+        Attribute("value", STRING, lambda: json_element("value")),
+        Attribute("type", STRING, lambda: json_element("type")),
+        Attribute("primary", BOOLEAN, lambda: json_element_true("primary"), nullable=False),
+    ], exists=lambda _tenant_id, condition: json_elements_exist(User.extra, "emails", condition))),
     _complex("groups", [
         _attr("value", ID, Membership.group_id, case_exact=True, nullable=False),
         Attribute("display", STRING, _group_display),

@@ -111,3 +111,71 @@ def _compile_exact_like_sqlite(element: exact_like, compiler: Any, **kw: Any) ->
 def ci_like(column: ColumnElement[Any], mode: str, value: str) -> ColumnElement[bool]:
     """Case-insensitive contains / starts with / ends with; % and _ in the value match literally."""
     return func.lower(column).like(_wrap(mode, escape_like(value.lower()), "%"), escape="\\")
+
+
+# --- multi-valued attributes kept as a JSON list (User.extra["emails"]) -----------------------
+
+_ELEMENT = "scim_value"  # the alias of one element of the list inside json_elements_exist
+
+
+class json_elements_exist(ColumnElement[bool]):
+    """``EXISTS`` an element of the JSON list ``column[key]`` for which ``condition`` holds.
+
+    ``condition`` is written over :class:`json_element` values.  A missing key, or one that
+    is not a list, has no elements.
+    """
+
+    # State the compiler reads lives outside the cache key, so never cache statements using it.
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, column: ColumnElement[Any], key: str, condition: ColumnElement[bool]) -> None:
+        self.column = column
+        self.key = key
+        self.condition = condition
+
+
+@compiles(json_elements_exist)
+def _compile_elements_exist(element: json_elements_exist, compiler: Any, **kw: Any) -> str:
+    col = compiler.process(element.column, **kw)
+    key = compiler.process(literal(element.key), **kw)
+    items = f"{col} -> {key}"
+    return (f"EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof({items}) = 'array' "
+            f"THEN {items} ELSE '[]'::jsonb END) AS {_ELEMENT}(value) "
+            f"WHERE {compiler.process(element.condition, **kw)})")
+
+
+@compiles(json_elements_exist, "sqlite")
+def _compile_elements_exist_sqlite(element: json_elements_exist, compiler: Any, **kw: Any) -> str:
+    col = compiler.process(element.column, **kw)
+    path = compiler.process(literal("$." + '"' + element.key.replace('"', '\\"') + '"'), **kw)
+    return (f"EXISTS (SELECT 1 FROM json_each({col}, {path}) AS {_ELEMENT} "
+            f"WHERE json_type({col}, {path}) = 'array' AND ({compiler.process(element.condition, **kw)}))")
+
+
+class json_element(ColumnElement[str]):
+    """A field of the current element inside :class:`json_elements_exist`, as text (JSON true is 'true')."""
+
+    inherit_cache = False
+    type = String()
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+
+
+@compiles(json_element)
+def _compile_json_element(element: json_element, compiler: Any, **kw: Any) -> str:
+    return f"({_ELEMENT}.value ->> {compiler.process(literal(element.field), **kw)})"
+
+
+@compiles(json_element, "sqlite")
+def _compile_json_element_sqlite(element: json_element, compiler: Any, **kw: Any) -> str:
+    path = compiler.process(literal("$." + '"' + element.field.replace('"', '\\"') + '"'), **kw)
+    value = f"{_ELEMENT}.value"
+    return (f"(CASE json_type({value}, {path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+            f"ELSE CAST(json_extract({value}, {path}) AS TEXT) END)")
+
+
+def json_element_true(field: str) -> ColumnElement[bool]:
+    """A boolean field of the current element: true, or the string "true" some IdPs send."""
+    return func.lower(func.coalesce(json_element(field), "")) == "true"

@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from sqlalchemy import String, and_, cast, false, func, not_, true
+from sqlalchemy import String, and_, cast, false, func, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from .attributes import (ANY, BOOLEAN, CUSTOM_USER, DATETIME, ID, SCHEMAS, STRING, Attribute, Complex, Entry,
@@ -99,7 +99,8 @@ class _Translator:
                 continue
             parent, attr = self.resolve(item.path, scope)
             if attr is None or attr.type not in (STRING, ANY, ID) or item.value.type == "null" \
-                    or (parent is not None and parent.exists is not None and scope is None):
+                    or (parent is not None and parent.exists is not None and scope is None) \
+                    or (parent is not None and parent.also is not None and scope is None):
                 continue
             key = (parent.name if parent else "", attr.name)
             groups.setdefault(key, (attr, [], []))
@@ -123,7 +124,15 @@ class _Translator:
         if not isinstance(entry, Complex):
             raise InvalidFilter(f"{node.path.text!r} is not a complex attribute; [] needs one.", node.path.position)
         condition = self.node(node.filter, entry)
-        return entry.exists(self.tenant_id, condition) if entry.exists else condition
+        condition = entry.exists(self.tenant_id, condition) if entry.exists else condition
+        if entry.also is not None:  # any of the attribute's values (RFC 7644 §3.4.2.2)
+            condition = or_(condition, self._also(entry, self.node(node.filter, entry.also)))
+        return condition
+
+    def _also(self, entry: Complex, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        also = entry.also
+        assert also is not None
+        return also.exists(self.tenant_id, condition) if also.exists else condition
 
     def compare(self, node: Compare, scope: Complex | None) -> ColumnElement[bool]:
         if scope is None and node.path.name.lower() == "schemas" and node.path.sub is None:
@@ -134,7 +143,11 @@ class _Translator:
             condition: ColumnElement[bool] = true()
         else:
             condition = self.condition(attr, node)
-        return parent.exists(self.tenant_id, condition) if related else condition
+        condition = parent.exists(self.tenant_id, condition) if related else condition
+        if scope is None and parent is not None and parent.also is not None and attr is not None:
+            # "emails co x": any of the attribute's values (RFC 7644 §3.4.2.2), here or in its other list.
+            condition = or_(condition, self._also(parent, self.condition(parent.also.subs[attr.name.lower()], node)))
+        return condition
 
     def schemas(self, node: Compare) -> ColumnElement[bool]:
         if node.op == "pr":

@@ -9,8 +9,10 @@ import sys
 import textwrap
 import time
 
+import pytest
 from sqlalchemy import select
 
+from provisioning.config import ConfigurationError
 from provisioning.mail import outbox
 from provisioning.models import EmailMessage, Operation, Tenant
 from provisioning.services.activity import Actor
@@ -96,13 +98,13 @@ def test_the_sender_gives_up_after_the_maximum_number_of_attempts(rt, client, te
 
 
 def test_a_message_claimed_by_a_worker_that_died_is_sent_once_after_its_lease(rt, client, tenant, run_jobs, mail):
-    rt.settings.extra["email_claim_lease_seconds"] = 0.5
+    rt.settings.email_claim_lease_seconds = 0.5
     people = [make_user(rt, tenant.id, f"user{i}") for i in range(3)]
     # The worker dies right after claiming: the message is "sending" and nobody will send it.
-    mail_url = rt.settings.extra.pop("smtp_url")
+    mail_url, rt.settings.smtp_url = rt.settings.smtp_url, None
     batch(client, tenant, "notify", user_ids=[u.id for u in people], params={"subject": "Hi", "body": "Hello"})
     run_jobs()
-    rt.settings.extra["smtp_url"] = mail_url
+    rt.settings.smtp_url = mail_url
     dead = outbox.claim_next(rt, tenant.id, "dead-worker")
     assert [m.status for m in _emails(rt)].count("sending") == 1
     with rt.db.transaction() as s:
@@ -129,10 +131,10 @@ WORKER = textwrap.dedent("""
 
 def test_a_send_job_killed_between_claim_and_delivery_resumes_without_sending_twice(rt, client, tenant, run_jobs, mail):
     people = [make_user(rt, tenant.id, f"user{i}") for i in range(4)]
-    mail_url = rt.settings.extra.pop("smtp_url")
+    mail_url, rt.settings.smtp_url = rt.settings.smtp_url, None
     batch(client, tenant, "notify", user_ids=[u.id for u in people], params={"subject": "Hi", "body": "Hello"})
     run_jobs()  # queues the emails; nothing is sent without SMTP_URL
-    rt.settings.extra["smtp_url"] = mail_url
+    rt.settings.smtp_url = mail_url
     with rt.db.transaction() as s:
         outbox.ensure_sender(s, rt, tenant.id)
         s.flush()
@@ -151,7 +153,7 @@ def test_a_send_job_killed_between_claim_and_delivery_resumes_without_sending_tw
     mail.release()
     # The worker is gone: its Operation's heartbeat and its claim both go stale, and a re-run resumes.
     rt.settings.operation_stale_seconds = 1
-    rt.settings.extra["email_claim_lease_seconds"] = 1
+    rt.settings.email_claim_lease_seconds = 1
     time.sleep(1.2)
     run_jobs()
     assert operation(rt, tenant.id, op_id).status == "succeeded"
@@ -190,9 +192,29 @@ def test_emails_kept_without_smtp_go_out_when_sending_is_requested_later(rt, cli
     run_jobs()
     r = client.post("/api/v1/emails/send", headers=tenant.admin)
     assert r.status_code == 400 and "SMTP_URL" in r.json["errors"]
-    rt.settings.extra["smtp_url"] = f"smtp://127.0.0.1:{smtp_server.port}"
+    rt.settings.smtp_url = f"smtp://127.0.0.1:{smtp_server.port}"
     r = client.post("/api/v1/emails/send", headers=tenant.admin)
     assert r.status_code == 202
     run_jobs()
     assert [m["To"] for m in smtp_server.received] == ["ann@example.edu"]
     assert operation(rt, tenant.id, r.json["operation_id"]).result["sent"] == 1
+
+
+def test_mail_settings_come_from_the_environment_and_from_code_the_same_way():
+    from provisioning.config import Settings
+    from provisioning.mail.settings import MailSettings
+
+    env = {"DATABASE_URL": "sqlite:///:memory:", "PUBLIC_BASE_URL": "https://lms.acme.test",
+           "SMTP_URL": "smtps://u:p@mail.acme.test:465", "EMAIL_BATCH_SIZE": "7", "EMAIL_SEND_INTERVAL": "0.5",
+           "EMAIL_RETRY_BASE_SECONDS": "2", "SMTP_TIMEOUT_SECONDS": "9"}
+    from_env = MailSettings.of(Settings.from_env(env))
+    from_code = MailSettings.of(Settings.from_mapping({
+        "database_url": "sqlite://", "secret_key": "x" * 32, "public_base_url": "https://lms.acme.test",
+        "smtp_url": "smtps://u:p@mail.acme.test:465", "email_batch_size": 7, "email_send_interval": 0.5,
+        "email_retry_base_seconds": 2, "smtp_timeout_seconds": 9}))
+    assert from_env == from_code
+    assert from_env.configured and from_env.batch_size == 7 and from_env.timeout == 9
+    assert from_env.mail_from == "no-reply@lms.acme.test" and from_env.max_attempts == 6
+    with pytest.raises(ConfigurationError, match="EMAIL_SEND_INTERVAL|number"):
+        Settings.from_env({**env, "EMAIL_SEND_INTERVAL": "fast"})
+

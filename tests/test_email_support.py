@@ -87,9 +87,10 @@ def smtp_server():
 @pytest.fixture
 def mail(rt, smtp_server):
     """Point the runtime's mail settings at the in-process SMTP server, with fast retries."""
-    rt.settings.extra.update(smtp_url=f"smtp://127.0.0.1:{smtp_server.port}", mail_from="lms@acme.test",
-                             email_send_interval=0, email_retry_base_seconds=0.05, email_retry_max_seconds=0.2,
-                             email_max_attempts=4)
+    for name, value in dict(smtp_url=f"smtp://127.0.0.1:{smtp_server.port}", mail_from="lms@acme.test",
+                            email_send_interval=0, email_retry_base_seconds=0.05, email_retry_max_seconds=0.2,
+                            email_max_attempts=4).items():
+        setattr(rt.settings, name, value)
     return smtp_server
 
 

@@ -71,6 +71,23 @@ def test_a_notification_waits_for_users_who_have_not_joined_yet(rt, client, tena
     assert kept[0]["delivered_at"] is not None
 
 
+def test_a_kept_notification_is_delivered_when_an_admin_activates_the_invited_user(rt, client, tenant, run_jobs,
+                                                                                   mail):
+    newbie = make_user(rt, tenant.id, "newbie", status="invited")
+    batch(client, tenant, "notify", user_ids=[newbie.id], params={"subject": "Welcome", "body": "Start here"})
+    run_jobs()
+    assert mail.received == []
+    r = client.patch(f"/api/v1/users/{newbie.id}", json={"status": "active"}, headers=tenant.admin)
+    assert r.status_code == 200
+    run_jobs()
+    assert [(m["To"], m["Subject"]) for m in mail.received] == [("newbie@example.edu", "Welcome")]
+    kept = client.get(f"/api/v1/users/{newbie.id}/notifications", headers=tenant.admin).json["items"]
+    assert kept[0]["delivered_at"] is not None
+    client.patch(f"/api/v1/users/{newbie.id}", json={"title": "Trainee"}, headers=tenant.admin)
+    run_jobs()
+    assert len(mail.received) == 1  # delivered once, not on every later change
+
+
 def test_password_reset_emails_link_to_the_identity_providers_reset_page(rt, client, tenant, run_jobs, mail):
     _join_url(rt, tenant.id)
     ann = make_user(rt, tenant.id, "ann")

@@ -289,3 +289,61 @@ def test_batch_deactivation_and_reactivation_follow_rules_on_active(rt, client, 
                 headers=tenant.admin)
     run_jobs()
     assert members(rt, group["id"]) == {people["ann"], people["bob"]}
+
+
+def test_a_rule_on_emails_matches_every_address_of_the_user_as_the_scim_filter_does(rt, client, tenant, people,
+                                                                                    run_jobs):
+    r = client.post("/scim/v2/Users", json={
+        "userName": "eve", "emails": [{"value": "eve@home.example", "type": "home", "primary": True},
+                                      {"value": "eve@partner.com", "type": "work"}]}, headers=tenant.scim)
+    eve = int(r.json["id"])
+    anywhere = make_rule_group(client, tenant, run_jobs, 'emails co "@partner.com"', name="Partners")
+    assert members(rt, anywhere["id"]) == {people["bob"], people["dee"], eve}
+    work = make_rule_group(client, tenant, run_jobs, 'emails[type eq "work" and value co "@partner.com"]',
+                           name="Partner work")
+    assert members(rt, work["id"]) == {eve}
+    preview = client.post("/api/v1/rules/preview", json={"rule": 'emails[type eq "work" and value co "partner"]'},
+                          headers=tenant.admin).json
+    assert preview["count"] == 1
+    scim = client.get("/scim/v2/Users", query_string={"filter": 'emails co "@partner.com"'}, headers=tenant.scim)
+    assert {int(u["id"]) for u in scim.json["Resources"]} == members(rt, anywhere["id"])
+    # The IdP drops the work address: the user leaves the group at once (incremental re-evaluation).
+    client.patch(f"/scim/v2/Users/{eve}", json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "emails", "value": [{"value": "eve@home.example", "primary": True}]}]},
+        headers=tenant.scim)
+    assert eve not in members(rt, anywhere["id"]) and eve not in members(rt, work["id"])
+
+
+def test_rule_made_membership_changes_are_activity_events_per_group_and_per_user(rt, client, tenant, people, run_jobs):
+    group = make_rule_group(client, tenant, run_jobs, 'department eq "Sales"')
+    other = make_rule_group(client, tenant, run_jobs, 'department eq "Support"', name="Support")
+    client.patch(f"/api/v1/users/{people['bob']}", json={"department": "Support"}, headers=tenant.admin)
+
+    def events(**query):
+        r = client.get("/api/v1/activity", query_string={"channel": "rule", "per_page": 100, **query},
+                       headers=tenant.admin)
+        assert r.status_code == 200, r.json
+        return [(e["action"], e["object_type"], e["object_id"]) for e in r.json["items"]]
+
+    per_group = events(group_id=group["id"])
+    assert ("group.member_added", "user", str(people["ann"])) in per_group
+    assert ("group.member_added", "user", str(people["bob"])) in per_group
+    assert ("group.member_removed", "user", str(people["bob"])) in per_group
+    assert ("group.rule_applied", "group", str(group["id"])) in per_group
+    assert all(str(people["cid"]) != object_id for _, _, object_id in per_group)  # never a member of Sales
+    assert ("group.member_added", "user", str(people["bob"])) in events(group_id=other["id"])
+    per_user = client.get("/api/v1/activity", query_string={"object_type": "user", "object_id": str(people["bob"]),
+                                                             "channel": "rule"}, headers=tenant.admin).json["items"]
+    assert sorted((e["action"], e["details"]["group"]) for e in per_user) == [
+        ("group.member_added", "Auto"), ("group.member_added", "Support"), ("group.member_removed", "Auto")]
+
+
+def test_a_csv_member_import_into_an_automatic_group_is_refused_clearly(rt, client, tenant, people, run_jobs):
+    from tests.fixtures.imports.support import upload
+
+    group = make_rule_group(client, tenant, run_jobs, 'department eq "Sales"')
+    r = upload(client, tenant, "email_address\ndee@partner.com\n", "members.csv", group_id=group["id"])
+    assert r.status_code == 409 and "automatic" in r.json["message"], r.json  # refused at the preview already
+    assert members(rt, group["id"]) == {people["ann"], people["bob"]}
+

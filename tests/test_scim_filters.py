@@ -158,6 +158,25 @@ def test_emails_filter_on_the_primary_address_and_its_type(rt, directory):
     assert users_matching(rt, directory, 'emails[not (type pr)]') == {"100%_sure", "true"}
 
 
+def test_emails_filters_match_any_address_of_the_list_not_only_the_primary(rt, directory):
+    # RFC 7644 §3.4.2.2: a filter on a multi-valued attribute matches when any of its values does.
+    with rt.db.transaction() as s:
+        s.execute(update(User).where(User.id == directory["users"]["JSmith"]).values(extra={"emails": [
+            {"value": "jsmith@example.org", "type": "home", "primary": True},
+            {"value": "john.smith@Partner.com", "type": "work"},
+            {"value": "js@old.example", "type": "other", "primary": "false"}]}))
+    assert users_matching(rt, directory, 'emails co "@partner.com"') == {"JSmith"}
+    assert users_matching(rt, directory, 'emails.value eq "JOHN.SMITH@partner.com"') == {"JSmith"}
+    assert users_matching(rt, directory, 'emails[type eq "work" and value co "@partner.com"]') == {"JSmith"}
+    assert users_matching(rt, directory, 'emails[type eq "home" and value co "@partner.com"]') == set()
+    assert users_matching(rt, directory, 'emails.type eq "other"') == {"JSmith"}
+    assert users_matching(rt, directory, 'emails[type eq "other" and primary eq true]') == set()
+    assert users_matching(rt, directory, 'emails[value ew "@old.example" and not (primary eq true)]') == {"JSmith"}
+    assert users_matching(rt, directory, 'not (emails co "@partner.com")') == ALL - {"JSmith"}
+    assert users_matching(rt, directory, 'emails eq "js@old.example" or emails eq "t@other.test"') == {"JSmith", "true"}
+    assert users_matching(rt, directory, 'emails co "@example.com"') == {"bjensen"}  # the primary still counts
+
+
 def test_group_membership_filters_use_the_tenants_memberships(rt, directory):
     guides = directory["groups"]["Guides"]
     assert users_matching(rt, directory, f'groups[value eq "{guides}"]') == {"bjensen", "true"}

@@ -235,3 +235,21 @@ def test_a_token_revoked_by_this_process_is_refused_at_once(client, tenant, rt):
     [scim] = [t for t in tokens.list_tokens(rt, tenant.id) if t.scope == "scim"]
     tokens.revoke_token(rt, scim.id)
     assert client.get("/scim/v2/Users", headers=tenant.scim).status_code == 401
+
+
+def test_a_filter_on_emails_finds_a_user_by_any_of_their_addresses(client, tenant):
+    # RFC 7644 §3.4.2.2: "emails co x" and "emails[type eq y and value co x]" match any address.
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "multi",
+            "emails": [{"value": "multi@home.example", "type": "home", "primary": True},
+                       {"value": "m.ulti@partner.com", "type": "work"}]}
+    assert client.post("/scim/v2/Users", json=body, headers=tenant.scim).status_code == 201
+    client.post("/scim/v2/Users", json={"userName": "single", "emails": [{"value": "single@home.example"}]},
+                headers=tenant.scim)
+    for text in ('emails co "@partner.com"', 'emails[type eq "work" and value co "partner"]',
+                 'emails.value eq "M.ULTI@partner.com"'):
+        r = client.get("/scim/v2/Users", query_string={"filter": text}, headers=tenant.scim)
+        assert r.status_code == 200 and [u["userName"] for u in r.json["Resources"]] == ["multi"], text
+    r = client.get("/scim/v2/Users", query_string={"filter": 'emails[type eq "home" and value co "partner"]'},
+                   headers=tenant.scim)
+    assert r.json["totalResults"] == 0
+

@@ -24,6 +24,8 @@ class User(Base):
         Index("ix_users_tenant_external_id", "tenant_id", "external_id"),
         Index("ix_users_tenant_status", "tenant_id", "status"),
         Index("ix_users_tenant_department", "tenant_id", "department"),
+        # Keyset scans of one tenant's users in id order (rule evaluations, batch actions).
+        Index("ix_users_tenant_id_id", "tenant_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..models import ActivityEvent, utcnow
@@ -89,6 +89,7 @@ def list_events(
     channel: str | None = None,
     object_type: str | None = None,
     object_id: str | None = None,
+    group_id: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     page: int = 1,
@@ -107,6 +108,11 @@ def list_events(
         stmt = stmt.where(ActivityEvent.object_type == object_type)
     if object_id:
         stmt = stmt.where(ActivityEvent.object_id == object_id)
+    if group_id is not None:
+        from scim.filter_sql import json_text  # the JSON-key-as-text construct both backends agree on
+
+        stmt = stmt.where(or_((ActivityEvent.object_type == "group") & (ActivityEvent.object_id == str(group_id)),
+                              json_text(ActivityEvent.details, "group_id") == str(group_id)))
     if since:
         stmt = stmt.where(ActivityEvent.created_at >= since)
     if until:
@@ -119,17 +125,26 @@ def list_events(
 def record_user_events(session: Session, tenant_id: int, actor: Actor, action: str, user_ids: Iterable[int],
                        details: dict[str, Any] | None = None) -> None:
     """The set-based form of :func:`record_many` for one action on many users: one INSERT ... SELECT."""
-    from sqlalchemy import String, cast, literal
-
     from ..db import id_in
     from ..models import User
 
     ids = list(user_ids)
     if not ids:
         return
+    session.execute(user_events_insert(tenant_id, actor, action, User.id, details,
+                                       User.tenant_id == tenant_id, id_in(session, User.id, ids)))
+
+
+def user_events_insert(tenant_id: int, actor: Actor, action: str, user_id: Any, details: dict[str, Any] | None,
+                       *where: Any):
+    """``INSERT INTO activity_events SELECT ... <one event per user_id>``: the rows come from the
+    table (or CTE) ``user_id`` belongs to, filtered by ``where``."""
+    from sqlalchemy import String, cast, literal
+
     rows = select(literal(tenant_id), literal(actor.name), literal(actor.channel), literal(action), literal("user"),
-                  cast(User.id, String), literal(details or {}, type_=ActivityEvent.details.type),
-                  literal(utcnow(), type_=ActivityEvent.created_at.type)) \
-        .where(User.tenant_id == tenant_id, id_in(session, User.id, ids))
-    session.execute(insert(ActivityEvent.__table__).from_select(
-        ["tenant_id", "actor", "channel", "action", "object_type", "object_id", "details", "created_at"], rows))
+                  cast(user_id, String), literal(details or {}, type_=ActivityEvent.details.type),
+                  literal(utcnow(), type_=ActivityEvent.created_at.type)).where(*where)
+    if not where:
+        rows = rows.select_from(user_id.table)
+    return insert(ActivityEvent.__table__).from_select(
+        ["tenant_id", "actor", "channel", "action", "object_type", "object_id", "details", "created_at"], rows)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any, Iterator
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from ..db import id_in
@@ -23,6 +23,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..models import ExportChunk, Group, Membership, Operation, User
 from ..runtime import Runtime
 from .activity import Actor
+from .chunk_sizing import next_size, timed
 from .batch_steps import ACTIONS, Step, StepContext, export_header, validate_params
 from .groups import load_group
 from .operations import save_progress, start_operation
@@ -30,13 +31,20 @@ from .operations import save_progress, start_operation
 OPERATION_TYPE = "batch_action"
 MAX_USER_IDS = 100_000
 MAX_ERRORS = 1000
-DEFAULT_CHUNK = 2000
+DEFAULT_CHUNK = 2000  # users in the first chunk; later chunks are sized by time (.chunk_sizing)
+MAX_CHUNK = 50_000     # PostgreSQL: a chunk's ids travel as one array parameter
+SQLITE_MAX_CHUNK = DEFAULT_CHUNK  # SQLite binds each id of an IN list, and refuses more than 32,766
 # Actions that change what automatic group rules look at (status, attributes, other groups).
 RULE_INPUTS = {"deactivate", "reactivate", "change_role", "change_language", "add_to_groups", "remove_from_group"}
 
 
 def chunk_size(rt: Runtime) -> int:
     return max(1, int((rt.settings.extra or {}).get("batch_chunk_size", DEFAULT_CHUNK)))
+
+
+def _fixed_chunks(rt: Runtime) -> bool:
+    """A chunk size set by hand (settings' batch_chunk_size) is kept; otherwise chunks follow the time they take."""
+    return "batch_chunk_size" in (rt.settings.extra or {})
 
 
 def compile_user_filter(text: str, tenant_id: int):
@@ -88,7 +96,8 @@ def request_batch_action(rt: Runtime, tenant_id: int, action: str, params: dict[
         selection, total = _selection(s, tenant_id, user_ids, group_id, filter)
         return start_operation(s, rt, tenant_id, OPERATION_TYPE,
                                {"action": action, "params": clean, "selection": selection,
-                                "chunk_size": chunk_size(rt), "actor": actor.name, "channel": actor.channel},
+                                "chunk_size": chunk_size(rt), "fixed_chunks": _fixed_chunks(rt),
+                                "actor": actor.name, "channel": actor.channel},
                                actor, total=total)
 
 
@@ -104,10 +113,15 @@ def next_chunk(s: Session, tenant_id: int, selection: dict[str, Any], after: int
         known = set(found)
         return found, [i for i in wanted if i not in known], wanted[-1]
     if "group_id" in selection:
-        stmt = (select(Membership.user_id).join(User, User.id == Membership.user_id)
-                .where(Membership.group_id == selection["group_id"], Membership.tenant_id == tenant_id,
-                       User.tenant_id == tenant_id, Membership.user_id > after)
-                .order_by(Membership.user_id).limit(size))
+        # A range of the primary key (group_id, user_id), written as a row comparison: with
+        # "user_id > after" PostgreSQL's generic plan for this prepared statement walked the
+        # user_id index across every group's memberships (100 ms a chunk at 100,000 members).
+        # A group's memberships are all of its tenant's users, so no join with users is needed.
+        group_id = selection["group_id"]
+        stmt = (select(Membership.user_id)
+                .where(Membership.group_id == group_id, Membership.tenant_id == tenant_id,
+                       tuple_(Membership.group_id, Membership.user_id) > tuple_(literal(group_id), literal(after)))
+                .order_by(Membership.group_id, Membership.user_id).limit(size))
     else:
         stmt = (select(User.id).where(User.tenant_id == tenant_id, compile_user_filter(selection["filter"], tenant_id),
                                       User.id > after).order_by(User.id).limit(size))
@@ -140,8 +154,9 @@ def run_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, 
     ranges: list[list[int]] = [list(r) for r in checkpoint.get("done_ranges", [])]
     reevaluate_all = bool(checkpoint.get("reevaluate_all"))
     actor = Actor(params.get("actor", "system"), params.get("channel", "job"))
-    with rt.db.transaction() as s:
-        ids, unknown, last = next_chunk(s, tenant_id, params["selection"], after, int(params.get("chunk_size", DEFAULT_CHUNK)))
+    size = int(checkpoint.get("chunk_size") or params.get("chunk_size", DEFAULT_CHUNK))
+    with timed() as took, rt.db.transaction() as s:
+        ids, unknown, last = next_chunk(s, tenant_id, params["selection"], after, size)
         if not ids and not unknown:
             if checkpoint.get("reevaluate_all"):
                 _evaluate_all_rules(s, rt, tenant_id, actor)
@@ -162,12 +177,16 @@ def run_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, 
         counts["processed"] = counts.get("processed", 0) + len(ids) + len(unknown)
         counts["failed"] = counts.get("failed", 0) + len(failures)
         new_checkpoint = {"after": last, "chunks": seq + 1, "counts": counts, "done_ranges": ranges,
-                          "reevaluate_all": reevaluate_all}
+                          "reevaluate_all": reevaluate_all, "chunk_size": size}
         save_progress(s, operation_id, done=counts["processed"], checkpoint=new_checkpoint,
                       result={"action": params["action"], **counts, "done_through_user_id": last,
                               "done_ranges": ranges})
         if failures:
             _append_errors(s, operation_id, failures)
+    if params.get("fixed_chunks") is False:  # older operations, without the flag, keep their size
+        largest = MAX_CHUNK if rt.db.dialect == "postgresql" else SQLITE_MAX_CHUNK
+        new_checkpoint["chunk_size"] = next_size(size, took.seconds, minimum=min(DEFAULT_CHUNK, largest),
+                                                 maximum=largest)
     return new_checkpoint
 
 

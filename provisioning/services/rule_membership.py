@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from sqlalchemy import String, and_, case, cast, delete, insert, literal, or_, select, tuple_
+from sqlalchemy import String, and_, case, cast, delete, func, insert, literal, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,6 +27,8 @@ from .activity import Actor, record
 from .memberships import touch_group
 
 EVENT_CHUNK = 5000
+EVENT_COLUMNS = ["tenant_id", "actor", "channel", "action", "object_type", "details", "created_at", "object_id"]
+SAMPLE = 100  # ids named in a group's "group.rule_applied" summary event
 RULES_PER_SELECT = 100  # 0/1 columns per SELECT, well under PostgreSQL's 1,664
 
 
@@ -39,8 +42,8 @@ def desired(group: Group, condition: ColumnElement[bool]) -> ColumnElement[bool]
 
 
 def apply_rule(s: Session, group: Group, condition: ColumnElement[bool], after: int, upper: int,
-               actor: Actor) -> tuple[list[int], list[int]]:
-    """Make ``group``'s members with ``after < user id <= upper`` match its rule."""
+               actor: Actor) -> tuple[int, int]:
+    """Make ``group``'s members with ``after < user id <= upper`` match its rule; returns (added, removed)."""
     wanted = and_(User.tenant_id == group.tenant_id, User.id > after, User.id <= upper, desired(group, condition))
     member = aliased(Membership)
     # The range bounds keep this anti-join to the chunk's members whatever the plan: with the group's
@@ -50,16 +53,40 @@ def apply_rule(s: Session, group: Group, condition: ColumnElement[bool], after: 
                                             member.user_id > after, member.user_id <= upper).exists()
     rows = select(literal(group.id), User.id, literal(group.tenant_id), literal("rule"),
                   literal(utcnow(), type_=Membership.added_at.type)).where(wanted, missing)
-    added = list(s.scalars(insert_ignoring_conflicts(s, Membership.__table__).from_select(
-        ["group_id", "user_id", "tenant_id", "source", "added_at"], rows).returning(Membership.__table__.c.user_id)))
+    adding = insert_ignoring_conflicts(s, Membership.__table__).from_select(
+        ["group_id", "user_id", "tenant_id", "source", "added_at"], rows).returning(Membership.__table__.c.user_id)
     # Only the group's members in the range are looked at (a primary-key range scan), each
     # checked by primary key: a chunk costs what its members cost, not a second pass over its users.
     still_wanted = select(User.id).where(User.id == Membership.user_id, wanted).correlate(Membership).exists()
-    removed = list(s.scalars(Membership.__table__.delete().where(
-        Membership.group_id == group.id, Membership.user_id > after, Membership.user_id <= upper, ~still_wanted)
-        .returning(Membership.__table__.c.user_id)))
-    applied(s, group, added, removed, actor)
-    return added, removed
+    removing = Membership.__table__.delete().where(
+        Membership.group_id == group.id, Membership.user_id > after, Membership.user_id <= upper, ~still_wanted
+    ).returning(Membership.__table__.c.user_id)
+    # Removing first: the DELETE then re-checks only the members the chunk had, not the ones it just added.
+    if s.get_bind().dialect.name == "postgresql":
+        removed, removed_ids = _change_with_events(s, removing, group, "group.member_removed", actor)
+        added, added_ids = _change_with_events(s, adding, group, "group.member_added", actor)
+        _summary(s, group, added, removed, added_ids, removed_ids, actor)
+        return added, removed
+    removed_ids = list(s.scalars(removing))
+    added_ids = list(s.scalars(adding))
+    applied(s, group, added_ids, removed_ids, actor)
+    return len(added_ids), len(removed_ids)
+
+
+def _change_with_events(s: Session, dml: Any, group: Group, action: str, actor: Actor) -> tuple[int, list[int]]:
+    """Run an INSERT/DELETE ... RETURNING user_id and write one event per returned user, in one statement.
+
+    PostgreSQL's data-modifying CTE (``WITH changed AS (DELETE ... RETURNING), ev AS (INSERT INTO
+    activity_events SELECT ... FROM changed) SELECT count(*), first ids FROM changed``): the changed
+    ids never travel to Python and back, whatever the chunk's size.  Returns (count, first SAMPLE ids).
+    """
+    changed = dml.cte("changed")
+    events = insert(ActivityEvent).from_select(EVENT_COLUMNS, select(
+        *_event_values(group, action, actor), cast(changed.c.user_id, String)).select_from(changed)).cte("events")
+    ordered = aggregate_order_by(changed.c.user_id, changed.c.user_id)
+    count, first = s.execute(select(func.count(), func.array_agg(ordered)[1:SAMPLE]).select_from(changed)
+                             .add_cte(events)).one()
+    return count, list(first or [])
 
 
 def apply_rules_to_users(s: Session, tenant_id: int, rules: Sequence[tuple[Group, ColumnElement[bool]]],
@@ -96,26 +123,31 @@ def apply_rules_to_users(s: Session, tenant_id: int, rules: Sequence[tuple[Group
 
 def applied(s: Session, group: Group, added: Sequence[int], removed: Sequence[int], actor: Actor) -> None:
     """Bump the group's version and record what a rule changed (per user, and a summary on the group)."""
+    _member_events(s, group, added, "group.member_added", actor)
+    _member_events(s, group, removed, "group.member_removed", actor)
+    _summary(s, group, len(added), len(removed), list(added[:SAMPLE]), list(removed[:SAMPLE]), actor)
+
+
+def _summary(s: Session, group: Group, added: int, removed: int, added_ids: list[int], removed_ids: list[int],
+             actor: Actor) -> None:
     if not added and not removed:
         return
     touch_group(s, group.id)
-    _member_events(s, group, added, "group.member_added", actor)
-    _member_events(s, group, removed, "group.member_removed", actor)
     record(s, group.tenant_id, actor, "group.rule_applied", "group", group.id,
-           {"added": len(added), "removed": len(removed), "added_ids": list(added[:100]),
-            "removed_ids": list(removed[:100])})
+           {"added": added, "removed": removed, "added_ids": added_ids, "removed_ids": removed_ids})
+
+
+def _event_values(group: Group, action: str, actor: Actor) -> list[Any]:
+    details: dict[str, Any] = {"group_id": group.id, "group": group.name}
+    return [literal(group.tenant_id), literal(actor.name), literal(actor.channel), literal(action), literal("user"),
+            literal(details, type_=ActivityEvent.details.type), literal(utcnow(), type_=ActivityEvent.created_at.type)]
 
 
 def _member_events(s: Session, group: Group, user_ids: Sequence[int], action: str, actor: Actor) -> None:
     # One event per changed membership, on the user so each person's history shows it; written
     # with INSERT ... SELECT so a chunk of thousands of changes is one statement, not thousands of rows
     # sent from Python.
-    details: dict[str, Any] = {"group_id": group.id, "group": group.name}
-    columns = ["tenant_id", "actor", "channel", "action", "object_type", "object_id", "details", "created_at"]
-    now = utcnow()
     for start in range(0, len(user_ids), EVENT_CHUNK):
-        rows = select(literal(group.tenant_id), literal(actor.name), literal(actor.channel), literal(action),
-                      literal("user"), cast(User.id, String), literal(details, type_=ActivityEvent.details.type),
-                      literal(now, type_=ActivityEvent.created_at.type)
+        rows = select(*_event_values(group, action, actor), cast(User.id, String)
                       ).where(User.id.in_(list(user_ids[start:start + EVENT_CHUNK])))
-        s.execute(insert(ActivityEvent).from_select(columns, rows))
+        s.execute(insert(ActivityEvent).from_select(EVENT_COLUMNS, rows))

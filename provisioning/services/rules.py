@@ -153,14 +153,21 @@ def group_saved(s: Session, rt: Runtime, group: Group, actor: Actor):
     return start_evaluation(s, rt, group, actor)
 
 
-def start_evaluation(s: Session, rt: Runtime, group: Group, actor: Actor):
-    """Add a rule_evaluation Operation for ``group`` (enqueued after the caller commits)."""
+def start_evaluation(s: Session, rt: Runtime, group: Group, actor: Actor, *, schedule_slot: int | None = None,
+                     users: tuple[int, int | None] | None = None):
+    """Add a rule_evaluation Operation for ``group`` (enqueued after the caller commits).
+
+    ``users`` is the tenant's (count, last user id) when the caller has it already.
+    """
     from .operations import start_operation
 
     s.flush()
-    total = s.scalar(select(func.count()).select_from(User).where(User.tenant_id == group.tenant_id))
-    op = start_operation(s, rt, group.tenant_id, "rule_evaluation",
-                         {"group_id": group.id, "actor": actor.name, "channel": actor.channel}, actor, total=total)
+    total, last = users if users is not None else _tenant_users(s, group.tenant_id)
+    params: dict[str, Any] = {"group_id": group.id, "actor": actor.name, "channel": actor.channel,
+                              "last_user_id": last or 0}
+    if schedule_slot is not None:
+        params["schedule_slot"] = schedule_slot
+    op = start_operation(s, rt, group.tenant_id, "rule_evaluation", params, actor, total=total)
     group.settings = {**(group.settings or {}), "evaluation_operation_id": op.id}
     return op
 
@@ -210,10 +217,27 @@ def request_evaluation(rt: Runtime, tenant_id: int, group_id: int, actor: Actor)
 def evaluate_all(rt: Runtime, actor: Actor, tenant_id: int | None = None) -> list[int]:
     """Start a full evaluation of every automatic group (of one tenant, or of all); returns Operation ids."""
     with rt.db.transaction() as s:
-        stmt = select(Group).where(Group.kind == "automatic").order_by(Group.id)
-        if tenant_id is not None:
-            stmt = stmt.where(Group.tenant_id == tenant_id)
-        return [start_evaluation(s, rt, group, actor).id for group in s.scalars(stmt)]
+        return start_all(s, rt, actor, tenant_id)
+
+
+def start_all(s: Session, rt: Runtime, actor: Actor, tenant_id: int | None = None, *,
+              schedule_slot: int | None = None) -> list[int]:
+    """:func:`evaluate_all` inside the caller's unit of work."""
+    stmt = select(Group).where(Group.kind == "automatic").order_by(Group.id)
+    if tenant_id is not None:
+        stmt = stmt.where(Group.tenant_id == tenant_id)
+    users: dict[int, tuple[int, int | None]] = {}  # one count per tenant, not one per group
+    ids = []
+    for group in s.scalars(stmt).all():
+        if group.tenant_id not in users:
+            users[group.tenant_id] = _tenant_users(s, group.tenant_id)
+        ids.append(start_evaluation(s, rt, group, actor, schedule_slot=schedule_slot, users=users[group.tenant_id]).id)
+    return ids
+
+
+def _tenant_users(s: Session, tenant_id: int) -> tuple[int, int | None]:
+    count, last = s.execute(select(func.count(), func.max(User.id)).where(User.tenant_id == tenant_id)).one()
+    return count, last
 
 
 def mark_broken(s: Session, group: Group, message: str, actor: Actor = RULE_ACTOR) -> None:

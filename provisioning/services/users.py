@@ -238,10 +238,15 @@ def change_user(rt: Runtime, tenant_id: int, user_id: int, values_for: Callable[
         if lifecycle is not None:
             values.pop("status", None)
             values.pop("active", None)
+        was_invited = user.status == "invited"
         apply_changes(s, user, values, actor)
         if lifecycle is not None:
             lifecycle(s, tenant_id, [user.id], actor)
             s.refresh(user)
+        if was_invited and user.status == "active":
+            from .notifications import deliver_pending
+
+            deliver_pending(s, rt, user)  # they arrived: what was kept for them while invited is theirs now
         if reevaluate:
             _reevaluate(rt, s, tenant_id, user.id)
     return user

@@ -1,0 +1,41 @@
+"""Sizing a background job's chunks by the work they take, not by a fixed row count.
+
+A chunk is one transaction with its progress; Stop and a worker's shutdown are honoured
+between chunks.  A fixed small chunk pays each chunk's fixed costs (the keyset scan, the
+progress write, the Stop check, a dozen statements) many times over on a fast database;
+a fixed large one leaves the admin without progress on a slow one.  So the first chunk is
+small and each next one is scaled so that a chunk takes about ``target`` seconds: progress
+and Stop at least every second or so, and as few chunks as that allows.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+TARGET_SECONDS = 0.5
+GROWTH = 8  # at most this factor from one chunk to the next (up or down)
+
+
+@dataclass
+class Timer:
+    seconds: float = 0.0
+
+
+@contextmanager
+def timed() -> Iterator[Timer]:
+    """``with timed() as t: ...`` then ``t.seconds``."""
+    timer, start = Timer(), time.monotonic()
+    try:
+        yield timer
+    finally:
+        timer.seconds = time.monotonic() - start
+
+
+def next_size(size: int, seconds: float, *, minimum: int, maximum: int, target: float = TARGET_SECONDS) -> int:
+    """The next chunk's size, after a chunk of ``size`` rows took ``seconds``."""
+    scaled = size * target / max(seconds, 1e-3)
+    scaled = min(max(scaled, size / GROWTH), size * GROWTH)
+    return int(min(max(scaled, minimum), maximum))
