@@ -23,7 +23,7 @@ def _memberships(rt, tenant_id) -> int:
 
 def test_progress_counts_every_staged_entry(client, tenant, rt, run_jobs):
     make_users(rt, tenant.id, *USERS)
-    rt.settings.import_chunk_size = 7
+    rt.settings.import_chunk_size, rt.settings.import_chunk_seconds = 7, 0  # fixed chunks
     body = preview(client, tenant, _group_file(5))
     op_id = commit(client, tenant, body["id"])
     assert operations.get_operation(rt, tenant.id, op_id).progress_total == 50
@@ -35,7 +35,7 @@ def test_progress_counts_every_staged_entry(client, tenant, rt, run_jobs):
 
 def test_stop_halts_the_import_between_chunks_and_the_result_says_what_was_applied(client, tenant, rt, run_jobs):
     make_users(rt, tenant.id, *USERS)
-    rt.settings.import_chunk_size = 5
+    rt.settings.import_chunk_size, rt.settings.import_chunk_seconds = 5, 0  # fixed chunks
     body = preview(client, tenant, _group_file(200))
     op_id = commit(client, tenant, body["id"])
 
@@ -63,7 +63,7 @@ def test_stop_halts_the_import_between_chunks_and_the_result_says_what_was_appli
 
 def test_a_worker_killed_mid_import_resumes_and_applies_each_row_exactly_once(client, tenant, rt, run_jobs):
     make_users(rt, tenant.id, *USERS)
-    rt.settings.import_chunk_size = 4
+    rt.settings.import_chunk_size, rt.settings.import_chunk_seconds = 4, 0  # fixed chunks
     body = preview(client, tenant, _group_file(6), mode="replace")
     op_id = commit(client, tenant, body["id"])
     # A first worker claims the job, commits three chunks, then dies without finishing.
