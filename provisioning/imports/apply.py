@@ -30,7 +30,6 @@ from ..services.operations import save_progress, start_operation
 from . import enrollments, users_apply
 from .events import event_row, record_member_events, reevaluate_rules
 from .preview import load_import, refresh_summary
-from .staging import analyze_stale
 from .users_apply import index_lookups
 from .validate import mark_rows as _mark, user_gone, validate_staged
 
@@ -48,8 +47,8 @@ def commit_import(rt: Runtime, tenant_id: int, import_id: int, actor: Actor) -> 
         imp = load_import(s, tenant_id, import_id, for_update=True)
         if imp.status != "previewed":
             raise Conflict(f"Import {import_id} was already committed (operation {imp.operation_id}).", field="status")
-        validate_staged(s, imp, (imp.summary or {}).get("email_header"))
-        refresh_summary(s, imp)
+        validate_staged(s, imp, (imp.summary or {}).get("email_header"), duplicates=False)
+        refresh_summary(s, imp, groups=False)
         summary = imp.summary
         if imp.all_or_nothing and summary["error_count"]:
             raise InvalidInput(
@@ -95,7 +94,8 @@ def _result(imp: Import, state: dict[str, Any]) -> dict[str, Any]:
 
 def _step(rt: Runtime, s: Session, imp: Import, state: dict[str, Any], actor: Actor) -> None:
     if state["phase"] == "start":
-        analyze_stale(s, "users", "groups", "memberships")  # users may have been bulk-created a moment ago
+        # No ANALYZE: the chunks probe users, groups and memberships by key (scalar subqueries, nested
+        # loops), so statistics left stale by a bulk load a moment ago can't turn them into scans.
         if imp.format not in ("users", "enrollments"):
             state["groups_created"] += _create_groups(s, imp, actor)
         state["phase"] = "rows"

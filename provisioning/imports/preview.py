@@ -24,7 +24,7 @@ from ..services.pagination import Page, paginate
 from ..services.users import count_seats
 from . import formats
 from .reading import read_table
-from .staging import analyze, stage
+from .staging import analyze_stale, stage
 from .validate import entries_for_row, validate_staged
 
 GROUPS_SHOWN = 1000
@@ -67,9 +67,9 @@ def create_import(rt: Runtime, tenant_id: int, stream: IO[bytes], filename: str 
         s.add(imp)
         s.flush()
         counter = {"rows": 0}
-        imp.entry_count = stage(s, imp.id, tenant_id, _entries(layout, table.rows, counter))
+        imp.entry_count = stage(s, imp.id, tenant_id, fmt, _entries(layout, table.rows, counter))
         imp.row_count = counter["rows"]
-        analyze(s)
+        analyze_stale(s, "import_rows")
         if imp.row_count == 0:
             raise InvalidInput("The file has a header but no data rows.", details={"file": ["No data rows."]})
         email_header = layout.header[layout.email_col] if layout.email_col is not None else (
@@ -123,8 +123,11 @@ def _entries(layout: formats.Layout, rows: Iterator[tuple[int, list[str]]], coun
 # --- the summary -------------------------------------------------------------------------------
 
 
-def refresh_summary(s: Session, imp: Import) -> None:
-    """Recompute the preview numbers from the staged rows (after staging and after each edit)."""
+def refresh_summary(s: Session, imp: Import, *, groups: bool = True) -> None:
+    """Recompute the preview numbers from the staged rows (after staging and after each edit).
+
+    ``groups=False`` (the commit) keeps the groups as last previewed and recounts the rest.
+    """
     base = ImportRow.import_id == imp.id
     errors = s.execute(select(func.count(), func.count(distinct(ImportRow.row_no)))
                        .where(base, ImportRow.status == "error")).one()
@@ -144,7 +147,7 @@ def refresh_summary(s: Session, imp: Import) -> None:
         summary["warnings"] = warnings
     elif imp.format == "enrollments":
         summary.update(groups=[], groups_total=0)
-    else:
+    elif groups:
         summary["groups"], summary["groups_total"] = _group_summary(s, imp)
     imp.summary = summary
 

@@ -17,29 +17,34 @@ from sqlalchemy.orm import Session
 
 from ..models.imports import STAGED_USER_FIELDS, ImportRow
 
-COLUMNS = ("import_id", "row_no", "status", "email", "group_name", "column_name", "value", "message",
-           *STAGED_USER_FIELDS, "custom_attributes", "course_ref", "enrollment_role", "enrollment_status",
-           "completed_at", "user_id")
+BASE_COLUMNS = ("import_id", "row_no", "status", "email", "group_name", "column_name", "value", "message")
+# The columns each format fills: the others stay NULL and cost the COPY nothing.
+FORMAT_COLUMNS = {
+    "users": (*STAGED_USER_FIELDS, "custom_attributes"),
+    "enrollments": ("course_ref", "enrollment_role", "enrollment_status", "completed_at", "user_id"),
+}
+MEMBER_COLUMNS = ("given_name", "family_name")
 BATCH = 5000
 STAGE_TABLE = "import_stage"
 
 
-def stage(s: Session, import_id: int, tenant_id: int, entries: Iterable[dict[str, Any]]) -> int:
+def stage(s: Session, import_id: int, tenant_id: int, fmt: str, entries: Iterable[dict[str, Any]]) -> int:
     """Insert every entry for ``import_id`` with the id of the tenant's user its email names; returns how many."""
     postgres = s.get_bind().dialect.name == "postgresql"
+    columns = BASE_COLUMNS + FORMAT_COLUMNS.get(fmt, MEMBER_COLUMNS)
     if postgres:
         s.execute(text(f"DROP TABLE IF EXISTS {STAGE_TABLE}"))
         s.execute(text(f"CREATE TEMPORARY TABLE {STAGE_TABLE} (LIKE import_rows INCLUDING DEFAULTS) ON COMMIT DROP"))
     total = 0
     for batch in _batches(entries, BATCH):
-        rows = [{c: e.get(c) for c in COLUMNS} | {"import_id": import_id} for e in batch]
+        rows = [(import_id, *map(e.get, columns[1:])) for e in batch]
         if postgres:
-            _copy(s, rows)
+            _copy(s, columns, rows)
         else:
-            s.execute(insert(ImportRow), rows)
+            s.execute(insert(ImportRow), [dict(zip(columns, row)) for row in rows])
         total += len(rows)
     if postgres:
-        _move_resolving_users(s, tenant_id)
+        _move_resolving_users(s, tenant_id, columns)
     else:
         s.execute(text("UPDATE import_rows SET user_id = coalesce((SELECT users.id FROM users WHERE users.tenant_id = :t "
                        "AND lower(users.email) = lower(import_rows.email)), user_id) "
@@ -47,12 +52,14 @@ def stage(s: Session, import_id: int, tenant_id: int, entries: Iterable[dict[str
     return total
 
 
-def _move_resolving_users(s: Session, tenant_id: int) -> None:
+def _move_resolving_users(s: Session, tenant_id: int, columns: tuple[str, ...]) -> None:
     """One INSERT ... SELECT from the temporary table into import_rows, joined to the tenant's users."""
-    s.execute(text(f"ANALYZE {STAGE_TABLE}"))  # a hash join for a big file, index probes for a small one
+    # No ANALYZE of the temporary table: without statistics the planner sizes it from its pages,
+    # which is enough to hash the users for a big file and probe their index for a small one.
     # user_id: the user the email names, else the id the file gave (the enrollments format), checked later.
-    values = ", ".join("coalesce(u.id, st.user_id)" if c == "user_id" else f"st.{c}" for c in ("id", *COLUMNS))
-    s.execute(text(f"INSERT INTO import_rows ({', '.join(('id', *COLUMNS))}) SELECT {values} FROM {STAGE_TABLE} st "
+    columns = ("id", *columns) + (() if "user_id" in columns else ("user_id",))
+    values = ", ".join("coalesce(u.id, st.user_id)" if c == "user_id" else f"st.{c}" for c in columns)
+    s.execute(text(f"INSERT INTO import_rows ({', '.join(columns)}) SELECT {values} FROM {STAGE_TABLE} st "
                    "LEFT JOIN users u ON u.tenant_id = :t AND lower(u.email) = st.email"), {"t": tenant_id})
     s.execute(text(f"DROP TABLE {STAGE_TABLE}"))
 
@@ -82,15 +89,16 @@ def analyze_stale(s: Session, *tables: str) -> None:
         analyze(s, *stale)
 
 
-def _copy(s: Session, rows: list[dict[str, Any]]) -> None:
+def _copy(s: Session, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     # COPY ... FROM STDIN inside the session's own transaction (psycopg 3's copy API).
     raw = s.connection().connection.driver_connection
+    custom = columns.index("custom_attributes") if "custom_attributes" in columns else None
     with raw.cursor() as cur:
-        with cur.copy(f"COPY {STAGE_TABLE} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with cur.copy(f"COPY {STAGE_TABLE} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                custom = row["custom_attributes"]
-                row["custom_attributes"] = None if custom is None else json.dumps(custom)
-                copy.write_row(tuple(row[c] for c in COLUMNS))
+                if custom is not None and row[custom] is not None:
+                    row = (*row[:custom], json.dumps(row[custom]), *row[custom + 1:])
+                copy.write_row(row)
 
 
 def _batches(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -36,12 +36,14 @@ def entries_for_row(layout: Layout, row_no: int, cells: list[str]) -> list[Entry
     shape = _shape_error(layout, row_no, cells)
     if shape:
         return [shape]
-    cells = cells + [""] * (layout.width - len(cells))
-    return {"members": _members, "user-groups": _user_groups, "group-users": _group_users,
-            "users": _users, "enrollments": _enrollment}[layout.format](layout, row_no, cells)
+    if len(cells) < layout.width:
+        cells = cells + [""] * (layout.width - len(cells))
+    return _BY_FORMAT[layout.format](layout, row_no, cells)
 
 
 def _shape_error(layout: Layout, row_no: int, cells: list[str]) -> Entry | None:
+    if len(cells) == layout.width:
+        return None
     extra = [c for c in cells[layout.width:] if c]
     if extra:
         return error(row_no, None, ", ".join(extra)[:500],
@@ -194,6 +196,10 @@ def _completed_at(value: str) -> tuple[Any, str | None]:
         return None, "Not a date: write an ISO 8601 date or date-time, like 2024-05-31 or 2024-05-31T12:00:00Z."
 
 
+_BY_FORMAT = {"members": _members, "user-groups": _user_groups, "group-users": _group_users, "users": _users,
+              "enrollments": _enrollment}
+
+
 # --- set-based checks over the staged rows ---------------------------------------------------
 
 
@@ -225,7 +231,8 @@ def user_gone(tenant_id: int):
 UNKNOWN_EMAIL = "No user of this tenant has this email: users must exist before they join groups."
 
 
-def validate_staged(s: Session, imp: Import, email_header: str | None, *, just_staged: bool = False) -> None:
+def validate_staged(s: Session, imp: Import, email_header: str | None, *, just_staged: bool = False,
+                    duplicates: bool = True) -> None:
     """Mark staged entries that can't be applied, with one UPDATE per rule (each writes only the rows it marks).
 
     Right after staging, ``user_id`` is exactly what the emails resolved to; later (an edit, the
@@ -250,7 +257,8 @@ def validate_staged(s: Session, imp: Import, email_header: str | None, *, just_s
                                func.coalesce(func.lower(User.email), "") != ImportRow.email)
         mark_staged(s, imp.id, and_(ImportRow.username.is_not(None), taken),
               "Another user already has this username.", "username", ImportRow.username)
-    _mark_duplicates(s, imp)
+    if duplicates:  # they depend on the staged rows alone: the commit doesn't look again
+        _mark_duplicates(s, imp)
 
 
 def _re_resolve_users(s: Session, imp: Import) -> None:
@@ -271,7 +279,8 @@ def _mark_duplicates(s: Session, imp: Import) -> None:
     The user-based format and the users format allow a user on one row only; member lists
     one row per user; the group-based format one pair (group, email).
     """
-    keys = [ImportRow.user_id if imp.format == "enrollments" else ImportRow.email]
+    email = ImportRow.email.collate("C") if s.get_bind().dialect.name == "postgresql" else ImportRow.email
+    keys = [ImportRow.user_id if imp.format == "enrollments" else email]  # "C": bytes, not the locale's rules
     if imp.format == "group-users":
         keys.append(func.lower(ImportRow.group_name))
     if imp.format == "enrollments":
