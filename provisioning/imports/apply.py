@@ -71,7 +71,8 @@ def apply_import_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: d
     actor = Actor(params.get("actor") or "system", "job")
     state = {k: int(checkpoint.get(k, 0)) for k in COUNTERS} | {
         "phase": checkpoint.get("phase", "start"), "after": int(checkpoint.get("after", 0)),
-        "size": int(checkpoint.get("size") or max(rt.settings.import_chunk_size, 1))}
+        "size": int(checkpoint.get("size") or max(rt.settings.import_chunk_size, 1))} | (
+        {"last": int(checkpoint["last"])} if "last" in checkpoint else {})
     with rt.db.transaction() as s:
         imp = load_import(s, tenant_id, params["import_id"], for_update=True)
         if imp.all_or_nothing:
@@ -102,14 +103,19 @@ def _step(rt: Runtime, s: Session, imp: Import, state: dict[str, Any], actor: Ac
         return
     if state["phase"] == "rows":
         started = time.monotonic()
-        bounds = (select(ImportRow.id, ImportRow.status).where(ImportRow.import_id == imp.id, ImportRow.id > state["after"])
-                  .order_by(ImportRow.id).limit(state["size"]).subquery())
-        hi, count, ok = s.execute(select(func.max(bounds.c.id), func.count(),
-                                         func.coalesce(func.sum(case((bounds.c.status == "ok", 1), else_=0)), 0))
-                                  .select_from(bounds)).one()
-        if not count:
+        if "last" not in state:  # the import's id range: min/max through the (import_id, id) index
+            first, last = s.execute(select(func.min(ImportRow.id), func.max(ImportRow.id))
+                                    .where(ImportRow.import_id == imp.id)).one()
+            state["after"], state["last"] = max(state["after"], (first or 1) - 1), last or 0
+        if state["after"] >= state["last"]:
             state["phase"] = "remove" if imp.mode == "replace" else "done"
             return
+        # A chunk is a range of ids, not "the next n rows": ORDER BY id LIMIT n would be planned from
+        # statistics that call the freshly staged rows a handful, as a sort of all the rows left.
+        hi = min(state["after"] + state["size"], state["last"])
+        count, ok = s.execute(select(func.count(), func.coalesce(func.sum(case((ImportRow.status == "ok", 1), else_=0)), 0))
+                              .where(ImportRow.import_id == imp.id, ImportRow.id > state["after"],
+                                     ImportRow.id <= hi)).one()
         chunk = and_(ImportRow.import_id == imp.id, ImportRow.id > state["after"], ImportRow.id <= hi)
         if not ok:
             counts: dict[str, int] = {}
