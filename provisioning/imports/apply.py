@@ -17,7 +17,6 @@ import time
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, literal, select, true, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db import insert_ignoring_conflicts
@@ -29,6 +28,7 @@ from ..services.activity import Actor, record_many
 from ..services.groups import add_group
 from ..services.operations import save_progress, start_operation
 from . import enrollments, users_apply
+from .inserts import insert_from
 from .events import event_row, record_member_events, reevaluate_rules
 from .preview import load_import, refresh_summary
 from .users_apply import index_lookups
@@ -215,17 +215,9 @@ def _apply_members_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int, a
         pairs = pairs.distinct()  # a row may name the same group twice
     table = Membership.__table__
     skipped = _mark(s, and_(chunk, member), "skipped", "Already a member.")
-    columns = ["group_id", "user_id", "tenant_id", "source", "added_at"]
     with index_lookups(s):  # users by primary key, whatever the statistics of a table filled a moment ago say
-        try:
-            # A plain INSERT: ON CONFLICT's speculative insertion costs every row a second index
-            # probe, and the members already there were just marked skipped.
-            with s.begin_nested():
-                added = s.execute(table.insert().from_select(columns, pairs)
-                                  .returning(table.c.group_id, table.c.user_id)).all()
-        except IntegrityError:  # someone added one of these members meanwhile
-            added = s.execute(insert_ignoring_conflicts(s, table).from_select(columns, pairs)
-                              .returning(table.c.group_id, table.c.user_id)).all()
+        added = insert_from(s, table, ["group_id", "user_id", "tenant_id", "source", "added_at"], pairs,
+                            (table.c.group_id, table.c.user_id))
     errors = 0
     if len(added) < ok - skipped:  # rows left out: their user or group went away (or a pair repeats)
         errors = _mark(s, and_(chunk, user_gone(t)), "error", "Not applied: no user of this tenant has this email any more.")

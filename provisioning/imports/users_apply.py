@@ -15,7 +15,7 @@ from typing import Iterator
 from sqlalchemy import and_, exists, func, literal, or_, select, text, true, update
 from sqlalchemy.orm import Session
 
-from ..db import id_in, insert_ignoring_conflicts
+from ..db import id_in
 from ..errors import LimitExceeded
 from ..models import Tenant, User, utcnow
 from ..models.imports import STAGED_USER_FIELDS, Import, ImportRow
@@ -23,6 +23,7 @@ from ..runtime import Runtime
 from ..services.activity import Actor
 from ..services.users import check_seats, count_seats
 from .events import record_events, reevaluate_rules
+from .inserts import insert_from
 from .validate import mark_rows, same_email, user_gone
 
 
@@ -132,6 +133,5 @@ def _insert_users(s: Session, imp: Import, chunk, now) -> list[tuple[int, str]]:
               .where(chunk, ImportRow.status == "ok", ImportRow.user_id.is_(None), true()))
     columns = ["tenant_id", "username", "email", *fields, "status", "active", "custom_attributes", "extra",
                "created_at", "updated_at", "version"]
-    return s.execute(insert_ignoring_conflicts(s, users).from_select(columns, source)
-                     .returning(users.c.id, users.c.username)).all()
+    return insert_from(s, users, columns, source, (users.c.id, users.c.username))
 
