@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, literal, select, true, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db import insert_ignoring_conflicts
@@ -28,7 +29,6 @@ from ..services.activity import Actor, record_many
 from ..services.groups import add_group
 from ..services.operations import save_progress, start_operation
 from . import enrollments, users_apply
-from .inserts import insert_from
 from .events import event_row, record_member_events, reevaluate_rules
 from .preview import load_import, refresh_summary
 from .users_apply import index_lookups
@@ -207,17 +207,25 @@ def _apply_members_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int, a
     # that can mean every member of the group compared with every row of the chunk.
     member = select(literal(1)).where(Membership.group_id == group_id, Membership.user_id == ImportRow.user_id) \
         .correlate(ImportRow).scalar_subquery().is_not(None)
-    pairs = (select(group_id, User.id, literal(t), literal("csv"), literal(utcnow(), Membership.__table__.c.added_at.type))
-             .select_from(ImportRow)
-             .join(User, and_(User.id == ImportRow.user_id, User.tenant_id == t))
-             .where(chunk, ImportRow.status == "ok", group_id.is_not(None)))
-    if imp.format == "user-groups":
-        pairs = pairs.distinct()  # a row may name the same group twice
     table = Membership.__table__
-    skipped = _mark(s, and_(chunk, member), "skipped", "Already a member.")
-    with index_lookups(s):  # users by primary key, whatever the statistics of a table filled a moment ago say
-        added = insert_from(s, table, ["group_id", "user_id", "tenant_id", "source", "added_at"], pairs,
-                            (table.c.group_id, table.c.user_id))
+    columns = ["group_id", "user_id", "tenant_id", "source", "added_at"]
+    values = (group_id, ImportRow.user_id, literal(t), literal("csv"), literal(utcnow(), table.c.added_at.type))
+    rows = select(*values).where(chunk, ImportRow.status == "ok", group_id.is_not(None))
+    if imp.format == "user-groups":
+        rows = rows.distinct()  # a row may name the same group twice
+    try:
+        # The common case, a plain INSERT of the staged pairs (user ids were resolved in the tenant
+        # while staging): one statement, no probe per row.  In a savepoint, because a member already
+        # there, or a user deleted since, fails it.
+        with s.begin_nested():
+            added = s.execute(table.insert().from_select(columns, rows).returning(table.c.group_id, table.c.user_id)).all()
+        skipped = 0
+    except IntegrityError:
+        skipped = _mark(s, and_(chunk, member), "skipped", "Already a member.")
+        with index_lookups(s):  # users by primary key, whatever the statistics of a table filled a moment ago say
+            added = s.execute(insert_ignoring_conflicts(s, table).from_select(
+                columns, rows.join_from(ImportRow, User, and_(User.id == ImportRow.user_id, User.tenant_id == t)))
+                .returning(table.c.group_id, table.c.user_id)).all()
     errors = 0
     if len(added) < ok - skipped:  # rows left out: their user or group went away (or a pair repeats)
         errors = _mark(s, and_(chunk, user_gone(t)), "error", "Not applied: no user of this tenant has this email any more.")
