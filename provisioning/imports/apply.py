@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, select, true, update
+from sqlalchemy import and_, case, exists, func, literal, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -76,6 +76,12 @@ def apply_import_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: d
         {"last": int(checkpoint["last"])} if "last" in checkpoint else {})
     with rt.db.transaction() as s:
         imp = load_import(s, tenant_id, params["import_id"], for_update=True)
+        if s.get_bind().dialect.name == "postgresql":
+            # A chunk's commit doesn't wait for its WAL to reach the disk.  A database crash may then
+            # lose the last chunks, but never a chunk without its checkpoint (the same transaction):
+            # the job redoes exactly what was lost.  The Operation's finish (a normal commit, its
+            # own transaction) flushes them all before the job reports success.
+            s.execute(text("SET LOCAL synchronous_commit = off"))
         if imp.all_or_nothing:
             # One transaction for the whole import: it applies completely or not at all.
             while state["phase"] != "done":
