@@ -8,7 +8,6 @@ the users enrolled, since rules can test enrollments[course eq ... and status eq
 
 from __future__ import annotations
 
-from typing import Any
 
 from sqlalchemy import String, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
