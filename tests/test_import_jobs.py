@@ -23,7 +23,7 @@ def _memberships(rt, tenant_id) -> int:
 
 def test_progress_counts_every_staged_entry(client, tenant, rt, run_jobs):
     make_users(rt, tenant.id, *USERS)
-    rt.settings.import_chunk_size = 7
+    rt.settings.import_chunk_size, rt.settings.import_chunk_seconds = 7, 0  # fixed chunks
     body = preview(client, tenant, _group_file(5))
     op_id = commit(client, tenant, body["id"])
     assert operations.get_operation(rt, tenant.id, op_id).progress_total == 50
@@ -35,7 +35,7 @@ def test_progress_counts_every_staged_entry(client, tenant, rt, run_jobs):
 
 def test_stop_halts_the_import_between_chunks_and_the_result_says_what_was_applied(client, tenant, rt, run_jobs):
     make_users(rt, tenant.id, *USERS)
-    rt.settings.import_chunk_size = 5
+    rt.settings.import_chunk_size, rt.settings.import_chunk_seconds = 5, 0  # fixed chunks
     body = preview(client, tenant, _group_file(200))
     op_id = commit(client, tenant, body["id"])
 
@@ -63,7 +63,7 @@ def test_stop_halts_the_import_between_chunks_and_the_result_says_what_was_appli
 
 def test_a_worker_killed_mid_import_resumes_and_applies_each_row_exactly_once(client, tenant, rt, run_jobs):
     make_users(rt, tenant.id, *USERS)
-    rt.settings.import_chunk_size = 4
+    rt.settings.import_chunk_size, rt.settings.import_chunk_seconds = 4, 0  # fixed chunks
     body = preview(client, tenant, _group_file(6), mode="replace")
     op_id = commit(client, tenant, body["id"])
     # A first worker claims the job, commits three chunks, then dies without finishing.
@@ -87,3 +87,33 @@ def test_a_worker_killed_mid_import_resumes_and_applies_each_row_exactly_once(cl
     assert [r[1] for r in report(client, tenant, body["id"])] == ["applied"] * 60
     group = next(g for g in groups.list_groups(rt, tenant.id).items if g.name == "Group 0003")
     assert member_emails(rt, tenant.id, group.id) == set(USERS)
+
+
+def test_chunks_grow_while_they_finish_well_within_the_target_time(client, tenant, rt):
+    make_users(rt, tenant.id, *USERS)
+    rt.settings.import_chunk_size, rt.settings.import_chunk_seconds = 4, 60  # every chunk is quick
+    body = preview(client, tenant, _group_file(10))
+    op_id = commit(client, tenant, body["id"])
+    claimed = operations.claim(rt, op_id, "worker")
+    checkpoint, sizes = dict(claimed.checkpoint or {}), []
+    while checkpoint is not None:
+        checkpoint = HANDLERS["import"](rt, op_id, tenant.id, claimed.params, checkpoint)
+        if checkpoint and checkpoint["phase"] == "rows" and checkpoint["done"]:
+            sizes.append(checkpoint["done"] - sum(sizes))
+    assert sizes == [4, 8, 16, 32, 40]  # doubling, the last chunk takes what is left of the 100 entries
+    assert _memberships(rt, tenant.id) == 100
+
+
+def test_chunks_stay_at_the_configured_size_when_they_are_slow(client, tenant, rt):
+    make_users(rt, tenant.id, *USERS)
+    rt.settings.import_chunk_size, rt.settings.import_chunk_seconds = 4, 1e-9  # every chunk is too slow
+    body = preview(client, tenant, _group_file(2))
+    op_id = commit(client, tenant, body["id"])
+    claimed = operations.claim(rt, op_id, "worker")
+    checkpoint = dict(claimed.checkpoint or {})
+    done = []
+    while checkpoint is not None:
+        checkpoint = HANDLERS["import"](rt, op_id, tenant.id, claimed.params, checkpoint)
+        if checkpoint and checkpoint["phase"] == "rows" and checkpoint["done"]:
+            done.append(checkpoint["done"])
+    assert done == [4, 8, 12, 16, 20]

@@ -85,3 +85,15 @@ def test_users_an_import_changes_are_re_evaluated_for_automatic_groups(client, t
     body = preview(client, tenant, "email,department\nada@example.com,Physics\nnew@example.com,Physics\n")
     commit_and_run(client, tenant, run_jobs, rt, body["id"])
     assert member_emails(rt, tenant.id, auto.id) == {"ada@example.com", "new@example.com"}
+
+
+def test_two_new_users_with_one_username_create_the_first_and_report_the_second(client, tenant, rt, run_jobs):
+    body = preview(client, tenant, "email,username\nada@example.com,ada\nother@example.com,ADA\n", filename="u.csv")
+    assert body["error_count"] == 0  # neither username is taken yet
+    op = commit_and_run(client, tenant, run_jobs, rt, body["id"])
+    assert op.status == "succeeded", op.errors
+    assert (op.result["users_created"], op.result["applied"], op.result["errors"]) == (1, 1, 1)
+    rows = report(client, tenant, body["id"])
+    assert [(r[0], r[1]) for r in rows] == [("2", "applied"), ("3", "error")]
+    assert rows[1][6] == "Not created: another user has this username or email."
+    assert [u.email for u in users.list_users(rt, tenant.id).items] == ["ada@example.com"]

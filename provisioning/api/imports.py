@@ -185,7 +185,7 @@ def _prepend(first, rest):
 @blp.get("/imports/templates/<string:filename>")
 @blp.response(200, content_type="application/octet-stream")
 def download_template(filename):
-    """The template of a format: members, user-groups, group-users or users; .csv or .xlsx."""
+    """The template of a format: members, user-groups, group-users, users or enrollments; .csv or .xlsx."""
     name, _, extension = filename.rpartition(".")
     content, mimetype = templates.template(name, extension)
     return Response(content, mimetype=mimetype,

@@ -33,11 +33,20 @@ USER_FIELDS = {
     "externalid": "external_id", "usertype": "user_type",
 }
 
+# The enrollments format: a user (email or user_id), a course (its external id), role, status, completed_at.
+ENROLLMENT_FIELDS = {
+    "userid": "user_id", "courseid": "course", "course": "course", "courseexternalid": "course",
+    "role": "role", "status": "status", "completedat": "completed_at", "completed": "completed_at",
+    "completiondate": "completed_at",
+}
+COURSE = {k for k, v in ENROLLMENT_FIELDS.items() if v == "course"}
+
 EXAMPLE_HEADERS = {
     "members": ["email_address", "first_name", "last_name"],
     "user-groups": ["email", "FirstName", "LastName", "Groupname", "Groupname"],
     "group-users": ["Groupname", "Email", "Email"],
     "users": ["email", "username", "first_name", "last_name", "role", "language", "department"],
+    "enrollments": ["email", "user_id", "course_id", "role", "status", "completed_at"],
 }
 
 
@@ -76,6 +85,8 @@ def detect_format(header: list[str], *, has_group_target: bool) -> str:
         return "group-users"
     if any(k in EMAIL for k in keys) and any(k in GROUP_NAME for k in keys):
         return "user-groups"
+    if any(k in COURSE for k in keys):
+        return "enrollments"
     if has_group_target:
         return "members"
     members_only = EMAIL | FIRST_NAME | LAST_NAME | EXPORT_ONLY
@@ -85,7 +96,8 @@ def detect_format(header: list[str], *, has_group_target: bool) -> str:
         "The header row does not name an email column, so the file's format can't be recognised. "
         "Use one of the templates: a member list (email_address), user-based groups "
         "(email, FirstName, LastName, Groupname, ...), group-based groups (Groupname, Email, ...) "
-        "or users (email, username, first_name, last_name, ...).")
+        "users (email, username, first_name, last_name, ...) or enrollments (email | user_id, course_id, role, "
+        "status, completed_at).")
 
 
 def layout_for(fmt: str, header: list[str], *, mapping: dict[str, Any] | None = None,
@@ -99,7 +111,7 @@ def layout_for(fmt: str, header: list[str], *, mapping: dict[str, Any] | None = 
     if duplicates:
         raise file_error(f"The header repeats the column(s) {', '.join(repr(d) for d in duplicates)}.", fmt)
     return {"members": _members, "user-groups": _user_groups, "group-users": _group_users,
-            "users": _users}[fmt](header, mapping or {}, custom_names)
+            "users": _users, "enrollments": _enrollments}[fmt](header, mapping or {}, custom_names)
 
 
 def _duplicate_headers(header: list[str], allowed: set[str]) -> list[str]:
@@ -172,6 +184,24 @@ def _group_users(header: list[str], mapping, custom) -> Layout:
         raise file_error("The header has no 'Groupname' column.", "group-users")
     if not layout.email_cols:
         raise file_error("The header has no 'Email' column.", "group-users")
+    return layout
+
+
+def _enrollments(header: list[str], mapping, custom) -> Layout:
+    """email or user_id, course_id (the course's external id), and optional role, status, completed_at."""
+    layout = Layout("enrollments", len(header), header)
+    for i, h in enumerate(header):
+        key = norm(h)
+        if key in EMAIL and layout.email_col is None:
+            layout.email_col = i
+        elif key in ENROLLMENT_FIELDS and ENROLLMENT_FIELDS[key] not in layout.user_cols:
+            layout.user_cols[ENROLLMENT_FIELDS[key]] = i
+        elif key:
+            layout.warnings.append(f"Column {h!r} is not part of an enrollment list and was ignored.")
+    if layout.email_col is None and "user_id" not in layout.user_cols:
+        raise file_error("The header has neither an 'email' nor a 'user_id' column.", "enrollments")
+    if "course" not in layout.user_cols:
+        raise file_error("The header has no 'course_id' column (the course's external id).", "enrollments")
     return layout
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, InvalidInput, NotFound
-from ..models import Group, Membership, Operation, Tenant, User
+from ..models import Group, Membership, Operation, Tenant
 from ..models.imports import IMPORT_MODES, Import, ImportRow
 from ..runtime import Runtime
 from ..services.activity import Actor, record
@@ -24,8 +24,8 @@ from ..services.pagination import Page, paginate
 from ..services.users import count_seats
 from . import formats
 from .reading import read_table
-from .staging import analyze, stage
-from .validate import entries_for_row, same_email, user_exists, validate_staged
+from .staging import analyze_stale, stage
+from .validate import entries_for_row, validate_staged
 
 GROUPS_SHOWN = 1000
 
@@ -57,9 +57,9 @@ def create_import(rt: Runtime, tenant_id: int, stream: IO[bytes], filename: str 
         if fmt == "auto":
             fmt = formats.detect_format(table.header, has_group_target=bool(options.group_id or options.group_name))
         layout = formats.layout_for(fmt, table.header, mapping=options.column_mapping, custom_names=custom)
-        if options.mode == "replace" and fmt == "users":
-            raise InvalidInput("Mode replace applies to group memberships, not to the users format.",
-                               details={"mode": ["Use add with the users format."]})
+        if options.mode == "replace" and fmt in ("users", "enrollments"):
+            raise InvalidInput(f"Mode replace applies to group memberships, not to the {fmt} format.",
+                               details={"mode": [f"Use add with the {fmt} format."]})
         imp = Import(tenant_id=tenant_id, format=fmt, mode=options.mode, all_or_nothing=options.all_or_nothing,
                      status="previewed", filename=(filename or "")[:400] or None, encoding=table.encoding,
                      delimiter=table.delimiter, column_mapping=options.column_mapping or {}, created_by=actor.name)
@@ -67,15 +67,16 @@ def create_import(rt: Runtime, tenant_id: int, stream: IO[bytes], filename: str 
         s.add(imp)
         s.flush()
         counter = {"rows": 0}
-        imp.entry_count = stage(s, imp.id, _entries(layout, table.rows, counter))
+        imp.entry_count = stage(s, imp.id, tenant_id, fmt, _entries(layout, table.rows, counter))
         imp.row_count = counter["rows"]
-        analyze(s)
+        analyze_stale(s, "import_rows")
         if imp.row_count == 0:
             raise InvalidInput("The file has a header but no data rows.", details={"file": ["No data rows."]})
         email_header = layout.header[layout.email_col] if layout.email_col is not None else (
             layout.header[layout.email_cols[0]] if layout.email_cols else None)
-        imp.summary = {"warnings": table.warnings + layout.warnings, "email_header": email_header}
-        validate_staged(s, imp, email_header)
+        imp.summary = {"warnings": table.warnings + layout.warnings, "email_header": email_header,
+                       "columns": {name: layout.header[i] for name, i in layout.user_cols.items()}}
+        validate_staged(s, imp, email_header, just_staged=True)
         refresh_summary(s, imp)
         record(s, tenant_id, actor, "import.previewed", "import", imp.id,
                {"format": fmt, "rows": imp.row_count, "errors": imp.summary["error_count"]})
@@ -122,18 +123,21 @@ def _entries(layout: formats.Layout, rows: Iterator[tuple[int, list[str]]], coun
 # --- the summary -------------------------------------------------------------------------------
 
 
-def refresh_summary(s: Session, imp: Import) -> None:
-    """Recompute the preview numbers from the staged rows (after staging and after each edit)."""
+def refresh_summary(s: Session, imp: Import, *, groups: bool = True) -> None:
+    """Recompute the preview numbers from the staged rows (after staging and after each edit).
+
+    ``groups=False`` (the commit) keeps the groups as last previewed and recounts the rest.
+    """
     base = ImportRow.import_id == imp.id
     errors = s.execute(select(func.count(), func.count(distinct(ImportRow.row_no)))
                        .where(base, ImportRow.status == "error")).one()
     live = and_(base, ImportRow.status.in_(("ok", "applied", "skipped")))
-    matched = s.scalar(select(func.count(distinct(ImportRow.email))).where(live, user_exists(imp.tenant_id))) or 0
+    matched = s.scalar(select(func.count(distinct(ImportRow.user_id))).where(live)) or 0
     summary = {**(imp.summary or {}), "error_count": errors[0], "error_rows": errors[1], "users_matched": matched,
                "excluded": s.scalar(select(func.count()).where(base, ImportRow.status == "excluded")) or 0,
                "entries_valid": s.scalar(select(func.count()).where(live)) or 0}
     if imp.format == "users":
-        new = s.scalar(select(func.count(distinct(ImportRow.email))).where(live, ~user_exists(imp.tenant_id))) or 0
+        new = s.scalar(select(func.count(distinct(ImportRow.email))).where(live, ImportRow.user_id.is_(None))) or 0
         summary.update(users_new=new, users_updated=matched, groups=[], groups_total=0)
         limit = s.scalar(select(Tenant.seat_limit).where(Tenant.id == imp.tenant_id))
         warnings = [w for w in summary.get("warnings", []) if not w.startswith("Seat limit:")]
@@ -141,7 +145,9 @@ def refresh_summary(s: Session, imp: Import) -> None:
             warnings.append(f"Seat limit: this import creates {new} users but the tenant has "
                             f"{max(limit - count_seats(s, imp.tenant_id), 0)} of its {limit} seats left.")
         summary["warnings"] = warnings
-    else:
+    elif imp.format == "enrollments":
+        summary.update(groups=[], groups_total=0)
+    elif groups:
         summary["groups"], summary["groups_total"] = _group_summary(s, imp)
     imp.summary = summary
 
@@ -154,13 +160,12 @@ def _group_summary(s: Session, imp: Import) -> tuple[list[dict[str, Any]], int]:
     else:
         group_match = func.lower(Group.name) == func.lower(ImportRow.group_name)
         key = ImportRow.group_name
-    stmt = (select(func.min(key), Group.id, func.count(distinct(ImportRow.email)),
-                   func.count(distinct(case((Membership.user_id.is_(None), ImportRow.email)))))
+    stmt = (select(func.min(key), Group.id, func.count(distinct(ImportRow.user_id)),
+                   func.count(distinct(case((Membership.user_id.is_(None), ImportRow.user_id)))))
             .select_from(ImportRow)
-            .join(User, and_(User.tenant_id == t, same_email(User)))
             .outerjoin(Group, and_(Group.tenant_id == t, group_match))
-            .outerjoin(Membership, and_(Membership.group_id == Group.id, Membership.user_id == User.id))
-            .where(ImportRow.import_id == imp.id, ImportRow.status == "ok")
+            .outerjoin(Membership, and_(Membership.group_id == Group.id, Membership.user_id == ImportRow.user_id))
+            .where(ImportRow.import_id == imp.id, ImportRow.status == "ok", ImportRow.user_id.is_not(None))
             .group_by(func.lower(key), Group.id).order_by(func.lower(key)))
     rows = s.execute(stmt).all()
     if imp.format == "members" and not rows:

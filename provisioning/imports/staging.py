@@ -1,7 +1,10 @@
-"""Write parsed entries into ``import_rows`` in bulk: COPY on PostgreSQL, executemany elsewhere.
+"""Write parsed entries into ``import_rows`` in bulk, each row once, with its user already resolved.
 
-Entries arrive from a generator and are written a chunk at a time, so a file of a million
-rows never sits in memory.
+On PostgreSQL the entries are COPied into a temporary table (which draws the row ids from
+``import_rows``' sequence, so they follow the file), then one ``INSERT ... SELECT`` joins
+them to ``users`` on lower(email) and writes them into ``import_rows`` with ``user_id`` set.
+Elsewhere: executemany, then one UPDATE.  Entries arrive from a generator and are written
+a batch at a time, so a file of a million rows never sits in memory.
 """
 
 from __future__ import annotations
@@ -14,22 +17,51 @@ from sqlalchemy.orm import Session
 
 from ..models.imports import STAGED_USER_FIELDS, ImportRow
 
-COLUMNS = ("import_id", "row_no", "status", "email", "group_name", "column_name", "value", "message",
-           *STAGED_USER_FIELDS, "custom_attributes")
+BASE_COLUMNS = ("import_id", "row_no", "status", "email", "group_name", "column_name", "value", "message")
+# The columns each format fills: the others stay NULL and cost the COPY nothing.
+FORMAT_COLUMNS = {
+    "users": (*STAGED_USER_FIELDS, "custom_attributes"),
+    "enrollments": ("course_ref", "enrollment_role", "enrollment_status", "completed_at", "user_id"),
+}
+MEMBER_COLUMNS = ("given_name", "family_name")
 BATCH = 5000
+STAGE_TABLE = "import_stage"
 
 
-def stage(s: Session, import_id: int, entries: Iterable[dict[str, Any]]) -> int:
-    """Insert every entry for ``import_id``; returns how many were written."""
+def stage(s: Session, import_id: int, tenant_id: int, fmt: str, entries: Iterable[dict[str, Any]]) -> int:
+    """Insert every entry for ``import_id`` with the id of the tenant's user its email names; returns how many."""
+    postgres = s.get_bind().dialect.name == "postgresql"
+    columns = BASE_COLUMNS + FORMAT_COLUMNS.get(fmt, MEMBER_COLUMNS)
+    if postgres:
+        s.execute(text(f"DROP TABLE IF EXISTS {STAGE_TABLE}"))
+        s.execute(text(f"CREATE TEMPORARY TABLE {STAGE_TABLE} (LIKE import_rows INCLUDING DEFAULTS) ON COMMIT DROP"))
     total = 0
     for batch in _batches(entries, BATCH):
-        rows = [{c: e.get(c) for c in COLUMNS} | {"import_id": import_id} for e in batch]
-        if s.get_bind().dialect.name == "postgresql":
-            _copy(s, rows)
+        rows = [(import_id, *map(e.get, columns[1:])) for e in batch]
+        if postgres:
+            _copy(s, columns, rows)
         else:
-            s.execute(insert(ImportRow), rows)
+            s.execute(insert(ImportRow), [dict(zip(columns, row)) for row in rows])
         total += len(rows)
+    if postgres:
+        _move_resolving_users(s, tenant_id, columns)
+    else:
+        s.execute(text("UPDATE import_rows SET user_id = coalesce((SELECT users.id FROM users WHERE users.tenant_id = :t "
+                       "AND lower(users.email) = lower(import_rows.email)), user_id) "
+                       "WHERE import_id = :i AND email IS NOT NULL"), {"t": tenant_id, "i": import_id})
     return total
+
+
+def _move_resolving_users(s: Session, tenant_id: int, columns: tuple[str, ...]) -> None:
+    """One INSERT ... SELECT from the temporary table into import_rows, joined to the tenant's users."""
+    # No ANALYZE of the temporary table: without statistics the planner sizes it from its pages,
+    # which is enough to hash the users for a big file and probe their index for a small one.
+    # user_id: the user the email names, else the id the file gave (the enrollments format), checked later.
+    columns = ("id", *columns) + (() if "user_id" in columns else ("user_id",))
+    values = ", ".join("coalesce(u.id, st.user_id)" if c == "user_id" else f"st.{c}" for c in columns)
+    s.execute(text(f"INSERT INTO import_rows ({', '.join(columns)}) SELECT {values} FROM {STAGE_TABLE} st "
+                   "LEFT JOIN users u ON u.tenant_id = :t AND lower(u.email) = st.email"), {"t": tenant_id})
+    s.execute(text(f"DROP TABLE {STAGE_TABLE}"))
 
 
 def analyze(s: Session, *tables: str) -> None:
@@ -43,15 +75,30 @@ def analyze(s: Session, *tables: str) -> None:
             s.execute(text(f"ANALYZE {table}"))
 
 
-def _copy(s: Session, rows: list[dict[str, Any]]) -> None:
+def analyze_stale(s: Session, *tables: str) -> None:
+    """ANALYZE those of ``tables`` changed by more than a fifth since their statistics were taken.
+
+    ANALYZE samples a fixed number of rows, so it costs a large table a good second under load;
+    tables autovacuum keeps current are left alone.
+    """
+    if s.get_bind().dialect.name != "postgresql":
+        return
+    stale = s.scalars(text("SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(:t) "
+                           "AND n_mod_since_analyze > 0.2 * greatest(n_live_tup, 1000)"), {"t": list(tables)}).all()
+    if stale:
+        analyze(s, *stale)
+
+
+def _copy(s: Session, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     # COPY ... FROM STDIN inside the session's own transaction (psycopg 3's copy API).
     raw = s.connection().connection.driver_connection
+    custom = columns.index("custom_attributes") if "custom_attributes" in columns else None
     with raw.cursor() as cur:
-        with cur.copy(f"COPY import_rows ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with cur.copy(f"COPY {STAGE_TABLE} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                custom = row["custom_attributes"]
-                row["custom_attributes"] = None if custom is None else json.dumps(custom)
-                copy.write_row(tuple(row[c] for c in COLUMNS))
+                if custom is not None and row[custom] is not None:
+                    row = (*row[:custom], json.dumps(row[custom]), *row[custom + 1:])
+                copy.write_row(row)
 
 
 def _batches(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -15,6 +15,8 @@ EXAMPLES = {
                     ["Engineering", "ada@example.com", ""]],
     "users": [["ada@example.com", "ada", "Ada", "Lovelace", "learner", "en", "Research"],
               ["alan@example.com", "alan", "Alan", "Turing", "manager", "en-GB", "Research"]],
+    "enrollments": [["ada@example.com", "", "driver-safety", "Learner", "completed", "2024-05-31T12:00:00Z"],
+                    ["", "42", "driver-safety", "Learner", "in_progress", ""]],
 }
 
 

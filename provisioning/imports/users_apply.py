@@ -1,8 +1,10 @@
 """Apply one chunk of a users import: update the existing users, create the missing ones.
 
 Both are set-based over the staged rows: ``UPDATE users ... FROM import_rows`` for the users
-whose email exists (blank cells keep the current value), ``INSERT INTO users ... SELECT``
-for the others, created with status invited.  The seat limit is checked per chunk.
+whose email existed when the file was staged (blank cells keep the current value), ``INSERT
+INTO users ... SELECT`` for the others, created with status invited.  The seat limit is
+checked per chunk.  The rows applied are not rewritten (the report derives "Updated" or
+"Created" from whether the row had a user); unchanged and failed rows are marked.
 """
 
 from __future__ import annotations
@@ -10,18 +12,19 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import and_, func, literal, or_, select, text, true, update
+from sqlalchemy import and_, exists, func, literal, or_, select, text, true, update
 from sqlalchemy.orm import Session
 
-from ..db import insert_ignoring_conflicts
+from ..db import id_in
 from ..errors import LimitExceeded
 from ..models import Tenant, User, utcnow
 from ..models.imports import STAGED_USER_FIELDS, Import, ImportRow
 from ..runtime import Runtime
-from ..services.activity import Actor, record_many
+from ..services.activity import Actor
 from ..services.users import check_seats, count_seats
-from .events import event_row, reevaluate_rules
-from .validate import mark_rows, resolve_users
+from .events import record_events, reevaluate_rules
+from .inserts import insert_from
+from .validate import mark_rows, same_email, user_gone
 
 
 def check_seats_for(s: Session, imp: Import, adding: int) -> None:
@@ -48,41 +51,49 @@ def _custom_merge(s: Session):
 
 
 def apply_users_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor) -> dict[str, int]:
+    """Update the chunk's existing users, create the new ones; only unchanged or failed rows are marked."""
     users, rows = User.__table__, ImportRow.__table__
-    resolve_users(s, imp, chunk)
-    merged, custom_differs = _custom_merge(s)
-    differs = or_(custom_differs, *(and_(rows.c[f].is_not(None), users.c[f].is_distinct_from(rows.c[f]))
-                                    for f in STAGED_USER_FIELDS))
-    same = select(users.c.id).where(users.c.id == rows.c.user_id, ~differs).scalar_subquery()
-    skipped = mark_rows(s, and_(chunk, same.is_not(None)), "skipped", "Unchanged: the user already has these values.")
+    ok = and_(chunk, rows.c.status == "ok")
+    existing, new = s.execute(select(func.count(rows.c.user_id), func.count().filter(rows.c.user_id.is_(None)))
+                              .where(ok)).one()
+    skipped = errors = 0
     now = utcnow()
-    updated = _update_existing(s, imp, chunk, merged, differs, now)
-    applied = mark_rows(s, and_(chunk, rows.c.user_id.is_not(None)), "applied", "Updated.")
-    new = s.scalar(select(func.count()).where(chunk, ImportRow.status == "ok")) or 0
-    errors = 0
+    updated: list[int] = []
+    if existing:
+        merged, custom_differs = _custom_merge(s)
+        differs = or_(custom_differs, *(and_(rows.c[f].is_not(None), users.c[f].is_distinct_from(rows.c[f]))
+                                        for f in STAGED_USER_FIELDS))
+        same = exists().where(users.c.id == rows.c.user_id, ~differs)
+        skipped = mark_rows(s, and_(chunk, rows.c.user_id.is_not(None), same), "skipped",
+                            "Unchanged: the user already has these values.")
+        updated = _update_existing(s, imp, chunk, merged, differs, now)
+        if len(updated) < existing - skipped:
+            errors += mark_rows(s, and_(chunk, rows.c.user_id.is_not(None), user_gone(imp.tenant_id)), "error",
+                                "Not updated: the user was deleted since the preview.")
     created: list[tuple[int, str]] = []
     if new:
         try:
             check_seats_for(s, imp, new)
         except LimitExceeded as exc:
-            errors += mark_rows(s, chunk, "error", f"Not created: {exc.message}")
+            errors += mark_rows(s, and_(chunk, rows.c.user_id.is_(None)), "error", f"Not created: {exc.message}")
         else:
             created = _insert_users(s, imp, chunk, now)
-            resolve_users(s, imp, chunk)
-            applied += mark_rows(s, and_(chunk, rows.c.user_id.is_not(None)), "applied", "Created (status invited).")
-            errors += mark_rows(s, chunk, "error", "Not created: another user has this username or email.")
-    record_many(s, [event_row(imp, actor, "user.updated", "user", uid, {}) for uid in updated]
-                + [event_row(imp, actor, "user.created", "user", uid, {"username": name}) for uid, name in created])
+            if len(created) < new:
+                made = exists().where(users.c.tenant_id == imp.tenant_id, same_email(User),
+                                      id_in(s, users.c.id, [uid for uid, _ in created]))
+                errors += mark_rows(s, and_(chunk, rows.c.user_id.is_(None), ~made), "error",
+                                    "Not created: another user has this username or email.")
+    record_events(s, imp, actor, "user.updated", "user", updated)
+    record_events(s, imp, actor, "user.created", "user", [uid for uid, _ in created],
+                  username=[name for _, name in created])
     reevaluate_rules(rt, s, imp.tenant_id, sorted(set(updated) | {uid for uid, _ in created}))
-    return {"applied": applied, "skipped": skipped, "errors": errors,
+    return {"applied": existing + new - skipped - errors, "skipped": skipped, "errors": errors,
             "users_created": len(created), "users_updated": len(updated)}
 
 
 def _update_existing(s: Session, imp: Import, chunk, merged, differs, now) -> list[int]:
     """UPDATE users ... FROM import_rows for the chunk's rows naming an existing user; blank cells keep values."""
     users, rows = User.__table__, ImportRow.__table__
-    if not s.scalar(select(func.count()).where(chunk, rows.c.status == "ok", rows.c.user_id.is_not(None))):
-        return []  # a chunk of new users only: no join to plan at all
     values = {f: func.coalesce(rows.c[f], users.c[f]) for f in STAGED_USER_FIELDS}
     with index_lookups(s):
         return s.execute(update(users).where(users.c.id == rows.c.user_id, users.c.tenant_id == imp.tenant_id,
@@ -119,9 +130,8 @@ def _insert_users(s: Session, imp: Import, chunk, now) -> list[tuple[int, str]]:
                      func.coalesce(ImportRow.custom_attributes, literal({}, users.c.custom_attributes.type)),
                      literal({}, users.c.extra.type), literal(now, users.c.created_at.type),
                      literal(now, users.c.updated_at.type), literal(1))
-              .where(chunk, ImportRow.status == "ok", true()))
+              .where(chunk, ImportRow.status == "ok", ImportRow.user_id.is_(None), true()))
     columns = ["tenant_id", "username", "email", *fields, "status", "active", "custom_attributes", "extra",
                "created_at", "updated_at", "version"]
-    return s.execute(insert_ignoring_conflicts(s, users).from_select(columns, source)
-                     .returning(users.c.id, users.c.username)).all()
+    return insert_from(s, users, columns, source, (users.c.id, users.c.username))
 

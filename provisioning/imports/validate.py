@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, func, literal, select, update
+from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..models import USER_ROLES, Group, User
+from ..models import ENROLLMENT_STATUSES, USER_ROLES, Group, User
 from ..models.imports import Import, ImportRow
+from ..services.courses import parse_when
 from ..services.users import EMAIL_RE
 from .formats import Layout
 
@@ -35,12 +36,14 @@ def entries_for_row(layout: Layout, row_no: int, cells: list[str]) -> list[Entry
     shape = _shape_error(layout, row_no, cells)
     if shape:
         return [shape]
-    cells = cells + [""] * (layout.width - len(cells))
-    return {"members": _members, "user-groups": _user_groups, "group-users": _group_users,
-            "users": _users}[layout.format](layout, row_no, cells)
+    if len(cells) < layout.width:
+        cells = cells + [""] * (layout.width - len(cells))
+    return _BY_FORMAT[layout.format](layout, row_no, cells)
 
 
 def _shape_error(layout: Layout, row_no: int, cells: list[str]) -> Entry | None:
+    if len(cells) == layout.width:
+        return None
     extra = [c for c in cells[layout.width:] if c]
     if extra:
         return error(row_no, None, ", ".join(extra)[:500],
@@ -141,10 +144,66 @@ def _users(layout: Layout, row_no: int, cells: list[str]) -> list[Entry]:
     return [entry]
 
 
+def _enrollment(layout: Layout, row_no: int, cells: list[str]) -> list[Entry]:
+    """email or user_id, course (external id), role, status (default enrolled), completed_at (ISO 8601)."""
+    cols = layout.user_cols
+    entry: Entry = {"row_no": row_no, "status": "ok"}
+    email_cell = cells[layout.email_col] if layout.email_col is not None else ""
+    id_cell = cells[cols["user_id"]] if "user_id" in cols else ""
+    if email_cell:
+        email, err = _email(layout, row_no, email_cell, layout.email_col)
+        if err:
+            return [err]
+        entry["email"] = email
+    elif id_cell:
+        if not id_cell.isdigit() or not 0 < int(id_cell) < 2**63:
+            return [error(row_no, layout.header[cols["user_id"]], id_cell, "A user_id is a positive whole number.")]
+        entry["user_id"] = int(id_cell)
+    else:
+        column = layout.header[layout.email_col if layout.email_col is not None else cols["user_id"]]
+        return [error(row_no, column, "", "Give the user's email or user_id.")]
+    course = cells[cols["course"]]
+    if not course or len(course) > MAX_LENGTH["course_ref"]:
+        return [error(row_no, layout.header[cols["course"]], course,
+                      "Give the course's external id (at most 320 characters).", email=entry.get("email"))]
+    entry["course_ref"] = course
+    for name, column, check in (("role", "enrollment_role", _enrollment_role), ("status", "enrollment_status",
+                                _enrollment_status), ("completed_at", "completed_at", _completed_at)):
+        if name in cols and cells[cols[name]]:
+            value, message = check(cells[cols[name]])
+            if message:
+                return [error(row_no, layout.header[cols[name]], cells[cols[name]], message, email=entry.get("email"))]
+            entry[column] = value
+    entry.setdefault("enrollment_status", "enrolled")
+    return [entry]
+
+
+def _enrollment_role(value: str) -> tuple[Any, str | None]:
+    return (value, None) if len(value) <= MAX_LENGTH["enrollment_role"] else (None, "At most 100 characters.")
+
+
+def _enrollment_status(value: str) -> tuple[Any, str | None]:
+    status = value.lower().replace(" ", "_").replace("-", "_")
+    if status not in ENROLLMENT_STATUSES:
+        return None, f"The status must be one of {', '.join(ENROLLMENT_STATUSES)}."
+    return status, None
+
+
+def _completed_at(value: str) -> tuple[Any, str | None]:
+    try:
+        return parse_when(value), None
+    except (TypeError, ValueError):
+        return None, "Not a date: write an ISO 8601 date or date-time, like 2024-05-31 or 2024-05-31T12:00:00Z."
+
+
+_BY_FORMAT = {"members": _members, "user-groups": _user_groups, "group-users": _group_users, "users": _users,
+              "enrollments": _enrollment}
+
+
 # --- set-based checks over the staged rows ---------------------------------------------------
 
 
-def _mark(s: Session, import_id: int, condition, message: str, column: str | None = None,
+def mark_staged(s: Session, import_id: int, condition, message, column: str | None = None,
           value=ImportRow.email) -> int:
     values: dict[str, Any] = {"status": "error", "message": message, "value": value}
     if column is not None:
@@ -162,26 +221,56 @@ def same_email(users) -> Any:
     return func.lower(users.email) == func.lower(ImportRow.email)
 
 
-def user_exists(tenant_id: int):
-    return exists().where(User.tenant_id == tenant_id, same_email(User))
+def user_gone(tenant_id: int):
+    """The staged row names no user of the tenant (any more): a primary-key probe per row (see apply)."""
+    user = select(User.id).where(User.id == ImportRow.user_id, User.tenant_id == tenant_id) \
+        .correlate(ImportRow).scalar_subquery()
+    return or_(ImportRow.user_id.is_(None), user.is_(None))
 
 
-def validate_staged(s: Session, imp: Import, email_header: str | None) -> None:
-    """Mark staged entries that can't be applied, with one UPDATE per rule."""
-    if imp.format != "users":
-        _mark(s, imp.id, ~user_exists(imp.tenant_id),
-              "No user of this tenant has this email: users must exist before they join groups.", email_header)
+UNKNOWN_EMAIL = "No user of this tenant has this email: users must exist before they join groups."
+
+
+def validate_staged(s: Session, imp: Import, email_header: str | None, *, just_staged: bool = False,
+                    duplicates: bool = True) -> None:
+    """Mark staged entries that can't be applied, with one UPDATE per rule (each writes only the rows it marks).
+
+    Right after staging, ``user_id`` is exactly what the emails resolved to; later (an edit, the
+    commit) users may have come or gone since, so they are checked again.
+    """
+    if imp.format == "enrollments":
+        from .enrollments import validate_enrollments
+
+        validate_enrollments(s, imp)
+    elif imp.format != "users":
+        mark_staged(s, imp.id, ImportRow.user_id.is_(None) if just_staged else user_gone(imp.tenant_id),
+              UNKNOWN_EMAIL, email_header)
+    elif not just_staged:
+        _re_resolve_users(s, imp)
     if imp.format in ("user-groups", "group-users"):
         automatic = exists().where(Group.tenant_id == imp.tenant_id, Group.kind == "automatic",
                                    func.lower(Group.name) == func.lower(ImportRow.group_name))
-        _mark(s, imp.id, automatic, "This group is automatic: its members follow its rule and can't be "
+        mark_staged(s, imp.id, automatic, "This group is automatic: its members follow its rule and can't be "
                                     "imported.", value=ImportRow.group_name)
     if imp.format == "users":
         taken = exists().where(User.tenant_id == imp.tenant_id, func.lower(User.username) == func.lower(ImportRow.username),
                                func.coalesce(func.lower(User.email), "") != ImportRow.email)
-        _mark(s, imp.id, and_(ImportRow.username.is_not(None), taken),
+        mark_staged(s, imp.id, and_(ImportRow.username.is_not(None), taken),
               "Another user already has this username.", "username", ImportRow.username)
-    _mark_duplicates(s, imp)
+    if duplicates:  # they depend on the staged rows alone: the commit doesn't look again
+        _mark_duplicates(s, imp)
+
+
+def _re_resolve_users(s: Session, imp: Import) -> None:
+    """Users format: follow users created or deleted since the preview (writes only the rows that changed)."""
+    live = and_(ImportRow.import_id == imp.id, ImportRow.status == "ok")
+    user = select(User.id).where(User.tenant_id == imp.tenant_id, same_email(User)).scalar_subquery()
+    s.execute(update(ImportRow).where(live, ImportRow.user_id.is_not(None),
+                                      ~exists().where(User.id == ImportRow.user_id, User.tenant_id == imp.tenant_id))
+              .values(user_id=None).execution_options(synchronize_session=False))
+    s.execute(update(ImportRow).where(live, ImportRow.user_id.is_(None),
+                                      exists().where(User.tenant_id == imp.tenant_id, same_email(User)))
+              .values(user_id=user).execution_options(synchronize_session=False))
 
 
 def _mark_duplicates(s: Session, imp: Import) -> None:
@@ -190,14 +279,17 @@ def _mark_duplicates(s: Session, imp: Import) -> None:
     The user-based format and the users format allow a user on one row only; member lists
     one row per user; the group-based format one pair (group, email).
     """
-    keys = [ImportRow.email]
+    email = ImportRow.email.collate("C") if s.get_bind().dialect.name == "postgresql" else ImportRow.email
+    keys = [ImportRow.user_id if imp.format == "enrollments" else email]  # "C": bytes, not the locale's rules
     if imp.format == "group-users":
         keys.append(func.lower(ImportRow.group_name))
+    if imp.format == "enrollments":
+        keys.append(ImportRow.course_ref)
     ranked = (select(ImportRow.id.label("id"), ImportRow.row_no.label("row_no"),
                      func.min(ImportRow.row_no).over(partition_by=keys).label("first_row"))
-              .where(ImportRow.import_id == imp.id, ImportRow.status == "ok", ImportRow.email.is_not(None))
+              .where(ImportRow.import_id == imp.id, ImportRow.status == "ok", keys[0].is_not(None))
               .subquery())
-    what = "this user and group" if imp.format == "group-users" else "this user"
+    what = {"group-users": "this user and group", "enrollments": "this user and course"}.get(imp.format, "this user")
     # UPDATE ... FROM the ranked rows: one pass of the window function, joined by id.
     s.execute(update(ImportRow).where(ImportRow.id == ranked.c.id, ranked.c.row_no > ranked.c.first_row)
               .values(status="error", value=ImportRow.email,
@@ -212,15 +304,3 @@ def mark_rows(s: Session, where, status: str, message: str) -> int:
     """Set the status and message of the still-"ok" staged rows matching ``where``; returns how many."""
     return s.execute(update(ImportRow).where(where, ImportRow.status == "ok")
                      .values(status=status, message=message).execution_options(synchronize_session=False)).rowcount
-
-
-def resolve_users(s: Session, imp: Import, chunk, **more) -> None:
-    """Write each staged row's user id (and ``more`` columns) with one UPDATE over the chunk.
-
-    Correlated *scalar* subqueries are evaluated row by row through the unique indexes on
-    lower(email) / lower(name); unlike a join, the planner can't turn them into a hash of the
-    whole users table when its statistics are stale (users created a moment ago).
-    """
-    user = select(User.id).where(User.tenant_id == imp.tenant_id, same_email(User)).scalar_subquery()
-    s.execute(update(ImportRow).where(chunk, ImportRow.status == "ok").values(user_id=user, **more)
-              .execution_options(synchronize_session=False))

@@ -11,15 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, JsonDoc, UTCDateTime, utcnow
 
-IMPORT_FORMATS = ("members", "user-groups", "group-users", "users")
+IMPORT_FORMATS = ("members", "user-groups", "group-users", "users", "enrollments")
 IMPORT_MODES = ("add", "replace")
 IMPORT_STATUSES = ("previewed", "committed", "applied", "cancelled", "failed")
-# ok: valid, not applied yet; applied / skipped (nothing to change) / error after the job; excluded by PATCH.
+# ok: valid; once the job's checkpoint has passed the row, "ok" means applied (the report derives it, so
+# the job never rewrites the rows it applies).  skipped (nothing to change) / error are written by the job
+# for the few rows they concern; excluded by PATCH.  "applied" is what imports of earlier versions wrote.
 ROW_STATUSES = ("ok", "error", "excluded", "applied", "skipped")
 
 # User attributes the "users" format stages in their own columns, so applying is INSERT ... SELECT.
@@ -59,17 +61,19 @@ class Import(Base):
 
 class ImportRow(Base):
     __tablename__ = "import_rows"
-    # Chunks are id ranges of one import; errors are listed by status.  No index on email: an
+    # Chunks are id ranges of one import.  Every other index costs each staged row a write, so the
+    # only other one is partial: the (few) error rows, listed in file order.  No index on email: an
     # index the planner could pick for "import_id = ?" would turn each chunk into a full scan.
     __table_args__ = (
         Index("ix_import_rows_import_id", "import_id", "id"),
-        Index("ix_import_rows_import_status", "import_id", "status"),
-        # Replace mode keeps the memberships a staged (group, user) pair names.
-        Index("ix_import_rows_import_pair", "import_id", "group_id", "user_id"),
+        Index("ix_import_rows_errors", "import_id", "row_no", postgresql_where=text("status = 'error'"),
+              sqlite_where=text("status = 'error'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id", ondelete="CASCADE"))
+    # No foreign key: PostgreSQL would check it with a trigger call per staged row.  A trigger on
+    # imports deletes an import's rows with it (migration 0010).
+    import_id: Mapped[int] = mapped_column(BigId)
     row_no: Mapped[int]
     status: Mapped[str] = mapped_column(String(20), default="ok")
     # Lower-cased and trimmed; matched against lower(users.email).
@@ -95,6 +99,11 @@ class ImportRow(Base):
     external_id: Mapped[str | None] = mapped_column(String(320))
     user_type: Mapped[str | None] = mapped_column(String(100))
     custom_attributes: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, default=None)
-    # Resolved chunk by chunk while applying (no foreign keys: a staging table).
+    # The user the email named when the file was staged (no foreign keys: a staging table).
     user_id: Mapped[int | None] = mapped_column(BigId)
-    group_id: Mapped[int | None] = mapped_column(BigId)
+    group_id: Mapped[int | None] = mapped_column(BigId)  # unused since 0010 (groups are joined by name)
+    # The enrollments format: the course's external id, the enrollment's role, status and completion date.
+    course_ref: Mapped[str | None] = mapped_column(String(320))
+    enrollment_role: Mapped[str | None] = mapped_column(String(100))
+    enrollment_status: Mapped[str | None] = mapped_column(String(20))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

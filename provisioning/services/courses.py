@@ -84,7 +84,8 @@ def delete_course(rt: Runtime, tenant_id: int, external_id: str, actor: Actor) -
 # --- enrollments -----------------------------------------------------------------------------
 
 
-def _when(value: Any) -> datetime | None:
+def parse_when(value: Any) -> datetime | None:
+    """An ISO 8601 date or date-time (UTC when no offset is given); ValueError when it is not one."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -124,7 +125,7 @@ def _check_rows(rows: Sequence[dict[str, Any]], where: str) -> tuple[list[dict[s
         if role is not None and (not isinstance(role, str) or len(role) > 100):
             fail(index, "role", "Must be text of at most 100 characters.")
         try:
-            completed_at = _when(row.get("completed_at"))
+            completed_at = parse_when(row.get("completed_at"))
         except (TypeError, ValueError):
             fail(index, "completed_at", "Must be an ISO 8601 date or date-time, like 2024-05-31T12:00:00Z.")
             completed_at = None

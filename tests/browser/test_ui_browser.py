@@ -164,7 +164,7 @@ def test_an_lms_that_is_not_a_registered_platform_cannot_frame_the_tool(live, br
 
 def test_an_automatic_group_shows_its_live_count_and_a_long_import_can_be_stopped(rt, browser, tenant, client,
                                                                                   platform):
-    one_row_chunks = replace(rt.settings, import_chunk_size=1)
+    one_row_chunks = replace(rt.settings, import_chunk_size=1, import_chunk_seconds=0)
     with serving(one_row_chunks, rt.db) as (tool, lms, pages, slow_rt):
         seed(slow_rt, tenant.id, lms.origin)
         ui_path = launched_ui_path(client, platform, slow_rt, tenant.id, sub="admin-1", roles=[ADMINISTRATOR],
