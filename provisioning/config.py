@@ -78,6 +78,7 @@ class Settings:
     import_chunk_size: int = 2000
     # An import job grows (or shrinks) its chunks towards this many seconds each; 0 keeps import_chunk_size.
     import_chunk_seconds: float = 0.5
+    batch_chunk_size: int | None = None  # None: a batch action's chunks are sized by time (services/chunk_sizing.py)
     # LTI: platform key sets are cached this long (and refetched on an unknown kid at most this often);
     # the launch token the embedded UI works from expires after lti_launch_token_seconds.
     lti_jwks_ttl_seconds: int = 3600
@@ -140,6 +141,7 @@ class Settings:
             import_max_rows=_int(env.get("IMPORT_MAX_ROWS"), 1_000_000),
             import_chunk_size=_int(env.get("IMPORT_CHUNK_SIZE"), 2000),
             import_chunk_seconds=_float(env.get("IMPORT_CHUNK_SECONDS"), 0.5),
+            batch_chunk_size=_int(env.get("BATCH_CHUNK_SIZE"), 0) or None,
             lti_jwks_ttl_seconds=_int(env.get("LTI_JWKS_TTL_SECONDS"), 3600),
             lti_jwks_min_refetch_seconds=_int(env.get("LTI_JWKS_MIN_REFETCH_SECONDS"), 5),
             lti_launch_token_seconds=_int(env.get("LTI_LAUNCH_TOKEN_SECONDS"), 4 * 3600),

@@ -157,7 +157,7 @@ def test_an_export_of_another_tenant_is_a_404(rt, client, tenant, other_tenant, 
 
 
 def test_stop_halts_between_chunks_and_the_result_says_who_was_done(rt, client, tenant):
-    rt.settings.extra["batch_chunk_size"] = 2
+    rt.settings.batch_chunk_size = 2
     people = [make_user(rt, tenant.id, f"user{i}") for i in range(60)]
     r = batch(client, tenant, "change_role", user_ids=[u.id for u in people], params={"role": "admin"})
     op_id = r.json["operation_id"]

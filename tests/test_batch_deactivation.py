@@ -148,7 +148,7 @@ def test_a_batch_too_large_to_follow_inline_re_evaluates_the_rules_once_at_the_e
 
     people = [make_user(rt, tenant.id, f"user{i}") for i in range(5)]
     members = _automatic_members(rt, client, tenant, run_jobs, "active eq true")
-    rt.settings.extra["batch_chunk_size"] = 2
+    rt.settings.batch_chunk_size = 2
     monkeypatch.setattr(rules, "INLINE_USERS", 1)  # chunks of 2 are "too many" to follow inline
     batch(client, tenant, "deactivate", user_ids=[u.id for u in people[:4]])
     run_jobs()

@@ -77,6 +77,7 @@ def test_a_batch_deactivation_survives_a_sigterm_and_a_sigkill_of_its_workers_an
     users = 20_000
     group_id = group_with_members(rt, tenant.id, "staff", users)
     analyze(rt)
+    rt.settings.batch_chunk_size = 2000  # chunks of 2,000 (not sized by time): some to hand back, some to kill
     r = client.post("/api/v1/batch-actions", json={"action": "deactivate", "group_id": group_id}, headers=tenant.admin)
     assert r.status_code == 202, r.json
     op_id = r.json["operation_id"]

@@ -39,12 +39,12 @@ RULE_INPUTS = {"deactivate", "reactivate", "change_role", "change_language", "ad
 
 
 def chunk_size(rt: Runtime) -> int:
-    return max(1, int((rt.settings.extra or {}).get("batch_chunk_size", DEFAULT_CHUNK)))
+    return max(1, rt.settings.batch_chunk_size or DEFAULT_CHUNK)
 
 
 def _fixed_chunks(rt: Runtime) -> bool:
-    """A chunk size set by hand (settings' batch_chunk_size) is kept; otherwise chunks follow the time they take."""
-    return "batch_chunk_size" in (rt.settings.extra or {})
+    """A chunk size set by hand (BATCH_CHUNK_SIZE) is kept; otherwise chunks follow the time they take."""
+    return rt.settings.batch_chunk_size is not None
 
 
 def compile_user_filter(text: str, tenant_id: int):
