@@ -15,7 +15,8 @@ COPY provisioning ./provisioning
 COPY jobs ./jobs
 COPY scim ./scim
 COPY lti ./lti
-RUN pip install . \
+RUN pip install --upgrade pip setuptools \
+ && pip install . \
  && useradd --system --uid 10001 --home-dir /data --create-home provisioning
 
 # The embedded default keeps its SQLite file and generated secret in the working directory.
