@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 
 from provisioning.errors import Forbidden
-from provisioning.observability import metrics, ratelimit
+from provisioning.observability import ratelimit
 from provisioning.services import tokens
 from provisioning.services.activity import Actor
 
@@ -34,12 +34,10 @@ def authenticate_request() -> None:
 def _within_rate_limit(principal) -> None:
     """RATE_LIMIT_PER_MINUTE per token.  RFC 7644 §3.12 lists no 429, so this is RFC 6585 §4's
     429 with Retry-After, in SCIM error form (no scimType fits; "tooMany" means too many results)."""
-    verdict = ratelimit.check(runtime(), principal.token_id)
-    if verdict is not None and not verdict.allowed:
-        metrics.RATE_LIMITED.labels("scim").inc()
-        raise ScimError(f"Too many requests: this token may make {verdict.limit} requests a minute. "
-                        f"Retry after {verdict.retry_after} s.", status=429,
-                        headers={"Retry-After": str(verdict.retry_after)})
+    refused = ratelimit.refusal(runtime(), principal.token_id, "scim")
+    if refused is not None:
+        message, retry_after = refused
+        raise ScimError(message, status=429, headers={"Retry-After": str(retry_after)})
 
 
 def runtime():

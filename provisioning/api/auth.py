@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, g, request
 
-from ..observability import metrics, ratelimit
+from ..observability import ratelimit
 from ..services import tokens
 from ..services.activity import Actor
 
@@ -32,14 +32,12 @@ def authenticate(scope: str) -> tokens.Principal:
 
 def _within_rate_limit(rt, principal: tokens.Principal) -> None:
     """RATE_LIMIT_PER_MINUTE per token: 429 with Retry-After (RFC 6585 §4) beyond it."""
-    verdict = ratelimit.check(rt, principal.token_id)
-    if verdict is not None and not verdict.allowed:
+    refused = ratelimit.refusal(rt, principal.token_id, "admin")
+    if refused is not None:
         from .errors import error_response
 
-        metrics.RATE_LIMITED.labels("admin").inc()
-        abort(error_response(429, f"Too many requests: this token may make {verdict.limit} requests a minute. "
-                                  f"Retry after {verdict.retry_after} s.",
-                             headers={"Retry-After": str(verdict.retry_after)}))
+        message, retry_after = refused
+        abort(error_response(429, message, headers={"Retry-After": str(retry_after)}))
 
 
 def require_admin(blp) -> None:

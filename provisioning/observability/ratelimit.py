@@ -6,7 +6,7 @@ without Redis the service runs as one process and counts in memory.  Redis being
 blocks a request: the limiter lets it through (availability first) and does not try Redis
 again for a few seconds, as the job queue does.
 
-Flask-free: the SCIM and admin API edges call :func:`check` after authenticating.
+Flask-free: the SCIM and admin API edges call :func:`refusal` after authenticating.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+
+from . import metrics
 
 log = logging.getLogger(__name__)
 
@@ -106,3 +108,14 @@ def check(rt, token_id: int) -> Verdict | None:
     """Count one request of the token; None when rate limiting is off."""
     limiter = limiter_for(rt)
     return None if limiter is None else limiter.check(f"token:{token_id}")
+
+
+def refusal(rt, token_id: int, scope: str) -> tuple[str, int] | None:
+    """Count one request of the token; beyond the limit, the 429's message and Retry-After seconds
+    (RFC 6585 §4), the refusal counted in the metrics under the token's ``scope``.  None: go on."""
+    verdict = check(rt, token_id)
+    if verdict is None or verdict.allowed:
+        return None
+    metrics.RATE_LIMITED.labels(scope).inc()
+    return (f"Too many requests: this token may make {verdict.limit} requests a minute. "
+            f"Retry after {verdict.retry_after} s.", verdict.retry_after)
