@@ -16,18 +16,17 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from sqlalchemy import String, and_, case, cast, delete, func, insert, literal, or_, select, tuple_
+from sqlalchemy import and_, case, delete, func, literal, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..db import insert_ignoring_conflicts
-from ..models import ActivityEvent, Group, Membership, User, utcnow
-from .activity import Actor, record
+from ..models import Group, Membership, User, utcnow
+from .activity import Actor, record, user_events_insert
 from .memberships import touch_group
 
 EVENT_CHUNK = 5000
-EVENT_COLUMNS = ["tenant_id", "actor", "channel", "action", "object_type", "details", "created_at", "object_id"]
 SAMPLE = 100  # ids named in a group's "group.rule_applied" summary event
 RULES_PER_SELECT = 100  # 0/1 columns per SELECT, well under PostgreSQL's 1,664
 
@@ -81,8 +80,7 @@ def _change_with_events(s: Session, dml: Any, group: Group, action: str, actor: 
     ids never travel to Python and back, whatever the chunk's size.  Returns (count, first SAMPLE ids).
     """
     changed = dml.cte("changed")
-    events = insert(ActivityEvent).from_select(EVENT_COLUMNS, select(
-        *_event_values(group, action, actor), cast(changed.c.user_id, String)).select_from(changed)).cte("events")
+    events = user_events_insert(group.tenant_id, actor, action, changed.c.user_id, _event_details(group)).cte("events")
     ordered = aggregate_order_by(changed.c.user_id, changed.c.user_id)
     count, first = s.execute(select(func.count(), func.array_agg(ordered)[1:SAMPLE]).select_from(changed)
                              .add_cte(events)).one()
@@ -137,10 +135,8 @@ def _summary(s: Session, group: Group, added: int, removed: int, added_ids: list
            {"added": added, "removed": removed, "added_ids": added_ids, "removed_ids": removed_ids})
 
 
-def _event_values(group: Group, action: str, actor: Actor) -> list[Any]:
-    details: dict[str, Any] = {"group_id": group.id, "group": group.name}
-    return [literal(group.tenant_id), literal(actor.name), literal(actor.channel), literal(action), literal("user"),
-            literal(details, type_=ActivityEvent.details.type), literal(utcnow(), type_=ActivityEvent.created_at.type)]
+def _event_details(group: Group) -> dict[str, Any]:
+    return {"group_id": group.id, "group": group.name}
 
 
 def _member_events(s: Session, group: Group, user_ids: Sequence[int], action: str, actor: Actor) -> None:
@@ -148,6 +144,6 @@ def _member_events(s: Session, group: Group, user_ids: Sequence[int], action: st
     # with INSERT ... SELECT so a chunk of thousands of changes is one statement, not thousands of rows
     # sent from Python.
     for start in range(0, len(user_ids), EVENT_CHUNK):
-        rows = select(*_event_values(group, action, actor), cast(User.id, String)
-                      ).where(User.id.in_(list(user_ids[start:start + EVENT_CHUNK])))
-        s.execute(insert(ActivityEvent).from_select(EVENT_COLUMNS, rows))
+        s.execute(user_events_insert(group.tenant_id, actor, action, User.id, _event_details(group),
+                                     User.tenant_id == group.tenant_id,
+                                     User.id.in_(list(user_ids[start:start + EVENT_CHUNK]))))
