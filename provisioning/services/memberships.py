@@ -313,10 +313,9 @@ def edit_group(rt: Runtime, tenant_id: int, group_id: int, *, values: dict[str, 
 
 
 def _reevaluate(rt: Runtime, s: Session, tenant_id: int, user_ids: Sequence[int]) -> None:
-    from .rules import reevaluate_users
+    from .rules import reevaluate_users  # not at the top: rules imports this module
 
-    if user_ids:
-        reevaluate_users(s, tenant_id, sorted(set(user_ids)), rt=rt)
+    reevaluate_users(s, tenant_id, user_ids, rt=rt)  # it drops repeats and does nothing for none
 
 
 def create_group_with_members(rt: Runtime, tenant_id: int, values: dict[str, Any], user_ids: Sequence[int],
