@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..models import USER_ROLES, USER_STATUSES
-from ..services import rules, users
+from ..services import users
 from .auth import actor, require_admin, runtime, tenant_id
 from .schemas import Blueprint, PageQuery, StrictSchema, page_response, page_schema
 
@@ -103,9 +103,8 @@ def list_users(args):
 def create_user(body):
     """Create a user; the username defaults to the email. 409 names the field already taken,
     403 when the tenant's seat limit is reached."""
-    user = users.create_user(runtime(), tenant_id(), body, actor())
-    rules.reevaluate_users(runtime(), tenant_id(), [user.id])  # automatic groups follow every change
-    return user
+    # Automatic groups follow every change: re-evaluated in the same unit of work.
+    return users.create_user(runtime(), tenant_id(), body, actor(), reevaluate=True)
 
 
 @blp.get("/users/<int:user_id>")
@@ -120,6 +119,4 @@ def get_user(user_id):
 @blp.response(200, UserSchema)
 def update_user(body, user_id):
     """Change some attributes of a user; status "deactivated" (or active false) deactivates them."""
-    user = users.update_user(runtime(), tenant_id(), user_id, body, actor())
-    rules.reevaluate_users(runtime(), tenant_id(), [user.id])  # automatic groups follow every change
-    return user
+    return users.update_user(runtime(), tenant_id(), user_id, body, actor(), reevaluate=True)
