@@ -204,7 +204,7 @@ _BY_FORMAT = {"members": _members, "user-groups": _user_groups, "group-users": _
 
 
 def mark_staged(s: Session, import_id: int, condition, message, column: str | None = None,
-          value=ImportRow.email) -> int:
+                value=ImportRow.email) -> int:
     values: dict[str, Any] = {"status": "error", "message": message, "value": value}
     if column is not None:
         values["column_name"] = column
@@ -244,19 +244,19 @@ def validate_staged(s: Session, imp: Import, email_header: str | None, *, just_s
         validate_enrollments(s, imp)
     elif imp.format != "users":
         mark_staged(s, imp.id, ImportRow.user_id.is_(None) if just_staged else user_gone(imp.tenant_id),
-              UNKNOWN_EMAIL, email_header)
+                    UNKNOWN_EMAIL, email_header)
     elif not just_staged:
         _re_resolve_users(s, imp)
     if imp.format in ("user-groups", "group-users"):
         automatic = exists().where(Group.tenant_id == imp.tenant_id, Group.kind == "automatic",
                                    func.lower(Group.name) == func.lower(ImportRow.group_name))
         mark_staged(s, imp.id, automatic, "This group is automatic: its members follow its rule and can't be "
-                                    "imported.", value=ImportRow.group_name)
+                                          "imported.", value=ImportRow.group_name)
     if imp.format == "users":
         taken = exists().where(User.tenant_id == imp.tenant_id, func.lower(User.username) == func.lower(ImportRow.username),
                                func.coalesce(func.lower(User.email), "") != ImportRow.email)
         mark_staged(s, imp.id, and_(ImportRow.username.is_not(None), taken),
-              "Another user already has this username.", "username", ImportRow.username)
+                    "Another user already has this username.", "username", ImportRow.username)
     if duplicates:  # they depend on the staged rows alone: the commit doesn't look again
         _mark_duplicates(s, imp)
 
