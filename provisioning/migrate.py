@@ -44,8 +44,3 @@ def current_revisions(db: Database) -> set[str]:
 
     with db.engine.connect() as conn:
         return set(MigrationContext.configure(conn).get_current_heads())
-
-
-def is_up_to_date(db: Database) -> bool:
-    """True when the database schema is at this code's head revision(s)."""
-    return current_revisions(db) == head_revisions()
