@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from .env import Bench, BenchError
-from .report import RESULTS, Result, machine, table, write
-from .suite import BENCHMARKS, SIZES
+from bench.env import Bench, BenchError
+from bench.report import RESULTS, Result, machine, table, write
+from bench.suite import BENCHMARKS, SIZES
 
 
 def main(argv: list[str] | None = None) -> int:

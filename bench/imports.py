@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import time
 
-from .env import Bench, BenchError, rows_csv
-from .report import Result
+from bench.env import Bench, BenchError, rows_csv
+from bench.report import Result
 
 RSS_LIMIT_MB = 256
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from .env import Bench, BenchError
-from .report import Result
+from bench.env import Bench, BenchError
+from bench.report import Result
 
 # What lifecycle.deactivate_users does, written by hand for one group's members (no events, no rules).
 RAW_DEACTIVATION = [

@@ -10,8 +10,8 @@ import logging
 import statistics
 import time
 
-from .env import Bench, BenchError
-from .report import Result
+from bench.env import Bench, BenchError
+from bench.report import Result
 
 LAUNCHES = 25
 PAGE_SIZE = 100

@@ -5,8 +5,8 @@ from __future__ import annotations
 import statistics
 import time
 
-from .env import Bench, BenchError
-from .report import Result
+from bench.env import Bench, BenchError
+from bench.report import Result
 
 RULE = 'department eq "X" and emails co "@y"'
 # The same rule by hand, with the same semantics (SCIM eq/co on caseExact=false strings ignore case;

@@ -6,8 +6,8 @@ import random
 import statistics
 import time
 
-from .env import Bench, BenchError
-from .report import Result
+from bench.env import Bench, BenchError
+from bench.report import Result
 
 SMALL_USERS = 1000
 SMALL_GROUP = 10

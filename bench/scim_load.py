@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .env import Bench, BenchError
-from .report import Result
-from .scim_peers import PeerServer, Target, free_port, peer_names, wanted
+from bench.env import Bench, BenchError
+from bench.report import Result
+from bench.scim_peers import PeerServer, Target, free_port, peer_names, wanted
 
 
 THREADS = 8

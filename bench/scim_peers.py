@@ -18,7 +18,7 @@ from typing import Callable
 
 import psycopg
 
-from .env import Bench, BenchError, libpq_url
+from bench.env import Bench, BenchError, libpq_url
 
 PEERS_DIR = Path(__file__).with_name(".peers")
 PEER_CODE = Path(__file__).with_name("peers")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import imports, lifecycle, lti, rules, scim, scim_load
-from .env import Bench
-from .report import Result
+from bench import imports, lifecycle, lti, rules, scim, scim_load
+from bench.env import Bench
+from bench.report import Result
 
 SIZES = ("smoke", "quick", "full")
 # name -> (function, {size: n})

@@ -73,7 +73,7 @@ class InProcessQueue:
             raise
 
     def _run(self, operation_id: int) -> None:
-        from .runner import execute
+        from jobs.runner import execute
 
         try:
             execute(self._runtime(), operation_id, stopping=self._stopping)

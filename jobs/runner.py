@@ -24,7 +24,7 @@ from provisioning.observability.context import job_context
 from provisioning.runtime import Runtime
 from provisioning.services import operations
 
-from .handlers import HANDLERS
+from jobs.handlers import HANDLERS
 
 log = logging.getLogger(__name__)
 

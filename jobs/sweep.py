@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from provisioning.runtime import Runtime
 from provisioning.services import operations
 
-from .queue import InProcessQueue
+from jobs.queue import InProcessQueue
 
 log = logging.getLogger(__name__)
 

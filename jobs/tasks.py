@@ -6,7 +6,7 @@ import threading
 
 from provisioning.runtime import Runtime
 
-from .runner import execute
+from jobs.runner import execute
 
 _runtime: Runtime | None = None
 _lock = threading.Lock()

@@ -26,10 +26,10 @@ from rq.serializers import JSONSerializer
 from provisioning.config import ConfigurationError
 from provisioning.runtime import Runtime
 
-from . import runner, tasks
-from .queue import RQQueue
-from .schedule import RuleSchedule
-from .sweep import Sweeper, sweep_quietly
+from jobs import runner, tasks
+from jobs.queue import RQQueue
+from jobs.schedule import RuleSchedule
+from jobs.sweep import Sweeper, sweep_quietly
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ by :func:`init_app` only.
 
 def init_app(app) -> None:
     """Register the /lti blueprint (login, launch, JWKS, config, dynamic registration)."""
-    from .views import bp
+    from lti.views import bp
 
     app.register_blueprint(bp)
-    from .ui import init_app as init_ui
+    from lti.ui import init_app as init_ui
 
     init_ui(app)

@@ -23,10 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from provisioning.runtime import Runtime
 from provisioning.services import lti_launch, lti_registrations
 
-from . import platform_storage
-from .errors import (CookiesBlocked, InvalidIdToken, InvalidLaunchRequest, LaunchRefused, ReplayedLaunch,
-                     StorageMismatch, UnknownDeployment, UnknownPlatform)
-from .toolconf import AmbiguousClient, DbToolConf
+from lti import platform_storage
+from lti.errors import CookiesBlocked, InvalidIdToken, InvalidLaunchRequest, LaunchRefused, ReplayedLaunch, StorageMismatch, UnknownDeployment, UnknownPlatform
+from lti.toolconf import AmbiguousClient, DbToolConf
 
 LEEWAY_SECONDS = 60
 LOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "lti_deployment_id", "client_id")

@@ -20,7 +20,7 @@ from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
 from provisioning.services.tenants import get_tenant
 
-from . import tokens
+from lti import tokens
 
 SALT = "ui-signin-link"
 LINK_SECONDS = 15 * 60

@@ -19,11 +19,11 @@ from provisioning.services import lti_keys, lti_launch
 from provisioning.services.activity import Actor
 from provisioning.services.lti_dynamic_registration import dynamic_register
 
-from . import config_doc, tokens
-from .errors import LaunchRefused
-from .launch import ToolMessageLaunch, ToolOIDCLogin
-from .session import current_launch, set_launch_cookie
-from .toolconf import DbToolConf
+from lti import config_doc, tokens
+from lti.errors import LaunchRefused
+from lti.launch import ToolMessageLaunch, ToolOIDCLogin
+from lti.session import current_launch, set_launch_cookie
+from lti.toolconf import DbToolConf
 
 log = logging.getLogger(__name__)
 bp = Blueprint("lti", __name__, url_prefix="/lti", template_folder="templates")
@@ -121,7 +121,7 @@ def home():
 
 
 def _landing(tenant_id: int, role: str, lti_role: str, course_id: int | None, operation_id: int | None, token: str):
-    from .ui.guard import frame_origins
+    from lti.ui.guard import frame_origins
 
     response = current_app.make_response(render_template(
         "lti/landing.html", role=role, lti_role=lti_role, course_id=course_id, roster_operation_id=operation_id,

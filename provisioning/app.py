@@ -7,9 +7,9 @@ from typing import Any, Mapping
 
 from flask import Flask, jsonify
 
-from .bootstrap import build_runtime
-from .config import Settings
-from .runtime import Runtime
+from provisioning.bootstrap import build_runtime
+from provisioning.config import Settings
+from provisioning.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None, *, runtime: R
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
-    from .api import init_api
-    from .health import bp as health_bp
-    from .observability import web as observability
+    from provisioning.api import init_api
+    from provisioning.health import bp as health_bp
+    from provisioning.observability import web as observability
 
     observability.init_app(app)
     app.register_blueprint(health_bp)

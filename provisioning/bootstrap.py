@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .config import Settings
-from .db import Database
-from .runtime import Runtime
+from provisioning.config import Settings
+from provisioning.db import Database
+from provisioning.runtime import Runtime
 
 
 def build_runtime(settings: Settings, *, redis_connection=None) -> Runtime:

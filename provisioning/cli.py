@@ -15,11 +15,11 @@ from typing import Any, Mapping, Sequence
 
 import click
 
-from .config import ConfigurationError, Settings
-from .db import Database
-from .errors import DomainError
-from .runtime import Runtime
-from .serving import safe_url
+from provisioning.config import ConfigurationError, Settings
+from provisioning.db import Database
+from provisioning.errors import DomainError
+from provisioning.runtime import Runtime
+from provisioning.serving import safe_url
 
 
 class CommandError(click.ClickException):
@@ -61,7 +61,7 @@ class CliState:
             return self._runtime
         if not self.settings.redis_url:
             raise CommandError(_NO_REDIS, exit_code=2)
-        from .bootstrap import build_runtime
+        from provisioning.bootstrap import build_runtime
 
         prepare_database(self.settings)
         self._runtime = build_runtime(self.settings)
@@ -74,7 +74,7 @@ _NO_REDIS = ("REDIS_URL is not set. Without it jobs run inside `provisioning ser
 
 def prepare_database(settings: Settings) -> None:
     """Migrate the embedded SQLite database; refuse a server database that is not migrated."""
-    from . import migrate
+    from provisioning import migrate
 
     if settings.embedded:
         migrate.upgrade(settings.database_url, secret_key=settings.secret_key)
@@ -92,7 +92,7 @@ def prepare_database(settings: Settings) -> None:
 
 
 def cli_actor():
-    from .services.activity import Actor
+    from provisioning.services.activity import Actor
 
     try:
         who = getpass.getuser()
@@ -158,7 +158,7 @@ def serve(state: CliState, host: str, port: int, workers: int | None, threads: i
         click.echo("Jobs run inside the web process (no REDIS_URL), so it runs as 1 worker process; "
                    f"using {threads} threads for concurrency.", err=True)
     count = 1 if in_process else (workers or 2)
-    from .serving import run_server
+    from provisioning.serving import run_server
 
     run_server(settings, host=host, port=port, workers=count, threads=threads)
 
@@ -173,7 +173,7 @@ def worker(state: CliState, burst: bool, queues: tuple[str, ...]) -> None:
     rt.queue.ping()
     from jobs.worker import run_worker
 
-    from .observability.logs import configure_logging
+    from provisioning.observability.logs import configure_logging
 
     configure_logging(rt.settings.log_format, rt.settings.log_level)
     run_worker(rt, burst=burst, queues=list(queues) or None)
@@ -188,7 +188,7 @@ def db() -> None:
 @pass_state
 def db_upgrade(state: CliState) -> None:
     """Apply the migrations the database is missing."""
-    from . import migrate
+    from provisioning import migrate
 
     settings = state.settings
     migrate.upgrade(settings.database_url, secret_key=settings.secret_key)
@@ -206,7 +206,7 @@ def tenants() -> None:
 @pass_state
 def tenants_create(state: CliState, name: str, seats: int | None) -> None:
     """Create a tenant named NAME."""
-    from .services.tenants import create_tenant
+    from provisioning.services.tenants import create_tenant
 
     tenant = create_tenant(state.runtime(), name, seat_limit=seats)
     click.echo(f"Created tenant {tenant.name!r}\nid: {tenant.id}\nslug: {tenant.slug}")
@@ -216,7 +216,7 @@ def tenants_create(state: CliState, name: str, seats: int | None) -> None:
 @pass_state
 def tenants_list(state: CliState) -> None:
     """List all tenants."""
-    from .services.tenants import list_tenants
+    from provisioning.services.tenants import list_tenants
 
     rows = [(t.id, t.slug, "-" if t.seat_limit is None else t.seat_limit, _when(t.created_at), t.name)
             for t in list_tenants(state.runtime())]
@@ -235,7 +235,7 @@ def tokens() -> None:
 @pass_state
 def tokens_create(state: CliState, tenant: str, scope: str, name: str | None) -> None:
     """Create a token for TENANT (id or slug); the token is printed once, on the last line."""
-    from .services.tokens import create_token
+    from provisioning.services.tokens import create_token
 
     token, plaintext = create_token(state.runtime(), tenant, scope, name)
     click.echo(f"Created {scope} token {token.id} ({token.name}) for tenant {token.tenant_id}. "
@@ -248,7 +248,7 @@ def tokens_create(state: CliState, tenant: str, scope: str, name: str | None) ->
 @pass_state
 def tokens_revoke(state: CliState, token_id: int) -> None:
     """Revoke the token with id TOKEN_ID."""
-    from .services.tokens import revoke_token
+    from provisioning.services.tokens import revoke_token
 
     token = revoke_token(state.runtime(), token_id)
     click.echo(f"Revoked token {token.id} ({token.name}) of tenant {token.tenant_id}.")
@@ -259,7 +259,7 @@ def tokens_revoke(state: CliState, token_id: int) -> None:
 @pass_state
 def tokens_list(state: CliState, tenant: str | None) -> None:
     """List tokens, of one TENANT (id or slug) or of all (never their secrets)."""
-    from .services.tokens import list_tokens
+    from provisioning.services.tokens import list_tokens
 
     rows = [(t.id, t.tenant_id, t.scope, f"{t.prefix}...", _when(t.created_at), _when(t.last_used_at),
              "revoked" if t.revoked_at else "active", t.name)
@@ -273,8 +273,8 @@ def demo(state: CliState) -> None:
     """Create (or complete) a demo tenant with sample users and groups; print URLs and fresh tokens."""
     from lti.ui_links import issue_signin_link
 
-    from .services.demo import seed_demo
-    from .services.tokens import create_token
+    from provisioning.services.demo import seed_demo
+    from provisioning.services.tokens import create_token
 
     rt = state.runtime()
     result = seed_demo(rt, cli_actor())

@@ -16,7 +16,7 @@ import click
 
 def register(cli: click.Group) -> None:
     """Add the ``rules`` command group to the ``provisioning`` CLI."""
-    from .cli import cli_actor, pass_state
+    from provisioning.cli import cli_actor, pass_state
 
     @cli.group()
     def rules() -> None:
@@ -30,9 +30,9 @@ def register(cli: click.Group) -> None:
         """Fully re-evaluate every automatic group (of one tenant, or of all)."""
         from jobs.runner import execute
 
-        from .models import Group, Operation
-        from .services import rules as rule_service
-        from .services.tenants import load_tenant
+        from provisioning.models import Group, Operation
+        from provisioning.services import rules as rule_service
+        from provisioning.services.tenants import load_tenant
 
         rt = state.job_runtime() if enqueue else state.runtime()
         tenant_id = None

@@ -7,7 +7,7 @@ import click
 
 def register(cli: click.Group) -> None:
     """Add the ``ui-link`` command to the ``provisioning`` CLI."""
-    from .cli import pass_state
+    from provisioning.cli import pass_state
 
     @cli.command("ui-link")
     @click.argument("tenant")

@@ -25,7 +25,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from .incidents import log_unexpected
+from provisioning.incidents import log_unexpected
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any, Iterable, Iterator
 
 from sqlalchemy import select
 
-from .models import Membership, User
-from .runtime import Runtime
-from .services.groups import load_group
+from provisioning.models import Membership, User
+from provisioning.runtime import Runtime
+from provisioning.services.groups import load_group
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MEMBER_HEADER = ["First name", "Last name", "Email", "Username", "Status", "Last login", "Source"]

@@ -13,7 +13,7 @@ import logging
 import os
 import secrets
 
-from .observability.logs import redact
+from provisioning.observability.logs import redact
 
 MAX_MESSAGE = 300
 _PACKAGES = ("provisioning", "scim", "lti", "jobs")

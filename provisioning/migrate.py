@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from .db import Database
+from provisioning.db import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

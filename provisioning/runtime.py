@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .config import Settings
-from .db import Database
+from provisioning.config import Settings
+from provisioning.db import Database
 
 
 class JobQueue(Protocol):

@@ -11,8 +11,8 @@ import tempfile
 
 import click
 
-from .config import Settings
-from .observability.logs import configure_logging, gunicorn_logconfig
+from provisioning.config import Settings
+from provisioning.observability.logs import configure_logging, gunicorn_logconfig
 
 
 def safe_url(url: str) -> str:
@@ -33,7 +33,7 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, thread
     try:
         from gunicorn.app.base import BaseApplication
     except ImportError:  # e.g. on Windows
-        from .app import create_app
+        from provisioning.app import create_app
 
         click.echo(f"Serving on {where} with Flask's server (gunicorn is not installed); jobs run {jobs}.", err=True)
         create_app(settings).run(host=host, port=port, threaded=True, use_reloader=False)
@@ -54,7 +54,7 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, thread
                     self.cfg.set(key, value)
 
         def load(self):
-            from .app import create_app
+            from provisioning.app import create_app
 
             return create_app(settings)
 
@@ -73,6 +73,6 @@ def _prepare_multiprocess_metrics() -> None:
 
 
 def _child_exit(server, worker) -> None:
-    from .observability.metrics import mark_process_dead
+    from provisioning.observability.metrics import mark_process_dead
 
     mark_process_dead(worker.pid)

@@ -10,8 +10,8 @@ if TYPE_CHECKING:  # the filter translator is imported by services, which must s
 
 def init_app(app: "Flask") -> None:
     """Register /scim/v2 on the app (called by provisioning.app.create_app)."""
-    from . import bulk, discovery, views_groups, views_search, views_users  # noqa: F401 - routes
-    from .blueprint import DEFAULTS, bp
+    from scim import bulk, discovery, views_groups, views_search, views_users  # noqa: F401 - routes
+    from scim.blueprint import DEFAULTS, bp
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)

@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from provisioning.models import Group, Membership, User
 
-from .filter_sql import json_element, json_element_true, json_elements_exist, json_text
+from scim.filter_sql import json_element, json_element_true, json_elements_exist, json_text
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"

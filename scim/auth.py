@@ -9,7 +9,7 @@ from provisioning.observability import ratelimit
 from provisioning.services import tokens
 from provisioning.services.activity import Actor
 
-from .errors import ForbiddenError, ScimError, UnauthorizedError
+from scim.errors import ForbiddenError, ScimError, UnauthorizedError
 
 
 def _presented_token() -> str | None:

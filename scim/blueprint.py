@@ -7,10 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from .auth import authenticate_request
-from .errors import (SCIM_JSON, InvalidSyntaxError, InvalidValueError, MethodNotAllowedError,
-                     NotFoundError, PayloadTooLargeError, PreconditionFailedError, register)
-from .resources import etag
+from scim.auth import authenticate_request
+from scim.errors import SCIM_JSON, InvalidSyntaxError, InvalidValueError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, PreconditionFailedError, register
+from scim.resources import etag
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 register(bp)

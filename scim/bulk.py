@@ -15,8 +15,8 @@ from typing import Any
 
 from flask import current_app, request
 
-from .blueprint import bp, json_body, scim_response, setting
-from .errors import InvalidSyntaxError, InvalidValueError, PayloadTooLargeError, ScimError
+from scim.blueprint import bp, json_body, scim_response, setting
+from scim.errors import InvalidSyntaxError, InvalidValueError, PayloadTooLargeError, ScimError
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"

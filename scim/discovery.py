@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from flask import request
 
-from . import search
-from .auth import runtime, tenant_id
-from .blueprint import base_url, bp, scim_response, setting
-from .errors import ForbiddenError, NotFoundError
-from .resources import CUSTOM_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
-from .schema_docs import custom_schema, enterprise_schema, group_schema, user_schema
-from .views_search import LIST_SCHEMA
+from scim import search
+from scim.auth import runtime, tenant_id
+from scim.blueprint import base_url, bp, scim_response, setting
+from scim.errors import ForbiddenError, NotFoundError
+from scim.resources import CUSTOM_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
+from scim.schema_docs import custom_schema, enterprise_schema, group_schema, user_schema
+from scim.views_search import LIST_SCHEMA
 
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RT_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .errors import InvalidValueError
-from .resources import CUSTOM_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
+from scim.errors import InvalidValueError
+from scim.resources import CUSTOM_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 SCHEMAS = (USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_SCHEMA, CUSTOM_SCHEMA)
 CORE = {USER_SCHEMA.lower(), GROUP_SCHEMA.lower()}

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from provisioning.models import Group, User
 
-from .errors import InvalidValueError
+from scim.errors import InvalidValueError
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from provisioning.models import Group, Membership, User
 
-from .projection import parse_list
-from .errors import InvalidFilterError, InvalidValueError, ScimError
+from scim.projection import parse_list
+from scim.errors import InvalidFilterError, InvalidValueError, ScimError
 
 
 @dataclass
@@ -52,7 +52,7 @@ def parse_query(params: dict[str, Any], max_count: int, int_param) -> Query:
 
 
 def _filters():
-    from . import filters  # written alongside; imported late so a missing module fails one request, not the app
+    from scim import filters  # written alongside; imported late so a missing module fails one request, not the app
 
     return filters
 

@@ -8,12 +8,12 @@ from flask import request
 
 from provisioning.models import Group, User
 
-from . import search
-from .projection import project, wants
-from .auth import runtime, tenant_id
-from .blueprint import base_url, bp, int_param, json_body, scim_response, setting
-from .errors import InvalidSyntaxError, ScimError
-from .resources import group_document, group_entry, member_entry, user_document
+from scim import search
+from scim.projection import project, wants
+from scim.auth import runtime, tenant_id
+from scim.blueprint import base_url, bp, int_param, json_body, scim_response, setting
+from scim.errors import InvalidSyntaxError, ScimError
+from scim.resources import group_document, group_entry, member_entry, user_document
 
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"

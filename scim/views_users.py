@@ -6,13 +6,12 @@ from flask import request
 
 from provisioning.services import users
 
-from . import search
-from .projection import parse_list, project, wants
-from .auth import actor, runtime, tenant_id
-from .blueprint import (base_url, bp, if_match_version, json_body, not_modified, resource_id,
-                        scim_response)
-from .patch import USER, apply_operations, parse_operations
-from .resources import group_entry, user_document, user_values
+from scim import search
+from scim.projection import parse_list, project, wants
+from scim.auth import actor, runtime, tenant_id
+from scim.blueprint import base_url, bp, if_match_version, json_body, not_modified, resource_id, scim_response
+from scim.patch import USER, apply_operations, parse_operations
+from scim.resources import group_entry, user_document, user_values
 
 
 def render(user, groups, status: int = 200, params=None):

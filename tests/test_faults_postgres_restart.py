@@ -20,7 +20,7 @@ from provisioning.config import Settings
 from provisioning.migrate import upgrade
 from provisioning.services import tenants, tokens
 
-from .fault_servers import PrivatePostgres
+from tests.fault_servers import PrivatePostgres
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,8 @@ from jobs.sweep import sweep_quietly
 from provisioning.app import create_app
 from provisioning.bootstrap import build_runtime
 
-from .fault_servers import PrivateRedis
-from .test_jobs_support import load, wait_for
+from tests.fault_servers import PrivateRedis
+from tests.test_jobs_support import load, wait_for
 
 pytestmark = pytest.mark.slow
 

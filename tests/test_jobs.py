@@ -20,8 +20,7 @@ from provisioning.bootstrap import connect_redis
 from provisioning.runtime import Runtime
 from provisioning.services import groups, memberships, operations
 
-from .test_jobs_support import (ADMIN, applied_rows, apply_rows_chunk, group_with_members, load, member_count,
-                                start_rows_operation, wait_for)
+from tests.test_jobs_support import ADMIN, applied_rows, apply_rows_chunk, group_with_members, load, member_count, start_rows_operation, wait_for
 
 
 def _rq_jobs(rt, registry_class, operation_id: int) -> list[Job]:

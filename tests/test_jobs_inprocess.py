@@ -13,8 +13,7 @@ from provisioning.db import Database
 from provisioning.runtime import NullQueue, Runtime
 from provisioning.services import memberships, operations
 
-from .test_jobs_support import (ADMIN, applied_rows, group_with_members, load, member_count,
-                                start_rows_operation, wait_for)
+from tests.test_jobs_support import ADMIN, applied_rows, group_with_members, load, member_count, start_rows_operation, wait_for
 
 
 @pytest.fixture

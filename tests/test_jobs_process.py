@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TEST_REDIS_URL, on_postgres, on_real_redis
-from .test_jobs_support import applied_rows, load, start_rows_operation, wait_for
+from tests.conftest import TEST_REDIS_URL, on_postgres, on_real_redis
+from tests.test_jobs_support import applied_rows, load, start_rows_operation, wait_for
 
 pytestmark = [on_postgres, on_real_redis]
 

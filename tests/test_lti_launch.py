@@ -10,8 +10,7 @@ from provisioning.models import Course, Enrollment, LtiDeployment, LtiUserLink, 
 from provisioning.services import tenants, users
 from provisioning.services.activity import Actor
 
-from .test_lti_platform import (ADMINISTRATOR, INSTRUCTOR, LEARNER, TA, Platform, launch, platform,  # noqa: F401
-                                register_platform, start_login)
+from tests.test_lti_platform import ADMINISTRATOR, INSTRUCTOR, LEARNER, TA, Platform, launch, platform, register_platform, start_login
 
 
 def _text(resp) -> str:

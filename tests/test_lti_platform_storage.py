@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from provisioning.models import LtiNonce, LtiUserLink
 
-from .test_lti_platform import INSTRUCTOR, platform, register_platform  # noqa: F401
+from tests.test_lti_platform import INSTRUCTOR, platform, register_platform  # noqa: F401
 
 TARGET = "lti_storage_frame"
 

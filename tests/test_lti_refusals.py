@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from provisioning.models import User
 
-from .test_lti_platform import INSTRUCTOR, new_private_pem, platform, register_platform, start_login  # noqa: F401
+from tests.test_lti_platform import INSTRUCTOR, new_private_pem, platform, register_platform, start_login  # noqa: F401
 
 
 def _text(resp) -> str:

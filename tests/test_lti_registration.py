@@ -14,7 +14,7 @@ from provisioning.cli import CliState, _Group
 from provisioning.cli_lti import register as register_lti_commands
 from provisioning.models import LtiDeployment, LtiRegistration
 
-from .test_lti_platform import platform  # noqa: F401
+from tests.test_lti_platform import platform  # noqa: F401
 
 
 

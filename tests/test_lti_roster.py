@@ -8,7 +8,7 @@ from provisioning.models import Enrollment, Group, LtiContext, Membership, Opera
 from provisioning.services import tenants, users
 from provisioning.services.activity import Actor
 
-from .test_lti_platform import INSTRUCTOR, LEARNER, TA, launch, platform, register_platform  # noqa: F401
+from tests.test_lti_platform import INSTRUCTOR, LEARNER, TA, launch, platform, register_platform  # noqa: F401
 
 
 def member(n: int, status: str = "Active", roles=(LEARNER,), email: bool = True) -> dict:

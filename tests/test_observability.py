@@ -12,7 +12,7 @@ import pytest
 
 from provisioning.observability.logs import JsonFormatter, redact
 
-from .test_jobs_support import start_rows_operation
+from tests.test_jobs_support import start_rows_operation
 
 
 @pytest.fixture

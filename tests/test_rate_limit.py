@@ -13,7 +13,7 @@ import pytest
 from provisioning.observability.ratelimit import MemoryWindow, RateLimiter
 from provisioning.services import tokens
 
-from .conftest import TEST_REDIS_URL, on_postgres, on_real_redis
+from tests.conftest import TEST_REDIS_URL, on_postgres, on_real_redis
 
 
 def wait_for_a_fresh_minute(margin: float = 5) -> None:
@@ -82,7 +82,7 @@ def test_the_limit_holds_across_gunicorn_worker_processes(rt, tenant, tmp_path):
     """`provisioning serve --workers 3` on PostgreSQL and Redis: the three processes share one
     count per token, so exactly the limit gets through, whichever process answers; /metrics
     adds up the three processes' counters."""
-    from .test_serve import free_port
+    from tests.test_serve import free_port
 
     import os
     import subprocess
@@ -122,7 +122,7 @@ def test_the_limit_holds_across_gunicorn_worker_processes(rt, tenant, tmp_path):
         assert statuses.count(200) == 12 and statuses.count(429) == 12
         assert statuses[:12] == [200] * 12
         # /metrics adds up the counters of every gunicorn process (multiprocess mode).
-        from .test_observability import metric
+        from tests.test_observability import metric
 
         req = urllib.request.Request(f"{base}/metrics", headers={"Authorization": "Bearer scrape-secret"})
         text = urllib.request.urlopen(req, timeout=10).read().decode()

@@ -19,8 +19,8 @@ from provisioning.services.groups import add_group
 from provisioning.services.rule_schedule import current_slot, start_due_evaluations
 from provisioning.services.users import add_user
 
-from .conftest import TEST_REDIS_URL, on_postgres, on_real_redis
-from .test_jobs_support import wait_for
+from tests.conftest import TEST_REDIS_URL, on_postgres, on_real_redis
+from tests.test_jobs_support import wait_for
 
 ACTOR = Actor("test", "cli")
 ROOT = Path(__file__).resolve().parent.parent

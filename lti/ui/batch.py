@@ -12,7 +12,7 @@ from provisioning.errors import Forbidden, InvalidInput
 from provisioning.services import batch_actions, groups, permissions
 from provisioning.services.batch_steps import ACTIONS, PARAMS
 
-from .guard import actor, form_int, principal, rt, ui_url
+from lti.ui.guard import actor, form_int, principal, rt, ui_url
 
 # Actions a manager may not start from the UI even with the batch_actions permission.
 ADMIN_ONLY = {"delete", "change_role", "share"}

@@ -10,8 +10,8 @@ from provisioning.errors import Conflict, Forbidden, InvalidInput
 from provisioning.models import GROUP_KINDS
 from provisioning.services import courses, groups, lti_launch, permissions, rules
 
-from . import bp
-from .guard import actor, principal, rt, ui_url
+from lti.ui import bp
+from lti.ui.guard import actor, principal, rt, ui_url
 
 POSITION = re.compile(r"Position (\d+):")
 

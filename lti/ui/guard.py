@@ -24,9 +24,9 @@ from provisioning.services.activity import Actor
 from provisioning.services.lti_registrations import list_registrations
 from provisioning.services.permissions import Principal, principal_for
 
-from .. import ui_links
-from ..session import current_launch, set_launch_cookie
-from . import bp
+from lti import ui_links
+from lti.session import current_launch, set_launch_cookie
+from lti.ui import bp
 
 log = logging.getLogger(__name__)
 OPEN_ENDPOINTS = {"ui.signin", "ui.signin_continue", "ui.static"}

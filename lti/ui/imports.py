@@ -17,9 +17,9 @@ from provisioning.imports.apply import commit_import
 from provisioning.models.imports import IMPORT_FORMATS
 from provisioning.services import lti_launch, permissions
 
-from . import ID, bp
-from .batch import managed_group
-from .guard import actor, form_int, principal, rt, ui_url
+from lti.ui import ID, bp
+from lti.ui.batch import managed_group
+from lti.ui.guard import actor, form_int, principal, rt, ui_url
 
 
 def _uploader() -> int:

@@ -11,10 +11,10 @@ from provisioning.mail import outbox
 from provisioning.models import EMAIL_STATUSES
 from provisioning.services import activity, certificates, groups, notifications, operations, permissions, tasks
 
-from . import ID, bp
-from .groups import page_number
-from .guard import actor, principal, rt, ui_url
-from .. import ui_links
+from lti.ui import ID, bp
+from lti.ui.groups import page_number
+from lti.ui.guard import actor, principal, rt, ui_url
+from lti import ui_links
 
 FINISHED = ("succeeded", "failed", "cancelled")
 

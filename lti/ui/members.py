@@ -9,10 +9,10 @@ from provisioning.exports import MEMBER_HEADER, csv_lines, file_chunks, group_ti
 from provisioning.services import courses, groups, lti_roster, memberships, messages, permissions
 from provisioning.services.batch_steps import PARAMS
 
-from . import ID, bp
-from .batch import LABELS, allowed_actions, chosen_action, confirm_or_start, form_params, managed_group, selected_ids
-from .groups import page_number
-from .guard import actor, form_int, principal, rt, ui_url
+from lti.ui import ID, bp
+from lti.ui.batch import LABELS, allowed_actions, chosen_action, confirm_or_start, form_params, managed_group, selected_ids
+from lti.ui.groups import page_number
+from lti.ui.guard import actor, form_int, principal, rt, ui_url
 
 _group = managed_group
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask, abort, request
 from flask_smorest import Api
 
-from .auth import SECURITY_SCHEME
-from .errors import register_error_handlers
+from provisioning.api.auth import SECURITY_SCHEME
+from provisioning.api.errors import register_error_handlers
 
 
 def init_api(app: Flask) -> Api:
@@ -23,9 +23,8 @@ def init_api(app: Flask) -> Api:
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     api.spec.options["security"] = [{"bearerAuth": []}]
 
-    from . import (activity, batch_actions, courses, emails, exports, groups, imports, lti_roster, members,
-                   operations, rules, tasks, users)
-    from .schemas import MAX_ID
+    from provisioning.api import activity, batch_actions, courses, emails, exports, groups, imports, lti_roster, members, operations, rules, tasks, users
+    from provisioning.api.schemas import MAX_ID
 
     for module in (groups, members, users, operations, activity,  # foundation
                    imports, exports,  # CSV/XLSX imports and member exports

@@ -11,9 +11,8 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ..errors import (Conflict, DomainError, Forbidden, InvalidInput, LimitExceeded, NotFound,
-                      VersionMismatch)
-from ..incidents import log_unexpected
+from provisioning.errors import Conflict, DomainError, Forbidden, InvalidInput, LimitExceeded, NotFound, VersionMismatch
+from provisioning.incidents import log_unexpected
 
 log = logging.getLogger(__name__)
 

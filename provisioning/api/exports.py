@@ -6,9 +6,9 @@ import re
 
 from flask import Response, request, stream_with_context
 
-from .. import exports
-from .auth import require_admin, runtime, tenant_id
-from .schemas import Blueprint
+from provisioning import exports
+from provisioning.api.auth import require_admin, runtime, tenant_id
+from provisioning.api.schemas import Blueprint
 
 blp = Blueprint("exports", __name__, description="Spreadsheet downloads of group members.")
 require_admin(blp)

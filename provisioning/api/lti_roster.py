@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from ..services.lti_roster import request_roster_sync
-from .auth import actor, require_admin, runtime, tenant_id
-from .schemas import Blueprint
+from provisioning.services.lti_roster import request_roster_sync
+from provisioning.api.auth import actor, require_admin, runtime, tenant_id
+from provisioning.api.schemas import Blueprint
 
 blp = Blueprint("roster", __name__, description="Roster sync of LMS courses (LTI Names and Role Provisioning).")
 require_admin(blp)

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, InvalidInput
-from ..models.imports import Import, ImportRow
-from ..runtime import Runtime
-from ..services.activity import Actor, record
-from .preview import load_import, refresh_summary
-from .validate import validate_staged
+from provisioning.errors import Conflict, InvalidInput
+from provisioning.models.imports import Import, ImportRow
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor, record
+from provisioning.imports.preview import load_import, refresh_summary
+from provisioning.imports.validate import validate_staged
 
 EXCLUDED = "Excluded from the import before commit."
 

@@ -13,12 +13,12 @@ from sqlalchemy import String, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..models import Course, Enrollment, User, utcnow
-from ..models.imports import Import, ImportRow
-from ..runtime import Runtime
-from ..services.activity import Actor
-from .events import record_events, reevaluate_rules
-from .validate import mark_rows, mark_staged, user_gone
+from provisioning.models import Course, Enrollment, User, utcnow
+from provisioning.models.imports import Import, ImportRow
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor
+from provisioning.imports.events import record_events, reevaluate_rules
+from provisioning.imports.validate import mark_rows, mark_staged, user_gone
 
 
 def _mark(s: Session, imp: Import, condition, message, column: str | None, value) -> int:

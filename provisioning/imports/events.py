@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ..models import utcnow
-from ..models.imports import Import
-from ..runtime import Runtime
-from ..services.activity import Actor, record_many
+from provisioning.models import utcnow
+from provisioning.models.imports import Import
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor, record_many
 
 
 def event_row(imp: Import, actor: Actor, action: str, object_type: str, object_id: Any,
@@ -27,7 +27,7 @@ def reevaluate_rules(rt: Runtime, s: Session, tenant_id: int, user_ids: list[int
     The rules service belongs to the automatic-groups capability; imports work without it.
     """
     try:
-        from ..services import rules  # built by the automatic-groups capability
+        from provisioning.services import rules  # built by the automatic-groups capability
     except ImportError:
         return
     reevaluate = getattr(rules, "reevaluate_users", None)

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidInput
-from ..models.imports import IMPORT_FORMATS, STAGED_USER_FIELDS
+from provisioning.errors import InvalidInput
+from provisioning.models.imports import IMPORT_FORMATS, STAGED_USER_FIELDS
 
 EMAIL = {"email", "emailaddress", "mail", "primaryemail"}
 FIRST_NAME = {"firstname", "givenname", "forename"}

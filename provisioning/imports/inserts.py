@@ -8,7 +8,7 @@ from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..db import insert_ignoring_conflicts
+from provisioning.db import insert_ignoring_conflicts
 
 
 def insert_from(s: Session, table: Table, columns: Sequence[str], source, returning: Sequence[Any]) -> list[Any]:

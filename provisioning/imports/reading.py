@@ -19,8 +19,8 @@ from typing import IO, Iterator
 
 import charset_normalizer
 
-from ..errors import InvalidInput, LimitExceeded
-from ..exports import FORMULA_STARTS  # exports prefix these with "'"; imports drop the prefix
+from provisioning.errors import InvalidInput, LimitExceeded
+from provisioning.exports import FORMULA_STARTS  # exports prefix these with "'"; imports drop the prefix
 
 SAMPLE_BYTES = 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")

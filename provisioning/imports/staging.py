@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
-from ..models.imports import STAGED_USER_FIELDS, ImportRow
+from provisioning.models.imports import STAGED_USER_FIELDS, ImportRow
 
 BASE_COLUMNS = ("import_id", "row_no", "status", "email", "group_name", "column_name", "value", "message")
 # The columns each format fills: the others stay NULL and cost the COPY nothing.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..errors import NotFound
-from ..exports import csv_lines, xlsx_file
-from ..models.imports import IMPORT_FORMATS
-from .formats import EXAMPLE_HEADERS
+from provisioning.errors import NotFound
+from provisioning.exports import csv_lines, xlsx_file
+from provisioning.models.imports import IMPORT_FORMATS
+from provisioning.imports.formats import EXAMPLE_HEADERS
 
 EXAMPLES = {
     "members": [["ada@example.com", "Ada", "Lovelace"], ["alan@example.com", "Alan", "Turing"]],

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..models import ENROLLMENT_STATUSES, USER_ROLES, Group, User
-from ..models.imports import Import, ImportRow
-from ..services.courses import parse_when
-from ..services.users import EMAIL_RE
-from .formats import Layout
+from provisioning.models import ENROLLMENT_STATUSES, USER_ROLES, Group, User
+from provisioning.models.imports import Import, ImportRow
+from provisioning.services.courses import parse_when
+from provisioning.services.users import EMAIL_RE
+from provisioning.imports.formats import Layout
 
 MAX_LENGTH = {c.name: c.type.length for c in ImportRow.__table__.columns
               if getattr(c.type, "length", None)}
@@ -239,7 +239,7 @@ def validate_staged(s: Session, imp: Import, email_header: str | None, *, just_s
     commit) users may have come or gone since, so they are checked again.
     """
     if imp.format == "enrollments":
-        from .enrollments import validate_enrollments
+        from provisioning.imports.enrollments import validate_enrollments
 
         validate_enrollments(s, imp)
     elif imp.format != "users":

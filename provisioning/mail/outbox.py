@@ -25,16 +25,16 @@ from typing import Any, Iterable
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..db import on_commit
-from ..errors import InvalidInput
-from ..models import EMAIL_KINDS, EMAIL_STATUSES, EmailMessage, Operation, utcnow
-from ..runtime import Runtime
-from ..services.activity import Actor
-from ..services.operations import save_progress, start_operation
-from ..services.pagination import Page, paginate
-from .settings import MailSettings
-from .smtp import PermanentFailure, SMTPSender, TemporaryFailure
-from .templates import Rendered
+from provisioning.db import on_commit
+from provisioning.errors import InvalidInput
+from provisioning.models import EMAIL_KINDS, EMAIL_STATUSES, EmailMessage, Operation, utcnow
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor
+from provisioning.services.operations import save_progress, start_operation
+from provisioning.services.pagination import Page, paginate
+from provisioning.mail.settings import MailSettings
+from provisioning.mail.smtp import PermanentFailure, SMTPSender, TemporaryFailure
+from provisioning.mail.templates import Rendered
 
 log = logging.getLogger(__name__)
 

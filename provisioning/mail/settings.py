@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..config import Settings
+from provisioning.config import Settings
 
 
 @dataclass(frozen=True)

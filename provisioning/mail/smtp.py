@@ -16,7 +16,7 @@ import ssl
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ..errors import InvalidInput
+from provisioning.errors import InvalidInput
 
 
 class SendFailure(Exception):

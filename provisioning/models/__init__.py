@@ -1,19 +1,18 @@
 """Typed SQLAlchemy models.  Every table but ``tenants`` carries ``tenant_id``."""
 
-from .activity import CHANNELS, ActivityEvent
-from .base import Base, utcnow
-from .course import ENROLLMENT_STATUSES, Course, Enrollment
-from .email import EMAIL_KINDS, EMAIL_STATUSES, EmailMessage
-from .engagement import Certificate, Invitation, ManagerShare, Notification, Task
-from .export import ExportChunk
-from .group import GROUP_KINDS, GROUP_SOURCES, MEMBERSHIP_SOURCES, Group, Membership
-from .imports import IMPORT_FORMATS, IMPORT_MODES, Import, ImportRow
-from .lti import (CourseGroup, LtiContext, LtiDeployment, LtiKey, LtiNonce, LtiRegistration, LtiRosterSeen,
-                  LtiUserLink)
-from .operation import FINISHED_STATUSES, OPERATION_STATUSES, Operation
-from .tenant import Tenant
-from .token import TOKEN_SCOPES, ApiToken
-from .user import USER_ROLES, USER_STATUSES, User
+from provisioning.models.activity import CHANNELS, ActivityEvent
+from provisioning.models.base import Base, utcnow
+from provisioning.models.course import ENROLLMENT_STATUSES, Course, Enrollment
+from provisioning.models.email import EMAIL_KINDS, EMAIL_STATUSES, EmailMessage
+from provisioning.models.engagement import Certificate, Invitation, ManagerShare, Notification, Task
+from provisioning.models.export import ExportChunk
+from provisioning.models.group import GROUP_KINDS, GROUP_SOURCES, MEMBERSHIP_SOURCES, Group, Membership
+from provisioning.models.imports import IMPORT_FORMATS, IMPORT_MODES, Import, ImportRow
+from provisioning.models.lti import CourseGroup, LtiContext, LtiDeployment, LtiKey, LtiNonce, LtiRegistration, LtiRosterSeen, LtiUserLink
+from provisioning.models.operation import FINISHED_STATUSES, OPERATION_STATUSES, Operation
+from provisioning.models.tenant import Tenant
+from provisioning.models.token import TOKEN_SCOPES, ApiToken
+from provisioning.models.user import USER_ROLES, USER_STATUSES, User
 
 __all__ = [
     "ActivityEvent", "ApiToken", "Base", "CHANNELS", "Certificate", "Course", "CourseGroup", "EMAIL_KINDS",

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, JsonDoc, UTCDateTime, utcnow
+from provisioning.models.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
 
 CHANNELS = ("scim", "api", "ui", "lti", "job", "rule", "cli")
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, UTCDateTime, utcnow
+from provisioning.models.base import Base, BigId, UTCDateTime, utcnow
 
 EMAIL_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
 EMAIL_KINDS = ("invitation", "password_reset", "message", "notification")

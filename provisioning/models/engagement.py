@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, UTCDateTime, utcnow
+from provisioning.models.base import Base, BigId, UTCDateTime, utcnow
 
 TASK_STATUSES = ("open", "completed")
 INVITATION_STATUSES = ("pending", "accepted")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base
+from provisioning.models.base import Base
 
 
 class ExportChunk(Base):

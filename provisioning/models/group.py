@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, query_expression
 
-from .base import Base, BigId, JsonDoc, UTCDateTime, utcnow
+from provisioning.models.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
 
 GROUP_KINDS = ("manual", "automatic", "roster")
 GROUP_SOURCES = ("scim", "api", "csv", "lti")

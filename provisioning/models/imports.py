@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, JsonDoc, UTCDateTime, utcnow
+from provisioning.models.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
 
 IMPORT_FORMATS = ("members", "user-groups", "group-users", "users", "enrollments")
 IMPORT_MODES = ("add", "replace")

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, JsonDoc, UTCDateTime, utcnow
+from provisioning.models.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
 
 DEPLOYMENT_STATUSES = ("registered", "recorded")
 

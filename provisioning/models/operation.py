@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, JsonDoc, UTCDateTime, utcnow
+from provisioning.models.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
 
 OPERATION_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED_STATUSES = ("succeeded", "failed", "cancelled")

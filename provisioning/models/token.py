@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, UTCDateTime, utcnow
+from provisioning.models.base import Base, BigId, UTCDateTime, utcnow
 
 TOKEN_SCOPES = ("scim", "admin")
 

@@ -16,7 +16,7 @@ import re
 import sys
 from datetime import datetime, timezone
 
-from .context import current_operation_id, current_request_id
+from provisioning.observability.context import current_operation_id, current_request_id
 
 # What a secret looks like in a log message: "Bearer <token>", one of our tokens (prov_...),
 # the password in scheme://user:password@host, password=... / token: ... pairs, and 64-hex-digit

@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from . import metrics
+from provisioning.observability import metrics
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import time
 from flask import Flask, Response, current_app, g, jsonify, request
 from sqlalchemy import exc as sa_exc
 
-from . import context, metrics
+from provisioning.observability import context, metrics
 
 log = logging.getLogger("provisioning.request")
 

@@ -10,9 +10,9 @@ from typing import Any, Iterable
 from sqlalchemy import insert, or_, select, text
 from sqlalchemy.orm import Session
 
-from ..models import ActivityEvent, utcnow
-from ..runtime import Runtime
-from .pagination import Page, paginate
+from provisioning.models import ActivityEvent, utcnow
+from provisioning.runtime import Runtime
+from provisioning.services.pagination import Page, paginate
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,8 @@ def list_events(
 def record_user_events(session: Session, tenant_id: int, actor: Actor, action: str, user_ids: Iterable[int],
                        details: dict[str, Any] | None = None) -> None:
     """The set-based form of :func:`record_many` for one action on many users: one INSERT ... SELECT."""
-    from ..db import id_in
-    from ..models import User
+    from provisioning.db import id_in
+    from provisioning.models import User
 
     ids = list(user_ids)
     if not ids:

@@ -18,15 +18,15 @@ from typing import Any, Iterator
 from sqlalchemy import func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from ..db import id_in
-from ..errors import Conflict, InvalidInput, NotFound
-from ..models import ExportChunk, Group, Membership, Operation, User
-from ..runtime import Runtime
-from .activity import Actor
-from .chunk_sizing import next_size, timed
-from .batch_steps import ACTIONS, Step, StepContext, export_header, validate_params
-from .groups import load_group
-from .operations import save_progress, start_operation
+from provisioning.db import id_in
+from provisioning.errors import Conflict, InvalidInput, NotFound
+from provisioning.models import ExportChunk, Group, Membership, Operation, User
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor
+from provisioning.services.chunk_sizing import next_size, timed
+from provisioning.services.batch_steps import ACTIONS, Step, StepContext, export_header, validate_params
+from provisioning.services.groups import load_group
+from provisioning.services.operations import save_progress, start_operation
 
 OPERATION_TYPE = "batch_action"
 MAX_USER_IDS = 100_000
@@ -199,7 +199,7 @@ def _follow_rules(s: Session, rt: Runtime, tenant_id: int, action: str, changed:
     if action not in RULE_INPUTS or not changed:
         return False
     try:
-        from . import rules  # the automatic-groups capability
+        from provisioning.services import rules  # the automatic-groups capability
     except ImportError:
         return False
     if len(changed) > rules.INLINE_USERS:
@@ -210,7 +210,7 @@ def _follow_rules(s: Session, rt: Runtime, tenant_id: int, action: str, changed:
 
 def _evaluate_all_rules(s: Session, rt: Runtime, tenant_id: int, actor: Actor) -> None:
     try:
-        from . import rules
+        from provisioning.services import rules
     except ImportError:
         return
     for group in s.scalars(select(Group).where(Group.tenant_id == tenant_id, Group.kind == "automatic",

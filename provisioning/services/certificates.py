@@ -8,11 +8,11 @@ from typing import Any, Sequence
 from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
-from ..db import id_in
-from ..models import Certificate, User, utcnow
-from ..runtime import Runtime
-from .pagination import Page, paginate
-from .users import load_user
+from provisioning.db import id_in
+from provisioning.models import Certificate, User, utcnow
+from provisioning.runtime import Runtime
+from provisioning.services.pagination import Page, paginate
+from provisioning.services.users import load_user
 
 
 def assign_certificates(s: Session, tenant_id: int, user_ids: Sequence[int], name: str, issued_on: date,

@@ -12,13 +12,13 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..db import insert_ignoring_conflicts
-from ..models import Group, Membership, Tenant, User, utcnow
-from ..runtime import Runtime
-from .activity import Actor, record_many
-from .groups import add_group
-from .memberships import insert_members, touch_group
-from .users import check_seats
+from provisioning.db import insert_ignoring_conflicts
+from provisioning.models import Group, Membership, Tenant, User, utcnow
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor, record_many
+from provisioning.services.groups import add_group
+from provisioning.services.memberships import insert_members, touch_group
+from provisioning.services.users import check_seats
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo University"

@@ -12,13 +12,13 @@ from typing import Sequence
 from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session
 
-from ..db import id_in, insert_ignoring_conflicts
-from ..errors import InvalidInput
-from ..mail.outbox import queue_emails
-from ..mail.templates import greeting_name, render
-from ..models import Invitation, Tenant, User, utcnow
-from ..runtime import Runtime
-from .activity import Actor, record_user_events
+from provisioning.db import id_in, insert_ignoring_conflicts
+from provisioning.errors import InvalidInput
+from provisioning.mail.outbox import queue_emails
+from provisioning.mail.templates import greeting_name, render
+from provisioning.models import Invitation, Tenant, User, utcnow
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor, record_user_events
 
 
 def tenant_link(tenant: Tenant, setting: str, field: str) -> str:
@@ -70,7 +70,7 @@ def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[s
     For the few unknown emails of one request (adding members by email); bulk
     creation goes through the CSV import instead.
     """
-    from .users import add_user
+    from provisioning.services.users import add_user
 
     try:
         tenant_link(s.get(Tenant, tenant_id), "join_url", "emails")

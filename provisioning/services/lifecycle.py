@@ -18,10 +18,9 @@ from typing import Sequence
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ..db import id_chunks, id_in
-from ..models import (ActivityEvent, Certificate, EmailMessage, Enrollment, Group, Invitation, ManagerShare,
-                      Membership, Notification, Task, User, utcnow)
-from .activity import Actor, record_user_events, user_events_insert
+from provisioning.db import id_chunks, id_in
+from provisioning.models import ActivityEvent, Certificate, EmailMessage, Enrollment, Group, Invitation, ManagerShare, Membership, Notification, Task, User, utcnow
+from provisioning.services.activity import Actor, record_user_events, user_events_insert
 
 CHUNK = 2000
 
@@ -68,7 +67,7 @@ def _deactivate_in_one_statement(s: Session, tenant_id: int, deactivating, now, 
 
 def reactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor: Actor) -> list[int]:
     """Reactivate deactivated users inside an open unit of work; returns the ids that changed."""
-    from .users import check_seats
+    from provisioning.services.users import check_seats
 
     ids = list(user_ids)
     pending = list(s.scalars(select(User.id).where(User.tenant_id == tenant_id, id_in(s, User.id, ids),

@@ -7,11 +7,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import InvalidInput
-from ..models import LtiRegistration
-from ..runtime import Runtime
-from .activity import Actor
-from .lti_registrations import HTTP_TIMEOUT, PlatformUnavailable, fetch_json, register_platform
+from provisioning.errors import InvalidInput
+from provisioning.models import LtiRegistration
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor
+from provisioning.services.lti_registrations import HTTP_TIMEOUT, PlatformUnavailable, fetch_json, register_platform
 
 TOOL_CONFIG = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 PLATFORM_CONFIG = "https://purl.imsglobal.org/spec/lti-platform-configuration"

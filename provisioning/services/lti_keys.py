@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from lti.keys import KeyUnsealError, generate_private_pem, open_private_pem, public_jwk, seal_private_pem
 
-from ..errors import DomainError
-from ..models import LtiKey, utcnow
-from ..runtime import Runtime
+from provisioning.errors import DomainError
+from provisioning.models import LtiKey, utcnow
+from provisioning.runtime import Runtime
 
 DEFAULT_GRACE = timedelta(days=2)
 
@@ -44,7 +44,7 @@ def _add_key(s: Session, secret: str) -> tuple[LtiKey, str]:
 
 def current_key(rt: Runtime) -> SigningKey:
     """The active signing key, created on first use (kept for a minute per process)."""
-    from .lti_registrations import cached
+    from provisioning.services.lti_registrations import cached
 
     return cached(rt, "tool_key", "current", lambda: _load_current_key(rt))
 

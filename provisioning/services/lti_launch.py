@@ -15,16 +15,16 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..db import insert_ignoring_conflicts
-from ..errors import Forbidden
-from ..models import Course, Enrollment, LtiContext, LtiNonce, LtiRegistration, LtiUserLink, Tenant, User, utcnow
-from ..runtime import Runtime
-from .activity import Actor, record
-from .lti_registrations import lti_settings
-from .invitations import accept_invitation
-from .notifications import deliver_pending
-from .rules import reevaluate_users
-from .users import add_user, find_users_by_email, normalise_email
+from provisioning.db import insert_ignoring_conflicts
+from provisioning.errors import Forbidden
+from provisioning.models import Course, Enrollment, LtiContext, LtiNonce, LtiRegistration, LtiUserLink, Tenant, User, utcnow
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor, record
+from provisioning.services.lti_registrations import lti_settings
+from provisioning.services.invitations import accept_invitation
+from provisioning.services.notifications import deliver_pending
+from provisioning.services.rules import reevaluate_users
+from provisioning.services.users import add_user, find_users_by_email, normalise_email
 
 LOGIN_TTL = timedelta(minutes=10)
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -165,7 +165,7 @@ def link_user(s: Session, tenant_id: int, issuer: str, sub: str, claims: dict[st
 
 def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -> LaunchResult:
     """Apply a validated launch: user, last login, course, enrollment; maybe start a roster sync."""
-    from .lti_roster import start_roster_sync_if_stale
+    from provisioning.services.lti_roster import start_roster_sync_if_stale
 
     actor = Actor(name="lti", channel="lti")
     with rt.db.transaction() as s:
@@ -249,8 +249,8 @@ def ensure_context(s: Session, reg: LtiRegistration, context_id: str, course_id:
 
 def add_course_group(rt: Runtime, tenant_id: int, course_id: int, group_id: int) -> None:
     """Make a group one of a course's groups, managed by the course's instructors."""
-    from ..errors import NotFound
-    from ..models import CourseGroup, Group
+    from provisioning.errors import NotFound
+    from provisioning.models import CourseGroup, Group
 
     with rt.db.transaction() as s:
         course, group = s.get(Course, course_id), s.get(Group, group_id)

@@ -16,12 +16,12 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import insert_ignoring_conflicts, on_commit
-from ..errors import Conflict, InvalidInput, NotFound
-from ..models import LtiDeployment, LtiRegistration, Tenant, utcnow
-from ..runtime import Runtime
-from .activity import Actor, record
-from .tenants import load_tenant
+from provisioning.db import insert_ignoring_conflicts, on_commit
+from provisioning.errors import Conflict, InvalidInput, NotFound
+from provisioning.models import LtiDeployment, LtiRegistration, Tenant, utcnow
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor, record
+from provisioning.services.tenants import load_tenant
 
 HTTP_TIMEOUT = 10
 # Launches read registrations, deployments and keys on every request; they change rarely, so each

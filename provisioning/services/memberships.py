@@ -15,15 +15,15 @@ from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..db import insert_ignoring_conflicts
-from ..errors import Conflict, InvalidInput, NotFound
-from ..models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
-from ..runtime import Runtime
-from .activity import Actor, record_many
-from .groups import load_group
-from .operations import save_progress, start_operation
-from .pagination import Page, paginate
-from .users import escape_like, find_users_by_email
+from provisioning.db import insert_ignoring_conflicts
+from provisioning.errors import Conflict, InvalidInput, NotFound
+from provisioning.models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor, record_many
+from provisioning.services.groups import load_group
+from provisioning.services.operations import save_progress, start_operation
+from provisioning.services.pagination import Page, paginate
+from provisioning.services.users import escape_like, find_users_by_email
 
 CHUNK = 1000
 # A copy chunk (with one audit event per member) commits its progress well within a second.
@@ -110,7 +110,7 @@ def add_members(
             found = find_users_by_email(s, tenant_id, emails)
             missing_emails = [e for e in emails if e and e.strip().lower() not in found]
             if missing_emails and (invite or (len(emails) == 1 and not user_ids)):
-                from .invitations import invite_new_users
+                from provisioning.services.invitations import invite_new_users
 
                 found.update(invite_new_users(s, rt, tenant_id, missing_emails, actor))
                 missing_emails = []
@@ -295,8 +295,8 @@ def edit_group(rt: Runtime, tenant_id: int, group_id: int, *, values: dict[str, 
     ``reevaluate``: also re-evaluate the users the steps name against the automatic groups
     (rules may test membership of this group), in the same unit of work.
     """
-    from ..errors import VersionMismatch
-    from .groups import apply_group_changes
+    from provisioning.errors import VersionMismatch
+    from provisioning.services.groups import apply_group_changes
 
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id, for_update=True)
@@ -313,7 +313,7 @@ def edit_group(rt: Runtime, tenant_id: int, group_id: int, *, values: dict[str, 
 
 
 def _reevaluate(rt: Runtime, s: Session, tenant_id: int, user_ids: Sequence[int]) -> None:
-    from .rules import reevaluate_users  # not at the top: rules imports this module
+    from provisioning.services.rules import reevaluate_users  # not at the top: rules imports this module
 
     reevaluate_users(s, tenant_id, user_ids, rt=rt)  # it drops repeats and does nothing for none
 
@@ -321,7 +321,7 @@ def _reevaluate(rt: Runtime, s: Session, tenant_id: int, user_ids: Sequence[int]
 def create_group_with_members(rt: Runtime, tenant_id: int, values: dict[str, Any], user_ids: Sequence[int],
                               actor: Actor, *, source: str = "manual", reevaluate: bool = False) -> Group:
     """Create a group and give it its first members in one unit of work (``reevaluate``: see edit_group)."""
-    from .groups import add_group
+    from provisioning.services.groups import add_group
 
     with rt.db.transaction() as s:
         group = add_group(s, tenant_id, values, actor)

@@ -10,17 +10,17 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ..db import id_in
-from ..errors import InvalidInput
-from ..mail.outbox import queue_emails
-from ..mail.templates import greeting_name, render
-from ..models import Membership, Operation, Tenant, User
-from ..runtime import Runtime
-from .activity import Actor
-from .batch_actions import chunk_size, run_chunk
-from .batch_steps import Outcome, StepContext
-from .groups import load_group
-from .operations import start_operation
+from provisioning.db import id_in
+from provisioning.errors import InvalidInput
+from provisioning.mail.outbox import queue_emails
+from provisioning.mail.templates import greeting_name, render
+from provisioning.models import Membership, Operation, Tenant, User
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor
+from provisioning.services.batch_actions import chunk_size, run_chunk
+from provisioning.services.batch_steps import Outcome, StepContext
+from provisioning.services.groups import load_group
+from provisioning.services.operations import start_operation
 
 OPERATION_TYPE = "group_message"
 

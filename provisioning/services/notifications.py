@@ -12,13 +12,13 @@ from typing import Any, Sequence
 from sqlalchemy import case, literal, select, update
 from sqlalchemy.orm import Session
 
-from ..db import id_in
-from ..mail.outbox import queue_emails
-from ..mail.templates import greeting_name, render
-from ..models import Notification, Tenant, User, utcnow
-from ..runtime import Runtime
-from .pagination import Page, paginate
-from .users import load_user
+from provisioning.db import id_in
+from provisioning.mail.outbox import queue_emails
+from provisioning.mail.templates import greeting_name, render
+from provisioning.models import Notification, Tenant, User, utcnow
+from provisioning.runtime import Runtime
+from provisioning.services.pagination import Page, paginate
+from provisioning.services.users import load_user
 
 
 def notify_users(s: Session, rt: Runtime, tenant_id: int, user_ids: Sequence[int], subject: str, body: str,

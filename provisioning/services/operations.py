@@ -19,13 +19,13 @@ from typing import Any, Collection, Iterator
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from ..db import on_commit
-from ..errors import InvalidInput, NotFound
-from ..observability.context import current_request_id
-from ..models import FINISHED_STATUSES, OPERATION_STATUSES, Operation, utcnow
-from ..runtime import Runtime
-from .activity import Actor, record
-from .pagination import Page, paginate
+from provisioning.db import on_commit
+from provisioning.errors import InvalidInput, NotFound
+from provisioning.observability.context import current_request_id
+from provisioning.models import FINISHED_STATUSES, OPERATION_STATUSES, Operation, utcnow
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor, record
+from provisioning.services.pagination import Page, paginate
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import BigInteger, String, cast, exists, or_, select, union
 from sqlalchemy.orm import Session
 
-from ..errors import Forbidden
-from ..models import (ActivityEvent, CourseGroup, EmailMessage, Enrollment, Group, ManagerShare, Membership,
-                      Operation, Tenant, User)
-from ..runtime import Runtime
-from .lti_launch import MANAGER_ROLES
-from .lti_registrations import lti_settings
+from provisioning.errors import Forbidden
+from provisioning.models import ActivityEvent, CourseGroup, EmailMessage, Enrollment, Group, ManagerShare, Membership, Operation, Tenant, User
+from provisioning.runtime import Runtime
+from provisioning.services.lti_launch import MANAGER_ROLES
+from provisioning.services.lti_registrations import lti_settings
 
 # Actions on groups and users that a manager's permission set can grant.
 MANAGER_ACTIONS = ("view_users", "manage_users", "export", "message", "batch_actions", "view_activity", "upload",
@@ -240,7 +239,7 @@ def import_refusals(rt: Runtime, principal: Principal, import_id: int) -> list[s
     """Why the principal may not commit this import (empty: they may).  Admins may commit any import;
     a manager with ``upload`` only files for groups they manage, and new groups only with
     ``create_groups`` and a course to link them to (the course of their launch)."""
-    from ..imports.scope import import_groups
+    from provisioning.imports.scope import import_groups
 
     imp, named = import_groups(rt, principal.tenant_id, import_id)
     if principal.role == "admin":

@@ -19,14 +19,14 @@ from sqlalchemy import func, select
 
 from scim.filters import InvalidFilter
 
-from ..errors import InvalidInput
-from ..models import Group, User
-from ..runtime import Runtime
-from .activity import Actor
-from .chunk_sizing import next_size, timed
-from .operations import save_progress
-from .rule_membership import apply_rule
-from .rules import compile_rule, mark_broken, rule_error
+from provisioning.errors import InvalidInput
+from provisioning.models import Group, User
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor
+from provisioning.services.chunk_sizing import next_size, timed
+from provisioning.services.operations import save_progress
+from provisioning.services.rule_membership import apply_rule
+from provisioning.services.rules import compile_rule, mark_broken, rule_error
 
 OPERATION_TYPE = "rule_evaluation"
 CHUNK = 5000          # users in the first chunk (and the smallest later chunk)

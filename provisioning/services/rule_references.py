@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from scim.filter_parser import Compare, Logical, Not, ValuePath
 from scim.filters import InvalidFilter, parse
 
-from ..models import ENROLLMENT_STATUSES, Course, Group
+from provisioning.models import ENROLLMENT_STATUSES, Course, Group
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from sqlalchemy import select, text
 
 from scim.filter_sql import json_text
 
-from ..models import Group, Operation
-from ..runtime import Runtime
-from .activity import Actor
-from .rules import start_all
+from provisioning.models import Group, Operation
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor
+from provisioning.services.rules import start_all
 
 log = logging.getLogger(__name__)
 

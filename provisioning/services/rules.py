@@ -26,12 +26,12 @@ from scim.attributes import DATETIME, STRING, Attribute, Complex
 from scim.filter_sql import json_text
 from scim.filters import InvalidFilter, compile_filter
 
-from ..errors import InvalidInput
-from ..models import Course, Enrollment, Group, Tenant, User, utcnow
-from ..runtime import Runtime
-from .activity import Actor, record
-from .rule_membership import apply_rules_to_users
-from .rule_references import check_references, references
+from provisioning.errors import InvalidInput
+from provisioning.models import Course, Enrollment, Group, Tenant, User, utcnow
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor, record
+from provisioning.services.rule_membership import apply_rules_to_users
+from provisioning.services.rule_references import check_references, references
 
 RULE_ACTOR = Actor("rule", "rule")
 INLINE_USERS = 1000  # more changed users than this re-evaluate as background jobs
@@ -159,7 +159,7 @@ def start_evaluation(s: Session, rt: Runtime, group: Group, actor: Actor, *, sch
 
     ``users`` is the tenant's (count, last user id) when the caller has it already.
     """
-    from .operations import start_operation
+    from provisioning.services.operations import start_operation
 
     s.flush()
     total, last = users if users is not None else _tenant_users(s, group.tenant_id)
@@ -175,8 +175,8 @@ def start_evaluation(s: Session, rt: Runtime, group: Group, actor: Actor, *, sch
 def set_exceptions(rt: Runtime, tenant_id: int, group_id: int, *, always_include: Sequence[int] | None,
                    never_include: Sequence[int] | None, actor: Actor):
     """Replace an automatic group's always-include / never-include lists and re-evaluate it."""
-    from .groups import load_group
-    from .memberships import unknown_user_ids
+    from provisioning.services.groups import load_group
+    from provisioning.services.memberships import unknown_user_ids
 
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id, for_update=True)
@@ -204,7 +204,7 @@ def set_exceptions(rt: Runtime, tenant_id: int, group_id: int, *, always_include
 
 def request_evaluation(rt: Runtime, tenant_id: int, group_id: int, actor: Actor):
     """Start a full evaluation of one automatic group now; returns the Operation."""
-    from .groups import load_group
+    from provisioning.services.groups import load_group
 
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id, for_update=True)

@@ -8,14 +8,14 @@ from typing import Any, Sequence
 from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
-from ..db import id_in
-from ..errors import InvalidInput, NotFound
-from ..models import Task, User, utcnow
-from ..models.engagement import TASK_STATUSES
-from ..runtime import Runtime
-from .activity import Actor, record
-from .pagination import Page, paginate
-from .users import load_user
+from provisioning.db import id_in
+from provisioning.errors import InvalidInput, NotFound
+from provisioning.models import Task, User, utcnow
+from provisioning.models.engagement import TASK_STATUSES
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor, record
+from provisioning.services.pagination import Page, paginate
+from provisioning.services.users import load_user
 
 
 def add_tasks(s: Session, tenant_id: int, user_ids: Sequence[int], title: str, due_date: date | None,

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, InvalidInput, NotFound
-from ..models import Tenant
-from ..runtime import Runtime
+from provisioning.errors import Conflict, InvalidInput, NotFound
+from provisioning.models import Tenant
+from provisioning.runtime import Runtime
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 

@@ -17,10 +17,10 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from ..errors import Forbidden, InvalidInput, NotFound
-from ..models import TOKEN_SCOPES, ApiToken, utcnow
-from ..runtime import Runtime
-from .tenants import load_tenant
+from provisioning.errors import Forbidden, InvalidInput, NotFound
+from provisioning.models import TOKEN_SCOPES, ApiToken, utcnow
+from provisioning.runtime import Runtime
+from provisioning.services.tenants import load_tenant
 
 TOKEN_PREFIX = "prov_"
 # Writing last_used_at on every request would turn every read into a write.

@@ -9,11 +9,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, InvalidInput, LimitExceeded, NotFound, VersionMismatch
-from ..models import USER_ROLES, USER_STATUSES, Tenant, User, utcnow
-from ..runtime import Runtime
-from .activity import Actor, record
-from .pagination import Page, paginate
+from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound, VersionMismatch
+from provisioning.models import USER_ROLES, USER_STATUSES, Tenant, User, utcnow
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor, record
+from provisioning.services.pagination import Page, paginate
 
 # Deliberately permissive: one "@", something on each side, no spaces.  Deliverability is
 # the identity provider's business; we only refuse what cannot be an address.
@@ -141,7 +141,7 @@ def create_user(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Acto
 
 
 def _reevaluate(rt: Runtime, s: Session, tenant_id: int, user_id: int) -> None:
-    from .rules import reevaluate_users
+    from provisioning.services.rules import reevaluate_users
 
     reevaluate_users(s, tenant_id, [user_id], rt=rt)
 
@@ -223,7 +223,7 @@ def change_user(rt: Runtime, tenant_id: int, user_id: int, values_for: Callable[
     The user is read once, FOR UPDATE, so a concurrent change waits instead of being lost.
     ``reevaluate``: also re-evaluate the user against the automatic groups, in the same unit of work.
     """
-    from .lifecycle import deactivate_users, reactivate_users
+    from provisioning.services.lifecycle import deactivate_users, reactivate_users
 
     with rt.db.transaction() as s:
         user = load_user(s, tenant_id, user_id, for_update=True)
@@ -244,7 +244,7 @@ def change_user(rt: Runtime, tenant_id: int, user_id: int, values_for: Callable[
             lifecycle(s, tenant_id, [user.id], actor)
             s.refresh(user)
         if was_invited and user.status == "active":
-            from .notifications import deliver_pending
+            from provisioning.services.notifications import deliver_pending
 
             deliver_pending(s, rt, user)  # they arrived: what was kept for them while invited is theirs now
         if reevaluate:
@@ -271,7 +271,7 @@ def escape_like(value: str) -> str:
 
 def delete_user(rt: Runtime, tenant_id: int, user_id: int, actor: Actor, *, if_version: int | None = None) -> None:
     """Delete a user permanently: the same as the batch action (:func:`.lifecycle.delete_users`)."""
-    from .lifecycle import delete_users
+    from provisioning.services.lifecycle import delete_users
 
     with rt.db.transaction() as s:
         user = load_user(s, tenant_id, user_id, for_update=True)

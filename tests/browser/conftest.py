@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .support import ARGS, CHROMIUM, serving
+from tests.browser.support import ARGS, CHROMIUM, serving
 
 
 @pytest.fixture

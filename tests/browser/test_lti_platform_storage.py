@@ -21,7 +21,7 @@ from flask import request
 
 from tests.test_lti_platform import INSTRUCTOR, Platform, register_platform
 
-from .support import ARGS, CHROMIUM, Steps, expect, needs_chromium, serving
+from tests.browser.support import ARGS, CHROMIUM, Steps, expect, needs_chromium, serving
 
 pytestmark = needs_chromium
 STORAGE_FRAME = "lti_storage_frame"

@@ -20,7 +20,7 @@ from provisioning.services.activity import Actor
 from tests.test_lti_platform import ADMINISTRATOR, INSTRUCTOR, launch, platform  # noqa: F401 - the fixture
 from tests.test_lti_platform import register_platform as register_lti_platform
 
-from .support import Steps, course_page, expect, needs_chromium, open_course, serving
+from tests.browser.support import Steps, course_page, expect, needs_chromium, open_course, serving
 
 ACTOR = Actor("test", "api")
 pytestmark = needs_chromium
