@@ -200,7 +200,8 @@ class Worker:
         return self
 
     def _wait_listening(self, timeout: float = 60) -> None:
-        from rq import Queue, Worker as RQWorker
+        from rq import Queue
+        from rq import Worker as RQWorker
 
         queue = Queue(self.bench.queue_name, connection=self.bench.rt.queue.connection)
         deadline = time.monotonic() + timeout

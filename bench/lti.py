@@ -26,7 +26,12 @@ def _member(n: int) -> dict:
 def lti(bench: Bench, n: int) -> list[Result]:
     """A course of n members: the first launch starts the roster sync (worker); then LAUNCHES timed launches."""
     try:
-        from tests.test_lti_platform import LEARNER, Platform, register_platform, start_login
+        from tests.test_lti_platform import (
+            LEARNER,
+            Platform,
+            register_platform,
+            start_login,
+        )
     except ImportError as exc:
         raise BenchError(f"the LTI benchmark needs the test extra (lti1p3platform): {exc}") from exc
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the platform's request log

@@ -20,7 +20,6 @@ from bench.env import Bench, BenchError
 from bench.report import Result
 from bench.scim_peers import PeerServer, Target, free_port, peer_names, wanted
 
-
 THREADS = 8
 SECONDS = {"smoke": 3, "quick": 15, "full": 60}  # per server (ours and each peer)
 ROUNDS = 3  # with peers, each server's time is split in this many interleaved rounds

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from provisioning.batch import actions as batch_actions
 from provisioning.imports.apply import apply_import_chunk
+from provisioning.lti import roster as lti_roster
 from provisioning.mail import outbox
+from provisioning.rules import evaluation as rule_evaluation
 from provisioning.runtime import Runtime
-from provisioning.services import batch_actions, lti_roster, memberships, messages, rule_evaluation
+from provisioning.services import memberships, messages
 
 ChunkHandler = Callable[[Runtime, int, int, dict[str, Any], dict[str, Any]], "dict[str, Any] | None"]
 

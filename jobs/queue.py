@@ -147,7 +147,11 @@ class RQQueue:
 
         One pass over the queue and its registries (not one lookup per Operation).
         """
-        from rq.registry import DeferredJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+        from rq.registry import (
+            DeferredJobRegistry,
+            ScheduledJobRegistry,
+            StartedJobRegistry,
+        )
 
         q = self.queue
         registries = [ScheduledJobRegistry, DeferredJobRegistry] + ([] if waiting_only else [StartedJobRegistry])

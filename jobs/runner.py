@@ -18,13 +18,12 @@ from typing import Any
 
 from rq.timeouts import JobTimeoutException
 
+from jobs.handlers import HANDLERS
 from provisioning.errors import DomainError
 from provisioning.observability import metrics
 from provisioning.observability.context import job_context
 from provisioning.runtime import Runtime
 from provisioning.services import operations
-
-from jobs.handlers import HANDLERS
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import logging
 import threading
 import time
 
+from provisioning.rules.schedule import start_due_evaluations
 from provisioning.runtime import Runtime
-from provisioning.services.rule_schedule import start_due_evaluations
 
 log = logging.getLogger(__name__)
 

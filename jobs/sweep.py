@@ -15,10 +15,9 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+from jobs.queue import InProcessQueue
 from provisioning.runtime import Runtime
 from provisioning.services import operations
-
-from jobs.queue import InProcessQueue
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from provisioning.runtime import Runtime
-
 from jobs.runner import execute
+from provisioning.runtime import Runtime
 
 _runtime: Runtime | None = None
 _lock = threading.Lock()

@@ -23,13 +23,12 @@ from typing import Sequence
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from provisioning.config import ConfigurationError
-from provisioning.runtime import Runtime
-
 from jobs import runner, tasks
 from jobs.queue import RQQueue
 from jobs.schedule import RuleSchedule
 from jobs.sweep import Sweeper, sweep_quietly
+from provisioning.config import ConfigurationError
+from provisioning.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

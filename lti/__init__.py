@@ -1,6 +1,6 @@
 """LTI 1.3 tool and the embedded group-management UI.
 
-Importing the package stays Flask-free (jobs use :mod:`lti.nrps`); the blueprint is imported
+Importing the package stays Flask-free (jobs use :mod:`provisioning.lti.nrps`); the blueprint is imported
 by :func:`init_app` only.
 """
 

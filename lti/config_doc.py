@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from lti.nrps import NRPS_SCOPE
+from provisioning.lti.nrps import NRPS_SCOPE
 
 TITLE = "Group provisioning"
 DESCRIPTION = "Manage the groups of your course and sync its roster."

@@ -14,18 +14,31 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
-from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskOIDCLogin
+from pylti1p3.contrib.flask import (
+    FlaskCookieService,
+    FlaskMessageLaunch,
+    FlaskOIDCLogin,
+)
 from pylti1p3.exception import LtiException, OIDCException
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from pylti1p3.session import SessionService
 from sqlalchemy.exc import SQLAlchemyError
 
-from provisioning.runtime import Runtime
-from provisioning.services import lti_launch, lti_registrations
-
 from lti import platform_storage
-from lti.errors import CookiesBlocked, InvalidIdToken, InvalidLaunchRequest, LaunchRefused, ReplayedLaunch, StorageMismatch, UnknownDeployment, UnknownPlatform
+from lti.errors import (
+    CookiesBlocked,
+    InvalidIdToken,
+    InvalidLaunchRequest,
+    LaunchRefused,
+    ReplayedLaunch,
+    StorageMismatch,
+    UnknownDeployment,
+    UnknownPlatform,
+)
 from lti.toolconf import AmbiguousClient, DbToolConf
+from provisioning.lti import launch as lti_launch
+from provisioning.lti import registrations as lti_registrations
+from provisioning.runtime import Runtime
 
 LEEWAY_SECONDS = 60
 LOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "lti_deployment_id", "client_id")

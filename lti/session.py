@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app, request
 
-from lti import tokens
+from provisioning.lti import tokens
 
 COOKIE = "lti_launch"
 HEADER = "X-Launch-Token"

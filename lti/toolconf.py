@@ -8,8 +8,9 @@ from pylti1p3.deployment import Deployment
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfAbstract
 
+from provisioning.lti import keys as lti_keys
+from provisioning.lti import registrations as lti_registrations
 from provisioning.runtime import Runtime
-from provisioning.services import lti_keys, lti_registrations
 
 
 class AmbiguousClient(LookupError):

@@ -12,18 +12,25 @@ from functools import wraps
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request
 from pylti1p3.contrib.flask import FlaskRequest
 
-from provisioning.errors import DomainError, Forbidden, InvalidInput, LimitExceeded, NotFound
-from provisioning.incidents import log_unexpected
-from provisioning.observability.web import DATABASE_UNAVAILABLE
-from provisioning.services import lti_keys, lti_launch
-from provisioning.services.activity import Actor
-from provisioning.services.lti_dynamic_registration import dynamic_register
-
-from lti import config_doc, tokens
+from lti import config_doc
 from lti.errors import LaunchRefused
 from lti.launch import ToolMessageLaunch, ToolOIDCLogin
 from lti.session import current_launch, set_launch_cookie
 from lti.toolconf import DbToolConf
+from provisioning.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+)
+from provisioning.incidents import log_unexpected
+from provisioning.lti import keys as lti_keys
+from provisioning.lti import launch as lti_launch
+from provisioning.lti import tokens
+from provisioning.lti.dynamic_registration import dynamic_register
+from provisioning.observability.web import DATABASE_UNAVAILABLE
+from provisioning.services.activity import Actor
 
 log = logging.getLogger(__name__)
 bp = Blueprint("lti", __name__, url_prefix="/lti", template_folder="templates")

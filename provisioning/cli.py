@@ -172,7 +172,6 @@ def worker(state: CliState, burst: bool, queues: tuple[str, ...]) -> None:
     rt = state.job_runtime()
     rt.queue.ping()
     from jobs.worker import run_worker
-
     from provisioning.observability.logs import configure_logging
 
     configure_logging(rt.settings.log_format, rt.settings.log_level)
@@ -271,9 +270,8 @@ def tokens_list(state: CliState, tenant: str | None) -> None:
 @pass_state
 def demo(state: CliState) -> None:
     """Create (or complete) a demo tenant with sample users and groups; print URLs and fresh tokens."""
-    from lti.ui_links import issue_signin_link
-
     from provisioning.services.demo import seed_demo
+    from provisioning.services.signin_links import issue_signin_link
     from provisioning.services.tokens import create_token
 
     rt = state.runtime()

@@ -32,7 +32,7 @@ def register(cli: click.Group) -> None:
     def register_cmd(state, tenant, issuer, client_id, auth_login_url, auth_token_url, key_set_url, auth_audience,
                      deployment_ids) -> None:
         """Register an LMS (issuer + client id) with TENANT (its id or slug)."""
-        from provisioning.services.lti_registrations import register_platform
+        from provisioning.lti.registrations import register_platform
 
         reg = register_platform(
             state.runtime(), tenant, issuer=issuer, client_id=client_id, auth_login_url=auth_login_url,
@@ -47,7 +47,7 @@ def register(cli: click.Group) -> None:
     @pass_state
     def rotate_key_cmd(state, grace_hours: int) -> None:
         """Add a new tool signing key; keep the old one published for the grace period."""
-        from provisioning.services.lti_keys import rotate_key
+        from provisioning.lti.keys import rotate_key
 
         kid, retired = rotate_key(state.runtime(), grace=timedelta(hours=grace_hours))
         click.echo(f"New key {kid} is active; {len(retired)} old key(s) stay published for {grace_hours} hours.")
@@ -59,8 +59,7 @@ def register(cli: click.Group) -> None:
         """Print the LTI Dynamic Registration URL for TENANT (valid 7 days)."""
         from urllib.parse import urlencode
 
-        from lti.tokens import issue_invite
-
+        from provisioning.lti.tokens import issue_invite
         from provisioning.services.tenants import get_tenant
 
         rt = state.runtime()

@@ -29,9 +29,8 @@ def register(cli: click.Group) -> None:
     def rules_evaluate(state, tenant_ref: str | None, enqueue: bool) -> None:
         """Fully re-evaluate every automatic group (of one tenant, or of all)."""
         from jobs.runner import execute
-
         from provisioning.models import Group, Operation
-        from provisioning.services import rules as rule_service
+        from provisioning.rules import definition as rule_service
         from provisioning.services.tenants import load_tenant
 
         rt = state.job_runtime() if enqueue else state.runtime()

@@ -8,7 +8,6 @@ from provisioning.errors import Forbidden
 from provisioning.observability import ratelimit
 from provisioning.services import tokens
 from provisioning.services.activity import Actor
-
 from scim.errors import ForbiddenError, ScimError, UnauthorizedError
 
 

@@ -8,7 +8,16 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from scim.auth import authenticate_request
-from scim.errors import SCIM_JSON, InvalidSyntaxError, InvalidValueError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, PreconditionFailedError, register
+from scim.errors import (
+    SCIM_JSON,
+    InvalidSyntaxError,
+    InvalidValueError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PreconditionFailedError,
+    register,
+)
 from scim.resources import etag
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")

@@ -16,7 +16,12 @@ from typing import Any
 from flask import current_app, request
 
 from scim.blueprint import bp, json_body, scim_response, setting
-from scim.errors import InvalidSyntaxError, InvalidValueError, PayloadTooLargeError, ScimError
+from scim.errors import (
+    InvalidSyntaxError,
+    InvalidValueError,
+    PayloadTooLargeError,
+    ScimError,
+)
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"

@@ -12,8 +12,15 @@ import logging
 from flask import Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from provisioning.errors import (Conflict, DomainError, Forbidden, InvalidInput, LimitExceeded,
-                                 NotFound, VersionMismatch)
+from provisioning.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    VersionMismatch,
+)
 from provisioning.incidents import log_unexpected
 
 log = logging.getLogger(__name__)
@@ -169,8 +176,11 @@ def register(blueprint) -> None:
         code = exc.code or 500
         return render(ScimError(exc.description or "Request refused.", status=code))
 
-    from provisioning.observability.web import (DATABASE_UNAVAILABLE, UNAVAILABLE_MESSAGE,
-                                                UNAVAILABLE_RETRY_AFTER)
+    from provisioning.observability.web import (
+        DATABASE_UNAVAILABLE,
+        UNAVAILABLE_MESSAGE,
+        UNAVAILABLE_RETRY_AFTER,
+    )
 
     def _unavailable(exc):
         # The database is down or restarting: a 503 the IdP retries later, never a 500.

@@ -22,8 +22,24 @@ from scim2_filter_parser import ast as fast
 from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser
 
-from scim.errors import InvalidFilterError, InvalidPathError, InvalidSyntaxError, InvalidValueError, MutabilityError, NoTargetError
-from scim.resources import _KNOWN_ENTERPRISE, _KNOWN_NAME, _KNOWN_USER, CUSTOM_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, member_ids
+from scim.errors import (
+    InvalidFilterError,
+    InvalidPathError,
+    InvalidSyntaxError,
+    InvalidValueError,
+    MutabilityError,
+    NoTargetError,
+)
+from scim.resources import (
+    _KNOWN_ENTERPRISE,
+    _KNOWN_NAME,
+    _KNOWN_USER,
+    CUSTOM_SCHEMA,
+    ENTERPRISE_SCHEMA,
+    GROUP_SCHEMA,
+    USER_SCHEMA,
+    member_ids,
+)
 
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 MAX_OPERATIONS = 1000

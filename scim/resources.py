@@ -12,7 +12,6 @@ import math
 from typing import Any, Iterable
 
 from provisioning.models import Group, User
-
 from scim.errors import InvalidValueError
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -1,6 +1,6 @@
 """Reading SCIM resources: filtered, sorted, paged queries in SQL (RFC 7644 §3.4.2).
 
-Filters are translated to SQL by :mod:`scim.filters`; nothing is ever filtered in Python.
+Filters are translated to SQL by :mod:`provisioning.filters.translate`; nothing is ever filtered in Python.
 Every query is scoped to the caller's tenant.
 """
 
@@ -13,9 +13,8 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from provisioning.models import Group, Membership, User
-
-from scim.projection import parse_list
 from scim.errors import InvalidFilterError, InvalidValueError, ScimError
+from scim.projection import parse_list
 
 
 @dataclass
@@ -52,7 +51,9 @@ def parse_query(params: dict[str, Any], max_count: int, int_param) -> Query:
 
 
 def _filters():
-    from scim import filters  # written alongside; imported late so a missing module fails one request, not the app
+    from provisioning.filters import (
+        translate as filters,  # written alongside; imported late so a missing module fails one request, not the app
+    )
 
     return filters
 

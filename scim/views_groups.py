@@ -6,12 +6,19 @@ from flask import request
 
 from provisioning.errors import VersionMismatch
 from provisioning.services import groups, memberships
-
 from scim import search
-from scim.projection import parse_list, project, wants
 from scim.auth import actor, runtime, tenant_id
-from scim.blueprint import base_url, bp, if_match_version, json_body, not_modified, resource_id, scim_response
+from scim.blueprint import (
+    base_url,
+    bp,
+    if_match_version,
+    json_body,
+    not_modified,
+    resource_id,
+    scim_response,
+)
 from scim.patch import GROUP, apply_operations, member_steps, parse_operations
+from scim.projection import parse_list, project, wants
 from scim.resources import group_document, group_values, member_entry, member_ids
 
 SOURCE = "scim"

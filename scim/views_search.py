@@ -7,12 +7,11 @@ from typing import Any
 from flask import request
 
 from provisioning.models import Group, User
-
 from scim import search
-from scim.projection import project, wants
 from scim.auth import runtime, tenant_id
 from scim.blueprint import base_url, bp, int_param, json_body, scim_response, setting
 from scim.errors import InvalidSyntaxError, ScimError
+from scim.projection import project, wants
 from scim.resources import group_document, group_entry, member_entry, user_document
 
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"

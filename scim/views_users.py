@@ -5,12 +5,19 @@ from __future__ import annotations
 from flask import request
 
 from provisioning.services import users
-
 from scim import search
-from scim.projection import parse_list, project, wants
 from scim.auth import actor, runtime, tenant_id
-from scim.blueprint import base_url, bp, if_match_version, json_body, not_modified, resource_id, scim_response
+from scim.blueprint import (
+    base_url,
+    bp,
+    if_match_version,
+    json_body,
+    not_modified,
+    resource_id,
+    scim_response,
+)
 from scim.patch import USER, apply_operations, parse_operations
+from scim.projection import parse_list, project, wants
 from scim.resources import group_entry, user_document, user_values
 
 

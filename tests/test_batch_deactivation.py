@@ -6,9 +6,26 @@ from datetime import date
 
 from sqlalchemy import select
 
-from provisioning.models import (ActivityEvent, Certificate, Course, EmailMessage, Enrollment, Invitation, Membership,
-                                 Notification, Task, User)
-from provisioning.services import certificates, groups, invitations, lifecycle, tasks, tenants
+from provisioning.models import (
+    ActivityEvent,
+    Certificate,
+    Course,
+    EmailMessage,
+    Enrollment,
+    Invitation,
+    Membership,
+    Notification,
+    Task,
+    User,
+)
+from provisioning.services import (
+    certificates,
+    groups,
+    invitations,
+    lifecycle,
+    tasks,
+    tenants,
+)
 from provisioning.services.memberships import add_members
 from tests.test_email_support import ADMIN, batch, make_user
 
@@ -144,7 +161,7 @@ def test_automatic_groups_follow_users_deactivated_by_a_batch_action(rt, client,
 def test_a_batch_too_large_to_follow_inline_re_evaluates_the_rules_once_at_the_end(rt, client, tenant, run_jobs,
                                                                                    monkeypatch):
     from provisioning.models import Operation
-    from provisioning.services import rules
+    from provisioning.rules import definition as rules
 
     people = [make_user(rt, tenant.id, f"user{i}") for i in range(5)]
     members = _automatic_members(rt, client, tenant, run_jobs, "active eq true")

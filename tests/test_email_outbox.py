@@ -16,7 +16,14 @@ from provisioning.config import ConfigurationError
 from provisioning.mail import outbox
 from provisioning.models import EmailMessage, Operation, Tenant
 from provisioning.services.activity import Actor
-from tests.test_email_support import batch, make_user, mail, operation, parts, smtp_server  # noqa: F401
+from tests.test_email_support import (  # noqa: F401
+    batch,
+    mail,
+    make_user,
+    operation,
+    parts,
+    smtp_server,
+)
 
 
 def _set_tenant_settings(rt, tenant_id, **values):

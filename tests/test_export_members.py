@@ -6,7 +6,13 @@ import io
 import openpyxl
 
 from provisioning.services import activity, groups, memberships
-from tests.fixtures.imports.support import ADMIN, commit_and_run, make_users, member_emails, preview
+from tests.fixtures.imports.support import (
+    ADMIN,
+    commit_and_run,
+    make_users,
+    member_emails,
+    preview,
+)
 
 
 def _group_with_members(rt, tenant_id, people):

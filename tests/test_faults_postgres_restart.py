@@ -19,7 +19,6 @@ from provisioning.bootstrap import build_runtime
 from provisioning.config import Settings
 from provisioning.migrate import upgrade
 from provisioning.services import tenants, tokens
-
 from tests.fault_servers import PrivatePostgres
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,6 @@ import pytest
 from jobs.sweep import sweep_quietly
 from provisioning.app import create_app
 from provisioning.bootstrap import build_runtime
-
 from tests.fault_servers import PrivateRedis
 from tests.test_jobs_support import load, wait_for
 

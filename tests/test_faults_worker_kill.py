@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import func, select
 
 from provisioning.models import ActivityEvent, EmailMessage, User
-
 from tests.conftest import on_postgres, on_real_redis
 from tests.fixtures.imports.support import commit, preview
 from tests.test_email_support import Inbox, smtp_server  # noqa: F401 - fixture

@@ -13,9 +13,9 @@ import zipfile
 
 import openpyxl
 import pytest
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from provisioning.models.operation import FINISHED_STATUSES
 from provisioning.services import groups, operations

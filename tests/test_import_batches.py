@@ -2,7 +2,15 @@
 (Groupname, Email, Email, ...) batch files: detection, new groups, errors, applying."""
 
 from provisioning.services import activity, groups
-from tests.fixtures.imports.support import ADMIN, commit_and_run, make_users, member_emails, preview, report, upload
+from tests.fixtures.imports.support import (
+    ADMIN,
+    commit_and_run,
+    make_users,
+    member_emails,
+    preview,
+    report,
+    upload,
+)
 
 
 def _group(rt, tenant_id, name):

@@ -7,7 +7,14 @@ from sqlalchemy import select
 
 from provisioning.models import Enrollment, Membership
 from provisioning.services import activity, courses
-from tests.fixtures.imports.support import ADMIN, commit_and_run, make_users, preview, report, upload
+from tests.fixtures.imports.support import (
+    ADMIN,
+    commit_and_run,
+    make_users,
+    preview,
+    report,
+    upload,
+)
 
 HEADER = "email,user_id,course_id,role,status,completed_at\n"
 

@@ -5,7 +5,14 @@ import time
 
 from jobs.handlers import HANDLERS
 from provisioning.services import activity, groups, operations
-from tests.fixtures.imports.support import ADMIN, commit, make_users, member_emails, preview, report
+from tests.fixtures.imports.support import (
+    ADMIN,
+    commit,
+    make_users,
+    member_emails,
+    preview,
+    report,
+)
 
 USERS = [f"user{i}@example.com" for i in range(10)]
 

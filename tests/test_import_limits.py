@@ -8,7 +8,14 @@ import openpyxl
 import pytest
 
 from provisioning.services import groups
-from tests.fixtures.imports.support import ADMIN, commit_and_run, make_users, member_emails, preview, upload
+from tests.fixtures.imports.support import (
+    ADMIN,
+    commit_and_run,
+    make_users,
+    member_emails,
+    preview,
+    upload,
+)
 
 
 def _xlsx(rows) -> bytes:

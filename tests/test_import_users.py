@@ -5,8 +5,15 @@ import json
 import pytest
 
 from provisioning.services import activity, users
-from tests.fixtures.imports.support import (ADMIN, commit_and_run, make_users, member_emails, preview, report,
-                                            upload)
+from tests.fixtures.imports.support import (
+    ADMIN,
+    commit_and_run,
+    make_users,
+    member_emails,
+    preview,
+    report,
+    upload,
+)
 
 HEADER = "email,username,first_name,last_name,role,language,department"
 
@@ -74,7 +81,7 @@ def test_the_seat_limit_refuses_a_commit_that_would_exceed_it(client, make_tenan
 
 
 def test_users_an_import_changes_are_re_evaluated_for_automatic_groups(client, tenant, rt, run_jobs):
-    rules = pytest.importorskip("provisioning.services.rules")
+    rules = pytest.importorskip("provisioning.rules.definition")
     if not hasattr(rules, "reevaluate_users"):
         pytest.skip("automatic groups are not built yet")
     from provisioning.services import groups

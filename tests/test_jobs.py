@@ -14,13 +14,22 @@ from sqlalchemy import func, select
 
 from jobs.queue import QueueUnavailable, RQQueue, operation_id_of
 from jobs.sweep import MAX_ATTEMPTS, requeue_lost
-from jobs.worker import main as worker_main, run_worker
-from provisioning.models import ActivityEvent, Operation
+from jobs.worker import main as worker_main
+from jobs.worker import run_worker
 from provisioning.bootstrap import connect_redis
+from provisioning.models import ActivityEvent, Operation
 from provisioning.runtime import Runtime
 from provisioning.services import groups, memberships, operations
-
-from tests.test_jobs_support import ADMIN, applied_rows, apply_rows_chunk, group_with_members, load, member_count, start_rows_operation, wait_for
+from tests.test_jobs_support import (
+    ADMIN,
+    applied_rows,
+    apply_rows_chunk,
+    group_with_members,
+    load,
+    member_count,
+    start_rows_operation,
+    wait_for,
+)
 
 
 def _rq_jobs(rt, registry_class, operation_id: int) -> list[Job]:

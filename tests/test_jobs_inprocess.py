@@ -12,8 +12,15 @@ from provisioning.app import create_app, runtime_of
 from provisioning.db import Database
 from provisioning.runtime import NullQueue, Runtime
 from provisioning.services import memberships, operations
-
-from tests.test_jobs_support import ADMIN, applied_rows, group_with_members, load, member_count, start_rows_operation, wait_for
+from tests.test_jobs_support import (
+    ADMIN,
+    applied_rows,
+    group_with_members,
+    load,
+    member_count,
+    start_rows_operation,
+    wait_for,
+)
 
 
 @pytest.fixture

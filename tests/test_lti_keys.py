@@ -9,11 +9,11 @@ import jwt
 import pytest
 from sqlalchemy import create_engine, text
 
-from lti.keys import generate_private_pem, open_private_pem, public_jwk
 from provisioning import migrate
 from provisioning.bootstrap import build_runtime
 from provisioning.errors import DomainError
-from provisioning.services import lti_keys
+from provisioning.lti import keys as lti_keys
+from provisioning.lti.jwk import generate_private_pem, open_private_pem, public_jwk
 
 
 def _stored(rt) -> list[str]:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from lti.nrps import TokenCache, link_targets
+from provisioning.lti.nrps import TokenCache, link_targets
 
 
 @pytest.mark.parametrize("header", [

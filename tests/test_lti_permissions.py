@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from provisioning.errors import Forbidden
-from provisioning.services import groups, lti_launch, memberships, tenants, users
+from provisioning.lti import launch as lti_launch
+from provisioning.services import groups, memberships, tenants, users
 from provisioning.services.activity import Actor
 from provisioning.services.permissions import can, principal_for, require
 
@@ -86,7 +87,7 @@ def test_a_dropped_instructor_no_longer_manages_the_course_groups(rt, school):
 
 def _share(rt, run_jobs, tenant_id: int, manager_id: int, user_ids: list[int]) -> None:
     """The share batch action, run by the job (the real service, not a row written by hand)."""
-    from provisioning.services import batch_actions
+    from provisioning.batch import actions as batch_actions
 
     batch_actions.request_batch_action(rt, tenant_id, "share", {"manager_id": manager_id}, ACTOR, user_ids=user_ids)
     run_jobs()

@@ -19,15 +19,15 @@ import requests
 from flask import Flask, jsonify, request
 from jwcrypto.jwk import JWK
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
-from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.membership import Context
+from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
 from lti1p3platform.request import Request, TRequest
 from lti1p3platform.service_connector import NamesRoleProvisioningService
 from werkzeug.serving import make_server
 
-from provisioning.services import lti_registrations
+from provisioning.lti import registrations as lti_registrations
 from provisioning.services.activity import Actor
 
 TOOL = "http://localhost"

@@ -13,7 +13,6 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import select
 
 from provisioning.models import LtiNonce, LtiUserLink
-
 from tests.test_lti_platform import INSTRUCTOR, platform, register_platform  # noqa: F401
 
 TARGET = "lti_storage_frame"

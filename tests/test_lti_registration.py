@@ -9,13 +9,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from lti.tokens import issue_invite
 from provisioning.cli import CliState, _Group
 from provisioning.cli_lti import register as register_lti_commands
+from provisioning.lti.tokens import issue_invite
 from provisioning.models import LtiDeployment, LtiRegistration
-
 from tests.test_lti_platform import platform  # noqa: F401
-
 
 
 @click.group(cls=_Group)

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from provisioning.models import Enrollment, Group, LtiContext, Membership, Operation, User
+from provisioning.models import (
+    Enrollment,
+    Group,
+    LtiContext,
+    Membership,
+    Operation,
+    User,
+)
 from provisioning.services import tenants, users
 from provisioning.services.activity import Actor
-
-from tests.test_lti_platform import INSTRUCTOR, LEARNER, TA, launch, platform, register_platform  # noqa: F401
+from tests.test_lti_platform import (  # noqa: F401
+    INSTRUCTOR,
+    LEARNER,
+    TA,
+    launch,
+    platform,
+    register_platform,
+)
 
 
 def member(n: int, status: str = "Active", roles=(LEARNER,), email: bool = True) -> dict:

@@ -9,7 +9,15 @@ from provisioning.errors import InvalidInput
 from provisioning.models import Invitation, Tenant, User
 from provisioning.services import groups, invitations, notifications
 from provisioning.services.memberships import add_members, list_members
-from tests.test_email_support import ADMIN, batch, make_user, mail, operation, parts, smtp_server  # noqa: F401
+from tests.test_email_support import (  # noqa: F401
+    ADMIN,
+    batch,
+    mail,
+    make_user,
+    operation,
+    parts,
+    smtp_server,
+)
 
 
 def _join_url(rt, tenant_id, url="https://lms.example.edu/join"):

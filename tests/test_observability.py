@@ -11,7 +11,6 @@ import re
 import pytest
 
 from provisioning.observability.logs import JsonFormatter, redact
-
 from tests.test_jobs_support import start_rows_operation
 
 

@@ -12,7 +12,6 @@ import pytest
 
 from provisioning.observability.ratelimit import MemoryWindow, RateLimiter
 from provisioning.services import tokens
-
 from tests.conftest import TEST_REDIS_URL, on_postgres, on_real_redis
 
 
@@ -82,12 +81,12 @@ def test_the_limit_holds_across_gunicorn_worker_processes(rt, tenant, tmp_path):
     """`provisioning serve --workers 3` on PostgreSQL and Redis: the three processes share one
     count per token, so exactly the limit gets through, whichever process answers; /metrics
     adds up the three processes' counters."""
-    from tests.test_serve import free_port
-
     import os
     import subprocess
     import sys
     from pathlib import Path
+
+    from tests.test_serve import free_port
 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": rt.settings.database_url, "REDIS_URL": TEST_REDIS_URL,

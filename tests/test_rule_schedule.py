@@ -14,11 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from provisioning.models import Membership, Operation
+from provisioning.rules.schedule import current_slot, start_due_evaluations
 from provisioning.services.activity import Actor
 from provisioning.services.groups import add_group
-from provisioning.services.rule_schedule import current_slot, start_due_evaluations
 from provisioning.services.users import add_user
-
 from tests.conftest import TEST_REDIS_URL, on_postgres, on_real_redis
 from tests.test_jobs_support import wait_for
 

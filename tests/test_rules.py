@@ -11,11 +11,11 @@ from provisioning.cli import CliState
 from provisioning.cli_rules import register
 from provisioning.errors import Conflict
 from provisioning.models import ActivityEvent, Group, Membership, Operation
-from provisioning.services import rule_evaluation
+from provisioning.rules import evaluation as rule_evaluation
+from provisioning.rules.definition import reevaluate_users
 from provisioning.services.activity import Actor
 from provisioning.services.courses import create_course, delete_course, enroll_many
 from provisioning.services.memberships import add_members, remove_members
-from provisioning.services.rules import reevaluate_users
 from provisioning.services.users import add_user, update_user
 
 ACTOR = Actor("test", "cli")

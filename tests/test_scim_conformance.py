@@ -6,12 +6,12 @@ run against the running service.  CI runs it on PostgreSQL (TEST_DATABASE_URL).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
-import logging
 import threading
 
 import pytest

@@ -12,8 +12,8 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from lti import tokens as lti_tokens
 from provisioning.app import create_app
+from provisioning.lti import tokens as lti_tokens
 from provisioning.models import ApiToken, Base
 from provisioning.services import tokens
 from tests.test_ui_pages import sign_in

@@ -10,11 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from lti import tokens
-from lti.ui_links import issue_signin_link
 from provisioning.cli import main as cli_main
-from provisioning.services import groups, lti_launch, lti_registrations, memberships, users
+from provisioning.lti import launch as lti_launch
+from provisioning.lti import registrations as lti_registrations
+from provisioning.lti import tokens
+from provisioning.services import groups, memberships, users
 from provisioning.services.activity import Actor
+from provisioning.services.signin_links import issue_signin_link
 from tests.test_lti_platform import platform  # noqa: F401 - the LTI platform fixture
 
 ACTOR = Actor("test", "api")
@@ -301,10 +303,10 @@ def test_assets_are_served_by_us(client):
 
 
 def test_an_expired_signin_link_is_refused(client, rt, tenant, monkeypatch):
-    import lti.ui_links
+    import provisioning.services.signin_links
 
     link = issue_signin_link(rt, tenant.id).replace("http://localhost", "")
-    monkeypatch.setattr(lti.ui_links, "LINK_SECONDS", -1)
+    monkeypatch.setattr(provisioning.services.signin_links, "LINK_SECONDS", -1)
     expired = client.get(link)
     assert expired.status_code == 403 and "has expired" in expired.get_data(as_text=True)
 

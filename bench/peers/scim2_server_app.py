@@ -16,8 +16,15 @@ import time
 from scim2_models import Email, Group, GroupMember, Meta, Name, ScimProvider, User
 from scim2_server.memory import InMemoryStorage
 from scim2_server.service import ScimService
-from scim2_server.testserver.application import BEARER_TOKEN_SCHEME, BearerTokenApplication
-from scim2_server.utils import load_default_resource_types, load_default_schemas, load_default_service_provider_config
+from scim2_server.testserver.application import (
+    BEARER_TOKEN_SCHEME,
+    BearerTokenApplication,
+)
+from scim2_server.utils import (
+    load_default_resource_types,
+    load_default_schemas,
+    load_default_service_provider_config,
+)
 
 
 class SequentialIdStorage(InMemoryStorage):

@@ -17,6 +17,6 @@ bp = Blueprint("ui", __name__, url_prefix="/ui", template_folder="../templates",
 
 def init_app(app) -> None:
     """Register the /ui blueprint and its views."""
-    from lti.ui import guard, groups, imports, logs, members, people  # noqa: F401 - the views register on bp
+    from lti.ui import groups, guard, imports, logs, members, people  # noqa: F401 - the views register on bp
 
     app.register_blueprint(bp)

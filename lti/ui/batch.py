@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request
 
-from provisioning.errors import Forbidden, InvalidInput
-from provisioning.services import batch_actions, groups, permissions
-from provisioning.services.batch_steps import ACTIONS, PARAMS
-
 from lti.ui.guard import actor, form_int, principal, rt, ui_url
+from provisioning.batch import actions as batch_actions
+from provisioning.batch.steps import ACTIONS, PARAMS
+from provisioning.errors import Forbidden, InvalidInput
+from provisioning.services import groups, permissions
 
 # Actions a manager may not start from the UI even with the batch_actions permission.
 ADMIN_ONLY = {"delete", "change_role", "share"}

@@ -6,12 +6,13 @@ import re
 
 from flask import jsonify, redirect, render_template, request
 
-from provisioning.errors import Conflict, Forbidden, InvalidInput
-from provisioning.models import GROUP_KINDS
-from provisioning.services import courses, groups, lti_launch, permissions, rules
-
 from lti.ui import bp
 from lti.ui.guard import actor, principal, rt, ui_url
+from provisioning.errors import Conflict, Forbidden, InvalidInput
+from provisioning.lti import launch as lti_launch
+from provisioning.models import GROUP_KINDS
+from provisioning.rules import definition as rules
+from provisioning.services import courses, groups, permissions
 
 POSITION = re.compile(r"Position (\d+):")
 

@@ -16,17 +16,31 @@ import logging
 import secrets
 from urllib.parse import urlsplit
 
-from flask import current_app, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from provisioning.errors import DomainError, Forbidden, InvalidInput, LimitExceeded, NotFound
-from provisioning.services.activity import Actor
-from provisioning.services.lti_registrations import list_registrations
-from provisioning.services.permissions import Principal, principal_for
-
-from lti import ui_links
 from lti.session import current_launch, set_launch_cookie
 from lti.ui import bp
+from provisioning.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+)
+from provisioning.lti.registrations import list_registrations
+from provisioning.services import signin_links as ui_links
+from provisioning.services.activity import Actor
+from provisioning.services.permissions import Principal, principal_for
 
 log = logging.getLogger(__name__)
 OPEN_ENDPOINTS = {"ui.signin", "ui.signin_continue", "ui.static"}

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from flask import Response, redirect, render_template, request, stream_with_context
 
+from lti.ui import ID, bp
+from lti.ui.batch import managed_group
+from lti.ui.guard import actor, form_int, principal, rt, ui_url
 from provisioning.errors import Forbidden, InvalidInput, NotFound
 from provisioning.exports import csv_lines
 from provisioning.imports import edits, preview, report, scope, templates
 from provisioning.imports.apply import commit_import
+from provisioning.lti import launch as lti_launch
 from provisioning.models.imports import IMPORT_FORMATS
-from provisioning.services import lti_launch, permissions
-
-from lti.ui import ID, bp
-from lti.ui.batch import managed_group
-from lti.ui.guard import actor, form_int, principal, rt, ui_url
+from provisioning.services import permissions
 
 
 def _uploader() -> int:

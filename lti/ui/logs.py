@@ -6,15 +6,22 @@ from datetime import datetime, time, timedelta, timezone
 
 from flask import jsonify, redirect, render_template, request
 
-from provisioning.errors import Forbidden, InvalidInput, NotFound
-from provisioning.mail import outbox
-from provisioning.models import EMAIL_STATUSES
-from provisioning.services import activity, certificates, groups, notifications, operations, permissions, tasks
-
 from lti.ui import ID, bp
 from lti.ui.groups import page_number
 from lti.ui.guard import actor, principal, rt, ui_url
-from lti import ui_links
+from provisioning.errors import Forbidden, InvalidInput, NotFound
+from provisioning.mail import outbox
+from provisioning.models import EMAIL_STATUSES
+from provisioning.services import (
+    activity,
+    certificates,
+    groups,
+    notifications,
+    operations,
+    permissions,
+    tasks,
+)
+from provisioning.services import signin_links as ui_links
 
 FINISHED = ("succeeded", "failed", "cancelled")
 

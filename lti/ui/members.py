@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
-from flask import Response, redirect, render_template, request, stream_with_context, url_for
-
-from provisioning.errors import InvalidInput
-from provisioning.exports import MEMBER_HEADER, csv_lines, file_chunks, group_title, member_rows, xlsx_file
-from provisioning.services import courses, groups, lti_roster, memberships, messages, permissions
-from provisioning.services.batch_steps import PARAMS
+from flask import (
+    Response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
 from lti.ui import ID, bp
-from lti.ui.batch import LABELS, allowed_actions, chosen_action, confirm_or_start, form_params, managed_group, selected_ids
+from lti.ui.batch import (
+    LABELS,
+    allowed_actions,
+    chosen_action,
+    confirm_or_start,
+    form_params,
+    managed_group,
+    selected_ids,
+)
 from lti.ui.groups import page_number
 from lti.ui.guard import actor, form_int, principal, rt, ui_url
+from provisioning.batch.steps import PARAMS
+from provisioning.errors import InvalidInput
+from provisioning.exports import (
+    MEMBER_HEADER,
+    csv_lines,
+    file_chunks,
+    group_title,
+    member_rows,
+    xlsx_file,
+)
+from provisioning.lti import roster as lti_roster
+from provisioning.services import courses, groups, memberships, messages, permissions
 
 _group = managed_group
 

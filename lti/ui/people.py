@@ -9,13 +9,27 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 
-from provisioning.errors import Forbidden
-from provisioning.services import certificates, courses, groups, notifications, permissions, tasks, users
-
 from lti.ui import ID, bp
-from lti.ui.batch import LABELS, allowed_actions, chosen_action, confirm_or_start, form_params, selected_ids
+from lti.ui.batch import (
+    LABELS,
+    allowed_actions,
+    chosen_action,
+    confirm_or_start,
+    form_params,
+    selected_ids,
+)
 from lti.ui.groups import page_number
 from lti.ui.guard import principal, rt, ui_url
+from provisioning.errors import Forbidden
+from provisioning.services import (
+    certificates,
+    courses,
+    groups,
+    notifications,
+    permissions,
+    tasks,
+    users,
+)
 
 
 def _may_view_people() -> None:

@@ -23,7 +23,21 @@ def init_api(app: Flask) -> Api:
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     api.spec.options["security"] = [{"bearerAuth": []}]
 
-    from provisioning.api import activity, batch_actions, courses, emails, exports, groups, imports, lti_roster, members, operations, rules, tasks, users
+    from provisioning.api import (
+        activity,
+        batch_actions,
+        courses,
+        emails,
+        exports,
+        groups,
+        imports,
+        lti_roster,
+        members,
+        operations,
+        rules,
+        tasks,
+        users,
+    )
     from provisioning.api.schemas import MAX_ID
 
     for module in (groups, members, users, operations, activity,  # foundation

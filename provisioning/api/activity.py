@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from provisioning.api.auth import require_admin, runtime, tenant_id
+from provisioning.api.schemas import (
+    Blueprint,
+    TimeRangeQuery,
+    page_response,
+    page_schema,
+)
 from provisioning.models import CHANNELS
 from provisioning.services import activity
-from provisioning.api.auth import require_admin, runtime, tenant_id
-from provisioning.api.schemas import Blueprint, TimeRangeQuery, page_response, page_schema
 
 blp = Blueprint("activity", __name__, description="Who did what to which object, through which channel.")
 require_admin(blp)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Response, stream_with_context
 from marshmallow import fields, validate
 
-from provisioning.services import batch_actions
-from provisioning.services.batch_steps import ACTIONS
 from provisioning.api.auth import actor, require_admin, runtime, tenant_id
 from provisioning.api.schemas import Blueprint, OperationAccepted, StrictSchema
+from provisioning.batch import actions as batch_actions
+from provisioning.batch.steps import ACTIONS
 
 blp = Blueprint("batch_actions", __name__, description="Batch actions on selected users.")
 require_admin(blp)

@@ -8,10 +8,10 @@ from flask import jsonify, request
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 
-from provisioning.models import ENROLLMENT_STATUSES
-from provisioning.services import courses
 from provisioning.api.auth import actor, require_admin, runtime, tenant_id
 from provisioning.api.schemas import Blueprint, StrictSchema
+from provisioning.models import ENROLLMENT_STATUSES
+from provisioning.services import courses
 
 blp = Blueprint("courses", __name__, description="Courses and enrollments (automatic group rules can test them).")
 require_admin(blp)

@@ -6,11 +6,17 @@ from datetime import timezone
 
 from marshmallow import Schema, fields, validate
 
+from provisioning.api.auth import actor, require_admin, runtime, tenant_id
+from provisioning.api.schemas import (
+    Blueprint,
+    OperationAccepted,
+    PageQuery,
+    StrictSchema,
+    page_schema,
+)
 from provisioning.mail import outbox
 from provisioning.models import EMAIL_KINDS, EMAIL_STATUSES
 from provisioning.services import messages
-from provisioning.api.auth import actor, require_admin, runtime, tenant_id
-from provisioning.api.schemas import Blueprint, OperationAccepted, PageQuery, StrictSchema, page_schema
 
 blp = Blueprint("emails", __name__, description="Emails: the log of what was sent, and messages to groups.")
 require_admin(blp)

@@ -11,7 +11,15 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
-from provisioning.errors import Conflict, DomainError, Forbidden, InvalidInput, LimitExceeded, NotFound, VersionMismatch
+from provisioning.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    VersionMismatch,
+)
 from provisioning.incidents import log_unexpected
 
 log = logging.getLogger(__name__)

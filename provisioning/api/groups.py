@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from provisioning.api.auth import actor, require_admin, runtime, tenant_id
+from provisioning.api.schemas import (
+    Blueprint,
+    PageQuery,
+    StrictSchema,
+    page_response,
+    page_schema,
+)
 from provisioning.models import GROUP_KINDS
 from provisioning.services import groups
-from provisioning.api.auth import actor, require_admin, runtime, tenant_id
-from provisioning.api.schemas import Blueprint, PageQuery, StrictSchema, page_response, page_schema
 
 blp = Blueprint("groups", __name__, description="Groups and their member counts.")
 require_admin(blp)

@@ -8,12 +8,18 @@ from flask import Response, request, stream_with_context
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from provisioning.api.auth import actor, require_admin, runtime, tenant_id
+from provisioning.api.schemas import (
+    Blueprint,
+    OperationAccepted,
+    PageQuery,
+    StrictSchema,
+    page_schema,
+)
 from provisioning.exports import csv_lines
 from provisioning.imports import edits, preview, report, templates
 from provisioning.imports.apply import commit_import
 from provisioning.models.imports import IMPORT_FORMATS, IMPORT_MODES
-from provisioning.api.auth import actor, require_admin, runtime, tenant_id
-from provisioning.api.schemas import Blueprint, OperationAccepted, PageQuery, StrictSchema, page_schema
 
 blp = Blueprint("imports", __name__, description="CSV and Excel imports: preview, edit, commit, report.")
 require_admin(blp)

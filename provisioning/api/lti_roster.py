@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from provisioning.services.lti_roster import request_roster_sync
 from provisioning.api.auth import actor, require_admin, runtime, tenant_id
 from provisioning.api.schemas import Blueprint
+from provisioning.lti.roster import request_roster_sync
 
 blp = Blueprint("roster", __name__, description="Roster sync of LMS courses (LTI Names and Role Provisioning).")
 require_admin(blp)

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from provisioning.api.auth import actor, require_admin, runtime, tenant_id
+from provisioning.api.schemas import (
+    MAX_IDS_PER_REQUEST,
+    Blueprint,
+    OperationAccepted,
+    PageQuery,
+    StrictSchema,
+    id_field,
+    page_response,
+    page_schema,
+)
+from provisioning.api.users import UserSchema
 from provisioning.models import MEMBERSHIP_SOURCES
 from provisioning.services import memberships
-from provisioning.api.auth import actor, require_admin, runtime, tenant_id
-from provisioning.api.schemas import MAX_IDS_PER_REQUEST, Blueprint, OperationAccepted, PageQuery, StrictSchema, id_field, page_response, page_schema
-from provisioning.api.users import UserSchema
 
 blp = Blueprint("members", __name__, description="Members of a group.")
 require_admin(blp)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, pre_dump, validate
 
+from provisioning.api.auth import actor, require_admin, runtime, tenant_id
+from provisioning.api.schemas import (
+    Blueprint,
+    TimeRangeQuery,
+    page_response,
+    page_schema,
+)
 from provisioning.models import OPERATION_STATUSES
 from provisioning.services import operations
-from provisioning.api.auth import actor, require_admin, runtime, tenant_id
-from provisioning.api.schemas import Blueprint, TimeRangeQuery, page_response, page_schema
 
 blp = Blueprint("operations", __name__, description="Background operations: status, progress, outcome.")
 require_admin(blp)

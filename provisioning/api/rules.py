@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from provisioning.services import rules
 from provisioning.api.auth import actor, require_admin, runtime, tenant_id
 from provisioning.api.schemas import Blueprint, OperationAccepted, StrictSchema
+from provisioning.rules import definition as rules
 
 blp = Blueprint("rules", __name__, description="Rules of automatic groups: SCIM filters over users.")
 require_admin(blp)

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 from flask import current_app
 from flask_smorest import Blueprint as SmorestBlueprint
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 from flask_smorest import abort
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 from webargs.flaskparser import FlaskParser, is_json_request
 
 # Ids are BIGINT on PostgreSQL and 64-bit INTEGER on SQLite; a larger number is no id of ours

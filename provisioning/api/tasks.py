@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from provisioning.models.engagement import TASK_STATUSES
-from provisioning.services import certificates, notifications, tasks
 from provisioning.api.auth import actor, require_admin, runtime, tenant_id
 from provisioning.api.schemas import Blueprint, PageQuery, StrictSchema, page_schema
+from provisioning.models.engagement import TASK_STATUSES
+from provisioning.services import certificates, notifications, tasks
 
 blp = Blueprint("user_records", __name__, description="A user's tasks, certificates and notifications.")
 require_admin(blp)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from provisioning.api.auth import actor, require_admin, runtime, tenant_id
+from provisioning.api.schemas import (
+    Blueprint,
+    PageQuery,
+    StrictSchema,
+    page_response,
+    page_schema,
+)
 from provisioning.models import USER_ROLES, USER_STATUSES
 from provisioning.services import users
-from provisioning.api.auth import actor, require_admin, runtime, tenant_id
-from provisioning.api.schemas import Blueprint, PageQuery, StrictSchema, page_response, page_schema
 
 blp = Blueprint("users", __name__, description="People of the tenant.")
 require_admin(blp)

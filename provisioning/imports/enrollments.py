@@ -8,17 +8,16 @@ the users enrolled, since rules can test enrollments[course eq ... and status eq
 
 from __future__ import annotations
 
-
 from sqlalchemy import String, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from provisioning.imports.events import record_events, reevaluate_rules
+from provisioning.imports.validate import mark_rows, mark_staged, user_gone
 from provisioning.models import Course, Enrollment, User, utcnow
 from provisioning.models.imports import Import, ImportRow
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor
-from provisioning.imports.events import record_events, reevaluate_rules
-from provisioning.imports.validate import mark_rows, mark_staged, user_gone
 
 
 def _mark(s: Session, imp: Import, condition, message, column: str | None, value) -> int:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.models import utcnow
 from provisioning.models.imports import Import
+from provisioning.rules import definition as rules
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record_many
 
@@ -22,18 +23,10 @@ def event_row(imp: Import, actor: Actor, action: str, object_type: str, object_i
 
 
 def reevaluate_rules(rt: Runtime, s: Session, tenant_id: int, user_ids: list[int]) -> None:
-    """Let automatic groups follow the users an import touched (in the chunk's own transaction).
-
-    The rules service belongs to the automatic-groups capability; imports work without it.
-    """
-    try:
-        from provisioning.services import rules  # built by the automatic-groups capability
-    except ImportError:
-        return
-    reevaluate = getattr(rules, "reevaluate_users", None)
-    if reevaluate is not None and user_ids:
+    """Let automatic groups follow the users an import touched (in the chunk's own transaction)."""
+    if user_ids:
         # Many users at once make it start full evaluations (jobs) instead of inline passes.
-        reevaluate(s, tenant_id, user_ids, rt=rt)
+        rules.reevaluate_users(s, tenant_id, user_ids, rt=rt)
 
 
 def record_member_events(s: Session, imp: Import, actor: Actor, action: str, pairs) -> None:

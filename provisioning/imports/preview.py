@@ -14,18 +14,18 @@ from sqlalchemy import and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from provisioning.errors import Conflict, InvalidInput, NotFound
-from provisioning.models import Group, Membership, Operation, Tenant
-from provisioning.models.imports import IMPORT_MODES, Import, ImportRow
-from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record
-from provisioning.services.groups import load_group
-from provisioning.services.memberships import ensure_hand_editable
-from provisioning.services.pagination import Page, paginate
-from provisioning.services.users import count_seats
 from provisioning.imports import formats
 from provisioning.imports.reading import read_table
 from provisioning.imports.staging import analyze_stale, stage
 from provisioning.imports.validate import entries_for_row, validate_staged
+from provisioning.models import Group, Membership, Operation, Tenant
+from provisioning.models.imports import IMPORT_MODES, Import, ImportRow
+from provisioning.pagination import Page, paginate
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor, record
+from provisioning.services.groups import load_group
+from provisioning.services.memberships import ensure_hand_editable
+from provisioning.services.users import count_seats
 
 GROUPS_SHOWN = 1000
 

@@ -20,7 +20,9 @@ from typing import IO, Iterator
 import charset_normalizer
 
 from provisioning.errors import InvalidInput, LimitExceeded
-from provisioning.exports import FORMULA_STARTS  # exports prefix these with "'"; imports drop the prefix
+from provisioning.exports import (
+    FORMULA_STARTS,  # exports prefix these with "'"; imports drop the prefix
+)
 
 SAMPLE_BYTES = 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")

@@ -10,10 +10,10 @@ from typing import Any, Iterator
 
 from sqlalchemy import select
 
+from provisioning.imports.preview import import_status, load_import
 from provisioning.models import Operation
 from provisioning.models.imports import ImportRow
 from provisioning.runtime import Runtime
-from provisioning.imports.preview import import_status, load_import
 
 APPLIED = {"users": ("Created (status invited).", "Updated."), "enrollments": ("Enrolled.", "Enrolled.")}
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from provisioning.imports.preview import load_import, refresh_summary
 from provisioning.models import Group
 from provisioning.models.imports import Import, ImportRow
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor
 from provisioning.services.groups import add_group
-from provisioning.imports.preview import load_import, refresh_summary
 
 LISTED = 10_000  # distinct groups of one file; more than any real upload names
 

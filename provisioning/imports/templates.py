@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from provisioning.errors import NotFound
 from provisioning.exports import csv_lines, xlsx_file
-from provisioning.models.imports import IMPORT_FORMATS
 from provisioning.imports.formats import EXAMPLE_HEADERS
+from provisioning.models.imports import IMPORT_FORMATS
 
 EXAMPLES = {
     "members": [["ada@example.com", "Ada", "Lovelace"], ["alan@example.com", "Alan", "Turing"]],

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from provisioning.imports.formats import Layout
 from provisioning.models import ENROLLMENT_STATUSES, USER_ROLES, Group, User
 from provisioning.models.imports import Import, ImportRow
 from provisioning.services.courses import parse_when
 from provisioning.services.users import EMAIL_RE
-from provisioning.imports.formats import Layout
 
 MAX_LENGTH = {c.name: c.type.length for c in ImportRow.__table__.columns
               if getattr(c.type, "length", None)}

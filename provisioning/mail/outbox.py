@@ -27,14 +27,20 @@ from sqlalchemy.orm import Session
 
 from provisioning.db import on_commit
 from provisioning.errors import InvalidInput
-from provisioning.models import EMAIL_KINDS, EMAIL_STATUSES, EmailMessage, Operation, utcnow
-from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor
-from provisioning.services.operations import save_progress, start_operation
-from provisioning.services.pagination import Page, paginate
 from provisioning.mail.settings import MailSettings
 from provisioning.mail.smtp import PermanentFailure, SMTPSender, TemporaryFailure
 from provisioning.mail.templates import Rendered
+from provisioning.models import (
+    EMAIL_KINDS,
+    EMAIL_STATUSES,
+    EmailMessage,
+    Operation,
+    utcnow,
+)
+from provisioning.pagination import Page, paginate
+from provisioning.runtime import Runtime
+from provisioning.services.activity import Actor
+from provisioning.services.operations import save_progress, start_operation
 
 log = logging.getLogger(__name__)
 

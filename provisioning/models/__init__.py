@@ -4,12 +4,37 @@ from provisioning.models.activity import CHANNELS, ActivityEvent
 from provisioning.models.base import Base, utcnow
 from provisioning.models.course import ENROLLMENT_STATUSES, Course, Enrollment
 from provisioning.models.email import EMAIL_KINDS, EMAIL_STATUSES, EmailMessage
-from provisioning.models.engagement import Certificate, Invitation, ManagerShare, Notification, Task
+from provisioning.models.engagement import (
+    Certificate,
+    Invitation,
+    ManagerShare,
+    Notification,
+    Task,
+)
 from provisioning.models.export import ExportChunk
-from provisioning.models.group import GROUP_KINDS, GROUP_SOURCES, MEMBERSHIP_SOURCES, Group, Membership
+from provisioning.models.group import (
+    GROUP_KINDS,
+    GROUP_SOURCES,
+    MEMBERSHIP_SOURCES,
+    Group,
+    Membership,
+)
 from provisioning.models.imports import IMPORT_FORMATS, IMPORT_MODES, Import, ImportRow
-from provisioning.models.lti import CourseGroup, LtiContext, LtiDeployment, LtiKey, LtiNonce, LtiRegistration, LtiRosterSeen, LtiUserLink
-from provisioning.models.operation import FINISHED_STATUSES, OPERATION_STATUSES, Operation
+from provisioning.models.lti import (
+    CourseGroup,
+    LtiContext,
+    LtiDeployment,
+    LtiKey,
+    LtiNonce,
+    LtiRegistration,
+    LtiRosterSeen,
+    LtiUserLink,
+)
+from provisioning.models.operation import (
+    FINISHED_STATUSES,
+    OPERATION_STATUSES,
+    Operation,
+)
 from provisioning.models.tenant import Tenant
 from provisioning.models.token import TOKEN_SCOPES, ApiToken
 from provisioning.models.user import USER_ROLES, USER_STATUSES, User

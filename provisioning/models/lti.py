@@ -62,7 +62,7 @@ class LtiKey(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kid: Mapped[str] = mapped_column(String(100), unique=True)
-    # The private key sealed under SECRET_KEY (lti.keys.seal_private_pem), never the PEM in clear.
+    # The private key sealed under SECRET_KEY (provisioning.lti.jwk.seal_private_pem), never the PEM in clear.
     private_key_sealed: Mapped[str] = mapped_column(Text)
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -11,8 +11,8 @@ from sqlalchemy import insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from provisioning.models import ActivityEvent, utcnow
+from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
-from provisioning.services.pagination import Page, paginate
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,9 @@ def list_events(
     if object_id:
         stmt = stmt.where(ActivityEvent.object_id == object_id)
     if group_id is not None:
-        from scim.filter_sql import json_text  # the JSON-key-as-text construct both backends agree on
+        from provisioning.sql import (
+            json_text,  # the JSON-key-as-text construct both backends agree on
+        )
 
         stmt = stmt.where(or_((ActivityEvent.object_type == "group") & (ActivityEvent.object_id == str(group_id)),
                               json_text(ActivityEvent.details, "group_id") == str(group_id)))

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from provisioning.db import id_in
 from provisioning.models import Certificate, User, utcnow
+from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
-from provisioning.services.pagination import Page, paginate
 from provisioning.services.users import load_user
 
 

@@ -69,7 +69,7 @@ def create_course(rt: Runtime, tenant_id: int, external_id: str, title: str | No
 
 def delete_course(rt: Runtime, tenant_id: int, external_id: str, actor: Actor) -> None:
     """Delete a course and its enrollments; automatic groups whose rule names it are marked broken."""
-    from provisioning.services.rules import mark_rules_naming_course_broken
+    from provisioning.rules.definition import mark_rules_naming_course_broken
 
     with rt.db.transaction() as s:
         course = s.scalar(select(Course).where(Course.tenant_id == tenant_id, Course.external_id == external_id))
@@ -202,7 +202,7 @@ def enroll_many(rt: Runtime, tenant_id: int, rows: Sequence[dict[str, Any]], act
     for the same user and course wins.  ``where`` prefixes error keys ("" gives "3.email",
     None gives bare field names for a single enrollment).
     """
-    from provisioning.services.rules import reevaluate_users
+    from provisioning.rules.definition import reevaluate_users
 
     if len(rows) > MAX_ROWS:
         raise LimitExceeded(f"At most {MAX_ROWS} enrollments per request.", limit="rows")
@@ -265,8 +265,8 @@ def courses_of_groups(rt: Runtime, tenant_id: int, group_ids: Sequence[int]) -> 
 
 def managers_of_groups(rt: Runtime, tenant_id: int, group_ids: Sequence[int]) -> dict[int, list[str]]:
     """Who manages each group: the instructors and TAs of its courses (emails, else usernames), by group id."""
+    from provisioning.lti.launch import MANAGER_ROLES
     from provisioning.models import CourseGroup
-    from provisioning.services.lti_launch import MANAGER_ROLES
 
     found: dict[int, list[str]] = {}
     with rt.db.read() as s:

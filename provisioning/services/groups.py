@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session, with_expression
 
 from provisioning.errors import Conflict, InvalidInput, NotFound, VersionMismatch
 from provisioning.models import GROUP_KINDS, GROUP_SOURCES, Group, Membership, utcnow
+from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
-from provisioning.services.pagination import Page, paginate
-from provisioning.services.users import escape_like
+from provisioning.sql import escape_like
 
 EDITABLE = ("name", "description", "kind", "external_id", "rule", "settings")
 
@@ -71,7 +71,9 @@ def add_group(s: Session, tenant_id: int, values: dict[str, Any], actor: Actor) 
 
 def create_group(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Actor) -> Group:
     """Create a group (kind manual unless told otherwise)."""
-    from provisioning.services.rules import group_saved  # automatic groups: validate the rule, start its evaluation
+    from provisioning.rules.definition import (
+        group_saved,  # automatic groups: validate the rule, start its evaluation
+    )
 
     with rt.db.transaction() as s:
         group = add_group(s, tenant_id, values, actor)
@@ -151,7 +153,9 @@ def update_group(rt: Runtime, tenant_id: int, group_id: int, values: dict[str, A
         if if_version is not None and group.version != if_version:
             raise VersionMismatch(f"Group {group_id} is at version {group.version}, not {if_version}.")
         if apply_group_changes(s, group, values, actor).keys() & {"kind", "rule"}:
-            from provisioning.services.rules import group_saved  # automatic groups: validate the rule, start its evaluation
+            from provisioning.rules.definition import (
+                group_saved,  # automatic groups: validate the rule, start its evaluation
+            )
 
             group_saved(s, rt, group, actor)
         s.flush()

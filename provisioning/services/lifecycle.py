@@ -19,7 +19,20 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.db import id_chunks, id_in
-from provisioning.models import ActivityEvent, Certificate, EmailMessage, Enrollment, Group, Invitation, ManagerShare, Membership, Notification, Task, User, utcnow
+from provisioning.models import (
+    ActivityEvent,
+    Certificate,
+    EmailMessage,
+    Enrollment,
+    Group,
+    Invitation,
+    ManagerShare,
+    Membership,
+    Notification,
+    Task,
+    User,
+    utcnow,
+)
 from provisioning.services.activity import Actor, record_user_events, user_events_insert
 
 CHUNK = 2000

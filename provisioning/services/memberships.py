@@ -18,12 +18,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import Conflict, InvalidInput, NotFound
 from provisioning.models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
+from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record_many
 from provisioning.services.groups import load_group
 from provisioning.services.operations import save_progress, start_operation
-from provisioning.services.pagination import Page, paginate
-from provisioning.services.users import escape_like, find_users_by_email
+from provisioning.services.users import find_users_by_email
+from provisioning.sql import escape_like
 
 CHUNK = 1000
 # A copy chunk (with one audit event per member) commits its progress well within a second.
@@ -313,7 +314,9 @@ def edit_group(rt: Runtime, tenant_id: int, group_id: int, *, values: dict[str, 
 
 
 def _reevaluate(rt: Runtime, s: Session, tenant_id: int, user_ids: Sequence[int]) -> None:
-    from provisioning.services.rules import reevaluate_users  # not at the top: rules imports this module
+    from provisioning.rules.definition import (
+        reevaluate_users,  # not at the top: rules imports this module
+    )
 
     reevaluate_users(s, tenant_id, user_ids, rt=rt)  # it drops repeats and does nothing for none
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from provisioning.batch.actions import chunk_size, run_chunk
+from provisioning.batch.steps import Outcome, StepContext
 from provisioning.db import id_in
 from provisioning.errors import InvalidInput
 from provisioning.mail.outbox import queue_emails
@@ -17,8 +19,6 @@ from provisioning.mail.templates import greeting_name, render
 from provisioning.models import Membership, Operation, Tenant, User
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor
-from provisioning.services.batch_actions import chunk_size, run_chunk
-from provisioning.services.batch_steps import Outcome, StepContext
 from provisioning.services.groups import load_group
 from provisioning.services.operations import start_operation
 

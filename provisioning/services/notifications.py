@@ -16,8 +16,8 @@ from provisioning.db import id_in
 from provisioning.mail.outbox import queue_emails
 from provisioning.mail.templates import greeting_name, render
 from provisioning.models import Notification, Tenant, User, utcnow
+from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
-from provisioning.services.pagination import Page, paginate
 from provisioning.services.users import load_user
 
 

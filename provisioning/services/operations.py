@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from provisioning.db import on_commit
 from provisioning.errors import InvalidInput, NotFound
-from provisioning.observability.context import current_request_id
 from provisioning.models import FINISHED_STATUSES, OPERATION_STATUSES, Operation, utcnow
+from provisioning.observability.context import current_request_id
+from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
-from provisioning.services.pagination import Page, paginate
 
 log = logging.getLogger(__name__)
 

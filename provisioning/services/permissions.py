@@ -17,10 +17,21 @@ from sqlalchemy import BigInteger, String, cast, exists, or_, select, union
 from sqlalchemy.orm import Session
 
 from provisioning.errors import Forbidden
-from provisioning.models import ActivityEvent, CourseGroup, EmailMessage, Enrollment, Group, ManagerShare, Membership, Operation, Tenant, User
+from provisioning.lti.launch import MANAGER_ROLES
+from provisioning.lti.registrations import lti_settings
+from provisioning.models import (
+    ActivityEvent,
+    CourseGroup,
+    EmailMessage,
+    Enrollment,
+    Group,
+    ManagerShare,
+    Membership,
+    Operation,
+    Tenant,
+    User,
+)
 from provisioning.runtime import Runtime
-from provisioning.services.lti_launch import MANAGER_ROLES
-from provisioning.services.lti_registrations import lti_settings
 
 # Actions on groups and users that a manager's permission set can grant.
 MANAGER_ACTIONS = ("view_users", "manage_users", "export", "message", "batch_actions", "view_activity", "upload",

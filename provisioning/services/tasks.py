@@ -12,9 +12,9 @@ from provisioning.db import id_in
 from provisioning.errors import InvalidInput, NotFound
 from provisioning.models import Task, User, utcnow
 from provisioning.models.engagement import TASK_STATUSES
+from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
-from provisioning.services.pagination import Page, paginate
 from provisioning.services.users import load_user
 
 

@@ -9,11 +9,18 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound, VersionMismatch
+from provisioning.errors import (
+    Conflict,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    VersionMismatch,
+)
 from provisioning.models import USER_ROLES, USER_STATUSES, Tenant, User, utcnow
+from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
-from provisioning.services.pagination import Page, paginate
+from provisioning.sql import escape_like
 
 # Deliberately permissive: one "@", something on each side, no spaces.  Deliverability is
 # the identity provider's business; we only refuse what cannot be an address.
@@ -141,7 +148,7 @@ def create_user(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Acto
 
 
 def _reevaluate(rt: Runtime, s: Session, tenant_id: int, user_id: int) -> None:
-    from provisioning.services.rules import reevaluate_users
+    from provisioning.rules.definition import reevaluate_users
 
     reevaluate_users(s, tenant_id, [user_id], rt=rt)
 
@@ -262,11 +269,6 @@ def find_users_by_email(s: Session, tenant_id: int, emails: Iterable[str]) -> di
                          .where(User.tenant_id == tenant_id, func.lower(User.email).in_(chunk)))
         found.update({email: uid for email, uid in rows})
     return found
-
-
-def escape_like(value: str) -> str:
-    """Escape LIKE wildcards so user text matches literally (used with ``escape='\\\\'``)."""
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def delete_user(rt: Runtime, tenant_id: int, user_id: int, actor: Actor, *, if_version: int | None = None) -> None:

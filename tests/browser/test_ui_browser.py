@@ -14,13 +14,20 @@ import io
 import re
 from dataclasses import replace
 
-from lti.ui_links import issue_signin_link
-from provisioning.services import groups, lti_registrations, memberships, users
+from provisioning.lti import registrations as lti_registrations
+from provisioning.services import groups, memberships, users
 from provisioning.services.activity import Actor
+from provisioning.services.signin_links import issue_signin_link
+from tests.browser.support import (
+    Steps,
+    course_page,
+    expect,
+    needs_chromium,
+    open_course,
+    serving,
+)
 from tests.test_lti_platform import ADMINISTRATOR, INSTRUCTOR, launch, platform  # noqa: F401 - the fixture
 from tests.test_lti_platform import register_platform as register_lti_platform
-
-from tests.browser.support import Steps, course_page, expect, needs_chromium, open_course, serving
 
 ACTOR = Actor("test", "api")
 pytestmark = needs_chromium
@@ -205,8 +212,8 @@ def test_an_instructor_launched_from_the_platform_manages_only_their_course_grou
                                                                                    platform):
     from sqlalchemy import select
 
+    from provisioning.lti import launch as lti_launch
     from provisioning.models import Course
-    from provisioning.services import lti_launch
 
     tool, lms, pages, live_rt = live
     seeded = seed(live_rt, tenant.id, lms.origin)
@@ -278,8 +285,8 @@ def test_an_admin_shares_a_person_with_an_instructor_who_then_reaches_only_them(
                                                                                  platform):
     from sqlalchemy import select
 
+    from provisioning.lti import launch as lti_launch
     from provisioning.models import Course, User
-    from provisioning.services import lti_launch
 
     tool, lms, pages, live_rt = live
     seeded = seed(live_rt, tenant.id, lms.origin)

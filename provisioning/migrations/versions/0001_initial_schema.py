@@ -4,10 +4,11 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-22 00:23:45.527584
 """
-from alembic import op
 import sqlalchemy as sa
-import provisioning.models.base
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import provisioning.models.base
 
 revision = '0001'
 down_revision = None

@@ -4,10 +4,11 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22 00:27:10.383659
 """
-from alembic import op
 import sqlalchemy as sa
-import provisioning.models.base
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import provisioning.models.base
 
 revision = '0002'
 down_revision = '0001'

@@ -4,10 +4,10 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-22 00:27:16.119839
 """
-from alembic import op
 import sqlalchemy as sa
-import provisioning.models.base
+from alembic import op
 
+import provisioning.models.base
 
 revision = '0003'
 down_revision = '0002'

@@ -4,10 +4,11 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-22 00:27:43.793285
 """
-from alembic import op
 import sqlalchemy as sa
-import provisioning.models.base
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import provisioning.models.base
 
 revision = '0004'
 down_revision = '0003'

@@ -1,6 +1,6 @@
 """LTI tool private keys sealed at rest: lti_keys.private_pem (clear PEM) becomes private_key_sealed.
 
-The key that seals them is derived from SECRET_KEY (lti.keys.seal_private_pem), so sealing the
+The key that seals them is derived from SECRET_KEY (provisioning.lti.jwk.seal_private_pem), so sealing the
 rows already there needs the secret: ``provisioning db upgrade`` passes it, or SECRET_KEY is
 read from the environment.
 
@@ -9,8 +9,8 @@ Revises: 0007
 """
 import os
 
-from alembic import context, op
 import sqlalchemy as sa
+from alembic import context, op
 
 revision = '0008'
 down_revision = '0007'
@@ -29,7 +29,7 @@ def _secret() -> str:
 
 
 def upgrade() -> None:
-    from lti.keys import seal_private_pem
+    from provisioning.lti.jwk import seal_private_pem
 
     bind = op.get_bind()
     # One row per key ever made (a rotation adds one): a handful, so row by row is fine.
@@ -47,7 +47,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from lti.keys import open_private_pem
+    from provisioning.lti.jwk import open_private_pem
 
     bind = op.get_bind()
     rows = bind.execute(sa.select(keys.c.id, keys.c.private_key_sealed)).all()

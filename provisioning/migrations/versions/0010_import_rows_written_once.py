@@ -13,8 +13,8 @@ Revises: 0009
 """
 import warnings
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import provisioning.models.base
 

@@ -18,13 +18,21 @@ from typing import Any, Iterator
 from sqlalchemy import func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from provisioning.batch.steps import (
+    ACTIONS,
+    Step,
+    StepContext,
+    export_header,
+    validate_params,
+)
+from provisioning.chunking import next_size, timed
 from provisioning.db import id_in
 from provisioning.errors import Conflict, InvalidInput, NotFound
+from provisioning.filters.translate import InvalidFilter, compile_filter
 from provisioning.models import ExportChunk, Group, Membership, Operation, User
+from provisioning.rules import definition as rules
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor
-from provisioning.services.chunk_sizing import next_size, timed
-from provisioning.services.batch_steps import ACTIONS, Step, StepContext, export_header, validate_params
 from provisioning.services.groups import load_group
 from provisioning.services.operations import save_progress, start_operation
 
@@ -48,12 +56,7 @@ def _fixed_chunks(rt: Runtime) -> bool:
 
 
 def compile_user_filter(text: str, tenant_id: int):
-    """A SQL condition on User from a SCIM filter (RFC 7644 §3.4.2.2), built by the SCIM package."""
-    try:
-        from scim.filters import InvalidFilter, compile_filter  # the SCIM package owns the filter grammar
-    except ImportError:
-        raise InvalidInput("Selecting users by filter is not available in this version; use user_ids or group_id.",
-                           details={"filter": ["Not supported yet."]}) from None
+    """A SQL condition on User from a filter in the SCIM filter language (RFC 7644 §3.4.2.2)."""
     try:
         return compile_filter(text, "User", tenant_id)
     except InvalidFilter as exc:
@@ -198,10 +201,6 @@ def _follow_rules(s: Session, rt: Runtime, tenant_id: int, action: str, changed:
     """
     if action not in RULE_INPUTS or not changed:
         return False
-    try:
-        from provisioning.services import rules  # the automatic-groups capability
-    except ImportError:
-        return False
     if len(changed) > rules.INLINE_USERS:
         return True
     rules.reevaluate_users(s, tenant_id, changed, rt=rt)
@@ -209,10 +208,6 @@ def _follow_rules(s: Session, rt: Runtime, tenant_id: int, action: str, changed:
 
 
 def _evaluate_all_rules(s: Session, rt: Runtime, tenant_id: int, actor: Actor) -> None:
-    try:
-        from provisioning.services import rules
-    except ImportError:
-        return
     for group in s.scalars(select(Group).where(Group.tenant_id == tenant_id, Group.kind == "automatic",
                                                Group.rule.is_not(None))):
         rules.start_evaluation(s, rt, group, actor)

@@ -13,9 +13,14 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from lti.keys import KeyUnsealError, generate_private_pem, open_private_pem, public_jwk, seal_private_pem
-
 from provisioning.errors import DomainError
+from provisioning.lti.jwk import (
+    KeyUnsealError,
+    generate_private_pem,
+    open_private_pem,
+    public_jwk,
+    seal_private_pem,
+)
 from provisioning.models import LtiKey, utcnow
 from provisioning.runtime import Runtime
 
@@ -44,7 +49,7 @@ def _add_key(s: Session, secret: str) -> tuple[LtiKey, str]:
 
 def current_key(rt: Runtime) -> SigningKey:
     """The active signing key, created on first use (kept for a minute per process)."""
-    from provisioning.services.lti_registrations import cached
+    from provisioning.lti.registrations import cached
 
     return cached(rt, "tool_key", "current", lambda: _load_current_key(rt))
 

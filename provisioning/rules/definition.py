@@ -1,7 +1,7 @@
 """Automatic groups: rules (SCIM filters over users), their validation, preview and upkeep.
 
 A rule is a SCIM filter (RFC 7644 §3.4.2.2) over the tenant's users, compiled by the same
-translator as the SCIM endpoints (scim.filters), plus ``enrollments[...]`` for courses.
+translator as the SCIM endpoints (provisioning.filters.translate), plus ``enrollments[...]`` for courses.
 An automatic group's members are
 
     (users matching the rule  ∪  settings["always_include"])  −  settings["never_include"]
@@ -22,16 +22,15 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from scim.attributes import DATETIME, STRING, Attribute, Complex
-from scim.filter_sql import json_text
-from scim.filters import InvalidFilter, compile_filter
-
 from provisioning.errors import InvalidInput
+from provisioning.filters.attributes import DATETIME, STRING, Attribute, Complex
+from provisioning.filters.translate import InvalidFilter, compile_filter
 from provisioning.models import Course, Enrollment, Group, Tenant, User, utcnow
+from provisioning.rules.membership import apply_rules_to_users
+from provisioning.rules.references import check_references, references
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
-from provisioning.services.rule_membership import apply_rules_to_users
-from provisioning.services.rule_references import check_references, references
+from provisioning.sql import json_text
 
 RULE_ACTOR = Actor("rule", "rule")
 INLINE_USERS = 1000  # more changed users than this re-evaluate as background jobs

@@ -16,12 +16,11 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select, text
 
-from scim.filter_sql import json_text
-
 from provisioning.models import Group, Operation
+from provisioning.rules.definition import start_all
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor
-from provisioning.services.rules import start_all
+from provisioning.sql import json_text
 
 log = logging.getLogger(__name__)
 

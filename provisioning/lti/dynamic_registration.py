@@ -8,10 +8,15 @@ from urllib.parse import urlsplit
 import requests
 
 from provisioning.errors import InvalidInput
+from provisioning.lti.registrations import (
+    HTTP_TIMEOUT,
+    PlatformUnavailable,
+    fetch_json,
+    register_platform,
+)
 from provisioning.models import LtiRegistration
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor
-from provisioning.services.lti_registrations import HTTP_TIMEOUT, PlatformUnavailable, fetch_json, register_platform
 
 TOOL_CONFIG = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 PLATFORM_CONFIG = "https://purl.imsglobal.org/spec/lti-platform-configuration"

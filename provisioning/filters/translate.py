@@ -19,9 +19,32 @@ from typing import Any, Literal
 from sqlalchemy import String, and_, cast, false, func, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from scim.attributes import ANY, BOOLEAN, CUSTOM_USER, DATETIME, ID, SCHEMAS, STRING, Attribute, Complex, Entry, custom_attribute, schemas_condition
-from scim.filter_parser import Compare, InvalidFilter, Logical, Node, Not, Path, Value, ValuePath, parse
-from scim.filter_sql import balanced, ci_like, exact_like
+from provisioning.filters.attributes import (
+    ANY,
+    BOOLEAN,
+    CUSTOM_USER,
+    DATETIME,
+    ID,
+    SCHEMAS,
+    STRING,
+    Attribute,
+    Complex,
+    Entry,
+    custom_attribute,
+    schemas_condition,
+)
+from provisioning.filters.parser import (
+    Compare,
+    InvalidFilter,
+    Logical,
+    Node,
+    Not,
+    Path,
+    Value,
+    ValuePath,
+    parse,
+)
+from provisioning.sql import balanced, ci_like, exact_like
 
 __all__ = ["InvalidFilter", "compile_filter", "sort_key", "parse"]
 

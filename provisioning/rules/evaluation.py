@@ -17,16 +17,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from scim.filters import InvalidFilter
-
+from provisioning.chunking import next_size, timed
 from provisioning.errors import InvalidInput
+from provisioning.filters.translate import InvalidFilter
 from provisioning.models import Group, User
+from provisioning.rules.definition import compile_rule, mark_broken, rule_error
+from provisioning.rules.membership import apply_rule
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor
-from provisioning.services.chunk_sizing import next_size, timed
 from provisioning.services.operations import save_progress
-from provisioning.services.rule_membership import apply_rule
-from provisioning.services.rules import compile_rule, mark_broken, rule_error
 
 OPERATION_TYPE = "rule_evaluation"
 CHUNK = 5000          # users in the first chunk (and the smallest later chunk)

@@ -17,13 +17,23 @@ from sqlalchemy.orm import Session
 
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import Forbidden
-from provisioning.models import Course, Enrollment, LtiContext, LtiNonce, LtiRegistration, LtiUserLink, Tenant, User, utcnow
+from provisioning.lti.registrations import lti_settings
+from provisioning.models import (
+    Course,
+    Enrollment,
+    LtiContext,
+    LtiNonce,
+    LtiRegistration,
+    LtiUserLink,
+    Tenant,
+    User,
+    utcnow,
+)
+from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
-from provisioning.services.lti_registrations import lti_settings
 from provisioning.services.invitations import accept_invitation
 from provisioning.services.notifications import deliver_pending
-from provisioning.services.rules import reevaluate_users
 from provisioning.services.users import add_user, find_users_by_email, normalise_email
 
 LOGIN_TTL = timedelta(minutes=10)
@@ -165,7 +175,7 @@ def link_user(s: Session, tenant_id: int, issuer: str, sub: str, claims: dict[st
 
 def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -> LaunchResult:
     """Apply a validated launch: user, last login, course, enrollment; maybe start a roster sync."""
-    from provisioning.services.lti_roster import start_roster_sync_if_stale
+    from provisioning.lti.roster import start_roster_sync_if_stale
 
     actor = Actor(name="lti", channel="lti")
     with rt.db.transaction() as s:

@@ -13,9 +13,8 @@ from typing import Any, Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scim.filter_parser import Compare, Logical, Not, ValuePath
-from scim.filters import InvalidFilter, parse
-
+from provisioning.filters.parser import Compare, Logical, Not, ValuePath
+from provisioning.filters.translate import InvalidFilter, parse
 from provisioning.models import ENROLLMENT_STATUSES, Course, Group
 
 

@@ -17,19 +17,35 @@ from typing import Any
 from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from lti.nrps import MembersPage, NrpsClient, Platform
-
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import NotFound
-from provisioning.models import Course, CourseGroup, Enrollment, Group, LtiContext, LtiRegistration, LtiRosterSeen, LtiUserLink, Membership, Operation, User, utcnow
+from provisioning.lti.keys import current_key
+from provisioning.lti.launch import person_values, short_role
+from provisioning.lti.nrps import MembersPage, NrpsClient, Platform
+from provisioning.models import (
+    Course,
+    CourseGroup,
+    Enrollment,
+    Group,
+    LtiContext,
+    LtiRegistration,
+    LtiRosterSeen,
+    LtiUserLink,
+    Membership,
+    Operation,
+    User,
+    utcnow,
+)
+from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
 from provisioning.services.groups import add_group
-from provisioning.services.lti_keys import current_key
-from provisioning.services.lti_launch import person_values, short_role
-from provisioning.services.memberships import delete_members, insert_members, touch_group
+from provisioning.services.memberships import (
+    delete_members,
+    insert_members,
+    touch_group,
+)
 from provisioning.services.operations import save_progress, start_operation
-from provisioning.services.rules import reevaluate_users
 from provisioning.services.users import check_seats, find_users_by_email
 
 OPERATION_TYPE = "roster_sync"

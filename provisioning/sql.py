@@ -1,4 +1,5 @@
-"""Small SQL constructs the filter translator needs to behave the same on PostgreSQL and SQLite."""
+"""Small SQL constructs that behave the same on PostgreSQL and SQLite: LIKE escaping, JSON keys as text,
+balanced OR/AND trees (the filter translator, rules, searches and the audit log share them)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import literal
 
-from provisioning.services.users import escape_like
+
+def escape_like(value: str) -> str:
+    """Escape LIKE wildcards so user text matches literally (used with ``escape='\\\\'``)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
 
 # SQLite refuses expressions nested more than 1,000 deep (SQLITE_MAX_EXPR_DEPTH), and it
 # parses "a OR b OR c ..." into a chain as deep as it is long.  Balanced, parenthesised

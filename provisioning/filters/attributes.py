@@ -15,8 +15,12 @@ from sqlalchemy import exists, false, func, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from provisioning.models import Group, Membership, User
-
-from scim.filter_sql import json_element, json_element_true, json_elements_exist, json_text
+from provisioning.sql import (
+    json_element,
+    json_element_true,
+    json_elements_exist,
+    json_text,
+)
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"

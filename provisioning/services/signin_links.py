@@ -15,12 +15,11 @@ from urllib.parse import urlencode
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import exists, select
 
+from provisioning.lti import tokens
 from provisioning.models import ActivityEvent, Tenant
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
 from provisioning.services.tenants import get_tenant
-
-from lti import tokens
 
 SALT = "ui-signin-link"
 LINK_SECONDS = 15 * 60

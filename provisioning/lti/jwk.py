@@ -1,6 +1,6 @@
 """The tool's RSA signing keys as JWKs: generate, derive the public JWK and its kid, seal at rest.
 
-Storage, rotation and the grace period live in :mod:`provisioning.services.lti_keys`.
+Storage, rotation and the grace period live in :mod:`provisioning.lti.keys`.
 """
 
 from __future__ import annotations
