@@ -51,9 +51,9 @@ class Bench:
     """One benchmark run: a wiped schema at head, a Runtime on RQ, the admin API's test client."""
 
     def __init__(self) -> None:
-        from provisioning.app import create_app
-        from provisioning.bootstrap import build_runtime
+        from jobs.bootstrap import build_runtime
         from provisioning.migrate import upgrade
+        from server.app import create_app
 
         self.database_url = database_url()
         self.redis_url = redis_url()
@@ -189,7 +189,7 @@ class Worker:
                "SECRET_KEY": self.bench.secret_key, "QUEUE_NAME": self.bench.queue_name,
                "JOBS_SWEEP_INTERVAL": "0", "RULES_EVALUATE_INTERVAL": "0"}
         script = Path(sys.executable).with_name("provisioning")
-        cmd = [str(script)] if script.exists() else [sys.executable, "-c", "from provisioning.cli import main; main()"]
+        cmd = [str(script)] if script.exists() else [sys.executable, "-c", "from server.cli import main; main()"]
         self.proc = subprocess.Popen([*cmd, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._stderr: list[bytes] = []
         threading.Thread(target=lambda: self._stderr.extend(self.proc.stderr), daemon=True).start()

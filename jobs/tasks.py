@@ -22,7 +22,7 @@ def current_runtime() -> Runtime:
     global _runtime
     with _lock:
         if _runtime is None:
-            from provisioning.bootstrap import build_runtime
+            from jobs.bootstrap import build_runtime
             from provisioning.config import Settings
 
             _runtime = build_runtime(Settings.from_env())

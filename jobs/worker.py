@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queue", action="append", dest="queues", metavar="NAME",
                         help="queue to listen on (default: QUEUE_NAME); may be repeated")
     args = parser.parse_args(argv)
-    from provisioning.bootstrap import build_runtime
+    from jobs.bootstrap import build_runtime
     from provisioning.config import Settings
     from provisioning.observability.logs import configure_logging
 

@@ -1,15 +1,16 @@
-"""LTI 1.3 tool and the embedded group-management UI.
+"""The LTI 1.3 tool (/lti): OIDC login, launch, JWKS, configuration and Dynamic Registration.
 
-Importing the package stays Flask-free (jobs use :mod:`provisioning.lti.nrps`); the blueprint is imported
-by :func:`init_app` only.
+The LTI domain (what a launch does to our data, rosters, registrations, keys) is the core's
+:mod:`provisioning.lti`; this package is the protocol's HTTP edge.
 """
 
+from __future__ import annotations
 
-def init_app(app) -> None:
-    """Register the /lti blueprint (login, launch, JWKS, config, dynamic registration)."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the /lti blueprint."""
     from lti.views import bp
 
     app.register_blueprint(bp)
-    from lti.ui import init_app as init_ui
-
-    init_ui(app)

@@ -15,7 +15,6 @@ from pylti1p3.contrib.flask import FlaskRequest
 from lti import config_doc
 from lti.errors import LaunchRefused
 from lti.launch import ToolMessageLaunch, ToolOIDCLogin
-from lti.session import current_launch, set_launch_cookie
 from lti.toolconf import DbToolConf
 from provisioning.errors import (
     DomainError,
@@ -29,11 +28,14 @@ from provisioning.lti import keys as lti_keys
 from provisioning.lti import launch as lti_launch
 from provisioning.lti import tokens
 from provisioning.lti.dynamic_registration import dynamic_register
-from provisioning.observability.web import DATABASE_UNAVAILABLE
+from provisioning.lti.registrations import frame_origins
 from provisioning.services.activity import Actor
+from web.observability import DATABASE_UNAVAILABLE
+from web.session import current_launch, set_launch_cookie
 
 log = logging.getLogger(__name__)
-bp = Blueprint("lti", __name__, url_prefix="/lti", template_folder="templates")
+bp = Blueprint("lti", __name__, url_prefix="/lti", template_folder="templates", static_folder="static",
+               static_url_path="/static")
 
 
 def _rt():
@@ -128,14 +130,12 @@ def home():
 
 
 def _landing(tenant_id: int, role: str, lti_role: str, course_id: int | None, operation_id: int | None, token: str):
-    from lti.ui.guard import frame_origins
-
     response = current_app.make_response(render_template(
         "lti/landing.html", role=role, lti_role=lti_role, course_id=course_id, roster_operation_id=operation_id,
         launch_token=token))
     # The page holds the launch token: only the tenant's registered LMSs may frame it (CSP Level 3
     # frame-ancestors), as for the UI's pages.  Refusal pages hold nothing and stay frameable.
-    response.headers["Content-Security-Policy"] = "frame-ancestors " + " ".join(["'self'", *frame_origins(tenant_id)])
+    response.headers["Content-Security-Policy"] = "frame-ancestors " + " ".join(["'self'", *frame_origins(_rt(), tenant_id)])
     response.headers["Referrer-Policy"] = "same-origin"
     return response
 

@@ -176,7 +176,7 @@ def register(blueprint) -> None:
         code = exc.code or 500
         return render(ScimError(exc.description or "Request refused.", status=code))
 
-    from provisioning.observability.web import (
+    from web.observability import (
         DATABASE_UNAVAILABLE,
         UNAVAILABLE_MESSAGE,
         UNAVAILABLE_RETRY_AFTER,

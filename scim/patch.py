@@ -32,7 +32,6 @@ from scim.errors import (
 )
 from scim.resources import (
     _KNOWN_ENTERPRISE,
-    _KNOWN_NAME,
     _KNOWN_USER,
     CUSTOM_SCHEMA,
     ENTERPRISE_SCHEMA,

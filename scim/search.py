@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
+from provisioning.filters import translate as filters
 from provisioning.models import Group, Membership, User
 from scim.errors import InvalidFilterError, InvalidValueError, ScimError
 from scim.projection import parse_list
@@ -50,18 +51,9 @@ def parse_query(params: dict[str, Any], max_count: int, int_param) -> Query:
     )
 
 
-def _filters():
-    from provisioning.filters import (
-        translate as filters,  # written alongside; imported late so a missing module fails one request, not the app
-    )
-
-    return filters
-
-
 def where_clause(flt: str | None, resource: str, tenant_id: int):
     if not flt:
         return None
-    filters = _filters()
     try:
         return filters.compile_filter(flt, resource, tenant_id)
     except filters.InvalidFilter as exc:
@@ -73,7 +65,6 @@ def where_clause(flt: str | None, resource: str, tenant_id: int):
 def _order(model, resource: str, query: Query) -> list:
     key = model.id
     if query.sort_by:
-        filters = _filters()
         try:
             key = filters.sort_key(query.sort_by, resource)
         except filters.InvalidFilter as exc:

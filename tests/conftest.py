@@ -16,13 +16,13 @@ from typing import Any, Callable
 import pytest
 from sqlalchemy import create_engine, text
 
-from provisioning.app import create_app
 from provisioning.config import Settings
 from provisioning.db import Database
 from provisioning.migrate import upgrade
 from provisioning.models import Base
 from provisioning.runtime import Runtime
 from provisioning.services import tenants, tokens
+from server.app import create_app
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "").strip()
@@ -92,7 +92,7 @@ def _truncate(db: Database) -> None:
 @pytest.fixture
 def rt(settings, redis_connection) -> Runtime:
     """A Runtime on the test database whose jobs go to RQ (real Redis in CI, fakeredis otherwise)."""
-    from provisioning.bootstrap import build_runtime
+    from jobs.bootstrap import build_runtime
 
     runtime = build_runtime(settings, redis_connection=redis_connection)
     _truncate(runtime.db)

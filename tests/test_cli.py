@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, select, text
 
-from provisioning.cli import CliState, cli, main
 from provisioning.models import ApiToken
 from provisioning.services import groups, memberships, operations, users
 from provisioning.services.activity import Actor
 from provisioning.services.tokens import hash_token
+from server.cli import CliState, cli, main
 from tests.test_ui_pages import press_sign_in
 
 

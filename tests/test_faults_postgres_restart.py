@@ -14,11 +14,11 @@ import time
 import fakeredis
 import pytest
 
-from provisioning.app import create_app
-from provisioning.bootstrap import build_runtime
+from jobs.bootstrap import build_runtime
 from provisioning.config import Settings
 from provisioning.migrate import upgrade
 from provisioning.services import tenants, tokens
+from server.app import create_app
 from tests.fault_servers import PrivatePostgres
 
 pytestmark = pytest.mark.slow

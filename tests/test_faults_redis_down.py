@@ -12,9 +12,9 @@ import time
 
 import pytest
 
+from jobs.bootstrap import build_runtime
 from jobs.sweep import sweep_quietly
-from provisioning.app import create_app
-from provisioning.bootstrap import build_runtime
+from server.app import create_app
 from tests.fault_servers import PrivateRedis
 from tests.test_jobs_support import load, wait_for
 

@@ -19,7 +19,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from provisioning.app import create_app
+from server.app import create_app
 from tests.test_tenant_isolation import BUILDERS, World
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,

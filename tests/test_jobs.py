@@ -12,11 +12,11 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry
 from sqlalchemy import func, select
 
+from jobs.bootstrap import connect_redis
 from jobs.queue import QueueUnavailable, RQQueue, operation_id_of
 from jobs.sweep import MAX_ATTEMPTS, requeue_lost
 from jobs.worker import main as worker_main
 from jobs.worker import run_worker
-from provisioning.bootstrap import connect_redis
 from provisioning.models import ActivityEvent, Operation
 from provisioning.runtime import Runtime
 from provisioning.services import groups, memberships, operations

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from provisioning.app import create_app, runtime_of
 from provisioning.db import Database
 from provisioning.runtime import NullQueue, Runtime
 from provisioning.services import memberships, operations
+from server.app import create_app, runtime_of
 from tests.test_jobs_support import (
     ADMIN,
     applied_rows,

@@ -9,8 +9,8 @@ import jwt
 import pytest
 from sqlalchemy import create_engine, text
 
+from jobs.bootstrap import build_runtime
 from provisioning import migrate
-from provisioning.bootstrap import build_runtime
 from provisioning.errors import DomainError
 from provisioning.lti import keys as lti_keys
 from provisioning.lti.jwk import generate_private_pem, open_private_pem, public_jwk

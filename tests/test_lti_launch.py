@@ -88,7 +88,7 @@ def test_an_expired_launch_token_is_refused(rt, app, client, tenant, platform):
 
 
 def test_behind_tls_the_cookies_are_samesite_none_secure_and_partitioned(rt, tenant, platform):
-    from provisioning.app import create_app
+    from server.app import create_app
 
     rt.settings.trust_proxy = True
     app = create_app(runtime=rt)
@@ -192,7 +192,7 @@ def test_an_anonymous_launch_is_refused_with_a_page(rt, client, tenant, platform
 
 
 def test_the_launch_token_gives_the_ui_a_principal_with_the_tenants_permission_set(rt, app, client, tenant, platform):
-    from lti.session import current_principal
+    from web.session import current_principal
 
     register_platform(rt, tenant.id, platform)
     token = _text(launch(client, platform, roles=[TA])).split('name="launch-token" content="')[1].split('"')[0]

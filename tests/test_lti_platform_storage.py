@@ -53,9 +53,9 @@ def test_a_login_with_a_storage_target_serves_our_storage_page_instead_of_a_redi
     # The stored values are not the state and nonce (those travel in URLs), and differ from each other.
     assert auth["state"] not in data["state-value"] and len({data["state-value"], data["nonce-value"]}) == 2
     # Our own script, no inline script, under a CSP that allows only our scripts.
-    assert re.findall(r"<script[^>]*>", page) == ['<script src="/ui/static/platform_storage.js">']
+    assert re.findall(r"<script[^>]*>", page) == ['<script src="/lti/static/platform_storage.js">']
     assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
-    assert client.get("/ui/static/platform_storage.js").status_code == 200
+    assert client.get("/lti/static/platform_storage.js").status_code == 200
     # The cookie path still works for browsers that keep the cookie.
     assert f"lti1p3-{auth['state']}" in resp.headers["Set-Cookie"]
     with rt.db.read() as s:

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from provisioning.cli import CliState, _Group
-from provisioning.cli_lti import register as register_lti_commands
 from provisioning.lti.tokens import issue_invite
 from provisioning.models import LtiDeployment, LtiRegistration
+from server.cli import CliState, _Group
+from server.cli_lti import register as register_lti_commands
 from tests.test_lti_platform import platform  # noqa: F401
 
 

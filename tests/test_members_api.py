@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from provisioning.app import create_app
+from server.app import create_app
 from tests.test_groups_api import new_group
 from tests.test_users_api import USER_FIELDS, new_user
 

@@ -7,8 +7,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from provisioning.cli import CliState
-from provisioning.cli_rules import register
 from provisioning.errors import Conflict
 from provisioning.models import ActivityEvent, Group, Membership, Operation
 from provisioning.rules import evaluation as rule_evaluation
@@ -17,6 +15,8 @@ from provisioning.services.activity import Actor
 from provisioning.services.courses import create_course, delete_course, enroll_many
 from provisioning.services.memberships import add_members, remove_members
 from provisioning.services.users import add_user, update_user
+from server.cli import CliState
+from server.cli_rules import register
 
 ACTOR = Actor("test", "cli")
 PEOPLE = [

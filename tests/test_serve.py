@@ -26,7 +26,7 @@ SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PUBLIC_BASE_URL
 def command(*args: str) -> list[str]:
     """The installed console script (as the README uses it), else the module."""
     script = shutil.which("provisioning", path=str(Path(sys.executable).parent))
-    return [script, *args] if script else [sys.executable, "-m", "provisioning.cli", *args]
+    return [script, *args] if script else [sys.executable, "-m", "server.cli", *args]
 
 
 def clean_env(**extra: str) -> dict[str, str]:

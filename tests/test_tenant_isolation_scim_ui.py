@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from provisioning.app import create_app
+from server.app import create_app
 from tests.test_tenant_isolation import BUILDERS, MARKER, NOWHERE, World, _snapshot
 from tests.test_ui_pages import sign_in
 

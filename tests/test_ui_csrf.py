@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from provisioning.app import create_app
+from server.app import create_app
 from tests.test_tenant_isolation import World, _snapshot
 from tests.test_tenant_isolation_scim_ui import UI_FORMS
 from tests.test_ui_pages import sign_in

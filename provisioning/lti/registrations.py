@@ -235,3 +235,17 @@ def fetch_json(url: str, **kwargs: Any) -> Any:
         return resp.json()
     except (requests.RequestException, ValueError) as exc:
         raise PlatformUnavailable(f"Could not read {url}: {type(exc).__name__}") from exc
+
+
+def frame_origins(rt: Runtime, tenant_id: int | None) -> list[str]:
+    """Origins of the tenant's registered platforms (issuer and login URL: hosted LMSs differ): the
+    pages allowed to frame the tool (CSP ``frame-ancestors``)."""
+    if tenant_id is None:
+        return []
+    origins = set()
+    for reg in list_registrations(rt, tenant_id):
+        for url in (reg.issuer, reg.auth_login_url):
+            parts = urlsplit(url or "")
+            if parts.scheme in ("https", "http") and parts.netloc:
+                origins.add(f"{parts.scheme}://{parts.netloc}")
+    return sorted(origins)

@@ -25,7 +25,6 @@ from typing import Any, Iterable
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from provisioning.db import on_commit
 from provisioning.errors import InvalidInput
 from provisioning.mail.settings import MailSettings
 from provisioning.mail.smtp import PermanentFailure, SMTPSender, TemporaryFailure

@@ -15,8 +15,8 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from jobs.queue import InProcessQueue
-from provisioning.app import create_app
 from provisioning.runtime import Runtime
+from server.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

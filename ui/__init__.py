@@ -1,0 +1,18 @@
+"""/ui: the embedded group-management UI, server-rendered over the same services as the admin API.
+
+Every page works from the signed launch token (the LTI launch's, or the one a ``ui-link``
+sign-in issues), carried in each link and form as ``lt`` so browsers that block third-party
+cookies in the LMS iframe still work.  See :mod:`ui.guard` for authentication, CSRF and CSP.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the /ui blueprint and its views."""
+    from ui import groups, guard, imports, logs, members, people  # noqa: F401 - the views register on bp
+    from ui.blueprint import bp
+
+    app.register_blueprint(bp)

@@ -1,0 +1,78 @@
+"""Batch actions from the UI: which a principal may start, their params from the form, the confirmation.
+
+Shared by a group's page (its selected members) and the people page (selected users the
+principal may see, shared users included).
+"""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request
+
+from provisioning.batch import actions as batch_actions
+from provisioning.batch.steps import ACTIONS, PARAMS
+from provisioning.errors import Forbidden, InvalidInput
+from provisioning.services import groups, permissions
+from ui.guard import actor, form_int, principal, rt, ui_url
+
+# Actions a manager may not start from the UI even with the batch_actions permission.
+ADMIN_ONLY = {"delete", "change_role", "share"}
+INT_PARAMS = {"group_id", "manager_id"}
+LABELS = {"deactivate": "Deactivate", "reactivate": "Reactivate", "delete": "Delete", "add_to_groups": "Add to groups",
+          "remove_from_group": "Remove from a group", "change_role": "Change role",
+          "change_language": "Change language", "resend_invite": "Resend invite", "password_reset": "Password reset",
+          "notify": "Notification message", "add_task": "Add task", "assign_certificate": "Assign certificate",
+          "share": "Share with a manager", "export_csv": "Export as CSV"}
+
+
+def allowed_actions() -> list[str]:
+    p = principal()
+    if p.role == "admin":
+        return list(ACTIONS)
+    if p.role != "manager" or "batch_actions" not in p.permissions:
+        return []
+    return [a for a in ACTIONS if a not in ADMIN_ONLY]
+
+
+def managed_group(group_id: int, action: str):
+    """The group, if the principal may do ``action`` on it (403 otherwise, 404 for another tenant's)."""
+    group = groups.get_group(rt(), principal().tenant_id, group_id)
+    permissions.require(rt(), principal(), action, group)
+    return group
+
+
+def chosen_action() -> str:
+    action = request.form.get("action") or ""
+    if action not in allowed_actions():
+        raise Forbidden(f"You may not run the batch action {action!r} here.")
+    return action
+
+
+def form_params(action: str, default_group_id: int | None = None) -> dict:
+    """The action's params from the form; a manager may only move users into and out of groups they manage."""
+    params: dict = {}
+    for name in PARAMS[action]:
+        if name == "group_ids":
+            params[name] = [form_int(v, name) for v in request.form.getlist("group_ids")]
+        elif name in INT_PARAMS:
+            raw = request.form.get(name) or (str(default_group_id) if name == "group_id" and default_group_id else "")
+            params[name] = form_int(raw, name)
+        else:
+            params[name] = (request.form.get(name) or "").strip() or None
+    for gid in params.get("group_ids") or ([params["group_id"]] if "group_id" in params else []):
+        managed_group(gid, "manage_group")
+    return params
+
+
+def selected_ids() -> list[int]:
+    return [form_int(v, "user_ids") for v in request.form.getlist("user_ids")]
+
+
+def confirm_or_start(action: str, params: dict, user_ids: list[int], *, action_url: str, back_url: str, group=None):
+    """The confirmation page (how many users it touches), or, once confirmed, the Operation's page."""
+    if not user_ids:
+        raise InvalidInput("Select at least one user.", details={"user_ids": ["Select members."]})
+    if request.form.get("confirmed") != "yes":
+        return render_template("ui/confirm.html", group=group, action=action, label=LABELS[action],
+                               user_ids=user_ids, params=params, action_url=action_url, back_url=back_url)
+    op = batch_actions.request_batch_action(rt(), principal().tenant_id, action, params, actor(), user_ids=user_ids)
+    return redirect(ui_url("ui.operation", operation_id=op.id, back=back_url))

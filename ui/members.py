@@ -1,0 +1,142 @@
+"""A group's page: members, add and remove, batch actions with a confirmation, message, CSV download."""
+
+from __future__ import annotations
+
+from flask import (
+    Response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+
+from provisioning.batch.steps import PARAMS
+from provisioning.errors import InvalidInput
+from provisioning.exports import (
+    MEMBER_HEADER,
+    csv_lines,
+    file_chunks,
+    group_title,
+    member_rows,
+    xlsx_file,
+)
+from provisioning.lti import roster as lti_roster
+from provisioning.services import courses, groups, memberships, messages, permissions
+from ui.batch import (
+    LABELS,
+    allowed_actions,
+    chosen_action,
+    confirm_or_start,
+    form_params,
+    managed_group,
+    selected_ids,
+)
+from ui.blueprint import ID, bp
+from ui.groups import page_number
+from ui.guard import actor, form_int, principal, rt, ui_url
+
+_group = managed_group
+
+
+@bp.get(f"/groups/<{ID}:group_id>")
+def group(group_id: int):
+    """The group, a page of its members, and the forms that act on them."""
+    p = principal()
+    grp = _group(group_id, "view_group")
+    q = (request.args.get("q") or "").strip()[:320]
+    members = memberships.list_members(rt(), p.tenant_id, group_id, q=q or None, page=page_number(), per_page=50)
+    targets = groups.list_groups(rt(), p.tenant_id, per_page=200, within=permissions.group_scope(p)).items
+    member_courses = courses.course_titles_of_users(rt(), p.tenant_id, [u.id for u, _ in members.items])
+    return render_template("ui/group.html", group=grp, members=members, q=q, actions=allowed_actions(),
+                           courses=courses.courses_of_groups(rt(), p.tenant_id, [group_id]).get(group_id, []),
+                           member_courses=member_courses, can_sync=permissions.can(rt(), p, "sync_roster", grp),
+                           labels=LABELS, params=PARAMS, targets=targets,
+                           can_manage=permissions.can(rt(), p, "manage_group", grp),
+                           can_export=permissions.can(rt(), p, "export", grp),
+                           can_message=permissions.can(rt(), p, "message", grp))
+
+
+@bp.post(f"/groups/<{ID}:group_id>/members")
+def add_member(group_id: int):
+    """Add a user by email; an unknown email becomes an invited user."""
+    _group(group_id, "manage_group")
+    email = (request.form.get("email") or "").strip()
+    if not email:
+        raise InvalidInput("Enter the email address of the person to add.", details={"email": ["Required."]})
+    memberships.add_members(rt(), principal().tenant_id, group_id, emails=[email], actor=actor())
+    return redirect(ui_url("ui.group", group_id=group_id, added=email))
+
+
+@bp.post(f"/groups/<{ID}:group_id>/members/<{ID}:user_id>/remove")
+def remove_member(group_id: int, user_id: int):
+    _group(group_id, "manage_group")
+    memberships.remove_member(rt(), principal().tenant_id, group_id, user_id, actor())
+    return redirect(ui_url("ui.group", group_id=group_id, removed=user_id))
+
+
+@bp.post(f"/groups/<{ID}:group_id>/batch")
+def batch(group_id: int):
+    """Confirm, then start a batch action on the selected members (only members of this group count)."""
+    grp = _group(group_id, "batch_actions")
+    action = chosen_action()
+    user_ids = memberships.member_ids_among(rt(), principal().tenant_id, group_id, selected_ids())
+    if not user_ids:
+        raise InvalidInput("Select at least one member of this group.", details={"user_ids": ["Select members."]})
+    params = form_params(action, group_id)
+    return confirm_or_start(action, params, user_ids, action_url=url_for("ui.batch", group_id=group_id),
+                            back_url=ui_url("ui.group", group_id=group_id), group=grp)
+
+
+@bp.post(f"/groups/<{ID}:group_id>/sync")
+def sync_roster(group_id: int):
+    """Sync the roster of the group's course from the LMS now."""
+    _group(group_id, "sync_roster")
+    linked = courses.courses_of_groups(rt(), principal().tenant_id, [group_id]).get(group_id)
+    if not linked:
+        raise InvalidInput("This group is not linked to a course, so it has no roster to sync.")
+    op = lti_roster.request_roster_sync(rt(), principal().tenant_id, linked[0].external_id, actor())
+    return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))
+
+
+@bp.post(f"/groups/<{ID}:group_id>/message")
+def message(group_id: int):
+    _group(group_id, "message")
+    op = messages.request_group_message(rt(), principal().tenant_id, group_id, request.form.get("subject") or "",
+                                        request.form.get("body") or "", actor())
+    return redirect(ui_url("ui.operation", operation_id=op.id))
+
+
+def _download_name(title: str, group_id: int, extension: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in title)[:80] or f"group-{group_id}"
+    return f'attachment; filename="{safe}-members.{extension}"'
+
+
+@bp.get(f"/groups/<{ID}:group_id>/members.csv")
+def members_csv(group_id: int):
+    """The members as CSV (the same rows as the admin export), streamed."""
+    _group(group_id, "export")
+    title = group_title(rt(), principal().tenant_id, group_id)
+    body = csv_lines(MEMBER_HEADER, member_rows(rt(), principal().tenant_id, group_id))
+    return Response(stream_with_context(body), mimetype="text/csv",
+                    headers={"Content-Disposition": _download_name(title, group_id, "csv")})
+
+
+@bp.get(f"/groups/<{ID}:group_id>/members.xlsx")
+def members_xlsx(group_id: int):
+    """The members as an Excel workbook."""
+    _group(group_id, "export")
+    title = group_title(rt(), principal().tenant_id, group_id)
+    fh = xlsx_file(MEMBER_HEADER, member_rows(rt(), principal().tenant_id, group_id), title=title)
+    return Response(file_chunks(fh), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": _download_name(title, group_id, "xlsx")})
+
+
+@bp.post(f"/groups/<{ID}:group_id>/copy")
+def copy_members(group_id: int):
+    """Copy every member of another group (one the principal may see) into this one, as an Operation."""
+    _group(group_id, "manage_group")
+    source = form_int(request.form.get("from_group_id") or "", "from_group_id")
+    _group(source, "view_group")
+    op = memberships.request_copy(rt(), principal().tenant_id, group_id, source, actor())
+    return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))

@@ -1,0 +1,92 @@
+"""People: the users a principal may see (a manager's "Shared with me"), one person's page, batch actions on them.
+
+Which users those are is decided by :func:`provisioning.services.permissions.user_scope`: the
+whole tenant for admins; for a manager the members of their groups, the users shared with them
+(``share {manager_id}``) and themselves.  Anything else is refused by the server, not only hidden.
+"""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+
+from provisioning.errors import Forbidden
+from provisioning.services import (
+    certificates,
+    courses,
+    groups,
+    notifications,
+    permissions,
+    tasks,
+    users,
+)
+from ui.batch import (
+    LABELS,
+    allowed_actions,
+    chosen_action,
+    confirm_or_start,
+    form_params,
+    selected_ids,
+)
+from ui.blueprint import ID, bp
+from ui.groups import page_number
+from ui.guard import principal, rt, ui_url
+
+
+def _may_view_people() -> None:
+    p = principal()
+    if p.role == "learner" or not permissions.can(rt(), p, "view_users"):
+        raise Forbidden("You may not see other people here.")
+
+
+@bp.get("/people")
+def people():
+    """Users the principal may see; ``shared=1`` narrows a manager's list to the users shared with them."""
+    _may_view_people()
+    p = principal()
+    q = (request.args.get("q") or "").strip()[:320]
+    shared = request.args.get("shared") == "1" and p.role == "manager"
+    scope = permissions.shared_scope(p) if shared else permissions.user_scope(p)
+    page = users.list_users(rt(), p.tenant_id, q=q or None, page=page_number(), per_page=50, within=scope)
+    ids = [u.id for u in page.items]
+    targets = groups.list_groups(rt(), p.tenant_id, per_page=200, within=permissions.group_scope(p)).items
+    return render_template("ui/people.html", page=page, q=q, shared=shared, actions=allowed_actions(),
+                           shared_ids=permissions.is_shared_with(rt(), p, ids), labels=LABELS, targets=targets,
+                           group=None, user_courses=courses.course_titles_of_users(rt(), p.tenant_id, ids))
+
+
+@bp.get(f"/people/<{ID}:user_id>")
+def person(user_id: int):
+    """One person: their details, the groups of theirs the principal may see, courses, tasks, certificates, notifications."""
+    p = principal()
+    user = users.get_user(rt(), p.tenant_id, user_id)
+    permissions.require(rt(), p, "view_users" if p.role != "learner" else "view_own", user)
+    visible = groups.list_groups(rt(), p.tenant_id, per_page=100,
+                                 within=permissions.groups_of_user_scope(p, user_id)).items
+    return render_template("ui/person.html", user=user, groups=visible,
+                           shared=user_id in permissions.is_shared_with(rt(), p, [user_id]),
+                           courses=courses.course_titles_of_users(rt(), p.tenant_id, [user_id]).get(user_id, []),
+                           tasks=tasks.list_tasks(rt(), p.tenant_id, user_id, per_page=100).items,
+                           certificates=certificates.list_certificates(rt(), p.tenant_id, user_id).items,
+                           notifications=notifications.list_notifications(rt(), p.tenant_id, user_id).items)
+
+
+@bp.post("/people/batch")
+def people_batch():
+    """Confirm, then start a batch action on selected people; every one must be someone the principal may see."""
+    _may_view_people()
+    p = principal()
+    if not permissions.can(rt(), p, "batch_actions"):
+        raise Forbidden("You may not run batch actions.")
+    action = chosen_action()
+    wanted = sorted(set(selected_ids()))
+    user_ids = permissions.visible_user_ids(rt(), p, wanted)
+    if len(user_ids) != len(wanted):
+        raise Forbidden(f"You may not act on {len(wanted) - len(user_ids)} of the selected users.")
+    params = form_params(action)
+    back = ui_url("ui.people", shared=1) if request.form.get("shared") == "1" else ui_url("ui.people")
+    return confirm_or_start(action, params, user_ids, action_url=url_for("ui.people_batch"), back_url=back)
+
+
+@bp.get("/shared")
+def shared_with_me():
+    return redirect(ui_url("ui.people", shared=1))
