@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from provisioning.models import Membership, User
 from provisioning.runtime import Runtime
-from provisioning.services.groups import load_group
+from provisioning.store.groups import load_group
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MEMBER_HEADER = ["First name", "Last name", "Email", "Username", "Status", "Last login", "Source"]

@@ -144,7 +144,7 @@ def load_user(rt, tenant_id: int, user_id: int, with_groups: bool) -> tuple[User
 
     with rt.db.read() as s:
         if not with_groups:
-            from provisioning.services.users import load_user as load
+            from provisioning.store.users import load_user as load
 
             return load(s, tenant_id, user_id), None
         # The user and its group ids in one statement (names only when it has groups).
@@ -161,7 +161,7 @@ def user_groups(rt, tenant_id: int, user_id: int) -> list[tuple[int, str]]:
 
 
 def load_group(rt, tenant_id: int, group_id: int, with_members: bool) -> tuple[Group, list | None]:
-    from provisioning.services.groups import load_group as load
+    from provisioning.store.groups import load_group as load
 
     with rt.db.read() as s:
         group = load(s, tenant_id, group_id)

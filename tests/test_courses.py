@@ -107,7 +107,7 @@ def test_bulk_enrollment_handles_more_rows_than_one_chunk(rt, client, tenant):
 
     course = create_course(rt, tenant.id, "big", None, ACTOR)
     with rt.db.transaction() as s:
-        from provisioning.services.users import add_user
+        from provisioning.store.users import add_user
 
         ids = [add_user(s, tenant.id, {"email": f"u{i}@x.org"}, ACTOR).id for i in range(1200)]
     result = enroll_many(rt, tenant.id, [{"user_id": i, "course_id": "big", "status": "completed"} for i in ids],

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from provisioning.models import Membership, Operation
 from provisioning.rules.schedule import current_slot, start_due_evaluations
 from provisioning.services.activity import Actor
-from provisioning.services.groups import add_group
-from provisioning.services.users import add_user
+from provisioning.store.groups import add_group
+from provisioning.store.users import add_user
 from tests.conftest import TEST_REDIS_URL, on_postgres, on_real_redis
 from tests.test_jobs_support import wait_for
 

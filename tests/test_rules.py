@@ -14,7 +14,8 @@ from provisioning.rules.definition import reevaluate_users
 from provisioning.services.activity import Actor
 from provisioning.services.courses import create_course, delete_course, enroll_many
 from provisioning.services.memberships import add_members, remove_members
-from provisioning.services.users import add_user, update_user
+from provisioning.services.users import update_user
+from provisioning.store.users import add_user
 from server.cli import CliState
 from server.cli_rules import register
 

@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 from provisioning.filters.translate import InvalidFilter, compile_filter, sort_key
 from provisioning.models import Group, User
 from provisioning.services.activity import Actor
-from provisioning.services.groups import add_group
-from provisioning.services.memberships import insert_members
-from provisioning.services.users import add_user
+from provisioning.store.groups import add_group
+from provisioning.store.members import insert_members
+from provisioning.store.users import add_user
 
 ACTOR = Actor("test", "cli")
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -33,8 +33,8 @@ from provisioning.models import ExportChunk, Group, Membership, Operation, User
 from provisioning.rules import definition as rules
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor
-from provisioning.services.groups import load_group
 from provisioning.services.operations import save_progress, start_operation
+from provisioning.store.groups import load_group
 
 OPERATION_TYPE = "batch_action"
 MAX_USER_IDS = 100_000

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.db import id_in, insert_ignoring_conflicts
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from provisioning.lti.roles import MANAGER_ROLES
 from provisioning.mail.outbox import queue_emails
 from provisioning.mail.templates import greeting_name, render
 from provisioning.models import (
@@ -39,13 +40,8 @@ from provisioning.services import (
     tasks,
 )
 from provisioning.services.activity import Actor, record_user_events
-from provisioning.services.groups import load_group
-from provisioning.services.memberships import (
-    delete_members,
-    ensure_hand_editable,
-    insert_members,
-    touch_group,
-)
+from provisioning.store.groups import load_group
+from provisioning.store.members import delete_members, ensure_hand_editable, insert_members, touch_group
 
 # BCP 47 language tags, loosely (RFC 5646 §2.1): "en", "pt-BR", "zh-Hant-TW".
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
@@ -292,8 +288,6 @@ def add_task(ctx: StepContext, ids: list[int]) -> Outcome:
 
 def _teaches(s: Session, tenant_id: int, user_id: int) -> bool:
     """An LTI Instructor or TA of some course manages groups (permissions) whatever their user role."""
-    from provisioning.lti.launch import MANAGER_ROLES
-
     return bool(s.scalar(select(exists().where(Enrollment.tenant_id == tenant_id, Enrollment.user_id == user_id,
                                                Enrollment.role.in_(sorted(MANAGER_ROLES)),
                                                Enrollment.status != "dropped"))))

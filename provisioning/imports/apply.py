@@ -28,16 +28,17 @@ from provisioning.imports.events import (
     record_member_events,
     reevaluate_rules,
 )
+from provisioning.imports.marks import mark_rows as _mark
+from provisioning.imports.marks import user_gone
 from provisioning.imports.preview import load_import, refresh_summary
 from provisioning.imports.users_apply import index_lookups
-from provisioning.imports.validate import mark_rows as _mark
-from provisioning.imports.validate import user_gone, validate_staged
+from provisioning.imports.validate import validate_staged
 from provisioning.models import Group, Membership, Operation, User, utcnow
 from provisioning.models.imports import Import, ImportRow
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record_many
-from provisioning.services.groups import add_group
 from provisioning.services.operations import save_progress, start_operation
+from provisioning.store.groups import add_group
 
 CHUNK_MAX = 50_000  # rows; the adaptive chunk size never grows beyond this
 COUNTERS = ("done", "applied", "skipped", "errors", "removed", "groups_created", "users_created", "users_updated")

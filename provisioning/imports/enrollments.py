@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from provisioning.imports.events import record_events, reevaluate_rules
-from provisioning.imports.validate import mark_rows, mark_staged, user_gone
+from provisioning.imports.marks import mark_rows, mark_staged, user_gone
 from provisioning.models import Course, Enrollment, User, utcnow
 from provisioning.models.imports import Import, ImportRow
 from provisioning.runtime import Runtime

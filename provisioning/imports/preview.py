@@ -23,9 +23,9 @@ from provisioning.models.imports import IMPORT_MODES, Import, ImportRow
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
-from provisioning.services.groups import load_group
-from provisioning.services.memberships import ensure_hand_editable
-from provisioning.services.users import count_seats
+from provisioning.store.groups import load_group
+from provisioning.store.members import ensure_hand_editable
+from provisioning.store.users import count_seats
 
 GROUPS_SHOWN = 1000
 

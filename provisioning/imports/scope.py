@@ -18,7 +18,7 @@ from provisioning.models import Group
 from provisioning.models.imports import Import, ImportRow
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor
-from provisioning.services.groups import add_group
+from provisioning.store.groups import add_group
 
 LISTED = 10_000  # distinct groups of one file; more than any real upload names
 

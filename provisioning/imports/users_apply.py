@@ -19,12 +19,12 @@ from provisioning.db import id_in
 from provisioning.errors import LimitExceeded
 from provisioning.imports.events import record_events, reevaluate_rules
 from provisioning.imports.inserts import insert_from
-from provisioning.imports.validate import mark_rows, same_email, user_gone
+from provisioning.imports.marks import mark_rows, same_email, user_gone
 from provisioning.models import Tenant, User, utcnow
 from provisioning.models.imports import STAGED_USER_FIELDS, Import, ImportRow
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor
-from provisioning.services.users import check_seats, count_seats
+from provisioning.store.users import check_seats, count_seats
 
 
 def check_seats_for(s: Session, imp: Import, adding: int) -> None:

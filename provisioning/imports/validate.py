@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, update
+from sqlalchemy import String, and_, cast, exists, func, literal, select, update
 from sqlalchemy.orm import Session
 
+from provisioning.imports.enrollments import validate_enrollments
 from provisioning.imports.formats import Layout
+from provisioning.imports.marks import mark_staged, same_email, user_gone
 from provisioning.models import ENROLLMENT_STATUSES, USER_ROLES, Group, User
 from provisioning.models.imports import Import, ImportRow
 from provisioning.services.courses import parse_when
-from provisioning.services.users import EMAIL_RE
+from provisioning.store.users import EMAIL_RE
 
 MAX_LENGTH = {c.name: c.type.length for c in ImportRow.__table__.columns
               if getattr(c.type, "length", None)}
@@ -203,31 +205,6 @@ _BY_FORMAT = {"members": _members, "user-groups": _user_groups, "group-users": _
 # --- set-based checks over the staged rows ---------------------------------------------------
 
 
-def mark_staged(s: Session, import_id: int, condition, message, column: str | None = None,
-                value=ImportRow.email) -> int:
-    values: dict[str, Any] = {"status": "error", "message": message, "value": value}
-    if column is not None:
-        values["column_name"] = column
-    return s.execute(update(ImportRow).where(ImportRow.import_id == import_id, ImportRow.status == "ok", condition)
-                     .values(**values).execution_options(synchronize_session=False)).rowcount
-
-
-def same_email(users) -> Any:
-    """``lower(users.email) = lower(staged email)`` (the staged one is lower-cased already).
-
-    Both sides are expressions on purpose: against a bare TEXT column SQLite gives the
-    comparison TEXT affinity and won't use the (tenant_id, lower(email)) index.
-    """
-    return func.lower(users.email) == func.lower(ImportRow.email)
-
-
-def user_gone(tenant_id: int):
-    """The staged row names no user of the tenant (any more): a primary-key probe per row (see apply)."""
-    user = select(User.id).where(User.id == ImportRow.user_id, User.tenant_id == tenant_id) \
-        .correlate(ImportRow).scalar_subquery()
-    return or_(ImportRow.user_id.is_(None), user.is_(None))
-
-
 UNKNOWN_EMAIL = "No user of this tenant has this email: users must exist before they join groups."
 
 
@@ -239,8 +216,6 @@ def validate_staged(s: Session, imp: Import, email_header: str | None, *, just_s
     commit) users may have come or gone since, so they are checked again.
     """
     if imp.format == "enrollments":
-        from provisioning.imports.enrollments import validate_enrollments
-
         validate_enrollments(s, imp)
     elif imp.format != "users":
         mark_staged(s, imp.id, ImportRow.user_id.is_(None) if just_staged else user_gone(imp.tenant_id),
@@ -300,7 +275,3 @@ def _mark_duplicates(s: Session, imp: Import) -> None:
 # --- while applying ------------------------------------------------------------------------------
 
 
-def mark_rows(s: Session, where, status: str, message: str) -> int:
-    """Set the status and message of the still-"ok" staged rows matching ``where``; returns how many."""
-    return s.execute(update(ImportRow).where(where, ImportRow.status == "ok")
-                     .values(status=status, message=message).execution_options(synchronize_session=False)).rowcount

@@ -21,6 +21,7 @@ from provisioning.lti.jwk import (
     public_jwk,
     seal_private_pem,
 )
+from provisioning.lti.registrations import cached
 from provisioning.models import LtiKey, utcnow
 from provisioning.runtime import Runtime
 
@@ -49,8 +50,6 @@ def _add_key(s: Session, secret: str) -> tuple[LtiKey, str]:
 
 def current_key(rt: Runtime) -> SigningKey:
     """The active signing key, created on first use (kept for a minute per process)."""
-    from provisioning.lti.registrations import cached
-
     return cached(rt, "tool_key", "current", lambda: _load_current_key(rt))
 
 

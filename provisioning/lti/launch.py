@@ -7,7 +7,6 @@ and starts a roster sync when the course's roster is older than the tenant's set
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,11 +15,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from provisioning.db import insert_ignoring_conflicts
-from provisioning.errors import Forbidden
+from provisioning.errors import Forbidden, NotFound
+from provisioning.lti.people import person_values
 from provisioning.lti.registrations import lti_settings
+from provisioning.lti.roles import principal_role
+from provisioning.lti.roster import start_roster_sync_if_stale
 from provisioning.models import (
     Course,
+    CourseGroup,
     Enrollment,
+    Group,
     LtiContext,
     LtiNonce,
     LtiRegistration,
@@ -34,14 +38,11 @@ from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
 from provisioning.services.invitations import accept_invitation
 from provisioning.services.notifications import deliver_pending
-from provisioning.services.users import add_user, find_users_by_email, normalise_email
+from provisioning.store.users import add_user, find_users_by_email
 
 LOGIN_TTL = timedelta(minutes=10)
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
-# LTI 1.3 §A.2: system, institution and context roles; a role may also be a short name (deprecated).
-ADMIN_ROLES = {"Administrator", "SysAdmin"}
-MANAGER_ROLES = {"Instructor", "TeachingAssistant"}
 
 
 @dataclass(frozen=True)
@@ -114,43 +115,7 @@ def consume_nonce(rt: Runtime, registration_id: int | None, state: str | None, n
     return "replayed" if row.used_at is not None else "expired"
 
 
-# --- roles ---------------------------------------------------------------------------------
-
-
-def short_role(uri: str) -> str:
-    """``http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant`` -> TeachingAssistant."""
-    return uri.rsplit("#", 1)[-1].rsplit("/", 1)[-1] if uri else ""
-
-
-def principal_role(roles: list[str]) -> tuple[str, str]:
-    """(our role, the platform role it came from): Administrator -> admin; Instructor/TA -> manager."""
-    shorts = [short_role(r) for r in roles if isinstance(r, str)]
-    for name in shorts:
-        if name in ADMIN_ROLES:
-            return "admin", "Administrator"
-    for name in shorts:
-        if name in MANAGER_ROLES:
-            return "manager", name
-    return "learner", next((n for n in shorts if n), "Learner")
-
-
 # --- users ---------------------------------------------------------------------------------
-
-
-def username_for(issuer: str, sub: str, email: str | None) -> str:
-    """A stable username for a user created from LTI: the email, else a digest of (issuer, sub)."""
-    if email:
-        return email
-    return "lti-" + hashlib.sha256(f"{issuer}\n{sub}".encode()).hexdigest()[:20]
-
-
-def person_values(claims: dict[str, Any], issuer: str, sub: str) -> dict[str, Any]:
-    email = normalise_email(claims.get("email")) if isinstance(claims.get("email"), str) else None
-    return {
-        "username": username_for(issuer, sub, email), "email": email,
-        "given_name": (claims.get("given_name") or None), "family_name": (claims.get("family_name") or None),
-        "display_name": (claims.get("name") or None),
-    }
 
 
 def link_user(s: Session, tenant_id: int, issuer: str, sub: str, claims: dict[str, Any], actor: Actor) -> User:
@@ -175,8 +140,6 @@ def link_user(s: Session, tenant_id: int, issuer: str, sub: str, claims: dict[st
 
 def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -> LaunchResult:
     """Apply a validated launch: user, last login, course, enrollment; maybe start a roster sync."""
-    from provisioning.lti.roster import start_roster_sync_if_stale
-
     actor = Actor(name="lti", channel="lti")
     with rt.db.transaction() as s:
         reg, tenant = s.execute(select(LtiRegistration, Tenant).join(Tenant, Tenant.id == LtiRegistration.tenant_id)
@@ -259,9 +222,6 @@ def ensure_context(s: Session, reg: LtiRegistration, context_id: str, course_id:
 
 def add_course_group(rt: Runtime, tenant_id: int, course_id: int, group_id: int) -> None:
     """Make a group one of a course's groups, managed by the course's instructors."""
-    from provisioning.errors import NotFound
-    from provisioning.models import CourseGroup, Group
-
     with rt.db.transaction() as s:
         course, group = s.get(Course, course_id), s.get(Group, group_id)
         if course is None or course.tenant_id != tenant_id:

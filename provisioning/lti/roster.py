@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import NotFound
 from provisioning.lti.keys import current_key
-from provisioning.lti.launch import person_values, short_role
 from provisioning.lti.nrps import MembersPage, NrpsClient, Platform
+from provisioning.lti.people import person_values
+from provisioning.lti.roles import short_role
 from provisioning.models import (
     Course,
     CourseGroup,
@@ -39,14 +40,10 @@ from provisioning.models import (
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
-from provisioning.services.groups import add_group
-from provisioning.services.memberships import (
-    delete_members,
-    insert_members,
-    touch_group,
-)
 from provisioning.services.operations import save_progress, start_operation
-from provisioning.services.users import check_seats, find_users_by_email
+from provisioning.store.groups import add_group
+from provisioning.store.members import delete_members, insert_members, touch_group
+from provisioning.store.users import check_seats, find_users_by_email
 
 OPERATION_TYPE = "roster_sync"
 CHUNK = 1000

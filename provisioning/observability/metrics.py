@@ -17,6 +17,8 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from provisioning.services.operations import count_active
+
 log = logging.getLogger(__name__)
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -61,8 +63,6 @@ class QueueCollector:
         ops = GaugeMetricFamily("provisioning_operations", "Operations waiting or running (all tenants).",
                                 labels=["status"])
         try:
-            from provisioning.services.operations import count_active
-
             for status, count in count_active(self.rt).items():
                 ops.add_metric([status], count)
             yield ops

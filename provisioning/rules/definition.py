@@ -30,7 +30,10 @@ from provisioning.rules.membership import apply_rules_to_users
 from provisioning.rules.references import check_references, references
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
+from provisioning.services.operations import start_operation
 from provisioning.sql import json_text
+from provisioning.store.groups import load_group
+from provisioning.store.members import unknown_user_ids
 
 RULE_ACTOR = Actor("rule", "rule")
 INLINE_USERS = 1000  # more changed users than this re-evaluate as background jobs
@@ -158,8 +161,6 @@ def start_evaluation(s: Session, rt: Runtime, group: Group, actor: Actor, *, sch
 
     ``users`` is the tenant's (count, last user id) when the caller has it already.
     """
-    from provisioning.services.operations import start_operation
-
     s.flush()
     total, last = users if users is not None else _tenant_users(s, group.tenant_id)
     params: dict[str, Any] = {"group_id": group.id, "actor": actor.name, "channel": actor.channel,
@@ -174,9 +175,6 @@ def start_evaluation(s: Session, rt: Runtime, group: Group, actor: Actor, *, sch
 def set_exceptions(rt: Runtime, tenant_id: int, group_id: int, *, always_include: Sequence[int] | None,
                    never_include: Sequence[int] | None, actor: Actor):
     """Replace an automatic group's always-include / never-include lists and re-evaluate it."""
-    from provisioning.services.groups import load_group
-    from provisioning.services.memberships import unknown_user_ids
-
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id, for_update=True)
         if group.kind != "automatic":
@@ -203,8 +201,6 @@ def set_exceptions(rt: Runtime, tenant_id: int, group_id: int, *, always_include
 
 def request_evaluation(rt: Runtime, tenant_id: int, group_id: int, actor: Actor):
     """Start a full evaluation of one automatic group now; returns the Operation."""
-    from provisioning.services.groups import load_group
-
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id, for_update=True)
         if group.kind != "automatic":

@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.models import Group, Membership, User, utcnow
 from provisioning.services.activity import Actor, record, user_events_insert
-from provisioning.services.memberships import touch_group
+from provisioning.store.members import touch_group
 
 EVENT_CHUNK = 5000
 SAMPLE = 100  # ids named in a group's "group.rule_applied" summary event

@@ -10,9 +10,11 @@ from typing import Any, Iterable
 from sqlalchemy import insert, or_, select, text
 from sqlalchemy.orm import Session
 
-from provisioning.models import ActivityEvent, utcnow
+from provisioning.db import id_in
+from provisioning.models import ActivityEvent, User, utcnow
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
+from provisioning.sql import json_text
 
 
 @dataclass(frozen=True)
@@ -109,10 +111,6 @@ def list_events(
     if object_id:
         stmt = stmt.where(ActivityEvent.object_id == object_id)
     if group_id is not None:
-        from provisioning.sql import (
-            json_text,  # the JSON-key-as-text construct both backends agree on
-        )
-
         stmt = stmt.where(or_((ActivityEvent.object_type == "group") & (ActivityEvent.object_id == str(group_id)),
                               json_text(ActivityEvent.details, "group_id") == str(group_id)))
     if since:
@@ -127,9 +125,6 @@ def list_events(
 def record_user_events(session: Session, tenant_id: int, actor: Actor, action: str, user_ids: Iterable[int],
                        details: dict[str, Any] | None = None) -> None:
     """The set-based form of :func:`record_many` for one action on many users: one INSERT ... SELECT."""
-    from provisioning.db import id_in
-    from provisioning.models import User
-
     ids = list(user_ids)
     if not ids:
         return

@@ -12,7 +12,7 @@ from provisioning.db import id_in
 from provisioning.models import Certificate, User, utcnow
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
-from provisioning.services.users import load_user
+from provisioning.store.users import load_user
 
 
 def assign_certificates(s: Session, tenant_id: int, user_ids: Sequence[int], name: str, issued_on: date,

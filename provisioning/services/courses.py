@@ -17,10 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
-from provisioning.models import ENROLLMENT_STATUSES, Course, Enrollment, User, utcnow
+from provisioning.lti.roles import MANAGER_ROLES
+from provisioning.models import ENROLLMENT_STATUSES, Course, CourseGroup, Enrollment, User, utcnow
+from provisioning.rules.definition import mark_rules_naming_course_broken, reevaluate_users
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
-from provisioning.services.users import find_users_by_email
+from provisioning.store.users import find_users_by_email
 
 CHUNK = 500
 MAX_ROWS = 10_000
@@ -69,8 +71,6 @@ def create_course(rt: Runtime, tenant_id: int, external_id: str, title: str | No
 
 def delete_course(rt: Runtime, tenant_id: int, external_id: str, actor: Actor) -> None:
     """Delete a course and its enrollments; automatic groups whose rule names it are marked broken."""
-    from provisioning.rules.definition import mark_rules_naming_course_broken
-
     with rt.db.transaction() as s:
         course = s.scalar(select(Course).where(Course.tenant_id == tenant_id, Course.external_id == external_id))
         if course is None:
@@ -202,8 +202,6 @@ def enroll_many(rt: Runtime, tenant_id: int, rows: Sequence[dict[str, Any]], act
     for the same user and course wins.  ``where`` prefixes error keys ("" gives "3.email",
     None gives bare field names for a single enrollment).
     """
-    from provisioning.rules.definition import reevaluate_users
-
     if len(rows) > MAX_ROWS:
         raise LimitExceeded(f"At most {MAX_ROWS} enrollments per request.", limit="rows")
     if not rows:
@@ -251,8 +249,6 @@ __all__ = ["EnrollmentResult", "add_course", "create_course", "delete_course", "
 
 def courses_of_groups(rt: Runtime, tenant_id: int, group_ids: Sequence[int]) -> dict[int, list[Course]]:
     """The courses each group is linked to (course groups of LMS courses), by group id."""
-    from provisioning.models import CourseGroup
-
     found: dict[int, list[Course]] = {}
     with rt.db.read() as s:
         for group_id, course in s.execute(
@@ -265,9 +261,6 @@ def courses_of_groups(rt: Runtime, tenant_id: int, group_ids: Sequence[int]) -> 
 
 def managers_of_groups(rt: Runtime, tenant_id: int, group_ids: Sequence[int]) -> dict[int, list[str]]:
     """Who manages each group: the instructors and TAs of its courses (emails, else usernames), by group id."""
-    from provisioning.lti.launch import MANAGER_ROLES
-    from provisioning.models import CourseGroup
-
     found: dict[int, list[str]] = {}
     with rt.db.read() as s:
         rows = s.execute(

@@ -16,9 +16,9 @@ from provisioning.db import insert_ignoring_conflicts
 from provisioning.models import Group, Membership, Tenant, User, utcnow
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record_many
-from provisioning.services.groups import add_group
-from provisioning.services.memberships import insert_members, touch_group
-from provisioning.services.users import check_seats
+from provisioning.store.groups import add_group
+from provisioning.store.members import insert_members, touch_group
+from provisioning.store.users import check_seats
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo University"

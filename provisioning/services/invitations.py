@@ -19,6 +19,7 @@ from provisioning.mail.templates import greeting_name, render
 from provisioning.models import Invitation, Tenant, User, utcnow
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record_user_events
+from provisioning.store.users import add_user
 
 
 def tenant_link(tenant: Tenant, setting: str, field: str) -> str:
@@ -70,8 +71,6 @@ def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[s
     For the few unknown emails of one request (adding members by email); bulk
     creation goes through the CSV import instead.
     """
-    from provisioning.services.users import add_user
-
     try:
         tenant_link(s.get(Tenant, tenant_id), "join_url", "emails")
     except InvalidInput:

@@ -34,6 +34,7 @@ from provisioning.models import (
     utcnow,
 )
 from provisioning.services.activity import Actor, record_user_events, user_events_insert
+from provisioning.store.users import check_seats
 
 CHUNK = 2000
 
@@ -80,8 +81,6 @@ def _deactivate_in_one_statement(s: Session, tenant_id: int, deactivating, now, 
 
 def reactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor: Actor) -> list[int]:
     """Reactivate deactivated users inside an open unit of work; returns the ids that changed."""
-    from provisioning.services.users import check_seats
-
     ids = list(user_ids)
     pending = list(s.scalars(select(User.id).where(User.tenant_id == tenant_id, id_in(s, User.id, ids),
                                                    User.status == "deactivated"))) if ids else []

@@ -11,22 +11,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
-from provisioning.db import insert_ignoring_conflicts
-from provisioning.errors import Conflict, InvalidInput, NotFound
+from provisioning.errors import InvalidInput, NotFound, VersionMismatch
 from provisioning.models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
 from provisioning.pagination import Page, paginate
+from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record_many
-from provisioning.services.groups import load_group
+from provisioning.services.invitations import invite_new_users
 from provisioning.services.operations import save_progress, start_operation
-from provisioning.services.users import find_users_by_email
 from provisioning.sql import escape_like
+from provisioning.store.groups import add_group, apply_group_changes, load_group
+from provisioning.store.members import (
+    CHUNK,
+    _refuse_unknown,
+    delete_members,
+    ensure_hand_editable,
+    insert_members,
+    touch_group,
+)
+from provisioning.store.users import find_users_by_email
 
-CHUNK = 1000
 # A copy chunk (with one audit event per member) commits its progress well within a second.
 COPY_CHUNK = 500
 
@@ -39,39 +46,6 @@ class MemberChange:
     @property
     def added_count(self) -> int:
         return len(self.added)
-
-
-def ensure_hand_editable(group: Group) -> None:
-    """Automatic groups follow their rule; their members can't be changed by hand."""
-    if group.kind == "automatic":
-        raise Conflict(f"Group {group.name!r} is automatic: its members follow its rule and can't be "
-                       "changed by hand. Edit the rule or its include/exclude lists instead.", field="members")
-
-
-def touch_group(s: Session, group_id: int, group: Group | None = None) -> None:
-    """A new version of the group (its members changed); ``group``, when loaded, gets it too."""
-    version, updated_at = s.execute(update(Group).where(Group.id == group_id)
-                                    .values(version=Group.version + 1, updated_at=utcnow())
-                                    .returning(Group.version, Group.updated_at)
-                                    .execution_options(synchronize_session=False)).one()
-    if group is not None:
-        set_committed_value(group, "version", version)
-        set_committed_value(group, "updated_at", updated_at)
-
-
-def insert_members(s: Session, tenant_id: int, group_id: int, user_ids: Sequence[int], source: str) -> list[int]:
-    """Insert memberships for those of ``user_ids`` that are users of the tenant; returns the new ones."""
-    added: list[int] = []
-    now = utcnow()
-    for start in range(0, len(user_ids), CHUNK):
-        chunk = list(user_ids[start:start + CHUNK])
-        select_users = select(literal(group_id), User.id, literal(tenant_id), literal(source), literal(now, type_=Membership.added_at.type)) \
-            .where(User.tenant_id == tenant_id, User.id.in_(chunk))
-        stmt = insert_ignoring_conflicts(s, Membership.__table__).from_select(
-            ["group_id", "user_id", "tenant_id", "source", "added_at"], select_users,
-        ).returning(Membership.__table__.c.user_id)
-        added.extend(s.scalars(stmt).all())
-    return added
 
 
 def _member_events(tenant_id: int, group_id: int, user_ids: Iterable[int], actor: Actor, action: str) -> list[dict[str, Any]]:
@@ -111,8 +85,6 @@ def add_members(
             found = find_users_by_email(s, tenant_id, emails)
             missing_emails = [e for e in emails if e and e.strip().lower() not in found]
             if missing_emails and (invite or (len(emails) == 1 and not user_ids)):
-                from provisioning.services.invitations import invite_new_users
-
                 found.update(invite_new_users(s, rt, tenant_id, missing_emails, actor))
                 missing_emails = []
             if missing_emails:
@@ -137,17 +109,6 @@ def remove_members(rt: Runtime, tenant_id: int, group_id: int, user_ids: Sequenc
             touch_group(s, group.id)
             record_many(s, _member_events(tenant_id, group.id, removed, actor, "group.member_removed"))
     return len(removed)
-
-
-def delete_members(s: Session, group_id: int, user_ids: Sequence[int]) -> list[int]:
-    removed: list[int] = []
-    ids = list(user_ids)
-    for start in range(0, len(ids), CHUNK):
-        stmt = (delete(Membership).where(Membership.group_id == group_id,
-                                         Membership.user_id.in_(ids[start:start + CHUNK]))
-                .returning(Membership.user_id))
-        removed.extend(s.scalars(stmt).all())
-    return removed
 
 
 def remove_member(rt: Runtime, tenant_id: int, group_id: int, user_id: int, actor: Actor) -> None:
@@ -233,23 +194,6 @@ def copy_members_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: d
 # --- changing a group's attributes and members in one unit of work -------------------------
 
 
-def unknown_user_ids(s: Session, tenant_id: int, user_ids: Sequence[int]) -> list[int]:
-    """Those of ``user_ids`` that are not users of the tenant (checked in chunks, in SQL)."""
-    ids = sorted(set(user_ids))
-    known: set[int] = set()
-    for start in range(0, len(ids), CHUNK):
-        known.update(s.scalars(select(User.id).where(User.tenant_id == tenant_id,
-                                                     User.id.in_(ids[start:start + CHUNK]))))
-    return [i for i in ids if i not in known]
-
-
-def _refuse_unknown(s: Session, tenant_id: int, user_ids: Sequence[int]) -> None:
-    missing = unknown_user_ids(s, tenant_id, user_ids) if user_ids else []
-    if missing:
-        raise InvalidInput("Some members are not users of this tenant; nothing was changed.",
-                           details={"members": [f"No user with id {i}." for i in missing[:100]]})
-
-
 def apply_member_steps(s: Session, group: Group, steps: Sequence[tuple[str, Sequence[int] | None]],
                        actor: Actor, source: str) -> tuple[int, int]:
     """Run ("add" | "remove" | "replace", user_ids) steps in order; ("remove", None) removes everyone.
@@ -296,9 +240,6 @@ def edit_group(rt: Runtime, tenant_id: int, group_id: int, *, values: dict[str, 
     ``reevaluate``: also re-evaluate the users the steps name against the automatic groups
     (rules may test membership of this group), in the same unit of work.
     """
-    from provisioning.errors import VersionMismatch
-    from provisioning.services.groups import apply_group_changes
-
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id, for_update=True)
         if if_version is not None and group.version != if_version:
@@ -314,18 +255,12 @@ def edit_group(rt: Runtime, tenant_id: int, group_id: int, *, values: dict[str, 
 
 
 def _reevaluate(rt: Runtime, s: Session, tenant_id: int, user_ids: Sequence[int]) -> None:
-    from provisioning.rules.definition import (
-        reevaluate_users,  # not at the top: rules imports this module
-    )
-
     reevaluate_users(s, tenant_id, user_ids, rt=rt)  # it drops repeats and does nothing for none
 
 
 def create_group_with_members(rt: Runtime, tenant_id: int, values: dict[str, Any], user_ids: Sequence[int],
                               actor: Actor, *, source: str = "manual", reevaluate: bool = False) -> Group:
     """Create a group and give it its first members in one unit of work (``reevaluate``: see edit_group)."""
-    from provisioning.services.groups import add_group
-
     with rt.db.transaction() as s:
         group = add_group(s, tenant_id, values, actor)
         if user_ids:

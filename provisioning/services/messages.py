@@ -19,8 +19,8 @@ from provisioning.mail.templates import greeting_name, render
 from provisioning.models import Membership, Operation, Tenant, User
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor
-from provisioning.services.groups import load_group
 from provisioning.services.operations import start_operation
+from provisioning.store.groups import load_group
 
 OPERATION_TYPE = "group_message"
 

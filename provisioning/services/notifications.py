@@ -18,7 +18,7 @@ from provisioning.mail.templates import greeting_name, render
 from provisioning.models import Notification, Tenant, User, utcnow
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
-from provisioning.services.users import load_user
+from provisioning.store.users import load_user
 
 
 def notify_users(s: Session, rt: Runtime, tenant_id: int, user_ids: Sequence[int], subject: str, body: str,

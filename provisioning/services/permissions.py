@@ -17,8 +17,9 @@ from sqlalchemy import BigInteger, String, cast, exists, or_, select, union
 from sqlalchemy.orm import Session
 
 from provisioning.errors import Forbidden
-from provisioning.lti.launch import MANAGER_ROLES
+from provisioning.imports.scope import import_groups
 from provisioning.lti.registrations import lti_settings
+from provisioning.lti.roles import MANAGER_ROLES
 from provisioning.models import (
     ActivityEvent,
     CourseGroup,
@@ -250,8 +251,6 @@ def import_refusals(rt: Runtime, principal: Principal, import_id: int) -> list[s
     """Why the principal may not commit this import (empty: they may).  Admins may commit any import;
     a manager with ``upload`` only files for groups they manage, and new groups only with
     ``create_groups`` and a course to link them to (the course of their launch)."""
-    from provisioning.imports.scope import import_groups
-
     imp, named = import_groups(rt, principal.tenant_id, import_id)
     if principal.role == "admin":
         return []

@@ -15,7 +15,7 @@ from provisioning.models.engagement import TASK_STATUSES
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record
-from provisioning.services.users import load_user
+from provisioning.store.users import load_user
 
 
 def add_tasks(s: Session, tenant_id: int, user_ids: Sequence[int], title: str, due_date: date | None,

@@ -1,0 +1,45 @@
+"""Marking staged import rows that can't be applied: one set-based UPDATE per reason.
+
+Shared by every format's validation (:mod:`provisioning.imports.validate`, and
+:mod:`provisioning.imports.enrollments` for course enrollments)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from provisioning.models import User
+from provisioning.models.imports import ImportRow
+
+
+def mark_staged(s: Session, import_id: int, condition, message, column: str | None = None,
+                value=ImportRow.email) -> int:
+    values: dict[str, Any] = {"status": "error", "message": message, "value": value}
+    if column is not None:
+        values["column_name"] = column
+    return s.execute(update(ImportRow).where(ImportRow.import_id == import_id, ImportRow.status == "ok", condition)
+                     .values(**values).execution_options(synchronize_session=False)).rowcount
+
+
+def same_email(users) -> Any:
+    """``lower(users.email) = lower(staged email)`` (the staged one is lower-cased already).
+
+    Both sides are expressions on purpose: against a bare TEXT column SQLite gives the
+    comparison TEXT affinity and won't use the (tenant_id, lower(email)) index.
+    """
+    return func.lower(users.email) == func.lower(ImportRow.email)
+
+
+def user_gone(tenant_id: int):
+    """The staged row names no user of the tenant (any more): a primary-key probe per row (see apply)."""
+    user = select(User.id).where(User.id == ImportRow.user_id, User.tenant_id == tenant_id) \
+        .correlate(ImportRow).scalar_subquery()
+    return or_(ImportRow.user_id.is_(None), user.is_(None))
+
+
+def mark_rows(s: Session, where, status: str, message: str) -> int:
+    """Set the status and message of the still-"ok" staged rows matching ``where``; returns how many."""
+    return s.execute(update(ImportRow).where(where, ImportRow.status == "ok")
+                     .values(status=status, message=message).execution_options(synchronize_session=False)).rowcount

@@ -1,0 +1,170 @@
+"""Users as stored rows: validate, add, load, change and find them inside the caller's transaction.
+
+Primitives that never commit; the use cases in :mod:`provisioning.services.users` (and SCIM,
+imports, LTI launches and rosters) build on them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from provisioning.models import USER_ROLES, USER_STATUSES, Tenant, User, utcnow
+from provisioning.services.activity import Actor, record
+
+# Deliberately permissive: one "@", something on each side, no spaces.  Deliverability is
+# the identity provider's business; we only refuse what cannot be an address.
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+# Attributes callers may set directly, mapped to their column.  SCIM and the admin API
+# both translate their own names onto these.
+EDITABLE = (
+    "username", "email", "given_name", "family_name", "display_name", "external_id", "active",
+    "status", "role", "language", "locale", "timezone", "title", "user_type", "employee_number",
+    "cost_center", "organization", "division", "department", "manager_id", "custom_attributes",
+    "extra", "email_type",
+)
+
+
+def normalise_email(email: str | None) -> str | None:
+    if email is None:
+        return None
+    email = email.strip().replace("\u00a0", "")
+    return email or None
+
+
+def _validate(values: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(set(values) - set(EDITABLE))
+    for name in unknown:
+        errors[name] = ["Unknown attribute."]
+    if "email" in values:
+        values["email"] = normalise_email(values["email"])
+        if values["email"] is not None and not EMAIL_RE.match(values["email"]):
+            errors["email"] = [f"{values['email']!r} is not an email address."]
+    if "username" in values:
+        username = (values["username"] or "").strip()
+        if not username:
+            errors["username"] = ["Must not be empty."]
+        values["username"] = username
+    if "status" in values and values["status"] not in USER_STATUSES:
+        errors["status"] = [f"Must be one of {', '.join(USER_STATUSES)}."]
+    if "role" in values and values["role"] not in USER_ROLES:
+        errors["role"] = [f"Must be one of {', '.join(USER_ROLES)}."]
+    for name in ("custom_attributes", "extra"):
+        if name in values and not isinstance(values[name], dict):
+            errors[name] = ["Must be an object."]
+    if errors:
+        raise InvalidInput("Some user attributes are invalid.", details=errors)
+    # active and status describe one fact; keep them consistent whichever was given.
+    if "status" in values and "active" not in values:
+        values["active"] = values["status"] != "deactivated"
+    elif "active" in values and "status" not in values:
+        values["active"] = bool(values["active"])
+    return values
+
+
+def _check_unique(s: Session, tenant_id: int, values: dict[str, Any], exclude_id: int | None = None) -> None:
+    checks = [("username", User.username), ("email", User.email)]
+    if (values.get("username") or "").lower() == (values.get("email") or "").lower():
+        checks.reverse()  # a username that defaulted to the email: the email is what is taken
+    for attr, column in checks:
+        value = values.get(attr)
+        if not value:
+            continue
+        stmt = select(User.id).where(User.tenant_id == tenant_id, func.lower(column) == value.lower())
+        if exclude_id is not None:
+            stmt = stmt.where(User.id != exclude_id)
+        if s.scalar(stmt) is not None:
+            raise Conflict(f"A user with {attr} {value!r} already exists.", field=attr)
+
+
+def count_seats(s: Session, tenant_id: int) -> int:
+    """Seats in use: every user who is not deactivated."""
+    return s.scalar(select(func.count()).select_from(User)
+                    .where(User.tenant_id == tenant_id, User.status != "deactivated")) or 0
+
+
+def check_seats(s: Session, tenant_id: int, adding: int = 1) -> None:
+    limit = s.scalar(select(Tenant.seat_limit).where(Tenant.id == tenant_id))
+    if limit is not None and count_seats(s, tenant_id) + adding > limit:
+        raise LimitExceeded(f"The tenant's seat limit of {limit} users is reached.", limit="seats")
+
+
+def add_user(s: Session, tenant_id: int, values: dict[str, Any], actor: Actor) -> User:
+    """Create a user inside an open unit of work (used by services that create users in passing)."""
+    values = _validate(dict(values))
+    if not values.get("username"):
+        if not values.get("email"):
+            raise InvalidInput("A user needs a username or an email.",
+                               details={"email": ["Required when no username is given."]})
+        values["username"] = values["email"]
+    values.setdefault("status", "active" if values.get("active", True) else "deactivated")
+    values["active"] = values["status"] != "deactivated"
+    _check_unique(s, tenant_id, values)
+    if values["status"] != "deactivated":
+        check_seats(s, tenant_id)
+    user = User(tenant_id=tenant_id, **values)
+    user.custom_attributes = values.get("custom_attributes") or {}
+    user.extra = values.get("extra") or {}
+    s.add(user)
+    _flush_unique(s)
+    record(s, tenant_id, actor, "user.created", "user", user.id, {"username": user.username})
+    return user
+
+
+def _flush_unique(s: Session) -> None:
+    """Flush; a concurrent request that won the race for the same name is a Conflict.
+
+    No savepoint around it (two round trips per write): a Conflict ends the unit of work anyway.
+    """
+    try:
+        s.flush()
+    except IntegrityError as exc:
+        raise Conflict("A user with this username or email already exists.", field="username") from exc
+
+
+def load_user(s: Session, tenant_id: int, user_id: int, *, for_update: bool = False) -> User:
+    user = s.get(User, user_id, with_for_update=for_update) if isinstance(user_id, int) else None
+    if user is None or user.tenant_id != tenant_id:
+        raise NotFound(f"No user with id {user_id}.")
+    return user
+
+
+def apply_changes(s: Session, user: User, values: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """Change attributes of a loaded user inside an open unit of work; returns what changed."""
+    values = _validate(dict(values))
+    # Only a name that changes (ignoring case) can collide with another user's.
+    renamed = {k: values[k] for k in ("username", "email")
+               if k in values and (values[k] or "").lower() != (getattr(user, k) or "").lower()}
+    if renamed:
+        _check_unique(s, user.tenant_id, renamed, exclude_id=user.id)
+    if values.get("status") and values["status"] != "deactivated" and user.status == "deactivated":
+        check_seats(s, user.tenant_id)
+    changed = {k: v for k, v in values.items() if getattr(user, k) != v}
+    if not changed:
+        return {}
+    for key, value in changed.items():
+        setattr(user, key, value)
+    user.version += 1
+    user.updated_at = utcnow()
+    _flush_unique(s)
+    record(s, user.tenant_id, actor, "user.updated", "user", user.id, {"changed": sorted(changed)})
+    return changed
+
+
+def find_users_by_email(s: Session, tenant_id: int, emails: Iterable[str]) -> dict[str, int]:
+    """Map lower-cased emails to user ids, for the emails that belong to users of the tenant."""
+    wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start:start + 1000]
+        rows = s.execute(select(func.lower(User.email), User.id)
+                         .where(User.tenant_id == tenant_id, func.lower(User.email).in_(chunk)))
+        found.update({email: uid for email, uid in rows})
+    return found
