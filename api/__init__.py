@@ -17,9 +17,16 @@ def init_api(app: Flask) -> Api:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
     )
-    api = Api(app, spec_kwargs={"info": {"description": "Groups, users, memberships and background "
-                                                      "operations of one tenant. Authenticate with an "
-                                                      "admin token: `Authorization: Bearer prov_...`."}})
+    api = Api(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": "Groups, users, memberships and background "
+                "operations of one tenant. Authenticate with an "
+                "admin token: `Authorization: Bearer prov_...`."
+            }
+        },
+    )
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     api.spec.options["security"] = [{"bearerAuth": []}]
 
@@ -40,18 +47,27 @@ def init_api(app: Flask) -> Api:
     )
     from api.schemas import MAX_ID
 
-    for module in (groups, members, users, operations, activity,  # foundation
-                   imports, exports,  # CSV/XLSX imports and member exports
-                   courses, rules,  # courses, enrollments, automatic-group rules
-                   batch_actions, emails, tasks,  # batch actions, email log, users' tasks and records
-                   lti_roster):  # roster sync of LMS courses
+    for module in (
+        groups,
+        members,
+        users,
+        operations,
+        activity,  # foundation
+        imports,
+        exports,  # CSV/XLSX imports and member exports
+        courses,
+        rules,  # courses, enrollments, automatic-group rules
+        batch_actions,
+        emails,
+        tasks,  # batch actions, email log, users' tasks and records
+        lti_roster,
+    ):  # roster sync of LMS courses
         api.register_blueprint(module.blp, url_prefix="/api/v1")
 
     @app.url_value_preprocessor
     def _ids_in_range(endpoint, values):
         # werkzeug's int converter accepts any length; an id beyond 64 bits names nothing here.
-        if request.path.startswith("/api/") and any(
-                isinstance(v, int) and v > MAX_ID for v in (values or {}).values()):
+        if request.path.startswith("/api/") and any(isinstance(v, int) and v > MAX_ID for v in (values or {}).values()):
             abort(404, description="No such object.")
 
     register_error_handlers(app)

@@ -34,9 +34,13 @@ class ActivityQuery(TimeRangeQuery):
     channel = fields.String(validate=validate.OneOf(CHANNELS))
     object_type = fields.String(validate=validate.Length(max=50), metadata={"description": "e.g. user, group"})
     object_id = fields.String(validate=validate.Length(max=100))
-    group_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1), metadata={
-        "description": "Events about one group: on the group itself, and on its members' memberships "
-                       "(added or removed by hand, by an import or by its rule)"})
+    group_id = fields.Integer(
+        validate=validate.Range(min=1, max=2**63 - 1),
+        metadata={
+            "description": "Events about one group: on the group itself, and on its members' memberships "
+            "(added or removed by hand, by an import or by its rule)"
+        },
+    )
 
 
 ActivityPage = page_schema(ActivityEventSchema, "ActivityPage")

@@ -18,13 +18,21 @@ _id = dict(strict=True, validate=validate.Range(min=1, max=2**63 - 1))
 
 class BatchActionRequest(StrictSchema):
     action = fields.String(required=True, validate=validate.OneOf(sorted(ACTIONS)))
-    user_ids = fields.List(fields.Integer(**_id), validate=validate.Length(min=1, max=batch_actions.MAX_USER_IDS),
-                           metadata={"description": "Select these users (ids of other tenants are never touched)."})
+    user_ids = fields.List(
+        fields.Integer(**_id),
+        validate=validate.Length(min=1, max=batch_actions.MAX_USER_IDS),
+        metadata={"description": "Select these users (ids of other tenants are never touched)."},
+    )
     group_id = fields.Integer(**_id, metadata={"description": "Select the members of this group."})
-    filter = fields.String(validate=validate.Length(min=1, max=10000),
-                           metadata={"description": 'Select users matching a SCIM filter, e.g. department eq "Sales".'})
-    params = fields.Dict(keys=fields.String(), load_default=dict,
-                         metadata={"description": "The action's parameters, e.g. {\"role\": \"manager\"}."})
+    filter = fields.String(
+        validate=validate.Length(min=1, max=10000),
+        metadata={"description": 'Select users matching a SCIM filter, e.g. department eq "Sales".'},
+    )
+    params = fields.Dict(
+        keys=fields.String(),
+        load_default=dict,
+        metadata={"description": 'The action\'s parameters, e.g. {"role": "manager"}.'},
+    )
 
 
 @blp.post("/batch-actions")
@@ -38,9 +46,16 @@ def start_batch_action(body):
     password_reset, notify {subject, body}, add_task {title, due_date}, assign_certificate
     {name, issued_on}, share {manager_id}, export_csv (download at /operations/{id}/export.csv).
     """
-    op = batch_actions.request_batch_action(runtime(), tenant_id(), body["action"], body["params"], actor(),
-                                            user_ids=body.get("user_ids"), group_id=body.get("group_id"),
-                                            filter=body.get("filter"))
+    op = batch_actions.request_batch_action(
+        runtime(),
+        tenant_id(),
+        body["action"],
+        body["params"],
+        actor(),
+        user_ids=body.get("user_ids"),
+        group_id=body.get("group_id"),
+        filter=body.get("filter"),
+    )
     return {"operation_id": op.id}
 
 
@@ -49,5 +64,8 @@ def start_batch_action(body):
 def download_export(operation_id):
     """The CSV written by a succeeded export_csv batch action."""
     lines = batch_actions.export_lines(runtime(), tenant_id(), operation_id)
-    return Response(stream_with_context(lines), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="users-export-{operation_id}.csv"'})
+    return Response(
+        stream_with_context(lines),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="users-export-{operation_id}.csv"'},
+    )

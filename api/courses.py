@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 from flask import jsonify, request
 from flask_smorest import abort
@@ -25,8 +25,11 @@ class CourseSchema(Schema):
 
 
 class CourseCreate(StrictSchema):
-    external_id = fields.String(required=True, validate=validate.Length(min=1, max=320),
-                                metadata={"description": "The LMS context id, or any id unique in the tenant."})
+    external_id = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=320),
+        metadata={"description": "The LMS context id, or any id unique in the tenant."},
+    )
     title = fields.String(allow_none=True, validate=validate.Length(max=400))
 
 
@@ -43,11 +46,14 @@ def _storable(value: str) -> None:
 class EnrollmentIn(StrictSchema):
     email = fields.String(validate=[validate.Length(min=1, max=320), _storable])
     user_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1))
-    course_id = fields.String(required=True, validate=[validate.Length(min=1, max=320), _storable],
-                              metadata={"description": "The course's external id."})
+    course_id = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=320), _storable],
+        metadata={"description": "The course's external id."},
+    )
     role = fields.String(allow_none=True, validate=[validate.Length(max=100), _storable])
     status = fields.String(load_default="enrolled", validate=validate.OneOf(ENROLLMENT_STATUSES))
-    completed_at = fields.AwareDateTime(default_timezone=timezone.utc, allow_none=True)
+    completed_at = fields.AwareDateTime(default_timezone=UTC, allow_none=True)
 
 
 class EnrollmentOut(Schema):
@@ -85,9 +91,21 @@ def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
 
 
 @blp.post("/enrollments")
-@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
-    "oneOf": [{"$ref": "#/components/schemas/EnrollmentIn"},
-              {"type": "array", "items": {"$ref": "#/components/schemas/EnrollmentIn"}}]}}}})
+@blp.doc(
+    requestBody={
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/EnrollmentIn"},
+                        {"type": "array", "items": {"$ref": "#/components/schemas/EnrollmentIn"}},
+                    ]
+                }
+            }
+        },
+    }
+)
 @blp.alt_response(201, schema=EnrollmentOut, description="One enrollment created or updated.")
 @blp.alt_response(200, schema=EnrollmentsSaved, description="A list of enrollments created or updated.")
 def enroll():
@@ -105,7 +123,10 @@ def enroll():
         abort(400, messages={"json": _flatten(err.messages)})
     if isinstance(data, list):
         result = courses.enroll_many(runtime(), tenant_id(), rows, actor())
-        return jsonify(EnrollmentsSaved().dump({"created": result.created, "updated": result.updated,
-                                                "users": len(result.user_ids)})), 200
+        return jsonify(
+            EnrollmentsSaved().dump(
+                {"created": result.created, "updated": result.updated, "users": len(result.user_ids)}
+            )
+        ), 200
     enrollment = courses.enroll(runtime(), tenant_id(), rows, actor())
     return jsonify({**EnrollmentOut().dump(enrollment), "course_id": rows["course_id"]}), 201

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 from marshmallow import Schema, fields, validate
 
@@ -30,8 +30,11 @@ class EmailSchema(Schema):
     operation_id = fields.Integer(allow_none=True)
     subject = fields.String()
     status = fields.String(metadata={"description": "queued, sending, sent, failed or cancelled."})
-    reason = fields.String(attribute="last_error", allow_none=True,
-                           metadata={"description": "Why it failed, is waiting for a retry, or is not sent."})
+    reason = fields.String(
+        attribute="last_error",
+        allow_none=True,
+        metadata={"description": "Why it failed, is waiting for a retry, or is not sent."},
+    )
     attempts = fields.Integer()
     next_attempt_at = fields.DateTime()
     sent_at = fields.DateTime(allow_none=True)
@@ -44,8 +47,8 @@ class EmailQuery(PageQuery):
     to = fields.String(validate=validate.Length(max=320))
     user_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
     operation_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
-    since = fields.AwareDateTime(default_timezone=timezone.utc)
-    until = fields.AwareDateTime(default_timezone=timezone.utc)
+    since = fields.AwareDateTime(default_timezone=UTC)
+    until = fields.AwareDateTime(default_timezone=UTC)
 
 
 class MessageRequest(StrictSchema):
@@ -61,10 +64,19 @@ EmailPage = page_schema(EmailSchema, "EmailPage")
 @blp.response(200, EmailPage)
 def list_emails(args):
     """The email log, newest first: filter by status, kind, recipient, user, operation and time."""
-    page = outbox.list_emails(runtime(), tenant_id(), status=args.get("status"), kind=args.get("kind"),
-                              to=args.get("to"), user_id=args.get("user_id"), operation_id=args.get("operation_id"),
-                              since=args.get("since"), until=args.get("until"),
-                              page=args["page"], per_page=args["per_page"])
+    page = outbox.list_emails(
+        runtime(),
+        tenant_id(),
+        status=args.get("status"),
+        kind=args.get("kind"),
+        to=args.get("to"),
+        user_id=args.get("user_id"),
+        operation_id=args.get("operation_id"),
+        since=args.get("since"),
+        until=args.get("until"),
+        page=args["page"],
+        per_page=args["per_page"],
+    )
     return {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}
 
 

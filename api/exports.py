@@ -25,8 +25,11 @@ def members_csv(group_id):
     title = exports.group_title(runtime(), tenant_id(), group_id)
     rows = exports.member_rows(runtime(), tenant_id(), group_id)
     body = exports.csv_lines(exports.MEMBER_HEADER, rows, bom=request.args.get("bom") == "1")
-    return Response(stream_with_context(body), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(title, "csv")}"'})
+    return Response(
+        stream_with_context(body),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(title, "csv")}"'},
+    )
 
 
 @blp.get("/groups/<int:group_id>/members.xlsx")
@@ -36,6 +39,8 @@ def members_xlsx(group_id):
     title = exports.group_title(runtime(), tenant_id(), group_id)
     rows = exports.member_rows(runtime(), tenant_id(), group_id)
     fh = exports.xlsx_file(exports.MEMBER_HEADER, rows, title=title)
-    return Response(exports.file_chunks(fh),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(title, "xlsx")}"'})
+    return Response(
+        exports.file_chunks(fh),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(title, "xlsx")}"'},
+    )

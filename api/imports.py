@@ -27,14 +27,19 @@ require_admin(blp)
 
 class ImportForm(Schema):
     format = fields.String(load_default="auto", validate=validate.OneOf(("auto", *IMPORT_FORMATS)))
-    group_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1),
-                              metadata={"description": "members format: the existing group to import into."})
-    group_name = fields.String(validate=validate.Length(min=1, max=400),
-                               metadata={"description": "members format: the name of a new group to create."})
+    group_id = fields.Integer(
+        validate=validate.Range(min=1, max=2**63 - 1),
+        metadata={"description": "members format: the existing group to import into."},
+    )
+    group_name = fields.String(
+        validate=validate.Length(min=1, max=400),
+        metadata={"description": "members format: the name of a new group to create."},
+    )
     mode = fields.String(load_default="add", validate=validate.OneOf(IMPORT_MODES))
     all_or_nothing = fields.Boolean(load_default=False)
-    column_mapping = fields.String(metadata={"description": 'users format, JSON: {"Header": "attribute" | '
-                                                            '"custom.<name>" | null (ignore)}'})
+    column_mapping = fields.String(
+        metadata={"description": 'users format, JSON: {"Header": "attribute" | "custom.<name>" | null (ignore)}'}
+    )
 
     class Meta:
         unknown = "exclude"
@@ -46,7 +51,7 @@ class ImportForm(Schema):
         except ValueError as exc:
             raise ValidationError(f"Must be a JSON object: {exc}.") from exc
         if not isinstance(mapping, dict) or not all(v is None or isinstance(v, str) for v in mapping.values()):
-            raise ValidationError('Must be a JSON object of header -> attribute name (or null).')
+            raise ValidationError("Must be a JSON object of header -> attribute name (or null).")
 
 
 class ImportFile(Schema):
@@ -104,8 +109,12 @@ class ExcludedMember(StrictSchema):
 
 class ImportEdit(StrictSchema):
     rename_groups = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(min=1, max=400)))
-    exclude_rows = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)), validate=validate.Length(max=100_000))
-    exclude_emails = fields.List(fields.String(validate=validate.Length(max=320)), validate=validate.Length(max=100_000))
+    exclude_rows = fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)), validate=validate.Length(max=100_000)
+    )
+    exclude_emails = fields.List(
+        fields.String(validate=validate.Length(max=320)), validate=validate.Length(max=100_000)
+    )
     exclude_members = fields.List(fields.Nested(ExcludedMember), validate=validate.Length(max=100_000))
 
 
@@ -120,8 +129,13 @@ ImportPage = page_schema(ImportSchema, "ImportPage")
 def create_import(form, files):
     """Parse and validate a file without changing anything; answers the preview."""
     options = preview.ImportOptions(
-        format=form["format"], group_id=form.get("group_id"), group_name=form.get("group_name"), mode=form["mode"],
-        all_or_nothing=form["all_or_nothing"], column_mapping=json.loads(form.get("column_mapping") or "{}"))
+        format=form["format"],
+        group_id=form.get("group_id"),
+        group_name=form.get("group_name"),
+        mode=form["mode"],
+        all_or_nothing=form["all_or_nothing"],
+        column_mapping=json.loads(form.get("column_mapping") or "{}"),
+    )
     upload = files["file"]
     imp = preview.create_import(runtime(), tenant_id(), upload.stream, upload.filename, options, actor())
     return preview.describe_import(runtime(), tenant_id(), imp.id)
@@ -159,8 +173,12 @@ def edit_import(body, import_id):
 def list_errors(args, import_id):
     """Every row error, in file order, a page at a time."""
     page = preview.list_errors(runtime(), tenant_id(), import_id, page=args["page"], per_page=args["per_page"])
-    return {"items": [preview.error_item(r) for r in page.items], "total": page.total, "page": page.page,
-            "per_page": page.per_page}
+    return {
+        "items": [preview.error_item(r) for r in page.items],
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+    }
 
 
 @blp.post("/imports/<int:import_id>/commit")
@@ -178,8 +196,11 @@ def download_report(import_id):
     rows = report.report_rows(runtime(), tenant_id(), import_id)
     first = next(rows, None)  # runs the tenant check before the response starts
     body = csv_lines(report.HEADER, _prepend(first, rows), bom=request.args.get("bom") == "1")
-    return Response(stream_with_context(body), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="import-{import_id}-report.csv"'})
+    return Response(
+        stream_with_context(body),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="import-{import_id}-report.csv"'},
+    )
 
 
 def _prepend(first, rest):
@@ -194,6 +215,8 @@ def download_template(filename):
     """The template of a format: members, user-groups, group-users, users or enrollments; .csv or .xlsx."""
     name, _, extension = filename.rpartition(".")
     content, mimetype = templates.template(name, extension)
-    return Response(content, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}-template.{extension}"'})
-
+    return Response(
+        content,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}-template.{extension}"'},
+    )

@@ -43,17 +43,23 @@ class Member:
 
 
 class MemberListQuery(PageQuery):
-    q = fields.String(validate=validate.Length(max=320),
-                      metadata={"description": "Case-insensitive substring of username or email."})
+    q = fields.String(
+        validate=validate.Length(max=320), metadata={"description": "Case-insensitive substring of username or email."}
+    )
 
 
 class MembersToAdd(StrictSchema):
     user_ids = fields.List(id_field(), validate=validate.Length(max=MAX_IDS_PER_REQUEST))
-    emails = fields.List(fields.String(validate=validate.Length(min=1, max=320)),
-                         validate=validate.Length(max=MAX_IDS_PER_REQUEST))
-    invite = fields.Boolean(load_default=False, metadata={
-        "description": "Create unknown emails as invited users and email them the tenant's join link. "
-                       "A single unknown email given alone is always invited."})
+    emails = fields.List(
+        fields.String(validate=validate.Length(min=1, max=320)), validate=validate.Length(max=MAX_IDS_PER_REQUEST)
+    )
+    invite = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Create unknown emails as invited users and email them the tenant's join link. "
+            "A single unknown email given alone is always invited."
+        },
+    )
 
     @validates_schema
     def _one_of_them(self, data, **kwargs):
@@ -87,8 +93,15 @@ def list_members(args, group_id):
 @blp.response(200, MembersAdded)
 def add_members(body, group_id):
     """Add users by id or by email. If any is unknown nothing changes and the 400 lists them."""
-    change = memberships.add_members(runtime(), tenant_id(), group_id, user_ids=body.get("user_ids", ()),
-                                     emails=body.get("emails", ()), actor=actor(), invite=body["invite"])
+    change = memberships.add_members(
+        runtime(),
+        tenant_id(),
+        group_id,
+        user_ids=body.get("user_ids", ()),
+        emails=body.get("emails", ()),
+        actor=actor(),
+        invite=body["invite"],
+    )
     return {"added": change.added_count, "already_members": change.already_members}
 
 

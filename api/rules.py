@@ -13,9 +13,14 @@ require_admin(blp)
 
 
 class RuleBody(StrictSchema):
-    rule = fields.String(required=True, validate=validate.Length(min=1, max=10000), metadata={
-        "description": 'A SCIM filter over users, e.g. department eq "Sales" and '
-                       'enrollments[course eq "driver-safety" and status eq "completed"].'})
+    rule = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=10000),
+        metadata={
+            "description": 'A SCIM filter over users, e.g. department eq "Sales" and '
+            'enrollments[course eq "driver-safety" and status eq "completed"].'
+        },
+    )
 
 
 class UserBrief(Schema):
@@ -36,10 +41,16 @@ def _user_id() -> fields.Integer:
 
 
 class Exceptions(StrictSchema):
-    always_include = fields.List(_user_id(), validate=validate.Length(max=rules.MAX_EXCEPTIONS), metadata={
-        "description": "Users who are members whatever the rule says."})
-    never_include = fields.List(_user_id(), validate=validate.Length(max=rules.MAX_EXCEPTIONS), metadata={
-        "description": "Users who are never members, whatever the rule says (wins over always_include)."})
+    always_include = fields.List(
+        _user_id(),
+        validate=validate.Length(max=rules.MAX_EXCEPTIONS),
+        metadata={"description": "Users who are members whatever the rule says."},
+    )
+    never_include = fields.List(
+        _user_id(),
+        validate=validate.Length(max=rules.MAX_EXCEPTIONS),
+        metadata={"description": "Users who are never members, whatever the rule says (wins over always_include)."},
+    )
 
 
 @blp.post("/rules/preview")
@@ -55,8 +66,14 @@ def preview(body):
 @blp.response(202, OperationAccepted)
 def set_exceptions(body, group_id):
     """Replace an automatic group's always-include / never-include lists; starts a re-evaluation."""
-    op = rules.set_exceptions(runtime(), tenant_id(), group_id, always_include=body.get("always_include"),
-                              never_include=body.get("never_include"), actor=actor())
+    op = rules.set_exceptions(
+        runtime(),
+        tenant_id(),
+        group_id,
+        always_include=body.get("always_include"),
+        never_include=body.get("never_include"),
+        actor=actor(),
+    )
     return {"operation_id": op.id}
 
 

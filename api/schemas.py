@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app
 from flask_smorest import Blueprint as SmorestBlueprint
@@ -29,8 +29,14 @@ class Parser(FlaskParser):
         # webargs treats a body of another content type as absent, which would surface as
         # "missing field" errors; say what is actually wrong instead.
         if not is_json_request(req) and req.get_data(cache=True):
-            abort(400, messages={"json": [f"The body must be JSON (Content-Type: application/json), "
-                                          f"not {req.mimetype or 'untyped'}."]})
+            abort(
+                400,
+                messages={
+                    "json": [
+                        f"The body must be JSON (Content-Type: application/json), not {req.mimetype or 'untyped'}."
+                    ]
+                },
+            )
         try:
             return super()._raw_load_json(req)
         except RecursionError:
@@ -100,8 +106,11 @@ def id_field(**kwargs) -> fields.Integer:
 def timestamp_field(**kwargs) -> fields.AwareDateTime:
     """An ISO 8601 time; one without an offset is taken as UTC.  Years far outside any real
     event are refused: converting them to UTC would overflow."""
-    return fields.AwareDateTime(default_timezone=timezone.utc, validate=validate.Range(
-        min=datetime(1900, 1, 1, tzinfo=timezone.utc), max=datetime(9000, 1, 1, tzinfo=timezone.utc)), **kwargs)
+    return fields.AwareDateTime(
+        default_timezone=UTC,
+        validate=validate.Range(min=datetime(1900, 1, 1, tzinfo=UTC), max=datetime(9000, 1, 1, tzinfo=UTC)),
+        **kwargs,
+    )
 
 
 class QuerySchema(Schema):
@@ -111,8 +120,11 @@ class QuerySchema(Schema):
 
 class PageQuery(QuerySchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1), metadata={
-        "description": "Items per page: at most the service's PAGE_SIZE_MAX (500 unless configured)."})
+    per_page = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1),
+        metadata={"description": "Items per page: at most the service's PAGE_SIZE_MAX (500 unless configured)."},
+    )
 
     @validates("per_page")
     def _within_page_size_max(self, value, **kwargs):
@@ -145,5 +157,9 @@ class OperationAccepted(Schema):
 
 def page_response(page, items=None) -> dict:
     """Render a services.pagination.Page as the list shape (``items`` replaces the page's rows)."""
-    return {"items": page.items if items is None else items, "total": page.total, "page": page.page,
-            "per_page": page.per_page}
+    return {
+        "items": page.items if items is None else items,
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+    }

@@ -61,8 +61,11 @@ def _page(page):
 @blp.response(200, page_schema(TaskSchema, "TaskPage"))
 def list_tasks(args, user_id):
     """A user's tasks, soonest due first."""
-    return _page(tasks.list_tasks(runtime(), tenant_id(), user_id, status=args.get("status"),
-                                  page=args["page"], per_page=args["per_page"]))
+    return _page(
+        tasks.list_tasks(
+            runtime(), tenant_id(), user_id, status=args.get("status"), page=args["page"], per_page=args["per_page"]
+        )
+    )
 
 
 @blp.patch("/users/<int:user_id>/tasks/<int:task_id>")
@@ -78,8 +81,9 @@ def update_task(body, user_id, task_id):
 @blp.response(200, page_schema(CertificateSchema, "CertificatePage"))
 def list_certificates(args, user_id):
     """A user's certificates, most recent first."""
-    return _page(certificates.list_certificates(runtime(), tenant_id(), user_id,
-                                                page=args["page"], per_page=args["per_page"]))
+    return _page(
+        certificates.list_certificates(runtime(), tenant_id(), user_id, page=args["page"], per_page=args["per_page"])
+    )
 
 
 @blp.get("/users/<int:user_id>/notifications")
@@ -87,5 +91,6 @@ def list_certificates(args, user_id):
 @blp.response(200, page_schema(NotificationSchema, "NotificationPage"))
 def list_notifications(args, user_id):
     """A user's in-app notifications, newest first."""
-    return _page(notifications.list_notifications(runtime(), tenant_id(), user_id,
-                                                  page=args["page"], per_page=args["per_page"]))
+    return _page(
+        notifications.list_notifications(runtime(), tenant_id(), user_id, page=args["page"], per_page=args["per_page"])
+    )

@@ -87,8 +87,10 @@ class UserCreate(UserChanges):
 
 
 class UserListQuery(PageQuery):
-    q = fields.String(validate=validate.Length(max=320),
-                      metadata={"description": "Case-insensitive substring of name, username or email."})
+    q = fields.String(
+        validate=validate.Length(max=320),
+        metadata={"description": "Case-insensitive substring of name, username or email."},
+    )
     status = fields.String(validate=validate.OneOf(USER_STATUSES))
 
 

@@ -31,5 +31,6 @@ def connect_redis(url: str):
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30,
-                          retry=Retry(NoBackoff(), 1))
+    return Redis.from_url(
+        url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30, retry=Retry(NoBackoff(), 1)
+    )

@@ -8,7 +8,8 @@ re-run after a crash resumes where the last chunk left off.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from provisioning.batch import actions as batch_actions
 from provisioning.imports.apply import apply_import_chunk

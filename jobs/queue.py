@@ -15,8 +15,8 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from provisioning.runtime import Runtime
 
@@ -41,7 +41,7 @@ def operation_id_of(rq_job_id: str) -> int | None:
     """The Operation id an RQ job id belongs to, or None for a foreign job."""
     if not rq_job_id.startswith(JOB_PREFIX):
         return None
-    head = rq_job_id[len(JOB_PREFIX):].split("-", 1)[0]
+    head = rq_job_id[len(JOB_PREFIX) :].split("-", 1)[0]
     return int(head) if head.isdigit() else None
 
 
@@ -134,8 +134,12 @@ class RQQueue:
         try:
             retry = Job.exists(job_id(operation_id), connection=self.connection)
             self.queue.enqueue_call(
-                TASK, args=(operation_id,), job_id=job_id(operation_id, retry=retry),
-                description=f"operation {operation_id}", result_ttl=3600, failure_ttl=7 * 24 * 3600,
+                TASK,
+                args=(operation_id,),
+                job_id=job_id(operation_id, retry=retry),
+                description=f"operation {operation_id}",
+                result_ttl=3600,
+                failure_ttl=7 * 24 * 3600,
             )
         except (ConnectionError, TimeoutError):
             self._down_until = time.monotonic() + self.retry_after_seconds

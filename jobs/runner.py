@@ -71,16 +71,23 @@ def execute(rt: Runtime, operation_id: int, *, stopping: threading.Event | None 
         finally:
             seconds = time.perf_counter() - started
             metrics.observe_job(op.type, outcome, seconds)
-            log.info("operation %s (%s) %s after %.2f s", operation_id, op.type, outcome, seconds,
-                     extra={"operation_type": op.type, "outcome": outcome, "duration_ms": round(seconds * 1000, 2)})
+            log.info(
+                "operation %s (%s) %s after %.2f s",
+                operation_id,
+                op.type,
+                outcome,
+                seconds,
+                extra={"operation_type": op.type, "outcome": outcome, "duration_ms": round(seconds * 1000, 2)},
+            )
 
 
 def _run_claimed(rt: Runtime, op, me: str, stopping: threading.Event | None) -> str:
     operation_id = op.id
     handler = HANDLERS.get(op.type)
     stop_beating = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(rt, operation_id, me, stop_beating), daemon=True,
-                            name=f"heartbeat-{operation_id}")
+    beat = threading.Thread(
+        target=_heartbeat, args=(rt, operation_id, me, stop_beating), daemon=True, name=f"heartbeat-{operation_id}"
+    )
     beat.start()
     try:
         with operations.acting_as(me):
@@ -90,8 +97,9 @@ def _run_claimed(rt: Runtime, op, me: str, stopping: threading.Event | None) -> 
             while True:
                 if operations.cancel_requested(rt, operation_id):
                     done = operations.get_operation(rt, op.tenant_id, operation_id)
-                    operations.finish(rt, operation_id, "cancelled", worker=me,
-                                      result={**(done.result or {}), "cancelled": True})
+                    operations.finish(
+                        rt, operation_id, "cancelled", worker=me, result={**(done.result or {}), "cancelled": True}
+                    )
                     return "cancelled"
                 if _shutdown.is_set() or (stopping is not None and stopping.is_set()):
                     return _hand_back(rt, operation_id, me)
@@ -121,12 +129,16 @@ def failure_error(rt: Runtime, exc: BaseException) -> dict[str, Any]:
             error["details"] = exc.details
         return error
     if isinstance(exc, JobTimeoutException):
-        return {"code": "timeout",
-                "message": f"The job ran longer than the {rt.settings.job_timeout} s allowed (JOB_TIMEOUT) and "
-                           "was stopped. Work done so far is kept."}
-    return {"code": "internal_error",
-            "message": f"The job stopped on an unexpected error ({type(exc).__name__}). Work done so far is "
-                       "kept; the worker log has the details."}
+        return {
+            "code": "timeout",
+            "message": f"The job ran longer than the {rt.settings.job_timeout} s allowed (JOB_TIMEOUT) and "
+            "was stopped. Work done so far is kept.",
+        }
+    return {
+        "code": "internal_error",
+        "message": f"The job stopped on an unexpected error ({type(exc).__name__}). Work done so far is "
+        "kept; the worker log has the details.",
+    }
 
 
 def _hand_back(rt: Runtime, operation_id: int, me: str) -> str:

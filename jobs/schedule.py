@@ -29,7 +29,7 @@ class RuleSchedule:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="provisioning-rule-schedule", daemon=True)
 
-    def start(self) -> "RuleSchedule":
+    def start(self) -> RuleSchedule:
         self._thread.start()
         return self
 

@@ -40,8 +40,11 @@ def requeue_lost(rt: Runtime) -> SweepResult:
     queue = rt.queue
     # A dead worker's job still shows as started in RQ until RQ's own cleanup: that is why a
     # stale running operation only counts as handled when a job for it is *waiting*.
-    lost = operations.find_lost(rt, pending=queue.pending_operation_ids(),  # type: ignore[attr-defined]
-                                waiting=queue.pending_operation_ids(waiting_only=True))  # type: ignore[attr-defined]
+    lost = operations.find_lost(
+        rt,
+        pending=queue.pending_operation_ids(),  # type: ignore[attr-defined]
+        waiting=queue.pending_operation_ids(waiting_only=True),
+    )  # type: ignore[attr-defined]
     result = SweepResult()
     for op_id in lost.queued:
         rt.queue.enqueue(op_id)
@@ -69,7 +72,7 @@ class Sweeper:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="provisioning-sweep", daemon=True)
 
-    def start(self) -> "Sweeper":
+    def start(self) -> Sweeper:
         self._thread.start()
         return self
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
@@ -52,8 +52,10 @@ def run_worker(rt: Runtime, *, burst: bool = False, queues: Sequence[str] | None
 
     connection = rt.queue.connection
     names = list(queues or [rt.settings.queue_name])
-    rq_queues = [Queue(name, connection=connection, serializer=JSONSerializer,
-                       default_timeout=rt.settings.job_timeout) for name in names]
+    rq_queues = [
+        Queue(name, connection=connection, serializer=JSONSerializer, default_timeout=rt.settings.job_timeout)
+        for name in names
+    ]
     tasks.use_runtime(rt)
     runner.reset_shutdown()
     sweep_quietly(rt)
@@ -79,8 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m jobs.worker [--burst] [--queue NAME ...]``: the worker from the environment."""
     parser = argparse.ArgumentParser(prog="provisioning worker", description="Run background jobs from RQ.")
     parser.add_argument("--burst", action="store_true", help="quit when the queue is empty")
-    parser.add_argument("--queue", action="append", dest="queues", metavar="NAME",
-                        help="queue to listen on (default: QUEUE_NAME); may be repeated")
+    parser.add_argument(
+        "--queue",
+        action="append",
+        dest="queues",
+        metavar="NAME",
+        help="queue to listen on (default: QUEUE_NAME); may be repeated",
+    )
     args = parser.parse_args(argv)
     from jobs.bootstrap import build_runtime
     from provisioning.config import Settings

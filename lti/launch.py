@@ -81,8 +81,16 @@ class ToolCookieService(FlaskCookieService):
         secure = bool(self._request.is_secure())
         for key, data in self._cookie_data_to_set.items():
             # SameSite=None needs Secure; browsers then keep a Partitioned cookie per top-level site.
-            response.set_cookie(key, data["value"], max_age=data["exp"], path="/", httponly=True, secure=secure,
-                                samesite="None" if secure else "Lax", partitioned=secure)
+            response.set_cookie(
+                key,
+                data["value"],
+                max_age=data["exp"],
+                path="/",
+                httponly=True,
+                secure=secure,
+                samesite="None" if secure else "Lax",
+                partitioned=secure,
+            )
 
 
 class ToolOIDCLogin(FlaskOIDCLogin):
@@ -97,12 +105,15 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         try:
             return super().validate_oidc_login()
         except AmbiguousClient as exc:
-            raise InvalidLaunchRequest(f"The LMS {exc} has several registrations here and did not send "
-                                       "client_id, so the service cannot tell which one this is.") from exc
+            raise InvalidLaunchRequest(
+                f"The LMS {exc} has several registrations here and did not send "
+                "client_id, so the service cannot tell which one this is."
+            ) from exc
         except OIDCException as exc:
             if "registration" in str(exc).lower():
-                raise UnknownPlatform(_unknown_platform_reason(self._get_request_param("iss"),
-                                                               self._get_request_param("client_id"))) from exc
+                raise UnknownPlatform(
+                    _unknown_platform_reason(self._get_request_param("iss"), self._get_request_param("client_id"))
+                ) from exc
             raise InvalidLaunchRequest(f"The login request is missing a parameter: {exc}.") from exc
 
     def start(self, launch_url: str) -> str:
@@ -132,11 +143,16 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         if not target or not origin:
             return None
         secret = self.rt.settings.secret_key
-        return {"mode": "login", "target": target, "platform_origin": origin, "auth_url": auth_url,
-                "state_key": platform_storage.storage_key("state", self.state),
-                "state_value": platform_storage.storage_value(secret, "state", self.state),
-                "nonce_key": platform_storage.storage_key("nonce", self.nonce),
-                "nonce_value": platform_storage.storage_value(secret, "nonce", self.nonce)}
+        return {
+            "mode": "login",
+            "target": target,
+            "platform_origin": origin,
+            "auth_url": auth_url,
+            "state_key": platform_storage.storage_key("state", self.state),
+            "state_value": platform_storage.storage_value(secret, "state", self.state),
+            "nonce_key": platform_storage.storage_key("nonce", self.nonce),
+            "nonce_value": platform_storage.storage_value(secret, "nonce", self.nonce),
+        }
 
 
 def _new_window_url(login_params: dict[str, str]) -> str:
@@ -159,11 +175,18 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self.rt = rt
         self.registration_id: int | None = None
 
-    def validate(self) -> "ToolMessageLaunch":
+    def validate(self) -> ToolMessageLaunch:
         self._validated = True
         try:
-            return (self.validate_state().validate_jwt_format().validate_registration()
-                    .validate_jwt_signature().validate_nonce().validate_deployment().validate_message())
+            return (
+                self.validate_state()
+                .validate_jwt_format()
+                .validate_registration()
+                .validate_jwt_signature()
+                .validate_nonce()
+                .validate_deployment()
+                .validate_message()
+            )
         except LaunchRefused:
             self._validated = False
             raise
@@ -175,7 +198,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
     def claims(self) -> dict[str, Any]:
         return dict(self._get_jwt_body())
 
-    def validate_state(self) -> "ToolMessageLaunch":
+    def validate_state(self) -> ToolMessageLaunch:
         state = self._get_request_param("state")
         if not state:
             raise InvalidLaunchRequest("The launch has no state parameter.")
@@ -187,23 +210,35 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if pending is None:
             raise InvalidLaunchRequest("The launch's state is unknown or expired. Start again from the LMS.")
         new_window_url = _new_window_url(pending.params)
-        if pending.params.get(platform_storage.PARAM) and self._get_request_param(platform_storage.STATE_FIELD) \
-                is not None:
+        if (
+            pending.params.get(platform_storage.PARAM)
+            and self._get_request_param(platform_storage.STATE_FIELD) is not None
+        ):
             # LTI OIDC Login with Client Side postMessages v0.1: without the cookie, the state read
             # back from the platform's storage must be the one this login stored there.
-            if platform_storage.proves_login(self.rt.settings.secret_key, state, pending.nonce,
-                                             self._get_request_param(platform_storage.STATE_FIELD),
-                                             self._get_request_param(platform_storage.NONCE_FIELD)):
+            if platform_storage.proves_login(
+                self.rt.settings.secret_key,
+                state,
+                pending.nonce,
+                self._get_request_param(platform_storage.STATE_FIELD),
+                self._get_request_param(platform_storage.NONCE_FIELD),
+            ):
                 return self
-            raise StorageMismatch("The login data your LMS kept for this launch does not match it, so the launch "
-                                  "may not have started in this browser. Launch the tool again from the LMS, or open "
-                                  "it in a new window.", new_window_url=new_window_url)
+            raise StorageMismatch(
+                "The login data your LMS kept for this launch does not match it, so the launch "
+                "may not have started in this browser. Launch the tool again from the LMS, or open "
+                "it in a new window.",
+                new_window_url=new_window_url,
+            )
         # The state is ours but the browser did not send its cookie back: third-party cookies
         # are blocked in the iframe (and the LMS's storage, if offered, did not answer).
         # Restarting the login in a top-level window works.
-        raise CookiesBlocked("Your browser did not send back the cookie set a moment ago, which happens "
-                             "when it blocks cookies inside the LMS page. Open the tool in a new window "
-                             "to continue.", new_window_url=new_window_url)
+        raise CookiesBlocked(
+            "Your browser did not send back the cookie set a moment ago, which happens "
+            "when it blocks cookies inside the LMS page. Open the tool in a new window "
+            "to continue.",
+            new_window_url=new_window_url,
+        )
 
     def platform_storage_check(self) -> dict[str, str] | None:
         """The page that reads the login back from the LMS's storage, when the launch needs it.
@@ -214,18 +249,24 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         state = self._get_request_param("state")
         if not state or not self._get_request_param("id_token") or self.cookies.get_cookie(state) == state:
             return None
-        if self._get_request_param(platform_storage.STATE_FIELD) is not None \
-                or self._get_request_param(platform_storage.FAILED_FIELD):
+        if self._get_request_param(platform_storage.STATE_FIELD) is not None or self._get_request_param(
+            platform_storage.FAILED_FIELD
+        ):
             return None
         pending = lti_launch.pending_login(self.rt, state)
         target = pending.params.get(platform_storage.PARAM) if pending else None
         origin = platform_storage.platform_origin(pending.auth_login_url) if pending else None
         if not target or not origin:
             return None
-        return {"mode": "launch", "target": target, "platform_origin": origin,
-                "state_key": platform_storage.storage_key("state", state),
-                "nonce_key": platform_storage.storage_key("nonce", pending.nonce),
-                "id_token": self._get_request_param("id_token"), "state": state}
+        return {
+            "mode": "launch",
+            "target": target,
+            "platform_origin": origin,
+            "state_key": platform_storage.storage_key("state", state),
+            "nonce_key": platform_storage.storage_key("nonce", pending.nonce),
+            "id_token": self._get_request_param("id_token"),
+            "state": state,
+        }
 
     def get_client_id(self) -> str:
         body = self._jwt.get("body", {})
@@ -239,7 +280,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         # OIDC Core §3.1.3.7 step 4: several audiences need an azp naming the intended client.
         raise InvalidIdToken("The id_token has several audiences and no azp claim naming our client id.")
 
-    def validate_registration(self) -> "ToolMessageLaunch":
+    def validate_registration(self) -> ToolMessageLaunch:
         body = self._jwt.get("body", {})
         iss = body.get("iss")
         if not iss or not isinstance(iss, str):
@@ -260,7 +301,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self.registration_id = conf.registration_id(iss, client_id)
         return self
 
-    def validate_jwt_signature(self) -> "ToolMessageLaunch":
+    def validate_jwt_signature(self) -> ToolMessageLaunch:
         header = self._jwt.get("header", {})
         alg, kid = header.get("alg"), header.get("kid")
         if alg != "RS256":
@@ -278,15 +319,23 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         client_id = self._registration.get_client_id()
         try:
             key = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(jwk))
-            jwt.decode(self._get_id_token(), key, algorithms=["RS256"], audience=client_id,
-                       issuer=self._registration.get_issuer(), leeway=LEEWAY_SECONDS,
-                       options={"require": REQUIRED_CLAIMS})
+            jwt.decode(
+                self._get_id_token(),
+                key,
+                algorithms=["RS256"],
+                audience=client_id,
+                issuer=self._registration.get_issuer(),
+                leeway=LEEWAY_SECONDS,
+                options={"require": REQUIRED_CLAIMS},
+            )
         except jwt.ExpiredSignatureError as exc:
             raise InvalidIdToken("The id_token has expired. Launch the tool again from the LMS.") from exc
         except jwt.MissingRequiredClaimError as exc:
             raise InvalidIdToken(f"The id_token lacks the required {exc.claim!r} claim.") from exc
         except jwt.InvalidAudienceError as exc:
-            raise InvalidIdToken(f"The id_token's audience (aud) does not contain our client id {client_id!r}.") from exc
+            raise InvalidIdToken(
+                f"The id_token's audience (aud) does not contain our client id {client_id!r}."
+            ) from exc
         except jwt.ImmatureSignatureError as exc:
             raise InvalidIdToken("The id_token was issued in the future; check the LMS's clock.") from exc
         except jwt.InvalidSignatureError as exc:
@@ -298,7 +347,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise InvalidIdToken(f"The id_token's authorized party (azp) {azp!r} is not our client id.")
         return self
 
-    def validate_nonce(self) -> "ToolMessageLaunch":
+    def validate_nonce(self) -> ToolMessageLaunch:
         nonce = self._jwt["body"].get("nonce")
         outcome = lti_launch.consume_nonce(self.rt, self.registration_id, self._get_request_param("state"), nonce)
         if outcome == "replayed":
@@ -309,12 +358,14 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise InvalidIdToken("The id_token's nonce was not issued by this service for this login.")
         return self
 
-    def validate_deployment(self) -> "ToolMessageLaunch":
+    def validate_deployment(self) -> ToolMessageLaunch:
         deployment_id = self._jwt["body"].get("https://purl.imsglobal.org/spec/lti/claim/deployment_id")
         if not deployment_id:
             raise InvalidLaunchRequest("The id_token has no deployment_id claim.")
         try:
             return super().validate_deployment()
         except LtiException as exc:
-            raise UnknownDeployment(f"Deployment {deployment_id!r} of this LMS is not registered. Ask the "
-                                    "service's administrator to add it.") from exc
+            raise UnknownDeployment(
+                f"Deployment {deployment_id!r} of this LMS is not registered. Ask the "
+                "service's administrator to add it."
+            ) from exc

@@ -40,8 +40,9 @@ def storage_value(secret: str, kind: str, value: str) -> str:
 
 def proves_login(secret: str, state: str, nonce: str, stored_state: str | None, stored_nonce: str | None) -> bool:
     """True when the values read from the platform's storage are the ones our login page put there."""
-    return (hmac.compare_digest(stored_state or "", storage_value(secret, "state", state))
-            and hmac.compare_digest(stored_nonce or "", storage_value(secret, "nonce", nonce)))
+    return hmac.compare_digest(stored_state or "", storage_value(secret, "state", state)) and hmac.compare_digest(
+        stored_nonce or "", storage_value(secret, "nonce", nonce)
+    )
 
 
 def platform_origin(auth_login_url: str) -> str | None:

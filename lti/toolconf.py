@@ -36,8 +36,9 @@ class DbToolConf(ToolConfAbstract):
     def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> Registration | None:
         return self.find_registration_by_params(iss, None)
 
-    def find_registration_by_params(self, iss: str, client_id: str | None, *args: Any, **kwargs: Any
-                                    ) -> Registration | None:
+    def find_registration_by_params(
+        self, iss: str, client_id: str | None, *args: Any, **kwargs: Any
+    ) -> Registration | None:
         """The registration for (iss, client_id); without client_id only if the issuer has exactly one."""
         rows = lti_registrations.find_registrations(self.rt, iss, client_id)
         if not rows:
@@ -47,9 +48,15 @@ class DbToolConf(ToolConfAbstract):
         row = rows[0]
         self.registration_ids[(row.issuer, row.client_id)] = row.id
         key = lti_keys.current_key(self.rt)
-        reg = (Registration().set_issuer(row.issuer).set_client_id(row.client_id)
-               .set_auth_login_url(row.auth_login_url).set_auth_token_url(row.auth_token_url)
-               .set_key_set_url(row.key_set_url).set_tool_private_key(key.private_pem))
+        reg = (
+            Registration()
+            .set_issuer(row.issuer)
+            .set_client_id(row.client_id)
+            .set_auth_login_url(row.auth_login_url)
+            .set_auth_token_url(row.auth_token_url)
+            .set_key_set_url(row.key_set_url)
+            .set_tool_private_key(key.private_pem)
+        )
         if row.auth_audience:
             reg.set_auth_audience(row.auth_audience)
         return reg
@@ -62,8 +69,9 @@ class DbToolConf(ToolConfAbstract):
     def find_deployment(self, iss: str, deployment_id: str) -> Deployment | None:
         return None  # one-client mode is never used (check_iss_has_one_client is False)
 
-    def find_deployment_by_params(self, iss: str, deployment_id: str, client_id: str, *args: Any, **kwargs: Any
-                                  ) -> Deployment | None:
+    def find_deployment_by_params(
+        self, iss: str, deployment_id: str, client_id: str, *args: Any, **kwargs: Any
+    ) -> Deployment | None:
         reg_id = self.registration_id(iss, client_id)
         if reg_id is None:
             return None

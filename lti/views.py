@@ -34,8 +34,9 @@ from web.observability import DATABASE_UNAVAILABLE
 from web.session import current_launch, set_launch_cookie
 
 log = logging.getLogger(__name__)
-bp = Blueprint("lti", __name__, url_prefix="/lti", template_folder="templates", static_folder="static",
-               static_url_path="/static")
+bp = Blueprint(
+    "lti", __name__, url_prefix="/lti", template_folder="templates", static_folder="static", static_url_path="/static"
+)
 
 
 def _rt():
@@ -47,8 +48,7 @@ def _base_url() -> str:
 
 
 def refusal(title: str, reason: str, status: int, new_window_url: str | None = None):
-    return render_template("lti/refused.html", title=title, reason=reason,
-                           new_window_url=new_window_url), status
+    return render_template("lti/refused.html", title=title, reason=reason, new_window_url=new_window_url), status
 
 
 def refusals(view):
@@ -68,8 +68,12 @@ def refusals(view):
             raise  # the app's handler answers 503 with Retry-After (provisioning/observability/web.py)
         except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
             incident = log_unexpected(log, f"unexpected error on {request.path}", exc)
-            return refusal("Something went wrong", "The service could not complete this request. "
-                           f"The incident ({incident}) was logged; try again from the LMS.", 500)
+            return refusal(
+                "Something went wrong",
+                "The service could not complete this request. "
+                f"The incident ({incident}) was logged; try again from the LMS.",
+                500,
+            )
 
     return wrapper
 
@@ -99,10 +103,13 @@ def launch():
     if not message.is_resource_launch():
         raise LaunchRefused("Only resource link launches are supported by this tool.")
     result = lti_launch.complete_launch(_rt(), message.registration_id, message.claims)
-    token = tokens.issue_launch_token(current_app.config["SECRET_KEY"], {
-        "t": result.tenant_id, "u": result.user_id, "r": result.role, "lr": result.lti_role, "c": result.course_id})
-    response = _landing(result.tenant_id, result.role, result.lti_role, result.course_id,
-                        result.roster_operation_id, token)
+    token = tokens.issue_launch_token(
+        current_app.config["SECRET_KEY"],
+        {"t": result.tenant_id, "u": result.user_id, "r": result.role, "lr": result.lti_role, "c": result.course_id},
+    )
+    response = _landing(
+        result.tenant_id, result.role, result.lti_role, result.course_id, result.roster_operation_id, token
+    )
     set_launch_cookie(response, token)
     return response
 
@@ -113,7 +120,8 @@ def _storage_page(values: dict[str, str]):
     # Our own script only (no inline script); the launch page posts its form back to us.
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; form-action 'self'; "
-        "base-uri 'none'; object-src 'none'")
+        "base-uri 'none'; object-src 'none'"
+    )
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -130,12 +138,21 @@ def home():
 
 
 def _landing(tenant_id: int, role: str, lti_role: str, course_id: int | None, operation_id: int | None, token: str):
-    response = current_app.make_response(render_template(
-        "lti/landing.html", role=role, lti_role=lti_role, course_id=course_id, roster_operation_id=operation_id,
-        launch_token=token))
+    response = current_app.make_response(
+        render_template(
+            "lti/landing.html",
+            role=role,
+            lti_role=lti_role,
+            course_id=course_id,
+            roster_operation_id=operation_id,
+            launch_token=token,
+        )
+    )
     # The page holds the launch token: only the tenant's registered LMSs may frame it (CSP Level 3
     # frame-ancestors), as for the UI's pages.  Refusal pages hold nothing and stay frameable.
-    response.headers["Content-Security-Policy"] = "frame-ancestors " + " ".join(["'self'", *frame_origins(_rt(), tenant_id)])
+    response.headers["Content-Security-Policy"] = "frame-ancestors " + " ".join(
+        ["'self'", *frame_origins(_rt(), tenant_id)]
+    )
     response.headers["Referrer-Policy"] = "same-origin"
     return response
 
@@ -162,12 +179,20 @@ def register():
     """LTI Dynamic Registration, started by the platform with a tenant's invite link."""
     tenant_id = tokens.read_invite(current_app.config["SECRET_KEY"], request.args.get("invite"))
     if tenant_id is None:
-        return refusal("This registration link is not valid",
-                       "The invite is missing, forged or expired. Ask the service's administrator for a new "
-                       "registration link (provisioning lti registration-url TENANT).", 403)
+        return refusal(
+            "This registration link is not valid",
+            "The invite is missing, forged or expired. Ask the service's administrator for a new "
+            "registration link (provisioning lti registration-url TENANT).",
+            403,
+        )
     if not request.args.get("openid_configuration"):
         raise InvalidInput("The platform did not send openid_configuration.")
-    reg = dynamic_register(_rt(), tenant_id, request.args["openid_configuration"],
-                           request.args.get("registration_token"), config_doc.registration_request(_base_url()),
-                           Actor(name="lti dynamic registration", channel="lti"))
+    reg = dynamic_register(
+        _rt(),
+        tenant_id,
+        request.args["openid_configuration"],
+        request.args.get("registration_token"),
+        config_doc.registration_request(_base_url()),
+        Actor(name="lti dynamic registration", channel="lti"),
+    )
     return render_template("lti/registered.html", issuer=reg.issuer, client_id=reg.client_id)

@@ -11,9 +11,9 @@ and Stop at least every second or so, and as few chunks as that allows.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 TARGET_SECONDS = 0.5
 GROWTH = 8  # at most this factor from one chunk to the next (up or down)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 DEFAULT_SQLITE_FILE = "provisioning.db"
 # 20 requests a second per token, sustained over a minute: well above what Entra ID or Okta
@@ -93,12 +94,12 @@ class Settings:
     log_level: str = "INFO"
     # Outgoing email (provisioning/mail): without smtp_url emails stay in the outbox and the email log.
     smtp_url: str | None = None
-    mail_from: str = ""                     # "" means no-reply@<host of public_base_url>
-    email_send_interval: float = 0.2        # seconds between two messages: pacing towards the SMTP server
-    email_batch_size: int = 50              # messages sent per job chunk (Stop is checked between chunks)
-    email_max_attempts: int = 6             # temporary failures retried up to this many attempts in all
-    email_retry_base_seconds: float = 30    # first retry delay, doubled on each further attempt
-    email_retry_max_seconds: float = 3600   # the longest retry delay
+    mail_from: str = ""  # "" means no-reply@<host of public_base_url>
+    email_send_interval: float = 0.2  # seconds between two messages: pacing towards the SMTP server
+    email_batch_size: int = 50  # messages sent per job chunk (Stop is checked between chunks)
+    email_max_attempts: int = 6  # temporary failures retried up to this many attempts in all
+    email_retry_base_seconds: float = 30  # first retry delay, doubled on each further attempt
+    email_retry_max_seconds: float = 3600  # the longest retry delay
     email_claim_lease_seconds: float = 300  # a "sending" claim older than this belonged to a worker that died
     smtp_timeout_seconds: float = 30
     # Behaviour
@@ -111,7 +112,7 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from environment variables (see the README's table)."""
         env = os.environ if env is None else env
         database_url = env.get("DATABASE_URL", "").strip()
@@ -148,7 +149,9 @@ class Settings:
             rate_limit_per_minute=_int(env.get("RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_LIMIT_PER_MINUTE),
             metrics_token=env.get("METRICS_TOKEN", "").strip() or None,
             log_format=_choice(env.get("LOG_FORMAT"), "json", ("json", "text"), "LOG_FORMAT"),
-            log_level=_choice(env.get("LOG_LEVEL", "").upper(), "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), "LOG_LEVEL"),
+            log_level=_choice(
+                env.get("LOG_LEVEL", "").upper(), "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), "LOG_LEVEL"
+            ),
             smtp_url=env.get("SMTP_URL", "").strip() or None,
             mail_from=env.get("MAIL_FROM", "").strip(),
             email_send_interval=_float(env.get("EMAIL_SEND_INTERVAL"), 0.2),
@@ -163,7 +166,7 @@ class Settings:
         )
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "Settings":
+    def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
         """Build settings from a test's or embedding program's own values."""
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in values.items() if k in known}
@@ -182,7 +185,7 @@ def _normalise_database_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs written the common way."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sqlalchemy import Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,8 +44,11 @@ class Database:
         # Under READ COMMITTED every statement takes its own snapshot anyway, so a read sees the
         # same rows either way; a request makes several reads, and on a busy server each round
         # trip costs a context switch to the database backend.
-        reads = self.engine if self.engine.dialect.name == "sqlite" else \
-            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        reads = (
+            self.engine
+            if self.engine.dialect.name == "sqlite"
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self._reads = sessionmaker(reads, expire_on_commit=False, autoflush=False)
         event.listen(self._reads, "do_orm_execute", _refuse_writes)
         event.listen(self._reads, "before_flush", _refuse_flush)
@@ -71,7 +75,7 @@ class Database:
             for callback in callbacks:
                 try:
                     callback()
-                except Exception as exc:  # an after-commit hook must never undo a committed change
+                except Exception as exc:  # noqa: BLE001 - an after-commit hook must never undo a committed change
                     log_unexpected(log, "after-commit callback failed", exc)
 
     @contextmanager
@@ -187,4 +191,4 @@ def id_chunks(session: Session, ids: Any, size: int = 2000) -> list[list[int]]:
     values = list(ids)
     if session.get_bind().dialect.name == "postgresql":
         return [values] if values else []
-    return [values[i:i + size] for i in range(0, len(values), size)]
+    return [values[i : i + size] for i in range(0, len(values), size)]

@@ -11,8 +11,9 @@ import codecs
 import csv
 import io
 import tempfile
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import select
 
@@ -51,7 +52,9 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[Any]], *, bom: bool = F
     yield buffer.getvalue()
 
 
-def xlsx_file(header: list[str], rows: Iterable[Iterable[Any]], *, title: str = "Sheet1") -> tempfile.SpooledTemporaryFile:
+def xlsx_file(
+    header: list[str], rows: Iterable[Iterable[Any]], *, title: str = "Sheet1"
+) -> tempfile.SpooledTemporaryFile:
     """Write a workbook with openpyxl's write-only mode (rows go to disk as they come); returns the file, rewound."""
     from openpyxl import Workbook
 
@@ -86,12 +89,26 @@ def member_rows(rt: Runtime, tenant_id: int, group_id: int) -> Iterator[list[Any
     while True:
         with rt.db.read() as s:
             batch = s.execute(
-                select(User.id, User.given_name, User.family_name, User.email, User.username, User.status,
-                       User.last_login_at, Membership.source)
+                select(
+                    User.id,
+                    User.given_name,
+                    User.family_name,
+                    User.email,
+                    User.username,
+                    User.status,
+                    User.last_login_at,
+                    Membership.source,
+                )
                 .join(Membership, Membership.user_id == User.id)
-                .where(Membership.group_id == group_id, Membership.tenant_id == tenant_id,
-                       User.tenant_id == tenant_id, User.id > after)
-                .order_by(User.id).limit(CHUNK)).all()
+                .where(
+                    Membership.group_id == group_id,
+                    Membership.tenant_id == tenant_id,
+                    User.tenant_id == tenant_id,
+                    User.id > after,
+                )
+                .order_by(User.id)
+                .limit(CHUNK)
+            ).all()
         if not batch:
             return
         for row in batch:

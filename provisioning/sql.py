@@ -3,7 +3,8 @@ balanced OR/AND trees (the filter translator, rules, searches and the audit log 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Boolean, String, and_, func, or_
 from sqlalchemy.ext.compiler import compiles
@@ -41,8 +42,10 @@ def balanced(op: str, clauses: Sequence[ColumnElement[bool]]) -> ColumnElement[b
     combine = and_ if op == "and" else or_
     clauses = list(clauses)
     while len(clauses) > FAN_OUT:
-        clauses = [_Parenthesised(combine(*clauses[i:i + FAN_OUT])) if len(clauses[i:i + FAN_OUT]) > 1
-                   else clauses[i] for i in range(0, len(clauses), FAN_OUT)]
+        clauses = [
+            _Parenthesised(combine(*clauses[i : i + FAN_OUT])) if len(clauses[i : i + FAN_OUT]) > 1 else clauses[i]
+            for i in range(0, len(clauses), FAN_OUT)
+        ]
     return combine(*clauses) if len(clauses) > 1 else clauses[0]
 
 
@@ -75,8 +78,10 @@ def _compile_json_text_sqlite(element: json_text, compiler: Any, **kw: Any) -> s
     col = compiler.process(element.column, **kw)
     json_path = "$" + "".join('."' + key.replace('"', '\\"') + '"' for key in element.keys)
     path = compiler.process(literal(json_path), **kw)
-    return (f"CASE json_type({col}, {path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
-            f"ELSE CAST(json_extract({col}, {path}) AS TEXT) END")
+    return (
+        f"CASE json_type({col}, {path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+        f"ELSE CAST(json_extract({col}, {path}) AS TEXT) END"
+    )
 
 
 class exact_like(ColumnElement[bool]):
@@ -145,17 +150,21 @@ def _compile_elements_exist(element: json_elements_exist, compiler: Any, **kw: A
     col = compiler.process(element.column, **kw)
     key = compiler.process(literal(element.key), **kw)
     items = f"{col} -> {key}"
-    return (f"EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof({items}) = 'array' "
-            f"THEN {items} ELSE '[]'::jsonb END) AS {_ELEMENT}(value) "
-            f"WHERE {compiler.process(element.condition, **kw)})")
+    return (
+        f"EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof({items}) = 'array' "
+        f"THEN {items} ELSE '[]'::jsonb END) AS {_ELEMENT}(value) "
+        f"WHERE {compiler.process(element.condition, **kw)})"
+    )
 
 
 @compiles(json_elements_exist, "sqlite")
 def _compile_elements_exist_sqlite(element: json_elements_exist, compiler: Any, **kw: Any) -> str:
     col = compiler.process(element.column, **kw)
     path = compiler.process(literal("$." + '"' + element.key.replace('"', '\\"') + '"'), **kw)
-    return (f"EXISTS (SELECT 1 FROM json_each({col}, {path}) AS {_ELEMENT} "
-            f"WHERE json_type({col}, {path}) = 'array' AND ({compiler.process(element.condition, **kw)}))")
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({col}, {path}) AS {_ELEMENT} "
+        f"WHERE json_type({col}, {path}) = 'array' AND ({compiler.process(element.condition, **kw)}))"
+    )
 
 
 class json_element(ColumnElement[str]):
@@ -177,8 +186,10 @@ def _compile_json_element(element: json_element, compiler: Any, **kw: Any) -> st
 def _compile_json_element_sqlite(element: json_element, compiler: Any, **kw: Any) -> str:
     path = compiler.process(literal("$." + '"' + element.field.replace('"', '\\"') + '"'), **kw)
     value = f"{_ELEMENT}.value"
-    return (f"(CASE json_type({value}, {path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
-            f"ELSE CAST(json_extract({value}, {path}) AS TEXT) END)")
+    return (
+        f"(CASE json_type({value}, {path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+        f"ELSE CAST(json_extract({value}, {path}) AS TEXT) END)"
+    )
 
 
 def json_element_true(field: str) -> ColumnElement[bool]:

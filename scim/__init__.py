@@ -8,7 +8,7 @@ if TYPE_CHECKING:  # the filter translator is imported by services, which must s
     from flask import Flask
 
 
-def init_app(app: "Flask") -> None:
+def init_app(app: Flask) -> None:
     """Register /scim/v2 on the app (called by server.app.create_app)."""
     from scim import bulk, discovery, views_groups, views_search, views_users  # noqa: F401 - routes
     from scim.blueprint import DEFAULTS, bp

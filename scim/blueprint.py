@@ -25,7 +25,7 @@ register(bp)
 
 # Defaults, overridable per app through app.config (advertised by /ServiceProviderConfig).
 DEFAULTS = {
-    "SCIM_MAX_PAGE_SIZE": None,          # None: the service's PAGE_SIZE_MAX setting
+    "SCIM_MAX_PAGE_SIZE": None,  # None: the service's PAGE_SIZE_MAX setting
     "SCIM_BULK_MAX_OPERATIONS": 1000,
     "SCIM_BULK_MAX_PAYLOAD_SIZE": 1024 * 1024,
     "SCIM_MAX_PAYLOAD_SIZE": 10 * 1024 * 1024,  # any other request (a PUT of a big group lists every member)
@@ -67,8 +67,7 @@ def json_body(limit_setting: str = "SCIM_MAX_PAYLOAD_SIZE") -> Any:
         raise InvalidSyntaxError(f"The request body is not valid JSON{position}.") from None
 
 
-def scim_response(doc: Any, status: int = 200, *, version: int | None = None,
-                  location: str | None = None) -> Response:
+def scim_response(doc: Any, status: int = 200, *, version: int | None = None, location: str | None = None) -> Response:
     response = Response(json.dumps(doc), status=status, mimetype=SCIM_JSON)
     if version is not None:
         response.headers["ETag"] = etag(version)
@@ -127,4 +126,3 @@ def _unknown(unknown: str):
     if first in ("Users", "Groups", "Bulk", "ServiceProviderConfig", "Schemas", "ResourceTypes", ".search"):
         raise MethodNotAllowedError(f"{request.method} is not supported on /{unknown}.")
     raise NotFoundError(f"No SCIM endpoint at /{unknown}.")
-

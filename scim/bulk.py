@@ -63,7 +63,7 @@ def _validate(body: Any) -> tuple[list[dict], int | None]:
         raise InvalidSyntaxError("A bulk request must be a JSON object.")
     schemas = body.get("schemas")
     if schemas is not None and (not isinstance(schemas, list) or BULK_REQUEST not in schemas):
-        raise InvalidSyntaxError(f"schemas must be [\"{BULK_REQUEST}\"].")
+        raise InvalidSyntaxError(f'schemas must be ["{BULK_REQUEST}"].')
     ops = body.get("Operations")
     if not isinstance(ops, list) or not ops:
         raise InvalidSyntaxError("Operations must be a non-empty list.")
@@ -98,13 +98,16 @@ def _dispatch(op: dict, ids: dict[str, str]) -> tuple[dict, str | None]:
     if not isinstance(path, str) or not _PATH_RE.match(path):
         raise InvalidValueError(f"path must be /Users, /Groups or one of their resources, got {op.get('path')!r}.")
     if (method == "POST") == bool(_PATH_RE.match(path)[2]):
-        raise InvalidValueError(f"{method} needs {'a collection' if method == 'POST' else 'a resource'} path, got {path!r}.")
+        raise InvalidValueError(
+            f"{method} needs {'a collection' if method == 'POST' else 'a resource'} path, got {path!r}."
+        )
     headers = {"Authorization": request.headers.get("Authorization", ""), "Content-Type": "application/scim+json"}
     if isinstance(op.get("version"), str):
         headers["If-Match"] = op["version"]
     data = json.dumps(_resolve(op["data"], ids)) if "data" in op else None
-    with current_app.test_request_context(f"{bp.url_prefix}{path}", method=method, data=data, headers=headers,
-                                          base_url=request.host_url):
+    with current_app.test_request_context(
+        f"{bp.url_prefix}{path}", method=method, data=data, headers=headers, base_url=request.host_url
+    ):
         response = current_app.full_dispatch_request()
     result: dict[str, Any] = {"method": method, "status": str(response.status_code)}
     if op.get("bulkId") is not None:
@@ -114,7 +117,8 @@ def _dispatch(op: dict, ids: dict[str, str]) -> tuple[dict, str | None]:
         result["response"] = payload
         return result, None
     location = response.headers.get("Location") or (
-        f"{request.url_root.rstrip('/')}{bp.url_prefix}{path}" if method != "DELETE" else None)
+        f"{request.url_root.rstrip('/')}{bp.url_prefix}{path}" if method != "DELETE" else None
+    )
     if location:
         result["location"] = location
     if response.headers.get("ETag"):
@@ -143,8 +147,11 @@ def bulk():
             missing = _op_refs(op) - set(ids)
             try:
                 if missing:
-                    raise ScimError(f"bulkId {sorted(missing)[0]!r} does not name a resource created in this "
-                                    "request.", status=409, scim_type="invalidValue")
+                    raise ScimError(
+                        f"bulkId {sorted(missing)[0]!r} does not name a resource created in this request.",
+                        status=409,
+                        scim_type="invalidValue",
+                    )
                 result, created = _dispatch(op, ids)
             except ScimError as exc:
                 result, created = _error(op, op.get("method"), exc), None

@@ -27,30 +27,44 @@ def _no_filter() -> None:
 
 
 def _list(resources: list[dict]) -> dict:
-    return {"schemas": [LIST_SCHEMA], "totalResults": len(resources), "itemsPerPage": len(resources),
-            "startIndex": 1, "Resources": resources}
+    return {
+        "schemas": [LIST_SCHEMA],
+        "totalResults": len(resources),
+        "itemsPerPage": len(resources),
+        "startIndex": 1,
+        "Resources": resources,
+    }
 
 
 @bp.get("/ServiceProviderConfig")
 def service_provider_config():
     base = base_url()
-    return scim_response({
-        "schemas": [SPC_SCHEMA],
-        "documentationUri": f"{base}/ServiceProviderConfig",
-        "patch": {"supported": True},
-        "bulk": {"supported": True, "maxOperations": setting("SCIM_BULK_MAX_OPERATIONS"),
-                 "maxPayloadSize": setting("SCIM_BULK_MAX_PAYLOAD_SIZE")},
-        "filter": {"supported": True, "maxResults": setting("SCIM_MAX_PAGE_SIZE")},
-        "changePassword": {"supported": False},
-        "sort": {"supported": True},
-        "etag": {"supported": True},
-        "authenticationSchemes": [{
-            "type": "oauthbearertoken", "name": "Bearer token", "primary": True,
-            "description": "A tenant SCIM token (provisioning tokens create TENANT --scope scim) "
-                           "sent as Authorization: Bearer <token>.",
-        }],
-        "meta": {"resourceType": "ServiceProviderConfig", "location": f"{base}/ServiceProviderConfig"},
-    })
+    return scim_response(
+        {
+            "schemas": [SPC_SCHEMA],
+            "documentationUri": f"{base}/ServiceProviderConfig",
+            "patch": {"supported": True},
+            "bulk": {
+                "supported": True,
+                "maxOperations": setting("SCIM_BULK_MAX_OPERATIONS"),
+                "maxPayloadSize": setting("SCIM_BULK_MAX_PAYLOAD_SIZE"),
+            },
+            "filter": {"supported": True, "maxResults": setting("SCIM_MAX_PAGE_SIZE")},
+            "changePassword": {"supported": False},
+            "sort": {"supported": True},
+            "etag": {"supported": True},
+            "authenticationSchemes": [
+                {
+                    "type": "oauthbearertoken",
+                    "name": "Bearer token",
+                    "primary": True,
+                    "description": "A tenant SCIM token (provisioning tokens create TENANT --scope scim) "
+                    "sent as Authorization: Bearer <token>.",
+                }
+            ],
+            "meta": {"resourceType": "ServiceProviderConfig", "location": f"{base}/ServiceProviderConfig"},
+        }
+    )
 
 
 def _schemas() -> list[dict]:
@@ -65,14 +79,29 @@ def _schemas() -> list[dict]:
 def _resource_types() -> list[dict]:
     base = base_url()
     return [
-        {"schemas": [RT_SCHEMA], "id": "User", "name": "User", "endpoint": "/Users",
-         "description": "User Account", "schema": USER_SCHEMA,
-         "schemaExtensions": [{"schema": ENTERPRISE_SCHEMA, "required": False},
-                              {"schema": CUSTOM_SCHEMA, "required": False}],
-         "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"}},
-        {"schemas": [RT_SCHEMA], "id": "Group", "name": "Group", "endpoint": "/Groups",
-         "description": "Group", "schema": GROUP_SCHEMA, "schemaExtensions": [],
-         "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/Group"}},
+        {
+            "schemas": [RT_SCHEMA],
+            "id": "User",
+            "name": "User",
+            "endpoint": "/Users",
+            "description": "User Account",
+            "schema": USER_SCHEMA,
+            "schemaExtensions": [
+                {"schema": ENTERPRISE_SCHEMA, "required": False},
+                {"schema": CUSTOM_SCHEMA, "required": False},
+            ],
+            "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"},
+        },
+        {
+            "schemas": [RT_SCHEMA],
+            "id": "Group",
+            "name": "Group",
+            "endpoint": "/Groups",
+            "description": "Group",
+            "schema": GROUP_SCHEMA,
+            "schemaExtensions": [],
+            "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/Group"},
+        },
     ]
 
 

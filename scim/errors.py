@@ -35,8 +35,14 @@ class ScimError(Exception):
     status = 400
     scim_type: str | None = None
 
-    def __init__(self, detail: str, *, status: int | None = None, scim_type: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        scim_type: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         if status is not None:
@@ -129,8 +135,10 @@ def from_domain(exc: DomainError) -> ScimError:
     """Translate a service's refusal into the SCIM error a client understands."""
     message = exc.message
     if isinstance(exc, InvalidInput) and isinstance(exc.details, dict) and exc.details:
-        where = "; ".join(f"{field}: {' '.join(map(str, msgs if isinstance(msgs, list) else [msgs]))}"
-                          for field, msgs in exc.details.items())
+        where = "; ".join(
+            f"{field}: {' '.join(map(str, msgs if isinstance(msgs, list) else [msgs]))}"
+            for field, msgs in exc.details.items()
+        )
         message = f"{message} ({where})"
     if isinstance(exc, Conflict):
         # An automatic group's members follow its rule: that is not a uniqueness clash.

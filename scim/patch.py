@@ -43,24 +43,34 @@ from scim.resources import (
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 MAX_OPERATIONS = 1000
 MAX_FILTER_LENGTH = 200_000  # characters: a remove of a few thousand members by "or" still fits
-MULTI_VALUED = {"emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles",
-                "x509Certificates", "members", "groups"}
+MULTI_VALUED = {
+    "emails",
+    "phoneNumbers",
+    "ims",
+    "photos",
+    "addresses",
+    "entitlements",
+    "roles",
+    "x509Certificates",
+    "members",
+    "groups",
+}
 READ_ONLY = {"id", "meta", "groups", "schemas"}
 _PATH_RE = re.compile(r"^(?P<attr>[A-Za-z$][\w$-]*)(?:\[(?P<filter>.*)\])?(?:\.(?P<sub>[A-Za-z$][\w$-]*))?$", re.S)
 
 
 @dataclass
 class Path:
-    urn: str | None          # an extension URN, or None for the core schema
-    attr: str                # "" when the path names a whole extension
-    filter: Any = None       # a parsed value filter, for multi-valued attributes
+    urn: str | None  # an extension URN, or None for the core schema
+    attr: str  # "" when the path names a whole extension
+    filter: Any = None  # a parsed value filter, for multi-valued attributes
     sub: str | None = None
     text: str = ""
 
 
 @dataclass
 class Operation:
-    op: str                  # add | remove | replace
+    op: str  # add | remove | replace
     path: Path | None
     value: Any
     has_value: bool
@@ -71,8 +81,8 @@ class Resource:
 
     def __init__(self, core_urn: str, extensions: dict[str, dict[str, str] | None], core: dict[str, str]) -> None:
         self.core_urn = core_urn
-        self.extensions = extensions      # URN -> known attribute names (None: any name, e.g. custom)
-        self.core = core                  # lower-case name -> canonical name
+        self.extensions = extensions  # URN -> known attribute names (None: any name, e.g. custom)
+        self.core = core  # lower-case name -> canonical name
 
     def split_urn(self, text: str) -> tuple[str | None, str]:
         lowered = text.lower()
@@ -80,7 +90,7 @@ class Resource:
             if lowered == urn.lower():
                 return urn, ""
             if lowered.startswith(urn.lower() + ":"):
-                return (None if urn == self.core_urn else urn), text[len(urn) + 1:]
+                return (None if urn == self.core_urn else urn), text[len(urn) + 1 :]
         if lowered.startswith("urn:"):
             raise InvalidPathError(f"{text!r} names a schema this service does not serve.")
         return None, text
@@ -104,9 +114,14 @@ class Resource:
         return found
 
 
-USER = Resource(USER_SCHEMA, {ENTERPRISE_SCHEMA: _KNOWN_ENTERPRISE, CUSTOM_SCHEMA: None},
-                {**_KNOWN_USER, **{k.lower(): k for k in ("name", "active")}})
-GROUP = Resource(GROUP_SCHEMA, {}, {k.lower(): k for k in ("id", "meta", "schemas", "displayName", "externalId", "members")})
+USER = Resource(
+    USER_SCHEMA,
+    {ENTERPRISE_SCHEMA: _KNOWN_ENTERPRISE, CUSTOM_SCHEMA: None},
+    {**_KNOWN_USER, **{k.lower(): k for k in ("name", "active")}},
+)
+GROUP = Resource(
+    GROUP_SCHEMA, {}, {k.lower(): k for k in ("id", "meta", "schemas", "displayName", "externalId", "members")}
+)
 
 
 def parse_filter(text: str, where: str):
@@ -139,7 +154,7 @@ def parse_operations(body: Any, resource: Resource) -> list[Operation]:
         raise InvalidSyntaxError("The PATCH body must be a JSON object.")
     schemas = body.get("schemas")
     if schemas is not None and (not isinstance(schemas, list) or PATCH_SCHEMA not in schemas):
-        raise InvalidSyntaxError(f"schemas must be [\"{PATCH_SCHEMA}\"].")
+        raise InvalidSyntaxError(f'schemas must be ["{PATCH_SCHEMA}"].')
     ops = body.get("Operations", body.get("operations"))
     if not isinstance(ops, list) or not ops:
         raise InvalidSyntaxError("Operations must be a non-empty list.")
@@ -164,6 +179,7 @@ def parse_operations(body: Any, resource: Resource) -> list[Operation]:
 
 
 # --- evaluating a value filter against one element of a multi-valued attribute ------------
+
 
 def _as_text(value: Any) -> str:
     if isinstance(value, bool):
@@ -196,13 +212,20 @@ def matches(node: Any, element: Any) -> bool:
             return actual != expected
         if actual is None:
             return False
-        return {"co": expected in actual, "sw": actual.startswith(expected), "ew": actual.endswith(expected),
-                "gt": actual > expected, "ge": actual >= expected, "lt": actual < expected,
-                "le": actual <= expected}.get(op, False)
+        return {
+            "co": expected in actual,
+            "sw": actual.startswith(expected),
+            "ew": actual.endswith(expected),
+            "gt": actual > expected,
+            "ge": actual >= expected,
+            "lt": actual < expected,
+            "le": actual <= expected,
+        }.get(op, False)
     raise InvalidFilterError("Unsupported value filter.")
 
 
 # --- applying operations to a document ----------------------------------------------------
+
 
 def apply_operations(doc: dict[str, Any], ops: list[Operation], resource: Resource) -> dict[str, Any]:
     """Return a patched copy of ``doc``; operations apply in order and all or none (§3.5.2)."""
@@ -276,10 +299,14 @@ def _apply(doc: dict[str, Any], op: str, path: Path, value: Any, has_value: bool
     elif path.sub is None:
         if op == "remove":
             if multi and has_value and isinstance(container.get(key), list) and value not in (None, []):
-                drop = {str(v.get("value")).lower() for v in (value if isinstance(value, list) else [value])
-                        if isinstance(v, dict)}
-                container[key] = [e for e in container[key]
-                                  if not (isinstance(e, dict) and str(e.get("value")).lower() in drop)]
+                drop = {
+                    str(v.get("value")).lower()
+                    for v in (value if isinstance(value, list) else [value])
+                    if isinstance(v, dict)
+                }
+                container[key] = [
+                    e for e in container[key] if not (isinstance(e, dict) and str(e.get("value")).lower() in drop)
+                ]
             else:
                 container.pop(key, None)
         elif multi:
@@ -351,6 +378,7 @@ def _apply_filtered(container: dict[str, Any], key: str, op: str, path: Path, va
 
 # --- group members: steps for the set-based membership service ----------------------------
 
+
 def _filtered_member_ids(root: Any, where: str) -> list[int]:
     """``value eq "1" or value eq "2"`` -> [1, 2]; member filters name members by id only.
 
@@ -364,11 +392,15 @@ def _filtered_member_ids(root: Any, where: str) -> list[int]:
             stack.append(node.expr)
         elif isinstance(node, fast.LogExpr) and node.op.lower() == "or":
             stack += [node.expr2, node.expr1]
-        elif (isinstance(node, fast.AttrExpr) and node.value.lower() == "eq"
-                and node.attr_path.attr_name.lower() == "value" and node.comp_value is not None):
+        elif (
+            isinstance(node, fast.AttrExpr)
+            and node.value.lower() == "eq"
+            and node.attr_path.attr_name.lower() == "value"
+            and node.comp_value is not None
+        ):
             ids += member_ids([{"value": node.comp_value.value}], where)
         else:
-            raise InvalidFilterError(f"{where}: member filters must be value eq \"<id>\" (joined by or).")
+            raise InvalidFilterError(f'{where}: member filters must be value eq "<id>" (joined by or).')
     return ids
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from scim.errors import InvalidValueError
 from scim.resources import CUSTOM_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
@@ -37,7 +38,7 @@ def parse_path(path: str) -> tuple[str | None, str, str | None]:
             return (None, "", None) if urn.lower() in CORE else (urn, "", None)
         if lowered.startswith(urn.lower() + ":"):
             container = None if urn.lower() in CORE else urn
-            path = path[len(urn) + 1:]
+            path = path[len(urn) + 1 :]
             break
     attr, _, sub = path.partition(".")
     return container, attr, sub or None
@@ -73,8 +74,10 @@ def _drop(doc: dict[str, Any], attr: str, sub: str | None) -> None:
     elif isinstance(doc[key], dict):
         doc[key] = {k: v for k, v in doc[key].items() if k.lower() != sub.lower()}
     elif isinstance(doc[key], list):
-        doc[key] = [{k: v for k, v in item.items() if k.lower() != sub.lower()} if isinstance(item, dict) else item
-                    for item in doc[key]]
+        doc[key] = [
+            {k: v for k, v in item.items() if k.lower() != sub.lower()} if isinstance(item, dict) else item
+            for item in doc[key]
+        ]
 
 
 def project(doc: dict[str, Any], attributes: list, excluded: list) -> dict[str, Any]:

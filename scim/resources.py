@@ -9,7 +9,8 @@ holds for both.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from provisioning.models import Group, User
 from scim.errors import InvalidValueError
@@ -25,18 +26,36 @@ ACCEPTED_GROUP_SCHEMAS = {GROUP_SCHEMA.lower(), ENTRA_GROUP_SCHEMA.lower()}
 
 # Core attributes stored in columns, SCIM name -> column.
 USER_COLUMNS = {
-    "userName": "username", "externalId": "external_id", "displayName": "display_name",
-    "title": "title", "userType": "user_type", "preferredLanguage": "language", "locale": "locale",
+    "userName": "username",
+    "externalId": "external_id",
+    "displayName": "display_name",
+    "title": "title",
+    "userType": "user_type",
+    "preferredLanguage": "language",
+    "locale": "locale",
     "timezone": "timezone",
 }
 NAME_COLUMNS = {"givenName": "given_name", "familyName": "family_name"}
 ENTERPRISE_COLUMNS = {
-    "employeeNumber": "employee_number", "costCenter": "cost_center", "organization": "organization",
-    "division": "division", "department": "department",
+    "employeeNumber": "employee_number",
+    "costCenter": "cost_center",
+    "organization": "organization",
+    "division": "division",
+    "department": "department",
 }
 # Core attributes (RFC 7643 §4.1) kept verbatim in User.extra and returned as sent.
-USER_EXTRA = ("nickName", "profileUrl", "emails", "phoneNumbers", "ims", "photos", "addresses",
-              "entitlements", "roles", "x509Certificates")
+USER_EXTRA = (
+    "nickName",
+    "profileUrl",
+    "emails",
+    "phoneNumbers",
+    "ims",
+    "photos",
+    "addresses",
+    "entitlements",
+    "roles",
+    "x509Certificates",
+)
 NAME_EXTRA = ("formatted", "middleName", "honorificPrefix", "honorificSuffix")
 # Read-only or write-only attributes a client may send back; ignored, never stored (RFC 7643 §2.2).
 IGNORED = ("id", "meta", "groups", "password", "schemas")
@@ -126,11 +145,15 @@ def primary_email(emails: Any) -> tuple[str | None, str | None]:
         return None, None
     if not isinstance(emails, list) or not all(isinstance(e, dict) for e in emails):
         raise InvalidValueError("emails must be a list of objects.")
-    chosen = next((e for e in emails if e.get("primary") is True or str(e.get("primary")).lower() == "true"),
-                  emails[0] if emails else None)
+    chosen = next(
+        (e for e in emails if e.get("primary") is True or str(e.get("primary")).lower() == "true"),
+        emails[0] if emails else None,
+    )
     if not chosen:
         return None, None
-    return _string(chosen.get("value"), "emails.value", "email"), _string(chosen.get("type"), "emails.type", "email_type")
+    return _string(chosen.get("value"), "emails.value", "email"), _string(
+        chosen.get("type"), "emails.type", "email_type"
+    )
 
 
 def user_values(doc: Any) -> dict[str, Any]:
@@ -223,8 +246,10 @@ def group_values(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise InvalidValueError("The request body must be a JSON object.")
     check_json(doc, "body")
-    core = canonical_keys({k: v for k, v in doc.items() if not (isinstance(k, str) and k.lower().startswith(("urn:", "http")))},
-                          {"displayname": "displayName", "externalid": "externalId", "members": "members"})
+    core = canonical_keys(
+        {k: v for k, v in doc.items() if not (isinstance(k, str) and k.lower().startswith(("urn:", "http")))},
+        {"displayname": "displayName", "externalid": "externalId", "members": "members"},
+    )
     name = _string(core.get("displayName"), "displayName")
     if not name or not name.strip():
         raise InvalidValueError("displayName is required.")

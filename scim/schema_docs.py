@@ -11,14 +11,31 @@ from typing import Any
 from scim.resources import CUSTOM_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 
-def attr(name: str, type_: str = "string", *, multi: bool = False, required: bool = False,
-         case_exact: bool = False, mutability: str = "readWrite", returned: str = "default",
-         uniqueness: str = "none", sub: list[dict] | None = None, canonical: list[str] | None = None,
-         refs: list[str] | None = None, description: str = "") -> dict[str, Any]:
+def attr(
+    name: str,
+    type_: str = "string",
+    *,
+    multi: bool = False,
+    required: bool = False,
+    case_exact: bool = False,
+    mutability: str = "readWrite",
+    returned: str = "default",
+    uniqueness: str = "none",
+    sub: list[dict] | None = None,
+    canonical: list[str] | None = None,
+    refs: list[str] | None = None,
+    description: str = "",
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "name": name, "type": type_, "multiValued": multi, "description": description or name,
-        "required": required, "caseExact": case_exact, "mutability": mutability,
-        "returned": returned, "uniqueness": uniqueness,
+        "name": name,
+        "type": type_,
+        "multiValued": multi,
+        "description": description or name,
+        "required": required,
+        "caseExact": case_exact,
+        "mutability": mutability,
+        "returned": returned,
+        "uniqueness": uniqueness,
     }
     if sub is not None:
         doc["subAttributes"] = sub
@@ -30,46 +47,113 @@ def attr(name: str, type_: str = "string", *, multi: bool = False, required: boo
     return doc
 
 
-def _multi(name: str, value_type: str = "string", *, canonical: list[str] | None = None,
-           refs: list[str] | None = None) -> dict[str, Any]:
-    return attr(name, "complex", multi=True, sub=[
-        attr("value", value_type, refs=refs), attr("display"),
-        attr("type", canonical=canonical), attr("primary", "boolean"),
-    ])
+def _multi(
+    name: str, value_type: str = "string", *, canonical: list[str] | None = None, refs: list[str] | None = None
+) -> dict[str, Any]:
+    return attr(
+        name,
+        "complex",
+        multi=True,
+        sub=[
+            attr("value", value_type, refs=refs),
+            attr("display"),
+            attr("type", canonical=canonical),
+            attr("primary", "boolean"),
+        ],
+    )
 
 
 def user_schema() -> dict[str, Any]:
-    return schema(USER_SCHEMA, "User", "User Account", [
-        attr("userName", required=True, uniqueness="server",
-             description="Unique identifier for the user, unique per tenant ignoring case; kept as given."),
-        attr("name", "complex", sub=[attr(n) for n in (
-            "formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix")]),
-        attr("displayName"), attr("nickName"), attr("profileUrl", "reference", refs=["external"]),
-        attr("title"), attr("userType"), attr("preferredLanguage"), attr("locale"), attr("timezone"),
-        # Every user is active or not: the attribute can't be unassigned, so it is "required"
-        # (a create without it means true; a PUT without it keeps the current state).
-        attr("active", "boolean", required=True,
-             description="false deactivates the user (the same as the admins' batch action); true when omitted on create."),
-        _multi("emails", canonical=["work", "home", "other"]),
-        _multi("phoneNumbers", canonical=["work", "home", "mobile", "fax", "pager", "other"]),
-        _multi("ims"), _multi("photos", "reference", canonical=["photo", "thumbnail"], refs=["external"]),
-        attr("addresses", "complex", multi=True, sub=[attr(n) for n in (
-            "formatted", "streetAddress", "locality", "region", "postalCode", "country", "type")]
-            + [attr("primary", "boolean")]),
-        attr("groups", "complex", multi=True, mutability="readOnly", sub=[
-            attr("value", mutability="readOnly"), attr("$ref", "reference", mutability="readOnly", refs=["Group"]),
-            attr("display", mutability="readOnly"), attr("type", mutability="readOnly", canonical=["direct"])]),
-        _multi("entitlements"), _multi("roles"), _multi("x509Certificates", "binary"),
-    ])
+    return schema(
+        USER_SCHEMA,
+        "User",
+        "User Account",
+        [
+            attr(
+                "userName",
+                required=True,
+                uniqueness="server",
+                description="Unique identifier for the user, unique per tenant ignoring case; kept as given.",
+            ),
+            attr(
+                "name",
+                "complex",
+                sub=[
+                    attr(n)
+                    for n in (
+                        "formatted",
+                        "familyName",
+                        "givenName",
+                        "middleName",
+                        "honorificPrefix",
+                        "honorificSuffix",
+                    )
+                ],
+            ),
+            attr("displayName"),
+            attr("nickName"),
+            attr("profileUrl", "reference", refs=["external"]),
+            attr("title"),
+            attr("userType"),
+            attr("preferredLanguage"),
+            attr("locale"),
+            attr("timezone"),
+            # Every user is active or not: the attribute can't be unassigned, so it is "required"
+            # (a create without it means true; a PUT without it keeps the current state).
+            attr(
+                "active",
+                "boolean",
+                required=True,
+                description="false deactivates the user (the same as the admins' batch action); true when omitted on create.",
+            ),
+            _multi("emails", canonical=["work", "home", "other"]),
+            _multi("phoneNumbers", canonical=["work", "home", "mobile", "fax", "pager", "other"]),
+            _multi("ims"),
+            _multi("photos", "reference", canonical=["photo", "thumbnail"], refs=["external"]),
+            attr(
+                "addresses",
+                "complex",
+                multi=True,
+                sub=[
+                    attr(n)
+                    for n in ("formatted", "streetAddress", "locality", "region", "postalCode", "country", "type")
+                ]
+                + [attr("primary", "boolean")],
+            ),
+            attr(
+                "groups",
+                "complex",
+                multi=True,
+                mutability="readOnly",
+                sub=[
+                    attr("value", mutability="readOnly"),
+                    attr("$ref", "reference", mutability="readOnly", refs=["Group"]),
+                    attr("display", mutability="readOnly"),
+                    attr("type", mutability="readOnly", canonical=["direct"]),
+                ],
+            ),
+            _multi("entitlements"),
+            _multi("roles"),
+            _multi("x509Certificates", "binary"),
+        ],
+    )
 
 
 def enterprise_schema() -> dict[str, Any]:
-    return schema(ENTERPRISE_SCHEMA, "EnterpriseUser", "Enterprise User", [
-        attr("employeeNumber"), attr("costCenter"), attr("organization"), attr("division"),
-        attr("department"),
-        # Only the manager's id is stored; $ref and displayName are not kept, so not advertised.
-        attr("manager", "complex", sub=[attr("value", description="The id of the user's manager.")]),
-    ])
+    return schema(
+        ENTERPRISE_SCHEMA,
+        "EnterpriseUser",
+        "Enterprise User",
+        [
+            attr("employeeNumber"),
+            attr("costCenter"),
+            attr("organization"),
+            attr("division"),
+            attr("department"),
+            # Only the manager's id is stored; $ref and displayName are not kept, so not advertised.
+            attr("manager", "complex", sub=[attr("value", description="The id of the user's manager.")]),
+        ],
+    )
 
 
 CUSTOM_TYPES = ("string", "boolean", "decimal", "integer", "dateTime", "reference")
@@ -90,17 +174,36 @@ def custom_schema(declared: list[Any]) -> dict[str, Any]:
 
 
 def group_schema() -> dict[str, Any]:
-    return schema(GROUP_SCHEMA, "Group", "Group", [
-        attr("displayName", required=True, uniqueness="server",
-             description="The group's name, unique per tenant ignoring case."),
-        attr("members", "complex", multi=True, sub=[
-            attr("value", mutability="immutable", description="The id of a user."),
-            attr("$ref", "reference", mutability="immutable", refs=["User"]),
-            attr("type", mutability="immutable", canonical=["User"]),
-        ]),
-    ])
+    return schema(
+        GROUP_SCHEMA,
+        "Group",
+        "Group",
+        [
+            attr(
+                "displayName",
+                required=True,
+                uniqueness="server",
+                description="The group's name, unique per tenant ignoring case.",
+            ),
+            attr(
+                "members",
+                "complex",
+                multi=True,
+                sub=[
+                    attr("value", mutability="immutable", description="The id of a user."),
+                    attr("$ref", "reference", mutability="immutable", refs=["User"]),
+                    attr("type", mutability="immutable", canonical=["User"]),
+                ],
+            ),
+        ],
+    )
 
 
 def schema(urn: str, name: str, description: str, attributes: list[dict]) -> dict[str, Any]:
-    return {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"], "id": urn, "name": name,
-            "description": description, "attributes": attributes}
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+        "id": urn,
+        "name": name,
+        "description": description,
+        "attributes": attributes,
+    }

@@ -6,8 +6,9 @@ Every query is scoped to the caller's tenant.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
@@ -44,10 +45,13 @@ def parse_query(params: dict[str, Any], max_count: int, int_param) -> Query:
     count = int_param(params, "count")
     # RFC 7644 §3.4.2.4: startIndex < 1 is 1; a negative count is 0; we cap count at our maximum.
     return Query(
-        filter=flt.strip() or None if flt else None, sort_by=sort_by or None,
+        filter=flt.strip() or None if flt else None,
+        sort_by=sort_by or None,
         descending=order.lower() == "descending",
-        start=max(start or 1, 1), count=max_count if count is None else min(max(count, 0), max_count),
-        attributes=parse_list(params.get("attributes")), excluded=parse_list(params.get("excludedAttributes")),
+        start=max(start or 1, 1),
+        count=max_count if count is None else min(max(count, 0), max_count),
+        attributes=parse_list(params.get("attributes")),
+        excluded=parse_list(params.get("excludedAttributes")),
     )
 
 
@@ -58,8 +62,9 @@ def where_clause(flt: str | None, resource: str, tenant_id: int):
         return filters.compile_filter(flt, resource, tenant_id)
     except filters.InvalidFilter as exc:
         where = f" (at position {exc.position})" if getattr(exc, "position", None) is not None else ""
-        raise ScimError(f"{exc.message}{where}", status=400,
-                        scim_type=getattr(exc, "scim_type", None) or "invalidFilter") from None
+        raise ScimError(
+            f"{exc.message}{where}", status=400, scim_type=getattr(exc, "scim_type", None) or "invalidFilter"
+        ) from None
 
 
 def _order(model, resource: str, query: Query) -> list:
@@ -75,8 +80,9 @@ def _order(model, resource: str, query: Query) -> list:
     return keys
 
 
-def run(s: Session, model, resource: str, tenant_id: int, query: Query, with_groups: bool = False
-        ) -> tuple[int, Sequence[Any], dict[int, list[tuple[int, str]]] | None]:
+def run(
+    s: Session, model, resource: str, tenant_id: int, query: Query, with_groups: bool = False
+) -> tuple[int, Sequence[Any], dict[int, list[tuple[int, str]]] | None]:
     """(totalResults, the page's rows, their groups when ``with_groups``) for one resource type."""
     stmt = select(model).where(model.tenant_id == tenant_id)
     clause = where_clause(query.filter, resource, tenant_id)
@@ -87,8 +93,12 @@ def run(s: Session, model, resource: str, tenant_id: int, query: Query, with_gro
         return s.scalar(select(func.count()).select_from(stmt.subquery())) or 0, [], None
     # The page, the total and each user's group ids in one round trip: count(*) OVER () is
     # computed before OFFSET/LIMIT.
-    found = s.execute(stmt.add_columns(func.count().over(), *([_group_ids(tenant_id)] if with_groups else []))
-                      .order_by(*order).offset(query.start - 1).limit(query.count)).all()
+    found = s.execute(
+        stmt.add_columns(func.count().over(), *([_group_ids(tenant_id)] if with_groups else []))
+        .order_by(*order)
+        .offset(query.start - 1)
+        .limit(query.count)
+    ).all()
     if found:
         rows = [row[0] for row in found]
         groups = _named_groups(s, tenant_id, {row[0].id: row[2] for row in found}) if with_groups else None
@@ -100,17 +110,23 @@ def run(s: Session, model, resource: str, tenant_id: int, query: Query, with_gro
 
 def _group_ids(tenant_id: int):
     """A user's group ids, comma-separated (string_agg / group_concat), as a column of the user's row."""
-    return (select(func.aggregate_strings(cast(Membership.group_id, String), ","))
-            .where(Membership.user_id == User.id, Membership.tenant_id == tenant_id)
-            .correlate(User).scalar_subquery())
+    return (
+        select(func.aggregate_strings(cast(Membership.group_id, String), ","))
+        .where(Membership.user_id == User.id, Membership.tenant_id == tenant_id)
+        .correlate(User)
+        .scalar_subquery()
+    )
 
 
 def _named_groups(s: Session, tenant_id: int, group_ids: dict[int, str | None]) -> dict[int, list[tuple[int, str]]]:
     """{user id: [(group id, name), ...] by group id}; the names in one query, only when some user has groups."""
     ids = {uid: sorted(int(g) for g in (text or "").split(",") if g) for uid, text in group_ids.items()}
     wanted = sorted({g for gids in ids.values() for g in gids})
-    names = dict(s.execute(select(Group.id, Group.name).where(Group.tenant_id == tenant_id, Group.id.in_(wanted)))
-                 .all()) if wanted else {}
+    names = (
+        dict(s.execute(select(Group.id, Group.name).where(Group.tenant_id == tenant_id, Group.id.in_(wanted))).all())
+        if wanted
+        else {}
+    )
     return {uid: [(g, names[g]) for g in gids if g in names] for uid, gids in ids.items()}
 
 
@@ -118,10 +134,12 @@ def groups_of_users(s: Session, tenant_id: int, user_ids: Sequence[int]) -> dict
     """The groups each user belongs to (the read-only User.groups attribute)."""
     found: dict[int, list[tuple[int, str]]] = {uid: [] for uid in user_ids}
     if user_ids:
-        rows = s.execute(select(Membership.user_id, Group.id, Group.name)
-                         .join(Group, Group.id == Membership.group_id)
-                         .where(Membership.tenant_id == tenant_id, Membership.user_id.in_(list(user_ids)))
-                         .order_by(Group.id))
+        rows = s.execute(
+            select(Membership.user_id, Group.id, Group.name)
+            .join(Group, Group.id == Membership.group_id)
+            .where(Membership.tenant_id == tenant_id, Membership.user_id.in_(list(user_ids)))
+            .order_by(Group.id)
+        )
         for uid, gid, name in rows:
             found[uid].append((gid, name))
     return found
@@ -131,9 +149,11 @@ def members_of_groups(s: Session, tenant_id: int, group_ids: Sequence[int]) -> d
     """Member ids (only asked for when the response includes members)."""
     found: dict[int, list[int]] = {gid: [] for gid in group_ids}
     if group_ids:
-        rows = s.execute(select(Membership.group_id, Membership.user_id)
-                         .where(Membership.tenant_id == tenant_id, Membership.group_id.in_(list(group_ids)))
-                         .order_by(Membership.group_id, Membership.user_id))
+        rows = s.execute(
+            select(Membership.group_id, Membership.user_id)
+            .where(Membership.tenant_id == tenant_id, Membership.group_id.in_(list(group_ids)))
+            .order_by(Membership.group_id, Membership.user_id)
+        )
         for gid, uid in rows:
             found[gid].append(uid)
     return found
@@ -148,7 +168,9 @@ def load_user(rt, tenant_id: int, user_id: int, with_groups: bool) -> tuple[User
 
             return load(s, tenant_id, user_id), None
         # The user and its group ids in one statement (names only when it has groups).
-        row = s.execute(select(User, _group_ids(tenant_id)).where(User.id == user_id, User.tenant_id == tenant_id)).first()
+        row = s.execute(
+            select(User, _group_ids(tenant_id)).where(User.id == user_id, User.tenant_id == tenant_id)
+        ).first()
         if row is None:
             raise NotFound(f"No user with id {user_id}.")
         return row[0], _named_groups(s, tenant_id, {row[0].id: row[1]})[row[0].id]

@@ -29,8 +29,12 @@ def render(group, members, status: int = 200, params=None):
     base = base_url()
     doc = group_document(group, base, None if members is None else [member_entry(u, base) for u in members])
     doc = project(doc, parse_list(params.get("attributes")), parse_list(params.get("excludedAttributes")))
-    return scim_response(doc, status, version=group.version,
-                         location=doc["meta"]["location"] if status == 201 and "meta" in doc else None)
+    return scim_response(
+        doc,
+        status,
+        version=group.version,
+        location=doc["meta"]["location"] if status == 201 and "meta" in doc else None,
+    )
 
 
 def wants_members(params) -> bool:
@@ -39,7 +43,11 @@ def wants_members(params) -> bool:
 
 
 def _members_of(body) -> list[int]:
-    key = next((k for k in body if isinstance(k, str) and k.lower() == "members"), None) if isinstance(body, dict) else None
+    key = (
+        next((k for k in body if isinstance(k, str) and k.lower() == "members"), None)
+        if isinstance(body, dict)
+        else None
+    )
     return member_ids(body.get(key)) if key else []
 
 
@@ -48,14 +56,16 @@ def create_group():
     body = json_body()
     values = group_values(body)
     group = memberships.create_group_with_members(
-        runtime(), tenant_id(), {**values, "source": SOURCE}, _members_of(body), actor(), source=SOURCE,
-        reevaluate=True)
+        runtime(), tenant_id(), {**values, "source": SOURCE}, _members_of(body), actor(), source=SOURCE, reevaluate=True
+    )
     return _render_fresh(group.id, 201)
 
 
 @bp.get("/Groups/<raw_id>")
 def get_group(raw_id: str):
-    group, members = search.load_group(runtime(), tenant_id(), resource_id(raw_id, "group"), wants_members(request.args))
+    group, members = search.load_group(
+        runtime(), tenant_id(), resource_id(raw_id, "group"), wants_members(request.args)
+    )
     return not_modified(group.version) or render(group, members)
 
 
@@ -64,9 +74,17 @@ def replace_group(raw_id: str):
     group_id = resource_id(raw_id, "group")
     body = json_body()
     values = group_values(body)
-    memberships.edit_group(runtime(), tenant_id(), group_id, values=values,
-                           member_steps=[("replace", _members_of(body))], actor=actor(), source=SOURCE,
-                           if_version=if_match_version(), reevaluate=True)
+    memberships.edit_group(
+        runtime(),
+        tenant_id(),
+        group_id,
+        values=values,
+        member_steps=[("replace", _members_of(body))],
+        actor=actor(),
+        source=SOURCE,
+        if_version=if_match_version(),
+        reevaluate=True,
+    )
     return _render_fresh(group_id)
 
 
@@ -83,8 +101,17 @@ def patch_group(raw_id: str):
         values = group_values(apply_operations(group_document(current, base_url()), other_ops, GROUP))
     # Rules may test membership of this group: the members named are re-evaluated in the same
     # unit of work (a "remove all" names nobody; the periodic full evaluation catches it).
-    group = memberships.edit_group(runtime(), tenant_id(), group_id, values=values, member_steps=steps,
-                                   actor=actor(), source=SOURCE, if_version=required, reevaluate=True)
+    group = memberships.edit_group(
+        runtime(),
+        tenant_id(),
+        group_id,
+        values=values,
+        member_steps=steps,
+        actor=actor(),
+        source=SOURCE,
+        if_version=required,
+        reevaluate=True,
+    )
     if "attributes" in request.args or "excludedAttributes" in request.args:
         return _render_fresh(group_id)
     # RFC 7644 §3.5.2 allows 204, which Entra ID and Okta expect for groups: a member change of a

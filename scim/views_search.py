@@ -44,11 +44,13 @@ def _list(resources: list[str], params: dict[str, Any]):
     errors: list[ScimError] = []
     for resource in resources:
         # Root searches span both types; an offset into the second starts after the first's total.
-        sub = search.Query(**{**query.__dict__, "start": max(query.start - total, 1),
-                              "count": max(query.count - len(docs), 0)})
+        sub = search.Query(
+            **{**query.__dict__, "start": max(query.start - total, 1), "count": max(query.count - len(docs), 0)}
+        )
         try:
-            found, rows, related = search.search(rt, RESOURCES[resource], resource, tid, sub,
-                                                 _related_wanted(resource, sub))
+            found, rows, related = search.search(
+                rt, RESOURCES[resource], resource, tid, sub, _related_wanted(resource, sub)
+            )
         except ScimError as exc:
             if len(resources) == 1:
                 raise
@@ -58,8 +60,13 @@ def _list(resources: list[str], params: dict[str, Any]):
         total += found
     if errors and len(errors) == len(resources):
         raise errors[0]
-    body = {"schemas": [LIST_SCHEMA], "totalResults": total, "itemsPerPage": len(docs),
-            "startIndex": query.start, "Resources": docs}
+    body = {
+        "schemas": [LIST_SCHEMA],
+        "totalResults": total,
+        "itemsPerPage": len(docs),
+        "startIndex": query.start,
+        "Resources": docs,
+    }
     return scim_response(body)
 
 
@@ -69,7 +76,7 @@ def _search_body() -> dict[str, Any]:
         raise InvalidSyntaxError("A search request must be a JSON object (RFC 7644 §3.4.3).")
     schemas = body.get("schemas")
     if schemas is not None and (not isinstance(schemas, list) or SEARCH_SCHEMA not in schemas):
-        raise InvalidSyntaxError(f"schemas must be [\"{SEARCH_SCHEMA}\"].")
+        raise InvalidSyntaxError(f'schemas must be ["{SEARCH_SCHEMA}"].')
     return body
 
 

@@ -26,8 +26,9 @@ def render(user, groups, status: int = 200, params=None):
     base = base_url()
     doc = user_document(user, base, None if groups is None else [group_entry(g, n, base) for g, n in groups])
     doc = project(doc, parse_list(params.get("attributes")), parse_list(params.get("excludedAttributes")))
-    return scim_response(doc, status, version=user.version,
-                         location=doc["meta"]["location"] if status == 201 and "meta" in doc else None)
+    return scim_response(
+        doc, status, version=user.version, location=doc["meta"]["location"] if status == 201 and "meta" in doc else None
+    )
 
 
 def _wants_groups(params) -> bool:
@@ -52,8 +53,9 @@ def get_user(raw_id: str):
 def replace_user(raw_id: str):
     user_id = resource_id(raw_id, "user")
     values = user_values(json_body())
-    user = users.update_user(runtime(), tenant_id(), user_id, values, actor(), if_version=if_match_version(),
-                             reevaluate=True)
+    user = users.update_user(
+        runtime(), tenant_id(), user_id, values, actor(), if_version=if_match_version(), reevaluate=True
+    )
     return _render_saved(user)
 
 
@@ -73,8 +75,9 @@ def patch_user(raw_id: str):
             values["extra"].pop("emails", None)
         return values
 
-    user = users.change_user(runtime(), tenant_id(), user_id, patched, actor(), if_version=if_match_version(),
-                             reevaluate=True)
+    user = users.change_user(
+        runtime(), tenant_id(), user_id, patched, actor(), if_version=if_match_version(), reevaluate=True
+    )
     return _render_saved(user)
 
 

@@ -6,7 +6,8 @@ them onto one Flask app over one Runtime (database + job queue, :mod:`jobs.boots
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask
 
@@ -73,5 +74,3 @@ def _start_background(app: Flask, runtime: Runtime) -> None:
 
 def runtime_of(app: Flask) -> Runtime:
     return app.extensions["provisioning"]
-
-

@@ -10,7 +10,8 @@ Tests call :func:`main` (or invoke :data:`cli` through click's CliRunner) with
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import click
 
@@ -54,24 +55,32 @@ class _Group(click.Group):
 def _describe(exc: DomainError) -> str:
     lines = [exc.message]
     if isinstance(exc.details, dict):
-        lines += [f"  {field}: {' '.join(map(str, msgs if isinstance(msgs, list) else [msgs]))}"
-                  for field, msgs in exc.details.items()]
+        lines += [
+            f"  {field}: {' '.join(map(str, msgs if isinstance(msgs, list) else [msgs]))}"
+            for field, msgs in exc.details.items()
+        ]
     return "\n".join(lines)
 
 
-@click.group(cls=_Group, help="Group provisioning for learning platforms: run the service and its job "
-             "workers, migrate the database, manage tenants and API tokens.")
+@click.group(
+    cls=_Group,
+    help="Group provisioning for learning platforms: run the service and its job "
+    "workers, migrate the database, manage tenants and API tokens.",
+)
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     ctx.ensure_object(CliState)
 
 
-
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 in containers).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Web worker processes (with REDIS_URL; default 2). Without REDIS_URL always 1.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Web worker processes (with REDIS_URL; default 2). Without REDIS_URL always 1.",
+)
 @click.option("--threads", type=click.IntRange(min=1), default=8, show_default=True, help="Threads per worker process.")
 @pass_state
 def serve(state: CliState, host: str, port: int, workers: int | None, threads: int) -> None:
@@ -80,8 +89,11 @@ def serve(state: CliState, host: str, port: int, workers: int | None, threads: i
     prepare_database(settings)
     in_process = not settings.redis_url
     if in_process and workers and workers > 1:
-        click.echo("Jobs run inside the web process (no REDIS_URL), so it runs as 1 worker process; "
-                   f"using {threads} threads for concurrency.", err=True)
+        click.echo(
+            "Jobs run inside the web process (no REDIS_URL), so it runs as 1 worker process; "
+            f"using {threads} threads for concurrency.",
+            err=True,
+        )
     count = 1 if in_process else (workers or 2)
     from server.serving import run_server
 
@@ -116,7 +128,9 @@ def db_upgrade(state: CliState) -> None:
 
     settings = state.settings
     migrate.upgrade(settings.database_url, secret_key=settings.secret_key)
-    click.echo(f"Database {safe_url(settings.database_url)} is at revision {', '.join(sorted(migrate.head_revisions()))}.")
+    click.echo(
+        f"Database {safe_url(settings.database_url)} is at revision {', '.join(sorted(migrate.head_revisions()))}."
+    )
 
 
 @cli.group()
@@ -142,8 +156,10 @@ def tenants_list(state: CliState) -> None:
     """List all tenants."""
     from provisioning.services.tenants import list_tenants
 
-    rows = [(t.id, t.slug, "-" if t.seat_limit is None else t.seat_limit, _when(t.created_at), t.name)
-            for t in list_tenants(state.runtime())]
+    rows = [
+        (t.id, t.slug, "-" if t.seat_limit is None else t.seat_limit, _when(t.created_at), t.name)
+        for t in list_tenants(state.runtime())
+    ]
     _table(("ID", "SLUG", "SEATS", "CREATED", "NAME"), rows)
 
 
@@ -162,8 +178,10 @@ def tokens_create(state: CliState, tenant: str, scope: str, name: str | None) ->
     from provisioning.services.tokens import create_token
 
     token, plaintext = create_token(state.runtime(), tenant, scope, name)
-    click.echo(f"Created {scope} token {token.id} ({token.name}) for tenant {token.tenant_id}. "
-               "It is shown only now; store it safely:")
+    click.echo(
+        f"Created {scope} token {token.id} ({token.name}) for tenant {token.tenant_id}. "
+        "It is shown only now; store it safely:"
+    )
     click.echo(plaintext)
 
 
@@ -185,9 +203,19 @@ def tokens_list(state: CliState, tenant: str | None) -> None:
     """List tokens, of one TENANT (id or slug) or of all (never their secrets)."""
     from provisioning.services.tokens import list_tokens
 
-    rows = [(t.id, t.tenant_id, t.scope, f"{t.prefix}...", _when(t.created_at), _when(t.last_used_at),
-             "revoked" if t.revoked_at else "active", t.name)
-            for t in list_tokens(state.runtime(), tenant)]
+    rows = [
+        (
+            t.id,
+            t.tenant_id,
+            t.scope,
+            f"{t.prefix}...",
+            _when(t.created_at),
+            _when(t.last_used_at),
+            "revoked" if t.revoked_at else "active",
+            t.name,
+        )
+        for t in list_tokens(state.runtime(), tenant)
+    ]
     _table(("ID", "TENANT", "SCOPE", "PREFIX", "CREATED", "LAST USED", "STATUS", "NAME"), rows)
 
 
@@ -204,13 +232,18 @@ def demo(state: CliState) -> None:
     _, scim = create_token(rt, result.tenant_id, "scim", "demo scim")
     _, admin = create_token(rt, result.tenant_id, "admin", "demo admin")
     base = rt.settings.public_base_url
-    click.echo(f"Demo tenant {result.tenant_slug!r} (id {result.tenant_id}): {result.users_total} users "
-               f"({result.users_added} added now), groups: "
-               + ", ".join(f"{name} ({n})" for name, n in result.groups.items()))
+    click.echo(
+        f"Demo tenant {result.tenant_slug!r} (id {result.tenant_id}): {result.users_total} users "
+        f"({result.users_added} added now), groups: " + ", ".join(f"{name} ({n})" for name, n in result.groups.items())
+    )
     click.echo(f"Admin API:     {base}/api/v1  (try: curl -H 'Authorization: Bearer {admin}' {base}/api/v1/groups)")
-    click.echo(f"LTI 1.3:       tool configuration {base}/lti/config; "
-               f"registration link: provisioning lti registration-url {result.tenant_slug}")
-    click.echo(f"UI sign-in:    {issue_signin_link(rt, result.tenant_id)}  (open it, press Sign in; works once, within 15 minutes)")
+    click.echo(
+        f"LTI 1.3:       tool configuration {base}/lti/config; "
+        f"registration link: provisioning lti registration-url {result.tenant_slug}"
+    )
+    click.echo(
+        f"UI sign-in:    {issue_signin_link(rt, result.tenant_id)}  (open it, press Sign in; works once, within 15 minutes)"
+    )
     click.echo(f"SCIM base URL: {base}/scim/v2")
     click.echo(f"SCIM token:    {scim}")
     click.echo(f"Admin token:   {admin}")
@@ -231,11 +264,13 @@ for _commands in (cli_lti, cli_rules, cli_ui):
     _commands.register(cli)
 
 
-def main(args: Sequence[str] | None = None, *, runtime: Runtime | None = None,
-         env: Mapping[str, str] | None = None) -> None:
+def main(
+    args: Sequence[str] | None = None, *, runtime: Runtime | None = None, env: Mapping[str, str] | None = None
+) -> None:
     """Console-script entry point; tests may pass a Runtime or an environment mapping."""
-    cli.main(args=list(args) if args is not None else None, prog_name="provisioning",
-             obj=CliState(runtime=runtime, env=env))
+    cli.main(
+        args=list(args) if args is not None else None, prog_name="provisioning", obj=CliState(runtime=runtime, env=env)
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m server.cli`

@@ -4,7 +4,7 @@ error it exits with, and who it acts as in the audit log."""
 from __future__ import annotations
 
 import getpass
-from typing import Mapping
+from collections.abc import Mapping
 
 import click
 
@@ -62,8 +62,10 @@ class CliState:
         return self._runtime
 
 
-_NO_REDIS = ("REDIS_URL is not set. Without it jobs run inside `provisioning serve` and no worker is needed; "
-             "set REDIS_URL (e.g. redis://localhost:6379/0) on the web service and the workers to run jobs on RQ.")
+_NO_REDIS = (
+    "REDIS_URL is not set. Without it jobs run inside `provisioning serve` and no worker is needed; "
+    "set REDIS_URL (e.g. redis://localhost:6379/0) on the web service and the workers to run jobs on RQ."
+)
 
 
 def prepare_database(settings: Settings) -> None:
@@ -80,7 +82,9 @@ def prepare_database(settings: Settings) -> None:
         state = f"at revision {', '.join(sorted(current))}" if current else "not migrated"
         raise CommandError(
             f"The database {safe_url(settings.database_url)} is {state}; this version needs "
-            f"{', '.join(sorted(heads))}. Run `provisioning db upgrade` first.", exit_code=2)
+            f"{', '.join(sorted(heads))}. Run `provisioning db upgrade` first.",
+            exit_code=2,
+        )
 
 
 def cli_actor():

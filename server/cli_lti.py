@@ -14,6 +14,7 @@ from server.cli_common import cli_actor, pass_state
 
 def register(cli: click.Group) -> None:
     """Add the ``lti`` command group to the ``provisioning`` CLI."""
+
     @cli.group()
     def lti() -> None:
         """LTI 1.3 platform registrations and the tool's keys."""
@@ -26,24 +27,41 @@ def register(cli: click.Group) -> None:
     @click.option("--auth-token-url", required=True, help="The platform's OAuth2 token endpoint.")
     @click.option("--key-set-url", required=True, help="The platform's JWKS URL.")
     @click.option("--auth-audience", default=None, help="The token endpoint's audience, when not its URL.")
-    @click.option("--deployment-id", "deployment_ids", multiple=True, metavar="DEP",
-                  help="A deployment id (repeatable).")
+    @click.option(
+        "--deployment-id", "deployment_ids", multiple=True, metavar="DEP", help="A deployment id (repeatable)."
+    )
     @pass_state
-    def register_cmd(state, tenant, issuer, client_id, auth_login_url, auth_token_url, key_set_url, auth_audience,
-                     deployment_ids) -> None:
+    def register_cmd(
+        state, tenant, issuer, client_id, auth_login_url, auth_token_url, key_set_url, auth_audience, deployment_ids
+    ) -> None:
         """Register an LMS (issuer + client id) with TENANT (its id or slug)."""
         from provisioning.lti.registrations import register_platform
 
         reg = register_platform(
-            state.runtime(), tenant, issuer=issuer, client_id=client_id, auth_login_url=auth_login_url,
-            auth_token_url=auth_token_url, key_set_url=key_set_url, deployment_ids=deployment_ids,
-            auth_audience=auth_audience, actor=cli_actor())
-        click.echo(f"Registered {reg.issuer} client {reg.client_id} (registration {reg.id}) with "
-                   f"{len(deployment_ids)} deployment(s).")
+            state.runtime(),
+            tenant,
+            issuer=issuer,
+            client_id=client_id,
+            auth_login_url=auth_login_url,
+            auth_token_url=auth_token_url,
+            key_set_url=key_set_url,
+            deployment_ids=deployment_ids,
+            auth_audience=auth_audience,
+            actor=cli_actor(),
+        )
+        click.echo(
+            f"Registered {reg.issuer} client {reg.client_id} (registration {reg.id}) with "
+            f"{len(deployment_ids)} deployment(s)."
+        )
 
     @lti.command("rotate-key")
-    @click.option("--grace-hours", type=click.IntRange(min=0), default=48, show_default=True,
-                  help="How long the old key stays published in the JWKS.")
+    @click.option(
+        "--grace-hours",
+        type=click.IntRange(min=0),
+        default=48,
+        show_default=True,
+        help="How long the old key stays published in the JWKS.",
+    )
     @pass_state
     def rotate_key_cmd(state, grace_hours: int) -> None:
         """Add a new tool signing key; keep the old one published for the grace period."""

@@ -18,6 +18,7 @@ from server.cli_common import cli_actor, pass_state
 
 def register(cli: click.Group) -> None:
     """Add the ``rules`` command group to the ``provisioning`` CLI."""
+
     @cli.group()
     def rules() -> None:
         """Automatic groups: re-evaluate their rules."""
@@ -53,8 +54,11 @@ def register(cli: click.Group) -> None:
                 group = s.get(Group, op.params["group_id"])
                 name = group.name if group is not None else f"#{op.params['group_id']}"
             result = op.result or {}
-            detail = (op.errors or [{}])[0].get("message", "") if status == "failed" else \
-                f"+{result.get('added', 0)} -{result.get('removed', 0)}"
+            detail = (
+                (op.errors or [{}])[0].get("message", "")
+                if status == "failed"
+                else f"+{result.get('added', 0)} -{result.get('removed', 0)}"
+            )
             failed += status == "failed"
             click.echo(f"{name}: {status} {detail}".rstrip())
         click.echo(f"Evaluated {len(op_ids)} automatic group(s); {failed} failed.")

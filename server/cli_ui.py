@@ -9,6 +9,7 @@ from server.cli_common import pass_state
 
 def register(cli: click.Group) -> None:
     """Add the ``ui-link`` command to the ``provisioning`` CLI."""
+
     @cli.command("ui-link")
     @click.argument("tenant")
     @pass_state
@@ -18,5 +19,8 @@ def register(cli: click.Group) -> None:
 
         click.echo(issue_signin_link(state.runtime(), tenant))
         # The link alone on stdout (scripts read it); the how-to on stderr.
-        click.echo("Open it in a browser and press Sign in: it works once, within 15 minutes "
-                   "(opening it only shows the page, so link scanners don't use it up).", err=True)
+        click.echo(
+            "Open it in a browser and press Sign in: it works once, within 15 minutes "
+            "(opening it only shows the page, so link scanners don't use it up).",
+            err=True,
+        )

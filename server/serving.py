@@ -42,14 +42,22 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, thread
     class Server(BaseApplication):
         def load_config(self) -> None:
             bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            for key, value in {"bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
-                               # No access log: the app logs one structured line per request itself.
-                               "accesslog": None, "errorlog": "-", "timeout": 120, "graceful_timeout": 30,
-                               "logconfig_dict": gunicorn_logconfig(settings.log_format, settings.log_level),
-                               "child_exit": _child_exit,
-                               "proc_name": "provisioning",
-                               # gunicorn >= 25.1: one shared control socket path would clash between instances
-                               "control_socket_disable": True}.items():
+            for key, value in {
+                "bind": bind,
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread",
+                # No access log: the app logs one structured line per request itself.
+                "accesslog": None,
+                "errorlog": "-",
+                "timeout": 120,
+                "graceful_timeout": 30,
+                "logconfig_dict": gunicorn_logconfig(settings.log_format, settings.log_level),
+                "child_exit": _child_exit,
+                "proc_name": "provisioning",
+                # gunicorn >= 25.1: one shared control socket path would clash between instances
+                "control_socket_disable": True,
+            }.items():
                 if key in self.cfg.settings:
                     self.cfg.set(key, value)
 
@@ -59,8 +67,11 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, thread
             return create_app(settings)
 
     _prepare_multiprocess_metrics()
-    click.echo(f"Serving on {where} with gunicorn: {workers} worker process(es) x {threads} threads; "
-               f"jobs run {jobs}; database {safe_url(settings.database_url)}.", err=True)
+    click.echo(
+        f"Serving on {where} with gunicorn: {workers} worker process(es) x {threads} threads; "
+        f"jobs run {jobs}; database {safe_url(settings.database_url)}.",
+        err=True,
+    )
     Server().run()
 
 

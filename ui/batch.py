@@ -17,11 +17,22 @@ from ui.guard import actor, form_int, principal, rt, ui_url
 # Actions a manager may not start from the UI even with the batch_actions permission.
 ADMIN_ONLY = {"delete", "change_role", "share"}
 INT_PARAMS = {"group_id", "manager_id"}
-LABELS = {"deactivate": "Deactivate", "reactivate": "Reactivate", "delete": "Delete", "add_to_groups": "Add to groups",
-          "remove_from_group": "Remove from a group", "change_role": "Change role",
-          "change_language": "Change language", "resend_invite": "Resend invite", "password_reset": "Password reset",
-          "notify": "Notification message", "add_task": "Add task", "assign_certificate": "Assign certificate",
-          "share": "Share with a manager", "export_csv": "Export as CSV"}
+LABELS = {
+    "deactivate": "Deactivate",
+    "reactivate": "Reactivate",
+    "delete": "Delete",
+    "add_to_groups": "Add to groups",
+    "remove_from_group": "Remove from a group",
+    "change_role": "Change role",
+    "change_language": "Change language",
+    "resend_invite": "Resend invite",
+    "password_reset": "Password reset",
+    "notify": "Notification message",
+    "add_task": "Add task",
+    "assign_certificate": "Assign certificate",
+    "share": "Share with a manager",
+    "export_csv": "Export as CSV",
+}
 
 
 def allowed_actions() -> list[str]:
@@ -72,7 +83,15 @@ def confirm_or_start(action: str, params: dict, user_ids: list[int], *, action_u
     if not user_ids:
         raise InvalidInput("Select at least one user.", details={"user_ids": ["Select members."]})
     if request.form.get("confirmed") != "yes":
-        return render_template("ui/confirm.html", group=group, action=action, label=LABELS[action],
-                               user_ids=user_ids, params=params, action_url=action_url, back_url=back_url)
+        return render_template(
+            "ui/confirm.html",
+            group=group,
+            action=action,
+            label=LABELS[action],
+            user_ids=user_ids,
+            params=params,
+            action_url=action_url,
+            back_url=back_url,
+        )
     op = batch_actions.request_batch_action(rt(), principal().tenant_id, action, params, actor(), user_ids=user_ids)
     return redirect(ui_url("ui.operation", operation_id=op.id, back=back_url))

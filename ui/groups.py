@@ -36,11 +36,26 @@ def groups_list():
         return redirect(ui_url("ui.learner"))
     q = (request.args.get("q") or "").strip()[:400]
     kind = request.args.get("kind") or None
-    page = groups.list_groups(rt(), p.tenant_id, q=q or None, populated=_populated(request.args.get("populated")),
-                              kind=kind, page=page_number(), per_page=25, within=permissions.group_scope(p))
+    page = groups.list_groups(
+        rt(),
+        p.tenant_id,
+        q=q or None,
+        populated=_populated(request.args.get("populated")),
+        kind=kind,
+        page=page_number(),
+        per_page=25,
+        within=permissions.group_scope(p),
+    )
     managers = courses.managers_of_groups(rt(), p.tenant_id, [g.id for g in page.items])
-    return render_template("ui/groups.html", page=page, q=q, kind=kind or "", kinds=GROUP_KINDS, managers=managers,
-                           populated=request.args.get("populated") or "")
+    return render_template(
+        "ui/groups.html",
+        page=page,
+        q=q,
+        kind=kind or "",
+        kinds=GROUP_KINDS,
+        managers=managers,
+        populated=request.args.get("populated") or "",
+    )
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])
@@ -55,8 +70,11 @@ def group_new():
     errors: dict = {}
     if request.method == "POST":
         form = {k: (request.form.get(k) or "").strip() for k in form}
-        values = {"name": form["name"], "description": form["description"] or None,
-                  "kind": form["kind"] if form["kind"] in ("manual", "automatic") else "manual"}
+        values = {
+            "name": form["name"],
+            "description": form["description"] or None,
+            "kind": form["kind"] if form["kind"] in ("manual", "automatic") else "manual",
+        }
         if values["kind"] == "automatic":
             values["rule"] = form["rule"]
         try:
@@ -86,8 +104,20 @@ def rule_preview():
     except InvalidInput as exc:
         message = ((exc.details or {}).get("rule") or [exc.message])[0]
         found = POSITION.search(message)
-        return jsonify({"count": None, "sample": [], "error": exc.message,
-                        "position": int(found.group(1)) if found else None}), 400
-    return jsonify({"count": result["count"], "error": None,
-                    "sample": [{"id": u.id, "name": u.display_name or " ".join(filter(None, (u.given_name, u.family_name))),
-                                "email": u.email} for u in result["sample"]]})
+        return jsonify(
+            {"count": None, "sample": [], "error": exc.message, "position": int(found.group(1)) if found else None}
+        ), 400
+    return jsonify(
+        {
+            "count": result["count"],
+            "error": None,
+            "sample": [
+                {
+                    "id": u.id,
+                    "name": u.display_name or " ".join(filter(None, (u.given_name, u.family_name))),
+                    "email": u.email,
+                }
+                for u in result["sample"]
+            ],
+        }
+    )

@@ -45,12 +45,18 @@ log = logging.getLogger(__name__)
 OPEN_ENDPOINTS = {"ui.signin", "ui.signin_continue", "ui.static"}
 SIGNIN_COOKIE = "ui_signin"
 LINK_PROBLEMS = {
-    "invalid": ("This sign-in link is not valid", "The link is damaged or forged. Ask for a new one "
-                "(provisioning ui-link TENANT)."),
-    "expired": ("This sign-in link has expired", "Sign-in links work for 15 minutes. Ask for a new one "
-                "(provisioning ui-link TENANT)."),
-    "used": ("This sign-in link was already used", "Each sign-in link works once. Ask for a new one "
-             "(provisioning ui-link TENANT)."),
+    "invalid": (
+        "This sign-in link is not valid",
+        "The link is damaged or forged. Ask for a new one (provisioning ui-link TENANT).",
+    ),
+    "expired": (
+        "This sign-in link has expired",
+        "Sign-in links work for 15 minutes. Ask for a new one (provisioning ui-link TENANT).",
+    ),
+    "used": (
+        "This sign-in link was already used",
+        "Each sign-in link works once. Ask for a new one (provisioning ui-link TENANT).",
+    ),
 }
 
 
@@ -112,23 +118,29 @@ def authenticate():
         return None
     launch = current_launch()
     if launch is None:
-        return page_error("Please sign in again", "Your session is missing or has expired. Open the tool again "
-                          "from your LMS, or ask for a new sign-in link (provisioning ui-link TENANT).", 401)
+        return page_error(
+            "Please sign in again",
+            "Your session is missing or has expired. Open the tool again "
+            "from your LMS, or ask for a new sign-in link (provisioning ui-link TENANT).",
+            401,
+        )
     g.ui_token = launch.token
     g.ui_principal = principal_for(rt(), launch.tenant_id, launch.user_id, launch.role, launch.course_id)
     if request.method == "POST":
         sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf") or ""
         if not hmac.compare_digest(sent, csrf_token(launch.token)):
-            return page_error("The form has expired", "The form's security token is missing or wrong. "
-                              "Reload the page and try again.", 403)
+            return page_error(
+                "The form has expired",
+                "The form's security token is missing or wrong. Reload the page and try again.",
+                403,
+            )
     return None
 
 
 @bp.context_processor
 def _context():
     token = getattr(g, "ui_token", None)
-    return {"csrf": csrf_token(token) if token else "", "launch_token": token,
-            "me": getattr(g, "ui_principal", None)}
+    return {"csrf": csrf_token(token) if token else "", "launch_token": token, "me": getattr(g, "ui_principal", None)}
 
 
 @bp.after_request
@@ -139,7 +151,8 @@ def security_headers(response):
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
-        f"frame-ancestors {ancestors}")
+        f"frame-ancestors {ancestors}"
+    )
     # The launch token travels in URLs: never send it to another origin.
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -151,8 +164,11 @@ def security_headers(response):
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(exc):
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    return page_error("The file is too large", f"The upload is larger than the limit of {limit} bytes. "
-                      "Split the file, or save it as CSV (smaller than XLSX).", 413)
+    return page_error(
+        "The file is too large",
+        f"The upload is larger than the limit of {limit} bytes. Split the file, or save it as CSV (smaller than XLSX).",
+        413,
+    )
 
 
 @bp.errorhandler(DomainError)
@@ -164,8 +180,9 @@ def domain_error(exc: DomainError):
     if isinstance(exc, (Forbidden, LimitExceeded)):
         return page_error("Not allowed", exc.message, 403)
     details = exc.details if isinstance(exc, InvalidInput) else {}
-    return page_error("Please check your input", exc.message, 409 if not isinstance(exc, InvalidInput) else 400,
-                      details)
+    return page_error(
+        "Please check your input", exc.message, 409 if not isinstance(exc, InvalidInput) else 400, details
+    )
 
 
 def _link_problem(state: str):
@@ -191,11 +208,19 @@ def signin():
         return _link_problem(state)
     g.ui_signin_tenant = tenant_id
     nonce = secrets.token_urlsafe(16)
-    response = make_response(render_template("ui/signin.html", problem=False, link=link,
-                                             signin_csrf=_signin_csrf(link, nonce)))
-    response.set_cookie(SIGNIN_COOKIE, nonce, max_age=ui_links.LINK_SECONDS, httponly=True, secure=request.is_secure,
-                        samesite="None" if request.is_secure else "Lax", partitioned=request.is_secure,
-                        path=url_for("ui.signin"))
+    response = make_response(
+        render_template("ui/signin.html", problem=False, link=link, signin_csrf=_signin_csrf(link, nonce))
+    )
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        nonce,
+        max_age=ui_links.LINK_SECONDS,
+        httponly=True,
+        secure=request.is_secure,
+        samesite="None" if request.is_secure else "Lax",
+        partitioned=request.is_secure,
+        path=url_for("ui.signin"),
+    )
     return response
 
 
@@ -205,8 +230,11 @@ def signin_continue():
     link = request.form.get("link") or ""
     nonce = request.cookies.get(SIGNIN_COOKIE) or ""
     if not nonce or not hmac.compare_digest(request.form.get("csrf") or "", _signin_csrf(link, nonce)):
-        return page_error("The form has expired", "The sign-in form's security token is missing or wrong. "
-                          "Open the sign-in link again.", 403)
+        return page_error(
+            "The form has expired",
+            "The sign-in form's security token is missing or wrong. Open the sign-in link again.",
+            403,
+        )
     tenant_id = ui_links.redeem_signin_link(rt(), link)
     if tenant_id is None:
         return _link_problem(ui_links.check_signin_link(rt(), link)[1])

@@ -46,16 +46,21 @@ def upload():
         return render_template("ui/upload.html", error=None, target=target, formats=IMPORT_FORMATS)
     file = request.files.get("file")
     if file is None or not file.filename:
-        return render_template("ui/upload.html", error="Choose a .csv, .txt or .xlsx file.", target=target,
-                               formats=IMPORT_FORMATS), 400
+        return render_template(
+            "ui/upload.html", error="Choose a .csv, .txt or .xlsx file.", target=target, formats=IMPORT_FORMATS
+        ), 400
     group_name = (request.form.get("group_name") or "").strip() or None
-    options = preview.ImportOptions(group_id=target.id if target else None, group_name=None if target else group_name,
-                                    mode="replace" if request.form.get("mode") == "replace" else "add")
+    options = preview.ImportOptions(
+        group_id=target.id if target else None,
+        group_name=None if target else group_name,
+        mode="replace" if request.form.get("mode") == "replace" else "add",
+    )
     try:
         imp = preview.create_import(rt(), tenant_id, file.stream, file.filename, options, actor())
     except InvalidInput as exc:
-        return render_template("ui/upload.html", error=exc.message, details=exc.details, target=target,
-                               formats=IMPORT_FORMATS), 400
+        return render_template(
+            "ui/upload.html", error=exc.message, details=exc.details, target=target, formats=IMPORT_FORMATS
+        ), 400
     return redirect(ui_url("ui.import_preview", import_id=imp.id))
 
 
@@ -76,8 +81,10 @@ def import_edit(import_id: int):
     rows = [form_int(v, "exclude_rows") for v in request.form.getlist("exclude_rows")]
     if rows:
         changes["exclude_rows"] = rows
-    renames = {old: (request.form.get(f"rename-{n}") or "").strip()
-               for n, old in enumerate(request.form.getlist("group_names"))}
+    renames = {
+        old: (request.form.get(f"rename-{n}") or "").strip()
+        for n, old in enumerate(request.form.getlist("group_names"))
+    }
     emails = [e.strip() for e in (request.form.get("exclude_emails") or "").replace(";", ",").split(",") if e.strip()]
     if emails:
         changes["exclude_emails"] = emails
@@ -113,8 +120,11 @@ def import_report(import_id: int):
             yield first
         yield from rows
 
-    return Response(stream_with_context(csv_lines(report.HEADER, all_rows())), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="import-{import_id}-report.csv"'})
+    return Response(
+        stream_with_context(csv_lines(report.HEADER, all_rows())),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="import-{import_id}-report.csv"'},
+    )
 
 
 @bp.get("/imports/templates/<string:filename>")
@@ -123,5 +133,8 @@ def import_template(filename: str):
     _uploader()
     name, _, extension = filename.rpartition(".")
     content, mimetype = templates.template(name, extension)
-    return Response(content, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}-template.{extension}"'})
+    return Response(
+        content,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}-template.{extension}"'},
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from flask import jsonify, redirect, render_template, request
 
@@ -37,16 +37,30 @@ def _operation(operation_id: int):
 def progress(op) -> dict:
     total = op.progress_total
     percent = 100 if op.status == "succeeded" else (min(100, round(100 * op.progress_done / total)) if total else 0)
-    return {"id": op.id, "type": op.type, "status": op.status, "done": op.progress_done, "total": total,
-            "percent": percent, "finished": op.status in FINISHED, "cancel_requested": op.cancel_requested,
-            "result": op.result or {}, "errors": (op.errors or [])[:20]}
+    return {
+        "id": op.id,
+        "type": op.type,
+        "status": op.status,
+        "done": op.progress_done,
+        "total": total,
+        "percent": percent,
+        "finished": op.status in FINISHED,
+        "cancel_requested": op.cancel_requested,
+        "result": op.result or {},
+        "errors": (op.errors or [])[:20],
+    }
 
 
 @bp.get(f"/operations/<{ID}:operation_id>")
 def operation(operation_id: int):
     op = _operation(operation_id)
-    return render_template("ui/operation.html", op=op, state=progress(op), import_id=request.args.get("import_id"),
-                           back=request.args.get("back") if (request.args.get("back") or "").startswith("/ui/") else None)
+    return render_template(
+        "ui/operation.html",
+        op=op,
+        state=progress(op),
+        import_id=request.args.get("import_id"),
+        back=request.args.get("back") if (request.args.get("back") or "").startswith("/ui/") else None,
+    )
 
 
 @bp.get(f"/operations/<{ID}:operation_id>.json")
@@ -73,7 +87,7 @@ def _day(name: str, end: bool = False) -> datetime | None:
     except ValueError:
         raise InvalidInput(f"{name} must be a date (YYYY-MM-DD).", details={name: ["Must be YYYY-MM-DD."]}) from None
     # "until" includes its whole day: the services compare with < until.
-    return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
 
 
 def _filters(*names: str) -> dict:
@@ -88,10 +102,17 @@ def _filters(*names: str) -> dict:
 def logs():
     """The action log: operations, filtered by type, status and date."""
     args = _filters("type", "status", "since", "until")
-    page = operations.list_operations(rt(), principal().tenant_id, type=args["type"] or None,
-                                      status=args["status"] or None, since=_day("since"),
-                                      until=_day("until", end=True), page=page_number(), per_page=50,
-                                      visible=permissions.operation_scope(principal(), actor().name))
+    page = operations.list_operations(
+        rt(),
+        principal().tenant_id,
+        type=args["type"] or None,
+        status=args["status"] or None,
+        since=_day("since"),
+        until=_day("until", end=True),
+        page=page_number(),
+        per_page=50,
+        visible=permissions.operation_scope(principal(), actor().name),
+    )
     return render_template("ui/logs.html", page=page, args=args, progress=progress)
 
 
@@ -99,10 +120,17 @@ def logs():
 def activity_log():
     """The activity log: who did what, through which channel."""
     args = _filters("action", "channel", "since", "until")
-    page = activity.list_events(rt(), principal().tenant_id, action=args["action"] or None,
-                                channel=args["channel"] or None, since=_day("since"),
-                                until=_day("until", end=True), page=page_number(), per_page=50,
-                                visible=permissions.activity_scope(principal(), actor().name))
+    page = activity.list_events(
+        rt(),
+        principal().tenant_id,
+        action=args["action"] or None,
+        channel=args["channel"] or None,
+        since=_day("since"),
+        until=_day("until", end=True),
+        page=page_number(),
+        per_page=50,
+        visible=permissions.activity_scope(principal(), actor().name),
+    )
     return render_template("ui/activity.html", page=page, args=args)
 
 
@@ -110,9 +138,17 @@ def activity_log():
 def email_log():
     """The email log: what was sent, queued or failed, and why."""
     args = _filters("status", "to", "since", "until")
-    page = outbox.list_emails(rt(), principal().tenant_id, status=args["status"] or None, to=args["to"] or None,
-                              since=_day("since"), until=_day("until", end=True), page=page_number(), per_page=50,
-                              visible=permissions.email_scope(principal(), actor().name))
+    page = outbox.list_emails(
+        rt(),
+        principal().tenant_id,
+        status=args["status"] or None,
+        to=args["to"] or None,
+        since=_day("since"),
+        until=_day("until", end=True),
+        page=page_number(),
+        per_page=50,
+        visible=permissions.email_scope(principal(), actor().name),
+    )
     return render_template("ui/emails.html", page=page, args=args, statuses=EMAIL_STATUSES)
 
 
@@ -122,9 +158,17 @@ def learner():
     p = principal()
     if p.user_id == ui_links.OWNER_USER_ID:
         return render_template("ui/learner.html", owner=True)
-    mine = groups.list_groups(rt(), p.tenant_id, per_page=100,
-                              within=permissions.group_scope(permissions.Principal(p.tenant_id, p.user_id, "learner")))
-    return render_template("ui/learner.html", owner=False, groups=mine.items,
-                           tasks=tasks.list_tasks(rt(), p.tenant_id, p.user_id, per_page=100).items,
-                           certificates=certificates.list_certificates(rt(), p.tenant_id, p.user_id).items,
-                           notifications=notifications.list_notifications(rt(), p.tenant_id, p.user_id).items)
+    mine = groups.list_groups(
+        rt(),
+        p.tenant_id,
+        per_page=100,
+        within=permissions.group_scope(permissions.Principal(p.tenant_id, p.user_id, "learner")),
+    )
+    return render_template(
+        "ui/learner.html",
+        owner=False,
+        groups=mine.items,
+        tasks=tasks.list_tasks(rt(), p.tenant_id, p.user_id, per_page=100).items,
+        certificates=certificates.list_certificates(rt(), p.tenant_id, p.user_id).items,
+        notifications=notifications.list_notifications(rt(), p.tenant_id, p.user_id).items,
+    )

@@ -48,13 +48,22 @@ def group(group_id: int):
     members = memberships.list_members(rt(), p.tenant_id, group_id, q=q or None, page=page_number(), per_page=50)
     targets = groups.list_groups(rt(), p.tenant_id, per_page=200, within=permissions.group_scope(p)).items
     member_courses = courses.course_titles_of_users(rt(), p.tenant_id, [u.id for u, _ in members.items])
-    return render_template("ui/group.html", group=grp, members=members, q=q, actions=allowed_actions(),
-                           courses=courses.courses_of_groups(rt(), p.tenant_id, [group_id]).get(group_id, []),
-                           member_courses=member_courses, can_sync=permissions.can(rt(), p, "sync_roster", grp),
-                           labels=LABELS, params=PARAMS, targets=targets,
-                           can_manage=permissions.can(rt(), p, "manage_group", grp),
-                           can_export=permissions.can(rt(), p, "export", grp),
-                           can_message=permissions.can(rt(), p, "message", grp))
+    return render_template(
+        "ui/group.html",
+        group=grp,
+        members=members,
+        q=q,
+        actions=allowed_actions(),
+        courses=courses.courses_of_groups(rt(), p.tenant_id, [group_id]).get(group_id, []),
+        member_courses=member_courses,
+        can_sync=permissions.can(rt(), p, "sync_roster", grp),
+        labels=LABELS,
+        params=PARAMS,
+        targets=targets,
+        can_manage=permissions.can(rt(), p, "manage_group", grp),
+        can_export=permissions.can(rt(), p, "export", grp),
+        can_message=permissions.can(rt(), p, "message", grp),
+    )
 
 
 @bp.post(f"/groups/<{ID}:group_id>/members")
@@ -84,8 +93,14 @@ def batch(group_id: int):
     if not user_ids:
         raise InvalidInput("Select at least one member of this group.", details={"user_ids": ["Select members."]})
     params = form_params(action, group_id)
-    return confirm_or_start(action, params, user_ids, action_url=url_for("ui.batch", group_id=group_id),
-                            back_url=ui_url("ui.group", group_id=group_id), group=grp)
+    return confirm_or_start(
+        action,
+        params,
+        user_ids,
+        action_url=url_for("ui.batch", group_id=group_id),
+        back_url=ui_url("ui.group", group_id=group_id),
+        group=grp,
+    )
 
 
 @bp.post(f"/groups/<{ID}:group_id>/sync")
@@ -102,8 +117,14 @@ def sync_roster(group_id: int):
 @bp.post(f"/groups/<{ID}:group_id>/message")
 def message(group_id: int):
     _group(group_id, "message")
-    op = messages.request_group_message(rt(), principal().tenant_id, group_id, request.form.get("subject") or "",
-                                        request.form.get("body") or "", actor())
+    op = messages.request_group_message(
+        rt(),
+        principal().tenant_id,
+        group_id,
+        request.form.get("subject") or "",
+        request.form.get("body") or "",
+        actor(),
+    )
     return redirect(ui_url("ui.operation", operation_id=op.id))
 
 
@@ -118,8 +139,11 @@ def members_csv(group_id: int):
     _group(group_id, "export")
     title = group_title(rt(), principal().tenant_id, group_id)
     body = csv_lines(MEMBER_HEADER, member_rows(rt(), principal().tenant_id, group_id))
-    return Response(stream_with_context(body), mimetype="text/csv",
-                    headers={"Content-Disposition": _download_name(title, group_id, "csv")})
+    return Response(
+        stream_with_context(body),
+        mimetype="text/csv",
+        headers={"Content-Disposition": _download_name(title, group_id, "csv")},
+    )
 
 
 @bp.get(f"/groups/<{ID}:group_id>/members.xlsx")
@@ -128,8 +152,11 @@ def members_xlsx(group_id: int):
     _group(group_id, "export")
     title = group_title(rt(), principal().tenant_id, group_id)
     fh = xlsx_file(MEMBER_HEADER, member_rows(rt(), principal().tenant_id, group_id), title=title)
-    return Response(file_chunks(fh), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": _download_name(title, group_id, "xlsx")})
+    return Response(
+        file_chunks(fh),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": _download_name(title, group_id, "xlsx")},
+    )
 
 
 @bp.post(f"/groups/<{ID}:group_id>/copy")

@@ -49,9 +49,18 @@ def people():
     page = users.list_users(rt(), p.tenant_id, q=q or None, page=page_number(), per_page=50, within=scope)
     ids = [u.id for u in page.items]
     targets = groups.list_groups(rt(), p.tenant_id, per_page=200, within=permissions.group_scope(p)).items
-    return render_template("ui/people.html", page=page, q=q, shared=shared, actions=allowed_actions(),
-                           shared_ids=permissions.is_shared_with(rt(), p, ids), labels=LABELS, targets=targets,
-                           group=None, user_courses=courses.course_titles_of_users(rt(), p.tenant_id, ids))
+    return render_template(
+        "ui/people.html",
+        page=page,
+        q=q,
+        shared=shared,
+        actions=allowed_actions(),
+        shared_ids=permissions.is_shared_with(rt(), p, ids),
+        labels=LABELS,
+        targets=targets,
+        group=None,
+        user_courses=courses.course_titles_of_users(rt(), p.tenant_id, ids),
+    )
 
 
 @bp.get(f"/people/<{ID}:user_id>")
@@ -60,14 +69,19 @@ def person(user_id: int):
     p = principal()
     user = users.get_user(rt(), p.tenant_id, user_id)
     permissions.require(rt(), p, "view_users" if p.role != "learner" else "view_own", user)
-    visible = groups.list_groups(rt(), p.tenant_id, per_page=100,
-                                 within=permissions.groups_of_user_scope(p, user_id)).items
-    return render_template("ui/person.html", user=user, groups=visible,
-                           shared=user_id in permissions.is_shared_with(rt(), p, [user_id]),
-                           courses=courses.course_titles_of_users(rt(), p.tenant_id, [user_id]).get(user_id, []),
-                           tasks=tasks.list_tasks(rt(), p.tenant_id, user_id, per_page=100).items,
-                           certificates=certificates.list_certificates(rt(), p.tenant_id, user_id).items,
-                           notifications=notifications.list_notifications(rt(), p.tenant_id, user_id).items)
+    visible = groups.list_groups(
+        rt(), p.tenant_id, per_page=100, within=permissions.groups_of_user_scope(p, user_id)
+    ).items
+    return render_template(
+        "ui/person.html",
+        user=user,
+        groups=visible,
+        shared=user_id in permissions.is_shared_with(rt(), p, [user_id]),
+        courses=courses.course_titles_of_users(rt(), p.tenant_id, [user_id]).get(user_id, []),
+        tasks=tasks.list_tasks(rt(), p.tenant_id, user_id, per_page=100).items,
+        certificates=certificates.list_certificates(rt(), p.tenant_id, user_id).items,
+        notifications=notifications.list_notifications(rt(), p.tenant_id, user_id).items,
+    )
 
 
 @bp.post("/people/batch")

@@ -17,8 +17,7 @@ log = logging.getLogger("provisioning.request")
 REQUEST_ID_HEADER = "X-Request-ID"
 # What the database being down or restarting looks like from SQLAlchemy: a refused or broken
 # connection (OperationalError, InterfaceError), or no connection free in time (TimeoutError).
-DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
-                        sa_exc.TimeoutError)
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
 UNAVAILABLE_RETRY_AFTER = "5"
 UNAVAILABLE_MESSAGE = "The service is temporarily unavailable (its database cannot be reached). Retry shortly."
 
@@ -46,10 +45,22 @@ def _finish(response: Response) -> Response:
     # The route template (/api/v1/groups/<int:group_id>), never the raw path: bounded label values.
     route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
     metrics.observe_request(request.method, route, response.status_code, seconds)
-    log.info("%s %s %s %.1f ms", request.method, request.path, response.status_code, seconds * 1000,
-             extra={"request_id": request_id, "method": request.method, "path": request.path, "route": route,
-                    "status": response.status_code, "duration_ms": round(seconds * 1000, 2),
-                    "remote_addr": request.remote_addr})
+    log.info(
+        "%s %s %s %.1f ms",
+        request.method,
+        request.path,
+        response.status_code,
+        seconds * 1000,
+        extra={
+            "request_id": request_id,
+            "method": request.method,
+            "path": request.path,
+            "route": route,
+            "status": response.status_code,
+            "duration_ms": round(seconds * 1000, 2),
+            "remote_addr": request.remote_addr,
+        },
+    )
     return response
 
 
@@ -73,8 +84,12 @@ def _metrics():
         return Response("Not found.\n", status=404, mimetype="text/plain")
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected.encode()):
-        return Response("A valid bearer token (METRICS_TOKEN) is required.\n", status=401, mimetype="text/plain",
-                        headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        return Response(
+            "A valid bearer token (METRICS_TOKEN) is required.\n",
+            status=401,
+            mimetype="text/plain",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     from prometheus_client import CONTENT_TYPE_LATEST
 
     return Response(metrics.render(current_app.extensions["provisioning"]), mimetype=CONTENT_TYPE_LATEST.split(";")[0])

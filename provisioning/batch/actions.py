@@ -13,7 +13,8 @@ was done.  The per-action work lives in :mod:`.batch_steps`.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -40,7 +41,7 @@ OPERATION_TYPE = "batch_action"
 MAX_USER_IDS = 100_000
 MAX_ERRORS = 1000
 DEFAULT_CHUNK = 2000  # users in the first chunk; later chunks are sized by time (.chunk_sizing)
-MAX_CHUNK = 50_000     # PostgreSQL: a chunk's ids travel as one array parameter
+MAX_CHUNK = 50_000  # PostgreSQL: a chunk's ids travel as one array parameter
 SQLITE_MAX_CHUNK = DEFAULT_CHUNK  # SQLite binds each id of an IN list, and refuses more than 32,766
 # Actions that change what automatic group rules look at (status, attributes, other groups).
 RULE_INPUTS = {"deactivate", "reactivate", "change_role", "change_language", "add_to_groups", "remove_from_group"}
@@ -63,20 +64,28 @@ def compile_user_filter(text: str, tenant_id: int):
         raise InvalidInput(f"The filter is invalid: {exc}", details={"filter": [str(exc)]}) from None
 
 
-def _selection(s: Session, tenant_id: int, user_ids: list[int] | None, group_id: int | None,
-               filter: str | None) -> tuple[dict[str, Any], int]:
-    given = [name for name, value in (("user_ids", user_ids), ("group_id", group_id), ("filter", filter))
-             if value is not None]
+def _selection(
+    s: Session, tenant_id: int, user_ids: list[int] | None, group_id: int | None, filter: str | None
+) -> tuple[dict[str, Any], int]:
+    given = [
+        name
+        for name, value in (("user_ids", user_ids), ("group_id", group_id), ("filter", filter))
+        if value is not None
+    ]
     if len(given) != 1:
-        raise InvalidInput("Select users with exactly one of user_ids, group_id or filter.",
-                           details={"user_ids": ["Give exactly one of user_ids, group_id or filter."]})
+        raise InvalidInput(
+            "Select users with exactly one of user_ids, group_id or filter.",
+            details={"user_ids": ["Give exactly one of user_ids, group_id or filter."]},
+        )
     if user_ids is not None:
         ids = sorted({int(i) for i in user_ids})
         if not ids:
             raise InvalidInput("user_ids is empty.", details={"user_ids": ["Select at least one user."]})
         if len(ids) > MAX_USER_IDS:
-            raise InvalidInput(f"At most {MAX_USER_IDS} user ids per batch action; select a group or a filter.",
-                               details={"user_ids": [f"At most {MAX_USER_IDS} ids."]})
+            raise InvalidInput(
+                f"At most {MAX_USER_IDS} user ids per batch action; select a group or a filter.",
+                details={"user_ids": [f"At most {MAX_USER_IDS} ids."]},
+            )
         return {"user_ids": ids}, len(ids)
     if group_id is not None:
         group = load_group(s, tenant_id, group_id)
@@ -87,29 +96,52 @@ def _selection(s: Session, tenant_id: int, user_ids: list[int] | None, group_id:
     return {"filter": filter}, total or 0
 
 
-def request_batch_action(rt: Runtime, tenant_id: int, action: str, params: dict[str, Any] | None, actor: Actor, *,
-                         user_ids: list[int] | None = None, group_id: int | None = None,
-                         filter: str | None = None) -> Operation:
+def request_batch_action(
+    rt: Runtime,
+    tenant_id: int,
+    action: str,
+    params: dict[str, Any] | None,
+    actor: Actor,
+    *,
+    user_ids: list[int] | None = None,
+    group_id: int | None = None,
+    filter: str | None = None,
+) -> Operation:
     """Validate a batch action and start its Operation; returns the queued Operation."""
     if action not in ACTIONS:
-        raise InvalidInput(f"Unknown action {action!r}.",
-                           details={"action": [f"Must be one of {', '.join(sorted(ACTIONS))}."]})
+        raise InvalidInput(
+            f"Unknown action {action!r}.", details={"action": [f"Must be one of {', '.join(sorted(ACTIONS))}."]}
+        )
     with rt.db.transaction() as s:
         clean = validate_params(s, tenant_id, action, params or {})
         selection, total = _selection(s, tenant_id, user_ids, group_id, filter)
-        return start_operation(s, rt, tenant_id, OPERATION_TYPE,
-                               {"action": action, "params": clean, "selection": selection,
-                                "chunk_size": chunk_size(rt), "fixed_chunks": _fixed_chunks(rt),
-                                "actor": actor.name, "channel": actor.channel},
-                               actor, total=total)
+        return start_operation(
+            s,
+            rt,
+            tenant_id,
+            OPERATION_TYPE,
+            {
+                "action": action,
+                "params": clean,
+                "selection": selection,
+                "chunk_size": chunk_size(rt),
+                "fixed_chunks": _fixed_chunks(rt),
+                "actor": actor.name,
+                "channel": actor.channel,
+            },
+            actor,
+            total=total,
+        )
 
 
-def next_chunk(s: Session, tenant_id: int, selection: dict[str, Any], after: int, size: int) -> tuple[list[int], list[int], int]:
+def next_chunk(
+    s: Session, tenant_id: int, selection: dict[str, Any], after: int, size: int
+) -> tuple[list[int], list[int], int]:
     """The next chunk of the selection after user id ``after``: (ids of the tenant's users, unknown ids, last id)."""
     if "user_ids" in selection:
         ids = selection["user_ids"]  # sorted when the request was validated
         start = bisect_right(ids, after)
-        wanted = ids[start:start + size]
+        wanted = ids[start : start + size]
         if not wanted:
             return [], [], after
         found = sorted(s.scalars(select(User.id).where(User.tenant_id == tenant_id, id_in(s, User.id, wanted))))
@@ -121,13 +153,23 @@ def next_chunk(s: Session, tenant_id: int, selection: dict[str, Any], after: int
         # user_id index across every group's memberships (100 ms a chunk at 100,000 members).
         # A group's memberships are all of its tenant's users, so no join with users is needed.
         group_id = selection["group_id"]
-        stmt = (select(Membership.user_id)
-                .where(Membership.group_id == group_id, Membership.tenant_id == tenant_id,
-                       tuple_(Membership.group_id, Membership.user_id) > tuple_(literal(group_id), literal(after)))
-                .order_by(Membership.group_id, Membership.user_id).limit(size))
+        stmt = (
+            select(Membership.user_id)
+            .where(
+                Membership.group_id == group_id,
+                Membership.tenant_id == tenant_id,
+                tuple_(Membership.group_id, Membership.user_id) > tuple_(literal(group_id), literal(after)),
+            )
+            .order_by(Membership.group_id, Membership.user_id)
+            .limit(size)
+        )
     else:
-        stmt = (select(User.id).where(User.tenant_id == tenant_id, compile_user_filter(selection["filter"], tenant_id),
-                                      User.id > after).order_by(User.id).limit(size))
+        stmt = (
+            select(User.id)
+            .where(User.tenant_id == tenant_id, compile_user_filter(selection["filter"], tenant_id), User.id > after)
+            .order_by(User.id)
+            .limit(size)
+        )
     ids = list(s.scalars(stmt))
     return ids, [], (ids[-1] if ids else after)
 
@@ -142,14 +184,16 @@ def add_ranges(ranges: list[list[int]], ids: list[int]) -> list[list[int]]:
     return ranges
 
 
-def batch_action_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any],
-                       checkpoint: dict[str, Any]) -> dict[str, Any] | None:
+def batch_action_chunk(
+    rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any]
+) -> dict[str, Any] | None:
     """Apply the action to the next chunk of the selection; returns the new checkpoint, or None when done."""
     return run_chunk(rt, operation_id, tenant_id, params, checkpoint, ACTIONS[params["action"]])
 
 
-def run_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any],
-              step: Step) -> dict[str, Any] | None:
+def run_chunk(
+    rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any], step: Step
+) -> dict[str, Any] | None:
     """Run ``step`` on the next chunk of ``params["selection"]``, recording progress in the same transaction."""
     after = int(checkpoint.get("after", 0))
     seq = int(checkpoint.get("chunks", 0))
@@ -164,8 +208,9 @@ def run_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, 
             if checkpoint.get("reevaluate_all"):
                 _evaluate_all_rules(s, rt, tenant_id, actor)
             return None
-        ctx = StepContext(s=s, rt=rt, tenant_id=tenant_id, operation_id=operation_id, actor=actor,
-                          params=params["params"], seq=seq)
+        ctx = StepContext(
+            s=s, rt=rt, tenant_id=tenant_id, operation_id=operation_id, actor=actor, params=params["params"], seq=seq
+        )
         outcome = step(ctx, ids) if ids else None
         failures = [{"user_id": i, "message": "No user with this id in the tenant."} for i in unknown]
         if outcome is not None:
@@ -179,17 +224,28 @@ def run_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, 
                 reevaluate_all = True
         counts["processed"] = counts.get("processed", 0) + len(ids) + len(unknown)
         counts["failed"] = counts.get("failed", 0) + len(failures)
-        new_checkpoint = {"after": last, "chunks": seq + 1, "counts": counts, "done_ranges": ranges,
-                          "reevaluate_all": reevaluate_all, "chunk_size": size}
-        save_progress(s, operation_id, done=counts["processed"], checkpoint=new_checkpoint,
-                      result={"action": params["action"], **counts, "done_through_user_id": last,
-                              "done_ranges": ranges})
+        new_checkpoint = {
+            "after": last,
+            "chunks": seq + 1,
+            "counts": counts,
+            "done_ranges": ranges,
+            "reevaluate_all": reevaluate_all,
+            "chunk_size": size,
+        }
+        save_progress(
+            s,
+            operation_id,
+            done=counts["processed"],
+            checkpoint=new_checkpoint,
+            result={"action": params["action"], **counts, "done_through_user_id": last, "done_ranges": ranges},
+        )
         if failures:
             _append_errors(s, operation_id, failures)
     if params.get("fixed_chunks") is False:  # older operations, without the flag, keep their size
         largest = MAX_CHUNK if rt.db.dialect == "postgresql" else SQLITE_MAX_CHUNK
-        new_checkpoint["chunk_size"] = next_size(size, took.seconds, minimum=min(DEFAULT_CHUNK, largest),
-                                                 maximum=largest)
+        new_checkpoint["chunk_size"] = next_size(
+            size, took.seconds, minimum=min(DEFAULT_CHUNK, largest), maximum=largest
+        )
     return new_checkpoint
 
 
@@ -208,8 +264,9 @@ def _follow_rules(s: Session, rt: Runtime, tenant_id: int, action: str, changed:
 
 
 def _evaluate_all_rules(s: Session, rt: Runtime, tenant_id: int, actor: Actor) -> None:
-    for group in s.scalars(select(Group).where(Group.tenant_id == tenant_id, Group.kind == "automatic",
-                                               Group.rule.is_not(None))):
+    for group in s.scalars(
+        select(Group).where(Group.tenant_id == tenant_id, Group.kind == "automatic", Group.rule.is_not(None))
+    ):
         rules.start_evaluation(s, rt, group, actor)
 
 
@@ -227,19 +284,30 @@ def export_lines(rt: Runtime, tenant_id: int, operation_id: int) -> Iterator[str
     """
     with rt.db.read() as s:
         op = s.get(Operation, operation_id)
-        if op is None or op.tenant_id != tenant_id or op.type != OPERATION_TYPE \
-                or (op.params or {}).get("action") != "export_csv":
+        if (
+            op is None
+            or op.tenant_id != tenant_id
+            or op.type != OPERATION_TYPE
+            or (op.params or {}).get("action") != "export_csv"
+        ):
             raise NotFound(f"No export with operation id {operation_id}.")
         if op.status != "succeeded":
             raise Conflict(f"The export is {op.status}; it can be downloaded once it has succeeded.", field="status")
-        seqs = list(s.scalars(select(ExportChunk.seq).where(ExportChunk.operation_id == operation_id)
-                              .order_by(ExportChunk.seq)))
+        seqs = list(
+            s.scalars(select(ExportChunk.seq).where(ExportChunk.operation_id == operation_id).order_by(ExportChunk.seq))
+        )
 
     def lines() -> Iterator[str]:
         yield export_header()
         for seq in seqs:
             with rt.db.read() as s:
-                yield s.scalar(select(ExportChunk.content).where(ExportChunk.operation_id == operation_id,
-                                                                 ExportChunk.seq == seq)) or ""
+                yield (
+                    s.scalar(
+                        select(ExportChunk.content).where(
+                            ExportChunk.operation_id == operation_id, ExportChunk.seq == seq
+                        )
+                    )
+                    or ""
+                )
 
     return lines()

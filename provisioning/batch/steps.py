@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import exists, literal, or_, select, update
 from sqlalchemy.orm import Session
@@ -46,8 +47,21 @@ from provisioning.store.members import delete_members, ensure_hand_editable, ins
 # BCP 47 language tags, loosely (RFC 5646 §2.1): "en", "pt-BR", "zh-Hant-TW".
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
-EXPORT_COLUMNS = ("id", "username", "email", "given_name", "family_name", "display_name", "status", "role",
-                  "language", "department", "external_id", "created_at", "last_login_at")
+EXPORT_COLUMNS = (
+    "id",
+    "username",
+    "email",
+    "given_name",
+    "family_name",
+    "display_name",
+    "status",
+    "role",
+    "language",
+    "department",
+    "external_id",
+    "created_at",
+    "last_login_at",
+)
 
 
 @dataclass
@@ -61,8 +75,9 @@ class StepContext:
     seq: int
 
     def events(self, user_ids: list[int], action: str, **details: Any) -> None:
-        record_user_events(self.s, self.tenant_id, self.actor, action, user_ids,
-                           {"operation_id": self.operation_id, **details})
+        record_user_events(
+            self.s, self.tenant_id, self.actor, action, user_ids, {"operation_id": self.operation_id, **details}
+        )
 
 
 @dataclass
@@ -77,6 +92,7 @@ def _unchanged(ids: list[int], changed: list[int], reason: str) -> dict[str, int
 
 
 # --- validation -------------------------------------------------------------------------------
+
 
 def _text(params: dict[str, Any], name: str, limit: int, errors: dict[str, list[str]]) -> str:
     value = params.get(name)
@@ -121,11 +137,17 @@ def validate_params(s: Session, tenant_id: int, action: str, params: dict[str, A
     if not isinstance(params, dict):
         raise InvalidInput("params must be an object.", details={"params": ["Must be an object."]})
     allowed = PARAMS[action]
-    errors: dict[str, list[str]] = {f"params.{k}": [f"Not a parameter of {action}."] for k in params if k not in allowed}
+    errors: dict[str, list[str]] = {
+        f"params.{k}": [f"Not a parameter of {action}."] for k in params if k not in allowed
+    }
     clean: dict[str, Any] = {}
     if action == "add_to_groups":
         group_ids = params.get("group_ids")
-        if not isinstance(group_ids, list) or not group_ids or not all(isinstance(g, int) and not isinstance(g, bool) for g in group_ids):
+        if (
+            not isinstance(group_ids, list)
+            or not group_ids
+            or not all(isinstance(g, int) and not isinstance(g, bool) for g in group_ids)
+        ):
             errors["params.group_ids"] = ["Required: a non-empty list of group ids."]
         else:
             clean["group_ids"] = sorted(set(group_ids))
@@ -160,10 +182,12 @@ def validate_params(s: Session, tenant_id: int, action: str, params: dict[str, A
             manager = s.scalar(select(User).where(User.id == manager_id, User.tenant_id == tenant_id))
             if manager is None:
                 errors["params.manager_id"] = [f"No user with id {manager_id}."]
-            elif manager.status == "deactivated" or not (manager.role in ("manager", "admin")
-                                                          or _teaches(s, tenant_id, manager_id)):
-                errors["params.manager_id"] = ["Must be an active user with the role manager or admin, "
-                                               "or an instructor of a course."]
+            elif manager.status == "deactivated" or not (
+                manager.role in ("manager", "admin") or _teaches(s, tenant_id, manager_id)
+            ):
+                errors["params.manager_id"] = [
+                    "Must be an active user with the role manager or admin, or an instructor of a course."
+                ]
             clean["manager_id"] = manager_id
     elif action in ("resend_invite", "password_reset"):
         tenant = s.get(Tenant, tenant_id)
@@ -179,6 +203,7 @@ def validate_params(s: Session, tenant_id: int, action: str, params: dict[str, A
 
 # --- the steps --------------------------------------------------------------------------------
 
+
 def deactivate(ctx: StepContext, ids: list[int]) -> Outcome:
     changed = lifecycle.deactivate_users(ctx.s, ctx.tenant_id, ids, ctx.actor)
     return Outcome(changed, _unchanged(ids, changed, "already_deactivated"))
@@ -188,8 +213,13 @@ def reactivate(ctx: StepContext, ids: list[int]) -> Outcome:
     try:
         changed = lifecycle.reactivate_users(ctx.s, ctx.tenant_id, ids, ctx.actor)
     except LimitExceeded as exc:
-        refused = list(ctx.s.scalars(select(User.id).where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids),
-                                                            User.status == "deactivated")))
+        refused = list(
+            ctx.s.scalars(
+                select(User.id).where(
+                    User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids), User.status == "deactivated"
+                )
+            )
+        )
         return Outcome([], {"not_deactivated": len(ids) - len(refused)}, [(i, exc.message) for i in refused])
     return Outcome(changed, _unchanged(ids, changed, "not_deactivated"))
 
@@ -223,10 +253,15 @@ def remove_from_group(ctx: StepContext, ids: list[int]) -> Outcome:
 
 def _set_attribute(ctx: StepContext, ids: list[int], name: str, value: str) -> Outcome:
     column = getattr(User, name)
-    changed = list(ctx.s.scalars(
-        update(User).where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids), or_(column.is_(None), column != value))
-        .values({name: value, "version": User.version + 1, "updated_at": utcnow()})
-        .returning(User.id).execution_options(synchronize_session=False)))
+    changed = list(
+        ctx.s.scalars(
+            update(User)
+            .where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids), or_(column.is_(None), column != value))
+            .values({name: value, "version": User.version + 1, "updated_at": utcnow()})
+            .returning(User.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
     ctx.events(changed, "user.updated", changed=[name], **{name: value})
     return Outcome(changed, _unchanged(ids, changed, "unchanged"))
 
@@ -240,26 +275,53 @@ def change_language(ctx: StepContext, ids: list[int]) -> Outcome:
 
 
 def _without_email(ctx: StepContext, ids: list[int], status: str) -> list[int]:
-    return list(ctx.s.scalars(select(User.id).where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids),
-                                                     User.status == status, User.email.is_(None))))
+    return list(
+        ctx.s.scalars(
+            select(User.id).where(
+                User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids), User.status == status, User.email.is_(None)
+            )
+        )
+    )
 
 
 def resend_invite(ctx: StepContext, ids: list[int]) -> Outcome:
     sent = invitations.send_invitations(ctx.s, ctx.rt, ctx.tenant_id, ids, ctx.actor, operation_id=ctx.operation_id)
     failed = [(i, "The user has no email address.") for i in _without_email(ctx, ids, "invited")]
-    return Outcome(sent, {"not_invited": len(ids) - len(sent) - len(failed)} if len(ids) > len(sent) + len(failed) else {},
-                   failed)
+    return Outcome(
+        sent, {"not_invited": len(ids) - len(sent) - len(failed)} if len(ids) > len(sent) + len(failed) else {}, failed
+    )
 
 
 def password_reset(ctx: StepContext, ids: list[int]) -> Outcome:
     tenant = ctx.s.get(Tenant, ctx.tenant_id)
     reset_url = invitations.tenant_link(tenant, "password_reset_url", "tenant.settings.password_reset_url")
-    users = ctx.s.execute(select(User.id, User.email, User.given_name, User.display_name, User.username)
-                          .where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids), User.status == "active",
-                                 User.email.is_not(None)).order_by(User.id)).all()
-    queue_emails(ctx.s, ctx.rt, ctx.tenant_id, ((u.id, u.email, render("password_reset", {
-        "tenant_name": tenant.name, "name": greeting_name(u), "reset_url": reset_url})) for u in users),
-        "password_reset", operation_id=ctx.operation_id)
+    users = ctx.s.execute(
+        select(User.id, User.email, User.given_name, User.display_name, User.username)
+        .where(
+            User.tenant_id == ctx.tenant_id,
+            id_in(ctx.s, User.id, ids),
+            User.status == "active",
+            User.email.is_not(None),
+        )
+        .order_by(User.id)
+    ).all()
+    queue_emails(
+        ctx.s,
+        ctx.rt,
+        ctx.tenant_id,
+        (
+            (
+                u.id,
+                u.email,
+                render(
+                    "password_reset", {"tenant_name": tenant.name, "name": greeting_name(u), "reset_url": reset_url}
+                ),
+            )
+            for u in users
+        ),
+        "password_reset",
+        operation_id=ctx.operation_id,
+    )
     sent = [u.id for u in users]
     ctx.events(sent, "user.password_reset_sent")
     failed = [(i, "The user has no email address.") for i in _without_email(ctx, ids, "active")]
@@ -268,8 +330,16 @@ def password_reset(ctx: StepContext, ids: list[int]) -> Outcome:
 
 
 def notify(ctx: StepContext, ids: list[int]) -> Outcome:
-    delivered, kept = notifications.notify_users(ctx.s, ctx.rt, ctx.tenant_id, ids, ctx.params["subject"],
-                                                 ctx.params["body"], ctx.actor.name, operation_id=ctx.operation_id)
+    delivered, kept = notifications.notify_users(
+        ctx.s,
+        ctx.rt,
+        ctx.tenant_id,
+        ids,
+        ctx.params["subject"],
+        ctx.params["body"],
+        ctx.actor.name,
+        operation_id=ctx.operation_id,
+    )
     ctx.events(delivered, "user.notified", delivered=True)
     ctx.events(kept, "user.notified", delivered=False)
     skipped = {"deactivated": len(ids) - len(delivered) - len(kept)} if len(ids) > len(delivered) + len(kept) else {}
@@ -280,34 +350,54 @@ def notify(ctx: StepContext, ids: list[int]) -> Outcome:
 
 def add_task(ctx: StepContext, ids: list[int]) -> Outcome:
     due = ctx.params.get("due_date")
-    changed = tasks.add_tasks(ctx.s, ctx.tenant_id, ids, ctx.params["title"],
-                              date.fromisoformat(due) if due else None, ctx.actor.name)
+    changed = tasks.add_tasks(
+        ctx.s, ctx.tenant_id, ids, ctx.params["title"], date.fromisoformat(due) if due else None, ctx.actor.name
+    )
     ctx.events(changed, "user.task_added", title=ctx.params["title"])
     return Outcome(changed, _unchanged(ids, changed, "deactivated"))
 
 
 def _teaches(s: Session, tenant_id: int, user_id: int) -> bool:
     """An LTI Instructor or TA of some course manages groups (permissions) whatever their user role."""
-    return bool(s.scalar(select(exists().where(Enrollment.tenant_id == tenant_id, Enrollment.user_id == user_id,
-                                               Enrollment.role.in_(sorted(MANAGER_ROLES)),
-                                               Enrollment.status != "dropped"))))
+    return bool(
+        s.scalar(
+            select(
+                exists().where(
+                    Enrollment.tenant_id == tenant_id,
+                    Enrollment.user_id == user_id,
+                    Enrollment.role.in_(sorted(MANAGER_ROLES)),
+                    Enrollment.status != "dropped",
+                )
+            )
+        )
+    )
 
 
 def assign_certificate(ctx: StepContext, ids: list[int]) -> Outcome:
-    changed = certificates.assign_certificates(ctx.s, ctx.tenant_id, ids, ctx.params["name"],
-                                               date.fromisoformat(ctx.params["issued_on"]), ctx.actor.name)
+    changed = certificates.assign_certificates(
+        ctx.s, ctx.tenant_id, ids, ctx.params["name"], date.fromisoformat(ctx.params["issued_on"]), ctx.actor.name
+    )
     ctx.events(changed, "user.certificate_assigned", name=ctx.params["name"])
     return Outcome(changed)
 
 
 def share(ctx: StepContext, ids: list[int]) -> Outcome:
     manager_id = ctx.params["manager_id"]
-    rows = select(literal(manager_id), User.id, literal(ctx.tenant_id), literal(ctx.actor.name),
-                  literal(utcnow(), type_=ManagerShare.created_at.type)) \
-        .where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids), User.id != manager_id)
-    stmt = insert_ignoring_conflicts(ctx.s, ManagerShare.__table__).from_select(
-        ["manager_id", "user_id", "tenant_id", "shared_by", "created_at"], rows,
-    ).returning(ManagerShare.__table__.c.user_id)
+    rows = select(
+        literal(manager_id),
+        User.id,
+        literal(ctx.tenant_id),
+        literal(ctx.actor.name),
+        literal(utcnow(), type_=ManagerShare.created_at.type),
+    ).where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids), User.id != manager_id)
+    stmt = (
+        insert_ignoring_conflicts(ctx.s, ManagerShare.__table__)
+        .from_select(
+            ["manager_id", "user_id", "tenant_id", "shared_by", "created_at"],
+            rows,
+        )
+        .returning(ManagerShare.__table__.c.user_id)
+    )
     changed = sorted(ctx.s.scalars(stmt).all())
     ctx.events(changed, "user.shared", manager_id=manager_id)
     return Outcome(changed, _unchanged(ids, changed, "already_shared"))
@@ -326,14 +416,20 @@ def export_header() -> str:
 
 
 def export_csv(ctx: StepContext, ids: list[int]) -> Outcome:
-    rows = ctx.s.execute(select(*(getattr(User, c) for c in EXPORT_COLUMNS))
-                         .where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids)).order_by(User.id)).all()
+    rows = ctx.s.execute(
+        select(*(getattr(User, c) for c in EXPORT_COLUMNS))
+        .where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids))
+        .order_by(User.id)
+    ).all()
     out = io.StringIO()
     writer = csv.writer(out)
     for row in rows:
         writer.writerow([_csv_cell(v) for v in row])
-    ctx.s.execute(insert_ignoring_conflicts(ctx.s, ExportChunk.__table__).values(
-        operation_id=ctx.operation_id, seq=ctx.seq, tenant_id=ctx.tenant_id, content=out.getvalue()))
+    ctx.s.execute(
+        insert_ignoring_conflicts(ctx.s, ExportChunk.__table__).values(
+            operation_id=ctx.operation_id, seq=ctx.seq, tenant_id=ctx.tenant_id, content=out.getvalue()
+        )
+    )
     changed = [r.id for r in rows]
     ctx.events(changed, "user.exported")
     return Outcome(changed)
@@ -342,16 +438,31 @@ def export_csv(ctx: StepContext, ids: list[int]) -> Outcome:
 Step = Callable[[StepContext, list[int]], Outcome]
 
 ACTIONS: dict[str, Step] = {
-    "deactivate": deactivate, "reactivate": reactivate, "delete": delete, "add_to_groups": add_to_groups,
-    "remove_from_group": remove_from_group, "change_role": change_role, "change_language": change_language,
-    "resend_invite": resend_invite, "password_reset": password_reset, "notify": notify, "add_task": add_task,
-    "assign_certificate": assign_certificate, "share": share, "export_csv": export_csv,
+    "deactivate": deactivate,
+    "reactivate": reactivate,
+    "delete": delete,
+    "add_to_groups": add_to_groups,
+    "remove_from_group": remove_from_group,
+    "change_role": change_role,
+    "change_language": change_language,
+    "resend_invite": resend_invite,
+    "password_reset": password_reset,
+    "notify": notify,
+    "add_task": add_task,
+    "assign_certificate": assign_certificate,
+    "share": share,
+    "export_csv": export_csv,
 }
 
 PARAMS: dict[str, tuple[str, ...]] = {
-    "add_to_groups": ("group_ids",), "remove_from_group": ("group_id",), "change_role": ("role",),
-    "change_language": ("language",), "notify": ("subject", "body"), "add_task": ("title", "due_date"),
-    "assign_certificate": ("name", "issued_on"), "share": ("manager_id",),
+    "add_to_groups": ("group_ids",),
+    "remove_from_group": ("group_id",),
+    "change_role": ("role",),
+    "change_language": ("language",),
+    "notify": ("subject", "body"),
+    "add_task": ("title", "due_date"),
+    "assign_certificate": ("name", "issued_on"),
+    "share": ("manager_id",),
 }
 for _name in ACTIONS:
     PARAMS.setdefault(_name, ())

@@ -8,8 +8,9 @@ attributes SHALL be determined by the attribute's caseExact characteristic").
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from sqlalchemy import exists, false, func, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
@@ -56,7 +57,7 @@ class Complex:
     exists: Callable[[int, ColumnElement[bool]], ColumnElement[bool]] | None = None
     # The attribute's other values, kept elsewhere with the same sub-attributes: a filter on the
     # attribute matches when it holds for any value (RFC 7644 §3.4.2.2), here or there.
-    also: "Complex | None" = None
+    also: Complex | None = None
 
 
 Entry = Attribute | Complex
@@ -90,78 +91,114 @@ def _group_display() -> ColumnElement[str]:
 
 
 def _group_members(tenant_id: int, condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    return exists().where(Membership.group_id == Group.id, Membership.tenant_id == tenant_id, condition).correlate(Group)
+    return (
+        exists().where(Membership.group_id == Group.id, Membership.tenant_id == tenant_id, condition).correlate(Group)
+    )
 
 
 def _member_display() -> ColumnElement[str]:
-    return (select(func.coalesce(User.display_name, User.username))
-            .where(User.id == Membership.user_id).scalar_subquery())
+    return (
+        select(func.coalesce(User.display_name, User.username)).where(User.id == Membership.user_id).scalar_subquery()
+    )
 
 
 def _meta(model: Any, resource: str) -> Complex:
-    return _complex("meta", [
-        _attr("created", DATETIME, model.created_at, case_exact=True, nullable=False),
-        _attr("lastModified", DATETIME, model.updated_at, case_exact=True, nullable=False),
-        _attr("resourceType", STRING, literal(resource), case_exact=True, nullable=False),
-    ], default=None)
+    return _complex(
+        "meta",
+        [
+            _attr("created", DATETIME, model.created_at, case_exact=True, nullable=False),
+            _attr("lastModified", DATETIME, model.updated_at, case_exact=True, nullable=False),
+            _attr("resourceType", STRING, literal(resource), case_exact=True, nullable=False),
+        ],
+        default=None,
+    )
 
 
-USER_CORE: dict[str, Entry] = {e.name.lower(): e for e in (
-    _attr("id", ID, User.id, case_exact=True, nullable=False),
-    _attr("externalId", STRING, User.external_id, case_exact=True),
-    _attr("userName", STRING, User.username, nullable=False),
-    _complex("name", [
-        _attr("givenName", STRING, User.given_name),
-        _attr("familyName", STRING, User.family_name),
-        Attribute("formatted", STRING, _full_name),
-    ], default="formatted"),
-    _attr("displayName", STRING, User.display_name),
-    _extra("nickName"),
-    _extra("profileUrl"),
-    _attr("title", STRING, User.title),
-    _attr("userType", STRING, User.user_type),
-    _attr("preferredLanguage", STRING, User.language),
-    _attr("locale", STRING, User.locale),
-    _attr("timezone", STRING, User.timezone),
-    _attr("active", BOOLEAN, User.active, nullable=False),
-    # The primary email lives in User.email (and its type in email_type), the whole list as an
-    # IdP sent it in User.extra["emails"]; a filter on emails matches when any address matches
-    # (RFC 7644 §3.4.2.2), and "emails co x" means the value sub-attribute.
-    _complex("emails", [
-        _attr("value", STRING, User.email),
-        _attr("type", STRING, User.email_type),
-        Attribute("primary", BOOLEAN, lambda: User.email.is_not(None), nullable=False),
-    ], also=_complex("emails", [
-        Attribute("value", STRING, lambda: json_element("value")),
-        Attribute("type", STRING, lambda: json_element("type")),
-        Attribute("primary", BOOLEAN, lambda: json_element_true("primary"), nullable=False),
-    ], exists=lambda _tenant_id, condition: json_elements_exist(User.extra, "emails", condition))),
-    _complex("groups", [
-        _attr("value", ID, Membership.group_id, case_exact=True, nullable=False),
-        Attribute("display", STRING, _group_display),
-    ], exists=_user_groups),
-    _meta(User, "User"),
-)}
+USER_CORE: dict[str, Entry] = {
+    e.name.lower(): e
+    for e in (
+        _attr("id", ID, User.id, case_exact=True, nullable=False),
+        _attr("externalId", STRING, User.external_id, case_exact=True),
+        _attr("userName", STRING, User.username, nullable=False),
+        _complex(
+            "name",
+            [
+                _attr("givenName", STRING, User.given_name),
+                _attr("familyName", STRING, User.family_name),
+                Attribute("formatted", STRING, _full_name),
+            ],
+            default="formatted",
+        ),
+        _attr("displayName", STRING, User.display_name),
+        _extra("nickName"),
+        _extra("profileUrl"),
+        _attr("title", STRING, User.title),
+        _attr("userType", STRING, User.user_type),
+        _attr("preferredLanguage", STRING, User.language),
+        _attr("locale", STRING, User.locale),
+        _attr("timezone", STRING, User.timezone),
+        _attr("active", BOOLEAN, User.active, nullable=False),
+        # The primary email lives in User.email (and its type in email_type), the whole list as an
+        # IdP sent it in User.extra["emails"]; a filter on emails matches when any address matches
+        # (RFC 7644 §3.4.2.2), and "emails co x" means the value sub-attribute.
+        _complex(
+            "emails",
+            [
+                _attr("value", STRING, User.email),
+                _attr("type", STRING, User.email_type),
+                Attribute("primary", BOOLEAN, lambda: User.email.is_not(None), nullable=False),
+            ],
+            also=_complex(
+                "emails",
+                [
+                    Attribute("value", STRING, lambda: json_element("value")),
+                    Attribute("type", STRING, lambda: json_element("type")),
+                    Attribute("primary", BOOLEAN, lambda: json_element_true("primary"), nullable=False),
+                ],
+                exists=lambda _tenant_id, condition: json_elements_exist(User.extra, "emails", condition),
+            ),
+        ),
+        _complex(
+            "groups",
+            [
+                _attr("value", ID, Membership.group_id, case_exact=True, nullable=False),
+                Attribute("display", STRING, _group_display),
+            ],
+            exists=_user_groups,
+        ),
+        _meta(User, "User"),
+    )
+}
 
-USER_ENTERPRISE: dict[str, Entry] = {e.name.lower(): e for e in (
-    _attr("employeeNumber", STRING, User.employee_number),
-    _attr("costCenter", STRING, User.cost_center),
-    _attr("organization", STRING, User.organization),
-    _attr("division", STRING, User.division),
-    _attr("department", STRING, User.department),
-    _complex("manager", [_attr("value", STRING, User.manager_id, case_exact=True)]),
-)}
+USER_ENTERPRISE: dict[str, Entry] = {
+    e.name.lower(): e
+    for e in (
+        _attr("employeeNumber", STRING, User.employee_number),
+        _attr("costCenter", STRING, User.cost_center),
+        _attr("organization", STRING, User.organization),
+        _attr("division", STRING, User.division),
+        _attr("department", STRING, User.department),
+        _complex("manager", [_attr("value", STRING, User.manager_id, case_exact=True)]),
+    )
+}
 
-GROUP_CORE: dict[str, Entry] = {e.name.lower(): e for e in (
-    _attr("id", ID, Group.id, case_exact=True, nullable=False),
-    _attr("externalId", STRING, Group.external_id, case_exact=True),
-    _attr("displayName", STRING, Group.name, nullable=False),
-    _complex("members", [
-        _attr("value", ID, Membership.user_id, case_exact=True, nullable=False),
-        Attribute("display", STRING, _member_display),
-    ], exists=_group_members),
-    _meta(Group, "Group"),
-)}
+GROUP_CORE: dict[str, Entry] = {
+    e.name.lower(): e
+    for e in (
+        _attr("id", ID, Group.id, case_exact=True, nullable=False),
+        _attr("externalId", STRING, Group.external_id, case_exact=True),
+        _attr("displayName", STRING, Group.name, nullable=False),
+        _complex(
+            "members",
+            [
+                _attr("value", ID, Membership.user_id, case_exact=True, nullable=False),
+                Attribute("display", STRING, _member_display),
+            ],
+            exists=_group_members,
+        ),
+        _meta(Group, "Group"),
+    )
+}
 
 
 def custom_attribute(name: str) -> Attribute:
@@ -184,8 +221,19 @@ def schemas_condition(resource: str, urn: str) -> ColumnElement[bool]:
     if urn == (CORE_USER if resource == "User" else CORE_GROUP).lower():
         return true()
     if resource == "User" and urn == ENTERPRISE_USER.lower():
-        return or_(*(c.is_not(None) for c in (User.employee_number, User.cost_center, User.organization,
-                                               User.division, User.department, User.manager_id)))
+        return or_(
+            *(
+                c.is_not(None)
+                for c in (
+                    User.employee_number,
+                    User.cost_center,
+                    User.organization,
+                    User.division,
+                    User.department,
+                    User.manager_id,
+                )
+            )
+        )
     if resource == "User" and urn == CUSTOM_USER.lower():
         return User.custom_attributes != {}
     return false()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Union
 
 from scim2_filter_parser import ast as lib
 from scim2_filter_parser.lexer import SCIMLexer
@@ -83,12 +82,12 @@ class Compare:
 @dataclass(frozen=True)
 class Logical:
     op: str  # "and" | "or"
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Node"
+    item: Node
 
 
 @dataclass(frozen=True)
@@ -96,10 +95,10 @@ class ValuePath:
     """``emails[type eq "work" and value co "@x"]``: ``filter`` applies to one value of ``path``."""
 
     path: Path
-    filter: "Node"
+    filter: Node
 
 
-Node = Union[Compare, Logical, Not, ValuePath]
+Node = Compare | Logical | Not | ValuePath
 
 
 # --- lexing -----------------------------------------------------------------------------
@@ -205,8 +204,10 @@ def _path(attr_path: lib.AttrPath) -> Path:
     if isinstance(name, lib.Filter):
         # ``emails[type eq "work"].value eq "x"`` is a PATCH path, not a filter (RFC 7644 §3.4.2.2).
         inner = name.namespace
-        raise InvalidFilter("A sub-attribute cannot follow ']' in a filter; put the condition inside the brackets.",
-                            getattr(inner.attr_name, "position", None))
+        raise InvalidFilter(
+            "A sub-attribute cannot follow ']' in a filter; put the condition inside the brackets.",
+            getattr(inner.attr_name, "position", None),
+        )
     uri = attr_path.uri
     sub = attr_path.sub_attr.value if attr_path.sub_attr is not None else None
     position = uri.position if uri is not None else name.position
@@ -222,8 +223,9 @@ def _convert(f: lib.Filter, depth: int, count: list[int], *, inside_brackets: bo
         if inside_brackets:
             raise InvalidFilter("A complex attribute filter cannot be nested inside another one.", path.position)
         if path.sub is not None:
-            raise InvalidFilter(f"{path.text!r} is not a complex attribute that can be filtered with [].",
-                                path.position)
+            raise InvalidFilter(
+                f"{path.text!r} is not a complex attribute that can be filtered with [].", path.position
+            )
         node: Node = ValuePath(path, _convert(expr, depth + 1, count, inside_brackets=True))
     elif isinstance(expr, lib.Filter):  # "(" filter ")", "not" "(" filter ")", or a valuePath
         grouped = expr.namespace is None
@@ -256,8 +258,12 @@ def _chain(log: lib.LogExpr, depth: int, count: list[int], inside_brackets: bool
             ops.append(item.lower())
         elif isinstance(item, lib.LogExpr):
             stack.extend((item.expr2, str(item.op), item.expr1))
-        elif (isinstance(item, lib.Filter) and isinstance(item.expr, lib.LogExpr)
-              and not item.negated and item.namespace is None):
+        elif (
+            isinstance(item, lib.Filter)
+            and isinstance(item.expr, lib.LogExpr)
+            and not item.negated
+            and item.namespace is None
+        ):
             stack.append(item.expr)
         else:
             operands.append(item)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import String, and_, cast, false, func, not_, or_, true
@@ -53,7 +53,10 @@ _ORDERING = {"gt": "__gt__", "ge": "__ge__", "lt": "__lt__", "le": "__le__"}
 
 
 def compile_filter(
-    text: str, resource: Resource, tenant_id: int, *,
+    text: str,
+    resource: Resource,
+    tenant_id: int,
+    *,
     custom_attributes: Collection[str] | None = None,
     extra_attributes: Mapping[str, Entry] | None = None,
 ) -> ColumnElement[bool]:
@@ -68,8 +71,9 @@ def compile_filter(
     return _Translator(resource, tenant_id, custom_attributes, extra_attributes).node(parse(text), None)
 
 
-def sort_key(attr_path: str, resource: Resource, *,
-             custom_attributes: Collection[str] | None = None) -> ColumnElement[Any]:
+def sort_key(
+    attr_path: str, resource: Resource, *, custom_attributes: Collection[str] | None = None
+) -> ColumnElement[Any]:
     """The column expression to ORDER BY for a sortBy attribute (RFC 7644 §3.4.2.3).
 
     Strings that are not caseExact sort ignoring case; a multi-valued attribute sorts by its
@@ -87,8 +91,9 @@ def sort_key(attr_path: str, resource: Resource, *,
 
 
 class _Translator:
-    def __init__(self, resource: str, tenant_id: int, custom: Collection[str] | None,
-                 extra: Mapping[str, Entry] | None) -> None:
+    def __init__(
+        self, resource: str, tenant_id: int, custom: Collection[str] | None, extra: Mapping[str, Entry] | None
+    ) -> None:
         if resource not in SCHEMAS:
             raise ValueError(f"unknown SCIM resource type {resource!r}")
         self.schema = SCHEMAS[resource]
@@ -119,9 +124,13 @@ class _Translator:
             if not isinstance(item, Compare) or item.op != "eq" or item.value is None:
                 continue
             parent, attr = self.resolve(item.path, scope)
-            if attr is None or attr.type not in (STRING, ANY, ID) or item.value.type == "null" \
-                    or (parent is not None and parent.exists is not None and scope is None) \
-                    or (parent is not None and parent.also is not None and scope is None):
+            if (
+                attr is None
+                or attr.type not in (STRING, ANY, ID)
+                or item.value.type == "null"
+                or (parent is not None and parent.exists is not None and scope is None)
+                or (parent is not None and parent.also is not None and scope is None)
+            ):
                 continue
             key = (parent.name if parent else "", attr.name)
             groups.setdefault(key, (attr, [], []))
@@ -200,8 +209,11 @@ class _Translator:
                 return custom_attribute(path.name)
             if name in self.custom:
                 return custom_attribute(self.custom[name])
-        raise InvalidFilter(f"Unknown attribute {path.text!r} for {self.schema.resource} resources.",
-                            path.position, unknown_attribute=path.name)
+        raise InvalidFilter(
+            f"Unknown attribute {path.text!r} for {self.schema.resource} resources.",
+            path.position,
+            unknown_attribute=path.name,
+        )
 
     def resolve(self, path: Path, scope: Complex | None) -> tuple[Complex | None, Attribute | None]:
         """(complex parent or None, attribute) for a path; the attribute is None for "pr" on a bare complex."""
@@ -239,8 +251,9 @@ class _Translator:
                 return not_(present) if op == "eq" else present
             raise InvalidFilter(f"null can only be compared with eq or ne, not {op}.", value.position)
         if attr.type == BOOLEAN and op not in ("eq", "ne"):
-            raise InvalidFilter(f"{op!r} cannot compare the boolean {attr.name!r} (RFC 7644 §3.4.2.2).",
-                                node.path.position)
+            raise InvalidFilter(
+                f"{op!r} cannot compare the boolean {attr.name!r} (RFC 7644 §3.4.2.2).", node.path.position
+            )
         if attr.type in (BOOLEAN, DATETIME) and op in ("co", "sw", "ew"):
             raise InvalidFilter(f"{op!r} cannot compare the {attr.type} {attr.name!r}.", node.path.position)
         operand = self.operand(attr, node)
@@ -303,5 +316,5 @@ def _datetime(value: Value, name: str) -> datetime:
         except ValueError:
             parsed = None
         if parsed is not None:
-            return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
-    raise InvalidFilter(f"{name!r} is a dateTime; give it like \"2024-01-31T12:00:00Z\".", value.position)
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    raise InvalidFilter(f'{name!r} is a dateTime; give it like "2024-01-31T12:00:00Z".', value.position)

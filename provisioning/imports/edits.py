@@ -37,9 +37,15 @@ def update_import(rt: Runtime, tenant_id: int, import_id: int, changes: dict[str
         if emails:
             _exclude(s, imp, ImportRow.email.in_(emails))
         for member in changes.get("exclude_members") or ():
-            _exclude(s, imp, (ImportRow.email == str(member.get("email", "")).strip().lower())
-                     & (func.lower(func.coalesce(ImportRow.group_name, imp.group_name or ""))
-                        == str(member.get("group", "")).strip().lower()))
+            _exclude(
+                s,
+                imp,
+                (ImportRow.email == str(member.get("email", "")).strip().lower())
+                & (
+                    func.lower(func.coalesce(ImportRow.group_name, imp.group_name or ""))
+                    == str(member.get("group", "")).strip().lower()
+                ),
+            )
         if problems:
             raise InvalidInput("Some edits name groups that are not in this import.", details=problems)
         validate_staged(s, imp, (imp.summary or {}).get("email_header"))
@@ -58,19 +64,26 @@ def _rename(s: Session, imp: Import, old: str, new: str, problems: dict[str, lis
             imp.group_name = new
         else:
             problems.setdefault("rename_groups", []).append(
-                f"{old}: not a group this import creates (an existing group is renamed with PATCH /groups/{{id}}).")
+                f"{old}: not a group this import creates (an existing group is renamed with PATCH /groups/{{id}})."
+            )
         return
     if imp.format == "users":
         problems.setdefault("rename_groups", []).append("The users format names no groups.")
         return
-    changed = s.execute(update(ImportRow).where(ImportRow.import_id == imp.id,
-                                                func.lower(ImportRow.group_name) == old.strip().lower())
-                        .values(group_name=new).execution_options(synchronize_session=False)).rowcount
+    changed = s.execute(
+        update(ImportRow)
+        .where(ImportRow.import_id == imp.id, func.lower(ImportRow.group_name) == old.strip().lower())
+        .values(group_name=new)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not changed:
         problems.setdefault("rename_groups", []).append(f"No group named {old!r} in this import.")
 
 
 def _exclude(s: Session, imp: Import, condition) -> None:
-    s.execute(update(ImportRow).where(ImportRow.import_id == imp.id, ImportRow.status.in_(("ok", "error")), condition)
-              .values(status="excluded", message=EXCLUDED).execution_options(synchronize_session=False))
-
+    s.execute(
+        update(ImportRow)
+        .where(ImportRow.import_id == imp.id, ImportRow.status.in_(("ok", "error")), condition)
+        .values(status="excluded", message=EXCLUDED)
+        .execution_options(synchronize_session=False)
+    )

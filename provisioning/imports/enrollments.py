@@ -32,13 +32,30 @@ def validate_enrollments(s: Session, imp: Import) -> None:
     """Unknown users (by email or by id) and unknown courses are row errors naming their column."""
     columns = (imp.summary or {}).get("columns") or {}
     gone = user_gone(imp.tenant_id)
-    _mark(s, imp, and_(ImportRow.email.is_not(None), gone), "No user of this tenant has this email.",
-          (imp.summary or {}).get("email_header"), ImportRow.email)
-    _mark(s, imp, and_(ImportRow.email.is_(None), gone),
-          literal("No user of this tenant has id ") + cast(ImportRow.user_id, String) + ".",
-          columns.get("user_id"), cast(ImportRow.user_id, String))
-    _mark(s, imp, ~_course_exists(imp.tenant_id), "No course of this tenant has this external id.",
-          columns.get("course"), ImportRow.course_ref)
+    _mark(
+        s,
+        imp,
+        and_(ImportRow.email.is_not(None), gone),
+        "No user of this tenant has this email.",
+        (imp.summary or {}).get("email_header"),
+        ImportRow.email,
+    )
+    _mark(
+        s,
+        imp,
+        and_(ImportRow.email.is_(None), gone),
+        literal("No user of this tenant has id ") + cast(ImportRow.user_id, String) + ".",
+        columns.get("user_id"),
+        cast(ImportRow.user_id, String),
+    )
+    _mark(
+        s,
+        imp,
+        ~_course_exists(imp.tenant_id),
+        "No course of this tenant has this external id.",
+        columns.get("course"),
+        ImportRow.course_ref,
+    )
 
 
 def apply_enrollments_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int, actor: Actor) -> dict[str, int]:
@@ -47,36 +64,70 @@ def apply_enrollments_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int
     table = Enrollment.__table__
     course_of_row = and_(Course.tenant_id == t, Course.external_id == ImportRow.course_ref)
     course_id = select(Course.id).where(course_of_row).correlate(ImportRow).scalar_subquery()  # probe, not join
-    same = select(literal(1)).where(table.c.user_id == ImportRow.user_id, table.c.course_id == course_id,
-                                    table.c.status == ImportRow.enrollment_status,
-                                    or_(ImportRow.enrollment_role.is_(None), table.c.role == ImportRow.enrollment_role),
-                                    table.c.completed_at.is_not_distinct_from(ImportRow.completed_at)) \
-        .correlate(ImportRow).scalar_subquery().is_not(None)
+    same = (
+        select(literal(1))
+        .where(
+            table.c.user_id == ImportRow.user_id,
+            table.c.course_id == course_id,
+            table.c.status == ImportRow.enrollment_status,
+            or_(ImportRow.enrollment_role.is_(None), table.c.role == ImportRow.enrollment_role),
+            table.c.completed_at.is_not_distinct_from(ImportRow.completed_at),
+        )
+        .correlate(ImportRow)
+        .scalar_subquery()
+        .is_not(None)
+    )
     skipped = mark_rows(s, and_(chunk, same), "skipped", "Unchanged: already enrolled with this role and status.")
     now = utcnow()
-    rows = (select(literal(t), Course.id, User.id, ImportRow.enrollment_role, ImportRow.enrollment_status,
-                   ImportRow.completed_at, literal(now, table.c.created_at.type), literal(now, table.c.updated_at.type))
-            .select_from(ImportRow)
-            .join(User, and_(User.id == ImportRow.user_id, User.tenant_id == t))
-            .join(Course, course_of_row)
-            .where(chunk, ImportRow.status == "ok"))
+    rows = (
+        select(
+            literal(t),
+            Course.id,
+            User.id,
+            ImportRow.enrollment_role,
+            ImportRow.enrollment_status,
+            ImportRow.completed_at,
+            literal(now, table.c.created_at.type),
+            literal(now, table.c.updated_at.type),
+        )
+        .select_from(ImportRow)
+        .join(User, and_(User.id == ImportRow.user_id, User.tenant_id == t))
+        .join(Course, course_of_row)
+        .where(chunk, ImportRow.status == "ok")
+    )
     insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table).from_select(["tenant_id", "course_id", "user_id", "role", "status", "completed_at",
-                                      "created_at", "updated_at"], rows)
+    stmt = insert(table).from_select(
+        ["tenant_id", "course_id", "user_id", "role", "status", "completed_at", "created_at", "updated_at"], rows
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.course_id, table.c.user_id],
-        set_={"role": func.coalesce(stmt.excluded.role, table.c.role),  # a blank role keeps the current one
-              "status": stmt.excluded.status, "completed_at": stmt.excluded.completed_at, "updated_at": now})
+        set_={
+            "role": func.coalesce(stmt.excluded.role, table.c.role),  # a blank role keeps the current one
+            "status": stmt.excluded.status,
+            "completed_at": stmt.excluded.completed_at,
+            "updated_at": now,
+        },
+    )
     saved = s.execute(stmt.returning(table.c.user_id, table.c.course_id, table.c.status)).all()
     errors = 0
     if len(saved) < ok - skipped:  # their user or course went away since the preview
         errors = mark_rows(s, and_(chunk, user_gone(t)), "error", "Not applied: the user no longer exists.")
         errors += mark_rows(s, and_(chunk, ~_course_exists(t)), "error", "Not applied: the course no longer exists.")
     if saved:
-        external = dict(s.execute(select(Course.id, Course.external_id).where(
-            Course.id.in_(sorted({c for _, c, _ in saved})))).all())
-        record_events(s, imp, actor, "enrollment.saved", "user", [u for u, _, _ in saved],
-                      course=[external[c] for _, c, _ in saved], status=[st for _, _, st in saved])
+        external = dict(
+            s.execute(
+                select(Course.id, Course.external_id).where(Course.id.in_(sorted({c for _, c, _ in saved})))
+            ).all()
+        )
+        record_events(
+            s,
+            imp,
+            actor,
+            "enrollment.saved",
+            "user",
+            [u for u, _, _ in saved],
+            course=[external[c] for _, c, _ in saved],
+            status=[st for _, _, st in saved],
+        )
         reevaluate_rules(rt, s, t, sorted({u for u, _, _ in saved}))
     return {"applied": ok - skipped - errors, "skipped": skipped, "errors": errors}
-

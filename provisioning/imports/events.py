@@ -14,12 +14,20 @@ from provisioning.runtime import Runtime
 from provisioning.services.activity import Actor, record_many
 
 
-def event_row(imp: Import, actor: Actor, action: str, object_type: str, object_id: Any,
-              details: dict[str, Any]) -> dict[str, Any]:
+def event_row(
+    imp: Import, actor: Actor, action: str, object_type: str, object_id: Any, details: dict[str, Any]
+) -> dict[str, Any]:
     """One ActivityEvent row for ``record_many``, tagged with the import it came from."""
-    return {"tenant_id": imp.tenant_id, "actor": actor.name, "channel": actor.channel, "action": action,
-            "object_type": object_type, "object_id": str(object_id), "details": {**details, "import_id": imp.id},
-            "created_at": utcnow()}
+    return {
+        "tenant_id": imp.tenant_id,
+        "actor": actor.name,
+        "channel": actor.channel,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "details": {**details, "import_id": imp.id},
+        "created_at": utcnow(),
+    }
 
 
 def reevaluate_rules(rt: Runtime, s: Session, tenant_id: int, user_ids: list[int]) -> None:
@@ -35,8 +43,9 @@ def record_member_events(s: Session, imp: Import, actor: Actor, action: str, pai
     record_events(s, imp, actor, action, "group", [g for g, _ in pairs], user_id=[u for _, u in pairs])
 
 
-def record_events(s: Session, imp: Import, actor: Actor, action: str, object_type: str, object_ids: list[Any],
-                  **details: list[Any]) -> None:
+def record_events(
+    s: Session, imp: Import, actor: Actor, action: str, object_type: str, object_ids: list[Any], **details: list[Any]
+) -> None:
     """One event per object id, its details from parallel lists (plus the import's id).
 
     On PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays)``: a few arrays travel instead of a
@@ -45,19 +54,36 @@ def record_events(s: Session, imp: Import, actor: Actor, action: str, object_typ
     if not object_ids:
         return
     if s.get_bind().dialect.name != "postgresql":
-        record_many(s, (event_row(imp, actor, action, object_type, oid, {k: v[i] for k, v in details.items()})
-                        for i, oid in enumerate(object_ids)))
+        record_many(
+            s,
+            (
+                event_row(imp, actor, action, object_type, oid, {k: v[i] for k, v in details.items()})
+                for i, oid in enumerate(object_ids)
+            ),
+        )
         return
     names = [f"d{i}" for i in range(len(details))]
     arrays = ", ".join(f"CAST(:{n} AS {_array_type(values)})" for n, values in zip(names, details.values()))
     pairs = "".join(f"'{key}', p.{n}, " for key, n in zip(details, names))
-    s.execute(text(
-        "INSERT INTO activity_events (tenant_id, actor, channel, action, object_type, object_id, details, created_at) "
-        f"SELECT :t, :actor, :channel, :action, :otype, p.oid::text, jsonb_build_object({pairs}'import_id', "
-        f"CAST(:imp AS bigint)), :now FROM unnest(CAST(:oids AS {_array_type(object_ids)}){', ' if arrays else ''}"
-        f"{arrays}) AS p(oid{''.join(', ' + n for n in names)})"),
-        {"t": imp.tenant_id, "actor": actor.name, "channel": actor.channel, "action": action, "otype": object_type,
-         "imp": imp.id, "now": utcnow(), "oids": list(object_ids), **dict(zip(names, map(list, details.values())))})
+    s.execute(
+        text(
+            "INSERT INTO activity_events (tenant_id, actor, channel, action, object_type, object_id, details, created_at) "
+            f"SELECT :t, :actor, :channel, :action, :otype, p.oid::text, jsonb_build_object({pairs}'import_id', "
+            f"CAST(:imp AS bigint)), :now FROM unnest(CAST(:oids AS {_array_type(object_ids)}){', ' if arrays else ''}"
+            f"{arrays}) AS p(oid{''.join(', ' + n for n in names)})"
+        ),
+        {
+            "t": imp.tenant_id,
+            "actor": actor.name,
+            "channel": actor.channel,
+            "action": action,
+            "otype": object_type,
+            "imp": imp.id,
+            "now": utcnow(),
+            "oids": list(object_ids),
+            **dict(zip(names, map(list, details.values()))),
+        },
+    )
 
 
 def _array_type(values: list[Any]) -> str:

@@ -23,20 +23,43 @@ GROUP_NAME = {"groupname"}
 EXPORT_ONLY = {"username", "status", "lastlogin", "lastloginat", "source", "addedat"}
 
 USER_FIELDS = {
-    "username": "username", "userid": "username", "login": "username",
-    "firstname": "given_name", "givenname": "given_name", "lastname": "family_name",
-    "familyname": "family_name", "surname": "family_name", "displayname": "display_name",
-    "role": "role", "language": "language", "locale": "locale", "timezone": "timezone",
-    "title": "title", "jobtitle": "title", "department": "department", "organization": "organization",
-    "organisation": "organization", "division": "division", "costcenter": "cost_center",
-    "costcentre": "cost_center", "employeenumber": "employee_number", "employeeid": "employee_number",
-    "externalid": "external_id", "usertype": "user_type",
+    "username": "username",
+    "userid": "username",
+    "login": "username",
+    "firstname": "given_name",
+    "givenname": "given_name",
+    "lastname": "family_name",
+    "familyname": "family_name",
+    "surname": "family_name",
+    "displayname": "display_name",
+    "role": "role",
+    "language": "language",
+    "locale": "locale",
+    "timezone": "timezone",
+    "title": "title",
+    "jobtitle": "title",
+    "department": "department",
+    "organization": "organization",
+    "organisation": "organization",
+    "division": "division",
+    "costcenter": "cost_center",
+    "costcentre": "cost_center",
+    "employeenumber": "employee_number",
+    "employeeid": "employee_number",
+    "externalid": "external_id",
+    "usertype": "user_type",
 }
 
 # The enrollments format: a user (email or user_id), a course (its external id), role, status, completed_at.
 ENROLLMENT_FIELDS = {
-    "userid": "user_id", "courseid": "course", "course": "course", "courseexternalid": "course",
-    "role": "role", "status": "status", "completedat": "completed_at", "completed": "completed_at",
+    "userid": "user_id",
+    "courseid": "course",
+    "course": "course",
+    "courseexternalid": "course",
+    "role": "role",
+    "status": "status",
+    "completedat": "completed_at",
+    "completed": "completed_at",
     "completiondate": "completed_at",
 }
 COURSE = {k for k, v in ENROLLMENT_FIELDS.items() if v == "course"}
@@ -97,21 +120,30 @@ def detect_format(header: list[str], *, has_group_target: bool) -> str:
         "Use one of the templates: a member list (email_address), user-based groups "
         "(email, FirstName, LastName, Groupname, ...), group-based groups (Groupname, Email, ...) "
         "users (email, username, first_name, last_name, ...) or enrollments (email | user_id, course_id, role, "
-        "status, completed_at).")
+        "status, completed_at)."
+    )
 
 
-def layout_for(fmt: str, header: list[str], *, mapping: dict[str, Any] | None = None,
-               custom_names: frozenset[str] = frozenset()) -> Layout:
+def layout_for(
+    fmt: str, header: list[str], *, mapping: dict[str, Any] | None = None, custom_names: frozenset[str] = frozenset()
+) -> Layout:
     """Map the header's columns for ``fmt``; a missing or unknown required header is a file-level error."""
     if fmt not in IMPORT_FORMATS:
-        raise InvalidInput(f"Unknown format {fmt!r}.", details={"format": [f"Must be one of auto, {', '.join(IMPORT_FORMATS)}."]})
+        raise InvalidInput(
+            f"Unknown format {fmt!r}.", details={"format": [f"Must be one of auto, {', '.join(IMPORT_FORMATS)}."]}
+        )
     if not any(header):
         raise file_error("The first row is empty; it must be the header row.", fmt)
     duplicates = _duplicate_headers(header, allowed={"user-groups": GROUP_NAME, "group-users": EMAIL}.get(fmt, set()))
     if duplicates:
         raise file_error(f"The header repeats the column(s) {', '.join(repr(d) for d in duplicates)}.", fmt)
-    return {"members": _members, "user-groups": _user_groups, "group-users": _group_users,
-            "users": _users, "enrollments": _enrollments}[fmt](header, mapping or {}, custom_names)
+    return {
+        "members": _members,
+        "user-groups": _user_groups,
+        "group-users": _group_users,
+        "users": _users,
+        "enrollments": _enrollments,
+    }[fmt](header, mapping or {}, custom_names)
 
 
 def _duplicate_headers(header: list[str], allowed: set[str]) -> list[str]:
@@ -147,7 +179,7 @@ def _members(header: list[str], mapping, custom) -> Layout:
         if key and key not in EXPORT_ONLY:
             layout.warnings.append(f"Column {h!r} is not part of a member list and was ignored.")
     if layout.email_col is None:
-        raise file_error("The header has no email_address column (also accepted: email, \"Email\").", "members")
+        raise file_error('The header has no email_address column (also accepted: email, "Email").', "members")
     return layout
 
 
@@ -160,8 +192,9 @@ def _user_groups(header: list[str], mapping, custom) -> Layout:
         if key in GROUP_NAME:
             layout.group_cols.append(i)
         elif key:
-            raise file_error(f"Column {h!r} is not part of the user-based format: don't rename or add columns.",
-                             "user-groups")
+            raise file_error(
+                f"Column {h!r} is not part of the user-based format: don't rename or add columns.", "user-groups"
+            )
     if layout.email_col is None:
         raise file_error("The header has no 'email' column.", "user-groups")
     if not layout.group_cols:
@@ -178,8 +211,9 @@ def _group_users(header: list[str], mapping, custom) -> Layout:
         elif key in EMAIL:
             layout.email_cols.append(i)
         elif key:
-            raise file_error(f"Column {h!r} is not part of the group-based format: don't rename or add columns.",
-                             "group-users")
+            raise file_error(
+                f"Column {h!r} is not part of the group-based format: don't rename or add columns.", "group-users"
+            )
     if layout.group_col is None:
         raise file_error("The header has no 'Groupname' column.", "group-users")
     if not layout.email_cols:
@@ -227,19 +261,28 @@ def _users(header: list[str], mapping: dict[str, Any], custom: frozenset[str]) -
         elif target == "email":
             layout.email_col = i
         elif target.startswith("custom."):
-            layout.custom_cols[target[len("custom."):]] = i
+            layout.custom_cols[target[len("custom.") :]] = i
         elif target in STAGED_USER_FIELDS:
             layout.user_cols[target] = i
         else:
-            raise InvalidInput(f"The column mapping sends {h!r} to {target!r}, which is not a user attribute.",
-                               details={"column_mapping": [f"{h}: must be one of email, {', '.join(STAGED_USER_FIELDS)}, "
-                                                           "custom.<name>, or null to ignore the column."]})
+            raise InvalidInput(
+                f"The column mapping sends {h!r} to {target!r}, which is not a user attribute.",
+                details={
+                    "column_mapping": [
+                        f"{h}: must be one of email, {', '.join(STAGED_USER_FIELDS)}, "
+                        "custom.<name>, or null to ignore the column."
+                    ]
+                },
+            )
     if unknown:
         raise InvalidInput(
             f"Unknown column(s) {', '.join(repr(u) for u in unknown)}. Map each to a user attribute, to "
             "custom.<name>, or to null to ignore it, with column_mapping.",
-            details={"file": [f"Unknown column {u!r}." for u in unknown],
-                     "column_mapping": [f"Known attributes: email, {', '.join(STAGED_USER_FIELDS)}."]})
+            details={
+                "file": [f"Unknown column {u!r}." for u in unknown],
+                "column_mapping": [f"Known attributes: email, {', '.join(STAGED_USER_FIELDS)}."],
+            },
+        )
     if layout.email_col is None:
         raise file_error("The header has no 'email' column.", "users")
     return layout
@@ -251,8 +294,8 @@ def _default_target(key: str, header: str, custom: frozenset[str]) -> str | None
     if key in USER_FIELDS:
         return USER_FIELDS[key]
     for prefix in ("custom:", "custom."):
-        if header.lower().startswith(prefix) and header[len(prefix):].strip():
-            return "custom." + header[len(prefix):].strip()
+        if header.lower().startswith(prefix) and header[len(prefix) :].strip():
+            return "custom." + header[len(prefix) :].strip()
     if key in {norm(c) for c in custom}:
         return "custom." + next(c for c in custom if norm(c) == key)
     return None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
@@ -23,5 +24,6 @@ def insert_from(s: Session, table: Table, columns: Sequence[str], source, return
         with s.begin_nested():
             return s.execute(table.insert().from_select(list(columns), source).returning(*returning)).all()
     except IntegrityError:
-        return s.execute(insert_ignoring_conflicts(s, table).from_select(list(columns), source)
-                         .returning(*returning)).all()
+        return s.execute(
+            insert_ignoring_conflicts(s, table).from_select(list(columns), source).returning(*returning)
+        ).all()

@@ -7,8 +7,9 @@ staged rows, never from rows held in Python.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from sqlalchemy import and_, case, distinct, func, select
 from sqlalchemy.orm import Session
@@ -42,8 +43,9 @@ class ImportOptions:
     column_mapping: dict[str, Any] = field(default_factory=dict)
 
 
-def create_import(rt: Runtime, tenant_id: int, stream: IO[bytes], filename: str | None,
-                  options: ImportOptions, actor: Actor) -> Import:
+def create_import(
+    rt: Runtime, tenant_id: int, stream: IO[bytes], filename: str | None, options: ImportOptions, actor: Actor
+) -> Import:
     """Parse, validate and stage a file; returns the Import with its preview summary.
 
     File-level problems (unreadable file, wrong header) raise InvalidInput; row problems are
@@ -58,11 +60,22 @@ def create_import(rt: Runtime, tenant_id: int, stream: IO[bytes], filename: str 
             fmt = formats.detect_format(table.header, has_group_target=bool(options.group_id or options.group_name))
         layout = formats.layout_for(fmt, table.header, mapping=options.column_mapping, custom_names=custom)
         if options.mode == "replace" and fmt in ("users", "enrollments"):
-            raise InvalidInput(f"Mode replace applies to group memberships, not to the {fmt} format.",
-                               details={"mode": [f"Use add with the {fmt} format."]})
-        imp = Import(tenant_id=tenant_id, format=fmt, mode=options.mode, all_or_nothing=options.all_or_nothing,
-                     status="previewed", filename=(filename or "")[:400] or None, encoding=table.encoding,
-                     delimiter=table.delimiter, column_mapping=options.column_mapping or {}, created_by=actor.name)
+            raise InvalidInput(
+                f"Mode replace applies to group memberships, not to the {fmt} format.",
+                details={"mode": [f"Use add with the {fmt} format."]},
+            )
+        imp = Import(
+            tenant_id=tenant_id,
+            format=fmt,
+            mode=options.mode,
+            all_or_nothing=options.all_or_nothing,
+            status="previewed",
+            filename=(filename or "")[:400] or None,
+            encoding=table.encoding,
+            delimiter=table.delimiter,
+            column_mapping=options.column_mapping or {},
+            created_by=actor.name,
+        )
         _target_group(s, tenant_id, fmt, options, imp)
         s.add(imp)
         s.flush()
@@ -72,14 +85,27 @@ def create_import(rt: Runtime, tenant_id: int, stream: IO[bytes], filename: str 
         analyze_stale(s, "import_rows")
         if imp.row_count == 0:
             raise InvalidInput("The file has a header but no data rows.", details={"file": ["No data rows."]})
-        email_header = layout.header[layout.email_col] if layout.email_col is not None else (
-            layout.header[layout.email_cols[0]] if layout.email_cols else None)
-        imp.summary = {"warnings": table.warnings + layout.warnings, "email_header": email_header,
-                       "columns": {name: layout.header[i] for name, i in layout.user_cols.items()}}
+        email_header = (
+            layout.header[layout.email_col]
+            if layout.email_col is not None
+            else (layout.header[layout.email_cols[0]] if layout.email_cols else None)
+        )
+        imp.summary = {
+            "warnings": table.warnings + layout.warnings,
+            "email_header": email_header,
+            "columns": {name: layout.header[i] for name, i in layout.user_cols.items()},
+        }
         validate_staged(s, imp, email_header, just_staged=True)
         refresh_summary(s, imp)
-        record(s, tenant_id, actor, "import.previewed", "import", imp.id,
-               {"format": fmt, "rows": imp.row_count, "errors": imp.summary["error_count"]})
+        record(
+            s,
+            tenant_id,
+            actor,
+            "import.previewed",
+            "import",
+            imp.id,
+            {"format": fmt, "rows": imp.row_count, "errors": imp.summary["error_count"]},
+        )
     return imp
 
 
@@ -87,12 +113,18 @@ def _check_options(options: ImportOptions) -> None:
     if options.mode not in IMPORT_MODES:
         raise InvalidInput(f"Unknown mode {options.mode!r}.", details={"mode": ["Must be add or replace."]})
     if options.group_id and options.group_name:
-        raise InvalidInput("Give group_id or group_name, not both.", details={"group_name": ["Give one of group_id, group_name."]})
+        raise InvalidInput(
+            "Give group_id or group_name, not both.", details={"group_name": ["Give one of group_id, group_name."]}
+        )
     if options.group_name is not None and not (0 < len(options.group_name.strip()) <= 400):
-        raise InvalidInput("The new group's name must have 1 to 400 characters.", details={"group_name": ["1 to 400 characters."]})
+        raise InvalidInput(
+            "The new group's name must have 1 to 400 characters.", details={"group_name": ["1 to 400 characters."]}
+        )
     if options.format not in ("members", "auto") and (options.group_id or options.group_name):
-        raise InvalidInput("group_id and group_name only apply to the members format.",
-                           details={"group_id": ["Only with format=members."]})
+        raise InvalidInput(
+            "group_id and group_name only apply to the members format.",
+            details={"group_id": ["Only with format=members."]},
+        )
 
 
 def _target_group(s: Session, tenant_id: int, fmt: str, options: ImportOptions, imp: Import) -> None:
@@ -105,11 +137,15 @@ def _target_group(s: Session, tenant_id: int, fmt: str, options: ImportOptions, 
     elif options.group_name:
         name = options.group_name.strip()
         if s.scalar(select(Group.id).where(Group.tenant_id == tenant_id, func.lower(Group.name) == name.lower())):
-            raise Conflict(f"A group named {name!r} already exists; import into it with its group_id.", field="group_name")
+            raise Conflict(
+                f"A group named {name!r} already exists; import into it with its group_id.", field="group_name"
+            )
         imp.group_name = name
     else:
-        raise InvalidInput("A member list goes into a group: give group_id (an existing group) or group_name (a new one).",
-                           details={"group_id": ["Required for the members format (or group_name)."]})
+        raise InvalidInput(
+            "A member list goes into a group: give group_id (an existing group) or group_name (a new one).",
+            details={"group_id": ["Required for the members format (or group_name)."]},
+        )
 
 
 def _entries(layout: formats.Layout, rows: Iterator[tuple[int, list[str]]], counter: dict[str, int]):
@@ -129,21 +165,29 @@ def refresh_summary(s: Session, imp: Import, *, groups: bool = True) -> None:
     ``groups=False`` (the commit) keeps the groups as last previewed and recounts the rest.
     """
     base = ImportRow.import_id == imp.id
-    errors = s.execute(select(func.count(), func.count(distinct(ImportRow.row_no)))
-                       .where(base, ImportRow.status == "error")).one()
+    errors = s.execute(
+        select(func.count(), func.count(distinct(ImportRow.row_no))).where(base, ImportRow.status == "error")
+    ).one()
     live = and_(base, ImportRow.status.in_(("ok", "applied", "skipped")))
     matched = s.scalar(select(func.count(distinct(ImportRow.user_id))).where(live)) or 0
-    summary = {**(imp.summary or {}), "error_count": errors[0], "error_rows": errors[1], "users_matched": matched,
-               "excluded": s.scalar(select(func.count()).where(base, ImportRow.status == "excluded")) or 0,
-               "entries_valid": s.scalar(select(func.count()).where(live)) or 0}
+    summary = {
+        **(imp.summary or {}),
+        "error_count": errors[0],
+        "error_rows": errors[1],
+        "users_matched": matched,
+        "excluded": s.scalar(select(func.count()).where(base, ImportRow.status == "excluded")) or 0,
+        "entries_valid": s.scalar(select(func.count()).where(live)) or 0,
+    }
     if imp.format == "users":
         new = s.scalar(select(func.count(distinct(ImportRow.email))).where(live, ImportRow.user_id.is_(None))) or 0
         summary.update(users_new=new, users_updated=matched, groups=[], groups_total=0)
         limit = s.scalar(select(Tenant.seat_limit).where(Tenant.id == imp.tenant_id))
         warnings = [w for w in summary.get("warnings", []) if not w.startswith("Seat limit:")]
         if limit is not None and count_seats(s, imp.tenant_id) + new > limit:
-            warnings.append(f"Seat limit: this import creates {new} users but the tenant has "
-                            f"{max(limit - count_seats(s, imp.tenant_id), 0)} of its {limit} seats left.")
+            warnings.append(
+                f"Seat limit: this import creates {new} users but the tenant has "
+                f"{max(limit - count_seats(s, imp.tenant_id), 0)} of its {limit} seats left."
+            )
         summary["warnings"] = warnings
     elif imp.format == "enrollments":
         summary.update(groups=[], groups_total=0)
@@ -160,27 +204,50 @@ def _group_summary(s: Session, imp: Import) -> tuple[list[dict[str, Any]], int]:
     else:
         group_match = func.lower(Group.name) == func.lower(ImportRow.group_name)
         key = ImportRow.group_name
-    stmt = (select(func.min(key), Group.id, func.count(distinct(ImportRow.user_id)),
-                   func.count(distinct(case((Membership.user_id.is_(None), ImportRow.user_id)))))
-            .select_from(ImportRow)
-            .outerjoin(Group, and_(Group.tenant_id == t, group_match))
-            .outerjoin(Membership, and_(Membership.group_id == Group.id, Membership.user_id == ImportRow.user_id))
-            .where(ImportRow.import_id == imp.id, ImportRow.status == "ok", ImportRow.user_id.is_not(None))
-            .group_by(func.lower(key), Group.id).order_by(func.lower(key)))
+    stmt = (
+        select(
+            func.min(key),
+            Group.id,
+            func.count(distinct(ImportRow.user_id)),
+            func.count(distinct(case((Membership.user_id.is_(None), ImportRow.user_id)))),
+        )
+        .select_from(ImportRow)
+        .outerjoin(Group, and_(Group.tenant_id == t, group_match))
+        .outerjoin(Membership, and_(Membership.group_id == Group.id, Membership.user_id == ImportRow.user_id))
+        .where(ImportRow.import_id == imp.id, ImportRow.status == "ok", ImportRow.user_id.is_not(None))
+        .group_by(func.lower(key), Group.id)
+        .order_by(func.lower(key))
+    )
     rows = s.execute(stmt).all()
     if imp.format == "members" and not rows:
         rows = [(imp.group_name, imp.group_id, 0, 0)]
     ids = [r[1] for r in rows[:GROUPS_SHOWN] if r[1] is not None]
-    before = dict(s.execute(select(Membership.group_id, func.count()).where(Membership.group_id.in_(ids))
-                            .group_by(Membership.group_id)).all()) if ids else {}
+    before = (
+        dict(
+            s.execute(
+                select(Membership.group_id, func.count())
+                .where(Membership.group_id.in_(ids))
+                .group_by(Membership.group_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
     groups = []
     for name, gid, listed, adding in rows[:GROUPS_SHOWN]:
         if imp.format == "members" and gid is not None:
             name = s.scalar(select(Group.name).where(Group.id == gid))
         was = before.get(gid, 0)
-        groups.append({"name": name, "id": gid, "new": gid is None, "members_before": was,
-                       "members_after": listed if imp.mode == "replace" else was + adding,
-                       "listed": listed})
+        groups.append(
+            {
+                "name": name,
+                "id": gid,
+                "new": gid is None,
+                "members_before": was,
+                "members_after": listed if imp.mode == "replace" else was + adding,
+                "listed": listed,
+            }
+        )
     return groups, len(rows)
 
 
@@ -212,8 +279,11 @@ def list_errors(rt: Runtime, tenant_id: int, import_id: int, *, page: int = 1, p
     """Row errors of an import, in file order."""
     with rt.db.read() as s:
         load_import(s, tenant_id, import_id)
-        stmt = (select(ImportRow).where(ImportRow.import_id == import_id, ImportRow.status == "error")
-                .order_by(ImportRow.row_no, ImportRow.id))
+        stmt = (
+            select(ImportRow)
+            .where(ImportRow.import_id == import_id, ImportRow.status == "error")
+            .order_by(ImportRow.row_no, ImportRow.id)
+        )
         return paginate(s, stmt, page, per_page)
 
 
@@ -235,17 +305,38 @@ def describe_import(rt: Runtime, tenant_id: int, import_id: int, *, errors_per_p
         imp = load_import(s, tenant_id, import_id)
     summary = imp.summary or {}
     return {
-        "id": imp.id, "status": status, "format": imp.format, "encoding": imp.encoding, "delimiter": imp.delimiter,
-        "filename": imp.filename, "mode": imp.mode, "all_or_nothing": imp.all_or_nothing,
-        "group_id": imp.group_id, "group_name": imp.group_name, "rows": imp.row_count, "entries": imp.entry_count,
-        "groups": summary.get("groups", []), "groups_total": summary.get("groups_total", 0),
-        "users_matched": summary.get("users_matched", 0), "users_new": summary.get("users_new"),
-        "error_count": summary.get("error_count", 0), "error_rows": summary.get("error_rows", 0),
-        "excluded": summary.get("excluded", 0), "errors": [error_item(r) for r in errors.items],
-        "warnings": summary.get("warnings", []), "operation_id": imp.operation_id, "created_at": imp.created_at,
+        "id": imp.id,
+        "status": status,
+        "format": imp.format,
+        "encoding": imp.encoding,
+        "delimiter": imp.delimiter,
+        "filename": imp.filename,
+        "mode": imp.mode,
+        "all_or_nothing": imp.all_or_nothing,
+        "group_id": imp.group_id,
+        "group_name": imp.group_name,
+        "rows": imp.row_count,
+        "entries": imp.entry_count,
+        "groups": summary.get("groups", []),
+        "groups_total": summary.get("groups_total", 0),
+        "users_matched": summary.get("users_matched", 0),
+        "users_new": summary.get("users_new"),
+        "error_count": summary.get("error_count", 0),
+        "error_rows": summary.get("error_rows", 0),
+        "excluded": summary.get("excluded", 0),
+        "errors": [error_item(r) for r in errors.items],
+        "warnings": summary.get("warnings", []),
+        "operation_id": imp.operation_id,
+        "created_at": imp.created_at,
     }
 
 
 def error_item(row: ImportRow) -> dict[str, Any]:
-    return {"row": row.row_no, "column": row.column_name, "value": row.value, "message": row.message,
-            "email": row.email, "group": row.group_name}
+    return {
+        "row": row.row_no,
+        "column": row.column_name,
+        "value": row.value,
+        "message": row.message,
+        "email": row.email,
+        "group": row.group_name,
+    }

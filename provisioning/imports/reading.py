@@ -13,9 +13,10 @@ import codecs
 import csv
 import io
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import IO, Iterator
+from typing import IO
 
 import charset_normalizer
 
@@ -64,8 +65,10 @@ def read_table(stream: IO[bytes], filename: str | None, *, max_rows: int) -> Tab
     stream.seek(0)
     name = (filename or "").lower()
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InvalidInput("This is an old Excel .xls file, which can't be read. Save it as .xlsx or CSV.",
-                           details={"file": ["Save the file as .xlsx or CSV (comma or semicolon separated)."]})
+        raise InvalidInput(
+            "This is an old Excel .xls file, which can't be read. Save it as .xlsx or CSV.",
+            details={"file": ["Save the file as .xlsx or CSV (comma or semicolon separated)."]},
+        )
     if head.startswith(b"PK\x03\x04") or name.endswith((".xlsx", ".xlsm")):
         return _read_xlsx(stream, max_rows=max_rows)
     if not head.strip():
@@ -85,9 +88,13 @@ def _seekable(stream: IO[bytes]) -> IO[bytes]:
 
 def detect_encoding(sample: bytes) -> str:
     """The encoding of a text file from its first bytes."""
-    for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
-                      (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
-                      (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, name in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if sample.startswith(bom):
             return name
     try:
@@ -104,8 +111,10 @@ def detect_encoding(sample: bytes) -> str:
         return "cp1252"
     best = charset_normalizer.from_bytes(sample).best()
     if best is None:
-        raise InvalidInput("The file is not a text file we can read. Upload CSV, TXT or XLSX.",
-                           details={"file": ["Could not determine the file's text encoding; save it as UTF-8 CSV."]})
+        raise InvalidInput(
+            "The file is not a text file we can read. Upload CSV, TXT or XLSX.",
+            details={"file": ["Could not determine the file's text encoding; save it as UTF-8 CSV."]},
+        )
     return best.encoding
 
 
@@ -137,14 +146,17 @@ def _read_delimited(stream: IO[bytes], encoding: str, *, max_rows: int) -> Table
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as exc:
-        raise InvalidInput("The file has no header row.", details={"file": ["The first row must be the header."]}) from exc
+        raise InvalidInput(
+            "The file has no header row.", details={"file": ["The first row must be the header."]}
+        ) from exc
     header = [clean_cell(h) for h in header]
-    return Table("csv", _display(encoding), delimiter, header,
-                 _csv_rows(reader, encoding, max_rows), warnings)
+    return Table("csv", _display(encoding), delimiter, header, _csv_rows(reader, encoding, max_rows), warnings)
 
 
 def _display(encoding: str) -> str:
-    return {"utf-8-sig": "utf-8-sig", "utf-16": "utf-16", "utf-32": "utf-32"}.get(encoding, codecs.lookup(encoding).name)
+    return {"utf-8-sig": "utf-8-sig", "utf-16": "utf-16", "utf-32": "utf-32"}.get(
+        encoding, codecs.lookup(encoding).name
+    )
 
 
 def _next_line(text: io.TextIOWrapper, encoding: str) -> str:
@@ -182,22 +194,27 @@ def _csv_rows(reader, encoding: str, max_rows: int) -> Iterator[tuple[int, list[
         except UnicodeDecodeError as exc:
             raise _decode_error(encoding, row_no + 1) from exc
         except csv.Error as exc:
-            raise InvalidInput(f"Row {row_no + 1} can't be read: {exc}.",
-                               details={f"row {row_no + 1}": [str(exc)]}) from exc
+            raise InvalidInput(
+                f"Row {row_no + 1} can't be read: {exc}.", details={f"row {row_no + 1}": [str(exc)]}
+            ) from exc
         row_no += 1
         yield row_no, [clean_cell(c) for c in cells]
         check_row_limit(row_no - 1, max_rows)
 
 
 def _decode_error(encoding: str, row_no: int) -> InvalidInput:
-    return InvalidInput(f"The file is not valid {encoding} text near row {row_no}. Save it as UTF-8 CSV.",
-                        details={"file": [f"Could not decode row {row_no} as {encoding}."]})
+    return InvalidInput(
+        f"The file is not valid {encoding} text near row {row_no}. Save it as UTF-8 CSV.",
+        details={"file": [f"Could not decode row {row_no} as {encoding}."]},
+    )
 
 
 def check_row_limit(data_rows: int, max_rows: int) -> None:
     if data_rows > max_rows:
-        raise LimitExceeded(f"The file has more than {max_rows:,} rows, the most one import may have. "
-                            "Split it into smaller files.", limit="rows")
+        raise LimitExceeded(
+            f"The file has more than {max_rows:,} rows, the most one import may have. Split it into smaller files.",
+            limit="rows",
+        )
 
 
 # --- XLSX ------------------------------------------------------------------------------------
@@ -209,8 +226,10 @@ def check_zip_bomb(stream: IO[bytes]) -> None:
         with zipfile.ZipFile(stream) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InvalidInput("The file is not a valid .xlsx workbook.",
-                           details={"file": ["Not a valid .xlsx file (the archive can't be opened)."]}) from exc
+        raise InvalidInput(
+            "The file is not a valid .xlsx workbook.",
+            details={"file": ["Not a valid .xlsx file (the archive can't be opened)."]},
+        ) from exc
     finally:
         stream.seek(0)
     total = sum(i.file_size for i in infos)
@@ -220,7 +239,8 @@ def check_zip_bomb(stream: IO[bytes]) -> None:
         raise InvalidInput(
             f"The .xlsx file expands to {total / 1024 / 1024:,.0f} MB ({total / compressed:,.0f}x its size); "
             "it was refused as a possible zip bomb. Save it as CSV instead.",
-            details={"file": ["Refused: the workbook expands too much to be a real spreadsheet."]})
+            details={"file": ["Refused: the workbook expands too much to be a real spreadsheet."]},
+        )
 
 
 def _read_xlsx(stream: IO[bytes], *, max_rows: int) -> Table:
@@ -230,8 +250,10 @@ def _read_xlsx(stream: IO[bytes], *, max_rows: int) -> Table:
     try:
         workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise InvalidInput("The file is not a valid .xlsx workbook.",
-                           details={"file": [f"Could not open the workbook ({type(exc).__name__})."]}) from exc
+        raise InvalidInput(
+            "The file is not a valid .xlsx workbook.",
+            details={"file": [f"Could not open the workbook ({type(exc).__name__})."]},
+        ) from exc
     if not workbook.worksheets:
         raise InvalidInput("The .xlsx workbook has no worksheet.", details={"file": ["The workbook has no sheet."]})
     sheet = workbook.worksheets[0]
@@ -244,8 +266,9 @@ def _read_xlsx(stream: IO[bytes], *, max_rows: int) -> Table:
         header.pop()
     warnings = []
     if len(workbook.worksheets) > 1:
-        warnings.append(f"Only the first sheet ({sheet.title!r}) was read; the workbook has "
-                        f"{len(workbook.worksheets)} sheets.")
+        warnings.append(
+            f"Only the first sheet ({sheet.title!r}) was read; the workbook has {len(workbook.worksheets)} sheets."
+        )
     return Table("xlsx", None, None, header, _xlsx_rows(workbook, rows, len(header), max_rows), warnings)
 
 

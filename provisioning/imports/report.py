@@ -6,7 +6,8 @@ the Operation's checkpoint has passed it, and not reached otherwise.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import select
 
@@ -33,18 +34,30 @@ def report_rows(rt: Runtime, tenant_id: int, import_id: int) -> Iterator[list[An
     }[status]
     with rt.db.read() as s:
         imp = load_import(s, tenant_id, import_id)
-        checkpoint = s.scalar(select(Operation.checkpoint).where(Operation.id == imp.operation_id)) \
-            if imp.operation_id else None
+        checkpoint = (
+            s.scalar(select(Operation.checkpoint).where(Operation.id == imp.operation_id)) if imp.operation_id else None
+        )
     through = int((checkpoint or {}).get("after", 0))
     created, updated = APPLIED.get(imp.format, ("Added to the group.", "Added to the group."))
     after = 0
     while True:
         with rt.db.read() as s:
-            batch = s.execute(select(ImportRow.id, ImportRow.row_no, ImportRow.status, ImportRow.email,
-                                     ImportRow.group_name, ImportRow.column_name, ImportRow.value, ImportRow.message,
-                                     ImportRow.user_id)
-                              .where(ImportRow.import_id == import_id, ImportRow.id > after)
-                              .order_by(ImportRow.id).limit(CHUNK)).all()
+            batch = s.execute(
+                select(
+                    ImportRow.id,
+                    ImportRow.row_no,
+                    ImportRow.status,
+                    ImportRow.email,
+                    ImportRow.group_name,
+                    ImportRow.column_name,
+                    ImportRow.value,
+                    ImportRow.message,
+                    ImportRow.user_id,
+                )
+                .where(ImportRow.import_id == import_id, ImportRow.id > after)
+                .order_by(ImportRow.id)
+                .limit(CHUNK)
+            ).all()
         if not batch:
             return
         for row_id, row_no, st, email, group, column, value, message, user_id in batch:

@@ -42,10 +42,14 @@ def named_groups(s: Session, imp: Import) -> list[NamedGroup]:
     rows = s.execute(
         select(func.min(ImportRow.group_name), Group.id, func.min(ImportRow.row_no))
         .select_from(ImportRow)
-        .outerjoin(Group, and_(Group.tenant_id == imp.tenant_id, func.lower(Group.name) == func.lower(ImportRow.group_name)))
+        .outerjoin(
+            Group, and_(Group.tenant_id == imp.tenant_id, func.lower(Group.name) == func.lower(ImportRow.group_name))
+        )
         .where(ImportRow.import_id == imp.id, ImportRow.status == "ok", ImportRow.group_name.is_not(None))
         .group_by(func.lower(ImportRow.group_name), Group.id)
-        .order_by(func.min(ImportRow.row_no)).limit(LISTED)).all()
+        .order_by(func.min(ImportRow.row_no))
+        .limit(LISTED)
+    ).all()
     return [NamedGroup(name, gid, row) for name, gid, row in rows]
 
 

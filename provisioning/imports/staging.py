@@ -10,7 +10,8 @@ a batch at a time, so a file of a million rows never sits in memory.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
@@ -46,9 +47,14 @@ def stage(s: Session, import_id: int, tenant_id: int, fmt: str, entries: Iterabl
     if postgres:
         _move_resolving_users(s, tenant_id, columns)
     else:
-        s.execute(text("UPDATE import_rows SET user_id = coalesce((SELECT users.id FROM users WHERE users.tenant_id = :t "
-                       "AND lower(users.email) = lower(import_rows.email)), user_id) "
-                       "WHERE import_id = :i AND email IS NOT NULL"), {"t": tenant_id, "i": import_id})
+        s.execute(
+            text(
+                "UPDATE import_rows SET user_id = coalesce((SELECT users.id FROM users WHERE users.tenant_id = :t "
+                "AND lower(users.email) = lower(import_rows.email)), user_id) "
+                "WHERE import_id = :i AND email IS NOT NULL"
+            ),
+            {"t": tenant_id, "i": import_id},
+        )
     return total
 
 
@@ -59,8 +65,13 @@ def _move_resolving_users(s: Session, tenant_id: int, columns: tuple[str, ...]) 
     # user_id: the user the email names, else the id the file gave (the enrollments format), checked later.
     columns = ("id", *columns) + (() if "user_id" in columns else ("user_id",))
     values = ", ".join("coalesce(u.id, st.user_id)" if c == "user_id" else f"st.{c}" for c in columns)
-    s.execute(text(f"INSERT INTO import_rows ({', '.join(columns)}) SELECT {values} FROM {STAGE_TABLE} st "
-                   "LEFT JOIN users u ON u.tenant_id = :t AND lower(u.email) = st.email"), {"t": tenant_id})
+    s.execute(
+        text(
+            f"INSERT INTO import_rows ({', '.join(columns)}) SELECT {values} FROM {STAGE_TABLE} st "
+            "LEFT JOIN users u ON u.tenant_id = :t AND lower(u.email) = st.email"
+        ),
+        {"t": tenant_id},
+    )
     s.execute(text(f"DROP TABLE {STAGE_TABLE}"))
 
 
@@ -83,8 +94,13 @@ def analyze_stale(s: Session, *tables: str) -> None:
     """
     if s.get_bind().dialect.name != "postgresql":
         return
-    stale = s.scalars(text("SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(:t) "
-                           "AND n_mod_since_analyze > 0.2 * greatest(n_live_tup, 1000)"), {"t": list(tables)}).all()
+    stale = s.scalars(
+        text(
+            "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(:t) "
+            "AND n_mod_since_analyze > 0.2 * greatest(n_live_tup, 1000)"
+        ),
+        {"t": list(tables)},
+    ).all()
     if stale:
         analyze(s, *stale)
 
@@ -97,7 +113,7 @@ def _copy(s: Session, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> 
         with cur.copy(f"COPY {STAGE_TABLE} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 if custom is not None and row[custom] is not None:
-                    row = (*row[:custom], json.dumps(row[custom]), *row[custom + 1:])
+                    row = (*row[:custom], json.dumps(row[custom]), *row[custom + 1 :])
                 copy.write_row(row)
 
 

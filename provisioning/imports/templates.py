@@ -9,14 +9,19 @@ from provisioning.models.imports import IMPORT_FORMATS
 
 EXAMPLES = {
     "members": [["ada@example.com", "Ada", "Lovelace"], ["alan@example.com", "Alan", "Turing"]],
-    "user-groups": [["ada@example.com", "Ada", "Lovelace", "Mathematics", "Engineering"],
-                    ["alan@example.com", "Alan", "Turing", "Mathematics", ""]],
-    "group-users": [["Mathematics", "ada@example.com", "alan@example.com"],
-                    ["Engineering", "ada@example.com", ""]],
-    "users": [["ada@example.com", "ada", "Ada", "Lovelace", "learner", "en", "Research"],
-              ["alan@example.com", "alan", "Alan", "Turing", "manager", "en-GB", "Research"]],
-    "enrollments": [["ada@example.com", "", "driver-safety", "Learner", "completed", "2024-05-31T12:00:00Z"],
-                    ["", "42", "driver-safety", "Learner", "in_progress", ""]],
+    "user-groups": [
+        ["ada@example.com", "Ada", "Lovelace", "Mathematics", "Engineering"],
+        ["alan@example.com", "Alan", "Turing", "Mathematics", ""],
+    ],
+    "group-users": [["Mathematics", "ada@example.com", "alan@example.com"], ["Engineering", "ada@example.com", ""]],
+    "users": [
+        ["ada@example.com", "ada", "Ada", "Lovelace", "learner", "en", "Research"],
+        ["alan@example.com", "alan", "Alan", "Turing", "manager", "en-GB", "Research"],
+    ],
+    "enrollments": [
+        ["ada@example.com", "", "driver-safety", "Learner", "completed", "2024-05-31T12:00:00Z"],
+        ["", "42", "driver-safety", "Learner", "in_progress", ""],
+    ],
 }
 
 

@@ -9,8 +9,8 @@ checked per chunk.  The rows applied are not rewritten (the report derives "Upda
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from sqlalchemy import and_, exists, func, literal, or_, select, text, true, update
 from sqlalchemy.orm import Session
@@ -34,9 +34,11 @@ def check_seats_for(s: Session, imp: Import, adding: int) -> None:
     except LimitExceeded as exc:
         limit = s.scalar(select(Tenant.seat_limit).where(Tenant.id == imp.tenant_id))
         used = count_seats(s, imp.tenant_id)
-        raise LimitExceeded(f"This import would create {adding} users, but the tenant uses {used} of its {limit} "
-                            f"seats ({max(limit - used, 0)} left). Exclude rows or raise the seat limit.",
-                            limit="seats") from exc
+        raise LimitExceeded(
+            f"This import would create {adding} users, but the tenant uses {used} of its {limit} "
+            f"seats ({max(limit - used, 0)} left). Exclude rows or raise the seat limit.",
+            limit="seats",
+        ) from exc
 
 
 def _custom_merge(s: Session):
@@ -54,22 +56,33 @@ def apply_users_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor)
     """Update the chunk's existing users, create the new ones; only unchanged or failed rows are marked."""
     users, rows = User.__table__, ImportRow.__table__
     ok = and_(chunk, rows.c.status == "ok")
-    existing, new = s.execute(select(func.count(rows.c.user_id), func.count().filter(rows.c.user_id.is_(None)))
-                              .where(ok)).one()
+    existing, new = s.execute(
+        select(func.count(rows.c.user_id), func.count().filter(rows.c.user_id.is_(None))).where(ok)
+    ).one()
     skipped = errors = 0
     now = utcnow()
     updated: list[int] = []
     if existing:
         merged, custom_differs = _custom_merge(s)
-        differs = or_(custom_differs, *(and_(rows.c[f].is_not(None), users.c[f].is_distinct_from(rows.c[f]))
-                                        for f in STAGED_USER_FIELDS))
+        differs = or_(
+            custom_differs,
+            *(and_(rows.c[f].is_not(None), users.c[f].is_distinct_from(rows.c[f])) for f in STAGED_USER_FIELDS),
+        )
         same = exists().where(users.c.id == rows.c.user_id, ~differs)
-        skipped = mark_rows(s, and_(chunk, rows.c.user_id.is_not(None), same), "skipped",
-                            "Unchanged: the user already has these values.")
+        skipped = mark_rows(
+            s,
+            and_(chunk, rows.c.user_id.is_not(None), same),
+            "skipped",
+            "Unchanged: the user already has these values.",
+        )
         updated = _update_existing(s, imp, chunk, merged, differs, now)
         if len(updated) < existing - skipped:
-            errors += mark_rows(s, and_(chunk, rows.c.user_id.is_not(None), user_gone(imp.tenant_id)), "error",
-                                "Not updated: the user was deleted since the preview.")
+            errors += mark_rows(
+                s,
+                and_(chunk, rows.c.user_id.is_not(None), user_gone(imp.tenant_id)),
+                "error",
+                "Not updated: the user was deleted since the preview.",
+            )
     created: list[tuple[int, str]] = []
     if new:
         try:
@@ -79,16 +92,29 @@ def apply_users_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor)
         else:
             created = _insert_users(s, imp, chunk, now)
             if len(created) < new:
-                made = exists().where(users.c.tenant_id == imp.tenant_id, same_email(User),
-                                      id_in(s, users.c.id, [uid for uid, _ in created]))
-                errors += mark_rows(s, and_(chunk, rows.c.user_id.is_(None), ~made), "error",
-                                    "Not created: another user has this username or email.")
+                made = exists().where(
+                    users.c.tenant_id == imp.tenant_id,
+                    same_email(User),
+                    id_in(s, users.c.id, [uid for uid, _ in created]),
+                )
+                errors += mark_rows(
+                    s,
+                    and_(chunk, rows.c.user_id.is_(None), ~made),
+                    "error",
+                    "Not created: another user has this username or email.",
+                )
     record_events(s, imp, actor, "user.updated", "user", updated)
-    record_events(s, imp, actor, "user.created", "user", [uid for uid, _ in created],
-                  username=[name for _, name in created])
+    record_events(
+        s, imp, actor, "user.created", "user", [uid for uid, _ in created], username=[name for _, name in created]
+    )
     reevaluate_rules(rt, s, imp.tenant_id, sorted(set(updated) | {uid for uid, _ in created}))
-    return {"applied": existing + new - skipped - errors, "skipped": skipped, "errors": errors,
-            "users_created": len(created), "users_updated": len(updated)}
+    return {
+        "applied": existing + new - skipped - errors,
+        "skipped": skipped,
+        "errors": errors,
+        "users_created": len(created),
+        "users_updated": len(updated),
+    }
 
 
 def _update_existing(s: Session, imp: Import, chunk, merged, differs, now) -> list[int]:
@@ -96,10 +122,22 @@ def _update_existing(s: Session, imp: Import, chunk, merged, differs, now) -> li
     users, rows = User.__table__, ImportRow.__table__
     values = {f: func.coalesce(rows.c[f], users.c[f]) for f in STAGED_USER_FIELDS}
     with index_lookups(s):
-        return s.execute(update(users).where(users.c.id == rows.c.user_id, users.c.tenant_id == imp.tenant_id,
-                                             chunk, rows.c.status == "ok", differs)
-                         .values(**values, custom_attributes=merged, version=users.c.version + 1, updated_at=now)
-                         .returning(users.c.id)).scalars().all()
+        return (
+            s.execute(
+                update(users)
+                .where(
+                    users.c.id == rows.c.user_id,
+                    users.c.tenant_id == imp.tenant_id,
+                    chunk,
+                    rows.c.status == "ok",
+                    differs,
+                )
+                .values(**values, custom_attributes=merged, version=users.c.version + 1, updated_at=now)
+                .returning(users.c.id)
+            )
+            .scalars()
+            .all()
+        )
 
 
 @contextmanager
@@ -123,15 +161,30 @@ def index_lookups(s: Session) -> Iterator[None]:
 def _insert_users(s: Session, imp: Import, chunk, now) -> list[tuple[int, str]]:
     users = User.__table__
     fields = [f for f in STAGED_USER_FIELDS if f != "username"]
-    source = (select(literal(imp.tenant_id), func.coalesce(ImportRow.username, ImportRow.value, ImportRow.email),
-                     func.coalesce(ImportRow.value, ImportRow.email),
-                     *(func.coalesce(ImportRow.role, "learner") if f == "role" else getattr(ImportRow, f) for f in fields),
-                     literal("invited"), literal(True),
-                     func.coalesce(ImportRow.custom_attributes, literal({}, users.c.custom_attributes.type)),
-                     literal({}, users.c.extra.type), literal(now, users.c.created_at.type),
-                     literal(now, users.c.updated_at.type), literal(1))
-              .where(chunk, ImportRow.status == "ok", ImportRow.user_id.is_(None), true()))
-    columns = ["tenant_id", "username", "email", *fields, "status", "active", "custom_attributes", "extra",
-               "created_at", "updated_at", "version"]
+    source = select(
+        literal(imp.tenant_id),
+        func.coalesce(ImportRow.username, ImportRow.value, ImportRow.email),
+        func.coalesce(ImportRow.value, ImportRow.email),
+        *(func.coalesce(ImportRow.role, "learner") if f == "role" else getattr(ImportRow, f) for f in fields),
+        literal("invited"),
+        literal(True),
+        func.coalesce(ImportRow.custom_attributes, literal({}, users.c.custom_attributes.type)),
+        literal({}, users.c.extra.type),
+        literal(now, users.c.created_at.type),
+        literal(now, users.c.updated_at.type),
+        literal(1),
+    ).where(chunk, ImportRow.status == "ok", ImportRow.user_id.is_(None), true())
+    columns = [
+        "tenant_id",
+        "username",
+        "email",
+        *fields,
+        "status",
+        "active",
+        "custom_attributes",
+        "extra",
+        "created_at",
+        "updated_at",
+        "version",
+    ]
     return insert_from(s, users, columns, source, (users.c.id, users.c.username))
-

@@ -21,14 +21,19 @@ from provisioning.models.imports import Import, ImportRow
 from provisioning.services.courses import parse_when
 from provisioning.store.users import EMAIL_RE
 
-MAX_LENGTH = {c.name: c.type.length for c in ImportRow.__table__.columns
-              if getattr(c.type, "length", None)}
+MAX_LENGTH = {c.name: c.type.length for c in ImportRow.__table__.columns if getattr(c.type, "length", None)}
 Entry = dict[str, Any]
 
 
 def error(row_no: int, column: str | None, value: str | None, message: str, **extra: Any) -> Entry:
-    return {"row_no": row_no, "status": "error", "column_name": column,
-            "value": None if value is None else value[:500], "message": message, **extra}
+    return {
+        "row_no": row_no,
+        "status": "error",
+        "column_name": column,
+        "value": None if value is None else value[:500],
+        "message": message,
+        **extra,
+    }
 
 
 def entries_for_row(layout: Layout, row_no: int, cells: list[str]) -> list[Entry]:
@@ -46,17 +51,25 @@ def entries_for_row(layout: Layout, row_no: int, cells: list[str]) -> list[Entry
 def _shape_error(layout: Layout, row_no: int, cells: list[str]) -> Entry | None:
     if len(cells) == layout.width:
         return None
-    extra = [c for c in cells[layout.width:] if c]
+    extra = [c for c in cells[layout.width :] if c]
     if extra:
-        return error(row_no, None, ", ".join(extra)[:500],
-                     f"Row {row_no} has {len(cells)} cells but the header has {layout.width}; "
-                     "a value is outside every column (a stray delimiter or an unquoted field?).")
+        return error(
+            row_no,
+            None,
+            ", ".join(extra)[:500],
+            f"Row {row_no} has {len(cells)} cells but the header has {layout.width}; "
+            "a value is outside every column (a stray delimiter or an unquoted field?).",
+        )
     repeated = layout.group_cols or layout.email_cols
     # Rows of the user- and group-based formats may stop after their last Groupname/Email.
     needed = min(repeated) + 1 if repeated else layout.width
     if len(cells) < needed:
-        return error(row_no, None, None, f"Row {row_no} has {len(cells)} cells but the header has "
-                                         f"{layout.width}; a delimiter is missing.")
+        return error(
+            row_no,
+            None,
+            None,
+            f"Row {row_no} has {len(cells)} cells but the header has {layout.width}; a delimiter is missing.",
+        )
     return None
 
 
@@ -78,7 +91,9 @@ def _names(layout: Layout, cells: list[str]) -> dict[str, str | None]:
 
 def _group_error(layout: Layout, row_no: int, col: int, name: str) -> Entry | None:
     if len(name) > MAX_LENGTH["group_name"]:
-        return error(row_no, layout.header[col], name, f"A group name has at most {MAX_LENGTH['group_name']} characters.")
+        return error(
+            row_no, layout.header[col], name, f"A group name has at most {MAX_LENGTH['group_name']} characters."
+        )
     return None
 
 
@@ -98,8 +113,10 @@ def _user_groups(layout: Layout, row_no: int, cells: list[str]) -> list[Entry]:
     for col in layout.group_cols:
         name = cells[col]
         if name:
-            out.append(_group_error(layout, row_no, col, name)
-                       or {"row_no": row_no, "status": "ok", "email": email, "group_name": name, **names})
+            out.append(
+                _group_error(layout, row_no, col, name)
+                or {"row_no": row_no, "status": "ok", "email": email, "group_name": name, **names}
+            )
     if not out:
         return [error(row_no, layout.header[layout.group_cols[0]], "", "No group is named on this row.", email=email)]
     return out
@@ -118,7 +135,9 @@ def _group_users(layout: Layout, row_no: int, cells: list[str]) -> list[Entry]:
             email, err = _email(layout, row_no, cells[col], col)
             out.append(err or {"row_no": row_no, "status": "ok", "email": email, "group_name": name})
     if not out:
-        return [error(row_no, layout.header[layout.email_cols[0]], "", "No email is given on this row.", group_name=name)]
+        return [
+            error(row_no, layout.header[layout.email_cols[0]], "", "No email is given on this row.", group_name=name)
+        ]
     return out
 
 
@@ -127,8 +146,7 @@ def _users(layout: Layout, row_no: int, cells: list[str]) -> list[Entry]:
     if err:
         return [err]
     # ``value`` keeps the email as written: a created user gets it with its case.
-    entry: Entry = {"row_no": row_no, "status": "ok", "email": email,
-                    "value": cells[layout.email_col].replace(" ", "")}
+    entry: Entry = {"row_no": row_no, "status": "ok", "email": email, "value": cells[layout.email_col].replace(" ", "")}
     for name, col in layout.user_cols.items():
         value = cells[col]
         if not value:
@@ -136,7 +154,15 @@ def _users(layout: Layout, row_no: int, cells: list[str]) -> list[Entry]:
         if name == "role":
             value = value.lower()
             if value not in USER_ROLES:
-                return [error(row_no, layout.header[col], cells[col], f"The role must be one of {', '.join(USER_ROLES)}.", email=email)]
+                return [
+                    error(
+                        row_no,
+                        layout.header[col],
+                        cells[col],
+                        f"The role must be one of {', '.join(USER_ROLES)}.",
+                        email=email,
+                    )
+                ]
         if len(value) > MAX_LENGTH.get(name, 10_000):
             return [error(row_no, layout.header[col], value, f"At most {MAX_LENGTH[name]} characters.", email=email)]
         entry[name] = value
@@ -166,11 +192,21 @@ def _enrollment(layout: Layout, row_no: int, cells: list[str]) -> list[Entry]:
         return [error(row_no, column, "", "Give the user's email or user_id.")]
     course = cells[cols["course"]]
     if not course or len(course) > MAX_LENGTH["course_ref"]:
-        return [error(row_no, layout.header[cols["course"]], course,
-                      "Give the course's external id (at most 320 characters).", email=entry.get("email"))]
+        return [
+            error(
+                row_no,
+                layout.header[cols["course"]],
+                course,
+                "Give the course's external id (at most 320 characters).",
+                email=entry.get("email"),
+            )
+        ]
     entry["course_ref"] = course
-    for name, column, check in (("role", "enrollment_role", _enrollment_role), ("status", "enrollment_status",
-                                _enrollment_status), ("completed_at", "completed_at", _completed_at)):
+    for name, column, check in (
+        ("role", "enrollment_role", _enrollment_role),
+        ("status", "enrollment_status", _enrollment_status),
+        ("completed_at", "completed_at", _completed_at),
+    ):
         if name in cols and cells[cols[name]]:
             value, message = check(cells[cols[name]])
             if message:
@@ -198,8 +234,13 @@ def _completed_at(value: str) -> tuple[Any, str | None]:
         return None, "Not a date: write an ISO 8601 date or date-time, like 2024-05-31 or 2024-05-31T12:00:00Z."
 
 
-_BY_FORMAT = {"members": _members, "user-groups": _user_groups, "group-users": _group_users, "users": _users,
-              "enrollments": _enrollment}
+_BY_FORMAT = {
+    "members": _members,
+    "user-groups": _user_groups,
+    "group-users": _group_users,
+    "users": _users,
+    "enrollments": _enrollment,
+}
 
 
 # --- set-based checks over the staged rows ---------------------------------------------------
@@ -208,8 +249,9 @@ _BY_FORMAT = {"members": _members, "user-groups": _user_groups, "group-users": _
 UNKNOWN_EMAIL = "No user of this tenant has this email: users must exist before they join groups."
 
 
-def validate_staged(s: Session, imp: Import, email_header: str | None, *, just_staged: bool = False,
-                    duplicates: bool = True) -> None:
+def validate_staged(
+    s: Session, imp: Import, email_header: str | None, *, just_staged: bool = False, duplicates: bool = True
+) -> None:
     """Mark staged entries that can't be applied, with one UPDATE per rule (each writes only the rows it marks).
 
     Right after staging, ``user_id`` is exactly what the emails resolved to; later (an edit, the
@@ -218,20 +260,42 @@ def validate_staged(s: Session, imp: Import, email_header: str | None, *, just_s
     if imp.format == "enrollments":
         validate_enrollments(s, imp)
     elif imp.format != "users":
-        mark_staged(s, imp.id, ImportRow.user_id.is_(None) if just_staged else user_gone(imp.tenant_id),
-                    UNKNOWN_EMAIL, email_header)
+        mark_staged(
+            s,
+            imp.id,
+            ImportRow.user_id.is_(None) if just_staged else user_gone(imp.tenant_id),
+            UNKNOWN_EMAIL,
+            email_header,
+        )
     elif not just_staged:
         _re_resolve_users(s, imp)
     if imp.format in ("user-groups", "group-users"):
-        automatic = exists().where(Group.tenant_id == imp.tenant_id, Group.kind == "automatic",
-                                   func.lower(Group.name) == func.lower(ImportRow.group_name))
-        mark_staged(s, imp.id, automatic, "This group is automatic: its members follow its rule and can't be "
-                                          "imported.", value=ImportRow.group_name)
+        automatic = exists().where(
+            Group.tenant_id == imp.tenant_id,
+            Group.kind == "automatic",
+            func.lower(Group.name) == func.lower(ImportRow.group_name),
+        )
+        mark_staged(
+            s,
+            imp.id,
+            automatic,
+            "This group is automatic: its members follow its rule and can't be imported.",
+            value=ImportRow.group_name,
+        )
     if imp.format == "users":
-        taken = exists().where(User.tenant_id == imp.tenant_id, func.lower(User.username) == func.lower(ImportRow.username),
-                               func.coalesce(func.lower(User.email), "") != ImportRow.email)
-        mark_staged(s, imp.id, and_(ImportRow.username.is_not(None), taken),
-                    "Another user already has this username.", "username", ImportRow.username)
+        taken = exists().where(
+            User.tenant_id == imp.tenant_id,
+            func.lower(User.username) == func.lower(ImportRow.username),
+            func.coalesce(func.lower(User.email), "") != ImportRow.email,
+        )
+        mark_staged(
+            s,
+            imp.id,
+            and_(ImportRow.username.is_not(None), taken),
+            "Another user already has this username.",
+            "username",
+            ImportRow.username,
+        )
     if duplicates:  # they depend on the staged rows alone: the commit doesn't look again
         _mark_duplicates(s, imp)
 
@@ -240,12 +304,22 @@ def _re_resolve_users(s: Session, imp: Import) -> None:
     """Users format: follow users created or deleted since the preview (writes only the rows that changed)."""
     live = and_(ImportRow.import_id == imp.id, ImportRow.status == "ok")
     user = select(User.id).where(User.tenant_id == imp.tenant_id, same_email(User)).scalar_subquery()
-    s.execute(update(ImportRow).where(live, ImportRow.user_id.is_not(None),
-                                      ~exists().where(User.id == ImportRow.user_id, User.tenant_id == imp.tenant_id))
-              .values(user_id=None).execution_options(synchronize_session=False))
-    s.execute(update(ImportRow).where(live, ImportRow.user_id.is_(None),
-                                      exists().where(User.tenant_id == imp.tenant_id, same_email(User)))
-              .values(user_id=user).execution_options(synchronize_session=False))
+    s.execute(
+        update(ImportRow)
+        .where(
+            live,
+            ImportRow.user_id.is_not(None),
+            ~exists().where(User.id == ImportRow.user_id, User.tenant_id == imp.tenant_id),
+        )
+        .values(user_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    s.execute(
+        update(ImportRow)
+        .where(live, ImportRow.user_id.is_(None), exists().where(User.tenant_id == imp.tenant_id, same_email(User)))
+        .values(user_id=user)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _mark_duplicates(s: Session, imp: Import) -> None:
@@ -260,18 +334,27 @@ def _mark_duplicates(s: Session, imp: Import) -> None:
         keys.append(func.lower(ImportRow.group_name))
     if imp.format == "enrollments":
         keys.append(ImportRow.course_ref)
-    ranked = (select(ImportRow.id.label("id"), ImportRow.row_no.label("row_no"),
-                     func.min(ImportRow.row_no).over(partition_by=keys).label("first_row"))
-              .where(ImportRow.import_id == imp.id, ImportRow.status == "ok", keys[0].is_not(None))
-              .subquery())
+    ranked = (
+        select(
+            ImportRow.id.label("id"),
+            ImportRow.row_no.label("row_no"),
+            func.min(ImportRow.row_no).over(partition_by=keys).label("first_row"),
+        )
+        .where(ImportRow.import_id == imp.id, ImportRow.status == "ok", keys[0].is_not(None))
+        .subquery()
+    )
     what = {"group-users": "this user and group", "enrollments": "this user and course"}.get(imp.format, "this user")
     # UPDATE ... FROM the ranked rows: one pass of the window function, joined by id.
-    s.execute(update(ImportRow).where(ImportRow.id == ranked.c.id, ranked.c.row_no > ranked.c.first_row)
-              .values(status="error", value=ImportRow.email,
-                      message=literal(f"Duplicate: {what} is already on row ") + cast(ranked.c.first_row, String) + ".")
-              .execution_options(synchronize_session=False))
+    s.execute(
+        update(ImportRow)
+        .where(ImportRow.id == ranked.c.id, ranked.c.row_no > ranked.c.first_row)
+        .values(
+            status="error",
+            value=ImportRow.email,
+            message=literal(f"Duplicate: {what} is already on row ") + cast(ranked.c.first_row, String) + ".",
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --- while applying ------------------------------------------------------------------------------
-
-

@@ -27,8 +27,14 @@ def _refuse(message: str, field: str = "openid_configuration") -> InvalidInput:
     return InvalidInput(message, details={field: [message]})
 
 
-def dynamic_register(rt: Runtime, tenant_id: int, openid_configuration_url: str, registration_token: str | None,
-                     tool_request: dict[str, Any], actor: Actor) -> LtiRegistration:
+def dynamic_register(
+    rt: Runtime,
+    tenant_id: int,
+    openid_configuration_url: str,
+    registration_token: str | None,
+    tool_request: dict[str, Any],
+    actor: Actor,
+) -> LtiRegistration:
     """Register the tool with a platform that started LTI Dynamic Registration."""
     parts = urlsplit(openid_configuration_url or "")
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -59,7 +65,14 @@ def dynamic_register(rt: Runtime, tenant_id: int, openid_configuration_url: str,
     tool_config = answer.get(TOOL_CONFIG) or {}
     deployment = tool_config.get("deployment_id") if isinstance(tool_config, dict) else None
     return register_platform(
-        rt, tenant_id, issuer=str(config["issuer"]), client_id=str(answer["client_id"]),
-        auth_login_url=config["authorization_endpoint"], auth_token_url=config["token_endpoint"],
-        key_set_url=config["jwks_uri"], deployment_ids=[str(deployment)] if deployment else [],
-        auth_audience=config.get("authorization_server"), actor=actor)
+        rt,
+        tenant_id,
+        issuer=str(config["issuer"]),
+        client_id=str(answer["client_id"]),
+        auth_login_url=config["authorization_endpoint"],
+        auth_token_url=config["token_endpoint"],
+        key_set_url=config["jwks_uri"],
+        deployment_ids=[str(deployment)] if deployment else [],
+        auth_audience=config.get("authorization_server"),
+        actor=actor,
+    )

@@ -24,8 +24,9 @@ class KeyUnsealError(ValueError):
 
 def _fernet(secret: str) -> Fernet:
     # HKDF (RFC 5869) turns SECRET_KEY into a key used for nothing else; Fernet is AES-128-CBC + HMAC-SHA256.
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"provisioning", info=b"lti tool private keys v1"
-               ).derive(secret.encode())
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"provisioning", info=b"lti tool private keys v1").derive(
+        secret.encode()
+    )
     return Fernet(base64.urlsafe_b64encode(key))
 
 
@@ -39,7 +40,7 @@ def open_private_pem(secret: str, sealed: str) -> str:
     if not sealed.startswith(SEALED_PREFIX):
         raise KeyUnsealError("the stored key is not sealed")
     try:
-        return _fernet(secret).decrypt(sealed[len(SEALED_PREFIX):].encode("ascii")).decode("ascii")
+        return _fernet(secret).decrypt(sealed[len(SEALED_PREFIX) :].encode("ascii")).decode("ascii")
     except InvalidToken as exc:
         raise KeyUnsealError("SECRET_KEY does not open the stored key") from exc
 

@@ -41,8 +41,13 @@ class SigningKeyUnavailable(DomainError):
 def _add_key(s: Session, secret: str) -> tuple[LtiKey, str]:
     pem = generate_private_pem()
     jwk = public_jwk(pem)
-    key = LtiKey(kid=jwk["kid"], private_key_sealed=seal_private_pem(secret, pem), public_jwk=jwk, active=True,
-                 created_at=utcnow())
+    key = LtiKey(
+        kid=jwk["kid"],
+        private_key_sealed=seal_private_pem(secret, pem),
+        public_jwk=jwk,
+        active=True,
+        created_at=utcnow(),
+    )
     s.add(key)
     s.flush()
     return key, pem
@@ -63,8 +68,10 @@ def _load_current_key(rt: Runtime) -> SigningKey:
     try:
         return SigningKey(kid=key.kid, private_pem=open_private_pem(rt.settings.secret_key, key.private_key_sealed))
     except KeyUnsealError as exc:
-        raise SigningKeyUnavailable("The LTI signing key cannot be decrypted with this SECRET_KEY (was it changed?). "
-                                    "Run `provisioning lti rotate-key` to make a new one.") from exc
+        raise SigningKeyUnavailable(
+            "The LTI signing key cannot be decrypted with this SECRET_KEY (was it changed?). "
+            "Run `provisioning lti rotate-key` to make a new one."
+        ) from exc
 
 
 def rotate_key(rt: Runtime, *, grace: timedelta = DEFAULT_GRACE) -> tuple[str, list[str]]:
@@ -72,8 +79,11 @@ def rotate_key(rt: Runtime, *, grace: timedelta = DEFAULT_GRACE) -> tuple[str, l
     now = utcnow()
     with rt.db.transaction() as s:
         retired = list(s.scalars(select(LtiKey.kid).where(LtiKey.active.is_(True))))
-        s.execute(update(LtiKey).where(LtiKey.active.is_(True))
-                  .values(active=False, retired_at=now, published_until=now + grace))
+        s.execute(
+            update(LtiKey)
+            .where(LtiKey.active.is_(True))
+            .values(active=False, retired_at=now, published_until=now + grace)
+        )
         key, _pem = _add_key(s, rt.settings.secret_key)
     rt.extensions.pop("lti.tool_key", None)
     return key.kid, retired
@@ -84,7 +94,11 @@ def published_jwks(rt: Runtime) -> dict[str, list[dict]]:
     current_key(rt)  # a fresh install publishes a key before the first launch needs it
     now = utcnow()
     with rt.db.read() as s:
-        jwks = list(s.scalars(select(LtiKey.public_jwk)
-                              .where(or_(LtiKey.active.is_(True), LtiKey.published_until > now))
-                              .order_by(LtiKey.id.desc())))
+        jwks = list(
+            s.scalars(
+                select(LtiKey.public_jwk)
+                .where(or_(LtiKey.active.is_(True), LtiKey.published_until > now))
+                .order_by(LtiKey.id.desc())
+            )
+        )
     return {"keys": jwks}

@@ -64,8 +64,17 @@ def begin_login(rt: Runtime, registration_id: int, state: str, nonce: str, login
     now = utcnow()
     with rt.db.transaction() as s:
         reg = s.get(LtiRegistration, registration_id)
-        s.add(LtiNonce(tenant_id=reg.tenant_id, registration_id=registration_id, state=state, nonce=nonce,
-                       login_params=login_params, created_at=now, expires_at=now + LOGIN_TTL))
+        s.add(
+            LtiNonce(
+                tenant_id=reg.tenant_id,
+                registration_id=registration_id,
+                state=state,
+                nonce=nonce,
+                login_params=login_params,
+                created_at=now,
+                expires_at=now + LOGIN_TTL,
+            )
+        )
         # Old logins are of no use; clear a few at a time so the table stays small.
         expired = select(LtiNonce.id).where(LtiNonce.expires_at < now - LOGIN_TTL).limit(500)
         s.execute(LtiNonce.__table__.delete().where(LtiNonce.id.in_(expired.scalar_subquery())))
@@ -83,9 +92,11 @@ class PendingLogin:
 def pending_login(rt: Runtime, state: str) -> PendingLogin | None:
     """The unused, unexpired login with this state."""
     with rt.db.read() as s:
-        found = s.execute(select(LtiNonce, LtiRegistration.auth_login_url)
-                          .join(LtiRegistration, LtiRegistration.id == LtiNonce.registration_id)
-                          .where(LtiNonce.state == state)).first()
+        found = s.execute(
+            select(LtiNonce, LtiRegistration.auth_login_url)
+            .join(LtiRegistration, LtiRegistration.id == LtiNonce.registration_id)
+            .where(LtiNonce.state == state)
+        ).first()
     if found is None:
         return None
     row, auth_login_url = found
@@ -103,10 +114,17 @@ def consume_nonce(rt: Runtime, registration_id: int | None, state: str | None, n
         return "unknown"
     now = utcnow()
     with rt.db.transaction() as s:
-        used = s.execute(update(LtiNonce).where(
-            LtiNonce.state == state, LtiNonce.nonce == nonce, LtiNonce.registration_id == registration_id,
-            LtiNonce.used_at.is_(None), LtiNonce.expires_at >= now,
-        ).values(used_at=now)).rowcount
+        used = s.execute(
+            update(LtiNonce)
+            .where(
+                LtiNonce.state == state,
+                LtiNonce.nonce == nonce,
+                LtiNonce.registration_id == registration_id,
+                LtiNonce.used_at.is_(None),
+                LtiNonce.expires_at >= now,
+            )
+            .values(used_at=now)
+        ).rowcount
         if used == 1:
             return "ok"
         row = s.scalar(select(LtiNonce).where(LtiNonce.nonce == nonce))
@@ -120,8 +138,11 @@ def consume_nonce(rt: Runtime, registration_id: int | None, state: str | None, n
 
 def link_user(s: Session, tenant_id: int, issuer: str, sub: str, claims: dict[str, Any], actor: Actor) -> User:
     """The tenant user of (issuer, sub): linked before, matched by email, or created just in time."""
-    linked = s.scalar(select(User).join(LtiUserLink, LtiUserLink.user_id == User.id).where(
-        LtiUserLink.tenant_id == tenant_id, LtiUserLink.issuer == issuer, LtiUserLink.sub == sub))
+    linked = s.scalar(
+        select(User)
+        .join(LtiUserLink, LtiUserLink.user_id == User.id)
+        .where(LtiUserLink.tenant_id == tenant_id, LtiUserLink.issuer == issuer, LtiUserLink.sub == sub)
+    )
     if linked is not None:
         return linked
     values = person_values(claims, issuer, sub)
@@ -130,8 +151,10 @@ def link_user(s: Session, tenant_id: int, issuer: str, sub: str, claims: dict[st
         user_id = find_users_by_email(s, tenant_id, [values["email"]]).get(values["email"].lower())
     if user_id is None:
         user_id = add_user(s, tenant_id, values, actor).id
-    s.execute(insert_ignoring_conflicts(s, LtiUserLink.__table__),
-              [dict(tenant_id=tenant_id, issuer=issuer, sub=sub, user_id=user_id, created_at=utcnow())])
+    s.execute(
+        insert_ignoring_conflicts(s, LtiUserLink.__table__),
+        [dict(tenant_id=tenant_id, issuer=issuer, sub=sub, user_id=user_id, created_at=utcnow())],
+    )
     return s.get(User, user_id)
 
 
@@ -142,8 +165,11 @@ def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -
     """Apply a validated launch: user, last login, course, enrollment; maybe start a roster sync."""
     actor = Actor(name="lti", channel="lti")
     with rt.db.transaction() as s:
-        reg, tenant = s.execute(select(LtiRegistration, Tenant).join(Tenant, Tenant.id == LtiRegistration.tenant_id)
-                                .where(LtiRegistration.id == registration_id)).one()
+        reg, tenant = s.execute(
+            select(LtiRegistration, Tenant)
+            .join(Tenant, Tenant.id == LtiRegistration.tenant_id)
+            .where(LtiRegistration.id == registration_id)
+        ).one()
         sub = claims.get("sub")
         if not sub or not isinstance(sub, str):
             raise Forbidden("This launch is anonymous (no user id), and the service needs to know who you are.")
@@ -170,10 +196,24 @@ def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -
         # The launch may change what rules test (status, enrollment): follow it at once.
         s.flush()
         reevaluate_users(s, tenant.id, [user.id])
-        record(s, tenant.id, actor, "lti.launch", "user", user.id,
-               {"issuer": reg.issuer, "role": lti_role, "course_id": course_id})
-        return LaunchResult(tenant_id=tenant.id, user_id=user.id, role=role, lti_role=lti_role, course_id=course_id,
-                            lti_context_id=context_row_id, roster_operation_id=operation_id)
+        record(
+            s,
+            tenant.id,
+            actor,
+            "lti.launch",
+            "user",
+            user.id,
+            {"issuer": reg.issuer, "role": lti_role, "course_id": course_id},
+        )
+        return LaunchResult(
+            tenant_id=tenant.id,
+            user_id=user.id,
+            role=role,
+            lti_role=lti_role,
+            course_id=course_id,
+            lti_context_id=context_row_id,
+            roster_operation_id=operation_id,
+        )
 
 
 def _select_or_insert(s: Session, model, where, values: dict[str, Any]):
@@ -190,9 +230,12 @@ def _select_or_insert(s: Session, model, where, values: dict[str, Any]):
 
 def ensure_course(s: Session, tenant_id: int, external_id: str, title: str | None) -> Course:
     external_id, title = external_id[:320], (title or None) and title[:400]
-    course = _select_or_insert(s, Course, (Course.tenant_id == tenant_id, Course.external_id == external_id),
-                               dict(tenant_id=tenant_id, external_id=external_id, title=title,
-                                    created_at=utcnow(), updated_at=utcnow()))
+    course = _select_or_insert(
+        s,
+        Course,
+        (Course.tenant_id == tenant_id, Course.external_id == external_id),
+        dict(tenant_id=tenant_id, external_id=external_id, title=title, created_at=utcnow(), updated_at=utcnow()),
+    )
     if title and course.title != title:
         course.title = title
     return course
@@ -200,21 +243,42 @@ def ensure_course(s: Session, tenant_id: int, external_id: str, title: str | Non
 
 def enroll(s: Session, tenant_id: int, course_id: int, user_id: int, lti_role: str) -> None:
     now = utcnow()
-    row = _select_or_insert(s, Enrollment, (Enrollment.course_id == course_id, Enrollment.user_id == user_id),
-                            dict(tenant_id=tenant_id, course_id=course_id, user_id=user_id, role=lti_role,
-                                 status="enrolled", created_at=now, updated_at=now))
+    row = _select_or_insert(
+        s,
+        Enrollment,
+        (Enrollment.course_id == course_id, Enrollment.user_id == user_id),
+        dict(
+            tenant_id=tenant_id,
+            course_id=course_id,
+            user_id=user_id,
+            role=lti_role,
+            status="enrolled",
+            created_at=now,
+            updated_at=now,
+        ),
+    )
     if row.role != lti_role:
         row.role = lti_role
     if row.status == "dropped":  # launching from the course means they are in it again
         row.status = "enrolled"
 
 
-def ensure_context(s: Session, reg: LtiRegistration, context_id: str, course_id: int,
-                   memberships_url: str | None) -> LtiContext:
+def ensure_context(
+    s: Session, reg: LtiRegistration, context_id: str, course_id: int, memberships_url: str | None
+) -> LtiContext:
     context_id = context_id[:320]
-    row = _select_or_insert(s, LtiContext, (LtiContext.registration_id == reg.id, LtiContext.context_id == context_id),
-                            dict(tenant_id=reg.tenant_id, registration_id=reg.id, context_id=context_id,
-                                 course_id=course_id, created_at=utcnow()))
+    row = _select_or_insert(
+        s,
+        LtiContext,
+        (LtiContext.registration_id == reg.id, LtiContext.context_id == context_id),
+        dict(
+            tenant_id=reg.tenant_id,
+            registration_id=reg.id,
+            context_id=context_id,
+            course_id=course_id,
+            created_at=utcnow(),
+        ),
+    )
     if memberships_url and row.memberships_url != memberships_url[:2000]:
         row.memberships_url = memberships_url[:2000]
     return row
@@ -228,5 +292,7 @@ def add_course_group(rt: Runtime, tenant_id: int, course_id: int, group_id: int)
             raise NotFound(f"No course with id {course_id}.")
         if group is None or group.tenant_id != tenant_id:
             raise NotFound(f"No group with id {group_id}.")
-        s.execute(insert_ignoring_conflicts(s, CourseGroup.__table__),
-                  [dict(course_id=course_id, group_id=group_id, tenant_id=tenant_id)])
+        s.execute(
+            insert_ignoring_conflicts(s, CourseGroup.__table__),
+            [dict(course_id=course_id, group_id=group_id, tenant_id=tenant_id)],
+        )

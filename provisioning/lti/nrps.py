@@ -84,8 +84,7 @@ def link_targets(header: str | None) -> dict[str, str]:
 
 
 class NrpsClient:
-    def __init__(self, platform: Platform, session: requests.Session | None = None,
-                 cache: TokenCache = TOKENS) -> None:
+    def __init__(self, platform: Platform, session: requests.Session | None = None, cache: TokenCache = TOKENS) -> None:
         self.platform = platform
         self.http = session or requests.Session()
         self.cache = cache
@@ -101,17 +100,33 @@ class NrpsClient:
             return token
         now = int(time.time())
         assertion = jwt.encode(
-            {"iss": self.platform.client_id, "sub": self.platform.client_id,
-             "aud": self.platform.audience or self.platform.token_url, "iat": now, "exp": now + 300,
-             "jti": uuid.uuid4().hex},
-            self.platform.private_pem, algorithm="RS256", headers={"kid": self.platform.kid})
+            {
+                "iss": self.platform.client_id,
+                "sub": self.platform.client_id,
+                "aud": self.platform.audience or self.platform.token_url,
+                "iat": now,
+                "exp": now + 300,
+                "jti": uuid.uuid4().hex,
+            },
+            self.platform.private_pem,
+            algorithm="RS256",
+            headers={"kid": self.platform.kid},
+        )
         try:
-            resp = self.http.post(self.platform.token_url, timeout=TIMEOUT, data={
-                "grant_type": "client_credentials",
-                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                "client_assertion": assertion, "scope": " ".join(scopes)})
+            resp = self.http.post(
+                self.platform.token_url,
+                timeout=TIMEOUT,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    "client_assertion": assertion,
+                    "scope": " ".join(scopes),
+                },
+            )
         except requests.RequestException as exc:
-            raise NrpsError(f"The token endpoint {self.platform.token_url} could not be reached: {type(exc).__name__}") from exc
+            raise NrpsError(
+                f"The token endpoint {self.platform.token_url} could not be reached: {type(exc).__name__}"
+            ) from exc
         if not resp.ok:
             raise NrpsError(f"The token endpoint refused our request: HTTP {resp.status_code}.")
         body = resp.json()
@@ -129,8 +144,9 @@ class NrpsClient:
         for attempt in (1, 2):
             token = self.access_token([NRPS_SCOPE])
             try:
-                resp = self.http.get(url, timeout=TIMEOUT, headers={
-                    "Authorization": f"Bearer {token}", "Accept": MEMBERSHIP_MEDIA_TYPE})
+                resp = self.http.get(
+                    url, timeout=TIMEOUT, headers={"Authorization": f"Bearer {token}", "Accept": MEMBERSHIP_MEDIA_TYPE}
+                )
             except requests.RequestException as exc:
                 raise NrpsError(f"The membership service could not be reached: {type(exc).__name__}") from exc
             if resp.status_code == 401 and attempt == 1:
@@ -147,8 +163,12 @@ class NrpsClient:
         if not isinstance(members, list):
             raise NrpsError("The membership service's answer has no members list.")
         links = link_targets(resp.headers.get("Link"))  # requests' headers ignore the name's case
-        return MembersPage(members=[m for m in members if isinstance(m, dict)], next_url=links.get("next"),
-                           differences_url=links.get("differences"), context=body.get("context") or {})
+        return MembersPage(
+            members=[m for m in members if isinstance(m, dict)],
+            next_url=links.get("next"),
+            differences_url=links.get("differences"),
+            context=body.get("context") or {},
+        )
 
 
 def _origin(url: str) -> str:

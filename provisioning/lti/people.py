@@ -18,7 +18,9 @@ def username_for(issuer: str, sub: str, email: str | None) -> str:
 def person_values(claims: dict[str, Any], issuer: str, sub: str) -> dict[str, Any]:
     email = normalise_email(claims.get("email")) if isinstance(claims.get("email"), str) else None
     return {
-        "username": username_for(issuer, sub, email), "email": email,
-        "given_name": (claims.get("given_name") or None), "family_name": (claims.get("family_name") or None),
+        "username": username_for(issuer, sub, email),
+        "email": email,
+        "given_name": (claims.get("given_name") or None),
+        "family_name": (claims.get("family_name") or None),
         "display_name": (claims.get("name") or None),
     }

@@ -7,9 +7,10 @@ so one issuer may have several client_ids, possibly in different tenants.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -28,8 +29,16 @@ HTTP_TIMEOUT = 10
 # process keeps them this long (a registration change made here clears the cache at once).
 CACHE_SECONDS = 60
 UNKNOWN_DEPLOYMENT_POLICIES = ("refuse", "record")
-MANAGER_PERMISSIONS = ("view_users", "manage_users", "export", "message", "batch_actions", "view_activity", "upload",
-                       "create_groups")
+MANAGER_PERMISSIONS = (
+    "view_users",
+    "manage_users",
+    "export",
+    "message",
+    "batch_actions",
+    "view_activity",
+    "upload",
+    "create_groups",
+)
 # What managers may do unless the tenant says otherwise: everything but creating groups.
 DEFAULT_MANAGER_PERMISSIONS = tuple(p for p in MANAGER_PERMISSIONS if p != "create_groups")
 
@@ -50,7 +59,8 @@ def lti_settings(tenant: Tenant) -> LtiTenantSettings:
     return LtiTenantSettings(
         unknown_deployments=policy if policy in UNKNOWN_DEPLOYMENT_POLICIES else "refuse",
         roster_sync_max_age_minutes=int(raw.get("roster_sync_max_age_minutes", 60)),
-        manager_permissions=tuple(p for p in perms if p in MANAGER_PERMISSIONS) if isinstance(perms, list)
+        manager_permissions=tuple(p for p in perms if p in MANAGER_PERMISSIONS)
+        if isinstance(perms, list)
         else DEFAULT_MANAGER_PERMISSIONS,
     )
 
@@ -84,8 +94,16 @@ def _check_url(field: str, value: str | None, errors: dict[str, list[str]], *, r
 
 
 def register_platform(
-    rt: Runtime, tenant_ref: str | int, *, issuer: str, client_id: str, auth_login_url: str,
-    auth_token_url: str, key_set_url: str, deployment_ids: Iterable[str] = (), auth_audience: str | None = None,
+    rt: Runtime,
+    tenant_ref: str | int,
+    *,
+    issuer: str,
+    client_id: str,
+    auth_login_url: str,
+    auth_token_url: str,
+    key_set_url: str,
+    deployment_ids: Iterable[str] = (),
+    auth_audience: str | None = None,
     actor: Actor,
 ) -> LtiRegistration:
     """Add (or update) a platform registration of a tenant and its deployments."""
@@ -95,16 +113,20 @@ def register_platform(
         errors["issuer"] = ["Required."]
     if not client_id:
         errors["client_id"] = ["Required."]
-    for field, value in (("auth_login_url", auth_login_url), ("auth_token_url", auth_token_url),
-                         ("key_set_url", key_set_url)):
+    for field, value in (
+        ("auth_login_url", auth_login_url),
+        ("auth_token_url", auth_token_url),
+        ("key_set_url", key_set_url),
+    ):
         _check_url(field, value, errors)
     deployments = sorted({d.strip() for d in deployment_ids if d and d.strip()})
     if errors:
         raise InvalidInput("The registration has invalid values.", details=errors)
     with rt.db.transaction() as s:
         tenant = load_tenant(s, tenant_ref)
-        reg = s.scalar(select(LtiRegistration).where(LtiRegistration.issuer == issuer,
-                                                     LtiRegistration.client_id == client_id))
+        reg = s.scalar(
+            select(LtiRegistration).where(LtiRegistration.issuer == issuer, LtiRegistration.client_id == client_id)
+        )
         if reg is not None and reg.tenant_id != tenant.id:
             raise Conflict(f"Client id {client_id!r} of {issuer} is registered to another tenant.", field="client_id")
         if reg is None:
@@ -115,22 +137,34 @@ def register_platform(
         s.flush()
         add_deployments(s, reg, deployments, status="registered")
         on_commit(s, lambda: process_cache(rt, "registrations").clear())
-        record(s, tenant.id, actor, "lti.registration.saved", "lti_registration", reg.id,
-               {"issuer": issuer, "client_id": client_id, "deployments": deployments})
+        record(
+            s,
+            tenant.id,
+            actor,
+            "lti.registration.saved",
+            "lti_registration",
+            reg.id,
+            {"issuer": issuer, "client_id": client_id, "deployments": deployments},
+        )
     return reg
 
 
 def add_deployments(s: Session, reg: LtiRegistration, deployment_ids: Iterable[str], *, status: str) -> None:
-    rows = [dict(tenant_id=reg.tenant_id, registration_id=reg.id, deployment_id=d, status=status, created_at=utcnow())
-            for d in deployment_ids]
+    rows = [
+        dict(tenant_id=reg.tenant_id, registration_id=reg.id, deployment_id=d, status=status, created_at=utcnow())
+        for d in deployment_ids
+    ]
     if rows:
         s.execute(insert_ignoring_conflicts(s, LtiDeployment.__table__), rows)
 
 
 def list_registrations(rt: Runtime, tenant_id: int) -> list[LtiRegistration]:
     with rt.db.read() as s:
-        return list(s.scalars(select(LtiRegistration).where(LtiRegistration.tenant_id == tenant_id)
-                              .order_by(LtiRegistration.id)))
+        return list(
+            s.scalars(
+                select(LtiRegistration).where(LtiRegistration.tenant_id == tenant_id).order_by(LtiRegistration.id)
+            )
+        )
 
 
 def find_registrations(rt: Runtime, issuer: str, client_id: str | None = None) -> list[LtiRegistration]:
@@ -157,8 +191,11 @@ def get_registration(rt: Runtime, registration_id: int) -> LtiRegistration:
 def find_deployment(rt: Runtime, registration_id: int, deployment_id: str) -> LtiDeployment | None:
     def load() -> LtiDeployment | None:
         with rt.db.read() as s:
-            return s.scalar(select(LtiDeployment).where(LtiDeployment.registration_id == registration_id,
-                                                        LtiDeployment.deployment_id == deployment_id))
+            return s.scalar(
+                select(LtiDeployment).where(
+                    LtiDeployment.registration_id == registration_id, LtiDeployment.deployment_id == deployment_id
+                )
+            )
 
     return cached(rt, "deployments", (registration_id, deployment_id), load)
 
@@ -174,8 +211,15 @@ def accept_deployment(rt: Runtime, registration_id: int, deployment_id: str) -> 
         if lti_settings(tenant).unknown_deployments != "record" or not deployment_id or len(deployment_id) > 400:
             return None
         add_deployments(s, reg, [deployment_id], status="recorded")
-        record(s, tenant.id, Actor.system("lti"), "lti.deployment.recorded", "lti_registration", reg.id,
-               {"deployment_id": deployment_id})
+        record(
+            s,
+            tenant.id,
+            Actor.system("lti"),
+            "lti.deployment.recorded",
+            "lti_registration",
+            reg.id,
+            {"deployment_id": deployment_id},
+        )
     return find_deployment(rt, registration_id, deployment_id)
 
 

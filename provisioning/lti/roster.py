@@ -49,8 +49,9 @@ OPERATION_TYPE = "roster_sync"
 CHUNK = 1000
 
 
-def start_roster_sync_if_stale(s: Session, rt: Runtime, ctx: LtiContext, max_age: timedelta,
-                               actor: Actor) -> int | None:
+def start_roster_sync_if_stale(
+    s: Session, rt: Runtime, ctx: LtiContext, max_age: timedelta, actor: Actor
+) -> int | None:
     """Inside a launch: start a sync when the roster is older than ``max_age`` and none is pending."""
     if not ctx.memberships_url:
         return None
@@ -62,20 +63,36 @@ def start_roster_sync_if_stale(s: Session, rt: Runtime, ctx: LtiContext, max_age
 def request_roster_sync(rt: Runtime, tenant_id: int, course_external_id: str, actor: Actor) -> Operation:
     """Sync a course's roster now (or return the sync already queued or running)."""
     with rt.db.transaction() as s:
-        ctx = s.scalar(select(LtiContext).join(Course, Course.id == LtiContext.course_id).where(
-            Course.tenant_id == tenant_id, Course.external_id == course_external_id,
-            LtiContext.memberships_url.is_not(None)).order_by(LtiContext.id.desc()).limit(1))
+        ctx = s.scalar(
+            select(LtiContext)
+            .join(Course, Course.id == LtiContext.course_id)
+            .where(
+                Course.tenant_id == tenant_id,
+                Course.external_id == course_external_id,
+                LtiContext.memberships_url.is_not(None),
+            )
+            .order_by(LtiContext.id.desc())
+            .limit(1)
+        )
         if ctx is None:
-            raise NotFound(f"No course {course_external_id!r} launched from an LMS that offers its roster "
-                           "(Names and Role Provisioning Services).")
+            raise NotFound(
+                f"No course {course_external_id!r} launched from an LMS that offers its roster "
+                "(Names and Role Provisioning Services)."
+            )
         return _start(s, rt, ctx, actor)
 
 
 def _start(s: Session, rt: Runtime, ctx: LtiContext, actor: Actor) -> Operation:
-    pending = s.scalar(select(Operation).where(
-        Operation.tenant_id == ctx.tenant_id, Operation.type == OPERATION_TYPE,
-        Operation.status.in_(("queued", "running")),
-        Operation.params["lti_context_id"].as_integer() == ctx.id).limit(1))
+    pending = s.scalar(
+        select(Operation)
+        .where(
+            Operation.tenant_id == ctx.tenant_id,
+            Operation.type == OPERATION_TYPE,
+            Operation.status.in_(("queued", "running")),
+            Operation.params["lti_context_id"].as_integer() == ctx.id,
+        )
+        .limit(1)
+    )
     if pending is not None:
         return pending
     return start_operation(s, rt, ctx.tenant_id, OPERATION_TYPE, {"lti_context_id": ctx.id}, actor)
@@ -83,12 +100,21 @@ def _start(s: Session, rt: Runtime, ctx: LtiContext, actor: Actor) -> Operation:
 
 def _client(rt: Runtime, reg: LtiRegistration) -> NrpsClient:
     key = current_key(rt)
-    return NrpsClient(Platform(issuer=reg.issuer, client_id=reg.client_id, token_url=reg.auth_token_url,
-                               audience=reg.auth_audience, kid=key.kid, private_pem=key.private_pem))
+    return NrpsClient(
+        Platform(
+            issuer=reg.issuer,
+            client_id=reg.client_id,
+            token_url=reg.auth_token_url,
+            audience=reg.auth_audience,
+            kid=key.kid,
+            private_pem=key.private_pem,
+        )
+    )
 
 
-def roster_sync_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any],
-                      checkpoint: dict[str, Any]) -> dict[str, Any] | None:
+def roster_sync_chunk(
+    rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any]
+) -> dict[str, Any] | None:
     """One page of the roster: fetch it, apply it, checkpoint the next page's URL."""
     with rt.db.read() as s:
         ctx = s.get(LtiContext, int(params["lti_context_id"]))
@@ -97,15 +123,25 @@ def roster_sync_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: di
         reg = s.get(LtiRegistration, ctx.registration_id)
     if not checkpoint:
         mode = "diff" if ctx.differences_url else "full"
-        checkpoint = {"mode": mode, "url": ctx.differences_url or ctx.memberships_url, "done": 0,
-                      "added": 0, "removed": 0, "created": 0}
+        checkpoint = {
+            "mode": mode,
+            "url": ctx.differences_url or ctx.memberships_url,
+            "done": 0,
+            "added": 0,
+            "removed": 0,
+            "created": 0,
+        }
     page = _client(rt, reg).members_page(checkpoint["url"], origin=ctx.memberships_url)
     with rt.db.transaction() as s:
         group_id = _ensure_roster_group(s, ctx)
-        counts = _apply_page(s, tenant_id, reg.issuer, ctx, group_id, page, operation_id,
-                             full=checkpoint["mode"] == "full")
-        state = {**checkpoint, "done": checkpoint["done"] + len(page.members),
-                 **{k: checkpoint[k] + counts[k] for k in ("added", "removed", "created")}}
+        counts = _apply_page(
+            s, tenant_id, reg.issuer, ctx, group_id, page, operation_id, full=checkpoint["mode"] == "full"
+        )
+        state = {
+            **checkpoint,
+            "done": checkpoint["done"] + len(page.members),
+            **{k: checkpoint[k] + counts[k] for k in ("added", "removed", "created")},
+        }
         if page.next_url:
             state["url"] = page.next_url
             save_progress(s, operation_id, done=state["done"], checkpoint=state, result=_result(state, group_id))
@@ -117,14 +153,21 @@ def roster_sync_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: di
         row.differences_url = page.differences_url
         touch_group(s, group_id)
         record(s, tenant_id, Actor.system("job"), "lti.roster.synced", "group", group_id, _result(state, group_id))
-        save_progress(s, operation_id, done=state["done"], total=state["done"], checkpoint=state,
-                      result=_result(state, group_id))
+        save_progress(
+            s, operation_id, done=state["done"], total=state["done"], checkpoint=state, result=_result(state, group_id)
+        )
     return None
 
 
 def _result(state: dict[str, Any], group_id: int) -> dict[str, Any]:
-    return {"group_id": group_id, "mode": state["mode"], "members_read": state["done"], "added": state["added"],
-            "removed": state["removed"], "users_created": state["created"]}
+    return {
+        "group_id": group_id,
+        "mode": state["mode"],
+        "members_read": state["done"],
+        "added": state["added"],
+        "removed": state["removed"],
+        "users_created": state["created"],
+    }
 
 
 def _ensure_roster_group(s: Session, ctx: LtiContext) -> int:
@@ -135,47 +178,89 @@ def _ensure_roster_group(s: Session, ctx: LtiContext) -> int:
     name = f"Roster: {course.title or course.external_id}"[:380]
     if s.scalar(select(Group.id).where(Group.tenant_id == row.tenant_id, func.lower(Group.name) == name.lower())):
         name = f"{name} ({course.external_id})"[:400]
-    group = add_group(s, row.tenant_id, {"name": name, "kind": "roster", "source": "lti",
-                                         "external_id": f"lti-roster:{course.external_id}"[:320]},
-                      Actor.system("lti"))
-    s.execute(insert_ignoring_conflicts(s, CourseGroup.__table__),
-              [dict(course_id=course.id, group_id=group.id, tenant_id=row.tenant_id)])
+    group = add_group(
+        s,
+        row.tenant_id,
+        {"name": name, "kind": "roster", "source": "lti", "external_id": f"lti-roster:{course.external_id}"[:320]},
+        Actor.system("lti"),
+    )
+    s.execute(
+        insert_ignoring_conflicts(s, CourseGroup.__table__),
+        [dict(course_id=course.id, group_id=group.id, tenant_id=row.tenant_id)],
+    )
     row.roster_group_id = group.id
     return group.id
 
 
-def _resolve_users(s: Session, tenant_id: int, issuer: str, members: list[dict[str, Any]], *,
-                   create: set[str]) -> tuple[dict[str, int], int]:
+def _resolve_users(
+    s: Session, tenant_id: int, issuer: str, members: list[dict[str, Any]], *, create: set[str]
+) -> tuple[dict[str, int], int]:
     """sub -> user id for the page's members: by link, then by email, then new users for ``create``."""
     subs = sorted({str(m["user_id"]) for m in members})
     found: dict[str, int] = {}
     for start in range(0, len(subs), CHUNK):
-        found.update(tuple(r) for r in s.execute(select(LtiUserLink.sub, LtiUserLink.user_id).where(
-            LtiUserLink.tenant_id == tenant_id, LtiUserLink.issuer == issuer,
-            LtiUserLink.sub.in_(subs[start:start + CHUNK]))))
-    values = {str(m["user_id"]): person_values(m, issuer, str(m["user_id"])) for m in members
-              if str(m["user_id"]) not in found}
+        found.update(
+            tuple(r)
+            for r in s.execute(
+                select(LtiUserLink.sub, LtiUserLink.user_id).where(
+                    LtiUserLink.tenant_id == tenant_id,
+                    LtiUserLink.issuer == issuer,
+                    LtiUserLink.sub.in_(subs[start : start + CHUNK]),
+                )
+            )
+        )
+    values = {
+        str(m["user_id"]): person_values(m, issuer, str(m["user_id"]))
+        for m in members
+        if str(m["user_id"]) not in found
+    }
     by_email = find_users_by_email(s, tenant_id, [v["email"] for v in values.values() if v["email"]])
     for sub, v in values.items():
         if v["email"] and v["email"].lower() in by_email:
             found[sub] = by_email[v["email"].lower()]
     linked = set(found)
-    new = [dict(tenant_id=tenant_id, status="active", active=True, role="learner", created_at=utcnow(),
-                updated_at=utcnow(), custom_attributes={}, extra={}, version=1, **values[sub])
-           for sub in sorted(values) if sub not in found and sub in create]
+    new = [
+        dict(
+            tenant_id=tenant_id,
+            status="active",
+            active=True,
+            role="learner",
+            created_at=utcnow(),
+            updated_at=utcnow(),
+            custom_attributes={},
+            extra={},
+            version=1,
+            **values[sub],
+        )
+        for sub in sorted(values)
+        if sub not in found and sub in create
+    ]
     if new:
         check_seats(s, tenant_id, adding=len(new))
         _insert_rows(s, User.__table__, new)
         names = [row["username"].lower() for row in new]
         ids: dict[str, int] = {}
         for start in range(0, len(names), CHUNK):
-            ids.update(tuple(r) for r in s.execute(select(func.lower(User.username), User.id).where(
-                User.tenant_id == tenant_id, func.lower(User.username).in_(names[start:start + CHUNK]))))
+            ids.update(
+                tuple(r)
+                for r in s.execute(
+                    select(func.lower(User.username), User.id).where(
+                        User.tenant_id == tenant_id, func.lower(User.username).in_(names[start : start + CHUNK])
+                    )
+                )
+            )
         for sub in sorted(values):
             if sub not in found and sub in create and values[sub]["username"].lower() in ids:
                 found[sub] = ids[values[sub]["username"].lower()]
-    _insert_rows(s, LtiUserLink.__table__, [dict(tenant_id=tenant_id, issuer=issuer, sub=sub, user_id=uid,
-                                                 created_at=utcnow()) for sub, uid in found.items() if sub not in linked])
+    _insert_rows(
+        s,
+        LtiUserLink.__table__,
+        [
+            dict(tenant_id=tenant_id, issuer=issuer, sub=sub, user_id=uid, created_at=utcnow())
+            for sub, uid in found.items()
+            if sub not in linked
+        ],
+    )
     return found, len(new)
 
 
@@ -189,13 +274,23 @@ def _insert_for_users(s: Session, table, user_ids: list[int], constants: dict[st
     """One INSERT ... SELECT per chunk for rows that differ only by user id (seen users, enrollments)."""
     names = list(constants)
     for start in range(0, len(user_ids), CHUNK):
-        rows = select(*(literal(v, type_=table.c[k].type) for k, v in constants.items()), User.id) \
-            .where(User.id.in_(user_ids[start:start + CHUNK]))
+        rows = select(*(literal(v, type_=table.c[k].type) for k, v in constants.items()), User.id).where(
+            User.id.in_(user_ids[start : start + CHUNK])
+        )
         s.execute(insert_ignoring_conflicts(s, table).from_select([*names, "user_id"], rows))
 
 
-def _apply_page(s: Session, tenant_id: int, issuer: str, ctx: LtiContext, group_id: int, page: MembersPage,
-                operation_id: int, *, full: bool) -> dict[str, int]:
+def _apply_page(
+    s: Session,
+    tenant_id: int,
+    issuer: str,
+    ctx: LtiContext,
+    group_id: int,
+    page: MembersPage,
+    operation_id: int,
+    *,
+    full: bool,
+) -> dict[str, int]:
     members = [m for m in page.members if m.get("user_id")]
     active = {str(m["user_id"]) for m in members if (m.get("status") or "Active") == "Active"}
     users, created = _resolve_users(s, tenant_id, issuer, members, create=active)
@@ -205,15 +300,17 @@ def _apply_page(s: Session, tenant_id: int, issuer: str, ctx: LtiContext, group_
     removed = delete_members(s, group_id, gone_ids)
     _update_enrollments(s, tenant_id, ctx.course_id, members, users, active)
     if full and active_ids:
-        _insert_for_users(s, LtiRosterSeen.__table__, active_ids,
-                          {"operation_id": operation_id, "tenant_id": tenant_id})
+        _insert_for_users(
+            s, LtiRosterSeen.__table__, active_ids, {"operation_id": operation_id, "tenant_id": tenant_id}
+        )
     # Membership and enrollments changed: automatic groups follow, in this chunk's transaction.
     reevaluate_users(s, tenant_id, sorted(set(users.values())))
     return {"added": len(added), "removed": len(removed), "created": created}
 
 
-def _update_enrollments(s: Session, tenant_id: int, course_id: int, members: list[dict[str, Any]],
-                        users: dict[str, int], active: set[str]) -> None:
+def _update_enrollments(
+    s: Session, tenant_id: int, course_id: int, members: list[dict[str, Any]], users: dict[str, int], active: set[str]
+) -> None:
     """Insert missing enrollments; change role or status only where they differ (one UPDATE per role)."""
     now = utcnow()
     wanted: dict[int, str] = {}
@@ -225,32 +322,54 @@ def _update_enrollments(s: Session, tenant_id: int, course_id: int, members: lis
     ids = sorted(set(wanted) | set(gone))
     existing: dict[int, tuple[str | None, str]] = {}
     for start in range(0, len(ids), CHUNK):
-        existing.update((uid, (role, status)) for uid, role, status in s.execute(
-            select(Enrollment.user_id, Enrollment.role, Enrollment.status).where(
-                Enrollment.course_id == course_id, Enrollment.user_id.in_(ids[start:start + CHUNK]))))
+        existing.update(
+            (uid, (role, status))
+            for uid, role, status in s.execute(
+                select(Enrollment.user_id, Enrollment.role, Enrollment.status).where(
+                    Enrollment.course_id == course_id, Enrollment.user_id.in_(ids[start : start + CHUNK])
+                )
+            )
+        )
     missing: dict[str, list[int]] = defaultdict(list)
     for uid, role in wanted.items():
         if uid not in existing:
             missing[role].append(uid)
     for role, role_ids in missing.items():
-        _insert_for_users(s, Enrollment.__table__, role_ids, {
-            "tenant_id": tenant_id, "course_id": course_id, "role": role, "status": "enrolled",
-            "created_at": now, "updated_at": now})
+        _insert_for_users(
+            s,
+            Enrollment.__table__,
+            role_ids,
+            {
+                "tenant_id": tenant_id,
+                "course_id": course_id,
+                "role": role,
+                "status": "enrolled",
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
     changed: dict[str, list[int]] = defaultdict(list)
     for uid, role in wanted.items():
         if uid in existing and (existing[uid][0] != role or existing[uid][1] == "dropped"):
             changed[role].append(uid)
     for role, role_ids in changed.items():
         for start in range(0, len(role_ids), CHUNK):
-            s.execute(update(Enrollment).where(Enrollment.course_id == course_id,
-                                               Enrollment.user_id.in_(role_ids[start:start + CHUNK]))
-                      .values(role=role, status=case((Enrollment.status == "dropped", "enrolled"),
-                                                     else_=Enrollment.status), updated_at=now))
+            s.execute(
+                update(Enrollment)
+                .where(Enrollment.course_id == course_id, Enrollment.user_id.in_(role_ids[start : start + CHUNK]))
+                .values(
+                    role=role,
+                    status=case((Enrollment.status == "dropped", "enrolled"), else_=Enrollment.status),
+                    updated_at=now,
+                )
+            )
     leaving = [uid for uid in gone if uid in existing and existing[uid][1] != "dropped"]
     for start in range(0, len(leaving), CHUNK):
-        s.execute(update(Enrollment).where(Enrollment.course_id == course_id,
-                                           Enrollment.user_id.in_(leaving[start:start + CHUNK]))
-                  .values(status="dropped", updated_at=now))
+        s.execute(
+            update(Enrollment)
+            .where(Enrollment.course_id == course_id, Enrollment.user_id.in_(leaving[start : start + CHUNK]))
+            .values(status="dropped", updated_at=now)
+        )
 
 
 def _primary(roles: list[str]) -> str:
@@ -263,12 +382,17 @@ def _primary(roles: list[str]) -> str:
 def _remove_unseen(s: Session, tenant_id: int, ctx: LtiContext, group_id: int, operation_id: int) -> int:
     """End of a full sync: whoever the platform did not list leaves the roster group (one DELETE)."""
     seen = select(LtiRosterSeen.user_id).where(LtiRosterSeen.operation_id == operation_id)
-    removed = s.scalars(Membership.__table__.delete().where(
-        Membership.group_id == group_id, Membership.user_id.not_in(seen)).returning(Membership.user_id)).all()
-    dropped = s.scalars(update(Enrollment).where(
-        Enrollment.course_id == ctx.course_id, Enrollment.status != "dropped",
-        Enrollment.user_id.not_in(seen)).values(status="dropped", updated_at=utcnow())
-        .returning(Enrollment.user_id)).all()
+    removed = s.scalars(
+        Membership.__table__.delete()
+        .where(Membership.group_id == group_id, Membership.user_id.not_in(seen))
+        .returning(Membership.user_id)
+    ).all()
+    dropped = s.scalars(
+        update(Enrollment)
+        .where(Enrollment.course_id == ctx.course_id, Enrollment.status != "dropped", Enrollment.user_id.not_in(seen))
+        .values(status="dropped", updated_at=utcnow())
+        .returning(Enrollment.user_id)
+    ).all()
     s.execute(LtiRosterSeen.__table__.delete().where(LtiRosterSeen.operation_id == operation_id))
     reevaluate_users(s, tenant_id, sorted(set(removed) | set(dropped)))
     return len(removed)

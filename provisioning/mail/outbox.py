@@ -17,10 +17,11 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 from email.utils import formatdate
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -47,8 +48,15 @@ SEND_OPERATION = "send_emails"
 NOT_CONFIGURED = "Not sent: SMTP_URL is not set, so emails are kept in the outbox."
 
 
-def queue_emails(s: Session, rt: Runtime, tenant_id: int, messages: Iterable[tuple[int | None, str, Rendered]],
-                 kind: str, *, operation_id: int | None = None) -> int:
+def queue_emails(
+    s: Session,
+    rt: Runtime,
+    tenant_id: int,
+    messages: Iterable[tuple[int | None, str, Rendered]],
+    kind: str,
+    *,
+    operation_id: int | None = None,
+) -> int:
     """Add rendered messages ``(user_id, to_address, rendered)`` to the outbox in one INSERT.
 
     Sending starts after the caller's transaction commits (when SMTP is configured).
@@ -56,11 +64,25 @@ def queue_emails(s: Session, rt: Runtime, tenant_id: int, messages: Iterable[tup
     assert kind in EMAIL_KINDS
     settings = MailSettings.of(rt.settings)
     now = utcnow()
-    rows = [dict(tenant_id=tenant_id, user_id=user_id, operation_id=operation_id, kind=kind, to_address=to,
-                 subject=r.subject, text_body=r.text, html_body=r.html, status="queued", attempts=0,
-                 next_attempt_at=now, created_at=now, updated_at=now,
-                 last_error=None if settings.configured else NOT_CONFIGURED)
-            for user_id, to, r in messages]
+    rows = [
+        dict(
+            tenant_id=tenant_id,
+            user_id=user_id,
+            operation_id=operation_id,
+            kind=kind,
+            to_address=to,
+            subject=r.subject,
+            text_body=r.text,
+            html_body=r.html,
+            status="queued",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            updated_at=now,
+            last_error=None if settings.configured else NOT_CONFIGURED,
+        )
+        for user_id, to, r in messages
+    ]
     if not rows:
         return 0
     s.execute(insert(EmailMessage), rows)
@@ -75,8 +97,11 @@ def ensure_sender(s: Session, rt: Runtime, tenant_id: int) -> None:
     A *running* one does not count: it may be finishing and miss the new rows; a
     second sender is harmless because every message is claimed atomically.
     """
-    waiting = s.scalar(select(Operation.id).where(Operation.tenant_id == tenant_id, Operation.type == SEND_OPERATION,
-                                                  Operation.status == "queued").limit(1))
+    waiting = s.scalar(
+        select(Operation.id)
+        .where(Operation.tenant_id == tenant_id, Operation.type == SEND_OPERATION, Operation.status == "queued")
+        .limit(1)
+    )
     if waiting is None:
         start_operation(s, rt, tenant_id, SEND_OPERATION, {}, Actor.system("job"))
 
@@ -89,13 +114,26 @@ def request_sending(rt: Runtime, tenant_id: int, actor: Actor) -> Operation:
         return start_operation(s, rt, tenant_id, SEND_OPERATION, {}, actor)
 
 
-def list_emails(rt: Runtime, tenant_id: int, *, status: str | None = None, kind: str | None = None,
-                to: str | None = None, user_id: int | None = None, operation_id: int | None = None,
-                since: datetime | None = None, until: datetime | None = None,
-                page: int = 1, per_page: int = 50, visible: Any = None) -> Page[EmailMessage]:
+def list_emails(
+    rt: Runtime,
+    tenant_id: int,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    to: str | None = None,
+    user_id: int | None = None,
+    operation_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    per_page: int = 50,
+    visible: Any = None,
+) -> Page[EmailMessage]:
     """The email log: newest first, filtered, scoped to the tenant (and to ``visible``, e.g. a manager's scope)."""
     if status and status not in EMAIL_STATUSES:
-        raise InvalidInput(f"Unknown status {status!r}.", details={"status": [f"Must be one of {', '.join(EMAIL_STATUSES)}."]})
+        raise InvalidInput(
+            f"Unknown status {status!r}.", details={"status": [f"Must be one of {', '.join(EMAIL_STATUSES)}."]}
+        )
     if kind and kind not in EMAIL_KINDS:
         raise InvalidInput(f"Unknown kind {kind!r}.", details={"kind": [f"Must be one of {', '.join(EMAIL_KINDS)}."]})
     stmt = select(EmailMessage).where(EmailMessage.tenant_id == tenant_id)
@@ -123,8 +161,10 @@ def list_emails(rt: Runtime, tenant_id: int, *, status: str | None = None, kind:
 
 
 def _ready(now: datetime, lease: float):
-    return or_(and_(EmailMessage.status == "queued", EmailMessage.next_attempt_at <= now),
-               and_(EmailMessage.status == "sending", EmailMessage.claimed_at < now - timedelta(seconds=lease)))
+    return or_(
+        and_(EmailMessage.status == "queued", EmailMessage.next_attempt_at <= now),
+        and_(EmailMessage.status == "sending", EmailMessage.claimed_at < now - timedelta(seconds=lease)),
+    )
 
 
 def claim_next(rt: Runtime, tenant_id: int, worker: str) -> int | None:
@@ -132,28 +172,37 @@ def claim_next(rt: Runtime, tenant_id: int, worker: str) -> int | None:
     settings = MailSettings.of(rt.settings)
     now = utcnow()
     with rt.db.transaction() as s:
-        candidate = (select(EmailMessage.id).where(EmailMessage.tenant_id == tenant_id, _ready(now, settings.claim_lease))
-                     .order_by(EmailMessage.id).limit(1))
+        candidate = (
+            select(EmailMessage.id)
+            .where(EmailMessage.tenant_id == tenant_id, _ready(now, settings.claim_lease))
+            .order_by(EmailMessage.id)
+            .limit(1)
+        )
         if s.get_bind().dialect.name == "postgresql":
             candidate = candidate.with_for_update(skip_locked=True)
         message_id = s.scalar(candidate)
         if message_id is None:
             return None
         # The WHERE repeats the condition: if another worker claimed the row meanwhile, nothing matches.
-        claimed = s.execute(update(EmailMessage)
-                            .where(EmailMessage.id == message_id, _ready(now, settings.claim_lease))
-                            .values(status="sending", claimed_by=worker, claimed_at=now,
-                                    attempts=EmailMessage.attempts + 1, updated_at=now)
-                            .execution_options(synchronize_session=False)).rowcount
+        claimed = s.execute(
+            update(EmailMessage)
+            .where(EmailMessage.id == message_id, _ready(now, settings.claim_lease))
+            .values(
+                status="sending", claimed_by=worker, claimed_at=now, attempts=EmailMessage.attempts + 1, updated_at=now
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
     return message_id if claimed == 1 else None
 
 
 def _settle(rt: Runtime, message_id: int, worker: str, **values: Any) -> None:
     with rt.db.transaction() as s:
-        s.execute(update(EmailMessage)
-                  .where(EmailMessage.id == message_id, EmailMessage.status == "sending",
-                         EmailMessage.claimed_by == worker)
-                  .values(updated_at=utcnow(), **values).execution_options(synchronize_session=False))
+        s.execute(
+            update(EmailMessage)
+            .where(EmailMessage.id == message_id, EmailMessage.status == "sending", EmailMessage.claimed_by == worker)
+            .values(updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def build_mime(message: EmailMessage, mail_from: str) -> MimeMessage:
@@ -178,12 +227,25 @@ def _send_one(rt: Runtime, sender: SMTPSender, settings: MailSettings, message_i
         sender.send(build_mime(message, settings.mail_from))
     except TemporaryFailure as exc:
         if attempts >= settings.max_attempts:
-            _settle(rt, message_id, worker, status="failed", claimed_by=None,
-                    last_error=f"Gave up after {attempts} attempts: {exc.reason}"[:1000])
+            _settle(
+                rt,
+                message_id,
+                worker,
+                status="failed",
+                claimed_by=None,
+                last_error=f"Gave up after {attempts} attempts: {exc.reason}"[:1000],
+            )
             return "failed"
         delay = min(settings.retry_max, settings.retry_base * 2 ** (attempts - 1))
-        _settle(rt, message_id, worker, status="queued", claimed_by=None, last_error=exc.reason,
-                next_attempt_at=utcnow() + timedelta(seconds=delay))
+        _settle(
+            rt,
+            message_id,
+            worker,
+            status="queued",
+            claimed_by=None,
+            last_error=exc.reason,
+            next_attempt_at=utcnow() + timedelta(seconds=delay),
+        )
         return "retried"
     except PermanentFailure as exc:
         _settle(rt, message_id, worker, status="failed", claimed_by=None, last_error=exc.reason)
@@ -195,18 +257,25 @@ def _send_one(rt: Runtime, sender: SMTPSender, settings: MailSettings, message_i
 def _next_due_in(rt: Runtime, tenant_id: int, settings: MailSettings) -> float | None:
     """Seconds until a message of the tenant becomes due; None when nothing is left to send."""
     with rt.db.read() as s:
-        queued = s.scalar(select(func.min(EmailMessage.next_attempt_at))
-                          .where(EmailMessage.tenant_id == tenant_id, EmailMessage.status == "queued"))
-        claimed = s.scalar(select(func.min(EmailMessage.claimed_at))
-                           .where(EmailMessage.tenant_id == tenant_id, EmailMessage.status == "sending"))
+        queued = s.scalar(
+            select(func.min(EmailMessage.next_attempt_at)).where(
+                EmailMessage.tenant_id == tenant_id, EmailMessage.status == "queued"
+            )
+        )
+        claimed = s.scalar(
+            select(func.min(EmailMessage.claimed_at)).where(
+                EmailMessage.tenant_id == tenant_id, EmailMessage.status == "sending"
+            )
+        )
     due = [t for t in (queued, claimed + timedelta(seconds=settings.claim_lease) if claimed else None) if t]
     if not due:
         return None
     return max(0.0, (min(due) - utcnow()).total_seconds())
 
 
-def send_emails_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any],
-                      checkpoint: dict[str, Any]) -> dict[str, Any] | None:
+def send_emails_chunk(
+    rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any]
+) -> dict[str, Any] | None:
     """Send up to one batch of the tenant's due messages, paced; None when the outbox is drained."""
     settings = MailSettings.of(rt.settings)
     counts = {k: int(checkpoint.get(k, 0)) for k in ("sent", "retried", "failed")}

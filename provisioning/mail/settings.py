@@ -18,20 +18,20 @@ from provisioning.config import Settings
 class MailSettings:
     smtp_url: str | None
     mail_from: str
-    send_interval: float      # seconds between two messages: pacing towards the SMTP server
-    batch_size: int           # messages sent per job chunk (Stop is checked between chunks)
-    max_attempts: int         # temporary failures retried up to this many attempts in all
-    retry_base: float         # first retry delay in seconds, doubled on each further attempt
-    retry_max: float          # the longest retry delay
-    claim_lease: float        # a "sending" claim older than this belonged to a worker that died
-    timeout: float            # SMTP socket timeout
+    send_interval: float  # seconds between two messages: pacing towards the SMTP server
+    batch_size: int  # messages sent per job chunk (Stop is checked between chunks)
+    max_attempts: int  # temporary failures retried up to this many attempts in all
+    retry_base: float  # first retry delay in seconds, doubled on each further attempt
+    retry_max: float  # the longest retry delay
+    claim_lease: float  # a "sending" claim older than this belonged to a worker that died
+    timeout: float  # SMTP socket timeout
 
     @property
     def configured(self) -> bool:
         return bool(self.smtp_url)
 
     @classmethod
-    def of(cls, settings: Settings) -> "MailSettings":
+    def of(cls, settings: Settings) -> MailSettings:
         host = urlsplit(settings.public_base_url).hostname or "localhost"
         return cls(
             smtp_url=(settings.smtp_url or "").strip() or None,

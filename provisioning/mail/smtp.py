@@ -41,8 +41,10 @@ class SMTPSender:
     def __init__(self, url: str, *, timeout: float = 30) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise InvalidInput("SMTP_URL must look like smtp://user:pass@host:port or smtps://...",
-                               details={"SMTP_URL": ["Unsupported scheme or missing host."]})
+            raise InvalidInput(
+                "SMTP_URL must look like smtp://user:pass@host:port or smtps://...",
+                details={"SMTP_URL": ["Unsupported scheme or missing host."]},
+            )
         query = parse_qs(parts.query)
         self.implicit_tls = parts.scheme == "smtps"
         self.host = parts.hostname
@@ -54,7 +56,7 @@ class SMTPSender:
         self.timeout = timeout
         self._conn: smtplib.SMTP | None = None
 
-    def __enter__(self) -> "SMTPSender":
+    def __enter__(self) -> SMTPSender:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -65,8 +67,9 @@ class SMTPSender:
 
     def _connect(self) -> smtplib.SMTP:
         if self.implicit_tls:
-            conn: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                                  context=self._tls_context())
+            conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=self._tls_context()
+            )
         else:
             conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             conn.ehlo()

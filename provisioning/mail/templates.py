@@ -31,8 +31,14 @@ class Rendered:
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=select_autoescape(["html"]),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def one_line(value: str) -> str:
@@ -44,12 +50,18 @@ def render(template: str, context: dict[str, Any]) -> Rendered:
     """Render ``template`` ("invitation", "password_reset" or "message") with ``context``."""
     env = _env()
     subject = one_line(SUBJECTS[template].format_map(context))[:400]
-    return Rendered(subject=subject,
-                    text=env.get_template(f"{template}.txt").render(**context),
-                    html=env.get_template(f"{template}.html").render(**context))
+    return Rendered(
+        subject=subject,
+        text=env.get_template(f"{template}.txt").render(**context),
+        html=env.get_template(f"{template}.html").render(**context),
+    )
 
 
 def greeting_name(user: Any) -> str:
     """How an email addresses a user: first name, display name, or username."""
-    return (getattr(user, "given_name", None) or getattr(user, "display_name", None)
-            or getattr(user, "username", None) or "")
+    return (
+        getattr(user, "given_name", None)
+        or getattr(user, "display_name", None)
+        or getattr(user, "username", None)
+        or ""
+    )

@@ -26,8 +26,21 @@ ROW_STATUSES = ("ok", "error", "excluded", "applied", "skipped")
 
 # User attributes the "users" format stages in their own columns, so applying is INSERT ... SELECT.
 STAGED_USER_FIELDS = (
-    "username", "given_name", "family_name", "display_name", "role", "language", "locale", "timezone",
-    "title", "department", "organization", "division", "cost_center", "employee_number", "external_id",
+    "username",
+    "given_name",
+    "family_name",
+    "display_name",
+    "role",
+    "language",
+    "locale",
+    "timezone",
+    "title",
+    "department",
+    "organization",
+    "division",
+    "cost_center",
+    "employee_number",
+    "external_id",
     "user_type",
 )
 
@@ -66,8 +79,13 @@ class ImportRow(Base):
     # index the planner could pick for "import_id = ?" would turn each chunk into a full scan.
     __table_args__ = (
         Index("ix_import_rows_import_id", "import_id", "id"),
-        Index("ix_import_rows_errors", "import_id", "row_no", postgresql_where=text("status = 'error'"),
-              sqlite_where=text("status = 'error'")),
+        Index(
+            "ix_import_rows_errors",
+            "import_id",
+            "row_no",
+            postgresql_where=text("status = 'error'"),
+            sqlite_where=text("status = 'error'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 _operation_id: ContextVar[int | None] = ContextVar("operation_id", default=None)

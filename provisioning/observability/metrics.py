@@ -24,14 +24,29 @@ log = logging.getLogger(__name__)
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _JOB_BUCKETS = (0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600)
 
-HTTP_REQUESTS = Counter("provisioning_http_requests_total", "HTTP requests answered, by route template and status.",
-                        ["method", "route", "status"])
-HTTP_LATENCY = Histogram("provisioning_http_request_duration_seconds", "Time to answer an HTTP request, by route.",
-                         ["method", "route"], buckets=_LATENCY_BUCKETS)
-JOBS = Counter("provisioning_jobs_total", "Job runs of Operations, by Operation type and outcome "
-               "(succeeded, failed, cancelled, released on shutdown, skipped, superseded).", ["type", "outcome"])
-JOB_DURATION = Histogram("provisioning_job_duration_seconds", "Duration of one job run, by Operation type and outcome.",
-                         ["type", "outcome"], buckets=_JOB_BUCKETS)
+HTTP_REQUESTS = Counter(
+    "provisioning_http_requests_total",
+    "HTTP requests answered, by route template and status.",
+    ["method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "provisioning_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route.",
+    ["method", "route"],
+    buckets=_LATENCY_BUCKETS,
+)
+JOBS = Counter(
+    "provisioning_jobs_total",
+    "Job runs of Operations, by Operation type and outcome "
+    "(succeeded, failed, cancelled, released on shutdown, skipped, superseded).",
+    ["type", "outcome"],
+)
+JOB_DURATION = Histogram(
+    "provisioning_job_duration_seconds",
+    "Duration of one job run, by Operation type and outcome.",
+    ["type", "outcome"],
+    buckets=_JOB_BUCKETS,
+)
 RATE_LIMITED = Counter("provisioning_rate_limited_total", "Requests refused with 429, by token scope.", ["scope"])
 
 
@@ -52,16 +67,18 @@ class QueueCollector:
         self.rt = rt
 
     def collect(self):
-        depth = GaugeMetricFamily("provisioning_queue_depth", "Jobs in the queue, waiting or started.",
-                                  labels=["queue", "state"])
+        depth = GaugeMetricFamily(
+            "provisioning_queue_depth", "Jobs in the queue, waiting or started.", labels=["queue", "state"]
+        )
         try:
             for state, count in queue_depth(self.rt).items():
                 depth.add_metric([self.rt.settings.queue_name, state], count)
             yield depth
         except Exception as exc:  # noqa: BLE001 - Redis down: the metric is absent, the scrape still answers
             log.warning("queue depth unavailable (%s)", type(exc).__name__)
-        ops = GaugeMetricFamily("provisioning_operations", "Operations waiting or running (all tenants).",
-                                labels=["status"])
+        ops = GaugeMetricFamily(
+            "provisioning_operations", "Operations waiting or running (all tenants).", labels=["status"]
+        )
         try:
             for status, count in count_active(self.rt).items():
                 ops.add_metric([status], count)

@@ -71,8 +71,11 @@ class RedisWindow:
             return int(count)
         except Exception as exc:  # noqa: BLE001 - Redis down: let requests through
             self._down_until = time.monotonic() + self.retry_after_seconds
-            log.warning("rate limiter: Redis unavailable (%s); not limiting for %g s",
-                        type(exc).__name__, self.retry_after_seconds)
+            log.warning(
+                "rate limiter: Redis unavailable (%s); not limiting for %g s",
+                type(exc).__name__,
+                self.retry_after_seconds,
+            )
             return None
 
 
@@ -117,5 +120,8 @@ def refusal(rt, token_id: int, scope: str) -> tuple[str, int] | None:
     if verdict is None or verdict.allowed:
         return None
     metrics.RATE_LIMITED.labels(scope).inc()
-    return (f"Too many requests: this token may make {verdict.limit} requests a minute. "
-            f"Retry after {verdict.retry_after} s.", verdict.retry_after)
+    return (
+        f"Too many requests: this token may make {verdict.limit} requests a minute. "
+        f"Retry after {verdict.retry_after} s.",
+        verdict.retry_after,
+    )

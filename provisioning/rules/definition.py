@@ -14,9 +14,10 @@ and left alone: its group keeps its members until the rule is fixed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -42,20 +43,31 @@ SAMPLE_SIZE = 10
 
 
 def _enrollments_exist(tenant_id: int, condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    return (select(Enrollment.id).join(Course, Course.id == Enrollment.course_id)
-            .where(Enrollment.user_id == User.id, Enrollment.tenant_id == tenant_id, condition)
-            .correlate(User).exists())
+    return (
+        select(Enrollment.id)
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(Enrollment.user_id == User.id, Enrollment.tenant_id == tenant_id, condition)
+        .correlate(User)
+        .exists()
+    )
 
 
 _COMPLETED_AT = Attribute("completedAt", DATETIME, lambda: Enrollment.completed_at, case_exact=True)
 # enrollments[course eq "driver-safety" and status eq "completed" and completedAt lt "2025-01-01"]
-RULE_ATTRIBUTES = {"enrollments": Complex("enrollments", {
-    "course": Attribute("course", STRING, lambda: Course.external_id, case_exact=True, nullable=False),
-    "status": Attribute("status", STRING, lambda: Enrollment.status, nullable=False),
-    "role": Attribute("role", STRING, lambda: Enrollment.role),
-    "completedat": _COMPLETED_AT,
-    "completed_at": _COMPLETED_AT,
-}, default="course", exists=_enrollments_exist)}
+RULE_ATTRIBUTES = {
+    "enrollments": Complex(
+        "enrollments",
+        {
+            "course": Attribute("course", STRING, lambda: Course.external_id, case_exact=True, nullable=False),
+            "status": Attribute("status", STRING, lambda: Enrollment.status, nullable=False),
+            "role": Attribute("role", STRING, lambda: Enrollment.role),
+            "completedat": _COMPLETED_AT,
+            "completed_at": _COMPLETED_AT,
+        },
+        default="course",
+        exists=_enrollments_exist,
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -76,8 +88,14 @@ def _declared_custom_attributes(s: Session, tenant_id: int) -> set[str]:
 
 
 def _custom_key_in_use(s: Session, tenant_id: int, name: str) -> bool:
-    return s.scalar(select(User.id).where(User.tenant_id == tenant_id,
-                                          json_text(User.custom_attributes, name).is_not(None)).limit(1)) is not None
+    return (
+        s.scalar(
+            select(User.id)
+            .where(User.tenant_id == tenant_id, json_text(User.custom_attributes, name).is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -114,8 +132,10 @@ def rule_error(exc: InvalidFilter) -> InvalidInput:
     """The admin-facing error for a rule that does not compile: what, and where."""
     if exc.position is None:
         return InvalidInput(f"The rule is not valid: {exc.message}", details={"rule": [exc.message]})
-    return InvalidInput(f"The rule is not valid at position {exc.position}: {exc.message}",
-                        details={"rule": [f"Position {exc.position}: {exc.message}"]})
+    return InvalidInput(
+        f"The rule is not valid at position {exc.position}: {exc.message}",
+        details={"rule": [f"Position {exc.position}: {exc.message}"]},
+    )
 
 
 def validate_rule(s: Session, tenant_id: int, text: str) -> CompiledRule:
@@ -155,16 +175,27 @@ def group_saved(s: Session, rt: Runtime, group: Group, actor: Actor):
     return start_evaluation(s, rt, group, actor)
 
 
-def start_evaluation(s: Session, rt: Runtime, group: Group, actor: Actor, *, schedule_slot: int | None = None,
-                     users: tuple[int, int | None] | None = None):
+def start_evaluation(
+    s: Session,
+    rt: Runtime,
+    group: Group,
+    actor: Actor,
+    *,
+    schedule_slot: int | None = None,
+    users: tuple[int, int | None] | None = None,
+):
     """Add a rule_evaluation Operation for ``group`` (enqueued after the caller commits).
 
     ``users`` is the tenant's (count, last user id) when the caller has it already.
     """
     s.flush()
     total, last = users if users is not None else _tenant_users(s, group.tenant_id)
-    params: dict[str, Any] = {"group_id": group.id, "actor": actor.name, "channel": actor.channel,
-                              "last_user_id": last or 0}
+    params: dict[str, Any] = {
+        "group_id": group.id,
+        "actor": actor.name,
+        "channel": actor.channel,
+        "last_user_id": last or 0,
+    }
     if schedule_slot is not None:
         params["schedule_slot"] = schedule_slot
     op = start_operation(s, rt, group.tenant_id, "rule_evaluation", params, actor, total=total)
@@ -172,14 +203,23 @@ def start_evaluation(s: Session, rt: Runtime, group: Group, actor: Actor, *, sch
     return op
 
 
-def set_exceptions(rt: Runtime, tenant_id: int, group_id: int, *, always_include: Sequence[int] | None,
-                   never_include: Sequence[int] | None, actor: Actor):
+def set_exceptions(
+    rt: Runtime,
+    tenant_id: int,
+    group_id: int,
+    *,
+    always_include: Sequence[int] | None,
+    never_include: Sequence[int] | None,
+    actor: Actor,
+):
     """Replace an automatic group's always-include / never-include lists and re-evaluate it."""
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id, for_update=True)
         if group.kind != "automatic":
-            raise InvalidInput(f"Group {group.name!r} is not automatic; it has no rule exceptions.",
-                               details={"kind": ["Must be automatic."]})
+            raise InvalidInput(
+                f"Group {group.name!r} is not automatic; it has no rule exceptions.",
+                details={"kind": ["Must be automatic."]},
+            )
         settings = dict(group.settings or {})
         errors: dict[str, list[str]] = {}
         for key, ids in (("always_include", always_include), ("never_include", never_include)):
@@ -194,8 +234,15 @@ def set_exceptions(rt: Runtime, tenant_id: int, group_id: int, *, always_include
         if errors:
             raise InvalidInput("Some exception lists are invalid; nothing was changed.", details=errors)
         group.settings = settings
-        record(s, tenant_id, actor, "group.rule_exceptions_changed", "group", group.id,
-               {k: len(settings.get(k) or []) for k in ("always_include", "never_include")})
+        record(
+            s,
+            tenant_id,
+            actor,
+            "group.rule_exceptions_changed",
+            "group",
+            group.id,
+            {k: len(settings.get(k) or []) for k in ("always_include", "never_include")},
+        )
         return start_evaluation(s, rt, group, actor)
 
 
@@ -204,8 +251,10 @@ def request_evaluation(rt: Runtime, tenant_id: int, group_id: int, actor: Actor)
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id, for_update=True)
         if group.kind != "automatic":
-            raise InvalidInput(f"Group {group.name!r} is not automatic; it has no rule to evaluate.",
-                               details={"kind": ["Must be automatic."]})
+            raise InvalidInput(
+                f"Group {group.name!r} is not automatic; it has no rule to evaluate.",
+                details={"kind": ["Must be automatic."]},
+            )
         return start_evaluation(s, rt, group, actor)
 
 
@@ -215,8 +264,9 @@ def evaluate_all(rt: Runtime, actor: Actor, tenant_id: int | None = None) -> lis
         return start_all(s, rt, actor, tenant_id)
 
 
-def start_all(s: Session, rt: Runtime, actor: Actor, tenant_id: int | None = None, *,
-              schedule_slot: int | None = None) -> list[int]:
+def start_all(
+    s: Session, rt: Runtime, actor: Actor, tenant_id: int | None = None, *, schedule_slot: int | None = None
+) -> list[int]:
     """:func:`evaluate_all` inside the caller's unit of work."""
     stmt = select(Group).where(Group.kind == "automatic").order_by(Group.id)
     if tenant_id is not None:
@@ -248,7 +298,9 @@ def mark_rules_naming_course_broken(s: Session, tenant_id: int, external_id: str
     marked = 0
     for group in s.scalars(select(Group).where(Group.tenant_id == tenant_id, Group.kind == "automatic")):
         try:
-            compile_rule(s, tenant_id, group.rule or "", custom=(group.settings or {}).get("rule_custom_attributes", ()))
+            compile_rule(
+                s, tenant_id, group.rule or "", custom=(group.settings or {}).get("rule_custom_attributes", ())
+            )
         except InvalidFilter as exc:
             mark_broken(s, group, rule_error(exc).message, actor)
             marked += 1
@@ -258,8 +310,14 @@ def mark_rules_naming_course_broken(s: Session, tenant_id: int, external_id: str
 # --- keeping members current ------------------------------------------------------------------
 
 
-def reevaluate_users(s_or_rt: Session | Runtime, tenant_id: int, user_ids: Sequence[int], *,
-                     rt: Runtime | None = None, actor: Actor = RULE_ACTOR) -> dict[int, tuple[int, int]]:
+def reevaluate_users(
+    s_or_rt: Session | Runtime,
+    tenant_id: int,
+    user_ids: Sequence[int],
+    *,
+    rt: Runtime | None = None,
+    actor: Actor = RULE_ACTOR,
+) -> dict[int, tuple[int, int]]:
     """Re-evaluate a few users against every automatic group of the tenant.
 
     Call it after a change to those users, with the open Session of that change (it runs in
@@ -279,14 +337,21 @@ def reevaluate_users(s_or_rt: Session | Runtime, tenant_id: int, user_ids: Seque
         for group in s.scalars(select(Group).where(Group.tenant_id == tenant_id, Group.kind == "automatic")):
             start_evaluation(s, rt, group, actor)
         return {}
-    groups = [g for g in s.scalars(select(Group).where(Group.tenant_id == tenant_id, Group.kind == "automatic",
-                                                       Group.rule.is_not(None)).order_by(Group.id))
-              if not (g.settings or {}).get("rule_error")]
+    groups = [
+        g
+        for g in s.scalars(
+            select(Group)
+            .where(Group.tenant_id == tenant_id, Group.kind == "automatic", Group.rule.is_not(None))
+            .order_by(Group.id)
+        )
+        if not (g.settings or {}).get("rule_error")
+    ]
     rules: list[tuple[Group, ColumnElement[bool]]] = []
     for group in groups:
         try:
-            condition = _compiled(group.rule, tenant_id, tuple(sorted((group.settings or {}).get(
-                "rule_custom_attributes", ()))))
+            condition = _compiled(
+                group.rule, tenant_id, tuple(sorted((group.settings or {}).get("rule_custom_attributes", ())))
+            )
             refs = references(group.rule)
             if refs.courses or refs.groups:  # a deleted course or group must not flood the group
                 check_references(s, tenant_id, refs)

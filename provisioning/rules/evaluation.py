@@ -28,16 +28,17 @@ from provisioning.services.activity import Actor
 from provisioning.services.operations import save_progress
 
 OPERATION_TYPE = "rule_evaluation"
-CHUNK = 5000          # users in the first chunk (and the smallest later chunk)
-MAX_CHUNK = 500_000   # only counts and a sample of ids come back to Python, so memory stays flat
+CHUNK = 5000  # users in the first chunk (and the smallest later chunk)
+MAX_CHUNK = 500_000  # only counts and a sample of ids come back to Python, so memory stays flat
 
 
 def _load(s, tenant_id: int, group_id: int) -> Group | None:
     return s.scalar(select(Group).where(Group.id == group_id, Group.tenant_id == tenant_id))
 
 
-def evaluate_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any],
-                   checkpoint: dict[str, Any]) -> dict[str, Any] | None:
+def evaluate_chunk(
+    rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any]
+) -> dict[str, Any] | None:
     """One chunk of a full evaluation; returns the new checkpoint, or None when done."""
     actor = Actor(params.get("actor") or "rule", "rule")
     after = int(checkpoint.get("after_user_id", 0))
@@ -48,12 +49,20 @@ def evaluate_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[
         group = _load(s, tenant_id, params["group_id"])
         if group is None or group.kind != "automatic" or not group.rule:
             # Deleted, or made manual, since the evaluation was asked for: nothing left to do.
-            save_progress(s, operation_id, result={"added": added_total, "removed": removed_total,
-                                                   "skipped": "the group is gone or no longer automatic"})
+            save_progress(
+                s,
+                operation_id,
+                result={
+                    "added": added_total,
+                    "removed": removed_total,
+                    "skipped": "the group is gone or no longer automatic",
+                },
+            )
             return None
         try:
-            compiled = compile_rule(s, tenant_id, group.rule,
-                                    custom=(group.settings or {}).get("rule_custom_attributes", ()))
+            compiled = compile_rule(
+                s, tenant_id, group.rule, custom=(group.settings or {}).get("rule_custom_attributes", ())
+            )
         except InvalidFilter as exc:
             broken = rule_error(exc).message
             mark_broken(s, group, broken, actor)
@@ -66,21 +75,32 @@ def evaluate_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[
             done = int(checkpoint.get("done", 0))
             last = params.get("last_user_id")
             bound = [User.id <= int(last)] if last is not None else []
-            ids = select(User.id).where(User.tenant_id == tenant_id, User.id > after, *bound) \
-                .order_by(User.id).limit(size).subquery()
+            ids = (
+                select(User.id)
+                .where(User.tenant_id == tenant_id, User.id > after, *bound)
+                .order_by(User.id)
+                .limit(size)
+                .subquery()
+            )
             upper, count = s.execute(select(func.max(ids.c.id), func.count())).one()
             if upper is None:
                 return None
             added, removed = apply_rule(s, group, compiled.condition, after, upper, actor)
             done += count
-            new = {"after_user_id": upper, "done": done, "added": added_total + added,
-                   "removed": removed_total + removed}
-            save_progress(s, operation_id, done=done, checkpoint=new,
-                          result={"added": new["added"], "removed": new["removed"]})
+            new = {
+                "after_user_id": upper,
+                "done": done,
+                "added": added_total + added,
+                "removed": removed_total + removed,
+            }
+            save_progress(
+                s, operation_id, done=done, checkpoint=new, result={"added": new["added"], "removed": new["removed"]}
+            )
     if broken is not None:
         # The group was marked (committed above); the Operation fails with the reason.
-        raise InvalidInput(f"The rule of this group is broken and was not applied: {broken}",
-                           details={"rule": [broken]})
+        raise InvalidInput(
+            f"The rule of this group is broken and was not applied: {broken}", details={"rule": [broken]}
+        )
     if count < size or (last is not None and upper >= int(last)):
         return None  # that was the last chunk: no further transaction just to find nothing
     return {**new, "chunk": next_size(size, took.seconds, minimum=CHUNK, maximum=MAX_CHUNK)}

@@ -6,9 +6,10 @@ thing is deleted: ``not (enrollments[course eq "typo"])`` would otherwise match 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -62,10 +63,15 @@ def references(text: str) -> References:
         enrollment = _on(compare, bracket, "enrollments", "course")
         if enrollment == "course" and compare.op == "eq":
             courses.append((str(value.value), value.position))
-        if enrollment == "status" and compare.op in ("eq", "ne") \
-                and str(value.value).lower() not in ENROLLMENT_STATUSES:
-            raise InvalidFilter(f"Unknown enrollment status {value.value!r}; use one of "
-                                f"{', '.join(ENROLLMENT_STATUSES)}.", value.position)
+        if (
+            enrollment == "status"
+            and compare.op in ("eq", "ne")
+            and str(value.value).lower() not in ENROLLMENT_STATUSES
+        ):
+            raise InvalidFilter(
+                f"Unknown enrollment status {value.value!r}; use one of {', '.join(ENROLLMENT_STATUSES)}.",
+                value.position,
+            )
         if _on(compare, bracket, "groups", "value") == "value" and compare.op == "eq":
             groups.append((str(value.value).strip(), value.position))
     return References(tuple(courses), tuple(groups), frozenset(names))
@@ -79,14 +85,17 @@ def check_references(s: Session, tenant_id: int, refs: References) -> None:
     """Raise InvalidFilter (with the position) for the first course or group that is not the tenant's."""
     if refs.courses:
         wanted = {c for c, _ in refs.courses}
-        existing = set(s.scalars(select(Course.external_id).where(Course.tenant_id == tenant_id,
-                                                                  Course.external_id.in_(wanted))))
+        existing = set(
+            s.scalars(select(Course.external_id).where(Course.tenant_id == tenant_id, Course.external_id.in_(wanted)))
+        )
         for course, position in refs.courses:
             if course not in existing:
                 raise InvalidFilter(f"No course with external id {course!r}.", position)
     if refs.groups:
         ids = {i for i in (_as_id(g) for g, _ in refs.groups) if i is not None}
-        found = set(s.scalars(select(Group.id).where(Group.tenant_id == tenant_id, Group.id.in_(ids)))) if ids else set()
+        found = (
+            set(s.scalars(select(Group.id).where(Group.tenant_id == tenant_id, Group.id.in_(ids)))) if ids else set()
+        )
         for group, position in refs.groups:
             if _as_id(group) not in found:
                 raise InvalidFilter(f"No group with id {group!r}.", position)

@@ -12,7 +12,7 @@ the check and the Operations are one transaction, serialised by a PostgreSQL adv
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
@@ -30,7 +30,7 @@ LOCK_KEY = 0x72756C6573  # "rules": this schedule's pg_advisory_xact_lock key
 
 def current_slot(interval: int, now: datetime | None = None) -> int:
     """The number of the period ``now`` falls in."""
-    moment = now or datetime.now(timezone.utc)
+    moment = now or datetime.now(UTC)
     return int(moment.timestamp() // interval)
 
 
@@ -42,15 +42,20 @@ def start_due_evaluations(rt: Runtime, now: datetime | None = None) -> list[int]
     if interval <= 0:
         return None
     slot = current_slot(interval, now)
-    slot_start = datetime.fromtimestamp(slot * interval, timezone.utc)
+    slot_start = datetime.fromtimestamp(slot * interval, UTC)
     with rt.db.transaction() as s:
         if s.get_bind().dialect.name == "postgresql":
             if not s.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY}):
                 return None
-        started = s.scalar(select(Operation.id).where(Operation.type == "rule_evaluation",
-                                                      Operation.created_at >= slot_start,
-                                                      json_text(Operation.params, "schedule_slot") == str(slot))
-                           .limit(1))
+        started = s.scalar(
+            select(Operation.id)
+            .where(
+                Operation.type == "rule_evaluation",
+                Operation.created_at >= slot_start,
+                json_text(Operation.params, "schedule_slot") == str(slot),
+            )
+            .limit(1)
+        )
         if started is not None:
             return []
         if s.scalar(select(Group.id).where(Group.kind == "automatic").limit(1)) is None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import insert, or_, select, text
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ class Actor:
     channel: str
 
     @classmethod
-    def system(cls, channel: str = "job") -> "Actor":
+    def system(cls, channel: str = "job") -> Actor:
         return cls(name="system", channel=channel)
 
 
@@ -61,7 +62,8 @@ _INSERT_FROM_JSON = text(
     "INSERT INTO activity_events (tenant_id, actor, channel, action, object_type, object_id, details, created_at) "
     "SELECT tenant_id, actor, channel, action, object_type, object_id, coalesce(details, '{}'::jsonb), "
     "coalesce(created_at, now()) FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(tenant_id bigint, actor text, "
-    "channel text, action text, object_type text, object_id text, details jsonb, created_at timestamptz)")
+    "channel text, action text, object_type text, object_id text, details jsonb, created_at timestamptz)"
+)
 
 
 def record_many(session: Session, rows: Iterable[dict[str, Any]]) -> None:
@@ -73,7 +75,7 @@ def record_many(session: Session, rows: Iterable[dict[str, Any]]) -> None:
         session.execute(insert(ActivityEvent), rows)
         return
     for start in range(0, len(rows), RECORD_MANY_CHUNK):
-        doc = json.dumps(rows[start:start + RECORD_MANY_CHUNK], default=_json_value, separators=(",", ":"))
+        doc = json.dumps(rows[start : start + RECORD_MANY_CHUNK], default=_json_value, separators=(",", ":"))
         session.execute(_INSERT_FROM_JSON, {"rows": doc})
 
 
@@ -111,8 +113,12 @@ def list_events(
     if object_id:
         stmt = stmt.where(ActivityEvent.object_id == object_id)
     if group_id is not None:
-        stmt = stmt.where(or_((ActivityEvent.object_type == "group") & (ActivityEvent.object_id == str(group_id)),
-                              json_text(ActivityEvent.details, "group_id") == str(group_id)))
+        stmt = stmt.where(
+            or_(
+                (ActivityEvent.object_type == "group") & (ActivityEvent.object_id == str(group_id)),
+                json_text(ActivityEvent.details, "group_id") == str(group_id),
+            )
+        )
     if since:
         stmt = stmt.where(ActivityEvent.created_at >= since)
     if until:
@@ -122,26 +128,44 @@ def list_events(
         return paginate(s, stmt, page, per_page)
 
 
-def record_user_events(session: Session, tenant_id: int, actor: Actor, action: str, user_ids: Iterable[int],
-                       details: dict[str, Any] | None = None) -> None:
+def record_user_events(
+    session: Session,
+    tenant_id: int,
+    actor: Actor,
+    action: str,
+    user_ids: Iterable[int],
+    details: dict[str, Any] | None = None,
+) -> None:
     """The set-based form of :func:`record_many` for one action on many users: one INSERT ... SELECT."""
     ids = list(user_ids)
     if not ids:
         return
-    session.execute(user_events_insert(tenant_id, actor, action, User.id, details,
-                                       User.tenant_id == tenant_id, id_in(session, User.id, ids)))
+    session.execute(
+        user_events_insert(
+            tenant_id, actor, action, User.id, details, User.tenant_id == tenant_id, id_in(session, User.id, ids)
+        )
+    )
 
 
-def user_events_insert(tenant_id: int, actor: Actor, action: str, user_id: Any, details: dict[str, Any] | None,
-                       *where: Any):
+def user_events_insert(
+    tenant_id: int, actor: Actor, action: str, user_id: Any, details: dict[str, Any] | None, *where: Any
+):
     """``INSERT INTO activity_events SELECT ... <one event per user_id>``: the rows come from the
     table (or CTE) ``user_id`` belongs to, filtered by ``where``."""
     from sqlalchemy import String, cast, literal
 
-    rows = select(literal(tenant_id), literal(actor.name), literal(actor.channel), literal(action), literal("user"),
-                  cast(user_id, String), literal(details or {}, type_=ActivityEvent.details.type),
-                  literal(utcnow(), type_=ActivityEvent.created_at.type)).where(*where)
+    rows = select(
+        literal(tenant_id),
+        literal(actor.name),
+        literal(actor.channel),
+        literal(action),
+        literal("user"),
+        cast(user_id, String),
+        literal(details or {}, type_=ActivityEvent.details.type),
+        literal(utcnow(), type_=ActivityEvent.created_at.type),
+    ).where(*where)
     if not where:
         rows = rows.select_from(user_id.table)
     return insert(ActivityEvent.__table__).from_select(
-        ["tenant_id", "actor", "channel", "action", "object_type", "object_id", "details", "created_at"], rows)
+        ["tenant_id", "actor", "channel", "action", "object_type", "object_id", "details", "created_at"], rows
+    )

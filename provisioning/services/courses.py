@@ -7,9 +7,10 @@ the tenant's automatic groups, since rules may test enrollment status.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -93,7 +94,7 @@ def parse_when(value: Any) -> datetime | None:
     else:
         text = str(value).strip()
         parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    parsed = parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
     if not 1900 <= parsed.year <= 9000:  # also keeps the conversion to UTC from overflowing
         raise ValueError("year out of range")
     return parsed
@@ -129,26 +130,41 @@ def _check_rows(rows: Sequence[dict[str, Any]], where: str) -> tuple[list[dict[s
         except (TypeError, ValueError):
             fail(index, "completed_at", "Must be an ISO 8601 date or date-time, like 2024-05-31T12:00:00Z.")
             completed_at = None
-        clean.append({"index": index, "email": email.strip().lower() if isinstance(email, str) else None,
-                      "user_id": user_id, "course": course.strip() if isinstance(course, str) else None,
-                      "role": role, "status": status, "completed_at": completed_at})
+        clean.append(
+            {
+                "index": index,
+                "email": email.strip().lower() if isinstance(email, str) else None,
+                "user_id": user_id,
+                "course": course.strip() if isinstance(course, str) else None,
+                "role": role,
+                "status": status,
+                "completed_at": completed_at,
+            }
+        )
     return clean, errors
 
 
-def _resolve(s: Session, tenant_id: int, rows: list[dict[str, Any]], where: str | None,
-             errors: dict[str, list[str]]) -> None:
+def _resolve(
+    s: Session, tenant_id: int, rows: list[dict[str, Any]], where: str | None, errors: dict[str, list[str]]
+) -> None:
     """Fill in user and course ids (chunked IN lookups); unknown ones become row errors."""
     by_email = find_users_by_email(s, tenant_id, [r["email"] for r in rows if r["email"]])
     ids = sorted({r["user_id"] for r in rows if isinstance(r["user_id"], int)})
     known_ids: set[int] = set()
     for start in range(0, len(ids), CHUNK):
-        known_ids.update(s.scalars(select(User.id).where(User.tenant_id == tenant_id,
-                                                         User.id.in_(ids[start:start + CHUNK]))))
+        known_ids.update(
+            s.scalars(select(User.id).where(User.tenant_id == tenant_id, User.id.in_(ids[start : start + CHUNK])))
+        )
     courses = sorted({r["course"] for r in rows if r["course"]})
     course_ids: dict[str, int] = {}
     for start in range(0, len(courses), CHUNK):
-        course_ids.update(s.execute(select(Course.external_id, Course.id).where(
-            Course.tenant_id == tenant_id, Course.external_id.in_(courses[start:start + CHUNK]))).all())
+        course_ids.update(
+            s.execute(
+                select(Course.external_id, Course.id).where(
+                    Course.tenant_id == tenant_id, Course.external_id.in_(courses[start : start + CHUNK])
+                )
+            ).all()
+        )
 
     def fail(row: dict[str, Any], field: str, message: str) -> None:
         key = f"{where}{row['index']}.{field}" if where is not None else field
@@ -175,26 +191,49 @@ def _upsert(s: Session, tenant_id: int, rows: list[dict[str, Any]]) -> tuple[int
     now = utcnow()
     created = updated = 0
     for start in range(0, len(rows), CHUNK):
-        chunk = rows[start:start + CHUNK]
+        chunk = rows[start : start + CHUNK]
         pairs = [(r["course_pk"], r["user_id"]) for r in chunk]
-        existing = s.scalar(select(func.count()).select_from(Enrollment).where(
-            tuple_(Enrollment.course_id, Enrollment.user_id).in_(pairs))) or 0
-        stmt = insert(Enrollment).values([
-            dict(tenant_id=tenant_id, course_id=r["course_pk"], user_id=r["user_id"], role=r["role"],
-                 status=r["status"], completed_at=r["completed_at"], created_at=now, updated_at=now)
-            for r in chunk])
+        existing = (
+            s.scalar(
+                select(func.count())
+                .select_from(Enrollment)
+                .where(tuple_(Enrollment.course_id, Enrollment.user_id).in_(pairs))
+            )
+            or 0
+        )
+        stmt = insert(Enrollment).values(
+            [
+                dict(
+                    tenant_id=tenant_id,
+                    course_id=r["course_pk"],
+                    user_id=r["user_id"],
+                    role=r["role"],
+                    status=r["status"],
+                    completed_at=r["completed_at"],
+                    created_at=now,
+                    updated_at=now,
+                )
+                for r in chunk
+            ]
+        )
         stmt = stmt.on_conflict_do_update(
             index_elements=[Enrollment.course_id, Enrollment.user_id],
-            set_={"role": stmt.excluded.role, "status": stmt.excluded.status,
-                  "completed_at": stmt.excluded.completed_at, "updated_at": stmt.excluded.updated_at})
+            set_={
+                "role": stmt.excluded.role,
+                "status": stmt.excluded.status,
+                "completed_at": stmt.excluded.completed_at,
+                "updated_at": stmt.excluded.updated_at,
+            },
+        )
         s.execute(stmt)
         created += len(chunk) - existing
         updated += existing
     return created, updated
 
 
-def enroll_many(rt: Runtime, tenant_id: int, rows: Sequence[dict[str, Any]], actor: Actor, *,
-                where: str | None = "") -> EnrollmentResult:
+def enroll_many(
+    rt: Runtime, tenant_id: int, rows: Sequence[dict[str, Any]], actor: Actor, *, where: str | None = ""
+) -> EnrollmentResult:
     """Create or update enrollments; all rows are checked first and any error changes nothing.
 
     Each row: ``email`` or ``user_id``, ``course_id`` (the course's external id), ``role``,
@@ -215,8 +254,15 @@ def enroll_many(rt: Runtime, tenant_id: int, rows: Sequence[dict[str, Any]], act
         latest = {(r["course_pk"], r["user_id"]): r for r in clean}  # the last row for a pair wins
         created, updated = _upsert(s, tenant_id, list(latest.values()))
         user_ids = sorted({uid for _, uid in latest})
-        record(s, tenant_id, actor, "enrollments.saved", "course", None,
-               {"created": created, "updated": updated, "users": len(user_ids)})
+        record(
+            s,
+            tenant_id,
+            actor,
+            "enrollments.saved",
+            "course",
+            None,
+            {"created": created, "updated": updated, "users": len(user_ids)},
+        )
         reevaluate_users(s, tenant_id, user_ids, rt=rt)
     return EnrollmentResult(created=created, updated=updated, user_ids=user_ids)
 
@@ -225,23 +271,48 @@ def enroll(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Actor) ->
     """Create or update one enrollment; returns it."""
     enroll_many(rt, tenant_id, [values], actor, where=None)
     with rt.db.read() as s:
-        course_pk = s.scalar(select(Course.id).where(Course.tenant_id == tenant_id,
-                                                     Course.external_id == str(values["course_id"]).strip()))
-        user_filter = (Enrollment.user_id == values["user_id"]) if values.get("user_id") is not None else \
-            Enrollment.user_id.in_(select(User.id).where(User.tenant_id == tenant_id,
-                                                         func.lower(User.email) == values["email"].strip().lower()))
+        course_pk = s.scalar(
+            select(Course.id).where(
+                Course.tenant_id == tenant_id, Course.external_id == str(values["course_id"]).strip()
+            )
+        )
+        user_filter = (
+            (Enrollment.user_id == values["user_id"])
+            if values.get("user_id") is not None
+            else Enrollment.user_id.in_(
+                select(User.id).where(
+                    User.tenant_id == tenant_id, func.lower(User.email) == values["email"].strip().lower()
+                )
+            )
+        )
         return s.scalar(select(Enrollment).where(Enrollment.course_id == course_pk, user_filter))
 
 
 def course_ids_by_external_id(s: Session, tenant_id: int, external_ids: Sequence[str]) -> dict[str, int]:
     """Map those of ``external_ids`` that are courses of the tenant to their ids."""
     wanted = sorted(set(external_ids))
-    return dict(s.execute(select(Course.external_id, Course.id).where(
-        Course.tenant_id == tenant_id, Course.external_id.in_(wanted))).all()) if wanted else {}
+    return (
+        dict(
+            s.execute(
+                select(Course.external_id, Course.id).where(
+                    Course.tenant_id == tenant_id, Course.external_id.in_(wanted)
+                )
+            ).all()
+        )
+        if wanted
+        else {}
+    )
 
 
-__all__ = ["EnrollmentResult", "add_course", "create_course", "delete_course", "enroll", "enroll_many",
-           "course_ids_by_external_id"]
+__all__ = [
+    "EnrollmentResult",
+    "add_course",
+    "create_course",
+    "delete_course",
+    "enroll",
+    "enroll_many",
+    "course_ids_by_external_id",
+]
 
 
 # --- reading courses for the UI ------------------------------------------------------------------
@@ -252,9 +323,11 @@ def courses_of_groups(rt: Runtime, tenant_id: int, group_ids: Sequence[int]) -> 
     found: dict[int, list[Course]] = {}
     with rt.db.read() as s:
         for group_id, course in s.execute(
-                select(CourseGroup.group_id, Course).join(Course, Course.id == CourseGroup.course_id)
-                .where(Course.tenant_id == tenant_id, CourseGroup.group_id.in_(list(group_ids)))
-                .order_by(Course.title, Course.id)):
+            select(CourseGroup.group_id, Course)
+            .join(Course, Course.id == CourseGroup.course_id)
+            .where(Course.tenant_id == tenant_id, CourseGroup.group_id.in_(list(group_ids)))
+            .order_by(Course.title, Course.id)
+        ):
             found.setdefault(group_id, []).append(course)
     return found
 
@@ -264,12 +337,18 @@ def managers_of_groups(rt: Runtime, tenant_id: int, group_ids: Sequence[int]) ->
     found: dict[int, list[str]] = {}
     with rt.db.read() as s:
         rows = s.execute(
-            select(CourseGroup.group_id, func.coalesce(User.email, User.username)).distinct()
+            select(CourseGroup.group_id, func.coalesce(User.email, User.username))
+            .distinct()
             .join(Enrollment, Enrollment.course_id == CourseGroup.course_id)
             .join(User, User.id == Enrollment.user_id)
-            .where(User.tenant_id == tenant_id, CourseGroup.group_id.in_(list(group_ids)),
-                   Enrollment.role.in_(sorted(MANAGER_ROLES)), Enrollment.status != "dropped")
-            .order_by(CourseGroup.group_id, func.coalesce(User.email, User.username)))
+            .where(
+                User.tenant_id == tenant_id,
+                CourseGroup.group_id.in_(list(group_ids)),
+                Enrollment.role.in_(sorted(MANAGER_ROLES)),
+                Enrollment.status != "dropped",
+            )
+            .order_by(CourseGroup.group_id, func.coalesce(User.email, User.username))
+        )
         for group_id, who in rows:
             found.setdefault(group_id, []).append(who)
     return found
@@ -282,9 +361,11 @@ def course_titles_of_users(rt: Runtime, tenant_id: int, user_ids: Sequence[int])
         rows = s.execute(
             select(Enrollment.user_id, func.coalesce(Course.title, Course.external_id))
             .join(Course, Course.id == Enrollment.course_id)
-            .where(Course.tenant_id == tenant_id, Enrollment.user_id.in_(list(user_ids)),
-                   Enrollment.status != "dropped")
-            .order_by(Enrollment.user_id, Course.title))
+            .where(
+                Course.tenant_id == tenant_id, Enrollment.user_id.in_(list(user_ids)), Enrollment.status != "dropped"
+            )
+            .order_by(Enrollment.user_id, Course.title)
+        )
         for user_id, title in rows:
             found.setdefault(user_id, []).append(title)
     return found

@@ -42,24 +42,26 @@ class DemoResult:
 def sample_people() -> list[dict]:
     """Fifty people: forty employees across five departments and locations, ten students."""
     people = []
-    for i, (first, last) in enumerate((f, l) for l in _LAST for f in _FIRST):
+    for i, (first, last) in enumerate((f, surname) for surname in _LAST for f in _FIRST):
         student = i % 5 == 4
         username = f"{first}.{last}".lower()
-        people.append({
-            "username": username,
-            "email": f"{username}@{EMAIL_DOMAIN}",
-            "given_name": first,
-            "family_name": last,
-            "display_name": f"{first} {last}",
-            "external_id": f"demo-{i + 1:03d}",
-            "department": None if student else _DEPARTMENTS[i % len(_DEPARTMENTS)],
-            "title": "Student" if student else "Staff",
-            "custom_attributes": {
-                "location": _LOCATIONS[(i // 2) % len(_LOCATIONS)],
-                "hireDate": (date(2018, 1, 8) + timedelta(days=37 * i)).isoformat(),
-                "studentOrEmployee": "student" if student else "employee",
-            },
-        })
+        people.append(
+            {
+                "username": username,
+                "email": f"{username}@{EMAIL_DOMAIN}",
+                "given_name": first,
+                "family_name": last,
+                "display_name": f"{first} {last}",
+                "external_id": f"demo-{i + 1:03d}",
+                "department": None if student else _DEPARTMENTS[i % len(_DEPARTMENTS)],
+                "title": "Student" if student else "Staff",
+                "custom_attributes": {
+                    "location": _LOCATIONS[(i // 2) % len(_LOCATIONS)],
+                    "hireDate": (date(2018, 1, 8) + timedelta(days=37 * i)).isoformat(),
+                    "studentOrEmployee": "student" if student else "employee",
+                },
+            }
+        )
     return people
 
 
@@ -68,13 +70,19 @@ def _sample_groups(people: list[dict]) -> dict[str, tuple[str, list[str]]]:
     employees = [p for p in people if p["custom_attributes"]["studentOrEmployee"] == "employee"]
     return {
         "All Staff": ("Every employee.", [p["username"] for p in employees]),
-        "Engineering Team": ("The Engineering department.",
-                             [p["username"] for p in employees if p["department"] == "Engineering"]),
+        "Engineering Team": (
+            "The Engineering department.",
+            [p["username"] for p in employees if p["department"] == "Engineering"],
+        ),
         "Sales Team": ("The Sales department.", [p["username"] for p in employees if p["department"] == "Sales"]),
-        "Berlin Office": ("Everyone based in Berlin.",
-                          [p["username"] for p in people if p["custom_attributes"]["location"] == "Berlin"]),
-        "Students 2026": ("This year's students.",
-                          [p["username"] for p in people if p["custom_attributes"]["studentOrEmployee"] == "student"]),
+        "Berlin Office": (
+            "Everyone based in Berlin.",
+            [p["username"] for p in people if p["custom_attributes"]["location"] == "Berlin"],
+        ),
+        "Students 2026": (
+            "This year's students.",
+            [p["username"] for p in people if p["custom_attributes"]["studentOrEmployee"] == "student"],
+        ),
     }
 
 
@@ -89,13 +97,38 @@ def _ensure_tenant(s: Session) -> Tenant:
 
 def _insert_people(s: Session, tenant_id: int, people: list[dict], actor: Actor) -> list[int]:
     now = utcnow()
-    rows = [{**p, "tenant_id": tenant_id, "active": True, "status": "active", "role": "learner",
-             "extra": {}, "created_at": now, "updated_at": now, "version": 1} for p in people]
+    rows = [
+        {
+            **p,
+            "tenant_id": tenant_id,
+            "active": True,
+            "status": "active",
+            "role": "learner",
+            "extra": {},
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+        for p in people
+    ]
     stmt = insert_ignoring_conflicts(s, User.__table__).returning(User.__table__.c.id)
     added = list(s.scalars(stmt, rows))
-    record_many(s, [dict(tenant_id=tenant_id, actor=actor.name, channel=actor.channel, action="user.created",
-                         object_type="user", object_id=str(uid), details={"demo": True}, created_at=now)
-                    for uid in added])
+    record_many(
+        s,
+        [
+            dict(
+                tenant_id=tenant_id,
+                actor=actor.name,
+                channel=actor.channel,
+                action="user.created",
+                object_type="user",
+                object_id=str(uid),
+                details={"demo": True},
+                created_at=now,
+            )
+            for uid in added
+        ],
+    )
     return added
 
 
@@ -106,18 +139,25 @@ def seed_demo(rt: Runtime, actor: Actor) -> DemoResult:
         tenant = _ensure_tenant(s)
         added = _insert_people(s, tenant.id, people, actor)
         check_seats(s, tenant.id, adding=0)  # a pre-existing "demo" tenant may have a seat limit
-        ids = dict(s.execute(select(func.lower(User.username), User.id).where(
-            User.tenant_id == tenant.id, func.lower(User.username).in_([p["username"] for p in people]))).all())
+        ids = dict(
+            s.execute(
+                select(func.lower(User.username), User.id).where(
+                    User.tenant_id == tenant.id, func.lower(User.username).in_([p["username"] for p in people])
+                )
+            ).all()
+        )
         counts: dict[str, int] = {}
         for name, (description, usernames) in _sample_groups(people).items():
             group = s.scalar(select(Group).where(Group.tenant_id == tenant.id, func.lower(Group.name) == name.lower()))
             if group is None:
                 group = add_group(s, tenant.id, {"name": name, "description": description, "source": "api"}, actor)
-            if group.kind != "automatic" and insert_members(s, tenant.id, group.id,
-                                                            [ids[u] for u in usernames if u in ids], "manual"):
+            if group.kind != "automatic" and insert_members(
+                s, tenant.id, group.id, [ids[u] for u in usernames if u in ids], "manual"
+            ):
                 touch_group(s, group.id)
-            counts[name] = s.scalar(select(func.count()).select_from(Membership)
-                                    .where(Membership.group_id == group.id)) or 0
+            counts[name] = (
+                s.scalar(select(func.count()).select_from(Membership).where(Membership.group_id == group.id)) or 0
+            )
         total = s.scalar(select(func.count()).select_from(User).where(User.tenant_id == tenant.id)) or 0
         result = DemoResult(tenant.id, tenant.slug, len(added), total, counts)
     return result

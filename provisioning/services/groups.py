@@ -36,8 +36,15 @@ def get_group(rt: Runtime, tenant_id: int, group_id: int) -> Group:
 
 
 def list_groups(
-    rt: Runtime, tenant_id: int, *, q: str | None = None, populated: bool | None = None,
-    kind: str | None = None, page: int = 1, per_page: int = 50, within: Any = None,
+    rt: Runtime,
+    tenant_id: int,
+    *,
+    q: str | None = None,
+    populated: bool | None = None,
+    kind: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+    within: Any = None,
 ) -> Page[Group]:
     """Groups of the tenant, by name; ``q`` is a case-insensitive substring of the name.
 
@@ -45,8 +52,11 @@ def list_groups(
     """
     if kind and kind not in GROUP_KINDS:
         raise InvalidInput(f"Unknown kind {kind!r}.", details={"kind": [f"Must be one of {', '.join(GROUP_KINDS)}."]})
-    stmt = (select(Group).where(Group.tenant_id == tenant_id)
-            .options(with_expression(Group.member_count, member_count_expr())))
+    stmt = (
+        select(Group)
+        .where(Group.tenant_id == tenant_id)
+        .options(with_expression(Group.member_count, member_count_expr()))
+    )
     if q:
         stmt = stmt.where(func.lower(Group.name).like(f"%{escape_like(q.strip().lower())}%", escape="\\"))
     if kind:
@@ -61,8 +71,9 @@ def list_groups(
         return paginate(s, stmt, page, per_page)
 
 
-def update_group(rt: Runtime, tenant_id: int, group_id: int, values: dict[str, Any], actor: Actor,
-                 *, if_version: int | None = None) -> Group:
+def update_group(
+    rt: Runtime, tenant_id: int, group_id: int, values: dict[str, Any], actor: Actor, *, if_version: int | None = None
+) -> Group:
     """Change some attributes of a group."""
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id, for_update=True)

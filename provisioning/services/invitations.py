@@ -7,7 +7,7 @@ until the user first arrives (:func:`accept_invitation`).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session
@@ -26,13 +26,16 @@ def tenant_link(tenant: Tenant, setting: str, field: str) -> str:
     """A URL from the tenant's settings, or a 400 that names the missing setting."""
     url = ((tenant.settings or {}).get(setting) or "").strip()
     if not url.startswith(("https://", "http://")):
-        raise InvalidInput(f"The tenant has no {setting} setting (an http(s) URL), which this needs.",
-                           details={field: [f"Set the tenant setting {setting} first."]})
+        raise InvalidInput(
+            f"The tenant has no {setting} setting (an http(s) URL), which this needs.",
+            details={field: [f"Set the tenant setting {setting} first."]},
+        )
     return url
 
 
-def send_invitations(s: Session, rt: Runtime, tenant_id: int, user_ids: Sequence[int], actor: Actor, *,
-                     operation_id: int | None = None) -> list[int]:
+def send_invitations(
+    s: Session, rt: Runtime, tenant_id: int, user_ids: Sequence[int], actor: Actor, *, operation_id: int | None = None
+) -> list[int]:
     """Invite (or invite again) those of ``user_ids`` still invited and with an email; returns them.
 
     One UPDATE for existing invitations, one INSERT ... SELECT for new ones, and one
@@ -40,28 +43,62 @@ def send_invitations(s: Session, rt: Runtime, tenant_id: int, user_ids: Sequence
     """
     tenant = s.get(Tenant, tenant_id)
     join_url = tenant_link(tenant, "join_url", "join_url")
-    users = s.execute(select(User.id, User.email, User.given_name, User.display_name, User.username)
-                      .where(User.tenant_id == tenant_id, id_in(s, User.id, list(user_ids)), User.status == "invited",
-                             User.email.is_not(None))
-                      .order_by(User.id)).all()
+    users = s.execute(
+        select(User.id, User.email, User.given_name, User.display_name, User.username)
+        .where(
+            User.tenant_id == tenant_id,
+            id_in(s, User.id, list(user_ids)),
+            User.status == "invited",
+            User.email.is_not(None),
+        )
+        .order_by(User.id)
+    ).all()
     ids = [u.id for u in users]
     if not ids:
         return []
     now = utcnow()
-    s.execute(update(Invitation).where(Invitation.tenant_id == tenant_id, id_in(s, Invitation.user_id, ids))
-              .values(status="pending", sent_count=Invitation.sent_count + 1, last_sent_at=now,
-                      invited_by=actor.name, accepted_at=None)
-              .execution_options(synchronize_session=False))
-    new = select(User.id, literal(tenant_id), literal("pending"), literal(1), literal(actor.name),
-                 literal(now, type_=Invitation.created_at.type), literal(now, type_=Invitation.last_sent_at.type)) \
-        .where(User.tenant_id == tenant_id, id_in(s, User.id, ids))
-    s.execute(insert_ignoring_conflicts(s, Invitation.__table__).from_select(
-        ["user_id", "tenant_id", "status", "sent_count", "invited_by", "created_at", "last_sent_at"], new))
-    queue_emails(s, rt, tenant_id, ((u.id, u.email, render("invitation", {
-        "tenant_name": tenant.name, "name": greeting_name(u), "join_url": join_url})) for u in users),
-        "invitation", operation_id=operation_id)
-    record_user_events(s, tenant_id, actor, "user.invited", ids,
-                       {"operation_id": operation_id} if operation_id else {})
+    s.execute(
+        update(Invitation)
+        .where(Invitation.tenant_id == tenant_id, id_in(s, Invitation.user_id, ids))
+        .values(
+            status="pending",
+            sent_count=Invitation.sent_count + 1,
+            last_sent_at=now,
+            invited_by=actor.name,
+            accepted_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    new = select(
+        User.id,
+        literal(tenant_id),
+        literal("pending"),
+        literal(1),
+        literal(actor.name),
+        literal(now, type_=Invitation.created_at.type),
+        literal(now, type_=Invitation.last_sent_at.type),
+    ).where(User.tenant_id == tenant_id, id_in(s, User.id, ids))
+    s.execute(
+        insert_ignoring_conflicts(s, Invitation.__table__).from_select(
+            ["user_id", "tenant_id", "status", "sent_count", "invited_by", "created_at", "last_sent_at"], new
+        )
+    )
+    queue_emails(
+        s,
+        rt,
+        tenant_id,
+        (
+            (
+                u.id,
+                u.email,
+                render("invitation", {"tenant_name": tenant.name, "name": greeting_name(u), "join_url": join_url}),
+            )
+            for u in users
+        ),
+        "invitation",
+        operation_id=operation_id,
+    )
+    record_user_events(s, tenant_id, actor, "user.invited", ids, {"operation_id": operation_id} if operation_id else {})
     return ids
 
 
@@ -74,9 +111,15 @@ def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[s
     try:
         tenant_link(s.get(Tenant, tenant_id), "join_url", "emails")
     except InvalidInput:
-        raise InvalidInput("Unknown emails can only be invited once the tenant has a join_url setting.",
-                           details={"emails": [f"No user with email {e!r}; to invite them, set the tenant "
-                                               "setting join_url first." for e in emails[:100]]}) from None
+        raise InvalidInput(
+            "Unknown emails can only be invited once the tenant has a join_url setting.",
+            details={
+                "emails": [
+                    f"No user with email {e!r}; to invite them, set the tenant setting join_url first."
+                    for e in emails[:100]
+                ]
+            },
+        ) from None
     created = {}
     for address in dict.fromkeys(e.strip() for e in emails if e and e.strip()):
         user = add_user(s, tenant_id, {"email": address, "username": address, "status": "invited"}, actor)
@@ -87,8 +130,11 @@ def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[s
 
 def accept_invitation(s: Session, tenant_id: int, user_id: int) -> bool:
     """Mark the user's pending invitation accepted (call when they first arrive); True if there was one."""
-    return bool(s.execute(update(Invitation)
-                          .where(Invitation.tenant_id == tenant_id, Invitation.user_id == user_id,
-                                 Invitation.status == "pending")
-                          .values(status="accepted", accepted_at=utcnow())
-                          .execution_options(synchronize_session=False)).rowcount)
+    return bool(
+        s.execute(
+            update(Invitation)
+            .where(Invitation.tenant_id == tenant_id, Invitation.user_id == user_id, Invitation.status == "pending")
+            .values(status="accepted", accepted_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )

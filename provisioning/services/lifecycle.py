@@ -13,7 +13,7 @@ they own, and anonymises the activity records about them.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -48,16 +48,18 @@ def deactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor:
     changed: list[int] = []
     now = utcnow()
     for chunk in id_chunks(s, user_ids, CHUNK):
-        deactivating = (update(User)
-                        .where(User.tenant_id == tenant_id, id_in(s, User.id, chunk), User.status != "deactivated")
-                        .values(status="deactivated", active=False, version=User.version + 1, updated_at=now)
-                        .returning(User.id))
+        deactivating = (
+            update(User)
+            .where(User.tenant_id == tenant_id, id_in(s, User.id, chunk), User.status != "deactivated")
+            .values(status="deactivated", active=False, version=User.version + 1, updated_at=now)
+            .returning(User.id)
+        )
         if s.get_bind().dialect.name == "postgresql":
             changed.extend(_deactivate_in_one_statement(s, tenant_id, deactivating, now, actor))
             continue
         rows = s.scalars(deactivating.execution_options(synchronize_session=False)).all()
         if rows:
-            for statement in _temporary_data(tenant_id, lambda column: id_in(s, column, rows), now):
+            for statement in _temporary_data(tenant_id, lambda column, rows=rows: id_in(s, column, rows), now):
                 s.execute(statement)
             record_user_events(s, tenant_id, actor, "user.deactivated", rows)
         changed.extend(rows)
@@ -73,8 +75,10 @@ def _deactivate_in_one_statement(s: Session, tenant_id: int, deactivating, now, 
     """
     changed = deactivating.cte("changed")
     in_changed = select(changed.c.id)
-    parts = [statement.cte(f"temporary_{i}")
-             for i, statement in enumerate(_temporary_data(tenant_id, lambda column: column.in_(in_changed), now))]
+    parts = [
+        statement.cte(f"temporary_{i}")
+        for i, statement in enumerate(_temporary_data(tenant_id, lambda column: column.in_(in_changed), now))
+    ]
     parts.append(user_events_insert(tenant_id, actor, "user.deactivated", changed.c.id, None).cte("events"))
     return list(s.scalars(select(changed.c.id).add_cte(*parts)))
 
@@ -82,8 +86,15 @@ def _deactivate_in_one_statement(s: Session, tenant_id: int, deactivating, now, 
 def reactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor: Actor) -> list[int]:
     """Reactivate deactivated users inside an open unit of work; returns the ids that changed."""
     ids = list(user_ids)
-    pending = list(s.scalars(select(User.id).where(User.tenant_id == tenant_id, id_in(s, User.id, ids),
-                                                   User.status == "deactivated"))) if ids else []
+    pending = (
+        list(
+            s.scalars(
+                select(User.id).where(User.tenant_id == tenant_id, id_in(s, User.id, ids), User.status == "deactivated")
+            )
+        )
+        if ids
+        else []
+    )
     if pending:
         check_seats(s, tenant_id, adding=len(pending))
     changed: list[int] = []
@@ -104,17 +115,23 @@ def reactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor:
 def _temporary_data(tenant_id: int, of_users, now) -> list:
     """One statement per kind of temporary data of the users ``of_users(column)`` selects."""
     return [
-        delete(Invitation).where(Invitation.tenant_id == tenant_id, of_users(Invitation.user_id),
-                                 Invitation.status == "pending"),
+        delete(Invitation).where(
+            Invitation.tenant_id == tenant_id, of_users(Invitation.user_id), Invitation.status == "pending"
+        ),
         update(EmailMessage)
-        .where(EmailMessage.tenant_id == tenant_id, of_users(EmailMessage.user_id),
-               EmailMessage.kind == "invitation", EmailMessage.status == "queued")
+        .where(
+            EmailMessage.tenant_id == tenant_id,
+            of_users(EmailMessage.user_id),
+            EmailMessage.kind == "invitation",
+            EmailMessage.status == "queued",
+        )
         .values(status="cancelled", last_error="Cancelled: the user was deactivated.", updated_at=now)
         .execution_options(synchronize_session=False),
         delete(Task).where(Task.tenant_id == tenant_id, of_users(Task.user_id), Task.status == "open"),
         # "enrolled" means the course has not started for them; in_progress and completed are history.
-        delete(Enrollment).where(Enrollment.tenant_id == tenant_id, of_users(Enrollment.user_id),
-                                 Enrollment.status == "enrolled"),
+        delete(Enrollment).where(
+            Enrollment.tenant_id == tenant_id, of_users(Enrollment.user_id), Enrollment.status == "enrolled"
+        ),
     ]
 
 
@@ -128,25 +145,42 @@ def delete_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor: Act
     ids = list(user_ids)
     now = utcnow()
     for start in range(0, len(ids), CHUNK):
-        chunk = list(s.scalars(select(User.id).where(User.tenant_id == tenant_id,
-                                                    id_in(s, User.id, ids[start:start + CHUNK]))))
+        chunk = list(
+            s.scalars(select(User.id).where(User.tenant_id == tenant_id, id_in(s, User.id, ids[start : start + CHUNK])))
+        )
         if not chunk:
             continue
-        s.execute(update(Group)
-                  .where(Group.tenant_id == tenant_id,
-                         Group.id.in_(select(Membership.group_id).where(id_in(s, Membership.user_id, chunk))))
-                  .values(version=Group.version + 1, updated_at=now)
-                  .execution_options(synchronize_session=False))
+        s.execute(
+            update(Group)
+            .where(
+                Group.tenant_id == tenant_id,
+                Group.id.in_(select(Membership.group_id).where(id_in(s, Membership.user_id, chunk))),
+            )
+            .values(version=Group.version + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
         for model in (Membership, Enrollment, Task, Certificate, Notification, Invitation, EmailMessage):
             s.execute(delete(model).where(model.tenant_id == tenant_id, id_in(s, model.user_id, chunk)))
-        s.execute(delete(ManagerShare).where(ManagerShare.tenant_id == tenant_id,
-                                             id_in(s, ManagerShare.user_id, chunk) | id_in(s, ManagerShare.manager_id, chunk)))
-        s.execute(update(ActivityEvent)
-                  .where(ActivityEvent.tenant_id == tenant_id, ActivityEvent.object_type == "user",
-                         id_in(s, ActivityEvent.object_id, [str(i) for i in chunk]))
-                  .values(details={"anonymised": True})
-                  .execution_options(synchronize_session=False))
+        s.execute(
+            delete(ManagerShare).where(
+                ManagerShare.tenant_id == tenant_id,
+                id_in(s, ManagerShare.user_id, chunk) | id_in(s, ManagerShare.manager_id, chunk),
+            )
+        )
+        s.execute(
+            update(ActivityEvent)
+            .where(
+                ActivityEvent.tenant_id == tenant_id,
+                ActivityEvent.object_type == "user",
+                id_in(s, ActivityEvent.object_id, [str(i) for i in chunk]),
+            )
+            .values(details={"anonymised": True})
+            .execution_options(synchronize_session=False)
+        )
         record_user_events(s, tenant_id, actor, "user.deleted", chunk, {"anonymised": True})
-        deleted.extend(s.scalars(delete(User).where(User.tenant_id == tenant_id, id_in(s, User.id, chunk))
-                                 .returning(User.id)).all())
+        deleted.extend(
+            s.scalars(
+                delete(User).where(User.tenant_id == tenant_id, id_in(s, User.id, chunk)).returning(User.id)
+            ).all()
+        )
     return deleted

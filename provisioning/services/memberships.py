@@ -8,8 +8,9 @@ Adding or removing members never loads the group's other members: adding is one
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -48,16 +49,35 @@ class MemberChange:
         return len(self.added)
 
 
-def _member_events(tenant_id: int, group_id: int, user_ids: Iterable[int], actor: Actor, action: str) -> list[dict[str, Any]]:
+def _member_events(
+    tenant_id: int, group_id: int, user_ids: Iterable[int], actor: Actor, action: str
+) -> list[dict[str, Any]]:
     now = utcnow()
-    return [dict(tenant_id=tenant_id, actor=actor.name, channel=actor.channel, action=action,
-                 object_type="group", object_id=str(group_id), details={"user_id": uid}, created_at=now)
-            for uid in user_ids]
+    return [
+        dict(
+            tenant_id=tenant_id,
+            actor=actor.name,
+            channel=actor.channel,
+            action=action,
+            object_type="group",
+            object_id=str(group_id),
+            details={"user_id": uid},
+            created_at=now,
+        )
+        for uid in user_ids
+    ]
 
 
 def add_members(
-    rt: Runtime, tenant_id: int, group_id: int, *, user_ids: Sequence[int] = (), emails: Sequence[str] = (),
-    actor: Actor, source: str = "manual", invite: bool = False,
+    rt: Runtime,
+    tenant_id: int,
+    group_id: int,
+    *,
+    user_ids: Sequence[int] = (),
+    emails: Sequence[str] = (),
+    actor: Actor,
+    source: str = "manual",
+    invite: bool = False,
 ) -> MemberChange:
     """Add users (by id or by email) to a group.  Unknown ids or emails refuse the whole request.
 
@@ -76,8 +96,11 @@ def add_members(
         if ids:
             known = set()
             for start in range(0, len(ids), CHUNK):
-                known.update(s.scalars(select(User.id).where(User.tenant_id == tenant_id,
-                                                             User.id.in_(ids[start:start + CHUNK]))))
+                known.update(
+                    s.scalars(
+                        select(User.id).where(User.tenant_id == tenant_id, User.id.in_(ids[start : start + CHUNK]))
+                    )
+                )
             missing = [i for i in ids if i not in known]
             if missing:
                 errors["user_ids"] = [f"No user with id {i}." for i in missing[:100]]
@@ -117,17 +140,22 @@ def remove_member(rt: Runtime, tenant_id: int, group_id: int, user_id: int, acto
         raise NotFound(f"User {user_id} is not a member of group {group_id}.")
 
 
-def list_members(rt: Runtime, tenant_id: int, group_id: int, *, q: str | None = None,
-                 page: int = 1, per_page: int = 50) -> Page[Any]:
+def list_members(
+    rt: Runtime, tenant_id: int, group_id: int, *, q: str | None = None, page: int = 1, per_page: int = 50
+) -> Page[Any]:
     """A page of (User, Membership) rows, ordered by user id."""
     with rt.db.read() as s:
         load_group(s, tenant_id, group_id)
-        stmt = (select(User, Membership).join(Membership, Membership.user_id == User.id)
-                .where(Membership.group_id == group_id, User.tenant_id == tenant_id))
+        stmt = (
+            select(User, Membership)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.group_id == group_id, User.tenant_id == tenant_id)
+        )
         if q:
             pattern = f"%{escape_like(q.strip().lower())}%"
-            stmt = stmt.where(func.lower(User.email).like(pattern, escape="\\")
-                              | func.lower(User.username).like(pattern, escape="\\"))
+            stmt = stmt.where(
+                func.lower(User.email).like(pattern, escape="\\") | func.lower(User.username).like(pattern, escape="\\")
+            )
         return paginate(s, stmt.order_by(User.id), page, per_page, scalars=False)
 
 
@@ -138,9 +166,15 @@ def member_ids_among(rt: Runtime, tenant_id: int, group_id: int, user_ids: Seque
     with rt.db.read() as s:
         load_group(s, tenant_id, group_id)
         for start in range(0, len(ids), CHUNK):
-            found.extend(s.scalars(select(Membership.user_id).where(
-                Membership.group_id == group_id, Membership.tenant_id == tenant_id,
-                Membership.user_id.in_(ids[start:start + CHUNK]))))
+            found.extend(
+                s.scalars(
+                    select(Membership.user_id).where(
+                        Membership.group_id == group_id,
+                        Membership.tenant_id == tenant_id,
+                        Membership.user_id.in_(ids[start : start + CHUNK]),
+                    )
+                )
+            )
     return sorted(found)
 
 
@@ -154,16 +188,24 @@ def request_copy(rt: Runtime, tenant_id: int, group_id: int, from_group_id: int,
         source = load_group(s, tenant_id, from_group_id)
         ensure_hand_editable(target)
         if target.id == source.id:
-            raise InvalidInput("A group can't copy members from itself.",
-                               details={"from_group_id": ["Must be another group."]})
+            raise InvalidInput(
+                "A group can't copy members from itself.", details={"from_group_id": ["Must be another group."]}
+            )
         total = s.scalar(select(func.count()).select_from(Membership).where(Membership.group_id == source.id))
-        return start_operation(s, rt, tenant_id, "members_copy",
-                               {"group_id": target.id, "from_group_id": source.id, "actor": actor.name,
-                                "channel": actor.channel}, actor, total=total)
+        return start_operation(
+            s,
+            rt,
+            tenant_id,
+            "members_copy",
+            {"group_id": target.id, "from_group_id": source.id, "actor": actor.name, "channel": actor.channel},
+            actor,
+            total=total,
+        )
 
 
-def copy_members_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any],
-                       checkpoint: dict[str, Any]) -> dict[str, Any] | None:
+def copy_members_chunk(
+    rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any]
+) -> dict[str, Any] | None:
     """Copy the next chunk of members (keyset on user_id); returns the new checkpoint, or None when done.
 
     Idempotent: a re-run after a crash resumes from the last committed checkpoint, and
@@ -176,9 +218,14 @@ def copy_members_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: d
     with rt.db.transaction() as s:
         target = load_group(s, tenant_id, params["group_id"])
         ensure_hand_editable(target)
-        batch = list(s.scalars(select(Membership.user_id)
-                               .where(Membership.group_id == params["from_group_id"], Membership.user_id > after)
-                               .order_by(Membership.user_id).limit(COPY_CHUNK)))
+        batch = list(
+            s.scalars(
+                select(Membership.user_id)
+                .where(Membership.group_id == params["from_group_id"], Membership.user_id > after)
+                .order_by(Membership.user_id)
+                .limit(COPY_CHUNK)
+            )
+        )
         if not batch:
             return None
         added = insert_members(s, tenant_id, target.id, batch, "manual")
@@ -186,16 +233,25 @@ def copy_members_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: d
             touch_group(s, target.id)
             record_many(s, _member_events(tenant_id, target.id, added, actor, "group.member_added"))
         new_checkpoint = {"after_user_id": batch[-1], "done": done + len(batch), "added": added_total + len(added)}
-        save_progress(s, operation_id, done=new_checkpoint["done"], checkpoint=new_checkpoint,
-                      result={"added": new_checkpoint["added"], "already_members": new_checkpoint["done"] - new_checkpoint["added"]})
+        save_progress(
+            s,
+            operation_id,
+            done=new_checkpoint["done"],
+            checkpoint=new_checkpoint,
+            result={
+                "added": new_checkpoint["added"],
+                "already_members": new_checkpoint["done"] - new_checkpoint["added"],
+            },
+        )
     return new_checkpoint
 
 
 # --- changing a group's attributes and members in one unit of work -------------------------
 
 
-def apply_member_steps(s: Session, group: Group, steps: Sequence[tuple[str, Sequence[int] | None]],
-                       actor: Actor, source: str) -> tuple[int, int]:
+def apply_member_steps(
+    s: Session, group: Group, steps: Sequence[tuple[str, Sequence[int] | None]], actor: Actor, source: str
+) -> tuple[int, int]:
     """Run ("add" | "remove" | "replace", user_ids) steps in order; ("remove", None) removes everyone.
 
     Adding and removing touch only the named users; only "replace" reads the group's
@@ -214,8 +270,9 @@ def apply_member_steps(s: Session, group: Group, steps: Sequence[tuple[str, Sequ
                 _refuse_unknown(s, group.tenant_id, sorted(set(wanted) - set(new)))
             added += new
         elif kind == "remove" and ids is None:
-            removed += s.scalars(delete(Membership).where(Membership.group_id == group.id)
-                                 .returning(Membership.user_id)).all()
+            removed += s.scalars(
+                delete(Membership).where(Membership.group_id == group.id).returning(Membership.user_id)
+            ).all()
         elif kind == "remove":
             removed += delete_members(s, group.id, sorted(set(ids)))
         elif kind == "replace":
@@ -232,9 +289,18 @@ def apply_member_steps(s: Session, group: Group, steps: Sequence[tuple[str, Sequ
     return len(added), len(removed)
 
 
-def edit_group(rt: Runtime, tenant_id: int, group_id: int, *, values: dict[str, Any] | None = None,
-               member_steps: Sequence[tuple[str, Sequence[int] | None]] = (), actor: Actor,
-               source: str = "manual", if_version: int | None = None, reevaluate: bool = False) -> Group:
+def edit_group(
+    rt: Runtime,
+    tenant_id: int,
+    group_id: int,
+    *,
+    values: dict[str, Any] | None = None,
+    member_steps: Sequence[tuple[str, Sequence[int] | None]] = (),
+    actor: Actor,
+    source: str = "manual",
+    if_version: int | None = None,
+    reevaluate: bool = False,
+) -> Group:
     """Change a group's attributes and run member steps (see :func:`apply_member_steps`) atomically.
 
     ``reevaluate``: also re-evaluate the users the steps name against the automatic groups
@@ -258,8 +324,16 @@ def _reevaluate(rt: Runtime, s: Session, tenant_id: int, user_ids: Sequence[int]
     reevaluate_users(s, tenant_id, user_ids, rt=rt)  # it drops repeats and does nothing for none
 
 
-def create_group_with_members(rt: Runtime, tenant_id: int, values: dict[str, Any], user_ids: Sequence[int],
-                              actor: Actor, *, source: str = "manual", reevaluate: bool = False) -> Group:
+def create_group_with_members(
+    rt: Runtime,
+    tenant_id: int,
+    values: dict[str, Any],
+    user_ids: Sequence[int],
+    actor: Actor,
+    *,
+    source: str = "manual",
+    reevaluate: bool = False,
+) -> Group:
     """Create a group and give it its first members in one unit of work (``reevaluate``: see edit_group)."""
     with rt.db.transaction() as s:
         group = add_group(s, tenant_id, values, actor)

@@ -25,8 +25,9 @@ from provisioning.store.groups import load_group
 OPERATION_TYPE = "group_message"
 
 
-def request_group_message(rt: Runtime, tenant_id: int, group_id: int, subject: str, body: str,
-                          actor: Actor) -> Operation:
+def request_group_message(
+    rt: Runtime, tenant_id: int, group_id: int, subject: str, body: str, actor: Actor
+) -> Operation:
     """Start an Operation that emails ``subject``/``body`` to every member of the group."""
     errors: dict[str, list[str]] = {}
     subject, body = (subject or "").strip(), (body or "").strip()
@@ -39,22 +40,57 @@ def request_group_message(rt: Runtime, tenant_id: int, group_id: int, subject: s
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id)
         total = s.scalar(select(func.count()).select_from(Membership).where(Membership.group_id == group.id))
-        return start_operation(s, rt, tenant_id, OPERATION_TYPE,
-                               {"action": "message", "params": {"subject": subject, "body": body},
-                                "selection": {"group_id": group.id}, "chunk_size": chunk_size(rt),
-                                "actor": actor.name, "channel": actor.channel}, actor, total=total)
+        return start_operation(
+            s,
+            rt,
+            tenant_id,
+            OPERATION_TYPE,
+            {
+                "action": "message",
+                "params": {"subject": subject, "body": body},
+                "selection": {"group_id": group.id},
+                "chunk_size": chunk_size(rt),
+                "actor": actor.name,
+                "channel": actor.channel,
+            },
+            actor,
+            total=total,
+        )
 
 
 def email_members(ctx: StepContext, ids: list[int]) -> Outcome:
     """Queue the message for the chunk's members who are active or invited and have an email."""
     tenant_name = ctx.s.scalar(select(Tenant.name).where(Tenant.id == ctx.tenant_id))
-    users = ctx.s.execute(select(User.id, User.email, User.given_name, User.display_name, User.username, User.status)
-                          .where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids)).order_by(User.id)).all()
+    users = ctx.s.execute(
+        select(User.id, User.email, User.given_name, User.display_name, User.username, User.status)
+        .where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids))
+        .order_by(User.id)
+    ).all()
     recipients = [u for u in users if u.status != "deactivated" and u.email]
-    queue_emails(ctx.s, ctx.rt, ctx.tenant_id, ((u.id, u.email, render("message", {
-        "tenant_name": tenant_name, "name": greeting_name(u), "subject": ctx.params["subject"],
-        "body": ctx.params["body"], "sender": ctx.actor.name})) for u in recipients),
-        "message", operation_id=ctx.operation_id)
+    queue_emails(
+        ctx.s,
+        ctx.rt,
+        ctx.tenant_id,
+        (
+            (
+                u.id,
+                u.email,
+                render(
+                    "message",
+                    {
+                        "tenant_name": tenant_name,
+                        "name": greeting_name(u),
+                        "subject": ctx.params["subject"],
+                        "body": ctx.params["body"],
+                        "sender": ctx.actor.name,
+                    },
+                ),
+            )
+            for u in recipients
+        ),
+        "message",
+        operation_id=ctx.operation_id,
+    )
     sent = [u.id for u in recipients]
     ctx.events(sent, "user.messaged", subject=ctx.params["subject"])
     failed = [(u.id, "The user has no email address.") for u in users if u.status != "deactivated" and not u.email]
@@ -62,7 +98,8 @@ def email_members(ctx: StepContext, ids: list[int]) -> Outcome:
     return Outcome(sent, {"deactivated": deactivated} if deactivated else {}, failed)
 
 
-def group_message_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any],
-                        checkpoint: dict[str, Any]) -> dict[str, Any] | None:
+def group_message_chunk(
+    rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any]
+) -> dict[str, Any] | None:
     """Queue the message for the next chunk of members; None when every member has it."""
     return run_chunk(rt, operation_id, tenant_id, params, checkpoint, email_members)

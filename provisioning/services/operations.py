@@ -10,11 +10,12 @@ and records the outcome.  A crashed or lost job is found again by
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Collection, Iterator
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -39,13 +40,25 @@ class LostOwnership(RuntimeError):
 
 
 def start_operation(
-    session: Session, rt: Runtime, tenant_id: int, type: str, params: dict[str, Any], actor: Actor,
-    *, total: int | None = None,
+    session: Session,
+    rt: Runtime,
+    tenant_id: int,
+    type: str,
+    params: dict[str, Any],
+    actor: Actor,
+    *,
+    total: int | None = None,
 ) -> Operation:
     """Add a queued Operation to the caller's unit of work and enqueue it after commit."""
     op = Operation(
-        tenant_id=tenant_id, type=type, status="queued", params=params, progress_total=total,
-        requested_by=actor.name, created_at=utcnow(), request_id=current_request_id(),
+        tenant_id=tenant_id,
+        type=type,
+        status="queued",
+        params=params,
+        progress_total=total,
+        requested_by=actor.name,
+        created_at=utcnow(),
+        request_id=current_request_id(),
     )
     session.add(op)
     session.flush()
@@ -65,7 +78,8 @@ def enqueue_quietly(rt: Runtime, operation_id: int) -> None:
     except Exception as exc:  # noqa: BLE001 - any queue failure is recoverable by the sweep
         log.warning(
             "operation %s recorded but not enqueued (%s); it will be picked up by the sweep",
-            operation_id, type(exc).__name__,
+            operation_id,
+            type(exc).__name__,
         )
 
 
@@ -74,8 +88,11 @@ def count_active(rt: Runtime) -> dict[str, int]:
     from sqlalchemy import func
 
     with rt.db.read() as s:
-        rows = s.execute(select(Operation.status, func.count()).where(Operation.status.in_(("queued", "running")))
-                         .group_by(Operation.status)).all()
+        rows = s.execute(
+            select(Operation.status, func.count())
+            .where(Operation.status.in_(("queued", "running")))
+            .group_by(Operation.status)
+        ).all()
     return {"queued": 0, "running": 0, **{status: count for status, count in rows}}
 
 
@@ -88,14 +105,22 @@ def get_operation(rt: Runtime, tenant_id: int, operation_id: int) -> Operation:
 
 
 def list_operations(
-    rt: Runtime, tenant_id: int, *, type: str | None = None, status: str | None = None,
-    since: datetime | None = None, until: datetime | None = None, page: int = 1, per_page: int = 50,
+    rt: Runtime,
+    tenant_id: int,
+    *,
+    type: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    per_page: int = 50,
     visible: Any = None,
 ) -> Page[Operation]:
     """The action log, newest first; ``visible`` (a condition, e.g. :func:`.permissions.operation_scope`) narrows it."""
     if status and status not in OPERATION_STATUSES:
-        raise InvalidInput(f"Unknown status {status!r}.",
-                           details={"status": [f"Must be one of {', '.join(OPERATION_STATUSES)}."]})
+        raise InvalidInput(
+            f"Unknown status {status!r}.", details={"status": [f"Must be one of {', '.join(OPERATION_STATUSES)}."]}
+        )
     stmt = select(Operation).where(Operation.tenant_id == tenant_id)
     if visible is not None:
         stmt = stmt.where(visible)
@@ -177,8 +202,13 @@ def heartbeat(rt: Runtime, operation_id: int, worker: str | None = None) -> None
 
 
 def save_progress(
-    session: Session, operation_id: int, *, done: int | None = None, total: int | None = None,
-    checkpoint: dict[str, Any] | None = None, result: dict[str, Any] | None = None,
+    session: Session,
+    operation_id: int,
+    *,
+    done: int | None = None,
+    total: int | None = None,
+    checkpoint: dict[str, Any] | None = None,
+    result: dict[str, Any] | None = None,
 ) -> None:
     """Record progress inside the chunk's own transaction, so progress and work commit together.
 
@@ -209,8 +239,15 @@ def cancel_requested(rt: Runtime, operation_id: int) -> bool:
         return bool(s.scalar(select(Operation.cancel_requested).where(Operation.id == operation_id)))
 
 
-def finish(rt: Runtime, operation_id: int, status: str, *, result: dict[str, Any] | None = None,
-           errors: list[Any] | None = None, worker: str | None = None) -> bool:
+def finish(
+    rt: Runtime,
+    operation_id: int,
+    status: str,
+    *,
+    result: dict[str, Any] | None = None,
+    errors: list[Any] | None = None,
+    worker: str | None = None,
+) -> bool:
     """Mark the operation succeeded, cancelled or failed, and log it.
 
     With ``worker``, only while that worker still runs it; returns whether it was marked.
@@ -226,8 +263,15 @@ def finish(rt: Runtime, operation_id: int, status: str, *, result: dict[str, Any
             op.result = result
         if errors is not None:
             op.errors = errors
-        record(s, op.tenant_id, Actor.system("job"), f"operation.{op.type}.{status}", "operation", op.id,
-               {"result": op.result, "error_count": len(op.errors or [])})
+        record(
+            s,
+            op.tenant_id,
+            Actor.system("job"),
+            f"operation.{op.type}.{status}",
+            "operation",
+            op.id,
+            {"result": op.result, "error_count": len(op.errors or [])},
+        )
     return True
 
 
@@ -255,8 +299,9 @@ class LostOperations:
     """(id, attempts) of running operations whose heartbeat stopped (their worker died)."""
 
 
-def find_lost(rt: Runtime, *, pending: Collection[int], waiting: Collection[int] = (),
-              queued_older_than: timedelta = timedelta(0)) -> LostOperations:
+def find_lost(
+    rt: Runtime, *, pending: Collection[int], waiting: Collection[int] = (), queued_older_than: timedelta = timedelta(0)
+) -> LostOperations:
     """Operations that should be running or queued in the job queue but are not.
 
     ``pending`` holds the ids the job queue still has a job for (waiting or started);
@@ -268,12 +313,14 @@ def find_lost(rt: Runtime, *, pending: Collection[int], waiting: Collection[int]
     stale = now - timedelta(seconds=rt.settings.operation_stale_seconds)
     with rt.db.read() as s:
         rows = s.execute(
-            select(Operation.id, Operation.status, Operation.attempts).where(
+            select(Operation.id, Operation.status, Operation.attempts)
+            .where(
                 or_(
                     (Operation.status == "queued") & (Operation.created_at <= now - queued_older_than),
                     (Operation.status == "running") & (Operation.heartbeat_at < stale),
                 )
-            ).order_by(Operation.id)
+            )
+            .order_by(Operation.id)
         ).all()
     pending, waiting = set(pending), set(waiting)
     return LostOperations(
@@ -291,12 +338,22 @@ def fail_abandoned(rt: Runtime, operation_id: int, attempts: int) -> bool:
             return False
         op.status = "failed"
         op.finished_at = utcnow()
-        op.errors = [*(op.errors or []), {
-            "code": "abandoned",
-            "message": f"The job was interrupted {attempts} times (its worker stopped each time, for example "
-                       "out of memory) and was not retried again. Work done so far is kept; start it again "
-                       "to finish.",
-        }]
-        record(s, op.tenant_id, Actor.system("job"), f"operation.{op.type}.failed", "operation", op.id,
-               {"result": op.result, "error_count": len(op.errors)})
+        op.errors = [
+            *(op.errors or []),
+            {
+                "code": "abandoned",
+                "message": f"The job was interrupted {attempts} times (its worker stopped each time, for example "
+                "out of memory) and was not retried again. Work done so far is kept; start it again "
+                "to finish.",
+            },
+        ]
+        record(
+            s,
+            op.tenant_id,
+            Actor.system("job"),
+            f"operation.{op.type}.failed",
+            "operation",
+            op.id,
+            {"result": op.result, "error_count": len(op.errors)},
+        )
     return True

@@ -35,8 +35,16 @@ from provisioning.models import (
 from provisioning.runtime import Runtime
 
 # Actions on groups and users that a manager's permission set can grant.
-MANAGER_ACTIONS = ("view_users", "manage_users", "export", "message", "batch_actions", "view_activity", "upload",
-                   "create_groups")
+MANAGER_ACTIONS = (
+    "view_users",
+    "manage_users",
+    "export",
+    "message",
+    "batch_actions",
+    "view_activity",
+    "upload",
+    "create_groups",
+)
 # What a learner may do, and only on their own things.
 OWN_ACTIONS = ("view_own",)
 GROUP_ACTIONS = ("view_group", "manage_group", "sync_roster")
@@ -94,8 +102,9 @@ def _learner_can(rt: Runtime, principal: Principal, action: str, obj: Group | Us
         return obj.id == principal.user_id
     if isinstance(obj, Group):
         with rt.db.read() as s:
-            return bool(s.scalar(select(exists().where(Membership.group_id == obj.id,
-                                                       Membership.user_id == principal.user_id))))
+            return bool(
+                s.scalar(select(exists().where(Membership.group_id == obj.id, Membership.user_id == principal.user_id)))
+            )
     return obj is None
 
 
@@ -105,14 +114,16 @@ def group_scope(principal: Principal):
         return None
     if principal.role == "manager":
         return select(CourseGroup.group_id).where(CourseGroup.course_id.in_(_taught_courses(principal)))
-    return select(Membership.group_id).where(Membership.tenant_id == principal.tenant_id,
-                                             Membership.user_id == principal.user_id)
+    return select(Membership.group_id).where(
+        Membership.tenant_id == principal.tenant_id, Membership.user_id == principal.user_id
+    )
 
 
 def groups_of_user_scope(principal: Principal, user_id: int):
     """The groups ``user_id`` is a member of that the principal may see, as a SELECT of group ids."""
-    theirs = select(Membership.group_id).where(Membership.tenant_id == principal.tenant_id,
-                                               Membership.user_id == user_id)
+    theirs = select(Membership.group_id).where(
+        Membership.tenant_id == principal.tenant_id, Membership.user_id == user_id
+    )
     scope = group_scope(principal)
     return theirs if scope is None else theirs.where(Membership.group_id.in_(scope))
 
@@ -120,13 +131,21 @@ def groups_of_user_scope(principal: Principal, user_id: int):
 def _taught_courses(principal: Principal):
     roles = sorted(MANAGER_ROLES)
     return select(Enrollment.course_id).where(
-        Enrollment.tenant_id == principal.tenant_id, Enrollment.user_id == principal.user_id,
-        Enrollment.role.in_(roles), Enrollment.status != "dropped")
+        Enrollment.tenant_id == principal.tenant_id,
+        Enrollment.user_id == principal.user_id,
+        Enrollment.role.in_(roles),
+        Enrollment.status != "dropped",
+    )
 
 
 def _manages_group(s: Session, principal: Principal, group_id: int) -> bool:
-    return bool(s.scalar(select(exists().where(
-        CourseGroup.group_id == group_id, CourseGroup.course_id.in_(_taught_courses(principal))))))
+    return bool(
+        s.scalar(
+            select(
+                exists().where(CourseGroup.group_id == group_id, CourseGroup.course_id.in_(_taught_courses(principal)))
+            )
+        )
+    )
 
 
 def _managed_groups(principal: Principal):
@@ -134,17 +153,27 @@ def _managed_groups(principal: Principal):
 
 
 def _shared_with(principal: Principal):
-    return select(ManagerShare.user_id).where(ManagerShare.tenant_id == principal.tenant_id,
-                                              ManagerShare.manager_id == principal.user_id)
+    return select(ManagerShare.user_id).where(
+        ManagerShare.tenant_id == principal.tenant_id, ManagerShare.manager_id == principal.user_id
+    )
 
 
 def _manages_user(s: Session, principal: Principal, user_id: int) -> bool:
     """A manager reaches the users of the groups they manage and the users shared with them."""
-    return bool(s.scalar(select(exists().where(Membership.user_id == user_id,
-                                               Membership.group_id.in_(_managed_groups(principal)))))
-                or s.scalar(select(exists().where(ManagerShare.tenant_id == principal.tenant_id,
-                                                  ManagerShare.manager_id == principal.user_id,
-                                                  ManagerShare.user_id == user_id))))
+    return bool(
+        s.scalar(
+            select(exists().where(Membership.user_id == user_id, Membership.group_id.in_(_managed_groups(principal))))
+        )
+        or s.scalar(
+            select(
+                exists().where(
+                    ManagerShare.tenant_id == principal.tenant_id,
+                    ManagerShare.manager_id == principal.user_id,
+                    ManagerShare.user_id == user_id,
+                )
+            )
+        )
+    )
 
 
 def user_scope(principal: Principal):
@@ -157,8 +186,9 @@ def user_scope(principal: Principal):
     me = select(User.id).where(User.tenant_id == principal.tenant_id, User.id == principal.user_id)
     if principal.role != "manager":
         return me
-    members = select(Membership.user_id).where(Membership.tenant_id == principal.tenant_id,
-                                               Membership.group_id.in_(_managed_groups(principal)))
+    members = select(Membership.user_id).where(
+        Membership.tenant_id == principal.tenant_id, Membership.group_id.in_(_managed_groups(principal))
+    )
     return union(members, _shared_with(principal), me)
 
 
@@ -181,9 +211,11 @@ def operation_scope(principal: Principal, actor_name: str):
         return Operation.requested_by == actor_name
     managed = _managed_groups(principal)
     # Group ids exceed 32 bits (models.group.GROUP_ID_START): compare as BIGINT, not as_integer().
-    return or_(Operation.requested_by == actor_name,
-               cast(Operation.params["group_id"].as_string(), BigInteger).in_(managed),
-               cast(Operation.params[("selection", "group_id")].as_string(), BigInteger).in_(managed))
+    return or_(
+        Operation.requested_by == actor_name,
+        cast(Operation.params["group_id"].as_string(), BigInteger).in_(managed),
+        cast(Operation.params[("selection", "group_id")].as_string(), BigInteger).in_(managed),
+    )
 
 
 def activity_scope(principal: Principal, actor_name: str):
@@ -193,19 +225,19 @@ def activity_scope(principal: Principal, actor_name: str):
     if principal.role != "manager" or "view_activity" not in principal.permissions:
         return ActivityEvent.actor == actor_name
     users = user_scope(principal).subquery()
-    return or_(ActivityEvent.actor == actor_name,
-               (ActivityEvent.object_type == "group")
-               & ActivityEvent.object_id.in_(select(cast(_managed_groups(principal).subquery().c.group_id, String))),
-               (ActivityEvent.object_type == "user")
-               & ActivityEvent.object_id.in_(select(cast(users.c[0], String))))
+    return or_(
+        ActivityEvent.actor == actor_name,
+        (ActivityEvent.object_type == "group")
+        & ActivityEvent.object_id.in_(select(cast(_managed_groups(principal).subquery().c.group_id, String))),
+        (ActivityEvent.object_type == "user") & ActivityEvent.object_id.in_(select(cast(users.c[0], String))),
+    )
 
 
 def email_scope(principal: Principal, actor_name: str):
     """A condition on EmailMessage rows the principal may see, or None for all of the tenant's."""
     if principal.role == "admin":
         return None
-    mine = select(Operation.id).where(Operation.tenant_id == principal.tenant_id,
-                                      Operation.requested_by == actor_name)
+    mine = select(Operation.id).where(Operation.tenant_id == principal.tenant_id, Operation.requested_by == actor_name)
     if principal.role != "manager" or "view_activity" not in principal.permissions:
         return EmailMessage.operation_id.in_(mine)
     return or_(EmailMessage.operation_id.in_(mine), EmailMessage.user_id.in_(user_scope(principal)))
@@ -218,7 +250,7 @@ def visible_user_ids(rt: Runtime, principal: Principal, user_ids: list[int]) -> 
     found: list[int] = []
     with rt.db.read() as s:
         for start in range(0, len(ids), 1000):
-            stmt = select(User.id).where(User.tenant_id == principal.tenant_id, User.id.in_(ids[start:start + 1000]))
+            stmt = select(User.id).where(User.tenant_id == principal.tenant_id, User.id.in_(ids[start : start + 1000]))
             if scope is not None:
                 stmt = stmt.where(User.id.in_(scope))
             found.extend(s.scalars(stmt))
@@ -257,8 +289,10 @@ def import_refusals(rt: Runtime, principal: Principal, import_id: int) -> list[s
     if principal.role != "manager" or "upload" not in principal.permissions:
         return ["You may not upload files."]
     if imp.format == "users":
-        return ["A file of users (without groups) changes people across the whole organisation; "
-                "only administrators may upload it. Upload a file that lists your groups."]
+        return [
+            "A file of users (without groups) changes people across the whole organisation; "
+            "only administrators may upload it. Upload a file that lists your groups."
+        ]
     refusals = []
     may_create = "create_groups" in principal.permissions and principal.course_id is not None
     ids = sorted({g.group_id for g in named if g.group_id is not None})
@@ -267,9 +301,12 @@ def import_refusals(rt: Runtime, principal: Principal, import_id: int) -> list[s
     for g in named:
         where = f"Row {g.first_row}: " if g.first_row else ""
         if g.group_id is None and not may_create:
-            refusals.append(f"{where}group {g.name!r} does not exist, and your permission set does not let you "
-                            "create groups. Rename it to one of your groups, or drop its rows.")
+            refusals.append(
+                f"{where}group {g.name!r} does not exist, and your permission set does not let you "
+                "create groups. Rename it to one of your groups, or drop its rows."
+            )
         elif g.group_id is not None and g.group_id not in managed:
-            refusals.append(f"{where}group {g.name!r} is not one of your groups. Rename it to one of your "
-                            "groups, or drop its rows.")
+            refusals.append(
+                f"{where}group {g.name!r} is not one of your groups. Rename it to one of your groups, or drop its rows."
+            )
     return refusals

@@ -60,8 +60,13 @@ def check_signin_link(rt: Runtime, link: str | None) -> tuple[int | None, str]:
     with rt.db.read() as s:
         if s.scalar(select(Tenant.id).where(Tenant.id == tenant_id)) is None:
             return None, "invalid"
-        if s.scalar(select(exists().where(ActivityEvent.tenant_id == tenant_id, ActivityEvent.action == USED,
-                                          ActivityEvent.object_id == nonce))):
+        if s.scalar(
+            select(
+                exists().where(
+                    ActivityEvent.tenant_id == tenant_id, ActivityEvent.action == USED, ActivityEvent.object_id == nonce
+                )
+            )
+        ):
             return None, "used"
     return tenant_id, "ok"
 
@@ -75,8 +80,13 @@ def redeem_signin_link(rt: Runtime, link: str | None) -> int | None:
         # The row lock serialises two concurrent uses of the same link on PostgreSQL.
         if s.scalar(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update()) is None:
             return None
-        if s.scalar(select(exists().where(ActivityEvent.tenant_id == tenant_id, ActivityEvent.action == USED,
-                                          ActivityEvent.object_id == nonce))):
+        if s.scalar(
+            select(
+                exists().where(
+                    ActivityEvent.tenant_id == tenant_id, ActivityEvent.action == USED, ActivityEvent.object_id == nonce
+                )
+            )
+        ):
             return None
         record(s, tenant_id, Actor(name="owner", channel="ui"), USED, "signin_link", nonce)
     return tenant_id
@@ -84,5 +94,6 @@ def redeem_signin_link(rt: Runtime, link: str | None) -> int | None:
 
 def owner_launch_token(secret: str, tenant_id: int) -> str:
     """A launch token (the same the LTI launch issues) for the tenant's owner, as an admin."""
-    return tokens.issue_launch_token(secret, {"t": tenant_id, "u": OWNER_USER_ID, "r": "admin",
-                                              "lr": OWNER_ROLE, "c": None})
+    return tokens.issue_launch_token(
+        secret, {"t": tenant_id, "u": OWNER_USER_ID, "r": "admin", "lr": OWNER_ROLE, "c": None}
+    )

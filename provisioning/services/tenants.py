@@ -20,7 +20,11 @@ def slugify(name: str) -> str:
 
 
 def create_tenant(
-    rt: Runtime, name: str, *, slug: str | None = None, seat_limit: int | None = None,
+    rt: Runtime,
+    name: str,
+    *,
+    slug: str | None = None,
+    seat_limit: int | None = None,
     settings: dict[str, Any] | None = None,
 ) -> Tenant:
     """Create a tenant; its slug (derived from the name unless given) is unique."""
@@ -29,8 +33,10 @@ def create_tenant(
         raise InvalidInput("A tenant needs a name.", details={"name": ["Must not be empty."]})
     slug = slugify(slug or name)
     if not slug:
-        raise InvalidInput("The tenant name has no letters or digits to build a slug from.",
-                           details={"slug": ["Must contain letters or digits."]})
+        raise InvalidInput(
+            "The tenant name has no letters or digits to build a slug from.",
+            details={"slug": ["Must contain letters or digits."]},
+        )
     if seat_limit is not None and seat_limit < 0:
         raise InvalidInput("The seat limit cannot be negative.", details={"seat_limit": ["Must be 0 or more."]})
     with rt.db.transaction() as s:

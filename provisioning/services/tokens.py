@@ -30,7 +30,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 # clears this process's memory at once; other server processes notice within this delay.
 PRINCIPAL_CACHE_SECONDS = 10.0
 _CACHE_MAX = 4096
-_cache: dict[tuple[str, str], tuple[float, "Principal", object]] = {}
+_cache: dict[tuple[str, str], tuple[float, Principal, object]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -55,14 +55,19 @@ def hash_token(token: str) -> str:
 def create_token(rt: Runtime, tenant_ref: str | int, scope: str, name: str | None = None) -> tuple[ApiToken, str]:
     """Create a token; returns the row and the plaintext, which is never stored."""
     if scope not in TOKEN_SCOPES:
-        raise InvalidInput(f"Unknown scope {scope!r}; use one of {', '.join(TOKEN_SCOPES)}.",
-                           details={"scope": [f"Must be one of {', '.join(TOKEN_SCOPES)}."]})
+        raise InvalidInput(
+            f"Unknown scope {scope!r}; use one of {', '.join(TOKEN_SCOPES)}.",
+            details={"scope": [f"Must be one of {', '.join(TOKEN_SCOPES)}."]},
+        )
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with rt.db.transaction() as s:
         tenant = load_tenant(s, tenant_ref)
         token = ApiToken(
-            tenant_id=tenant.id, scope=scope, name=(name or f"{scope} token").strip()[:200],
-            token_hash=hash_token(plaintext), prefix=plaintext[: len(TOKEN_PREFIX) + 6],
+            tenant_id=tenant.id,
+            scope=scope,
+            name=(name or f"{scope} token").strip()[:200],
+            token_hash=hash_token(plaintext),
+            prefix=plaintext[: len(TOKEN_PREFIX) + 6],
         )
         s.add(token)
         s.flush()

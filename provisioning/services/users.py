@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -26,8 +27,7 @@ from provisioning.store.users import (
 )
 
 
-def create_user(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Actor, *,
-                reevaluate: bool = False) -> User:
+def create_user(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Actor, *, reevaluate: bool = False) -> User:
     """Create one user.  ``values`` uses the attribute names of :data:`EDITABLE`.
 
     ``reevaluate``: also re-evaluate the user against the automatic groups, in the same unit of work.
@@ -49,23 +49,36 @@ def get_user(rt: Runtime, tenant_id: int, user_id: int) -> User:
 
 
 def list_users(
-    rt: Runtime, tenant_id: int, *, q: str | None = None, status: str | None = None,
-    page: int = 1, per_page: int = 50, within: Any = None,
+    rt: Runtime,
+    tenant_id: int,
+    *,
+    q: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+    within: Any = None,
 ) -> Page[User]:
     """Users of the tenant; ``q`` matches name, username or email, ignoring case.
 
     ``within`` (a SELECT of user ids, e.g. :func:`.permissions.user_scope`) keeps only those users.
     """
     if status and status not in USER_STATUSES:
-        raise InvalidInput(f"Unknown status {status!r}.",
-                           details={"status": [f"Must be one of {', '.join(USER_STATUSES)}."]})
+        raise InvalidInput(
+            f"Unknown status {status!r}.", details={"status": [f"Must be one of {', '.join(USER_STATUSES)}."]}
+        )
     stmt = select(User).where(User.tenant_id == tenant_id)
     if within is not None:
         stmt = stmt.where(User.id.in_(within))
     if q:
         pattern = f"%{escape_like(q.strip().lower())}%"
-        stmt = stmt.where(or_(*(func.lower(c).like(pattern, escape="\\") for c in (
-            User.username, User.email, User.given_name, User.family_name, User.display_name))))
+        stmt = stmt.where(
+            or_(
+                *(
+                    func.lower(c).like(pattern, escape="\\")
+                    for c in (User.username, User.email, User.given_name, User.family_name, User.display_name)
+                )
+            )
+        )
     if status:
         stmt = stmt.where(User.status == status)
     stmt = stmt.order_by(User.id)
@@ -73,19 +86,34 @@ def list_users(
         return paginate(s, stmt, page, per_page)
 
 
-def update_user(rt: Runtime, tenant_id: int, user_id: int, values: dict[str, Any], actor: Actor,
-                *, if_version: int | None = None, reevaluate: bool = False) -> User:
+def update_user(
+    rt: Runtime,
+    tenant_id: int,
+    user_id: int,
+    values: dict[str, Any],
+    actor: Actor,
+    *,
+    if_version: int | None = None,
+    reevaluate: bool = False,
+) -> User:
     """Change some attributes of a user (a partial update).
 
     Deactivating or reactivating goes through :mod:`.lifecycle`, so it behaves the same
     whichever channel asked for it.
     """
-    return change_user(rt, tenant_id, user_id, lambda user: values, actor, if_version=if_version,
-                       reevaluate=reevaluate)
+    return change_user(rt, tenant_id, user_id, lambda user: values, actor, if_version=if_version, reevaluate=reevaluate)
 
 
-def change_user(rt: Runtime, tenant_id: int, user_id: int, values_for: Callable[[User], dict[str, Any]],
-                actor: Actor, *, if_version: int | None = None, reevaluate: bool = False) -> User:
+def change_user(
+    rt: Runtime,
+    tenant_id: int,
+    user_id: int,
+    values_for: Callable[[User], dict[str, Any]],
+    actor: Actor,
+    *,
+    if_version: int | None = None,
+    reevaluate: bool = False,
+) -> User:
     """:func:`update_user` with the values computed from the locked, current user (e.g. a patch).
 
     The user is read once, FOR UPDATE, so a concurrent change waits instead of being lost.
@@ -100,7 +128,8 @@ def change_user(rt: Runtime, tenant_id: int, user_id: int, values_for: Callable[
         if wanted is None and values.get("active") is not None and "status" not in values:
             wanted = "active" if values["active"] else "deactivated"
         lifecycle = {("deactivated", False): deactivate_users, ("active", True): reactivate_users}.get(
-            (wanted, user.status == "deactivated"))
+            (wanted, user.status == "deactivated")
+        )
         if lifecycle is not None:
             values.pop("status", None)
             values.pop("active", None)

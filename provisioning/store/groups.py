@@ -19,8 +19,13 @@ EDITABLE = ("name", "description", "kind", "external_id", "rule", "settings")
 
 def member_count_expr():
     """A correlated COUNT(*) of a group's members, for ``with_expression``."""
-    return (select(func.count()).select_from(Membership)
-            .where(Membership.group_id == Group.id).correlate(Group).scalar_subquery())
+    return (
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.group_id == Group.id)
+        .correlate(Group)
+        .scalar_subquery()
+    )
 
 
 def _validate(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -68,8 +73,9 @@ def add_group(s: Session, tenant_id: int, values: dict[str, Any], actor: Actor) 
     return group
 
 
-def load_group(s: Session, tenant_id: int, group_id: int, *, for_update: bool = False,
-               with_count: bool = False) -> Group:
+def load_group(
+    s: Session, tenant_id: int, group_id: int, *, for_update: bool = False, with_count: bool = False
+) -> Group:
     stmt = select(Group).where(Group.id == group_id, Group.tenant_id == tenant_id)
     if with_count:
         stmt = stmt.options(with_expression(Group.member_count, member_count_expr()))

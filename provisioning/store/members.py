@@ -4,7 +4,7 @@ holds the use cases."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import delete, literal, select, update
 from sqlalchemy.orm import Session
@@ -21,16 +21,22 @@ CHUNK = 1000
 def ensure_hand_editable(group: Group) -> None:
     """Automatic groups follow their rule; their members can't be changed by hand."""
     if group.kind == "automatic":
-        raise Conflict(f"Group {group.name!r} is automatic: its members follow its rule and can't be "
-                       "changed by hand. Edit the rule or its include/exclude lists instead.", field="members")
+        raise Conflict(
+            f"Group {group.name!r} is automatic: its members follow its rule and can't be "
+            "changed by hand. Edit the rule or its include/exclude lists instead.",
+            field="members",
+        )
 
 
 def touch_group(s: Session, group_id: int, group: Group | None = None) -> None:
     """A new version of the group (its members changed); ``group``, when loaded, gets it too."""
-    version, updated_at = s.execute(update(Group).where(Group.id == group_id)
-                                    .values(version=Group.version + 1, updated_at=utcnow())
-                                    .returning(Group.version, Group.updated_at)
-                                    .execution_options(synchronize_session=False)).one()
+    version, updated_at = s.execute(
+        update(Group)
+        .where(Group.id == group_id)
+        .values(version=Group.version + 1, updated_at=utcnow())
+        .returning(Group.version, Group.updated_at)
+        .execution_options(synchronize_session=False)
+    ).one()
     if group is not None:
         set_committed_value(group, "version", version)
         set_committed_value(group, "updated_at", updated_at)
@@ -41,12 +47,22 @@ def insert_members(s: Session, tenant_id: int, group_id: int, user_ids: Sequence
     added: list[int] = []
     now = utcnow()
     for start in range(0, len(user_ids), CHUNK):
-        chunk = list(user_ids[start:start + CHUNK])
-        select_users = select(literal(group_id), User.id, literal(tenant_id), literal(source), literal(now, type_=Membership.added_at.type)) \
-            .where(User.tenant_id == tenant_id, User.id.in_(chunk))
-        stmt = insert_ignoring_conflicts(s, Membership.__table__).from_select(
-            ["group_id", "user_id", "tenant_id", "source", "added_at"], select_users,
-        ).returning(Membership.__table__.c.user_id)
+        chunk = list(user_ids[start : start + CHUNK])
+        select_users = select(
+            literal(group_id),
+            User.id,
+            literal(tenant_id),
+            literal(source),
+            literal(now, type_=Membership.added_at.type),
+        ).where(User.tenant_id == tenant_id, User.id.in_(chunk))
+        stmt = (
+            insert_ignoring_conflicts(s, Membership.__table__)
+            .from_select(
+                ["group_id", "user_id", "tenant_id", "source", "added_at"],
+                select_users,
+            )
+            .returning(Membership.__table__.c.user_id)
+        )
         added.extend(s.scalars(stmt).all())
     return added
 
@@ -55,9 +71,11 @@ def delete_members(s: Session, group_id: int, user_ids: Sequence[int]) -> list[i
     removed: list[int] = []
     ids = list(user_ids)
     for start in range(0, len(ids), CHUNK):
-        stmt = (delete(Membership).where(Membership.group_id == group_id,
-                                         Membership.user_id.in_(ids[start:start + CHUNK]))
-                .returning(Membership.user_id))
+        stmt = (
+            delete(Membership)
+            .where(Membership.group_id == group_id, Membership.user_id.in_(ids[start : start + CHUNK]))
+            .returning(Membership.user_id)
+        )
         removed.extend(s.scalars(stmt).all())
     return removed
 
@@ -67,13 +85,16 @@ def unknown_user_ids(s: Session, tenant_id: int, user_ids: Sequence[int]) -> lis
     ids = sorted(set(user_ids))
     known: set[int] = set()
     for start in range(0, len(ids), CHUNK):
-        known.update(s.scalars(select(User.id).where(User.tenant_id == tenant_id,
-                                                     User.id.in_(ids[start:start + CHUNK]))))
+        known.update(
+            s.scalars(select(User.id).where(User.tenant_id == tenant_id, User.id.in_(ids[start : start + CHUNK])))
+        )
     return [i for i in ids if i not in known]
 
 
 def _refuse_unknown(s: Session, tenant_id: int, user_ids: Sequence[int]) -> None:
     missing = unknown_user_ids(s, tenant_id, user_ids) if user_ids else []
     if missing:
-        raise InvalidInput("Some members are not users of this tenant; nothing was changed.",
-                           details={"members": [f"No user with id {i}." for i in missing[:100]]})
+        raise InvalidInput(
+            "Some members are not users of this tenant; nothing was changed.",
+            details={"members": [f"No user with id {i}." for i in missing[:100]]},
+        )

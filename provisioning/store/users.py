@@ -6,7 +6,8 @@ imports, LTI launches and rosters) build on them."""
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -24,10 +25,29 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 # Attributes callers may set directly, mapped to their column.  SCIM and the admin API
 # both translate their own names onto these.
 EDITABLE = (
-    "username", "email", "given_name", "family_name", "display_name", "external_id", "active",
-    "status", "role", "language", "locale", "timezone", "title", "user_type", "employee_number",
-    "cost_center", "organization", "division", "department", "manager_id", "custom_attributes",
-    "extra", "email_type",
+    "username",
+    "email",
+    "given_name",
+    "family_name",
+    "display_name",
+    "external_id",
+    "active",
+    "status",
+    "role",
+    "language",
+    "locale",
+    "timezone",
+    "title",
+    "user_type",
+    "employee_number",
+    "cost_center",
+    "organization",
+    "division",
+    "department",
+    "manager_id",
+    "custom_attributes",
+    "extra",
+    "email_type",
 )
 
 
@@ -86,8 +106,12 @@ def _check_unique(s: Session, tenant_id: int, values: dict[str, Any], exclude_id
 
 def count_seats(s: Session, tenant_id: int) -> int:
     """Seats in use: every user who is not deactivated."""
-    return s.scalar(select(func.count()).select_from(User)
-                    .where(User.tenant_id == tenant_id, User.status != "deactivated")) or 0
+    return (
+        s.scalar(
+            select(func.count()).select_from(User).where(User.tenant_id == tenant_id, User.status != "deactivated")
+        )
+        or 0
+    )
 
 
 def check_seats(s: Session, tenant_id: int, adding: int = 1) -> None:
@@ -101,8 +125,9 @@ def add_user(s: Session, tenant_id: int, values: dict[str, Any], actor: Actor) -
     values = _validate(dict(values))
     if not values.get("username"):
         if not values.get("email"):
-            raise InvalidInput("A user needs a username or an email.",
-                               details={"email": ["Required when no username is given."]})
+            raise InvalidInput(
+                "A user needs a username or an email.", details={"email": ["Required when no username is given."]}
+            )
         values["username"] = values["email"]
     values.setdefault("status", "active" if values.get("active", True) else "deactivated")
     values["active"] = values["status"] != "deactivated"
@@ -140,8 +165,11 @@ def apply_changes(s: Session, user: User, values: dict[str, Any], actor: Actor) 
     """Change attributes of a loaded user inside an open unit of work; returns what changed."""
     values = _validate(dict(values))
     # Only a name that changes (ignoring case) can collide with another user's.
-    renamed = {k: values[k] for k in ("username", "email")
-               if k in values and (values[k] or "").lower() != (getattr(user, k) or "").lower()}
+    renamed = {
+        k: values[k]
+        for k in ("username", "email")
+        if k in values and (values[k] or "").lower() != (getattr(user, k) or "").lower()
+    }
     if renamed:
         _check_unique(s, user.tenant_id, renamed, exclude_id=user.id)
     if values.get("status") and values["status"] != "deactivated" and user.status == "deactivated":
@@ -163,8 +191,11 @@ def find_users_by_email(s: Session, tenant_id: int, emails: Iterable[str]) -> di
     wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
     found: dict[str, int] = {}
     for start in range(0, len(wanted), 1000):
-        chunk = wanted[start:start + 1000]
-        rows = s.execute(select(func.lower(User.email), User.id)
-                         .where(User.tenant_id == tenant_id, func.lower(User.email).in_(chunk)))
+        chunk = wanted[start : start + 1000]
+        rows = s.execute(
+            select(func.lower(User.email), User.id).where(
+                User.tenant_id == tenant_id, func.lower(User.email).in_(chunk)
+            )
+        )
         found.update({email: uid for email, uid in rows})
     return found
