@@ -11,8 +11,8 @@ from api.schemas import (
     page_response,
     page_schema,
 )
+from provisioning import activity
 from provisioning.models import CHANNELS
-from provisioning.services import activity
 
 blp = Blueprint("activity", __name__, description="Who did what to which object, through which channel.")
 require_admin(blp)

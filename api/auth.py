@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import abort, current_app, g, request
 
+from provisioning.activity import Actor
 from provisioning.observability import ratelimit
 from provisioning.services import tokens
-from provisioning.services.activity import Actor
 
 SECURITY_SCHEME = {"type": "http", "scheme": "bearer", "description": "An admin token (prov_...)."}
 

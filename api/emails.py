@@ -14,9 +14,9 @@ from api.schemas import (
     StrictSchema,
     page_schema,
 )
+from provisioning.batch import messages
 from provisioning.mail import outbox
 from provisioning.models import EMAIL_KINDS, EMAIL_STATUSES
-from provisioning.services import messages
 
 blp = Blueprint("emails", __name__, description="Emails: the log of what was sent, and messages to groups.")
 require_admin(blp)

@@ -11,8 +11,8 @@ from api.schemas import (
     page_response,
     page_schema,
 )
+from provisioning import operations
 from provisioning.models import OPERATION_STATUSES
-from provisioning.services import operations
 
 blp = Blueprint("operations", __name__, description="Background operations: status, progress, outcome.")
 require_admin(blp)

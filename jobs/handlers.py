@@ -12,12 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from provisioning.batch import actions as batch_actions
+from provisioning.batch import messages
 from provisioning.imports.apply import apply_import_chunk
 from provisioning.lti import roster as lti_roster
 from provisioning.mail import outbox
 from provisioning.rules import evaluation as rule_evaluation
 from provisioning.runtime import Runtime
-from provisioning.services import memberships, messages
+from provisioning.services import memberships
 
 ChunkHandler = Callable[[Runtime, int, int, dict[str, Any], dict[str, Any]], "dict[str, Any] | None"]
 

@@ -99,6 +99,9 @@ class InProcessQueue:
     def is_pending(self, operation_id: int) -> bool:
         return operation_id in self.pending_operation_ids()
 
+    def depth(self) -> dict[str, int]:
+        return {"pending": len(self.pending_operation_ids())}
+
 
 class QueueUnavailable(RuntimeError):
     """Redis failed moments ago; not trying again yet (the sweep enqueues the job later)."""
@@ -168,6 +171,11 @@ class RQQueue:
 
     def is_pending(self, operation_id: int) -> bool:
         return operation_id in self.pending_operation_ids()
+
+    def depth(self) -> dict[str, int]:
+        from rq.registry import StartedJobRegistry
+
+        return {"waiting": self.queue.count, "started": StartedJobRegistry(queue=self.queue).count}
 
     def ping(self) -> None:
         self.connection.ping()

@@ -19,11 +19,11 @@ from typing import Any
 from rq.timeouts import JobTimeoutException
 
 from jobs.handlers import HANDLERS
+from provisioning import operations
 from provisioning.errors import DomainError
 from provisioning.observability import metrics
 from provisioning.observability.context import job_context
 from provisioning.runtime import Runtime
-from provisioning.services import operations
 
 log = logging.getLogger(__name__)
 

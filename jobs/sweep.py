@@ -16,8 +16,8 @@ import threading
 from dataclasses import dataclass, field
 
 from jobs.queue import InProcessQueue
+from provisioning import operations
 from provisioning.runtime import Runtime
-from provisioning.services import operations
 
 log = logging.getLogger(__name__)
 

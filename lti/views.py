@@ -16,6 +16,8 @@ from lti import config_doc
 from lti.errors import LaunchRefused
 from lti.launch import ToolMessageLaunch, ToolOIDCLogin
 from lti.toolconf import DbToolConf
+from provisioning import signed_tokens as tokens
+from provisioning.activity import Actor
 from provisioning.errors import (
     DomainError,
     Forbidden,
@@ -26,10 +28,8 @@ from provisioning.errors import (
 from provisioning.incidents import log_unexpected
 from provisioning.lti import keys as lti_keys
 from provisioning.lti import launch as lti_launch
-from provisioning.lti import tokens
 from provisioning.lti.dynamic_registration import dynamic_register
 from provisioning.lti.registrations import frame_origins
-from provisioning.services.activity import Actor
 from web.observability import DATABASE_UNAVAILABLE
 from web.session import current_launch, set_launch_cookie
 

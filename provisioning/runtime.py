@@ -20,6 +20,10 @@ class JobQueue(Protocol):
 
     def ping(self) -> None: ...
 
+    def depth(self) -> dict[str, int]:
+        """Jobs in the queue by state (for the queue-depth gauge)."""
+        ...
+
 
 class NullQueue:
     """A queue that runs nothing (the CLI uses it for commands that start no jobs)."""
@@ -29,6 +33,9 @@ class NullQueue:
 
     def ping(self) -> None:  # pragma: no cover - trivial
         return None
+
+    def depth(self) -> dict[str, int]:  # pragma: no cover - trivial
+        return {}
 
 
 @dataclass

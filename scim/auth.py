@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
+from provisioning.activity import Actor
 from provisioning.errors import Forbidden
 from provisioning.observability import ratelimit
 from provisioning.services import tokens
-from provisioning.services.activity import Actor
 from scim.errors import ForbiddenError, ScimError, UnauthorizedError
 
 

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 import click
 
 from provisioning import migrate
+from provisioning.activity import Actor
 from provisioning.config import Settings
 from provisioning.db import Database
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor
 from server.serving import safe_url
 
 

@@ -77,8 +77,8 @@ def register(cli: click.Group) -> None:
         """Print the LTI Dynamic Registration URL for TENANT (valid 7 days)."""
         from urllib.parse import urlencode
 
-        from provisioning.lti.tokens import issue_invite
         from provisioning.services.tenants import get_tenant
+        from provisioning.signed_tokens import issue_invite
 
         rt = state.runtime()
         found = get_tenant(rt, tenant)

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 from provisioning.services import users
-from provisioning.services.activity import Actor
+from provisioning.activity import Actor
 from tests.test_groups_api import new_group
 from tests.test_users_api import new_user
 

@@ -14,7 +14,7 @@ from jobs.runner import execute
 from provisioning.errors import NotFound
 from provisioning.models import ActivityEvent, ManagerShare, Membership, User
 from provisioning.services import groups, tenants
-from provisioning.services.operations import cancel_operation
+from provisioning.operations import cancel_operation
 from tests.test_email_support import ADMIN, batch, make_user, operation
 
 

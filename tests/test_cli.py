@@ -9,8 +9,9 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, select, text
 
 from provisioning.models import ApiToken
-from provisioning.services import groups, memberships, operations, users
-from provisioning.services.activity import Actor
+from provisioning.services import groups, memberships, users
+from provisioning import operations
+from provisioning.activity import Actor
 from provisioning.services.tokens import hash_token
 from server.cli import CliState, cli, main
 from tests.test_ui_pages import press_sign_in

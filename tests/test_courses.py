@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from provisioning.models import Enrollment
-from provisioning.services.activity import Actor
+from provisioning.activity import Actor
 from provisioning.services.courses import enroll_many
 from provisioning.services.users import create_user
 

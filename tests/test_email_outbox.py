@@ -15,7 +15,7 @@ from sqlalchemy import select
 from provisioning.config import ConfigurationError
 from provisioning.mail import outbox
 from provisioning.models import EmailMessage, Operation, Tenant
-from provisioning.services.activity import Actor
+from provisioning.activity import Actor
 from tests.test_email_support import (  # noqa: F401
     batch,
     mail,

@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from provisioning.services import users
-from provisioning.services.activity import Actor
+from provisioning.activity import Actor
 
 ADMIN = Actor("test admin", "api")
 
@@ -104,6 +104,6 @@ def batch(client, tenant, action: str, **body: Any):
 
 
 def operation(rt, tenant_id: int, operation_id: int):
-    from provisioning.services.operations import get_operation
+    from provisioning.operations import get_operation
 
     return get_operation(rt, tenant_id, operation_id)

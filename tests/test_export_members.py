@@ -5,7 +5,8 @@ import io
 
 import openpyxl
 
-from provisioning.services import activity, groups, memberships
+from provisioning.services import groups, memberships
+from provisioning import activity
 from tests.fixtures.imports.support import (
     ADMIN,
     commit_and_run,

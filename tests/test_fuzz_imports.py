@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from provisioning.models.operation import FINISHED_STATUSES
-from provisioning.services import groups, operations
+from provisioning.services import groups
+from provisioning import operations
 from tests.fixtures.imports.support import ADMIN, make_users, upload
 
 FUZZ = settings(max_examples=60, derandomize=True, deadline=None, database=None,

@@ -1,7 +1,8 @@
 """User-based (email, FirstName, LastName, Groupname, Groupname, ...) and group-based
 (Groupname, Email, Email, ...) batch files: detection, new groups, errors, applying."""
 
-from provisioning.services import activity, groups
+from provisioning.services import groups
+from provisioning import activity
 from tests.fixtures.imports.support import (
     ADMIN,
     commit_and_run,
@@ -119,7 +120,7 @@ def test_all_or_nothing_applies_nothing_when_a_user_vanished_after_the_preview(c
     with rt.db.transaction() as s:  # the user leaves between the commit and the job
         s.delete(s.get(User, ids["alan@example.com"]))
     run_jobs()
-    from provisioning.services import operations
+    from provisioning import operations
     op = operations.get_operation(rt, tenant.id, op_id)
     assert op.status == "failed" and "all_or_nothing" in op.errors[0]["message"]
     assert groups.list_groups(rt, tenant.id).total == 0

@@ -6,7 +6,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from provisioning.models import Enrollment, Membership
-from provisioning.services import activity, courses
+from provisioning.services import courses
+from provisioning import activity
 from tests.fixtures.imports.support import (
     ADMIN,
     commit_and_run,

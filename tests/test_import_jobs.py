@@ -4,7 +4,9 @@ import threading
 import time
 
 from jobs.handlers import HANDLERS
-from provisioning.services import activity, groups, operations
+from provisioning.services import groups
+from provisioning import activity
+from provisioning import operations
 from tests.fixtures.imports.support import (
     ADMIN,
     commit,

@@ -1,6 +1,7 @@
 """Member-list imports (format "members") through the admin API, applied by the RQ job."""
 
-from provisioning.services import activity, groups
+from provisioning.services import groups
+from provisioning import activity
 from tests.fixtures.imports.support import (
     ADMIN,
     commit_and_run,

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from provisioning.services import activity, users
+from provisioning.services import users
+from provisioning import activity
 from tests.fixtures.imports.support import (
     ADMIN,
     commit_and_run,

@@ -19,7 +19,8 @@ from jobs.worker import main as worker_main
 from jobs.worker import run_worker
 from provisioning.models import ActivityEvent, Operation
 from provisioning.runtime import Runtime
-from provisioning.services import groups, memberships, operations
+from provisioning.services import groups, memberships
+from provisioning import operations
 from tests.test_jobs_support import (
     ADMIN,
     applied_rows,

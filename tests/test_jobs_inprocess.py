@@ -10,7 +10,8 @@ import pytest
 
 from provisioning.db import Database
 from provisioning.runtime import NullQueue, Runtime
-from provisioning.services import memberships, operations
+from provisioning.services import memberships
+from provisioning import operations
 from server.app import create_app, runtime_of
 from tests.test_jobs_support import (
     ADMIN,

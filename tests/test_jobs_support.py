@@ -17,8 +17,9 @@ from sqlalchemy import func, insert, literal, select
 from jobs.handlers import register
 from provisioning.models import ActivityEvent, Membership, Operation, User, utcnow
 from provisioning.runtime import Runtime
-from provisioning.services import groups, operations
-from provisioning.services.activity import Actor, record_many
+from provisioning.services import groups
+from provisioning import operations
+from provisioning.activity import Actor, record_many
 
 ADMIN = Actor("admin@example.edu", "api")
 ROW_APPLIED = "test.row_applied"

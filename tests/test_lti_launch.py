@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from provisioning.models import Course, Enrollment, LtiDeployment, LtiUserLink, User
 from provisioning.services import tenants, users
-from provisioning.services.activity import Actor
+from provisioning.activity import Actor
 from tests.test_lti_platform import (
     ADMINISTRATOR,
     INSTRUCTOR,

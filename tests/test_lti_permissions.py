@@ -7,8 +7,8 @@ import pytest
 from provisioning.errors import Forbidden
 from provisioning.lti import launch as lti_launch
 from provisioning.services import groups, memberships, tenants, users
-from provisioning.services.activity import Actor
-from provisioning.services.permissions import can, principal_for, require
+from provisioning.activity import Actor
+from provisioning.permissions import can, principal_for, require
 
 ACTOR = Actor("test", "api")
 
@@ -94,7 +94,7 @@ def _share(rt, run_jobs, tenant_id: int, manager_id: int, user_ids: list[int]) -
 
 
 def test_a_user_shared_with_a_manager_is_theirs_to_see_and_act_on(rt, school, run_jobs):
-    from provisioning.services.permissions import user_scope, visible_user_ids
+    from provisioning.permissions import user_scope, visible_user_ids
 
     t = school["tenant"].id
     p = principal_for(rt, t, school["teacher"].id, "manager", school["course"].id)
@@ -115,7 +115,7 @@ def test_a_user_shared_with_a_manager_is_theirs_to_see_and_act_on(rt, school, ru
 
 
 def test_a_share_with_one_manager_gives_another_nothing(rt, school, run_jobs):
-    from provisioning.services.permissions import visible_user_ids
+    from provisioning.permissions import visible_user_ids
 
     t = school["tenant"].id
     other = users.create_user(rt, t, {"email": "oz@example.edu", "role": "manager"}, ACTOR)

@@ -28,7 +28,7 @@ from lti1p3platform.service_connector import NamesRoleProvisioningService
 from werkzeug.serving import make_server
 
 from provisioning.lti import registrations as lti_registrations
-from provisioning.services.activity import Actor
+from provisioning.activity import Actor
 
 TOOL = "http://localhost"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from provisioning.lti.tokens import issue_invite
+from provisioning.signed_tokens import issue_invite
 from provisioning.models import LtiDeployment, LtiRegistration
 from server.cli import CliState, _Group
 from server.cli_lti import register as register_lti_commands

@@ -13,7 +13,7 @@ from provisioning.models import (
     User,
 )
 from provisioning.services import tenants, users
-from provisioning.services.activity import Actor
+from provisioning.activity import Actor
 from tests.test_lti_platform import (  # noqa: F401
     INSTRUCTOR,
     LEARNER,

@@ -5,8 +5,8 @@ from urllib.parse import quote
 
 import pytest
 
-from provisioning.services.activity import Actor
-from provisioning.services.operations import start_operation
+from provisioning.activity import Actor
+from provisioning.operations import start_operation
 from tests.test_groups_api import new_group
 from tests.test_users_api import new_user
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from provisioning.models import Membership, Operation
 from provisioning.rules.schedule import current_slot, start_due_evaluations
-from provisioning.services.activity import Actor
+from provisioning.activity import Actor
 from provisioning.store.groups import add_group
 from provisioning.store.users import add_user
 from tests.conftest import TEST_REDIS_URL, on_postgres, on_real_redis

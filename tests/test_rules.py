@@ -11,7 +11,7 @@ from provisioning.errors import Conflict
 from provisioning.models import ActivityEvent, Group, Membership, Operation
 from provisioning.rules import evaluation as rule_evaluation
 from provisioning.rules.definition import reevaluate_users
-from provisioning.services.activity import Actor
+from provisioning.activity import Actor
 from provisioning.services.courses import create_course, delete_course, enroll_many
 from provisioning.services.memberships import add_members, remove_members
 from provisioning.services.users import update_user

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from provisioning.filters.translate import InvalidFilter, compile_filter, sort_key
 from provisioning.models import Group, User
-from provisioning.services.activity import Actor
+from provisioning.activity import Actor
 from provisioning.store.groups import add_group
 from provisioning.store.members import insert_members
 from provisioning.store.users import add_user

@@ -6,7 +6,7 @@ from sqlalchemy import event, select
 
 from provisioning.models import ActivityEvent, Group, Membership
 from provisioning.services import groups as group_service
-from provisioning.services.activity import Actor
+from provisioning.activity import Actor
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 

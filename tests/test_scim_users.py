@@ -216,7 +216,7 @@ def test_seat_limit_refuses_a_new_user_with_a_clear_scim_error(client, rt, make_
 
 def test_patch_active_of_a_user_made_elsewhere_stores_nothing_else_and_keeps_following_its_email(client, tenant, rt):
     from provisioning.services import users
-    from provisioning.services.activity import Actor
+    from provisioning.activity import Actor
 
     user = users.create_user(rt, tenant.id, {"email": "ada@example.org"}, Actor("admin", "api"))
     r = patch(client, tenant, user.id, {"op": "replace", "path": "active", "value": False})

@@ -12,7 +12,7 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from provisioning.lti import tokens as lti_tokens
+from provisioning import signed_tokens as lti_tokens
 from provisioning.models import ApiToken, Base
 from provisioning.services import tokens
 from server.app import create_app

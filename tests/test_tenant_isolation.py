@@ -17,7 +17,7 @@ from sqlalchemy import select
 from provisioning.lti.launch import ensure_context, ensure_course
 from provisioning.lti.registrations import register_platform
 from provisioning.models import ApiToken, Base, Task
-from provisioning.services.activity import Actor
+from provisioning.activity import Actor
 from provisioning.services.tasks import add_tasks
 from server.app import create_app
 from tests.test_groups_api import new_group

@@ -12,9 +12,9 @@ import pytest
 
 from provisioning.lti import launch as lti_launch
 from provisioning.lti import registrations as lti_registrations
-from provisioning.lti import tokens
+from provisioning import signed_tokens as tokens
 from provisioning.services import groups, memberships, users
-from provisioning.services.activity import Actor
+from provisioning.activity import Actor
 from provisioning.services.signin_links import issue_signin_link
 from server.cli import main as cli_main
 from tests.test_lti_platform import platform  # noqa: F401 - the LTI platform fixture

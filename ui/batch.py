@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request
 
+from provisioning import permissions
 from provisioning.batch import actions as batch_actions
 from provisioning.batch.steps import ACTIONS, PARAMS
 from provisioning.errors import Forbidden, InvalidInput
-from provisioning.services import groups, permissions
+from provisioning.services import groups
 from ui.guard import actor, form_int, principal, rt, ui_url
 
 # Actions a manager may not start from the UI even with the batch_actions permission.

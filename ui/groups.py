@@ -6,11 +6,12 @@ import re
 
 from flask import jsonify, redirect, render_template, request
 
+from provisioning import permissions
 from provisioning.errors import Conflict, Forbidden, InvalidInput
 from provisioning.lti import launch as lti_launch
 from provisioning.models import GROUP_KINDS
 from provisioning.rules import definition as rules
-from provisioning.services import courses, groups, permissions
+from provisioning.services import courses, groups
 from ui.blueprint import bp
 from ui.guard import actor, principal, rt, ui_url
 

@@ -27,6 +27,7 @@ from flask import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from provisioning.activity import Actor
 from provisioning.errors import (
     DomainError,
     Forbidden,
@@ -35,9 +36,8 @@ from provisioning.errors import (
     NotFound,
 )
 from provisioning.lti.registrations import frame_origins
+from provisioning.permissions import Principal, principal_for
 from provisioning.services import signin_links as ui_links
-from provisioning.services.activity import Actor
-from provisioning.services.permissions import Principal, principal_for
 from ui.blueprint import bp
 from web.session import current_launch, set_launch_cookie
 

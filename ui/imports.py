@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from flask import Response, redirect, render_template, request, stream_with_context
 
+from provisioning import permissions
 from provisioning.errors import Forbidden, InvalidInput, NotFound
 from provisioning.exports import csv_lines
 from provisioning.imports import edits, preview, report, scope, templates
 from provisioning.imports.apply import commit_import
 from provisioning.lti import launch as lti_launch
 from provisioning.models.imports import IMPORT_FORMATS
-from provisioning.services import permissions
 from ui.batch import managed_group
 from ui.blueprint import ID, bp
 from ui.guard import actor, form_int, principal, rt, ui_url

@@ -6,18 +6,11 @@ from datetime import UTC, datetime, time, timedelta
 
 from flask import jsonify, redirect, render_template, request
 
+from provisioning import activity, operations, permissions
 from provisioning.errors import Forbidden, InvalidInput, NotFound
 from provisioning.mail import outbox
 from provisioning.models import EMAIL_STATUSES
-from provisioning.services import (
-    activity,
-    certificates,
-    groups,
-    notifications,
-    operations,
-    permissions,
-    tasks,
-)
+from provisioning.services import certificates, groups, notifications, tasks
 from provisioning.services import signin_links as ui_links
 from ui.blueprint import ID, bp
 from ui.groups import page_number

@@ -11,6 +11,8 @@ from flask import (
     url_for,
 )
 
+from provisioning import permissions
+from provisioning.batch import messages
 from provisioning.batch.steps import PARAMS
 from provisioning.errors import InvalidInput
 from provisioning.exports import (
@@ -22,7 +24,7 @@ from provisioning.exports import (
     xlsx_file,
 )
 from provisioning.lti import roster as lti_roster
-from provisioning.services import courses, groups, memberships, messages, permissions
+from provisioning.services import courses, groups, memberships
 from ui.batch import (
     LABELS,
     allowed_actions,

@@ -1,6 +1,6 @@
 """People: the users a principal may see (a manager's "Shared with me"), one person's page, batch actions on them.
 
-Which users those are is decided by :func:`provisioning.services.permissions.user_scope`: the
+Which users those are is decided by :func:`provisioning.permissions.user_scope`: the
 whole tenant for admins; for a manager the members of their groups, the users shared with them
 (``share {manager_id}``) and themselves.  Anything else is refused by the server, not only hidden.
 """
@@ -9,16 +9,9 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 
+from provisioning import permissions
 from provisioning.errors import Forbidden
-from provisioning.services import (
-    certificates,
-    courses,
-    groups,
-    notifications,
-    permissions,
-    tasks,
-    users,
-)
+from provisioning.services import certificates, courses, groups, notifications, tasks, users
 from ui.batch import (
     LABELS,
     allowed_actions,

@@ -11,6 +11,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from sqlalchemy import exc as sa_exc
 
 from provisioning.observability import context, metrics
+from provisioning.operations import count_active
 
 log = logging.getLogger("provisioning.request")
 
@@ -92,7 +93,9 @@ def _metrics():
         )
     from prometheus_client import CONTENT_TYPE_LATEST
 
-    return Response(metrics.render(current_app.extensions["provisioning"]), mimetype=CONTENT_TYPE_LATEST.split(";")[0])
+    return Response(
+        metrics.render(_live_gauges(current_app.extensions["provisioning"])), mimetype=CONTENT_TYPE_LATEST.split(";")[0]
+    )
 
 
 def _database_unavailable(exc):
@@ -106,3 +109,7 @@ def _database_unavailable(exc):
     response.status_code = 503
     response.headers["Retry-After"] = UNAVAILABLE_RETRY_AFTER
     return response
+
+
+def _live_gauges(rt) -> metrics.QueueCollector:
+    return metrics.QueueCollector(rt.settings.queue_name, rt.queue.depth, lambda: count_active(rt))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app, request
 
-from provisioning.lti import tokens
+from provisioning import signed_tokens as tokens
 
 COOKIE = "lti_launch"
 HEADER = "X-Launch-Token"
@@ -63,8 +63,8 @@ def set_launch_cookie(response, token: str) -> None:
 
 
 def current_principal():
-    """The request's :class:`~provisioning.services.permissions.Principal`, or None without a valid launch."""
-    from provisioning.services.permissions import principal_for
+    """The request's :class:`~provisioning.permissions.Principal`, or None without a valid launch."""
+    from provisioning.permissions import principal_for
 
     found = current_launch()
     if found is None:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor
 from provisioning.batch.steps import (
     ACTIONS,
     Step,
@@ -31,10 +32,9 @@ from provisioning.db import id_in
 from provisioning.errors import Conflict, InvalidInput, NotFound
 from provisioning.filters.translate import InvalidFilter, compile_filter
 from provisioning.models import ExportChunk, Group, Membership, Operation, User
+from provisioning.operations import save_progress, start_operation
 from provisioning.rules import definition as rules
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor
-from provisioning.services.operations import save_progress, start_operation
 from provisioning.store.groups import load_group
 
 OPERATION_TYPE = "batch_action"

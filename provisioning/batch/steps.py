@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import exists, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record_user_events
 from provisioning.db import id_in, insert_ignoring_conflicts
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
-from provisioning.lti.roles import MANAGER_ROLES
 from provisioning.mail.outbox import queue_emails
 from provisioning.mail.templates import greeting_name, render
 from provisioning.models import (
@@ -32,6 +32,7 @@ from provisioning.models import (
     User,
     utcnow,
 )
+from provisioning.roles import MANAGER_ROLES
 from provisioning.runtime import Runtime
 from provisioning.services import (
     certificates,
@@ -40,7 +41,6 @@ from provisioning.services import (
     notifications,
     tasks,
 )
-from provisioning.services.activity import Actor, record_user_events
 from provisioning.store.groups import load_group
 from provisioning.store.members import delete_members, ensure_hand_editable, insert_members, touch_group
 

@@ -20,6 +20,7 @@ from sqlalchemy import and_, case, exists, func, literal, select, text, true, up
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record_many
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import Conflict, InvalidInput
 from provisioning.imports import enrollments, users_apply
@@ -35,9 +36,8 @@ from provisioning.imports.users_apply import index_lookups
 from provisioning.imports.validate import validate_staged
 from provisioning.models import Group, Membership, Operation, User, utcnow
 from provisioning.models.imports import Import, ImportRow
+from provisioning.operations import save_progress, start_operation
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record_many
-from provisioning.services.operations import save_progress, start_operation
 from provisioning.store.groups import add_group
 
 CHUNK_MAX = 50_000  # rows; the adaptive chunk size never grows beyond this

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record
 from provisioning.errors import Conflict, InvalidInput
 from provisioning.imports.preview import load_import, refresh_summary
 from provisioning.imports.validate import validate_staged
 from provisioning.models.imports import Import, ImportRow
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record
 
 EXCLUDED = "Excluded from the import before commit."
 

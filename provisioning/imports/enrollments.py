@@ -12,12 +12,12 @@ from sqlalchemy import String, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor
 from provisioning.imports.events import record_events, reevaluate_rules
 from provisioning.imports.marks import mark_rows, mark_staged, user_gone
 from provisioning.models import Course, Enrollment, User, utcnow
 from provisioning.models.imports import Import, ImportRow
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor
 
 
 def _mark(s: Session, imp: Import, condition, message, column: str | None, value) -> int:

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record_many
 from provisioning.models import utcnow
 from provisioning.models.imports import Import
 from provisioning.rules import definition as rules
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record_many
 
 
 def event_row(

@@ -14,6 +14,7 @@ from typing import IO, Any
 from sqlalchemy import and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record
 from provisioning.errors import Conflict, InvalidInput, NotFound
 from provisioning.imports import formats
 from provisioning.imports.reading import read_table
@@ -23,7 +24,6 @@ from provisioning.models import Group, Membership, Operation, Tenant
 from provisioning.models.imports import IMPORT_MODES, Import, ImportRow
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record
 from provisioning.store.groups import load_group
 from provisioning.store.members import ensure_hand_editable
 from provisioning.store.users import count_seats

@@ -1,6 +1,6 @@
 """The groups an import names, for deciding whether a group manager may commit it.
 
-Group managers upload files for their own groups only (provisioning.services.permissions
+Group managers upload files for their own groups only (provisioning.permissions
 decides); these helpers list the groups a preview names, existing or new, in one query, and
 create a manager's new groups linked to their course before the import's job runs, so the job
 finds them as existing groups the manager manages.
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor
 from provisioning.imports.preview import load_import, refresh_summary
 from provisioning.models import Group
 from provisioning.models.imports import Import, ImportRow
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor
 from provisioning.store.groups import add_group
 
 LISTED = 10_000  # distinct groups of one file; more than any real upload names

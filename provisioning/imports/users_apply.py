@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from sqlalchemy import and_, exists, func, literal, or_, select, text, true, update
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor
 from provisioning.db import id_in
 from provisioning.errors import LimitExceeded
 from provisioning.imports.events import record_events, reevaluate_rules
@@ -23,7 +24,6 @@ from provisioning.imports.marks import mark_rows, same_email, user_gone
 from provisioning.models import Tenant, User, utcnow
 from provisioning.models.imports import STAGED_USER_FIELDS, Import, ImportRow
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor
 from provisioning.store.users import check_seats, count_seats
 
 

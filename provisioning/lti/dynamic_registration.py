@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from provisioning.activity import Actor
 from provisioning.errors import InvalidInput
 from provisioning.lti.registrations import (
     HTTP_TIMEOUT,
@@ -16,7 +17,6 @@ from provisioning.lti.registrations import (
 )
 from provisioning.models import LtiRegistration
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor
 
 TOOL_CONFIG = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 PLATFORM_CONFIG = "https://purl.imsglobal.org/spec/lti-platform-configuration"

@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import Forbidden, NotFound
 from provisioning.lti.people import person_values
 from provisioning.lti.registrations import lti_settings
-from provisioning.lti.roles import principal_role
 from provisioning.lti.roster import start_roster_sync_if_stale
 from provisioning.models import (
     Course,
@@ -33,9 +33,9 @@ from provisioning.models import (
     User,
     utcnow,
 )
+from provisioning.roles import principal_role
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record
 from provisioning.services.invitations import accept_invitation
 from provisioning.services.notifications import deliver_pending
 from provisioning.store.users import add_user, find_users_by_email

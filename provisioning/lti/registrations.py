@@ -17,11 +17,11 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record
 from provisioning.db import insert_ignoring_conflicts, on_commit
 from provisioning.errors import Conflict, InvalidInput, NotFound
 from provisioning.models import LtiDeployment, LtiRegistration, Tenant, utcnow
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record
 from provisioning.services.tenants import load_tenant
 
 HTTP_TIMEOUT = 10

@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import NotFound
 from provisioning.lti.keys import current_key
 from provisioning.lti.nrps import MembersPage, NrpsClient, Platform
 from provisioning.lti.people import person_values
-from provisioning.lti.roles import short_role
 from provisioning.models import (
     Course,
     CourseGroup,
@@ -37,10 +37,10 @@ from provisioning.models import (
     User,
     utcnow,
 )
+from provisioning.operations import save_progress, start_operation
+from provisioning.roles import short_role
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record
-from provisioning.services.operations import save_progress, start_operation
 from provisioning.store.groups import add_group
 from provisioning.store.members import delete_members, insert_members, touch_group
 from provisioning.store.users import check_seats, find_users_by_email

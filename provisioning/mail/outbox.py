@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor
 from provisioning.errors import InvalidInput
 from provisioning.mail.settings import MailSettings
 from provisioning.mail.smtp import PermanentFailure, SMTPSender, TemporaryFailure
@@ -37,10 +38,9 @@ from provisioning.models import (
     Operation,
     utcnow,
 )
+from provisioning.operations import save_progress, start_operation
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor
-from provisioning.services.operations import save_progress, start_operation
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from provisioning.services.operations import count_active
+Counts = Callable[[], dict[str, int]]
+
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +63,24 @@ def observe_job(type_: str, outcome: str, seconds: float) -> None:
 
 
 class QueueCollector:
-    """Live gauges read at scrape time: jobs waiting/started in the queue, Operations by status."""
+    """Live gauges read at scrape time: jobs waiting/started in the queue, Operations by status.
 
-    def __init__(self, rt) -> None:
-        self.rt = rt
+    The caller passes what to count (the queue's ``depth`` and
+    :func:`provisioning.operations.count_active`): metrics sit below the modules they measure.
+    """
+
+    def __init__(self, queue_name: str, queue_depth: Counts, active_operations: Counts) -> None:
+        self.queue_name = queue_name
+        self.queue_depth = queue_depth
+        self.active_operations = active_operations
 
     def collect(self):
         depth = GaugeMetricFamily(
             "provisioning_queue_depth", "Jobs in the queue, waiting or started.", labels=["queue", "state"]
         )
         try:
-            for state, count in queue_depth(self.rt).items():
-                depth.add_metric([self.rt.settings.queue_name, state], count)
+            for state, count in self.queue_depth().items():
+                depth.add_metric([self.queue_name, state], count)
             yield depth
         except Exception as exc:  # noqa: BLE001 - Redis down: the metric is absent, the scrape still answers
             log.warning("queue depth unavailable (%s)", type(exc).__name__)
@@ -80,25 +88,14 @@ class QueueCollector:
             "provisioning_operations", "Operations waiting or running (all tenants).", labels=["status"]
         )
         try:
-            for status, count in count_active(self.rt).items():
+            for status, count in self.active_operations().items():
                 ops.add_metric([status], count)
             yield ops
         except Exception as exc:  # noqa: BLE001 - the database down: absent too
             log.warning("operation counts unavailable (%s)", type(exc).__name__)
 
 
-def queue_depth(rt) -> dict[str, int]:
-    queue = rt.queue
-    rq_queue = getattr(queue, "queue", None)
-    if rq_queue is not None:  # RQ
-        from rq.registry import StartedJobRegistry
-
-        return {"waiting": rq_queue.count, "started": StartedJobRegistry(queue=rq_queue).count}
-    pending = getattr(queue, "pending_operation_ids", None)
-    return {"pending": len(pending())} if pending else {}
-
-
-def render(rt) -> bytes:
+def render(live: QueueCollector) -> bytes:
     """The exposition text of every metric (all processes in multiprocess mode) and the live gauges."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
@@ -110,9 +107,9 @@ def render(rt) -> bytes:
         from prometheus_client import REGISTRY
 
         counters = generate_latest(REGISTRY)
-    live = CollectorRegistry(auto_describe=False)
-    live.register(QueueCollector(rt))
-    return counters + generate_latest(live)
+    gauges = CollectorRegistry(auto_describe=False)
+    gauges.register(live)
+    return counters + generate_latest(gauges)
 
 
 def mark_process_dead(pid: int) -> None:

@@ -23,15 +23,15 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from provisioning.activity import Actor, record
 from provisioning.errors import InvalidInput
 from provisioning.filters.attributes import DATETIME, STRING, Attribute, Complex
 from provisioning.filters.translate import InvalidFilter, compile_filter
 from provisioning.models import Course, Enrollment, Group, Tenant, User, utcnow
+from provisioning.operations import start_operation
 from provisioning.rules.membership import apply_rules_to_users
 from provisioning.rules.references import check_references, references
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record
-from provisioning.services.operations import start_operation
 from provisioning.sql import json_text
 from provisioning.store.groups import load_group
 from provisioning.store.members import unknown_user_ids

@@ -17,15 +17,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from provisioning.activity import Actor
 from provisioning.chunking import next_size, timed
 from provisioning.errors import InvalidInput
 from provisioning.filters.translate import InvalidFilter
 from provisioning.models import Group, User
+from provisioning.operations import save_progress
 from provisioning.rules.definition import compile_rule, mark_broken, rule_error
 from provisioning.rules.membership import apply_rule
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor
-from provisioning.services.operations import save_progress
 
 OPERATION_TYPE = "rule_evaluation"
 CHUNK = 5000  # users in the first chunk (and the smallest later chunk)

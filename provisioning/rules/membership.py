@@ -22,9 +22,9 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from provisioning.activity import Actor, record, user_events_insert
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.models import Group, Membership, User, utcnow
-from provisioning.services.activity import Actor, record, user_events_insert
 from provisioning.store.members import touch_group
 
 EVENT_CHUNK = 5000

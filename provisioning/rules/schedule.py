@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
+from provisioning.activity import Actor
 from provisioning.models import Group, Operation
 from provisioning.rules.definition import start_all
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor
 from provisioning.sql import json_text
 
 log = logging.getLogger(__name__)

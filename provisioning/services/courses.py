@@ -17,12 +17,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
-from provisioning.lti.roles import MANAGER_ROLES
 from provisioning.models import ENROLLMENT_STATUSES, Course, CourseGroup, Enrollment, User, utcnow
+from provisioning.roles import MANAGER_ROLES
 from provisioning.rules.definition import mark_rules_naming_course_broken, reevaluate_users
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record
 from provisioning.store.users import find_users_by_email
 
 CHUNK = 500

@@ -12,10 +12,10 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record_many
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.models import Group, Membership, Tenant, User, utcnow
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record_many
 from provisioning.store.groups import add_group
 from provisioning.store.members import insert_members, touch_group
 from provisioning.store.users import check_seats

@@ -7,12 +7,12 @@ from typing import Any
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import with_expression
 
+from provisioning.activity import Actor, record
 from provisioning.errors import InvalidInput, VersionMismatch
 from provisioning.models import GROUP_KINDS, Group, Membership
 from provisioning.pagination import Page, paginate
 from provisioning.rules.definition import group_saved  # automatic groups: validate the rule, start its evaluation
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record
 from provisioning.sql import escape_like
 from provisioning.store.groups import (
     add_group,

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record_user_events
 from provisioning.db import id_in, insert_ignoring_conflicts
 from provisioning.errors import InvalidInput
 from provisioning.mail.outbox import queue_emails
 from provisioning.mail.templates import greeting_name, render
 from provisioning.models import Invitation, Tenant, User, utcnow
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record_user_events
 from provisioning.store.users import add_user
 
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record_user_events, user_events_insert
 from provisioning.db import id_chunks, id_in
 from provisioning.models import (
     ActivityEvent,
@@ -33,7 +34,6 @@ from provisioning.models import (
     User,
     utcnow,
 )
-from provisioning.services.activity import Actor, record_user_events, user_events_insert
 from provisioning.store.users import check_seats
 
 CHUNK = 2000

@@ -15,14 +15,14 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record_many
 from provisioning.errors import InvalidInput, NotFound, VersionMismatch
 from provisioning.models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
+from provisioning.operations import save_progress, start_operation
 from provisioning.pagination import Page, paginate
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record_many
 from provisioning.services.invitations import invite_new_users
-from provisioning.services.operations import save_progress, start_operation
 from provisioning.sql import escape_like
 from provisioning.store.groups import add_group, apply_group_changes, load_group
 from provisioning.store.members import (

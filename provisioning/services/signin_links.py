@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import exists, select
 
-from provisioning.lti import tokens
+from provisioning import signed_tokens as tokens
+from provisioning.activity import Actor, record
 from provisioning.models import ActivityEvent, Tenant
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record
 from provisioning.services.tenants import get_tenant
 
 SALT = "ui-signin-link"

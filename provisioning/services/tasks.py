@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record
 from provisioning.db import id_in
 from provisioning.errors import InvalidInput, NotFound
 from provisioning.models import Task, User, utcnow
 from provisioning.models.engagement import TASK_STATUSES
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record
 from provisioning.store.users import load_user
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor
 from provisioning.errors import (
     InvalidInput,
     VersionMismatch,
@@ -16,7 +17,6 @@ from provisioning.models import USER_STATUSES, User
 from provisioning.pagination import Page, paginate
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor
 from provisioning.services.lifecycle import deactivate_users, delete_users, reactivate_users
 from provisioning.services.notifications import deliver_pending
 from provisioning.sql import escape_like

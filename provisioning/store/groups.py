@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, with_expression
 
+from provisioning.activity import Actor, record
 from provisioning.errors import Conflict, InvalidInput, NotFound
 from provisioning.models import GROUP_KINDS, GROUP_SOURCES, Group, Membership, utcnow
-from provisioning.services.activity import Actor, record
 
 EDITABLE = ("name", "description", "kind", "external_id", "rule", "settings")
 

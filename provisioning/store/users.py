@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from provisioning.models import USER_ROLES, USER_STATUSES, Tenant, User, utcnow
-from provisioning.services.activity import Actor, record
 
 # Deliberately permissive: one "@", something on each side, no spaces.  Deliverability is
 # the identity provider's business; we only refuse what cannot be an address.

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from provisioning.lti import registrations as lti_registrations
 from provisioning.services import groups, memberships, users
-from provisioning.services.activity import Actor
+from provisioning.activity import Actor
 from provisioning.services.signin_links import issue_signin_link
 from tests.browser.support import (
     Steps,

@@ -20,13 +20,13 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from provisioning.activity import Actor, record
 from provisioning.db import on_commit
 from provisioning.errors import InvalidInput, NotFound
 from provisioning.models import FINISHED_STATUSES, OPERATION_STATUSES, Operation, utcnow
 from provisioning.observability.context import current_request_id
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor, record
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from provisioning.errors import Forbidden
 from provisioning.imports.scope import import_groups
 from provisioning.lti.registrations import lti_settings
-from provisioning.lti.roles import MANAGER_ROLES
 from provisioning.models import (
     ActivityEvent,
     CourseGroup,
@@ -32,6 +31,7 @@ from provisioning.models import (
     Tenant,
     User,
 )
+from provisioning.roles import MANAGER_ROLES
 from provisioning.runtime import Runtime
 
 # Actions on groups and users that a manager's permission set can grant.

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from provisioning.activity import Actor
 from provisioning.batch.actions import chunk_size, run_chunk
 from provisioning.batch.steps import Outcome, StepContext
 from provisioning.db import id_in
@@ -17,9 +18,8 @@ from provisioning.errors import InvalidInput
 from provisioning.mail.outbox import queue_emails
 from provisioning.mail.templates import greeting_name, render
 from provisioning.models import Membership, Operation, Tenant, User
+from provisioning.operations import start_operation
 from provisioning.runtime import Runtime
-from provisioning.services.activity import Actor
-from provisioning.services.operations import start_operation
 from provisioning.store.groups import load_group
 
 OPERATION_TYPE = "group_message"
