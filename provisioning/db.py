@@ -17,9 +17,9 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, create_engine, event
+from sqlalchemy import CursorResult, Result, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -192,3 +192,8 @@ def id_chunks(session: Session, ids: Any, size: int = 2000) -> list[list[int]]:
     if session.get_bind().dialect.name == "postgresql":
         return [values] if values else []
     return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def affected(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (``Session.execute`` types its result as a plain Result)."""
+    return cast(CursorResult[Any], result).rowcount

@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
-from provisioning.db import on_commit
+from provisioning.db import affected, on_commit
 from provisioning.errors import InvalidInput, NotFound
 from provisioning.models import FINISHED_STATUSES, OPERATION_STATUSES, Operation, utcnow
 from provisioning.observability.context import current_request_id
@@ -162,21 +162,23 @@ def claim(rt: Runtime, operation_id: int, worker: str) -> Operation | None:
     now = utcnow()
     stale = now - timedelta(seconds=rt.settings.operation_stale_seconds)
     with rt.db.transaction() as s:
-        claimed = s.execute(
-            update(Operation)
-            .where(
-                Operation.id == operation_id,
-                or_(
-                    Operation.status == "queued",
-                    (Operation.status == "running") & (Operation.heartbeat_at < stale),
-                ),
+        claimed = affected(
+            s.execute(
+                update(Operation)
+                .where(
+                    Operation.id == operation_id,
+                    or_(
+                        Operation.status == "queued",
+                        (Operation.status == "running") & (Operation.heartbeat_at < stale),
+                    ),
+                )
+                .values(status="running", worker=worker, heartbeat_at=now, attempts=Operation.attempts + 1)
+                .execution_options(synchronize_session=False)
             )
-            .values(status="running", worker=worker, heartbeat_at=now, attempts=Operation.attempts + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if claimed != 1:
             return None
-        op = s.get(Operation, operation_id)
+        op = s.get_one(Operation, operation_id)
         if op.started_at is None:
             op.started_at = now
     return op
@@ -229,7 +231,7 @@ def save_progress(
     worker = _acting_worker.get()
     if worker is not None:
         stmt = stmt.where(Operation.worker == worker, Operation.status == "running")
-    updated = session.execute(stmt.values(**values).execution_options(synchronize_session=False)).rowcount
+    updated = affected(session.execute(stmt.values(**values).execution_options(synchronize_session=False)))
     if worker is not None and updated != 1:
         raise LostOwnership(f"operation {operation_id} is no longer run by {worker}")
 
@@ -282,12 +284,14 @@ def release(rt: Runtime, operation_id: int, worker: str) -> bool:
     chunk.  A graceful hand-back is not a failed attempt, so ``attempts`` is given back.
     """
     with rt.db.transaction() as s:
-        released = s.execute(
-            update(Operation)
-            .where(Operation.id == operation_id, Operation.status == "running", Operation.worker == worker)
-            .values(status="queued", worker=None, attempts=Operation.attempts - 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        released = affected(
+            s.execute(
+                update(Operation)
+                .where(Operation.id == operation_id, Operation.status == "running", Operation.worker == worker)
+                .values(status="queued", worker=None, attempts=Operation.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
+        )
     return released == 1
 
 

@@ -22,7 +22,9 @@ class Page(Generic[T]):
     per_page: int
 
 
-def paginate(session: Session, stmt: Select[Any], page: int, per_page: int, *, scalars: bool = True) -> Page[Any]:
+def paginate(
+    session: Session, stmt: Select[Any] | Select[Any, Any], page: int, per_page: int, *, scalars: bool = True
+) -> Page[Any]:
     """Run ``stmt`` for one page; ``stmt`` must already carry a stable ORDER BY."""
     page = max(page, 1)
     per_page = max(per_page, 1)

@@ -62,7 +62,7 @@ class Principal:
 def principal_for(rt: Runtime, tenant_id: int, user_id: int, role: str, course_id: int | None = None) -> Principal:
     """A principal with the tenant's configured permission set for managers."""
     with rt.db.read() as s:
-        tenant = s.get(Tenant, tenant_id)
+        tenant = s.get_one(Tenant, tenant_id)
         perms = frozenset(lti_settings(tenant).manager_permissions) if role == "manager" else frozenset()
     return Principal(tenant_id=tenant_id, user_id=user_id, role=role, course_id=course_id, permissions=perms)
 

@@ -8,8 +8,12 @@ from typing import Any
 
 from sqlalchemy import Boolean, String, and_, func, or_
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import literal
+
+# A column expression, or a mapped attribute standing for its column (``User.extra``).
+Column = ColumnElement[Any] | QueryableAttribute[Any]
 
 
 def escape_like(value: str) -> str:
@@ -61,7 +65,7 @@ class json_text(ColumnElement[str]):
     inherit_cache = False
     type = String()
 
-    def __init__(self, column: ColumnElement[Any], *keys: str) -> None:
+    def __init__(self, column: Column, *keys: str) -> None:
         self.column = column
         self.keys = keys
 
@@ -95,7 +99,7 @@ class exact_like(ColumnElement[bool]):
     inherit_cache = False
     type = Boolean()
 
-    def __init__(self, column: ColumnElement[Any], mode: str, value: str) -> None:
+    def __init__(self, column: Column, mode: str, value: str) -> None:
         self.column = column
         self.mode = mode
         self.value = value
@@ -118,7 +122,7 @@ def _compile_exact_like_sqlite(element: exact_like, compiler: Any, **kw: Any) ->
     return f"({compiler.process(element.column, **kw)} GLOB {pattern})"
 
 
-def ci_like(column: ColumnElement[Any], mode: str, value: str) -> ColumnElement[bool]:
+def ci_like(column: Column, mode: str, value: str) -> ColumnElement[bool]:
     """Case-insensitive contains / starts with / ends with; % and _ in the value match literally."""
     return func.lower(column).like(_wrap(mode, escape_like(value.lower()), "%"), escape="\\")
 
@@ -139,16 +143,16 @@ class json_elements_exist(ColumnElement[bool]):
     inherit_cache = False
     type = Boolean()
 
-    def __init__(self, column: ColumnElement[Any], key: str, condition: ColumnElement[bool]) -> None:
+    def __init__(self, column: Column, key: str, condition: ColumnElement[bool]) -> None:
         self.column = column
-        self.key = key
+        self.field = key
         self.condition = condition
 
 
 @compiles(json_elements_exist)
 def _compile_elements_exist(element: json_elements_exist, compiler: Any, **kw: Any) -> str:
     col = compiler.process(element.column, **kw)
-    key = compiler.process(literal(element.key), **kw)
+    key = compiler.process(literal(element.field), **kw)
     items = f"{col} -> {key}"
     return (
         f"EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof({items}) = 'array' "
@@ -160,7 +164,7 @@ def _compile_elements_exist(element: json_elements_exist, compiler: Any, **kw: A
 @compiles(json_elements_exist, "sqlite")
 def _compile_elements_exist_sqlite(element: json_elements_exist, compiler: Any, **kw: Any) -> str:
     col = compiler.process(element.column, **kw)
-    path = compiler.process(literal("$." + '"' + element.key.replace('"', '\\"') + '"'), **kw)
+    path = compiler.process(literal("$." + '"' + element.field.replace('"', '\\"') + '"'), **kw)
     return (
         f"EXISTS (SELECT 1 FROM json_each({col}, {path}) AS {_ELEMENT} "
         f"WHERE json_type({col}, {path}) = 'array' AND ({compiler.process(element.condition, **kw)}))"

@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from provisioning.models import Group, Membership, User
 from provisioning.sql import (
+    Column,
     json_element,
     json_element_true,
     json_elements_exist,
@@ -38,7 +39,7 @@ class Attribute:
 
     name: str
     type: str
-    sql: Callable[[], ColumnElement[Any]]
+    sql: Callable[[], Column]
     case_exact: bool = False
     nullable: bool = True
 

@@ -17,7 +17,9 @@ SQL transpiler, which we do not use).  We wrap it thinly to fix what 0.7.0 gets 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from scim2_filter_parser import ast as lib
 from scim2_filter_parser.lexer import SCIMLexer
@@ -53,7 +55,7 @@ class Value:
     """A comparison value with its JSON type: "string", "number", "boolean" or "null"."""
 
     type: str
-    value: object
+    value: Any  # the JSON value: str, int or float, bool, or None
     position: int
 
 
@@ -114,33 +116,38 @@ def _name(value: str, position: int) -> _Name:
     return name
 
 
+if TYPE_CHECKING:  # sly's lexer and parser classes get ``_`` (the rule decorator) in their namespace
+
+    def _(*patterns: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
+
+
 class _Lexer(SCIMLexer):
     """scim2-filter-parser's lexer, with typed, positioned values and JSON strings/numbers."""
 
     tokens = SCIMLexer.tokens
 
     # Redefining a rule keeps its place in the base class's rule order (sly lexer inheritance).
-    @_(r"\.[a-zA-Z$][a-zA-Z0-9_$-]*")  # noqa: F821
+    @_(r"\.[a-zA-Z$][a-zA-Z0-9_$-]*")
     def SUBATTR(self, t):
         t.value = _name(t.value[1:], t.index + 1)
         return t
 
-    @_(r"(?i:false)(?![a-zA-Z0-9_$:.-])")  # noqa: F821
+    @_(r"(?i:false)(?![a-zA-Z0-9_$:.-])")
     def FALSE(self, t):
         t.value = Value("boolean", False, t.index)
         return t
 
-    @_(r"(?i:true)(?![a-zA-Z0-9_$:.-])")  # noqa: F821
+    @_(r"(?i:true)(?![a-zA-Z0-9_$:.-])")
     def TRUE(self, t):
         t.value = Value("boolean", True, t.index)
         return t
 
-    @_(r"(?i:null)(?![a-zA-Z0-9_$:.-])")  # noqa: F821
+    @_(r"(?i:null)(?![a-zA-Z0-9_$:.-])")
     def NULL(self, t):
         t.value = Value("null", None, t.index)
         return t
 
-    @_(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")  # noqa: F821
+    @_(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
     def NUMBER(self, t):
         try:
             number = json.loads(t.value)
@@ -149,12 +156,12 @@ class _Lexer(SCIMLexer):
         t.value = Value("number", number, t.index)
         return t
 
-    @_(r"[a-zA-Z]+:[a-zA-Z0-9:\._-]+:")  # noqa: F821
+    @_(r"[a-zA-Z]+:[a-zA-Z0-9:\._-]+:")
     def SCHEMA_URI(self, t):
         t.value = _name(t.value.rstrip(":"), t.index)
         return t
 
-    @_(r'"(?:[^"\\]|\\.)*"')  # noqa: F821
+    @_(r'"(?:[^"\\]|\\.)*"')
     def COMP_VALUE(self, t):
         try:
             text = json.loads(t.value)
@@ -163,7 +170,7 @@ class _Lexer(SCIMLexer):
         t.value = Value("string", text, t.index)
         return t
 
-    @_(r"[a-zA-Z$][a-zA-Z0-9_$-]*")  # noqa: F821
+    @_(r"[a-zA-Z$][a-zA-Z0-9_$-]*")
     def ATTRNAME(self, t):  # the base regex; keyword remapping (eq, and, ...) happens before this
         t.value = _name(t.value, t.index)
         return t

@@ -44,7 +44,7 @@ from provisioning.filters.parser import (
     ValuePath,
     parse,
 )
-from provisioning.sql import balanced, ci_like, exact_like
+from provisioning.sql import Column, balanced, ci_like, exact_like
 
 __all__ = ["InvalidFilter", "compile_filter", "sort_key", "parse"]
 
@@ -71,9 +71,7 @@ def compile_filter(
     return _Translator(resource, tenant_id, custom_attributes, extra_attributes).node(parse(text), None)
 
 
-def sort_key(
-    attr_path: str, resource: Resource, *, custom_attributes: Collection[str] | None = None
-) -> ColumnElement[Any]:
+def sort_key(attr_path: str, resource: Resource, *, custom_attributes: Collection[str] | None = None) -> Column:
     """The column expression to ORDER BY for a sortBy attribute (RFC 7644 §3.4.2.3).
 
     Strings that are not caseExact sort ignoring case; a multi-valued attribute sorts by its
@@ -136,7 +134,7 @@ class _Translator:
             groups.setdefault(key, (attr, [], []))
             groups[key][1].append(self.operand(attr, item))
             groups[key][2].append(item)
-        clauses = []
+        clauses: list[ColumnElement[bool]] = []
         for attr, values, nodes in groups.values():
             if len(nodes) < 2:
                 continue
@@ -173,7 +171,9 @@ class _Translator:
             condition: ColumnElement[bool] = true()
         else:
             condition = self.condition(attr, node)
-        condition = parent.exists(self.tenant_id, condition) if related else condition
+        if related:
+            assert parent is not None and parent.exists is not None
+            condition = parent.exists(self.tenant_id, condition)
         if scope is None and parent is not None and parent.also is not None and attr is not None:
             # "emails co x": any of the attribute's values (RFC 7644 §3.4.2.2), here or in its other list.
             condition = or_(condition, self._also(parent, self.condition(parent.also.subs[attr.name.lower()], node)))
@@ -240,7 +240,7 @@ class _Translator:
     def condition(self, attr: Attribute, node: Compare) -> ColumnElement[bool]:
         column = attr.sql()
         op, value = node.op, node.value
-        present = column.is_not(None) if attr.nullable else true()
+        present: ColumnElement[bool] = column.is_not(None) if attr.nullable else true()
         if attr.type in (STRING, ANY):
             present = and_(present, column != "") if attr.nullable else column != ""
         if op == "pr":

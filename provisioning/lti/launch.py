@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
-from provisioning.db import insert_ignoring_conflicts
+from provisioning.db import affected, insert_ignoring_conflicts
 from provisioning.errors import Forbidden, NotFound
 from provisioning.lti.people import person_values
 from provisioning.lti.registrations import lti_settings
@@ -63,7 +63,7 @@ def begin_login(rt: Runtime, registration_id: int, state: str, nonce: str, login
     """Remember a login we started, so its launch can prove it answers it (once)."""
     now = utcnow()
     with rt.db.transaction() as s:
-        reg = s.get(LtiRegistration, registration_id)
+        reg = s.get_one(LtiRegistration, registration_id)
         s.add(
             LtiNonce(
                 tenant_id=reg.tenant_id,
@@ -114,17 +114,19 @@ def consume_nonce(rt: Runtime, registration_id: int | None, state: str | None, n
         return "unknown"
     now = utcnow()
     with rt.db.transaction() as s:
-        used = s.execute(
-            update(LtiNonce)
-            .where(
-                LtiNonce.state == state,
-                LtiNonce.nonce == nonce,
-                LtiNonce.registration_id == registration_id,
-                LtiNonce.used_at.is_(None),
-                LtiNonce.expires_at >= now,
+        used = affected(
+            s.execute(
+                update(LtiNonce)
+                .where(
+                    LtiNonce.state == state,
+                    LtiNonce.nonce == nonce,
+                    LtiNonce.registration_id == registration_id,
+                    LtiNonce.used_at.is_(None),
+                    LtiNonce.expires_at >= now,
+                )
+                .values(used_at=now)
             )
-            .values(used_at=now)
-        ).rowcount
+        )
         if used == 1:
             return "ok"
         row = s.scalar(select(LtiNonce).where(LtiNonce.nonce == nonce))
@@ -155,7 +157,7 @@ def link_user(s: Session, tenant_id: int, issuer: str, sub: str, claims: dict[st
         insert_ignoring_conflicts(s, LtiUserLink.__table__),
         [dict(tenant_id=tenant_id, issuer=issuer, sub=sub, user_id=user_id, created_at=utcnow())],
     )
-    return s.get(User, user_id)
+    return s.get_one(User, user_id)
 
 
 # --- the launch ----------------------------------------------------------------------------

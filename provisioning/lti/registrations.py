@@ -65,8 +65,8 @@ def lti_settings(tenant: Tenant) -> LtiTenantSettings:
     )
 
 
-def process_cache(rt: Runtime, name: str) -> dict[Any, tuple[Any, float]]:
-    """A per-Runtime dict of (value, expiry) for values every launch needs."""
+def process_cache(rt: Runtime, name: str) -> dict[Any, tuple[Any, Any]]:
+    """A per-Runtime dict of (value, expiry or fetch time) for values every launch needs."""
     return rt.extensions.setdefault(f"lti.{name}", {})
 
 
@@ -206,8 +206,8 @@ def accept_deployment(rt: Runtime, registration_id: int, deployment_id: str) -> 
     if found is not None:
         return found
     with rt.db.transaction() as s:
-        reg = s.get(LtiRegistration, registration_id)
-        tenant = s.get(Tenant, reg.tenant_id)
+        reg = s.get_one(LtiRegistration, registration_id)
+        tenant = s.get_one(Tenant, reg.tenant_id)
         if lti_settings(tenant).unknown_deployments != "record" or not deployment_id or len(deployment_id) > 400:
             return None
         add_deployments(s, reg, [deployment_id], status="recorded")
@@ -254,7 +254,7 @@ def platform_key(rt: Runtime, registration_id: int, kid: str) -> dict[str, Any] 
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
         raise PlatformUnavailable(f"The platform's key set at {reg.key_set_url} is not a JWKS.")
     with rt.db.transaction() as s:
-        row = s.get(LtiRegistration, registration_id)
+        row = s.get_one(LtiRegistration, registration_id)
         row.platform_jwks, row.platform_jwks_fetched_at = jwks, now
     memory[registration_id] = (jwks, now)
     return _key_with_kid(jwks, kid)

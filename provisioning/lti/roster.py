@@ -120,7 +120,7 @@ def roster_sync_chunk(
         ctx = s.get(LtiContext, int(params["lti_context_id"]))
         if ctx is None or ctx.tenant_id != tenant_id:
             raise NotFound(f"LTI context {params['lti_context_id']} no longer exists.")
-        reg = s.get(LtiRegistration, ctx.registration_id)
+        reg = s.get_one(LtiRegistration, ctx.registration_id)
     if not checkpoint:
         mode = "diff" if ctx.differences_url else "full"
         checkpoint = {
@@ -148,7 +148,7 @@ def roster_sync_chunk(
             return state
         if checkpoint["mode"] == "full":
             state["removed"] += _remove_unseen(s, tenant_id, ctx, group_id, operation_id)
-        row = s.get(LtiContext, ctx.id)
+        row = s.get_one(LtiContext, ctx.id)
         row.last_synced_at = utcnow()
         row.differences_url = page.differences_url
         touch_group(s, group_id)
@@ -171,10 +171,10 @@ def _result(state: dict[str, Any], group_id: int) -> dict[str, Any]:
 
 
 def _ensure_roster_group(s: Session, ctx: LtiContext) -> int:
-    row = s.get(LtiContext, ctx.id, with_for_update=True)
+    row = s.get_one(LtiContext, ctx.id, with_for_update=True)
     if row.roster_group_id is not None and s.get(Group, row.roster_group_id) is not None:
         return row.roster_group_id
-    course = s.get(Course, row.course_id)
+    course = s.get_one(Course, row.course_id)
     name = f"Roster: {course.title or course.external_id}"[:380]
     if s.scalar(select(Group.id).where(Group.tenant_id == row.tenant_id, func.lower(Group.name) == name.lower())):
         name = f"{name} ({course.external_id})"[:400]
@@ -200,8 +200,8 @@ def _resolve_users(
     found: dict[str, int] = {}
     for start in range(0, len(subs), CHUNK):
         found.update(
-            tuple(r)
-            for r in s.execute(
+            (sub, user_id)
+            for sub, user_id in s.execute(
                 select(LtiUserLink.sub, LtiUserLink.user_id).where(
                     LtiUserLink.tenant_id == tenant_id,
                     LtiUserLink.issuer == issuer,

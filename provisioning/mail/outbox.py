@@ -27,6 +27,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
+from provisioning.db import affected
 from provisioning.errors import InvalidInput
 from provisioning.mail.settings import MailSettings
 from provisioning.mail.smtp import PermanentFailure, SMTPSender, TemporaryFailure
@@ -184,14 +185,20 @@ def claim_next(rt: Runtime, tenant_id: int, worker: str) -> int | None:
         if message_id is None:
             return None
         # The WHERE repeats the condition: if another worker claimed the row meanwhile, nothing matches.
-        claimed = s.execute(
-            update(EmailMessage)
-            .where(EmailMessage.id == message_id, _ready(now, settings.claim_lease))
-            .values(
-                status="sending", claimed_by=worker, claimed_at=now, attempts=EmailMessage.attempts + 1, updated_at=now
+        claimed = affected(
+            s.execute(
+                update(EmailMessage)
+                .where(EmailMessage.id == message_id, _ready(now, settings.claim_lease))
+                .values(
+                    status="sending",
+                    claimed_by=worker,
+                    claimed_at=now,
+                    attempts=EmailMessage.attempts + 1,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
     return message_id if claimed == 1 else None
 
 
@@ -221,7 +228,7 @@ def build_mime(message: EmailMessage, mail_from: str) -> MimeMessage:
 
 def _send_one(rt: Runtime, sender: SMTPSender, settings: MailSettings, message_id: int, worker: str) -> str:
     with rt.db.read() as s:
-        message = s.get(EmailMessage, message_id)
+        message = s.get_one(EmailMessage, message_id)
     attempts = message.attempts
     try:
         sender.send(build_mime(message, settings.mail_from))
@@ -286,6 +293,7 @@ def send_emails_chunk(
     # A fresh name per chunk: a claim left by an earlier, crashed run is never settled by this one.
     worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     handled = 0
+    assert settings.smtp_url is not None  # configured
     with SMTPSender(settings.smtp_url, timeout=settings.timeout) as sender:
         while handled < settings.batch_size:
             if handled and settings.send_interval:

@@ -168,7 +168,7 @@ def group_saved(s: Session, rt: Runtime, group: Group, actor: Actor):
     """
     if group.kind != "automatic" or not (group.rule or "").strip():
         return None
-    compiled = validate_rule(s, group.tenant_id, group.rule)
+    compiled = validate_rule(s, group.tenant_id, group.rule or "")
     settings = {k: v for k, v in (group.settings or {}).items() if k != "rule_error"}
     settings["rule_custom_attributes"] = list(compiled.custom_attributes)
     group.settings = settings

@@ -100,7 +100,7 @@ def parse_when(value: Any) -> datetime | None:
     return parsed
 
 
-def _check_rows(rows: Sequence[dict[str, Any]], where: str) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+def _check_rows(rows: Sequence[dict[str, Any]], where: str | None) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     """Normalise enrollment rows; errors are keyed like "3.email" (row index, field)."""
     clean: list[dict[str, Any]] = []
     errors: dict[str, list[str]] = {}
@@ -285,7 +285,7 @@ def enroll(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Actor) ->
                 )
             )
         )
-        return s.scalar(select(Enrollment).where(Enrollment.course_id == course_pk, user_filter))
+        return s.scalars(select(Enrollment).where(Enrollment.course_id == course_pk, user_filter)).one()
 
 
 def course_ids_by_external_id(s: Session, tenant_id: int, external_ids: Sequence[str]) -> dict[str, int]:

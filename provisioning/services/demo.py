@@ -139,7 +139,7 @@ def seed_demo(rt: Runtime, actor: Actor) -> DemoResult:
         tenant = _ensure_tenant(s)
         added = _insert_people(s, tenant.id, people, actor)
         check_seats(s, tenant.id, adding=0)  # a pre-existing "demo" tenant may have a seat limit
-        ids = dict(
+        ids: dict[str, int] = dict(
             s.execute(
                 select(func.lower(User.username), User.id).where(
                     User.tenant_id == tenant.id, func.lower(User.username).in_([p["username"] for p in people])

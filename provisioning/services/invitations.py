@@ -13,7 +13,7 @@ from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record_user_events
-from provisioning.db import id_in, insert_ignoring_conflicts
+from provisioning.db import affected, id_in, insert_ignoring_conflicts
 from provisioning.errors import InvalidInput
 from provisioning.mail.outbox import queue_emails
 from provisioning.mail.templates import greeting_name, render
@@ -41,7 +41,7 @@ def send_invitations(
     One UPDATE for existing invitations, one INSERT ... SELECT for new ones, and one
     INSERT of the rendered emails into the outbox.
     """
-    tenant = s.get(Tenant, tenant_id)
+    tenant = s.get_one(Tenant, tenant_id)
     join_url = tenant_link(tenant, "join_url", "join_url")
     users = s.execute(
         select(User.id, User.email, User.given_name, User.display_name, User.username)
@@ -109,7 +109,7 @@ def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[s
     creation goes through the CSV import instead.
     """
     try:
-        tenant_link(s.get(Tenant, tenant_id), "join_url", "emails")
+        tenant_link(s.get_one(Tenant, tenant_id), "join_url", "emails")
     except InvalidInput:
         raise InvalidInput(
             "Unknown emails can only be invited once the tenant has a join_url setting.",
@@ -131,10 +131,12 @@ def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[s
 def accept_invitation(s: Session, tenant_id: int, user_id: int) -> bool:
     """Mark the user's pending invitation accepted (call when they first arrive); True if there was one."""
     return bool(
-        s.execute(
-            update(Invitation)
-            .where(Invitation.tenant_id == tenant_id, Invitation.user_id == user_id, Invitation.status == "pending")
-            .values(status="accepted", accepted_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        affected(
+            s.execute(
+                update(Invitation)
+                .where(Invitation.tenant_id == tenant_id, Invitation.user_id == user_id, Invitation.status == "pending")
+                .values(status="accepted", accepted_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+        )
     )

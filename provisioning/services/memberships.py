@@ -94,7 +94,7 @@ def add_members(
         ids = sorted({int(u) for u in user_ids})
         errors: dict[str, list[str]] = {}
         if ids:
-            known = set()
+            known: set[int] = set()
             for start in range(0, len(ids), CHUNK):
                 known.update(
                     s.scalars(
@@ -274,12 +274,12 @@ def apply_member_steps(
                 delete(Membership).where(Membership.group_id == group.id).returning(Membership.user_id)
             ).all()
         elif kind == "remove":
-            removed += delete_members(s, group.id, sorted(set(ids)))
+            removed += delete_members(s, group.id, sorted(set(ids or ())))
         elif kind == "replace":
-            wanted = set(ids or ())
+            keep = set(ids or ())
             present = set(s.scalars(select(Membership.user_id).where(Membership.group_id == group.id)))
-            removed += delete_members(s, group.id, sorted(present - wanted))
-            added += insert_members(s, group.tenant_id, group.id, sorted(wanted - present), source)
+            removed += delete_members(s, group.id, sorted(present - keep))
+            added += insert_members(s, group.tenant_id, group.id, sorted(keep - present), source)
         else:
             raise InvalidInput(f"Unknown member change {kind!r}.")
     if added or removed:

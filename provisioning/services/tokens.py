@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -30,7 +30,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 # clears this process's memory at once; other server processes notice within this delay.
 PRINCIPAL_CACHE_SECONDS = 10.0
 _CACHE_MAX = 4096
-_cache: dict[tuple[str, str], tuple[float, Principal, object]] = {}
+_cache: dict[tuple[str, str], tuple[float, Principal, datetime | None]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -109,10 +109,11 @@ def authenticate(rt: Runtime, presented: str | None, scope: str) -> Principal | 
     digest = hash_token(presented)
     key = (rt.db.url, digest)
     cached = _cache.get(key)
-    fresh = cached is not None and time.monotonic() - cached[0] < PRINCIPAL_CACHE_SECONDS
-    if fresh:
+    if cached is not None and time.monotonic() - cached[0] < PRINCIPAL_CACHE_SECONDS:
+        fresh = True
         checked_at, principal, last_used_at = cached
     else:
+        fresh = False
         with rt.db.read() as s:
             token = s.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
         if token is None or token.revoked_at is not None or not hmac.compare_digest(token.token_hash, digest):
@@ -128,7 +129,7 @@ def authenticate(rt: Runtime, presented: str | None, scope: str) -> Principal | 
         with rt.db.transaction() as s:
             s.execute(update(ApiToken).where(ApiToken.id == principal.token_id).values(last_used_at=now))
         last_used_at = now
-    if not fresh or last_used_at is not cached[2]:
+    if cached is None or not fresh or last_used_at is not cached[2]:
         with _cache_lock:
             if len(_cache) >= _CACHE_MAX:
                 _cache.clear()

@@ -127,9 +127,11 @@ def change_user(
         wanted = values.get("status")
         if wanted is None and values.get("active") is not None and "status" not in values:
             wanted = "active" if values["active"] else "deactivated"
-        lifecycle = {("deactivated", False): deactivate_users, ("active", True): reactivate_users}.get(
-            (wanted, user.status == "deactivated")
-        )
+        transitions: dict[tuple[str | None, bool], Callable[..., list[int]]] = {
+            ("deactivated", False): deactivate_users,
+            ("active", True): reactivate_users,
+        }
+        lifecycle = transitions.get((wanted, user.status == "deactivated"))
         if lifecycle is not None:
             values.pop("status", None)
             values.pop("active", None)

@@ -165,7 +165,7 @@ def apply_changes(s: Session, user: User, values: dict[str, Any], actor: Actor) 
     """Change attributes of a loaded user inside an open unit of work; returns what changed."""
     values = _validate(dict(values))
     # Only a name that changes (ignoring case) can collide with another user's.
-    renamed = {
+    renamed: dict[str, Any] = {
         k: values[k]
         for k in ("username", "email")
         if k in values and (values[k] or "").lower() != (getattr(user, k) or "").lower()
