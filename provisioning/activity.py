@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select, text
 from sqlalchemy.orm import Session
 
+from provisioning.chunking import chunked
 from provisioning.db import id_in
 from provisioning.models import ActivityEvent, User, utcnow
 from provisioning.pagination import Page, paginate
@@ -74,8 +75,8 @@ def record_many(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(ActivityEvent), rows)
         return
-    for start in range(0, len(rows), RECORD_MANY_CHUNK):
-        doc = json.dumps(rows[start : start + RECORD_MANY_CHUNK], default=_json_value, separators=(",", ":"))
+    for chunk in chunked(rows, RECORD_MANY_CHUNK):
+        doc = json.dumps(chunk, default=_json_value, separators=(",", ":"))
         session.execute(_INSERT_FROM_JSON, {"rows": doc})
 
 

@@ -11,9 +11,10 @@ and Stop at least every second or so, and as few chunks as that allows.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 TARGET_SECONDS = 0.5
 GROWTH = 8  # at most this factor from one chunk to the next (up or down)
@@ -39,3 +40,15 @@ def next_size(size: int, seconds: float, *, minimum: int, maximum: int, target: 
     scaled = size * target / max(seconds, 1e-3)
     scaled = min(max(scaled, size / GROWTH), size * GROWTH)
     return int(min(max(scaled, minimum), maximum))
+
+
+T = TypeVar("T")
+
+# Ids or names per ``IN (...)`` list: SQLite binds each one, and 1,000 stays far below its limits.
+IN_LIST = 1000
+
+
+def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size``: the one way bulk code splits its input."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -26,6 +26,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from provisioning.chunking import chunked
 from provisioning.incidents import log_unexpected
 
 log = logging.getLogger(__name__)
@@ -191,7 +192,7 @@ def id_chunks(session: Session, ids: Any, size: int = 2000) -> list[list[int]]:
     values = list(ids)
     if session.get_bind().dialect.name == "postgresql":
         return [values] if values else []
-    return [values[i : i + size] for i in range(0, len(values), size)]
+    return [list(chunk) for chunk in chunked(values, size)]
 
 
 def affected(result: Result[Any]) -> int:

@@ -33,6 +33,7 @@ from provisioning.models import (
 )
 from provisioning.roles import MANAGER_ROLES
 from provisioning.runtime import Runtime
+from provisioning.store.users import tenant_user_ids
 
 # Actions on groups and users that a manager's permission set can grant.
 MANAGER_ACTIONS = (
@@ -245,16 +246,8 @@ def email_scope(principal: Principal, actor_name: str):
 
 def visible_user_ids(rt: Runtime, principal: Principal, user_ids: list[int]) -> list[int]:
     """Those of ``user_ids`` that are the tenant's users the principal may see (sorted; chunked lookups)."""
-    ids = sorted(set(user_ids))
-    scope = user_scope(principal)
-    found: list[int] = []
     with rt.db.read() as s:
-        for start in range(0, len(ids), 1000):
-            stmt = select(User.id).where(User.tenant_id == principal.tenant_id, User.id.in_(ids[start : start + 1000]))
-            if scope is not None:
-                stmt = stmt.where(User.id.in_(scope))
-            found.extend(s.scalars(stmt))
-    return sorted(found)
+        return sorted(tenant_user_ids(s, principal.tenant_id, user_ids, within=user_scope(principal)))
 
 
 def is_shared_with(rt: Runtime, principal: Principal, user_ids: list[int]) -> set[int]:

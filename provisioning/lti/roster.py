@@ -18,6 +18,7 @@ from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
+from provisioning.chunking import IN_LIST, chunked
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import NotFound
 from provisioning.lti.keys import current_key
@@ -46,7 +47,6 @@ from provisioning.store.members import delete_members, insert_members, touch_gro
 from provisioning.store.users import check_seats, find_users_by_email
 
 OPERATION_TYPE = "roster_sync"
-CHUNK = 1000
 
 
 def start_roster_sync_if_stale(
@@ -198,14 +198,14 @@ def _resolve_users(
     """sub -> user id for the page's members: by link, then by email, then new users for ``create``."""
     subs = sorted({str(m["user_id"]) for m in members})
     found: dict[str, int] = {}
-    for start in range(0, len(subs), CHUNK):
+    for chunk in chunked(subs, IN_LIST):
         found.update(
             (sub, user_id)
             for sub, user_id in s.execute(
                 select(LtiUserLink.sub, LtiUserLink.user_id).where(
                     LtiUserLink.tenant_id == tenant_id,
                     LtiUserLink.issuer == issuer,
-                    LtiUserLink.sub.in_(subs[start : start + CHUNK]),
+                    LtiUserLink.sub.in_(chunk),
                 )
             )
         )
@@ -240,12 +240,12 @@ def _resolve_users(
         _insert_rows(s, User.__table__, new)
         names = [row["username"].lower() for row in new]
         ids: dict[str, int] = {}
-        for start in range(0, len(names), CHUNK):
+        for chunk in chunked(names, IN_LIST):
             ids.update(
                 tuple(r)
                 for r in s.execute(
                     select(func.lower(User.username), User.id).where(
-                        User.tenant_id == tenant_id, func.lower(User.username).in_(names[start : start + CHUNK])
+                        User.tenant_id == tenant_id, func.lower(User.username).in_(chunk)
                     )
                 )
             )
@@ -273,9 +273,9 @@ def _insert_rows(s: Session, table, rows: list[dict[str, Any]]) -> None:
 def _insert_for_users(s: Session, table, user_ids: list[int], constants: dict[str, Any]) -> None:
     """One INSERT ... SELECT per chunk for rows that differ only by user id (seen users, enrollments)."""
     names = list(constants)
-    for start in range(0, len(user_ids), CHUNK):
+    for chunk in chunked(user_ids, IN_LIST):
         rows = select(*(literal(v, type_=table.c[k].type) for k, v in constants.items()), User.id).where(
-            User.id.in_(user_ids[start : start + CHUNK])
+            User.id.in_(chunk)
         )
         s.execute(insert_ignoring_conflicts(s, table).from_select([*names, "user_id"], rows))
 
@@ -321,12 +321,12 @@ def _update_enrollments(
     gone = sorted({uid for sub, uid in users.items() if sub not in active} - set(wanted))
     ids = sorted(set(wanted) | set(gone))
     existing: dict[int, tuple[str | None, str]] = {}
-    for start in range(0, len(ids), CHUNK):
+    for chunk in chunked(ids, IN_LIST):
         existing.update(
             (uid, (role, status))
             for uid, role, status in s.execute(
                 select(Enrollment.user_id, Enrollment.role, Enrollment.status).where(
-                    Enrollment.course_id == course_id, Enrollment.user_id.in_(ids[start : start + CHUNK])
+                    Enrollment.course_id == course_id, Enrollment.user_id.in_(chunk)
                 )
             )
         )
@@ -353,10 +353,10 @@ def _update_enrollments(
         if uid in existing and (existing[uid][0] != role or existing[uid][1] == "dropped"):
             changed[role].append(uid)
     for role, role_ids in changed.items():
-        for start in range(0, len(role_ids), CHUNK):
+        for chunk in chunked(role_ids, IN_LIST):
             s.execute(
                 update(Enrollment)
-                .where(Enrollment.course_id == course_id, Enrollment.user_id.in_(role_ids[start : start + CHUNK]))
+                .where(Enrollment.course_id == course_id, Enrollment.user_id.in_(chunk))
                 .values(
                     role=role,
                     status=case((Enrollment.status == "dropped", "enrolled"), else_=Enrollment.status),
@@ -364,10 +364,10 @@ def _update_enrollments(
                 )
             )
     leaving = [uid for uid in gone if uid in existing and existing[uid][1] != "dropped"]
-    for start in range(0, len(leaving), CHUNK):
+    for chunk in chunked(leaving, IN_LIST):
         s.execute(
             update(Enrollment)
-            .where(Enrollment.course_id == course_id, Enrollment.user_id.in_(leaving[start : start + CHUNK]))
+            .where(Enrollment.course_id == course_id, Enrollment.user_id.in_(chunk))
             .values(status="dropped", updated_at=now)
         )
 

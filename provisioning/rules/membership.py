@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from provisioning.activity import Actor, record, user_events_insert
+from provisioning.chunking import chunked
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.models import Group, Membership, User, utcnow
 from provisioning.store.members import touch_group
@@ -112,8 +113,8 @@ def apply_rules_to_users(
 ) -> dict[int, tuple[list[int], list[int]]]:
     """Make a few users' memberships of many automatic groups match the groups' rules."""
     want: set[tuple[int, int]] = set()
-    for start in range(0, len(rules), RULES_PER_SELECT):
-        batch = rules[start : start + RULES_PER_SELECT]
+    for chunk in chunked(rules, RULES_PER_SELECT):
+        batch = chunk
         flags = [case((desired(group, condition), 1), else_=0) for group, condition in batch]
         for uid, *row in s.execute(select(User.id, *flags).where(User.tenant_id == tenant_id, User.id.in_(user_ids))):
             want.update((group.id, uid) for (group, _), flag in zip(batch, row) if flag)
@@ -185,7 +186,7 @@ def _member_events(s: Session, group: Group, user_ids: Sequence[int], action: st
     # One event per changed membership, on the user so each person's history shows it; written
     # with INSERT ... SELECT so a chunk of thousands of changes is one statement, not thousands of rows
     # sent from Python.
-    for start in range(0, len(user_ids), EVENT_CHUNK):
+    for chunk in chunked(user_ids, EVENT_CHUNK):
         s.execute(
             user_events_insert(
                 group.tenant_id,
@@ -194,6 +195,6 @@ def _member_events(s: Session, group: Group, user_ids: Sequence[int], action: st
                 User.id,
                 _event_details(group),
                 User.tenant_id == group.tenant_id,
-                User.id.in_(list(user_ids[start : start + EVENT_CHUNK])),
+                User.id.in_(list(chunk)),
             )
         )

@@ -18,12 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
+from provisioning.chunking import chunked
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from provisioning.models import ENROLLMENT_STATUSES, Course, CourseGroup, Enrollment, User, utcnow
 from provisioning.roles import MANAGER_ROLES
 from provisioning.rules.definition import mark_rules_naming_course_broken, reevaluate_users
 from provisioning.runtime import Runtime
-from provisioning.store.users import find_users_by_email
+from provisioning.store.users import find_users_by_email, tenant_user_ids
 
 CHUNK = 500
 MAX_ROWS = 10_000
@@ -150,18 +151,14 @@ def _resolve(
     """Fill in user and course ids (chunked IN lookups); unknown ones become row errors."""
     by_email = find_users_by_email(s, tenant_id, [r["email"] for r in rows if r["email"]])
     ids = sorted({r["user_id"] for r in rows if isinstance(r["user_id"], int)})
-    known_ids: set[int] = set()
-    for start in range(0, len(ids), CHUNK):
-        known_ids.update(
-            s.scalars(select(User.id).where(User.tenant_id == tenant_id, User.id.in_(ids[start : start + CHUNK])))
-        )
+    known_ids = tenant_user_ids(s, tenant_id, ids)
     courses = sorted({r["course"] for r in rows if r["course"]})
     course_ids: dict[str, int] = {}
-    for start in range(0, len(courses), CHUNK):
+    for chunk in chunked(courses, CHUNK):
         course_ids.update(
             s.execute(
                 select(Course.external_id, Course.id).where(
-                    Course.tenant_id == tenant_id, Course.external_id.in_(courses[start : start + CHUNK])
+                    Course.tenant_id == tenant_id, Course.external_id.in_(chunk)
                 )
             ).all()
         )
@@ -190,8 +187,7 @@ def _upsert(s: Session, tenant_id: int, rows: list[dict[str, Any]]) -> tuple[int
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
     created = updated = 0
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
+    for chunk in chunked(rows, CHUNK):
         pairs = [(r["course_pk"], r["user_id"]) for r in chunk]
         existing = (
             s.scalar(

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record_user_events, user_events_insert
+from provisioning.chunking import chunked
 from provisioning.db import id_chunks, id_in
 from provisioning.models import (
     ActivityEvent,
@@ -144,10 +145,8 @@ def delete_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor: Act
     deleted: list[int] = []
     ids = list(user_ids)
     now = utcnow()
-    for start in range(0, len(ids), CHUNK):
-        chunk = list(
-            s.scalars(select(User.id).where(User.tenant_id == tenant_id, id_in(s, User.id, ids[start : start + CHUNK])))
-        )
+    for piece in chunked(ids, CHUNK):
+        chunk = list(s.scalars(select(User.id).where(User.tenant_id == tenant_id, id_in(s, User.id, piece))))
         if not chunk:
             continue
         s.execute(

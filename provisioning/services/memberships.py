@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record_many
+from provisioning.chunking import IN_LIST, chunked
 from provisioning.errors import InvalidInput, NotFound, VersionMismatch
 from provisioning.models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
 from provisioning.operations import save_progress, start_operation
@@ -26,14 +27,13 @@ from provisioning.services.invitations import invite_new_users
 from provisioning.sql import escape_like
 from provisioning.store.groups import add_group, apply_group_changes, load_group
 from provisioning.store.members import (
-    CHUNK,
     _refuse_unknown,
     delete_members,
     ensure_hand_editable,
     insert_members,
     touch_group,
 )
-from provisioning.store.users import find_users_by_email
+from provisioning.store.users import find_users_by_email, tenant_user_ids
 
 # A copy chunk (with one audit event per member) commits its progress well within a second.
 COPY_CHUNK = 500
@@ -94,13 +94,7 @@ def add_members(
         ids = sorted({int(u) for u in user_ids})
         errors: dict[str, list[str]] = {}
         if ids:
-            known: set[int] = set()
-            for start in range(0, len(ids), CHUNK):
-                known.update(
-                    s.scalars(
-                        select(User.id).where(User.tenant_id == tenant_id, User.id.in_(ids[start : start + CHUNK]))
-                    )
-                )
+            known = tenant_user_ids(s, tenant_id, ids)
             missing = [i for i in ids if i not in known]
             if missing:
                 errors["user_ids"] = [f"No user with id {i}." for i in missing[:100]]
@@ -165,13 +159,13 @@ def member_ids_among(rt: Runtime, tenant_id: int, group_id: int, user_ids: Seque
     found: list[int] = []
     with rt.db.read() as s:
         load_group(s, tenant_id, group_id)
-        for start in range(0, len(ids), CHUNK):
+        for chunk in chunked(ids, IN_LIST):
             found.extend(
                 s.scalars(
                     select(Membership.user_id).where(
                         Membership.group_id == group_id,
                         Membership.tenant_id == tenant_id,
-                        Membership.user_id.in_(ids[start : start + CHUNK]),
+                        Membership.user_id.in_(chunk),
                     )
                 )
             )

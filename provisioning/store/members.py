@@ -10,12 +10,11 @@ from sqlalchemy import delete, literal, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from provisioning.chunking import IN_LIST, chunked
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import Conflict, InvalidInput
 from provisioning.models import Group, Membership, User, utcnow
-
-# Ids per IN (...) list: SQLite binds each one, and 1,000 stays far below its limits.
-CHUNK = 1000
+from provisioning.store.users import tenant_user_ids
 
 
 def ensure_hand_editable(group: Group) -> None:
@@ -46,8 +45,7 @@ def insert_members(s: Session, tenant_id: int, group_id: int, user_ids: Sequence
     """Insert memberships for those of ``user_ids`` that are users of the tenant; returns the new ones."""
     added: list[int] = []
     now = utcnow()
-    for start in range(0, len(user_ids), CHUNK):
-        chunk = list(user_ids[start : start + CHUNK])
+    for chunk in chunked(user_ids, IN_LIST):
         select_users = select(
             literal(group_id),
             User.id,
@@ -70,10 +68,10 @@ def insert_members(s: Session, tenant_id: int, group_id: int, user_ids: Sequence
 def delete_members(s: Session, group_id: int, user_ids: Sequence[int]) -> list[int]:
     removed: list[int] = []
     ids = list(user_ids)
-    for start in range(0, len(ids), CHUNK):
+    for chunk in chunked(ids, IN_LIST):
         stmt = (
             delete(Membership)
-            .where(Membership.group_id == group_id, Membership.user_id.in_(ids[start : start + CHUNK]))
+            .where(Membership.group_id == group_id, Membership.user_id.in_(chunk))
             .returning(Membership.user_id)
         )
         removed.extend(s.scalars(stmt).all())
@@ -82,13 +80,8 @@ def delete_members(s: Session, group_id: int, user_ids: Sequence[int]) -> list[i
 
 def unknown_user_ids(s: Session, tenant_id: int, user_ids: Sequence[int]) -> list[int]:
     """Those of ``user_ids`` that are not users of the tenant (checked in chunks, in SQL)."""
-    ids = sorted(set(user_ids))
-    known: set[int] = set()
-    for start in range(0, len(ids), CHUNK):
-        known.update(
-            s.scalars(select(User.id).where(User.tenant_id == tenant_id, User.id.in_(ids[start : start + CHUNK])))
-        )
-    return [i for i in ids if i not in known]
+    known = tenant_user_ids(s, tenant_id, user_ids)
+    return [i for i in sorted(set(user_ids)) if i not in known]
 
 
 def _refuse_unknown(s: Session, tenant_id: int, user_ids: Sequence[int]) -> None:

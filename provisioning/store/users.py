@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
+from provisioning.chunking import IN_LIST, chunked
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from provisioning.models import USER_ROLES, USER_STATUSES, Tenant, User, utcnow
 
@@ -186,12 +187,23 @@ def apply_changes(s: Session, user: User, values: dict[str, Any], actor: Actor) 
     return changed
 
 
+def tenant_user_ids(s: Session, tenant_id: int, user_ids: Iterable[int], *, within: Any = None) -> set[int]:
+    """Those of ``user_ids`` that are users of the tenant (and in ``within``, a SELECT of user ids,
+    when given), looked up in chunked ``IN`` lists."""
+    found: set[int] = set()
+    for chunk in chunked(sorted(set(user_ids)), IN_LIST):
+        stmt = select(User.id).where(User.tenant_id == tenant_id, User.id.in_(chunk))
+        if within is not None:
+            stmt = stmt.where(User.id.in_(within))
+        found.update(s.scalars(stmt))
+    return found
+
+
 def find_users_by_email(s: Session, tenant_id: int, emails: Iterable[str]) -> dict[str, int]:
     """Map lower-cased emails to user ids, for the emails that belong to users of the tenant."""
     wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
     found: dict[str, int] = {}
-    for start in range(0, len(wanted), 1000):
-        chunk = wanted[start : start + 1000]
+    for chunk in chunked(wanted, IN_LIST):
         rows = s.execute(
             select(func.lower(User.email), User.id).where(
                 User.tenant_id == tenant_id, func.lower(User.email).in_(chunk)
