@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from provisioning.config import Settings
 from provisioning.db import Database
+from provisioning.lti.nrps import NrpsClient
 from provisioning.runtime import Runtime
 
 
 def build_runtime(settings: Settings, *, redis_connection=None) -> Runtime:
     """A Runtime whose queue is RQ when REDIS_URL is set, an in-process thread pool otherwise."""
-    rt = Runtime(settings=settings, db=Database(settings.database_url))
+    rt = Runtime(settings=settings, db=Database(settings.database_url), roster_source=NrpsClient)
     if settings.redis_url or redis_connection is not None:
         from jobs.queue import RQQueue
 

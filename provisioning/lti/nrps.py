@@ -10,13 +10,13 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 import jwt
 import requests
 from requests.utils import parse_header_links
+
+from provisioning.runtime import MembersPage, Platform
 
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 MEMBERSHIP_MEDIA_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
@@ -27,24 +27,6 @@ EXPIRY_MARGIN = 30
 
 class NrpsError(RuntimeError):
     """The platform refused or answered something that is not an NRPS membership container."""
-
-
-@dataclass(frozen=True)
-class Platform:
-    issuer: str
-    client_id: str
-    token_url: str
-    audience: str | None
-    kid: str
-    private_pem: str
-
-
-@dataclass
-class MembersPage:
-    members: list[dict[str, Any]]
-    next_url: str | None
-    differences_url: str | None
-    context: dict[str, Any] = field(default_factory=dict)
 
 
 class TokenCache:

@@ -22,7 +22,6 @@ from provisioning.chunking import IN_LIST, chunked
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import NotFound
 from provisioning.lti.keys import current_key
-from provisioning.lti.nrps import MembersPage, NrpsClient, Platform
 from provisioning.lti.people import person_values
 from provisioning.models import (
     Course,
@@ -41,7 +40,7 @@ from provisioning.models import (
 from provisioning.operations import save_progress, start_operation
 from provisioning.roles import short_role
 from provisioning.rules.definition import reevaluate_users
-from provisioning.runtime import Runtime
+from provisioning.runtime import MembersPage, Platform, RosterSource, Runtime
 from provisioning.store.groups import add_group
 from provisioning.store.members import delete_members, insert_members, touch_group
 from provisioning.store.users import check_seats, find_users_by_email
@@ -98,9 +97,9 @@ def _start(s: Session, rt: Runtime, ctx: LtiContext, actor: Actor) -> Operation:
     return start_operation(s, rt, ctx.tenant_id, OPERATION_TYPE, {"lti_context_id": ctx.id}, actor)
 
 
-def _client(rt: Runtime, reg: LtiRegistration) -> NrpsClient:
+def _client(rt: Runtime, reg: LtiRegistration) -> RosterSource:
     key = current_key(rt)
-    return NrpsClient(
+    return rt.roster_source(
         Platform(
             issuer=reg.issuer,
             client_id=reg.client_id,
