@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import request
 
-from scim import search
+from provisioning.services.tenants import tenant_setting
 from scim.auth import runtime, tenant_id
 from scim.blueprint import base_url, bp, scim_response, setting
 from scim.errors import ForbiddenError, NotFoundError
@@ -68,7 +68,7 @@ def service_provider_config():
 
 
 def _schemas() -> list[dict]:
-    declared = search.tenant_setting(runtime(), tenant_id(), "custom_attributes") or []
+    declared = tenant_setting(runtime(), tenant_id(), "custom_attributes") or []
     base = base_url()
     docs = [user_schema(), enterprise_schema(), custom_schema(declared), group_schema()]
     for doc in docs:

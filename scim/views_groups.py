@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import request
 
 from provisioning.errors import VersionMismatch
-from provisioning.services import groups, memberships
-from scim import search
+from provisioning.services import directory, groups, memberships
 from scim.auth import actor, runtime, tenant_id
 from scim.blueprint import (
     base_url,
@@ -63,7 +62,7 @@ def create_group():
 
 @bp.get("/Groups/<raw_id>")
 def get_group(raw_id: str):
-    group, members = search.load_group(
+    group, members = directory.load_group(
         runtime(), tenant_id(), resource_id(raw_id, "group"), wants_members(request.args)
     )
     return not_modified(group.version) or render(group, members)
@@ -95,7 +94,7 @@ def patch_group(raw_id: str):
     required = if_match_version()
     values = None
     if other_ops:
-        current, _ = search.load_group(runtime(), tenant_id(), group_id, False)
+        current, _ = directory.load_group(runtime(), tenant_id(), group_id, False)
         if required is not None and current.version != required:
             raise VersionMismatch(f"Group {group_id} is at version {current.version}, not {required}.")
         values = group_values(apply_operations(group_document(current, base_url()), other_ops, GROUP))
@@ -122,7 +121,7 @@ def patch_group(raw_id: str):
 
 
 def _render_fresh(group_id: int, status: int = 200):
-    group, members = search.load_group(runtime(), tenant_id(), group_id, wants_members(request.args))
+    group, members = directory.load_group(runtime(), tenant_id(), group_id, wants_members(request.args))
     return render(group, members, status)
 
 

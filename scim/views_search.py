@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import request
 
-from provisioning.models import Group, User
 from scim import search
 from scim.auth import runtime, tenant_id
 from scim.blueprint import base_url, bp, int_param, json_body, scim_response, setting
@@ -16,7 +15,6 @@ from scim.resources import group_document, group_entry, member_entry, user_docum
 
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
-RESOURCES = {"User": User, "Group": Group}
 
 
 def _documents(resource: str, rows, related, query: search.Query) -> list[dict[str, Any]]:
@@ -48,9 +46,7 @@ def _list(resources: list[str], params: dict[str, Any]):
             **{**query.__dict__, "start": max(query.start - total, 1), "count": max(query.count - len(docs), 0)}
         )
         try:
-            found, rows, related = search.search(
-                rt, RESOURCES[resource], resource, tid, sub, _related_wanted(resource, sub)
-            )
+            found, rows, related = search.search(rt, resource, tid, sub, _related_wanted(resource, sub))
         except ScimError as exc:
             if len(resources) == 1:
                 raise

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import request
 
-from provisioning.services import users
-from scim import search
+from provisioning.services import directory, users
 from scim.auth import actor, runtime, tenant_id
 from scim.blueprint import (
     base_url,
@@ -45,7 +44,7 @@ def create_user():
 
 @bp.get("/Users/<raw_id>")
 def get_user(raw_id: str):
-    user, groups = search.load_user(runtime(), tenant_id(), resource_id(raw_id, "user"), _wants_groups(request.args))
+    user, groups = directory.load_user(runtime(), tenant_id(), resource_id(raw_id, "user"), _wants_groups(request.args))
     return not_modified(user.version) or render(user, groups)
 
 
@@ -83,7 +82,7 @@ def patch_user(raw_id: str):
 
 def _render_saved(user, status: int = 200):
     """The user as the change left it (the service returns it loaded as committed), with its groups."""
-    groups = search.user_groups(runtime(), tenant_id(), user.id) if _wants_groups(request.args) else None
+    groups = directory.user_groups(runtime(), tenant_id(), user.id) if _wants_groups(request.args) else None
     return render(user, groups, status)
 
 

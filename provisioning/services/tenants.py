@@ -69,3 +69,10 @@ def get_tenant(rt: Runtime, ref: str | int) -> Tenant:
     """Find a tenant by id or slug."""
     with rt.db.read() as s:
         return load_tenant(s, ref)
+
+
+def tenant_setting(rt: Runtime, tenant_id: int, name: str) -> Any:
+    """One of the tenant's settings (None when unset)."""
+    with rt.db.read() as s:
+        settings = s.scalar(select(Tenant.settings).where(Tenant.id == tenant_id)) or {}
+    return settings.get(name)
