@@ -15,9 +15,16 @@ from typing import Any
 
 import click
 
+from jobs.worker import run_worker
+from provisioning import migrate
 from provisioning.config import ConfigurationError
 from provisioning.errors import DomainError
+from provisioning.observability.logs import configure_logging
 from provisioning.runtime import Runtime
+from provisioning.services.demo import seed_demo
+from provisioning.services.signin_links import issue_signin_link
+from provisioning.services.tenants import create_tenant, list_tenants
+from provisioning.services.tokens import create_token, list_tokens, revoke_token
 from server import cli_lti, cli_rules, cli_ui
 from server.cli_common import (
     CliState,
@@ -26,7 +33,7 @@ from server.cli_common import (
     pass_state,
     prepare_database,
 )
-from server.serving import safe_url
+from server.serving import run_server, safe_url
 
 
 class _Group(click.Group):
@@ -95,8 +102,6 @@ def serve(state: CliState, host: str, port: int, workers: int | None, threads: i
             err=True,
         )
     count = 1 if in_process else (workers or 2)
-    from server.serving import run_server
-
     run_server(settings, host=host, port=port, workers=count, threads=threads)
 
 
@@ -108,9 +113,6 @@ def worker(state: CliState, burst: bool, queues: tuple[str, ...]) -> None:
     """Run background jobs from RQ (needs REDIS_URL)."""
     rt = state.job_runtime()
     rt.queue.ping()
-    from jobs.worker import run_worker
-    from provisioning.observability.logs import configure_logging
-
     configure_logging(rt.settings.log_format, rt.settings.log_level)
     run_worker(rt, burst=burst, queues=list(queues) or None)
 
@@ -124,8 +126,6 @@ def db() -> None:
 @pass_state
 def db_upgrade(state: CliState) -> None:
     """Apply the migrations the database is missing."""
-    from provisioning import migrate
-
     settings = state.settings
     migrate.upgrade(settings.database_url, secret_key=settings.secret_key)
     click.echo(
@@ -144,8 +144,6 @@ def tenants() -> None:
 @pass_state
 def tenants_create(state: CliState, name: str, seats: int | None) -> None:
     """Create a tenant named NAME."""
-    from provisioning.services.tenants import create_tenant
-
     tenant = create_tenant(state.runtime(), name, seat_limit=seats)
     click.echo(f"Created tenant {tenant.name!r}\nid: {tenant.id}\nslug: {tenant.slug}")
 
@@ -154,8 +152,6 @@ def tenants_create(state: CliState, name: str, seats: int | None) -> None:
 @pass_state
 def tenants_list(state: CliState) -> None:
     """List all tenants."""
-    from provisioning.services.tenants import list_tenants
-
     rows = [
         (t.id, t.slug, "-" if t.seat_limit is None else t.seat_limit, _when(t.created_at), t.name)
         for t in list_tenants(state.runtime())
@@ -175,8 +171,6 @@ def tokens() -> None:
 @pass_state
 def tokens_create(state: CliState, tenant: str, scope: str, name: str | None) -> None:
     """Create a token for TENANT (id or slug); the token is printed once, on the last line."""
-    from provisioning.services.tokens import create_token
-
     token, plaintext = create_token(state.runtime(), tenant, scope, name)
     click.echo(
         f"Created {scope} token {token.id} ({token.name}) for tenant {token.tenant_id}. "
@@ -190,8 +184,6 @@ def tokens_create(state: CliState, tenant: str, scope: str, name: str | None) ->
 @pass_state
 def tokens_revoke(state: CliState, token_id: int) -> None:
     """Revoke the token with id TOKEN_ID."""
-    from provisioning.services.tokens import revoke_token
-
     token = revoke_token(state.runtime(), token_id)
     click.echo(f"Revoked token {token.id} ({token.name}) of tenant {token.tenant_id}.")
 
@@ -201,8 +193,6 @@ def tokens_revoke(state: CliState, token_id: int) -> None:
 @pass_state
 def tokens_list(state: CliState, tenant: str | None) -> None:
     """List tokens, of one TENANT (id or slug) or of all (never their secrets)."""
-    from provisioning.services.tokens import list_tokens
-
     rows = [
         (
             t.id,
@@ -223,10 +213,6 @@ def tokens_list(state: CliState, tenant: str | None) -> None:
 @pass_state
 def demo(state: CliState) -> None:
     """Create (or complete) a demo tenant with sample users and groups; print URLs and fresh tokens."""
-    from provisioning.services.demo import seed_demo
-    from provisioning.services.signin_links import issue_signin_link
-    from provisioning.services.tokens import create_token
-
     rt = state.runtime()
     result = seed_demo(rt, cli_actor())
     _, scim = create_token(rt, result.tenant_id, "scim", "demo scim")

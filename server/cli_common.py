@@ -8,6 +8,8 @@ from collections.abc import Mapping
 
 import click
 
+from jobs.bootstrap import build_runtime
+from jobs.queue import RQQueue
 from provisioning import migrate
 from provisioning.activity import Actor
 from provisioning.config import Settings
@@ -47,16 +49,12 @@ class CliState:
 
     def job_runtime(self) -> Runtime:
         """A Runtime whose queue is RQ, for ``provisioning worker``."""
-        from jobs.queue import RQQueue
-
         if self._runtime is not None:
             if not isinstance(self._runtime.queue, RQQueue):
                 raise CommandError(_NO_REDIS, exit_code=2)
             return self._runtime
         if not self.settings.redis_url:
             raise CommandError(_NO_REDIS, exit_code=2)
-        from jobs.bootstrap import build_runtime
-
         prepare_database(self.settings)
         self._runtime = build_runtime(self.settings)
         return self._runtime

@@ -9,6 +9,10 @@ from datetime import timedelta
 
 import click
 
+from provisioning.lti.keys import rotate_key
+from provisioning.lti.registrations import register_platform
+from provisioning.services.tenants import get_tenant
+from provisioning.signed_tokens import issue_invite
 from server.cli_common import cli_actor, pass_state
 
 
@@ -35,8 +39,6 @@ def register(cli: click.Group) -> None:
         state, tenant, issuer, client_id, auth_login_url, auth_token_url, key_set_url, auth_audience, deployment_ids
     ) -> None:
         """Register an LMS (issuer + client id) with TENANT (its id or slug)."""
-        from provisioning.lti.registrations import register_platform
-
         reg = register_platform(
             state.runtime(),
             tenant,
@@ -65,8 +67,6 @@ def register(cli: click.Group) -> None:
     @pass_state
     def rotate_key_cmd(state, grace_hours: int) -> None:
         """Add a new tool signing key; keep the old one published for the grace period."""
-        from provisioning.lti.keys import rotate_key
-
         kid, retired = rotate_key(state.runtime(), grace=timedelta(hours=grace_hours))
         click.echo(f"New key {kid} is active; {len(retired)} old key(s) stay published for {grace_hours} hours.")
 
@@ -76,9 +76,6 @@ def register(cli: click.Group) -> None:
     def registration_url_cmd(state, tenant) -> None:
         """Print the LTI Dynamic Registration URL for TENANT (valid 7 days)."""
         from urllib.parse import urlencode
-
-        from provisioning.services.tenants import get_tenant
-        from provisioning.signed_tokens import issue_invite
 
         rt = state.runtime()
         found = get_tenant(rt, tenant)

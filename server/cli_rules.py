@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import click
 
+from jobs.runner import execute
+from provisioning.rules.definition import evaluate_all
+from provisioning.rules.evaluation import evaluation_report
+from provisioning.services.tenants import get_tenant
 from server.cli_common import cli_actor, pass_state
 
 
@@ -29,17 +33,9 @@ def register(cli: click.Group) -> None:
     @pass_state
     def rules_evaluate(state, tenant_ref: str | None, enqueue: bool) -> None:
         """Fully re-evaluate every automatic group (of one tenant, or of all)."""
-        from jobs.runner import execute
-        from provisioning.models import Group, Operation
-        from provisioning.rules import definition as rule_service
-        from provisioning.services.tenants import load_tenant
-
         rt = state.job_runtime() if enqueue else state.runtime()
-        tenant_id = None
-        if tenant_ref is not None:
-            with rt.db.read() as s:
-                tenant_id = load_tenant(s, tenant_ref).id
-        op_ids = rule_service.evaluate_all(rt, cli_actor(), tenant_id)
+        tenant_id = get_tenant(rt, tenant_ref).id if tenant_ref is not None else None
+        op_ids = evaluate_all(rt, cli_actor(), tenant_id)
         if enqueue:
             click.echo(f"Queued {len(op_ids)} evaluation(s): operations {', '.join(map(str, op_ids)) or '-'}")
             return
@@ -49,18 +45,10 @@ def register(cli: click.Group) -> None:
                 status = execute(rt, op_id)
             except Exception:  # noqa: BLE001 - recorded on the Operation; report and go on with the others
                 status = "failed"
-            with rt.db.read() as s:
-                op = s.get(Operation, op_id)
-                group = s.get(Group, op.params["group_id"])
-                name = group.name if group is not None else f"#{op.params['group_id']}"
-            result = op.result or {}
-            detail = (
-                (op.errors or [{}])[0].get("message", "")
-                if status == "failed"
-                else f"+{result.get('added', 0)} -{result.get('removed', 0)}"
-            )
+            report = evaluation_report(rt, op_id)
+            detail = report.error if status == "failed" else f"+{report.added} -{report.removed}"
             failed += status == "failed"
-            click.echo(f"{name}: {status} {detail}".rstrip())
+            click.echo(f"{report.group_name}: {status} {detail}".rstrip())
         click.echo(f"Evaluated {len(op_ids)} automatic group(s); {failed} failed.")
         if failed:
             raise click.exceptions.Exit(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from provisioning.services.signin_links import issue_signin_link
 from server.cli_common import pass_state
 
 
@@ -15,8 +16,6 @@ def register(cli: click.Group) -> None:
     @pass_state
     def ui_link(state, tenant: str) -> None:
         """Print a sign-in link to the UI for TENANT (id or slug): open it and press Sign in; valid once, for 15 minutes."""
-        from provisioning.services.signin_links import issue_signin_link
-
         click.echo(issue_signin_link(state.runtime(), tenant))
         # The link alone on stdout (scripts read it); the how-to on stderr.
         click.echo(

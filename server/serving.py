@@ -13,6 +13,8 @@ import click
 
 from provisioning.config import Settings
 from provisioning.observability.logs import configure_logging, gunicorn_logconfig
+from provisioning.observability.metrics import mark_process_dead
+from server.app import create_app
 
 
 def safe_url(url: str) -> str:
@@ -33,8 +35,6 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, thread
     try:
         from gunicorn.app.base import BaseApplication
     except ImportError:  # e.g. on Windows
-        from server.app import create_app
-
         click.echo(f"Serving on {where} with Flask's server (gunicorn is not installed); jobs run {jobs}.", err=True)
         create_app(settings).run(host=host, port=port, threaded=True, use_reloader=False)
         return
@@ -62,8 +62,6 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, thread
                     self.cfg.set(key, value)
 
         def load(self):
-            from server.app import create_app
-
             return create_app(settings)
 
     _prepare_multiprocess_metrics()
@@ -84,6 +82,4 @@ def _prepare_multiprocess_metrics() -> None:
 
 
 def _child_exit(server, worker) -> None:
-    from provisioning.observability.metrics import mark_process_dead
-
     mark_process_dead(worker.pid)

@@ -13,6 +13,7 @@ while a fast database evaluates 100,000 users in a few chunks instead of twenty.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,7 +22,7 @@ from provisioning.activity import Actor
 from provisioning.chunking import next_size, timed
 from provisioning.errors import InvalidInput
 from provisioning.filters.translate import InvalidFilter
-from provisioning.models import Group, User
+from provisioning.models import Group, Operation, User
 from provisioning.operations import save_progress
 from provisioning.rules.definition import compile_rule, mark_broken, rule_error
 from provisioning.rules.membership import apply_rule
@@ -104,3 +105,24 @@ def evaluate_chunk(
     if count < size or (last is not None and upper >= int(last)):
         return None  # that was the last chunk: no further transaction just to find nothing
     return {**new, "chunk": next_size(size, took.seconds, minimum=CHUNK, maximum=MAX_CHUNK)}
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """How one evaluation ended, in words for a person: which group, what changed or what failed."""
+
+    group_name: str
+    added: int
+    removed: int
+    error: str | None
+
+
+def evaluation_report(rt: Runtime, operation_id: int) -> EvaluationReport:
+    """The outcome of a finished evaluation Operation (its group may have been deleted since)."""
+    with rt.db.read() as s:
+        op = s.get_one(Operation, operation_id)
+        group = s.get(Group, op.params["group_id"])
+        name = group.name if group is not None else f"#{op.params['group_id']}"
+        result = op.result or {}
+        error = (op.errors or [{}])[0].get("message", "") if op.status == "failed" else None
+        return EvaluationReport(name, int(result.get("added", 0)), int(result.get("removed", 0)), error)
