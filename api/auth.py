@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, g, request
 
+from api.errors import error_response
 from provisioning.activity import Actor
 from provisioning.observability import ratelimit
 from provisioning.services import tokens
@@ -34,8 +35,6 @@ def _within_rate_limit(rt, principal: tokens.Principal) -> None:
     """RATE_LIMIT_PER_MINUTE per token: 429 with Retry-After (RFC 6585 §4) beyond it."""
     refused = ratelimit.refusal(rt, principal.token_id, "admin")
     if refused is not None:
-        from api.errors import error_response
-
         message, retry_after = refused
         abort(error_response(429, message, headers={"Retry-After": str(retry_after)}))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jobs.queue import InProcessQueue, RQQueue
 from provisioning.config import Settings
 from provisioning.db import Database
 from provisioning.lti.nrps import NrpsClient
@@ -12,14 +13,10 @@ def build_runtime(settings: Settings, *, redis_connection=None) -> Runtime:
     """A Runtime whose queue is RQ when REDIS_URL is set, an in-process thread pool otherwise."""
     rt = Runtime(settings=settings, db=Database(settings.database_url), roster_source=NrpsClient)
     if settings.redis_url or redis_connection is not None:
-        from jobs.queue import RQQueue
-
         if redis_connection is None:
             redis_connection = connect_redis(settings.redis_url)
         rt.queue = RQQueue(redis_connection, name=settings.queue_name, job_timeout=settings.job_timeout)
     else:
-        from jobs.queue import InProcessQueue
-
         rt.queue = InProcessQueue(lambda: rt)
     return rt
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from jobs.runner import execute
 from provisioning.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,6 @@ class InProcessQueue:
             raise
 
     def _run(self, operation_id: int) -> None:
-        from jobs.runner import execute
-
         try:
             execute(self._runtime(), operation_id, stopping=self._stopping)
         except Exception:  # noqa: BLE001 - already recorded on the Operation by the runner

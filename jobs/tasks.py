@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 
+from jobs.bootstrap import build_runtime
 from jobs.runner import execute
+from provisioning.config import Settings
 from provisioning.runtime import Runtime
 
 _runtime: Runtime | None = None
@@ -22,9 +24,6 @@ def current_runtime() -> Runtime:
     global _runtime
     with _lock:
         if _runtime is None:
-            from jobs.bootstrap import build_runtime
-            from provisioning.config import Settings
-
             _runtime = build_runtime(Settings.from_env())
         return _runtime
 

@@ -24,10 +24,12 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from jobs import runner, tasks
+from jobs.bootstrap import build_runtime
 from jobs.queue import RQQueue
 from jobs.schedule import RuleSchedule
 from jobs.sweep import Sweeper, sweep_quietly
-from provisioning.config import ConfigurationError
+from provisioning.config import ConfigurationError, Settings
+from provisioning.observability.logs import configure_logging
 from provisioning.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -89,9 +91,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="queue to listen on (default: QUEUE_NAME); may be repeated",
     )
     args = parser.parse_args(argv)
-    from jobs.bootstrap import build_runtime
-    from provisioning.config import Settings
-    from provisioning.observability.logs import configure_logging
 
     try:
         settings = Settings.from_env()

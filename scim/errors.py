@@ -22,6 +22,7 @@ from provisioning.errors import (
     VersionMismatch,
 )
 from provisioning.incidents import log_unexpected
+from web.observability import DATABASE_UNAVAILABLE, UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_AFTER
 
 log = logging.getLogger(__name__)
 
@@ -183,12 +184,6 @@ def register(blueprint) -> None:
     def _http(exc: HTTPException):
         code = exc.code or 500
         return render(ScimError(exc.description or "Request refused.", status=code))
-
-    from web.observability import (
-        DATABASE_UNAVAILABLE,
-        UNAVAILABLE_MESSAGE,
-        UNAVAILABLE_RETRY_AFTER,
-    )
 
     def _unavailable(exc):
         # The database is down or restarting: a 503 the IdP retries later, never a 500.

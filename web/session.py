@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import current_app, request
 
 from provisioning import signed_tokens as tokens
+from provisioning.permissions import principal_for
 
 COOKIE = "lti_launch"
 HEADER = "X-Launch-Token"
@@ -64,8 +65,6 @@ def set_launch_cookie(response, token: str) -> None:
 
 def current_principal():
     """The request's :class:`~provisioning.permissions.Principal`, or None without a valid launch."""
-    from provisioning.permissions import principal_for
-
     found = current_launch()
     if found is None:
         return None

@@ -27,10 +27,10 @@ from provisioning.services.invitations import invite_new_users
 from provisioning.sql import escape_like
 from provisioning.store.groups import add_group, apply_group_changes, load_group
 from provisioning.store.members import (
-    _refuse_unknown,
     delete_members,
     ensure_hand_editable,
     insert_members,
+    refuse_unknown_users,
     touch_group,
 )
 from provisioning.store.users import find_users_by_email, tenant_user_ids
@@ -253,7 +253,7 @@ def apply_member_steps(
     """
     ensure_hand_editable(group)
     replacing = [uid for kind, ids in steps if kind == "replace" and ids for uid in ids]
-    _refuse_unknown(s, group.tenant_id, replacing)
+    refuse_unknown_users(s, group.tenant_id, replacing)
     added: list[int] = []
     removed: list[int] = []
     for kind, ids in steps:
@@ -261,7 +261,7 @@ def apply_member_steps(
             wanted = sorted(set(ids or ()))
             new = insert_members(s, group.tenant_id, group.id, wanted, source)
             if len(new) < len(wanted):  # already members, or not users of the tenant (then nothing changes)
-                _refuse_unknown(s, group.tenant_id, sorted(set(wanted) - set(new)))
+                refuse_unknown_users(s, group.tenant_id, sorted(set(wanted) - set(new)))
             added += new
         elif kind == "remove" and ids is None:
             removed += s.scalars(

@@ -84,7 +84,7 @@ def unknown_user_ids(s: Session, tenant_id: int, user_ids: Sequence[int]) -> lis
     return [i for i in sorted(set(user_ids)) if i not in known]
 
 
-def _refuse_unknown(s: Session, tenant_id: int, user_ids: Sequence[int]) -> None:
+def refuse_unknown_users(s: Session, tenant_id: int, user_ids: Sequence[int]) -> None:
     missing = unknown_user_ids(s, tenant_id, user_ids) if user_ids else []
     if missing:
         raise InvalidInput(
