@@ -13,9 +13,9 @@ import logging
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -33,6 +33,24 @@ log = logging.getLogger(__name__)
 # The worker running the current thread's job (set by the runner), so that a chunk's
 # progress write can check that this worker still owns the operation.
 _acting_worker: ContextVar[str | None] = ContextVar("operation_worker", default=None)
+
+
+@dataclass
+class Checkpoint:
+    """Where a chunked job is, typed; stored on its Operation as JSON after every chunk.
+
+    Subclasses declare their fields with start values.  A stored checkpoint of any earlier
+    version loads (missing keys take their start values, unknown ones are dropped), and
+    ``None`` fields are left out of the JSON, as they were before the checkpoints were typed.
+    """
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Self:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 class LostOwnership(RuntimeError):

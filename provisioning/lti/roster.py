@@ -11,6 +11,7 @@ say who left.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -37,7 +38,7 @@ from provisioning.models import (
     User,
     utcnow,
 )
-from provisioning.operations import save_progress, start_operation
+from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.roles import short_role
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import MembersPage, Platform, RosterSource, Runtime
@@ -111,6 +112,29 @@ def _client(rt: Runtime, reg: LtiRegistration) -> RosterSource:
     )
 
 
+@dataclass
+class RosterCheckpoint(Checkpoint):
+    """A roster sync between pages: full or differences (NRPS 2.0 §2.4.2), the next page's URL,
+    and the counts so far."""
+
+    mode: str = "full"
+    url: str = ""
+    done: int = 0
+    added: int = 0
+    removed: int = 0
+    created: int = 0
+
+    def result(self, group_id: int) -> dict[str, Any]:
+        return {
+            "group_id": group_id,
+            "mode": self.mode,
+            "members_read": self.done,
+            "added": self.added,
+            "removed": self.removed,
+            "users_created": self.created,
+        }
+
+
 def roster_sync_chunk(
     rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any]
 ) -> dict[str, Any] | None:
@@ -120,53 +144,43 @@ def roster_sync_chunk(
         if ctx is None or ctx.tenant_id != tenant_id:
             raise NotFound(f"LTI context {params['lti_context_id']} no longer exists.")
         reg = s.get_one(LtiRegistration, ctx.registration_id)
-    if not checkpoint:
-        mode = "diff" if ctx.differences_url else "full"
-        checkpoint = {
-            "mode": mode,
-            "url": ctx.differences_url or ctx.memberships_url,
-            "done": 0,
-            "added": 0,
-            "removed": 0,
-            "created": 0,
-        }
-    page = _client(rt, reg).members_page(checkpoint["url"], origin=ctx.memberships_url)
+    if checkpoint:
+        at = RosterCheckpoint.from_json(checkpoint)
+    else:
+        at = RosterCheckpoint(
+            mode="diff" if ctx.differences_url else "full", url=ctx.differences_url or ctx.memberships_url or ""
+        )
+    page = _client(rt, reg).members_page(at.url, origin=ctx.memberships_url)
     with rt.db.transaction() as s:
         group_id = _ensure_roster_group(s, ctx)
-        counts = _apply_page(
-            s, tenant_id, reg.issuer, ctx, group_id, page, operation_id, full=checkpoint["mode"] == "full"
+        counts = _apply_page(s, tenant_id, reg.issuer, ctx, group_id, page, operation_id, full=at.mode == "full")
+        state = replace(
+            at,
+            done=at.done + len(page.members),
+            added=at.added + counts["added"],
+            removed=at.removed + counts["removed"],
+            created=at.created + counts["created"],
         )
-        state = {
-            **checkpoint,
-            "done": checkpoint["done"] + len(page.members),
-            **{k: checkpoint[k] + counts[k] for k in ("added", "removed", "created")},
-        }
         if page.next_url:
-            state["url"] = page.next_url
-            save_progress(s, operation_id, done=state["done"], checkpoint=state, result=_result(state, group_id))
-            return state
-        if checkpoint["mode"] == "full":
-            state["removed"] += _remove_unseen(s, tenant_id, ctx, group_id, operation_id)
+            state.url = page.next_url
+            save_progress(s, operation_id, done=state.done, checkpoint=state.to_json(), result=state.result(group_id))
+            return state.to_json()
+        if at.mode == "full":
+            state.removed += _remove_unseen(s, tenant_id, ctx, group_id, operation_id)
         row = s.get_one(LtiContext, ctx.id)
         row.last_synced_at = utcnow()
         row.differences_url = page.differences_url
         touch_group(s, group_id)
-        record(s, tenant_id, Actor.system("job"), "lti.roster.synced", "group", group_id, _result(state, group_id))
+        record(s, tenant_id, Actor.system("job"), "lti.roster.synced", "group", group_id, state.result(group_id))
         save_progress(
-            s, operation_id, done=state["done"], total=state["done"], checkpoint=state, result=_result(state, group_id)
+            s,
+            operation_id,
+            done=state.done,
+            total=state.done,
+            checkpoint=state.to_json(),
+            result=state.result(group_id),
         )
     return None
-
-
-def _result(state: dict[str, Any], group_id: int) -> dict[str, Any]:
-    return {
-        "group_id": group_id,
-        "mode": state["mode"],
-        "members_read": state["done"],
-        "added": state["added"],
-        "removed": state["removed"],
-        "users_created": state["created"],
-    }
 
 
 def _ensure_roster_group(s: Session, ctx: LtiContext) -> int:

@@ -18,6 +18,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 from email.utils import formatdate
@@ -39,7 +40,7 @@ from provisioning.models import (
     Operation,
     utcnow,
 )
-from provisioning.operations import save_progress, start_operation
+from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
 
@@ -280,12 +281,21 @@ def _next_due_in(rt: Runtime, tenant_id: int, settings: MailSettings) -> float |
     return max(0.0, (min(due) - utcnow()).total_seconds())
 
 
+@dataclass
+class SendCheckpoint(Checkpoint):
+    """What a sending job has done so far (it claims due messages; no position to keep)."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
 def send_emails_chunk(
     rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Send up to one batch of the tenant's due messages, paced; None when the outbox is drained."""
     settings = MailSettings.of(rt.settings)
-    counts = {k: int(checkpoint.get(k, 0)) for k in ("sent", "retried", "failed")}
+    counts = SendCheckpoint.from_json(checkpoint).to_json()
     if not settings.configured:
         with rt.db.transaction() as s:
             save_progress(s, operation_id, result={**counts, "message": NOT_CONFIGURED})
@@ -310,8 +320,7 @@ def send_emails_chunk(
         # Only deferred messages are left: wait for the next one a little at a time, so Stop
         # is still noticed between chunks.
         time.sleep(min(wait, 5.0) + 0.01)
-    new_checkpoint = dict(counts)
+    new = SendCheckpoint(**counts)
     with rt.db.transaction() as s:
-        done = counts["sent"] + counts["failed"]
-        save_progress(s, operation_id, done=done, checkpoint=new_checkpoint, result=counts)
-    return new_checkpoint
+        save_progress(s, operation_id, done=new.sent + new.failed, checkpoint=new.to_json(), result=counts)
+    return new.to_json()

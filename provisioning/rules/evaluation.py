@@ -23,7 +23,7 @@ from provisioning.chunking import next_size, timed
 from provisioning.errors import InvalidInput
 from provisioning.filters.translate import InvalidFilter
 from provisioning.models import Group, Operation, User
-from provisioning.operations import save_progress
+from provisioning.operations import Checkpoint, save_progress
 from provisioning.rules.definition import compile_rule, mark_broken, rule_error
 from provisioning.rules.membership import apply_rule
 from provisioning.runtime import Runtime
@@ -31,6 +31,18 @@ from provisioning.runtime import Runtime
 OPERATION_TYPE = "rule_evaluation"
 CHUNK = 5000  # users in the first chunk (and the smallest later chunk)
 MAX_CHUNK = 500_000  # only counts and a sample of ids come back to Python, so memory stays flat
+
+
+@dataclass
+class EvaluationCheckpoint(Checkpoint):
+    """The keyset position of a full evaluation, its counts, and (between chunks in one run) the
+    next chunk's size; the size is not stored, so a resumed evaluation starts small again."""
+
+    after_user_id: int = 0
+    done: int = 0
+    added: int = 0
+    removed: int = 0
+    chunk: int | None = None
 
 
 def _load(s, tenant_id: int, group_id: int) -> Group | None:
@@ -42,9 +54,8 @@ def evaluate_chunk(
 ) -> dict[str, Any] | None:
     """One chunk of a full evaluation; returns the new checkpoint, or None when done."""
     actor = Actor(params.get("actor") or "rule", "rule")
-    after = int(checkpoint.get("after_user_id", 0))
-    size = int(checkpoint.get("chunk", CHUNK))
-    added_total, removed_total = int(checkpoint.get("added", 0)), int(checkpoint.get("removed", 0))
+    at = EvaluationCheckpoint.from_json(checkpoint)
+    size = at.chunk or CHUNK
     broken: str | None = None
     with timed() as took, rt.db.transaction() as s:
         group = _load(s, tenant_id, params["group_id"])
@@ -54,8 +65,8 @@ def evaluate_chunk(
                 s,
                 operation_id,
                 result={
-                    "added": added_total,
-                    "removed": removed_total,
+                    "added": at.added,
+                    "removed": at.removed,
                     "skipped": "the group is gone or no longer automatic",
                 },
             )
@@ -73,12 +84,11 @@ def evaluate_chunk(
             # The chunks stop at the tenant's last user id when the evaluation was asked for
             # (params["last_user_id"]), so the last keyset scan ends at the tenant's last user instead of
             # walking the rest of the table.  Users added since were evaluated one by one when created.
-            done = int(checkpoint.get("done", 0))
             last = params.get("last_user_id")
             bound = [User.id <= int(last)] if last is not None else []
             ids = (
                 select(User.id)
-                .where(User.tenant_id == tenant_id, User.id > after, *bound)
+                .where(User.tenant_id == tenant_id, User.id > at.after_user_id, *bound)
                 .order_by(User.id)
                 .limit(size)
                 .subquery()
@@ -86,16 +96,16 @@ def evaluate_chunk(
             upper, count = s.execute(select(func.max(ids.c.id), func.count())).one()
             if upper is None:
                 return None
-            added, removed = apply_rule(s, group, compiled.condition, after, upper, actor)
-            done += count
-            new = {
-                "after_user_id": upper,
-                "done": done,
-                "added": added_total + added,
-                "removed": removed_total + removed,
-            }
+            added, removed = apply_rule(s, group, compiled.condition, at.after_user_id, upper, actor)
+            new = EvaluationCheckpoint(
+                after_user_id=upper, done=at.done + count, added=at.added + added, removed=at.removed + removed
+            )
             save_progress(
-                s, operation_id, done=done, checkpoint=new, result={"added": new["added"], "removed": new["removed"]}
+                s,
+                operation_id,
+                done=new.done,
+                checkpoint=new.to_json(),
+                result={"added": new.added, "removed": new.removed},
             )
     if broken is not None:
         # The group was marked (committed above); the Operation fails with the reason.
@@ -104,7 +114,8 @@ def evaluate_chunk(
         )
     if count < size or (last is not None and upper >= int(last)):
         return None  # that was the last chunk: no further transaction just to find nothing
-    return {**new, "chunk": next_size(size, took.seconds, minimum=CHUNK, maximum=MAX_CHUNK)}
+    new.chunk = next_size(size, took.seconds, minimum=CHUNK, maximum=MAX_CHUNK)
+    return new.to_json()
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from provisioning.activity import Actor, record_many
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.errors import InvalidInput, NotFound, VersionMismatch
 from provisioning.models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
-from provisioning.operations import save_progress, start_operation
+from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.pagination import Page, paginate
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
@@ -197,6 +197,15 @@ def request_copy(rt: Runtime, tenant_id: int, group_id: int, from_group_id: int,
         )
 
 
+@dataclass
+class CopyCheckpoint(Checkpoint):
+    """The keyset position of a member copy (the last user id copied) and its counts."""
+
+    after_user_id: int = 0
+    done: int = 0
+    added: int = 0
+
+
 def copy_members_chunk(
     rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any]
 ) -> dict[str, Any] | None:
@@ -205,9 +214,7 @@ def copy_members_chunk(
     Idempotent: a re-run after a crash resumes from the last committed checkpoint, and
     ``ON CONFLICT DO NOTHING`` makes a repeated chunk harmless.
     """
-    after = int(checkpoint.get("after_user_id", 0))
-    done = int(checkpoint.get("done", 0))
-    added_total = int(checkpoint.get("added", 0))
+    at = CopyCheckpoint.from_json(checkpoint)
     actor = Actor(params.get("actor", "system"), params.get("channel", "job"))
     with rt.db.transaction() as s:
         target = load_group(s, tenant_id, params["group_id"])
@@ -215,7 +222,7 @@ def copy_members_chunk(
         batch = list(
             s.scalars(
                 select(Membership.user_id)
-                .where(Membership.group_id == params["from_group_id"], Membership.user_id > after)
+                .where(Membership.group_id == params["from_group_id"], Membership.user_id > at.after_user_id)
                 .order_by(Membership.user_id)
                 .limit(COPY_CHUNK)
             )
@@ -226,18 +233,15 @@ def copy_members_chunk(
         if added:
             touch_group(s, target.id)
             record_many(s, _member_events(tenant_id, target.id, added, actor, "group.member_added"))
-        new_checkpoint = {"after_user_id": batch[-1], "done": done + len(batch), "added": added_total + len(added)}
+        new = CopyCheckpoint(after_user_id=batch[-1], done=at.done + len(batch), added=at.added + len(added))
         save_progress(
             s,
             operation_id,
-            done=new_checkpoint["done"],
-            checkpoint=new_checkpoint,
-            result={
-                "added": new_checkpoint["added"],
-                "already_members": new_checkpoint["done"] - new_checkpoint["added"],
-            },
+            done=new.done,
+            checkpoint=new.to_json(),
+            result={"added": new.added, "already_members": new.done - new.added},
         )
-    return new_checkpoint
+    return new.to_json()
 
 
 # --- changing a group's attributes and members in one unit of work -------------------------
