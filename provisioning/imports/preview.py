@@ -49,7 +49,9 @@ def create_import(
     _check_options(options)
     table = read_table(stream, filename, max_rows=rt.settings.import_max_rows)
     with rt.db.transaction() as s:
-        custom = frozenset((s.get(Tenant, tenant_id).settings or {}).get("custom_attributes") or ())
+        tenant = s.get(Tenant, tenant_id)
+        assert tenant is not None, "the caller's tenant exists"
+        custom = frozenset((tenant.settings or {}).get("custom_attributes") or ())
         fmt = options.format
         if fmt == "auto":
             fmt = formats.detect_format(table.header, has_group_target=bool(options.group_id or options.group_name))
@@ -202,7 +204,7 @@ def import_status(rt: Runtime, tenant_id: int, import_id: int) -> str:
         if imp.status != "committed" or imp.operation_id is None:
             return imp.status
         op_status = s.scalar(select(Operation.status).where(Operation.id == imp.operation_id))
-    return {"cancelled": "cancelled", "failed": "failed"}.get(op_status, "committed")
+    return {"cancelled": "cancelled", "failed": "failed"}.get(op_status or "", "committed")
 
 
 def describe_import(rt: Runtime, tenant_id: int, import_id: int, *, errors_per_page: int = 50) -> dict[str, Any]:

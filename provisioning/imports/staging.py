@@ -108,6 +108,7 @@ def analyze_stale(s: Session, *tables: str) -> None:
 def _copy(s: Session, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     # COPY ... FROM STDIN inside the session's own transaction (psycopg 3's copy API).
     raw = s.connection().connection.driver_connection
+    assert raw is not None, "a live DBAPI connection"
     custom = columns.index("custom_attributes") if "custom_attributes" in columns else None
     with raw.cursor() as cur:
         with cur.copy(f"COPY {STAGE_TABLE} ({', '.join(columns)}) FROM STDIN") as copy:

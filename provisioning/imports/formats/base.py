@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
@@ -117,7 +117,8 @@ class ImportFormat:
             .order_by(func.min(ImportRow.row_no))
             .limit(LISTED)
         ).all()
-        return [NamedGroup(name, gid, row) for name, gid, row in rows]
+        # min(group_name) over rows whose group_name IS NOT NULL: never NULL.
+        return [NamedGroup(cast(str, name), gid, row) for name, gid, row in rows]
 
     def adopt_created_groups(self, imp: Import, created: Sequence[int]) -> None:
         """The groups the import names were created ahead of its job (ids in the order named)."""
