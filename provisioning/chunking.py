@@ -35,10 +35,12 @@ def timed() -> Iterator[Timer]:
         timer.seconds = time.monotonic() - start
 
 
-def next_size(size: int, seconds: float, *, minimum: int, maximum: int, target: float = TARGET_SECONDS) -> int:
-    """The next chunk's size, after a chunk of ``size`` rows took ``seconds``."""
+def next_size(
+    size: int, seconds: float, *, minimum: int, maximum: int, target: float = TARGET_SECONDS, growth: float = GROWTH
+) -> int:
+    """The next chunk's size, after a chunk of ``size`` rows took ``seconds``; at most ``growth`` times up or down."""
     scaled = size * target / max(seconds, 1e-3)
-    scaled = min(max(scaled, size / GROWTH), size * GROWTH)
+    scaled = min(max(scaled, size / growth), size * growth)
     return int(min(max(scaled, minimum), maximum))
 
 

@@ -13,35 +13,75 @@ removes the members the file doesn't list with one DELETE at the end.
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, select, text, true, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, and_, case, func, select, text
 from sqlalchemy.orm import Session
 
-from provisioning.activity import Actor, record_many
-from provisioning.db import insert_ignoring_conflicts
+from provisioning.activity import Actor
+from provisioning.chunking import next_size, timed
 from provisioning.errors import Conflict, InvalidInput
-from provisioning.imports import enrollments, users_apply
-from provisioning.imports.events import (
-    event_row,
-    record_member_events,
-    reevaluate_rules,
-)
-from provisioning.imports.marks import mark_rows as _mark
-from provisioning.imports.marks import user_gone
+from provisioning.imports.formats import FORMATS
 from provisioning.imports.preview import load_import, refresh_summary
-from provisioning.imports.users_apply import index_lookups
 from provisioning.imports.validate import validate_staged
-from provisioning.models import Group, Membership, Operation, User, utcnow
+from provisioning.models import Operation
 from provisioning.models.imports import Import, ImportRow
 from provisioning.operations import save_progress, start_operation
 from provisioning.runtime import Runtime
-from provisioning.store.groups import add_group
 
-CHUNK_MAX = 50_000  # rows; the adaptive chunk size never grows beyond this
+CHUNK_MAX = 50_000  # rows; the adaptive chunk size never grows beyond this (unless IMPORT_CHUNK_SIZE is larger)
+CHUNK_GROWTH = 2  # a chunk is at most twice (or half) the size of the one before
 COUNTERS = ("done", "applied", "skipped", "errors", "removed", "groups_created", "users_created", "users_updated")
+
+
+@dataclass
+class ImportCheckpoint:
+    """Where an import job is, stored as the Operation's checkpoint (JSON) after every chunk.
+
+    ``phase``: start (create groups) -> rows (apply chunks of ids ``after`` < id <= ``last``)
+    -> remove (replace mode) -> done.  The JSON is the same dict as ever: the counters, then
+    phase, after, size, and ``last`` once the id range is known.
+    """
+
+    size: int
+    done: int = 0
+    applied: int = 0
+    skipped: int = 0
+    errors: int = 0
+    removed: int = 0
+    groups_created: int = 0
+    users_created: int = 0
+    users_updated: int = 0
+    phase: str = "start"
+    after: int = 0
+    last: int | None = None
+
+    @classmethod
+    def from_json(cls, checkpoint: dict[str, Any] | None, *, size: int) -> ImportCheckpoint:
+        """Read a stored checkpoint (any version: missing keys take their start values); ``size``: the first chunk's."""
+        data = checkpoint or {}
+        return cls(
+            size=int(data.get("size") or size),
+            phase=data.get("phase", "start"),
+            after=int(data.get("after", 0)),
+            last=int(data["last"]) if "last" in data else None,
+            **{k: int(data.get(k, 0)) for k in COUNTERS},
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: getattr(self, k) for k in COUNTERS}
+        out |= {"phase": self.phase, "after": self.after, "size": self.size}
+        return out | ({"last": self.last} if self.last is not None else {})
+
+    def add(self, counts: dict[str, int]) -> None:
+        for key, value in counts.items():
+            if key not in COUNTERS:
+                raise KeyError(key)
+            setattr(self, key, getattr(self, key) + value)
+
+
+assert {f.name for f in fields(ImportCheckpoint)} == {*COUNTERS, "phase", "after", "size", "last"}
 
 
 class ImportAborted(Conflict):
@@ -69,8 +109,7 @@ def commit_import(rt: Runtime, tenant_id: int, import_id: int, actor: Actor) -> 
             raise InvalidInput(
                 "No row of this import can be applied.", details={"errors": ["Every row has an error or was excluded."]}
             )
-        if imp.format == "users":
-            users_apply.check_seats_for(s, imp, summary["users_new"])
+        FORMATS[imp.format].check_commit(s, imp, summary)
         op = start_operation(
             s, rt, tenant_id, "import", {"import_id": imp.id, "actor": actor.name}, actor, total=imp.entry_count
         )
@@ -83,15 +122,7 @@ def apply_import_chunk(
 ) -> dict[str, Any] | None:
     """The Operation handler: apply the next chunk; returns the new checkpoint, or None when done."""
     actor = Actor(params.get("actor") or "system", "job")
-    state = (
-        {k: int(checkpoint.get(k, 0)) for k in COUNTERS}
-        | {
-            "phase": checkpoint.get("phase", "start"),
-            "after": int(checkpoint.get("after", 0)),
-            "size": int(checkpoint.get("size") or max(rt.settings.import_chunk_size, 1)),
-        }
-        | ({"last": int(checkpoint["last"])} if "last" in checkpoint else {})
-    )
+    state = ImportCheckpoint.from_json(checkpoint, size=max(rt.settings.import_chunk_size, 1))
     with rt.db.transaction() as s:
         imp = load_import(s, tenant_id, params["import_id"], for_update=True)
         if s.get_bind().dialect.name == "postgresql":
@@ -102,248 +133,84 @@ def apply_import_chunk(
             s.execute(text("SET LOCAL synchronous_commit = off"))
         if imp.all_or_nothing:
             # One transaction for the whole import: it applies completely or not at all.
-            while state["phase"] != "done":
+            while state.phase != "done":
                 _step(rt, s, imp, state, actor)
         else:
             _step(rt, s, imp, state, actor)
-        if state["phase"] == "done":
+        if state.phase == "done":
             imp.status = "applied"
-        save_progress(s, operation_id, done=state["done"], checkpoint=state, result=_result(imp, state))
-    return None if state["phase"] == "done" else state
+        save_progress(s, operation_id, done=state.done, checkpoint=state.to_json(), result=_result(imp, state))
+    return None if state.phase == "done" else state.to_json()
 
 
-def _result(imp: Import, state: dict[str, Any]) -> dict[str, Any]:
-    out = {k: state[k] for k in COUNTERS if k != "done"}
+def _result(imp: Import, state: ImportCheckpoint) -> dict[str, Any]:
+    out = {k: getattr(state, k) for k in COUNTERS if k != "done"}
     return {
         "import_id": imp.id,
         "format": imp.format,
         "mode": imp.mode,
-        "rows_done": state["done"],
+        "rows_done": state.done,
         "rows_total": imp.entry_count,
         **out,
     }
 
 
-def _step(rt: Runtime, s: Session, imp: Import, state: dict[str, Any], actor: Actor) -> None:
-    if state["phase"] == "start":
+def _step(rt: Runtime, s: Session, imp: Import, state: ImportCheckpoint, actor: Actor) -> None:
+    fmt = FORMATS[imp.format]
+    if state.phase == "start":
         # No ANALYZE: the chunks probe users, groups and memberships by key (scalar subqueries, nested
         # loops), so statistics left stale by a bulk load a moment ago can't turn them into scans.
-        if imp.format not in ("users", "enrollments"):
-            state["groups_created"] += _create_groups(s, imp, actor)
-        state["phase"] = "rows"
+        state.groups_created += fmt.prepare(s, imp, actor)
+        state.phase = "rows"
         return
-    if state["phase"] == "rows":
-        started = time.monotonic()
-        if "last" not in state:  # the import's id range: min/max through the (import_id, id) index
-            first, last = s.execute(
-                select(func.min(ImportRow.id), func.max(ImportRow.id)).where(ImportRow.import_id == imp.id)
+    if state.phase == "rows":
+        with timed() as took:
+            if state.last is None:  # the import's id range: min/max through the (import_id, id) index
+                first, last = s.execute(
+                    select(func.min(ImportRow.id), func.max(ImportRow.id)).where(ImportRow.import_id == imp.id)
+                ).one()
+                state.after, state.last = max(state.after, (first or 1) - 1), last or 0
+            if state.after >= state.last:
+                state.phase = "remove" if imp.mode == "replace" else "done"
+                return
+            # A chunk is a range of ids, not "the next n rows": ORDER BY id LIMIT n would be planned from
+            # statistics that call the freshly staged rows a handful, as a sort of all the rows left.
+            hi = min(state.after + state.size, state.last)
+            count, ok = s.execute(
+                select(func.count(), func.coalesce(func.sum(case((ImportRow.status == "ok", 1), else_=0)), 0)).where(
+                    ImportRow.import_id == imp.id, ImportRow.id > state.after, ImportRow.id <= hi
+                )
             ).one()
-            state["after"], state["last"] = max(state["after"], (first or 1) - 1), last or 0
-        if state["after"] >= state["last"]:
-            state["phase"] = "remove" if imp.mode == "replace" else "done"
-            return
-        # A chunk is a range of ids, not "the next n rows": ORDER BY id LIMIT n would be planned from
-        # statistics that call the freshly staged rows a handful, as a sort of all the rows left.
-        hi = min(state["after"] + state["size"], state["last"])
-        count, ok = s.execute(
-            select(func.count(), func.coalesce(func.sum(case((ImportRow.status == "ok", 1), else_=0)), 0)).where(
-                ImportRow.import_id == imp.id, ImportRow.id > state["after"], ImportRow.id <= hi
-            )
-        ).one()
-        chunk = and_(ImportRow.import_id == imp.id, ImportRow.id > state["after"], ImportRow.id <= hi)
-        if not ok:
-            counts: dict[str, int] = {}
-        elif imp.format == "users":
-            counts = users_apply.apply_users_chunk(rt, s, imp, chunk, actor)
-        elif imp.format == "enrollments":
-            counts = enrollments.apply_enrollments_chunk(rt, s, imp, chunk, ok, actor)
-        else:
-            counts = _apply_members_chunk(rt, s, imp, chunk, ok, actor)
-        if imp.all_or_nothing and counts.get("errors"):
-            raise ImportAborted(
-                f"{counts['errors']} row(s) could no longer be applied (users or groups changed "
-                "since the preview); all_or_nothing was asked, so nothing was applied."
-            )
-        for key, value in counts.items():
-            state[key] += value
-        state["after"], state["done"] = hi, state["done"] + count
-        state["size"] = _next_size(rt, state["size"], time.monotonic() - started)
+            chunk = id_range(imp, state.after, hi)
+            counts = fmt.apply_chunk(rt, s, imp, chunk, ok, actor) if ok else {}
+            if imp.all_or_nothing and counts.get("errors"):
+                raise ImportAborted(
+                    f"{counts['errors']} row(s) could no longer be applied (users or groups changed "
+                    "since the preview); all_or_nothing was asked, so nothing was applied."
+                )
+            state.add(counts)
+            state.after, state.done = hi, state.done + count
+        state.size = chunk_size(rt, state.size, took.seconds)
         return
-    if state["phase"] == "remove":
-        state["removed"] += _remove_unlisted(rt, s, imp, actor)
-        state["phase"] = "done"
+    if state.phase == "remove":
+        state.removed += fmt.remove_unlisted(rt, s, imp, actor)
+        state.phase = "done"
 
 
-def _next_size(rt: Runtime, size: int, seconds: float) -> int:
-    """Grow chunks that finish well within IMPORT_CHUNK_SECONDS, shrink slow ones (never below IMPORT_CHUNK_SIZE).
+def id_range(imp: Import, after: int, through: int) -> ColumnElement[bool]:
+    """The staged rows of one chunk: ``after`` < id <= ``through`` of the import's rows."""
+    return and_(ImportRow.import_id == imp.id, ImportRow.id > after, ImportRow.id <= through)
+
+
+def chunk_size(rt: Runtime, size: int, seconds: float) -> int:
+    """The next chunk's size: the shared sizer (provisioning.chunking) towards IMPORT_CHUNK_SECONDS a chunk.
 
     Each chunk costs a dozen statements and a commit whatever its size; a million-row file in
     2,000-row chunks pays them 500 times.  Progress still moves at least every second or so.
+    At most twice (or half) the last size per chunk, never below IMPORT_CHUNK_SIZE nor above
+    50,000 rows; IMPORT_CHUNK_SECONDS=0 keeps IMPORT_CHUNK_SIZE.
     """
     target, floor = rt.settings.import_chunk_seconds, max(rt.settings.import_chunk_size, 1)
     if target <= 0:
         return floor
-    if seconds < target / 2:
-        return min(size * 2, max(CHUNK_MAX, floor))
-    if seconds > target * 1.5:
-        return max(size // 2, floor)
-    return size
-
-
-# --- groups and memberships --------------------------------------------------------------------
-
-
-def _create_groups(s: Session, imp: Import, actor: Actor) -> int:
-    """Create the groups the file names that don't exist yet (one INSERT ... SELECT)."""
-    t = imp.tenant_id
-    if imp.format == "members":
-        if imp.group_id is None:
-            existing = s.scalar(
-                select(Group).where(Group.tenant_id == t, func.lower(Group.name) == imp.group_name.lower())
-            )
-            group = existing or add_group(s, t, {"name": imp.group_name, "source": "csv"}, actor)
-            imp.group_id = group.id
-            return 0 if existing else 1
-        return 0
-    missing = (
-        select(func.min(ImportRow.group_name).label("name"))
-        .where(
-            ImportRow.import_id == imp.id,
-            ImportRow.status == "ok",
-            ~exists().where(Group.tenant_id == t, func.lower(Group.name) == func.lower(ImportRow.group_name)),
-        )
-        .group_by(func.lower(ImportRow.group_name))
-        .subquery()
-    )
-    now = utcnow()
-    columns = Group.__table__.c
-    rows = select(
-        literal(t),
-        missing.c.name,
-        literal("manual"),
-        literal("csv"),
-        literal({}, columns.settings.type),
-        literal(now, columns.created_at.type),
-        literal(now, columns.updated_at.type),
-        literal(1),
-    ).where(true())
-    created = s.execute(
-        insert_ignoring_conflicts(s, Group.__table__)
-        .from_select(["tenant_id", "name", "kind", "source", "settings", "created_at", "updated_at", "version"], rows)
-        .returning(columns.id, columns.name)
-    ).all()
-    record_many(s, (event_row(imp, actor, "group.created", "group", gid, {"name": name}) for gid, name in created))
-    return len(created)
-
-
-def _group_of_entry(imp: Import):
-    """The id of the (manual) group a staged row goes into: the import's group, or the one it names."""
-    if imp.format == "members":
-        return literal(imp.group_id, Membership.__table__.c.group_id.type)
-    return (
-        select(Group.id)
-        .where(
-            Group.tenant_id == imp.tenant_id,
-            Group.kind != "automatic",
-            func.lower(Group.name) == func.lower(ImportRow.group_name),
-        )
-        .correlate(ImportRow)
-        .scalar_subquery()
-    )
-
-
-def _apply_members_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int, actor: Actor) -> dict[str, int]:
-    """Insert the chunk's memberships; only rows already members (or no longer applicable) are marked."""
-    t = imp.tenant_id
-    if imp.format == "members":
-        group = s.get(Group, imp.group_id) if imp.group_id else None
-        if group is None or group.kind == "automatic":
-            errors = _mark(s, chunk, "error", "Not applied: the group is automatic or no longer exists.")
-            return {"applied": 0, "skipped": 0, "errors": errors}
-    group_id = _group_of_entry(imp)
-    # A correlated scalar subquery, evaluated row by row through the primary key: an EXISTS would be
-    # planned as a semi-join, and with the group's statistics stale (it is filling up right now)
-    # that can mean every member of the group compared with every row of the chunk.
-    member = (
-        select(literal(1))
-        .where(Membership.group_id == group_id, Membership.user_id == ImportRow.user_id)
-        .correlate(ImportRow)
-        .scalar_subquery()
-        .is_not(None)
-    )
-    table = Membership.__table__
-    columns = ["group_id", "user_id", "tenant_id", "source", "added_at"]
-    values = (group_id, ImportRow.user_id, literal(t), literal("csv"), literal(utcnow(), table.c.added_at.type))
-    rows = select(*values).where(chunk, ImportRow.status == "ok", group_id.is_not(None))
-    if imp.format == "user-groups":
-        rows = rows.distinct()  # a row may name the same group twice
-    try:
-        # The common case, a plain INSERT of the staged pairs (user ids were resolved in the tenant
-        # while staging): one statement, no probe per row.  In a savepoint, because a member already
-        # there, or a user deleted since, fails it.
-        with s.begin_nested():
-            added = s.execute(
-                table.insert().from_select(columns, rows).returning(table.c.group_id, table.c.user_id)
-            ).all()
-        skipped = 0
-    except IntegrityError:
-        skipped = _mark(s, and_(chunk, member), "skipped", "Already a member.")
-        with index_lookups(s):  # users by primary key, whatever the statistics of a table filled a moment ago say
-            added = s.execute(
-                insert_ignoring_conflicts(s, table)
-                .from_select(
-                    columns, rows.join_from(ImportRow, User, and_(User.id == ImportRow.user_id, User.tenant_id == t))
-                )
-                .returning(table.c.group_id, table.c.user_id)
-            ).all()
-    errors = 0
-    if len(added) < ok - skipped:  # rows left out: their user or group went away (or a pair repeats)
-        errors = _mark(
-            s, and_(chunk, user_gone(t)), "error", "Not applied: no user of this tenant has this email any more."
-        )
-        errors += _mark(s, and_(chunk, ~member), "error", "Not applied: the group is automatic or no longer exists.")
-    # Every pair left is a membership now: inserted here, or by someone else meanwhile.
-    _after_membership_change(rt, s, imp, added, actor, "group.member_added")
-    return {"applied": ok - skipped - errors, "skipped": skipped, "errors": errors}
-
-
-def _remove_unlisted(rt: Runtime, s: Session, imp: Import, actor: Actor) -> int:
-    """Replace mode: remove, in one statement, the members of the imported groups the file doesn't list."""
-    table = Membership.__table__
-    listed = and_(ImportRow.import_id == imp.id, ImportRow.status.in_(("ok", "applied", "skipped")))
-    if imp.format == "members":
-        targets = select(literal(imp.group_id)).where(exists().where(listed))
-        kept = exists().where(listed, ImportRow.user_id == table.c.user_id)
-    else:
-        targets = (
-            select(Group.id)
-            .join(ImportRow, and_(func.lower(Group.name) == func.lower(ImportRow.group_name)))
-            .where(listed, Group.tenant_id == imp.tenant_id)
-            .distinct()
-        )
-        kept = exists().where(
-            listed,
-            ImportRow.user_id == table.c.user_id,
-            Group.id == table.c.group_id,
-            func.lower(ImportRow.group_name) == func.lower(Group.name),
-        )
-    removed = s.execute(
-        table.delete()
-        .where(table.c.tenant_id == imp.tenant_id, table.c.group_id.in_(targets), ~kept)
-        .returning(table.c.group_id, table.c.user_id)
-    ).all()
-    _after_membership_change(rt, s, imp, removed, actor, "group.member_removed")
-    return len(removed)
-
-
-def _after_membership_change(rt: Runtime, s: Session, imp: Import, pairs, actor: Actor, action: str) -> None:
-    if not pairs:
-        return
-    record_member_events(s, imp, actor, action, pairs)
-    s.execute(
-        update(Group)
-        .where(Group.id.in_(sorted({gid for gid, _ in pairs})))
-        .values(version=Group.version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    reevaluate_rules(rt, s, imp.tenant_id, sorted({uid for _, uid in pairs}))
+    return next_size(size, seconds, minimum=floor, maximum=max(CHUNK_MAX, floor), target=target, growth=CHUNK_GROWTH)

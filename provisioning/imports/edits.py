@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
 from provisioning.errors import Conflict, InvalidInput
+from provisioning.imports.formats import FORMATS
 from provisioning.imports.preview import load_import, refresh_summary
 from provisioning.imports.validate import validate_staged
 from provisioning.models.imports import Import, ImportRow
@@ -59,25 +60,7 @@ def _rename(s: Session, imp: Import, old: str, new: str, problems: dict[str, lis
     if not new or len(new) > 400:
         problems.setdefault("rename_groups", []).append(f"{old}: the new name must have 1 to 400 characters.")
         return
-    if imp.format == "members":
-        if imp.group_name and imp.group_name.lower() == old.strip().lower():
-            imp.group_name = new
-        else:
-            problems.setdefault("rename_groups", []).append(
-                f"{old}: not a group this import creates (an existing group is renamed with PATCH /groups/{{id}})."
-            )
-        return
-    if imp.format == "users":
-        problems.setdefault("rename_groups", []).append("The users format names no groups.")
-        return
-    changed = s.execute(
-        update(ImportRow)
-        .where(ImportRow.import_id == imp.id, func.lower(ImportRow.group_name) == old.strip().lower())
-        .values(group_name=new)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not changed:
-        problems.setdefault("rename_groups", []).append(f"No group named {old!r} in this import.")
+    FORMATS[imp.format].rename_group(s, imp, old, new, problems)
 
 
 def _exclude(s: Session, imp: Import, condition) -> None:

@@ -11,24 +11,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
-from provisioning.errors import Conflict, InvalidInput, NotFound
+from provisioning.errors import InvalidInput, NotFound
 from provisioning.imports import formats
 from provisioning.imports.reading import read_table
 from provisioning.imports.staging import analyze_stale, stage
 from provisioning.imports.validate import entries_for_row, validate_staged
-from provisioning.models import Group, Membership, Operation, Tenant
+from provisioning.models import Operation, Tenant
 from provisioning.models.imports import IMPORT_MODES, Import, ImportRow
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
-from provisioning.store.groups import load_group
-from provisioning.store.members import ensure_hand_editable
-from provisioning.store.users import count_seats
-
-GROUPS_SHOWN = 1000
 
 
 @dataclass
@@ -54,12 +49,15 @@ def create_import(
     _check_options(options)
     table = read_table(stream, filename, max_rows=rt.settings.import_max_rows)
     with rt.db.transaction() as s:
-        custom = frozenset((s.get(Tenant, tenant_id).settings or {}).get("custom_attributes") or ())
+        tenant = s.get(Tenant, tenant_id)
+        assert tenant is not None, "the caller's tenant exists"
+        custom = frozenset((tenant.settings or {}).get("custom_attributes") or ())
         fmt = options.format
         if fmt == "auto":
             fmt = formats.detect_format(table.header, has_group_target=bool(options.group_id or options.group_name))
         layout = formats.layout_for(fmt, table.header, mapping=options.column_mapping, custom_names=custom)
-        if options.mode == "replace" and fmt in ("users", "enrollments"):
+        format_ = formats.FORMATS[fmt]
+        if options.mode == "replace" and not format_.replaces_members:
             raise InvalidInput(
                 f"Mode replace applies to group memberships, not to the {fmt} format.",
                 details={"mode": [f"Use add with the {fmt} format."]},
@@ -76,11 +74,11 @@ def create_import(
             column_mapping=options.column_mapping or {},
             created_by=actor.name,
         )
-        _target_group(s, tenant_id, fmt, options, imp)
+        format_.target_group(s, tenant_id, imp, group_id=options.group_id, group_name=options.group_name)
         s.add(imp)
         s.flush()
         counter = {"rows": 0}
-        imp.entry_count = stage(s, imp.id, tenant_id, fmt, _entries(layout, table.rows, counter))
+        imp.entry_count = stage(s, imp.id, tenant_id, format_.staged_columns, _entries(layout, table.rows, counter))
         imp.row_count = counter["rows"]
         analyze_stale(s, "import_rows")
         if imp.row_count == 0:
@@ -120,31 +118,12 @@ def _check_options(options: ImportOptions) -> None:
         raise InvalidInput(
             "The new group's name must have 1 to 400 characters.", details={"group_name": ["1 to 400 characters."]}
         )
-    if options.format not in ("members", "auto") and (options.group_id or options.group_name):
+    chosen = formats.FORMATS.get(options.format)
+    takes_group = options.format == "auto" or (chosen is not None and chosen.takes_group_target)
+    if not takes_group and (options.group_id or options.group_name):
         raise InvalidInput(
             "group_id and group_name only apply to the members format.",
             details={"group_id": ["Only with format=members."]},
-        )
-
-
-def _target_group(s: Session, tenant_id: int, fmt: str, options: ImportOptions, imp: Import) -> None:
-    if fmt != "members":
-        return
-    if options.group_id:
-        group = load_group(s, tenant_id, options.group_id)
-        ensure_hand_editable(group)
-        imp.group_id = group.id
-    elif options.group_name:
-        name = options.group_name.strip()
-        if s.scalar(select(Group.id).where(Group.tenant_id == tenant_id, func.lower(Group.name) == name.lower())):
-            raise Conflict(
-                f"A group named {name!r} already exists; import into it with its group_id.", field="group_name"
-            )
-        imp.group_name = name
-    else:
-        raise InvalidInput(
-            "A member list goes into a group: give group_id (an existing group) or group_name (a new one).",
-            details={"group_id": ["Required for the members format (or group_name)."]},
         )
 
 
@@ -178,77 +157,8 @@ def refresh_summary(s: Session, imp: Import, *, groups: bool = True) -> None:
         "excluded": s.scalar(select(func.count()).where(base, ImportRow.status == "excluded")) or 0,
         "entries_valid": s.scalar(select(func.count()).where(live)) or 0,
     }
-    if imp.format == "users":
-        new = s.scalar(select(func.count(distinct(ImportRow.email))).where(live, ImportRow.user_id.is_(None))) or 0
-        summary.update(users_new=new, users_updated=matched, groups=[], groups_total=0)
-        limit = s.scalar(select(Tenant.seat_limit).where(Tenant.id == imp.tenant_id))
-        warnings = [w for w in summary.get("warnings", []) if not w.startswith("Seat limit:")]
-        if limit is not None and count_seats(s, imp.tenant_id) + new > limit:
-            warnings.append(
-                f"Seat limit: this import creates {new} users but the tenant has "
-                f"{max(limit - count_seats(s, imp.tenant_id), 0)} of its {limit} seats left."
-            )
-        summary["warnings"] = warnings
-    elif imp.format == "enrollments":
-        summary.update(groups=[], groups_total=0)
-    elif groups:
-        summary["groups"], summary["groups_total"] = _group_summary(s, imp)
+    formats.FORMATS[imp.format].summarize(s, imp, summary, groups=groups)
     imp.summary = summary
-
-
-def _group_summary(s: Session, imp: Import) -> tuple[list[dict[str, Any]], int]:
-    t = imp.tenant_id
-    if imp.format == "members":
-        group_match = Group.id == imp.group_id if imp.group_id else Group.id.is_(None)
-        key = func.coalesce(ImportRow.group_name, imp.group_name or "")
-    else:
-        group_match = func.lower(Group.name) == func.lower(ImportRow.group_name)
-        key = ImportRow.group_name
-    stmt = (
-        select(
-            func.min(key),
-            Group.id,
-            func.count(distinct(ImportRow.user_id)),
-            func.count(distinct(case((Membership.user_id.is_(None), ImportRow.user_id)))),
-        )
-        .select_from(ImportRow)
-        .outerjoin(Group, and_(Group.tenant_id == t, group_match))
-        .outerjoin(Membership, and_(Membership.group_id == Group.id, Membership.user_id == ImportRow.user_id))
-        .where(ImportRow.import_id == imp.id, ImportRow.status == "ok", ImportRow.user_id.is_not(None))
-        .group_by(func.lower(key), Group.id)
-        .order_by(func.lower(key))
-    )
-    rows = s.execute(stmt).all()
-    if imp.format == "members" and not rows:
-        rows = [(imp.group_name, imp.group_id, 0, 0)]
-    ids = [r[1] for r in rows[:GROUPS_SHOWN] if r[1] is not None]
-    before = (
-        dict(
-            s.execute(
-                select(Membership.group_id, func.count())
-                .where(Membership.group_id.in_(ids))
-                .group_by(Membership.group_id)
-            ).all()
-        )
-        if ids
-        else {}
-    )
-    groups = []
-    for name, gid, listed, adding in rows[:GROUPS_SHOWN]:
-        if imp.format == "members" and gid is not None:
-            name = s.scalar(select(Group.name).where(Group.id == gid))
-        was = before.get(gid, 0)
-        groups.append(
-            {
-                "name": name,
-                "id": gid,
-                "new": gid is None,
-                "members_before": was,
-                "members_after": listed if imp.mode == "replace" else was + adding,
-                "listed": listed,
-            }
-        )
-    return groups, len(rows)
 
 
 # --- reading imports back ------------------------------------------------------------------------
@@ -294,7 +204,7 @@ def import_status(rt: Runtime, tenant_id: int, import_id: int) -> str:
         if imp.status != "committed" or imp.operation_id is None:
             return imp.status
         op_status = s.scalar(select(Operation.status).where(Operation.id == imp.operation_id))
-    return {"cancelled": "cancelled", "failed": "failed"}.get(op_status, "committed")
+    return {"cancelled": "cancelled", "failed": "failed"}.get(op_status or "", "committed")
 
 
 def describe_import(rt: Runtime, tenant_id: int, import_id: int, *, errors_per_page: int = 50) -> dict[str, Any]:

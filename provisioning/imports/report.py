@@ -11,12 +11,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from provisioning.imports.formats import FORMATS
 from provisioning.imports.preview import import_status, load_import
 from provisioning.models import Operation
 from provisioning.models.imports import ImportRow
 from provisioning.runtime import Runtime
-
-APPLIED = {"users": ("Created (status invited).", "Updated."), "enrollments": ("Enrolled.", "Enrolled.")}
 
 HEADER = ["row", "status", "email", "group", "column", "value", "message"]
 CHUNK = 2000
@@ -38,7 +37,7 @@ def report_rows(rt: Runtime, tenant_id: int, import_id: int) -> Iterator[list[An
             s.scalar(select(Operation.checkpoint).where(Operation.id == imp.operation_id)) if imp.operation_id else None
         )
     through = int((checkpoint or {}).get("after", 0))
-    created, updated = APPLIED.get(imp.format, ("Added to the group.", "Added to the group."))
+    created, updated = FORMATS[imp.format].applied_messages
     after = 0
     while True:
         with rt.db.read() as s:

@@ -16,23 +16,23 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
-from provisioning.models.imports import STAGED_USER_FIELDS, ImportRow
+from provisioning.models.imports import ImportRow
 
 BASE_COLUMNS = ("import_id", "row_no", "status", "email", "group_name", "column_name", "value", "message")
-# The columns each format fills: the others stay NULL and cost the COPY nothing.
-FORMAT_COLUMNS = {
-    "users": (*STAGED_USER_FIELDS, "custom_attributes"),
-    "enrollments": ("course_ref", "enrollment_role", "enrollment_status", "completed_at", "user_id"),
-}
-MEMBER_COLUMNS = ("given_name", "family_name")
 BATCH = 5000
 STAGE_TABLE = "import_stage"
 
 
-def stage(s: Session, import_id: int, tenant_id: int, fmt: str, entries: Iterable[dict[str, Any]]) -> int:
-    """Insert every entry for ``import_id`` with the id of the tenant's user its email names; returns how many."""
+def stage(
+    s: Session, import_id: int, tenant_id: int, format_columns: tuple[str, ...], entries: Iterable[dict[str, Any]]
+) -> int:
+    """Insert every entry for ``import_id`` with the id of the tenant's user its email names; returns how many.
+
+    ``format_columns`` are the columns the import's format fills (``ImportFormat.staged_columns``):
+    the others stay NULL and cost the COPY nothing.
+    """
     postgres = s.get_bind().dialect.name == "postgresql"
-    columns = BASE_COLUMNS + FORMAT_COLUMNS.get(fmt, MEMBER_COLUMNS)
+    columns = BASE_COLUMNS + format_columns
     if postgres:
         s.execute(text(f"DROP TABLE IF EXISTS {STAGE_TABLE}"))
         s.execute(text(f"CREATE TEMPORARY TABLE {STAGE_TABLE} (LIKE import_rows INCLUDING DEFAULTS) ON COMMIT DROP"))
@@ -108,6 +108,7 @@ def analyze_stale(s: Session, *tables: str) -> None:
 def _copy(s: Session, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     # COPY ... FROM STDIN inside the session's own transaction (psycopg 3's copy API).
     raw = s.connection().connection.driver_connection
+    assert raw is not None, "a live DBAPI connection"
     custom = columns.index("custom_attributes") if "custom_attributes" in columns else None
     with raw.cursor() as cur:
         with cur.copy(f"COPY {STAGE_TABLE} ({', '.join(columns)}) FROM STDIN") as copy:

@@ -1,0 +1,80 @@
+"""Import formats behind one protocol: which format a header row is, and everything the pipeline asks of it.
+
+Each format is an :class:`~provisioning.imports.formats.base.ImportFormat` in its own module
+(members, user_groups, group_users, users, enrollments) declaring its name, template,
+layout and header aliases, row validation, staged checks, preview and how a chunk is
+applied.  :data:`FORMATS` is the registry the pipeline looks formats up in, in the order of
+``IMPORT_FORMATS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioning.errors import InvalidInput
+from provisioning.imports.formats.base import ImportFormat, NamedGroup
+from provisioning.imports.formats.columns import Layout, duplicate_headers, file_error, norm
+from provisioning.imports.formats.enrollments import EnrollmentsFormat
+from provisioning.imports.formats.group_users import GroupUsersFormat
+from provisioning.imports.formats.members import MembersFormat
+from provisioning.imports.formats.user_groups import UserGroupsFormat
+from provisioning.imports.formats.users import UsersFormat
+from provisioning.models.imports import IMPORT_FORMATS
+
+__all__ = [
+    "EXAMPLE_HEADERS",
+    "FORMATS",
+    "ImportFormat",
+    "Layout",
+    "NamedGroup",
+    "detect_format",
+    "file_error",
+    "format_of",
+    "layout_for",
+    "norm",
+]
+
+FORMATS: dict[str, ImportFormat] = {
+    f.name: f for f in (MembersFormat(), UserGroupsFormat(), GroupUsersFormat(), UsersFormat(), EnrollmentsFormat())
+}
+assert tuple(FORMATS) == IMPORT_FORMATS, "the registry lists the formats the Import model accepts, in their order"
+
+EXAMPLE_HEADERS = {name: list(f.example_header) for name, f in FORMATS.items()}
+_DETECTION = sorted(FORMATS.values(), key=lambda f: f.detect_priority)
+
+
+def format_of(imp: Any) -> ImportFormat:
+    """The format of an Import (or of anything with a ``format`` name)."""
+    return FORMATS[imp.format]
+
+
+def detect_format(header: list[str], *, has_group_target: bool) -> str:
+    """Name the format a header row is written in: the first format, by detection priority, that reads it."""
+    keys = [norm(h) for h in header]
+    for fmt in _DETECTION:
+        if fmt.detects(keys, has_group_target=has_group_target):
+            return fmt.name
+    raise file_error(
+        "The header row does not name an email column, so the file's format can't be recognised. "
+        "Use one of the templates: a member list (email_address), user-based groups "
+        "(email, FirstName, LastName, Groupname, ...), group-based groups (Groupname, Email, ...) "
+        "users (email, username, first_name, last_name, ...) or enrollments (email | user_id, course_id, role, "
+        "status, completed_at)."
+    )
+
+
+def layout_for(
+    fmt: str, header: list[str], *, mapping: dict[str, Any] | None = None, custom_names: frozenset[str] = frozenset()
+) -> Layout:
+    """Map the header's columns for ``fmt``; a missing or unknown required header is a file-level error."""
+    if fmt not in FORMATS:
+        raise InvalidInput(
+            f"Unknown format {fmt!r}.", details={"format": [f"Must be one of auto, {', '.join(IMPORT_FORMATS)}."]}
+        )
+    format_ = FORMATS[fmt]
+    if not any(header):
+        raise format_.file_error("The first row is empty; it must be the header row.")
+    duplicates = duplicate_headers(header, allowed=set(format_.repeatable_headers))
+    if duplicates:
+        raise format_.file_error(f"The header repeats the column(s) {', '.join(repr(d) for d in duplicates)}.")
+    return format_.layout(header, mapping or {}, custom_names)

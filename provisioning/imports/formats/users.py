@@ -1,0 +1,193 @@
+"""The users format: one user per row (email, username, names, role, ... custom attributes), created or updated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, distinct, exists, func, select, update
+from sqlalchemy.orm import Session
+
+from provisioning.activity import Actor
+from provisioning.errors import InvalidInput
+from provisioning.imports import users_apply
+from provisioning.imports.formats.base import ImportFormat, NamedGroup
+from provisioning.imports.formats.columns import EMAIL, Layout, default_target, norm
+from provisioning.imports.formats.entries import MAX_LENGTH, Entry, email_of, error
+from provisioning.imports.marks import mark_staged, same_email
+from provisioning.models import USER_ROLES, Tenant, User
+from provisioning.models.imports import STAGED_USER_FIELDS, Import, ImportRow
+from provisioning.runtime import Runtime
+from provisioning.store.users import count_seats
+
+
+class UsersFormat(ImportFormat):
+    name = "users"
+    example_header = ("email", "username", "first_name", "last_name", "role", "language", "department")
+    example_rows = (
+        ("ada@example.com", "ada", "Ada", "Lovelace", "learner", "en", "Research"),
+        ("alan@example.com", "alan", "Alan", "Turing", "manager", "en-GB", "Research"),
+    )
+    detect_priority = 4
+    staged_columns = (*STAGED_USER_FIELDS, "custom_attributes")
+    applied_messages = ("Created (status invited).", "Updated.")
+
+    def detects(self, keys: list[str], *, has_group_target: bool) -> bool:
+        return any(k in EMAIL for k in keys)
+
+    def layout(self, header: list[str], mapping: dict[str, Any], custom: frozenset[str]) -> Layout:
+        """Known headers map to user attributes; others need an entry in ``mapping``.
+
+        ``mapping`` maps a header (as written) to an attribute name, to ``custom.<name>`` for a
+        custom attribute, or to null / "" to ignore the column.
+        """
+        layout = Layout("users", len(header), header)
+        by_norm = {norm(k): (v or None) for k, v in mapping.items()}
+        unknown = []
+        for i, h in enumerate(header):
+            key = norm(h)
+            if not key:
+                continue
+            target = by_norm[key] if key in by_norm else default_target(key, h, custom)
+            if target is None and key in by_norm:
+                layout.warnings.append(f"Column {h!r} was ignored, as the column mapping asks.")
+                continue
+            if target is None:
+                unknown.append(h)
+            elif target == "email":
+                layout.email_col = i
+            elif target.startswith("custom."):
+                layout.custom_cols[target[len("custom.") :]] = i
+            elif target in STAGED_USER_FIELDS:
+                layout.user_cols[target] = i
+            else:
+                raise InvalidInput(
+                    f"The column mapping sends {h!r} to {target!r}, which is not a user attribute.",
+                    details={
+                        "column_mapping": [
+                            f"{h}: must be one of email, {', '.join(STAGED_USER_FIELDS)}, "
+                            "custom.<name>, or null to ignore the column."
+                        ]
+                    },
+                )
+        if unknown:
+            raise InvalidInput(
+                f"Unknown column(s) {', '.join(repr(u) for u in unknown)}. Map each to a user attribute, to "
+                "custom.<name>, or to null to ignore it, with column_mapping.",
+                details={
+                    "file": [f"Unknown column {u!r}." for u in unknown],
+                    "column_mapping": [f"Known attributes: email, {', '.join(STAGED_USER_FIELDS)}."],
+                },
+            )
+        if layout.email_col is None:
+            raise self.file_error("The header has no 'email' column.")
+        return layout
+
+    def entries(self, layout: Layout, row_no: int, cells: list[str]) -> list[Entry]:
+        assert layout.email_col is not None
+        email, err = email_of(layout, row_no, cells[layout.email_col], layout.email_col)
+        if err:
+            return [err]
+        # ``value`` keeps the email as written: a created user gets it with its case.
+        entry: Entry = {
+            "row_no": row_no,
+            "status": "ok",
+            "email": email,
+            "value": cells[layout.email_col].replace(" ", ""),
+        }
+        for name, col in layout.user_cols.items():
+            value = cells[col]
+            if not value:
+                continue
+            if name == "role":
+                value = value.lower()
+                if value not in USER_ROLES:
+                    return [
+                        error(
+                            row_no,
+                            layout.header[col],
+                            cells[col],
+                            f"The role must be one of {', '.join(USER_ROLES)}.",
+                            email=email,
+                        )
+                    ]
+            if len(value) > MAX_LENGTH.get(name, 10_000):
+                return [
+                    error(row_no, layout.header[col], value, f"At most {MAX_LENGTH[name]} characters.", email=email)
+                ]
+            entry[name] = value
+        custom = {name: cells[col] for name, col in layout.custom_cols.items() if cells[col]}
+        if custom:
+            entry["custom_attributes"] = custom
+        return [entry]
+
+    # --- staged checks -------------------------------------------------------------------------
+
+    def mark_staged(self, s: Session, imp: Import, email_header: str | None, *, just_staged: bool) -> None:
+        if not just_staged:
+            _re_resolve_users(s, imp)
+        taken = exists().where(
+            User.tenant_id == imp.tenant_id,
+            func.lower(User.username) == func.lower(ImportRow.username),
+            func.coalesce(func.lower(User.email), "") != ImportRow.email,
+        )
+        mark_staged(
+            s,
+            imp.id,
+            and_(ImportRow.username.is_not(None), taken),
+            "Another user already has this username.",
+            "username",
+            ImportRow.username,
+        )
+
+    # --- preview -------------------------------------------------------------------------------
+
+    def summarize(self, s: Session, imp: Import, summary: dict[str, Any], *, groups: bool) -> None:
+        live = and_(ImportRow.import_id == imp.id, ImportRow.status.in_(("ok", "applied", "skipped")))
+        new = s.scalar(select(func.count(distinct(ImportRow.email))).where(live, ImportRow.user_id.is_(None))) or 0
+        summary.update(users_new=new, users_updated=summary["users_matched"], groups=[], groups_total=0)
+        limit = s.scalar(select(Tenant.seat_limit).where(Tenant.id == imp.tenant_id))
+        warnings = [w for w in summary.get("warnings", []) if not w.startswith("Seat limit:")]
+        if limit is not None and count_seats(s, imp.tenant_id) + new > limit:
+            warnings.append(
+                f"Seat limit: this import creates {new} users but the tenant has "
+                f"{max(limit - count_seats(s, imp.tenant_id), 0)} of its {limit} seats left."
+            )
+        summary["warnings"] = warnings
+
+    def named_groups(self, s: Session, imp: Import) -> list[NamedGroup]:
+        return []
+
+    def rename_group(self, s: Session, imp: Import, old: str, new: str, problems: dict[str, list[str]]) -> None:
+        problems.setdefault("rename_groups", []).append("The users format names no groups.")
+
+    # --- apply ---------------------------------------------------------------------------------
+
+    def check_commit(self, s: Session, imp: Import, summary: dict[str, Any]) -> None:
+        users_apply.check_seats_for(s, imp, summary["users_new"])
+
+    def apply_chunk(
+        self, rt: Runtime, s: Session, imp: Import, chunk: ColumnElement[bool], ok: int, actor: Actor
+    ) -> dict[str, int]:
+        return users_apply.apply_users_chunk(rt, s, imp, chunk, actor)
+
+
+def _re_resolve_users(s: Session, imp: Import) -> None:
+    """Follow users created or deleted since the preview (writes only the rows that changed)."""
+    live = and_(ImportRow.import_id == imp.id, ImportRow.status == "ok")
+    user = select(User.id).where(User.tenant_id == imp.tenant_id, same_email(User)).scalar_subquery()
+    s.execute(
+        update(ImportRow)
+        .where(
+            live,
+            ImportRow.user_id.is_not(None),
+            ~exists().where(User.id == ImportRow.user_id, User.tenant_id == imp.tenant_id),
+        )
+        .values(user_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    s.execute(
+        update(ImportRow)
+        .where(live, ImportRow.user_id.is_(None), exists().where(User.tenant_id == imp.tenant_id, same_email(User)))
+        .values(user_id=user)
+        .execution_options(synchronize_session=False)
+    )
