@@ -22,8 +22,10 @@ def insert_from(s: Session, table: Table, columns: Sequence[str], source, return
     """
     try:
         with s.begin_nested():
-            return s.execute(table.insert().from_select(list(columns), source).returning(*returning)).all()
+            return list(s.execute(table.insert().from_select(list(columns), source).returning(*returning)).all())
     except IntegrityError:
-        return s.execute(
-            insert_ignoring_conflicts(s, table).from_select(list(columns), source).returning(*returning)
-        ).all()
+        return list(
+            s.execute(
+                insert_ignoring_conflicts(s, table).from_select(list(columns), source).returning(*returning)
+            ).all()
+        )

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from provisioning.db import affected
 from provisioning.models import User
 from provisioning.models.imports import ImportRow
 
@@ -20,12 +21,14 @@ def mark_staged(
     values: dict[str, Any] = {"status": "error", "message": message, "value": value}
     if column is not None:
         values["column_name"] = column
-    return s.execute(
-        update(ImportRow)
-        .where(ImportRow.import_id == import_id, ImportRow.status == "ok", condition)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    return affected(
+        s.execute(
+            update(ImportRow)
+            .where(ImportRow.import_id == import_id, ImportRow.status == "ok", condition)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def same_email(users) -> Any:
@@ -50,9 +53,11 @@ def user_gone(tenant_id: int):
 
 def mark_rows(s: Session, where, status: str, message: str) -> int:
     """Set the status and message of the still-"ok" staged rows matching ``where``; returns how many."""
-    return s.execute(
-        update(ImportRow)
-        .where(where, ImportRow.status == "ok")
-        .values(status=status, message=message)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    return affected(
+        s.execute(
+            update(ImportRow)
+            .where(where, ImportRow.status == "ok")
+            .values(status=status, message=message)
+            .execution_options(synchronize_session=False)
+        )
+    )

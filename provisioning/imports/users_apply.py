@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import and_, exists, func, literal, or_, select, text, true, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from provisioning.activity import Actor
 from provisioning.db import id_in
@@ -32,7 +34,7 @@ def check_seats_for(s: Session, imp: Import, adding: int) -> None:
     try:
         check_seats(s, imp.tenant_id, adding=adding)
     except LimitExceeded as exc:
-        limit = s.scalar(select(Tenant.seat_limit).where(Tenant.id == imp.tenant_id))
+        limit = s.scalar(select(Tenant.seat_limit).where(Tenant.id == imp.tenant_id)) or 0  # set: check_seats refused
         used = count_seats(s, imp.tenant_id)
         raise LimitExceeded(
             f"This import would create {adding} users, but the tenant uses {used} of its {limit} "
@@ -43,6 +45,8 @@ def check_seats_for(s: Session, imp: Import, adding: int) -> None:
 
 def _custom_merge(s: Session):
     users, rows = User.__table__.c, ImportRow.__table__.c
+    merged: ColumnElement[Any]
+    differs: ColumnElement[bool]
     if s.get_bind().dialect.name == "postgresql":
         merged = users.custom_attributes.op("||")(rows.custom_attributes)
         differs = ~users.custom_attributes.op("@>", is_comparison=True)(rows.custom_attributes)
@@ -122,7 +126,7 @@ def _update_existing(s: Session, imp: Import, chunk, merged, differs, now) -> li
     users, rows = User.__table__, ImportRow.__table__
     values = {f: func.coalesce(rows.c[f], users.c[f]) for f in STAGED_USER_FIELDS}
     with index_lookups(s):
-        return (
+        return list(
             s.execute(
                 update(users)
                 .where(

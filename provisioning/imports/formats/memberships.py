@@ -144,16 +144,14 @@ class MembershipFormat(ImportFormat):
             # there, or a user deleted since, fails it.
             with s.begin_nested():
                 added = s.execute(
-                    table.insert()  # type: ignore[attr-defined]
-                    .from_select(columns, rows)
-                    .returning(table.c.group_id, table.c.user_id)
+                    table.insert().from_select(columns, rows).returning(table.c.group_id, table.c.user_id)
                 ).all()
             skipped = 0
         except IntegrityError:
             skipped = mark_rows(s, and_(chunk, member), "skipped", "Already a member.")
             with index_lookups(s):  # users by primary key, whatever the statistics of a table filled a moment ago say
                 added = s.execute(
-                    insert_ignoring_conflicts(s, table)  # type: ignore[arg-type]
+                    insert_ignoring_conflicts(s, table)
                     .from_select(
                         columns,
                         rows.join_from(ImportRow, User, and_(User.id == ImportRow.user_id, User.tenant_id == t)),
@@ -182,7 +180,7 @@ class MembershipFormat(ImportFormat):
         listed = and_(ImportRow.import_id == imp.id, ImportRow.status.in_(("ok", "applied", "skipped")))
         targets, kept = self.unlisted(imp, listed)
         removed = s.execute(
-            table.delete()  # type: ignore[attr-defined]
+            table.delete()
             .where(table.c.tenant_id == imp.tenant_id, table.c.group_id.in_(targets), ~kept)
             .returning(table.c.group_id, table.c.user_id)
         ).all()
@@ -237,7 +235,7 @@ class NamedGroupsFormat(MembershipFormat):
             literal(1),
         ).where(true())
         created = s.execute(
-            insert_ignoring_conflicts(s, Group.__table__)  # type: ignore[arg-type]
+            insert_ignoring_conflicts(s, Group.__table__)
             .from_select(
                 ["tenant_id", "name", "kind", "source", "settings", "created_at", "updated_at", "version"], rows
             )
