@@ -86,6 +86,7 @@ def _selection(
         group = load_group(s, tenant_id, group_id)
         total = s.scalar(select(func.count()).select_from(Membership).where(Membership.group_id == group.id))
         return {"group_id": group.id}, total or 0
+    assert filter is not None  # exactly one of the three was given
     condition = compile_user_filter(filter, tenant_id)
     total = s.scalar(select(func.count()).select_from(User).where(User.tenant_id == tenant_id, condition))
     return {"filter": filter}, total or 0

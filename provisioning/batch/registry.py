@@ -47,7 +47,7 @@ class BatchAction:
 
 def _tenant_link(setting: str, s: Session, tenant_id: int) -> None:
     """The tenant has set the link the action's emails carry (tenant.settings.<setting>)."""
-    invitations.tenant_link(s.get(Tenant, tenant_id), setting, f"tenant.settings.{setting}")
+    invitations.tenant_link(s.get_one(Tenant, tenant_id), setting, f"tenant.settings.{setting}")
 
 
 def register(*actions: BatchAction) -> dict[str, BatchAction]:
