@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
+import inspect
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
 from flask import Response, stream_with_context
 from marshmallow import fields, validate
 
 from api.auth import actor, require_admin, runtime, tenant_id
 from api.schemas import Blueprint, OperationAccepted, StrictSchema
 from provisioning.batch import actions as batch_actions
-from provisioning.batch.steps import ACTIONS
+from provisioning.batch.registry import ACTIONS
 
 blp = Blueprint("batch_actions", __name__, description="Batch actions on selected users.")
 require_admin(blp)
 
 _id = dict(strict=True, validate=validate.Range(min=1, max=2**63 - 1))
+
+
+def actions_description() -> str:
+    """The actions and their params, from the registry, for the endpoint's documentation."""
+    entries = []
+    for action in ACTIONS.values():
+        entry = action.name
+        if action.params:
+            entry += " {" + ", ".join(action.param_names) + "}"
+        if action.downloadable:
+            entry += " (download at /operations/{id}/export.csv)"
+        entries.append(entry)
+    return textwrap.fill(
+        "Actions and params: " + ", ".join(entries) + ".", width=92, break_long_words=False, break_on_hyphens=False
+    )
+
+
+def _listing_the_actions(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the registry's actions to the view's docstring (the OpenAPI description), before it is routed."""
+    view.__doc__ = f"{inspect.cleandoc(view.__doc__ or '')}\n\n{actions_description()}"
+    return view
 
 
 class BatchActionRequest(StrictSchema):
@@ -38,14 +64,9 @@ class BatchActionRequest(StrictSchema):
 @blp.post("/batch-actions")
 @blp.arguments(BatchActionRequest)
 @blp.response(202, OperationAccepted)
+@_listing_the_actions
 def start_batch_action(body):
-    """Start a batch action; follow it at /api/v1/operations/{operation_id} (Stop with .../cancel).
-
-    Actions and params: deactivate, reactivate, delete, add_to_groups {group_ids},
-    remove_from_group {group_id}, change_role {role}, change_language {language}, resend_invite,
-    password_reset, notify {subject, body}, add_task {title, due_date}, assign_certificate
-    {name, issued_on}, share {manager_id}, export_csv (download at /operations/{id}/export.csv).
-    """
+    """Start a batch action; follow it at /api/v1/operations/{operation_id} (Stop with .../cancel)."""
     op = batch_actions.request_batch_action(
         runtime(),
         tenant_id(),

@@ -10,30 +10,21 @@ from flask import redirect, render_template, request
 
 from provisioning import permissions
 from provisioning.batch import actions as batch_actions
-from provisioning.batch.steps import ACTIONS, PARAMS
+from provisioning.batch.params import Param
+from provisioning.batch.registry import ACTIONS
 from provisioning.errors import Forbidden, InvalidInput
 from provisioning.services import groups
 from ui.guard import actor, form_int, principal, rt, ui_url
 
+# From the registry (provisioning/batch/registry.py), where each action is declared.
 # Actions a manager may not start from the UI even with the batch_actions permission.
-ADMIN_ONLY = {"delete", "change_role", "share"}
-INT_PARAMS = {"group_id", "manager_id"}
-LABELS = {
-    "deactivate": "Deactivate",
-    "reactivate": "Reactivate",
-    "delete": "Delete",
-    "add_to_groups": "Add to groups",
-    "remove_from_group": "Remove from a group",
-    "change_role": "Change role",
-    "change_language": "Change language",
-    "resend_invite": "Resend invite",
-    "password_reset": "Password reset",
-    "notify": "Notification message",
-    "add_task": "Add task",
-    "assign_certificate": "Assign certificate",
-    "share": "Share with a manager",
-    "export_csv": "Export as CSV",
-}
+ADMIN_ONLY = frozenset(a.name for a in ACTIONS.values() if a.admin_only)
+LABELS = {a.name: a.label for a in ACTIONS.values()}
+
+
+def param_fields() -> list[tuple[str, Param]]:
+    """The form's fields (ui/_batch_params.html): each action's params as (action, param), in registry order."""
+    return [(a.name, p) for a in ACTIONS.values() for p in a.params]
 
 
 def allowed_actions() -> list[str]:
@@ -62,15 +53,21 @@ def chosen_action() -> str:
 def form_params(action: str, default_group_id: int | None = None) -> dict:
     """The action's params from the form; a manager may only move users into and out of groups they manage."""
     params: dict = {}
-    for name in PARAMS[action]:
-        if name == "group_ids":
-            params[name] = [form_int(v, name) for v in request.form.getlist("group_ids")]
-        elif name in INT_PARAMS:
-            raw = request.form.get(name) or (str(default_group_id) if name == "group_id" and default_group_id else "")
-            params[name] = form_int(raw, name)
+    group_ids: list[int] = []
+    for param in ACTIONS[action].params:
+        name = param.name
+        if param.is_id_list:
+            params[name] = [form_int(v, name) for v in request.form.getlist(name)]
+        elif param.is_id:
+            default = str(default_group_id) if param.kind == "group" and default_group_id else ""
+            params[name] = form_int(request.form.get(name) or default, name)
         else:
             params[name] = (request.form.get(name) or "").strip() or None
-    for gid in params.get("group_ids") or ([params["group_id"]] if "group_id" in params else []):
+        if param.kind == "groups":
+            group_ids += params[name]
+        elif param.kind == "group":
+            group_ids.append(params[name])
+    for gid in group_ids:
         managed_group(gid, "manage_group")
     return params
 

@@ -13,7 +13,6 @@ from flask import (
 
 from provisioning import permissions
 from provisioning.batch import messages
-from provisioning.batch.steps import PARAMS
 from provisioning.errors import InvalidInput
 from provisioning.exports import (
     MEMBER_HEADER,
@@ -32,6 +31,7 @@ from ui.batch import (
     confirm_or_start,
     form_params,
     managed_group,
+    param_fields,
     selected_ids,
 )
 from ui.blueprint import ID, bp
@@ -60,7 +60,7 @@ def group(group_id: int):
         member_courses=member_courses,
         can_sync=permissions.can(rt(), p, "sync_roster", grp),
         labels=LABELS,
-        params=PARAMS,
+        fields=param_fields(),
         targets=targets,
         can_manage=permissions.can(rt(), p, "manage_group", grp),
         can_export=permissions.can(rt(), p, "export", grp),

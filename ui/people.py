@@ -18,6 +18,7 @@ from ui.batch import (
     chosen_action,
     confirm_or_start,
     form_params,
+    param_fields,
     selected_ids,
 )
 from ui.blueprint import ID, bp
@@ -50,6 +51,7 @@ def people():
         actions=allowed_actions(),
         shared_ids=permissions.is_shared_with(rt(), p, ids),
         labels=LABELS,
+        fields=param_fields(),
         targets=targets,
         group=None,
         user_courses=courses.course_titles_of_users(rt(), p.tenant_id, ids),

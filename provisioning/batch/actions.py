@@ -7,7 +7,7 @@ chunks ordered by user id, and applies the action to each chunk set-based, in th
 chunk's own transaction together with its progress.  The checkpoint holds the
 counts and the ids done so far (as id ranges); per-user failures go to the
 Operation's errors.  Stop is honoured between chunks and the result then says who
-was done.  The per-action work lives in :mod:`.batch_steps`.
+was done.  Each action is declared in :mod:`.registry`; its work lives in :mod:`.steps`.
 """
 
 from __future__ import annotations
@@ -20,13 +20,8 @@ from sqlalchemy import func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
-from provisioning.batch.steps import (
-    ACTIONS,
-    Step,
-    StepContext,
-    export_header,
-    validate_params,
-)
+from provisioning.batch.registry import ACTIONS, validate_params
+from provisioning.batch.steps import Step, StepContext, export_header
 from provisioning.chunking import next_size, timed
 from provisioning.db import id_in
 from provisioning.errors import Conflict, InvalidInput, NotFound
@@ -44,7 +39,7 @@ DEFAULT_CHUNK = 2000  # users in the first chunk; later chunks are sized by time
 MAX_CHUNK = 50_000  # PostgreSQL: a chunk's ids travel as one array parameter
 SQLITE_MAX_CHUNK = DEFAULT_CHUNK  # SQLite binds each id of an IN list, and refuses more than 32,766
 # Actions that change what automatic group rules look at (status, attributes, other groups).
-RULE_INPUTS = {"deactivate", "reactivate", "change_role", "change_language", "add_to_groups", "remove_from_group"}
+RULE_INPUTS = frozenset(a.name for a in ACTIONS.values() if a.touches_rule_inputs)
 
 
 def chunk_size(rt: Runtime) -> int:
@@ -91,6 +86,7 @@ def _selection(
         group = load_group(s, tenant_id, group_id)
         total = s.scalar(select(func.count()).select_from(Membership).where(Membership.group_id == group.id))
         return {"group_id": group.id}, total or 0
+    assert filter is not None  # exactly one of the three was given
     condition = compile_user_filter(filter, tenant_id)
     total = s.scalar(select(func.count()).select_from(User).where(User.tenant_id == tenant_id, condition))
     return {"filter": filter}, total or 0
@@ -188,7 +184,7 @@ def batch_action_chunk(
     rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Apply the action to the next chunk of the selection; returns the new checkpoint, or None when done."""
-    return run_chunk(rt, operation_id, tenant_id, params, checkpoint, ACTIONS[params["action"]])
+    return run_chunk(rt, operation_id, tenant_id, params, checkpoint, ACTIONS[params["action"]].step)
 
 
 def run_chunk(

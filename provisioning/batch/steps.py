@@ -9,30 +9,26 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, literal, or_, select, update
+from sqlalchemy import Table, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record_user_events
 from provisioning.db import id_in, insert_ignoring_conflicts
-from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from provisioning.errors import LimitExceeded
 from provisioning.mail.outbox import queue_emails
 from provisioning.mail.templates import greeting_name, render
 from provisioning.models import (
-    USER_ROLES,
-    Enrollment,
     ExportChunk,
     ManagerShare,
     Tenant,
     User,
     utcnow,
 )
-from provisioning.roles import MANAGER_ROLES
 from provisioning.runtime import Runtime
 from provisioning.services import (
     certificates,
@@ -44,8 +40,9 @@ from provisioning.services import (
 from provisioning.store.groups import load_group
 from provisioning.store.members import delete_members, ensure_hand_editable, insert_members, touch_group
 
-# BCP 47 language tags, loosely (RFC 5646 §2.1): "en", "pt-BR", "zh-Hant-TW".
-LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+# The tables of mapped classes, typed as tables (``__table__`` is typed as a FromClause).
+_MANAGER_SHARES = cast(Table, ManagerShare.__table__)
+_EXPORT_CHUNKS = cast(Table, ExportChunk.__table__)
 
 EXPORT_COLUMNS = (
     "id",
@@ -87,118 +84,12 @@ class Outcome:
     failed: list[tuple[int, str]] = field(default_factory=list)
 
 
+Step = Callable[[StepContext, list[int]], Outcome]
+"""What an action does to a chunk: the ids of the tenant's users in it -> the outcome."""
+
+
 def _unchanged(ids: list[int], changed: list[int], reason: str) -> dict[str, int]:
     return {reason: len(ids) - len(changed)} if len(ids) > len(changed) else {}
-
-
-# --- validation -------------------------------------------------------------------------------
-
-
-def _text(params: dict[str, Any], name: str, limit: int, errors: dict[str, list[str]]) -> str:
-    value = params.get(name)
-    if not isinstance(value, str) or not value.strip():
-        errors[f"params.{name}"] = ["Required: a non-empty text."]
-        return ""
-    if len(value) > limit:
-        errors[f"params.{name}"] = [f"At most {limit} characters."]
-    return value.strip()
-
-
-def _date(params: dict[str, Any], name: str, errors: dict[str, list[str]], *, required: bool) -> str | None:
-    value = params.get(name)
-    if value in (None, "") and not required:
-        return None
-    try:
-        return date.fromisoformat(str(value)).isoformat()
-    except ValueError:
-        errors[f"params.{name}"] = ["Must be a date as YYYY-MM-DD."]
-        return None
-
-
-def _int(params: dict[str, Any], name: str, errors: dict[str, list[str]]) -> int | None:
-    value = params.get(name)
-    if isinstance(value, bool) or not isinstance(value, int):
-        errors[f"params.{name}"] = ["Required: an integer id."]
-        return None
-    return value
-
-
-def _hand_editable_group(s: Session, tenant_id: int, group_id: int, name: str, errors: dict[str, list[str]]) -> None:
-    try:
-        ensure_hand_editable(load_group(s, tenant_id, group_id))
-    except NotFound:
-        errors.setdefault(f"params.{name}", []).append(f"No group with id {group_id}.")
-    except Conflict as exc:  # an automatic group
-        errors.setdefault(f"params.{name}", []).append(exc.message)
-
-
-def validate_params(s: Session, tenant_id: int, action: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Check an action's params before any work starts; a 400 names each bad param."""
-    if not isinstance(params, dict):
-        raise InvalidInput("params must be an object.", details={"params": ["Must be an object."]})
-    allowed = PARAMS[action]
-    errors: dict[str, list[str]] = {
-        f"params.{k}": [f"Not a parameter of {action}."] for k in params if k not in allowed
-    }
-    clean: dict[str, Any] = {}
-    if action == "add_to_groups":
-        group_ids = params.get("group_ids")
-        if (
-            not isinstance(group_ids, list)
-            or not group_ids
-            or not all(isinstance(g, int) and not isinstance(g, bool) for g in group_ids)
-        ):
-            errors["params.group_ids"] = ["Required: a non-empty list of group ids."]
-        else:
-            clean["group_ids"] = sorted(set(group_ids))
-            for gid in clean["group_ids"]:
-                _hand_editable_group(s, tenant_id, gid, "group_ids", errors)
-    elif action == "remove_from_group":
-        gid = _int(params, "group_id", errors)
-        if gid is not None:
-            clean["group_id"] = gid
-            _hand_editable_group(s, tenant_id, gid, "group_id", errors)
-    elif action == "change_role":
-        if params.get("role") not in USER_ROLES:
-            errors["params.role"] = [f"Must be one of {', '.join(USER_ROLES)}."]
-        clean["role"] = params.get("role")
-    elif action == "change_language":
-        language = params.get("language")
-        if not isinstance(language, str) or not LANGUAGE_TAG.match(language):
-            errors["params.language"] = ["Must be a language tag such as en or pt-BR."]
-        clean["language"] = language
-    elif action == "notify":
-        clean["subject"] = _text(params, "subject", 400, errors)
-        clean["body"] = _text(params, "body", 20000, errors)
-    elif action == "add_task":
-        clean["title"] = _text(params, "title", 400, errors)
-        clean["due_date"] = _date(params, "due_date", errors, required=False)
-    elif action == "assign_certificate":
-        clean["name"] = _text(params, "name", 400, errors)
-        clean["issued_on"] = _date(params, "issued_on", errors, required=True)
-    elif action == "share":
-        manager_id = _int(params, "manager_id", errors)
-        if manager_id is not None:
-            manager = s.scalar(select(User).where(User.id == manager_id, User.tenant_id == tenant_id))
-            if manager is None:
-                errors["params.manager_id"] = [f"No user with id {manager_id}."]
-            elif manager.status == "deactivated" or not (
-                manager.role in ("manager", "admin") or _teaches(s, tenant_id, manager_id)
-            ):
-                errors["params.manager_id"] = [
-                    "Must be an active user with the role manager or admin, or an instructor of a course."
-                ]
-            clean["manager_id"] = manager_id
-    elif action in ("resend_invite", "password_reset"):
-        tenant = s.get(Tenant, tenant_id)
-        setting = "join_url" if action == "resend_invite" else "password_reset_url"
-        try:
-            invitations.tenant_link(tenant, setting, f"tenant.settings.{setting}")
-        except InvalidInput as exc:
-            errors.update(exc.details)
-    if errors:
-        raise InvalidInput(f"The params of {action} are invalid.", details=errors)
-    return clean
 
 
 # --- the steps --------------------------------------------------------------------------------
@@ -293,7 +184,7 @@ def resend_invite(ctx: StepContext, ids: list[int]) -> Outcome:
 
 
 def password_reset(ctx: StepContext, ids: list[int]) -> Outcome:
-    tenant = ctx.s.get(Tenant, ctx.tenant_id)
+    tenant = ctx.s.get_one(Tenant, ctx.tenant_id)
     reset_url = invitations.tenant_link(tenant, "password_reset_url", "tenant.settings.password_reset_url")
     users = ctx.s.execute(
         select(User.id, User.email, User.given_name, User.display_name, User.username)
@@ -357,22 +248,6 @@ def add_task(ctx: StepContext, ids: list[int]) -> Outcome:
     return Outcome(changed, _unchanged(ids, changed, "deactivated"))
 
 
-def _teaches(s: Session, tenant_id: int, user_id: int) -> bool:
-    """An LTI Instructor or TA of some course manages groups (permissions) whatever their user role."""
-    return bool(
-        s.scalar(
-            select(
-                exists().where(
-                    Enrollment.tenant_id == tenant_id,
-                    Enrollment.user_id == user_id,
-                    Enrollment.role.in_(sorted(MANAGER_ROLES)),
-                    Enrollment.status != "dropped",
-                )
-            )
-        )
-    )
-
-
 def assign_certificate(ctx: StepContext, ids: list[int]) -> Outcome:
     changed = certificates.assign_certificates(
         ctx.s, ctx.tenant_id, ids, ctx.params["name"], date.fromisoformat(ctx.params["issued_on"]), ctx.actor.name
@@ -391,12 +266,12 @@ def share(ctx: StepContext, ids: list[int]) -> Outcome:
         literal(utcnow(), type_=ManagerShare.created_at.type),
     ).where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids), User.id != manager_id)
     stmt = (
-        insert_ignoring_conflicts(ctx.s, ManagerShare.__table__)
+        insert_ignoring_conflicts(ctx.s, _MANAGER_SHARES)
         .from_select(
             ["manager_id", "user_id", "tenant_id", "shared_by", "created_at"],
             rows,
         )
-        .returning(ManagerShare.__table__.c.user_id)
+        .returning(_MANAGER_SHARES.c.user_id)
     )
     changed = sorted(ctx.s.scalars(stmt).all())
     ctx.events(changed, "user.shared", manager_id=manager_id)
@@ -426,43 +301,10 @@ def export_csv(ctx: StepContext, ids: list[int]) -> Outcome:
     for row in rows:
         writer.writerow([_csv_cell(v) for v in row])
     ctx.s.execute(
-        insert_ignoring_conflicts(ctx.s, ExportChunk.__table__).values(
+        insert_ignoring_conflicts(ctx.s, _EXPORT_CHUNKS).values(
             operation_id=ctx.operation_id, seq=ctx.seq, tenant_id=ctx.tenant_id, content=out.getvalue()
         )
     )
     changed = [r.id for r in rows]
     ctx.events(changed, "user.exported")
     return Outcome(changed)
-
-
-Step = Callable[[StepContext, list[int]], Outcome]
-
-ACTIONS: dict[str, Step] = {
-    "deactivate": deactivate,
-    "reactivate": reactivate,
-    "delete": delete,
-    "add_to_groups": add_to_groups,
-    "remove_from_group": remove_from_group,
-    "change_role": change_role,
-    "change_language": change_language,
-    "resend_invite": resend_invite,
-    "password_reset": password_reset,
-    "notify": notify,
-    "add_task": add_task,
-    "assign_certificate": assign_certificate,
-    "share": share,
-    "export_csv": export_csv,
-}
-
-PARAMS: dict[str, tuple[str, ...]] = {
-    "add_to_groups": ("group_ids",),
-    "remove_from_group": ("group_id",),
-    "change_role": ("role",),
-    "change_language": ("language",),
-    "notify": ("subject", "body"),
-    "add_task": ("title", "due_date"),
-    "assign_certificate": ("name", "issued_on"),
-    "share": ("manager_id",),
-}
-for _name in ACTIONS:
-    PARAMS.setdefault(_name, ())

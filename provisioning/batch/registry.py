@@ -1,0 +1,193 @@
+"""The batch actions, each declared once: everything else reads this registry.
+
+A :class:`BatchAction` names the action, its label, its step (what it does to a chunk of
+users, in :mod:`.steps`), its params (kinds in :mod:`.params`), whether it changes what
+automatic group rules look at, and whether only admins may start it from the UI.  The
+request's validation (:func:`validate_params`), the rule follow-up of the job, the admin API's
+allowed values and documentation, and the UI's picker, labels and form fields all read
+:data:`ACTIONS`; their order is the order of the UI's picker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from provisioning.batch import steps
+from provisioning.batch.params import Param, validate
+from provisioning.errors import InvalidInput
+from provisioning.models import Tenant
+from provisioning.services import invitations
+
+TenantCheck = Callable[[Session, int], None]
+
+
+@dataclass(frozen=True)
+class BatchAction:
+    """One batch action, declared once."""
+
+    name: str  # the API's value of "action"
+    label: str  # how the UI names it
+    description: str  # one line: what it does
+    step: steps.Step
+    params: tuple[Param, ...] = ()
+    touches_rule_inputs: bool = False  # changes what automatic group rules look at: they follow
+    admin_only: bool = False  # a manager may not start it from the UI, even with the batch_actions permission
+    downloadable: bool = False  # its result is a file to download (the API says where)
+    tenant_check: TenantCheck | None = None  # raises InvalidInput when the tenant cannot run it now
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+
+def _tenant_link(setting: str, s: Session, tenant_id: int) -> None:
+    """The tenant has set the link the action's emails carry (tenant.settings.<setting>)."""
+    invitations.tenant_link(s.get_one(Tenant, tenant_id), setting, f"tenant.settings.{setting}")
+
+
+def register(*actions: BatchAction) -> dict[str, BatchAction]:
+    """The registry of ``actions``, by name, in the given order; a name may be declared once only."""
+    registry: dict[str, BatchAction] = {}
+    for action in actions:
+        if action.name in registry:
+            raise ValueError(f"The batch action {action.name!r} is declared twice.")
+        if len(set(action.param_names)) != len(action.params):
+            raise ValueError(f"The batch action {action.name!r} declares a param twice.")
+        registry[action.name] = action
+    return registry
+
+
+ACTIONS: dict[str, BatchAction] = register(
+    BatchAction(
+        "deactivate",
+        "Deactivate",
+        "Deactivate the users: their temporary data (invitations, open tasks, ...) goes, records stay.",
+        steps.deactivate,
+        touches_rule_inputs=True,
+    ),
+    BatchAction(
+        "reactivate",
+        "Reactivate",
+        "Make deactivated users active again.",
+        steps.reactivate,
+        touches_rule_inputs=True,
+    ),
+    BatchAction(
+        "delete",
+        "Delete",
+        "Delete the users permanently, and everything they own.",
+        steps.delete,
+        admin_only=True,
+    ),
+    BatchAction(
+        "add_to_groups",
+        "Add to groups",
+        "Add the users to hand-edited groups.",
+        steps.add_to_groups,
+        (Param("group_ids", "groups", "Groups"),),
+        touches_rule_inputs=True,
+    ),
+    BatchAction(
+        "remove_from_group",
+        "Remove from a group",
+        "Remove the users from a hand-edited group.",
+        steps.remove_from_group,
+        (Param("group_id", "group", "Group"),),
+        touches_rule_inputs=True,
+    ),
+    BatchAction(
+        "change_role",
+        "Change role",
+        "Give the users a role: learner, manager or admin.",
+        steps.change_role,
+        (Param("role", "role", "Role"),),
+        touches_rule_inputs=True,
+        admin_only=True,
+    ),
+    BatchAction(
+        "change_language",
+        "Change language",
+        "Set the users' language.",
+        steps.change_language,
+        (Param("language", "language", "Language", hint="en"),),
+        touches_rule_inputs=True,
+    ),
+    BatchAction(
+        "resend_invite",
+        "Resend invite",
+        "Email invited users their invitation again.",
+        steps.resend_invite,
+        tenant_check=partial(_tenant_link, "join_url"),
+    ),
+    BatchAction(
+        "password_reset",
+        "Password reset",
+        "Email active users a link to reset their password.",
+        steps.password_reset,
+        tenant_check=partial(_tenant_link, "password_reset_url"),
+    ),
+    BatchAction(
+        "notify",
+        "Notification message",
+        "Send the users a notification (kept for invited users until they join).",
+        steps.notify,
+        (
+            Param("subject", "text", "Subject", max_length=400),
+            Param("body", "long_text", "Message", max_length=20000),
+        ),
+    ),
+    BatchAction(
+        "add_task",
+        "Add task",
+        "Give the users who are not deactivated an open task, with an optional due date.",
+        steps.add_task,
+        (
+            Param("title", "text", "Task", max_length=400),
+            Param("due_date", "date", "Due", required=False),
+        ),
+    ),
+    BatchAction(
+        "assign_certificate",
+        "Assign certificate",
+        "Issue the users a certificate, dated.",
+        steps.assign_certificate,
+        (
+            Param("name", "text", "Certificate", max_length=400),
+            Param("issued_on", "date", "Issued on"),
+        ),
+    ),
+    BatchAction(
+        "share",
+        "Share with a manager",
+        "Share the users with a manager, who may then see them.",
+        steps.share,
+        (Param("manager_id", "manager", "Manager's user id"),),
+        admin_only=True,
+    ),
+    BatchAction(
+        "export_csv",
+        "Export as CSV",
+        "Write the users' fields to a CSV file to download.",
+        steps.export_csv,
+        downloadable=True,
+    ),
+)
+
+
+def validate_params(s: Session, tenant_id: int, action: str, params: Any) -> dict[str, Any]:
+    """Check an action's params before any work starts; a 400 names each bad param."""
+    declared = ACTIONS[action]
+    clean, errors = validate(s, tenant_id, action, declared.params, params)
+    if declared.tenant_check is not None:
+        try:
+            declared.tenant_check(s, tenant_id)
+        except InvalidInput as exc:
+            errors.update(exc.details)
+    if errors:
+        raise InvalidInput(f"The params of {action} are invalid.", details=errors)
+    return clean
