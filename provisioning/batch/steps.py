@@ -12,9 +12,9 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, literal, or_, select, update
+from sqlalchemy import literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record_user_events
@@ -39,10 +39,6 @@ from provisioning.services import (
 )
 from provisioning.store.groups import load_group
 from provisioning.store.members import delete_members, ensure_hand_editable, insert_members, touch_group
-
-# The tables of mapped classes, typed as tables (``__table__`` is typed as a FromClause).
-_MANAGER_SHARES = cast(Table, ManagerShare.__table__)
-_EXPORT_CHUNKS = cast(Table, ExportChunk.__table__)
 
 EXPORT_COLUMNS = (
     "id",
@@ -266,12 +262,12 @@ def share(ctx: StepContext, ids: list[int]) -> Outcome:
         literal(utcnow(), type_=ManagerShare.created_at.type),
     ).where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids), User.id != manager_id)
     stmt = (
-        insert_ignoring_conflicts(ctx.s, _MANAGER_SHARES)
+        insert_ignoring_conflicts(ctx.s, ManagerShare.__table__)
         .from_select(
             ["manager_id", "user_id", "tenant_id", "shared_by", "created_at"],
             rows,
         )
-        .returning(_MANAGER_SHARES.c.user_id)
+        .returning(ManagerShare.__table__.c.user_id)
     )
     changed = sorted(ctx.s.scalars(stmt).all())
     ctx.events(changed, "user.shared", manager_id=manager_id)
@@ -301,7 +297,7 @@ def export_csv(ctx: StepContext, ids: list[int]) -> Outcome:
     for row in rows:
         writer.writerow([_csv_cell(v) for v in row])
     ctx.s.execute(
-        insert_ignoring_conflicts(ctx.s, _EXPORT_CHUNKS).values(
+        insert_ignoring_conflicts(ctx.s, ExportChunk.__table__).values(
             operation_id=ctx.operation_id, seq=ctx.seq, tenant_id=ctx.tenant_id, content=out.getvalue()
         )
     )
