@@ -4,13 +4,16 @@ By default the suite runs on SQLite and fakeredis (a fresh machine with only Pyt
 With TEST_DATABASE_URL / TEST_REDIS_URL set it runs on a real PostgreSQL and Redis:
 CI always sets both.  The schema is built once per session with the real Alembic
 migrations; every test starts from empty tables.
+
+Shared fixtures live here; plain helpers and factories are in tests/support/.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+import subprocess
+import sys
 from typing import Any, Callable
 
 import pytest
@@ -21,14 +24,12 @@ from provisioning.db import Database
 from provisioning.migrate import upgrade
 from provisioning.models import Base
 from provisioning.runtime import Runtime
-from provisioning.services import tenants, tokens
 from server.app import create_app
-
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "").strip()
-
-on_postgres = pytest.mark.skipif(not TEST_DATABASE_URL.startswith("postgres"), reason="needs TEST_DATABASE_URL (PostgreSQL)")
-on_real_redis = pytest.mark.skipif(not TEST_REDIS_URL, reason="needs TEST_REDIS_URL (a real Redis)")
+from tests.support.environment import REPO_ROOT, TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.support.factories import TenantHandle
+from tests.support.factories import make_tenant as _make_tenant
+from tests.support.lti_platform import Platform
+from tests.support.servers import Inbox, start_smtp
 
 
 def _reset_postgres(url: str) -> None:
@@ -134,31 +135,12 @@ def client(app):
     return app.test_client()
 
 
-@dataclass
-class TenantHandle:
-    id: int
-    slug: str
-    admin_token: str
-    scim_token: str
-
-    @property
-    def admin(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.admin_token}"}
-
-    @property
-    def scim(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.scim_token}"}
-
-
 @pytest.fixture
 def make_tenant(rt) -> Callable[..., TenantHandle]:
     counter = iter(range(1, 10_000))
 
     def make(name: str | None = None, **kwargs: Any) -> TenantHandle:
-        tenant = tenants.create_tenant(rt, name or f"Tenant {next(counter)}", **kwargs)
-        _, admin = tokens.create_token(rt, tenant.id, "admin", "test admin")
-        _, scim = tokens.create_token(rt, tenant.id, "scim", "test scim")
-        return TenantHandle(id=tenant.id, slug=tenant.slug, admin_token=admin, scim_token=scim)
+        return _make_tenant(rt, name or f"Tenant {next(counter)}", **kwargs)
 
     return make
 
@@ -171,3 +153,56 @@ def tenant(make_tenant) -> TenantHandle:
 @pytest.fixture
 def other_tenant(make_tenant) -> TenantHandle:
     return make_tenant("Other College")
+
+
+@pytest.fixture
+def platform(client):
+    """An independent LTI 1.3 platform on loopback whose tool is the test client's app."""
+    p = Platform(lambda: client.get("/lti/jwks").get_json())
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server in this process (its ``Inbox`` keeps what arrives)."""
+    inbox = Inbox()
+    controller = start_smtp(inbox)
+    yield inbox
+    inbox.release()
+    controller.stop()
+
+
+@pytest.fixture
+def mail(rt, smtp_server):
+    """Point the runtime's mail settings at the in-process SMTP server, with fast retries."""
+    for name, value in dict(smtp_url=f"smtp://127.0.0.1:{smtp_server.port}", mail_from="lms@acme.test",
+                            email_send_interval=0, email_retry_base_seconds=0.05, email_retry_max_seconds=0.2,
+                            email_max_attempts=4).items():
+        setattr(rt.settings, name, value)
+    return smtp_server
+
+
+# The worker process learns the test-only operation type by importing its support module.
+WORKER = "import tests.support.jobs; from jobs.worker import main; raise SystemExit(main([]))"
+
+
+@pytest.fixture
+def start_worker(rt, tmp_path):
+    """Start real worker processes on the test database and Redis; stop leftovers at the end."""
+    started: list[subprocess.Popen] = []
+
+    def start(**extra_env: str) -> subprocess.Popen:
+        env = {**os.environ, "DATABASE_URL": rt.settings.database_url, "REDIS_URL": TEST_REDIS_URL,
+               "SECRET_KEY": rt.settings.secret_key, "QUEUE_NAME": rt.settings.queue_name,
+               "OPERATION_STALE_SECONDS": "2", "JOBS_SWEEP_INTERVAL": "1", **extra_env}
+        log = open(tmp_path / f"worker-{len(started)}.log", "w")
+        proc = subprocess.Popen([sys.executable, "-c", WORKER], cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

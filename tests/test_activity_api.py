@@ -5,8 +5,7 @@ from urllib.parse import quote
 
 from provisioning.services import users
 from provisioning.services.activity import Actor
-from tests.test_groups_api import new_group
-from tests.test_users_api import new_user
+from tests.support.api import new_group, new_user
 
 
 def events(client, tenant, query=""):

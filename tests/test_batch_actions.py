@@ -15,7 +15,8 @@ from provisioning.errors import NotFound
 from provisioning.models import ActivityEvent, ManagerShare, Membership, User
 from provisioning.services import groups, tenants
 from provisioning.services.operations import cancel_operation
-from tests.test_email_support import ADMIN, batch, make_user, operation
+from tests.support.api import batch
+from tests.support.factories import ADMIN, make_user, operation
 
 
 def _user(rt, user_id):

@@ -27,7 +27,8 @@ from provisioning.services import (
     tenants,
 )
 from provisioning.services.memberships import add_members
-from tests.test_email_support import ADMIN, batch, make_user
+from tests.support.api import batch
+from tests.support.factories import ADMIN, make_user
 
 
 def _seed_records(rt, tenant_id, user_id):

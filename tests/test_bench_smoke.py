@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.support.environment import TEST_DATABASE_URL, TEST_REDIS_URL
 
 needs_postgres_and_redis = pytest.mark.skipif(
     not (TEST_DATABASE_URL.startswith("postgres") and TEST_REDIS_URL),

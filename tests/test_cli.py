@@ -13,7 +13,7 @@ from provisioning.services import groups, memberships, operations, users
 from provisioning.services.activity import Actor
 from provisioning.services.tokens import hash_token
 from server.cli import CliState, cli, main
-from tests.test_ui_pages import press_sign_in
+from tests.support.signin import press_sign_in
 
 
 @pytest.fixture

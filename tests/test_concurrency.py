@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from werkzeug.serving import make_server
 
-from tests.test_jobs_support import group_with_members
+from tests.support.factories import group_with_members
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 

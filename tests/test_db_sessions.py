@@ -10,7 +10,7 @@ from sqlalchemy import select, text, update
 
 from provisioning import db as db_module
 from provisioning.models import Tenant
-from tests.conftest import on_postgres
+from tests.support.environment import on_postgres
 
 
 def test_a_read_session_refuses_writes_and_nothing_is_stored(rt, tenant):

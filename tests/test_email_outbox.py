@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,14 +15,10 @@ from provisioning.config import ConfigurationError
 from provisioning.mail import outbox
 from provisioning.models import EmailMessage, Operation, Tenant
 from provisioning.services.activity import Actor
-from tests.test_email_support import (  # noqa: F401
-    batch,
-    mail,
-    make_user,
-    operation,
-    parts,
-    smtp_server,
-)
+from tests.support.api import batch
+from tests.support.environment import REPO_ROOT
+from tests.support.factories import make_user, operation
+from tests.support.servers import parts
 
 
 def _set_tenant_settings(rt, tenant_id, **values):
@@ -148,7 +143,7 @@ def test_a_send_job_killed_between_claim_and_delivery_resumes_without_sending_tw
         op_id = s.scalar(select(Operation.id).where(Operation.type == "send_emails"))
     mail.hold = {people[1].email}  # the second delivery hangs after the message was claimed
     worker = subprocess.Popen([sys.executable, "-c", WORKER, rt.settings.database_url, str(mail.port), str(op_id)],
-                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                              cwd=REPO_ROOT)
     try:
         assert mail.holding.wait(30), "the worker never reached the second message"
         worker.send_signal(signal.SIGKILL)

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from provisioning.mail.smtp import PermanentFailure, SMTPSender, TemporaryFailure
-from tests.test_email_support import Inbox, free_port, parts
+from tests.support.servers import Inbox, free_port, parts
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ import io
 import openpyxl
 
 from provisioning.exports import FORMULA_STARTS
-from tests.fixtures.imports.support import upload
-from tests.test_export_members import PEOPLE, _group_with_members
-from tests.test_ui_pages import sign_in
+from tests.support.api import upload
+from tests.support.factories import PEOPLE, group_of_people
+from tests.support.signin import sign_in
 
 FORMULAS = ["=HYPERLINK(1)", "+1", "@SUM(A1)", "-2+3", "\t=1", "\r=1"]
 
@@ -46,7 +46,7 @@ def test_the_import_report_escapes_formulas_from_the_uploaded_file(client, rt, t
 
 
 def test_the_uis_member_downloads_escape_formulas(client, rt, tenant):
-    group = _group_with_members(rt, tenant.id, PEOPLE)
+    group = group_of_people(rt, tenant.id, PEOPLE)
     owner = sign_in(client, rt, tenant.id)
     cells = _cells(owner.get(f"/ui/groups/{group.id}/members.csv").get_data(as_text=True))
     assert "'=HYPERLINK(\"http://x\")" in cells and "'@SUM(A1)" in cells

@@ -5,31 +5,13 @@ import io
 
 import openpyxl
 
-from provisioning.services import activity, groups, memberships
-from tests.fixtures.imports.support import (
-    ADMIN,
-    commit_and_run,
-    make_users,
-    member_emails,
-    preview,
-)
-
-
-def _group_with_members(rt, tenant_id, people):
-    ids = {}
-    for email, first, last in people:
-        ids.update(make_users(rt, tenant_id, email, given_name=first, family_name=last))
-    group = groups.create_group(rt, tenant_id, {"name": "Export me"}, ADMIN)
-    memberships.add_members(rt, tenant_id, group.id, user_ids=list(ids.values()), actor=ADMIN)
-    return group
-
-
-PEOPLE = [("ada@example.com", "Ada", "Lovelace"), ("evil@example.com", "=HYPERLINK(\"http://x\")", "+1"),
-          ("at@example.com", "@SUM(A1)", "-minus")]
+from provisioning.services import activity, groups
+from tests.support.api import commit_and_run, preview
+from tests.support.factories import PEOPLE, group_of_people, member_emails
 
 
 def test_csv_export_lists_members_with_their_fields_and_escapes_formulas(client, tenant, rt):
-    group = _group_with_members(rt, tenant.id, PEOPLE)
+    group = group_of_people(rt, tenant.id, PEOPLE)
     r = client.get(f"/api/v1/groups/{group.id}/members.csv", headers=tenant.admin)
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert 'filename="Export-me-members.csv"' in r.headers["Content-Disposition"]
@@ -43,7 +25,7 @@ def test_csv_export_lists_members_with_their_fields_and_escapes_formulas(client,
 
 
 def test_xlsx_export_holds_text_cells_never_formulas(client, tenant, rt):
-    group = _group_with_members(rt, tenant.id, PEOPLE)
+    group = group_of_people(rt, tenant.id, PEOPLE)
     r = client.get(f"/api/v1/groups/{group.id}/members.xlsx", headers=tenant.admin)
     assert r.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(r.data)).worksheets[0]
@@ -53,7 +35,7 @@ def test_xlsx_export_holds_text_cells_never_formulas(client, tenant, rt):
 
 
 def test_an_export_re_imported_into_its_group_changes_nothing(client, tenant, rt, run_jobs):
-    group = _group_with_members(rt, tenant.id, PEOPLE)
+    group = group_of_people(rt, tenant.id, PEOPLE)
     before = member_emails(rt, tenant.id, group.id)
     for extension in ("csv", "xlsx"):
         exported = client.get(f"/api/v1/groups/{group.id}/members.{extension}?bom=1", headers=tenant.admin).data
@@ -80,6 +62,6 @@ def test_a_large_group_exports_every_member_once_in_chunks(client, tenant, rt, r
 
 
 def test_another_tenants_group_is_not_found(client, tenant, other_tenant, rt):
-    group = _group_with_members(rt, other_tenant.id, PEOPLE[:1])
+    group = group_of_people(rt, other_tenant.id, PEOPLE[:1])
     for extension in ("csv", "xlsx"):
         assert client.get(f"/api/v1/groups/{group.id}/members.{extension}", headers=tenant.admin).status_code == 404

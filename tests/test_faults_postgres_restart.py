@@ -19,7 +19,7 @@ from provisioning.config import Settings
 from provisioning.migrate import upgrade
 from provisioning.services import tenants, tokens
 from server.app import create_app
-from tests.fault_servers import PrivatePostgres
+from tests.support.servers import PrivatePostgres
 
 pytestmark = pytest.mark.slow
 

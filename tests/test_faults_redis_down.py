@@ -15,8 +15,9 @@ import pytest
 from jobs.bootstrap import build_runtime
 from jobs.sweep import sweep_quietly
 from server.app import create_app
-from tests.fault_servers import PrivateRedis
-from tests.test_jobs_support import load, wait_for
+from tests.support.factories import load
+from tests.support.jobs import wait_for
+from tests.support.servers import PrivateRedis
 
 pytestmark = pytest.mark.slow
 

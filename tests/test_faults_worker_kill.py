@@ -14,11 +14,10 @@ import pytest
 from sqlalchemy import func, select
 
 from provisioning.models import ActivityEvent, EmailMessage, User
-from tests.conftest import on_postgres, on_real_redis
-from tests.fixtures.imports.support import commit, preview
-from tests.test_email_support import Inbox, smtp_server  # noqa: F401 - fixture
-from tests.test_jobs_process import start_worker  # noqa: F401 - fixture
-from tests.test_jobs_support import group_with_members, load, wait_for
+from tests.support.api import commit, preview
+from tests.support.environment import on_postgres, on_real_redis
+from tests.support.factories import group_with_members, load
+from tests.support.jobs import wait_for
 
 pytestmark = [on_postgres, on_real_redis, pytest.mark.slow]
 

@@ -19,7 +19,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from provisioning.models.operation import FINISHED_STATUSES
 from provisioning.services import groups, operations
-from tests.fixtures.imports.support import ADMIN, make_users, upload
+from tests.support.api import upload
+from tests.support.factories import ADMIN, make_users
 
 FUZZ = settings(max_examples=60, derandomize=True, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))

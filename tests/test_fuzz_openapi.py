@@ -20,7 +20,7 @@ from schemathesis.checks import (
 )
 
 from server.app import create_app
-from tests.test_tenant_isolation import BUILDERS, World
+from tests.support.isolation import BUILDERS, World
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]

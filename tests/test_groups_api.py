@@ -1,5 +1,7 @@
 """The admin API's /groups endpoints through the Flask test client."""
 
+from tests.support.api import new_group, new_user
+
 
 def test_created_group_is_listed_with_zero_members(client, tenant):
     r = client.post("/api/v1/groups", json={"name": "Sales Team", "description": "All of sales"}, headers=tenant.admin)
@@ -31,16 +33,7 @@ def test_requests_without_a_valid_token_are_refused(client, tenant):
     assert client.get("/api/v1/groups", headers=tenant.scim).status_code == 403
 
 
-def new_group(client, tenant, name, **values):
-    """Create a group through the API and return its JSON."""
-    r = client.post("/api/v1/groups", json={"name": name, **values}, headers=tenant.admin)
-    assert r.status_code == 201, r.json
-    return r.json
-
-
 def test_list_filters_by_kind_and_by_having_members(client, tenant):
-    from tests.test_users_api import new_user
-
     staffed = new_group(client, tenant, "Staff")
     new_group(client, tenant, "Empty")
     new_group(client, tenant, "Roster 1", kind="roster")
@@ -101,8 +94,6 @@ def test_renaming_onto_another_groups_name_is_a_409(client, tenant):
 
 
 def test_deleting_a_group_keeps_its_members_as_users(client, tenant):
-    from tests.test_users_api import new_user
-
     group = new_group(client, tenant, "Math")
     user = new_user(client, tenant, "ann@example.org")
     client.post(f"/api/v1/groups/{group['id']}/members", json={"user_ids": [user["id"]]}, headers=tenant.admin)

@@ -2,15 +2,8 @@
 (Groupname, Email, Email, ...) batch files: detection, new groups, errors, applying."""
 
 from provisioning.services import activity, groups
-from tests.fixtures.imports.support import (
-    ADMIN,
-    commit_and_run,
-    make_users,
-    member_emails,
-    preview,
-    report,
-    upload,
-)
+from tests.support.api import commit_and_run, preview, report, upload
+from tests.support.factories import ADMIN, make_users, member_emails
 
 
 def _group(rt, tenant_id, name):

@@ -7,14 +7,8 @@ from sqlalchemy import select
 
 from provisioning.models import Enrollment, Membership
 from provisioning.services import activity, courses
-from tests.fixtures.imports.support import (
-    ADMIN,
-    commit_and_run,
-    make_users,
-    preview,
-    report,
-    upload,
-)
+from tests.support.api import commit_and_run, preview, report, upload
+from tests.support.factories import ADMIN, make_users
 
 HEADER = "email,user_id,course_id,role,status,completed_at\n"
 

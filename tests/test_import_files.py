@@ -7,7 +7,8 @@ import pytest
 
 from provisioning.imports.reading import detect_encoding, read_table
 from provisioning.services import groups
-from tests.fixtures.imports.support import ADMIN, make_users, preview
+from tests.support.api import preview
+from tests.support.factories import ADMIN, make_users
 
 NAMES = "email;FirstName;LastName\r\nzoe@example.com;Zoé;Müller\r\nfrancois@example.com;François;Lefèvre\r\n"
 
@@ -78,7 +79,7 @@ def test_encoding_detection_prefers_boms_then_utf8_then_western_windows():
 
 
 def test_an_old_xls_or_a_binary_file_is_refused_clearly(client, tenant, rt, maths):
-    from tests.fixtures.imports.support import upload
+    from tests.support.api import upload
     r = upload(client, tenant, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, filename="old.xls", group_id=maths.id)
     assert r.status_code == 400 and ".xls" in r.json["message"]
     r = upload(client, tenant, b"", group_id=maths.id)

@@ -5,14 +5,8 @@ import time
 
 from jobs.handlers import HANDLERS
 from provisioning.services import activity, groups, operations
-from tests.fixtures.imports.support import (
-    ADMIN,
-    commit,
-    make_users,
-    member_emails,
-    preview,
-    report,
-)
+from tests.support.api import commit, preview, report
+from tests.support.factories import ADMIN, make_users, member_emails
 
 USERS = [f"user{i}@example.com" for i in range(10)]
 

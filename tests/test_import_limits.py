@@ -8,14 +8,8 @@ import openpyxl
 import pytest
 
 from provisioning.services import groups
-from tests.fixtures.imports.support import (
-    ADMIN,
-    commit_and_run,
-    make_users,
-    member_emails,
-    preview,
-    upload,
-)
+from tests.support.api import commit_and_run, preview, upload
+from tests.support.factories import ADMIN, make_users, member_emails
 
 
 def _xlsx(rows) -> bytes:

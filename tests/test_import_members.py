@@ -1,15 +1,8 @@
 """Member-list imports (format "members") through the admin API, applied by the RQ job."""
 
 from provisioning.services import activity, groups
-from tests.fixtures.imports.support import (
-    ADMIN,
-    commit_and_run,
-    make_users,
-    member_emails,
-    preview,
-    report,
-    upload,
-)
+from tests.support.api import commit_and_run, preview, report, upload
+from tests.support.factories import ADMIN, make_users, member_emails
 
 
 def test_preview_changes_nothing_and_commit_adds_the_listed_members(client, tenant, rt, run_jobs):

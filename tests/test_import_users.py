@@ -5,15 +5,8 @@ import json
 import pytest
 
 from provisioning.services import activity, users
-from tests.fixtures.imports.support import (
-    ADMIN,
-    commit_and_run,
-    make_users,
-    member_emails,
-    preview,
-    report,
-    upload,
-)
+from tests.support.api import commit_and_run, preview, report, upload
+from tests.support.factories import ADMIN, make_users, member_emails
 
 HEADER = "email,username,first_name,last_name,role,language,department"
 

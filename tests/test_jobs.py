@@ -20,13 +20,11 @@ from jobs.worker import run_worker
 from provisioning.models import ActivityEvent, Operation
 from provisioning.runtime import Runtime
 from provisioning.services import groups, memberships, operations
-from tests.test_jobs_support import (
+from tests.support.factories import group_with_members, load, member_count
+from tests.support.jobs import (
     ADMIN,
     applied_rows,
     apply_rows_chunk,
-    group_with_members,
-    load,
-    member_count,
     start_rows_operation,
     wait_for,
 )

@@ -12,15 +12,8 @@ from provisioning.db import Database
 from provisioning.runtime import NullQueue, Runtime
 from provisioning.services import memberships, operations
 from server.app import create_app, runtime_of
-from tests.test_jobs_support import (
-    ADMIN,
-    applied_rows,
-    group_with_members,
-    load,
-    member_count,
-    start_rows_operation,
-    wait_for,
-)
+from tests.support.factories import group_with_members, load, member_count
+from tests.support.jobs import ADMIN, applied_rows, start_rows_operation, wait_for
 
 
 @pytest.fixture

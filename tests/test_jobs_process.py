@@ -6,44 +6,13 @@ TEST_DATABASE_URL and TEST_REDIS_URL set.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
-import pytest
-
-from tests.conftest import TEST_REDIS_URL, on_postgres, on_real_redis
-from tests.test_jobs_support import applied_rows, load, start_rows_operation, wait_for
+from tests.support.environment import on_postgres, on_real_redis
+from tests.support.factories import load
+from tests.support.jobs import applied_rows, start_rows_operation, wait_for
 
 pytestmark = [on_postgres, on_real_redis]
-
-ROOT = Path(__file__).resolve().parent.parent
-# The worker process learns the test-only operation type by importing the support module.
-WORKER = "import tests.test_jobs_support; from jobs.worker import main; raise SystemExit(main([]))"
-
-
-@pytest.fixture
-def start_worker(rt, tmp_path):
-    """Start real worker processes on the test database and Redis; stop leftovers at the end."""
-    started: list[subprocess.Popen] = []
-
-    def start(**extra_env: str) -> subprocess.Popen:
-        env = {**os.environ, "DATABASE_URL": rt.settings.database_url, "REDIS_URL": TEST_REDIS_URL,
-               "SECRET_KEY": rt.settings.secret_key, "QUEUE_NAME": rt.settings.queue_name,
-               "OPERATION_STALE_SECONDS": "2", "JOBS_SWEEP_INTERVAL": "1", **extra_env}
-        log = open(tmp_path / f"worker-{len(started)}.log", "w")
-        proc = subprocess.Popen([sys.executable, "-c", WORKER], cwd=ROOT, env=env, stdout=log, stderr=log)
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-
 
 def test_a_worker_killed_mid_operation_is_replaced_and_every_row_is_applied_exactly_once(rt, tenant, start_worker):
     op_id = start_rows_operation(rt, tenant.id, rows=3000, chunk=100, delay=0.1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 
-from tests.test_ui_pages import sign_in
+from tests.support.signin import sign_in
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 

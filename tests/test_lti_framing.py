@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from tests.test_lti_platform import launch, platform, register_platform  # noqa: F401
+from tests.support.lti_platform import launch, register_platform
 
 
 def _ancestors(response) -> set[str]:

@@ -9,14 +9,12 @@ from sqlalchemy import func, select
 from provisioning.models import Course, Enrollment, LtiDeployment, LtiUserLink, User
 from provisioning.services import tenants, users
 from provisioning.services.activity import Actor
-from tests.test_lti_platform import (
+from tests.support.lti_platform import (
     ADMINISTRATOR,
     INSTRUCTOR,
     LEARNER,
     TA,
-    Platform,
     launch,
-    platform,
     register_platform,
     start_login,
 )

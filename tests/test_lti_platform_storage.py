@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import select
 
 from provisioning.models import LtiNonce, LtiUserLink
-from tests.test_lti_platform import INSTRUCTOR, platform, register_platform  # noqa: F401
+from tests.support.lti_platform import INSTRUCTOR, register_platform
 
 TARGET = "lti_storage_frame"
 

@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from provisioning.models import User
-from tests.test_lti_platform import (  # noqa: F401
+from tests.support.lti_platform import (
     INSTRUCTOR,
     new_private_pem,
-    platform,
     register_platform,
     start_login,
 )

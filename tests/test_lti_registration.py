@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit
-
 import click
 import pytest
 from click.testing import CliRunner
@@ -13,7 +11,6 @@ from provisioning.lti.tokens import issue_invite
 from provisioning.models import LtiDeployment, LtiRegistration
 from server.cli import CliState, _Group
 from server.cli_lti import register as register_lti_commands
-from tests.test_lti_platform import platform  # noqa: F401
 
 
 @click.group(cls=_Group)

@@ -14,12 +14,10 @@ from provisioning.models import (
 )
 from provisioning.services import tenants, users
 from provisioning.services.activity import Actor
-from tests.test_lti_platform import (  # noqa: F401
-    INSTRUCTOR,
+from tests.support.lti_platform import (
     LEARNER,
     TA,
     launch,
-    platform,
     register_platform,
 )
 

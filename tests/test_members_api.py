@@ -5,8 +5,7 @@ import time
 import pytest
 
 from server.app import create_app
-from tests.test_groups_api import new_group
-from tests.test_users_api import USER_FIELDS, new_user
+from tests.support.api import USER_FIELDS, new_group, new_user
 
 
 def member_emails(client, tenant, group_id):

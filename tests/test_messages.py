@@ -9,15 +9,9 @@ from provisioning.errors import InvalidInput
 from provisioning.models import Invitation, Tenant, User
 from provisioning.services import groups, invitations, notifications
 from provisioning.services.memberships import add_members, list_members
-from tests.test_email_support import (  # noqa: F401
-    ADMIN,
-    batch,
-    mail,
-    make_user,
-    operation,
-    parts,
-    smtp_server,
-)
+from tests.support.api import batch
+from tests.support.factories import ADMIN, make_user, operation
+from tests.support.servers import parts
 
 
 def _join_url(rt, tenant_id, url="https://lms.example.edu/join"):

@@ -11,7 +11,8 @@ import re
 import pytest
 
 from provisioning.observability.logs import JsonFormatter, redact
-from tests.test_jobs_support import start_rows_operation
+from tests.support.api import metric
+from tests.support.jobs import start_rows_operation
 
 
 @pytest.fixture
@@ -118,17 +119,6 @@ def test_redaction_masks_bearer_tokens_url_passwords_and_secret_pairs():
     assert redact("postgresql://u:p@db/x token=xyz&a=1") == "postgresql://u:[redacted]@db/x token=[redacted]&a=1"
     assert redact("made prov_AbC_123-x") == "made prov_[redacted]"
     assert redact("GET /api/v1/groups 200") == "GET /api/v1/groups 200"
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus text format (0 when absent)."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return sample.value
-    return 0.0
 
 
 def scrape(client, rt) -> str:

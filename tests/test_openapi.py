@@ -92,8 +92,7 @@ BAD_BODIES = {
 
 
 def test_no_route_answers_bad_client_data_with_a_5xx(app, client, tenant):
-    from tests.test_groups_api import new_group
-    from tests.test_users_api import new_user
+    from tests.support.api import new_group, new_user
 
     real_ids = {"group_id": new_group(client, tenant, "Math")["id"],
                 "user_id": new_user(client, tenant, "ann@example.org")["id"]}

@@ -7,8 +7,7 @@ import pytest
 
 from provisioning.services.activity import Actor
 from provisioning.services.operations import start_operation
-from tests.test_groups_api import new_group
-from tests.test_users_api import new_user
+from tests.support.api import new_group, new_user
 
 OPERATION_FIELDS = {"id", "type", "status", "progress", "result", "errors", "requested_by", "created_at",
                     "started_at", "finished_at"}

@@ -12,7 +12,7 @@ import pytest
 
 from provisioning.observability.ratelimit import MemoryWindow, RateLimiter
 from provisioning.services import tokens
-from tests.conftest import TEST_REDIS_URL, on_postgres, on_real_redis
+from tests.support.environment import TEST_REDIS_URL, on_postgres, on_real_redis
 
 
 def wait_for_a_fresh_minute(margin: float = 5) -> None:
@@ -86,7 +86,7 @@ def test_the_limit_holds_across_gunicorn_worker_processes(rt, tenant, tmp_path):
     import sys
     from pathlib import Path
 
-    from tests.test_serve import free_port
+    from tests.support.servers import free_port
 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": rt.settings.database_url, "REDIS_URL": TEST_REDIS_URL,
@@ -121,7 +121,7 @@ def test_the_limit_holds_across_gunicorn_worker_processes(rt, tenant, tmp_path):
         assert statuses.count(200) == 12 and statuses.count(429) == 12
         assert statuses[:12] == [200] * 12
         # /metrics adds up the counters of every gunicorn process (multiprocess mode).
-        from tests.test_observability import metric
+        from tests.support.api import metric
 
         req = urllib.request.Request(f"{base}/metrics", headers={"Authorization": "Bearer scrape-secret"})
         text = urllib.request.urlopen(req, timeout=10).read().decode()

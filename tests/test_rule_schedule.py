@@ -8,9 +8,7 @@ import sys
 import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from provisioning.models import Membership, Operation
@@ -18,11 +16,16 @@ from provisioning.rules.schedule import current_slot, start_due_evaluations
 from provisioning.services.activity import Actor
 from provisioning.services.groups import add_group
 from provisioning.services.users import add_user
-from tests.conftest import TEST_REDIS_URL, on_postgres, on_real_redis
-from tests.test_jobs_support import wait_for
+from tests.support.environment import (
+    REPO_ROOT,
+    TEST_REDIS_URL,
+    on_postgres,
+    on_real_redis,
+)
+from tests.support.jobs import wait_for
 
 ACTOR = Actor("test", "cli")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 
 
 def _automatic_groups(rt, tenant_id, count=2):

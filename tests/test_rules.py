@@ -340,7 +340,7 @@ def test_rule_made_membership_changes_are_activity_events_per_group_and_per_user
 
 
 def test_a_csv_member_import_into_an_automatic_group_is_refused_clearly(rt, client, tenant, people, run_jobs):
-    from tests.fixtures.imports.support import upload
+    from tests.support.api import upload
 
     group = make_rule_group(client, tenant, run_jobs, 'department eq "Sales"')
     r = upload(client, tenant, "email_address\ndee@partner.com\n", "members.csv", group_id=group["id"])

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from sqlalchemy import select
 
 from provisioning.models import User
+from tests.support.environment import TESTS_DIR
 
-GOLDEN = Path(__file__).parent / "scim_golden"
+GOLDEN = TESTS_DIR / "scim_golden"
 SCIM = "application/scim+json"
 
 

@@ -16,7 +16,7 @@ from provisioning.lti import tokens as lti_tokens
 from provisioning.models import ApiToken, Base
 from provisioning.services import tokens
 from server.app import create_app
-from tests.test_ui_pages import sign_in
+from tests.support.signin import sign_in
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 

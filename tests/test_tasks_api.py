@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.test_email_support import batch, make_user
+from tests.support.api import batch
+from tests.support.factories import make_user
 
 
 def test_tasks_added_in_bulk_can_be_completed_and_reopened(rt, client, tenant, run_jobs):

@@ -12,8 +12,8 @@ import re
 import pytest
 
 from server.app import create_app
-from tests.test_tenant_isolation import BUILDERS, MARKER, NOWHERE, World, _snapshot
-from tests.test_ui_pages import sign_in
+from tests.support.isolation import BUILDERS, MARKER, NOWHERE, UI_FORMS, World, snapshot
+from tests.support.signin import sign_in
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 # A SCIM route's <raw_id> names a user or a group depending on the resource.
@@ -26,14 +26,6 @@ SCIM_BODIES = {
     "PATCH": lambda w, res: {"schemas": [PATCH_OP], "Operations": [
         {"op": "replace", "path": "active" if res == "Users" else "displayName",
          "value": False if res == "Users" else "Hijacked"}]},
-}
-# Form fields that would change B's data if isolation were broken.
-UI_FORMS = {
-    "ui.add_member": lambda w: {"email": f"{MARKER}-other@example.org"},
-    "ui.batch": lambda w: {"action": "deactivate", "user_ids": str(w.id("b", "user_id")), "confirmed": "yes"},
-    "ui.message": lambda w: {"subject": "Hi", "body": "Hello"},
-    "ui.copy_members": lambda w: {"from_group_id": str(w.id("b", "source_group_id"))},
-    "ui.import_edit": lambda w: {"exclude_rows": "2"},
 }
 
 
@@ -78,11 +70,11 @@ def test_another_tenants_scim_resource_is_a_404_and_nothing_changes(rt, client, 
     assert arguments == ["raw_id"] and resource in SCIM_IDS, f"{rule}: teach this test its id parameter"
     theirs = world.id("b", SCIM_IDS[resource])
     body = SCIM_BODIES.get(method, lambda w, res: None)(world, resource)
-    before = _snapshot(rt)
+    before = snapshot(rt)
     r = client.open(_path(rule, {"raw_id": theirs}), method=method, headers=world.a.scim, json=body)
     assert r.status_code == 404 and r.json["status"] == "404", (rule, r.status_code, r.get_data(as_text=True))
     assert MARKER not in r.get_data(as_text=True)
-    assert _snapshot(rt) == before
+    assert snapshot(rt) == before
     nowhere = client.open(_path(rule, {"raw_id": NOWHERE}), method=method, headers=world.a.scim, json=body)
     assert nowhere.status_code == 404
     assert r.json["detail"].replace(str(theirs), "<id>") == nowhere.json["detail"].replace(str(NOWHERE), "<id>")
@@ -96,11 +88,11 @@ def test_another_tenants_object_in_the_ui_is_a_404_and_nothing_changes(rt, clien
     owner = sign_in(client, rt, world.a.id)  # tenant A's owner: every permission within A
     values = {arg: world.id("b" if arg in foreign else "a", arg) for arg in arguments}
     form = UI_FORMS.get(endpoint, lambda w: {})(world)
-    before = _snapshot(rt)
+    before = snapshot(rt)
     if method == "POST":
         r = owner.post(_path(rule, values), form)
     else:
         r = owner.get(_path(rule, values))
     assert r.status_code == 404, (_path(rule, values), r.status_code, r.get_data(as_text=True)[:300])
     assert MARKER not in r.get_data(as_text=True)
-    assert _snapshot(rt) == before
+    assert snapshot(rt) == before

@@ -9,9 +9,8 @@ import re
 import pytest
 
 from server.app import create_app
-from tests.test_tenant_isolation import World, _snapshot
-from tests.test_tenant_isolation_scim_ui import UI_FORMS
-from tests.test_ui_pages import sign_in
+from tests.support.isolation import UI_FORMS, World, snapshot
+from tests.support.signin import sign_in
 
 
 def _post_rules():
@@ -32,10 +31,10 @@ def test_a_ui_post_without_its_sessions_csrf_token_is_refused_and_changes_nothin
     path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(values[m.group(1)]), rule)
     form = {"name": "Forged", "kind": "manual", **UI_FORMS.get(endpoint, lambda w: {})(world)}
     me, someone_else = sign_in(client, rt, tenant.id), sign_in(client, rt, other_tenant.id)
-    before = _snapshot(rt)
+    before = snapshot(rt)
     for csrf in (None, "", "0" * 64, someone_else.csrf()):
         data = {"lt": me.token, **form, **({} if csrf is None else {"csrf": csrf})}
         r = client.post(path, data=data)
         assert r.status_code == 403, (csrf, r.status_code, r.get_data(as_text=True)[:200])
         assert "security token" in r.get_data(as_text=True)
-        assert _snapshot(rt) == before
+        assert snapshot(rt) == before

@@ -2,21 +2,7 @@
 
 import pytest
 
-USER_FIELDS = {
-    "id", "email", "username", "first_name", "last_name", "display_name", "status", "active", "role",
-    "language", "locale", "timezone", "title", "external_id", "department", "division", "organization",
-    "cost_center", "employee_number", "manager_id", "custom_attributes", "last_login_at", "created_at",
-    "updated_at",
-}
-
-
-def new_user(client, tenant, email, **values):
-    """Create a user through the API and return its JSON."""
-    body = {"email": email, "first_name": values.pop("first_name", "Ann"),
-            "last_name": values.pop("last_name", "Lee"), **values}
-    r = client.post("/api/v1/users", json=body, headers=tenant.admin)
-    assert r.status_code == 201, r.json
-    return r.json
+from tests.support.api import USER_FIELDS, new_user
 
 
 def test_created_user_has_every_documented_field(client, tenant):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.support import ARGS, CHROMIUM, serving
+from tests.support.browser import ARGS, CHROMIUM, serving
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from flask import request
 
-from tests.browser.support import ARGS, CHROMIUM, Steps, expect, needs_chromium, serving
-from tests.test_lti_platform import INSTRUCTOR, Platform, register_platform
+from tests.support.browser import ARGS, CHROMIUM, Steps, expect, needs_chromium, serving
+from tests.support.lti_platform import INSTRUCTOR, Platform, register_platform
 
 pytestmark = needs_chromium
 STORAGE_FRAME = "lti_storage_frame"

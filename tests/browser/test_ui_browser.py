@@ -18,7 +18,7 @@ from provisioning.lti import registrations as lti_registrations
 from provisioning.services import groups, memberships, users
 from provisioning.services.activity import Actor
 from provisioning.services.signin_links import issue_signin_link
-from tests.browser.support import (
+from tests.support.browser import (
     Steps,
     course_page,
     expect,
@@ -26,8 +26,8 @@ from tests.browser.support import (
     open_course,
     serving,
 )
-from tests.test_lti_platform import ADMINISTRATOR, INSTRUCTOR, launch, platform  # noqa: F401 - the fixture
-from tests.test_lti_platform import register_platform as register_lti_platform
+from tests.support.lti_platform import ADMINISTRATOR, INSTRUCTOR, launch
+from tests.support.lti_platform import register_platform as register_lti_platform
 
 ACTOR = Actor("test", "api")
 pytestmark = needs_chromium

@@ -1,9 +1,9 @@
-"""Helpers shared by the job tests (no tests here).
+"""The job tests' test-only Operation type and helpers (no tests here).
 
 It registers ``test_rows``, a test-only Operation type whose chunks apply numbered rows
 (one ActivityEvent per row, committed with the checkpoint) slowly enough for a test to
-cancel, stop or kill the job mid-run.  A subprocess worker imports this module to know
-the type too.  Events have no unique constraint, so a row applied twice would show.
+cancel, stop or kill the job mid-run.  A subprocess worker imports this module
+(``tests.support.jobs``) to know the type too.  Events have no unique constraint, so a row applied twice would show.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import time
 from collections import Counter
 from typing import Any, Callable
 
-from sqlalchemy import func, insert, literal, select
+from sqlalchemy import select
 
 from jobs.handlers import register
-from provisioning.models import ActivityEvent, Membership, Operation, User, utcnow
+from provisioning.models import ActivityEvent, utcnow
 from provisioning.runtime import Runtime
-from provisioning.services import groups, operations
+from provisioning.services import operations
 from provisioning.services.activity import Actor, record_many
 
 ADMIN = Actor("admin@example.edu", "api")
@@ -60,34 +60,6 @@ def applied_rows(rt: Runtime, operation_id: int) -> Counter:
         details = s.scalars(select(ActivityEvent.details).where(
             ActivityEvent.action == ROW_APPLIED, ActivityEvent.object_id == str(operation_id)))
         return Counter(d["row"] for d in details)
-
-
-def group_with_members(rt: Runtime, tenant_id: int, name: str, members: int) -> int:
-    """A manual group with ``members`` fresh users (bulk-inserted: test data, not the code under test)."""
-    group = groups.create_group(rt, tenant_id, {"name": name}, ADMIN)
-    if members:
-        now = utcnow()
-        with rt.db.transaction() as s:
-            s.execute(insert(User), [dict(tenant_id=tenant_id, username=f"{name}-{i}@example.edu",
-                                          email=f"{name}-{i}@example.edu", created_at=now, updated_at=now)
-                                     for i in range(members)])
-            s.execute(insert(Membership).from_select(
-                ["group_id", "user_id", "tenant_id", "source", "added_at"],
-                select(literal(group.id), User.id, literal(tenant_id), literal("manual"),
-                       literal(now, type_=Membership.added_at.type))
-                .where(User.tenant_id == tenant_id, User.username.like(f"{name}-%")),
-            ))
-    return group.id
-
-
-def member_count(rt: Runtime, group_id: int) -> int:
-    with rt.db.read() as s:
-        return s.scalar(select(func.count()).select_from(Membership).where(Membership.group_id == group_id))
-
-
-def load(rt: Runtime, operation_id: int) -> Operation:
-    with rt.db.read() as s:
-        return s.get(Operation, operation_id)
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float = 30, what: str = "condition") -> Any:

@@ -1,18 +1,27 @@
-"""Private Redis and PostgreSQL servers for the fault tests (no tests here).
+"""Servers the tests run beside the code under test (no tests here).
 
-A fault test stops and restarts its own server on a free port in a temporary directory,
-never the shared ones.  Either is skipped cleanly where its binaries are missing.
+- ``Inbox``: a real SMTP server in-process (aiosmtpd on a free loopback port) that keeps what arrives;
+  the ``smtp_server`` and ``mail`` fixtures (tests/conftest.py) start it.
+- ``PrivateRedis`` / ``PrivatePostgres``: for the fault tests, which stop and restart their own server
+  on a free port in a temporary directory, never the shared ones.  Either is skipped cleanly where its
+  binaries are missing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import email
+import email.policy
 import glob
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -21,6 +30,62 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@dataclass
+class Inbox:
+    """An aiosmtpd handler that keeps what arrives.
+
+    ``replies`` are answered to the first DATA commands instead of accepting them;
+    ``hold`` names recipients whose RCPT TO is held until :meth:`release` (a sender
+    stuck between claiming a message and delivering it).
+    """
+
+    replies: list[str] = field(default_factory=list)
+    received: list[Any] = field(default_factory=list)
+    attempts: list[float] = field(default_factory=list)
+    hold: set[str] = field(default_factory=set)
+    holding: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.hold:
+            self.holding.set()
+            while not self.released.is_set():
+                await asyncio.sleep(0.02)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.attempts.append(time.monotonic())
+            if self.replies:
+                return self.replies.pop(0)
+            self.received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 Message accepted for delivery"
+
+    def release(self) -> None:
+        self.released.set()
+
+    def to(self, address: str) -> list[Any]:
+        return [m for m in self.received if m["To"] == address]
+
+
+def parts(message) -> tuple[str, str]:
+    """The plain-text and HTML bodies of a received message."""
+    return message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
+
+
+def start_smtp(inbox: Inbox):
+    """Serve ``inbox`` over SMTP on a free loopback port (sets ``inbox.port``); returns the controller."""
+    from aiosmtpd.controller import Controller
+
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    inbox.port = port
+    return controller
 
 
 def _wait_port(port: int, up: bool, timeout: float = 30) -> None:
