@@ -179,7 +179,7 @@ def test_a_plain_exception_from_a_tool_conf_becomes_a_typed_unknown_platform(rt,
 
 
 def test_a_token_without_a_deployment_id_claim_is_refused(rt, client, login, platform):
-    # An unknown deployment is refused in tests/test_lti_launch.py; a missing one must be too (LTI 1.3 §5.3.3).
+    # An unknown deployment is refused in tests/http/test_lti_launch.py; a missing one must be too (LTI 1.3 §5.3.3).
     auth, message = login()
     forged = {k: v for k, v in message.items() if k != "https://purl.imsglobal.org/spec/lti/claim/deployment_id"}
     _refused(_post(client, auth, platform.sign(forged)), 400, "deployment_id")

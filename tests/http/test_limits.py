@@ -1,10 +1,10 @@
 """Size limits not covered elsewhere: each is a 413 with a message that names the limit.
 
 Already proven in their own files (and listed in docs/RELIABILITY.md): an import file over
-MAX_UPLOAD_BYTES and over IMPORT_MAX_ROWS (tests/test_import_limits.py), an XLSX zip bomb
-(tests/test_import_limits.py, tests/test_fuzz_imports.py), SCIM Bulk maxOperations and
-maxPayloadSize (tests/test_scim_bulk.py), SCIM count capped at the page size
-(tests/test_scim_protocol.py).
+MAX_UPLOAD_BYTES and over IMPORT_MAX_ROWS (tests/http/test_import_limits.py), an XLSX zip bomb
+(tests/http/test_import_limits.py, tests/http/test_fuzz_imports.py), SCIM Bulk maxOperations and
+maxPayloadSize (tests/http/test_scim_bulk.py), SCIM count capped at the page size
+(tests/http/test_scim_protocol.py).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Workers killed with SIGKILL in the middle of real jobs, then replaced: the Operation
 completes, each row is applied once, and no email goes out twice.
 
-Real worker processes on PostgreSQL and a real Redis (as tests/test_jobs_process.py, whose
-worker fixture this builds on; that file kills a worker in a test-only job type, these kill
+Real worker processes on PostgreSQL and a real Redis (as tests/e2e/test_jobs_process.py, with
+the same worker fixture, tests/e2e/conftest.py; that file kills a worker in a test-only job type, these kill
 it in a 100,000-row user import, a batch deactivation and a group message's email sending).
 """
 

@@ -1,4 +1,4 @@
-"""Tenant isolation on /scim/v2 and /ui, generated from the URL map like tests/test_tenant_isolation.py.
+"""Tenant isolation on /scim/v2 and /ui, generated from the URL map like tests/http/test_tenant_isolation.py.
 
 For every SCIM and UI route with an id parameter and every method it serves, tenant A (its SCIM
 token, or its owner signed in to the UI) aimed at tenant B's object gets a 404 and changes nothing
@@ -84,7 +84,7 @@ def test_another_tenants_scim_resource_is_a_404_and_nothing_changes(rt, client, 
 def test_another_tenants_object_in_the_ui_is_a_404_and_nothing_changes(rt, client, world, method, rule, endpoint,
                                                                         arguments, foreign):
     unknown = set(arguments) - BUILDERS.keys()
-    assert not unknown, f"{rule}: add a builder for {sorted(unknown)} to tests/test_tenant_isolation.py"
+    assert not unknown, f"{rule}: add a builder for {sorted(unknown)} to tests/support/isolation.py"
     owner = sign_in(client, rt, world.a.id)  # tenant A's owner: every permission within A
     values = {arg: world.id("b" if arg in foreign else "a", arg) for arg in arguments}
     form = UI_FORMS.get(endpoint, lambda w: {})(world)

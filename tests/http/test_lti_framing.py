@@ -1,7 +1,7 @@
 """The LTI landing page holds the launch token: only the tenant's registered LMSs may frame it.
 
-(The UI's pages are covered by tests/test_ui_pages.py::test_pages_allow_framing_only_by_registered_platforms
-and, in a real browser, tests/browser/test_ui_browser.py.)"""
+(The UI's pages are covered by tests/http/test_ui_pages.py::test_pages_allow_framing_only_by_registered_platforms
+and, in a real browser, tests/e2e/browser/test_ui_browser.py.)"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """LTI platform storage, server side, through the test client: the login page that stores state and
 nonce in the LMS (lti_storage_target), and the launch that checks what the LMS's storage returned.
 
-The browser half (the postMessage exchange with a real LMS frame) is tests/browser/test_lti_platform_storage.py.
+The browser half (the postMessage exchange with a real LMS frame) is tests/e2e/browser/test_lti_platform_storage.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A real launch in Chromium while the browser blocks the tool's cookies in the LMS frame: LTI platform storage.
 
-The LMS is lti1p3platform (tests/test_lti_platform.py) with a course page, a storage frame and an
+The LMS is lti1p3platform (tests/support/lti_platform.py) with a course page, a storage frame and an
 authorization endpoint added; it runs on 127.0.0.1 and the tool on localhost, two sites.  The tool
 sits behind a (simulated) TLS proxy, so its cookies are what production sends: SameSite=None; Secure;
 Partitioned.  Chromium blocks them in the frame with a cookie content setting for the tool's site

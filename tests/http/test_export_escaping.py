@@ -1,5 +1,5 @@
-"""Formula escaping in every download not covered by tests/test_export_members.py (admin API member
-exports) and tests/test_batch_actions.py (the export_csv batch action): the import report (admin
+"""Formula escaping in every download not covered by tests/http/test_export_members.py (admin API member
+exports) and tests/http/test_batch_actions.py (the export_csv batch action): the import report (admin
 API and UI) and the UI's member CSV and XLSX.  A cell that a spreadsheet would run as a formula
 (= + - @ tab CR) is written as text (OWASP "CSV injection")."""
 
