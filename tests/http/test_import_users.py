@@ -2,9 +2,8 @@
 
 import json
 
-import pytest
 
-from provisioning.services import activity, users
+from provisioning.services import activity, groups, users
 from tests.support.api import commit_and_run, preview, report, upload
 from tests.support.factories import ADMIN, make_users, member_emails
 
@@ -74,10 +73,6 @@ def test_the_seat_limit_refuses_a_commit_that_would_exceed_it(client, make_tenan
 
 
 def test_users_an_import_changes_are_re_evaluated_for_automatic_groups(client, tenant, rt, run_jobs):
-    rules = pytest.importorskip("provisioning.rules.definition")
-    if not hasattr(rules, "reevaluate_users"):
-        pytest.skip("automatic groups are not built yet")
-    from provisioning.services import groups
     make_users(rt, tenant.id, "ada@example.com", department="Maths")
     auto = groups.create_group(rt, tenant.id, {"name": "Physicists", "kind": "automatic",
                                                "rule": 'department eq "Physics"'}, ADMIN)
