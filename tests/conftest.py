@@ -5,16 +5,26 @@ With TEST_DATABASE_URL / TEST_REDIS_URL set it runs on a real PostgreSQL and Red
 CI always sets both.  The schema is built once per session with the real Alembic
 migrations; every test starts from empty tables.
 
+The suite runs on pytest-xdist (``-n auto`` in pyproject.toml): each worker process has its own
+SQLite file (its own tmp_path_factory) or its own PostgreSQL database (TEST_DATABASE_URL's name plus
+``_gw0``, ``_gw1``, ..., created when missing) and, with a real Redis, its own db number
+(TEST_REDIS_URL's plus the worker's index).  With TEST_REDIS_URL set, ``-n auto`` runs the suite in
+one process (the next db numbers may belong to someone else); ``-n N`` asks for N workers anyway.
+
 Shared fixtures live here; plain helpers and factories are in tests/support/.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from provisioning.config import Settings
 from provisioning.db import Database
@@ -22,7 +32,7 @@ from provisioning.migrate import upgrade
 from provisioning.models import Base
 from provisioning.runtime import Runtime
 from server.app import create_app
-from tests.support.environment import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.support.environment import TEST_DATABASE_URL, TEST_REDIS_URL, XDIST_WORKER
 from tests.support.factories import TenantHandle
 from tests.support.factories import make_tenant as _make_tenant
 from tests.support.lti_platform import Platform
@@ -37,18 +47,52 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one process with a real Redis (see above), else pytest-xdist's default (the CPUs)."""
+    if os.environ.get("TEST_REDIS_URL", "").strip():
+        return 0
+    return None
+
+
+def _worker_database(url: str) -> str:
+    """This xdist worker's own PostgreSQL database (created on the server of ``url`` when missing)."""
+    base = make_url(url)
+    name = f"{base.database}_{XDIST_WORKER}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _sqlite_dir(tmp_path_factory) -> Path:
+    """Where this process's SQLite file goes: in memory-backed /dev/shm when there is one (each test
+    commits a few dozen times; no disk syncs), else under pytest's temporary directory."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return Path(tempfile.mkdtemp(prefix="provisioning-tests-", dir=shm))
+    return tmp_path_factory.mktemp("db")
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+def database_url(tmp_path_factory):
+    scratch = None
     if TEST_DATABASE_URL:
         from provisioning.config import _normalise_database_url
 
         url = _normalise_database_url(TEST_DATABASE_URL)
         if url.startswith("postgresql"):
+            if XDIST_WORKER:
+                url = _worker_database(url)
             _reset_postgres(url)
     else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        scratch = _sqlite_dir(tmp_path_factory)
+        url = f"sqlite:///{scratch / 'test.db'}"
     upgrade(url)
-    return url
+    yield url
+    if scratch is not None and scratch.parent == Path("/dev/shm"):
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 import json
 
-
 from provisioning.services import activity, groups, users
 from tests.support.api import commit_and_run, preview, report, upload
 from tests.support.factories import ADMIN, make_users, member_emails
