@@ -1,6 +1,6 @@
 """LTI 1.3: launch server time with cached keys, and the NRPS roster sync of a large course.
 
-Reuses the LTI tests' platform glue (tests/test_lti_platform.py: lti1p3platform on loopback), so it
+Reuses the LTI tests' platform glue (tests/support/lti_platform.py: lti1p3platform on loopback), so it
 needs the test extra (pip install -e '.[test,bench]').
 """
 
@@ -26,7 +26,7 @@ def _member(n: int) -> dict:
 def lti(bench: Bench, n: int) -> list[Result]:
     """A course of n members: the first launch starts the roster sync (worker); then LAUNCHES timed launches."""
     try:
-        from tests.test_lti_platform import (
+        from tests.support.lti_platform import (
             LEARNER,
             Platform,
             register_platform,

@@ -4,31 +4,40 @@ By default the suite runs on SQLite and fakeredis (a fresh machine with only Pyt
 With TEST_DATABASE_URL / TEST_REDIS_URL set it runs on a real PostgreSQL and Redis:
 CI always sets both.  The schema is built once per session with the real Alembic
 migrations; every test starts from empty tables.
+
+The suite runs on pytest-xdist (``-n auto`` in pyproject.toml): each worker process has its own
+SQLite file (its own tmp_path_factory) or its own PostgreSQL database (TEST_DATABASE_URL's name plus
+``_gw0``, ``_gw1``, ..., created when missing) and, with a real Redis, its own db number
+(TEST_REDIS_URL's plus the worker's index).  With TEST_REDIS_URL set, ``-n auto`` runs the suite in
+one process (the next db numbers may belong to someone else); ``-n N`` asks for N workers anyway.
+
+Shared fixtures live here; plain helpers and factories are in tests/support/.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
-from typing import Any, Callable
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from provisioning.config import Settings
 from provisioning.db import Database
 from provisioning.migrate import upgrade
 from provisioning.models import Base
 from provisioning.runtime import Runtime
-from provisioning.services import tenants, tokens
 from server.app import create_app
-
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "").strip()
-
-on_postgres = pytest.mark.skipif(not TEST_DATABASE_URL.startswith("postgres"), reason="needs TEST_DATABASE_URL (PostgreSQL)")
-on_real_redis = pytest.mark.skipif(not TEST_REDIS_URL, reason="needs TEST_REDIS_URL (a real Redis)")
+from tests.support.environment import TEST_DATABASE_URL, TEST_REDIS_URL, XDIST_WORKER
+from tests.support.factories import TenantHandle
+from tests.support.factories import make_tenant as _make_tenant
+from tests.support.lti_platform import Platform
+from tests.support.servers import Inbox, start_smtp
 
 
 def _reset_postgres(url: str) -> None:
@@ -39,18 +48,52 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one process with a real Redis (see above), else pytest-xdist's default (the CPUs)."""
+    if os.environ.get("TEST_REDIS_URL", "").strip():
+        return 0
+    return None
+
+
+def _worker_database(url: str) -> str:
+    """This xdist worker's own PostgreSQL database (created on the server of ``url`` when missing)."""
+    base = make_url(url)
+    name = f"{base.database}_{XDIST_WORKER}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _sqlite_dir(tmp_path_factory) -> Path:
+    """Where this process's SQLite file goes: in memory-backed /dev/shm when there is one (each test
+    commits a few dozen times; no disk syncs), else under pytest's temporary directory."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return Path(tempfile.mkdtemp(prefix="provisioning-tests-", dir=shm))
+    return tmp_path_factory.mktemp("db")
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+def database_url(tmp_path_factory):
+    scratch = None
     if TEST_DATABASE_URL:
         from provisioning.config import _normalise_database_url
 
         url = _normalise_database_url(TEST_DATABASE_URL)
         if url.startswith("postgresql"):
+            if XDIST_WORKER:
+                url = _worker_database(url)
             _reset_postgres(url)
     else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        scratch = _sqlite_dir(tmp_path_factory)
+        url = f"sqlite:///{scratch / 'test.db'}"
     upgrade(url)
-    return url
+    yield url
+    if scratch is not None and scratch.parent == Path("/dev/shm"):
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -134,31 +177,12 @@ def client(app):
     return app.test_client()
 
 
-@dataclass
-class TenantHandle:
-    id: int
-    slug: str
-    admin_token: str
-    scim_token: str
-
-    @property
-    def admin(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.admin_token}"}
-
-    @property
-    def scim(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.scim_token}"}
-
-
 @pytest.fixture
 def make_tenant(rt) -> Callable[..., TenantHandle]:
     counter = iter(range(1, 10_000))
 
     def make(name: str | None = None, **kwargs: Any) -> TenantHandle:
-        tenant = tenants.create_tenant(rt, name or f"Tenant {next(counter)}", **kwargs)
-        _, admin = tokens.create_token(rt, tenant.id, "admin", "test admin")
-        _, scim = tokens.create_token(rt, tenant.id, "scim", "test scim")
-        return TenantHandle(id=tenant.id, slug=tenant.slug, admin_token=admin, scim_token=scim)
+        return _make_tenant(rt, name or f"Tenant {next(counter)}", **kwargs)
 
     return make
 
@@ -171,3 +195,31 @@ def tenant(make_tenant) -> TenantHandle:
 @pytest.fixture
 def other_tenant(make_tenant) -> TenantHandle:
     return make_tenant("Other College")
+
+
+@pytest.fixture
+def platform(client):
+    """An independent LTI 1.3 platform on loopback whose tool is the test client's app."""
+    p = Platform(lambda: client.get("/lti/jwks").get_json())
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server in this process (its ``Inbox`` keeps what arrives)."""
+    inbox = Inbox()
+    controller = start_smtp(inbox)
+    yield inbox
+    inbox.release()
+    controller.stop()
+
+
+@pytest.fixture
+def mail(rt, smtp_server):
+    """Point the runtime's mail settings at the in-process SMTP server, with fast retries."""
+    for name, value in dict(smtp_url=f"smtp://127.0.0.1:{smtp_server.port}", mail_from="lms@acme.test",
+                            email_send_interval=0, email_retry_base_seconds=0.05, email_retry_max_seconds=0.2,
+                            email_max_attempts=4).items():
+        setattr(rt.settings, name, value)
+    return smtp_server

@@ -1,0 +1,222 @@
+"""The email outbox and its SMTP sender, against a real SMTP server running in this process."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from sqlalchemy import select
+
+from provisioning.activity import Actor
+from provisioning.config import ConfigurationError
+from provisioning.mail import outbox
+from provisioning.models import EmailMessage, Operation, Tenant
+from tests.support.api import batch
+from tests.support.environment import REPO_ROOT
+from tests.support.factories import make_user, operation
+from tests.support.servers import parts
+
+
+def _set_tenant_settings(rt, tenant_id, **values):
+    with rt.db.transaction() as s:
+        tenant = s.get(Tenant, tenant_id)
+        tenant.settings = {**(tenant.settings or {}), **values}
+
+
+def _emails(rt, **where):
+    with rt.db.read() as s:
+        stmt = select(EmailMessage).order_by(EmailMessage.id)
+        for key, value in where.items():
+            stmt = stmt.where(getattr(EmailMessage, key) == value)
+        return list(s.scalars(stmt))
+
+
+def test_an_invitation_arrives_over_smtp_with_a_text_and_an_html_part(rt, client, tenant, run_jobs, mail):
+    _set_tenant_settings(rt, tenant.id, join_url="https://lms.example.edu/join?t=acme")
+    newbie = make_user(rt, tenant.id, "newbie", given_name="Nora", status="invited")
+    active = make_user(rt, tenant.id, "ann")
+    r = batch(client, tenant, "resend_invite", user_ids=[newbie.id, active.id])
+    run_jobs()
+    assert operation(rt, tenant.id, r.json["operation_id"]).result["not_invited"] == 1
+    [message] = mail.received
+    assert message["To"] == "newbie@example.edu" and message["From"] == "lms@acme.test"
+    assert message["Subject"] == "You are invited to join Acme University"
+    assert message["Message-ID"].startswith(f"<outbox-{tenant.id}-")
+    text, html = parts(message)
+    assert "Hello Nora" in text and "https://lms.example.edu/join?t=acme" in text
+    assert 'href="https://lms.example.edu/join?t=acme"' in html and "<strong>Acme University</strong>" in html
+    log = client.get("/api/v1/emails?kind=invitation", headers=tenant.admin).json
+    assert [(e["to"], e["status"], e["attempts"]) for e in log["items"]] == [("newbie@example.edu", "sent", 1)]
+
+
+def test_without_smtp_url_emails_stay_in_the_outbox_and_show_in_the_log(rt, client, tenant, run_jobs):
+    ann = make_user(rt, tenant.id, "ann")
+    batch(client, tenant, "notify", user_ids=[ann.id], params={"subject": "Hello", "body": "Welcome aboard"})
+    run_jobs()
+    log = client.get("/api/v1/emails", headers=tenant.admin).json
+    assert log["total"] == 1
+    entry = log["items"][0]
+    assert (entry["status"], entry["kind"], entry["to"]) == ("queued", "notification", "ann@example.edu")
+    assert "SMTP_URL is not set" in entry["reason"]
+    with rt.db.read() as s:
+        assert s.scalar(select(Operation).where(Operation.type == "send_emails")) is None
+
+
+def test_a_4xx_reply_is_retried_with_growing_delays_until_the_server_accepts(rt, client, tenant, run_jobs, mail):
+    mail.replies = ["451 4.3.0 Mailbox busy, try again later", "451 4.3.0 Still busy"]
+    ann = make_user(rt, tenant.id, "ann")
+    batch(client, tenant, "notify", user_ids=[ann.id], params={"subject": "Hello", "body": "Welcome"})
+    run_jobs()
+    assert len(mail.to("ann@example.edu")) == 1
+    [sent] = _emails(rt)
+    assert (sent.status, sent.attempts, sent.last_error) == ("sent", 3, None)
+    first_gap, second_gap = (b - a for a, b in zip(mail.attempts, mail.attempts[1:]))
+    assert first_gap >= 0.05 and second_gap >= 0.1  # retry_base 0.05 s, doubled
+
+
+def test_a_5xx_reply_fails_the_message_with_the_servers_reason(rt, client, tenant, run_jobs, mail):
+    mail.replies = ["550 5.1.1 No such mailbox here"]
+    ann, bob = make_user(rt, tenant.id, "ann"), make_user(rt, tenant.id, "bob")
+    batch(client, tenant, "notify", user_ids=[ann.id, bob.id], params={"subject": "Hello", "body": "Welcome"})
+    run_jobs()
+    failed = client.get("/api/v1/emails?status=failed", headers=tenant.admin).json["items"]
+    assert len(failed) == 1 and failed[0]["reason"] == "550 5.1.1 No such mailbox here"
+    assert len(mail.received) == 1
+
+
+def test_the_sender_gives_up_after_the_maximum_number_of_attempts(rt, client, tenant, run_jobs, mail):
+    mail.replies = ["421 4.7.0 Too many connections"] * 10
+    ann = make_user(rt, tenant.id, "ann")
+    batch(client, tenant, "notify", user_ids=[ann.id], params={"subject": "Hello", "body": "Welcome"})
+    run_jobs()
+    [message] = _emails(rt)
+    assert message.status == "failed" and message.attempts == 4
+    assert message.last_error.startswith("Gave up after 4 attempts: 421 4.7.0")
+    assert mail.received == []
+
+
+def test_a_message_claimed_by_a_worker_that_died_is_sent_once_after_its_lease(rt, client, tenant, run_jobs, mail):
+    rt.settings.email_claim_lease_seconds = 0.5
+    people = [make_user(rt, tenant.id, f"user{i}") for i in range(3)]
+    # The worker dies right after claiming: the message is "sending" and nobody will send it.
+    mail_url, rt.settings.smtp_url = rt.settings.smtp_url, None
+    batch(client, tenant, "notify", user_ids=[u.id for u in people], params={"subject": "Hi", "body": "Hello"})
+    run_jobs()
+    rt.settings.smtp_url = mail_url
+    dead = outbox.claim_next(rt, tenant.id, "dead-worker")
+    assert [m.status for m in _emails(rt)].count("sending") == 1
+    with rt.db.transaction() as s:
+        outbox.ensure_sender(s, rt, tenant.id)
+    run_jobs()
+    assert sorted(m["To"] for m in mail.received) == sorted(u.email for u in people)
+    assert all(m.status == "sent" for m in _emails(rt))
+    assert [m.attempts for m in _emails(rt) if m.id == dead] == [2]
+
+
+WORKER = textwrap.dedent("""
+    import sys
+    from jobs.runner import execute
+    from provisioning.config import Settings
+    from provisioning.db import Database
+    from provisioning.runtime import Runtime
+
+    url, port, op_id = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    settings = Settings.from_mapping({"database_url": url, "secret_key": "x" * 32, "smtp_url": f"smtp://127.0.0.1:{port}",
+                                      "email_send_interval": 0, "mail_from": "lms@acme.test"})
+    execute(Runtime(settings=settings, db=Database(settings.database_url)), op_id)
+""")
+
+
+def test_a_send_job_killed_between_claim_and_delivery_resumes_without_sending_twice(rt, client, tenant, run_jobs, mail):
+    people = [make_user(rt, tenant.id, f"user{i}") for i in range(4)]
+    mail_url, rt.settings.smtp_url = rt.settings.smtp_url, None
+    batch(client, tenant, "notify", user_ids=[u.id for u in people], params={"subject": "Hi", "body": "Hello"})
+    run_jobs()  # queues the emails; nothing is sent without SMTP_URL
+    rt.settings.smtp_url = mail_url
+    with rt.db.transaction() as s:
+        outbox.ensure_sender(s, rt, tenant.id)
+        s.flush()
+        op_id = s.scalar(select(Operation.id).where(Operation.type == "send_emails"))
+    mail.hold = {people[1].email}  # the second delivery hangs after the message was claimed
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, rt.settings.database_url, str(mail.port), str(op_id)],
+                              cwd=REPO_ROOT)
+    try:
+        assert mail.holding.wait(30), "the worker never reached the second message"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert [m.status for m in _emails(rt)] == ["sent", "sending", "queued", "queued"]
+    mail.release()
+    # The worker is gone: its Operation's heartbeat and its claim both go stale, and a re-run resumes.
+    rt.settings.operation_stale_seconds = 1
+    rt.settings.email_claim_lease_seconds = 1
+    time.sleep(1.2)
+    run_jobs()
+    assert operation(rt, tenant.id, op_id).status == "succeeded"
+    assert sorted(m["To"] for m in mail.received) == sorted(u.email for u in people)
+    assert [m.status for m in _emails(rt)] == ["sent"] * 4
+
+
+def test_the_email_log_filters_and_never_shows_another_tenants_mail(rt, client, tenant, other_tenant, run_jobs, mail):
+    mail.replies = ["550 5.1.1 No such mailbox"]
+    ann, bob = make_user(rt, tenant.id, "ann"), make_user(rt, tenant.id, "bob")
+    zed = make_user(rt, other_tenant.id, "zed")
+    batch(client, tenant, "notify", user_ids=[ann.id, bob.id], params={"subject": "Hi", "body": "Hello"})
+    batch(client, other_tenant, "notify", user_ids=[zed.id], params={"subject": "Hi", "body": "Hello"})
+    run_jobs()
+    mine = client.get("/api/v1/emails", headers=tenant.admin).json
+    assert mine["total"] == 2 and {e["to"] for e in mine["items"]} == {"ann@example.edu", "bob@example.edu"}
+    assert client.get("/api/v1/emails?to=BOB@example.edu", headers=tenant.admin).json["total"] == 1
+    assert client.get(f"/api/v1/emails?user_id={zed.id}", headers=tenant.admin).json["total"] == 0
+    assert client.get("/api/v1/emails?status=failed", headers=tenant.admin).json["total"] == 1
+    r = client.get("/api/v1/emails?status=lost", headers=tenant.admin)
+    assert r.status_code == 400 and "status" in r.json["errors"]
+
+
+def test_the_send_operation_is_started_by_the_system_after_commit(rt, tenant, mail):
+    with rt.db.transaction() as s:
+        outbox.ensure_sender(s, rt, tenant.id)
+        outbox.ensure_sender(s, rt, tenant.id)  # one waiting sender is enough
+    with rt.db.read() as s:
+        ops = list(s.scalars(select(Operation).where(Operation.type == "send_emails")))
+    assert len(ops) == 1 and ops[0].requested_by == Actor.system().name
+
+
+def test_emails_kept_without_smtp_go_out_when_sending_is_requested_later(rt, client, tenant, run_jobs, smtp_server):
+    ann = make_user(rt, tenant.id, "ann")
+    batch(client, tenant, "notify", user_ids=[ann.id], params={"subject": "Hello", "body": "Welcome"})
+    run_jobs()
+    r = client.post("/api/v1/emails/send", headers=tenant.admin)
+    assert r.status_code == 400 and "SMTP_URL" in r.json["errors"]
+    rt.settings.smtp_url = f"smtp://127.0.0.1:{smtp_server.port}"
+    r = client.post("/api/v1/emails/send", headers=tenant.admin)
+    assert r.status_code == 202
+    run_jobs()
+    assert [m["To"] for m in smtp_server.received] == ["ann@example.edu"]
+    assert operation(rt, tenant.id, r.json["operation_id"]).result["sent"] == 1
+
+
+def test_mail_settings_come_from_the_environment_and_from_code_the_same_way():
+    from provisioning.config import Settings
+    from provisioning.mail.settings import MailSettings
+
+    env = {"DATABASE_URL": "sqlite:///:memory:", "PUBLIC_BASE_URL": "https://lms.acme.test",
+           "SMTP_URL": "smtps://u:p@mail.acme.test:465", "EMAIL_BATCH_SIZE": "7", "EMAIL_SEND_INTERVAL": "0.5",
+           "EMAIL_RETRY_BASE_SECONDS": "2", "SMTP_TIMEOUT_SECONDS": "9"}
+    from_env = MailSettings.of(Settings.from_env(env))
+    from_code = MailSettings.of(Settings.from_mapping({
+        "database_url": "sqlite://", "secret_key": "x" * 32, "public_base_url": "https://lms.acme.test",
+        "smtp_url": "smtps://u:p@mail.acme.test:465", "email_batch_size": 7, "email_send_interval": 0.5,
+        "email_retry_base_seconds": 2, "smtp_timeout_seconds": 9}))
+    assert from_env == from_code
+    assert from_env.configured and from_env.batch_size == 7 and from_env.timeout == 9
+    assert from_env.mail_from == "no-reply@lms.acme.test" and from_env.max_attempts == 6
+    with pytest.raises(ConfigurationError, match="EMAIL_SEND_INTERVAL|number"):
+        Settings.from_env({**env, "EMAIL_SEND_INTERVAL": "fast"})
+

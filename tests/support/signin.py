@@ -1,0 +1,51 @@
+"""Signing in to the UI the ways people do: a sign-in link (the owner), or an LTI launch token."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from provisioning import signed_tokens as tokens
+from provisioning.services.signin_links import issue_signin_link
+
+
+class UiSession:
+    """A browser-like session of the UI: the launch token in every request, the CSRF token from the page."""
+
+    def __init__(self, client, token: str):
+        self.client, self.token = client, token
+
+    def get(self, path: str, **params):
+        return self.client.get(path, query_string={"lt": self.token, **params})
+
+    def csrf(self) -> str:
+        page = self.get("/ui/groups").get_data(as_text=True)
+        return re.search(r'data-csrf="([0-9a-f]+)"', page).group(1)
+
+    def post(self, path: str, data=None, **kwargs):
+        data = {"lt": self.token, "csrf": self.csrf(), **(data or {})}
+        return self.client.post(path, data=data, **kwargs)
+
+
+def press_sign_in(client, path: str):
+    """Open a sign-in link's page and press its Sign in button (a POST with the page's CSRF token)."""
+    page = client.get(path)
+    assert page.status_code == 200, page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    form = dict(re.findall(r'<input type="hidden" name="(link|csrf)" value="([^"]*)"', text))
+    return client.post("/ui/signin", data={k: html.unescape(v) for k, v in form.items()})
+
+
+def sign_in(client, rt, tenant_id: int) -> UiSession:
+    link = issue_signin_link(rt, tenant_id)
+    response = press_sign_in(client, link.replace("http://localhost", ""))
+    assert response.status_code == 302
+    token = parse_qs(urlsplit(response.headers["Location"]).query)["lt"][0]
+    return UiSession(client, token)
+
+
+def launch_as(client, app, tenant_id: int, user_id: int, role: str, course_id: int | None = None) -> UiSession:
+    token = tokens.issue_launch_token(app.config["SECRET_KEY"], {"t": tenant_id, "u": user_id, "r": role,
+                                                                 "lr": role, "c": course_id})
+    return UiSession(client, token)
