@@ -8,9 +8,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import psycopg
 from sqlalchemy import create_engine, text
@@ -27,19 +28,24 @@ class BenchError(RuntimeError):
 def database_url(env: dict[str, str] | os._Environ = os.environ) -> str:
     url = (env.get("BENCH_DATABASE_URL") or env.get("TEST_DATABASE_URL") or "").strip()
     if not url:
-        raise BenchError("Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to a PostgreSQL database the benchmarks "
-                         "may wipe, e.g. postgresql://postgres@127.0.0.1/prov_bench.")
+        raise BenchError(
+            "Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to a PostgreSQL database the benchmarks "
+            "may wipe, e.g. postgresql://postgres@127.0.0.1/prov_bench."
+        )
     if not url.startswith(("postgres://", "postgresql")):
-        raise BenchError(f"The benchmarks measure PostgreSQL only (COPY, generate_series); {url.split(':')[0]!r} "
-                         "is not supported. Point BENCH_DATABASE_URL at PostgreSQL.")
+        raise BenchError(
+            f"The benchmarks measure PostgreSQL only (COPY, generate_series); {url.split(':')[0]!r} "
+            "is not supported. Point BENCH_DATABASE_URL at PostgreSQL."
+        )
     return _normalise_database_url(url)
 
 
 def redis_url(env: dict[str, str] | os._Environ = os.environ) -> str:
     url = (env.get("BENCH_REDIS_URL") or env.get("TEST_REDIS_URL") or "").strip()
     if not url:
-        raise BenchError("Set BENCH_REDIS_URL (or TEST_REDIS_URL) to a Redis the benchmarks may use, "
-                         "e.g. redis://127.0.0.1:6379/11.")
+        raise BenchError(
+            "Set BENCH_REDIS_URL (or TEST_REDIS_URL) to a Redis the benchmarks may use, e.g. redis://127.0.0.1:6379/11."
+        )
     return url
 
 
@@ -65,10 +71,16 @@ class Bench:
         upgrade(self.database_url)
         self.secret_key = secrets.token_urlsafe(32)
         self.queue_name = f"bench-{secrets.token_hex(4)}"
-        self.settings = Settings.from_mapping({
-            "database_url": self.database_url, "secret_key": self.secret_key, "redis_url": self.redis_url,
-            "public_base_url": "http://localhost", "jobs_sweep_interval": 0, "queue_name": self.queue_name,
-        })
+        self.settings = Settings.from_mapping(
+            {
+                "database_url": self.database_url,
+                "secret_key": self.secret_key,
+                "redis_url": self.redis_url,
+                "public_base_url": "http://localhost",
+                "jobs_sweep_interval": 0,
+                "queue_name": self.queue_name,
+            }
+        )
         self.rt = build_runtime(self.settings)
         self.app = create_app(runtime=self.rt)
         self.client = self.app.test_client()
@@ -103,7 +115,7 @@ class Bench:
     def scalar(self, statement: str, params: dict[str, Any] | None = None) -> Any:
         return self.sql(statement, params)[0][0]
 
-    def tenant(self, name: str | None = None) -> "Tenant":
+    def tenant(self, name: str | None = None) -> Tenant:
         from provisioning.services import tenants, tokens
 
         self._tenants += 1
@@ -118,7 +130,8 @@ class Bench:
         Returns (lowest id, highest id).  department is "X" for every 5th, the email domain
         starts with "@y" for every 4th.
         """
-        lo, hi = self.sql("""
+        lo, hi = self.sql(
+            """
             WITH ins AS (
               INSERT INTO users (tenant_id, username, email, given_name, family_name, display_name, active, status,
                                  role, department, custom_attributes, extra, created_at, updated_at, version)
@@ -127,21 +140,27 @@ class Bench:
                      CASE WHEN g %% 5 = 0 THEN 'X' ELSE 'D' || (g %% 37) END, '{}'::jsonb, '{}'::jsonb, now(), now(), 1
               FROM generate_series(1, %(n)s) AS g
               RETURNING id)
-            SELECT min(id), max(id) FROM ins""", {"t": tenant_id, "p": prefix, "n": n})[0]
+            SELECT min(id), max(id) FROM ins""",
+            {"t": tenant_id, "p": prefix, "n": n},
+        )[0]
         self.sql("ANALYZE users")
         return lo, hi
 
     def seed_group(self, tenant_id: int, name: str, *, kind: str = "manual", rule: str | None = None) -> int:
-        return self.scalar("""
+        return self.scalar(
+            """
             INSERT INTO groups (tenant_id, name, kind, source, rule, settings, created_at, updated_at, version)
             VALUES (%(t)s, %(name)s, %(kind)s, 'api', %(rule)s, '{}'::jsonb, now(), now(), 1) RETURNING id""",
-                           {"t": tenant_id, "name": name, "kind": kind, "rule": rule})
+            {"t": tenant_id, "name": name, "kind": kind, "rule": rule},
+        )
 
     def seed_members(self, tenant_id: int, group_id: int, lo: int, hi: int) -> None:
-        self.sql("""INSERT INTO memberships (group_id, user_id, tenant_id, source, added_at)
+        self.sql(
+            """INSERT INTO memberships (group_id, user_id, tenant_id, source, added_at)
                     SELECT %(g)s, id, %(t)s, 'manual', now() FROM users
                     WHERE tenant_id = %(t)s AND id BETWEEN %(lo)s AND %(hi)s""",
-                 {"g": group_id, "t": tenant_id, "lo": lo, "hi": hi})
+            {"g": group_id, "t": tenant_id, "lo": lo, "hi": hi},
+        )
         self.sql("ANALYZE memberships")
 
     # --- product --------------------------------------------------------------------------------
@@ -150,8 +169,9 @@ class Bench:
         """Poll the Operation row until it finishes; a failed or cancelled one is an error."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            status, result, errors = self.sql("SELECT status, result, errors FROM operations WHERE id = %(id)s",
-                                              {"id": operation_id})[0]
+            status, result, errors = self.sql(
+                "SELECT status, result, errors FROM operations WHERE id = %(id)s", {"id": operation_id}
+            )[0]
             if status in FINISHED:
                 if status != "succeeded":
                     raise BenchError(f"operation {operation_id} {status}: {errors}")
@@ -159,7 +179,7 @@ class Bench:
             time.sleep(0.02)
         raise BenchError(f"operation {operation_id} did not finish within {timeout:.0f} s")
 
-    def worker(self) -> "Worker":
+    def worker(self) -> Worker:
         return Worker(self)
 
 
@@ -184,10 +204,16 @@ class Worker:
         self.peak_rss_mb: float | None = None
         self.idle_rss_mb: float | None = None
 
-    def __enter__(self) -> "Worker":
-        env = {**os.environ, "DATABASE_URL": self.bench.database_url, "REDIS_URL": self.bench.redis_url,
-               "SECRET_KEY": self.bench.secret_key, "QUEUE_NAME": self.bench.queue_name,
-               "JOBS_SWEEP_INTERVAL": "0", "RULES_EVALUATE_INTERVAL": "0"}
+    def __enter__(self) -> Worker:
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.bench.database_url,
+            "REDIS_URL": self.bench.redis_url,
+            "SECRET_KEY": self.bench.secret_key,
+            "QUEUE_NAME": self.bench.queue_name,
+            "JOBS_SWEEP_INTERVAL": "0",
+            "RULES_EVALUATE_INTERVAL": "0",
+        }
         script = Path(sys.executable).with_name("provisioning")
         cmd = [str(script)] if script.exists() else [sys.executable, "-c", "from server.cli import main; main()"]
         self.proc = subprocess.Popen([*cmd, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

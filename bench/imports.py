@@ -37,8 +37,7 @@ def member_import(bench: Bench, n: int) -> list[Result]:
     content = rows_csv("email", ((email,) for _, email in rows))
 
     with bench.worker() as worker:
-        preview_s, job_s, result = _import(bench, tenant, content, "members.csv", format="members",
-                                           group_id=ours_group)
+        preview_s, job_s, result = _import(bench, tenant, content, "members.csv", format="members", group_id=ours_group)
     members = bench.scalar("SELECT count(*) FROM memberships WHERE group_id = %(g)s", {"g": ours_group})
     if members != n:
         raise BenchError(f"member import added {members} of {n} members ({result})")
@@ -51,12 +50,25 @@ def member_import(bench: Bench, n: int) -> list[Result]:
         conn.commit()
         copy_s = time.perf_counter() - start
     peak = worker.peak_rss_mb or 0.0
-    return [Result("member CSV import", n, preview_s + job_s, copy_s, ours_label="API preview + commit + RQ worker",
-                   baseline_label="COPY memberships", target=4,
-                   limits={"worker peak RSS MB": {"value": peak, "max": RSS_LIMIT_MB}},
-                   extra={"preview_s": round(preview_s, 3), "job_s": round(job_s, 3), "csv_bytes": len(content),
-                          "worker_idle_rss_mb": round(worker.idle_rss_mb or 0, 1),
-                          "worker_peak_rss_mb": round(peak, 1)})]
+    return [
+        Result(
+            "member CSV import",
+            n,
+            preview_s + job_s,
+            copy_s,
+            ours_label="API preview + commit + RQ worker",
+            baseline_label="COPY memberships",
+            target=4,
+            limits={"worker peak RSS MB": {"value": peak, "max": RSS_LIMIT_MB}},
+            extra={
+                "preview_s": round(preview_s, 3),
+                "job_s": round(job_s, 3),
+                "csv_bytes": len(content),
+                "worker_idle_rss_mb": round(worker.idle_rss_mb or 0, 1),
+                "worker_peak_rss_mb": round(peak, 1),
+            },
+        )
+    ]
 
 
 def user_import(bench: Bench, n: int) -> list[Result]:
@@ -73,16 +85,37 @@ def user_import(bench: Bench, n: int) -> list[Result]:
     columns = list(zip(*people))
     with bench.raw() as conn:
         start = time.perf_counter()
-        conn.execute("""
+        conn.execute(
+            """
             INSERT INTO users (tenant_id, email, username, given_name, family_name, department, active, status, role,
                                custom_attributes, extra, created_at, updated_at, version)
             SELECT %(t)s, e, u, g, f, d, true, 'active', 'learner', '{}'::jsonb, '{}'::jsonb, now(), now(), 1
             FROM unnest(%(e)s::text[], %(u)s::text[], %(g)s::text[], %(f)s::text[], %(d)s::text[]) AS r(e, u, g, f, d)
-        """, {"t": other.id, "e": list(columns[0]), "u": list(columns[1]), "g": list(columns[2]),
-              "f": list(columns[3]), "d": list(columns[4])})
+        """,
+            {
+                "t": other.id,
+                "e": list(columns[0]),
+                "u": list(columns[1]),
+                "g": list(columns[2]),
+                "f": list(columns[3]),
+                "d": list(columns[4]),
+            },
+        )
         conn.commit()
         insert_s = time.perf_counter() - start
-    return [Result("user CSV import", n, preview_s + job_s, insert_s, ours_label="API preview + commit + RQ worker",
-                   baseline_label="INSERT ... SELECT unnest", target=3,
-                   extra={"preview_s": round(preview_s, 3), "job_s": round(job_s, 3),
-                          "worker_peak_rss_mb": round(worker.peak_rss_mb or 0, 1)})]
+    return [
+        Result(
+            "user CSV import",
+            n,
+            preview_s + job_s,
+            insert_s,
+            ours_label="API preview + commit + RQ worker",
+            baseline_label="INSERT ... SELECT unnest",
+            target=3,
+            extra={
+                "preview_s": round(preview_s, 3),
+                "job_s": round(job_s, 3),
+                "worker_peak_rss_mb": round(worker.peak_rss_mb or 0, 1),
+            },
+        )
+    ]

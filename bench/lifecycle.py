@@ -27,10 +27,12 @@ RAW_DEACTIVATION = [
 
 def _seed_open_tasks(bench: Bench, tenant_id: int, lo: int, hi: int) -> None:
     # Temporary data for the deactivation to drop: an open task for every other user.
-    bench.sql("""INSERT INTO tasks (tenant_id, user_id, title, status, created_at)
+    bench.sql(
+        """INSERT INTO tasks (tenant_id, user_id, title, status, created_at)
                  SELECT %(t)s, id, 'Read the handbook', 'open', now() FROM users
                  WHERE tenant_id = %(t)s AND id BETWEEN %(lo)s AND %(hi)s AND id %% 2 = 0""",
-              {"t": tenant_id, "lo": lo, "hi": hi})
+        {"t": tenant_id, "lo": lo, "hi": hi},
+    )
 
 
 def batch_deactivation(bench: Bench, n: int) -> list[Result]:
@@ -48,8 +50,9 @@ def batch_deactivation(bench: Bench, n: int) -> list[Result]:
 
     with bench.worker():
         start = time.perf_counter()
-        r = bench.client.post("/api/v1/batch-actions", json={"action": "deactivate", "group_id": ours_group},
-                              headers=tenant.admin)
+        r = bench.client.post(
+            "/api/v1/batch-actions", json={"action": "deactivate", "group_id": ours_group}, headers=tenant.admin
+        )
         if r.status_code != 202:
             raise BenchError(f"batch action: {r.status_code} {r.json}")
         result = bench.wait_operation(r.json["operation_id"])
@@ -58,14 +61,27 @@ def batch_deactivation(bench: Bench, n: int) -> list[Result]:
 
     raw_s = bench.time_statements(RAW_DEACTIVATION, {"t": tenant.id, "g": raw_group})
     _check(bench, tenant.id, raw_group, n, {})
-    return [Result("batch deactivation", n, ours_s, raw_s, ours_label="POST /batch-actions + RQ worker",
-                   baseline_label="raw UPDATE users + DELETEs", target=3, extra={"operation_result": result})]
+    return [
+        Result(
+            "batch deactivation",
+            n,
+            ours_s,
+            raw_s,
+            ours_label="POST /batch-actions + RQ worker",
+            baseline_label="raw UPDATE users + DELETEs",
+            target=3,
+            extra={"operation_result": result},
+        )
+    ]
 
 
 def _check(bench: Bench, tenant_id: int, group_id: int, n: int, result: dict) -> None:
-    done, tasks = bench.sql("""
+    done, tasks = bench.sql(
+        """
         SELECT count(*) FILTER (WHERE u.status = 'deactivated'), count(t.id)
         FROM memberships m JOIN users u ON u.id = m.user_id LEFT JOIN tasks t ON t.user_id = u.id AND t.status = 'open'
-        WHERE m.group_id = %(g)s""", {"g": group_id})[0]
+        WHERE m.group_id = %(g)s""",
+        {"g": group_id},
+    )[0]
     if done != n or tasks:
         raise BenchError(f"deactivation left {n - done} users active and {tasks} open tasks ({result})")

@@ -18,9 +18,15 @@ PAGE_SIZE = 100
 
 
 def _member(n: int) -> dict:
-    return {"user_id": f"m-{n}", "status": "Active", "name": f"Member {n}", "given_name": "Member",
-            "family_name": str(n), "email": f"member{n}@example.edu",
-            "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"]}
+    return {
+        "user_id": f"m-{n}",
+        "status": "Active",
+        "name": f"Member {n}",
+        "given_name": "Member",
+        "family_name": str(n),
+        "email": f"member{n}@example.edu",
+        "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
+    }
 
 
 def lti(bench: Bench, n: int) -> list[Result]:
@@ -55,8 +61,9 @@ def lti(bench: Bench, n: int) -> list[Result]:
         with bench.worker():
             started = time.perf_counter()
             first = post_launch()  # fetches the platform's keys, starts the sync
-            op_id = bench.scalar("SELECT max(id) FROM operations WHERE type = 'roster_sync' AND tenant_id = %(t)s",
-                                 {"t": tenant.id})
+            op_id = bench.scalar(
+                "SELECT max(id) FROM operations WHERE type = 'roster_sync' AND tenant_id = %(t)s", {"t": tenant.id}
+            )
             if op_id is None:
                 raise BenchError("the first launch started no roster sync")
             result = bench.wait_operation(op_id)
@@ -64,8 +71,11 @@ def lti(bench: Bench, n: int) -> list[Result]:
         launches = [post_launch() for _ in range(LAUNCHES)]
     finally:
         platform.close()
-    members = bench.scalar("""SELECT count(*) FROM memberships m JOIN groups g ON g.id = m.group_id
-                              WHERE g.tenant_id = %(t)s AND g.kind = 'roster'""", {"t": tenant.id})
+    members = bench.scalar(
+        """SELECT count(*) FROM memberships m JOIN groups g ON g.id = m.group_id
+                              WHERE g.tenant_id = %(t)s AND g.kind = 'roster'""",
+        {"t": tenant.id},
+    )
     if members != n:
         raise BenchError(f"the roster group has {members} of {n} members ({result})")
 
@@ -75,23 +85,38 @@ def lti(bench: Bench, n: int) -> list[Result]:
         bench.client.get("/healthz")
         floor.append(time.perf_counter() - start)
     other = bench.tenant()
-    raw_s = bench.time_statements([
-        """INSERT INTO users (tenant_id, username, email, given_name, family_name, display_name, active, status, role,
+    raw_s = bench.time_statements(
+        [
+            """INSERT INTO users (tenant_id, username, email, given_name, family_name, display_name, active, status, role,
                               custom_attributes, extra, created_at, updated_at, version)
            SELECT %(t)s, 'member' || g || '@example.edu', 'member' || g || '@example.edu', 'Member', g::text,
                   'Member ' || g, true, 'active', 'learner', '{}'::jsonb, '{}'::jsonb, now(), now(), 1
            FROM generate_series(1, %(n)s) AS g""",
-        """INSERT INTO groups (tenant_id, name, kind, source, settings, created_at, updated_at, version)
+            """INSERT INTO groups (tenant_id, name, kind, source, settings, created_at, updated_at, version)
            VALUES (%(t)s, 'Roster by hand', 'manual', 'api', '{}'::jsonb, now(), now(), 1)""",
-        """INSERT INTO memberships (group_id, user_id, tenant_id, source, added_at)
+            """INSERT INTO memberships (group_id, user_id, tenant_id, source, added_at)
            SELECT (SELECT id FROM groups WHERE tenant_id = %(t)s), id, %(t)s, 'lti', now()
            FROM users WHERE tenant_id = %(t)s""",
-    ], {"t": other.id, "n": n})
+        ],
+        {"t": other.id, "n": n},
+    )
     return [
-        Result("LTI launch, cached keys (server time)", n, statistics.median(launches), statistics.median(floor),
-               ours_label="POST /lti/launch", baseline_label="GET /healthz, same client",
-               extra={"first_launch_s": round(first, 3), "p90_ms": round(sorted(launches)[int(LAUNCHES * 0.9)] * 1000, 1)}),
-        Result("LTI roster sync (NRPS)", n, sync_s, raw_s, ours_label="first launch -> sync job on the worker",
-               baseline_label="INSERT users + memberships (no HTTP)",
-               extra={"page_size": PAGE_SIZE, "operation_result": result}),
+        Result(
+            "LTI launch, cached keys (server time)",
+            n,
+            statistics.median(launches),
+            statistics.median(floor),
+            ours_label="POST /lti/launch",
+            baseline_label="GET /healthz, same client",
+            extra={"first_launch_s": round(first, 3), "p90_ms": round(sorted(launches)[int(LAUNCHES * 0.9)] * 1000, 1)},
+        ),
+        Result(
+            "LTI roster sync (NRPS)",
+            n,
+            sync_s,
+            raw_s,
+            ours_label="first launch -> sync job on the worker",
+            baseline_label="INSERT users + memberships (no HTTP)",
+            extra={"page_size": PAGE_SIZE, "operation_result": result},
+        ),
     ]

@@ -7,7 +7,7 @@ import os
 import platform
 import subprocess
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +60,9 @@ def table(results: list[Result]) -> str:
         for key, lim in r.limits.items():
             target += f", {key} {lim['value']:.0f}/{lim['max']:.0f}"
         result = {True: "PASS", False: "FAIL", None: "info"}[r.passed]
-        rows.append((r.name, f"{r.size:,}", _fmt(r.ours, r.unit), _fmt(r.baseline, r.unit), f"{r.ratio:.2f}x",
-                     target, result))
+        rows.append(
+            (r.name, f"{r.size:,}", _fmt(r.ours, r.unit), _fmt(r.baseline, r.unit), f"{r.ratio:.2f}x", target, result)
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -69,8 +70,11 @@ def table(results: list[Result]) -> str:
 
 
 def machine() -> dict[str, Any]:
-    facts: dict[str, Any] = {"nproc": os.cpu_count(), "python": platform.python_version(),
-                             "platform": platform.platform()}
+    facts: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
     try:
         import psutil
 
@@ -83,8 +87,13 @@ def machine() -> dict[str, Any]:
 
 def write(results: list[Result], size: str, facts: dict[str, Any], out: Path = RESULTS) -> tuple[Path, Path | None]:
     out.mkdir(parents=True, exist_ok=True)
-    doc = {"size": size, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-           "machine": facts, "git": _git_head(), "results": [r.as_dict() for r in results]}
+    doc = {
+        "size": size,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": facts,
+        "git": _git_head(),
+        "results": [r.as_dict() for r in results],
+    }
     path = out / "latest.json"
     path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     return path, chart(results, size, out / "latest.png")
@@ -124,7 +133,15 @@ def chart(results: list[Result], size: str, path: Path) -> Path | None:
 
 def _git_head() -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, timeout=5).stdout.strip() or None
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                cwd=Path(__file__).parent,
+                timeout=5,
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -18,7 +18,9 @@ MATCHING = """SELECT id FROM users u WHERE u.tenant_id = %(t)s AND lower(u.depar
                 WHERE e ->> 'value' ILIKE '%%@y%%'))"""
 RAW_EVALUATION = [
     """INSERT INTO memberships (group_id, user_id, tenant_id, source, added_at)
-       SELECT %(g)s, id, %(t)s, 'rule', now() FROM (""" + MATCHING + """) AS m
+       SELECT %(g)s, id, %(t)s, 'rule', now() FROM ("""
+    + MATCHING
+    + """) AS m
        ON CONFLICT DO NOTHING""",
     """DELETE FROM memberships WHERE group_id = %(g)s AND user_id NOT IN (""" + MATCHING + ")",
 ]
@@ -32,8 +34,9 @@ def rule_evaluation(bench: Bench, n: int) -> list[Result]:
     raw_group = bench.seed_group(tenant.id, "By hand")
     with bench.worker():
         start = time.perf_counter()
-        r = bench.client.post("/api/v1/groups", json={"name": "Sales at Y", "kind": "automatic", "rule": RULE},
-                              headers=tenant.admin)
+        r = bench.client.post(
+            "/api/v1/groups", json={"name": "Sales at Y", "kind": "automatic", "rule": RULE}, headers=tenant.admin
+        )
         if r.status_code != 201:
             raise BenchError(f"automatic group: {r.status_code} {r.json}")
         result = bench.wait_operation(r.json["settings"]["evaluation_operation_id"])
@@ -43,9 +46,18 @@ def rule_evaluation(bench: Bench, n: int) -> list[Result]:
         raise BenchError(f"the rule gave {got} members, the hand-written SELECT {expected}")
 
     raw_s = bench.time_statements(RAW_EVALUATION, {"t": tenant.id, "g": raw_group})
-    return [Result("rule evaluation", n, ours_s, raw_s, ours_label="POST /groups (automatic) + RQ worker",
-                   baseline_label="INSERT ... SELECT + DELETE", target=2,
-                   extra={"members": expected, "operation_result": result})]
+    return [
+        Result(
+            "rule evaluation",
+            n,
+            ours_s,
+            raw_s,
+            ours_label="POST /groups (automatic) + RQ worker",
+            baseline_label="INSERT ... SELECT + DELETE",
+            target=2,
+            extra={"members": expected, "operation_result": result},
+        )
+    ]
 
 
 def rule_incremental(bench: Bench, n: int, rules: int = 100, changes: int = 40) -> list[Result]:
@@ -63,13 +75,22 @@ def rule_incremental(bench: Bench, n: int, rules: int = 100, changes: int = 40) 
         samples = []
         for k in range(changes):
             start = time.perf_counter()
-            r = bench.client.patch(f"/api/v1/users/{lo + k}", json={"department": f"D{(k * 7) % 37}"},
-                                   headers=tenant.admin)
+            r = bench.client.patch(
+                f"/api/v1/users/{lo + k}", json={"department": f"D{(k * 7) % 37}"}, headers=tenant.admin
+            )
             samples.append(time.perf_counter() - start)
             if r.status_code != 200:
                 raise BenchError(f"PATCH user: {r.status_code} {r.json}")
         timings[label] = statistics.median(samples[2:])  # the first requests warm caches
     ours, base = timings["rules"], timings["none"]
-    return [Result(f"rule re-eval per user change ({rules} rules)", n, ours, base, ours_label="PATCH /users/{id}",
-                   baseline_label="same PATCH, no rules",
-                   extra={"ms_per_rule": round((ours - base) * 1000 / rules, 3), "changes": changes})]
+    return [
+        Result(
+            f"rule re-eval per user change ({rules} rules)",
+            n,
+            ours,
+            base,
+            ours_label="PATCH /users/{id}",
+            baseline_label="same PATCH, no rules",
+            extra={"ms_per_rule": round((ours - base) * 1000 / rules, 3), "changes": changes},
+        )
+    ]

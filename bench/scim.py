@@ -39,26 +39,53 @@ def scim_latency(bench: Bench, n: int) -> list[Result]:
     """Median latency at SMALL_USERS vs n users (members: SMALL_GROUP vs n); flat means ratio <= 2."""
     rng = random.Random(9)
     runs = {}
-    for label, users, members in (("small", SMALL_USERS, SMALL_GROUP), ("large", max(n, SMALL_USERS), max(n, SMALL_GROUP))):
+    for label, users, members in (
+        ("small", SMALL_USERS, SMALL_GROUP),
+        ("large", max(n, SMALL_USERS), max(n, SMALL_GROUP)),
+    ):
         # the group's members are the first `members` users; PATCH adds and removes users beyond them
         tenant, lo, hi, group = _population(bench, members + max(users - members, CALLS), members, label)
         picks = [rng.randint(lo, hi) for _ in range(CALLS)]
         patches = []
         for uid in rng.sample(range(lo + members, hi + 1), CALLS // 2):
-            patches.append(("PATCH", f"/scim/v2/Groups/{group}", {"schemas": [PATCH_OP], "Operations": [
-                {"op": "add", "path": "members", "value": [{"value": str(uid)}]}]}))
-            patches.append(("PATCH", f"/scim/v2/Groups/{group}", {"schemas": [PATCH_OP], "Operations": [
-                {"op": "remove", "path": f'members[value eq "{uid}"]'}]}))
+            patches.append(
+                (
+                    "PATCH",
+                    f"/scim/v2/Groups/{group}",
+                    {
+                        "schemas": [PATCH_OP],
+                        "Operations": [{"op": "add", "path": "members", "value": [{"value": str(uid)}]}],
+                    },
+                )
+            )
+            patches.append(
+                (
+                    "PATCH",
+                    f"/scim/v2/Groups/{group}",
+                    {"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": f'members[value eq "{uid}"]'}]},
+                )
+            )
         runs[label] = {
             "GET /Users/{id}": _median_ms(bench, tenant, [("GET", f"/scim/v2/Users/{u}", None) for u in picks]),
-            "filter userName eq": _median_ms(bench, tenant, [
-                ("GET", f'/scim/v2/Users?filter=userName eq "{label}-{u - lo + 1}"', None) for u in picks]),
+            "filter userName eq": _median_ms(
+                bench,
+                tenant,
+                [("GET", f'/scim/v2/Users?filter=userName eq "{label}-{u - lo + 1}"', None) for u in picks],
+            ),
             "member PATCH": _median_ms(bench, tenant, patches),
         }
     results = []
     for name in runs["small"]:
         small_size = SMALL_GROUP if name == "member PATCH" else SMALL_USERS
-        results.append(Result(f"SCIM {name} (vs {small_size:,})", max(n, small_size), runs["large"][name],
-                              runs["small"][name], ours_label=f"median at {n:,}",
-                              baseline_label=f"median at {small_size:,}", target=2))
+        results.append(
+            Result(
+                f"SCIM {name} (vs {small_size:,})",
+                max(n, small_size),
+                runs["large"][name],
+                runs["small"][name],
+                ours_label=f"median at {n:,}",
+                baseline_label=f"median at {small_size:,}",
+                target=2,
+            )
+        )
     return results

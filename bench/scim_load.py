@@ -13,8 +13,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from bench.env import Bench, BenchError
 from bench.report import Result
@@ -33,13 +33,22 @@ class Server:
     def __init__(self, bench: Bench) -> None:
         self.bench, self.port = bench, free_port()
 
-    def __enter__(self) -> "Server":
-        env = {**os.environ, "DATABASE_URL": self.bench.database_url, "REDIS_URL": self.bench.redis_url,
-               "SECRET_KEY": self.bench.secret_key, "QUEUE_NAME": self.bench.queue_name,
-               "RATE_LIMIT_PER_MINUTE": "0"}  # measures throughput, not the limiter
+    def __enter__(self) -> Server:
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.bench.database_url,
+            "REDIS_URL": self.bench.redis_url,
+            "SECRET_KEY": self.bench.secret_key,
+            "QUEUE_NAME": self.bench.queue_name,
+            "RATE_LIMIT_PER_MINUTE": "0",
+        }  # measures throughput, not the limiter
         script = Path(sys.executable).with_name("provisioning")
-        self.proc = subprocess.Popen([str(script), "serve", "--port", str(self.port), "--workers", "2",
-                                      "--threads", "8"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [str(script), "serve", "--port", str(self.port), "--workers", "2", "--threads", "8"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -102,8 +111,15 @@ def idp_mix(target: Target, n: int, counter) -> Callable:
             name = f"new-{seed}-{next(counter)}@example.com"
             return "POST", f"{base}/Users", {"schemas": [USER_SCHEMA], "userName": name, "active": True}, headers
         if roll < 0.9:
-            return "PATCH", f"{base}/Users/{uid}", {"schemas": [PATCH_OP], "Operations": [
-                {"op": "replace", "path": "active", "value": rng.random() < 0.5}]}, headers
+            return (
+                "PATCH",
+                f"{base}/Users/{uid}",
+                {
+                    "schemas": [PATCH_OP],
+                    "Operations": [{"op": "replace", "path": "active", "value": rng.random() < 0.5}],
+                },
+                headers,
+            )
         if rng.random() < 0.5:
             op = {"op": "add", "path": "members", "value": [{"value": uid}]}
         elif target.remove_by_filter:
@@ -119,8 +135,13 @@ def _figures(count: int, latencies: list[float], errors: int, seconds: float, na
     if not count or errors > count * 0.05:
         raise BenchError(f"SCIM load on {name}: {errors} of {count} requests failed")
     q = statistics.quantiles(latencies, n=100)
-    return {"requests_per_s": round(count / seconds, 1), "p50_ms": round(q[49] * 1000, 1),
-            "p99_ms": round(q[98] * 1000, 1), "errors": errors, "requests": count}
+    return {
+        "requests_per_s": round(count / seconds, 1),
+        "p50_ms": round(q[49] * 1000, 1),
+        "p99_ms": round(q[98] * 1000, 1),
+        "errors": errors,
+        "requests": count,
+    }
 
 
 def scim_throughput(bench: Bench, n: int, seconds: float | None = None) -> list[Result]:
@@ -134,8 +155,15 @@ def scim_throughput(bench: Bench, n: int, seconds: float | None = None) -> list[
     peers = peer_names() if wanted(n) else []
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(Server(bench))
-        ours = Target("ours", server.port, "/scim/v2", {**tenant.scim, "Content-Type": "application/scim+json"},
-                      lambda k: str(lo + k - 1), str(group), remove_by_filter=True)
+        ours = Target(
+            "ours",
+            server.port,
+            "/scim/v2",
+            {**tenant.scim, "Content-Type": "application/scim+json"},
+            lambda k: str(lo + k - 1),
+            str(group),
+            remove_by_filter=True,
+        )
         targets = [ours] + [stack.enter_context(PeerServer(bench, name, n, members)) for name in peers]
         _load(server.port, 1, lambda rng, seed: ("GET", "/healthz", None, {}))  # warm both workers
         # Interleaved rounds, so a change in the machine's load weighs on every server alike.
@@ -145,24 +173,52 @@ def scim_throughput(bench: Bench, n: int, seconds: float | None = None) -> list[
         for _ in range(rounds):
             for t in targets:
                 count, latencies, errors = _load(t.port, seconds / rounds, idp_mix(t, n, counter))
-                c, l, e = got[t.name]
-                got[t.name] = (c + count, l + latencies, e + errors)
+                c, lat, e = got[t.name]
+                got[t.name] = (c + count, lat + latencies, e + errors)
         base_count, _, _ = _load(server.port, seconds, lambda rng, seed: ("GET", "/healthz", None, {}))
-    figures = {name: _figures(c, l, e, seconds, name) for name, (c, l, e) in got.items()}
+    figures = {name: _figures(c, lat, e, seconds, name) for name, (c, lat, e) in got.items()}
     figures["ours"]["healthz_requests_per_s"] = round(base_count / seconds, 1)
     ours_s = seconds / got["ours"][0]
-    results = [Result(f"SCIM IdP mix, {THREADS} threads (s/request)", n, ours_s, seconds / base_count,
-                      ours_label="gunicorn 2x8, SCIM mix", baseline_label="same server, GET /healthz",
-                      extra={**figures["ours"], "peers": "skipped (BENCH_PEERS)" if not peers else peers})]
+    results = [
+        Result(
+            f"SCIM IdP mix, {THREADS} threads (s/request)",
+            n,
+            ours_s,
+            seconds / base_count,
+            ours_label="gunicorn 2x8, SCIM mix",
+            baseline_label="same server, GET /healthz",
+            extra={**figures["ours"], "peers": "skipped (BENCH_PEERS)" if not peers else peers},
+        )
+    ]
     for t in targets[1:]:
-        results.append(Result(f"SCIM IdP mix vs {t.name} (s/request)", n, ours_s, seconds / got[t.name][0],
-                              ours_label="ours, gunicorn 2x8", baseline_label=f"{t.name}, same client and data",
-                              extra={"ours": figures["ours"], t.name: figures[t.name], "versions": t.versions,
-                                     "remove": "members[value eq]" if t.remove_by_filter else "value list"}))
+        results.append(
+            Result(
+                f"SCIM IdP mix vs {t.name} (s/request)",
+                n,
+                ours_s,
+                seconds / got[t.name][0],
+                ours_label="ours, gunicorn 2x8",
+                baseline_label=f"{t.name}, same client and data",
+                extra={
+                    "ours": figures["ours"],
+                    t.name: figures[t.name],
+                    "versions": t.versions,
+                    "remove": "members[value eq]" if t.remove_by_filter else "value list",
+                },
+            )
+        )
     if len(targets) > 1:
         best = max(targets[1:], key=lambda t: got[t.name][0])
-        results.append(Result("SCIM IdP mix vs the better peer (s/request)", n, ours_s, seconds / got[best.name][0],
-                              ours_label="ours", baseline_label=best.name, target=1 / 3,
-                              extra={"better_peer": best.name, "throughput_ratio": round(
-                                  got["ours"][0] / got[best.name][0], 2)}))
+        results.append(
+            Result(
+                "SCIM IdP mix vs the better peer (s/request)",
+                n,
+                ours_s,
+                seconds / got[best.name][0],
+                ours_label="ours",
+                baseline_label=best.name,
+                target=1 / 3,
+                extra={"better_peer": best.name, "throughput_ratio": round(got["ours"][0] / got[best.name][0], 2)},
+            )
+        )
     return results

@@ -12,9 +12,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import psycopg
 
@@ -70,8 +70,9 @@ def venv(name: str) -> Path:
         return home
     print(f"   installing {name} into {home} ...", file=sys.stderr, flush=True)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(home)], check=True)
-    done = subprocess.run([str(home / "bin" / "pip"), "install", "-q", *REQUIREMENTS[name]],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(home / "bin" / "pip"), "install", "-q", *REQUIREMENTS[name]], capture_output=True, text=True
+    )
     if done.returncode:
         raise BenchError(f"pip could not install {name}: {done.stderr.strip()[-800:]}")
     marker.write_text(wanted_reqs)
@@ -94,8 +95,12 @@ class PeerServer:
     def __enter__(self) -> Target:
         home = venv(self.name)
         port = free_port()
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))},
-               "PEER_TOKEN": TOKEN, "PEER_USERS": str(self.users), "PEER_MEMBERS": str(self.members)}
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))},
+            "PEER_TOKEN": TOKEN,
+            "PEER_USERS": str(self.users),
+            "PEER_MEMBERS": str(self.members),
+        }
         gunicorn = [str(home / "bin" / "gunicorn"), "-b", f"127.0.0.1:{port}", "--threads", "8"]
         if self.name == "scim2-server":
             # In-memory storage lives in one process: one worker (a second would hold other data).
@@ -139,24 +144,38 @@ class PeerServer:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{name}"')
         url = f"{base}/{name}"
-        django_env = {**env, "PEER_DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "peer_settings",
-                      "PYTHONPATH": str(PEER_CODE / "django_scim2_peer")}
-        done = subprocess.run([str(home / "bin" / "python"), "-m", "django", "migrate", "--run-syncdb", "-v", "0"],
-                              env=django_env, capture_output=True, text=True)
+        django_env = {
+            **env,
+            "PEER_DATABASE_URL": url,
+            "DJANGO_SETTINGS_MODULE": "peer_settings",
+            "PYTHONPATH": str(PEER_CODE / "django_scim2_peer"),
+        }
+        done = subprocess.run(
+            [str(home / "bin" / "python"), "-m", "django", "migrate", "--run-syncdb", "-v", "0"],
+            env=django_env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode:
             raise BenchError(f"django-scim2 migrate failed: {done.stderr.strip()[-800:]}")
         with psycopg.connect(url) as conn:  # the same users as ours: userName idp-k is id k
-            conn.execute("""
+            conn.execute(
+                """
                 INSERT INTO peerapp_user (id, password, username, email, first_name, last_name, is_active, date_joined,
                                           scim_username)
                 SELECT g, '', 'idp-' || g, 'idp-' || g || CASE WHEN g %% 4 = 0 THEN '@y.example.org' ELSE '@example.com' END,
                        'Given' || g, 'Family' || g, true, now(), 'idp-' || g
-                FROM generate_series(1, %(n)s) AS g""", {"n": self.users})
+                FROM generate_series(1, %(n)s) AS g""",
+                {"n": self.users},
+            )
             conn.execute("SELECT setval(pg_get_serial_sequence('peerapp_user', 'id'), %(n)s)", {"n": self.users})
             conn.execute("INSERT INTO peerapp_group (id, name, scim_display_name) VALUES (1, 'IdP group', 'IdP group')")
             conn.execute("SELECT setval(pg_get_serial_sequence('peerapp_group', 'id'), 1)")
-            conn.execute("""INSERT INTO peerapp_user_scim_group_set (user_id, group_id)
-                            SELECT g, 1 FROM generate_series(1, %(m)s) AS g""", {"m": self.members})
+            conn.execute(
+                """INSERT INTO peerapp_user_scim_group_set (user_id, group_id)
+                            SELECT g, 1 FROM generate_series(1, %(m)s) AS g""",
+                {"m": self.members},
+            )
             conn.commit()
             conn.execute("ANALYZE")
         return url

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from bench import imports, lifecycle, lti, rules, scim, scim_load
 from bench.env import Bench

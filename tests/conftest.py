@@ -112,14 +112,16 @@ def redis_connection():
 
 @pytest.fixture
 def settings(database_url) -> Settings:
-    return Settings.from_mapping({
-        "database_url": database_url,
-        "secret_key": secrets.token_urlsafe(32),
-        "redis_url": TEST_REDIS_URL or None,
-        "public_base_url": "http://localhost",
-        "jobs_sweep_interval": 0,
-        "queue_name": f"test-{secrets.token_hex(4)}",
-    })
+    return Settings.from_mapping(
+        {
+            "database_url": database_url,
+            "secret_key": secrets.token_urlsafe(32),
+            "redis_url": TEST_REDIS_URL or None,
+            "public_base_url": "http://localhost",
+            "jobs_sweep_interval": 0,
+            "queue_name": f"test-{secrets.token_hex(4)}",
+        }
+    )
 
 
 def _truncate(db: Database) -> None:
@@ -218,8 +220,13 @@ def smtp_server():
 @pytest.fixture
 def mail(rt, smtp_server):
     """Point the runtime's mail settings at the in-process SMTP server, with fast retries."""
-    for name, value in dict(smtp_url=f"smtp://127.0.0.1:{smtp_server.port}", mail_from="lms@acme.test",
-                            email_send_interval=0, email_retry_base_seconds=0.05, email_retry_max_seconds=0.2,
-                            email_max_attempts=4).items():
+    for name, value in dict(
+        smtp_url=f"smtp://127.0.0.1:{smtp_server.port}",
+        mail_from="lms@acme.test",
+        email_send_interval=0,
+        email_retry_base_seconds=0.05,
+        email_retry_max_seconds=0.2,
+        email_max_attempts=4,
+    ).items():
         setattr(rt.settings, name, value)
     return smtp_server

@@ -44,7 +44,7 @@ def build():
     storage = SequentialIdStorage()
     users, members = int(os.environ["PEER_USERS"]), int(os.environ["PEER_MEMBERS"])
     started = time.monotonic()
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
 
     def meta(kind: str, i: int) -> Meta:
         return Meta(resource_type=kind, created=now, last_modified=now, version=f'W/"{i}"')
@@ -52,20 +52,37 @@ def build():
     resources = []
     for i in range(1, users + 1):
         domain = "y.example.org" if i % 4 == 0 else "example.com"
-        resources.append(User(id=str(i), meta=meta("User", i), user_name=f"idp-{i}", active=True,
-                              name=Name(given_name=f"Given{i}", family_name=f"Family{i}"),
-                              display_name=f"Given{i} Family{i}",
-                              emails=[Email(value=f"idp-{i}@{domain}", primary=True)]))
-    resources.append(Group(id=str(users + 1), meta=meta("Group", users + 1), display_name="IdP group",
-                           members=[GroupMember(value=str(i), type="User") for i in range(1, members + 1)]))
+        resources.append(
+            User(
+                id=str(i),
+                meta=meta("User", i),
+                user_name=f"idp-{i}",
+                active=True,
+                name=Name(given_name=f"Given{i}", family_name=f"Family{i}"),
+                display_name=f"Given{i} Family{i}",
+                emails=[Email(value=f"idp-{i}@{domain}", primary=True)],
+            )
+        )
+    resources.append(
+        Group(
+            id=str(users + 1),
+            meta=meta("Group", users + 1),
+            display_name="IdP group",
+            members=[GroupMember(value=str(i), type="User") for i in range(1, members + 1)],
+        )
+    )
     # The storage's documented bulk setter indexes them as create() would (ids and versions go on).
     storage.resources = resources
     storage.ids = itertools.count(users + 2)
     storage.versions = itertools.count(users + 2)
-    print(f"scim2-server peer: {users} users, a group of {members} loaded in "
-          f"{time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
-    return BearerTokenApplication(storage, provider, service=ScimService(provider),
-                                  bearer_tokens=[os.environ["PEER_TOKEN"]])
+    print(
+        f"scim2-server peer: {users} users, a group of {members} loaded in {time.monotonic() - started:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return BearerTokenApplication(
+        storage, provider, service=ScimService(provider), bearer_tokens=[os.environ["PEER_TOKEN"]]
+    )
 
 
 application = build()

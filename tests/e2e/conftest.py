@@ -20,9 +20,16 @@ def start_worker(rt, tmp_path):
     started: list[subprocess.Popen] = []
 
     def start(**extra_env: str) -> subprocess.Popen:
-        env = {**os.environ, "DATABASE_URL": rt.settings.database_url, "REDIS_URL": TEST_REDIS_URL,
-               "SECRET_KEY": rt.settings.secret_key, "QUEUE_NAME": rt.settings.queue_name,
-               "OPERATION_STALE_SECONDS": "2", "JOBS_SWEEP_INTERVAL": "1", **extra_env}
+        env = {
+            **os.environ,
+            "DATABASE_URL": rt.settings.database_url,
+            "REDIS_URL": TEST_REDIS_URL,
+            "SECRET_KEY": rt.settings.secret_key,
+            "QUEUE_NAME": rt.settings.queue_name,
+            "OPERATION_STALE_SECONDS": "2",
+            "JOBS_SWEEP_INTERVAL": "1",
+            **extra_env,
+        }
         log = open(tmp_path / f"worker-{len(started)}.log", "w")
         proc = subprocess.Popen([sys.executable, "-c", WORKER], cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
         started.append(proc)

@@ -12,7 +12,7 @@ from tests.support.environment import TEST_DATABASE_URL, TEST_REDIS_URL
 needs_postgres_and_redis = pytest.mark.skipif(
     not (TEST_DATABASE_URL.startswith("postgres") and TEST_REDIS_URL),
     reason="the benchmarks need PostgreSQL and a real Redis (set TEST_DATABASE_URL and TEST_REDIS_URL); "
-           "they drop and rebuild that database's schema (rebuilt again at head afterwards)",
+    "they drop and rebuild that database's schema (rebuilt again at head afterwards)",
 )
 
 

@@ -31,8 +31,12 @@ def server(app):
 
 def call(method: str, url: str, token: str, body=None) -> tuple[int, dict | None]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"})
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as r:
             raw = r.read()
@@ -69,7 +73,9 @@ def test_fifty_concurrent_member_patches_on_one_group_lose_no_update(rt, tenant,
             op = {"op": "remove", "path": f'members[value eq "{leavers[i // 2]}"]'}
         else:
             op = {"op": "add", "path": "members", "value": [{"value": joiners[i // 2]}]}
-        return call("PATCH", f"{base}/Groups/{group_id}", tenant.scim_token, {"schemas": [PATCH_OP], "Operations": [op]})
+        return call(
+            "PATCH", f"{base}/Groups/{group_id}", tenant.scim_token, {"schemas": [PATCH_OP], "Operations": [op]}
+        )
 
     results = run_together(50, patch)
     assert sorted({status for status, _ in results}) in ([200], [204], [200, 204]), results
@@ -88,6 +94,7 @@ def test_concurrent_posts_of_one_username_create_it_once_and_the_rest_get_409(rt
     assert statuses == [201] + [409] * 19, results
     conflicts = [doc for status, doc in results if status == 409]
     assert all(doc["scimType"] == "uniqueness" for doc in conflicts)
-    status, found = call("GET", f'{server}/scim/v2/Users?filter=userName%20eq%20%22twin@example.edu%22',
-                         tenant.scim_token)
+    status, found = call(
+        "GET", f"{server}/scim/v2/Users?filter=userName%20eq%20%22twin@example.edu%22", tenant.scim_token
+    )
     assert found["totalResults"] == 1

@@ -33,8 +33,12 @@ def postgres():
 
 def test_requests_fail_fast_with_503_while_postgresql_restarts_and_the_service_recovers(postgres):
     upgrade(Settings.from_mapping({"database_url": postgres.url, "secret_key": "x"}).database_url)
-    rt = build_runtime(Settings.from_mapping({"database_url": postgres.url, "secret_key": secrets.token_urlsafe(32),
-                                              "jobs_sweep_interval": 0}), redis_connection=fakeredis.FakeRedis())
+    rt = build_runtime(
+        Settings.from_mapping(
+            {"database_url": postgres.url, "secret_key": secrets.token_urlsafe(32), "jobs_sweep_interval": 0}
+        ),
+        redis_connection=fakeredis.FakeRedis(),
+    )
     try:
         tenant = tenants.create_tenant(rt, "Acme University")
         scim = {"Authorization": f"Bearer {tokens.create_token(rt, tenant.id, 'scim', 'idp')[1]}"}

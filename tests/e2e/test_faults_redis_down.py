@@ -32,8 +32,11 @@ def redis_server():
 @pytest.fixture
 def private_rt(settings, rt, redis_server):
     """The service on the test database with its queue (and rate limiter) on the private Redis."""
-    runtime = build_runtime(dataclasses.replace(settings, redis_url=redis_server.url, rate_limit_per_minute=1000,
-                                                extra=dict(settings.extra)))
+    runtime = build_runtime(
+        dataclasses.replace(
+            settings, redis_url=redis_server.url, rate_limit_per_minute=1000, extra=dict(settings.extra)
+        )
+    )
     yield runtime
     runtime.db.dispose()
 
@@ -45,18 +48,25 @@ def test_while_redis_is_down_scim_and_the_api_answer_and_jobs_wait_for_it(privat
     target = client.post("/api/v1/groups", json={"name": "Target"}, headers=tenant.admin).json["id"]
     ann = client.post("/scim/v2/Users", json={"userName": "ann@example.edu"}, headers=tenant.scim)
     assert ann.status_code == 201
-    assert client.post(f"/api/v1/groups/{source}/members", json={"user_ids": [int(ann.json["id"])]},
-                       headers=tenant.admin).status_code in (200, 201)
+    assert client.post(
+        f"/api/v1/groups/{source}/members", json={"user_ids": [int(ann.json["id"])]}, headers=tenant.admin
+    ).status_code in (200, 201)
 
     redis_server.stop()
     started = time.monotonic()
     bob = client.post("/scim/v2/Users", json={"userName": "bob@example.edu"}, headers=tenant.scim)
     assert bob.status_code == 201, bob.json
-    assert client.get("/scim/v2/Users?filter=userName eq \"bob@example.edu\"", headers=tenant.scim).json[
-        "totalResults"] == 1
-    patch = client.patch(f"/scim/v2/Groups/{source}", headers=tenant.scim, json={
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "add", "path": "members", "value": [{"value": bob.json["id"]}]}]})
+    assert (
+        client.get('/scim/v2/Users?filter=userName eq "bob@example.edu"', headers=tenant.scim).json["totalResults"] == 1
+    )
+    patch = client.patch(
+        f"/scim/v2/Groups/{source}",
+        headers=tenant.scim,
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": bob.json["id"]}]}],
+        },
+    )
     assert patch.status_code in (200, 204), patch.json
     assert client.get("/api/v1/groups", headers=tenant.admin).status_code == 200
     copy = client.post(f"/api/v1/groups/{target}/members/copy", json={"from_group_id": source}, headers=tenant.admin)
@@ -70,8 +80,11 @@ def test_while_redis_is_down_scim_and_the_api_answer_and_jobs_wait_for_it(privat
     redis_server.start()  # empty: the job that could not be enqueued is in no queue
     # The worker's sweep (at start and every JOBS_SWEEP_INTERVAL) finds the queued Operation
     # without a job and enqueues it; then a real RQ worker runs it.
-    wait_for(lambda: (sweep_quietly(private_rt) is not None and op_id in private_rt.queue.pending_operation_ids()),
-             timeout=30, what="the sweep to re-enqueue the job once Redis is back")
+    wait_for(
+        lambda: sweep_quietly(private_rt) is not None and op_id in private_rt.queue.pending_operation_ids(),
+        timeout=30,
+        what="the sweep to re-enqueue the job once Redis is back",
+    )
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
@@ -79,8 +92,9 @@ def test_while_redis_is_down_scim_and_the_api_answer_and_jobs_wait_for_it(privat
 
     jobs.tasks.use_runtime(private_rt)
     try:
-        SimpleWorker([private_rt.queue.queue], connection=private_rt.queue.connection,
-                     serializer=JSONSerializer).work(burst=True)
+        SimpleWorker([private_rt.queue.queue], connection=private_rt.queue.connection, serializer=JSONSerializer).work(
+            burst=True
+        )
     finally:
         jobs.tasks.use_runtime(None)
     assert load(private_rt, op_id).status == "succeeded"

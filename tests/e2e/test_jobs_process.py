@@ -14,6 +14,7 @@ from tests.support.jobs import applied_rows, start_rows_operation, wait_for
 
 pytestmark = [on_postgres, on_real_redis]
 
+
 def test_a_worker_killed_mid_operation_is_replaced_and_every_row_is_applied_exactly_once(rt, tenant, start_worker):
     op_id = start_rows_operation(rt, tenant.id, rows=3000, chunk=100, delay=0.1)
     first = start_worker()

@@ -39,13 +39,22 @@ def _scim2_cli() -> list[str]:
 def test_scim2_tester_reports_success_for_every_check(live_server, tenant):
     env = {**os.environ, "NO_COLOR": "1"}
     proc = subprocess.run(
-        [*_scim2_cli(), "--url", f"{live_server}/scim/v2", "-h", f"Authorization: Bearer {tenant.scim_token}",
-         "test", "--verbose"],
-        capture_output=True, text=True, timeout=600, env=env,
+        [
+            *_scim2_cli(),
+            "--url",
+            f"{live_server}/scim/v2",
+            "-h",
+            f"Authorization: Bearer {tenant.scim_token}",
+            "test",
+            "--verbose",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
     )
     output = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
     statuses = re.findall(r"^([A-Z]+) (.+)$", output, re.MULTILINE)
     assert len(statuses) > 50, f"scim2-tester ran too few checks:\n{output}\n{proc.stderr}"
     not_success = [f"{status} {title}" for status, title in statuses if status != "SUCCESS"]
     assert not not_success, "checks that did not succeed:\n" + "\n".join(not_success) + "\n\n" + output
-

@@ -61,9 +61,15 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "serve.log"
         self._log = self.log.open("wb")
-        self.process = subprocess.Popen(command("serve", "--port", str(self.port), *args), cwd=workdir,
-                                        env=clean_env(), stdout=self._log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            command("serve", "--port", str(self.port), *args),
+            cwd=workdir,
+            env=clean_env(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def wait_until_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -79,8 +85,15 @@ class Server:
         pytest.fail(f"serve did not answer /healthz within {timeout}s:\n{self.output()}")
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run(command(*args), cwd=self.workdir, env=clean_env(), capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=60)
+        done = subprocess.run(
+            command(*args),
+            cwd=self.workdir,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -127,8 +140,9 @@ def test_serve_on_the_embedded_default_answers_the_admin_api_with_a_token_made_o
     assert http("GET", f"{server.base}/readyz") == (200, {"status": "ok", "checks": {"database": "ok"}})
     assert (tmp_path / "provisioning.db").exists() and (tmp_path / "provisioning.secret").exists()
 
-    created = dict(line.split(": ", 1) for line in server.cli("tenants", "create", "Acme University").splitlines()
-                   if ": " in line)
+    created = dict(
+        line.split(": ", 1) for line in server.cli("tenants", "create", "Acme University").splitlines() if ": " in line
+    )
     token = server.cli("tokens", "create", created["slug"], "--scope", "admin").splitlines()[-1]
 
     assert http("GET", f"{server.base}/api/v1/groups")[0] == 401
@@ -152,8 +166,14 @@ def test_without_redis_serve_runs_one_worker_process_whatever_workers_asks_for(s
 
 
 def test_serve_with_a_database_url_but_no_secret_key_exits_with_a_clear_message(tmp_path):
-    done = subprocess.run(command("serve", "--port", str(free_port())), cwd=tmp_path, capture_output=True, text=True,
-                          env=clean_env(DATABASE_URL="postgresql://postgres@127.0.0.1/provisioning"),
-                          stdin=subprocess.DEVNULL, timeout=60)
+    done = subprocess.run(
+        command("serve", "--port", str(free_port())),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=clean_env(DATABASE_URL="postgresql://postgres@127.0.0.1/provisioning"),
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "SECRET_KEY is not set" in done.stderr and "Traceback" not in done.stderr

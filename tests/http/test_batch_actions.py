@@ -99,14 +99,22 @@ def test_selecting_a_group_acts_on_its_members_at_run_time(rt, client, tenant, r
 def test_reactivate_change_role_and_groups_actions(rt, client, tenant, run_jobs):
     ann, bob = make_user(rt, tenant.id, "ann"), make_user(rt, tenant.id, "bob")
     a, b = (groups.create_group(rt, tenant.id, {"name": n}, ADMIN) for n in ("A", "B"))
-    for action, params in (("deactivate", {}), ("reactivate", {}), ("change_role", {"role": "manager"}),
-                           ("add_to_groups", {"group_ids": [a.id, b.id]}), ("remove_from_group", {"group_id": a.id})):
+    for action, params in (
+        ("deactivate", {}),
+        ("reactivate", {}),
+        ("change_role", {"role": "manager"}),
+        ("add_to_groups", {"group_ids": [a.id, b.id]}),
+        ("remove_from_group", {"group_id": a.id}),
+    ):
         assert batch(client, tenant, action, user_ids=[ann.id, bob.id], params=params).status_code == 202
         run_jobs()
     for user in (ann, bob):
         assert (_user(rt, user.id).status, _user(rt, user.id).role) == ("active", "manager")
     with rt.db.read() as s:
-        assert sorted(s.execute(select(Membership.group_id, Membership.user_id)).all()) == [(b.id, ann.id), (b.id, bob.id)]
+        assert sorted(s.execute(select(Membership.group_id, Membership.user_id)).all()) == [
+            (b.id, ann.id),
+            (b.id, bob.id),
+        ]
 
 
 def test_reactivation_beyond_the_seat_limit_fails_per_user(rt, client, make_tenant, run_jobs):
@@ -180,7 +188,9 @@ def test_stop_halts_between_chunks_and_the_result_says_who_was_done(rt, client, 
 
 def test_each_action_writes_activity_events_naming_the_operation(rt, client, tenant, run_jobs):
     ann = make_user(rt, tenant.id, "ann")
-    op_id = batch(client, tenant, "add_task", user_ids=[ann.id], params={"title": "Read the handbook"}).json["operation_id"]
+    op_id = batch(client, tenant, "add_task", user_ids=[ann.id], params={"title": "Read the handbook"}).json[
+        "operation_id"
+    ]
     run_jobs()
     with rt.db.read() as s:
         event = s.scalar(select(ActivityEvent).where(ActivityEvent.action == "user.task_added"))
@@ -205,7 +215,7 @@ def test_a_scim_filter_selects_the_users_when_the_job_runs(rt, client, tenant, o
 
 
 def test_a_bad_filter_is_a_400_with_its_position(client, tenant):
-    r = batch(client, tenant, "deactivate", filter='department eq')
+    r = batch(client, tenant, "deactivate", filter="department eq")
     assert r.status_code == 400 and "position" in r.json["errors"]["filter"][0]
 
 

@@ -65,7 +65,10 @@ def test_deactivation_keeps_completed_tasks_and_certificates_and_deletes_tempora
     with rt.db.read() as s:
         assert [t.title for t in s.scalars(select(Task).where(Task.user_id == ann.id))] == ["Done task"]
         assert [c.name for c in s.scalars(select(Certificate).where(Certificate.user_id == ann.id))] == ["First aid"]
-        assert sorted(s.scalars(select(Enrollment.status).where(Enrollment.user_id == ann.id))) == ["completed", "in_progress"]
+        assert sorted(s.scalars(select(Enrollment.status).where(Enrollment.user_id == ann.id))) == [
+            "completed",
+            "in_progress",
+        ]
         assert s.scalar(select(Membership.group_id).where(Membership.user_id == ann.id)) is not None
         assert s.scalar(select(Invitation).where(Invitation.user_id == newbie.id)) is None
         mail = s.scalar(select(EmailMessage).where(EmailMessage.user_id == newbie.id))
@@ -105,8 +108,11 @@ def test_delete_removes_the_user_and_what_they_own_and_anonymises_their_activity
         assert s.get(User, ann.id) is None and s.get(User, bob.id) is not None
         for model in (Task, Certificate, Enrollment, Membership, Notification, EmailMessage):
             assert s.scalar(select(model).where(model.user_id == ann.id)) is None, model.__name__
-        events = list(s.scalars(select(ActivityEvent).where(ActivityEvent.object_type == "user",
-                                                            ActivityEvent.object_id == str(ann.id))))
+        events = list(
+            s.scalars(
+                select(ActivityEvent).where(ActivityEvent.object_type == "user", ActivityEvent.object_id == str(ann.id))
+            )
+        )
     assert {"user.created", "user.notified", "user.deleted"} <= {e.action for e in events}
     assert all("ann" not in str(e.details) for e in events)
     assert all(e.details.get("anonymised") for e in events)
@@ -126,17 +132,23 @@ def test_deleting_users_of_another_tenant_is_impossible(rt, client, tenant, othe
 def test_a_scim_active_false_drops_the_same_temporary_data(rt, client, tenant):
     ann = make_user(rt, tenant.id, "ann")
     _seed_records(rt, tenant.id, ann.id)
-    r = client.patch(f"/scim/v2/Users/{ann.id}", headers={**tenant.scim, "Content-Type": "application/scim+json"},
-                     json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                           "Operations": [{"op": "replace", "path": "active", "value": False}]})
+    r = client.patch(
+        f"/scim/v2/Users/{ann.id}",
+        headers={**tenant.scim, "Content-Type": "application/scim+json"},
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": False}],
+        },
+    )
     assert r.status_code == 200, r.json
     assert [t.status for t in tasks.list_tasks(rt, tenant.id, ann.id).items] == ["completed"]
     assert certificates.list_certificates(rt, tenant.id, ann.id).total == 1
 
 
 def _automatic_members(rt, client, tenant, run_jobs, rule):
-    r = client.post("/api/v1/groups", json={"name": "Active people", "kind": "automatic", "rule": rule},
-                    headers=tenant.admin)
+    r = client.post(
+        "/api/v1/groups", json={"name": "Active people", "kind": "automatic", "rule": rule}, headers=tenant.admin
+    )
     assert r.status_code == 201, r.json
     run_jobs()
     return lambda: set(s for s in _members(rt, r.json["id"]))
@@ -159,8 +171,9 @@ def test_automatic_groups_follow_users_deactivated_by_a_batch_action(rt, client,
     assert members() == {ann.id, bob.id}
 
 
-def test_a_batch_too_large_to_follow_inline_re_evaluates_the_rules_once_at_the_end(rt, client, tenant, run_jobs,
-                                                                                   monkeypatch):
+def test_a_batch_too_large_to_follow_inline_re_evaluates_the_rules_once_at_the_end(
+    rt, client, tenant, run_jobs, monkeypatch
+):
     from provisioning.models import Operation
     from provisioning.rules import definition as rules
 
@@ -182,6 +195,9 @@ def test_a_scim_delete_removes_the_users_records_and_anonymises_their_activity_t
     assert client.delete(f"/scim/v2/Users/{ann.id}", headers=tenant.scim).status_code == 204
     with rt.db.read() as s:
         assert s.scalar(select(Certificate).where(Certificate.user_id == ann.id)) is None
-        events = list(s.scalars(select(ActivityEvent).where(ActivityEvent.object_type == "user",
-                                                            ActivityEvent.object_id == str(ann.id))))
+        events = list(
+            s.scalars(
+                select(ActivityEvent).where(ActivityEvent.object_type == "user", ActivityEvent.object_id == str(ann.id))
+            )
+        )
     assert "user.deleted" in {e.action for e in events} and all("ann" not in str(e.details) for e in events)

@@ -20,8 +20,10 @@ from tests.support.signin import press_sign_in
 @pytest.fixture
 def run(rt):
     """Run a CLI command against the test Runtime; returns click's Result."""
+
     def invoke(*args: str, state: CliState | None = None):
         return CliRunner().invoke(cli, list(args), obj=state or CliState(runtime=rt))
+
     return invoke
 
 
@@ -155,6 +157,7 @@ def test_an_lti_registration_url_carries_a_valid_invite_for_the_tenant(run, clie
 
 
 # --- the environment: the embedded default, server databases, missing settings ---------------
+
 
 def test_on_the_embedded_default_commands_create_the_sqlite_database_in_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -142,8 +142,9 @@ def test_a_send_job_killed_between_claim_and_delivery_resumes_without_sending_tw
         s.flush()
         op_id = s.scalar(select(Operation.id).where(Operation.type == "send_emails"))
     mail.hold = {people[1].email}  # the second delivery hangs after the message was claimed
-    worker = subprocess.Popen([sys.executable, "-c", WORKER, rt.settings.database_url, str(mail.port), str(op_id)],
-                              cwd=REPO_ROOT)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER, rt.settings.database_url, str(mail.port), str(op_id)], cwd=REPO_ROOT
+    )
     try:
         assert mail.holding.wait(30), "the worker never reached the second message"
         worker.send_signal(signal.SIGKILL)
@@ -206,17 +207,32 @@ def test_mail_settings_come_from_the_environment_and_from_code_the_same_way():
     from provisioning.config import Settings
     from provisioning.mail.settings import MailSettings
 
-    env = {"DATABASE_URL": "sqlite:///:memory:", "PUBLIC_BASE_URL": "https://lms.acme.test",
-           "SMTP_URL": "smtps://u:p@mail.acme.test:465", "EMAIL_BATCH_SIZE": "7", "EMAIL_SEND_INTERVAL": "0.5",
-           "EMAIL_RETRY_BASE_SECONDS": "2", "SMTP_TIMEOUT_SECONDS": "9"}
+    env = {
+        "DATABASE_URL": "sqlite:///:memory:",
+        "PUBLIC_BASE_URL": "https://lms.acme.test",
+        "SMTP_URL": "smtps://u:p@mail.acme.test:465",
+        "EMAIL_BATCH_SIZE": "7",
+        "EMAIL_SEND_INTERVAL": "0.5",
+        "EMAIL_RETRY_BASE_SECONDS": "2",
+        "SMTP_TIMEOUT_SECONDS": "9",
+    }
     from_env = MailSettings.of(Settings.from_env(env))
-    from_code = MailSettings.of(Settings.from_mapping({
-        "database_url": "sqlite://", "secret_key": "x" * 32, "public_base_url": "https://lms.acme.test",
-        "smtp_url": "smtps://u:p@mail.acme.test:465", "email_batch_size": 7, "email_send_interval": 0.5,
-        "email_retry_base_seconds": 2, "smtp_timeout_seconds": 9}))
+    from_code = MailSettings.of(
+        Settings.from_mapping(
+            {
+                "database_url": "sqlite://",
+                "secret_key": "x" * 32,
+                "public_base_url": "https://lms.acme.test",
+                "smtp_url": "smtps://u:p@mail.acme.test:465",
+                "email_batch_size": 7,
+                "email_send_interval": 0.5,
+                "email_retry_base_seconds": 2,
+                "smtp_timeout_seconds": 9,
+            }
+        )
+    )
     assert from_env == from_code
     assert from_env.configured and from_env.batch_size == 7 and from_env.timeout == 9
     assert from_env.mail_from == "no-reply@lms.acme.test" and from_env.max_attempts == 6
     with pytest.raises(ConfigurationError, match="EMAIL_SEND_INTERVAL|number"):
         Settings.from_env({**env, "EMAIL_SEND_INTERVAL": "fast"})
-

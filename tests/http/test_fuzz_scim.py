@@ -18,29 +18,80 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 # RFC 7644 §3.12, Table 9: every scimType a 400 may carry.
-SCIM_TYPES = {"invalidFilter", "tooMany", "uniqueness", "mutability", "invalidSyntax", "invalidPath", "noTarget",
-              "invalidValue", "invalidVers", "sensitive"}
+SCIM_TYPES = {
+    "invalidFilter",
+    "tooMany",
+    "uniqueness",
+    "mutability",
+    "invalidSyntax",
+    "invalidPath",
+    "noTarget",
+    "invalidValue",
+    "invalidVers",
+    "sensitive",
+}
 
-FUZZ = settings(max_examples=200, derandomize=True, deadline=None, database=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=200, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 
 # --- strategies -------------------------------------------------------------------------------------
 
-ATTRIBUTES = ["userName", "name.givenName", "name.familyName", "emails", "emails.value", "emails.type",
-              "emails.primary", "active", "title", "displayName", "externalId", "id", "meta.created",
-              "meta.lastModified", "meta.resourceType", "members", "members.value", "groups", "groups.display",
-              "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
-              "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
-              "urn:ietf:params:scim:schemas:extension:provisioning:2.0:User:shoe_size",
-              "urn:ietf:params:scim:schemas:core:2.0:User:userName", "phoneNumbers.value", "nosuch",
-              "a.b.c.d", "", "name.", ".name", "emails[type eq \"work\"].value", "UsErNaMe"]
+ATTRIBUTES = [
+    "userName",
+    "name.givenName",
+    "name.familyName",
+    "emails",
+    "emails.value",
+    "emails.type",
+    "emails.primary",
+    "active",
+    "title",
+    "displayName",
+    "externalId",
+    "id",
+    "meta.created",
+    "meta.lastModified",
+    "meta.resourceType",
+    "members",
+    "members.value",
+    "groups",
+    "groups.display",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+    "urn:ietf:params:scim:schemas:extension:provisioning:2.0:User:shoe_size",
+    "urn:ietf:params:scim:schemas:core:2.0:User:userName",
+    "phoneNumbers.value",
+    "nosuch",
+    "a.b.c.d",
+    "",
+    "name.",
+    ".name",
+    'emails[type eq "work"].value',
+    "UsErNaMe",
+]
 OPERATORS = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "EQ", "Co", "xx", "=", ""]
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
 scalar = st.one_of(
-    text.map(json.dumps),                                  # a well-quoted JSON string
-    text.map(lambda s: f'"{s}'),                           # an unterminated one
-    st.sampled_from(["true", "false", "null", "1", "-1.5e3", "1e999", "2011-05-13T04:42:34Z", "\"\\u00\"",
-                     "99999999999999999999999", "'single'", "\"a\\\"b\"", "[]", "{}"]),
+    text.map(json.dumps),  # a well-quoted JSON string
+    text.map(lambda s: f'"{s}'),  # an unterminated one
+    st.sampled_from(
+        [
+            "true",
+            "false",
+            "null",
+            "1",
+            "-1.5e3",
+            "1e999",
+            "2011-05-13T04:42:34Z",
+            '"\\u00"',
+            "99999999999999999999999",
+            "'single'",
+            '"a\\"b"',
+            "[]",
+            "{}",
+        ]
+    ),
     text,
 )
 comparison = st.one_of(
@@ -52,56 +103,98 @@ comparison = st.one_of(
 def _combine(children):
     return st.one_of(
         st.tuples(children, st.sampled_from(["and", "or", "AND", "Or", "xor"]), children).map(" ".join),
-        children.map(lambda c: f"not ({c})"), children.map(lambda c: f"({c})"), children.map(lambda c: f"({c}"),
-        st.tuples(st.sampled_from(["emails", "members", "groups", "addresses"]), children)
-          .map(lambda t: f"{t[0]}[{t[1]}]"),
+        children.map(lambda c: f"not ({c})"),
+        children.map(lambda c: f"({c})"),
+        children.map(lambda c: f"({c}"),
+        st.tuples(st.sampled_from(["emails", "members", "groups", "addresses"]), children).map(
+            lambda t: f"{t[0]}[{t[1]}]"
+        ),
     )
 
 
 filters = st.one_of(st.recursive(comparison, _combine, max_leaves=6), text)
 
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), text,
-              st.floats(allow_nan=False, allow_infinity=False)),
-    lambda children: st.one_of(st.lists(children, max_size=4),
-                               st.dictionaries(st.one_of(st.sampled_from(ATTRIBUTES + ["value", "op", "path"]), text),
-                                               children, max_size=4)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        text,
+        st.floats(allow_nan=False, allow_infinity=False),
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(st.one_of(st.sampled_from(ATTRIBUTES + ["value", "op", "path"]), text), children, max_size=4),
+    ),
     max_leaves=10,
 )
-patch_paths = st.one_of(st.none(), st.sampled_from(ATTRIBUTES + ['members[value eq "1"]', 'emails[type eq "work"]',
-                                                                 'members[value eq', "members[]", 'emails[x]', "]"]),
-                        filters)
+patch_paths = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ATTRIBUTES
+        + ['members[value eq "1"]', 'emails[type eq "work"]', "members[value eq", "members[]", "emails[x]", "]"]
+    ),
+    filters,
+)
 patch_operation = st.fixed_dictionaries(
     {"op": st.one_of(st.sampled_from(["add", "remove", "replace", "Add", "REPLACE", "move", ""]), json_values)},
     optional={"path": patch_paths, "value": json_values},
 )
 patch_bodies = st.one_of(
-    st.fixed_dictionaries({"schemas": st.sampled_from([[PATCH_OP], [], ["urn:other"], "x"]),
-                           "Operations": st.lists(patch_operation, max_size=4)}),
+    st.fixed_dictionaries(
+        {
+            "schemas": st.sampled_from([[PATCH_OP], [], ["urn:other"], "x"]),
+            "Operations": st.lists(patch_operation, max_size=4),
+        }
+    ),
     st.fixed_dictionaries({"Operations": st.one_of(json_values, st.lists(json_values, max_size=3))}),
     json_values,
 )
 bulk_operation = st.fixed_dictionaries(
     {"method": st.sampled_from(["POST", "PUT", "PATCH", "DELETE", "GET", "post", "FETCH"])},
     optional={
-        "path": st.one_of(st.sampled_from(["/Users", "/Groups", "/Users/1", "/Groups/1", "/Users/bulkId:a",
-                                           "/Groups/bulkId:b", "/Users/bulkId:", "/Elsewhere", "Users", "/Users/x"]),
-                          text),
+        "path": st.one_of(
+            st.sampled_from(
+                [
+                    "/Users",
+                    "/Groups",
+                    "/Users/1",
+                    "/Groups/1",
+                    "/Users/bulkId:a",
+                    "/Groups/bulkId:b",
+                    "/Users/bulkId:",
+                    "/Elsewhere",
+                    "Users",
+                    "/Users/x",
+                ]
+            ),
+            text,
+        ),
         "bulkId": st.one_of(st.sampled_from(["a", "b", "c"]), text, st.integers()),
         "version": st.one_of(st.sampled_from(['W/"1"', '"2"', "*"]), text),
         "data": st.one_of(
             st.fixed_dictionaries({"userName": text}, optional={"emails": json_values, "active": json_values}),
-            st.fixed_dictionaries({"displayName": text},
-                                  optional={"members": st.lists(st.fixed_dictionaries(
-                                      {"value": st.sampled_from(["bulkId:a", "bulkId:b", "1", "bulkId:zz", "x"])}),
-                                      max_size=3)}),
+            st.fixed_dictionaries(
+                {"displayName": text},
+                optional={
+                    "members": st.lists(
+                        st.fixed_dictionaries(
+                            {"value": st.sampled_from(["bulkId:a", "bulkId:b", "1", "bulkId:zz", "x"])}
+                        ),
+                        max_size=3,
+                    )
+                },
+            ),
             st.fixed_dictionaries({"Operations": st.lists(patch_operation, max_size=2)}),
-            json_values),
+            json_values,
+        ),
     },
 )
 bulk_bodies = st.one_of(
-    st.fixed_dictionaries({"schemas": st.just([BULK]), "Operations": st.lists(bulk_operation, max_size=5)},
-                          optional={"failOnErrors": st.one_of(st.integers(min_value=-2, max_value=3), json_values)}),
+    st.fixed_dictionaries(
+        {"schemas": st.just([BULK]), "Operations": st.lists(bulk_operation, max_size=5)},
+        optional={"failOnErrors": st.one_of(st.integers(min_value=-2, max_value=3), json_values)},
+    ),
     json_values,
 )
 
@@ -125,14 +218,22 @@ def assert_scim_answer(r, allowed_types=SCIM_TYPES):
 @pytest.fixture
 def targets(client, tenant):
     """A user and a group (with that user) of the caller's tenant for PATCH and Bulk to aim at."""
-    user = client.post("/scim/v2/Users", json={"userName": "fuzz@example.org", "emails": [
-        {"value": "fuzz@example.org", "type": "work", "primary": True}]}, headers=tenant.scim).json
-    group = client.post("/scim/v2/Groups", json={"displayName": "Fuzzers", "members": [{"value": user["id"]}]},
-                        headers=tenant.scim).json
+    user = client.post(
+        "/scim/v2/Users",
+        json={
+            "userName": "fuzz@example.org",
+            "emails": [{"value": "fuzz@example.org", "type": "work", "primary": True}],
+        },
+        headers=tenant.scim,
+    ).json
+    group = client.post(
+        "/scim/v2/Groups", json={"displayName": "Fuzzers", "members": [{"value": user["id"]}]}, headers=tenant.scim
+    ).json
     return user["id"], group["id"]
 
 
 # --- the tests ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_any_filter_is_answered_without_a_5xx_and_a_bad_one_is_an_invalid_filter(client, tenant, targets):
@@ -142,8 +243,9 @@ def test_any_filter_is_answered_without_a_5xx_and_a_bad_one_is_an_invalid_filter
         if via == "get":
             r = client.get(f"/scim/v2/{resource}", query_string={"filter": expression}, headers=tenant.scim)
         else:
-            r = client.post(f"/scim/v2/{resource}/.search", json={"schemas": [SEARCH], "filter": expression},
-                            headers=tenant.scim)
+            r = client.post(
+                f"/scim/v2/{resource}/.search", json={"schemas": [SEARCH], "filter": expression}, headers=tenant.scim
+            )
         # A filter that cannot be understood is invalidFilter (RFC 7644 §3.4.2.2); a value of the wrong
         # type for its attribute may also be an invalidValue.
         assert_scim_answer(r, {"invalidFilter", "invalidValue", "tooMany"})
@@ -169,8 +271,9 @@ def test_any_patch_body_is_answered_without_a_5xx_in_scim_form(client, tenant, t
         target = user_id if resource == "Users" else group_id
         r = client.patch(f"/scim/v2/{resource}/{target}", json=body, headers=tenant.scim)
         # What RFC 7644 §3.5.2 names for a PATCH that can't apply (uniqueness: a 409 for a taken name).
-        assert_scim_answer(r, {"invalidSyntax", "invalidPath", "invalidFilter", "invalidValue", "noTarget",
-                               "mutability", "uniqueness"})
+        assert_scim_answer(
+            r, {"invalidSyntax", "invalidPath", "invalidFilter", "invalidValue", "noTarget", "mutability", "uniqueness"}
+        )
 
     run()
 
@@ -192,31 +295,68 @@ def test_any_bulk_request_is_answered_without_a_5xx_and_each_operation_in_scim_f
     run()
 
 
-CONTENT_TYPES = ["application/scim+json", "application/scim+json; charset=utf-8", "application/json",
-                 "application/json; charset=latin-1", "text/plain", "application/xml", "multipart/form-data",
-                 "application/x-www-form-urlencoded", "", "*/*", "application/scim+json; charset=nonsense", ";;;"]
-ACCEPTS = ["application/scim+json", "application/json", "text/html", "*/*", "application/xml;q=0.9, */*;q=0.1",
-           "", "garbage/", "application/scim+json;q=nonsense"]
+CONTENT_TYPES = [
+    "application/scim+json",
+    "application/scim+json; charset=utf-8",
+    "application/json",
+    "application/json; charset=latin-1",
+    "text/plain",
+    "application/xml",
+    "multipart/form-data",
+    "application/x-www-form-urlencoded",
+    "",
+    "*/*",
+    "application/scim+json; charset=nonsense",
+    ";;;",
+]
+ACCEPTS = [
+    "application/scim+json",
+    "application/json",
+    "text/html",
+    "*/*",
+    "application/xml;q=0.9, */*;q=0.1",
+    "",
+    "garbage/",
+    "application/scim+json;q=nonsense",
+]
 IF_MATCH = ['W/"1"', '"1"', "*", 'W/"999"', "W/", '"', "1", 'W/"abc"', '"1", "2"', "", ",,,", 'W/"1' + "9" * 40 + '"']
 
 
 @pytest.mark.slow
 def test_any_headers_are_answered_without_a_5xx_in_scim_form(client, tenant, targets):
     current = {"user": targets[0]}
-    header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=40)
+    header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
     authorizations = st.one_of(
-        st.sampled_from([f"Bearer {tenant.scim_token}", f"bearer {tenant.scim_token}",
-                         f"Bearer  {tenant.scim_token} ", f"BEARER {tenant.scim_token}", f"Bearer {tenant.admin_token}",
-                         f"Basic {tenant.scim_token}", tenant.scim_token, "Bearer", "Bearer ", "Bearer prov_",
-                         "Bearer prov_" + "x" * 5000, f"Bearer {tenant.scim_token}x", ""]),
-        header_text.map(lambda s: f"Bearer {s}"), header_text)
+        st.sampled_from(
+            [
+                f"Bearer {tenant.scim_token}",
+                f"bearer {tenant.scim_token}",
+                f"Bearer  {tenant.scim_token} ",
+                f"BEARER {tenant.scim_token}",
+                f"Bearer {tenant.admin_token}",
+                f"Basic {tenant.scim_token}",
+                tenant.scim_token,
+                "Bearer",
+                "Bearer ",
+                "Bearer prov_",
+                "Bearer prov_" + "x" * 5000,
+                f"Bearer {tenant.scim_token}x",
+                "",
+            ]
+        ),
+        header_text.map(lambda s: f"Bearer {s}"),
+        header_text,
+    )
 
     @FUZZ
-    @given(method=st.sampled_from(["GET", "PUT", "PATCH", "POST", "DELETE"]),
-           authorization=authorizations, content_type=st.one_of(st.sampled_from(CONTENT_TYPES), header_text),
-           accept=st.one_of(st.sampled_from(ACCEPTS), header_text),
-           if_match=st.one_of(st.none(), st.sampled_from(IF_MATCH), header_text),
-           if_none_match=st.one_of(st.none(), st.sampled_from(IF_MATCH)))
+    @given(
+        method=st.sampled_from(["GET", "PUT", "PATCH", "POST", "DELETE"]),
+        authorization=authorizations,
+        content_type=st.one_of(st.sampled_from(CONTENT_TYPES), header_text),
+        accept=st.one_of(st.sampled_from(ACCEPTS), header_text),
+        if_match=st.one_of(st.none(), st.sampled_from(IF_MATCH), header_text),
+        if_none_match=st.one_of(st.none(), st.sampled_from(IF_MATCH)),
+    )
     def run(method, authorization, content_type, accept, if_match, if_none_match):
         headers = {"Authorization": authorization, "Accept": accept}
         for name, value in (("If-Match", if_match), ("If-None-Match", if_none_match)):

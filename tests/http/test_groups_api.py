@@ -79,7 +79,12 @@ def test_a_group_is_read_changed_and_deleted(client, tenant):
     r = client.get(f"/api/v1/groups/{group['id']}", headers=tenant.admin)
     assert r.status_code == 200
     assert {k: r.json[k] for k in ("name", "description", "kind", "source", "member_count")} == {
-        "name": "Math", "description": "Algebra", "kind": "manual", "source": "api", "member_count": 0}
+        "name": "Math",
+        "description": "Algebra",
+        "kind": "manual",
+        "source": "api",
+        "member_count": 0,
+    }
     r = client.patch(f"/api/v1/groups/{group['id']}", json={"description": "Geometry"}, headers=tenant.admin)
     assert r.status_code == 200 and r.json["description"] == "Geometry" and r.json["name"] == "Math"
     assert client.delete(f"/api/v1/groups/{group['id']}", headers=tenant.admin).status_code == 204

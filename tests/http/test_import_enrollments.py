@@ -21,10 +21,15 @@ def _courses(rt, tenant_id, *external_ids):
 
 def _enrollments(rt, tenant_id):
     with rt.db.read() as s:
-        rows = s.execute(select(Enrollment.user_id, Enrollment.status, Enrollment.role, Enrollment.completed_at)
-                         .where(Enrollment.tenant_id == tenant_id)).all()
-    return {user_id: (status, role, None if done is None else done.date().isoformat())
-            for user_id, status, role, done in rows}
+        rows = s.execute(
+            select(Enrollment.user_id, Enrollment.status, Enrollment.role, Enrollment.completed_at).where(
+                Enrollment.tenant_id == tenant_id
+            )
+        ).all()
+    return {
+        user_id: (status, role, None if done is None else done.date().isoformat())
+        for user_id, status, role, done in rows
+    }
 
 
 def test_templates_name_the_enrollment_columns(client, tenant):
@@ -39,17 +44,21 @@ def test_templates_name_the_enrollment_columns(client, tenant):
 def test_the_format_is_detected_and_every_bad_row_names_its_row_and_column(client, tenant, rt):
     ids = make_users(rt, tenant.id, "ada@example.com", "alan@example.com")
     _courses(rt, tenant.id, "driver-safety")
-    body = preview(client, tenant, HEADER
-                   + "ada@example.com,,driver-safety,Learner,completed,2024-05-31\n"        # 2: fine
-                   + f",{ids['alan@example.com']},driver-safety,,in_progress,\n"           # 3: fine, by id
-                   + "ghost@example.com,,driver-safety,,enrolled,\n"                        # 4: unknown email
-                   + ",999999,driver-safety,,enrolled,\n"                                   # 5: unknown id
-                   + "ada@example.com,,no-such-course,,enrolled,\n"                         # 6: unknown course
-                   + "alan@example.com,,driver-safety,,finished,\n"                         # 7: bad status
-                   + "alan@example.com,,driver-safety,,completed,31/05/2024\n"              # 8: bad date
-                   + ",,driver-safety,,enrolled,\n"                                         # 9: no user
-                   + "ada@example.com,,driver-safety,,enrolled,\n",                         # 10: duplicate
-                   filename="enrollments.csv")
+    body = preview(
+        client,
+        tenant,
+        HEADER
+        + "ada@example.com,,driver-safety,Learner,completed,2024-05-31\n"  # 2: fine
+        + f",{ids['alan@example.com']},driver-safety,,in_progress,\n"  # 3: fine, by id
+        + "ghost@example.com,,driver-safety,,enrolled,\n"  # 4: unknown email
+        + ",999999,driver-safety,,enrolled,\n"  # 5: unknown id
+        + "ada@example.com,,no-such-course,,enrolled,\n"  # 6: unknown course
+        + "alan@example.com,,driver-safety,,finished,\n"  # 7: bad status
+        + "alan@example.com,,driver-safety,,completed,31/05/2024\n"  # 8: bad date
+        + ",,driver-safety,,enrolled,\n"  # 9: no user
+        + "ada@example.com,,driver-safety,,enrolled,\n",  # 10: duplicate
+        filename="enrollments.csv",
+    )
     assert body["format"] == "enrollments" and body["groups"] == []
     errors = {e["row"]: (e["column"], e["value"], e["message"]) for e in body["errors"]}
     assert set(errors) == {4, 5, 6, 7, 8, 9, 10}
@@ -66,16 +75,31 @@ def test_the_format_is_detected_and_every_bad_row_names_its_row_and_column(clien
 def test_commit_upserts_the_enrollments_records_events_and_reports_each_row(client, tenant, rt, run_jobs):
     ids = make_users(rt, tenant.id, "ada@example.com", "alan@example.com", "grace@example.com")
     _courses(rt, tenant.id, "driver-safety")
-    courses.enroll_many(rt, tenant.id, [{"email": "alan@example.com", "course_id": "driver-safety",
-                                         "role": "Learner", "status": "enrolled"},
-                                        {"email": "grace@example.com", "course_id": "driver-safety",
-                                         "role": "Mentor", "status": "completed",
-                                         "completed_at": "2024-01-02T00:00:00Z"}], ADMIN)
-    body = preview(client, tenant, HEADER
-                   + "ada@example.com,,driver-safety,Learner,completed,2024-05-31T12:00:00Z\n"
-                   + f",{ids['alan@example.com']},driver-safety,,in_progress,\n"
-                   + "grace@example.com,,driver-safety,Mentor,completed,2024-01-02\n"
-                   + "nobody@example.com,,driver-safety,,enrolled,\n", filename="enrollments.csv")
+    courses.enroll_many(
+        rt,
+        tenant.id,
+        [
+            {"email": "alan@example.com", "course_id": "driver-safety", "role": "Learner", "status": "enrolled"},
+            {
+                "email": "grace@example.com",
+                "course_id": "driver-safety",
+                "role": "Mentor",
+                "status": "completed",
+                "completed_at": "2024-01-02T00:00:00Z",
+            },
+        ],
+        ADMIN,
+    )
+    body = preview(
+        client,
+        tenant,
+        HEADER
+        + "ada@example.com,,driver-safety,Learner,completed,2024-05-31T12:00:00Z\n"
+        + f",{ids['alan@example.com']},driver-safety,,in_progress,\n"
+        + "grace@example.com,,driver-safety,Mentor,completed,2024-01-02\n"
+        + "nobody@example.com,,driver-safety,,enrolled,\n",
+        filename="enrollments.csv",
+    )
     op = commit_and_run(client, tenant, run_jobs, rt, body["id"])
     assert op.status == "succeeded", op.errors
     assert (op.result["applied"], op.result["skipped"], op.result["errors"]) == (2, 1, 0)
@@ -85,24 +109,42 @@ def test_commit_upserts_the_enrollments_records_events_and_reports_each_row(clie
         ids["grace@example.com"]: ("completed", "Mentor", "2024-01-02"),
     }
     assert [(r[0], r[1]) for r in report(client, tenant, body["id"])] == [
-        ("2", "applied"), ("3", "applied"), ("4", "skipped"), ("5", "error")]
+        ("2", "applied"),
+        ("3", "applied"),
+        ("4", "skipped"),
+        ("5", "error"),
+    ]
     events = activity.list_events(rt, tenant.id, action="enrollment.saved").items
-    assert sorted((e.object_id, e.details["course"], e.details["status"]) for e in events) == sorted([
-        (str(ids["ada@example.com"]), "driver-safety", "completed"),
-        (str(ids["alan@example.com"]), "driver-safety", "in_progress")])
+    assert sorted((e.object_id, e.details["course"], e.details["status"]) for e in events) == sorted(
+        [
+            (str(ids["ada@example.com"]), "driver-safety", "completed"),
+            (str(ids["alan@example.com"]), "driver-safety", "in_progress"),
+        ]
+    )
     assert {e.details["import_id"] for e in events} == {body["id"]}
 
 
 def test_automatic_groups_follow_the_enrollments_an_import_saves(client, tenant, rt, run_jobs):
     ids = make_users(rt, tenant.id, "ada@example.com", "alan@example.com")
     _courses(rt, tenant.id, "driver-safety")
-    r = client.post("/api/v1/groups", json={"name": "Safe drivers", "kind": "automatic",
-                                            "rule": 'enrollments[course eq "driver-safety" and status eq "completed"]'},
-                    headers=tenant.admin)
+    r = client.post(
+        "/api/v1/groups",
+        json={
+            "name": "Safe drivers",
+            "kind": "automatic",
+            "rule": 'enrollments[course eq "driver-safety" and status eq "completed"]',
+        },
+        headers=tenant.admin,
+    )
     assert r.status_code == 201, r.json
     run_jobs()
-    body = preview(client, tenant, HEADER + "ada@example.com,,driver-safety,,completed,2024-05-31\n"
-                                            "alan@example.com,,driver-safety,,in_progress,\n", filename="e.csv")
+    body = preview(
+        client,
+        tenant,
+        HEADER + "ada@example.com,,driver-safety,,completed,2024-05-31\n"
+        "alan@example.com,,driver-safety,,in_progress,\n",
+        filename="e.csv",
+    )
     commit_and_run(client, tenant, run_jobs, rt, body["id"])
     with rt.db.read() as s:
         members = set(s.scalars(select(Membership.user_id).where(Membership.group_id == r.json["id"])))

@@ -19,21 +19,24 @@ def maths(rt, tenant):
     return groups.create_group(rt, tenant.id, {"name": "Maths"}, ADMIN)
 
 
-
-
-@pytest.mark.parametrize("encoding, raw, expected", [
-    ("utf-8", NAMES.encode("utf-8"), "utf-8"),
-    ("utf-8 with BOM", codecs.BOM_UTF8 + NAMES.encode("utf-8"), "utf-8-sig"),
-    ("utf-16 LE with BOM, as Excel writes 'Unicode text'", NAMES.replace(";", "\t").encode("utf-16"), "utf-16"),
-    ("cp1252 with accents", NAMES.encode("cp1252"), "cp1252"),
-])
+@pytest.mark.parametrize(
+    "encoding, raw, expected",
+    [
+        ("utf-8", NAMES.encode("utf-8"), "utf-8"),
+        ("utf-8 with BOM", codecs.BOM_UTF8 + NAMES.encode("utf-8"), "utf-8-sig"),
+        ("utf-16 LE with BOM, as Excel writes 'Unicode text'", NAMES.replace(";", "\t").encode("utf-16"), "utf-16"),
+        ("cp1252 with accents", NAMES.encode("cp1252"), "cp1252"),
+    ],
+)
 def test_each_encoding_is_detected_and_its_accents_survive(client, tenant, rt, maths, encoding, raw, expected):
     body = preview(client, tenant, raw, group_id=maths.id)
     assert body["encoding"] == expected, encoding
     assert body["users_matched"] == 2 and body["errors"] == [], body["errors"]
     table = read_table(io.BytesIO(raw), "x.csv", max_rows=10)
-    assert [cells for _, cells in table.rows] == [["zoe@example.com", "Zoé", "Müller"],
-                                                 ["francois@example.com", "François", "Lefèvre"]]
+    assert [cells for _, cells in table.rows] == [
+        ["zoe@example.com", "Zoé", "Müller"],
+        ["francois@example.com", "François", "Lefèvre"],
+    ]
 
 
 def test_excel_sep_line_sets_the_delimiter_and_is_not_a_row(client, tenant, rt, maths):
@@ -45,8 +48,12 @@ def test_excel_sep_line_sets_the_delimiter_and_is_not_a_row(client, tenant, rt, 
 
 @pytest.mark.parametrize("delimiter", [";", "\t", ",", "|"])
 def test_the_delimiter_is_sniffed_from_the_header(client, tenant, rt, maths, delimiter):
-    raw = delimiter.join(["email_address", "first_name", "last_name"]) + "\n" + \
-        delimiter.join(["zoe@example.com", "Zoé", "M"]) + "\n"
+    raw = (
+        delimiter.join(["email_address", "first_name", "last_name"])
+        + "\n"
+        + delimiter.join(["zoe@example.com", "Zoé", "M"])
+        + "\n"
+    )
     body = preview(client, tenant, raw, filename="list.txt", group_id=maths.id)
     assert body["delimiter"] == delimiter and body["users_matched"] == 1 and body["errors"] == []
 
@@ -55,8 +62,10 @@ def test_quoted_fields_keep_embedded_newlines_and_delimiters(rt):
     raw = b'email,first_name,last_name\r\nzoe@example.com,"Zo\xc3\xa9, ""Z""","M\xc3\xbcller\r\nthe second"\r\nfrancois@example.com,F,L\r\n'
     table = read_table(io.BytesIO(raw), "x.csv", max_rows=10)
     rows = list(table.rows)
-    assert rows == [(2, ["zoe@example.com", 'Zoé, "Z"', "Müller\r\nthe second"]),
-                    (3, ["francois@example.com", "F", "L"])]
+    assert rows == [
+        (2, ["zoe@example.com", 'Zoé, "Z"', "Müller\r\nthe second"]),
+        (3, ["francois@example.com", "F", "L"]),
+    ]
 
 
 def test_whitespace_and_non_breaking_spaces_are_trimmed(client, tenant, rt, maths):
@@ -80,7 +89,10 @@ def test_encoding_detection_prefers_boms_then_utf8_then_western_windows():
 
 def test_an_old_xls_or_a_binary_file_is_refused_clearly(client, tenant, rt, maths):
     from tests.support.api import upload
-    r = upload(client, tenant, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, filename="old.xls", group_id=maths.id)
+
+    r = upload(
+        client, tenant, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, filename="old.xls", group_id=maths.id
+    )
     assert r.status_code == 400 and ".xls" in r.json["message"]
     r = upload(client, tenant, b"", group_id=maths.id)
     assert r.status_code == 400 and "empty" in r.json["message"]

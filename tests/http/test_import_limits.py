@@ -40,8 +40,15 @@ def test_a_file_over_the_row_limit_is_a_413_and_nothing_is_staged(client, tenant
 def test_an_xlsx_member_list_is_read_from_its_first_sheet(client, tenant, rt, run_jobs):
     make_users(rt, tenant.id, "ada@example.com", "alan@example.com")
     group = groups.create_group(rt, tenant.id, {"name": "Maths"}, ADMIN)
-    content = _xlsx([["Email", "First name", "Last name"], ["ada@example.com", "Ada", None],
-                     [" ALAN@example.com ", "Alan", 1912], [None, None, None], ["ghost@example.com", "G", "H"]])
+    content = _xlsx(
+        [
+            ["Email", "First name", "Last name"],
+            ["ada@example.com", "Ada", None],
+            [" ALAN@example.com ", "Alan", 1912],
+            [None, None, None],
+            ["ghost@example.com", "G", "H"],
+        ]
+    )
     body = preview(client, tenant, content, filename="members.xlsx", group_id=group.id)
     assert body["encoding"] is None and body["delimiter"] is None and body["rows"] == 3
     assert [(e["row"], e["value"]) for e in body["errors"]] == [(5, "ghost@example.com")]

@@ -9,11 +9,16 @@ from tests.support.factories import ADMIN, make_users, member_emails
 def test_preview_changes_nothing_and_commit_adds_the_listed_members(client, tenant, rt, run_jobs):
     make_users(rt, tenant.id, "ada@example.com", "alan@example.com", "grace@example.com")
     group = groups.create_group(rt, tenant.id, {"name": "Maths"}, ADMIN)
-    body = preview(client, tenant, "email_address,first_name,last_name\nada@example.com,Ada,Lovelace\n"
-                                   "ALAN@example.com,Alan,Turing\n", group_id=group.id)
+    body = preview(
+        client,
+        tenant,
+        "email_address,first_name,last_name\nada@example.com,Ada,Lovelace\nALAN@example.com,Alan,Turing\n",
+        group_id=group.id,
+    )
     assert body["format"] == "members" and body["encoding"] == "utf-8" and body["delimiter"] == ","
-    assert body["groups"] == [{"id": group.id, "name": "Maths", "new": False, "members_before": 0,
-                               "members_after": 2, "listed": 2}]
+    assert body["groups"] == [
+        {"id": group.id, "name": "Maths", "new": False, "members_before": 0, "members_after": 2, "listed": 2}
+    ]
     assert body["users_matched"] == 2 and body["errors"] == [] and body["status"] == "previewed"
     assert member_emails(rt, tenant.id, group.id) == set()
     op = commit_and_run(client, tenant, run_jobs, rt, body["id"])
@@ -43,8 +48,11 @@ def test_replace_mode_leaves_exactly_the_listed_members(client, tenant, rt, run_
     ids = make_users(rt, tenant.id, "a@example.com", "b@example.com", "c@example.com", "d@example.com")
     group = groups.create_group(rt, tenant.id, {"name": "Team"}, ADMIN)
     from provisioning.services import memberships
+
     memberships.add_members(rt, tenant.id, group.id, user_ids=[ids["a@example.com"], ids["b@example.com"]], actor=ADMIN)
-    body = preview(client, tenant, "email\nb@example.com\nc@example.com\nd@example.com\n", group_id=group.id, mode="replace")
+    body = preview(
+        client, tenant, "email\nb@example.com\nc@example.com\nd@example.com\n", group_id=group.id, mode="replace"
+    )
     assert body["groups"][0]["members_before"] == 2 and body["groups"][0]["members_after"] == 3
     op = commit_and_run(client, tenant, run_jobs, rt, body["id"])
     assert op.status == "succeeded"
@@ -67,8 +75,13 @@ def test_a_member_list_can_create_its_group(client, tenant, rt, run_jobs):
 def test_duplicate_and_ragged_rows_are_reported_with_their_row_numbers(client, tenant, rt):
     make_users(rt, tenant.id, "ada@example.com", "alan@example.com")
     group = groups.create_group(rt, tenant.id, {"name": "Maths"}, ADMIN)
-    body = preview(client, tenant, "email,first_name,last_name\nada@example.com,Ada,L\nalan@example.com,Alan\n"
-                                   "ADA@example.com,Ada,L\nalan@example.com,Alan,T,extra\n", group_id=group.id)
+    body = preview(
+        client,
+        tenant,
+        "email,first_name,last_name\nada@example.com,Ada,L\nalan@example.com,Alan\n"
+        "ADA@example.com,Ada,L\nalan@example.com,Alan,T,extra\n",
+        group_id=group.id,
+    )
     messages = {e["row"]: e["message"] for e in body["errors"]}
     assert set(messages) == {3, 4, 5}
     assert "Row 3 has 2 cells but the header has 3" in messages[3]
@@ -110,7 +123,9 @@ def test_another_tenants_group_and_import_are_not_found(client, tenant, other_te
 
 
 def test_an_automatic_group_refuses_a_member_list(client, tenant, rt):
-    group = groups.create_group(rt, tenant.id, {"name": "Auto", "kind": "automatic", "rule": 'department eq "Physics"'}, ADMIN)
+    group = groups.create_group(
+        rt, tenant.id, {"name": "Auto", "kind": "automatic", "rule": 'department eq "Physics"'}, ADMIN
+    )
     r = upload(client, tenant, "email\nada@example.com\n", group_id=group.id)
     assert r.status_code == 409 and "automatic" in r.json["message"]
 

@@ -16,8 +16,11 @@ def _user(rt, tenant_id, email):
 
 def test_missing_users_are_created_invited_and_existing_ones_updated(client, tenant, rt, run_jobs):
     make_users(rt, tenant.id, "ada@example.com", given_name="Ada", department="Maths")
-    body = preview(client, tenant, f"{HEADER}\nada@example.com,,,Lovelace,manager,,\n"
-                                   "New.Person@Example.com,newbie,New,Person,,fr,Physics\n")
+    body = preview(
+        client,
+        tenant,
+        f"{HEADER}\nada@example.com,,,Lovelace,manager,,\nNew.Person@Example.com,newbie,New,Person,,fr,Physics\n",
+    )
     assert body["format"] == "users" and body["users_new"] == 1 and body["users_matched"] == 1
     assert users.list_users(rt, tenant.id).total == 1
     op = commit_and_run(client, tenant, run_jobs, rt, body["id"])
@@ -26,8 +29,17 @@ def test_missing_users_are_created_invited_and_existing_ones_updated(client, ten
     assert (ada.given_name, ada.family_name, ada.role, ada.department) == ("Ada", "Lovelace", "manager", "Maths")
     new = _user(rt, tenant.id, "new.person@example.com")
     assert (new.email, new.username, new.status, new.language, new.department, new.role) == (
-        "New.Person@Example.com", "newbie", "invited", "fr", "Physics", "learner")
-    assert {e.action for e in activity.list_events(rt, tenant.id, channel="job").items} >= {"user.created", "user.updated"}
+        "New.Person@Example.com",
+        "newbie",
+        "invited",
+        "fr",
+        "Physics",
+        "learner",
+    )
+    assert {e.action for e in activity.list_events(rt, tenant.id, channel="job").items} >= {
+        "user.created",
+        "user.updated",
+    }
 
 
 def test_reimporting_the_same_users_changes_nothing(client, tenant, rt, run_jobs):
@@ -45,8 +57,13 @@ def test_unknown_headers_are_reported_unless_mapped(client, tenant, rt, run_jobs
     content = "email,Office,Shoe size\nada@example.com,Paris,42\n"
     r = upload(client, tenant, content, format="users")
     assert r.status_code == 400 and "'Office'" in r.json["message"] and "'Shoe size'" in r.json["message"]
-    body = preview(client, tenant, content, format="users",
-                   column_mapping=json.dumps({"Office": "custom.location", "Shoe size": None}))
+    body = preview(
+        client,
+        tenant,
+        content,
+        format="users",
+        column_mapping=json.dumps({"Office": "custom.location", "Shoe size": None}),
+    )
     assert body["errors"] == [] and any("Shoe size" in w for w in body["warnings"])
     commit_and_run(client, tenant, run_jobs, rt, body["id"])
     assert _user(rt, tenant.id, "ada@example.com").custom_attributes == {"location": "Paris"}
@@ -74,8 +91,9 @@ def test_the_seat_limit_refuses_a_commit_that_would_exceed_it(client, make_tenan
 
 def test_users_an_import_changes_are_re_evaluated_for_automatic_groups(client, tenant, rt, run_jobs):
     make_users(rt, tenant.id, "ada@example.com", department="Maths")
-    auto = groups.create_group(rt, tenant.id, {"name": "Physicists", "kind": "automatic",
-                                               "rule": 'department eq "Physics"'}, ADMIN)
+    auto = groups.create_group(
+        rt, tenant.id, {"name": "Physicists", "kind": "automatic", "rule": 'department eq "Physics"'}, ADMIN
+    )
     run_jobs()  # the rule's first evaluation
     body = preview(client, tenant, "email,department\nada@example.com,Physics\nnew@example.com,Physics\n")
     commit_and_run(client, tenant, run_jobs, rt, body["id"])

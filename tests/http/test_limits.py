@@ -47,9 +47,12 @@ def test_a_scim_body_without_content_length_is_still_held_to_the_limit(client, a
     app.config["SCIM_MAX_PAYLOAD_SIZE"] = 1000
     body = json.dumps({"userName": "big", "title": "t" * 2000}).encode()
     # (gunicorn marks a de-chunked body as terminated; the test client must say so itself.)
-    r = client.post("/scim/v2/Users", input_stream=io.BytesIO(body), headers={
-        **tenant.scim, "Content-Type": "application/scim+json", "Transfer-Encoding": "chunked"},
-        environ_overrides={"wsgi.input_terminated": True})
+    r = client.post(
+        "/scim/v2/Users",
+        input_stream=io.BytesIO(body),
+        headers={**tenant.scim, "Content-Type": "application/scim+json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     assert r.status_code == 413 and r.json["status"] == "413", r.get_data(as_text=True)
 
 
@@ -74,8 +77,9 @@ def test_scim_count_follows_page_size_max(client, rt, tenant):
 
 def test_more_ids_than_one_request_may_name_is_a_400_naming_the_field(client, tenant):
     group = client.post("/api/v1/groups", json={"name": "G"}, headers=tenant.admin).json
-    r = client.post(f"/api/v1/groups/{group['id']}/members", json={"user_ids": list(range(1, 10_002))},
-                    headers=tenant.admin)
+    r = client.post(
+        f"/api/v1/groups/{group['id']}/members", json={"user_ids": list(range(1, 10_002))}, headers=tenant.admin
+    )
     assert r.status_code == 400 and "user_ids" in r.json["errors"]
     assert "10000" in json.dumps(r.json["errors"]["user_ids"])
 
@@ -83,9 +87,11 @@ def test_more_ids_than_one_request_may_name_is_a_400_naming_the_field(client, te
 def test_a_ui_upload_over_the_size_limit_is_a_413_page_naming_the_limit(client, app, rt, tenant):
     owner = sign_in(client, rt, tenant.id)
     app.config["MAX_CONTENT_LENGTH"] = 2000
-    r = owner.client.post("/ui/imports/new", data={"lt": owner.token, "group_name": "Big",
-                                                   "file": (io.BytesIO(b"email\n" + b"a@x.org\n" * 400), "big.csv")},
-                          content_type="multipart/form-data")
+    r = owner.client.post(
+        "/ui/imports/new",
+        data={"lt": owner.token, "group_name": "Big", "file": (io.BytesIO(b"email\n" + b"a@x.org\n" * 400), "big.csv")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 413 and r.mimetype == "text/html"
     assert "larger than the limit of 2000 bytes" in r.get_data(as_text=True)
 
@@ -93,8 +99,10 @@ def test_a_ui_upload_over_the_size_limit_is_a_413_page_naming_the_limit(client, 
 def test_a_ui_upload_over_the_row_limit_is_a_413_page_and_nothing_is_staged(client, rt, tenant):
     owner = sign_in(client, rt, tenant.id)
     rt.settings.import_max_rows = 3
-    r = owner.post("/ui/imports/new", {"group_name": "Big",
-                                       "file": (io.BytesIO(b"email\na@x.org\nb@x.org\nc@x.org\nd@x.org\n"), "big.csv")},
-                   content_type="multipart/form-data")
+    r = owner.post(
+        "/ui/imports/new",
+        {"group_name": "Big", "file": (io.BytesIO(b"email\na@x.org\nb@x.org\nc@x.org\nd@x.org\n"), "big.csv")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 413 and "more than 3 rows" in r.get_data(as_text=True)
     assert client.get("/api/v1/imports", headers=tenant.admin).json["total"] == 0

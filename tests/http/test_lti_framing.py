@@ -21,7 +21,8 @@ def test_the_landing_page_may_be_framed_only_by_the_tenants_registered_lms(rt, a
     assert resp.status_code == 200
     parts = urlsplit(platform.issuer)
     expected = {"'self'", f"{parts.scheme}://{parts.netloc}"} | {
-        f"{urlsplit(platform.url).scheme}://{urlsplit(platform.url).netloc}"}
+        f"{urlsplit(platform.url).scheme}://{urlsplit(platform.url).netloc}"
+    }
     assert _ancestors(resp) == expected and "*" not in resp.headers["Content-Security-Policy"]
     token = resp.get_data(as_text=True).split('name="launch-token" content="')[1].split('"')[0]
     again = app.test_client().get(f"/lti/home?lt={token}")

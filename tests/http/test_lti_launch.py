@@ -60,8 +60,11 @@ def test_the_second_launch_of_a_user_reuses_the_link_even_when_the_email_changed
 
 def test_roles_map_administrator_to_admin_ta_to_manager_and_learner_to_learner(rt, client, tenant, platform):
     register_platform(rt, tenant.id, platform)
-    for sub, roles, expected in (("a", [ADMINISTRATOR, LEARNER], "admin"), ("t", [TA], "manager"),
-                                 ("l", [LEARNER], "learner")):
+    for sub, roles, expected in (
+        ("a", [ADMINISTRATOR, LEARNER], "admin"),
+        ("t", [TA], "manager"),
+        ("l", [LEARNER], "learner"),
+    ):
         resp = launch(client, platform, sub=sub, roles=roles, email=f"{sub}@example.edu")
         assert f'data-role="{expected}"' in _text(resp)
 
@@ -124,8 +127,15 @@ def test_a_login_without_login_hint_is_a_clear_400(rt, client, tenant, platform)
 
 def test_login_accepts_a_post_and_redirects_to_the_platform(rt, client, tenant, platform):
     register_platform(rt, tenant.id, platform)
-    resp = client.post("/lti/login", data={"iss": platform.issuer, "client_id": platform.client_id,
-                                           "login_hint": "u-9", "target_link_uri": "http://localhost/lti/launch"})
+    resp = client.post(
+        "/lti/login",
+        data={
+            "iss": platform.issuer,
+            "client_id": platform.client_id,
+            "login_hint": "u-9",
+            "target_link_uri": "http://localhost/lti/launch",
+        },
+    )
     assert resp.status_code == 302 and resp.headers["Location"].startswith(f"{platform.url}/auth?")
 
 

@@ -63,8 +63,9 @@ def test_a_login_with_a_storage_target_serves_our_storage_page_instead_of_a_redi
     assert row.login_params["lti_storage_target"] == TARGET
 
 
-def test_without_the_cookie_the_launch_reads_the_login_back_from_the_platform_storage(rt, app, client, tenant,
-                                                                                       platform):
+def test_without_the_cookie_the_launch_reads_the_login_back_from_the_platform_storage(
+    rt, app, client, tenant, platform
+):
     register_platform(rt, tenant.id, platform)
     _resp, stored = storage_login(client, platform)
     auth, form = _answer(platform, stored)
@@ -78,15 +79,19 @@ def test_without_the_cookie_the_launch_reads_the_login_back_from_the_platform_st
     assert 'name="id_token" value="' in _text(first) and "script-src 'self'" in first.headers["Content-Security-Policy"]
 
     # The page posts back what the LMS's storage returned for those keys.
-    landed = blocked.post("/lti/launch", data={**form, "lti_storage_state": stored["state-value"],
-                                               "lti_storage_nonce": stored["nonce-value"]})
+    landed = blocked.post(
+        "/lti/launch",
+        data={**form, "lti_storage_state": stored["state-value"], "lti_storage_nonce": stored["nonce-value"]},
+    )
     assert landed.status_code == 200, _text(landed)
     assert 'id="launch-summary"' in _text(landed) and 'id="open-ui"' in _text(landed)
     with rt.db.read() as s:
         assert s.scalar(select(LtiUserLink.sub)) == "user-1"
     # The nonce stays single-use: the same post again is refused.
-    again = blocked.post("/lti/launch", data={**form, "lti_storage_state": stored["state-value"],
-                                              "lti_storage_nonce": stored["nonce-value"]})
+    again = blocked.post(
+        "/lti/launch",
+        data={**form, "lti_storage_state": stored["state-value"], "lti_storage_nonce": stored["nonce-value"]},
+    )
     assert again.status_code in (400, 401) and "Traceback" not in _text(again)
 
 
@@ -95,10 +100,12 @@ def test_a_state_from_storage_that_does_not_match_the_login_is_refused(rt, app, 
     _resp, stored = storage_login(client, platform)
     auth, form = _answer(platform, stored)
     blocked = app.test_client()
-    for forged in ({"lti_storage_state": "forged", "lti_storage_nonce": stored["nonce-value"]},
-                   {"lti_storage_state": stored["state-value"], "lti_storage_nonce": ""},
-                   # Someone who saw the state in a URL can't make up the stored value from it.
-                   {"lti_storage_state": auth["state"], "lti_storage_nonce": auth["nonce"]}):
+    for forged in (
+        {"lti_storage_state": "forged", "lti_storage_nonce": stored["nonce-value"]},
+        {"lti_storage_state": stored["state-value"], "lti_storage_nonce": ""},
+        # Someone who saw the state in a URL can't make up the stored value from it.
+        {"lti_storage_state": auth["state"], "lti_storage_nonce": auth["nonce"]},
+    ):
         resp = blocked.post("/lti/launch", data={**form, **forged})
         assert resp.status_code == 401, _text(resp)
         assert "This launch could not be matched to your browser" in _text(resp)
@@ -107,8 +114,7 @@ def test_a_state_from_storage_that_does_not_match_the_login_is_refused(rt, app, 
         assert s.scalar(select(LtiUserLink.sub)) is None
 
 
-def test_when_the_platform_storage_does_not_answer_the_launch_offers_a_new_window(rt, app, client, tenant,
-                                                                                    platform):
+def test_when_the_platform_storage_does_not_answer_the_launch_offers_a_new_window(rt, app, client, tenant, platform):
     register_platform(rt, tenant.id, platform)
     _resp, stored = storage_login(client, platform)
     _auth, form = _answer(platform, stored)

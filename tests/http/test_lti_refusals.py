@@ -71,8 +71,11 @@ def test_an_unsigned_alg_none_token_is_refused(rt, client, login, platform):
 
 def test_a_token_signed_with_hs256_using_the_public_key_is_refused(rt, client, login, platform):
     auth, message = login()
-    _refused(_post(client, auth, platform.sign(message, key="a-shared-secret-of-sufficient-length-123",
-                                               algorithm="HS256")), 401, "only RS256")
+    _refused(
+        _post(client, auth, platform.sign(message, key="a-shared-secret-of-sufficient-length-123", algorithm="HS256")),
+        401,
+        "only RS256",
+    )
 
 
 def test_a_token_signed_with_another_key_under_the_platform_kid_is_refused(rt, client, login, platform):
@@ -120,8 +123,12 @@ def test_a_token_without_exp_is_refused(rt, client, login, platform):
 
 def test_a_token_from_an_unknown_issuer_is_a_typed_refusal_not_an_error(rt, client, login, platform):
     auth, message = login()
-    _refused(_post(client, auth, platform.sign({**message, "iss": "https://unknown.example"})), 403,
-             "not registered", "unknown.example")
+    _refused(
+        _post(client, auth, platform.sign({**message, "iss": "https://unknown.example"})),
+        403,
+        "not registered",
+        "unknown.example",
+    )
 
 
 def test_a_launch_with_a_malformed_id_token_is_a_400(rt, client, login):

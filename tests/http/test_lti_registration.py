@@ -28,11 +28,26 @@ def run(rt, *args: str):
 
 
 def test_the_cli_registers_a_platform_with_several_deployments(rt, tenant):
-    result = run(rt, "lti", "register", tenant.slug, "--issuer", "https://canvas.instructure.com",
-                 "--client-id", "10000000000042", "--auth-login-url", "https://sso.canvaslms.com/api/lti/authorize_redirect",
-                 "--auth-token-url", "https://sso.canvaslms.com/login/oauth2/token",
-                 "--key-set-url", "https://sso.canvaslms.com/api/lti/security/jwks",
-                 "--deployment-id", "dep-a", "--deployment-id", "dep-b")
+    result = run(
+        rt,
+        "lti",
+        "register",
+        tenant.slug,
+        "--issuer",
+        "https://canvas.instructure.com",
+        "--client-id",
+        "10000000000042",
+        "--auth-login-url",
+        "https://sso.canvaslms.com/api/lti/authorize_redirect",
+        "--auth-token-url",
+        "https://sso.canvaslms.com/login/oauth2/token",
+        "--key-set-url",
+        "https://sso.canvaslms.com/api/lti/security/jwks",
+        "--deployment-id",
+        "dep-a",
+        "--deployment-id",
+        "dep-b",
+    )
     assert result.exit_code == 0, result.output
     assert "2 deployment(s)" in result.output
     with rt.db.read() as s:
@@ -42,14 +57,38 @@ def test_the_cli_registers_a_platform_with_several_deployments(rt, tenant):
 
 
 def test_the_cli_says_which_url_is_wrong(rt, tenant):
-    result = run(rt, "lti", "register", tenant.slug, "--issuer", "https://x", "--client-id", "c",
-                 "--auth-login-url", "not a url", "--auth-token-url", "https://x/token", "--key-set-url", "https://x/jwks")
+    result = run(
+        rt,
+        "lti",
+        "register",
+        tenant.slug,
+        "--issuer",
+        "https://x",
+        "--client-id",
+        "c",
+        "--auth-login-url",
+        "not a url",
+        "--auth-token-url",
+        "https://x/token",
+        "--key-set-url",
+        "https://x/jwks",
+    )
     assert result.exit_code == 1 and "auth_login_url" in result.output and "not a url" in result.output
 
 
 def test_a_client_id_of_one_tenant_cannot_be_registered_to_another(rt, tenant, other_tenant):
-    args = ["--issuer", "https://x", "--client-id", "c", "--auth-login-url", "https://x/a",
-            "--auth-token-url", "https://x/t", "--key-set-url", "https://x/k"]
+    args = [
+        "--issuer",
+        "https://x",
+        "--client-id",
+        "c",
+        "--auth-login-url",
+        "https://x/a",
+        "--auth-token-url",
+        "https://x/t",
+        "--key-set-url",
+        "https://x/k",
+    ]
     assert run(rt, "lti", "register", tenant.slug, *args).exit_code == 0
     result = run(rt, "lti", "register", other_tenant.slug, *args)
     assert result.exit_code == 1 and "another tenant" in result.output
@@ -79,8 +118,12 @@ def test_the_canvas_configuration_points_at_our_endpoints(client):
 
 def test_the_moodle_values_are_those_of_its_manual_setup_form(client):
     doc = client.get("/lti/config?platform=moodle").get_json()
-    assert doc["tool_url"] == "http://localhost/lti/launch" and doc["initiate_login_url"] == "http://localhost/lti/login"
-    assert doc["public_keyset"] == "http://localhost/lti/jwks" and doc["redirection_uris"] == ["http://localhost/lti/launch"]
+    assert (
+        doc["tool_url"] == "http://localhost/lti/launch" and doc["initiate_login_url"] == "http://localhost/lti/login"
+    )
+    assert doc["public_keyset"] == "http://localhost/lti/jwks" and doc["redirection_uris"] == [
+        "http://localhost/lti/launch"
+    ]
 
 
 def test_the_cli_prints_a_dynamic_registration_link(rt, tenant):
@@ -89,8 +132,12 @@ def test_the_cli_prints_a_dynamic_registration_link(rt, tenant):
 
 
 def _register(client, rt, tenant_id, platform, **extra):
-    query = {"openid_configuration": f"{platform.url}/.well-known/openid-configuration",
-             "registration_token": "reg-token-1", "invite": issue_invite(rt.settings.secret_key, tenant_id), **extra}
+    query = {
+        "openid_configuration": f"{platform.url}/.well-known/openid-configuration",
+        "registration_token": "reg-token-1",
+        "invite": issue_invite(rt.settings.secret_key, tenant_id),
+        **extra,
+    }
     return client.get("/lti/register", query_string=query)
 
 
@@ -99,7 +146,9 @@ def test_dynamic_registration_registers_and_stores_the_platform(rt, client, tena
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert "org.imsglobal.lti.close" in resp.get_data(as_text=True)
     sent = platform.registrations[0]
-    assert sent["initiate_login_uri"] == "http://localhost/lti/login" and sent["jwks_uri"] == "http://localhost/lti/jwks"
+    assert (
+        sent["initiate_login_uri"] == "http://localhost/lti/login" and sent["jwks_uri"] == "http://localhost/lti/jwks"
+    )
     with rt.db.read() as s:
         reg = s.scalar(select(LtiRegistration))
         assert (reg.tenant_id, reg.issuer, reg.client_id) == (tenant.id, platform.issuer, "dyn-client-1")

@@ -23,8 +23,14 @@ from tests.support.lti_platform import (
 
 
 def member(n: int, status: str = "Active", roles=(LEARNER,), email: bool = True) -> dict:
-    m = {"user_id": f"m-{n}", "status": status, "roles": list(roles), "name": f"Member {n}",
-         "given_name": "Member", "family_name": str(n)}
+    m = {
+        "user_id": f"m-{n}",
+        "status": status,
+        "roles": list(roles),
+        "name": f"Member {n}",
+        "given_name": "Member",
+        "family_name": str(n),
+    }
     if email:
         m["email"] = f"member{n}@example.edu"
     return m
@@ -34,15 +40,23 @@ def roster(rt, tenant_id: int) -> dict[str, str]:
     """email -> enrollment status of the roster group's members."""
     with rt.db.read() as s:
         group_id = s.scalar(select(LtiContext.roster_group_id))
-        members = set(s.scalars(select(User.username).join(Membership, Membership.user_id == User.id)
-                                .where(Membership.group_id == group_id)))
+        members = set(
+            s.scalars(
+                select(User.username)
+                .join(Membership, Membership.user_id == User.id)
+                .where(Membership.group_id == group_id)
+            )
+        )
     return members
 
 
 def enrollment_of(rt, username: str) -> tuple[str, str]:
     with rt.db.read() as s:
-        row = s.execute(select(Enrollment.role, Enrollment.status).join(User, User.id == Enrollment.user_id)
-                        .where(User.username == username)).one()
+        row = s.execute(
+            select(Enrollment.role, Enrollment.status)
+            .join(User, User.id == Enrollment.user_id)
+            .where(User.username == username)
+        ).one()
     return tuple(row)
 
 
@@ -214,16 +228,22 @@ def test_a_resync_updates_changed_roles_and_re_enrolls_returning_members(rt, cli
 
 
 def _automatic_group(client, tenant, rule: str) -> int:
-    resp = client.post("/api/v1/groups", json={"name": "Enrolled in 101", "kind": "automatic", "rule": rule},
-                       headers=tenant.admin)
+    resp = client.post(
+        "/api/v1/groups", json={"name": "Enrolled in 101", "kind": "automatic", "rule": rule}, headers=tenant.admin
+    )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()["id"]
 
 
 def _members_of(rt, group_id: int) -> set[str]:
     with rt.db.read() as s:
-        return set(s.scalars(select(User.username).join(Membership, Membership.user_id == User.id)
-                             .where(Membership.group_id == group_id)))
+        return set(
+            s.scalars(
+                select(User.username)
+                .join(Membership, Membership.user_id == User.id)
+                .where(Membership.group_id == group_id)
+            )
+        )
 
 
 def test_launches_and_roster_syncs_keep_automatic_groups_current(rt, client, tenant, platform, run_jobs):

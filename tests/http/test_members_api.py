@@ -56,8 +56,10 @@ def test_unknown_users_refuse_the_whole_request_and_are_named(client, tenant):
     ann = new_user(client, tenant, "ann@example.org")
     r = add(client, tenant, group["id"], user_ids=[ann["id"], 999], emails=["nobody@example.org"])
     assert r.status_code == 400
-    assert r.json["errors"] == {"user_ids": ["No user with id 999."],
-                                "emails": ["No user with email 'nobody@example.org'."]}
+    assert r.json["errors"] == {
+        "user_ids": ["No user with id 999."],
+        "emails": ["No user with email 'nobody@example.org'."],
+    }
     assert member_emails(client, tenant, group["id"]) == []
 
 
@@ -118,8 +120,9 @@ def _copy_setup(client, tenant):
 
 def test_copying_members_runs_as_an_operation_on_the_rq_worker(client, tenant, run_jobs):
     source, target = _copy_setup(client, tenant)
-    r = client.post(f"/api/v1/groups/{target['id']}/members/copy", json={"from_group_id": source["id"]},
-                    headers=tenant.admin)
+    r = client.post(
+        f"/api/v1/groups/{target['id']}/members/copy", json={"from_group_id": source["id"]}, headers=tenant.admin
+    )
     assert r.status_code == 202 and set(r.json) == {"operation_id"}
     op_url = f"/api/v1/operations/{r.json['operation_id']}"
     assert client.get(op_url, headers=tenant.admin).json["status"] == "queued"
@@ -133,12 +136,14 @@ def test_copying_members_runs_as_an_operation_on_the_rq_worker(client, tenant, r
 
 def test_copying_members_runs_on_a_thread_without_redis(client, tenant, settings):
     source, target = _copy_setup(client, tenant)
-    embedded = create_app({"database_url": settings.database_url, "secret_key": "test-secret",
-                           "jobs_sweep_interval": 0})
+    embedded = create_app(
+        {"database_url": settings.database_url, "secret_key": "test-secret", "jobs_sweep_interval": 0}
+    )
     try:
         web = embedded.test_client()
-        r = web.post(f"/api/v1/groups/{target['id']}/members/copy", json={"from_group_id": source["id"]},
-                     headers=tenant.admin)
+        r = web.post(
+            f"/api/v1/groups/{target['id']}/members/copy", json={"from_group_id": source["id"]}, headers=tenant.admin
+        )
         assert r.status_code == 202
         op_url = f"/api/v1/operations/{r.json['operation_id']}"
         deadline = time.monotonic() + 15
@@ -167,6 +172,5 @@ def test_copying_from_the_same_group_is_a_400_and_from_an_unknown_one_a_404(clie
 @pytest.mark.parametrize("value", [True, 1.5, "7", None])
 def test_ids_in_bodies_must_be_whole_numbers(client, tenant, value):
     group = new_group(client, tenant, "Math")
-    r = client.post(f"/api/v1/groups/{group['id']}/members/copy", json={"from_group_id": value},
-                    headers=tenant.admin)
+    r = client.post(f"/api/v1/groups/{group['id']}/members/copy", json={"from_group_id": value}, headers=tenant.admin)
     assert r.status_code == 400 and "from_group_id" in r.json["errors"]

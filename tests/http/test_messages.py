@@ -25,9 +25,11 @@ def test_a_group_message_emails_every_member_who_can_receive_it(rt, client, tena
     outsider = make_user(rt, tenant.id, "outsider")
     team = groups.create_group(rt, tenant.id, {"name": "Team"}, ADMIN)
     add_members(rt, tenant.id, team.id, user_ids=[ann.id, bob.id, gone.id], actor=ADMIN)
-    r = client.post(f"/api/v1/groups/{team.id}/messages", json={"subject": "Kick-off <Monday>",
-                                                                "body": "See you at 9.\n\nBring <coffee> & cake."},
-                    headers=tenant.admin)
+    r = client.post(
+        f"/api/v1/groups/{team.id}/messages",
+        json={"subject": "Kick-off <Monday>", "body": "See you at 9.\n\nBring <coffee> & cake."},
+        headers=tenant.admin,
+    )
     assert r.status_code == 202, r.json
     run_jobs()
     op = operation(rt, tenant.id, r.json["operation_id"])
@@ -73,8 +75,7 @@ def test_a_notification_waits_for_users_who_have_not_joined_yet(rt, client, tena
     assert kept[0]["delivered_at"] is not None
 
 
-def test_a_kept_notification_is_delivered_when_an_admin_activates_the_invited_user(rt, client, tenant, run_jobs,
-                                                                                   mail):
+def test_a_kept_notification_is_delivered_when_an_admin_activates_the_invited_user(rt, client, tenant, run_jobs, mail):
     newbie = make_user(rt, tenant.id, "newbie", status="invited")
     batch(client, tenant, "notify", user_ids=[newbie.id], params={"subject": "Welcome", "body": "Start here"})
     run_jobs()
@@ -124,8 +125,10 @@ def test_several_unknown_emails_are_refused_unless_the_request_asks_to_invite(rt
     emails = ["one@example.edu", "two@example.edu"]
     with pytest.raises(InvalidInput) as refused:
         add_members(rt, tenant.id, team.id, emails=emails, actor=ADMIN)
-    assert refused.value.details["emails"] == ["No user with email 'one@example.edu'.",
-                                              "No user with email 'two@example.edu'."]
+    assert refused.value.details["emails"] == [
+        "No user with email 'one@example.edu'.",
+        "No user with email 'two@example.edu'.",
+    ]
     assert add_members(rt, tenant.id, team.id, emails=emails, actor=ADMIN, invite=True).added_count == 2
     run_jobs()
     assert sorted(m["To"] for m in mail.received) == emails

@@ -49,12 +49,15 @@ def test_every_request_gets_a_request_id_in_its_response_and_one_json_log_line(c
     r = client.get("/api/v1/groups/12345", headers={**tenant.admin, "X-Request-ID": "lb-7f3a.1"})
     assert r.status_code == 404 and r.headers["X-Request-ID"] == "lb-7f3a.1"
 
-    r = client.get("/healthz", headers={"X-Request-ID": "two words {\"level\": \"ERROR\"}"})
-    assert r.headers["X-Request-ID"] != "two words {\"level\": \"ERROR\"}" and len(r.headers["X-Request-ID"]) == 32
+    r = client.get("/healthz", headers={"X-Request-ID": 'two words {"level": "ERROR"}'})
+    assert r.headers["X-Request-ID"] != 'two words {"level": "ERROR"}' and len(r.headers["X-Request-ID"]) == 32
 
     lines = request_lines(json_log())
     assert [(x["method"], x["path"], x["status"]) for x in lines] == [
-        ("GET", "/api/v1/groups", 200), ("GET", "/api/v1/groups/12345", 404), ("GET", "/healthz", 200)]
+        ("GET", "/api/v1/groups", 200),
+        ("GET", "/api/v1/groups/12345", 404),
+        ("GET", "/healthz", 200),
+    ]
     assert [x["request_id"] for x in lines[:2]] == [generated, "lb-7f3a.1"]
     assert lines[1]["route"] == "/api/v1/groups/<int:group_id>"
     assert all(isinstance(x["duration_ms"], float) and x["duration_ms"] >= 0 and x["level"] == "INFO" for x in lines)
@@ -64,8 +67,11 @@ def test_the_request_id_of_the_request_that_started_a_job_is_in_the_jobs_log_lin
     r = client.post("/api/v1/groups", json={"name": "Source"}, headers=tenant.admin)
     source = r.json["id"]
     target = client.post("/api/v1/groups", json={"name": "Target"}, headers=tenant.admin).json["id"]
-    r = client.post(f"/api/v1/groups/{target}/members/copy", json={"from_group_id": source},
-                    headers={**tenant.admin, "X-Request-ID": "copy-request-42"})
+    r = client.post(
+        f"/api/v1/groups/{target}/members/copy",
+        json={"from_group_id": source},
+        headers={**tenant.admin, "X-Request-ID": "copy-request-42"},
+    )
     assert r.status_code == 202
     op_id = r.json["operation_id"]
     run_jobs()
@@ -94,7 +100,9 @@ def test_tokens_and_passwords_never_reach_the_log_or_a_response(rt, client, tena
     assert "hunter2" not in op.get_data(as_text=True) and "Traceback" not in op.get_data(as_text=True)
 
 
-def test_an_unexpected_error_answers_500_with_an_incident_id_and_logs_one_line_with_the_request_id(app, client, json_log):
+def test_an_unexpected_error_answers_500_with_an_incident_id_and_logs_one_line_with_the_request_id(
+    app, client, json_log
+):
     def boom():
         raise RuntimeError("password=hunter2 while talking to the database")
 
@@ -136,7 +144,9 @@ def test_metrics_are_off_without_metrics_token_and_need_it_when_set(rt, client):
     assert client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).status_code == 200
 
 
-def test_metrics_count_requests_by_route_template_jobs_by_type_and_outcome_and_queue_depth(rt, client, tenant, run_jobs):
+def test_metrics_count_requests_by_route_template_jobs_by_type_and_outcome_and_queue_depth(
+    rt, client, tenant, run_jobs
+):
     rt.settings.metrics_token = "scrape-secret"
     route = "/api/v1/groups/<int:group_id>"
     before = scrape(client, rt)

@@ -33,14 +33,18 @@ def test_every_api_route_and_method_of_the_url_map_is_documented(app, client):
 def test_the_document_names_the_bearer_scheme_for_every_operation(client):
     document = spec(client)
     assert document["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "description": "An admin token (prov_...)."}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An admin token (prov_...).",
+    }
     assert document["security"] == [{"bearerAuth": []}]
 
 
 def test_the_schemas_describe_the_documented_shapes(client):
     schemas = spec(client)["components"]["schemas"]
-    assert {"id", "name", "description", "kind", "source", "member_count", "created_at",
-            "updated_at"} <= set(schemas["Group"]["properties"])
+    assert {"id", "name", "description", "kind", "source", "member_count", "created_at", "updated_at"} <= set(
+        schemas["Group"]["properties"]
+    )
     assert {"first_name", "last_name", "last_login_at", "custom_attributes"} <= set(schemas["User"]["properties"])
     assert {"source", "added_at", "email"} <= set(schemas["Member"]["properties"])
     assert set(schemas["Progress"]["properties"]) == {"done", "total"}
@@ -63,6 +67,7 @@ def test_the_copy_endpoint_is_documented_as_202_with_an_operation_id(client):
 
 # --- every route refuses bad client data with a 4xx, never a 5xx ------------------------------
 
+
 def _api_routes(app):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(API) and rule.rule not in UNDOCUMENTED:
@@ -74,8 +79,7 @@ def _wrong_types(schema, schemas):
     """A body with every documented property of a request schema set to a value of the wrong type."""
     if "$ref" in schema:
         schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
-    wrong = {"string": 12345, "integer": 10**30, "number": "many", "boolean": "maybe", "array": "x",
-             "object": [1]}
+    wrong = {"string": 12345, "integer": 10**30, "number": "many", "boolean": "maybe", "array": "x", "object": [1]}
     return {name: wrong.get(prop.get("type"), {"deep": [None]}) for name, prop in schema.get("properties", {}).items()}
 
 
@@ -86,16 +90,19 @@ BAD_BODIES = {
     "json array": dict(json=[1, 2]),
     "json null": dict(data="null", content_type="application/json"),
     "form body": dict(data="a=1", content_type="application/x-www-form-urlencoded"),
-    "huge number": dict(data='{"id": 1e999999, "user_ids": [123456789012345678901234567890]}',
-                        content_type="application/json"),
+    "huge number": dict(
+        data='{"id": 1e999999, "user_ids": [123456789012345678901234567890]}', content_type="application/json"
+    ),
 }
 
 
 def test_no_route_answers_bad_client_data_with_a_5xx(app, client, tenant):
     from tests.support.api import new_group, new_user
 
-    real_ids = {"group_id": new_group(client, tenant, "Math")["id"],
-                "user_id": new_user(client, tenant, "ann@example.org")["id"]}
+    real_ids = {
+        "group_id": new_group(client, tenant, "Math")["id"],
+        "user_id": new_user(client, tenant, "ann@example.org")["id"],
+    }
     document = spec(client)
     schemas = document["components"]["schemas"]
     failures = []

@@ -9,8 +9,18 @@ from provisioning.activity import Actor
 from provisioning.operations import start_operation
 from tests.support.api import new_group, new_user
 
-OPERATION_FIELDS = {"id", "type", "status", "progress", "result", "errors", "requested_by", "created_at",
-                    "started_at", "finished_at"}
+OPERATION_FIELDS = {
+    "id",
+    "type",
+    "status",
+    "progress",
+    "result",
+    "errors",
+    "requested_by",
+    "created_at",
+    "started_at",
+    "finished_at",
+}
 
 
 def request_copy(client, tenant, members=2):
@@ -19,8 +29,9 @@ def request_copy(client, tenant, members=2):
     target = new_group(client, tenant, f"Target {members}")
     ids = [new_user(client, tenant, f"user{members}-{n}@example.org")["id"] for n in range(members)]
     client.post(f"/api/v1/groups/{source['id']}/members", json={"user_ids": ids}, headers=tenant.admin)
-    r = client.post(f"/api/v1/groups/{target['id']}/members/copy", json={"from_group_id": source["id"]},
-                    headers=tenant.admin)
+    r = client.post(
+        f"/api/v1/groups/{target['id']}/members/copy", json={"from_group_id": source["id"]}, headers=tenant.admin
+    )
     assert r.status_code == 202, r.json
     return r.json["operation_id"], target["id"]
 
@@ -88,9 +99,16 @@ def test_list_pages_with_the_total(client, rt, tenant):
     assert (page["total"], page["page"], page["per_page"], len(page["items"])) == (3, 2, 2, 1)
 
 
-@pytest.mark.parametrize("query, field", [("status=done", "status"), ("since=yesterday", "since"),
-                                          ("until=0001-01-01T00:00:00%2B14:00", "until"),
-                                          ("per_page=501", "per_page"), ("page=abc", "page")])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("status=done", "status"),
+        ("since=yesterday", "since"),
+        ("until=0001-01-01T00:00:00%2B14:00", "until"),
+        ("per_page=501", "per_page"),
+        ("page=abc", "page"),
+    ],
+)
 def test_bad_list_parameters_are_400s_naming_them(client, tenant, query, field):
     r = client.get(f"/api/v1/operations?{query}", headers=tenant.admin)
     assert r.status_code == 400 and list(r.json["errors"]) == [field]

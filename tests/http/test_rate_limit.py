@@ -89,14 +89,25 @@ def test_the_limit_holds_across_gunicorn_worker_processes(rt, tenant, tmp_path):
     from tests.support.servers import free_port
 
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": rt.settings.database_url, "REDIS_URL": TEST_REDIS_URL,
-           "SECRET_KEY": rt.settings.secret_key, "QUEUE_NAME": rt.settings.queue_name, "RATE_LIMIT_PER_MINUTE": "12",
-           "METRICS_TOKEN": "scrape-secret"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": rt.settings.database_url,
+        "REDIS_URL": TEST_REDIS_URL,
+        "SECRET_KEY": rt.settings.secret_key,
+        "QUEUE_NAME": rt.settings.queue_name,
+        "RATE_LIMIT_PER_MINUTE": "12",
+        "METRICS_TOKEN": "scrape-secret",
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = (tmp_path / "serve.log").open("wb")
     script = Path(sys.executable).with_name("provisioning")
-    proc = subprocess.Popen([str(script), "serve", "--port", str(port), "--workers", "3", "--threads", "2"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(script), "serve", "--port", str(port), "--workers", "3", "--threads", "2"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

@@ -43,16 +43,37 @@ def test_full_user_sample_round_trips_every_attribute_but_password_and_groups(cl
     r = post(client, tenant, "/Users", sample)
     assert r.status_code == 201, r.json
     back = client.get(f"/scim/v2/Users/{r.json['id']}", headers=tenant.scim).json
-    for attr in ("externalId", "userName", "name", "displayName", "nickName", "profileUrl", "emails", "addresses",
-                 "phoneNumbers", "ims", "photos", "userType", "title", "preferredLanguage", "locale", "timezone",
-                 "active", "x509Certificates"):
+    for attr in (
+        "externalId",
+        "userName",
+        "name",
+        "displayName",
+        "nickName",
+        "profileUrl",
+        "emails",
+        "addresses",
+        "phoneNumbers",
+        "ims",
+        "photos",
+        "userType",
+        "title",
+        "preferredLanguage",
+        "locale",
+        "timezone",
+        "active",
+        "x509Certificates",
+    ):
         assert back[attr] == sample[attr], attr
     assert "password" not in back
     assert back["groups"] == []  # read-only: the sample's group membership was ignored
     with rt.db.read() as s:
         user = s.scalar(select(User).where(User.tenant_id == tenant.id))
     assert (user.email, user.email_type, user.given_name, user.family_name) == (
-        "bjensen@example.com", "work", "Barbara", "Jensen")
+        "bjensen@example.com",
+        "work",
+        "Barbara",
+        "Jensen",
+    )
     assert user.extra["phoneNumbers"] == sample["phoneNumbers"]
 
 
@@ -60,14 +81,22 @@ def test_enterprise_user_sample_fills_the_enterprise_columns(client, tenant, rt)
     r = post(client, tenant, "/Users", golden("rfc7643_8.3_enterprise_user.json"))
     assert r.status_code == 201, r.json
     ext = r.json["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]
-    assert ext == {"employeeNumber": "701984", "costCenter": "4130", "organization": "Universal Studios",
-                   "division": "Theme Park", "department": "Tour Operations",
-                   "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d"}}
+    assert ext == {
+        "employeeNumber": "701984",
+        "costCenter": "4130",
+        "organization": "Universal Studios",
+        "division": "Theme Park",
+        "department": "Tour Operations",
+        "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d"},
+    }
     assert "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User" in r.json["schemas"]
     with rt.db.read() as s:
         user = s.scalar(select(User).where(User.tenant_id == tenant.id))
     assert (user.department, user.cost_center, user.manager_id) == (
-        "Tour Operations", "4130", "26118915-6090-4610-87e4-49d8ca9f808d")
+        "Tour Operations",
+        "4130",
+        "26118915-6090-4610-87e4-49d8ca9f808d",
+    )
 
 
 def test_group_sample_and_member_patches_from_rfc_7644(client, tenant):
@@ -75,16 +104,28 @@ def test_group_sample_and_member_patches_from_rfc_7644(client, tenant):
     group = post(client, tenant, "/Groups", golden("rfc7643_8.4_group.json"))
     assert group.status_code == 201 and group.json["displayName"] == "Tour Guides" and group.json["members"] == []
     gid = group.json["id"]
-    assert patch(client, tenant, f"/Groups/{gid}", golden("rfc7644_3.5.2.1_add_member.json", user_id=user_id)).status_code == 204
+    assert (
+        patch(client, tenant, f"/Groups/{gid}", golden("rfc7644_3.5.2.1_add_member.json", user_id=user_id)).status_code
+        == 204
+    )
     members = client.get(f"/scim/v2/Groups/{gid}", headers=tenant.scim).json["members"]
     assert [m["value"] for m in members] == [user_id]
-    assert patch(client, tenant, f"/Groups/{gid}", golden("rfc7644_3.5.2.2_remove_member.json", user_id=user_id)).status_code == 204
+    assert (
+        patch(
+            client, tenant, f"/Groups/{gid}", golden("rfc7644_3.5.2.2_remove_member.json", user_id=user_id)
+        ).status_code
+        == 204
+    )
     assert client.get(f"/scim/v2/Groups/{gid}", headers=tenant.scim).json["members"] == []
 
 
 def test_pathless_add_appends_to_a_multi_valued_attribute_and_sets_a_simple_one(client, tenant):
-    uid = post(client, tenant, "/Users", {"userName": "bjensen", "emails": [
-        {"value": "bjensen@example.com", "type": "work", "primary": True}]}).json["id"]
+    uid = post(
+        client,
+        tenant,
+        "/Users",
+        {"userName": "bjensen", "emails": [{"value": "bjensen@example.com", "type": "work", "primary": True}]},
+    ).json["id"]
     r = patch(client, tenant, f"/Users/{uid}", golden("rfc7644_3.5.2.1_add_pathless.json"))
     assert r.status_code == 200, r.json
     assert r.json["nickName"] == "Babs"

@@ -18,15 +18,17 @@ def user(client, tenant, name):
 
 
 def group(client, tenant, name, members=()):
-    r = client.post("/scim/v2/Groups", json={"displayName": name, "members": [{"value": m} for m in members]},
-                    headers=tenant.scim)
+    r = client.post(
+        "/scim/v2/Groups", json={"displayName": name, "members": [{"value": m} for m in members]}, headers=tenant.scim
+    )
     assert r.status_code == 201, r.json
     return r.json["id"]
 
 
 def patch(client, tenant, gid, *ops, query=""):
-    return client.patch(f"/scim/v2/Groups/{gid}{query}", json={"schemas": [PATCH], "Operations": list(ops)},
-                        headers=tenant.scim)
+    return client.patch(
+        f"/scim/v2/Groups/{gid}{query}", json={"schemas": [PATCH], "Operations": list(ops)}, headers=tenant.scim
+    )
 
 
 def member_ids(client, tenant, gid):
@@ -91,7 +93,10 @@ def test_remove_members_without_a_value_empties_the_group(client, tenant):
 def test_filtered_member_removal_accepts_or_and_refuses_other_filters(client, tenant):
     a, b, c = (user(client, tenant, n) for n in "abc")
     gid = group(client, tenant, "G", [a, b, c])
-    assert patch(client, tenant, gid, {"op": "remove", "path": f'members[value eq "{a}" or value eq "{b}"]'}).status_code == 204
+    assert (
+        patch(client, tenant, gid, {"op": "remove", "path": f'members[value eq "{a}" or value eq "{b}"]'}).status_code
+        == 204
+    )
     assert member_ids(client, tenant, gid) == [c]
     r = patch(client, tenant, gid, {"op": "remove", "path": 'members[display co "x"]'})
     assert r.status_code == 400 and r.json["scimType"] == "invalidFilter"
@@ -100,7 +105,12 @@ def test_filtered_member_removal_accepts_or_and_refuses_other_filters(client, te
 def test_replace_members_sets_exactly_the_given_list(client, tenant):
     a, b, c = (user(client, tenant, n) for n in "abc")
     gid = group(client, tenant, "G", [a, b])
-    assert patch(client, tenant, gid, {"op": "replace", "path": "members", "value": [{"value": b}, {"value": c}]}).status_code == 204
+    assert (
+        patch(
+            client, tenant, gid, {"op": "replace", "path": "members", "value": [{"value": b}, {"value": c}]}
+        ).status_code
+        == 204
+    )
     assert member_ids(client, tenant, gid) == sorted([b, c])
 
 
@@ -114,24 +124,38 @@ def test_put_replaces_name_and_members(client, tenant):
 
 def test_patch_with_attributes_answers_200_with_the_group(client, tenant):
     gid = group(client, tenant, "G")
-    r = patch(client, tenant, gid, {"op": "replace", "path": "displayName", "value": "Renamed"},
-              query="?attributes=displayName")
+    r = patch(
+        client,
+        tenant,
+        gid,
+        {"op": "replace", "path": "displayName", "value": "Renamed"},
+        query="?attributes=displayName",
+    )
     assert r.status_code == 200 and r.json["displayName"] == "Renamed" and "members" not in r.json
 
 
 def test_automatic_groups_refuse_manual_member_changes_with_a_clear_error(client, tenant, rt):
     uid = user(client, tenant, "u1")
     with rt.db.transaction() as s:
-        auto = Group(tenant_id=tenant.id, name="Everyone in Sales", kind="automatic", source="api",
-                     rule='title eq "Sales"', settings={})
+        auto = Group(
+            tenant_id=tenant.id,
+            name="Everyone in Sales",
+            kind="automatic",
+            source="api",
+            rule='title eq "Sales"',
+            settings={},
+        )
         s.add(auto)
         s.flush()
         gid = str(auto.id)
     r = patch(client, tenant, gid, {"op": "add", "path": "members", "value": [{"value": uid}]})
     assert r.status_code == 400 and r.json["scimType"] == "mutability"
     assert "automatic" in r.json["detail"]
-    r = client.put(f"/scim/v2/Groups/{gid}", json={"displayName": "Everyone in Sales", "members": [{"value": uid}]},
-                   headers=tenant.scim)
+    r = client.put(
+        f"/scim/v2/Groups/{gid}",
+        json={"displayName": "Everyone in Sales", "members": [{"value": uid}]},
+        headers=tenant.scim,
+    )
     assert r.status_code == 400 and "automatic" in r.json["detail"]
 
 
@@ -141,11 +165,16 @@ def test_member_changes_are_activity_events_on_the_scim_channel(client, tenant, 
     patch(client, tenant, gid, {"op": "add", "path": "members", "value": [{"value": uid}]})
     patch(client, tenant, gid, {"op": "remove", "path": f'members[value eq "{uid}"]'})
     with rt.db.read() as s:
-        rows = s.execute(select(ActivityEvent.action, ActivityEvent.channel, ActivityEvent.details)
-                         .where(ActivityEvent.object_type == "group", ActivityEvent.object_id == gid)
-                         .order_by(ActivityEvent.id)).all()
-    assert [(a, c) for a, c, _ in rows] == [("group.created", "scim"), ("group.member_added", "scim"),
-                                            ("group.member_removed", "scim")]
+        rows = s.execute(
+            select(ActivityEvent.action, ActivityEvent.channel, ActivityEvent.details)
+            .where(ActivityEvent.object_type == "group", ActivityEvent.object_id == gid)
+            .order_by(ActivityEvent.id)
+        ).all()
+    assert [(a, c) for a, c, _ in rows] == [
+        ("group.created", "scim"),
+        ("group.member_added", "scim"),
+        ("group.member_removed", "scim"),
+    ]
     assert rows[1][2] == {"user_id": int(uid)}
 
 
@@ -154,8 +183,10 @@ def test_adding_one_member_to_a_big_group_never_reads_its_members(client, tenant
     big = group(client, tenant, "Big")
     ids = [user(client, tenant, f"u{i}") for i in range(30)]
     with rt.db.transaction() as s:
-        s.execute(Membership.__table__.insert(), [
-            {"group_id": int(big), "user_id": int(u), "tenant_id": tenant.id, "source": "scim"} for u in ids[1:]])
+        s.execute(
+            Membership.__table__.insert(),
+            [{"group_id": int(big), "user_id": int(u), "tenant_id": tenant.id, "source": "scim"} for u in ids[1:]],
+        )
     statements = []
 
     def remember(conn, cursor, statement, parameters, *args):
@@ -163,16 +194,22 @@ def test_adding_one_member_to_a_big_group_never_reads_its_members(client, tenant
 
     event.listen(rt.db.engine, "before_cursor_execute", remember)
     try:
-        r = patch(client, tenant, big, {"op": "add", "path": "members", "value": [{"value": ids[0]}]},
-                  {"op": "remove", "path": f'members[value eq "{ids[1]}"]'})
+        r = patch(
+            client,
+            tenant,
+            big,
+            {"op": "add", "path": "members", "value": [{"value": ids[0]}]},
+            {"op": "remove", "path": f'members[value eq "{ids[1]}"]'},
+        )
     finally:
         event.remove(rt.db.engine, "before_cursor_execute", remember)
     assert r.status_code == 204
     reads = [s for s, _ in statements if s.lstrip().upper().startswith("SELECT") and "memberships" in s.lower()]
     assert reads == [], reads
     with rt.db.read() as s:
-        assert s.scalar(select(Membership.user_id).where(Membership.group_id == int(big),
-                                                         Membership.user_id == int(ids[0]))) == int(ids[0])
+        assert s.scalar(
+            select(Membership.user_id).where(Membership.group_id == int(big), Membership.user_id == int(ids[0]))
+        ) == int(ids[0])
 
 
 def test_delete_group_keeps_its_members(client, tenant):
@@ -187,14 +224,20 @@ def test_another_tenants_group_is_not_found(client, tenant, other_tenant, rt):
     theirs = group_service.create_group(rt, other_tenant.id, {"name": "Theirs"}, Actor("t", "api"))
     for method in ("get", "put", "patch", "delete"):
         body = {"displayName": "x"} if method == "put" else {"Operations": [{"op": "remove", "path": "members"}]}
-        assert getattr(client, method)(f"/scim/v2/Groups/{theirs.id}", json=body, headers=tenant.scim).status_code == 404
+        assert (
+            getattr(client, method)(f"/scim/v2/Groups/{theirs.id}", json=body, headers=tenant.scim).status_code == 404
+        )
 
 
 def test_a_scim_change_to_a_user_updates_the_automatic_groups_at_once(client, tenant, rt):
-    auto = group_service.create_group(rt, tenant.id, {"name": "Sales people", "kind": "automatic",
-                                                      "rule": 'title eq "Sales"'}, Actor("admin", "api"))
+    auto = group_service.create_group(
+        rt, tenant.id, {"name": "Sales people", "kind": "automatic", "rule": 'title eq "Sales"'}, Actor("admin", "api")
+    )
     uid = client.post("/scim/v2/Users", json={"userName": "seller", "title": "Sales"}, headers=tenant.scim).json["id"]
     assert member_ids(client, tenant, str(auto.id)) == [uid]
-    client.patch(f"/scim/v2/Users/{uid}", json={"Operations": [{"op": "replace", "path": "title", "value": "Support"}]},
-                 headers=tenant.scim)
+    client.patch(
+        f"/scim/v2/Users/{uid}",
+        json={"Operations": [{"op": "replace", "path": "title", "value": "Support"}]},
+        headers=tenant.scim,
+    )
     assert member_ids(client, tenant, str(auto.id)) == []

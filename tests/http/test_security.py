@@ -37,10 +37,11 @@ def _bearer(token: str) -> dict[str, str]:
 
 # --- tokens at rest ----------------------------------------------------------------------------------
 
+
 def test_tokens_are_stored_only_as_their_sha256_hash(rt, tenant):
     stored = _every_value(rt)
     for token in (tenant.admin_token, tenant.scim_token):
-        secret_part = token[len(tokens.TOKEN_PREFIX):]
+        secret_part = token[len(tokens.TOKEN_PREFIX) :]
         assert token not in stored and secret_part not in stored
         assert secret_part[6:] not in stored  # beyond the 6 characters shown as the prefix, nothing
         assert hashlib.sha256(token.encode()).hexdigest() in stored
@@ -54,8 +55,14 @@ def test_tokens_are_stored_only_as_their_sha256_hash(rt, tenant):
 def test_the_stored_hash_is_no_credential_and_a_near_miss_is_refused(client, tenant):
     digest = hashlib.sha256(tenant.admin_token.encode()).hexdigest()
     last = tenant.admin_token[-1]
-    near_misses = [tenant.admin_token[:-1] + ("A" if last != "A" else "B"), tenant.admin_token[:-1],
-                   tenant.admin_token + "x", tenant.admin_token.swapcase(), digest, tokens.TOKEN_PREFIX + digest]
+    near_misses = [
+        tenant.admin_token[:-1] + ("A" if last != "A" else "B"),
+        tenant.admin_token[:-1],
+        tenant.admin_token + "x",
+        tenant.admin_token.swapcase(),
+        digest,
+        tokens.TOKEN_PREFIX + digest,
+    ]
     for presented in near_misses:
         r = client.get("/api/v1/groups", headers=_bearer(presented))
         assert r.status_code == 401, presented
@@ -63,6 +70,7 @@ def test_the_stored_hash_is_no_credential_and_a_near_miss_is_refused(client, ten
 
 
 # --- revocation and scopes ---------------------------------------------------------------------------
+
 
 def _token_id(rt, token: str) -> int:
     with rt.db.read() as s:
@@ -84,11 +92,16 @@ def test_a_revoked_token_is_refused_on_its_very_next_request(client, rt, tenant)
 
 def test_each_kind_of_token_opens_only_its_own_door(client, app, rt, tenant):
     ui = sign_in(client, rt, tenant.id).token  # the UI's launch token of the tenant's owner
-    lti_launch = lti_tokens.issue_launch_token(app.config["SECRET_KEY"], {"t": tenant.id, "u": 1, "r": "admin",
-                                                                          "lr": "admin", "c": None})
+    lti_launch = lti_tokens.issue_launch_token(
+        app.config["SECRET_KEY"], {"t": tenant.id, "u": 1, "r": "admin", "lr": "admin", "c": None}
+    )
     # (credential, admin API, SCIM, UI page)
-    expected = [(tenant.admin_token, 200, 403, 401), (tenant.scim_token, 403, 200, 401),
-                (ui, 401, 401, 200), (lti_launch, 401, 401, None)]
+    expected = [
+        (tenant.admin_token, 200, 403, 401),
+        (tenant.scim_token, 403, 200, 401),
+        (ui, 401, 401, 200),
+        (lti_launch, 401, 401, None),
+    ]
     for credential, api, scim, page in expected:
         assert client.get("/api/v1/groups", headers=_bearer(credential)).status_code == api, credential
         r = client.get("/scim/v2/Users", headers=_bearer(credential))
@@ -114,8 +127,13 @@ def _closed_port() -> int:
 @pytest.fixture
 def broken_app():
     """The service on a database that refuses connections: every request that needs it fails inside."""
-    app = create_app({"database_url": f"postgresql://provisioning:{PASSWORD}@127.0.0.1:{_closed_port()}/nowhere",
-                      "secret_key": secrets.token_urlsafe(32), "jobs_sweep_interval": 0})
+    app = create_app(
+        {
+            "database_url": f"postgresql://provisioning:{PASSWORD}@127.0.0.1:{_closed_port()}/nowhere",
+            "secret_key": secrets.token_urlsafe(32),
+            "jobs_sweep_interval": 0,
+        }
+    )
     yield app
     app.extensions["provisioning"].db.dispose()
 
@@ -124,15 +142,18 @@ def test_a_broken_database_leaks_no_traceback_token_or_password_in_responses_or_
     caplog.set_level(logging.INFO)  # a production-like level: SQLAlchemy's own loggers would speak too
     client = broken_app.test_client()
     token = tokens.TOKEN_PREFIX + secrets.token_urlsafe(32)
-    launch = lti_tokens.issue_launch_token(broken_app.config["SECRET_KEY"], {"t": 1, "u": 1, "r": "admin",
-                                                                              "lr": "admin", "c": None})
+    launch = lti_tokens.issue_launch_token(
+        broken_app.config["SECRET_KEY"], {"t": 1, "u": 1, "r": "admin", "lr": "admin", "c": None}
+    )
     responses = [
         client.get("/api/v1/groups", headers=_bearer(token)),
         client.post("/api/v1/groups", json={"name": "x"}, headers=_bearer(token)),
-        client.get("/scim/v2/Users?filter=userName eq \"a\"", headers=_bearer(token)),
+        client.get('/scim/v2/Users?filter=userName eq "a"', headers=_bearer(token)),
         client.get("/ui/groups", query_string={"lt": launch}),
-        client.post("/lti/login", data={"iss": "https://lms.example", "login_hint": "1",
-                                        "target_link_uri": "http://localhost/lti/launch"}),
+        client.post(
+            "/lti/login",
+            data={"iss": "https://lms.example", "login_hint": "1", "target_link_uri": "http://localhost/lti/launch"},
+        ),
     ]
     logged = caplog.text + "\n".join(str(r.exc_info) for r in caplog.records if r.exc_info)
     for r in responses:
@@ -153,8 +174,11 @@ def test_sql_logging_never_shows_parameter_values(client, tenant, caplog):
     # An operator who turns SQL logging on (sqlalchemy.engine at INFO) sees statements, not values:
     # values are token hashes and people's data.
     caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
-    client.post("/api/v1/users", json={"email": "private.person@example.org", "first_name": "Private",
-                                       "last_name": "Person"}, headers=tenant.admin)
+    client.post(
+        "/api/v1/users",
+        json={"email": "private.person@example.org", "first_name": "Private", "last_name": "Person"},
+        headers=tenant.admin,
+    )
     assert "INSERT INTO users" in caplog.text.replace('"', "")
     for leak in ("private.person@example.org", tokens.hash_token(tenant.admin_token)):
         assert leak not in caplog.text
@@ -163,8 +187,10 @@ def test_sql_logging_never_shows_parameter_values(client, tenant, caplog):
 def test_redaction_removes_tokens_passwords_and_hashes_from_a_message():
     from provisioning.incidents import redact
 
-    text = ("connect to postgresql://app:hunter2@db/x failed; Authorization: Bearer abc.def; "
-            "token=prov_AbC-123_x password: hunter3 " + "ab" * 32)
+    text = (
+        "connect to postgresql://app:hunter2@db/x failed; Authorization: Bearer abc.def; "
+        "token=prov_AbC-123_x password: hunter3 " + "ab" * 32
+    )
     cleaned = redact(text)
     for leak in ("hunter2", "hunter3", "abc.def", "prov_AbC-123_x", "ab" * 32):
         assert leak not in cleaned, leak
@@ -181,6 +207,6 @@ def test_a_failing_after_commit_hook_is_logged_as_one_redacted_line(rt, caplog):
     caplog.set_level(logging.INFO)
     with rt.db.transaction() as s:
         on_commit(s, enqueue)
-    record, = [r for r in caplog.records if "after-commit" in r.getMessage()]
+    (record,) = [r for r in caplog.records if "after-commit" in r.getMessage()]
     assert record.exc_info is None and "Traceback" not in caplog.text and PASSWORD not in caplog.text
     assert "ConnectionError" in record.getMessage() and "redis://:[redacted]@127.0.0.1" in record.getMessage()

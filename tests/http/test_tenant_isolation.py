@@ -75,21 +75,29 @@ def world(rt, client, tenant, other_tenant) -> World:
 
 def test_the_url_map_yields_cases_for_every_known_resource():
     rules = {c.values[1] for c in CASES}
-    assert {"/api/v1/groups/<int:group_id>", "/api/v1/groups/<int:group_id>/members/<int:user_id>",
-            "/api/v1/users/<int:user_id>", "/api/v1/operations/<int:operation_id>/cancel"} <= rules
+    assert {
+        "/api/v1/groups/<int:group_id>",
+        "/api/v1/groups/<int:group_id>/members/<int:user_id>",
+        "/api/v1/users/<int:user_id>",
+        "/api/v1/operations/<int:operation_id>/cancel",
+    } <= rules
 
 
 @pytest.mark.parametrize("method, rule, arguments, foreign", CASES)
 def test_another_tenants_object_is_a_404_and_nothing_changes(rt, client, world, method, rule, arguments, foreign):
     unknown = set(arguments) - BUILDERS.keys()
     if unknown:
-        pytest.fail(f"{rule} has id parameter(s) {sorted(unknown)} that tenant isolation cannot build: "
-                    f"add a builder to BUILDERS in tests/support/isolation.py (or, if it names no tenant's object, "
-                    f"to NOT_TENANT_OBJECTS).")
+        pytest.fail(
+            f"{rule} has id parameter(s) {sorted(unknown)} that tenant isolation cannot build: "
+            f"add a builder to BUILDERS in tests/support/isolation.py (or, if it names no tenant's object, "
+            f"to NOT_TENANT_OBJECTS)."
+        )
     values = {arg: world.id("b" if arg in foreign else "a", arg) for arg in arguments}
     # The same request naming objects that exist nowhere: B's objects must be indistinguishable from those.
-    nowhere = {arg: (NOWHERE if isinstance(value, int) else f"nowhere-{arg}") if arg in foreign else value
-               for arg, value in values.items()}
+    nowhere = {
+        arg: (NOWHERE if isinstance(value, int) else f"nowhere-{arg}") if arg in foreign else value
+        for arg, value in values.items()
+    }
     body = BODIES.get((method, rule))
     if body:
         body = body(world)
@@ -104,8 +112,11 @@ def test_another_tenants_object_is_a_404_and_nothing_changes(rt, client, world, 
 
 def test_lists_never_show_another_tenants_objects(client, world):
     world.build_everything()
-    list_routes = [rule.rule for rule in _api_rules()
-                   if not rule.arguments and "GET" in rule.methods and not rule.rule.endswith(".json")]
+    list_routes = [
+        rule.rule
+        for rule in _api_rules()
+        if not rule.arguments and "GET" in rule.methods and not rule.rule.endswith(".json")
+    ]
     assert "/api/v1/activity" in list_routes
     for route in list_routes:
         mine = client.get(route, headers=world.a.admin)
@@ -117,9 +128,11 @@ def test_lists_never_show_another_tenants_objects(client, world):
 def test_another_tenants_user_cannot_be_added_to_ones_own_group(rt, client, world):
     mine, theirs = world.id("a", "group_id"), world.id("b", "other_user_id")
     before = snapshot(rt)
-    r = client.post(f"/api/v1/groups/{mine}/members",
-                    json={"user_ids": [theirs], "emails": [f"{MARKER}@example.org"]},
-                    headers=world.a.admin)
+    r = client.post(
+        f"/api/v1/groups/{mine}/members",
+        json={"user_ids": [theirs], "emails": [f"{MARKER}@example.org"]},
+        headers=world.a.admin,
+    )
     # Exactly what an id or email that exists nowhere gets: nothing reveals B's user.
     assert r.status_code == 400 and set(r.json["errors"]) == {"user_ids", "emails"}
     assert snapshot(rt) == before

@@ -23,16 +23,26 @@ NOT_TENANT_OBJECTS = {"filename", "schema_id", "name", "unknown"}
 
 SCIM_BODIES = {
     "PUT": lambda w, res: {"userName": "hijacked", "active": False} if res == "Users" else {"displayName": "Hijacked"},
-    "PATCH": lambda w, res: {"schemas": [PATCH_OP], "Operations": [
-        {"op": "replace", "path": "active" if res == "Users" else "displayName",
-         "value": False if res == "Users" else "Hijacked"}]},
+    "PATCH": lambda w, res: {
+        "schemas": [PATCH_OP],
+        "Operations": [
+            {
+                "op": "replace",
+                "path": "active" if res == "Users" else "displayName",
+                "value": False if res == "Users" else "Hijacked",
+            }
+        ],
+    },
 }
 
 
 def _rules(prefix: str):
     app = create_app({"database_url": "sqlite://", "secret_key": "collect-only", "jobs_sweep_interval": 0})
-    return [rule for rule in app.url_map.iter_rules()
-            if rule.rule.startswith(prefix) and rule.arguments - NOT_TENANT_OBJECTS]
+    return [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(prefix) and rule.arguments - NOT_TENANT_OBJECTS
+    ]
 
 
 def _cases(prefix: str):
@@ -42,8 +52,16 @@ def _cases(prefix: str):
         variants = [tuple(arguments)] + ([(arg,) for arg in arguments] if len(arguments) > 1 else [])
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             for foreign in variants:
-                cases.append(pytest.param(method, rule.rule, rule.endpoint, arguments, foreign,
-                                          id=f"{method} {rule.rule} with B's {'+'.join(foreign)}"))
+                cases.append(
+                    pytest.param(
+                        method,
+                        rule.rule,
+                        rule.endpoint,
+                        arguments,
+                        foreign,
+                        id=f"{method} {rule.rule} with B's {'+'.join(foreign)}",
+                    )
+                )
     return cases
 
 
@@ -64,8 +82,9 @@ def test_the_url_map_yields_scim_and_ui_cases():
 
 
 @pytest.mark.parametrize("method, rule, endpoint, arguments, foreign", _cases("/scim/v2/"))
-def test_another_tenants_scim_resource_is_a_404_and_nothing_changes(rt, client, world, method, rule, endpoint,
-                                                                     arguments, foreign):
+def test_another_tenants_scim_resource_is_a_404_and_nothing_changes(
+    rt, client, world, method, rule, endpoint, arguments, foreign
+):
     resource = rule.split("/")[3]
     assert arguments == ["raw_id"] and resource in SCIM_IDS, f"{rule}: teach this test its id parameter"
     theirs = world.id("b", SCIM_IDS[resource])
@@ -81,8 +100,9 @@ def test_another_tenants_scim_resource_is_a_404_and_nothing_changes(rt, client, 
 
 
 @pytest.mark.parametrize("method, rule, endpoint, arguments, foreign", _cases("/ui/"))
-def test_another_tenants_object_in_the_ui_is_a_404_and_nothing_changes(rt, client, world, method, rule, endpoint,
-                                                                        arguments, foreign):
+def test_another_tenants_object_in_the_ui_is_a_404_and_nothing_changes(
+    rt, client, world, method, rule, endpoint, arguments, foreign
+):
     unknown = set(arguments) - BUILDERS.keys()
     assert not unknown, f"{rule}: add a builder for {sorted(unknown)} to tests/support/isolation.py"
     owner = sign_in(client, rt, world.a.id)  # tenant A's owner: every permission within A

@@ -15,8 +15,11 @@ from tests.support.signin import sign_in
 
 def _post_rules():
     app = create_app({"database_url": "sqlite://", "secret_key": "collect-only", "jobs_sweep_interval": 0})
-    return [pytest.param(rule.rule, rule.endpoint, id=rule.rule) for rule in app.url_map.iter_rules()
-            if rule.rule.startswith("/ui/") and "POST" in rule.methods]
+    return [
+        pytest.param(rule.rule, rule.endpoint, id=rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/ui/") and "POST" in rule.methods
+    ]
 
 
 def test_the_url_map_has_ui_forms():
@@ -24,8 +27,9 @@ def test_the_url_map_has_ui_forms():
 
 
 @pytest.mark.parametrize("rule, endpoint", _post_rules())
-def test_a_ui_post_without_its_sessions_csrf_token_is_refused_and_changes_nothing(rt, client, tenant, other_tenant,
-                                                                                 rule, endpoint):
+def test_a_ui_post_without_its_sessions_csrf_token_is_refused_and_changes_nothing(
+    rt, client, tenant, other_tenant, rule, endpoint
+):
     world = World(rt, client, tenant, other_tenant)
     values = {arg: world.id("a", arg) for arg in re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule)}
     path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(values[m.group(1)]), rule)

@@ -120,7 +120,7 @@ def test_the_rule_preview_counts_matches_and_shows_the_error_position(owner, rt,
 
 
 def test_creating_an_automatic_group_with_a_broken_rule_names_the_position(owner):
-    response = owner.post("/ui/groups/new", {"name": "Sales", "kind": "automatic", "rule": 'department eq'})
+    response = owner.post("/ui/groups/new", {"name": "Sales", "kind": "automatic", "rule": "department eq"})
     assert response.status_code == 400 and "osition" in response.get_data(as_text=True)
 
 
@@ -137,8 +137,10 @@ def test_the_group_page_lists_members_and_adds_and_removes_them(owner, school):
 def test_a_batch_action_asks_for_confirmation_with_the_count_then_runs(owner, rt, school, run_jobs):
     gid = school["theirs"].id
     memberships.add_members(rt, school["theirs"].tenant_id, gid, user_ids=[school["lee"].id], actor=ACTOR)
-    data = {"action": "deactivate", "user_ids": [str(school["lee"].id), str(school["max"].id),
-                                                  str(school["teacher"].id)]}  # Tia is not a member: ignored
+    data = {
+        "action": "deactivate",
+        "user_ids": [str(school["lee"].id), str(school["max"].id), str(school["teacher"].id)],
+    }  # Tia is not a member: ignored
     confirm = owner.post(f"/ui/groups/{gid}/batch", data)
     assert confirm.status_code == 200 and "touches <strong>2</strong> users" in confirm.get_data(as_text=True)
     assert users.get_user(rt, school["lee"].tenant_id, school["lee"].id).status == "active"
@@ -165,8 +167,9 @@ def test_sending_a_message_starts_an_operation(owner, school):
 
 def test_an_upload_previews_errors_drops_a_row_and_commits(owner, rt, school, run_jobs):
     content = b"email,Groupname\nmax@example.edu,Team A\nnot-an-email,Team A\nlee@example.edu,New Group\n"
-    response = owner.post("/ui/imports/new", {"file": (io.BytesIO(content), "members.csv")},
-                          content_type="multipart/form-data")
+    response = owner.post(
+        "/ui/imports/new", {"file": (io.BytesIO(content), "members.csv")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 302
     preview = owner.client.get(response.headers["Location"]).get_data(as_text=True)
     assert "not-an-email" in preview and "New Group" in preview and ">new<" in preview
@@ -186,8 +189,9 @@ def test_an_upload_previews_errors_drops_a_row_and_commits(owner, rt, school, ru
 
 
 def test_an_unreadable_upload_says_why(owner):
-    response = owner.post("/ui/imports/new", {"file": (io.BytesIO(b"\x00\x01\x02"), "x.xlsx")},
-                          content_type="multipart/form-data")
+    response = owner.post(
+        "/ui/imports/new", {"file": (io.BytesIO(b"\x00\x01\x02"), "x.xlsx")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 400 and 'role="alert"' in response.get_data(as_text=True)
 
 
@@ -202,21 +206,30 @@ def test_the_logs_list_operations_and_activity_with_filters(owner, school):
 
 
 def test_a_post_without_the_csrf_token_is_refused(owner, school):
-    response = owner.client.post(f"/ui/groups/{school['mine'].id}/members",
-                                 data={"lt": owner.token, "email": "max@example.edu"})
+    response = owner.client.post(
+        f"/ui/groups/{school['mine'].id}/members", data={"lt": owner.token, "email": "max@example.edu"}
+    )
     assert response.status_code == 403
-    response = owner.client.post(f"/ui/groups/{school['mine'].id}/members",
-                                 data={"lt": owner.token, "csrf": "0" * 64, "email": "max@example.edu"})
+    response = owner.client.post(
+        f"/ui/groups/{school['mine'].id}/members",
+        data={"lt": owner.token, "csrf": "0" * 64, "email": "max@example.edu"},
+    )
     assert response.status_code == 403
     assert "max@example.edu" not in owner.get(f"/ui/groups/{school['mine'].id}").get_data(as_text=True)
 
 
 def test_pages_allow_framing_only_by_registered_platforms(owner, rt, tenant):
     lti_registrations.register_platform(
-        rt, tenant.id, issuer="https://canvas.instructure.com", client_id="1",
+        rt,
+        tenant.id,
+        issuer="https://canvas.instructure.com",
+        client_id="1",
         auth_login_url="https://school.instructure.com/api/lti/authorize_redirect",
         auth_token_url="https://school.instructure.com/login/oauth2/token",
-        key_set_url="https://school.instructure.com/api/lti/security/jwks", deployment_ids=["d"], actor=ACTOR)
+        key_set_url="https://school.instructure.com/api/lti/security/jwks",
+        deployment_ids=["d"],
+        actor=ACTOR,
+    )
     csp = owner.get("/ui/groups").headers["Content-Security-Policy"]
     ancestors = csp.split("frame-ancestors")[1]
     assert "'self'" in ancestors and "https://canvas.instructure.com" in ancestors
@@ -230,8 +243,10 @@ def test_an_instructor_sees_and_acts_only_on_their_course_groups(client, app, sc
     assert "Team A" in page and "Team B" not in page
     assert tia.get(f"/ui/groups/{school['theirs'].id}").status_code == 403
     assert tia.get(f"/ui/groups/{school['theirs'].id}/members.csv").status_code == 403
-    refused = tia.post(f"/ui/groups/{school['theirs'].id}/batch",
-                       {"action": "deactivate", "user_ids": str(school["max"].id), "confirmed": "yes"})
+    refused = tia.post(
+        f"/ui/groups/{school['theirs'].id}/batch",
+        {"action": "deactivate", "user_ids": str(school["max"].id), "confirmed": "yes"},
+    )
     assert refused.status_code == 403
     assert tia.post("/ui/groups/new", {"name": "Mine", "kind": "manual"}).status_code == 403  # no create_groups
     assert tia.get(f"/ui/groups/{school['mine'].id}").status_code == 200
@@ -288,8 +303,9 @@ def test_stop_cancels_a_queued_operation(owner, school):
     assert state["status"] == "cancelled" and state["finished"]
 
 
-def test_an_instructor_cannot_see_an_operation_someone_else_started_on_another_group(owner, client, app, school,
-                                                                                      tenant):
+def test_an_instructor_cannot_see_an_operation_someone_else_started_on_another_group(
+    owner, client, app, school, tenant
+):
     started = owner.post(f"/ui/groups/{school['theirs'].id}/message", {"subject": "Hi", "body": "There"})
     op_id = int(re.search(r"/ui/operations/(\d+)", started.headers["Location"]).group(1))
     tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
@@ -323,9 +339,11 @@ def test_replacing_a_groups_members_from_a_file_removes_the_unlisted(owner, rt, 
     gid = school["mine"].id
     form = owner.get("/ui/imports/new", group_id=gid).get_data(as_text=True)
     assert "into Team A" in form and 'name="mode" value="replace" checked' in form
-    response = owner.post("/ui/imports/new", {"group_id": str(gid), "mode": "replace",
-                                              "file": (io.BytesIO(b"email\nmax@example.edu\n"), "team.csv")},
-                          content_type="multipart/form-data")
+    response = owner.post(
+        "/ui/imports/new",
+        {"group_id": str(gid), "mode": "replace", "file": (io.BytesIO(b"email\nmax@example.edu\n"), "team.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
     owner.post(f"/ui/imports/{import_id}/commit")
@@ -336,8 +354,9 @@ def test_replacing_a_groups_members_from_a_file_removes_the_unlisted(owner, rt, 
 
 def test_a_person_can_be_left_out_of_an_upload_in_the_preview(owner, rt, school, run_jobs):
     content = b"email,Groupname\nmax@example.edu,Team A\nlee@example.edu,Staff Room\n"
-    response = owner.post("/ui/imports/new", {"file": (io.BytesIO(content), "m.csv")},
-                          content_type="multipart/form-data")
+    response = owner.post(
+        "/ui/imports/new", {"file": (io.BytesIO(content), "m.csv")}, content_type="multipart/form-data"
+    )
     import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
     owner.post(f"/ui/imports/{import_id}/edit", {"exclude_emails": "max@example.edu"})
     assert re.search(r"<dt>Excluded</dt><dd>1</dd>", owner.get(f"/ui/imports/{import_id}").get_data(as_text=True))
@@ -387,8 +406,9 @@ def test_bad_numbers_are_a_clear_400_or_404_never_a_500(owner, school):
 
 def test_a_new_group_can_be_renamed_in_the_preview(owner, rt, school, run_jobs):
     content = b"email,Groupname\nmax@example.edu,Nite Class\n"
-    response = owner.post("/ui/imports/new", {"file": (io.BytesIO(content), "m.csv")},
-                          content_type="multipart/form-data")
+    response = owner.post(
+        "/ui/imports/new", {"file": (io.BytesIO(content), "m.csv")}, content_type="multipart/form-data"
+    )
     import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
     owner.post(f"/ui/imports/{import_id}/edit", {"group_names": "Nite Class", "rename-0": "Night Class"})
     assert "Night Class" in owner.get(f"/ui/imports/{import_id}").get_data(as_text=True)
@@ -398,8 +418,12 @@ def test_a_new_group_can_be_renamed_in_the_preview(owner, rt, school, run_jobs):
 
 
 def test_a_batch_action_with_params_adds_the_selection_to_other_groups(owner, rt, school, run_jobs):
-    data = {"action": "add_to_groups", "user_ids": str(school["lee"].id), "group_ids": str(school["empty"].id),
-            "confirmed": "yes"}
+    data = {
+        "action": "add_to_groups",
+        "user_ids": str(school["lee"].id),
+        "group_ids": str(school["empty"].id),
+        "confirmed": "yes",
+    }
     assert owner.post(f"/ui/groups/{school['mine'].id}/batch", data).status_code == 302
     run_jobs()
     assert "lee@example.edu" in owner.get(f"/ui/groups/{school['empty'].id}").get_data(as_text=True)
@@ -411,8 +435,9 @@ def test_an_instructor_may_not_delete_users_or_add_them_to_groups_they_do_not_ma
     offered = re.findall(r'<option value="(\w+)">', tia.get(f"/ui/groups/{gid}").get_data(as_text=True))
     assert "deactivate" in offered and "delete" not in offered
     assert tia.post(f"/ui/groups/{gid}/batch", {"action": "delete", "user_ids": lee}).status_code == 403
-    moved = tia.post(f"/ui/groups/{gid}/batch", {"action": "add_to_groups", "user_ids": lee,
-                                                 "group_ids": str(school["theirs"].id)})
+    moved = tia.post(
+        f"/ui/groups/{gid}/batch", {"action": "add_to_groups", "user_ids": lee, "group_ids": str(school["theirs"].id)}
+    )
     assert moved.status_code == 403
 
 
@@ -451,19 +476,26 @@ def _operation_id(response) -> int:
     return int(re.search(r"/ui/operations/(\d+)", response.headers["Location"]).group(1))
 
 
-def test_an_admin_shares_a_user_with_a_manager_who_then_sees_and_acts_on_them(owner, client, app, rt, school,
-                                                                              tenant, run_jobs):
+def test_an_admin_shares_a_user_with_a_manager_who_then_sees_and_acts_on_them(
+    owner, client, app, rt, school, tenant, run_jobs
+):
     zed = users.create_user(rt, tenant.id, {"email": "zed@example.edu", "given_name": "Zed"}, ACTOR)
     tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     max_id = school["max"].id
     # Before: Max (in a group Tia doesn't manage) is neither shown nor accepted.
     assert "max@example.edu" not in tia.get("/ui/people").get_data(as_text=True)
     assert tia.get(f"/ui/people/{max_id}").status_code == 403
-    assert tia.post("/ui/people/batch", {"action": "add_task", "user_ids": str(max_id), "title": "Essay",
-                                         "confirmed": "yes"}).status_code == 403
+    assert (
+        tia.post(
+            "/ui/people/batch", {"action": "add_task", "user_ids": str(max_id), "title": "Essay", "confirmed": "yes"}
+        ).status_code
+        == 403
+    )
     # The admin shares Max with Tia from the people page (the share batch action).
-    shared = owner.post("/ui/people/batch", {"action": "share", "user_ids": str(max_id),
-                                             "manager_id": str(school["teacher"].id), "confirmed": "yes"})
+    shared = owner.post(
+        "/ui/people/batch",
+        {"action": "share", "user_ids": str(max_id), "manager_id": str(school["teacher"].id), "confirmed": "yes"},
+    )
     assert shared.status_code == 302
     run_jobs()
     mine = tia.get("/ui/people", shared="1").get_data(as_text=True)
@@ -474,16 +506,18 @@ def test_an_admin_shares_a_user_with_a_manager_who_then_sees_and_acts_on_them(ow
     assert "Shared with you" in detail and "Team B" not in detail  # sharing a user does not share their groups
     confirm = tia.post("/ui/people/batch", {"action": "add_task", "user_ids": str(max_id), "title": "Essay"})
     assert confirm.status_code == 200 and "touches <strong>1</strong> user" in confirm.get_data(as_text=True)
-    started = tia.post("/ui/people/batch", {"action": "add_task", "user_ids": str(max_id), "title": "Essay",
-                                            "confirmed": "yes"})
+    started = tia.post(
+        "/ui/people/batch", {"action": "add_task", "user_ids": str(max_id), "title": "Essay", "confirmed": "yes"}
+    )
     assert started.status_code == 302
     run_jobs()
     assert "Essay" in tia.get(f"/ui/people/{max_id}").get_data(as_text=True)
     assert tia.get(f"/ui/operations/{_operation_id(started)}.json").json["status"] == "succeeded"
     # Still never: a user neither in Tia's groups nor shared with her, alone or mixed into a selection.
     assert tia.get(f"/ui/people/{zed.id}").status_code == 403
-    mixed = tia.post("/ui/people/batch", {"action": "deactivate", "user_ids": [str(max_id), str(zed.id)],
-                                          "confirmed": "yes"})
+    mixed = tia.post(
+        "/ui/people/batch", {"action": "deactivate", "user_ids": [str(max_id), str(zed.id)], "confirmed": "yes"}
+    )
     assert mixed.status_code == 403
     assert users.get_user(rt, tenant.id, zed.id).status == "active"
     assert users.get_user(rt, tenant.id, max_id).status == "active"
@@ -492,13 +526,27 @@ def test_an_admin_shares_a_user_with_a_manager_who_then_sees_and_acts_on_them(ow
 
 
 def test_a_shared_user_in_a_selection_does_not_open_their_groups(owner, client, app, rt, school, tenant, run_jobs):
-    owner.post("/ui/people/batch", {"action": "share", "user_ids": str(school["max"].id),
-                                    "manager_id": str(school["teacher"].id), "confirmed": "yes"})
+    owner.post(
+        "/ui/people/batch",
+        {
+            "action": "share",
+            "user_ids": str(school["max"].id),
+            "manager_id": str(school["teacher"].id),
+            "confirmed": "yes",
+        },
+    )
     run_jobs()
     tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     assert tia.get(f"/ui/groups/{school['theirs'].id}").status_code == 403
-    moved = tia.post("/ui/people/batch", {"action": "remove_from_group", "user_ids": str(school["max"].id),
-                                          "group_id": str(school["theirs"].id), "confirmed": "yes"})
+    moved = tia.post(
+        "/ui/people/batch",
+        {
+            "action": "remove_from_group",
+            "user_ids": str(school["max"].id),
+            "group_id": str(school["theirs"].id),
+            "confirmed": "yes",
+        },
+    )
     assert moved.status_code == 403
 
 
@@ -519,16 +567,19 @@ def test_another_tenants_user_is_not_found_on_the_people_pages(owner, rt, other_
 
 
 def _upload(session, content: bytes, name: str = "m.csv", **fields):
-    return session.post("/ui/imports/new", {"file": (io.BytesIO(content), name), **fields},
-                        content_type="multipart/form-data")
+    return session.post(
+        "/ui/imports/new", {"file": (io.BytesIO(content), name), **fields}, content_type="multipart/form-data"
+    )
 
 
-def test_a_manager_uploads_for_their_groups_only_and_fixes_the_refusals_in_the_preview(client, app, rt, school,
-                                                                                       tenant, run_jobs):
+def test_a_manager_uploads_for_their_groups_only_and_fixes_the_refusals_in_the_preview(
+    client, app, rt, school, tenant, run_jobs
+):
     tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     assert 'id="upload-scope"' in tia.get("/ui/imports/new").get_data(as_text=True)
-    response = _upload(tia, b"email,Groupname\nlee@example.edu,Team A\nmax@example.edu,Team B\n"
-                            b"tia@example.edu,Brand New\n")
+    response = _upload(
+        tia, b"email,Groupname\nlee@example.edu,Team A\nmax@example.edu,Team B\ntia@example.edu,Brand New\n"
+    )
     assert response.status_code == 302
     import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
     preview = tia.get(f"/ui/imports/{import_id}").get_data(as_text=True)
@@ -539,8 +590,10 @@ def test_a_manager_uploads_for_their_groups_only_and_fixes_the_refusals_in_the_p
     refused = tia.post(f"/ui/imports/{import_id}/commit")
     assert refused.status_code == 403 and "Team B" in refused.get_data(as_text=True)
     # Fix it in the preview: both groups renamed to Tia's own group.
-    tia.post(f"/ui/imports/{import_id}/edit", {"group_names": ["Team B", "Brand New"], "rename-0": "Team A",
-                                               "rename-1": "Team A"})
+    tia.post(
+        f"/ui/imports/{import_id}/edit",
+        {"group_names": ["Team B", "Brand New"], "rename-0": "Team A", "rename-1": "Team A"},
+    )
     assert 'id="import-refusals"' not in tia.get(f"/ui/imports/{import_id}").get_data(as_text=True)
     assert tia.post(f"/ui/imports/{import_id}/commit").status_code == 302
     run_jobs()
@@ -549,7 +602,8 @@ def test_a_manager_uploads_for_their_groups_only_and_fixes_the_refusals_in_the_p
     assert "max@example.edu" in tia.get(f"/ui/imports/{import_id}/report.csv").get_data(as_text=True)
     assert groups.list_groups(rt, tenant.id, q="Brand New").total == 0
     assert [u.email for u, _ in memberships.list_members(rt, tenant.id, school["theirs"].id).items] == [
-        "max@example.edu"]
+        "max@example.edu"
+    ]
 
 
 def test_a_manager_may_not_upload_a_file_of_users_or_into_a_group_they_do_not_manage(client, app, school, tenant):
@@ -561,13 +615,15 @@ def test_a_manager_may_not_upload_a_file_of_users_or_into_a_group_they_do_not_ma
     assert tia.post(f"/ui/imports/{import_id}/commit").status_code == 403
 
 
-def test_a_manager_allowed_to_create_groups_gets_the_new_group_in_their_course(client, app, rt, school, tenant,
-                                                                            run_jobs):
+def test_a_manager_allowed_to_create_groups_gets_the_new_group_in_their_course(
+    client, app, rt, school, tenant, run_jobs
+):
     from provisioning.models import Tenant
 
     with rt.db.transaction() as s:
-        s.get(Tenant, tenant.id).settings = {"lti": {"manager_permissions": [
-            "view_users", "manage_users", "upload", "create_groups"]}}
+        s.get(Tenant, tenant.id).settings = {
+            "lti": {"manager_permissions": ["view_users", "manage_users", "upload", "create_groups"]}
+        }
     tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     response = _upload(tia, b"email,Groupname\nlee@example.edu,Study Circle\n")
     import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
@@ -590,8 +646,9 @@ def test_a_managers_imports_are_their_own(owner, client, app, school, tenant):
     assert tia.get(f"/ui/imports/{import_id}/report.csv").status_code == 404
 
 
-def test_a_manager_sees_the_logs_of_their_groups_users_and_operations_only(owner, client, app, rt, school, tenant,
-                                                                         run_jobs):
+def test_a_manager_sees_the_logs_of_their_groups_users_and_operations_only(
+    owner, client, app, rt, school, tenant, run_jobs
+):
     tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     tia.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "For Team A", "body": "Hi"})
     owner.post(f"/ui/groups/{school['theirs'].id}/message", {"subject": "For Team B", "body": "Hi"})
@@ -610,8 +667,9 @@ def test_a_manager_sees_the_logs_of_their_groups_users_and_operations_only(owner
     objects = set(re.findall(r"<td>(\w+) (\d+)</td></tr>", activity))
     assert ("group", str(school["mine"].id)) in objects and ("user", str(school["lee"].id)) in objects
     assert ("group", str(school["theirs"].id)) not in objects and ("user", str(school["max"].id)) not in objects
-    assert ("group", str(school["theirs"].id)) in set(re.findall(r"<td>(\w+) (\d+)</td></tr>",
-                                                                owner.get("/ui/activity").get_data(as_text=True)))
+    assert ("group", str(school["theirs"].id)) in set(
+        re.findall(r"<td>(\w+) (\d+)</td></tr>", owner.get("/ui/activity").get_data(as_text=True))
+    )
     op_ids = [int(i) for i in re.findall(r"/ui/operations/(\d+)", owner.get("/ui/logs").get_data(as_text=True))]
     visible = {i for i in op_ids if tia.get(f"/ui/operations/{i}.json").status_code == 200}
     assert len(op_ids) == 3 and len(visible) == 2
@@ -640,9 +698,13 @@ def test_the_groups_list_shows_when_each_group_was_created_and_updated(owner, rt
     from provisioning.models import Group
 
     with rt.db.transaction() as s:
-        s.execute(update(Group).where(Group.id == school["mine"].id).values(
-            created_at=datetime(2024, 1, 2, 3, 4, tzinfo=UTC),
-            updated_at=datetime(2025, 6, 7, 8, 9, tzinfo=UTC)))
+        s.execute(
+            update(Group)
+            .where(Group.id == school["mine"].id)
+            .values(
+                created_at=datetime(2024, 1, 2, 3, 4, tzinfo=UTC), updated_at=datetime(2025, 6, 7, 8, 9, tzinfo=UTC)
+            )
+        )
     page = owner.get("/ui/groups").get_data(as_text=True)
     assert '<th scope="col">Created</th><th scope="col">Updated</th>' in page
     assert re.search(r"Team A</a>.*?<td>2024-01-02 03:04</td>\s*<td>2025-06-07 08:09</td>", page, re.S)
@@ -656,18 +718,22 @@ def test_the_group_page_shows_each_members_last_login(owner, rt, school):
     from provisioning.models import User
 
     with rt.db.transaction() as s:
-        s.execute(update(User).where(User.id == school["lee"].id).values(
-            last_login_at=datetime(2025, 3, 4, 5, 6, tzinfo=UTC)))
+        s.execute(
+            update(User).where(User.id == school["lee"].id).values(last_login_at=datetime(2025, 3, 4, 5, 6, tzinfo=UTC))
+        )
     page = owner.get(f"/ui/groups/{school['mine'].id}").get_data(as_text=True)
     assert re.search(r"lee@example\.edu</td>.*?<td>2025-03-04 05:06</td>", page, re.S)
 
 
-def test_the_learner_page_shows_their_tasks_certificates_and_notifications(owner, client, app, school, tenant,
-                                                                           run_jobs):
+def test_the_learner_page_shows_their_tasks_certificates_and_notifications(
+    owner, client, app, school, tenant, run_jobs
+):
     gid, lee = school["mine"].id, str(school["lee"].id)
-    for data in ({"action": "notify", "subject": "Exam moved", "body": "To Friday"},
-                 {"action": "add_task", "title": "Hand in essay", "due_date": "2031-05-01"},
-                 {"action": "assign_certificate", "name": "First aid", "issued_on": "2030-01-15"}):
+    for data in (
+        {"action": "notify", "subject": "Exam moved", "body": "To Friday"},
+        {"action": "add_task", "title": "Hand in essay", "due_date": "2031-05-01"},
+        {"action": "assign_certificate", "name": "First aid", "issued_on": "2030-01-15"},
+    ):
         assert owner.post(f"/ui/groups/{gid}/batch", {**data, "user_ids": lee, "confirmed": "yes"}).status_code == 302
     run_jobs()
     me = launch_as(client, app, tenant.id, school["lee"].id, "learner").get("/ui/me").get_data(as_text=True)
@@ -686,14 +752,18 @@ def test_the_action_log_filters_by_type_and_date(owner, rt, school):
     owner.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "Old", "body": "x"})
     owner.post(f"/ui/groups/{school['empty'].id}/copy", {"from_group_id": str(school["mine"].id)})
     with rt.db.transaction() as s:
-        s.execute(update(Operation).where(Operation.type == "group_message")
-                  .values(created_at=datetime(2024, 5, 10, 12, tzinfo=UTC)))
+        s.execute(
+            update(Operation)
+            .where(Operation.type == "group_message")
+            .values(created_at=datetime(2024, 5, 10, 12, tzinfo=UTC))
+        )
 
     def rows(**args):
         return owner.get("/ui/logs", **args).get_data(as_text=True).split("<tbody>")[1].split("</tbody>")[0]
 
     assert "group_message" in rows(since="2024-05-10", until="2024-05-10") and "members_copy" not in rows(
-        since="2024-05-10", until="2024-05-10")
+        since="2024-05-10", until="2024-05-10"
+    )
     assert "group_message" not in rows(since="2024-05-11") and "members_copy" in rows(since="2024-05-11")
     assert "group_message" not in rows(until="2024-05-09")
     assert "members_copy" in rows(type="members_copy") and "group_message" not in rows(type="members_copy")

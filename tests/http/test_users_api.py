@@ -6,8 +6,15 @@ from tests.support.api import USER_FIELDS, new_user
 
 
 def test_created_user_has_every_documented_field(client, tenant):
-    user = new_user(client, tenant, "ann@example.org", first_name="Ann", last_name="Lee", department="Sales",
-                    custom_attributes={"location": "Lyon"})
+    user = new_user(
+        client,
+        tenant,
+        "ann@example.org",
+        first_name="Ann",
+        last_name="Lee",
+        department="Sales",
+        custom_attributes={"location": "Lyon"},
+    )
     assert set(user) >= USER_FIELDS
     assert user["username"] == "ann@example.org"  # defaults to the email
     assert (user["first_name"], user["last_name"]) == ("Ann", "Lee")
@@ -19,16 +26,22 @@ def test_created_user_has_every_documented_field(client, tenant):
 
 def test_a_taken_email_is_a_409_naming_the_email_ignoring_case(client, tenant):
     new_user(client, tenant, "ann@example.org")
-    r = client.post("/api/v1/users", json={"email": "ANN@example.org", "username": "ann2", "first_name": "A",
-                                           "last_name": "L"}, headers=tenant.admin)
+    r = client.post(
+        "/api/v1/users",
+        json={"email": "ANN@example.org", "username": "ann2", "first_name": "A", "last_name": "L"},
+        headers=tenant.admin,
+    )
     assert r.status_code == 409
     assert list(r.json["errors"]) == ["email"] and "ANN@example.org" in r.json["message"]
 
 
 def test_a_taken_username_is_a_409_naming_the_username(client, tenant):
     new_user(client, tenant, "ann@example.org", username="ann")
-    r = client.post("/api/v1/users", json={"email": "other@example.org", "username": "Ann", "first_name": "A",
-                                           "last_name": "L"}, headers=tenant.admin)
+    r = client.post(
+        "/api/v1/users",
+        json={"email": "other@example.org", "username": "Ann", "first_name": "A", "last_name": "L"},
+        headers=tenant.admin,
+    )
     assert r.status_code == 409 and list(r.json["errors"]) == ["username"]
 
 
@@ -39,27 +52,41 @@ def test_missing_required_fields_are_named(client, tenant):
 
 
 def test_unknown_fields_are_a_400_naming_them(client, tenant):
-    r = client.post("/api/v1/users", json={"email": "a@example.org", "first_name": "A", "last_name": "L",
-                                           "given_name": "A", "shoe_size": 42}, headers=tenant.admin)
+    r = client.post(
+        "/api/v1/users",
+        json={"email": "a@example.org", "first_name": "A", "last_name": "L", "given_name": "A", "shoe_size": 42},
+        headers=tenant.admin,
+    )
     assert r.status_code == 400
     assert r.json["errors"] == {"given_name": ["Unknown field."], "shoe_size": ["Unknown field."]}
     assert "shoe_size" in r.json["message"]
 
 
 def test_invalid_values_are_400s_naming_their_fields(client, tenant):
-    r = client.post("/api/v1/users", json={"email": "not an address", "first_name": "A", "last_name": "L"},
-                    headers=tenant.admin)
+    r = client.post(
+        "/api/v1/users", json={"email": "not an address", "first_name": "A", "last_name": "L"}, headers=tenant.admin
+    )
     assert r.status_code == 400 and "email" in r.json["errors"]
-    r = client.post("/api/v1/users", json={"email": "a@example.org", "first_name": "A", "last_name": "x" * 201,
-                                           "role": "owner", "active": "sometimes"}, headers=tenant.admin)
+    r = client.post(
+        "/api/v1/users",
+        json={
+            "email": "a@example.org",
+            "first_name": "A",
+            "last_name": "x" * 201,
+            "role": "owner",
+            "active": "sometimes",
+        },
+        headers=tenant.admin,
+    )
     assert r.status_code == 400 and set(r.json["errors"]) == {"last_name", "role", "active"}
 
 
 def test_the_seat_limit_refuses_a_new_user_with_a_403_saying_the_limit(client, make_tenant):
     small = make_tenant("Small School", seat_limit=1)
     new_user(client, small, "ann@example.org")
-    r = client.post("/api/v1/users", json={"email": "bob@example.org", "first_name": "Bob", "last_name": "Lee"},
-                    headers=small.admin)
+    r = client.post(
+        "/api/v1/users", json={"email": "bob@example.org", "first_name": "Bob", "last_name": "Lee"}, headers=small.admin
+    )
     assert r.status_code == 403
     assert "seat limit of 1" in r.json["message"]
     assert client.get("/api/v1/users", headers=small.admin).json["total"] == 1
@@ -91,8 +118,7 @@ def test_bad_list_parameters_are_400s(client, tenant):
 
 def test_patch_changes_only_the_given_fields(client, tenant):
     user = new_user(client, tenant, "ann@example.org", title="Nurse")
-    r = client.patch(f"/api/v1/users/{user['id']}", json={"first_name": "Anne", "language": "fr"},
-                     headers=tenant.admin)
+    r = client.patch(f"/api/v1/users/{user['id']}", json={"first_name": "Anne", "language": "fr"}, headers=tenant.admin)
     assert r.status_code == 200
     assert (r.json["first_name"], r.json["language"], r.json["title"]) == ("Anne", "fr", "Nurse")
     assert r.json["last_name"] == "Lee"
@@ -102,8 +128,9 @@ def test_patch_active_false_deactivates_and_active_true_reactivates(client, tena
     user = new_user(client, tenant, "ann@example.org")
     r = client.patch(f"/api/v1/users/{user['id']}", json={"active": False}, headers=tenant.admin)
     assert (r.json["status"], r.json["active"]) == ("deactivated", False)
-    events = client.get(f"/api/v1/activity?object_type=user&object_id={user['id']}&action=user.deactivated",
-                        headers=tenant.admin).json
+    events = client.get(
+        f"/api/v1/activity?object_type=user&object_id={user['id']}&action=user.deactivated", headers=tenant.admin
+    ).json
     assert events["total"] == 1
     r = client.patch(f"/api/v1/users/{user['id']}", json={"status": "active"}, headers=tenant.admin)
     assert (r.json["status"], r.json["active"]) == ("active", True)
@@ -126,28 +153,42 @@ def test_patching_onto_a_taken_username_is_a_409(client, tenant):
     assert r.status_code == 409 and list(r.json["errors"]) == ["username"]
 
 
-@pytest.mark.parametrize("path", ["/api/v1/users/999", "/api/v1/users/abc", "/api/v1/users/-1",
-                                  f"/api/v1/users/{10**30}"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/users/999", "/api/v1/users/abc", "/api/v1/users/-1", f"/api/v1/users/{10**30}"]
+)
 def test_an_unknown_or_malformed_user_id_is_a_404(client, tenant, path):
     r = client.get(path, headers=tenant.admin)
     assert r.status_code == 404 and r.is_json
 
 
 BAD_BODIES = [
-    pytest.param({"data": "{\"email\": ", "content_type": "application/json"}, "json", id="malformed-json"),
-    pytest.param({"data": "email=a@b.c", "content_type": "application/x-www-form-urlencoded"}, "json",
-                 id="not-json"),
+    pytest.param({"data": '{"email": ', "content_type": "application/json"}, "json", id="malformed-json"),
+    pytest.param({"data": "email=a@b.c", "content_type": "application/x-www-form-urlencoded"}, "json", id="not-json"),
     pytest.param({"json": ["a@example.org"]}, "_schema", id="array-body"),
     pytest.param({"json": {"email": 12, "first_name": "A", "last_name": "L"}}, "email", id="wrong-type"),
-    pytest.param({"json": {"email": "a@example.org", "first_name": "A\u0000", "last_name": "L"}}, "first_name",
-                 id="nul-character"),
-    pytest.param({"data": "{\"email\": \"a@b.c\", \"first_name\": \"\\ud800\", \"last_name\": \"L\"}",
-                  "content_type": "application/json"}, "first_name", id="lone-surrogate"),
-    pytest.param({"data": "{\"email\": \"a@b.c\", \"first_name\": \"A\", \"last_name\": \"L\", "
-                          "\"custom_attributes\": {\"score\": NaN}}", "content_type": "application/json"},
-                 "custom_attributes.score", id="nan"),
-    pytest.param({"json": {"email": "a@example.org", "first_name": "A", "last_name": "L",
-                           "custom_attributes": "Lyon"}}, "custom_attributes", id="attributes-not-an-object"),
+    pytest.param(
+        {"json": {"email": "a@example.org", "first_name": "A\u0000", "last_name": "L"}},
+        "first_name",
+        id="nul-character",
+    ),
+    pytest.param(
+        {"data": '{"email": "a@b.c", "first_name": "\\ud800", "last_name": "L"}', "content_type": "application/json"},
+        "first_name",
+        id="lone-surrogate",
+    ),
+    pytest.param(
+        {
+            "data": '{"email": "a@b.c", "first_name": "A", "last_name": "L", "custom_attributes": {"score": NaN}}',
+            "content_type": "application/json",
+        },
+        "custom_attributes.score",
+        id="nan",
+    ),
+    pytest.param(
+        {"json": {"email": "a@example.org", "first_name": "A", "last_name": "L", "custom_attributes": "Lyon"}},
+        "custom_attributes",
+        id="attributes-not-an-object",
+    ),
 ]
 
 
@@ -166,15 +207,21 @@ def test_a_nul_character_in_a_query_parameter_is_a_400(client, tenant):
 
 def test_a_body_larger_than_the_limit_is_a_413(app, client, tenant):
     app.config["MAX_CONTENT_LENGTH"] = 1000
-    r = client.post("/api/v1/users", json={"email": "a@example.org", "first_name": "A" * 2000, "last_name": "L"},
-                    headers=tenant.admin)
+    r = client.post(
+        "/api/v1/users",
+        json={"email": "a@example.org", "first_name": "A" * 2000, "last_name": "L"},
+        headers=tenant.admin,
+    )
     assert r.status_code == 413 and "1000 bytes" in r.json["message"]
 
 
 @pytest.mark.parametrize("depth", [40, 100_000])
 def test_absurdly_nested_attributes_are_a_400(client, tenant, depth):
-    body = ('{"email": "a@example.org", "first_name": "A", "last_name": "L", "custom_attributes": {"x": '
-            + "[" * depth + "]" * depth + "}}")
+    body = (
+        '{"email": "a@example.org", "first_name": "A", "last_name": "L", "custom_attributes": {"x": '
+        + "[" * depth
+        + "]" * depth
+        + "}}"
+    )
     r = client.post("/api/v1/users", data=body, content_type="application/json", headers=tenant.admin)
     assert r.status_code == 400 and "levels deep" in r.json["message"]
-

@@ -34,8 +34,11 @@ from tests.support.jobs import (
 def _rq_jobs(rt, registry_class, operation_id: int) -> list[Job]:
     """The RQ jobs of an Operation in one of the queue's registries."""
     ids = registry_class(queue=rt.queue.queue).get_job_ids()
-    return [Job.fetch(i, connection=rt.queue.connection, serializer=rt.queue.queue.serializer)
-            for i in ids if operation_id_of(i) == operation_id]
+    return [
+        Job.fetch(i, connection=rt.queue.connection, serializer=rt.queue.queue.serializer)
+        for i in ids
+        if operation_id_of(i) == operation_id
+    ]
 
 
 def _events(rt, action: str) -> int:
@@ -66,8 +69,9 @@ def test_a_failed_transaction_enqueues_nothing(rt, tenant):
 
     with pytest.raises(RuntimeError):
         with rt.db.transaction() as s:
-            operations.start_operation(s, rt, tenant.id, "members_copy",
-                                       {"group_id": target, "from_group_id": source}, ADMIN)
+            operations.start_operation(
+                s, rt, tenant.id, "members_copy", {"group_id": target, "from_group_id": source}, ADMIN
+            )
             raise RuntimeError("the use case failed after adding the operation")
 
     with rt.db.read() as s:
@@ -195,7 +199,8 @@ def test_after_a_redis_failure_enqueues_fail_fast_for_a_few_seconds(rt):
 
 
 def test_the_sweep_requeues_an_operation_whose_worker_died_and_the_rerun_resumes_at_the_checkpoint(
-        rt, run_jobs, tenant):
+    rt, run_jobs, tenant
+):
     rt.settings.operation_stale_seconds = 1  # this test's own Settings: the worker below uses them too
     op_id = start_rows_operation(rt, tenant.id, rows=50, chunk=10)
     rt.queue.queue.empty()  # the job was taken by a worker ...

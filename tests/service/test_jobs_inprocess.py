@@ -41,8 +41,9 @@ def test_without_redis_a_job_runs_on_a_thread_of_the_web_process(rt, tenant, emb
     target = group_with_members(rt, tenant.id, "target", 0)
     client = embedded_app().test_client()
 
-    response = client.post(f"/api/v1/groups/{target}/members/copy", json={"from_group_id": source},
-                           headers=tenant.admin)
+    response = client.post(
+        f"/api/v1/groups/{target}/members/copy", json={"from_group_id": source}, headers=tenant.admin
+    )
 
     assert response.status_code == 202
     op_id = response.get_json()["operation_id"]
@@ -51,14 +52,16 @@ def test_without_redis_a_job_runs_on_a_thread_of_the_web_process(rt, tenant, emb
     assert rt.queue.queue.count == 0  # nothing went to RQ
 
 
-def test_the_in_process_sweeper_runs_what_a_previous_process_left_queued_or_running(rt, settings, tenant,
-                                                                                   embedded_app):
+def test_the_in_process_sweeper_runs_what_a_previous_process_left_queued_or_running(rt, settings, tenant, embedded_app):
     source = group_with_members(rt, tenant.id, "source", 30)
     target = group_with_members(rt, tenant.id, "target", 0)
     # The previous process recorded two operations and died: one before its thread
     # started it, one in the middle of its first chunk.
-    previous = Runtime(settings=dataclasses.replace(settings, operation_stale_seconds=1),
-                       db=Database(settings.database_url), queue=NullQueue())
+    previous = Runtime(
+        settings=dataclasses.replace(settings, operation_stale_seconds=1),
+        db=Database(settings.database_url),
+        queue=NullQueue(),
+    )
     queued = memberships.request_copy(previous, tenant.id, target, source, ADMIN)
     running = start_rows_operation(previous, tenant.id, rows=20, chunk=10)
     assert operations.claim(previous, running, "previous-process") is not None

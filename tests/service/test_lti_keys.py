@@ -53,9 +53,13 @@ def test_the_migration_seals_the_keys_stored_in_clear(tmp_path, monkeypatch):
     jwk = public_jwk(pem)
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO lti_keys (kid, private_pem, public_jwk, active, created_at) "
-                          "VALUES (:kid, :pem, :jwk, 1, '2026-01-01 00:00:00')"),
-                     {"kid": jwk["kid"], "pem": pem, "jwk": json.dumps(jwk)})
+        conn.execute(
+            text(
+                "INSERT INTO lti_keys (kid, private_pem, public_jwk, active, created_at) "
+                "VALUES (:kid, :pem, :jwk, 1, '2026-01-01 00:00:00')"
+            ),
+            {"kid": jwk["kid"], "pem": pem, "jwk": json.dumps(jwk)},
+        )
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="needs SECRET_KEY"):  # and the schema is left as it was
         migrate.upgrade(url)

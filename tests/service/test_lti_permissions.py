@@ -30,8 +30,9 @@ def school(rt, tenant):
     lti_launch.add_course_group(rt, tenant.id, other_course.id, theirs.id)
     memberships.add_members(rt, tenant.id, mine.id, user_ids=[learner.id], actor=ACTOR)
     memberships.add_members(rt, tenant.id, theirs.id, user_ids=[stranger.id], actor=ACTOR)
-    return dict(tenant=tenant, course=course, teacher=teacher, learner=learner, stranger=stranger, mine=mine,
-                theirs=theirs)
+    return dict(
+        tenant=tenant, course=course, teacher=teacher, learner=learner, stranger=stranger, mine=mine, theirs=theirs
+    )
 
 
 def test_an_instructor_manages_the_groups_of_their_course_only(rt, school):
@@ -102,7 +103,8 @@ def test_a_user_shared_with_a_manager_is_theirs_to_see_and_act_on(rt, school, ru
     _share(rt, run_jobs, t, school["teacher"].id, [school["stranger"].id])
     assert can(rt, p, "view_users", school["stranger"]) and can(rt, p, "batch_actions", school["stranger"])
     assert visible_user_ids(rt, p, [school["stranger"].id, school["learner"].id]) == sorted(
-        [school["stranger"].id, school["learner"].id])
+        [school["stranger"].id, school["learner"].id]
+    )
     # Sharing users does not share their groups.
     assert not can(rt, p, "view_group", school["theirs"])
     with rt.db.read() as s:

@@ -31,15 +31,21 @@ ROOT = REPO_ROOT
 def _automatic_groups(rt, tenant_id, count=2):
     with rt.db.transaction() as s:
         add_user(s, tenant_id, {"username": "ann", "email": "ann@partner.com"}, ACTOR)
-        return [add_group(s, tenant_id, {"name": f"Auto {i}", "kind": "automatic", "rule": 'emails co "@partner.com"'},
-                          ACTOR).id for i in range(count)]
+        return [
+            add_group(
+                s, tenant_id, {"name": f"Auto {i}", "kind": "automatic", "rule": 'emails co "@partner.com"'}, ACTOR
+            ).id
+            for i in range(count)
+        ]
 
 
 def _scheduled(rt):
     with rt.db.read() as s:
-        return [(op.params.get("schedule_slot"), op.params["group_id"], op.status)
-                for op in s.scalars(select(Operation).where(Operation.type == "rule_evaluation"))
-                if op.params.get("schedule_slot") is not None]
+        return [
+            (op.params.get("schedule_slot"), op.params["group_id"], op.status)
+            for op in s.scalars(select(Operation).where(Operation.type == "rule_evaluation"))
+            if op.params.get("schedule_slot") is not None
+        ]
 
 
 def test_each_period_starts_one_evaluation_per_automatic_group_and_only_once(rt, tenant):
@@ -65,15 +71,32 @@ def test_no_schedule_when_the_interval_is_zero(rt, tenant):
 @on_real_redis
 def test_two_real_workers_run_the_schedule_once_per_period_and_the_evaluations_succeed(rt, tenant, tmp_path):
     groups = _automatic_groups(rt, tenant.id)
-    env = {**os.environ, "DATABASE_URL": rt.settings.database_url, "REDIS_URL": TEST_REDIS_URL,
-           "SECRET_KEY": rt.settings.secret_key, "QUEUE_NAME": rt.settings.queue_name, "JOBS_SWEEP_INTERVAL": "0",
-           "RULES_EVALUATE_INTERVAL": "2"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": rt.settings.database_url,
+        "REDIS_URL": TEST_REDIS_URL,
+        "SECRET_KEY": rt.settings.secret_key,
+        "QUEUE_NAME": rt.settings.queue_name,
+        "JOBS_SWEEP_INTERVAL": "0",
+        "RULES_EVALUATE_INTERVAL": "2",
+    }
     code = "from jobs.worker import main; raise SystemExit(main([]))"
-    workers = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
-                                stdout=open(tmp_path / f"w{i}.log", "w"), stderr=subprocess.STDOUT) for i in range(2)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=env,
+            stdout=open(tmp_path / f"w{i}.log", "w"),
+            stderr=subprocess.STDOUT,
+        )
+        for i in range(2)
+    ]
     try:
-        wait_for(lambda: len({slot for slot, _, _ in _scheduled(rt)}) >= 3, timeout=60,
-                 what="three periods of scheduled evaluations")
+        wait_for(
+            lambda: len({slot for slot, _, _ in _scheduled(rt)}) >= 3,
+            timeout=60,
+            what="three periods of scheduled evaluations",
+        )
         time.sleep(0.5)
     finally:
         for proc in workers:
@@ -86,7 +109,10 @@ def test_two_real_workers_run_the_schedule_once_per_period_and_the_evaluations_s
     assert set(per_slot.values()) == {len(groups)}
     assert Counter((slot, group) for slot, group, _ in scheduled).most_common(1)[0][1] == 1
     with rt.db.read() as s:
-        finished = [op.status for op in s.scalars(select(Operation).where(Operation.type == "rule_evaluation"))
-                    if op.params.get("schedule_slot") is not None and op.status != "queued"]
+        finished = [
+            op.status
+            for op in s.scalars(select(Operation).where(Operation.type == "rule_evaluation"))
+            if op.params.get("schedule_slot") is not None and op.status != "queued"
+        ]
         assert finished and set(finished) <= {"succeeded", "running"}
         assert set(s.scalars(select(Membership.group_id))) == set(groups)

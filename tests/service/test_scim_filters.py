@@ -19,19 +19,52 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CUSTOM = "urn:ietf:params:scim:schemas:extension:provisioning:2.0:User"
 
 PEOPLE = [
-    dict(username="bjensen", email="bjensen@example.com", email_type="work", given_name="Barbara",
-         family_name="Jensen", display_name="Babs Jensen", title="Tour Guide", user_type="Employee",
-         external_id="Ext-1", department="Sales", manager_id="M-9", locale="en-US", language="en",
-         employee_number="701984", cost_center="4130", organization="Universal Studios", division="Theme Park",
-         custom_attributes={"location": "Berlin", "hireDate": "2023-05-01", "studentOrEmployee": "employee",
-                            "remote": True, "level": 5}),
-    dict(username="JSmith", email="jsmith@example.org", email_type="home", given_name="John",
-         family_name="O'Malley", display_name="John O'Malley", user_type="Intern", external_id="ext-2",
-         status="deactivated",
-         custom_attributes={"location": "Paris", "hireDate": "2024-06-01", "remote": False, "level": 12}),
+    dict(
+        username="bjensen",
+        email="bjensen@example.com",
+        email_type="work",
+        given_name="Barbara",
+        family_name="Jensen",
+        display_name="Babs Jensen",
+        title="Tour Guide",
+        user_type="Employee",
+        external_id="Ext-1",
+        department="Sales",
+        manager_id="M-9",
+        locale="en-US",
+        language="en",
+        employee_number="701984",
+        cost_center="4130",
+        organization="Universal Studios",
+        division="Theme Park",
+        custom_attributes={
+            "location": "Berlin",
+            "hireDate": "2023-05-01",
+            "studentOrEmployee": "employee",
+            "remote": True,
+            "level": 5,
+        },
+    ),
+    dict(
+        username="JSmith",
+        email="jsmith@example.org",
+        email_type="home",
+        given_name="John",
+        family_name="O'Malley",
+        display_name="John O'Malley",
+        user_type="Intern",
+        external_id="ext-2",
+        status="deactivated",
+        custom_attributes={"location": "Paris", "hireDate": "2024-06-01", "remote": False, "level": 12},
+    ),
     dict(username="100%_sure", email="pct@example.net", display_name="Percent_Person", title=""),
-    dict(username="true", email="t@other.test", user_type="Employee", timezone="Europe/Berlin",
-         extra={"nickName": "Truthy", "name": {"formatted": "Ms. True Value"}}),
+    dict(
+        username="true",
+        email="t@other.test",
+        user_type="Employee",
+        timezone="Europe/Berlin",
+        extra={"nickName": "Truthy", "name": {"formatted": "Ms. True Value"}},
+    ),
 ]
 
 
@@ -47,71 +80,92 @@ def directory(rt, make_tenant):
         empty = add_group(s, home.id, {"name": "Empty"}, ACTOR)
         insert_members(s, home.id, guides.id, [users["bjensen"], users["true"]], "manual")
         insert_members(s, home.id, interns.id, [users["JSmith"]], "manual")
-        s.execute(update(User).where(User.id == users["bjensen"])
-                  .values(created_at=datetime(2011, 5, 13, 4, 42, 34, tzinfo=UTC),
-                          updated_at=datetime(2011, 5, 13, 4, 42, 34, tzinfo=UTC)))
-        s.execute(update(User).where(User.id == users["JSmith"])
-                  .values(created_at=datetime(2020, 1, 1, tzinfo=UTC),
-                          updated_at=datetime(2020, 1, 1, tzinfo=UTC)))
-    return {"tenant": home.id, "other": other.id, "users": users,
-            "groups": {"Guides": guides.id, "Interns": interns.id, "Empty": empty.id}}
+        s.execute(
+            update(User)
+            .where(User.id == users["bjensen"])
+            .values(
+                created_at=datetime(2011, 5, 13, 4, 42, 34, tzinfo=UTC),
+                updated_at=datetime(2011, 5, 13, 4, 42, 34, tzinfo=UTC),
+            )
+        )
+        s.execute(
+            update(User)
+            .where(User.id == users["JSmith"])
+            .values(created_at=datetime(2020, 1, 1, tzinfo=UTC), updated_at=datetime(2020, 1, 1, tzinfo=UTC))
+        )
+    return {
+        "tenant": home.id,
+        "other": other.id,
+        "users": users,
+        "groups": {"Guides": guides.id, "Interns": interns.id, "Empty": empty.id},
+    }
 
 
 def users_matching(rt, directory, text, **kw):
     tenant_id = directory["tenant"]
     with rt.db.read() as s:
-        return set(s.scalars(select(User.username).where(
-            User.tenant_id == tenant_id, compile_filter(text, "User", tenant_id, **kw))))
+        return set(
+            s.scalars(
+                select(User.username).where(User.tenant_id == tenant_id, compile_filter(text, "User", tenant_id, **kw))
+            )
+        )
 
 
 def groups_matching(rt, directory, text):
     tenant_id = directory["tenant"]
     with rt.db.read() as s:
-        return set(s.scalars(select(Group.name).where(
-            Group.tenant_id == tenant_id, compile_filter(text, "Group", tenant_id))))
+        return set(
+            s.scalars(select(Group.name).where(Group.tenant_id == tenant_id, compile_filter(text, "Group", tenant_id)))
+        )
 
 
 ALL = {"bjensen", "JSmith", "100%_sure", "true"}
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('userName eq "bjensen"', {"bjensen"}),
-    ('userName eq "BJENSEN"', {"bjensen"}),
-    ('userName ne "bjensen"', ALL - {"bjensen"}),
-    ('userName co "SMI"', {"JSmith"}),
-    ('userName sw "j"', {"JSmith"}),
-    ('userName ew "SEN"', {"bjensen"}),
-    ('title pr', {"bjensen"}),
-    ('userName gt "jsmith"', {"true"}),
-    ('userName ge "jsmith"', {"JSmith", "true"}),
-    ('userName lt "bjensen"', {"100%_sure"}),
-    ('userName le "bjensen"', {"100%_sure", "bjensen"}),
-    ('displayName co "o\'malley"', {"JSmith"}),
-    ('title eq "tour guide"', {"bjensen"}),
-    ('userType eq "employee"', {"bjensen", "true"}),
-    ('locale eq "EN-us"', {"bjensen"}),
-    ('preferredLanguage eq "EN"', {"bjensen"}),
-    ('timezone sw "europe/"', {"true"}),
-    ('nickName eq "truthy"', {"true"}),
-    ('name.givenName eq "barbara"', {"bjensen"}),
-    ('name.familyName co "O\'Malley"', {"JSmith"}),
-    ('name.formatted eq "ms. true value"', {"true"}),
-    ('name.formatted eq "John O\'Malley"', {"JSmith"}),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('userName eq "bjensen"', {"bjensen"}),
+        ('userName eq "BJENSEN"', {"bjensen"}),
+        ('userName ne "bjensen"', ALL - {"bjensen"}),
+        ('userName co "SMI"', {"JSmith"}),
+        ('userName sw "j"', {"JSmith"}),
+        ('userName ew "SEN"', {"bjensen"}),
+        ("title pr", {"bjensen"}),
+        ('userName gt "jsmith"', {"true"}),
+        ('userName ge "jsmith"', {"JSmith", "true"}),
+        ('userName lt "bjensen"', {"100%_sure"}),
+        ('userName le "bjensen"', {"100%_sure", "bjensen"}),
+        ('displayName co "o\'malley"', {"JSmith"}),
+        ('title eq "tour guide"', {"bjensen"}),
+        ('userType eq "employee"', {"bjensen", "true"}),
+        ('locale eq "EN-us"', {"bjensen"}),
+        ('preferredLanguage eq "EN"', {"bjensen"}),
+        ('timezone sw "europe/"', {"true"}),
+        ('nickName eq "truthy"', {"true"}),
+        ('name.givenName eq "barbara"', {"bjensen"}),
+        ('name.familyName co "O\'Malley"', {"JSmith"}),
+        ('name.formatted eq "ms. true value"', {"true"}),
+        ('name.formatted eq "John O\'Malley"', {"JSmith"}),
+    ],
+)
 def test_each_operator_compares_strings_ignoring_case_where_the_schema_says_so(rt, directory, text, expected):
     assert users_matching(rt, directory, text) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('externalId eq "Ext-1"', {"bjensen"}),
-    ('externalId eq "ext-1"', set()),
-    ('externalId sw "ext"', {"JSmith"}),
-    ('externalId co "XT"', set()),
-    ('externalId ew "-2"', {"JSmith"}),
-    ('externalId pr', {"bjensen", "JSmith"}),
-    ('manager.value eq "m-9"', set()),
-    ('manager eq "M-9"', {"bjensen"}),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('externalId eq "Ext-1"', {"bjensen"}),
+        ('externalId eq "ext-1"', set()),
+        ('externalId sw "ext"', {"JSmith"}),
+        ('externalId co "XT"', set()),
+        ('externalId ew "-2"', {"JSmith"}),
+        ("externalId pr", {"bjensen", "JSmith"}),
+        ('manager.value eq "m-9"', set()),
+        ('manager eq "M-9"', {"bjensen"}),
+    ],
+)
 def test_case_exact_attributes_compare_exactly_on_every_backend(rt, directory, text, expected):
     assert users_matching(rt, directory, text) == expected
 
@@ -119,8 +173,8 @@ def test_case_exact_attributes_compare_exactly_on_every_backend(rt, directory, t
 def test_ne_and_not_include_users_without_the_attribute(rt, directory):
     assert users_matching(rt, directory, 'title ne "Tour Guide"') == ALL - {"bjensen"}
     assert users_matching(rt, directory, 'not (title eq "Tour Guide")') == ALL - {"bjensen"}
-    assert users_matching(rt, directory, 'not (title pr)') == ALL - {"bjensen"}
-    assert users_matching(rt, directory, 'title eq null') == ALL - {"bjensen"}
+    assert users_matching(rt, directory, "not (title pr)") == ALL - {"bjensen"}
+    assert users_matching(rt, directory, "title eq null") == ALL - {"bjensen"}
 
 
 def test_like_wildcards_in_values_match_literally(rt, directory):
@@ -154,17 +208,26 @@ def test_emails_filter_on_the_primary_address_and_its_type(rt, directory):
     assert users_matching(rt, directory, 'emails[type eq "work" and value co "@example.com"]') == {"bjensen"}
     assert users_matching(rt, directory, 'emails[type eq "work" and value co "@example.org"]') == set()
     assert users_matching(rt, directory, 'emails.type eq "Home"') == {"JSmith"}
-    assert users_matching(rt, directory, 'emails.primary eq true') == ALL
-    assert users_matching(rt, directory, 'emails[not (type pr)]') == {"100%_sure", "true"}
+    assert users_matching(rt, directory, "emails.primary eq true") == ALL
+    assert users_matching(rt, directory, "emails[not (type pr)]") == {"100%_sure", "true"}
 
 
 def test_emails_filters_match_any_address_of_the_list_not_only_the_primary(rt, directory):
     # RFC 7644 §3.4.2.2: a filter on a multi-valued attribute matches when any of its values does.
     with rt.db.transaction() as s:
-        s.execute(update(User).where(User.id == directory["users"]["JSmith"]).values(extra={"emails": [
-            {"value": "jsmith@example.org", "type": "home", "primary": True},
-            {"value": "john.smith@Partner.com", "type": "work"},
-            {"value": "js@old.example", "type": "other", "primary": "false"}]}))
+        s.execute(
+            update(User)
+            .where(User.id == directory["users"]["JSmith"])
+            .values(
+                extra={
+                    "emails": [
+                        {"value": "jsmith@example.org", "type": "home", "primary": True},
+                        {"value": "john.smith@Partner.com", "type": "work"},
+                        {"value": "js@old.example", "type": "other", "primary": "false"},
+                    ]
+                }
+            )
+        )
     assert users_matching(rt, directory, 'emails co "@partner.com"') == {"JSmith"}
     assert users_matching(rt, directory, 'emails.value eq "JOHN.SMITH@partner.com"') == {"JSmith"}
     assert users_matching(rt, directory, 'emails[type eq "work" and value co "@partner.com"]') == {"JSmith"}
@@ -208,45 +271,54 @@ def test_ids_compare_as_strings_and_unknown_ids_match_nothing(rt, directory):
     assert users_matching(rt, directory, f'id ne "{bjensen}"') == ALL - {"bjensen"}
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('meta.lastModified gt "2011-05-13T04:42:34Z"', ALL - {"bjensen"}),
-    ('meta.lastModified ge "2011-05-13T04:42:34Z"', ALL),
-    ('meta.lastModified lt "2011-05-13T04:42:34Z"', set()),
-    ('meta.lastModified le "2011-05-13T04:42:34Z"', {"bjensen"}),
-    ('meta.created lt "2020-01-01T00:00:01+00:00"', {"bjensen", "JSmith"}),
-    ('meta.created eq "2020-01-01"', {"JSmith"}),
-    ('meta.created gt "2020-01-01T01:00:00+02:00"', ALL - {"bjensen"}),
-    ('meta.resourceType eq "User"', ALL),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('meta.lastModified gt "2011-05-13T04:42:34Z"', ALL - {"bjensen"}),
+        ('meta.lastModified ge "2011-05-13T04:42:34Z"', ALL),
+        ('meta.lastModified lt "2011-05-13T04:42:34Z"', set()),
+        ('meta.lastModified le "2011-05-13T04:42:34Z"', {"bjensen"}),
+        ('meta.created lt "2020-01-01T00:00:01+00:00"', {"bjensen", "JSmith"}),
+        ('meta.created eq "2020-01-01"', {"JSmith"}),
+        ('meta.created gt "2020-01-01T01:00:00+02:00"', ALL - {"bjensen"}),
+        ('meta.resourceType eq "User"', ALL),
+    ],
+)
 def test_meta_dates_compare_chronologically(rt, directory, text, expected):
     assert users_matching(rt, directory, text) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('department eq "sales"', {"bjensen"}),
-    (f'{ENTERPRISE}:department eq "Sales"', {"bjensen"}),
-    (f'{ENTERPRISE}:manager.value eq "M-9"', {"bjensen"}),
-    ('employeeNumber eq "701984" and costCenter eq "4130"', {"bjensen"}),
-    ('organization co "universal" and division eq "theme park"', {"bjensen"}),
-    (f'schemas eq "{ENTERPRISE}"', {"bjensen"}),
-    ('URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER:USERNAME sw "J"', {"JSmith"}),
-    ('USERNAME eq "bjensen" and EMAILS[TYPE eq "work"]', {"bjensen"}),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('department eq "sales"', {"bjensen"}),
+        (f'{ENTERPRISE}:department eq "Sales"', {"bjensen"}),
+        (f'{ENTERPRISE}:manager.value eq "M-9"', {"bjensen"}),
+        ('employeeNumber eq "701984" and costCenter eq "4130"', {"bjensen"}),
+        ('organization co "universal" and division eq "theme park"', {"bjensen"}),
+        (f'schemas eq "{ENTERPRISE}"', {"bjensen"}),
+        ('URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER:USERNAME sw "J"', {"JSmith"}),
+        ('USERNAME eq "bjensen" and EMAILS[TYPE eq "work"]', {"bjensen"}),
+    ],
+)
 def test_enterprise_and_urn_qualified_names_ignore_case(rt, directory, text, expected):
     assert users_matching(rt, directory, text) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    (f'{CUSTOM}:location eq "berlin"', {"bjensen"}),
-    (f'{CUSTOM}:hireDate gt "2024-01-01"', {"JSmith"}),
-    (f'{CUSTOM}:remote eq true', {"bjensen"}),
-    (f'{CUSTOM}:remote eq "False"', {"JSmith"}),
-    (f'{CUSTOM}:level eq 12', {"JSmith"}),
-    (f'{CUSTOM}:level eq "5"', {"bjensen"}),
-    (f'{CUSTOM}:studentOrEmployee pr', {"bjensen"}),
-    (f'{CUSTOM}:nothing pr', set()),
-    (f'schemas eq "{CUSTOM}"', {"bjensen", "JSmith"}),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (f'{CUSTOM}:location eq "berlin"', {"bjensen"}),
+        (f'{CUSTOM}:hireDate gt "2024-01-01"', {"JSmith"}),
+        (f"{CUSTOM}:remote eq true", {"bjensen"}),
+        (f'{CUSTOM}:remote eq "False"', {"JSmith"}),
+        (f"{CUSTOM}:level eq 12", {"JSmith"}),
+        (f'{CUSTOM}:level eq "5"', {"bjensen"}),
+        (f"{CUSTOM}:studentOrEmployee pr", {"bjensen"}),
+        (f"{CUSTOM}:nothing pr", set()),
+        (f'schemas eq "{CUSTOM}"', {"bjensen", "JSmith"}),
+    ],
+)
 def test_custom_attributes_are_read_from_json_on_both_backends(rt, directory, text, expected):
     assert users_matching(rt, directory, text) == expected
 
@@ -255,27 +327,30 @@ def test_declared_custom_attributes_may_be_named_without_their_urn(rt, directory
     declared = ["location", "hireDate"]
     assert users_matching(rt, directory, 'LOCATION eq "Paris"', custom_attributes=declared) == {"JSmith"}
     with pytest.raises(InvalidFilter) as err:
-        users_matching(rt, directory, f'{CUSTOM}:remote eq true', custom_attributes=declared)
+        users_matching(rt, directory, f"{CUSTOM}:remote eq true", custom_attributes=declared)
     assert err.value.position == 0
     with pytest.raises(InvalidFilter):
         users_matching(rt, directory, 'location eq "Paris"')
 
 
-@pytest.mark.parametrize("text, expected", [
-    # RFC 7644 §3.4.2.2, the example filters (those on attributes this service stores).
-    ('userName eq "bjensen"', {"bjensen"}),
-    ('name.familyName co "O\'Malley"', {"JSmith"}),
-    ('userName sw "J"', {"JSmith"}),
-    ('urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J"', {"JSmith"}),
-    ("title pr", {"bjensen"}),
-    ('title pr and userType eq "Employee"', {"bjensen"}),
-    ('title pr or userType eq "Intern"', {"bjensen", "JSmith"}),
-    (f'schemas eq "{ENTERPRISE}"', {"bjensen"}),
-    ('userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")', {"bjensen"}),
-    ('userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")', {"100%_sure"}),
-    ('userType eq "Employee" and (emails.type eq "work")', {"bjensen"}),
-    ('userType eq "Employee" and emails[type eq "work" and value co "@example.com"]', {"bjensen"}),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # RFC 7644 §3.4.2.2, the example filters (those on attributes this service stores).
+        ('userName eq "bjensen"', {"bjensen"}),
+        ('name.familyName co "O\'Malley"', {"JSmith"}),
+        ('userName sw "J"', {"JSmith"}),
+        ('urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J"', {"JSmith"}),
+        ("title pr", {"bjensen"}),
+        ('title pr and userType eq "Employee"', {"bjensen"}),
+        ('title pr or userType eq "Intern"', {"bjensen", "JSmith"}),
+        (f'schemas eq "{ENTERPRISE}"', {"bjensen"}),
+        ('userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")', {"bjensen"}),
+        ('userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")', {"100%_sure"}),
+        ('userType eq "Employee" and (emails.type eq "work")', {"bjensen"}),
+        ('userType eq "Employee" and emails[type eq "work" and value co "@example.com"]', {"bjensen"}),
+    ],
+)
 def test_rfc7644_example_filters(rt, directory, text, expected):
     assert users_matching(rt, directory, text) == expected
 
@@ -285,7 +360,9 @@ def test_and_binds_tighter_than_or_unlike_the_parser_library(rt, directory):
     text = 'userName eq "true" or title pr and userType eq "Intern"'
     assert users_matching(rt, directory, text) == {"true"}
     assert users_matching(rt, directory, '(userName eq "true" or title pr) and userType eq "Employee"') == {
-        "true", "bjensen"}
+        "true",
+        "bjensen",
+    }
     assert users_matching(rt, directory, 'userType eq "Intern" and title pr or userName eq "true"') == {"true"}
 
 
@@ -311,7 +388,7 @@ def test_a_filter_with_too_many_comparisons_is_refused_clearly(rt, directory):
 
 def test_deep_nesting_is_refused(rt, directory):
     with pytest.raises(InvalidFilter) as err:
-        users_matching(rt, directory, "(" * 40 + 'userName pr' + ")" * 40)
+        users_matching(rt, directory, "(" * 40 + "userName pr" + ")" * 40)
     assert "deep" in err.value.message
 
 
@@ -319,33 +396,39 @@ def test_filters_never_reach_another_tenants_memberships(rt, directory):
     other = directory["other"]
     guides = directory["groups"]["Guides"]
     with rt.db.read() as s:
-        found = s.scalars(select(User.username).where(
-            User.tenant_id == other, compile_filter(f'groups[value eq "{guides}"]', "User", other))).all()
+        found = s.scalars(
+            select(User.username).where(
+                User.tenant_id == other, compile_filter(f'groups[value eq "{guides}"]', "User", other)
+            )
+        ).all()
     assert found == []
 
 
-@pytest.mark.parametrize("text, position, words", [
-    ('userName eq "x" and nickname2 eq "y"', 20, "Unknown attribute 'nickname2'"),
-    ('emails[type eq "work"] or ims[type eq "xmpp" and value co "@foo.com"]', 26, "Unknown attribute 'ims'"),
-    ('userName eq "x" or', 18, "ends too early"),
-    ('userName eq "x', 12, "no closing quote"),
-    ('userName regex "x"', 9, "Unexpected 'regex'"),
-    ('userName eq "x" )', 16, "Unexpected ')'"),
-    ('(userName eq "x"', 16, "ends too early"),
-    ('userName eq "x" # 1', 16, "Unexpected character '#'"),
-    ('meta.created gt "last tuesday"', 16, "dateTime"),
-    ('userName eq 42', 12, "string"),
-    ('active eq "yes"', 10, "boolean"),
-    ('name.middle eq "x"', 0, "no sub-attribute"),
-    ('userName.value eq "x"', 0, "no sub-attribute"),
-    ('emails[type eq "work"].value eq "a"', 0, "put the condition inside the brackets"),
-    ('emails[groups pr]', 7, "no sub-attribute 'groups'"),
-    ('title co 3 and x pr', 9, "string"),
-    ('active co "t"', 0, "cannot compare"),
-    ('userName eq "a\\qb"', 12, "escape"),
-    ('', 0, "empty"),
-    ('userName gt null', 12, "null"),
-])
+@pytest.mark.parametrize(
+    "text, position, words",
+    [
+        ('userName eq "x" and nickname2 eq "y"', 20, "Unknown attribute 'nickname2'"),
+        ('emails[type eq "work"] or ims[type eq "xmpp" and value co "@foo.com"]', 26, "Unknown attribute 'ims'"),
+        ('userName eq "x" or', 18, "ends too early"),
+        ('userName eq "x', 12, "no closing quote"),
+        ('userName regex "x"', 9, "Unexpected 'regex'"),
+        ('userName eq "x" )', 16, "Unexpected ')'"),
+        ('(userName eq "x"', 16, "ends too early"),
+        ('userName eq "x" # 1', 16, "Unexpected character '#'"),
+        ('meta.created gt "last tuesday"', 16, "dateTime"),
+        ("userName eq 42", 12, "string"),
+        ('active eq "yes"', 10, "boolean"),
+        ('name.middle eq "x"', 0, "no sub-attribute"),
+        ('userName.value eq "x"', 0, "no sub-attribute"),
+        ('emails[type eq "work"].value eq "a"', 0, "put the condition inside the brackets"),
+        ("emails[groups pr]", 7, "no sub-attribute 'groups'"),
+        ("title co 3 and x pr", 9, "string"),
+        ('active co "t"', 0, "cannot compare"),
+        ('userName eq "a\\qb"', 12, "escape"),
+        ("", 0, "empty"),
+        ("userName gt null", 12, "null"),
+    ],
+)
 def test_errors_say_what_and_where(rt, directory, text, position, words):
     with pytest.raises(InvalidFilter) as err:
         users_matching(rt, directory, text)
@@ -357,12 +440,15 @@ def test_errors_say_what_and_where(rt, directory, text, position, words):
 def test_sort_keys_order_rows_ignoring_case_where_the_schema_says_so(rt, directory):
     tenant_id = directory["tenant"]
     with rt.db.read() as s:
-        names = s.scalars(select(User.username).where(User.tenant_id == tenant_id)
-                          .order_by(sort_key("userName", "User"), User.id)).all()
-        created = s.scalars(select(User.username).where(User.tenant_id == tenant_id)
-                            .order_by(sort_key("meta.created", "User"), User.id)).all()
-        by_email = s.scalars(select(User.username).where(User.tenant_id == tenant_id)
-                             .order_by(sort_key("emails", "User"), User.id)).all()
+        names = s.scalars(
+            select(User.username).where(User.tenant_id == tenant_id).order_by(sort_key("userName", "User"), User.id)
+        ).all()
+        created = s.scalars(
+            select(User.username).where(User.tenant_id == tenant_id).order_by(sort_key("meta.created", "User"), User.id)
+        ).all()
+        by_email = s.scalars(
+            select(User.username).where(User.tenant_id == tenant_id).order_by(sort_key("emails", "User"), User.id)
+        ).all()
     assert names == ["100%_sure", "bjensen", "JSmith", "true"]
     assert created[:2] == ["bjensen", "JSmith"]
     assert by_email[0] == "bjensen" and by_email[-1] == "true"

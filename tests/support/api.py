@@ -9,17 +9,41 @@ from typing import Any
 from provisioning import operations
 
 USER_FIELDS = {
-    "id", "email", "username", "first_name", "last_name", "display_name", "status", "active", "role",
-    "language", "locale", "timezone", "title", "external_id", "department", "division", "organization",
-    "cost_center", "employee_number", "manager_id", "custom_attributes", "last_login_at", "created_at",
+    "id",
+    "email",
+    "username",
+    "first_name",
+    "last_name",
+    "display_name",
+    "status",
+    "active",
+    "role",
+    "language",
+    "locale",
+    "timezone",
+    "title",
+    "external_id",
+    "department",
+    "division",
+    "organization",
+    "cost_center",
+    "employee_number",
+    "manager_id",
+    "custom_attributes",
+    "last_login_at",
+    "created_at",
     "updated_at",
 }
 
 
 def new_user(client, tenant, email, **values):
     """Create a user through the API and return its JSON."""
-    body = {"email": email, "first_name": values.pop("first_name", "Ann"),
-            "last_name": values.pop("last_name", "Lee"), **values}
+    body = {
+        "email": email,
+        "first_name": values.pop("first_name", "Ann"),
+        "last_name": values.pop("last_name", "Lee"),
+        **values,
+    }
     r = client.post("/api/v1/users", json=body, headers=tenant.admin)
     assert r.status_code == 201, r.json
     return r.json

@@ -19,12 +19,20 @@ from provisioning.runtime import Runtime
 from server.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 
-needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                    reason=f"{CHROMIUM} is not installed (apt-get install chromium; CI installs it)")
+needs_chromium = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed (apt-get install chromium; CI installs it)"
+)
 
 
 class Served:
@@ -56,9 +64,11 @@ def lms_app(pages: dict[str, str]):
 
 
 def course_page(title: str, tool_url: str) -> str:
-    return (f"<!doctype html><html><head><title>{html.escape(title)}</title></head><body>"
-            f"<h1>{html.escape(title)}</h1><iframe id='tool' title='Group management' src='{html.escape(tool_url)}' "
-            f"width='1000' height='720' style='border:1px solid #999'></iframe></body></html>")
+    return (
+        f"<!doctype html><html><head><title>{html.escape(title)}</title></head><body>"
+        f"<h1>{html.escape(title)}</h1><iframe id='tool' title='Group management' src='{html.escape(tool_url)}' "
+        f"width='1000' height='720' style='border:1px solid #999'></iframe></body></html>"
+    )
 
 
 @contextmanager

@@ -26,7 +26,9 @@ def _worker_redis_url(url: str) -> str:
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 TEST_REDIS_URL = _worker_redis_url(os.environ.get("TEST_REDIS_URL", "").strip())
 
-on_postgres = pytest.mark.skipif(not TEST_DATABASE_URL.startswith("postgres"), reason="needs TEST_DATABASE_URL (PostgreSQL)")
+on_postgres = pytest.mark.skipif(
+    not TEST_DATABASE_URL.startswith("postgres"), reason="needs TEST_DATABASE_URL (PostgreSQL)"
+)
 on_real_redis = pytest.mark.skipif(not TEST_REDIS_URL, reason="needs TEST_REDIS_URL (a real Redis)")
 
 # Where things are, whichever tier directory a test module sits in.

@@ -53,8 +53,11 @@ def make_users(rt, tenant_id: int, *emails: str, **values: Any) -> dict[str, int
 
 
 # People whose names a spreadsheet would take for formulas.
-PEOPLE = [("ada@example.com", "Ada", "Lovelace"), ("evil@example.com", "=HYPERLINK(\"http://x\")", "+1"),
-          ("at@example.com", "@SUM(A1)", "-minus")]
+PEOPLE = [
+    ("ada@example.com", "Ada", "Lovelace"),
+    ("evil@example.com", '=HYPERLINK("http://x")', "+1"),
+    ("at@example.com", "@SUM(A1)", "-minus"),
+]
 
 
 def group_of_people(rt, tenant_id: int, people, name: str = "Export me"):
@@ -73,15 +76,31 @@ def group_with_members(rt: Runtime, tenant_id: int, name: str, members: int) -> 
     if members:
         now = utcnow()
         with rt.db.transaction() as s:
-            s.execute(insert(User), [dict(tenant_id=tenant_id, username=f"{name}-{i}@example.edu",
-                                          email=f"{name}-{i}@example.edu", created_at=now, updated_at=now)
-                                     for i in range(members)])
-            s.execute(insert(Membership).from_select(
-                ["group_id", "user_id", "tenant_id", "source", "added_at"],
-                select(literal(group.id), User.id, literal(tenant_id), literal("manual"),
-                       literal(now, type_=Membership.added_at.type))
-                .where(User.tenant_id == tenant_id, User.username.like(f"{name}-%")),
-            ))
+            s.execute(
+                insert(User),
+                [
+                    dict(
+                        tenant_id=tenant_id,
+                        username=f"{name}-{i}@example.edu",
+                        email=f"{name}-{i}@example.edu",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    for i in range(members)
+                ],
+            )
+            s.execute(
+                insert(Membership).from_select(
+                    ["group_id", "user_id", "tenant_id", "source", "added_at"],
+                    select(
+                        literal(group.id),
+                        User.id,
+                        literal(tenant_id),
+                        literal("manual"),
+                        literal(now, type_=Membership.added_at.type),
+                    ).where(User.tenant_id == tenant_id, User.username.like(f"{name}-%")),
+                )
+            )
     return group.id
 
 

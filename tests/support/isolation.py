@@ -62,23 +62,31 @@ def _other_user(w: World, owner, handle):
 
 def _group_with_member(w: World, owner, handle, name="group"):
     group = new_group(w.client, handle, f"{_tag(owner)} {name}")
-    r = w.client.post(f"/api/v1/groups/{group['id']}/members", json={"user_ids": [w.id(owner, "user_id")]},
-                      headers=handle.admin)
+    r = w.client.post(
+        f"/api/v1/groups/{group['id']}/members", json={"user_ids": [w.id(owner, "user_id")]}, headers=handle.admin
+    )
     assert r.status_code == 200, r.json
     return group["id"]
 
 
 def _operation(w: World, owner, handle):
-    r = w.client.post(f"/api/v1/groups/{w.id(owner, 'group_id')}/members/copy",
-                      json={"from_group_id": w.id(owner, "source_group_id")}, headers=handle.admin)
+    r = w.client.post(
+        f"/api/v1/groups/{w.id(owner, 'group_id')}/members/copy",
+        json={"from_group_id": w.id(owner, "source_group_id")},
+        headers=handle.admin,
+    )
     assert r.status_code == 202, r.json
     return r.json["operation_id"]
 
 
 def _import(w: World, owner, handle):
     csv = f"email\n{_tag(owner)}-other@example.org\n".encode()
-    r = w.client.post("/api/v1/imports", headers=handle.admin, content_type="multipart/form-data",
-                      data={"file": (io.BytesIO(csv), "members.csv"), "group_id": str(w.id(owner, "group_id"))})
+    r = w.client.post(
+        "/api/v1/imports",
+        headers=handle.admin,
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(csv), "members.csv"), "group_id": str(w.id(owner, "group_id"))},
+    )
     assert r.status_code == 201, r.json
     return r.json["id"]
 
@@ -90,11 +98,17 @@ def _task(w: World, owner, handle):
 
 
 def _roster_course(w: World, owner, handle):
-    reg = register_platform(w.rt, handle.id, issuer=f"https://{owner}.lms.example", client_id="tool",
-                            auth_login_url=f"https://{owner}.lms.example/auth",
-                            auth_token_url=f"https://{owner}.lms.example/token",
-                            key_set_url=f"https://{owner}.lms.example/jwks", deployment_ids=["1"],
-                            actor=Actor("test", "cli"))
+    reg = register_platform(
+        w.rt,
+        handle.id,
+        issuer=f"https://{owner}.lms.example",
+        client_id="tool",
+        auth_login_url=f"https://{owner}.lms.example/auth",
+        auth_token_url=f"https://{owner}.lms.example/token",
+        key_set_url=f"https://{owner}.lms.example/jwks",
+        deployment_ids=["1"],
+        actor=Actor("test", "cli"),
+    )
     with w.rt.db.transaction() as s:
         course = ensure_course(s, handle.id, f"{_tag(owner)}-course", "Course")
         ensure_context(s, reg, f"{owner}-context", course.id, f"https://{owner}.lms.example/memberships")
@@ -113,13 +127,16 @@ BUILDERS = {
     "task_id": _task,
     "external_id": _roster_course,
 }
+
+
 def snapshot(rt) -> dict[str, list[tuple]]:
     """Every row of every table (a token's last_used_at aside: using A's token may stamp it)."""
     state = {}
     with rt.db.read() as s:
         for table in Base.metadata.sorted_tables:
-            columns = [c for c in table.columns if not (table.name == ApiToken.__tablename__
-                                                       and c.name == "last_used_at")]
+            columns = [
+                c for c in table.columns if not (table.name == ApiToken.__tablename__ and c.name == "last_used_at")
+            ]
             rows = s.execute(select(*columns).order_by(*table.primary_key.columns)).all()
             state[table.name] = [tuple(row) for row in rows]
     return state

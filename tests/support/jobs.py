@@ -25,8 +25,9 @@ ADMIN = Actor("admin@example.edu", "api")
 ROW_APPLIED = "test.row_applied"
 
 
-def apply_rows_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any],
-                     checkpoint: dict[str, Any]) -> dict[str, Any] | None:
+def apply_rows_chunk(
+    rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any]
+) -> dict[str, Any] | None:
     start = int(checkpoint.get("next", 0))
     rows, chunk = int(params["rows"]), int(params["chunk"])
     if start >= rows:
@@ -36,12 +37,25 @@ def apply_rows_chunk(rt: Runtime, operation_id: int, tenant_id: int, params: dic
     time.sleep(float(params.get("delay", 0)))
     end = min(rows, start + chunk)
     with rt.db.transaction() as s:
-        record_many(s, [dict(tenant_id=tenant_id, actor="test", channel="job", action=ROW_APPLIED,
-                             object_type="operation", object_id=str(operation_id), details={"row": i},
-                             created_at=utcnow())
-                        for i in range(start, end)])
-        operations.save_progress(s, operation_id, done=end, total=rows, checkpoint={"next": end},
-                                 result={"applied": end})
+        record_many(
+            s,
+            [
+                dict(
+                    tenant_id=tenant_id,
+                    actor="test",
+                    channel="job",
+                    action=ROW_APPLIED,
+                    object_type="operation",
+                    object_id=str(operation_id),
+                    details={"row": i},
+                    created_at=utcnow(),
+                )
+                for i in range(start, end)
+            ],
+        )
+        operations.save_progress(
+            s, operation_id, done=end, total=rows, checkpoint={"next": end}, result={"applied": end}
+        )
     return {"next": end}
 
 
@@ -58,8 +72,11 @@ def start_rows_operation(rt: Runtime, tenant_id: int, **params: Any) -> int:
 def applied_rows(rt: Runtime, operation_id: int) -> Counter:
     """How many times each row of a ``test_rows`` Operation was applied."""
     with rt.db.read() as s:
-        details = s.scalars(select(ActivityEvent.details).where(
-            ActivityEvent.action == ROW_APPLIED, ActivityEvent.object_id == str(operation_id)))
+        details = s.scalars(
+            select(ActivityEvent.details).where(
+                ActivityEvent.action == ROW_APPLIED, ActivityEvent.object_id == str(operation_id)
+            )
+        )
         return Counter(d["row"] for d in details)
 
 

@@ -43,8 +43,15 @@ def new_private_pem() -> str:
 class _Req(Request):
     def build_metadata(self, req: Any) -> TRequest:
         args = {k: (int(v) if k in ("page", "limit") and v.isdigit() else v) for k, v in req["get"].items()}
-        return {"method": req.get("method", "GET"), "form_data": req.get("form", {}), "get_data": args,
-                "headers": req.get("headers", {}), "content_type": None, "path": "", "json": None}
+        return {
+            "method": req.get("method", "GET"),
+            "form_data": req.get("form", {}),
+            "get_data": args,
+            "headers": req.get("headers", {}),
+            "content_type": None,
+            "path": "",
+            "json": None,
+        }
 
 
 class _Conf(LTI1P3PlatformConfAbstract):
@@ -73,11 +80,12 @@ class _Nrps(NamesRoleProvisioningService):
         super().__init__(req, platform.conf, url)
         self.platform = platform
 
-    def get_member_data_page(self, page: int = 1, limit: int | None = None, since: str | None = None,
-                             **kwargs: Any) -> dict[str, Any]:
+    def get_member_data_page(
+        self, page: int = 1, limit: int | None = None, since: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         members = self.platform.differences if since else self.platform.members
         limit = limit or len(members) or 1
-        chunk = members[(page - 1) * limit: page * limit]
+        chunk = members[(page - 1) * limit : page * limit]
         return {"content": [dict(m) for m in chunk], "has_next": page * limit < len(members)}
 
     def get_context_by_id(self) -> Context:
@@ -122,10 +130,16 @@ class Platform:
         return f"{self.url}/NRPS/Contexts/{self.context_id}/Memberships"
 
     def _registration(self) -> Registration:
-        reg = (Registration().set_iss(self.issuer).set_client_id(self.client_id)
-               .set_deployment_id(self.deployment_id).set_oidc_login_url(f"{TOOL}/lti/login")
-               .set_launch_url(f"{TOOL}/lti/launch").set_platform_private_key(self.private_pem)
-               .set_platform_public_key(JWK.from_pem(self.private_pem.encode()).export_to_pem().decode()))
+        reg = (
+            Registration()
+            .set_iss(self.issuer)
+            .set_client_id(self.client_id)
+            .set_deployment_id(self.deployment_id)
+            .set_oidc_login_url(f"{TOOL}/lti/login")
+            .set_launch_url(f"{TOOL}/lti/launch")
+            .set_platform_private_key(self.private_pem)
+            .set_platform_public_key(JWK.from_pem(self.private_pem.encode()).export_to_pem().decode())
+        )
         return reg
 
     def rotate_signing_key(self, *, publish: bool) -> None:
@@ -133,7 +147,8 @@ class Platform:
         self.private_pem = new_private_pem()
         self.conf._registration.set_platform_private_key(self.private_pem)
         self.conf._registration.set_platform_public_key(
-            JWK.from_pem(self.private_pem.encode()).export_to_pem().decode())
+            JWK.from_pem(self.private_pem.encode()).export_to_pem().decode()
+        )
         if publish:
             self.publish_current_key()
 
@@ -187,19 +202,31 @@ class Platform:
         @app.get("/.well-known/openid-configuration")
         def openid_configuration():
             # LTI Dynamic Registration 1.0 §3.3: the platform's OpenID configuration.
-            return jsonify({"issuer": self.config_issuer or self.issuer, "authorization_endpoint": f"{self.url}/auth",
-                            "token_endpoint": f"{self.url}/token", "jwks_uri": f"{self.url}/jwks",
-                            "registration_endpoint": f"{self.url}/register"})
+            return jsonify(
+                {
+                    "issuer": self.config_issuer or self.issuer,
+                    "authorization_endpoint": f"{self.url}/auth",
+                    "token_endpoint": f"{self.url}/token",
+                    "jwks_uri": f"{self.url}/jwks",
+                    "registration_endpoint": f"{self.url}/register",
+                }
+            )
 
         @app.post("/register")
         def dynamic_registration():
             if request.headers.get("Authorization") != "Bearer reg-token-1":
                 return jsonify({"error": "unauthorized"}), 401
             self.registrations.append(request.get_json())
-            return jsonify({**request.get_json(), "client_id": "dyn-client-1",
-                            "https://purl.imsglobal.org/spec/lti-tool-configuration": {
-                                **request.get_json()["https://purl.imsglobal.org/spec/lti-tool-configuration"],
-                                "deployment_id": "dyn-deployment-1"}})
+            return jsonify(
+                {
+                    **request.get_json(),
+                    "client_id": "dyn-client-1",
+                    "https://purl.imsglobal.org/spec/lti-tool-configuration": {
+                        **request.get_json()["https://purl.imsglobal.org/spec/lti-tool-configuration"],
+                        "deployment_id": "dyn-deployment-1",
+                    },
+                }
+            )
 
         return app
 
@@ -217,8 +244,16 @@ class Platform:
         login.set_lti_message_hint(hint="resource-link-1")
         return login.prepare_preflight_url(user_id)
 
-    def launch_message(self, auth_query: dict[str, str], *, sub: str, roles: list[str], email: str | None,
-                       name: str = "Pat Doe", nrps: bool = True) -> dict[str, Any]:
+    def launch_message(
+        self,
+        auth_query: dict[str, str],
+        *,
+        sub: str,
+        roles: list[str],
+        email: str | None,
+        name: str = "Pat Doe",
+        nrps: bool = True,
+    ) -> dict[str, Any]:
         """The launch message lti1p3platform builds in answer to the tool's authentication request."""
         launch = self._launch(auth_query, sub=sub, roles=roles, email=email, name=name, nrps=nrps)
         launch._registration = self.conf.get_registration()
@@ -234,14 +269,29 @@ class Platform:
             launch.set_nrps(self.memberships_url)
         return launch
 
-    def answer(self, auth_query: dict[str, str], *, sub: str, roles: list[str], email: str | None,
-               name: str = "Pat Doe", nrps: bool = True) -> dict[str, str]:
+    def answer(
+        self,
+        auth_query: dict[str, str],
+        *,
+        sub: str,
+        roles: list[str],
+        email: str | None,
+        name: str = "Pat Doe",
+        nrps: bool = True,
+    ) -> dict[str, str]:
         """The platform's signed form post (id_token, state) for the tool's authentication request."""
         data = self._launch(auth_query, sub=sub, roles=roles, email=email, name=name, nrps=nrps).lti_launch()
         return {"id_token": data["id_token"], "state": data["state"]}
 
-    def sign(self, message: dict[str, Any], *, key: str | None = None, kid: str | None = None,
-             algorithm: str = "RS256", lifetime: int | None = 300) -> str:
+    def sign(
+        self,
+        message: dict[str, Any],
+        *,
+        key: str | None = None,
+        kid: str | None = None,
+        algorithm: str = "RS256",
+        lifetime: int | None = 300,
+    ) -> str:
         """Sign a (possibly tampered) launch message the way the platform would."""
         body = dict(message)
         if lifetime is not None:
@@ -254,11 +304,16 @@ class Platform:
 
 def register_platform(rt, tenant_ref, platform: Platform, deployments: tuple[str, ...] | None = None):
     return lti_registrations.register_platform(
-        rt, tenant_ref, issuer=platform.issuer, client_id=platform.client_id,
-        auth_login_url=f"{platform.url}/auth", auth_token_url=f"{platform.url}/token",
+        rt,
+        tenant_ref,
+        issuer=platform.issuer,
+        client_id=platform.client_id,
+        auth_login_url=f"{platform.url}/auth",
+        auth_token_url=f"{platform.url}/token",
         key_set_url=f"{platform.url}/jwks",
         deployment_ids=(platform.deployment_id,) if deployments is None else deployments,
-        actor=Actor("test", "cli"))
+        actor=Actor("test", "cli"),
+    )
 
 
 def start_login(client, platform: Platform, user_id: str = "user-1") -> dict[str, str]:
@@ -271,8 +326,16 @@ def start_login(client, platform: Platform, user_id: str = "user-1") -> dict[str
     return dict(parse_qsl(location.query))
 
 
-def launch(client, platform: Platform, *, sub: str = "user-1", roles: list[str] | None = None,
-           email: str | None = "pat@example.edu", name: str = "Pat Doe", nrps: bool = True):
+def launch(
+    client,
+    platform: Platform,
+    *,
+    sub: str = "user-1",
+    roles: list[str] | None = None,
+    email: str | None = "pat@example.edu",
+    name: str = "Pat Doe",
+    nrps: bool = True,
+):
     auth = start_login(client, platform, sub)
     form = platform.answer(auth, sub=sub, roles=roles or [INSTRUCTOR], email=email, name=name, nrps=nrps)
     return client.post("/lti/launch", data=form)

@@ -114,9 +114,23 @@ class PrivateRedis:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> PrivateRedis:
-        self.proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", tempfile.gettempdir()],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                tempfile.gettempdir(),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         _wait_port(self.port, up=True)
         return self
 
@@ -152,8 +166,9 @@ class PrivatePostgres:
         self._run("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
 
     def _run(self, tool: str, *args: str) -> None:
-        done = subprocess.run([*self.as_postgres, os.path.join(self.bin, tool), *args], capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run(
+            [*self.as_postgres, os.path.join(self.bin, tool), *args], capture_output=True, text=True, timeout=120
+        )
         if done.returncode != 0:
             raise AssertionError(f"{tool} failed: {done.stdout}\n{done.stderr}")
 

@@ -46,6 +46,7 @@ def sign_in(client, rt, tenant_id: int) -> UiSession:
 
 
 def launch_as(client, app, tenant_id: int, user_id: int, role: str, course_id: int | None = None) -> UiSession:
-    token = tokens.issue_launch_token(app.config["SECRET_KEY"], {"t": tenant_id, "u": user_id, "r": role,
-                                                                 "lr": role, "c": course_id})
+    token = tokens.issue_launch_token(
+        app.config["SECRET_KEY"], {"t": tenant_id, "u": user_id, "r": role, "lr": role, "c": course_id}
+    )
     return UiSession(client, token)

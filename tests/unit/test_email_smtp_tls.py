@@ -25,17 +25,24 @@ def certificate(tmp_path_factory):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
     folder = tmp_path_factory.mktemp("tls")
     cert_file, key_file = folder / "cert.pem", folder / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
     return cert_file, context
@@ -72,8 +79,9 @@ def _message(to="ann@example.edu") -> EmailMessage:
 def test_starttls_is_used_when_offered_and_the_login_comes_from_the_url(certificate):
     cert_file, context = certificate
     accounts = Accounts("mailer", "p@ss:word")
-    inbox, port, controller = _serve(tls_context=context, require_starttls=True, authenticator=accounts,
-                                     auth_require_tls=True)
+    inbox, port, controller = _serve(
+        tls_context=context, require_starttls=True, authenticator=accounts, auth_require_tls=True
+    )
     try:
         with SMTPSender(f"smtp://mailer:p%40ss%3Aword@127.0.0.1:{port}?cafile={cert_file}") as sender:
             sender.send(_message())
@@ -117,11 +125,14 @@ def test_starttls_required_by_the_url_but_not_offered_is_refused():
 
 def test_a_wrong_password_is_reported_without_the_password(certificate):
     cert_file, context = certificate
-    inbox, port, controller = _serve(tls_context=context, authenticator=Accounts("mailer", "right"),
-                                     auth_require_tls=True)
+    inbox, port, controller = _serve(
+        tls_context=context, authenticator=Accounts("mailer", "right"), auth_require_tls=True
+    )
     try:
-        with pytest.raises(TemporaryFailure) as failure, \
-                SMTPSender(f"smtp://mailer:wrong-secret@127.0.0.1:{port}?cafile={cert_file}") as sender:
+        with (
+            pytest.raises(TemporaryFailure) as failure,
+            SMTPSender(f"smtp://mailer:wrong-secret@127.0.0.1:{port}?cafile={cert_file}") as sender,
+        ):
             sender.send(_message())
     finally:
         controller.stop()

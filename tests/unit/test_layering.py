@@ -17,9 +17,7 @@ FRAMEWORKS = ("flask", "flask_smorest", "werkzeug", "rq", "click", "marshmallow"
 
 def _core_modules() -> list[str]:
     return sorted(
-        m.name
-        for m in pkgutil.walk_packages(provisioning.__path__, "provisioning.")
-        if ".migrations" not in m.name
+        m.name for m in pkgutil.walk_packages(provisioning.__path__, "provisioning.") if ".migrations" not in m.name
     )
 
 

@@ -9,13 +9,16 @@ import pytest
 from provisioning.lti.nrps import TokenCache, link_targets
 
 
-@pytest.mark.parametrize("header", [
-    '<https://lms.example/Api/Members?Page=2>; rel="next"',
-    "<https://lms.example/Api/Members?Page=2>; rel=next",
-    '<https://lms.example/Api/Members?Page=1>; rel="first", <https://lms.example/Api/Members?Page=2>; rel="next"',
-    '<https://lms.example/Api/Members?Page=2>; rel="next last"',
-    "<https://lms.example/Api/Members?Page=2>;rel=NEXT",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        '<https://lms.example/Api/Members?Page=2>; rel="next"',
+        "<https://lms.example/Api/Members?Page=2>; rel=next",
+        '<https://lms.example/Api/Members?Page=1>; rel="first", <https://lms.example/Api/Members?Page=2>; rel="next"',
+        '<https://lms.example/Api/Members?Page=2>; rel="next last"',
+        "<https://lms.example/Api/Members?Page=2>;rel=NEXT",
+    ],
+)
 def test_the_next_link_is_found_however_rel_is_written_and_keeps_its_case(header):
     assert link_targets(header)["next"] == "https://lms.example/Api/Members?Page=2"
 

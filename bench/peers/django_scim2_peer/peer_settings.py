@@ -19,15 +19,22 @@ MIDDLEWARE = ["peerapp.middleware.BearerTokenMiddleware"]
 ROOT_URLCONF = "peer_urls"
 AUTH_USER_MODEL = "peerapp.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-DATABASES = {"default": {
-    "ENGINE": "django.db.backends.postgresql", "NAME": _db.path.lstrip("/"), "USER": _db.username or "postgres",
-    "PASSWORD": _db.password or "", "HOST": _db.hostname or "127.0.0.1", "PORT": str(_db.port or 5432),
-    "CONN_MAX_AGE": None,  # persistent connections, as our pool keeps them
-}}
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": _db.path.lstrip("/"),
+        "USER": _db.username or "postgres",
+        "PASSWORD": _db.password or "",
+        "HOST": _db.hostname or "127.0.0.1",
+        "PORT": str(_db.port or 5432),
+        "CONN_MAX_AGE": None,  # persistent connections, as our pool keeps them
+    }
+}
 SCIM_SERVICE_PROVIDER = {
     "NETLOC": "127.0.0.1",
-    "AUTHENTICATION_SCHEMES": [{"type": "oauthbearertoken", "name": "Bearer token",
-                                "description": "Static bearer token (benchmark)"}],
+    "AUTHENTICATION_SCHEMES": [
+        {"type": "oauthbearertoken", "name": "Bearer token", "description": "Static bearer token (benchmark)"}
+    ],
     "USER_ADAPTER": "peerapp.adapters.User",
     "GROUP_ADAPTER": "peerapp.adapters.Group",
     "GROUP_MODEL": "peerapp.models.Group",

@@ -81,8 +81,11 @@ class BrowserLms(Platform):
         def course():
             login = self.login_url("teacher-1").replace("http://localhost", self.tool_origin)
             login += f"&lti_storage_target={STORAGE_FRAME}"
-            return COURSE_PAGE % {"frame": STORAGE_FRAME, "mode": html.escape(request.args.get("mode", "keep")),
-                                  "login": json.dumps(login)}
+            return COURSE_PAGE % {
+                "frame": STORAGE_FRAME,
+                "mode": html.escape(request.args.get("mode", "keep")),
+                "login": json.dumps(login),
+            }
 
         @app.get("/storage")
         def storage():
@@ -93,8 +96,12 @@ class BrowserLms(Platform):
             # The OIDC authorization endpoint: lti1p3platform signs the launch for the tool's request.
             query = request.args.to_dict()
             form = self.answer(query, sub="teacher-1", roles=[INSTRUCTOR], email="tia@example.edu", nrps=False)
-            return AUTH_ANSWER % {"action": html.escape(query["redirect_uri"]), "frame": STORAGE_FRAME,
-                                  "id_token": html.escape(form["id_token"]), "state": html.escape(form["state"])}
+            return AUTH_ANSWER % {
+                "action": html.escape(query["redirect_uri"]),
+                "frame": STORAGE_FRAME,
+                "id_token": html.escape(form["id_token"]),
+                "state": html.escape(form["state"]),
+            }
 
         return app
 
@@ -120,7 +127,11 @@ def stack(rt, tenant):
     """The tool on http://localhost:PORT behind a TLS proxy, and the LMS on http://127.0.0.1:PORT."""
     box: list[BrowserLms] = []
     with serving(replace(rt.settings, trust_proxy=True), rt.db, tool_host="localhost", wrap=behind_tls(box)) as (
-            tool, _lms, _pages, live_rt):
+        tool,
+        _lms,
+        _pages,
+        live_rt,
+    ):
         lms = BrowserLms(tool.origin)
         box.append(lms)
         register_platform(live_rt, tenant.id, lms)
@@ -139,13 +150,17 @@ def open_course(playwright, tmp_path: Path, lms, *, block_tool_cookies: bool, mo
     profile = tmp_path / f"{mode}-{'blocked' if block_tool_cookies else 'open'}"
     (profile / "Default").mkdir(parents=True)
     exceptions = {"http://localhost:*,http://127.0.0.1:*": {"setting": 2}} if block_tool_cookies else {}
-    (profile / "Default" / "Preferences").write_text(json.dumps(
-        {"profile": {"content_settings": {"exceptions": {"cookies": exceptions}}}}))
+    (profile / "Default" / "Preferences").write_text(
+        json.dumps({"profile": {"content_settings": {"exceptions": {"cookies": exceptions}}}})
+    )
     # Without site isolation the cross-site tool frame stays in the page's process: Playwright
     # otherwise loses track of it now and then after its third cross-process navigation.
     context = playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, args=ARGS + ["--disable-site-isolation-trials"],
-        viewport={"width": 1100, "height": 820})
+        str(profile),
+        executable_path=CHROMIUM,
+        args=ARGS + ["--disable-site-isolation-trials"],
+        viewport={"width": 1100, "height": 820},
+    )
     page = context.new_page()
     page.goto(f"{lms.url}/course?mode={mode}")
     return context, page, page.frame_locator("#tool")
@@ -200,4 +215,3 @@ def test_a_state_the_platform_storage_returns_forged_is_refused_with_a_page(stac
     expect(ui.locator("#launch-summary")).to_have_count(0)
     Steps(page, "lti-storage").shot("forged-state-refused")
     context.close()
-

@@ -45,11 +45,22 @@ def launched_ui_path(client, platform, live_rt, tenant_id: int, *, sub: str, rol
 
 def seed(rt, tenant_id: int, lms_origin: str) -> dict:
     lti_registrations.register_platform(
-        rt, tenant_id, issuer=lms_origin, client_id="browser-test", auth_login_url=f"{lms_origin}/auth",
-        auth_token_url=f"{lms_origin}/token", key_set_url=f"{lms_origin}/jwks", deployment_ids=["d1"], actor=ACTOR)
-    people = [users.create_user(rt, tenant_id, {"email": f"{n.lower()}@example.edu", "given_name": n,
-                                                "family_name": "Tester"}, ACTOR)
-              for n in ("Ada", "Ben", "Cy", "Dee")]
+        rt,
+        tenant_id,
+        issuer=lms_origin,
+        client_id="browser-test",
+        auth_login_url=f"{lms_origin}/auth",
+        auth_token_url=f"{lms_origin}/token",
+        key_set_url=f"{lms_origin}/jwks",
+        deployment_ids=["d1"],
+        actor=ACTOR,
+    )
+    people = [
+        users.create_user(
+            rt, tenant_id, {"email": f"{n.lower()}@example.edu", "given_name": n, "family_name": "Tester"}, ACTOR
+        )
+        for n in ("Ada", "Ben", "Cy", "Dee")
+    ]
     team = groups.create_group(rt, tenant_id, {"name": "Team Alpha"}, ACTOR)
     groups.create_group(rt, tenant_id, {"name": "Team Empty"}, ACTOR)
     groups.create_group(rt, tenant_id, {"name": "Staff"}, ACTOR)
@@ -60,8 +71,9 @@ def seed(rt, tenant_id: int, lms_origin: str) -> dict:
 def test_an_admin_manages_groups_inside_the_lms_frame(live, browser, tenant, tmp_path, client, platform):
     tool, lms, pages, live_rt = live
     seed(live_rt, tenant.id, lms.origin)
-    ui_path = launched_ui_path(client, platform, live_rt, tenant.id, sub="admin-1", roles=[ADMINISTRATOR],
-                               email="ada.admin@example.edu")
+    ui_path = launched_ui_path(
+        client, platform, live_rt, tenant.id, sub="admin-1", roles=[ADMINISTRATOR], email="ada.admin@example.edu"
+    )
     pages["/course"] = course_page("Course 101 - Groups", f"{tool.origin}{ui_path}")
     context, steps, ui = open_course(browser, lms, "admin", accept_downloads=True)
     ui.get_by_role("heading", name="Groups").wait_for()
@@ -89,9 +101,16 @@ def test_an_admin_manages_groups_inside_the_lms_frame(live, browser, tenant, tmp
     # Upload a CSV with an error row; drop the row in the preview; commit; watch the progress.
     ui.get_by_role("link", name="Upload").click()
     ui.get_by_role("heading", name="Upload a file").wait_for()
-    ui.get_by_label("File", exact=True).set_input_files({"name": "members.csv", "mimeType": "text/csv", "buffer": (
-        b"email,Groupname\nada@example.edu,Newcomers 2026\nnot-an-email,Newcomers 2026\n"
-        b"dee@example.edu,Night Class\n")})
+    ui.get_by_label("File", exact=True).set_input_files(
+        {
+            "name": "members.csv",
+            "mimeType": "text/csv",
+            "buffer": (
+                b"email,Groupname\nada@example.edu,Newcomers 2026\nnot-an-email,Newcomers 2026\n"
+                b"dee@example.edu,Night Class\n"
+            ),
+        }
+    )
     ui.get_by_role("button", name="Preview").click()
     errors = ui.locator("#import-errors")
     errors.get_by_text("is not an email address").wait_for()
@@ -150,15 +169,19 @@ def test_an_admin_manages_groups_inside_the_lms_frame(live, browser, tenant, tmp
     info.value.save_as(target)
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
     assert sorted((r["Email"], r["Status"]) for r in rows) == [
-        ("ada@example.edu", "deactivated"), ("ben@example.edu", "deactivated"), ("cy@example.edu", "active")]
+        ("ada@example.edu", "deactivated"),
+        ("ben@example.edu", "deactivated"),
+        ("cy@example.edu", "active"),
+    ]
     context.close()
 
 
 def test_an_lms_that_is_not_a_registered_platform_cannot_frame_the_tool(live, browser, tenant):
     tool, lms, pages, live_rt = live
     seed(live_rt, tenant.id, "https://elsewhere.example")  # the test LMS's origin is not registered
-    pages["/course"] = course_page("Unregistered LMS", issue_signin_link(live_rt, tenant.id)
-                                   .replace("http://localhost", tool.origin))
+    pages["/course"] = course_page(
+        "Unregistered LMS", issue_signin_link(live_rt, tenant.id).replace("http://localhost", tool.origin)
+    )
     context = browser.new_context(viewport={"width": 1100, "height": 820})
     page = context.new_page()
     page.goto(f"{lms.origin}/course")
@@ -169,13 +192,15 @@ def test_an_lms_that_is_not_a_registered_platform_cannot_frame_the_tool(live, br
     context.close()
 
 
-def test_an_automatic_group_shows_its_live_count_and_a_long_import_can_be_stopped(rt, browser, tenant, client,
-                                                                                  platform):
+def test_an_automatic_group_shows_its_live_count_and_a_long_import_can_be_stopped(
+    rt, browser, tenant, client, platform
+):
     one_row_chunks = replace(rt.settings, import_chunk_size=1, import_chunk_seconds=0)
     with serving(one_row_chunks, rt.db) as (tool, lms, pages, slow_rt):
         seed(slow_rt, tenant.id, lms.origin)
-        ui_path = launched_ui_path(client, platform, slow_rt, tenant.id, sub="admin-1", roles=[ADMINISTRATOR],
-                                   email="ada.admin@example.edu")
+        ui_path = launched_ui_path(
+            client, platform, slow_rt, tenant.id, sub="admin-1", roles=[ADMINISTRATOR], email="ada.admin@example.edu"
+        )
         pages["/course"] = course_page("Course 101", f"{tool.origin}{ui_path}")
         context, steps, ui = open_course(browser, lms, "auto-stop")
         ui.get_by_role("link", name="Create group").click()
@@ -194,8 +219,13 @@ def test_an_automatic_group_shows_its_live_count_and_a_long_import_can_be_stoppe
         rows = "".join(f"new{n}@example.edu,new{n},New,Person{n}\n" for n in range(400))
         ui.get_by_role("link", name="Upload").click()
         ui.get_by_role("heading", name="Upload a file").wait_for()
-        ui.get_by_label("File", exact=True).set_input_files({"name": "users.csv", "mimeType": "text/csv", "buffer": (
-            "email,username,first_name,last_name\n" + rows).encode()})
+        ui.get_by_label("File", exact=True).set_input_files(
+            {
+                "name": "users.csv",
+                "mimeType": "text/csv",
+                "buffer": ("email,username,first_name,last_name\n" + rows).encode(),
+            }
+        )
         ui.get_by_role("button", name="Preview").click()
         expect(ui.locator("#import-format")).to_have_text("users")
         ui.get_by_role("button", name="Commit the import").click()
@@ -208,8 +238,9 @@ def test_an_automatic_group_shows_its_live_count_and_a_long_import_can_be_stoppe
         context.close()
 
 
-def test_an_instructor_launched_from_the_platform_manages_only_their_course_group(live, browser, tenant, client,
-                                                                                   platform):
+def test_an_instructor_launched_from_the_platform_manages_only_their_course_group(
+    live, browser, tenant, client, platform
+):
     from sqlalchemy import select
 
     from provisioning.lti import launch as lti_launch
@@ -217,8 +248,9 @@ def test_an_instructor_launched_from_the_platform_manages_only_their_course_grou
 
     tool, lms, pages, live_rt = live
     seeded = seed(live_rt, tenant.id, lms.origin)
-    ui_path = launched_ui_path(client, platform, live_rt, tenant.id, sub="teacher-1", roles=[INSTRUCTOR],
-                               email="tia@example.edu")
+    ui_path = launched_ui_path(
+        client, platform, live_rt, tenant.id, sub="teacher-1", roles=[INSTRUCTOR], email="tia@example.edu"
+    )
     with live_rt.db.read() as s:
         course_id = s.scalar(select(Course.id).where(Course.tenant_id == tenant.id, Course.external_id == "course-101"))
     lti_launch.add_course_group(live_rt, tenant.id, course_id, seeded["team"].id)
@@ -251,8 +283,9 @@ UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, texta
 def test_every_page_labels_its_controls_and_works_from_the_keyboard(live, browser, tenant):
     tool, lms, pages, live_rt = live
     seeded = seed(live_rt, tenant.id, lms.origin)
-    pages["/course"] = course_page("Course 101", issue_signin_link(live_rt, tenant.id)
-                                   .replace("http://localhost", tool.origin))
+    pages["/course"] = course_page(
+        "Course 101", issue_signin_link(live_rt, tenant.id).replace("http://localhost", tool.origin)
+    )
     context, steps, ui = open_course(browser, lms, "keyboard")
     ui.get_by_role("heading", name="Sign in").wait_for()
     steps.shot("signin-page")
@@ -261,8 +294,18 @@ def test_every_page_labels_its_controls_and_works_from_the_keyboard(live, browse
     ui.get_by_role("heading", name="Groups").wait_for()
     frame = steps.page.frames[1]
     token = re.search(r"lt=([^&]+)", frame.url).group(1)
-    for path in ("/ui/groups", f"/ui/groups/{seeded['team'].id}", "/ui/groups/new", "/ui/imports/new", "/ui/logs",
-                 "/ui/activity", "/ui/emails", "/ui/me", "/ui/people", f"/ui/people/{seeded['people'][0].id}"):
+    for path in (
+        "/ui/groups",
+        f"/ui/groups/{seeded['team'].id}",
+        "/ui/groups/new",
+        "/ui/imports/new",
+        "/ui/logs",
+        "/ui/activity",
+        "/ui/emails",
+        "/ui/me",
+        "/ui/people",
+        f"/ui/people/{seeded['people'][0].id}",
+    ):
         frame.goto(f"{tool.origin}{path}?lt={token}")
         assert frame.evaluate(UNLABELLED) == [], path
     # Keyboard only: the skip link comes first, then search with Enter, then open a group with Enter.
@@ -281,8 +324,9 @@ def test_every_page_labels_its_controls_and_works_from_the_keyboard(live, browse
     context.close()
 
 
-def test_an_admin_shares_a_person_with_an_instructor_who_then_reaches_only_them(live, browser, tenant, client,
-                                                                                 platform):
+def test_an_admin_shares_a_person_with_an_instructor_who_then_reaches_only_them(
+    live, browser, tenant, client, platform
+):
     from sqlalchemy import select
 
     from provisioning.lti import launch as lti_launch
@@ -290,12 +334,15 @@ def test_an_admin_shares_a_person_with_an_instructor_who_then_reaches_only_them(
 
     tool, lms, pages, live_rt = live
     seeded = seed(live_rt, tenant.id, lms.origin)
-    eve = users.create_user(live_rt, tenant.id, {"email": "eve@example.edu", "given_name": "Eve",
-                                                 "family_name": "Outsider"}, ACTOR)
-    teacher_path = launched_ui_path(client, platform, live_rt, tenant.id, sub="teacher-1", roles=[INSTRUCTOR],
-                                    email="tia@example.edu")
-    admin_path = launched_ui_path(client, platform, live_rt, tenant.id, sub="admin-1", roles=[ADMINISTRATOR],
-                                  email="ada.admin@example.edu")
+    eve = users.create_user(
+        live_rt, tenant.id, {"email": "eve@example.edu", "given_name": "Eve", "family_name": "Outsider"}, ACTOR
+    )
+    teacher_path = launched_ui_path(
+        client, platform, live_rt, tenant.id, sub="teacher-1", roles=[INSTRUCTOR], email="tia@example.edu"
+    )
+    admin_path = launched_ui_path(
+        client, platform, live_rt, tenant.id, sub="admin-1", roles=[ADMINISTRATOR], email="ada.admin@example.edu"
+    )
     with live_rt.db.read() as s:
         course_id = s.scalar(select(Course.id).where(Course.tenant_id == tenant.id, Course.external_id == "course-101"))
         tia_id = s.scalar(select(User.id).where(User.tenant_id == tenant.id, User.email == "tia@example.edu"))
