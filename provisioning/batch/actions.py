@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, literal, select, tuple_, update
@@ -27,7 +28,7 @@ from provisioning.db import id_in
 from provisioning.errors import Conflict, InvalidInput, NotFound
 from provisioning.filters.translate import InvalidFilter, compile_filter
 from provisioning.models import ExportChunk, Group, Membership, Operation, User
-from provisioning.operations import save_progress, start_operation
+from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.rules import definition as rules
 from provisioning.runtime import Runtime
 from provisioning.store.groups import load_group
@@ -187,21 +188,34 @@ def batch_action_chunk(
     return run_chunk(rt, operation_id, tenant_id, params, checkpoint, ACTIONS[params["action"]].step)
 
 
+@dataclass
+class BatchCheckpoint(Checkpoint):
+    """A batch action between chunks: the keyset position (last user id handled), the chunks run,
+    the counts by outcome, the id ranges done, whether every automatic group must be re-evaluated at
+    the end, and the next chunk's size."""
+
+    after: int = 0
+    chunks: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    done_ranges: list[list[int]] = field(default_factory=list)
+    reevaluate_all: bool = False
+    chunk_size: int | None = None
+
+
 def run_chunk(
     rt: Runtime, operation_id: int, tenant_id: int, params: dict[str, Any], checkpoint: dict[str, Any], step: Step
 ) -> dict[str, Any] | None:
     """Run ``step`` on the next chunk of ``params["selection"]``, recording progress in the same transaction."""
-    after = int(checkpoint.get("after", 0))
-    seq = int(checkpoint.get("chunks", 0))
-    counts: dict[str, int] = dict(checkpoint.get("counts", {}))
-    ranges: list[list[int]] = [list(r) for r in checkpoint.get("done_ranges", [])]
-    reevaluate_all = bool(checkpoint.get("reevaluate_all"))
+    at = BatchCheckpoint.from_json(checkpoint)
+    after, seq, counts = at.after, at.chunks, dict(at.counts)
+    ranges: list[list[int]] = [list(r) for r in at.done_ranges]
+    reevaluate_all = at.reevaluate_all
     actor = Actor(params.get("actor", "system"), params.get("channel", "job"))
-    size = int(checkpoint.get("chunk_size") or params.get("chunk_size", DEFAULT_CHUNK))
+    size = int(at.chunk_size or params.get("chunk_size", DEFAULT_CHUNK))
     with timed() as took, rt.db.transaction() as s:
         ids, unknown, last = next_chunk(s, tenant_id, params["selection"], after, size)
         if not ids and not unknown:
-            if checkpoint.get("reevaluate_all"):
+            if at.reevaluate_all:
                 _evaluate_all_rules(s, rt, tenant_id, actor)
             return None
         ctx = StepContext(
@@ -220,29 +234,27 @@ def run_chunk(
                 reevaluate_all = True
         counts["processed"] = counts.get("processed", 0) + len(ids) + len(unknown)
         counts["failed"] = counts.get("failed", 0) + len(failures)
-        new_checkpoint = {
-            "after": last,
-            "chunks": seq + 1,
-            "counts": counts,
-            "done_ranges": ranges,
-            "reevaluate_all": reevaluate_all,
-            "chunk_size": size,
-        }
+        new = BatchCheckpoint(
+            after=last,
+            chunks=seq + 1,
+            counts=counts,
+            done_ranges=ranges,
+            reevaluate_all=reevaluate_all,
+            chunk_size=size,
+        )
         save_progress(
             s,
             operation_id,
             done=counts["processed"],
-            checkpoint=new_checkpoint,
+            checkpoint=new.to_json(),
             result={"action": params["action"], **counts, "done_through_user_id": last, "done_ranges": ranges},
         )
         if failures:
             _append_errors(s, operation_id, failures)
     if params.get("fixed_chunks") is False:  # older operations, without the flag, keep their size
         largest = MAX_CHUNK if rt.db.dialect == "postgresql" else SQLITE_MAX_CHUNK
-        new_checkpoint["chunk_size"] = next_size(
-            size, took.seconds, minimum=min(DEFAULT_CHUNK, largest), maximum=largest
-        )
-    return new_checkpoint
+        new.chunk_size = next_size(size, took.seconds, minimum=min(DEFAULT_CHUNK, largest), maximum=largest)
+    return new.to_json()
 
 
 def _follow_rules(s: Session, rt: Runtime, tenant_id: int, action: str, changed: list[int]) -> bool:

@@ -1,5 +1,6 @@
 """Typed job checkpoints read what earlier versions stored and write the same JSON."""
 
+from provisioning.batch.actions import BatchCheckpoint
 from provisioning.lti.roster import RosterCheckpoint
 from provisioning.mail.outbox import SendCheckpoint
 from provisioning.rules.evaluation import EvaluationCheckpoint
@@ -46,3 +47,22 @@ def test_a_roster_checkpoint_keeps_its_mode_and_next_page_and_reports_its_counts
 
 def test_a_sending_checkpoint_counts_every_outcome_even_when_none_happened_yet():
     assert SendCheckpoint.from_json({"sent": 3}).to_json() == {"sent": 3, "retried": 0, "failed": 0}
+
+
+def test_a_batch_action_checkpoint_keeps_its_ranges_counts_and_chunk_size_in_the_stored_shape():
+    stored = {
+        "after": 4000,
+        "chunks": 2,
+        "counts": {"changed": 3990, "processed": 4000, "failed": 10},
+        "done_ranges": [[1, 1990], [2001, 4000]],
+        "reevaluate_all": False,
+        "chunk_size": 2000,
+    }
+    assert BatchCheckpoint.from_json(stored).to_json() == stored
+    assert BatchCheckpoint.from_json(None).to_json() == {
+        "after": 0,
+        "chunks": 0,
+        "counts": {},
+        "done_ranges": [],
+        "reevaluate_all": False,
+    }
