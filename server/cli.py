@@ -15,7 +15,6 @@ from typing import Any
 
 import click
 
-from jobs.worker import run_worker
 from provisioning import migrate
 from provisioning.config import ConfigurationError
 from provisioning.errors import DomainError
@@ -114,6 +113,8 @@ def worker(state: CliState, burst: bool, queues: tuple[str, ...]) -> None:
     rt = state.job_runtime()
     rt.queue.ping()
     configure_logging(rt.settings.log_format, rt.settings.log_level)
+    from jobs.worker import run_worker  # not at the top: it loads the metrics (see server/serving.py)
+
     run_worker(rt, burst=burst, queues=list(queues) or None)
 
 

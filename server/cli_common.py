@@ -8,8 +8,6 @@ from collections.abc import Mapping
 
 import click
 
-from jobs.bootstrap import build_runtime
-from jobs.queue import RQQueue
 from provisioning import migrate
 from provisioning.activity import Actor
 from provisioning.config import Settings
@@ -49,6 +47,10 @@ class CliState:
 
     def job_runtime(self) -> Runtime:
         """A Runtime whose queue is RQ, for ``provisioning worker``."""
+        # Not at the top: the job modules load the metrics (see server/serving.py).
+        from jobs.bootstrap import build_runtime
+        from jobs.queue import RQQueue
+
         if self._runtime is not None:
             if not isinstance(self._runtime.queue, RQQueue):
                 raise CommandError(_NO_REDIS, exit_code=2)

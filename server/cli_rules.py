@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import click
 
-from jobs.runner import execute
 from provisioning.rules.definition import evaluate_all
 from provisioning.rules.evaluation import evaluation_report
 from provisioning.services.tenants import get_tenant
@@ -33,6 +32,8 @@ def register(cli: click.Group) -> None:
     @pass_state
     def rules_evaluate(state, tenant_ref: str | None, enqueue: bool) -> None:
         """Fully re-evaluate every automatic group (of one tenant, or of all)."""
+        from jobs.runner import execute  # not at the top: it loads the metrics (see server/serving.py)
+
         rt = state.job_runtime() if enqueue else state.runtime()
         tenant_id = get_tenant(rt, tenant_ref).id if tenant_ref is not None else None
         op_ids = evaluate_all(rt, cli_actor(), tenant_id)

@@ -13,8 +13,6 @@ import click
 
 from provisioning.config import Settings
 from provisioning.observability.logs import configure_logging, gunicorn_logconfig
-from provisioning.observability.metrics import mark_process_dead
-from server.app import create_app
 
 
 def safe_url(url: str) -> str:
@@ -36,6 +34,8 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, thread
         from gunicorn.app.base import BaseApplication
     except ImportError:  # e.g. on Windows
         click.echo(f"Serving on {where} with Flask's server (gunicorn is not installed); jobs run {jobs}.", err=True)
+        from server.app import create_app
+
         create_app(settings).run(host=host, port=port, threaded=True, use_reloader=False)
         return
 
@@ -62,6 +62,8 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, thread
                     self.cfg.set(key, value)
 
         def load(self):
+            from server.app import create_app  # in the worker, after the metrics directory is set
+
             return create_app(settings)
 
     _prepare_multiprocess_metrics()
@@ -76,10 +78,15 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, thread
 def _prepare_multiprocess_metrics() -> None:
     """gunicorn's worker processes share their metrics through files (prometheus_client's
     multiprocess mode): a fresh directory unless PROMETHEUS_MULTIPROC_DIR names one.  It must
-    be set before prometheus_client is imported, hence here, before the workers start."""
+    be set before prometheus_client is imported, hence here, before the workers start, and
+    hence no module the ``provisioning`` command imports at its top may import prometheus_client
+    (the app, the job runner and the metrics are imported inside the functions that need them;
+    tests/unit/test_layering.py holds that line)."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="provisioning-metrics-")
 
 
 def _child_exit(server, worker) -> None:
+    from provisioning.observability.metrics import mark_process_dead
+
     mark_process_dead(worker.pid)

@@ -46,3 +46,11 @@ def test_the_import_contracts_hold_layers_independent_edges_and_no_cycles():
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "0 broken" in result.stdout
+
+
+def test_the_provisioning_command_loads_no_metrics_before_serve_sets_the_multiprocess_directory():
+    # prometheus_client picks single- or multi-process mode when it is imported; `provisioning
+    # serve` sets PROMETHEUS_MULTIPROC_DIR first, so the command's module must not import it.
+    code = "import sys, server.cli\nprint('prometheus_client' in sys.modules)\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
