@@ -14,7 +14,7 @@ removes the members the file doesn't list with one DELETE at the end.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import ColumnElement, and_, case, func, select, text
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from provisioning.imports.preview import load_import, refresh_summary
 from provisioning.imports.validate import validate_staged
 from provisioning.models import Operation
 from provisioning.models.imports import Import, ImportRow
-from provisioning.operations import save_progress, start_operation
+from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.runtime import Runtime
 
 CHUNK_MAX = 50_000  # rows; the adaptive chunk size never grows beyond this (unless IMPORT_CHUNK_SIZE is larger)
@@ -36,7 +36,7 @@ COUNTERS = ("done", "applied", "skipped", "errors", "removed", "groups_created",
 
 
 @dataclass
-class ImportCheckpoint:
+class ImportCheckpoint(Checkpoint):
     """Where an import job is, stored as the Operation's checkpoint (JSON) after every chunk.
 
     ``phase``: start (create groups) -> rows (apply chunks of ids ``after`` < id <= ``last``)
@@ -44,7 +44,6 @@ class ImportCheckpoint:
     phase, after, size, and ``last`` once the id range is known.
     """
 
-    size: int
     done: int = 0
     applied: int = 0
     skipped: int = 0
@@ -55,12 +54,14 @@ class ImportCheckpoint:
     users_updated: int = 0
     phase: str = "start"
     after: int = 0
+    size: int = 0
     last: int | None = None
 
     @classmethod
-    def from_json(cls, checkpoint: dict[str, Any] | None, *, size: int) -> ImportCheckpoint:
-        """Read a stored checkpoint (any version: missing keys take their start values); ``size``: the first chunk's."""
-        data = checkpoint or {}
+    def from_json(cls, data: dict[str, Any] | None, *, size: int = 0) -> Self:
+        """Read a stored checkpoint (any version: missing keys take their start values, numbers
+        stored as text are read as numbers); ``size``: the first chunk's, when none is stored."""
+        data = data or {}
         return cls(
             size=int(data.get("size") or size),
             phase=data.get("phase", "start"),
@@ -68,11 +69,6 @@ class ImportCheckpoint:
             last=int(data["last"]) if "last" in data else None,
             **{k: int(data.get(k, 0)) for k in COUNTERS},
         )
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {k: getattr(self, k) for k in COUNTERS}
-        out |= {"phase": self.phase, "after": self.after, "size": self.size}
-        return out | ({"last": self.last} if self.last is not None else {})
 
     def add(self, counts: dict[str, int]) -> None:
         for key, value in counts.items():
