@@ -39,6 +39,7 @@ def init_api(app: Flask) -> Api:
         groups,
         imports,
         lti_roster,
+        lti_settings,
         members,
         operations,
         rules,
@@ -61,7 +62,8 @@ def init_api(app: Flask) -> Api:
         emails,
         tasks,  # batch actions, email log, users' tasks and records
         lti_roster,
-    ):  # roster sync of LMS courses
+        lti_settings,
+    ):  # roster sync of LMS courses, the tenant's LTI settings
         api.register_blueprint(module.blp, url_prefix="/api/v1")
 
     @app.url_value_preprocessor

@@ -30,6 +30,7 @@ from provisioning.lti import keys as lti_keys
 from provisioning.lti import launch as lti_launch
 from provisioning.lti.dynamic_registration import dynamic_register
 from provisioning.lti.registrations import frame_origins
+from provisioning.roles import role_label
 from web.observability import DATABASE_UNAVAILABLE
 from web.session import current_launch, set_launch_cookie
 
@@ -143,6 +144,7 @@ def _landing(tenant_id: int, role: str, lti_role: str, course_id: int | None, op
             "lti/landing.html",
             role=role,
             lti_role=lti_role,
+            role_label=role_label(lti_role or None, role),
             course_id=course_id,
             roster_operation_id=operation_id,
             launch_token=token,

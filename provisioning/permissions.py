@@ -2,8 +2,10 @@
 
 A principal is a tenant user with the role a launch gave them:
 
-* ``admin`` (a platform or institution Administrator) may do everything in the tenant;
-* ``manager`` (Instructor, TeachingAssistant) manages the groups of the courses they teach,
+* ``admin`` (a system or institution role the tenant lists in ``settings.lti.admin_roles``) may do
+  everything in the tenant;
+* ``manager`` (a course Instructor, TeachingAssistant or course Administrator: a context role, see
+  ``provisioning/roles.py``) manages the groups of the courses they teach,
   the users in those groups and the users shared with them (the ``share`` batch action), with
   the actions of the tenant's permission set; they see the logs of that scope only;
 * ``learner`` sees their own groups, tasks, certificates and notifications, nothing else.
@@ -31,7 +33,7 @@ from provisioning.models import (
     Tenant,
     User,
 )
-from provisioning.roles import MANAGER_ROLES
+from provisioning.roles import COURSE_MANAGER_ROLES
 from provisioning.runtime import Runtime
 from provisioning.store.users import tenant_user_ids
 
@@ -130,7 +132,7 @@ def groups_of_user_scope(principal: Principal, user_id: int):
 
 
 def _taught_courses(principal: Principal):
-    roles = sorted(MANAGER_ROLES)
+    roles = sorted(COURSE_MANAGER_ROLES)
     return select(Enrollment.course_id).where(
         Enrollment.tenant_id == principal.tenant_id,
         Enrollment.user_id == principal.user_id,

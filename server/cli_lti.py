@@ -10,7 +10,13 @@ from datetime import timedelta
 import click
 
 from provisioning.lti.keys import rotate_key
-from provisioning.lti.registrations import register_platform
+from provisioning.lti.registrations import (
+    MANAGER_PERMISSIONS,
+    UNKNOWN_DEPLOYMENT_POLICIES,
+    register_platform,
+    tenant_lti_settings,
+    update_lti_settings,
+)
 from provisioning.services.tenants import get_tenant
 from provisioning.signed_tokens import issue_invite
 from server.cli_common import cli_actor, pass_state
@@ -55,6 +61,54 @@ def register(cli: click.Group) -> None:
             f"Registered {reg.issuer} client {reg.client_id} (registration {reg.id}) with "
             f"{len(deployment_ids)} deployment(s)."
         )
+
+    @lti.command("settings")
+    @click.argument("tenant")
+    @click.option(
+        "--admin-role",
+        "admin_roles",
+        multiple=True,
+        metavar="URI",
+        help="A system or institution role that makes a launching person a tenant admin (repeatable; "
+        "replaces the list).",
+    )
+    @click.option("--no-admin-roles", is_flag=True, help="No LMS role makes a tenant admin.")
+    @click.option("--unknown-deployments", type=click.Choice(UNKNOWN_DEPLOYMENT_POLICIES), default=None)
+    @click.option("--roster-sync-max-age-minutes", type=click.IntRange(min=0), default=None)
+    @click.option(
+        "--manager-permission",
+        "manager_permissions",
+        multiple=True,
+        type=click.Choice(MANAGER_PERMISSIONS),
+        help="What course managers may do (repeatable; replaces the list).",
+    )
+    @pass_state
+    def settings_cmd(
+        state,
+        tenant,
+        admin_roles,
+        no_admin_roles,
+        unknown_deployments,
+        roster_sync_max_age_minutes,
+        manager_permissions,
+    ) -> None:
+        """Show TENANT's LTI settings; with options, change them first."""
+        if admin_roles and no_admin_roles:
+            raise click.UsageError("Give --admin-role or --no-admin-roles, not both.")
+        changes: dict = {}
+        if admin_roles or no_admin_roles:
+            changes["admin_roles"] = list(admin_roles)
+        if unknown_deployments is not None:
+            changes["unknown_deployments"] = unknown_deployments
+        if roster_sync_max_age_minutes is not None:
+            changes["roster_sync_max_age_minutes"] = roster_sync_max_age_minutes
+        if manager_permissions:
+            changes["manager_permissions"] = list(manager_permissions)
+        rt = state.runtime()
+        settings = update_lti_settings(rt, tenant, changes, cli_actor()) if changes else tenant_lti_settings(rt, tenant)
+        for name, value in settings.as_json().items():
+            shown = ", ".join(value) if isinstance(value, list) else value
+            click.echo(f"{name}: {shown if shown != '' else '(none)'}")
 
     @lti.command("rotate-key")
     @click.option(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.errors import Conflict, InvalidInput, NotFound
 from provisioning.models import USER_ROLES, Enrollment, User
-from provisioning.roles import MANAGER_ROLES
+from provisioning.roles import COURSE_MANAGER_ROLES
 from provisioning.store.groups import load_group
 from provisioning.store.members import ensure_hand_editable
 
@@ -151,7 +151,7 @@ def teaches(s: Session, tenant_id: int, user_id: int) -> bool:
                 exists().where(
                     Enrollment.tenant_id == tenant_id,
                     Enrollment.user_id == user_id,
-                    Enrollment.role.in_(sorted(MANAGER_ROLES)),
+                    Enrollment.role.in_(sorted(COURSE_MANAGER_ROLES)),
                     Enrollment.status != "dropped",
                 )
             )

@@ -33,7 +33,7 @@ from provisioning.models import (
     User,
     utcnow,
 )
-from provisioning.roles import principal_role
+from provisioning.roles import launch_roles
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
 from provisioning.services.invitations import accept_invitation
@@ -50,7 +50,7 @@ class LaunchResult:
     tenant_id: int
     user_id: int
     role: str  # admin | manager | learner: what the launch lets the user do here
-    lti_role: str  # the platform's role, shortened (Instructor, Learner ...)
+    lti_role: str  # the course role its context roles give (Instructor, Learner ...); "" without one
     course_id: int | None
     lti_context_id: int | None
     roster_operation_id: int | None
@@ -183,17 +183,20 @@ def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -
             accept_invitation(s, tenant.id, user.id)
         user.last_login_at = utcnow()
         deliver_pending(s, rt, user)
-        role, lti_role = principal_role(claims.get(CLAIM + "roles") or [])
+        settings = lti_settings(tenant)
+        roles = launch_roles(claims.get(CLAIM + "roles"), settings.admin_roles)
+        role, lti_role = roles.tenant_role, roles.course_role or ""
         course_id = context_row_id = operation_id = None
         context = claims.get(CLAIM + "context") or {}
         if isinstance(context, dict) and context.get("id"):
             course = ensure_course(s, tenant.id, str(context["id"]), context.get("title") or context.get("label"))
             course_id = course.id
-            enroll(s, tenant.id, course.id, user.id, lti_role)
+            if roles.course_role:  # a tenant admin without a context role is not enrolled by the launch
+                enroll(s, tenant.id, course.id, user.id, roles.course_role)
             nrps = claims.get(NRPS_CLAIM) or {}
             row = ensure_context(s, reg, str(context["id"]), course.id, nrps.get("context_memberships_url"))
             context_row_id = row.id
-            max_age = timedelta(minutes=lti_settings(tenant).roster_sync_max_age_minutes)
+            max_age = timedelta(minutes=settings.roster_sync_max_age_minutes)
             operation_id = start_roster_sync_if_stale(s, rt, row, max_age, actor)
         # The launch may change what rules test (status, enrollment): follow it at once.
         s.flush()

@@ -21,6 +21,7 @@ from provisioning.activity import Actor, record
 from provisioning.db import insert_ignoring_conflicts, on_commit
 from provisioning.errors import Conflict, InvalidInput, NotFound
 from provisioning.models import LtiDeployment, LtiRegistration, Tenant, utcnow
+from provisioning.roles import DEFAULT_ADMIN_ROLES, admin_role_set
 from provisioning.runtime import Runtime
 from provisioning.services.tenants import load_tenant
 
@@ -50,19 +51,78 @@ class LtiTenantSettings:
     unknown_deployments: str = "refuse"
     roster_sync_max_age_minutes: int = 60
     manager_permissions: tuple[str, ...] = DEFAULT_MANAGER_PERMISSIONS
+    # The system/institution roles (LTI 1.3 A.2.1/A.2.2) that make a launching person a tenant admin.
+    admin_roles: tuple[str, ...] = DEFAULT_ADMIN_ROLES
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "unknown_deployments": self.unknown_deployments,
+            "roster_sync_max_age_minutes": self.roster_sync_max_age_minutes,
+            "manager_permissions": list(self.manager_permissions),
+            "admin_roles": list(self.admin_roles),
+        }
 
 
 def lti_settings(tenant: Tenant) -> LtiTenantSettings:
     raw = (tenant.settings or {}).get("lti") or {}
     policy = raw.get("unknown_deployments", "refuse")
     perms = raw.get("manager_permissions")
+    try:
+        admin_roles = admin_role_set(raw["admin_roles"]) if "admin_roles" in raw else DEFAULT_ADMIN_ROLES
+    except ValueError:  # a stored value this version can't read grants nothing rather than the default
+        admin_roles = ()
     return LtiTenantSettings(
         unknown_deployments=policy if policy in UNKNOWN_DEPLOYMENT_POLICIES else "refuse",
         roster_sync_max_age_minutes=int(raw.get("roster_sync_max_age_minutes", 60)),
         manager_permissions=tuple(p for p in perms if p in MANAGER_PERMISSIONS)
         if isinstance(perms, list)
         else DEFAULT_MANAGER_PERMISSIONS,
+        admin_roles=admin_roles,
     )
+
+
+def _checked_setting(name: str, value: Any) -> Any:
+    """One LTI setting's value as stored, or ValueError saying what it must be."""
+    if name == "unknown_deployments":
+        if value not in UNKNOWN_DEPLOYMENT_POLICIES:
+            raise ValueError(f"Must be one of {', '.join(UNKNOWN_DEPLOYMENT_POLICIES)}.")
+        return value
+    if name == "roster_sync_max_age_minutes":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError("Must be a whole number of minutes, 0 or more.")
+        return value
+    if name == "manager_permissions":
+        if not isinstance(value, list) or any(p not in MANAGER_PERMISSIONS for p in value):
+            raise ValueError(f"Must be a list of: {', '.join(MANAGER_PERMISSIONS)}.")
+        return sorted(set(value), key=MANAGER_PERMISSIONS.index)
+    if name == "admin_roles":
+        return list(admin_role_set(value))
+    raise ValueError("Unknown LTI setting.")
+
+
+def update_lti_settings(rt: Runtime, tenant_ref: str | int, changes: dict[str, Any], actor: Actor) -> LtiTenantSettings:
+    """Change some of a tenant's LTI settings (the others stay); every value is checked first."""
+    errors: dict[str, list[str]] = {}
+    checked: dict[str, Any] = {}
+    for name, value in changes.items():
+        try:
+            checked[name] = _checked_setting(name, value)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    if errors:
+        raise InvalidInput("The LTI settings have invalid values.", details=errors)
+    with rt.db.transaction() as s:
+        tenant = load_tenant(s, tenant_ref)
+        settings = dict(tenant.settings or {})
+        settings["lti"] = {**(settings.get("lti") or {}), **checked}
+        tenant.settings = settings  # a new dict, so the JSON column is written
+        record(s, tenant.id, actor, "lti.settings.changed", "tenant", tenant.id, {"changes": checked})
+        return lti_settings(tenant)
+
+
+def tenant_lti_settings(rt: Runtime, tenant_ref: str | int) -> LtiTenantSettings:
+    with rt.db.read() as s:
+        return lti_settings(load_tenant(s, tenant_ref))
 
 
 def process_cache(rt: Runtime, name: str) -> dict[Any, tuple[Any, Any]]:

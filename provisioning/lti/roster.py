@@ -39,7 +39,7 @@ from provisioning.models import (
     utcnow,
 )
 from provisioning.operations import Checkpoint, save_progress, start_operation
-from provisioning.roles import short_role
+from provisioning.roles import course_role
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import MembersPage, Platform, RosterSource, Runtime
 from provisioning.store.groups import add_group
@@ -330,7 +330,8 @@ def _update_enrollments(
     for m in members:
         sub = str(m["user_id"])
         if sub in users and sub in active:
-            wanted[users[sub]] = _primary([short_role(r) for r in (m.get("roles") or []) if isinstance(r, str)])
+            # NRPS 2.0 §2.2: a membership's roles are context roles; Learner when it names none.
+            wanted[users[sub]] = course_role(m.get("roles")) or "Learner"
     gone = sorted({uid for sub, uid in users.items() if sub not in active} - set(wanted))
     ids = sorted(set(wanted) | set(gone))
     existing: dict[int, tuple[str | None, str]] = {}
@@ -383,13 +384,6 @@ def _update_enrollments(
             .where(Enrollment.course_id == course_id, Enrollment.user_id.in_(chunk))
             .values(status="dropped", updated_at=now)
         )
-
-
-def _primary(roles: list[str]) -> str:
-    for preferred in ("Administrator", "Instructor", "TeachingAssistant", "ContentDeveloper", "Mentor", "Learner"):
-        if preferred in roles:
-            return preferred
-    return roles[0] if roles else "Learner"
 
 
 def _remove_unseen(s: Session, tenant_id: int, ctx: LtiContext, group_id: int, operation_id: int) -> int:

@@ -21,7 +21,7 @@ from provisioning.activity import Actor, record
 from provisioning.chunking import chunked
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from provisioning.models import ENROLLMENT_STATUSES, Course, CourseGroup, Enrollment, User, utcnow
-from provisioning.roles import MANAGER_ROLES
+from provisioning.roles import COURSE_MANAGER_ROLES
 from provisioning.rules.definition import mark_rules_naming_course_broken, reevaluate_users
 from provisioning.runtime import Runtime
 from provisioning.store.users import find_users_by_email, tenant_user_ids
@@ -340,7 +340,7 @@ def managers_of_groups(rt: Runtime, tenant_id: int, group_ids: Sequence[int]) ->
             .where(
                 User.tenant_id == tenant_id,
                 CourseGroup.group_id.in_(list(group_ids)),
-                Enrollment.role.in_(sorted(MANAGER_ROLES)),
+                Enrollment.role.in_(sorted(COURSE_MANAGER_ROLES)),
                 Enrollment.status != "dropped",
             )
             .order_by(CourseGroup.group_id, func.coalesce(User.email, User.username))
