@@ -112,7 +112,9 @@ def sync_roster(group_id: int):
     linked = courses.courses_of_groups(rt(), principal().tenant_id, [group_id]).get(group_id)
     if not linked:
         raise InvalidInput("This group is not linked to a course, so it has no roster to sync.")
-    op = lti_roster.request_roster_sync(rt(), principal().tenant_id, linked[0].external_id, actor())
+    op = lti_roster.request_roster_sync(
+        rt(), principal().tenant_id, linked[0].external_id, actor(), requested_by=principal().user_id or None
+    )
     return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))
 
 

@@ -197,7 +197,7 @@ def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -
             row = ensure_context(s, reg, str(context["id"]), course.id, nrps.get("context_memberships_url"))
             context_row_id = row.id
             max_age = timedelta(minutes=settings.roster_sync_max_age_minutes)
-            operation_id = start_roster_sync_if_stale(s, rt, row, max_age, actor)
+            operation_id = start_roster_sync_if_stale(s, rt, row, max_age, actor, launched_by=user.id)
         # The launch may change what rules test (status, enrollment): follow it at once.
         s.flush()
         reevaluate_users(s, tenant.id, [user.id])

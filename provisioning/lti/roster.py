@@ -6,6 +6,13 @@ or deleted; enrollments updated per role).  A full sync stages the users it saw 
 end removes everyone else in one DELETE; when the platform offered a "differences" link
 (NRPS 2.0 §2.4.3) the next sync asks only for changes, where Inactive and Deleted members
 say who left.
+
+Staff are kept apart from the learner roster: the roster group holds the members whose course role is not a
+managing one (``provisioning.roles.COURSE_MANAGER_ROLES``: Administrator, Instructor, TeachingAssistant);
+staff get their enrollment (which is what lets them manage the course's groups) and are not members of the
+group. Many platforms leave instructors out of the membership list (or list only some of them), so a sync
+never drops a staff enrollment because the list does not name it; and it never changes the course role of
+the person whose launch (or request) started it — their launch is fresher than the list.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
@@ -39,7 +46,7 @@ from provisioning.models import (
     utcnow,
 )
 from provisioning.operations import Checkpoint, save_progress, start_operation
-from provisioning.roles import course_role
+from provisioning.roles import COURSE_MANAGER_ROLES, course_role, manages_course
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import MembersPage, Platform, RosterSource, Runtime
 from provisioning.store.groups import add_group
@@ -50,18 +57,24 @@ OPERATION_TYPE = "roster_sync"
 
 
 def start_roster_sync_if_stale(
-    s: Session, rt: Runtime, ctx: LtiContext, max_age: timedelta, actor: Actor
+    s: Session, rt: Runtime, ctx: LtiContext, max_age: timedelta, actor: Actor, *, launched_by: int | None = None
 ) -> int | None:
-    """Inside a launch: start a sync when the roster is older than ``max_age`` and none is pending."""
+    """Inside a launch: start a sync when the roster is older than ``max_age`` and none is pending.
+
+    ``launched_by``: the launching user, whose course role the sync leaves alone."""
     if not ctx.memberships_url:
         return None
     if ctx.last_synced_at is not None and utcnow() - ctx.last_synced_at < max_age:
         return None
-    return _start(s, rt, ctx, actor).id
+    return _start(s, rt, ctx, actor, launched_by).id
 
 
-def request_roster_sync(rt: Runtime, tenant_id: int, course_external_id: str, actor: Actor) -> Operation:
-    """Sync a course's roster now (or return the sync already queued or running)."""
+def request_roster_sync(
+    rt: Runtime, tenant_id: int, course_external_id: str, actor: Actor, *, requested_by: int | None = None
+) -> Operation:
+    """Sync a course's roster now (or return the sync already queued or running).
+
+    ``requested_by``: the user (a course manager) asking, whose course role the sync leaves alone."""
     with rt.db.transaction() as s:
         ctx = s.scalar(
             select(LtiContext)
@@ -79,10 +92,10 @@ def request_roster_sync(rt: Runtime, tenant_id: int, course_external_id: str, ac
                 f"No course {course_external_id!r} launched from an LMS that offers its roster "
                 "(Names and Role Provisioning Services)."
             )
-        return _start(s, rt, ctx, actor)
+        return _start(s, rt, ctx, actor, requested_by)
 
 
-def _start(s: Session, rt: Runtime, ctx: LtiContext, actor: Actor) -> Operation:
+def _start(s: Session, rt: Runtime, ctx: LtiContext, actor: Actor, keep_user: int | None) -> Operation:
     pending = s.scalar(
         select(Operation)
         .where(
@@ -95,7 +108,10 @@ def _start(s: Session, rt: Runtime, ctx: LtiContext, actor: Actor) -> Operation:
     )
     if pending is not None:
         return pending
-    return start_operation(s, rt, ctx.tenant_id, OPERATION_TYPE, {"lti_context_id": ctx.id}, actor)
+    params: dict[str, Any] = {"lti_context_id": ctx.id}
+    if keep_user is not None:
+        params["keep_user_id"] = keep_user
+    return start_operation(s, rt, ctx.tenant_id, OPERATION_TYPE, params, actor)
 
 
 def _client(rt: Runtime, reg: LtiRegistration) -> RosterSource:
@@ -153,7 +169,11 @@ def roster_sync_chunk(
     page = _client(rt, reg).members_page(at.url, origin=ctx.memberships_url)
     with rt.db.transaction() as s:
         group_id = _ensure_roster_group(s, ctx)
-        counts = _apply_page(s, tenant_id, reg.issuer, ctx, group_id, page, operation_id, full=at.mode == "full")
+        keep = params.get("keep_user_id")
+        keep_user = int(keep) if isinstance(keep, int) else None
+        counts = _apply_page(
+            s, tenant_id, reg.issuer, ctx, group_id, page, operation_id, full=at.mode == "full", keep_user=keep_user
+        )
         state = replace(
             at,
             done=at.done + len(page.members),
@@ -166,7 +186,7 @@ def roster_sync_chunk(
             save_progress(s, operation_id, done=state.done, checkpoint=state.to_json(), result=state.result(group_id))
             return state.to_json()
         if at.mode == "full":
-            state.removed += _remove_unseen(s, tenant_id, ctx, group_id, operation_id)
+            state.removed += _remove_unseen(s, tenant_id, ctx, group_id, operation_id, keep_user)
         row = s.get_one(LtiContext, ctx.id)
         row.last_synced_at = utcnow()
         row.differences_url = page.differences_url
@@ -303,15 +323,19 @@ def _apply_page(
     operation_id: int,
     *,
     full: bool,
+    keep_user: int | None = None,
 ) -> dict[str, int]:
     members = [m for m in page.members if m.get("user_id")]
     active = {str(m["user_id"]) for m in members if (m.get("status") or "Active") == "Active"}
     users, created = _resolve_users(s, tenant_id, issuer, members, create=active)
     active_ids = sorted({users[sub] for sub in active if sub in users})
-    gone_ids = sorted({uid for sub, uid in users.items() if sub not in active} - set(active_ids))
-    added = insert_members(s, tenant_id, group_id, active_ids, "roster")
-    removed = delete_members(s, group_id, gone_ids)
-    _update_enrollments(s, tenant_id, ctx.course_id, members, users, active)
+    staff = {users[str(m["user_id"])] for m in members if manages_course(_member_role(m))} & set(active_ids)
+    learner_ids = [uid for uid in active_ids if uid not in staff]
+    # Staff are not members of the learner roster; whoever left, or is listed as staff, leaves the group.
+    leaving_ids = sorted(({uid for sub, uid in users.items() if sub not in active} - set(active_ids)) | staff)
+    added = insert_members(s, tenant_id, group_id, learner_ids, "roster")
+    removed = delete_members(s, group_id, leaving_ids)
+    _update_enrollments(s, tenant_id, ctx.course_id, members, users, active, keep_user)
     if full and active_ids:
         _insert_for_users(
             s, LtiRosterSeen.__table__, active_ids, {"operation_id": operation_id, "tenant_id": tenant_id}
@@ -321,18 +345,30 @@ def _apply_page(
     return {"added": len(added), "removed": len(removed), "created": created}
 
 
+def _member_role(member: dict[str, Any]) -> str:
+    """A membership's course role (NRPS 2.0 §2.2: its roles are context roles); Learner when it names none."""
+    return course_role(member.get("roles")) or "Learner"
+
+
 def _update_enrollments(
-    s: Session, tenant_id: int, course_id: int, members: list[dict[str, Any]], users: dict[str, int], active: set[str]
+    s: Session,
+    tenant_id: int,
+    course_id: int,
+    members: list[dict[str, Any]],
+    users: dict[str, int],
+    active: set[str],
+    keep_user: int | None,
 ) -> None:
-    """Insert missing enrollments; change role or status only where they differ (one UPDATE per role)."""
+    """Insert missing enrollments; change role or status only where they differ (one UPDATE per role).
+
+    The enrollment of ``keep_user`` (who started the sync) is left as their launch made it."""
     now = utcnow()
     wanted: dict[int, str] = {}
     for m in members:
         sub = str(m["user_id"])
-        if sub in users and sub in active:
-            # NRPS 2.0 §2.2: a membership's roles are context roles; Learner when it names none.
-            wanted[users[sub]] = course_role(m.get("roles")) or "Learner"
-    gone = sorted({uid for sub, uid in users.items() if sub not in active} - set(wanted))
+        if sub in users and sub in active and users[sub] != keep_user:
+            wanted[users[sub]] = _member_role(m)
+    gone = sorted({uid for sub, uid in users.items() if sub not in active} - set(wanted) - {keep_user})
     ids = sorted(set(wanted) | set(gone))
     existing: dict[int, tuple[str | None, str]] = {}
     for chunk in chunked(ids, IN_LIST):
@@ -386,17 +422,28 @@ def _update_enrollments(
         )
 
 
-def _remove_unseen(s: Session, tenant_id: int, ctx: LtiContext, group_id: int, operation_id: int) -> int:
-    """End of a full sync: whoever the platform did not list leaves the roster group (one DELETE)."""
+def _remove_unseen(
+    s: Session, tenant_id: int, ctx: LtiContext, group_id: int, operation_id: int, keep_user: int | None
+) -> int:
+    """End of a full sync: whoever the platform did not list leaves the roster group (one DELETE), and their
+    enrollment is dropped, except staff's (a list that leaves instructors out does not remove them) and the
+    enrollment of the person who started the sync."""
     seen = select(LtiRosterSeen.user_id).where(LtiRosterSeen.operation_id == operation_id)
     removed = s.scalars(
         Membership.__table__.delete()
         .where(Membership.group_id == group_id, Membership.user_id.not_in(seen))
         .returning(Membership.user_id)
     ).all()
+    kept = [keep_user] if keep_user is not None else []
     dropped = s.scalars(
         update(Enrollment)
-        .where(Enrollment.course_id == ctx.course_id, Enrollment.status != "dropped", Enrollment.user_id.not_in(seen))
+        .where(
+            Enrollment.course_id == ctx.course_id,
+            Enrollment.status != "dropped",
+            Enrollment.user_id.not_in(seen),
+            or_(Enrollment.role.is_(None), Enrollment.role.not_in(COURSE_MANAGER_ROLES)),
+            Enrollment.user_id.not_in(kept),
+        )
         .values(status="dropped", updated_at=utcnow())
         .returning(Enrollment.user_id)
     ).all()

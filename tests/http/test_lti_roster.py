@@ -72,7 +72,8 @@ def test_an_instructor_launch_syncs_the_roster_through_every_page(rt, client, te
     assert op.status == "succeeded", op.errors
     assert op.result["members_read"] == 8 and op.result["users_created"] == 7
     assert group.source == "lti" and group.name == "Roster: Course One"
-    assert roster(rt, tenant.id) == {f"member{i}@example.edu" for i in range(1, 9)}
+    # The TA is staff: enrolled (which lets them manage the course), not a member of the learner roster.
+    assert roster(rt, tenant.id) == {f"member{i}@example.edu" for i in range(1, 8)}
     assert enrollment_of(rt, "member8@example.edu") == ("TeachingAssistant", "enrolled")
     assert platform.member_requests == 3  # 8 members in pages of 3
     assert platform.token_requests == 1  # one access token for all pages
@@ -224,7 +225,7 @@ def test_a_resync_updates_changed_roles_and_re_enrolls_returning_members(rt, cli
     assert op.status == "succeeded" and op.result["users_created"] == 0
     assert enrollment_of(rt, "member1@example.edu") == ("TeachingAssistant", "enrolled")
     assert enrollment_of(rt, "member2@example.edu") == ("Learner", "enrolled")
-    assert roster(rt, tenant.id) == {"member1@example.edu", "member2@example.edu"}
+    assert roster(rt, tenant.id) == {"member2@example.edu"}  # member1 became staff: out of the learner roster
 
 
 def _automatic_group(client, tenant, rule: str) -> int:
@@ -255,7 +256,7 @@ def test_launches_and_roster_syncs_keep_automatic_groups_current(rt, client, ten
     run_jobs()  # the rule's first full evaluation
     assert _members_of(rt, group_id) == {"member1@example.edu", "member2@example.edu"}
 
-    launch(client, platform, sub="newcomer", email="newcomer@example.edu")  # no job needed: in line
+    launch(client, platform, sub="newcomer", email="newcomer@example.edu", roles=[LEARNER])  # in line, no job
     assert "newcomer@example.edu" in _members_of(rt, group_id)
 
     platform.members = [member(1), member(3)]  # member 2 left the course, member 3 joined
