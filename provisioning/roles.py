@@ -131,6 +131,16 @@ def course_role(claim: Any) -> str | None:
     return next((name for name in COURSE_ROLE_ORDER if name in names), None)
 
 
+def stored_course_role(value: str) -> str:
+    """An enrollment role given as text (admin API, enrollment imports): an LTI context role in any of its
+    forms (``…/membership#Instructor``, ``urn:lti:role:ims/lis/Instructor``) is stored as the course role a
+    launch would store, so it grants the same; other text is kept as given (and manages nothing)."""
+    role = parse_role(value)
+    if role is None or role.vocabulary != CONTEXT:
+        return value
+    return course_role([value]) or value
+
+
 def manages_course(role: str | None) -> bool:
     """Does this course role (an enrollment's) manage the course's groups?"""
     return role in COURSE_MANAGER_ROLES

@@ -21,7 +21,7 @@ from provisioning.activity import Actor, record
 from provisioning.chunking import chunked
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from provisioning.models import ENROLLMENT_STATUSES, Course, CourseGroup, Enrollment, User, utcnow
-from provisioning.roles import COURSE_MANAGER_ROLES
+from provisioning.roles import COURSE_MANAGER_ROLES, stored_course_role
 from provisioning.rules.definition import mark_rules_naming_course_broken, reevaluate_users
 from provisioning.runtime import Runtime
 from provisioning.store.users import find_users_by_email, tenant_user_ids
@@ -137,7 +137,7 @@ def _check_rows(rows: Sequence[dict[str, Any]], where: str | None) -> tuple[list
                 "email": email.strip().lower() if isinstance(email, str) else None,
                 "user_id": user_id,
                 "course": course.strip() if isinstance(course, str) else None,
-                "role": role,
+                "role": stored_course_role(role) if isinstance(role, str) else None,
                 "status": status,
                 "completed_at": completed_at,
             }

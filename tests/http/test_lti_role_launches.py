@@ -10,7 +10,9 @@ import re
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from provisioning.activity import Actor
 from provisioning.models import Enrollment, LtiContext, User
+from provisioning.services.users import create_user
 from server.cli import CliState, cli
 from tests.support.lti_platform import INSTRUCTOR, LEARNER, launch, register_platform
 from tests.support.signin import UiSession
@@ -139,3 +141,25 @@ def test_the_cli_shows_and_changes_the_lti_settings(rt, tenant, platform, client
     assert refused.exit_code == 1 and "course roles never make a tenant admin" in refused.stderr
     assert "Traceback" not in refused.output
     assert "admin_roles: (none)" in run(str(tenant.id), "--no-admin-roles").output
+
+
+def test_an_enrollment_role_given_as_an_lti_role_is_read_like_a_launchs(rt, client, tenant):
+    """The admin API (and enrollment imports) store a context role URI as the course role a launch stores."""
+    client.post("/api/v1/courses", json={"external_id": "c1"}, headers=tenant.admin)
+    for n, (given, stored) in enumerate(
+        (
+            (CTX + "Instructor", "Instructor"),
+            ("urn:lti:role:ims/lis/Learner/Instructor", "Learner"),
+            (LIS + "membership/Instructor#TeachingAssistant", "TeachingAssistant"),
+            (INST + "Administrator", INST + "Administrator"),  # not a course role: kept as text, manages nothing
+            ("Teacher of record", "Teacher of record"),
+        )
+    ):
+        email = f"e{n}@example.edu"
+        create_user(rt, tenant.id, {"email": email}, Actor("test", "api"))
+        resp = client.post(
+            "/api/v1/enrollments", json={"email": email, "course_id": "c1", "role": given}, headers=tenant.admin
+        )
+        assert resp.status_code == 201, resp.get_json()
+        with rt.db.read() as s:
+            assert s.scalar(select(Enrollment.role).join(User).where(User.email == email)) == stored

@@ -19,6 +19,7 @@ from provisioning.roles import (
     launch_roles,
     parse_role,
     role_label,
+    stored_course_role,
 )
 
 SYS, INST, CTX = LIS + "system/person#", LIS + "institution/person#", LIS + "membership#"
@@ -198,3 +199,11 @@ def test_the_admin_roles_setting_reads_every_form_and_refuses_context_roles():
     assert launch_roles(["urn:lti:sysrole:ims/lis/Administrator"]).tenant_role == "admin"
     assert launch_roles([SYS + "SysAdmin"]).tenant_role == "learner"
     assert launch_roles([SYS + "SysAdmin"], admin_roles=[SYS + "SysAdmin"]).tenant_role == "admin"
+
+
+def test_enrollment_roles_given_as_text_are_stored_as_a_launch_would_store_them():
+    assert stored_course_role(CTX + "Administrator") == "Administrator"
+    assert stored_course_role("urn:lti:role:ims/lis/TeachingAssistant") == "TeachingAssistant"
+    assert stored_course_role(LIS + "membership/Learner#Instructor") == "Learner"
+    assert stored_course_role(SYS + "None") == SYS + "None"
+    assert stored_course_role("learner") == "learner"

@@ -14,6 +14,7 @@ from provisioning.imports.formats.columns import COURSE, EMAIL, ENROLLMENT_FIELD
 from provisioning.imports.formats.entries import MAX_LENGTH, Entry, email_of, error
 from provisioning.models import ENROLLMENT_STATUSES
 from provisioning.models.imports import Import, ImportRow
+from provisioning.roles import stored_course_role
 from provisioning.runtime import Runtime
 from provisioning.services.courses import parse_when
 
@@ -109,7 +110,9 @@ class EnrollmentsFormat(ImportFormat):
 
 
 def _enrollment_role(value: str) -> tuple[Any, str | None]:
-    return (value, None) if len(value) <= MAX_LENGTH["enrollment_role"] else (None, "At most 100 characters.")
+    if len(value) > MAX_LENGTH["enrollment_role"]:
+        return None, "At most 100 characters."
+    return stored_course_role(value), None
 
 
 def _enrollment_status(value: str) -> tuple[Any, str | None]:
