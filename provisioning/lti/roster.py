@@ -329,7 +329,11 @@ def _apply_page(
     active = {str(m["user_id"]) for m in members if (m.get("status") or "Active") == "Active"}
     users, created = _resolve_users(s, tenant_id, issuer, members, create=active)
     active_ids = sorted({users[sub] for sub in active if sub in users})
-    staff = {users[str(m["user_id"])] for m in members if manages_course(_member_role(m))} & set(active_ids)
+    staff = {
+        users[str(m["user_id"])]
+        for m in members
+        if str(m["user_id"]) in active and str(m["user_id"]) in users and manages_course(_member_role(m))
+    }
     learner_ids = [uid for uid in active_ids if uid not in staff]
     # Staff are not members of the learner roster; whoever left, or is listed as staff, leaves the group.
     leaving_ids = sorted(({uid for sub, uid in users.items() if sub not in active} - set(active_ids)) | staff)

@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import select
 
-from provisioning.models import Enrollment, LtiContext, Membership, User
+from provisioning.models import Enrollment, LtiContext, Membership, Operation, User
 from tests.support.lti_platform import INSTRUCTOR, LEARNER, TA, launch, register_platform
 from tests.support.signin import UiSession
 
@@ -68,9 +68,13 @@ def test_a_sync_whose_list_leaves_out_the_instructors_keeps_them_and_their_acces
 def test_a_learner_the_list_leaves_out_is_still_dropped(rt, client, tenant, platform, run_jobs):
     register_platform(rt, tenant.id, platform)
     launch(client, platform, sub="l-9", email="lou9@example.edu", roles=[LEARNER], nrps=False)
-    platform.members = [_learner(1)]
+    # An instructor listed as Inactive, whom this service has never seen, changes nothing.
+    platform.members = [_learner(1), {"user_id": "gone-1", "status": "Inactive", "roles": [INSTRUCTOR]}]
     launch(client, platform, sub="t-1", email="tia@example.edu", roles=[INSTRUCTOR])
     run_jobs()
+    with rt.db.read() as s:
+        op = s.scalar(select(Operation).where(Operation.type == "roster_sync"))
+    assert op.status == "succeeded", op.errors
     assert _enrollment(rt, "lou9@example.edu") == ("Learner", "dropped")
 
 
