@@ -38,6 +38,7 @@ def init_api(app: Flask) -> Api:
         exports,
         groups,
         imports,
+        lti_registrations,
         lti_roster,
         members,
         operations,
@@ -60,8 +61,9 @@ def init_api(app: Flask) -> Api:
         batch_actions,
         emails,
         tasks,  # batch actions, email log, users' tasks and records
-        lti_roster,
-    ):  # roster sync of LMS courses
+        lti_roster,  # roster sync of LMS courses
+        lti_registrations,  # the LMSs registered with the tenant
+    ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
 
     @app.url_value_preprocessor
