@@ -128,6 +128,18 @@ def register_platform(
         _check_url(field, value, errors)
     deployments = sorted({d.strip() for d in deployment_ids if d and d.strip()})
     name = _check_name(name, errors, required=False)
+    # Values a Dynamic Registration platform sends are any JSON: hold them to the columns' limits.
+    checks: list[tuple[str, str | None, int]] = [
+        ("issuer", issuer, 400),
+        ("client_id", client_id, 400),
+        ("auth_login_url", auth_login_url, 1000),
+        ("auth_token_url", auth_token_url, 1000),
+        ("key_set_url", key_set_url, 1000),
+        ("auth_audience", auth_audience, 1000),
+        *(("deployment_id", d, 400) for d in deployments),
+    ]
+    for field, text, limit in checks:
+        _check_text(field, text, limit, errors)
     if errors:
         raise InvalidInput("The registration has invalid values.", details=errors)
     with rt.db.transaction() as s:
@@ -159,12 +171,22 @@ def register_platform(
     return reg
 
 
+def _check_text(field: str, value: Any, limit: int, errors: dict[str, list[str]]) -> None:
+    if value is None or field in errors:
+        return
+    if not isinstance(value, str):
+        errors[field] = ["Must be text."]
+    elif len(value) > limit:
+        errors[field] = [f"At most {limit} characters."]
+    elif "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+        errors[field] = ["Must not contain NUL characters or lone surrogates."]
+
+
 def _check_name(name: str | None, errors: dict[str, list[str]], *, required: bool) -> str | None:
     name = " ".join((name or "").split()) or None
+    _check_text("name", name, NAME_MAX, errors)
     if name is None and required:
         errors["name"] = ["Required."]
-    elif name is not None and len(name) > NAME_MAX:
-        errors["name"] = [f"At most {NAME_MAX} characters."]
     return name
 
 

@@ -157,3 +157,20 @@ def test_a_name_with_one_disallowed_address_among_several_is_refused(rt, client,
     monkeypatch.setattr(socket, "getaddrinfo", mixed)
     _try(client, rt, tenant, f"http://mixed.test:{platform.server.server_port}{CONFIG}")
     assert platform.requests == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"issuer": "{url}/" + "a" * 500},  # on the right origin, longer than the column
+        {"authorization_server": "\u0000"},
+        {"authorization_server": "\ud800"},
+        {"authorization_server": {"not": "text"}},
+        {"token_endpoint": "{url}/" + "t" * 1100},
+    ],
+)
+def test_hostile_configuration_values_are_a_generic_refusal_not_a_500(rt, client, tenant, platform, overrides):
+    platform.config_overrides = {
+        k: v.format(url=platform.url) if isinstance(v, str) else v for k, v in overrides.items()
+    }
+    _try(client, rt, tenant, f"{platform.url}{CONFIG}", allow_hosts=["127.0.0.1"])
