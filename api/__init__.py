@@ -38,6 +38,7 @@ def init_api(app: Flask) -> Api:
         exports,
         groups,
         imports,
+        lti_registrations,
         lti_roster,
         lti_settings,
         members,
@@ -63,7 +64,8 @@ def init_api(app: Flask) -> Api:
         tasks,  # batch actions, email log, users' tasks and records
         lti_roster,
         lti_settings,
-    ):  # roster sync of LMS courses, the tenant's LTI settings
+        lti_registrations,
+    ):  # roster sync of LMS courses, the tenant's LTI settings, the LMSs registered with the tenant
         api.register_blueprint(module.blp, url_prefix="/api/v1")
 
     @app.url_value_preprocessor

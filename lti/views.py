@@ -28,6 +28,7 @@ from provisioning.errors import (
 from provisioning.incidents import log_unexpected
 from provisioning.lti import keys as lti_keys
 from provisioning.lti import launch as lti_launch
+from provisioning.lti import registration_invites
 from provisioning.lti.dynamic_registration import dynamic_register
 from provisioning.lti.registrations import frame_origins
 from provisioning.roles import role_label
@@ -175,26 +176,39 @@ def config():
     return jsonify(config_doc.canvas_config(_base_url()))
 
 
+INVITE_REFUSALS = {
+    "invalid": "The invite is missing or not valid.",
+    "expired": "The invite has expired.",
+    "used": "The invite was already used: each registration link registers one LMS, once.",
+}
+
+
 @bp.get("/register")
 @refusals
 def register():
-    """LTI Dynamic Registration, started by the platform with a tenant's invite link."""
-    tenant_id = tokens.read_invite(current_app.config["SECRET_KEY"], request.args.get("invite"))
-    if tenant_id is None:
+    """LTI Dynamic Registration (IMS LTI-DR 1.0 §3.3), started by the platform with a tenant's invite link."""
+    invite, state = registration_invites.check_invite(_rt(), request.args.get("invite"))
+    if invite is not None and not request.args.get("openid_configuration"):
+        # Checked before the invite is used: opening the bare link (a link scanner, a person) keeps it.
+        raise InvalidInput("The platform did not send openid_configuration.")
+    actor = Actor(name="lti dynamic registration", channel="lti")
+    if invite is not None:
+        invite, state = registration_invites.redeem_invite(_rt(), request.args.get("invite"), actor)
+    if invite is None:
         return refusal(
             "This registration link is not valid",
-            "The invite is missing, forged or expired. Ask the service's administrator for a new "
+            f"{INVITE_REFUSALS[state]} Ask the service's administrator for a new "
             "registration link (provisioning lti registration-url TENANT).",
             403,
         )
-    if not request.args.get("openid_configuration"):
-        raise InvalidInput("The platform did not send openid_configuration.")
     reg = dynamic_register(
         _rt(),
-        tenant_id,
+        invite.tenant_id,
+        invite.url_policy(_rt()),
         request.args["openid_configuration"],
         request.args.get("registration_token"),
         config_doc.registration_request(_base_url()),
-        Actor(name="lti dynamic registration", channel="lti"),
+        actor,
+        name=invite.name,
     )
     return render_template("lti/registered.html", issuer=reg.issuer, client_id=reg.client_id)

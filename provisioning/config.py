@@ -85,6 +85,9 @@ class Settings:
     lti_jwks_ttl_seconds: int = 3600
     lti_jwks_min_refetch_seconds: int = 5
     lti_launch_token_seconds: int = 4 * 3600
+    # Hosts (names or IP addresses) that LTI Dynamic Registration may reach on private or loopback
+    # addresses (on-premise LMSs), besides any an invite names; public addresses are always allowed.
+    lti_registration_allowed_hosts: tuple[str, ...] = ()
     # Operations: requests per minute per API token (0: no limit; the environment's default is
     # DEFAULT_RATE_LIMIT_PER_MINUTE), the bearer token /metrics asks for (unset: /metrics is off),
     # and the log format ("json": one JSON object per line; "text" for a terminal).
@@ -146,6 +149,9 @@ class Settings:
             lti_jwks_ttl_seconds=_int(env.get("LTI_JWKS_TTL_SECONDS"), 3600),
             lti_jwks_min_refetch_seconds=_int(env.get("LTI_JWKS_MIN_REFETCH_SECONDS"), 5),
             lti_launch_token_seconds=_int(env.get("LTI_LAUNCH_TOKEN_SECONDS"), 4 * 3600),
+            lti_registration_allowed_hosts=tuple(
+                h.strip() for h in env.get("LTI_REGISTRATION_ALLOWED_HOSTS", "").split(",") if h.strip()
+            ),
             rate_limit_per_minute=_int(env.get("RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_LIMIT_PER_MINUTE),
             metrics_token=env.get("METRICS_TOKEN", "").strip() or None,
             log_format=_choice(env.get("LOG_FORMAT"), "json", ("json", "text"), "LOG_FORMAT"),

@@ -1,8 +1,10 @@
-"""Signed, expiring tokens (itsdangerous with SECRET_KEY): the launch token and registration invites.
+"""Signed, expiring tokens (itsdangerous with SECRET_KEY): the launch token.
+
+Registration invites are single-use and live in provisioning/lti/registration_invites.py.
 
 After a launch the UI works from the launch token (sent as a header, a form field or a query
 parameter), not only from a cookie: browsers that block third-party cookies in the LMS iframe
-still carry it.  No Flask here: the CLI issues invites too.
+still carry it.  No Flask here.
 """
 
 from __future__ import annotations
@@ -12,9 +14,7 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 LAUNCH_SALT = "lti-launch-token"
-INVITE_SALT = "lti-dynamic-registration"
 DEFAULT_LAUNCH_SECONDS = 4 * 3600
-INVITE_SECONDS = 7 * 24 * 3600
 
 
 def _serializer(secret: str, salt: str) -> URLSafeTimedSerializer:
@@ -34,17 +34,3 @@ def read_launch_token(secret: str, token: str | None, max_age: int = DEFAULT_LAU
     except (BadSignature, SignatureExpired):
         return None
     return data if isinstance(data, dict) else None
-
-
-def issue_invite(secret: str, tenant_id: int) -> str:
-    return _serializer(secret, INVITE_SALT).dumps({"tenant_id": tenant_id})
-
-
-def read_invite(secret: str, token: str | None) -> int | None:
-    if not token:
-        return None
-    try:
-        data = _serializer(secret, INVITE_SALT).loads(token, max_age=INVITE_SECONDS)
-    except (BadSignature, SignatureExpired):
-        return None
-    return data.get("tenant_id") if isinstance(data, dict) else None

@@ -1,4 +1,4 @@
-"""``provisioning lti ...``: register a platform, rotate the tool key, print a dynamic-registration link.
+"""``provisioning lti ...``: register, list, name and revoke platforms; rotate the tool key; invite an LMS.
 
 The CLI module wires these in with ``register(cli)``.
 """
@@ -9,16 +9,19 @@ from datetime import timedelta
 
 import click
 
+from provisioning.lti import registration_invites as invites
 from provisioning.lti.keys import rotate_key
 from provisioning.lti.registrations import (
     MANAGER_PERMISSIONS,
     UNKNOWN_DEPLOYMENT_POLICIES,
+    list_registrations,
+    name_registration,
     register_platform,
+    revoke_registration,
     tenant_lti_settings,
     update_lti_settings,
 )
 from provisioning.services.tenants import get_tenant
-from provisioning.signed_tokens import issue_invite
 from server.cli_common import cli_actor, pass_state
 
 
@@ -40,9 +43,19 @@ def register(cli: click.Group) -> None:
     @click.option(
         "--deployment-id", "deployment_ids", multiple=True, metavar="DEP", help="A deployment id (repeatable)."
     )
+    @click.option("--name", default=None, help='What people call this LMS, e.g. "Moodle production".')
     @pass_state
     def register_cmd(
-        state, tenant, issuer, client_id, auth_login_url, auth_token_url, key_set_url, auth_audience, deployment_ids
+        state,
+        tenant,
+        issuer,
+        client_id,
+        auth_login_url,
+        auth_token_url,
+        key_set_url,
+        auth_audience,
+        deployment_ids,
+        name,
     ) -> None:
         """Register an LMS (issuer + client id) with TENANT (its id or slug)."""
         reg = register_platform(
@@ -55,6 +68,7 @@ def register(cli: click.Group) -> None:
             key_set_url=key_set_url,
             deployment_ids=deployment_ids,
             auth_audience=auth_audience,
+            name=name,
             actor=cli_actor(),
         )
         click.echo(
@@ -126,12 +140,56 @@ def register(cli: click.Group) -> None:
 
     @lti.command("registration-url")
     @click.argument("tenant")
+    @click.option(
+        "--hours",
+        type=int,
+        default=invites.DEFAULT_HOURS,
+        show_default=True,
+        help=f"How long the link stays valid (at most {invites.MAX_HOURS}).",
+    )
+    @click.option(
+        "--allow-host",
+        "allow_hosts",
+        multiple=True,
+        metavar="HOST",
+        help="An on-premise LMS host (name or IP address) the registration may reach on a private or "
+        "loopback address (repeatable). Public addresses need no option.",
+    )
+    @click.option("--name", default=None, help="The name the registered LMS gets (e.g. 'Moodle production').")
     @pass_state
-    def registration_url_cmd(state, tenant) -> None:
-        """Print the LTI Dynamic Registration URL for TENANT (valid 7 days)."""
-        from urllib.parse import urlencode
-
+    def registration_url_cmd(state, tenant, hours, allow_hosts, name) -> None:
+        """Print a single-use LTI Dynamic Registration link for TENANT (valid --hours hours)."""
         rt = state.runtime()
-        found = get_tenant(rt, tenant)
-        invite = issue_invite(rt.settings.secret_key, found.id)
-        click.echo(f"{rt.settings.public_base_url}/lti/register?{urlencode({'invite': invite})}")
+        click.echo(invites.issue_invite(rt, tenant, hours=hours, allow_hosts=allow_hosts, name=name))
+
+    @lti.command("registrations")
+    @click.argument("tenant")
+    @pass_state
+    def registrations_cmd(state, tenant) -> None:
+        """List TENANT's registered LMSs (revoked ones too): id, state, name, issuer, client id."""
+        rt = state.runtime()
+        rows = list_registrations(rt, get_tenant(rt, tenant).id, include_revoked=True)
+        if not rows:
+            click.echo("No LMS is registered.")
+        for reg in rows:
+            status = f"revoked {reg.revoked_at:%Y-%m-%d %H:%M}Z" if reg.revoked_at else "active"
+            click.echo(f"{reg.id}\t{status}\t{reg.name or '-'}\t{reg.issuer}\t{reg.client_id}")
+
+    @lti.command("name")
+    @click.argument("tenant")
+    @click.argument("registration_id", type=int)
+    @click.argument("name")
+    @pass_state
+    def name_cmd(state, tenant, registration_id, name) -> None:
+        """Name TENANT's registration REGISTRATION_ID (see ``lti registrations``)."""
+        reg = name_registration(state.runtime(), tenant, registration_id, name, cli_actor())
+        click.echo(f"Registration {reg.id} ({reg.issuer}) is now named {reg.name!r}.")
+
+    @lti.command("revoke")
+    @click.argument("tenant")
+    @click.argument("registration_id", type=int)
+    @pass_state
+    def revoke_cmd(state, tenant, registration_id) -> None:
+        """Revoke TENANT's registration REGISTRATION_ID: its launches and roster syncs are refused from now on."""
+        reg = revoke_registration(state.runtime(), tenant, registration_id, cli_actor())
+        click.echo(f"Registration {reg.id} ({reg.issuer} client {reg.client_id}) is revoked.")

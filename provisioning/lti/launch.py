@@ -18,7 +18,7 @@ from provisioning.activity import Actor, record
 from provisioning.db import affected, insert_ignoring_conflicts
 from provisioning.errors import Forbidden, NotFound
 from provisioning.lti.people import person_values
-from provisioning.lti.registrations import lti_settings
+from provisioning.lti.registrations import REVOKED, lti_settings
 from provisioning.lti.roster import start_roster_sync_if_stale
 from provisioning.models import (
     Course,
@@ -172,6 +172,8 @@ def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -
             .join(Tenant, Tenant.id == LtiRegistration.tenant_id)
             .where(LtiRegistration.id == registration_id)
         ).one()
+        if reg.revoked_at is not None:  # read here, past the registration caches: revocation is immediate
+            raise Forbidden(REVOKED)
         sub = claims.get("sub")
         if not sub or not isinstance(sub, str):
             raise Forbidden("This launch is anonymous (no user id), and the service needs to know who you are.")

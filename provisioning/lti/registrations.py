@@ -14,18 +14,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
 from provisioning.db import insert_ignoring_conflicts, on_commit
 from provisioning.errors import Conflict, InvalidInput, NotFound
 from provisioning.models import LtiDeployment, LtiRegistration, Tenant, utcnow
+from provisioning.pagination import Page, paginate
 from provisioning.roles import DEFAULT_ADMIN_ROLES, admin_role_set
 from provisioning.runtime import Runtime
 from provisioning.services.tenants import load_tenant
 
 HTTP_TIMEOUT = 10
+NAME_MAX = 200
+REVOKED = "This LMS's registration with the service was revoked. Ask the service's administrator."
 # Launches read registrations, deployments and keys on every request; they change rarely, so each
 # process keeps them this long (a registration change made here clears the cache at once).
 CACHE_SECONDS = 60
@@ -164,9 +167,13 @@ def register_platform(
     key_set_url: str,
     deployment_ids: Iterable[str] = (),
     auth_audience: str | None = None,
+    name: str | None = None,
     actor: Actor,
 ) -> LtiRegistration:
-    """Add (or update) a platform registration of a tenant and its deployments."""
+    """Add (or update) a platform registration of a tenant and its deployments.
+
+    Registering a revoked platform again (same issuer and client id) restores it: an administrator's
+    explicit act, as issuing the invite for a dynamic registration is."""
     issuer, client_id = (issuer or "").strip(), (client_id or "").strip()
     errors: dict[str, list[str]] = {}
     if not issuer:
@@ -180,6 +187,19 @@ def register_platform(
     ):
         _check_url(field, value, errors)
     deployments = sorted({d.strip() for d in deployment_ids if d and d.strip()})
+    name = _check_name(name, errors, required=False)
+    # Values a Dynamic Registration platform sends are any JSON: hold them to the columns' limits.
+    checks: list[tuple[str, str | None, int]] = [
+        ("issuer", issuer, 400),
+        ("client_id", client_id, 400),
+        ("auth_login_url", auth_login_url, 1000),
+        ("auth_token_url", auth_token_url, 1000),
+        ("key_set_url", key_set_url, 1000),
+        ("auth_audience", auth_audience, 1000),
+        *(("deployment_id", d, 400) for d in deployments),
+    ]
+    for field, text, limit in checks:
+        _check_text(field, text, limit, errors)
     if errors:
         raise InvalidInput("The registration has invalid values.", details=errors)
     with rt.db.transaction() as s:
@@ -194,6 +214,8 @@ def register_platform(
             s.add(reg)
         reg.auth_login_url, reg.auth_token_url, reg.key_set_url = auth_login_url, auth_token_url, key_set_url
         reg.auth_audience = auth_audience
+        reg.name = name or reg.name
+        reg.revoked_at = None
         s.flush()
         add_deployments(s, reg, deployments, status="registered")
         on_commit(s, lambda: process_cache(rt, "registrations").clear())
@@ -204,9 +226,28 @@ def register_platform(
             "lti.registration.saved",
             "lti_registration",
             reg.id,
-            {"issuer": issuer, "client_id": client_id, "deployments": deployments},
+            {"issuer": issuer, "client_id": client_id, "deployments": deployments, "name": reg.name},
         )
     return reg
+
+
+def _check_text(field: str, value: Any, limit: int, errors: dict[str, list[str]]) -> None:
+    if value is None or field in errors:
+        return
+    if not isinstance(value, str):
+        errors[field] = ["Must be text."]
+    elif len(value) > limit:
+        errors[field] = [f"At most {limit} characters."]
+    elif "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+        errors[field] = ["Must not contain NUL characters or lone surrogates."]
+
+
+def _check_name(name: str | None, errors: dict[str, list[str]], *, required: bool) -> str | None:
+    name = " ".join((name or "").split()) or None
+    _check_text("name", name, NAME_MAX, errors)
+    if name is None and required:
+        errors["name"] = ["Required."]
+    return name
 
 
 def add_deployments(s: Session, reg: LtiRegistration, deployment_ids: Iterable[str], *, status: str) -> None:
@@ -218,18 +259,77 @@ def add_deployments(s: Session, reg: LtiRegistration, deployment_ids: Iterable[s
         s.execute(insert_ignoring_conflicts(s, LtiDeployment.__table__), rows)
 
 
-def list_registrations(rt: Runtime, tenant_id: int) -> list[LtiRegistration]:
+def _of_tenant(tenant_id: int, include_revoked: bool) -> Select[Any]:
+    stmt = select(LtiRegistration).where(LtiRegistration.tenant_id == tenant_id)
+    if not include_revoked:
+        stmt = stmt.where(LtiRegistration.revoked_at.is_(None))
+    return stmt.order_by(LtiRegistration.id)
+
+
+def list_registrations(rt: Runtime, tenant_id: int, *, include_revoked: bool = False) -> list[LtiRegistration]:
     with rt.db.read() as s:
-        return list(
-            s.scalars(
-                select(LtiRegistration).where(LtiRegistration.tenant_id == tenant_id).order_by(LtiRegistration.id)
+        return list(s.scalars(_of_tenant(tenant_id, include_revoked)))
+
+
+def page_registrations(rt: Runtime, tenant_id: int, page: int = 1, per_page: int = 50) -> Page[LtiRegistration]:
+    """The tenant's registrations, revoked ones too, oldest first, one page."""
+    with rt.db.read() as s:
+        return paginate(s, _of_tenant(tenant_id, True), page, per_page)
+
+
+def _tenant_registration(s: Session, tenant_id: int, registration_id: int) -> LtiRegistration:
+    """The tenant's registration, locked; another tenant's is as absent as a missing one."""
+    reg = s.scalar(select(LtiRegistration).where(LtiRegistration.id == registration_id).with_for_update())
+    if reg is None or reg.tenant_id != tenant_id:
+        raise NotFound(f"No LTI registration {registration_id} in this tenant.")
+    return reg
+
+
+def name_registration(
+    rt: Runtime, tenant_ref: str | int, registration_id: int, name: str, actor: Actor
+) -> LtiRegistration:
+    """Give a registration the name people know the platform by."""
+    errors: dict[str, list[str]] = {}
+    checked = _check_name(name, errors, required=True)
+    if errors:
+        raise InvalidInput("The registration's name is not valid.", details=errors)
+    with rt.db.transaction() as s:
+        tenant = load_tenant(s, tenant_ref)
+        reg = _tenant_registration(s, tenant.id, registration_id)
+        reg.name = checked
+        record(s, tenant.id, actor, "lti.registration.named", "lti_registration", reg.id, {"name": checked})
+    return reg
+
+
+def revoke_registration(rt: Runtime, tenant_ref: str | int, registration_id: int, actor: Actor) -> LtiRegistration:
+    """Revoke a platform: its launches and roster syncs are refused from now on (the row stays, for
+    its courses and the audit trail).  Revoking again changes nothing."""
+    with rt.db.transaction() as s:
+        tenant = load_tenant(s, tenant_ref)
+        reg = _tenant_registration(s, tenant.id, registration_id)
+        if reg.revoked_at is None:
+            reg.revoked_at = utcnow()
+            record(
+                s,
+                tenant.id,
+                actor,
+                "lti.registration.revoked",
+                "lti_registration",
+                reg.id,
+                {"issuer": reg.issuer, "client_id": reg.client_id},
             )
-        )
+        on_commit(s, lambda: process_cache(rt, "registrations").clear())
+    return reg
+
+
+def is_revoked(s: Session, registration_id: int) -> bool:
+    """Read at each launch and roster sync, past every cache: revocation holds from the next request."""
+    return s.scalar(select(LtiRegistration.revoked_at).where(LtiRegistration.id == registration_id)) is not None
 
 
 def find_registrations(rt: Runtime, issuer: str, client_id: str | None = None) -> list[LtiRegistration]:
     """Registrations of an issuer (all tenants: the login URL is shared), narrowed to a client_id if given."""
-    stmt = select(LtiRegistration).where(LtiRegistration.issuer == issuer)
+    stmt = select(LtiRegistration).where(LtiRegistration.issuer == issuer, LtiRegistration.revoked_at.is_(None))
     if client_id:
         stmt = stmt.where(LtiRegistration.client_id == client_id)
 
@@ -347,7 +447,7 @@ def frame_origins(rt: Runtime, tenant_id: int | None) -> list[str]:
     if tenant_id is None:
         return []
     origins = set()
-    for reg in list_registrations(rt, tenant_id):
+    for reg in list_registrations(rt, tenant_id):  # a revoked platform frames nothing
         for url in (reg.issuer, reg.auth_login_url):
             parts = urlsplit(url or "")
             if parts.scheme in ("https", "http") and parts.netloc:

@@ -28,9 +28,10 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.db import insert_ignoring_conflicts
-from provisioning.errors import NotFound
+from provisioning.errors import Forbidden, NotFound
 from provisioning.lti.keys import current_key
 from provisioning.lti.people import person_values
+from provisioning.lti.registrations import REVOKED, is_revoked
 from provisioning.models import (
     Course,
     CourseGroup,
@@ -92,6 +93,8 @@ def request_roster_sync(
                 f"No course {course_external_id!r} launched from an LMS that offers its roster "
                 "(Names and Role Provisioning Services)."
             )
+        if is_revoked(s, ctx.registration_id):
+            raise Forbidden(REVOKED)
         return _start(s, rt, ctx, actor, requested_by)
 
 
@@ -160,6 +163,8 @@ def roster_sync_chunk(
         if ctx is None or ctx.tenant_id != tenant_id:
             raise NotFound(f"LTI context {params['lti_context_id']} no longer exists.")
         reg = s.get_one(LtiRegistration, ctx.registration_id)
+    if reg.revoked_at is not None:  # revoked while the sync was queued or running: stop at the next page
+        raise Forbidden(REVOKED)
     if checkpoint:
         at = RosterCheckpoint.from_json(checkpoint)
     else:

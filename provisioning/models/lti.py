@@ -38,6 +38,10 @@ class LtiRegistration(Base):
     platform_jwks: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     platform_jwks_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the people managing the tenant call this platform ("Moodle production").
+    name: Mapped[str | None] = mapped_column(String(200))
+    # Set by ``provisioning lti revoke`` / the admin API: launches and roster syncs are refused from then on.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LtiDeployment(Base):

@@ -2,9 +2,8 @@
 
 A link is an itsdangerous-signed {tenant, nonce}; it expires after LINK_SECONDS and is used at
 most once.  Opening it (GET) only checks it: mail and link scanners pre-fetch links, so the page
-asks for a click, and the POST of that click redeems it.  Redeeming: the first use records a ``ui.signin_link.used`` activity event with the nonce while
-holding the tenant row locked, and a later use finds that event.  The event doubles as the
-audit trail of who signed in.  No Flask here: the CLI issues links.
+asks for a click, and the POST of that click redeems it.  Redeeming records a ``ui.signin_link.used`` activity event with the nonce
+(provisioning/single_use.py: atomic on PostgreSQL); a later use finds that event.  No Flask here: the CLI issues links.
 """
 
 from __future__ import annotations
@@ -13,17 +12,19 @@ import secrets
 from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from provisioning import signed_tokens as tokens
-from provisioning.activity import Actor, record
-from provisioning.models import ActivityEvent, Tenant
+from provisioning.activity import Actor
+from provisioning.models import Tenant
 from provisioning.runtime import Runtime
 from provisioning.services.tenants import get_tenant
+from provisioning.single_use import use_once, was_used
 
 SALT = "ui-signin-link"
 LINK_SECONDS = 15 * 60
 USED = "ui.signin_link.used"
+OBJECT_TYPE = "signin_link"
 OWNER_USER_ID = 0  # the tenant's owner is not a user row; the principal is an admin of the tenant
 OWNER_ROLE = "owner"
 
@@ -55,18 +56,12 @@ def _read(rt: Runtime, link: str | None) -> tuple[int | None, str | None, str]:
 def check_signin_link(rt: Runtime, link: str | None) -> tuple[int | None, str]:
     """Without using it: (tenant id, "ok") for a link that would sign in, else (None, "invalid" | "expired" | "used")."""
     tenant_id, nonce, state = _read(rt, link)
-    if tenant_id is None:
+    if tenant_id is None or nonce is None:
         return None, state
     with rt.db.read() as s:
         if s.scalar(select(Tenant.id).where(Tenant.id == tenant_id)) is None:
             return None, "invalid"
-        if s.scalar(
-            select(
-                exists().where(
-                    ActivityEvent.tenant_id == tenant_id, ActivityEvent.action == USED, ActivityEvent.object_id == nonce
-                )
-            )
-        ):
+        if was_used(s, tenant_id, USED, OBJECT_TYPE, nonce):
             return None, "used"
     return tenant_id, "ok"
 
@@ -74,21 +69,12 @@ def check_signin_link(rt: Runtime, link: str | None) -> tuple[int | None, str]:
 def redeem_signin_link(rt: Runtime, link: str | None) -> int | None:
     """The tenant id of a valid, unused link (which is now used), or None."""
     tenant_id, nonce, _state = _read(rt, link)
-    if tenant_id is None:
+    if tenant_id is None or nonce is None:
         return None
-    with rt.db.transaction() as s:
-        # The row lock serialises two concurrent uses of the same link on PostgreSQL.
-        if s.scalar(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update()) is None:
-            return None
-        if s.scalar(
-            select(
-                exists().where(
-                    ActivityEvent.tenant_id == tenant_id, ActivityEvent.action == USED, ActivityEvent.object_id == nonce
-                )
-            )
-        ):
-            return None
-        record(s, tenant_id, Actor(name="owner", channel="ui"), USED, "signin_link", nonce)
+    if not use_once(
+        rt, tenant_id, nonce, action=USED, object_type=OBJECT_TYPE, actor=Actor(name="owner", channel="ui")
+    ):
+        return None
     return tenant_id
 
 

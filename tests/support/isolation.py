@@ -97,8 +97,8 @@ def _task(w: World, owner, handle):
         return s.scalar(select(Task.id).where(Task.tenant_id == handle.id))
 
 
-def _roster_course(w: World, owner, handle):
-    reg = register_platform(
+def _registration(w: World, owner, handle):
+    return register_platform(
         w.rt,
         handle.id,
         issuer=f"https://{owner}.lms.example",
@@ -109,6 +109,10 @@ def _roster_course(w: World, owner, handle):
         deployment_ids=["1"],
         actor=Actor("test", "cli"),
     )
+
+
+def _roster_course(w: World, owner, handle):
+    reg = _registration(w, owner, handle)
     with w.rt.db.transaction() as s:
         course = ensure_course(s, handle.id, f"{_tag(owner)}-course", "Course")
         ensure_context(s, reg, f"{owner}-context", course.id, f"https://{owner}.lms.example/memberships")
@@ -126,6 +130,7 @@ BUILDERS = {
     "import_id": _import,
     "task_id": _task,
     "external_id": _roster_course,
+    "registration_id": lambda w, owner, handle: _registration(w, owner, handle).id,
 }
 
 

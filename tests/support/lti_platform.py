@@ -27,6 +27,7 @@ from lti1p3platform.service_connector import NamesRoleProvisioningService
 from werkzeug.serving import make_server
 
 from provisioning.activity import Actor
+from provisioning.lti import registration_invites
 from provisioning.lti import registrations as lti_registrations
 
 TOOL = "http://localhost"
@@ -110,7 +111,9 @@ class Platform:
         self.token_requests = 0
         self.member_requests = 0
         self.registrations: list[dict[str, Any]] = []
+        self.requests: list[str] = []  # every path asked for, in order
         self.config_issuer: str | None = None
+        self.config_overrides: dict[str, Any] = {}  # values of the OpenID configuration to replace
         self.app = self._glue()
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -162,6 +165,10 @@ class Platform:
     def _glue(self) -> Flask:
         app = Flask("platform")
 
+        @app.before_request
+        def count():
+            self.requests.append(request.path)
+
         @app.get("/jwks")
         def jwks():
             self.jwks_requests += 1
@@ -209,8 +216,36 @@ class Platform:
                     "token_endpoint": f"{self.url}/token",
                     "jwks_uri": f"{self.url}/jwks",
                     "registration_endpoint": f"{self.url}/register",
+                    **self.config_overrides,
                 }
             )
+
+        @app.get("/redirect")
+        def redirect_to():
+            # What a hostile "platform" does to reach what it may not name directly.
+            return "", 302, {"Location": request.args["to"]}
+
+        @app.get("/big")
+        def big():
+            if request.args.get("stream"):  # no Content-Length: the size shows only while reading
+                chunks = ['{"padding": "', *(["x" * 65536] * 32), '"}']
+                return app.response_class(iter(chunks), mimetype="application/json")
+            return '{"padding": "' + "x" * (2 * 1024 * 1024) + '"}', 200, {"Content-Type": "application/json"}
+
+        @app.get("/trickle")
+        def trickle():
+            def drip():  # a byte at a time: each read is quick, the whole never ends
+                yield "{"
+                for _ in range(100):
+                    time.sleep(0.2)
+                    yield " "
+
+            return app.response_class(drip(), mimetype="application/json")
+
+        @app.get("/hang")
+        def hang():
+            time.sleep(float(request.args.get("seconds", "3")))
+            return jsonify({})
 
         @app.post("/register")
         def dynamic_registration():
@@ -300,6 +335,18 @@ class Platform:
         if algorithm == "none":
             return jwt.encode(body, None, algorithm="none", headers=headers)
         return jwt.encode(body, key or self.private_pem, algorithm=algorithm, headers=headers)
+
+
+def invite_token(rt, tenant_ref, **options: Any) -> str:
+    """A new registration invite's token (``invite`` of the link the CLI prints); options as issue_invite's."""
+    url = registration_invites.issue_invite(rt, tenant_ref, **options)
+    return dict(parse_qsl(urlsplit(url).query))["invite"]
+
+
+def dynamic_registration(client, invite: str, openid_configuration: str, registration_token: str = "reg-token-1"):
+    """The platform opens the tool's registration link in the admin's browser (IMS LTI-DR 1.0 §3.3)."""
+    query = {"invite": invite, "openid_configuration": openid_configuration, "registration_token": registration_token}
+    return client.get("/lti/register", query_string=query)
 
 
 def register_platform(rt, tenant_ref, platform: Platform, deployments: tuple[str, ...] | None = None):
