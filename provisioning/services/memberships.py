@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record_many
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.errors import InvalidInput, NotFound, VersionMismatch
+from provisioning.identity_keys import identity_key
 from provisioning.models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
 from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.pagination import Page, paginate
@@ -100,7 +101,7 @@ def add_members(
                 errors["user_ids"] = [f"No user with id {i}." for i in missing[:100]]
         if emails:
             found = find_users_by_email(s, tenant_id, emails)
-            missing_emails = [e for e in emails if e and e.strip().lower() not in found]
+            missing_emails = [e for e in emails if e and identity_key(e) not in found]
             if missing_emails and (invite or (len(emails) == 1 and not user_ids)):
                 found.update(invite_new_users(s, rt, tenant_id, missing_emails, actor))
                 missing_emails = []
