@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -128,9 +128,33 @@ def count_seats(s: Session, tenant_id: int) -> int:
 
 
 def check_seats(s: Session, tenant_id: int, adding: int = 1) -> None:
-    limit = s.scalar(select(Tenant.seat_limit).where(Tenant.id == tenant_id))
+    """Refuse (LimitExceeded) ``adding`` more users who are not deactivated beyond the tenant's seat limit.
+
+    Call it in the unit of work that then inserts or reactivates them: on a tenant with a limit it
+    takes the tenant's seat lock (:func:`lock_seats`), held until that unit of work ends, so two
+    requests can't both count the last free seat and both take it.
+    """
+    if s.scalar(select(Tenant.seat_limit).where(Tenant.id == tenant_id)) is None:
+        return  # no limit, nothing to serialise (setting one while users are created is not a race we guard)
+    limit = lock_seats(s, tenant_id)
     if limit is not None and count_seats(s, tenant_id) + adding > limit:
         raise LimitExceeded(f"The tenant's seat limit of {limit} users is reached.", limit="seats")
+
+
+def lock_seats(s: Session, tenant_id: int) -> int | None:
+    """Lock the tenant's row until the transaction ends and return its seat limit.
+
+    PostgreSQL: ``SELECT ... FOR NO KEY UPDATE``, which waits for another holder but not for the
+    ``FOR KEY SHARE`` locks that inserting users (their foreign key) takes; under READ COMMITTED the
+    count that follows is a new statement, so it sees what the previous holder committed.  SQLite
+    takes no row locks and pysqlite only opens a transaction at the first write, so a no-op UPDATE
+    takes the database's write lock (waiting its busy timeout), which also serialises the count and
+    the insert after it.
+    """
+    if s.get_bind().dialect.name == "sqlite":
+        s.execute(text("UPDATE tenants SET seat_limit = seat_limit WHERE id = :id"), {"id": tenant_id})
+        return s.scalar(select(Tenant.seat_limit).where(Tenant.id == tenant_id))
+    return s.scalar(select(Tenant.seat_limit).where(Tenant.id == tenant_id).with_for_update(key_share=True))
 
 
 def add_user(s: Session, tenant_id: int, values: dict[str, Any], actor: Actor) -> User:
