@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record_many
@@ -25,7 +25,6 @@ from provisioning.pagination import Page, paginate
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
 from provisioning.services.invitations import invite_new_users
-from provisioning.sql import escape_like
 from provisioning.store.groups import add_group, apply_group_changes, load_group
 from provisioning.store.members import (
     delete_members,
@@ -34,7 +33,7 @@ from provisioning.store.members import (
     refuse_unknown_users,
     touch_group,
 )
-from provisioning.store.users import find_users_by_email, tenant_user_ids
+from provisioning.store.users import find_users_by_email, name_matches, tenant_user_ids
 
 # A copy chunk (with one audit event per member) commits its progress well within a second.
 COPY_CHUNK = 500
@@ -147,10 +146,7 @@ def list_members(
             .where(Membership.group_id == group_id, User.tenant_id == tenant_id)
         )
         if q:
-            pattern = f"%{escape_like(q.strip().lower())}%"
-            stmt = stmt.where(
-                func.lower(User.email).like(pattern, escape="\\") | func.lower(User.username).like(pattern, escape="\\")
-            )
+            stmt = stmt.where(or_(*name_matches(q)))
         return paginate(s, stmt.order_by(User.id), page, per_page, scalars=False)
 
 

@@ -18,6 +18,7 @@ from provisioning.chunking import IN_LIST, chunked
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from provisioning.identity_keys import identity_key, refusal
 from provisioning.models import USER_ROLES, USER_STATUSES, Tenant, User, utcnow
+from provisioning.sql import escape_like
 
 # Deliberately permissive: one "@", something on each side, no spaces.  Deliverability is
 # the identity provider's business; we only refuse what cannot be an address.
@@ -238,6 +239,19 @@ def tenant_user_ids(s: Session, tenant_id: int, user_ids: Iterable[int], *, with
             stmt = stmt.where(User.id.in_(within))
         found.update(s.scalars(stmt))
     return found
+
+
+def name_matches(q: str) -> list[Any]:
+    """Conditions true when ``q`` is part of a user's username or email, ignoring case, or of its identity key
+    (so "DÜ" finds "dü" typed decomposed, and "ｄｕｐ" finds "dup"); or them together."""
+    typed = f"%{escape_like(q.strip().lower())}%"
+    keyed = f"%{escape_like(identity_key(q))}%"
+    return [
+        func.lower(User.username).like(typed, escape="\\"),
+        func.lower(User.email).like(typed, escape="\\"),
+        User.username_key.like(keyed, escape="\\"),
+        User.email_key.like(keyed, escape="\\"),
+    ]
 
 
 def find_users_by_email(s: Session, tenant_id: int, emails: Iterable[str]) -> dict[str, int]:

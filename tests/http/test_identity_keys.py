@@ -144,3 +144,13 @@ def test_an_lti_launch_with_a_variant_email_links_the_existing_user(rt, client, 
     with rt.db.read() as s:
         links = dict(s.execute(select(LtiUserLink.sub, LtiUserLink.user_id)).all())
     assert links == {"v-1": taken[NFC], "v-2": taken[PLAIN]} and _count(rt, tenant.id) == 2
+
+
+def test_searching_users_and_members_by_part_of_a_name_finds_any_variant(client, tenant, taken):
+    for q, wanted in (("DU\u0308@EX", NFC), ("\uff44\uff55\uff50", PLAIN), ("d\u00fc", NFC)):
+        found = client.get(f"/api/v1/users?q={quote(q)}", headers=tenant.admin).json["items"]
+        assert [u["id"] for u in found] == [taken[wanted]], (q, found)
+    group = client.post("/api/v1/groups", json={"name": "Team"}, headers=tenant.admin).json
+    client.post(f"/api/v1/groups/{group['id']}/members", json={"user_ids": list(taken.values())}, headers=tenant.admin)
+    found = client.get(f"/api/v1/groups/{group['id']}/members?q={quote('DU' + chr(0x308))}", headers=tenant.admin)
+    assert [m["id"] for m in found.json["items"]] == [taken[NFC]], found.json
