@@ -123,6 +123,10 @@ def test_an_import_matches_variants_to_the_existing_users_and_flags_variants_wit
     assert [e["row"] for e in body["errors"]] == [3] and "already on row 2" in body["errors"][0]["message"], body
     body = preview(client, tenant, f"email,username\nnew@example.edu,{FULL_WIDTH}\n", format="users")
     assert [(e["row"], e["column"]) for e in body["errors"]] == [(2, "username")], body
+    body = preview(
+        client, tenant, "email,username\na@example.edu,Ren\u00e9\nb@example.edu,RENE\u0301\n", format="users"
+    )
+    assert [e["row"] for e in body["errors"]] == [3] and "username is already on row 2" in body["errors"][0]["message"]
     body = preview(client, tenant, "email\ndu\u200bp@example.edu\nok@example.edu\n", format="users")
     assert [e["row"] for e in body["errors"]] == [2] and "U+200B" in body["errors"][0]["message"], body
 

@@ -127,6 +127,10 @@ class UsersFormat(ImportFormat):
 
     # --- staged checks -------------------------------------------------------------------------
 
+    def other_duplicates(self) -> list[tuple[Any, str, Any]]:
+        # Two rows may not give one username (by its identity key) to two users.
+        return [(ImportRow.username_key, "this username", ImportRow.username)]
+
     def mark_staged(self, s: Session, imp: Import, email_header: str | None, *, just_staged: bool) -> None:
         if not just_staged:
             _re_resolve_users(s, imp)
