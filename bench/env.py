@@ -143,6 +143,12 @@ class Bench:
             SELECT min(id), max(id) FROM ins""",
             {"t": tenant_id, "p": prefix, "n": n},
         )[0]
+        # The identity keys (provisioning/identity_keys.py) the service looks users up by; ASCII names: lower().
+        self.sql(
+            "UPDATE users SET username_key = lower(username), email_key = lower(email) "
+            "WHERE tenant_id = %(t)s AND id BETWEEN %(lo)s AND %(hi)s",
+            {"t": tenant_id, "lo": lo, "hi": hi},
+        )
         self.sql("ANALYZE users")
         return lo, hi
 

@@ -87,9 +87,10 @@ def user_import(bench: Bench, n: int) -> list[Result]:
         start = time.perf_counter()
         conn.execute(
             """
-            INSERT INTO users (tenant_id, email, username, given_name, family_name, department, active, status, role,
-                               custom_attributes, extra, created_at, updated_at, version)
-            SELECT %(t)s, e, u, g, f, d, true, 'active', 'learner', '{}'::jsonb, '{}'::jsonb, now(), now(), 1
+            INSERT INTO users (tenant_id, email, username, email_key, username_key, given_name, family_name, department,
+                               active, status, role, custom_attributes, extra, created_at, updated_at, version)
+            SELECT %(t)s, e, u, lower(e), lower(u), g, f, d, true, 'active', 'learner', '{}'::jsonb, '{}'::jsonb,
+                   now(), now(), 1
             FROM unnest(%(e)s::text[], %(u)s::text[], %(g)s::text[], %(f)s::text[], %(d)s::text[]) AS r(e, u, g, f, d)
         """,
             {

@@ -87,9 +87,10 @@ def lti(bench: Bench, n: int) -> list[Result]:
     other = bench.tenant()
     raw_s = bench.time_statements(
         [
-            """INSERT INTO users (tenant_id, username, email, given_name, family_name, display_name, active, status, role,
-                              custom_attributes, extra, created_at, updated_at, version)
-           SELECT %(t)s, 'member' || g || '@example.edu', 'member' || g || '@example.edu', 'Member', g::text,
+            """INSERT INTO users (tenant_id, username, email, username_key, email_key, given_name, family_name,
+                              display_name, active, status, role, custom_attributes, extra, created_at, updated_at, version)
+           SELECT %(t)s, 'member' || g || '@example.edu', 'member' || g || '@example.edu',
+                  'member' || g || '@example.edu', 'member' || g || '@example.edu', 'Member', g::text,
                   'Member ' || g, true, 'active', 'learner', '{}'::jsonb, '{}'::jsonb, now(), now(), 1
            FROM generate_series(1, %(n)s) AS g""",
             """INSERT INTO groups (tenant_id, name, kind, source, settings, created_at, updated_at, version)

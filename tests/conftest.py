@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 
 from provisioning.config import Settings
 from provisioning.db import Database
@@ -33,19 +33,17 @@ from provisioning.migrate import upgrade
 from provisioning.models import Base
 from provisioning.runtime import Runtime
 from server.app import create_app
-from tests.support.environment import TEST_DATABASE_URL, TEST_REDIS_URL, XDIST_WORKER
+from tests.support.environment import (
+    TEST_DATABASE_URL,
+    TEST_REDIS_URL,
+    XDIST_WORKER,
+    postgres_database,
+    reset_postgres,
+)
 from tests.support.factories import TenantHandle
 from tests.support.factories import make_tenant as _make_tenant
 from tests.support.lti_platform import Platform
 from tests.support.servers import Inbox, start_smtp
-
-
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def pytest_xdist_auto_num_workers(config):
@@ -53,18 +51,6 @@ def pytest_xdist_auto_num_workers(config):
     if os.environ.get("TEST_REDIS_URL", "").strip():
         return 0
     return None
-
-
-def _worker_database(url: str) -> str:
-    """This xdist worker's own PostgreSQL database (created on the server of ``url`` when missing)."""
-    base = make_url(url)
-    name = f"{base.database}_{XDIST_WORKER}"
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _sqlite_dir(tmp_path_factory) -> Path:
@@ -85,8 +71,8 @@ def database_url(tmp_path_factory):
         url = _normalise_database_url(TEST_DATABASE_URL)
         if url.startswith("postgresql"):
             if XDIST_WORKER:
-                url = _worker_database(url)
-            _reset_postgres(url)
+                url = postgres_database(url, XDIST_WORKER)  # this xdist worker's own database
+            reset_postgres(url)
     else:
         scratch = _sqlite_dir(tmp_path_factory)
         url = f"sqlite:///{scratch / 'test.db'}"

@@ -42,6 +42,9 @@ class Attribute:
     sql: Callable[[], Column]
     case_exact: bool = False
     nullable: bool = True
+    # The column of the value's identity key (provisioning/identity_keys.py), for the attributes that
+    # are unique by it: ``eq``/``ne`` compare keys there, so "DÜ@x" finds "dü@x" in NFD or full width.
+    key: Callable[[], Column] | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ USER_CORE: dict[str, Entry] = {
     for e in (
         _attr("id", ID, User.id, case_exact=True, nullable=False),
         _attr("externalId", STRING, User.external_id, case_exact=True),
-        _attr("userName", STRING, User.username, nullable=False),
+        _attr("userName", STRING, User.username, nullable=False, key=lambda: User.username_key),
         _complex(
             "name",
             [
@@ -145,7 +148,7 @@ USER_CORE: dict[str, Entry] = {
         _complex(
             "emails",
             [
-                _attr("value", STRING, User.email),
+                _attr("value", STRING, User.email, key=lambda: User.email_key),
                 _attr("type", STRING, User.email_type),
                 Attribute("primary", BOOLEAN, lambda: User.email.is_not(None), nullable=False),
             ],

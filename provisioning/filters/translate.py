@@ -44,6 +44,7 @@ from provisioning.filters.parser import (
     ValuePath,
     parse,
 )
+from provisioning.identity_keys import identity_key
 from provisioning.sql import Column, balanced, ci_like, exact_like
 
 __all__ = ["InvalidFilter", "compile_filter", "sort_key", "parse"]
@@ -132,7 +133,7 @@ class _Translator:
                 continue
             key = (parent.name if parent else "", attr.name)
             groups.setdefault(key, (attr, [], []))
-            groups[key][1].append(self.operand(attr, item))
+            groups[key][1].append(self.operand(attr, item, keyed=True))
             groups[key][2].append(item)
         clauses: list[ColumnElement[bool]] = []
         for attr, values, nodes in groups.values():
@@ -142,7 +143,9 @@ class _Translator:
                 items.remove(n)
             values = [v for v in values if v is not None]  # ids that cannot exist
             column = attr.sql()
-            if attr.type in (STRING, ANY) and not attr.case_exact:
+            if attr.key is not None:
+                column = attr.key()
+            elif attr.type in (STRING, ANY) and not attr.case_exact:
                 column = func.lower(column)
             clauses.append(column.in_(values) if values else false())
         return clauses
@@ -256,6 +259,9 @@ class _Translator:
             )
         if attr.type in (BOOLEAN, DATETIME) and op in ("co", "sw", "ew"):
             raise InvalidFilter(f"{op!r} cannot compare the {attr.type} {attr.name!r}.", node.path.position)
+        if op in ("eq", "ne") and attr.key is not None and value.type == "string":
+            equal = and_(attr.key().is_not(None), attr.key() == self.operand(attr, node, keyed=True))
+            return equal if op == "eq" else not_(equal)
         operand = self.operand(attr, node)
         if attr.type == ID and op in ("co", "sw", "ew"):
             column, operand = cast(column, String), str(value.value)
@@ -278,11 +284,16 @@ class _Translator:
         compared = getattr(left, _ORDERING[op])(operand)
         return and_(column.is_not(None), compared) if attr.nullable else compared
 
-    def operand(self, attr: Attribute, node: Compare) -> Any:
-        """The comparison value converted to the attribute's type (case-folded when not caseExact)."""
+    def operand(self, attr: Attribute, node: Compare, *, keyed: bool = False) -> Any:
+        """The comparison value converted to the attribute's type (case-folded when not caseExact).
+
+        ``keyed``: an equality on an attribute with an identity key compares that key instead.
+        """
         value = node.value
         assert value is not None
         raw = value.value
+        if keyed and attr.key is not None and value.type == "string":
+            return identity_key(raw)
         if attr.type == BOOLEAN:
             if value.type == "boolean":
                 return raw

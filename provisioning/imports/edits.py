@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
 from provisioning.errors import Conflict, InvalidInput
+from provisioning.identity_keys import identity_key
 from provisioning.imports.formats import FORMATS
 from provisioning.imports.preview import load_import, refresh_summary
 from provisioning.imports.validate import validate_staged
@@ -34,14 +35,14 @@ def update_import(rt: Runtime, tenant_id: int, import_id: int, changes: dict[str
         rows = [int(r) for r in changes.get("exclude_rows") or ()]
         if rows:
             _exclude(s, imp, ImportRow.row_no.in_(rows))
-        emails = [e.strip().lower() for e in changes.get("exclude_emails") or () if e and e.strip()]
+        emails = [identity_key(e) for e in changes.get("exclude_emails") or () if e and e.strip()]
         if emails:
             _exclude(s, imp, ImportRow.email.in_(emails))
         for member in changes.get("exclude_members") or ():
             _exclude(
                 s,
                 imp,
-                (ImportRow.email == str(member.get("email", "")).strip().lower())
+                (ImportRow.email == identity_key(str(member.get("email", ""))))
                 & (
                     func.lower(func.coalesce(ImportRow.group_name, imp.group_name or ""))
                     == str(member.get("group", "")).strip().lower()

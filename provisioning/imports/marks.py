@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.db import affected
@@ -32,12 +32,8 @@ def mark_staged(
 
 
 def same_email(users) -> Any:
-    """``lower(users.email) = lower(staged email)`` (the staged one is lower-cased already).
-
-    Both sides are expressions on purpose: against a bare TEXT column SQLite gives the
-    comparison TEXT affinity and won't use the (tenant_id, lower(email)) index.
-    """
-    return func.lower(users.email) == func.lower(ImportRow.email)
+    """``users.email_key = staged email`` (staged as its identity key: :func:`.formats.entries.email_of`)."""
+    return users.email_key == ImportRow.email
 
 
 def user_gone(tenant_id: int):

@@ -2,7 +2,7 @@
 
 On PostgreSQL the entries are COPied into a temporary table (which draws the row ids from
 ``import_rows``' sequence, so they follow the file), then one ``INSERT ... SELECT`` joins
-them to ``users`` on lower(email) and writes them into ``import_rows`` with ``user_id`` set.
+them to ``users`` on the email's identity key and writes them into ``import_rows`` with ``user_id`` set.
 Elsewhere: executemany, then one UPDATE.  Entries arrive from a generator and are written
 a batch at a time, so a file of a million rows never sits in memory.
 """
@@ -50,7 +50,7 @@ def stage(
         s.execute(
             text(
                 "UPDATE import_rows SET user_id = coalesce((SELECT users.id FROM users WHERE users.tenant_id = :t "
-                "AND lower(users.email) = lower(import_rows.email)), user_id) "
+                "AND users.email_key = import_rows.email), user_id) "
                 "WHERE import_id = :i AND email IS NOT NULL"
             ),
             {"t": tenant_id, "i": import_id},
@@ -68,7 +68,7 @@ def _move_resolving_users(s: Session, tenant_id: int, columns: tuple[str, ...]) 
     s.execute(
         text(
             f"INSERT INTO import_rows ({', '.join(columns)}) SELECT {values} FROM {STAGE_TABLE} st "
-            "LEFT JOIN users u ON u.tenant_id = :t AND lower(u.email) = st.email"
+            "LEFT JOIN users u ON u.tenant_id = :t AND u.email_key = st.email"
         ),
         {"t": tenant_id},
     )

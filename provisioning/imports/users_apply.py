@@ -124,7 +124,7 @@ def apply_users_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor)
 def _update_existing(s: Session, imp: Import, chunk, merged, differs, now) -> list[int]:
     """UPDATE users ... FROM import_rows for the chunk's rows naming an existing user; blank cells keep values."""
     users, rows = User.__table__, ImportRow.__table__
-    values = {f: func.coalesce(rows.c[f], users.c[f]) for f in STAGED_USER_FIELDS}
+    values = {f: func.coalesce(rows.c[f], users.c[f]) for f in (*STAGED_USER_FIELDS, "username_key")}
     with index_lookups(s):
         return list(
             s.execute(
@@ -168,7 +168,9 @@ def _insert_users(s: Session, imp: Import, chunk, now) -> list[tuple[int, str]]:
     source = select(
         literal(imp.tenant_id),
         func.coalesce(ImportRow.username, ImportRow.value, ImportRow.email),
+        func.coalesce(ImportRow.username_key, ImportRow.email),  # the email's key when the username is the email
         func.coalesce(ImportRow.value, ImportRow.email),
+        ImportRow.email,
         *(func.coalesce(ImportRow.role, "learner") if f == "role" else getattr(ImportRow, f) for f in fields),
         literal("invited"),
         literal(True),
@@ -181,7 +183,9 @@ def _insert_users(s: Session, imp: Import, chunk, now) -> list[tuple[int, str]]:
     columns = [
         "tenant_id",
         "username",
+        "username_key",
         "email",
+        "email_key",
         *fields,
         "status",
         "active",

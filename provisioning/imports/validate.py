@@ -79,27 +79,30 @@ def _mark_duplicates(s: Session, imp: Import) -> None:
     The user-based format and the users format allow a user on one row only; member lists
     one row per user; the group-based format one pair (group, email).
     """
-    email = ImportRow.email.collate("C") if s.get_bind().dialect.name == "postgresql" else ImportRow.email
+    postgres = s.get_bind().dialect.name == "postgresql"
+    email = ImportRow.email.collate("C") if postgres else ImportRow.email
     fmt = FORMATS[imp.format]
-    keys = fmt.duplicate_keys(email)  # "C": bytes, not the locale's rules
-    ranked = (
-        select(
-            ImportRow.id.label("id"),
-            ImportRow.row_no.label("row_no"),
-            func.min(ImportRow.row_no).over(partition_by=keys).label("first_row"),
+    # "C": bytes, not the locale's rules (the staged keys are normalised already: identity_keys.py).
+    rules = [(fmt.duplicate_keys(email), fmt.duplicate_what, ImportRow.email)]
+    rules += [([key.collate("C") if postgres else key], what, value) for key, what, value in fmt.other_duplicates()]
+    for keys, what, value in rules:
+        ranked = (
+            select(
+                ImportRow.id.label("id"),
+                ImportRow.row_no.label("row_no"),
+                func.min(ImportRow.row_no).over(partition_by=keys).label("first_row"),
+            )
+            .where(ImportRow.import_id == imp.id, ImportRow.status == "ok", keys[0].is_not(None))
+            .subquery()
         )
-        .where(ImportRow.import_id == imp.id, ImportRow.status == "ok", keys[0].is_not(None))
-        .subquery()
-    )
-    what = fmt.duplicate_what
-    # UPDATE ... FROM the ranked rows: one pass of the window function, joined by id.
-    s.execute(
-        update(ImportRow)
-        .where(ImportRow.id == ranked.c.id, ranked.c.row_no > ranked.c.first_row)
-        .values(
-            status="error",
-            value=ImportRow.email,
-            message=literal(f"Duplicate: {what} is already on row ") + cast(ranked.c.first_row, String) + ".",
+        # UPDATE ... FROM the ranked rows: one pass of the window function, joined by id.
+        s.execute(
+            update(ImportRow)
+            .where(ImportRow.id == ranked.c.id, ranked.c.row_no > ranked.c.first_row)
+            .values(
+                status="error",
+                value=value,
+                message=literal(f"Duplicate: {what} is already on row ") + cast(ranked.c.first_row, String) + ".",
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    )

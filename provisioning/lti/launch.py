@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.db import affected, insert_ignoring_conflicts
 from provisioning.errors import Forbidden, NotFound
+from provisioning.identity_keys import identity_key
 from provisioning.lti.people import person_values
 from provisioning.lti.registrations import REVOKED, lti_settings
 from provisioning.lti.roster import start_roster_sync_if_stale
@@ -150,7 +151,7 @@ def link_user(s: Session, tenant_id: int, issuer: str, sub: str, claims: dict[st
     values = person_values(claims, issuer, sub)
     user_id = None
     if values["email"]:
-        user_id = find_users_by_email(s, tenant_id, [values["email"]]).get(values["email"].lower())
+        user_id = find_users_by_email(s, tenant_id, [values["email"]]).get(identity_key(values["email"]))
     if user_id is None:
         user_id = add_user(s, tenant_id, values, actor).id
     s.execute(

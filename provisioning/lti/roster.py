@@ -17,6 +17,7 @@ the person whose launch (or request) started it — their launch is fresher than
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -29,6 +30,7 @@ from provisioning.activity import Actor, record
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import Forbidden, NotFound
+from provisioning.identity_keys import identity_key, refusal
 from provisioning.lti.keys import current_key
 from provisioning.lti.people import person_values
 from provisioning.lti.registrations import REVOKED, is_revoked
@@ -53,6 +55,8 @@ from provisioning.runtime import MembersPage, Platform, RosterSource, Runtime
 from provisioning.store.groups import add_group
 from provisioning.store.members import delete_members, insert_members, touch_group
 from provisioning.store.users import check_seats, find_users_by_email
+
+log = logging.getLogger(__name__)
 
 OPERATION_TYPE = "roster_sync"
 
@@ -254,9 +258,14 @@ def _resolve_users(
     }
     by_email = find_users_by_email(s, tenant_id, [v["email"] for v in values.values() if v["email"]])
     for sub, v in values.items():
-        if v["email"] and v["email"].lower() in by_email:
-            found[sub] = by_email[v["email"].lower()]
+        if v["email"] and identity_key(v["email"]) in by_email:
+            found[sub] = by_email[identity_key(v["email"])]
     linked = set(found)
+    wanted = [sub for sub in sorted(values) if sub not in found and sub in create]
+    # The same refusal as every other channel (provisioning/identity_keys.py): such a member is not created.
+    refused = [sub for sub in wanted if any(refusal(values[sub][k]) for k in ("username", "email") if values[sub][k])]
+    if refused:
+        log.warning("roster sync: %d members not created: their name or email holds invisible characters", len(refused))
     new = [
         dict(
             tenant_id=tenant_id,
@@ -268,28 +277,28 @@ def _resolve_users(
             custom_attributes={},
             extra={},
             version=1,
+            username_key=identity_key(values[sub]["username"]),
+            email_key=identity_key(values[sub]["email"]) if values[sub]["email"] else None,
             **values[sub],
         )
-        for sub in sorted(values)
-        if sub not in found and sub in create
+        for sub in wanted
+        if sub not in refused
     ]
     if new:
         check_seats(s, tenant_id, adding=len(new))
         _insert_rows(s, User.__table__, new)
-        names = [row["username"].lower() for row in new]
         ids: dict[str, int] = {}
-        for chunk in chunked(names, IN_LIST):
+        for chunk in chunked([row["username_key"] for row in new], IN_LIST):
             ids.update(
-                tuple(r)
-                for r in s.execute(
-                    select(func.lower(User.username), User.id).where(
-                        User.tenant_id == tenant_id, func.lower(User.username).in_(chunk)
-                    )
+                (key, user_id)
+                for key, user_id in s.execute(
+                    select(User.username_key, User.id).where(User.tenant_id == tenant_id, User.username_key.in_(chunk))
                 )
+                if key is not None
             )
-        for sub in sorted(values):
-            if sub not in found and sub in create and values[sub]["username"].lower() in ids:
-                found[sub] = ids[values[sub]["username"].lower()]
+        for row, sub in zip(new, [sub for sub in wanted if sub not in refused], strict=True):
+            if row["username_key"] in ids:
+                found[sub] = ids[row["username_key"]]
     _insert_rows(
         s,
         LtiUserLink.__table__,

@@ -94,13 +94,14 @@ class ImportRow(Base):
     import_id: Mapped[int] = mapped_column(BigId)
     row_no: Mapped[int]
     status: Mapped[str] = mapped_column(String(20), default="ok")
-    # Lower-cased and trimmed; matched against lower(users.email).
+    # The email's identity key (provisioning/identity_keys.py); matched against users.email_key.
     email: Mapped[str | None] = mapped_column(String(320))
     group_name: Mapped[str | None] = mapped_column(String(400))
     column_name: Mapped[str | None] = mapped_column(String(200))
     value: Mapped[str | None] = mapped_column(Text)
     message: Mapped[str | None] = mapped_column(Text)
     username: Mapped[str | None] = mapped_column(String(320))
+    username_key: Mapped[str | None] = mapped_column(String(320))  # identity_key(username), the users format
     given_name: Mapped[str | None] = mapped_column(String(200))
     family_name: Mapped[str | None] = mapped_column(String(200))
     display_name: Mapped[str | None] = mapped_column(String(400))

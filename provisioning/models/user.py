@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, text
+from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from provisioning.models.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
@@ -17,10 +17,11 @@ USER_ROLES = ("learner", "manager", "admin")
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
-        # userName and the primary email are unique per tenant, ignoring case (RFC 7643 §4.1.1:
-        # userName is caseExact=false).  Expression indexes serve both the constraint and lookups.
-        Index("uq_users_tenant_username", "tenant_id", text("lower(username)"), unique=True),
-        Index("uq_users_tenant_email", "tenant_id", text("lower(email)"), unique=True),
+        # userName and the primary email are unique per tenant by their identity keys (NFKC, case
+        # folded: provisioning/identity_keys.py; RFC 7643 §4.1.1 makes userName caseExact=false).
+        # The indexes serve both the constraint and the lookups (SCIM userName eq, imports, LTI).
+        Index("uq_users_tenant_username_key", "tenant_id", "username_key", unique=True),
+        Index("uq_users_tenant_email_key", "tenant_id", "email_key", unique=True),
         Index("ix_users_tenant_external_id", "tenant_id", "external_id"),
         Index("ix_users_tenant_status", "tenant_id", "status"),
         Index("ix_users_tenant_department", "tenant_id", "department"),
@@ -33,6 +34,11 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(320))
     # The primary email (SCIM emails[primary eq true], else the first); the whole SCIM list is kept in extra.
     email: Mapped[str | None] = mapped_column(String(320))
+    # identity_key(username) and identity_key(email), written with them (store/users.py, and the bulk
+    # inserts of imports and roster syncs).  NULL only for the younger of two users that already
+    # collided when migration 0013 added the keys (it logs them).
+    username_key: Mapped[str | None] = mapped_column(String(320))
+    email_key: Mapped[str | None] = mapped_column(String(320))
     email_type: Mapped[str | None] = mapped_column(String(20))
     given_name: Mapped[str | None] = mapped_column(String(200))
     family_name: Mapped[str | None] = mapped_column(String(200))

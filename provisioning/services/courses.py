@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.chunking import chunked
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from provisioning.identity_keys import identity_key
 from provisioning.models import ENROLLMENT_STATUSES, Course, CourseGroup, Enrollment, User, utcnow
 from provisioning.roles import COURSE_MANAGER_ROLES, stored_course_role
 from provisioning.rules.definition import mark_rules_naming_course_broken, reevaluate_users
@@ -134,7 +135,7 @@ def _check_rows(rows: Sequence[dict[str, Any]], where: str | None) -> tuple[list
         clean.append(
             {
                 "index": index,
-                "email": email.strip().lower() if isinstance(email, str) else None,
+                "email": identity_key(email) if isinstance(email, str) else None,
                 "user_id": user_id,
                 "course": course.strip() if isinstance(course, str) else None,
                 "role": stored_course_role(role) if isinstance(role, str) else None,
@@ -276,9 +277,7 @@ def enroll(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Actor) ->
             (Enrollment.user_id == values["user_id"])
             if values.get("user_id") is not None
             else Enrollment.user_id.in_(
-                select(User.id).where(
-                    User.tenant_id == tenant_id, func.lower(User.email) == values["email"].strip().lower()
-                )
+                select(User.id).where(User.tenant_id == tenant_id, User.email_key == identity_key(values["email"]))
             )
         )
         return s.scalars(select(Enrollment).where(Enrollment.course_id == course_pk, user_filter)).one()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record_many
 from provisioning.db import insert_ignoring_conflicts
+from provisioning.identity_keys import identity_key
 from provisioning.models import Group, Membership, Tenant, User, utcnow
 from provisioning.runtime import Runtime
 from provisioning.store.groups import add_group
@@ -108,6 +109,8 @@ def _insert_people(s: Session, tenant_id: int, people: list[dict], actor: Actor)
             "created_at": now,
             "updated_at": now,
             "version": 1,
+            "username_key": identity_key(p["username"]),
+            "email_key": identity_key(p["email"]) if p.get("email") else None,
         }
         for p in people
     ]
@@ -139,13 +142,15 @@ def seed_demo(rt: Runtime, actor: Actor) -> DemoResult:
         tenant = _ensure_tenant(s)
         added = _insert_people(s, tenant.id, people, actor)
         check_seats(s, tenant.id, adding=0)  # a pre-existing "demo" tenant may have a seat limit
-        ids: dict[str, int] = dict(
-            s.execute(
-                select(func.lower(User.username), User.id).where(
-                    User.tenant_id == tenant.id, func.lower(User.username).in_([p["username"] for p in people])
+        ids: dict[str, int] = {
+            key: user_id
+            for key, user_id in s.execute(
+                select(User.username_key, User.id).where(
+                    User.tenant_id == tenant.id, User.username_key.in_([identity_key(p["username"]) for p in people])
                 )
-            ).all()
-        )
+            )
+            if key is not None
+        }
         counts: dict[str, int] = {}
         for name, (description, usernames) in _sample_groups(people).items():
             group = s.scalar(select(Group).where(Group.tenant_id == tenant.id, func.lower(Group.name) == name.lower()))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record_user_events
 from provisioning.db import affected, id_in, insert_ignoring_conflicts
 from provisioning.errors import InvalidInput
+from provisioning.identity_keys import identity_key
 from provisioning.mail.outbox import queue_emails
 from provisioning.mail.templates import greeting_name, render
 from provisioning.models import Invitation, Tenant, User, utcnow
@@ -103,7 +104,7 @@ def send_invitations(
 
 
 def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[str], actor: Actor) -> dict[str, int]:
-    """Create users with status invited for ``emails`` and invite them; maps lower-cased email to id.
+    """Create users with status invited for ``emails`` and invite them; maps each email's identity key to its id.
 
     For the few unknown emails of one request (adding members by email); bulk
     creation goes through the CSV import instead.
@@ -121,9 +122,13 @@ def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[s
             },
         ) from None
     created = {}
-    for address in dict.fromkeys(e.strip() for e in emails if e and e.strip()):
+    addresses: dict[str, str] = {}
+    for e in emails:
+        if e and e.strip():
+            addresses.setdefault(identity_key(e), e.strip())
+    for address in addresses.values():
         user = add_user(s, tenant_id, {"email": address, "username": address, "status": "invited"}, actor)
-        created[address.lower()] = user.id
+        created[identity_key(address)] = user.id
     send_invitations(s, rt, tenant_id, list(created.values()), actor)
     return created
 

@@ -87,10 +87,15 @@ def _deactivate_in_one_statement(s: Session, tenant_id: int, deactivating, now, 
 def reactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor: Actor) -> list[int]:
     """Reactivate deactivated users inside an open unit of work; returns the ids that changed."""
     ids = list(user_ids)
+    # The users first, then the tenant's seat lock (check_seats), in the order a single user's change
+    # (services.users.change_user: the user FOR UPDATE, then this) takes them: no deadlock between the two.
     pending = (
         list(
             s.scalars(
-                select(User.id).where(User.tenant_id == tenant_id, id_in(s, User.id, ids), User.status == "deactivated")
+                select(User.id)
+                .where(User.tenant_id == tenant_id, id_in(s, User.id, ids), User.status == "deactivated")
+                .order_by(User.id)
+                .with_for_update(key_share=True)
             )
         )
         if ids

@@ -12,19 +12,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record_many
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.errors import InvalidInput, NotFound, VersionMismatch
+from provisioning.identity_keys import identity_key
 from provisioning.models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
 from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.pagination import Page, paginate
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
 from provisioning.services.invitations import invite_new_users
-from provisioning.sql import escape_like
 from provisioning.store.groups import add_group, apply_group_changes, load_group
 from provisioning.store.members import (
     delete_members,
@@ -33,7 +33,7 @@ from provisioning.store.members import (
     refuse_unknown_users,
     touch_group,
 )
-from provisioning.store.users import find_users_by_email, tenant_user_ids
+from provisioning.store.users import find_users_by_email, name_matches, tenant_user_ids
 
 # A copy chunk (with one audit event per member) commits its progress well within a second.
 COPY_CHUNK = 500
@@ -100,7 +100,7 @@ def add_members(
                 errors["user_ids"] = [f"No user with id {i}." for i in missing[:100]]
         if emails:
             found = find_users_by_email(s, tenant_id, emails)
-            missing_emails = [e for e in emails if e and e.strip().lower() not in found]
+            missing_emails = [e for e in emails if e and identity_key(e) not in found]
             if missing_emails and (invite or (len(emails) == 1 and not user_ids)):
                 found.update(invite_new_users(s, rt, tenant_id, missing_emails, actor))
                 missing_emails = []
@@ -146,10 +146,7 @@ def list_members(
             .where(Membership.group_id == group_id, User.tenant_id == tenant_id)
         )
         if q:
-            pattern = f"%{escape_like(q.strip().lower())}%"
-            stmt = stmt.where(
-                func.lower(User.email).like(pattern, escape="\\") | func.lower(User.username).like(pattern, escape="\\")
-            )
+            stmt = stmt.where(or_(*name_matches(q)))
         return paginate(s, stmt.order_by(User.id), page, per_page, scalars=False)
 
 

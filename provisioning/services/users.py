@@ -24,6 +24,7 @@ from provisioning.store.users import (
     add_user,
     apply_changes,
     load_user,
+    name_matches,
 )
 
 
@@ -73,10 +74,11 @@ def list_users(
         pattern = f"%{escape_like(q.strip().lower())}%"
         stmt = stmt.where(
             or_(
+                *name_matches(q),
                 *(
                     func.lower(c).like(pattern, escape="\\")
-                    for c in (User.username, User.email, User.given_name, User.family_name, User.display_name)
-                )
+                    for c in (User.given_name, User.family_name, User.display_name)
+                ),
             )
         )
     if status:

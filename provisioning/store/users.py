@@ -9,14 +9,16 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from provisioning.identity_keys import identity_key, refusal
 from provisioning.models import USER_ROLES, USER_STATUSES, Tenant, User, utcnow
+from provisioning.sql import escape_like
 
 # Deliberately permissive: one "@", something on each side, no spaces.  Deliverability is
 # the identity provider's business; we only refuse what cannot be an address.
@@ -52,6 +54,10 @@ EDITABLE = (
 )
 
 
+# The stored comparison key of each unique attribute (:mod:`provisioning.identity_keys`); set with it.
+KEYS = {"username": "username_key", "email": "email_key"}
+
+
 def normalise_email(email: str | None) -> str | None:
     if email is None:
         return None
@@ -66,13 +72,19 @@ def _validate(values: dict[str, Any]) -> dict[str, Any]:
         errors[name] = ["Unknown attribute."]
     if "email" in values:
         values["email"] = normalise_email(values["email"])
-        if values["email"] is not None and not EMAIL_RE.match(values["email"]):
+        if values["email"] is not None and (problem := refusal(values["email"])):
+            errors["email"] = [problem]
+        elif values["email"] is not None and not EMAIL_RE.match(values["email"]):
             errors["email"] = [f"{values['email']!r} is not an email address."]
+        values["email_key"] = identity_key(values["email"]) if values["email"] is not None else None
     if "username" in values:
         username = (values["username"] or "").strip()
         if not username:
             errors["username"] = ["Must not be empty."]
+        elif problem := refusal(username):
+            errors["username"] = [problem]
         values["username"] = username
+        values["username_key"] = identity_key(username)
     if "status" in values and values["status"] not in USER_STATUSES:
         errors["status"] = [f"Must be one of {', '.join(USER_STATUSES)}."]
     if "role" in values and values["role"] not in USER_ROLES:
@@ -91,14 +103,15 @@ def _validate(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_unique(s: Session, tenant_id: int, values: dict[str, Any], exclude_id: int | None = None) -> None:
-    checks = [("username", User.username), ("email", User.email)]
-    if (values.get("username") or "").lower() == (values.get("email") or "").lower():
+    """Refuse (Conflict) a username or email whose identity key another user of the tenant has."""
+    checks = [("username", User.username_key), ("email", User.email_key)]
+    if values.get("username_key") is not None and values.get("username_key") == values.get("email_key"):
         checks.reverse()  # a username that defaulted to the email: the email is what is taken
     for attr, column in checks:
         value = values.get(attr)
         if not value:
             continue
-        stmt = select(User.id).where(User.tenant_id == tenant_id, func.lower(column) == value.lower())
+        stmt = select(User.id).where(User.tenant_id == tenant_id, column == values[KEYS[attr]])
         if exclude_id is not None:
             stmt = stmt.where(User.id != exclude_id)
         if s.scalar(stmt) is not None:
@@ -116,9 +129,33 @@ def count_seats(s: Session, tenant_id: int) -> int:
 
 
 def check_seats(s: Session, tenant_id: int, adding: int = 1) -> None:
-    limit = s.scalar(select(Tenant.seat_limit).where(Tenant.id == tenant_id))
+    """Refuse (LimitExceeded) ``adding`` more users who are not deactivated beyond the tenant's seat limit.
+
+    Call it in the unit of work that then inserts or reactivates them: on a tenant with a limit it
+    takes the tenant's seat lock (:func:`lock_seats`), held until that unit of work ends, so two
+    requests can't both count the last free seat and both take it.
+    """
+    if s.scalar(select(Tenant.seat_limit).where(Tenant.id == tenant_id)) is None:
+        return  # no limit, nothing to serialise (setting one while users are created is not a race we guard)
+    limit = lock_seats(s, tenant_id)
     if limit is not None and count_seats(s, tenant_id) + adding > limit:
         raise LimitExceeded(f"The tenant's seat limit of {limit} users is reached.", limit="seats")
+
+
+def lock_seats(s: Session, tenant_id: int) -> int | None:
+    """Lock the tenant's row until the transaction ends and return its seat limit.
+
+    PostgreSQL: ``SELECT ... FOR NO KEY UPDATE``, which waits for another holder but not for the
+    ``FOR KEY SHARE`` locks that inserting users (their foreign key) takes; under READ COMMITTED the
+    count that follows is a new statement, so it sees what the previous holder committed.  SQLite
+    takes no row locks and pysqlite only opens a transaction at the first write, so a no-op UPDATE
+    takes the database's write lock (waiting its busy timeout), which also serialises the count and
+    the insert after it.
+    """
+    if s.get_bind().dialect.name == "sqlite":
+        s.execute(text("UPDATE tenants SET seat_limit = seat_limit WHERE id = :id"), {"id": tenant_id})
+        return s.scalar(select(Tenant.seat_limit).where(Tenant.id == tenant_id))
+    return s.scalar(select(Tenant.seat_limit).where(Tenant.id == tenant_id).with_for_update(key_share=True))
 
 
 def add_user(s: Session, tenant_id: int, values: dict[str, Any], actor: Actor) -> User:
@@ -130,6 +167,7 @@ def add_user(s: Session, tenant_id: int, values: dict[str, Any], actor: Actor) -
                 "A user needs a username or an email.", details={"email": ["Required when no username is given."]}
             )
         values["username"] = values["email"]
+        values["username_key"] = values["email_key"]
     values.setdefault("status", "active" if values.get("active", True) else "deactivated")
     values["active"] = values["status"] != "deactivated"
     _check_unique(s, tenant_id, values)
@@ -165,14 +203,18 @@ def load_user(s: Session, tenant_id: int, user_id: int, *, for_update: bool = Fa
 def apply_changes(s: Session, user: User, values: dict[str, Any], actor: Actor) -> dict[str, Any]:
     """Change attributes of a loaded user inside an open unit of work; returns what changed."""
     values = _validate(dict(values))
-    # Only a name that changes (ignoring case) can collide with another user's.
-    renamed: dict[str, Any] = {
-        k: values[k]
-        for k in ("username", "email")
-        if k in values and (values[k] or "").lower() != (getattr(user, k) or "").lower()
-    }
+    # Only a name whose identity key changes can collide with another user's; the key is written
+    # only then (a user kept without a key by migration 0013, a duplicate, stays as it is).
+    renamed: dict[str, Any] = {}
+    for attr, key in KEYS.items():
+        if attr in values:
+            current = getattr(user, attr)
+            if values[key] != (identity_key(current) if current is not None else None):
+                renamed.update({attr: values[attr], key: values[key]})
+            del values[key]
     if renamed:
         _check_unique(s, user.tenant_id, renamed, exclude_id=user.id)
+        values.update(renamed)
     if values.get("status") and values["status"] != "deactivated" and user.status == "deactivated":
         check_seats(s, user.tenant_id)
     changed = {k: v for k, v in values.items() if getattr(user, k) != v}
@@ -199,15 +241,24 @@ def tenant_user_ids(s: Session, tenant_id: int, user_ids: Iterable[int], *, with
     return found
 
 
+def name_matches(q: str) -> list[Any]:
+    """Conditions true when ``q`` is part of a user's username or email, ignoring case, or of its identity key
+    (so "DÜ" finds "dü" typed decomposed, and "ｄｕｐ" finds "dup"); or them together."""
+    typed = f"%{escape_like(q.strip().lower())}%"
+    keyed = f"%{escape_like(identity_key(q))}%"
+    return [
+        func.lower(User.username).like(typed, escape="\\"),
+        func.lower(User.email).like(typed, escape="\\"),
+        User.username_key.like(keyed, escape="\\"),
+        User.email_key.like(keyed, escape="\\"),
+    ]
+
+
 def find_users_by_email(s: Session, tenant_id: int, emails: Iterable[str]) -> dict[str, int]:
-    """Map lower-cased emails to user ids, for the emails that belong to users of the tenant."""
-    wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
+    """Map the identity keys (:func:`identity_key`) of emails to user ids, for those of the tenant's users."""
+    wanted = sorted({identity_key(e) for e in emails if e and e.strip()})
     found: dict[str, int] = {}
     for chunk in chunked(wanted, IN_LIST):
-        rows = s.execute(
-            select(func.lower(User.email), User.id).where(
-                User.tenant_id == tenant_id, func.lower(User.email).in_(chunk)
-            )
-        )
-        found.update({email: uid for email, uid in rows})
+        rows = s.execute(select(User.email_key, User.id).where(User.tenant_id == tenant_id, User.email_key.in_(chunk)))
+        found.update({email: uid for email, uid in rows if email is not None})
     return found

@@ -1,7 +1,8 @@
 """Concurrent SCIM clients against a real multi-threaded HTTP server (werkzeug's threaded
 server in this process, each request on its own thread and database connection):
 50 member PATCHes on one group lose no update; simultaneous POSTs of one userName give
-exactly one 201 and 409 for the rest."""
+exactly one 201 and 409 for the rest; twelve simultaneous ways of taking a seat (admin API,
+SCIM, Bulk, reactivations, an import and a batch action) on a tenant of 5 seats fill exactly 5."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from werkzeug.serving import make_server
 
-from tests.support.factories import group_with_members
+from provisioning.models import User
+from tests.support.api import batch, commit, preview
+from tests.support.factories import group_with_members, make_tenant, make_user, operation
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
@@ -29,13 +32,15 @@ def server(app):
     thread.join(10)
 
 
-def call(method: str, url: str, token: str, body=None) -> tuple[int, dict | None]:
+def call(
+    method: str, url: str, token: str, body=None, content_type: str = "application/scim+json"
+) -> tuple[int, dict | None]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
         url,
         data=data,
         method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+        headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as r:
@@ -98,3 +103,97 @@ def test_concurrent_posts_of_one_username_create_it_once_and_the_rest_get_409(rt
         "GET", f"{server}/scim/v2/Users?filter=userName%20eq%20%22twin@example.edu%22", tenant.scim_token
     )
     assert found["totalResults"] == 1
+
+
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+
+
+@pytest.mark.slow
+def test_twelve_simultaneous_seat_takers_on_every_channel_fill_a_five_seat_tenant_exactly(rt, client, server, run_jobs):
+    """Issue 15 defect 5: the seat limit was check-then-insert (12 concurrent creations left 8 or 9)."""
+    small = make_tenant(rt, "Five seats", seat_limit=5)
+    asleep = [make_user(rt, small.id, f"asleep{i}", status="deactivated").id for i in range(5)]
+    # Queued before the race, applied by a real RQ worker during it: one import row, one batch reactivation.
+    imported = preview(client, small, "email\nimported@example.edu\n", format="users")
+    import_op = commit(client, small, imported["id"])
+    batch_op = batch(client, small, "reactivate", user_ids=[asleep[4]]).json["operation_id"]
+    api, scim = f"{server}/api/v1", f"{server}/scim/v2"
+    admin, json_type = small.admin_token, "application/json"
+    wake = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": True}]}
+    takers = [
+        *(
+            lambda i=i: call(
+                "POST",
+                f"{api}/users",
+                admin,
+                {"email": f"api{i}@example.edu", "first_name": "A", "last_name": "P"},
+                json_type,
+            )
+            for i in range(3)
+        ),
+        *(
+            lambda i=i: call(
+                "POST", f"{scim}/Users", small.scim_token, {"schemas": [USER_SCHEMA], "userName": f"scim{i}"}
+            )
+            for i in range(3)
+        ),
+        lambda: call(
+            "POST",
+            f"{scim}/Bulk",
+            small.scim_token,
+            {
+                "schemas": [BULK],
+                "Operations": [
+                    {
+                        "method": "POST",
+                        "path": "/Users",
+                        "bulkId": "b",
+                        "data": {"schemas": [USER_SCHEMA], "userName": "bulk"},
+                    }
+                ],
+            },
+        ),
+        *(lambda i=i: call("PATCH", f"{scim}/Users/{asleep[i]}", small.scim_token, wake) for i in range(2)),
+        lambda: call("PATCH", f"{api}/users/{asleep[2]}", admin, {"status": "active"}, json_type),
+    ]
+    assert len(takers) == 10  # + the import's row and the batch action's user: 12 ways to take a seat
+    barrier = threading.Barrier(len(takers) + 1)
+
+    def take(i: int):
+        barrier.wait()
+        return takers[i]()
+
+    with ThreadPoolExecutor(max_workers=len(takers)) as pool:
+        pending = [pool.submit(take, i) for i in range(len(takers))]
+        barrier.wait()
+        run_jobs()  # meanwhile, the import's row and the batch reactivation (RQ's worker wants the main thread)
+        results = [f.result() for f in pending]
+
+    taken = 0
+    for status, body in results:
+        if status in (200, 201) and not (body or {}).get("Operations"):
+            taken += 1
+        elif body and body.get("Operations"):  # the Bulk: its one operation's own status
+            (bulk,) = body["Operations"]
+            if bulk["status"] == "201":
+                taken += 1
+            else:
+                assert bulk["status"] == "403" and "seat limit" in bulk["response"]["detail"], bulk
+        else:
+            assert status == 403, (status, body)
+            assert "seat limit" in (body.get("message") or body.get("detail")), body
+    run_jobs()  # whatever the worker had not reached yet
+    import_result = operation(rt, small.id, import_op)
+    batch_result = operation(rt, small.id, batch_op)
+    taken += import_result.result.get("users_created", 0) + batch_result.result.get("changed", 0)
+    with rt.db.read() as s:
+        active = s.query(User).filter(User.tenant_id == small.id, User.status != "deactivated").count()
+    assert active == 5, (active, results, import_result.result, batch_result.result)
+    assert taken == 5, (taken, results, import_result.result, batch_result.result)
+    # Refused is never lost: the import reports its row, the batch action its user.
+    if not import_result.result.get("users_created"):
+        (row,) = [r for r in client.get(f"/api/v1/imports/{imported['id']}/errors", headers=small.admin).json["items"]]
+        assert "seat" in row["message"], row
+    if batch_result.result.get("failed"):
+        assert "seat limit" in batch_result.errors[0]["message"]

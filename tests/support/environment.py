@@ -26,6 +26,32 @@ def _worker_redis_url(url: str) -> str:
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 TEST_REDIS_URL = _worker_redis_url(os.environ.get("TEST_REDIS_URL", "").strip())
 
+
+def postgres_database(url: str, suffix: str) -> str:
+    """The URL of the database named like ``url``'s plus ``_<suffix>``, created on that server when missing."""
+    from sqlalchemy import create_engine, make_url, text
+
+    base = make_url(url)
+    name = f"{base.database}_{suffix}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def reset_postgres(url: str) -> None:
+    """Drop and recreate the database's ``public`` schema (everything in it goes)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 on_postgres = pytest.mark.skipif(
     not TEST_DATABASE_URL.startswith("postgres"), reason="needs TEST_DATABASE_URL (PostgreSQL)"
 )

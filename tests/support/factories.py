@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, literal, select
 
 from provisioning import operations
 from provisioning.activity import Actor
+from provisioning.identity_keys import identity_key
 from provisioning.models import Membership, Operation, User, utcnow
 from provisioning.runtime import Runtime
 from provisioning.services import groups, memberships, tenants, tokens, users
@@ -83,6 +84,8 @@ def group_with_members(rt: Runtime, tenant_id: int, name: str, members: int) -> 
                         tenant_id=tenant_id,
                         username=f"{name}-{i}@example.edu",
                         email=f"{name}-{i}@example.edu",
+                        username_key=identity_key(f"{name}-{i}@example.edu"),
+                        email_key=identity_key(f"{name}-{i}@example.edu"),
                         created_at=now,
                         updated_at=now,
                     )

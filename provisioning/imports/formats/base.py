@@ -97,6 +97,10 @@ class ImportFormat:
         """The columns that make two staged rows the same entry (the first one must not be NULL)."""
         return [email]
 
+    def other_duplicates(self) -> list[tuple[Any, str, Any]]:
+        """Other columns no two staged rows may share: (column, what it names, the value to show)."""
+        return []
+
     # --- preview -------------------------------------------------------------------------------
 
     def summarize(self, s: Session, imp: Import, summary: dict[str, Any], *, groups: bool) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioning.identity_keys import identity_key, refusal
 from provisioning.imports.formats.columns import Layout
 from provisioning.models.imports import ImportRow
 from provisioning.store.users import EMAIL_RE
@@ -32,13 +33,17 @@ def error(row_no: int, column: str | None, value: str | None, message: str, **ex
 
 
 def email_of(layout: Layout, row_no: int, value: str, col: int) -> tuple[str | None, Entry | None]:
+    """The email's identity key (what is staged and matched against ``users.email_key``), or the row's error."""
     column = layout.header[col]
-    email = value.replace(" ", "").lower()
+    email = value.replace(" ", "")
     if not email:
         return None, error(row_no, column, value, "The email is missing.")
-    if not EMAIL_RE.match(email) or len(email) > MAX_LENGTH["email"]:
+    if problem := refusal(email):
+        return None, error(row_no, column, value, f"The email {problem[0].lower()}{problem[1:]}")
+    key = identity_key(email)
+    if not EMAIL_RE.match(email) or len(email) > MAX_LENGTH["email"] or len(key) > MAX_LENGTH["email"]:
         return None, error(row_no, column, value, f"{value!r} is not an email address.")
-    return email, None
+    return key, None
 
 
 def names_of(layout: Layout, cells: list[str]) -> dict[str, str | None]:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
 from provisioning.errors import InvalidInput
+from provisioning.identity_keys import identity_key, refusal
 from provisioning.imports import users_apply
 from provisioning.imports.formats.base import ImportFormat, NamedGroup
 from provisioning.imports.formats.columns import EMAIL, Layout, default_target, norm
@@ -28,7 +29,7 @@ class UsersFormat(ImportFormat):
         ("alan@example.com", "alan", "Alan", "Turing", "manager", "en-GB", "Research"),
     )
     detect_priority = 4
-    staged_columns = (*STAGED_USER_FIELDS, "custom_attributes")
+    staged_columns = (*STAGED_USER_FIELDS, "username_key", "custom_attributes")
     applied_messages = ("Created (status invited).", "Updated.")
 
     def detects(self, keys: list[str], *, has_group_target: bool) -> bool:
@@ -114,6 +115,10 @@ class UsersFormat(ImportFormat):
                 return [
                     error(row_no, layout.header[col], value, f"At most {MAX_LENGTH[name]} characters.", email=email)
                 ]
+            if name == "username":
+                if problem := refusal(value):
+                    return [error(row_no, layout.header[col], value, f"The username {problem[0].lower()}{problem[1:]}")]
+                entry["username_key"] = identity_key(value)
             entry[name] = value
         custom = {name: cells[col] for name, col in layout.custom_cols.items() if cells[col]}
         if custom:
@@ -122,13 +127,17 @@ class UsersFormat(ImportFormat):
 
     # --- staged checks -------------------------------------------------------------------------
 
+    def other_duplicates(self) -> list[tuple[Any, str, Any]]:
+        # Two rows may not give one username (by its identity key) to two users.
+        return [(ImportRow.username_key, "this username", ImportRow.username)]
+
     def mark_staged(self, s: Session, imp: Import, email_header: str | None, *, just_staged: bool) -> None:
         if not just_staged:
             _re_resolve_users(s, imp)
         taken = exists().where(
             User.tenant_id == imp.tenant_id,
-            func.lower(User.username) == func.lower(ImportRow.username),
-            func.coalesce(func.lower(User.email), "") != ImportRow.email,
+            User.username_key == ImportRow.username_key,
+            func.coalesce(User.email_key, "") != ImportRow.email,
         )
         mark_staged(
             s,
