@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session
 
+from provisioning import limits
 from provisioning.activity import Actor, record_user_events
 from provisioning.db import affected, id_in, insert_ignoring_conflicts
 from provisioning.errors import InvalidInput
@@ -120,8 +121,21 @@ def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[s
                 ]
             },
         ) from None
+    addresses = list(dict.fromkeys(e.strip() for e in emails if e and e.strip()))
+    if len(addresses) > limits.USERS_CREATED_PER_REQUEST:
+        # Bounded work per request (issue 15 #10): each is a user, an invitation and an email.
+        raise InvalidInput(
+            f"{len(addresses)} unknown emails to invite; one request may invite at most "
+            f"{limits.USERS_CREATED_PER_REQUEST}. Import a CSV (users format) for more; nothing was changed.",
+            details={
+                "emails": [
+                    f"{len(addresses)} unknown emails; at most {limits.USERS_CREATED_PER_REQUEST} "
+                    "may be invited in one request."
+                ]
+            },
+        )
     created = {}
-    for address in dict.fromkeys(e.strip() for e in emails if e and e.strip()):
+    for address in addresses:
         user = add_user(s, tenant_id, {"email": address, "username": address, "status": "invited"}, actor)
         created[address.lower()] = user.id
     send_invitations(s, rt, tenant_id, list(created.values()), actor)

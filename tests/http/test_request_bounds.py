@@ -228,3 +228,27 @@ def test_a_weighted_request_is_refused_whole_and_gives_its_weight_back():
     assert not refused.allowed and refused.remaining == 2
     assert [limiter.check("t", start + 2).allowed for _ in range(3)] == [True, True, False]
     assert limiter.check("t", start + 60, cost=10).allowed  # a new minute
+
+
+def test_inviting_more_new_users_than_one_request_may_create_is_a_400_and_nothing_changes(client, rt, tenant):
+    """Adding members by email invites unknown addresses: each is a user, an invitation and an email,
+    so one request creates at most USERS_CREATED_PER_REQUEST of them (10,000 took minutes)."""
+    from provisioning.services import tenants as tenant_service
+
+    with rt.db.transaction() as s:
+        tenant_service.load_tenant(s, tenant.id).settings = {"join_url": "https://lms.example.org/join"}
+    group = client.post("/api/v1/groups", json={"name": "G"}, headers=tenant.admin).json
+    known = make_users(rt, tenant.id, "known@x.org")
+    emails = ["known@x.org"] + [f"new{i}@x.org" for i in range(limits.USERS_CREATED_PER_REQUEST + 1)]
+    r = client.post(
+        f"/api/v1/groups/{group['id']}/members", json={"emails": emails, "invite": True}, headers=tenant.admin
+    )
+    assert r.status_code == 400, r.json
+    assert f"at most {limits.USERS_CREATED_PER_REQUEST}" in r.json["errors"]["emails"][0]
+    assert _users_in_the_database(rt, tenant) == len(known)
+    assert member_count(rt, group["id"]) == 0
+    # At the limit it works (the known address is not a new user).
+    r = client.post(
+        f"/api/v1/groups/{group['id']}/members", json={"emails": emails[:-1], "invite": True}, headers=tenant.admin
+    )
+    assert r.status_code == 200 and r.json["added"] == limits.USERS_CREATED_PER_REQUEST + 1
