@@ -117,8 +117,11 @@ def _dispatch(op: dict, ids: dict[str, str]) -> tuple[dict, str | None]:
     if isinstance(op.get("version"), str):
         headers["If-Match"] = op["version"]
     data = json.dumps(_resolve(op["data"], ids)) if "data" in op else None
+    # A Bulk response carries each operation's location and version, never its resource (RFC 7644
+    # §3.7.3): asking the view for the id alone spares loading a user's groups or a group's members.
+    query = "" if method == "DELETE" else "?attributes=id"
     with current_app.test_request_context(
-        f"{bp.url_prefix}{path}",
+        f"{bp.url_prefix}{path}{query}",
         method=method,
         data=data,
         headers=headers,
