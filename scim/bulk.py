@@ -117,9 +117,12 @@ def _dispatch(op: dict, ids: dict[str, str]) -> tuple[dict, str | None]:
     if isinstance(op.get("version"), str):
         headers["If-Match"] = op["version"]
     data = json.dumps(_resolve(op["data"], ids)) if "data" in op else None
-    # A Bulk response carries each operation's location and version, never its resource (RFC 7644
-    # §3.7.3): asking the view for the id alone spares loading a user's groups or a group's members.
-    query = "" if method == "DELETE" else "?attributes=id"
+    # A successful operation is reported by its location and version, without its resource (RFC 7644
+    # §3.7.3 lets the body be omitted): leaving out the attributes a view loads apart spares loading a
+    # user's groups and a group's members for nothing.
+    # (A group PATCH answers 204 without loading anything, and keeps doing so.)
+    renders = method in ("POST", "PUT") or (method == "PATCH" and path.startswith("/Users"))
+    query = "?excludedAttributes=groups,members" if renders else ""
     with current_app.test_request_context(
         f"{bp.url_prefix}{path}{query}",
         method=method,
