@@ -38,6 +38,28 @@ def _timed(bench: Bench, tenant, method: str, path: str, body=None, ok=(200, 201
     return elapsed, r
 
 
+def _line(name: str, size: int, seconds: float, **extra) -> Result:
+    return Result(
+        name,
+        size,
+        seconds,
+        BUDGET_SECONDS,
+        ours_label="one request",
+        baseline_label="budget per request",
+        target=1,
+        extra=extra,
+    )
+
+
+def _admin_post(bench: Bench, tenant, path: str, body: dict) -> float:
+    start = time.perf_counter()
+    r = bench.client.post(path, json=body, headers=tenant.admin)
+    seconds = time.perf_counter() - start
+    if r.status_code >= 300:
+        raise BenchError(f"admin POST {path}: {r.status_code} {r.get_data(as_text=True)[:300]}")
+    return seconds
+
+
 def request_bounds(bench: Bench, n: int) -> list[Result]:
     from provisioning.limits import USERS_CREATED_PER_REQUEST as max_invites
     from scim.blueprint import setting
@@ -69,15 +91,11 @@ def request_bounds(bench: Bench, n: int) -> list[Result]:
     if statuses != {"201"}:
         raise BenchError(f"Bulk: statuses {statuses}")
     results.append(
-        Result(
+        _line(
             f"SCIM Bulk of maxOperations user creations ({max_ops:,})",
             max_ops,
             seconds,
-            BUDGET_SECONDS,
-            ours_label="one request",
-            baseline_label="budget per request",
-            target=1,
-            extra={"ms_per_operation": round(seconds / max_ops * 1000, 2)},
+            ms_per_operation=round(seconds / max_ops * 1000, 2),
         )
     )
 
@@ -92,62 +110,20 @@ def request_bounds(bench: Bench, n: int) -> list[Result]:
         ],
     }
     seconds, _ = _timed(bench, tenant, "PATCH", f"/scim/v2/Groups/{group}", body)
-    results.append(
-        Result(
-            f"SCIM member PATCH adding the limit ({max_members:,})",
-            max_members,
-            seconds,
-            BUDGET_SECONDS,
-            ours_label="one request",
-            baseline_label="budget per request",
-            target=1,
-        )
-    )
+    results.append(_line(f"SCIM member PATCH adding the limit ({max_members:,})", max_members, seconds))
 
     admin_group = bench.seed_group(tenant.id, "admin added")
-    start = time.perf_counter()
-    r = bench.client.post(
-        f"/api/v1/groups/{admin_group}/members",
-        json={"user_ids": list(range(lo, lo + max_members))},
-        headers=tenant.admin,
-    )
-    seconds = time.perf_counter() - start
-    if r.status_code >= 300:
-        raise BenchError(f"admin member add: {r.status_code} {r.get_data(as_text=True)[:300]}")
-    results.append(
-        Result(
-            f"admin API member add, the limit of user_ids ({max_members:,})",
-            max_members,
-            seconds,
-            BUDGET_SECONDS,
-            ours_label="one request",
-            baseline_label="budget per request",
-            target=1,
-        )
-    )
+    members_path = f"/api/v1/groups/{admin_group}/members"
+    seconds = _admin_post(bench, tenant, members_path, {"user_ids": list(range(lo, lo + max_members))})
+    results.append(_line(f"admin API member add, the limit of user_ids ({max_members:,})", max_members, seconds))
     bench.sql(
         """UPDATE tenants SET settings = '{"join_url": "https://lms.example.org/join"}'::jsonb WHERE id = %(t)s""",
         {"t": tenant.id},
     )
-    start = time.perf_counter()
-    r = bench.client.post(
-        f"/api/v1/groups/{admin_group}/members",
-        json={"emails": [f"invited-{i}@example.org" for i in range(max_invites)], "invite": True},
-        headers=tenant.admin,
-    )
-    seconds = time.perf_counter() - start
-    if r.status_code >= 300:
-        raise BenchError(f"admin invite: {r.status_code} {r.get_data(as_text=True)[:300]}")
+    invites = [f"invited-{i}@example.org" for i in range(max_invites)]
+    seconds = _admin_post(bench, tenant, members_path, {"emails": invites, "invite": True})
     results.append(
-        Result(
-            f"admin API member add, the limit of new emails invited ({max_invites:,})",
-            max_invites,
-            seconds,
-            BUDGET_SECONDS,
-            ours_label="one request",
-            baseline_label="budget per request",
-            target=1,
-        )
+        _line(f"admin API member add, the limit of new emails invited ({max_invites:,})", max_invites, seconds)
     )
 
     big = bench.seed_group(tenant.id, "big")
@@ -157,15 +133,12 @@ def request_bounds(bench: Bench, n: int) -> list[Result]:
         bench.seed_members(tenant.id, small, lo + k * 10, lo + k * 10 + 9)
     seconds, r = _timed(bench, tenant, "GET", "/scim/v2/Groups")
     results.append(
-        Result(
+        _line(
             f"SCIM GET /Groups, one group of {size:,} members",
             size,
             seconds,
-            BUDGET_SECONDS,
-            ours_label="one request",
-            baseline_label="budget per request",
-            target=1,
-            extra={"response_bytes": len(r.get_data()), "list_members_max": list_members},
+            response_bytes=len(r.get_data()),
+            list_members_max=list_members,
         )
     )
     return results
