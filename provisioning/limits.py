@@ -15,9 +15,9 @@ import math
 MEMBERS_PER_REQUEST = 10_000
 
 # New users one request may create: the unknown emails the admin API (or the UI) invites when adding
-# members.  Each is a user, an invitation and an email in the outbox (about 15-40 ms apiece); more go
-# through a CSV import, a background job.
-USERS_CREATED_PER_REQUEST = 100
+# members.  Each is a user, an invitation and an email in the outbox (15-50 ms apiece, by the machine's
+# load); more go through a CSV import, a background job.
+USERS_CREATED_PER_REQUEST = 50
 
 # SCIM Bulk (RFC 7644 §3.7.4), advertised as bulk.maxOperations and bulk.maxPayloadSize.  Every
 # operation may create a user, so the same bound.

@@ -70,8 +70,8 @@ def test_the_advertised_bulk_limits_are_the_enforced_ones_and_over_them_nothing_
 def test_a_bulk_over_max_payload_size_is_a_413_naming_it_and_nothing_runs(client, tenant):
     limit = client.get("/scim/v2/ServiceProviderConfig", headers=tenant.scim).json["bulk"]["maxPayloadSize"]
     ops = [
-        {"method": "POST", "path": "/Users", "bulkId": str(i), "data": {"userName": f"p{i}", "title": "t" * 20_000}}
-        for i in range(limit // 20_000 + 1)
+        {"method": "POST", "path": "/Users", "bulkId": str(i), "data": {"userName": f"p{i}", "title": "t" * 40_000}}
+        for i in range(limit // 40_000 + 1)
     ]
     body = json.dumps({"schemas": [BULK], "Operations": ops})
     assert len(body) > limit and len(ops) <= limits.BULK_MAX_OPERATIONS
