@@ -14,7 +14,7 @@ import math
 # (all its operations together).  Larger groups are built up by several requests (or an import).
 MEMBERS_PER_REQUEST = 10_000
 
-# New users one request may create: the unknown emails the admin API (or the UI) invites when adding
+# New users one request may create: the unknown emails the admin API invites when adding
 # members.  Each is a user, an invitation and an email in the outbox (15-50 ms apiece, by the machine's
 # load); more go through a CSV import, a background job.
 USERS_CREATED_PER_REQUEST = 50
