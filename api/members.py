@@ -16,6 +16,7 @@ from api.schemas import (
     page_schema,
 )
 from api.users import UserSchema
+from provisioning import limits
 from provisioning.models import MEMBERSHIP_SOURCES
 from provisioning.services import memberships
 
@@ -49,6 +50,7 @@ class MemberListQuery(PageQuery):
 
 
 class MembersToAdd(StrictSchema):
+    # At most MAX_IDS_PER_REQUEST of each (provisioning/limits.py): the work of one request stays bounded.
     user_ids = fields.List(id_field(), validate=validate.Length(max=MAX_IDS_PER_REQUEST))
     emails = fields.List(
         fields.String(validate=validate.Length(min=1, max=320)), validate=validate.Length(max=MAX_IDS_PER_REQUEST)
@@ -57,7 +59,9 @@ class MembersToAdd(StrictSchema):
         load_default=False,
         metadata={
             "description": "Create unknown emails as invited users and email them the tenant's join link. "
-            "A single unknown email given alone is always invited."
+            "A single unknown email given alone is always invited. At most "
+            f"{limits.USERS_CREATED_PER_REQUEST} unknown emails are invited per request (more: a 400 and "
+            "nothing changed; import a CSV instead)."
         },
     )
 

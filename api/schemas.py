@@ -12,12 +12,14 @@ from flask_smorest import abort
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from provisioning import limits
+
 # Ids are BIGINT on PostgreSQL and 64-bit INTEGER on SQLite; a larger number is no id of ours
 # (and would make the database driver raise, which must never become a 500).
 MAX_ID = 2**63 - 1
 # Offsets beyond this are never a real request; bounding the page keeps OFFSET within 64 bits.
 MAX_PAGE = 1_000_000
-MAX_IDS_PER_REQUEST = 10_000
+MAX_IDS_PER_REQUEST = limits.MEMBERS_PER_REQUEST
 MAX_JSON_DEPTH = 32
 
 

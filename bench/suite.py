@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench import imports, lifecycle, lti, rules, scim, scim_load
+from bench import imports, lifecycle, lti, request_bounds, rules, scim, scim_load
 from bench.env import Bench
 from bench.report import Result
 
@@ -18,5 +18,6 @@ BENCHMARKS: dict[str, tuple[Callable[[Bench, int], list[Result]], dict[str, int]
     "user_import": (imports.user_import, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
     "scim_latency": (scim.scim_latency, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
     "scim_throughput": (scim_load.scim_throughput, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
+    "request_bounds": (request_bounds.request_bounds, {"smoke": 1000, "quick": 100_000, "full": 100_000}),
     "lti": (lti.lti, {"smoke": 200, "quick": 5000, "full": 5000}),
 }

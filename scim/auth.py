@@ -18,8 +18,19 @@ def _presented_token() -> str | None:
     return value.strip()
 
 
+# The WSGI environ key under which scim/bulk.py hands a Bulk's principal to each of its operations
+# (a client cannot set environ keys: its headers arrive as HTTP_*).
+BULK_PRINCIPAL = "provisioning.scim.bulk_principal"
+
+
 def authenticate_request() -> None:
     """Remember the caller's principal on ``g``; 401 without a valid token, 403 for another scope."""
+    inherited = request.environ.get(BULK_PRINCIPAL)
+    if inherited is not None:
+        # An operation of a Bulk runs as the Bulk's caller, authenticated and rate-counted once for the
+        # whole Bulk (scim/bulk.py charges its weight before the first operation): never a 429 inside a 200.
+        g.scim_principal = inherited
+        return
     try:
         principal = tokens.authenticate(runtime(), _presented_token(), "scim")
     except Forbidden as exc:
@@ -30,10 +41,17 @@ def authenticate_request() -> None:
     _within_rate_limit(principal)
 
 
-def _within_rate_limit(principal) -> None:
+def charge(weight: int) -> None:
+    """Count a request that weighs ``weight`` requests (a Bulk) against the caller's rate limit: the
+    rest of it, since its arrival counted one; 429 when that goes over the limit."""
+    if weight > 1:
+        _within_rate_limit(g.scim_principal, weight - 1, weight)
+
+
+def _within_rate_limit(principal, cost: int = 1, weight: int = 1) -> None:
     """RATE_LIMIT_PER_MINUTE per token.  RFC 7644 §3.12 lists no 429, so this is RFC 6585 §4's
     429 with Retry-After, in SCIM error form (no scimType fits; "tooMany" means too many results)."""
-    refused = ratelimit.refusal(runtime(), principal.token_id, "scim")
+    refused = ratelimit.refusal(runtime(), principal.token_id, "scim", cost, weight)
     if refused is not None:
         message, retry_after = refused
         raise ScimError(message, status=429, headers={"Retry-After": str(retry_after)})

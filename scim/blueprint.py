@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from provisioning import limits
 from scim.auth import authenticate_request
 from scim.errors import (
     SCIM_JSON,
@@ -23,12 +24,15 @@ from scim.resources import etag
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 register(bp)
 
-# Defaults, overridable per app through app.config (advertised by /ServiceProviderConfig).
+# Defaults (provisioning/limits.py), overridable per app through app.config; the views enforce and
+# /ServiceProviderConfig advertises what setting() answers, so the two never differ.
 DEFAULTS = {
     "SCIM_MAX_PAGE_SIZE": None,  # None: the service's PAGE_SIZE_MAX setting
-    "SCIM_BULK_MAX_OPERATIONS": 1000,
-    "SCIM_BULK_MAX_PAYLOAD_SIZE": 1024 * 1024,
+    "SCIM_BULK_MAX_OPERATIONS": limits.BULK_MAX_OPERATIONS,
+    "SCIM_BULK_MAX_PAYLOAD_SIZE": limits.BULK_MAX_PAYLOAD_SIZE,
     "SCIM_MAX_PAYLOAD_SIZE": 10 * 1024 * 1024,  # any other request (a PUT of a big group lists every member)
+    "SCIM_MAX_MEMBERS_PER_REQUEST": limits.MEMBERS_PER_REQUEST,
+    "SCIM_LIST_MEMBERS_MAX": limits.LIST_MEMBERS_MAX,
 }
 
 
@@ -37,6 +41,17 @@ def setting(name: str) -> Any:
     if name == "SCIM_MAX_PAGE_SIZE" and value is None:
         value = current_app.extensions["provisioning"].settings.page_size_max
     return value
+
+
+def check_members_named(count: int, where: str) -> None:
+    """Refuse a request naming more members than one request may (413 before anything is applied;
+    like RFC 7644 §3.7.4's Bulk limits, the detail names the limit and there is no scimType)."""
+    limit = setting("SCIM_MAX_MEMBERS_PER_REQUEST")
+    if count > limit:
+        raise PayloadTooLargeError(
+            f"{where} names {count} members; at most {limit} may be named in one request "
+            f"(SCIM_MAX_MEMBERS_PER_REQUEST). Send them in several PATCH requests."
+        )
 
 
 @bp.before_request
@@ -53,11 +68,14 @@ def json_body(limit_setting: str = "SCIM_MAX_PAYLOAD_SIZE") -> Any:
     """The request's JSON, whatever the Content-Type: application/scim+json (with a charset),
     application/json, or none at all — identity providers send all three (RFC 7644 §3.1)."""
     limit = setting(limit_setting)
+    # RFC 7644 §3.7.4: the 413 "MUST specify the limit exceeded"; a Bulk's is maxPayloadSize.
+    named = " (maxPayloadSize)" if limit_setting == "SCIM_BULK_MAX_PAYLOAD_SIZE" else ""
+    too_large = f"The request body is larger than the maximum of {limit} bytes{named}."
     if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLargeError(f"The request body is larger than the maximum of {limit} bytes.")
+        raise PayloadTooLargeError(too_large)
     raw = request.get_data(cache=True)
     if len(raw) > limit:
-        raise PayloadTooLargeError(f"The request body is larger than the maximum of {limit} bytes.")
+        raise PayloadTooLargeError(too_large)
     if not raw.strip():
         raise InvalidSyntaxError("The request body is empty; a JSON object is expected.")
     try:

@@ -70,7 +70,8 @@ def service_provider_config():
 def _schemas() -> list[dict]:
     declared = tenant_setting(runtime(), tenant_id(), "custom_attributes") or []
     base = base_url()
-    docs = [user_schema(), enterprise_schema(), custom_schema(declared), group_schema()]
+    members = group_schema(setting("SCIM_LIST_MEMBERS_MAX"), setting("SCIM_MAX_MEMBERS_PER_REQUEST"))
+    docs = [user_schema(), enterprise_schema(), custom_schema(declared), members]
     for doc in docs:
         doc["meta"] = {"resourceType": "Schema", "location": f"{base}/Schemas/{doc['id']}"}
     return docs

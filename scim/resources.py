@@ -261,6 +261,34 @@ def group_values(doc: Any) -> dict[str, Any]:
     return {"name": name, "external_id": external_id}
 
 
+def _count(value: Any) -> int:
+    return len(value) if isinstance(value, list) else 0 if value is None else 1
+
+
+def _members_value(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return None
+    return next((v for k, v in value.items() if isinstance(k, str) and k.lower() == "members"), None)
+
+
+def members_named(body: Any, *, patch: bool) -> int:
+    """How many members a group's POST/PUT body, or a group PATCH message (every operation, add,
+    replace or remove), names: counted before anything is parsed, for the per-request limit."""
+    if not patch:
+        return _count(_members_value(body))
+    ops = body.get("Operations", body.get("operations")) if isinstance(body, dict) else None
+    total = 0
+    for op in ops if isinstance(ops, list) else []:
+        if not isinstance(op, dict):
+            continue
+        path = op.get("path")
+        if isinstance(path, str) and path.strip().lower().startswith("members"):
+            total += max(_count(op.get("value")), 1)
+        elif path is None:
+            total += _count(_members_value(op.get("value")))
+    return total
+
+
 def member_ids(members: Any, where: str = "members") -> list[int]:
     """User ids from ``[{"value": "12", "$ref": ..., "type": "User"}]`` (``$ref`` may be null)."""
     if members is None:

@@ -173,7 +173,8 @@ def custom_schema(declared: list[Any]) -> dict[str, Any]:
     return schema(CUSTOM_SCHEMA, "ProvisioningUser", "The tenant's custom user attributes", attributes)
 
 
-def group_schema() -> dict[str, Any]:
+def group_schema(list_members_max: int, members_per_request: int) -> dict[str, Any]:
+    """The Group schema; the members description states the service's member bounds (issue 15 #10)."""
     return schema(
         GROUP_SCHEMA,
         "Group",
@@ -189,6 +190,11 @@ def group_schema() -> dict[str, Any]:
                 "members",
                 "complex",
                 multi=True,
+                description=(
+                    f"The group's users. Lists (GET /Groups, .search) leave out the members of a group with "
+                    f"more than {list_members_max}; GET /Groups/{{id}} returns them all. One request may name "
+                    f"at most {members_per_request} members."
+                ),
                 sub=[
                     attr("value", mutability="immutable", description="The id of a user."),
                     attr("$ref", "reference", mutability="immutable", refs=["User"]),

@@ -54,11 +54,11 @@ def parse_query(params: dict[str, Any], max_count: int, int_param) -> Query:
     )
 
 
-def search(rt: Runtime, resource: Resource, tenant_id: int, query: Query, with_related: bool):
+def search(rt: Runtime, resource: Resource, tenant_id: int, query: Query, with_related: bool, members_at_most: int):
     """:func:`provisioning.services.directory.search`, its refusals in SCIM form."""
     listing = ListQuery(query.filter, query.sort_by, query.descending, query.start, query.count)
     try:
-        return directory.search(rt, resource, tenant_id, listing, with_related)
+        return directory.search(rt, resource, tenant_id, listing, with_related, members_at_most)
     except InvalidFilter as exc:
         where = f" (at position {exc.position})" if getattr(exc, "position", None) is not None else ""
         raise ScimError(

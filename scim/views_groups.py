@@ -10,6 +10,7 @@ from scim.auth import actor, runtime, tenant_id
 from scim.blueprint import (
     base_url,
     bp,
+    check_members_named,
     if_match_version,
     json_body,
     not_modified,
@@ -18,7 +19,7 @@ from scim.blueprint import (
 )
 from scim.patch import GROUP, apply_operations, member_steps, parse_operations
 from scim.projection import parse_list, project, wants
-from scim.resources import group_document, group_values, member_entry, member_ids
+from scim.resources import group_document, group_values, member_entry, member_ids, members_named
 
 SOURCE = "scim"
 
@@ -53,6 +54,7 @@ def _members_of(body) -> list[int]:
 @bp.post("/Groups")
 def create_group():
     body = json_body()
+    check_members_named(members_named(body, patch=False), "This group")
     values = group_values(body)
     group = memberships.create_group_with_members(
         runtime(), tenant_id(), {**values, "source": SOURCE}, _members_of(body), actor(), source=SOURCE, reevaluate=True
@@ -72,6 +74,7 @@ def get_group(raw_id: str):
 def replace_group(raw_id: str):
     group_id = resource_id(raw_id, "group")
     body = json_body()
+    check_members_named(members_named(body, patch=False), "This group")
     values = group_values(body)
     memberships.edit_group(
         runtime(),
@@ -90,7 +93,9 @@ def replace_group(raw_id: str):
 @bp.patch("/Groups/<raw_id>")
 def patch_group(raw_id: str):
     group_id = resource_id(raw_id, "group")
-    other_ops, steps = member_steps(parse_operations(json_body(), GROUP))
+    body = json_body()
+    check_members_named(members_named(body, patch=True), "This PATCH")
+    other_ops, steps = member_steps(parse_operations(body, GROUP))
     required = if_match_version()
     values = None
     if other_ops:

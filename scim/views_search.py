@@ -25,8 +25,10 @@ def _documents(resource: str, rows, related, query: search.Query) -> list[dict[s
             groups = None if related is None else [group_entry(g, n, base) for g, n in related.get(row.id, [])]
             doc = user_document(row, base, groups)
         else:
-            members = None if related is None else [member_entry(u, base) for u in related.get(row.id, [])]
-            doc = group_document(row, base, members)
+            # A group over SCIM_LIST_MEMBERS_MAX members is not in related: listed without its members
+            # (GET /Groups/{id} has them all), so one large group cannot make a page megabytes long.
+            members = None if related is None or row.id not in related else related[row.id]
+            doc = group_document(row, base, None if members is None else [member_entry(u, base) for u in members])
         docs.append(project(doc, query.attributes, query.excluded))
     return docs
 
@@ -46,7 +48,9 @@ def _list(resources: list[str], params: dict[str, Any]):
             **{**query.__dict__, "start": max(query.start - total, 1), "count": max(query.count - len(docs), 0)}
         )
         try:
-            found, rows, related = search.search(rt, resource, tid, sub, _related_wanted(resource, sub))
+            found, rows, related = search.search(
+                rt, resource, tid, sub, _related_wanted(resource, sub), setting("SCIM_LIST_MEMBERS_MAX")
+            )
         except ScimError as exc:
             if len(resources) == 1:
                 raise

@@ -119,13 +119,26 @@ def groups_of_users(s: Session, tenant_id: int, user_ids: Sequence[int]) -> dict
     return found
 
 
-def members_of_groups(s: Session, tenant_id: int, group_ids: Sequence[int]) -> dict[int, list[int]]:
-    """Member ids (only asked for when the response includes members)."""
-    found: dict[int, list[int]] = {gid: [] for gid in group_ids}
-    if group_ids:
+def members_of_groups(
+    s: Session, tenant_id: int, group_ids: Sequence[int], at_most: int | None = None
+) -> dict[int, list[int]]:
+    """Member ids (only asked for when the response includes members).  With ``at_most``, a group
+    with more members than that is left out of the answer, and its members are never loaded."""
+    wanted = list(group_ids)
+    if wanted and at_most is not None:
+        counted = s.execute(
+            select(Membership.group_id)
+            .where(Membership.tenant_id == tenant_id, Membership.group_id.in_(wanted))
+            .group_by(Membership.group_id)
+            .having(func.count() > at_most)
+        )
+        too_large = set(counted.scalars())
+        wanted = [gid for gid in wanted if gid not in too_large]
+    found: dict[int, list[int]] = {gid: [] for gid in wanted}
+    if wanted:
         rows = s.execute(
             select(Membership.group_id, Membership.user_id)
-            .where(Membership.tenant_id == tenant_id, Membership.group_id.in_(list(group_ids)))
+            .where(Membership.tenant_id == tenant_id, Membership.group_id.in_(wanted))
             .order_by(Membership.group_id, Membership.user_id)
         )
         for gid, uid in rows:
@@ -163,9 +176,15 @@ def load_group(rt: Runtime, tenant_id: int, group_id: int, with_members: bool) -
 
 
 def search(
-    rt: Runtime, resource: Resource, tenant_id: int, query: ListQuery, with_related: bool
+    rt: Runtime,
+    resource: Resource,
+    tenant_id: int,
+    query: ListQuery,
+    with_related: bool,
+    members_at_most: int | None = None,
 ) -> tuple[int, Sequence[Any], dict[int, Any] | None]:
-    """(total, rows, related) where related maps ids to groups (users) or members (groups).
+    """(total, rows, related) where related maps ids to groups (users) or members (groups); a group
+    with more than ``members_at_most`` members is absent from related (see :func:`members_of_groups`).
 
     Raises :class:`InvalidFilter` for the filter and :class:`InvalidSortBy` for sortBy, the
     filter first: a bad sortBy is an error even when nothing matches.
@@ -174,5 +193,5 @@ def search(
     with rt.db.read() as s:
         total, rows, groups = _run(s, model, resource, tenant_id, query, with_groups=with_related and model is User)
         if with_related and rows and model is not User:
-            return total, rows, members_of_groups(s, tenant_id, [r.id for r in rows])
+            return total, rows, members_of_groups(s, tenant_id, [r.id for r in rows], members_at_most)
         return total, rows, groups

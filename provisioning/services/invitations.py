@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session
 
+from provisioning import limits
 from provisioning.activity import Actor, record_user_events
 from provisioning.db import affected, id_in, insert_ignoring_conflicts
 from provisioning.errors import InvalidInput
@@ -121,11 +122,23 @@ def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[s
                 ]
             },
         ) from None
-    created = {}
     addresses: dict[str, str] = {}
     for e in emails:
         if e and e.strip():
             addresses.setdefault(identity_key(e), e.strip())
+    if len(addresses) > limits.USERS_CREATED_PER_REQUEST:
+        # Bounded work per request (issue 15 #10): each is a user, an invitation and an email.
+        raise InvalidInput(
+            f"{len(addresses)} unknown emails to invite; one request may invite at most "
+            f"{limits.USERS_CREATED_PER_REQUEST}. Import a CSV (users format) for more; nothing was changed.",
+            details={
+                "emails": [
+                    f"{len(addresses)} unknown emails; at most {limits.USERS_CREATED_PER_REQUEST} "
+                    "may be invited in one request."
+                ]
+            },
+        )
+    created = {}
     for address in addresses.values():
         user = add_user(s, tenant_id, {"email": address, "username": address, "status": "invited"}, actor)
         created[identity_key(address)] = user.id
