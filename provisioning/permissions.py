@@ -58,12 +58,15 @@ SIGNED_IN_ACTIONS = ("view_own", "follow_operation")
 STAFF_ACTIONS = ("list_groups",)
 # One person's page: their own for everyone, the people a manager reaches (with view_users).
 PERSON_ACTIONS = ("view_person",)
+# An upload the principal started: the upload permission, and the import is checked where it is loaded.
+SAME_AS = {"use_import": "upload"}
 # Pages that need no sign-in (the sign-in link's page, static assets).
 PUBLIC = "public"
 # Every action a /ui route may declare (ui.blueprint.rule); docs/PERMISSIONS.md has a row for each.
 ACTIONS = (
     PUBLIC,
     *dict.fromkeys(SIGNED_IN_ACTIONS + STAFF_ACTIONS + GROUP_ACTIONS + PERSON_ACTIONS + MANAGER_ACTIONS),
+    *SAME_AS,
 )
 
 
@@ -86,6 +89,7 @@ def principal_for(rt: Runtime, tenant_id: int, user_id: int, role: str, course_i
 
 def can(rt: Runtime, principal: Principal, action: str, obj: Group | User | None = None) -> bool:
     """May ``principal`` do ``action`` on ``obj`` (a Group, a User, or None for the tenant)?"""
+    action = SAME_AS.get(action, action)
     if obj is not None and getattr(obj, "tenant_id", None) != principal.tenant_id:
         return False
     if principal.role == "admin":

@@ -74,7 +74,7 @@ def upload():
 
 
 @bp.get(f"/imports/<{ID}:import_id>")
-@rule("upload")
+@rule("use_import")
 def import_preview(import_id: int):
     """The preview: detected format, groups new and existing, matched users, row errors."""
     tenant_id = _import(import_id)
@@ -86,7 +86,7 @@ def import_preview(import_id: int):
 
 
 @bp.post(f"/imports/<{ID}:import_id>/edit")
-@rule("upload")
+@rule("use_import")
 def import_edit(import_id: int):
     """Drop the checked rows and rename groups, then show the preview again."""
     tenant_id = _import(import_id)
@@ -110,7 +110,7 @@ def import_edit(import_id: int):
 
 
 @bp.post(f"/imports/<{ID}:import_id>/commit")
-@rule("upload")
+@rule("use_import")
 def import_commit(import_id: int):
     tenant_id, p = _import(import_id), principal()
     refusals = permissions.import_refusals(rt(), p, import_id)
@@ -125,7 +125,7 @@ def import_commit(import_id: int):
 
 
 @bp.get(f"/imports/<{ID}:import_id>/report.csv")
-@rule("upload")
+@rule("use_import")
 def import_report(import_id: int):
     rows = report.report_rows(rt(), _import(import_id), import_id)
     first = next(rows, None)  # the tenant check runs before the response starts
