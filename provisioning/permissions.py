@@ -162,15 +162,17 @@ def beyond_reach(rt: Runtime, principal: Principal, user_ids: list[int]) -> list
 
 
 def scoped_import_groups(rt: Runtime, principal: Principal, listed: list[dict]) -> list[dict]:
-    """An import preview's groups as the principal may see them: a manager sees the member counts of the
-    groups they manage only (another group is named, as the file names it, without its counts)."""
+    """An import preview's groups as the principal may see them: a manager sees the groups they manage
+    (and, with create_groups, the new ones); any other group is named as the file names it, no more."""
     if principal.role == "admin":
         return listed
+    may_create = "create_groups" in principal.permissions and principal.course_id is not None
     ids = sorted({g["id"] for g in listed if g.get("id") is not None})
     with rt.db.read() as s:
         managed = set(s.scalars(_managed_groups(principal).where(CourseGroup.group_id.in_(ids)))) if ids else set()
-    hidden = {"members_before": None, "members_after": None, "listed": None}
-    return [g if g.get("id") is None or g["id"] in managed else {**g, **hidden} for g in listed]
+    # Not theirs: neither "new" nor "existing" (that would say whether the name exists), and no counts.
+    hidden = {"id": None, "new": None, "members_before": None, "members_after": None, "listed": None}
+    return [g if g.get("id") in managed or (g.get("id") is None and may_create) else {**g, **hidden} for g in listed]
 
 
 def import_users_within(principal: Principal):
@@ -363,14 +365,13 @@ def import_refusals(rt: Runtime, principal: Principal, import_id: int) -> list[s
         )
     for g in named:
         where = f"Row {g.first_row}: " if g.first_row else ""
-        if g.group_id is None and not may_create:
+        # Without create_groups, a group that doesn't exist and another course's group read alike:
+        # the preview must not tell a manager which group names exist in the tenant.
+        if (g.group_id is None and not may_create) or (g.group_id is not None and g.group_id not in managed):
             refusals.append(
-                f"{where}group {g.name!r} does not exist, and your permission set does not let you "
-                "create groups. Rename it to one of your groups, or drop its rows."
-            )
-        elif g.group_id is not None and g.group_id not in managed:
-            refusals.append(
-                f"{where}group {g.name!r} is not one of your groups. Rename it to one of your groups, or drop its rows."
+                f"{where}group {g.name!r} is not one of your groups"
+                + ("" if may_create else ", and your permission set does not let you create groups")
+                + ". Rename it to one of your groups, or drop its rows."
             )
         elif g.group_id is not None and kinds.get(g.group_id) != "manual":
             refusals.append(
