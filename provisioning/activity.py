@@ -21,10 +21,15 @@ from provisioning.sql import json_text
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts, and through which channel (scim, api, ui, lti, job, rule, cli)."""
+    """Who acts, and through which channel (scim, api, ui, lti, job, rule, cli).
+
+    ``user_id``: the tenant user acting, when the actor is one (a UI session); the core refuses
+    that user the actions that would end their own access (see provisioning.batch.registry).
+    """
 
     name: str
     channel: str
+    user_id: int | None = None
 
     @classmethod
     def system(cls, channel: str = "job") -> Actor:

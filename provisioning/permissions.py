@@ -19,6 +19,7 @@ from sqlalchemy import BigInteger, String, cast, exists, or_, select, union
 from sqlalchemy.orm import Session
 
 from provisioning.errors import Forbidden
+from provisioning.imports.preview import USERS_FILE_REFUSAL
 from provisioning.imports.scope import import_groups
 from provisioning.lti.registrations import lti_settings
 from provisioning.models import (
@@ -50,7 +51,25 @@ MANAGER_ACTIONS = (
 )
 # What a learner may do, and only on their own things.
 OWN_ACTIONS = ("view_own",)
-GROUP_ACTIONS = ("view_group", "manage_group", "sync_roster")
+# Actions on one group: a manager's on the groups of the courses they teach; a learner's view_group on
+# their own groups shows the group's name and their own membership only (view_members is not theirs).
+GROUP_ACTIONS = ("view_group", "view_members", "manage_group", "sync_roster")
+# Every signed-in principal may ask; the object (an operation) is checked where it is loaded.
+SIGNED_IN_ACTIONS = ("view_own", "follow_operation")
+# Tenant-wide actions of managers and admins that no permission set withholds.
+STAFF_ACTIONS = ("list_groups",)
+# One person's page: their own for everyone, the people a manager reaches (with view_users).
+PERSON_ACTIONS = ("view_person",)
+# An upload the principal started: the upload permission, and the import is checked where it is loaded.
+SAME_AS = {"use_import": "upload"}
+# Pages that need no sign-in (the sign-in link's page, static assets).
+PUBLIC = "public"
+# Every action a /ui route may declare (ui.blueprint.rule); docs/PERMISSIONS.md has a row for each.
+ACTIONS = (
+    PUBLIC,
+    *dict.fromkeys(SIGNED_IN_ACTIONS + STAFF_ACTIONS + GROUP_ACTIONS + PERSON_ACTIONS + MANAGER_ACTIONS),
+    *SAME_AS,
+)
 
 
 @dataclass(frozen=True)
@@ -72,9 +91,12 @@ def principal_for(rt: Runtime, tenant_id: int, user_id: int, role: str, course_i
 
 def can(rt: Runtime, principal: Principal, action: str, obj: Group | User | None = None) -> bool:
     """May ``principal`` do ``action`` on ``obj`` (a Group, a User, or None for the tenant)?"""
+    action = SAME_AS.get(action, action)
     if obj is not None and getattr(obj, "tenant_id", None) != principal.tenant_id:
         return False
     if principal.role == "admin":
+        return True
+    if obj is None and action in SIGNED_IN_ACTIONS:
         return True
     if principal.role == "learner":
         return _learner_can(rt, principal, action, obj)
@@ -82,14 +104,20 @@ def can(rt: Runtime, principal: Principal, action: str, obj: Group | User | None
         return False
     if action in MANAGER_ACTIONS and action not in principal.permissions:
         return False
-    if action not in MANAGER_ACTIONS and action not in GROUP_ACTIONS and action not in OWN_ACTIONS:
+    if action in PERSON_ACTIONS and "view_users" not in principal.permissions:
+        return False
+    if action not in MANAGER_ACTIONS + GROUP_ACTIONS + OWN_ACTIONS + STAFF_ACTIONS + PERSON_ACTIONS:
         return False
     with rt.db.read() as s:
         if isinstance(obj, Group):
+            # Members of automatic groups follow their rule, of roster groups the LMS: a manager edits
+            # hand-edited (manual) groups only, whatever the page shows.
+            if action == "manage_group" and obj.kind != "manual":
+                return False
             return _manages_group(s, principal, obj.id)
         if isinstance(obj, User):
             return obj.id == principal.user_id or _manages_user(s, principal, obj.id)
-    return obj is None and action in MANAGER_ACTIONS
+    return obj is None and action in MANAGER_ACTIONS + STAFF_ACTIONS
 
 
 def require(rt: Runtime, principal: Principal, action: str, obj: Group | User | None = None) -> None:
@@ -99,7 +127,7 @@ def require(rt: Runtime, principal: Principal, action: str, obj: Group | User | 
 
 
 def _learner_can(rt: Runtime, principal: Principal, action: str, obj: Group | User | None) -> bool:
-    if action not in ("view_own", "view_group"):
+    if action not in ("view_own", "view_group", "view_person"):
         return False
     if isinstance(obj, User):
         return obj.id == principal.user_id
@@ -109,6 +137,50 @@ def _learner_can(rt: Runtime, principal: Principal, action: str, obj: Group | Us
                 s.scalar(select(exists().where(Membership.group_id == obj.id, Membership.user_id == principal.user_id)))
             )
     return obj is None
+
+
+def beyond_reach(rt: Runtime, principal: Principal, user_ids: list[int]) -> list[int]:
+    """Those of ``user_ids`` an account-wide action (deactivate, ...: ``account_wide`` in the batch registry)
+    may not touch.  Admins reach everyone.  A manager reaches only people wholly within their scope: not
+    staff (a manager or admin by role, or teaching any course) and in no group the manager does not manage,
+    so being a member of one's group is never a lever on another course's staff or students."""
+    ids = sorted(set(user_ids))
+    if principal.role == "admin" or not ids:
+        return []
+    t = principal.tenant_id
+    staff = select(User.id).where(User.tenant_id == t, User.id.in_(ids), User.role != "learner")
+    teaching = select(Enrollment.user_id).where(
+        Enrollment.tenant_id == t,
+        Enrollment.user_id.in_(ids),
+        Enrollment.role.in_(sorted(MANAGER_ROLES)),
+        Enrollment.status != "dropped",
+    )
+    elsewhere = select(Membership.user_id).where(
+        Membership.tenant_id == t, Membership.user_id.in_(ids), Membership.group_id.not_in(_managed_groups(principal))
+    )
+    with rt.db.read() as s:
+        out = set(s.scalars(union(staff, teaching, elsewhere)))
+    return [i for i in ids if i in out]
+
+
+def scoped_import_groups(rt: Runtime, principal: Principal, listed: list[dict]) -> list[dict]:
+    """An import preview's groups as the principal may see them: a manager sees the groups they manage
+    (and, with create_groups, the new ones); any other group is named as the file names it, no more."""
+    if principal.role == "admin":
+        return listed
+    may_create = "create_groups" in principal.permissions and principal.course_id is not None
+    ids = sorted({g["id"] for g in listed if g.get("id") is not None})
+    with rt.db.read() as s:
+        managed = set(s.scalars(_managed_groups(principal).where(CourseGroup.group_id.in_(ids)))) if ids else set()
+    # Not theirs: neither "new" nor "existing" (that would say whether the name exists), and no counts.
+    hidden = {"id": None, "new": None, "members_before": None, "members_after": None, "listed": None}
+    return [g if g.get("id") in managed or (g.get("id") is None and may_create) else {**g, **hidden} for g in listed]
+
+
+def import_users_within(principal: Principal):
+    """The users a principal's upload may name (None: any of the tenant's): a manager's scope only, so a
+    file can neither pull someone from outside it into their groups nor tell which emails exist."""
+    return None if principal.role == "admin" else user_scope(principal)
 
 
 def group_scope(principal: Principal):
@@ -284,24 +356,29 @@ def import_refusals(rt: Runtime, principal: Principal, import_id: int) -> list[s
     if principal.role != "manager" or "upload" not in principal.permissions:
         return ["You may not upload files."]
     if imp.format == "users":
-        return [
-            "A file of users (without groups) changes people across the whole organisation; "
-            "only administrators may upload it. Upload a file that lists your groups."
-        ]
+        return [USERS_FILE_REFUSAL]
     refusals = []
     may_create = "create_groups" in principal.permissions and principal.course_id is not None
     ids = sorted({g.group_id for g in named if g.group_id is not None})
     with rt.db.read() as s:
         managed = set(s.scalars(_managed_groups(principal).where(CourseGroup.group_id.in_(ids)))) if ids else set()
+        kinds = (
+            {gid: kind for gid, kind in s.execute(select(Group.id, Group.kind).where(Group.id.in_(ids)))} if ids else {}
+        )
     for g in named:
         where = f"Row {g.first_row}: " if g.first_row else ""
-        if g.group_id is None and not may_create:
+        # Without create_groups, a group that doesn't exist and another course's group read alike:
+        # the preview must not tell a manager which group names exist in the tenant.
+        if (g.group_id is None and not may_create) or (g.group_id is not None and g.group_id not in managed):
             refusals.append(
-                f"{where}group {g.name!r} does not exist, and your permission set does not let you "
-                "create groups. Rename it to one of your groups, or drop its rows."
+                f"{where}group {g.name!r} is not one of your groups"
+                + ("" if may_create else ", and your permission set does not let you create groups")
+                + ". Rename it to one of your groups, or drop its rows."
             )
-        elif g.group_id is not None and g.group_id not in managed:
+        elif g.group_id is not None and kinds.get(g.group_id) != "manual":
             refusals.append(
-                f"{where}group {g.name!r} is not one of your groups. Rename it to one of your groups, or drop its rows."
+                f"{where}group {g.name!r} is a {kinds.get(g.group_id)} group: its members come from "
+                f"{'the LMS roster' if kinds.get(g.group_id) == 'roster' else 'its rule'}, not from a file. "
+                "Rename it to one of your hand-edited groups, or drop its rows."
             )
     return refusals

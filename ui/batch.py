@@ -11,7 +11,7 @@ from flask import redirect, render_template, request
 from provisioning import permissions
 from provisioning.batch import actions as batch_actions
 from provisioning.batch.params import Param
-from provisioning.batch.registry import ACTIONS
+from provisioning.batch.registry import ACTIONS, own_access_refusal
 from provisioning.errors import Forbidden, InvalidInput
 from provisioning.services import groups
 from ui.guard import actor, form_int, principal, rt, ui_url
@@ -45,6 +45,8 @@ def managed_group(group_id: int, action: str):
 
 def chosen_action() -> str:
     action = request.form.get("action") or ""
+    if not action:  # the picker opens on "Choose an action…": nothing runs by default
+        raise InvalidInput("Choose a batch action.", details={"action": ["Choose an action."]})
     if action not in allowed_actions():
         raise Forbidden(f"You may not run the batch action {action!r} here.")
     return action
@@ -80,6 +82,16 @@ def confirm_or_start(action: str, params: dict, user_ids: list[int], *, action_u
     """The confirmation page (how many users it touches), or, once confirmed, the Operation's page."""
     if not user_ids:
         raise InvalidInput("Select at least one user.", details={"user_ids": ["Select members."]})
+    refusal = own_access_refusal(action, actor().user_id, user_ids)
+    if refusal:
+        raise Forbidden(refusal)
+    if ACTIONS[action].account_wide:
+        beyond = permissions.beyond_reach(rt(), principal(), user_ids)
+        if beyond:
+            raise Forbidden(
+                f"{LABELS[action]} changes a person's whole account: you may not do it to {len(beyond)} of the "
+                "selected people, who are staff or belong to groups you do not manage. Ask an administrator."
+            )
     if request.form.get("confirmed") != "yes":
         return render_template(
             "ui/confirm.html",

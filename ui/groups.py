@@ -12,7 +12,7 @@ from provisioning.lti import launch as lti_launch
 from provisioning.models import GROUP_KINDS
 from provisioning.rules import definition as rules
 from provisioning.services import courses, groups
-from ui.blueprint import bp
+from ui.blueprint import bp, rule
 from ui.guard import actor, principal, rt, ui_url
 
 POSITION = re.compile(r"Position (\d+):")
@@ -30,11 +30,10 @@ def page_number() -> int:
 
 
 @bp.get("/groups", endpoint="groups")
+@rule("list_groups")
 def groups_list():
     """The groups the principal may see, filtered by name, populated and kind."""
     p = principal()
-    if p.role == "learner":
-        return redirect(ui_url("ui.learner"))
     q = (request.args.get("q") or "").strip()[:400]
     kind = request.args.get("kind") or None
     page = groups.list_groups(
@@ -60,6 +59,7 @@ def groups_list():
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])
+@rule("create_groups")
 def group_new():
     """Create a manual or an automatic group (admins; managers with create_groups, in their launch's course)."""
     p = principal()
@@ -92,6 +92,7 @@ def group_new():
 
 
 @bp.get("/rules/preview.json")
+@rule("create_groups")
 def rule_preview():
     """The live count and sample of an automatic group's rule, or the error and its position."""
     p = principal()

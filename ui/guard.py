@@ -27,6 +27,7 @@ from flask import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from provisioning import permissions
 from provisioning.activity import Actor
 from provisioning.errors import (
     DomainError,
@@ -37,12 +38,12 @@ from provisioning.errors import (
 )
 from provisioning.lti.registrations import frame_origins
 from provisioning.permissions import Principal, principal_for
+from provisioning.services import groups, users
 from provisioning.services import signin_links as ui_links
-from ui.blueprint import bp
+from ui.blueprint import bp, declared_action, rule
 from web.session import current_launch, set_launch_cookie
 
 log = logging.getLogger(__name__)
-OPEN_ENDPOINTS = {"ui.signin", "ui.signin_continue", "ui.static"}
 SIGNIN_COOKIE = "ui_signin"
 LINK_PROBLEMS = {
     "invalid": (
@@ -70,7 +71,9 @@ def principal() -> Principal:
 
 def actor() -> Actor:
     p = principal()
-    return Actor(name="ui:owner" if p.user_id == ui_links.OWNER_USER_ID else f"ui:user-{p.user_id}", channel="ui")
+    if p.user_id == ui_links.OWNER_USER_ID:
+        return Actor(name="ui:owner", channel="ui")
+    return Actor(name=f"ui:user-{p.user_id}", channel="ui", user_id=p.user_id)
 
 
 def csrf_token(launch_token: str) -> str:
@@ -114,7 +117,14 @@ def page_error(title: str, message: str, status: int, errors: dict | None = None
 
 @bp.before_request
 def authenticate():
-    if request.endpoint in OPEN_ENDPOINTS:
+    """Who is asking (the launch token), the form's CSRF token, then the rule the view declared."""
+    if request.endpoint is None:  # no such route: Flask answers 404
+        return None
+    action = declared_action(request.endpoint, current_app.view_functions.get(request.endpoint))
+    if action is None:
+        # Fail closed: a view without a rule (ui.blueprint.rule) is open to nobody.
+        return page_error("Not allowed", "This page declares no permission rule, so nobody may open it.", 403)
+    if action == permissions.PUBLIC:
         return None
     launch = current_launch()
     if launch is None:
@@ -134,6 +144,19 @@ def authenticate():
                 "The form's security token is missing or wrong. Reload the page and try again.",
                 403,
             )
+    permissions.require(rt(), g.ui_principal, action, _named_object())
+    return None
+
+
+def _named_object():
+    """The group (or else the person) the URL names, which the view's rule is checked on; None for the tenant.
+    Another tenant's is a 404 (NotFound), like one that does not exist."""
+    args = request.view_args or {}
+    p = g.ui_principal
+    if "group_id" in args:
+        return groups.get_group(rt(), p.tenant_id, args["group_id"])
+    if "user_id" in args:
+        return users.get_user(rt(), p.tenant_id, args["user_id"])
     return None
 
 
@@ -196,6 +219,7 @@ def _signin_csrf(link: str, nonce: str) -> str:
 
 
 @bp.get("/signin")
+@rule("public")
 def signin():
     """Show a sign-in link's page without using the link: scanners that pre-fetch links must not spend it.
 
@@ -225,6 +249,7 @@ def signin():
 
 
 @bp.post("/signin", endpoint="signin_continue")
+@rule("public")
 def signin_continue():
     """Redeem the one-time sign-in link: a launch token for the tenant's owner, then the groups page."""
     link = request.form.get("link") or ""
@@ -247,6 +272,7 @@ def signin_continue():
 
 
 @bp.get("/")
+@rule("view_own")
 def home():
     if principal().role == "learner":
         return redirect(ui_url("ui.learner"))

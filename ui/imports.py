@@ -18,7 +18,7 @@ from provisioning.imports.apply import commit_import
 from provisioning.lti import launch as lti_launch
 from provisioning.models.imports import IMPORT_FORMATS
 from ui.batch import managed_group
-from ui.blueprint import ID, bp
+from ui.blueprint import ID, bp, rule
 from ui.guard import actor, form_int, principal, rt, ui_url
 
 
@@ -37,6 +37,7 @@ def _import(import_id: int) -> int:
 
 
 @bp.route("/imports/new", methods=["GET", "POST"])
+@rule("upload")
 def upload():
     """The upload form; a POST parses the file into a preview without changing anything."""
     tenant_id = _uploader()
@@ -56,7 +57,15 @@ def upload():
         mode="replace" if request.form.get("mode") == "replace" else "add",
     )
     try:
-        imp = preview.create_import(rt(), tenant_id, file.stream, file.filename, options, actor())
+        imp = preview.create_import(
+            rt(),
+            tenant_id,
+            file.stream,
+            file.filename,
+            options,
+            actor(),
+            users_within=permissions.import_users_within(principal()),
+        )
     except InvalidInput as exc:
         return render_template(
             "ui/upload.html", error=exc.message, details=exc.details, target=target, formats=IMPORT_FORMATS
@@ -65,15 +74,19 @@ def upload():
 
 
 @bp.get(f"/imports/<{ID}:import_id>")
+@rule("use_import")
 def import_preview(import_id: int):
     """The preview: detected format, groups new and existing, matched users, row errors."""
     tenant_id = _import(import_id)
     described = preview.describe_import(rt(), tenant_id, import_id, errors_per_page=200)
+    # A manager sees the counts of their own groups only; the rows were scoped when the file was staged.
+    described["groups"] = permissions.scoped_import_groups(rt(), principal(), described["groups"])
     refusals = permissions.import_refusals(rt(), principal(), import_id) if described["status"] == "previewed" else []
     return render_template("ui/import.html", imp=described, refusals=refusals)
 
 
 @bp.post(f"/imports/<{ID}:import_id>/edit")
+@rule("use_import")
 def import_edit(import_id: int):
     """Drop the checked rows and rename groups, then show the preview again."""
     tenant_id = _import(import_id)
@@ -97,6 +110,7 @@ def import_edit(import_id: int):
 
 
 @bp.post(f"/imports/<{ID}:import_id>/commit")
+@rule("use_import")
 def import_commit(import_id: int):
     tenant_id, p = _import(import_id), principal()
     refusals = permissions.import_refusals(rt(), p, import_id)
@@ -111,6 +125,7 @@ def import_commit(import_id: int):
 
 
 @bp.get(f"/imports/<{ID}:import_id>/report.csv")
+@rule("use_import")
 def import_report(import_id: int):
     rows = report.report_rows(rt(), _import(import_id), import_id)
     first = next(rows, None)  # the tenant check runs before the response starts
@@ -128,6 +143,7 @@ def import_report(import_id: int):
 
 
 @bp.get("/imports/templates/<string:filename>")
+@rule("upload")
 def import_template(filename: str):
     """A template file of a format (members, user-groups, group-users, users), .csv or .xlsx."""
     _uploader()

@@ -12,7 +12,7 @@ from provisioning.mail import outbox
 from provisioning.models import EMAIL_STATUSES
 from provisioning.services import certificates, groups, notifications, tasks
 from provisioning.services import signin_links as ui_links
-from ui.blueprint import ID, bp
+from ui.blueprint import ID, bp, rule
 from ui.groups import page_number
 from ui.guard import actor, principal, rt, ui_url
 
@@ -45,6 +45,7 @@ def progress(op) -> dict:
 
 
 @bp.get(f"/operations/<{ID}:operation_id>")
+@rule("follow_operation")
 def operation(operation_id: int):
     op = _operation(operation_id)
     return render_template(
@@ -57,12 +58,14 @@ def operation(operation_id: int):
 
 
 @bp.get(f"/operations/<{ID}:operation_id>.json")
+@rule("follow_operation")
 def operation_json(operation_id: int):
     """What the progress bar polls."""
     return jsonify(progress(_operation(operation_id)))
 
 
 @bp.post(f"/operations/<{ID}:operation_id>/stop")
+@rule("follow_operation")
 def operation_stop(operation_id: int):
     _operation(operation_id)
     op = operations.cancel_operation(rt(), principal().tenant_id, operation_id, actor())
@@ -92,6 +95,7 @@ def _filters(*names: str) -> dict:
 
 
 @bp.get("/logs")
+@rule("view_activity")
 def logs():
     """The action log: operations, filtered by type, status and date."""
     args = _filters("type", "status", "since", "until")
@@ -110,6 +114,7 @@ def logs():
 
 
 @bp.get("/activity")
+@rule("view_activity")
 def activity_log():
     """The activity log: who did what, through which channel."""
     args = _filters("action", "channel", "since", "until")
@@ -128,6 +133,7 @@ def activity_log():
 
 
 @bp.get("/emails")
+@rule("view_activity")
 def email_log():
     """The email log: what was sent, queued or failed, and why."""
     args = _filters("status", "to", "since", "until")
@@ -146,6 +152,7 @@ def email_log():
 
 
 @bp.get("/me")
+@rule("view_own")
 def learner():
     """My groups, tasks, certificates and notifications."""
     p = principal()

@@ -34,7 +34,7 @@ from ui.batch import (
     param_fields,
     selected_ids,
 )
-from ui.blueprint import ID, bp
+from ui.blueprint import ID, bp, rule
 from ui.groups import page_number
 from ui.guard import actor, form_int, principal, rt, ui_url
 
@@ -42,10 +42,18 @@ _group = managed_group
 
 
 @bp.get(f"/groups/<{ID}:group_id>")
+@rule("view_group")
 def group(group_id: int):
     """The group, a page of its members, and the forms that act on them."""
     p = principal()
     grp = _group(group_id, "view_group")
+    if not permissions.can(rt(), p, "view_members", grp):
+        # A learner sees their own group's name and their own membership, never their classmates.
+        return render_template(
+            "ui/group_member.html",
+            group=grp,
+            member=bool(memberships.member_ids_among(rt(), p.tenant_id, group_id, [p.user_id])),
+        )
     q = (request.args.get("q") or "").strip()[:320]
     members = memberships.list_members(rt(), p.tenant_id, group_id, q=q or None, page=page_number(), per_page=50)
     targets = groups.list_groups(rt(), p.tenant_id, per_page=200, within=permissions.group_scope(p)).items
@@ -69,17 +77,24 @@ def group(group_id: int):
 
 
 @bp.post(f"/groups/<{ID}:group_id>/members")
+@rule("manage_group")
 def add_member(group_id: int):
-    """Add a user by email; an unknown email becomes an invited user."""
+    """Add a person by email.  Admins: an unknown email becomes an invited user.  A manager adds people of
+    their scope only (their groups, people shared with them); any other email, known in the tenant or not,
+    gets the same answer, so the form never tells which emails exist (docs/PERMISSIONS.md)."""
     _group(group_id, "manage_group")
+    p = principal()
     email = (request.form.get("email") or "").strip()
     if not email:
         raise InvalidInput("Enter the email address of the person to add.", details={"email": ["Required."]})
-    memberships.add_members(rt(), principal().tenant_id, group_id, emails=[email], actor=actor())
+    memberships.add_members(
+        rt(), p.tenant_id, group_id, emails=[email], actor=actor(), users_within=permissions.user_scope(p)
+    )
     return redirect(ui_url("ui.group", group_id=group_id, added=email))
 
 
 @bp.post(f"/groups/<{ID}:group_id>/members/<{ID}:user_id>/remove")
+@rule("manage_group")
 def remove_member(group_id: int, user_id: int):
     _group(group_id, "manage_group")
     memberships.remove_member(rt(), principal().tenant_id, group_id, user_id, actor())
@@ -87,6 +102,7 @@ def remove_member(group_id: int, user_id: int):
 
 
 @bp.post(f"/groups/<{ID}:group_id>/batch")
+@rule("batch_actions")
 def batch(group_id: int):
     """Confirm, then start a batch action on the selected members (only members of this group count)."""
     grp = _group(group_id, "batch_actions")
@@ -106,6 +122,7 @@ def batch(group_id: int):
 
 
 @bp.post(f"/groups/<{ID}:group_id>/sync")
+@rule("sync_roster")
 def sync_roster(group_id: int):
     """Sync the roster of the group's course from the LMS now."""
     _group(group_id, "sync_roster")
@@ -119,6 +136,7 @@ def sync_roster(group_id: int):
 
 
 @bp.post(f"/groups/<{ID}:group_id>/message")
+@rule("message")
 def message(group_id: int):
     _group(group_id, "message")
     op = messages.request_group_message(
@@ -138,6 +156,7 @@ def _download_name(title: str, group_id: int, extension: str) -> str:
 
 
 @bp.get(f"/groups/<{ID}:group_id>/members.csv")
+@rule("export")
 def members_csv(group_id: int):
     """The members as CSV (the same rows as the admin export), streamed."""
     _group(group_id, "export")
@@ -151,6 +170,7 @@ def members_csv(group_id: int):
 
 
 @bp.get(f"/groups/<{ID}:group_id>/members.xlsx")
+@rule("export")
 def members_xlsx(group_id: int):
     """The members as an Excel workbook."""
     _group(group_id, "export")
@@ -164,6 +184,7 @@ def members_xlsx(group_id: int):
 
 
 @bp.post(f"/groups/<{ID}:group_id>/copy")
+@rule("manage_group")
 def copy_members(group_id: int):
     """Copy every member of another group (one the principal may see) into this one, as an Operation."""
     _group(group_id, "manage_group")

@@ -21,7 +21,7 @@ from ui.batch import (
     param_fields,
     selected_ids,
 )
-from ui.blueprint import ID, bp
+from ui.blueprint import ID, bp, rule
 from ui.groups import page_number
 from ui.guard import principal, rt, ui_url
 
@@ -33,6 +33,7 @@ def _may_view_people() -> None:
 
 
 @bp.get("/people")
+@rule("view_users")
 def people():
     """Users the principal may see; ``shared=1`` narrows a manager's list to the users shared with them."""
     _may_view_people()
@@ -59,6 +60,7 @@ def people():
 
 
 @bp.get(f"/people/<{ID}:user_id>")
+@rule("view_person")
 def person(user_id: int):
     """One person: their details, the groups of theirs the principal may see, courses, tasks, certificates, notifications."""
     p = principal()
@@ -80,6 +82,7 @@ def person(user_id: int):
 
 
 @bp.post("/people/batch")
+@rule("batch_actions")
 def people_batch():
     """Confirm, then start a batch action on selected people; every one must be someone the principal may see."""
     _may_view_people()
@@ -97,5 +100,6 @@ def people_batch():
 
 
 @bp.get("/shared")
+@rule("view_users")
 def shared_with_me():
     return redirect(ui_url("ui.people", shared=1))

@@ -21,11 +21,11 @@ from sqlalchemy import func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
-from provisioning.batch.registry import ACTIONS, validate_params
+from provisioning.batch.registry import ACTIONS, own_access_refusal, validate_params
 from provisioning.batch.steps import Step, StepContext, export_header
 from provisioning.chunking import next_size, timed
 from provisioning.db import id_in
-from provisioning.errors import Conflict, InvalidInput, NotFound
+from provisioning.errors import Conflict, Forbidden, InvalidInput, NotFound
 from provisioning.filters.translate import InvalidFilter, compile_filter
 from provisioning.models import ExportChunk, Group, Membership, Operation, User
 from provisioning.operations import Checkpoint, save_progress, start_operation
@@ -109,6 +109,9 @@ def request_batch_action(
         raise InvalidInput(
             f"Unknown action {action!r}.", details={"action": [f"Must be one of {', '.join(sorted(ACTIONS))}."]}
         )
+    refusal = own_access_refusal(action, actor.user_id, user_ids or ())
+    if refusal:
+        raise Forbidden(refusal)
     with rt.db.transaction() as s:
         clean = validate_params(s, tenant_id, action, params or {})
         selection, total = _selection(s, tenant_id, user_ids, group_id, filter)
@@ -125,6 +128,7 @@ def request_batch_action(
                 "fixed_chunks": _fixed_chunks(rt),
                 "actor": actor.name,
                 "channel": actor.channel,
+                "actor_user_id": actor.user_id,
             },
             actor,
             total=total,
@@ -210,7 +214,7 @@ def run_chunk(
     after, seq, counts = at.after, at.chunks, dict(at.counts)
     ranges: list[list[int]] = [list(r) for r in at.done_ranges]
     reevaluate_all = at.reevaluate_all
-    actor = Actor(params.get("actor", "system"), params.get("channel", "job"))
+    actor = Actor(params.get("actor", "system"), params.get("channel", "job"), params.get("actor_user_id"))
     size = int(at.chunk_size or params.get("chunk_size", DEFAULT_CHUNK))
     with timed() as took, rt.db.transaction() as s:
         ids, unknown, last = next_chunk(s, tenant_id, params["selection"], after, size)
@@ -221,8 +225,13 @@ def run_chunk(
         ctx = StepContext(
             s=s, rt=rt, tenant_id=tenant_id, operation_id=operation_id, actor=actor, params=params["params"], seq=seq
         )
-        outcome = step(ctx, ids) if ids else None
         failures = [{"user_id": i, "message": "No user with this id in the tenant."} for i in unknown]
+        # A group or filter selection may include the acting user: never end their own access.
+        refusal = own_access_refusal(params["action"], actor.user_id, ids)
+        if refusal:
+            ids = [i for i in ids if i != actor.user_id]
+            failures.append({"user_id": actor.user_id, "message": refusal})
+        outcome = step(ctx, ids) if ids else None
         if outcome is not None:
             counts["changed"] = counts.get("changed", 0) + len(outcome.changed)
             for reason, n in outcome.skipped.items():
@@ -232,7 +241,7 @@ def run_chunk(
             add_ranges(ranges, [i for i in ids if i not in failed_ids])
             if _follow_rules(s, rt, tenant_id, params["action"], outcome.changed):
                 reevaluate_all = True
-        counts["processed"] = counts.get("processed", 0) + len(ids) + len(unknown)
+        counts["processed"] = counts.get("processed", 0) + len(ids) + len(unknown) + (1 if refusal else 0)
         counts["failed"] = counts.get("failed", 0) + len(failures)
         new = BatchCheckpoint(
             after=last,

@@ -39,6 +39,11 @@ class BatchAction:
     admin_only: bool = False  # a manager may not start it from the UI, even with the batch_actions permission
     downloadable: bool = False  # its result is a file to download (the API says where)
     tenant_check: TenantCheck | None = None  # raises InvalidInput when the tenant cannot run it now
+    # Changes the person's whole account, not only their place in a group: a manager may start it only
+    # on people wholly within their reach (provisioning.permissions.beyond_reach).
+    account_wide: bool = False
+    # Would end the acting user's own access if run on themselves: refused on oneself (own_access_refusal).
+    ends_own_access: bool = False
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -69,6 +74,8 @@ ACTIONS: dict[str, BatchAction] = register(
         "Deactivate the users: their temporary data (invitations, open tasks, ...) goes, records stay.",
         steps.deactivate,
         touches_rule_inputs=True,
+        account_wide=True,
+        ends_own_access=True,
     ),
     BatchAction(
         "reactivate",
@@ -76,6 +83,7 @@ ACTIONS: dict[str, BatchAction] = register(
         "Make deactivated users active again.",
         steps.reactivate,
         touches_rule_inputs=True,
+        account_wide=True,
     ),
     BatchAction(
         "delete",
@@ -83,6 +91,8 @@ ACTIONS: dict[str, BatchAction] = register(
         "Delete the users permanently, and everything they own.",
         steps.delete,
         admin_only=True,
+        account_wide=True,
+        ends_own_access=True,
     ),
     BatchAction(
         "add_to_groups",
@@ -108,6 +118,8 @@ ACTIONS: dict[str, BatchAction] = register(
         (Param("role", "role", "Role"),),
         touches_rule_inputs=True,
         admin_only=True,
+        account_wide=True,
+        ends_own_access=True,
     ),
     BatchAction(
         "change_language",
@@ -116,6 +128,7 @@ ACTIONS: dict[str, BatchAction] = register(
         steps.change_language,
         (Param("language", "language", "Language", hint="en"),),
         touches_rule_inputs=True,
+        account_wide=True,
     ),
     BatchAction(
         "resend_invite",
@@ -130,6 +143,7 @@ ACTIONS: dict[str, BatchAction] = register(
         "Email active users a link to reset their password.",
         steps.password_reset,
         tenant_check=partial(_tenant_link, "password_reset_url"),
+        account_wide=True,
     ),
     BatchAction(
         "notify",
@@ -177,6 +191,15 @@ ACTIONS: dict[str, BatchAction] = register(
         downloadable=True,
     ),
 )
+
+
+def own_access_refusal(action: str, actor_user_id: int | None, user_ids: Any) -> str | None:
+    """Why ``action`` may not run on these users (the acting user is one of them and it would end their
+    own access: deactivate, delete, change their own role), or None.  Checked in the core, so every
+    channel whose actor is a user is covered; the batch job skips the actor in group and filter selections."""
+    if actor_user_id is None or not ACTIONS[action].ends_own_access or actor_user_id not in set(user_ids):
+        return None
+    return f"You may not {ACTIONS[action].label.lower()} yourself: it would end your own access."
 
 
 def validate_params(s: Session, tenant_id: int, action: str, params: Any) -> dict[str, Any]:

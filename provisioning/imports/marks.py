@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import String, case, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.db import affected
@@ -56,4 +56,33 @@ def mark_rows(s: Session, where, status: str, message: str) -> int:
             .values(status=status, message=message)
             .execution_options(synchronize_session=False)
         )
+    )
+
+
+# Said alike of an unknown email and of a user outside a group manager's scope: an upload must not
+# tell a manager which emails exist in the tenant (OWASP ASVS V3.2 / account enumeration).
+OUT_OF_SCOPE = "No one you manage has this email or id: list only people of your groups or shared with you."
+
+
+def mark_out_of_scope(s: Session, import_id: int, within, email_header: str | None, id_header: str | None) -> None:
+    """Mark the rows naming a user outside ``within`` (a SELECT of user ids) as errors, forget their user,
+    and word the rows of unknown users the same way."""
+    this = ImportRow.import_id == import_id
+    s.execute(
+        update(ImportRow)
+        .where(this, ImportRow.status == "error", ImportRow.message.like("No user of this tenant has%"))
+        .values(message=OUT_OF_SCOPE)
+        .execution_options(synchronize_session=False)
+    )
+    s.execute(
+        update(ImportRow)
+        .where(this, ImportRow.status == "ok", ImportRow.user_id.is_not(None), ImportRow.user_id.not_in(within))
+        .values(
+            status="error",
+            message=OUT_OF_SCOPE,
+            value=func.coalesce(ImportRow.email, cast(ImportRow.user_id, String)),
+            column_name=case((ImportRow.email.is_not(None), email_header), else_=id_header),
+            user_id=None,
+        )
+        .execution_options(synchronize_session=False)
     )

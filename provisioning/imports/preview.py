@@ -15,8 +15,9 @@ from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
-from provisioning.errors import InvalidInput, NotFound
+from provisioning.errors import Forbidden, InvalidInput, NotFound
 from provisioning.imports import formats
+from provisioning.imports.marks import mark_out_of_scope
 from provisioning.imports.reading import read_table
 from provisioning.imports.staging import analyze_stale, stage
 from provisioning.imports.validate import entries_for_row, validate_staged
@@ -38,13 +39,28 @@ class ImportOptions:
     column_mapping: dict[str, Any] = field(default_factory=dict)
 
 
+USERS_FILE_REFUSAL = (
+    "A file of users (without groups) changes people across the whole organisation; "
+    "only administrators may upload it. Upload a file that lists your groups."
+)
+
+
 def create_import(
-    rt: Runtime, tenant_id: int, stream: IO[bytes], filename: str | None, options: ImportOptions, actor: Actor
+    rt: Runtime,
+    tenant_id: int,
+    stream: IO[bytes],
+    filename: str | None,
+    options: ImportOptions,
+    actor: Actor,
+    *,
+    users_within: Any = None,
 ) -> Import:
     """Parse, validate and stage a file; returns the Import with its preview summary.
 
     File-level problems (unreadable file, wrong header) raise InvalidInput; row problems are
     staged as errors and shown in the preview.  Nothing outside the import tables changes.
+    ``users_within`` (a SELECT of user ids; a group manager's scope): a row naming anyone else is an
+    error worded like an unknown email's, so neither the preview nor the commit reaches past it.
     """
     _check_options(options)
     table = read_table(stream, filename, max_rows=rt.settings.import_max_rows)
@@ -94,6 +110,10 @@ def create_import(
             "columns": {name: layout.header[i] for name, i in layout.user_cols.items()},
         }
         validate_staged(s, imp, email_header, just_staged=True)
+        if users_within is not None:
+            if fmt == "users":
+                raise Forbidden(USERS_FILE_REFUSAL)
+            mark_out_of_scope(s, imp.id, users_within, email_header, imp.summary["columns"].get("user_id"))
         refresh_summary(s, imp)
         record(
             s,

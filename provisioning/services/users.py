@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
 from provisioning.errors import (
+    Forbidden,
     InvalidInput,
     VersionMismatch,
 )
@@ -26,6 +27,10 @@ from provisioning.store.users import (
     load_user,
     name_matches,
 )
+
+# The acting user (Actor.user_id) may not end their own access; batch actions say the same
+# through provisioning.batch.registry.own_access_refusal.
+_OWN_ACCESS = "You may not {what}: it would end your own access. Ask another administrator."
 
 
 def create_user(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Actor, *, reevaluate: bool = False) -> User:
@@ -134,6 +139,10 @@ def change_user(
             ("active", True): reactivate_users,
         }
         lifecycle = transitions.get((wanted, user.status == "deactivated"))
+        if actor.user_id == user.id and (
+            lifecycle is deactivate_users or ("role" in values and values["role"] != user.role)
+        ):
+            raise Forbidden(_OWN_ACCESS.format(what="deactivate yourself or change your own role"))
         if lifecycle is not None:
             values.pop("status", None)
             values.pop("active", None)
@@ -151,6 +160,8 @@ def change_user(
 
 def delete_user(rt: Runtime, tenant_id: int, user_id: int, actor: Actor, *, if_version: int | None = None) -> None:
     """Delete a user permanently: the same as the batch action (:func:`.lifecycle.delete_users`)."""
+    if actor.user_id is not None and actor.user_id == user_id:
+        raise Forbidden(_OWN_ACCESS.format(what="delete yourself"))
     with rt.db.transaction() as s:
         user = load_user(s, tenant_id, user_id, for_update=True)
         if if_version is not None and user.version != if_version:

@@ -226,7 +226,8 @@ def test_the_ui_labels_and_admin_only_actions_come_from_the_registry():
 
 def test_the_people_page_offers_the_registrys_actions_in_order_with_their_fields(owner):  # noqa: F811
     page = owner.get("/ui/people").get_data(as_text=True)
-    picker = re.search(r'<select id="action" name="action">(.*?)</select>', page).group(1)
+    picker = re.search(r'<select id="action" name="action" required>(.*?)</select>', page, re.S).group(1)
+    assert '<option value="" selected>' in picker  # nothing is chosen by default (issue 19, defect 5)
     assert re.findall(r'<option value="([a-z_]+)">', picker) == PICKER_ORDER
     for action in ACTIONS.values():
         assert f'<option value="{action.name}">{action.label}</option>' in picker
