@@ -16,7 +16,7 @@ import re
 import pytest
 
 from provisioning.services import groups
-from tests.support.api import batch
+from tests.support.api import batch, commit_and_run, preview
 from tests.support.factories import ADMIN, make_user
 from tests.support.lti_platform import ADMINISTRATOR, INSTRUCTOR, Platform, launch, register_platform
 from web.session import COOKIE
@@ -189,10 +189,37 @@ CHANNELS = {
     ),
     "SCIM: PATCH active false": lambda c, t, uid, jobs: _scim_patch(c, t, uid, {"active": False}),
     "SCIM: DELETE": lambda c, t, uid, jobs: c.delete(f"/scim/v2/Users/{uid}", headers=t.scim),
+    "SCIM: PUT active false": lambda c, t, uid, jobs: _scim_put_inactive(c, t, uid),
+    "SCIM: Bulk PATCH active false": lambda c, t, uid, jobs: c.post(
+        "/scim/v2/Bulk",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": [
+                {
+                    "method": "PATCH",
+                    "path": f"/Users/{uid}",
+                    "data": {"schemas": [SCIM_PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]},
+                }
+            ],
+        },
+        headers=t.scim,
+    ),
+    "user import: demoted": lambda c, t, uid, jobs: commit_and_run(
+        c, t, jobs, c.application.extensions["provisioning"], preview(c, t, "email,role\nmia@example.edu,learner\n")["id"]
+    ),
 }
+
+
+def _scim_put_inactive(client, tenant, uid):
+    user = client.get(f"/scim/v2/Users/{uid}", headers=tenant.scim).json
+    user.pop("meta", None)
+    r = client.put(f"/scim/v2/Users/{uid}", json={**user, "active": False}, headers=tenant.scim)
+    assert r.status_code == 200, r.json
+    return r
 EXPECTED = {
     "admin API: demoted": "Your role has changed",
     "batch action: change role": "Your role has changed",
+    "user import: demoted": "Your role has changed",
     "batch action: delete": "Your account no longer exists",
     "SCIM: DELETE": "Your account no longer exists",
 }
@@ -224,7 +251,7 @@ def test_the_next_ui_request_after_the_person_is_deactivated_deleted_or_demoted_
             app.test_client().patch(f"/api/v1/users/{uid}", json={"active": True}, headers=tenant.admin).status_code
             == 200
         )
-    elif "role" in channel or "demoted" in channel:
+    elif "role" in channel or "demoted" in channel:  # the old role back
         app.test_client().patch(f"/api/v1/users/{uid}", json={"role": "manager"}, headers=tenant.admin)
     assert app.test_client().get("/ui/groups", headers={"X-Launch-Token": token}).status_code == 401
 
