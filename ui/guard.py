@@ -352,8 +352,18 @@ def signin():
         return _link_problem(state)
     g.ui_signin_tenant = tenant_id
     nonce = secrets.token_urlsafe(16)
+    # Signing in replaces the browser's session: when it is someone else's, the page names both.
+    current = check_session().launch
+    switching = None
+    if current is not None and current.person != (tenant_id, ui_sessions.OWNER_USER_ID):
+        switching = (
+            ui_sessions.describe_person(rt(), current.tenant_id, current.user_id),
+            ui_sessions.describe_person(rt(), tenant_id, ui_sessions.OWNER_USER_ID),
+        )
     response = make_response(
-        render_template("ui/signin.html", problem=False, link=link, signin_csrf=_signin_csrf(link, nonce))
+        render_template(
+            "ui/signin.html", problem=False, link=link, signin_csrf=_signin_csrf(link, nonce), switching=switching
+        )
     )
     response.set_cookie(
         SIGNIN_COOKIE,

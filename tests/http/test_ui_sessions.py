@@ -205,7 +205,11 @@ CHANNELS = {
         headers=t.scim,
     ),
     "user import: demoted": lambda c, t, uid, jobs: commit_and_run(
-        c, t, jobs, c.application.extensions["provisioning"], preview(c, t, "email,role\nmia@example.edu,learner\n")["id"]
+        c,
+        t,
+        jobs,
+        c.application.extensions["provisioning"],
+        preview(c, t, "email,role\nmia@example.edu,learner\n")["id"],
     ),
 }
 
@@ -216,6 +220,8 @@ def _scim_put_inactive(client, tenant, uid):
     r = client.put(f"/scim/v2/Users/{uid}", json={**user, "active": False}, headers=tenant.scim)
     assert r.status_code == 200, r.json
     return r
+
+
 EXPECTED = {
     "admin API: demoted": "Your role has changed",
     "batch action: change role": "Your role has changed",
@@ -282,3 +288,13 @@ def test_sign_out_ends_the_session_on_the_server_and_a_replayed_token_fails(app,
     cookie_replay.set_cookie(COOKIE, token)
     r = cookie_replay.get("/ui/groups")
     assert r.status_code == 401 and "signed out" in _text(r).lower()
+
+
+def test_a_sign_in_link_of_another_tenant_names_the_session_it_would_replace(rt, client, two_tenants, platform):
+    from provisioning.services.signin_links import issue_signin_link
+
+    launch(client, platform, sub="ann", roles=[ADMINISTRATOR], email="ann@a.example", name="Ann Admin")
+    _tenant, other = two_tenants
+    page = _text(client.get(issue_signin_link(rt, other.id).replace("http://localhost", "")))
+    warning = re.search(r'id="signin-switch">(.*?)</p>', page, re.S).group(1)
+    assert "Ann Admin" in warning and "Acme University" in warning and "Other College" in warning
