@@ -137,6 +137,8 @@ def home():
         return refusal("Your session has expired or ended", "Launch the tool again from your LMS.", 401)
     if check.conflict is not None:  # a link's token of another person: the UI asks which session to keep
         return redirect(url_for("ui.home", lt=found.token))
+    if check.source == "query" and check.in_cookie:  # the cookie carries it: take the token out of the URL
+        return redirect(url_for("lti.home"))
     return _landing(found.tenant_id, found.role, found.lti_role, found.course_id, None, found.token)
 
 

@@ -128,6 +128,9 @@ def test_the_token_leaves_the_address_after_the_first_request_where_the_cookie_w
     body = _text(page)
     assert "Group of A" in body
     assert not re.search(r'href="[^"]*lt=', body)  # no link of the page carries the token
+    again = client.get("/lti/home", query_string={"lt": _cookie(client)})  # the landing page's "Continue"
+    assert again.status_code == 302 and again.headers["Location"] == "/lti/home"
+    assert client.get("/lti/home").status_code == 200
     # A browser without the cookie yet, given the token in a URL: the cookie is set, and once it
     # comes back the token leaves the address.
     token = _cookie(client)
