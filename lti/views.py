@@ -9,14 +9,13 @@ from __future__ import annotations
 import logging
 from functools import wraps
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from pylti1p3.contrib.flask import FlaskRequest
 
 from lti import config_doc
 from lti.errors import LaunchRefused
 from lti.launch import ToolMessageLaunch, ToolOIDCLogin
 from lti.toolconf import DbToolConf
-from provisioning import signed_tokens as tokens
 from provisioning.activity import Actor
 from provisioning.errors import (
     DomainError,
@@ -32,8 +31,9 @@ from provisioning.lti import registration_invites
 from provisioning.lti.dynamic_registration import dynamic_register
 from provisioning.lti.registrations import frame_origins
 from provisioning.roles import role_label
+from provisioning.services import ui_sessions
 from web.observability import DATABASE_UNAVAILABLE
-from web.session import current_launch, set_launch_cookie
+from web.session import check_session, set_launch_cookie
 
 log = logging.getLogger(__name__)
 bp = Blueprint(
@@ -105,9 +105,8 @@ def launch():
     if not message.is_resource_launch():
         raise LaunchRefused("Only resource link launches are supported by this tool.")
     result = lti_launch.complete_launch(_rt(), message.registration_id, message.claims)
-    token = tokens.issue_launch_token(
-        current_app.config["SECRET_KEY"],
-        {"t": result.tenant_id, "u": result.user_id, "r": result.role, "lr": result.lti_role, "c": result.course_id},
+    token = ui_sessions.start_session(
+        _rt(), result.tenant_id, result.user_id, result.role, result.lti_role, result.course_id
     )
     response = _landing(
         result.tenant_id, result.role, result.lti_role, result.course_id, result.roster_operation_id, token
@@ -133,9 +132,14 @@ def _storage_page(values: dict[str, str]):
 @refusals
 def home():
     """The landing page again, for a request carrying a launch token (the UI replaces it)."""
-    found = current_launch()
+    check = check_session()
+    found = check.launch
     if found is None:
-        return refusal("Your session has expired", "Launch the tool again from your LMS.", 401)
+        return refusal("Your session has expired or ended", "Launch the tool again from your LMS.", 401)
+    if check.conflict is not None:  # a link's token of another person: the UI asks which session to keep
+        return redirect(url_for("ui.home", lt=found.token))
+    if check.source == "query" and check.in_cookie:  # the cookie carries it: take the token out of the URL
+        return redirect(url_for("lti.home"))
     return _landing(found.tenant_id, found.role, found.lti_role, found.course_id, None, found.token)
 
 

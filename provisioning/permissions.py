@@ -152,7 +152,7 @@ def beyond_reach(rt: Runtime, principal: Principal, user_ids: list[int]) -> list
     teaching = select(Enrollment.user_id).where(
         Enrollment.tenant_id == t,
         Enrollment.user_id.in_(ids),
-        Enrollment.role.in_(sorted(MANAGER_ROLES)),
+        Enrollment.role.in_(sorted(COURSE_MANAGER_ROLES)),
         Enrollment.status != "dropped",
     )
     elsewhere = select(Membership.user_id).where(

@@ -1,7 +1,13 @@
 """Who is asking, may they, and what the browser is told: sign-in, CSRF, CSP, error pages.
 
-* Authentication: the launch token (web.session.current_launch); ``/ui/signin`` shows a page
-  for a one-time sign-in link and its POST turns the link into such a token for the tenant's owner.
+* Authentication: the launch token of a live server-side session (web.session.check_session),
+  checked on every request; ``/ui/signin`` shows a page for a one-time sign-in link and its POST
+  turns the link into such a session for the tenant's owner; ``/ui/signout`` ends the session.
+* The token in URLs: a page reached with ``lt`` in its URL sets the cookie and redirects to the
+  same URL without it, when the cookie comes back (a probe with ``nc=1`` finds out when it does
+  not: an LMS iframe blocking third-party cookies, where links keep carrying the token).  A token
+  in a URL or form naming another person or tenant than the browser's cookie session is never
+  adopted silently: the page asks (``ui/switch.html``), with a CSRF-protected choice.
 * CSRF: every POST carries ``csrf`` (a form field or the X-CSRF-Token header), an HMAC of the
   launch token under SECRET_KEY, so a page that does not know the token cannot forge one.
 * CSP: only our own scripts and styles; ``frame-ancestors`` is 'self' plus the origins of the
@@ -14,6 +20,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from urllib.parse import urlencode
 
 from flask import (
     current_app,
@@ -38,12 +45,54 @@ from provisioning.errors import (
 )
 from provisioning.lti.registrations import frame_origins
 from provisioning.permissions import Principal, principal_for
-from provisioning.services import groups, users
+from provisioning.services import groups, ui_sessions, users
 from provisioning.services import signin_links as ui_links
 from ui.blueprint import bp, declared_action, rule
-from web.session import current_launch, set_launch_cookie
+from web.session import (
+    COOKIE,
+    PARAM,
+    SessionCheck,
+    check_session,
+    clear_launch_cookie,
+    read_launch,
+    set_launch_cookie,
+)
 
 log = logging.getLogger(__name__)
+NO_COOKIE = "nc"  # in a URL: this browser did not send back the session cookie, keep the token in URLs
+ENDED = {
+    "missing": (
+        "Please sign in",
+        "Your session is missing. Open the tool again from your LMS, or ask for a new sign-in link "
+        "(provisioning ui-link TENANT).",
+    ),
+    "expired": (
+        "Please sign in again",
+        "Your session has expired. Open the tool again from your LMS, or ask for a new sign-in link "
+        "(provisioning ui-link TENANT).",
+    ),
+    "ended": (
+        "Your session has ended",
+        "This session is no longer valid. Open the tool again from your LMS, or ask for a new sign-in link.",
+    ),
+    "signed_out": (
+        "You have signed out",
+        "This session was ended by signing out. Open the tool again from your LMS to sign in again.",
+    ),
+    "deactivated": (
+        "Your account is deactivated",
+        "Your account in this service was deactivated, which ended your session. Ask your administrator.",
+    ),
+    "deleted": (
+        "Your account no longer exists",
+        "Your account in this service was deleted, which ended your session. Ask your administrator.",
+    ),
+    "role_changed": (
+        "Your role has changed",
+        "Your role in this service was changed, which ended your session. Open the tool again from your "
+        "LMS to continue with your new role.",
+    ),
+}
 SIGNIN_COOKIE = "ui_signin"
 LINK_PROBLEMS = {
     "invalid": (
@@ -82,10 +131,12 @@ def csrf_token(launch_token: str) -> str:
 
 
 def ui_url(endpoint: str, **values) -> str:
-    """url_for that carries the launch token, so the next page knows who is asking."""
-    token = getattr(g, "ui_token", None)
+    """url_for that carries the launch token when the browser's cookie does not, so the next page
+    knows who is asking (an LMS iframe blocking third-party cookies)."""
+    token = getattr(g, "ui_url_token", None)
     if token and not endpoint.endswith("static"):
-        values.setdefault("lt", token)
+        values.setdefault(PARAM, token)
+        values.setdefault(NO_COOKIE, "1")
     return url_for(endpoint, **values)
 
 
@@ -115,6 +166,21 @@ def page_error(title: str, message: str, status: int, errors: dict | None = None
     return render_template("ui/error.html", title=title, message=message, errors=errors or {}), status
 
 
+def _same_url(**extra: str) -> str:
+    """This request's path and query without the token and the cookie probe, plus ``extra``."""
+    query = [(k, v) for k, v in request.args.items(multi=True) if k not in (PARAM, NO_COOKIE)]
+    query += list(extra.items())
+    return request.path + ("?" + urlencode(query) if query else "")
+
+
+def _refused(check: SessionCheck):
+    title, message = ENDED.get(check.problem or "", ENDED["ended"])
+    response = make_response(page_error(title, message, 401))
+    if check.cookie_problem is not None:  # the cookie's session is over: stop sending it
+        clear_launch_cookie(response)
+    return response
+
+
 @bp.before_request
 def authenticate():
     """Who is asking (the launch token), the form's CSRF token, then the rule the view declared."""
@@ -126,16 +192,10 @@ def authenticate():
         return page_error("Not allowed", "This page declares no permission rule, so nobody may open it.", 403)
     if action == permissions.PUBLIC:
         return None
-    launch = current_launch()
+    check = check_session()
+    launch = check.launch
     if launch is None:
-        return page_error(
-            "Please sign in again",
-            "Your session is missing or has expired. Open the tool again "
-            "from your LMS, or ask for a new sign-in link (provisioning ui-link TENANT).",
-            401,
-        )
-    g.ui_token = launch.token
-    g.ui_principal = principal_for(rt(), launch.tenant_id, launch.user_id, launch.role, launch.course_id)
+        return _refused(check)
     if request.method == "POST":
         sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf") or ""
         if not hmac.compare_digest(sent, csrf_token(launch.token)):
@@ -144,6 +204,22 @@ def authenticate():
                 "The form's security token is missing or wrong. Reload the page and try again.",
                 403,
             )
+    if check.conflict is not None:
+        next_url = _same_url() if request.method == "GET" else url_for("ui.home")
+        return _switch_page(check.conflict, launch, next_url)
+    if request.method == "GET" and check.source == "query" and not wants_json():
+        # Move the token out of the address (it would sit in history, logs and bookmarks) where
+        # the cookie works: set it, then come back without the token once it is seen to return.
+        if check.in_cookie:
+            return redirect(_same_url())
+        if not request.args.get(NO_COOKIE):
+            response = redirect(_same_url(**{PARAM: launch.token, NO_COOKIE: "1"}))
+            set_launch_cookie(response, launch.token)
+            return response
+    g.ui_token = launch.token
+    g.ui_session_id = launch.session_id
+    g.ui_url_token = None if check.in_cookie else launch.token
+    g.ui_principal = principal_for(rt(), launch.tenant_id, launch.user_id, launch.role, launch.course_id)
     permissions.require(rt(), g.ui_principal, action, _named_object())
     return None
 
@@ -160,10 +236,79 @@ def _named_object():
     return None
 
 
+def _switch_csrf(current_token: str, new_token: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"ui-switch|" + current_token.encode() + b"|" + new_token.encode(), hashlib.sha256).hexdigest()
+
+
+def _switch_page(current, new, next_url: str):
+    """Ask before a token from a link or form replaces the browser's session of another person."""
+    g.ui_signin_tenant = current.tenant_id
+    page = render_template(
+        "ui/switch.html",
+        current=ui_sessions.describe_person(rt(), current.tenant_id, current.user_id),
+        new=ui_sessions.describe_person(rt(), new.tenant_id, new.user_id),
+        token=new.token,
+        next_url=next_url,
+        switch_csrf=_switch_csrf(current.token, new.token),
+    )
+    return page, 409
+
+
+def _local(next_url: str) -> str:
+    """Only a path of this service (never another site: no scheme, no host, no //)."""
+    if not next_url.startswith("/") or next_url.startswith("//") or "\\" in next_url:
+        return url_for("ui.home")
+    return next_url
+
+
+@bp.post("/switch", endpoint="switch")
+@rule("public")  # checks its own token: bound to the browser's session cookie
+def switch():
+    """The answer to the switch page: continue as the link's person, or stay as the cookie's.
+
+    The choice must carry a token bound to the browser's current session cookie, so another
+    site cannot make the choice for the user (it can neither read the page nor the cookie).
+    """
+    current = request.cookies.get(COOKIE) or ""
+    new_token = request.form.get("token") or ""
+    if not current or not hmac.compare_digest(request.form.get("csrf") or "", _switch_csrf(current, new_token)):
+        return page_error(
+            "The form has expired",
+            "The form's security token is missing or wrong. Open the link again.",
+            403,
+        )
+    next_url = _local(request.form.get("next") or "")
+    response = redirect(next_url)
+    if request.form.get("choice") == "continue":
+        check = read_launch(new_token)
+        if check is None or ui_sessions.session_problem(rt(), check.tenant_id, check.user_id, check.session_id):
+            return _refused(SessionCheck(None, "expired" if check is None else "ended"))
+        set_launch_cookie(response, new_token)
+    return response
+
+
+@bp.post("/signout")
+@rule("view_own")  # everyone signed in may end their own session
+def signout():
+    """End this session on the server (its token is refused from now on, even replayed) and drop the cookie."""
+    ui_sessions.end_session(rt(), principal().tenant_id, g.ui_session_id)
+    g.ui_principal = None
+    g.ui_token = None
+    response = make_response(render_template("ui/signed_out.html"))
+    clear_launch_cookie(response)
+    return response
+
+
 @bp.context_processor
 def _context():
     token = getattr(g, "ui_token", None)
-    return {"csrf": csrf_token(token) if token else "", "launch_token": token, "me": getattr(g, "ui_principal", None)}
+    return {
+        "csrf": csrf_token(token) if token else "",
+        "launch_token": token,
+        "url_token": getattr(g, "ui_url_token", None),
+        "me": getattr(g, "ui_principal", None),
+    }
 
 
 @bp.after_request
@@ -232,8 +377,18 @@ def signin():
         return _link_problem(state)
     g.ui_signin_tenant = tenant_id
     nonce = secrets.token_urlsafe(16)
+    # Signing in replaces the browser's session: when it is someone else's, the page names both.
+    current = check_session().launch
+    switching = None
+    if current is not None and current.person != (tenant_id, ui_sessions.OWNER_USER_ID):
+        switching = (
+            ui_sessions.describe_person(rt(), current.tenant_id, current.user_id),
+            ui_sessions.describe_person(rt(), tenant_id, ui_sessions.OWNER_USER_ID),
+        )
     response = make_response(
-        render_template("ui/signin.html", problem=False, link=link, signin_csrf=_signin_csrf(link, nonce))
+        render_template(
+            "ui/signin.html", problem=False, link=link, signin_csrf=_signin_csrf(link, nonce), switching=switching
+        )
     )
     response.set_cookie(
         SIGNIN_COOKIE,
@@ -264,7 +419,7 @@ def signin_continue():
     if tenant_id is None:
         return _link_problem(ui_links.check_signin_link(rt(), link)[1])
     g.ui_signin_tenant = tenant_id
-    token = ui_links.owner_launch_token(current_app.config["SECRET_KEY"], tenant_id)
+    token = ui_links.owner_launch_token(rt(), tenant_id)
     response = redirect(url_for("ui.groups", lt=token))
     set_launch_cookie(response, token)
     response.delete_cookie(SIGNIN_COOKIE, path=url_for("ui.signin"))

@@ -39,6 +39,7 @@ from provisioning.services import (
 )
 from provisioning.store.groups import load_group
 from provisioning.store.members import delete_members, ensure_hand_editable, insert_members, touch_group
+from provisioning.store.ui_sessions import end_user_sessions
 
 EXPORT_COLUMNS = (
     "id",
@@ -150,6 +151,8 @@ def _set_attribute(ctx: StepContext, ids: list[int], name: str, value: str) -> O
         )
     )
     ctx.events(changed, "user.updated", changed=[name], **{name: value})
+    if name == "role":
+        end_user_sessions(ctx.s, ctx.tenant_id, changed, "role_changed")
     return Outcome(changed, _unchanged(ids, changed, "unchanged"))
 
 

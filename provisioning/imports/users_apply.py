@@ -26,6 +26,7 @@ from provisioning.imports.marks import mark_rows, same_email, user_gone
 from provisioning.models import Tenant, User, utcnow
 from provisioning.models.imports import STAGED_USER_FIELDS, Import, ImportRow
 from provisioning.runtime import Runtime
+from provisioning.store.ui_sessions import settle_user_sessions
 from provisioning.store.users import check_seats, count_seats
 
 
@@ -80,6 +81,7 @@ def apply_users_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor)
             "Unchanged: the user already has these values.",
         )
         updated = _update_existing(s, imp, chunk, merged, differs, now)
+        settle_user_sessions(s, imp.tenant_id, updated)  # a row that changed a role ends that user's UI sessions
         if len(updated) < existing - skipped:
             errors += mark_rows(
                 s,

@@ -37,6 +37,7 @@ from provisioning.models.operation import (
 )
 from provisioning.models.tenant import Tenant
 from provisioning.models.token import TOKEN_SCOPES, ApiToken
+from provisioning.models.ui_session import SESSION_END_REASONS, UiSession
 from provisioning.models.user import USER_ROLES, USER_STATUSES, User
 
 __all__ = [
@@ -75,11 +76,13 @@ __all__ = [
     "Notification",
     "OPERATION_STATUSES",
     "Operation",
+    "SESSION_END_REASONS",
     "TOKEN_SCOPES",
     "Task",
     "Tenant",
     "USER_ROLES",
     "USER_STATUSES",
+    "UiSession",
     "User",
     "utcnow",
 ]

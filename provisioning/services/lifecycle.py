@@ -3,6 +3,8 @@
 One behaviour whatever the channel: the batch action, the admin API and a SCIM
 ``active=false`` all call :func:`deactivate_users`.
 
+Deactivation and deletion end the user's UI sessions (store.ui_sessions).
+
 Deactivation deletes a user's *temporary* data — pending invitations (and their
 unsent emails), open tasks, enrollments in courses not started (status
 ``enrolled``) — and keeps the *permanent* data: completed tasks, certificates,
@@ -35,6 +37,7 @@ from provisioning.models import (
     User,
     utcnow,
 )
+from provisioning.store.ui_sessions import end_user_sessions
 from provisioning.store.users import check_seats
 
 CHUNK = 2000
@@ -64,6 +67,7 @@ def deactivate_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor:
                 s.execute(statement)
             record_user_events(s, tenant_id, actor, "user.deactivated", rows)
         changed.extend(rows)
+    end_user_sessions(s, tenant_id, changed, "deactivated")
     return changed
 
 
@@ -182,6 +186,7 @@ def delete_users(s: Session, tenant_id: int, user_ids: Sequence[int], actor: Act
             .execution_options(synchronize_session=False)
         )
         record_user_events(s, tenant_id, actor, "user.deleted", chunk, {"anonymised": True})
+        end_user_sessions(s, tenant_id, chunk, "deleted")
         deleted.extend(
             s.scalars(
                 delete(User).where(User.tenant_id == tenant_id, id_in(s, User.id, chunk)).returning(User.id)

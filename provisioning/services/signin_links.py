@@ -14,18 +14,17 @@ from urllib.parse import urlencode
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from provisioning import signed_tokens as tokens
 from provisioning.activity import Actor
 from provisioning.models import Tenant
 from provisioning.runtime import Runtime
 from provisioning.services.tenants import get_tenant
+from provisioning.services.ui_sessions import OWNER_USER_ID, start_session
 from provisioning.single_use import use_once, was_used
 
 SALT = "ui-signin-link"
 LINK_SECONDS = 15 * 60
 USED = "ui.signin_link.used"
 OBJECT_TYPE = "signin_link"
-OWNER_USER_ID = 0  # the tenant's owner is not a user row; the principal is an admin of the tenant
 OWNER_ROLE = "owner"
 
 
@@ -78,8 +77,6 @@ def redeem_signin_link(rt: Runtime, link: str | None) -> int | None:
     return tenant_id
 
 
-def owner_launch_token(secret: str, tenant_id: int) -> str:
-    """A launch token (the same the LTI launch issues) for the tenant's owner, as an admin."""
-    return tokens.issue_launch_token(
-        secret, {"t": tenant_id, "u": OWNER_USER_ID, "r": "admin", "lr": OWNER_ROLE, "c": None}
-    )
+def owner_launch_token(rt: Runtime, tenant_id: int) -> str:
+    """A session (and its launch token, the kind the LTI launch issues) for the tenant's owner, as an admin."""
+    return start_session(rt, tenant_id, OWNER_USER_ID, "admin", OWNER_ROLE, None)

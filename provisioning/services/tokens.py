@@ -10,10 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select, update
 
@@ -25,13 +23,9 @@ from provisioning.services.tenants import load_tenant
 TOKEN_PREFIX = "prov_"
 # Writing last_used_at on every request would turn every read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-# A valid token's principal is remembered in the process for this long, so a request does not
-# pay a database round trip to authenticate (profiled: ~20% of a SCIM request's time).  Revoking
-# clears this process's memory at once; other server processes notice within this delay.
-PRINCIPAL_CACHE_SECONDS = 10.0
-_CACHE_MAX = 4096
-_cache: dict[tuple[str, str], tuple[float, Principal, datetime | None]] = {}
-_cache_lock = threading.Lock()
+# No per-process memory of valid tokens: every request reads its token's row (one lookup on the
+# unique token_hash index), so a revocation, by any process or the CLI, refuses the very next
+# request everywhere (docs/RELIABILITY.md "Revocation").
 
 
 @dataclass(frozen=True)
@@ -81,14 +75,7 @@ def revoke_token(rt: Runtime, token_id: int) -> ApiToken:
             raise NotFound(f"No token with id {token_id}.")
         if token.revoked_at is None:
             token.revoked_at = utcnow()
-    forget_principals()
     return token
-
-
-def forget_principals() -> None:
-    """Drop every remembered principal of this process (after a revocation)."""
-    with _cache_lock:
-        _cache.clear()
 
 
 def list_tokens(rt: Runtime, tenant_ref: str | int | None = None) -> list[ApiToken]:
@@ -107,31 +94,15 @@ def authenticate(rt: Runtime, presented: str | None, scope: str) -> Principal | 
     if not presented or not presented.startswith(TOKEN_PREFIX) or len(presented) > 200:
         return None
     digest = hash_token(presented)
-    key = (rt.db.url, digest)
-    cached = _cache.get(key)
-    if cached is not None and time.monotonic() - cached[0] < PRINCIPAL_CACHE_SECONDS:
-        fresh = True
-        checked_at, principal, last_used_at = cached
-    else:
-        fresh = False
-        with rt.db.read() as s:
-            token = s.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
-        if token is None or token.revoked_at is not None or not hmac.compare_digest(token.token_hash, digest):
-            with _cache_lock:
-                _cache.pop(key, None)
-            return None
-        checked_at, last_used_at = time.monotonic(), token.last_used_at
-        principal = Principal(token_id=token.id, tenant_id=token.tenant_id, scope=token.scope, name=token.name)
+    with rt.db.read() as s:
+        token = s.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    if token is None or token.revoked_at is not None or not hmac.compare_digest(token.token_hash, digest):
+        return None
+    principal = Principal(token_id=token.id, tenant_id=token.tenant_id, scope=token.scope, name=token.name)
     if principal.scope != scope:
         raise Forbidden(f"This token has the {principal.scope!r} scope; this endpoint needs {scope!r}.")
     now = utcnow()
-    if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         with rt.db.transaction() as s:
             s.execute(update(ApiToken).where(ApiToken.id == principal.token_id).values(last_used_at=now))
-        last_used_at = now
-    if cached is None or not fresh or last_used_at is not cached[2]:
-        with _cache_lock:
-            if len(_cache) >= _CACHE_MAX:
-                _cache.clear()
-            _cache[key] = (checked_at, principal, last_used_at)
     return principal

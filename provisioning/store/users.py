@@ -19,6 +19,7 @@ from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from provisioning.identity_keys import identity_key, refusal
 from provisioning.models import USER_ROLES, USER_STATUSES, Tenant, User, utcnow
 from provisioning.sql import escape_like
+from provisioning.store.ui_sessions import settle_user_sessions
 
 # Deliberately permissive: one "@", something on each side, no spaces.  Deliverability is
 # the identity provider's business; we only refuse what cannot be an address.
@@ -226,6 +227,7 @@ def apply_changes(s: Session, user: User, values: dict[str, Any], actor: Actor) 
     user.updated_at = utcnow()
     _flush_unique(s)
     record(s, user.tenant_id, actor, "user.updated", "user", user.id, {"changed": sorted(changed)})
+    settle_user_sessions(s, user.tenant_id, [user.id])  # a new role or a deactivation ends their UI sessions
     return changed
 
 

@@ -108,7 +108,9 @@ def test_each_kind_of_token_opens_only_its_own_door(client, app, rt, tenant):
         assert r.status_code == scim and r.mimetype == "application/scim+json", credential
         browser = app.test_client()  # no launch cookie from the sign-in above
         if page is not None:
-            assert browser.get("/ui/groups", query_string={"lt": credential}).status_code == page, credential
+            # (a token in the URL moves to the cookie first: follow those redirects)
+            opened = browser.get("/ui/groups", query_string={"lt": credential}, follow_redirects=True)
+            assert opened.status_code == page, credential
         # And a bearer header is never a way into the UI.
         assert app.test_client().get("/ui/groups", headers=_bearer(credential)).status_code == 401
 
@@ -142,8 +144,9 @@ def test_a_broken_database_leaks_no_traceback_token_or_password_in_responses_or_
     caplog.set_level(logging.INFO)  # a production-like level: SQLAlchemy's own loggers would speak too
     client = broken_app.test_client()
     token = tokens.TOKEN_PREFIX + secrets.token_urlsafe(32)
+    # Well signed and naming a session, so the UI has to ask the (broken) database about it.
     launch = lti_tokens.issue_launch_token(
-        broken_app.config["SECRET_KEY"], {"t": 1, "u": 1, "r": "admin", "lr": "admin", "c": None}
+        broken_app.config["SECRET_KEY"], {"t": 1, "u": 1, "r": "admin", "lr": "admin", "c": None, "s": "session-1"}
     )
     responses = [
         client.get("/api/v1/groups", headers=_bearer(token)),

@@ -238,7 +238,7 @@ def test_pages_allow_framing_only_by_registered_platforms(owner, rt, tenant):
 
 
 def test_an_instructor_sees_and_acts_only_on_their_course_groups(client, app, school, tenant):
-    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    tia = launch_as(app.test_client(), app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     page = tia.get("/ui/groups").get_data(as_text=True)
     assert "Team A" in page and "Team B" not in page
     assert tia.get(f"/ui/groups/{school['theirs'].id}").status_code == 403
@@ -253,7 +253,7 @@ def test_an_instructor_sees_and_acts_only_on_their_course_groups(client, app, sc
 
 
 def test_a_learner_sees_their_own_groups_only(client, app, school, tenant):
-    lee = launch_as(client, app, tenant.id, school["lee"].id, "learner")
+    lee = launch_as(app.test_client(), app, tenant.id, school["lee"].id, "learner")
     assert lee.get("/ui/groups").status_code == 403  # learners have their own page (/ui/me), not the list
     me = lee.get("/ui/me").get_data(as_text=True)
     assert "Team A" in me and "Team B" not in me
@@ -308,13 +308,13 @@ def test_an_instructor_cannot_see_an_operation_someone_else_started_on_another_g
 ):
     started = owner.post(f"/ui/groups/{school['theirs'].id}/message", {"subject": "Hi", "body": "There"})
     op_id = int(re.search(r"/ui/operations/(\d+)", started.headers["Location"]).group(1))
-    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    tia = launch_as(app.test_client(), app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     assert tia.get(f"/ui/operations/{op_id}.json").status_code == 404
     assert tia.post(f"/ui/operations/{op_id}/stop").status_code == 404
 
 
 def test_an_instructor_may_not_copy_from_a_group_they_do_not_manage(client, app, school, tenant):
-    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    tia = launch_as(app.test_client(), app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     response = tia.post(f"/ui/groups/{school['mine'].id}/copy", {"from_group_id": str(school["theirs"].id)})
     assert response.status_code == 403
 
@@ -430,7 +430,7 @@ def test_a_batch_action_with_params_adds_the_selection_to_other_groups(owner, rt
 
 
 def test_an_instructor_may_not_delete_users_or_add_them_to_groups_they_do_not_manage(client, app, school, tenant):
-    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    tia = launch_as(app.test_client(), app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     gid, lee = school["mine"].id, str(school["lee"].id)
     offered = re.findall(r'<option value="(\w+)">', tia.get(f"/ui/groups/{gid}").get_data(as_text=True))
     assert "deactivate" in offered and "delete" not in offered
@@ -480,7 +480,7 @@ def test_an_admin_shares_a_user_with_a_manager_who_then_sees_and_acts_on_them(
     owner, client, app, rt, school, tenant, run_jobs
 ):
     zed = users.create_user(rt, tenant.id, {"email": "zed@example.edu", "given_name": "Zed"}, ACTOR)
-    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    tia = launch_as(app.test_client(), app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     max_id = school["max"].id
     # Before: Max (in a group Tia doesn't manage) is neither shown nor accepted.
     assert "max@example.edu" not in tia.get("/ui/people").get_data(as_text=True)
@@ -536,7 +536,7 @@ def test_a_shared_user_in_a_selection_does_not_open_their_groups(owner, client, 
         },
     )
     run_jobs()
-    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    tia = launch_as(app.test_client(), app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     assert tia.get(f"/ui/groups/{school['theirs'].id}").status_code == 403
     moved = tia.post(
         "/ui/people/batch",
@@ -551,7 +551,7 @@ def test_a_shared_user_in_a_selection_does_not_open_their_groups(owner, client, 
 
 
 def test_a_learner_cannot_open_the_people_pages(client, app, school, tenant):
-    lee = launch_as(client, app, tenant.id, school["lee"].id, "learner")
+    lee = launch_as(app.test_client(), app, tenant.id, school["lee"].id, "learner")
     assert lee.get("/ui/people").status_code == 403
     assert lee.get(f"/ui/people/{school['max'].id}").status_code == 403
     assert lee.get(f"/ui/people/{school['lee'].id}").status_code == 200  # their own record
@@ -575,7 +575,7 @@ def _upload(session, content: bytes, name: str = "m.csv", **fields):
 def test_a_manager_uploads_for_their_groups_only_and_fixes_the_refusals_in_the_preview(
     client, app, rt, school, tenant, run_jobs
 ):
-    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    tia = launch_as(app.test_client(), app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     assert 'id="upload-scope"' in tia.get("/ui/imports/new").get_data(as_text=True)
     response = _upload(
         tia,
@@ -612,7 +612,7 @@ def test_a_manager_uploads_for_their_groups_only_and_fixes_the_refusals_in_the_p
 
 
 def test_a_manager_may_not_upload_a_file_of_users_or_into_a_group_they_do_not_manage(client, app, school, tenant):
-    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    tia = launch_as(app.test_client(), app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     assert tia.get("/ui/imports/new", group_id=str(school["theirs"].id)).status_code == 403
     # A file of users is refused at the upload, before a preview could tell which emails exist.
     response = _upload(tia, b"email,username,first_name,last_name\nnew@example.edu,new,New,Person\n")
@@ -628,7 +628,7 @@ def test_a_manager_allowed_to_create_groups_gets_the_new_group_in_their_course(
         s.get(Tenant, tenant.id).settings = {
             "lti": {"manager_permissions": ["view_users", "manage_users", "upload", "create_groups"]}
         }
-    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    tia = launch_as(app.test_client(), app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     response = _upload(tia, b"email,Groupname\nlee@example.edu,Study Circle\n")
     import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
     assert 'id="import-refusals"' not in tia.get(f"/ui/imports/{import_id}").get_data(as_text=True)
@@ -644,7 +644,7 @@ def test_a_manager_allowed_to_create_groups_gets_the_new_group_in_their_course(
 def test_a_managers_imports_are_their_own(owner, client, app, school, tenant):
     response = _upload(owner, b"email,Groupname\nmax@example.edu,Team A\n")
     import_id = int(re.search(r"/ui/imports/(\d+)", response.headers["Location"]).group(1))
-    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    tia = launch_as(app.test_client(), app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     assert tia.get(f"/ui/imports/{import_id}").status_code == 404
     assert tia.post(f"/ui/imports/{import_id}/commit").status_code == 404
     assert tia.get(f"/ui/imports/{import_id}/report.csv").status_code == 404
@@ -653,7 +653,7 @@ def test_a_managers_imports_are_their_own(owner, client, app, school, tenant):
 def test_a_manager_sees_the_logs_of_their_groups_users_and_operations_only(
     owner, client, app, rt, school, tenant, run_jobs
 ):
-    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    tia = launch_as(app.test_client(), app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     tia.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "For Team A", "body": "Hi"})
     owner.post(f"/ui/groups/{school['theirs'].id}/message", {"subject": "For Team B", "body": "Hi"})
     owner.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "Admin to A", "body": "Hi"})
@@ -684,7 +684,7 @@ def test_a_manager_without_the_permissions_sees_no_logs_and_cannot_upload(client
 
     with rt.db.transaction() as s:
         s.get(Tenant, tenant.id).settings = {"lti": {"manager_permissions": ["view_users", "manage_users"]}}
-    tia = launch_as(client, app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    tia = launch_as(app.test_client(), app, tenant.id, school["teacher"].id, "manager", school["course"].id)
     for path in ("/ui/logs", "/ui/activity", "/ui/emails", "/ui/imports/new"):
         assert tia.get(path).status_code == 403, path
     nav = tia.get("/ui/groups").get_data(as_text=True)
@@ -740,7 +740,7 @@ def test_the_learner_page_shows_their_tasks_certificates_and_notifications(
     ):
         assert owner.post(f"/ui/groups/{gid}/batch", {**data, "user_ids": lee, "confirmed": "yes"}).status_code == 302
     run_jobs()
-    me = launch_as(client, app, tenant.id, school["lee"].id, "learner").get("/ui/me").get_data(as_text=True)
+    me = launch_as(app.test_client(), app, tenant.id, school["lee"].id, "learner").get("/ui/me").get_data(as_text=True)
     assert re.search(r'id="my-notifications"><li><strong>Exam moved</strong> To Friday', me)
     assert "Hand in essay · due 2031-05-01 · open" in me and "First aid · 2030-01-15" in me
     assert re.search(r'id="my-groups"><li>Team A</li></ul>', me)

@@ -6,17 +6,23 @@ import html
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from provisioning import signed_tokens as tokens
+from provisioning.services import ui_sessions
 from provisioning.services.signin_links import issue_signin_link
 
 
 class UiSession:
-    """A browser-like session of the UI: the launch token in every request, the CSRF token from the page."""
+    """A session of the UI as its pages' script uses it: the launch token in every request (the
+    X-Launch-Token header for a GET, the form for a POST), the CSRF token from the page.
+
+    ``get_by_url`` sends the token in the URL instead, as a link does."""
 
     def __init__(self, client, token: str):
         self.client, self.token = client, token
 
     def get(self, path: str, **params):
+        return self.client.get(path, query_string=params, headers={"X-Launch-Token": self.token})
+
+    def get_by_url(self, path: str, **params):
         return self.client.get(path, query_string={"lt": self.token, **params})
 
     def csrf(self) -> str:
@@ -46,7 +52,6 @@ def sign_in(client, rt, tenant_id: int) -> UiSession:
 
 
 def launch_as(client, app, tenant_id: int, user_id: int, role: str, course_id: int | None = None) -> UiSession:
-    token = tokens.issue_launch_token(
-        app.config["SECRET_KEY"], {"t": tenant_id, "u": user_id, "r": role, "lr": role, "c": course_id}
-    )
+    """A session as an LTI launch begins it (the server's session row and its token), without the LMS."""
+    token = ui_sessions.start_session(app.extensions["provisioning"], tenant_id, user_id, role, role, course_id)
     return UiSession(client, token)

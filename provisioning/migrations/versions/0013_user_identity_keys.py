@@ -9,7 +9,7 @@ logged as a warning naming both ids, so an administrator can merge or rename the
 deleted.  import_rows gets username_key for the users format.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 """
 import logging
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0013'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
