@@ -22,6 +22,7 @@ from provisioning.errors import (
     DomainError,
     Forbidden,
     InvalidInput,
+    InvalidText,
     LimitExceeded,
     NotFound,
 )
@@ -32,6 +33,7 @@ from provisioning.lti.dynamic_registration import dynamic_register
 from provisioning.lti.registrations import frame_origins
 from web.observability import DATABASE_UNAVAILABLE
 from web.session import current_launch, set_launch_cookie
+from web.text_input import check_json, check_request
 
 log = logging.getLogger(__name__)
 bp = Blueprint(
@@ -49,6 +51,15 @@ def _base_url() -> str:
 
 def refusal(title: str, reason: str, status: int, new_window_url: str | None = None):
     return render_template("lti/refused.html", title=title, reason=reason, new_window_url=new_window_url), status
+
+
+@bp.before_request
+def _clean_text():
+    try:
+        check_request()
+    except InvalidText as exc:
+        return refusal("The request was refused", exc.message, 400)
+    return None
 
 
 def refusals(view):
@@ -102,6 +113,8 @@ def launch():
     message.validate()
     if not message.is_resource_launch():
         raise LaunchRefused("Only resource link launches are supported by this tool.")
+    # The claims are JSON the platform wrote: a name or id with NUL or a lone surrogate is refused (a 400 page).
+    check_json(message.claims, "the launch's id_token")
     result = lti_launch.complete_launch(_rt(), message.registration_id, message.claims)
     token = tokens.issue_launch_token(
         current_app.config["SECRET_KEY"],

@@ -40,6 +40,7 @@ from provisioning.permissions import Principal, principal_for
 from provisioning.services import signin_links as ui_links
 from ui.blueprint import bp
 from web.session import current_launch, set_launch_cookie
+from web.text_input import check_request
 
 log = logging.getLogger(__name__)
 OPEN_ENDPOINTS = {"ui.signin", "ui.signin_continue", "ui.static"}
@@ -135,6 +136,10 @@ def authenticate():
                 403,
             )
     return None
+
+
+# After authenticate (registered above): a signed-in request, or an open page, has clean text.
+bp.before_request(check_request)
 
 
 @bp.context_processor
