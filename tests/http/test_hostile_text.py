@@ -80,6 +80,29 @@ def test_a_scim_filter_with_a_nul_or_a_lone_surrogate_is_an_invalid_filter(clien
     assert_scim_400(r, "invalidFilter", "filter")
 
 
+@pytest.mark.parametrize("escape", ["\\u0000", "\\ud800", "\\udc00", "a\\udfffb"])
+def test_a_filter_whose_string_escape_spells_a_nul_or_a_lone_surrogate_is_an_invalid_filter(
+    client, tenant, scim_group, escape
+):
+    # Not the request's text but the filter's own JSON string escape (RFC 7644 §3.4.2.2: compValue is JSON).
+    expression = f'userName eq "{escape}"'
+    for resource in ("Users", "Groups"):
+        r = client.post(
+            f"/scim/v2/{resource}/.search", json={"schemas": [SEARCH], "filter": expression}, headers=tenant.scim
+        )
+        assert_scim_400(r, "invalidFilter")
+        r = client.get(f"/scim/v2/{resource}", query_string={"filter": expression}, headers=tenant.scim)
+        assert_scim_400(r, "invalidFilter")
+    patch = {"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": f'members[value eq "{escape}"]'}]}
+    r = client.patch(f"/scim/v2/Groups/{scim_group}", json=patch, headers=tenant.scim)
+    assert r.status_code == 400 and r.json["scimType"] in ("invalidFilter", "invalidPath", "invalidValue"), r.json
+    assert_api_400(
+        client.post("/api/v1/rules/preview", json={"rule": f'department eq "{escape}"'}, headers=tenant.admin)
+    )
+    r = client.post("/api/v1/batch-actions", json={"action": "deactivate", "filter": expression}, headers=tenant.admin)
+    assert_api_400(r)
+
+
 @bad_chars
 def test_a_scim_post_put_or_patch_of_a_user_with_a_nul_or_a_lone_surrogate_is_an_invalid_value(
     client, tenant, scim_user, bad
