@@ -14,7 +14,7 @@ import re
 import openpyxl
 import pytest
 
-from tests.support.api import batch
+from tests.support.api import batch, commit_and_run, preview
 from tests.support.factories import group_of_people, make_user
 
 HOSTILE_NAMES = {
@@ -117,3 +117,8 @@ def test_a_users_export_and_an_import_report_with_hostile_names_download_intact(
     assert r.status_code == 200
     _latin1_header(r.headers["Content-Disposition"])
     assert list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))[0]["given_name"] == hostile
+    body = preview(client, tenant, f'email,first_name\nann@example.edu,"{hostile}"\n', group_name=hostile[:40])
+    commit_and_run(client, tenant, run_jobs, rt, body["id"])
+    r = client.get(f"/api/v1/imports/{body['id']}/report.csv", headers=tenant.admin)
+    assert r.status_code == 200 and "2,applied,ann@example.edu" in r.get_data(as_text=True)
+    _latin1_header(r.headers["Content-Disposition"])
