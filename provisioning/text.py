@@ -1,4 +1,4 @@
-"""The one rule for text that enters the service: it must be Unicode a database and an XML file can hold.
+"""The one rule for text that enters the service: it must be Unicode that PostgreSQL can store.
 
 PostgreSQL refuses U+0000 in ``text`` and ``jsonb`` ("invalid byte sequence", "unsupported Unicode
 escape sequence"); a lone UTF-16 surrogate (U+D800-U+DFFF, which ``json`` decodes from ``"\\ud800"``
@@ -17,8 +17,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from provisioning.errors import InvalidText
-
-MAX_DEPTH = 64  # JSON nests no deeper than json.loads allows in practice; deeper is walked no further
 
 
 def first_bad_character(value: str) -> tuple[int, str] | None:
@@ -63,25 +61,27 @@ def check_text(value: str, where: str, *, field: str | None = None) -> None:
 
 def check_tree(value: Any, where: str) -> None:
     """Check every string of decoded JSON, object keys included; ``where`` names the document ("the JSON body")."""
-    for path, text in _strings(value, "", 0):
+    for path, text in _strings(value, ""):
         problem = text_problem(text)
         if problem is not None:
+            path = path if len(path) <= 200 else path[:100] + "..." + path[-100:]
             at = f"{where} at {path}" if path else where
             raise InvalidText(at, problem, field=path or None)
 
 
-def _strings(value: Any, path: str, depth: int) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif depth >= MAX_DEPTH:
-        return
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            key_text = shown(str(key))
-            child = f"{path}.{key_text}" if path else key_text
-            if isinstance(key, str) and text_problem(key):
-                yield f"{child} (a key)", key
-            yield from _strings(item, child, depth + 1)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]", depth + 1)
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every string in decoded JSON with its path, keys included; iterative, so any nesting is walked."""
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:
+        at, item = stack.pop()
+        if isinstance(item, str):
+            yield at, item
+        elif isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                key_text = shown(str(key))
+                child_path = f"{at}.{key_text}" if at else key_text
+                stack.append((child_path, child))
+                if isinstance(key, str) and text_problem(key):
+                    stack.append((f"{child_path} (a key)", key))
+        elif isinstance(item, list):
+            stack.extend((f"{at}[{index}]", child) for index, child in reversed(list(enumerate(item))))
