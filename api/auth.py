@@ -8,6 +8,7 @@ from api.errors import error_response
 from provisioning.activity import Actor
 from provisioning.observability import ratelimit
 from provisioning.services import tokens
+from web.text_input import check_request
 
 SECURITY_SCHEME = {"type": "http", "scheme": "bearer", "description": "An admin token (prov_...)."}
 
@@ -45,6 +46,7 @@ def require_admin(blp) -> None:
     @blp.before_request
     def _check():
         authenticate("admin")
+        check_request()
 
 
 def tenant_id() -> int:

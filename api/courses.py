@@ -12,6 +12,7 @@ from api.auth import actor, require_admin, runtime, tenant_id
 from api.schemas import Blueprint, StrictSchema
 from provisioning.models import ENROLLMENT_STATUSES
 from provisioning.services import courses
+from provisioning.text import text_problem
 
 blp = Blueprint("courses", __name__, description="Courses and enrollments (automatic group rules can test them).")
 require_admin(blp)
@@ -35,12 +36,9 @@ class CourseCreate(StrictSchema):
 
 def _storable(value: str) -> None:
     # Enrollments arrive as a list, outside the blueprint's argument parser that refuses these.
-    if "\x00" in value:
-        raise ValidationError("Must not contain NUL characters.")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError("Must be valid Unicode text.") from None
+    problem = text_problem(value)
+    if problem:
+        raise ValidationError(f"The text {problem}.")
 
 
 class EnrollmentIn(StrictSchema):

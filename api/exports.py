@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Response, request, stream_with_context
 
 from api.auth import require_admin, runtime, tenant_id
@@ -12,10 +10,6 @@ from provisioning import exports
 
 blp = Blueprint("exports", __name__, description="Spreadsheet downloads of group members.")
 require_admin(blp)
-
-
-def _filename(name: str, extension: str) -> str:
-    return (re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "group") + f"-members.{extension}"
 
 
 @blp.get("/groups/<int:group_id>/members.csv")
@@ -28,7 +22,7 @@ def members_csv(group_id):
     return Response(
         stream_with_context(body),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{_filename(title, "csv")}"'},
+        headers={"Content-Disposition": exports.attachment(title, "-members.csv", f"group-{group_id}")},
     )
 
 
@@ -41,6 +35,6 @@ def members_xlsx(group_id):
     fh = exports.xlsx_file(exports.MEMBER_HEADER, rows, title=title)
     return Response(
         exports.file_chunks(fh),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{_filename(title, "xlsx")}"'},
+        mimetype=exports.XLSX_MIMETYPE,
+        headers={"Content-Disposition": exports.attachment(title, "-members.xlsx", f"group-{group_id}")},
     )

@@ -13,6 +13,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from provisioning import limits
+from provisioning.text import text_problem
 
 # Ids are BIGINT on PostgreSQL and 64-bit INTEGER on SQLite; a larger number is no id of ours
 # (and would make the database driver raise, which must never become a 500).
@@ -70,13 +71,8 @@ def _refuse_unstorable(value, path: str, depth: int = 0) -> None:
     if depth > MAX_JSON_DEPTH:
         problem = f"Nested more than {MAX_JSON_DEPTH} levels deep."
     elif isinstance(value, str):
-        if "\x00" in value:
-            problem = "Must not contain NUL characters."
-        else:
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                problem = "Must be valid Unicode text."
+        refused = text_problem(value)  # the input rule, provisioning/text.py
+        problem = f"The text {refused}." if refused else None
     elif isinstance(value, float) and not math.isfinite(value):
         problem = "Must be a finite number."
     elif isinstance(value, dict):

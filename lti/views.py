@@ -21,6 +21,7 @@ from provisioning.errors import (
     DomainError,
     Forbidden,
     InvalidInput,
+    InvalidText,
     LimitExceeded,
     NotFound,
 )
@@ -34,6 +35,7 @@ from provisioning.roles import role_label
 from provisioning.services import ui_sessions
 from web.observability import DATABASE_UNAVAILABLE
 from web.session import check_session, set_launch_cookie
+from web.text_input import check_json, check_request
 
 log = logging.getLogger(__name__)
 bp = Blueprint(
@@ -51,6 +53,15 @@ def _base_url() -> str:
 
 def refusal(title: str, reason: str, status: int, new_window_url: str | None = None):
     return render_template("lti/refused.html", title=title, reason=reason, new_window_url=new_window_url), status
+
+
+@bp.before_request
+def _clean_text():
+    try:
+        check_request()
+    except InvalidText as exc:
+        return refusal("The request was refused", exc.message, 400)
+    return None
 
 
 def refusals(view):
@@ -104,6 +115,8 @@ def launch():
     message.validate()
     if not message.is_resource_launch():
         raise LaunchRefused("Only resource link launches are supported by this tool.")
+    # The claims are JSON the platform wrote: a name or id with NUL or a lone surrogate is refused (a 400 page).
+    check_json(message.claims, "the launch's id_token")
     result = lti_launch.complete_launch(_rt(), message.registration_id, message.claims)
     token = ui_sessions.start_session(
         _rt(), result.tenant_id, result.user_id, result.role, result.lti_role, result.course_id

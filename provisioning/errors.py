@@ -47,3 +47,17 @@ class LimitExceeded(DomainError):
 
 class VersionMismatch(DomainError):
     """An If-Match precondition named a version that is no longer current."""
+
+
+class InvalidText(InvalidInput):
+    """Text that can't be stored: a NUL character or a lone UTF-16 surrogate (provisioning/text.py).
+
+    ``where`` names the place in the request ("query parameter 'filter'", "the JSON body at
+    emails[0].value"); ``field`` is the parameter or JSON path, so an edge can pick its error form.
+    """
+
+    def __init__(self, where: str, problem: str, *, field: str | None = None) -> None:
+        message = f"The text in {where} {problem}; remove it and send the request again."
+        super().__init__(message, details={field or where: [f"The text {problem}."]})
+        self.where = where
+        self.field = field

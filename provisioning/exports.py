@@ -3,6 +3,10 @@
 Cells starting with ``= + - @``, a tab or a carriage return are prefixed with ``'`` so a
 spreadsheet shows them as text instead of running them as formulas (OWASP "CSV injection").
 Imports drop that prefix again, so an export re-imports unchanged.
+
+Names become sheet titles and file names here, once, for every download: :func:`sheet_title`
+makes any group name a title Excel opens, :func:`attachment` a Content-Disposition any browser
+and any WSGI server takes.
 """
 
 from __future__ import annotations
@@ -10,10 +14,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import select
 
@@ -24,6 +31,17 @@ from provisioning.store.groups import load_group
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MEMBER_HEADER = ["First name", "Last name", "Email", "Username", "Status", "Last login", "Source"]
 CHUNK = 1000
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# Excel's rules for a worksheet name (openpyxl enforces only the characters): at most 31 characters
+# counted in UTF-16 units, none of \ / ? * [ ] :, no apostrophe first or last, not "History"
+# (Excel reserves it for change tracking), and unique in the workbook regardless of case.
+SHEET_TITLE_MAX = 31
+SHEET_TITLE_FORBIDDEN = re.compile(r"[\\/?*\[\]:]")
+SHEET_TITLE_RESERVED = frozenset({"history"})
+# What XML 1.0 (§2.2, "Char") can't carry: openpyxl refuses the C0 controls and writes U+FFFE/U+FFFF
+# into a file no reader opens. Shown as U+FFFD REPLACEMENT CHARACTER instead.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def escape_cell(value: Any) -> str:
@@ -52,21 +70,83 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[Any]], *, bom: bool = F
     yield buffer.getvalue()
 
 
+def xml_text(text: str) -> str:
+    """``text`` with the characters XML 1.0 can't hold replaced by U+FFFD (everything else kept)."""
+    return NOT_XML.sub("\ufffd", text)
+
+
+def sheet_title(name: str, taken: Iterable[str] = ()) -> str:
+    """A worksheet title Excel and openpyxl accept for ``name``, unique (case-insensitively) among ``taken``."""
+    title = SHEET_TITLE_FORBIDDEN.sub("_", xml_text(name)).strip()
+    title = _utf16_cut(title, SHEET_TITLE_MAX).strip().strip("'").strip() or "Sheet"
+    if title.casefold() in SHEET_TITLE_RESERVED:
+        title = f"{title}_"
+    used = {t.casefold() for t in taken}
+    candidate, n = title, 1
+    while candidate.casefold() in used:
+        n += 1
+        suffix = f" ({n})"
+        candidate = _utf16_cut(title, SHEET_TITLE_MAX - len(suffix)).rstrip().rstrip("'") + suffix
+    return candidate
+
+
+def _utf16_cut(text: str, units: int) -> str:
+    """The longest prefix of ``text`` of at most ``units`` UTF-16 code units (Excel's length), whole characters."""
+    out, used = [], 0
+    for char in text:
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > units:
+            break
+        out.append(char)
+    return "".join(out)
+
+
 def xlsx_file(
     header: list[str], rows: Iterable[Iterable[Any]], *, title: str = "Sheet1"
 ) -> tempfile.SpooledTemporaryFile:
-    """Write a workbook with openpyxl's write-only mode (rows go to disk as they come); returns the file, rewound."""
+    """A one-sheet workbook (see :func:`xlsx_workbook`); ``title`` may be any text, a group's name."""
+    return xlsx_workbook([(title, header, rows)])
+
+
+def xlsx_workbook(
+    sheets: Iterable[tuple[str, list[str], Iterable[Iterable[Any]]]],
+) -> tempfile.SpooledTemporaryFile:
+    """Write (name, header, rows) sheets with openpyxl's write-only mode (rows go to disk as they come).
+
+    Each name passes through :func:`sheet_title`, so two names that clean to the same title still
+    get two sheets. Returns the file, rewound.
+    """
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31] or "Sheet1")
-    sheet.append(header)
-    for row in rows:
-        sheet.append([escape_cell(v) for v in row])
+    titles: list[str] = []
+    for name, header, rows in sheets:
+        titles.append(sheet_title(name, titles))
+        sheet = workbook.create_sheet(titles[-1])
+        sheet.append([xml_text(h) for h in header])
+        for row in rows:
+            sheet.append([xml_text(escape_cell(v)) for v in row])
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     workbook.save(out)
     out.seek(0)
     return out
+
+
+def attachment(name: str, suffix: str, fallback: str = "export") -> str:
+    """A Content-Disposition for a download named after ``name`` (a group's name, any text).
+
+    ``filename`` is an ASCII fallback (header values are Latin-1 on the wire, and a WSGI server
+    refuses anything else); ``filename*`` carries the name in UTF-8 for browsers (RFC 6266 §4.3,
+    RFC 8187).
+    """
+    cleaned = xml_text(name).replace("\ufffd", "")
+    readable = re.sub(r"[^\w.-]+", "-", cleaned).strip("-._")[:80] or fallback
+    ascii_name = unicodedata.normalize("NFKD", readable).encode("ascii", "ignore").decode()
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name).strip("-._") or fallback
+    header = f'attachment; filename="{ascii_name}{suffix}"'
+    if ascii_name != readable:
+        header += f"; filename*=UTF-8''{quote(readable + suffix, safe='')}"
+    return header
 
 
 def file_chunks(fh, size: int = 64 * 1024) -> Iterator[bytes]:

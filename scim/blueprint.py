@@ -20,6 +20,7 @@ from scim.errors import (
     register,
 )
 from scim.resources import etag
+from web.text_input import check_json, check_request
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 register(bp)
@@ -57,6 +58,8 @@ def check_members_named(count: int, where: str) -> None:
 @bp.before_request
 def _authenticate() -> None:
     authenticate_request()
+    # The body is decoded (and checked) by json_body(), within SCIM's own size limits.
+    check_request(json_body=False)
 
 
 def base_url() -> str:
@@ -79,10 +82,12 @@ def json_body(limit_setting: str = "SCIM_MAX_PAYLOAD_SIZE") -> Any:
     if not raw.strip():
         raise InvalidSyntaxError("The request body is empty; a JSON object is expected.")
     try:
-        return json.loads(raw)
+        doc = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         position = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
         raise InvalidSyntaxError(f"The request body is not valid JSON{position}.") from None
+    check_json(doc)
+    return doc
 
 
 def scim_response(doc: Any, status: int = 200, *, version: int | None = None, location: str | None = None) -> Response:

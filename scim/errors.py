@@ -17,6 +17,7 @@ from provisioning.errors import (
     DomainError,
     Forbidden,
     InvalidInput,
+    InvalidText,
     LimitExceeded,
     NotFound,
     VersionMismatch,
@@ -135,12 +136,20 @@ class NotImplementedScimError(ScimError):
 def from_domain(exc: DomainError) -> ScimError:
     """Translate a service's refusal into the SCIM error a client understands."""
     message = exc.message
-    if isinstance(exc, InvalidInput) and isinstance(exc.details, dict) and exc.details:
+    if (
+        isinstance(exc, InvalidInput)
+        and not isinstance(exc, InvalidText)
+        and isinstance(exc.details, dict)
+        and exc.details
+    ):
         where = "; ".join(
             f"{field}: {' '.join(map(str, msgs if isinstance(msgs, list) else [msgs]))}"
             for field, msgs in exc.details.items()
         )
         message = f"{message} ({where})"
+    if isinstance(exc, InvalidText) and exc.field == "filter":
+        # A filter (the query parameter or a /.search body's member) is invalidFilter, RFC 7644 §3.4.2.2.
+        return InvalidFilterError(message)
     if isinstance(exc, Conflict):
         # An automatic group's members follow its rule: that is not a uniqueness clash.
         if exc.field == "members":

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from provisioning.models import Group, User
+from provisioning.text import text_problem
 from scim.errors import InvalidValueError
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -81,8 +82,9 @@ def _string(value: Any, where: str, column: str | None = None) -> str | None:
     if not isinstance(value, str):
         raise InvalidValueError(f"{where} must be a string, got {type(value).__name__}.")
     text = value
-    if "\x00" in text:
-        raise InvalidValueError(f"{where} must not contain NUL characters.")
+    problem = text_problem(text)
+    if problem:
+        raise InvalidValueError(f"{where} {problem}.")
     limit = getattr(User.__table__.c[column].type, "length", None) if column else None
     if limit and len(text) > limit:
         raise InvalidValueError(f"{where} is longer than {limit} characters.")
@@ -94,8 +96,9 @@ def check_json(value: Any, where: str, depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         raise InvalidValueError(f"{where} is nested too deeply.")
     if isinstance(value, str):
-        if "\x00" in value:
-            raise InvalidValueError(f"{where} must not contain NUL characters.")
+        problem = text_problem(value)
+        if problem:
+            raise InvalidValueError(f"{where} {problem}.")
     elif isinstance(value, float) and not math.isfinite(value):
         raise InvalidValueError(f"{where} must be a finite number.")
     elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:

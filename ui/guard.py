@@ -57,6 +57,7 @@ from web.session import (
     read_launch,
     set_launch_cookie,
 )
+from web.text_input import check_request
 
 log = logging.getLogger(__name__)
 NO_COOKIE = "nc"  # in a URL: this browser did not send back the session cookie, keep the token in URLs
@@ -298,6 +299,10 @@ def signout():
     response = make_response(render_template("ui/signed_out.html"))
     clear_launch_cookie(response)
     return response
+
+
+# After authenticate (registered above): a signed-in request, or an open page, has clean text.
+bp.before_request(check_request)
 
 
 @bp.context_processor

@@ -16,6 +16,8 @@ from provisioning.batch import messages
 from provisioning.errors import InvalidInput
 from provisioning.exports import (
     MEMBER_HEADER,
+    XLSX_MIMETYPE,
+    attachment,
     csv_lines,
     file_chunks,
     group_title,
@@ -150,11 +152,6 @@ def message(group_id: int):
     return redirect(ui_url("ui.operation", operation_id=op.id))
 
 
-def _download_name(title: str, group_id: int, extension: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in title)[:80] or f"group-{group_id}"
-    return f'attachment; filename="{safe}-members.{extension}"'
-
-
 @bp.get(f"/groups/<{ID}:group_id>/members.csv")
 @rule("export")
 def members_csv(group_id: int):
@@ -165,7 +162,7 @@ def members_csv(group_id: int):
     return Response(
         stream_with_context(body),
         mimetype="text/csv",
-        headers={"Content-Disposition": _download_name(title, group_id, "csv")},
+        headers={"Content-Disposition": attachment(title, "-members.csv", f"group-{group_id}")},
     )
 
 
@@ -178,8 +175,8 @@ def members_xlsx(group_id: int):
     fh = xlsx_file(MEMBER_HEADER, member_rows(rt(), principal().tenant_id, group_id), title=title)
     return Response(
         file_chunks(fh),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": _download_name(title, group_id, "xlsx")},
+        mimetype=XLSX_MIMETYPE,
+        headers={"Content-Disposition": attachment(title, "-members.xlsx", f"group-{group_id}")},
     )
 
 

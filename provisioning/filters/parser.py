@@ -25,6 +25,8 @@ from scim2_filter_parser import ast as lib
 from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser
 
+from provisioning.text import text_problem
+
 MAX_LENGTH = 100_000  # characters
 MAX_COMPARISONS = 2_000
 MAX_DEPTH = 16  # nested parentheses / brackets
@@ -167,6 +169,10 @@ class _Lexer(SCIMLexer):
             text = json.loads(t.value)
         except ValueError:
             raise InvalidFilter("The string value is not valid JSON (bad escape sequence).", t.index) from None
+        # An escape can spell what the request's own text may not hold (\u0000, \ud800): the input rule.
+        problem = text_problem(text)
+        if problem:
+            raise InvalidFilter(f"The string value {problem}.", t.index)
         t.value = Value("string", text, t.index)
         return t
 
@@ -197,6 +203,9 @@ def parse(text: str) -> Node:
         raise InvalidFilter("The filter is empty.", 0 if isinstance(text, str) else None)
     if len(text) > MAX_LENGTH:
         raise InvalidFilter(f"The filter is longer than {MAX_LENGTH} characters.", MAX_LENGTH)
+    problem = text_problem(text)
+    if problem:  # a caller that skipped the edge's check (a stored rule, the CLI) still gets a clear refusal
+        raise InvalidFilter(f"The filter {problem}.", None)
     parser = SCIMParser()
     # The library's own handler raises without a position.
     parser.error = lambda token: _parse_error(token, len(text))

@@ -24,6 +24,7 @@ from provisioning.errors import InvalidInput, LimitExceeded
 from provisioning.exports import (
     FORMULA_STARTS,  # exports prefix these with "'"; imports drop the prefix
 )
+from provisioning.text import shown, text_problem
 
 SAMPLE_BYTES = 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -132,7 +133,9 @@ def _is_western(sample: bytes) -> bool:
 
 
 def _read_delimited(stream: IO[bytes], encoding: str, *, max_rows: int) -> Table:
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    # A byte the encoding can't decode becomes a lone surrogate (U+DC80-U+DCFF) in its cell, which
+    # validation reports as an error row naming row and column (provisioning/imports/validate.py).
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="", errors="surrogateescape")
     warnings: list[str] = []
     first = _next_line(text, encoding)
     delimiter = None
@@ -149,8 +152,20 @@ def _read_delimited(stream: IO[bytes], encoding: str, *, max_rows: int) -> Table
         raise InvalidInput(
             "The file has no header row.", details={"file": ["The first row must be the header."]}
         ) from exc
-    header = [clean_cell(h) for h in header]
+    header = checked_header([clean_cell(h) for h in header])
     return Table("csv", _display(encoding), delimiter, header, _csv_rows(reader, encoding, max_rows), warnings)
+
+
+def checked_header(header: list[str]) -> list[str]:
+    """The header row, refused as a whole when a name holds a NUL or an undecodable byte (nothing could be matched)."""
+    for column, name in enumerate(header, start=1):
+        problem = text_problem(name)
+        if problem is not None:
+            raise InvalidInput(
+                f"The header row's column {column} ({shown(name)!r}) {problem}. Save the file as UTF-8 CSV or XLSX.",
+                details={"file": [f"Header column {column} {problem}."]},
+            )
+    return header
 
 
 def _display(encoding: str) -> str:
@@ -259,7 +274,7 @@ def _read_xlsx(stream: IO[bytes], *, max_rows: int) -> Table:
     sheet = workbook.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
     try:
-        header = [clean_cell(_cell_text(v)) for v in next(rows)]
+        header = checked_header([clean_cell(_cell_text(v)) for v in next(rows)])
     except StopIteration as exc:
         raise InvalidInput("The workbook's first sheet is empty.", details={"file": ["No header row."]}) from exc
     while header and not header[-1]:

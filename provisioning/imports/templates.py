@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from provisioning.errors import NotFound
-from provisioning.exports import csv_lines, xlsx_file
+from provisioning.exports import XLSX_MIMETYPE, csv_lines, xlsx_file
 from provisioning.imports.formats import FORMATS
 
 
@@ -15,4 +15,4 @@ def template(name: str, extension: str) -> tuple[bytes, str]:
     if extension == "csv":
         return "".join(csv_lines(header, rows)).encode("utf-8"), "text/csv; charset=utf-8"
     with xlsx_file(header, rows, title=name) as fh:
-        return fh.read(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return fh.read(), XLSX_MIMETYPE

@@ -16,6 +16,7 @@ from provisioning.imports.formats import FORMATS, Layout
 from provisioning.imports.formats.entries import MAX_LENGTH, Entry, error
 from provisioning.imports.formats.memberships import UNKNOWN_EMAIL
 from provisioning.models.imports import Import, ImportRow
+from provisioning.text import describe, first_bad_character, shown, text_problem
 
 __all__ = ["MAX_LENGTH", "UNKNOWN_EMAIL", "Entry", "entries_for_row", "error", "validate_staged"]
 
@@ -24,12 +25,31 @@ def entries_for_row(layout: Layout, row_no: int, cells: list[str]) -> list[Entry
     """The staged entries of one data row (an empty list for a blank row)."""
     if not any(cells):
         return []
+    unstorable = _text_error(layout, row_no, cells)
+    if unstorable:
+        return [unstorable]
     shape = _shape_error(layout, row_no, cells)
     if shape:
         return [shape]
     if len(cells) < layout.width:
         cells = cells + [""] * (layout.width - len(cells))
     return FORMATS[layout.format].entries(layout, row_no, cells)
+
+
+def _text_error(layout: Layout, row_no: int, cells: list[str]) -> Entry | None:
+    """A cell with a NUL, or bytes the file's encoding can't decode (read as lone surrogates), can't be stored."""
+    for index, cell in enumerate(cells):
+        found = first_bad_character(cell) if text_problem(cell) else None
+        if found is None:
+            continue
+        column = layout.header[index] if index < len(layout.header) else f"column {index + 1}"
+        char = found[1]
+        if "\udc80" <= char <= "\udcff":  # surrogateescape's stand-in for an undecodable byte
+            what = f"a byte (0x{ord(char) - 0xDC00:02X}) the file's encoding can't decode; save the file as UTF-8"
+        else:
+            what = describe(char)
+        return error(row_no, column, shown(cell, 500), f"Row {row_no}, column {column!r}: the cell contains {what}.")
+    return None
 
 
 def _shape_error(layout: Layout, row_no: int, cells: list[str]) -> Entry | None:
