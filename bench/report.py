@@ -45,7 +45,8 @@ class Result:
         return ok and all(v["value"] <= v["max"] for v in self.limits.values())
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ratio": round(self.ratio, 3), "passed": self.passed}
+        # Three significant digits, not three decimals: a ratio against a time budget can be 0.0065.
+        return {**asdict(self), "ratio": float(f"{self.ratio:.3g}"), "passed": self.passed}
 
 
 def _fmt(value: float, unit: str) -> str:

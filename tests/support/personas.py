@@ -58,6 +58,7 @@ class School:
 def launched(client, app, platform, *, sub: str, email: str, roles: list[str], context: str) -> Persona:
     """Launch from the platform into ``context``; the landing page's launch token signs the persona in."""
     platform.context_id = context
+    client = app.test_client()  # a browser of their own: a second person in one browser is asked to switch
     landing = launch(client, platform, sub=sub, email=email, roles=roles, name=sub.title())
     assert landing.status_code == 200, landing.get_data(as_text=True)
     token = re.search(r'name="launch-token" content="([^"]+)"', landing.get_data(as_text=True)).group(1)
