@@ -8,6 +8,8 @@ where the edge asks, the JSON body. The rule itself is provisioning/text.py.
 
 from __future__ import annotations
 
+import json
+
 from flask import request
 
 from provisioning.text import check_text, check_tree, shown
@@ -26,6 +28,10 @@ def check_request(*, json_body: bool = True) -> None:
         check_text(value, f"query parameter {shown(name)!r}", field=shown(name))
     for name, value in request.headers.items():
         check_text(value, f"header {shown(name)!r}", field=shown(name))
+    if request.mimetype == "application/x-www-form-urlencoded":
+        # Keep the raw body readable after the form is parsed (Werkzeug parses from the cached bytes):
+        # an edge that wants JSON says so by it. A urlencoded body is small; multipart uploads stream.
+        request.get_data(cache=True)
     if request.mimetype in FORM_TYPES:
         for name, value in request.form.items(multi=True):
             check_text(name, "a form field's name", field="form")
@@ -33,9 +39,23 @@ def check_request(*, json_body: bool = True) -> None:
         for name, upload in request.files.items(multi=True):
             check_text(upload.filename or "", f"the name of the uploaded file {shown(name)!r}", field=shown(name))
     elif json_body and request.is_json:
-        body = request.get_json(silent=True)
+        body = _decoded_json()
         if body is not None:
             check_json(body)
+
+
+def _decoded_json() -> object | None:
+    """The JSON body, or None when it isn't JSON: the edge's own parser then says what is wrong with it.
+
+    Decoded here from the cached bytes, not with ``request.get_json``: that would cache its own
+    verdict on a bad body (and a RecursionError on absurd nesting is no ValueError)."""
+    data = request.get_data(cache=True)
+    if not data:
+        return None
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return None
 
 
 def check_json(body: object, where: str = "the JSON body") -> None:
