@@ -9,7 +9,8 @@ The suite runs on pytest-xdist (``-n auto`` in pyproject.toml): each worker proc
 SQLite file (its own tmp_path_factory) or its own PostgreSQL database (TEST_DATABASE_URL's name plus
 ``_gw0``, ``_gw1``, ..., created when missing) and, with a real Redis, its own db number
 (TEST_REDIS_URL's plus the worker's index).  With TEST_REDIS_URL set, ``-n auto`` runs the suite in
-one process (the next db numbers may belong to someone else); ``-n N`` asks for N workers anyway.
+one process (the next db numbers may belong to someone else) unless TEST_REDIS_DBS says how many
+consecutive dbs are the suite's (CI gives two); ``-n N`` asks for N workers anyway.
 
 Shared fixtures live here; plain helpers and factories are in tests/support/.
 """
@@ -47,9 +48,12 @@ from tests.support.servers import Inbox, start_smtp
 
 
 def pytest_xdist_auto_num_workers(config):
-    """``-n auto``: one process with a real Redis (see above), else pytest-xdist's default (the CPUs)."""
+    """``-n auto``: with a real Redis, as many workers as TEST_REDIS_DBS gives Redis dbs of their own (default
+    one: a single process), at most the CPUs; else pytest-xdist's default (the CPUs)."""
     if os.environ.get("TEST_REDIS_URL", "").strip():
-        return 0
+        dbs = int(os.environ.get("TEST_REDIS_DBS", "").strip() or 1)
+        workers = min(dbs, os.cpu_count() or 1)
+        return workers if workers > 1 else 0
     return None
 
 
