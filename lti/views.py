@@ -32,7 +32,7 @@ from provisioning.lti import registration_invites
 from provisioning.lti.dynamic_registration import dynamic_register
 from provisioning.lti.registrations import frame_origins
 from provisioning.roles import role_label
-from provisioning.services import ui_sessions
+from provisioning.services import courses, ui_sessions
 from web.observability import DATABASE_UNAVAILABLE
 from web.session import check_session, set_launch_cookie
 from web.text_input import check_json, check_request
@@ -164,6 +164,7 @@ def _landing(tenant_id: int, role: str, lti_role: str, course_id: int | None, op
             lti_role=lti_role,
             role_label=role_label(lti_role or None, role),
             course_id=course_id,
+            course_name=courses.course_name(_rt(), tenant_id, course_id) if course_id else None,
             roster_operation_id=operation_id,
             launch_token=token,
         )

@@ -120,10 +120,63 @@ def can(rt: Runtime, principal: Principal, action: str, obj: Group | User | None
     return obj is None and action in MANAGER_ACTIONS + STAFF_ACTIONS
 
 
+# What a refusal tells the person, for each action: a sentence about what they tried, never the action's
+# internal name.  ``{what}`` is the object the URL names ("this group", "this person"); without one, the
+# action's own words say what is out of reach.  tests/unit/test_refusal_wording.py checks every action.
+REFUSALS: dict[str, str] = {
+    "view_own": "You don't have access to {what}.",
+    "follow_operation": "You don't have access to this operation.",
+    "list_groups": "You don't have access to the list of groups.",
+    "view_group": "You don't have access to {what}.",
+    "view_members": "You can't see the members of {what}.",
+    "manage_group": "You can't change the members of {what}.",
+    "sync_roster": "You can't sync the course roster of {what}.",
+    "view_person": "You don't have access to {what}.",
+    "view_users": "You don't have access to {what}.",
+    "manage_users": "You can't change {what}.",
+    "export": "You can't download the members of {what}.",
+    "message": "You can't send messages to the members of {what}.",
+    "batch_actions": "You can't run batch actions on {what}.",
+    "view_activity": "You don't have access to the logs.",
+    "upload": "You can't upload files.",
+    "create_groups": "You can't create groups.",
+}
+# The object of a refusal without an object (the tenant-wide pages), by action.
+_TENANT_WHAT = {
+    "view_own": "this page",
+    "view_users": "the list of people",
+    "view_person": "this person",
+    "manage_users": "people's accounts",
+    "view_group": "this group",
+    "view_members": "this group",
+    "manage_group": "this group",
+    "sync_roster": "this group",
+    "export": "this group",
+    "message": "this group",
+    "batch_actions": "these people",
+}
+
+
+def refusal(action: str, obj: Group | User | None = None) -> str:
+    """The sentence a person reads when :func:`can` says no to ``action`` on ``obj``."""
+    action = SAME_AS.get(action, action)
+    if isinstance(obj, Group):
+        what = "this group"
+    elif isinstance(obj, User):
+        what = "this person"
+        if action in ("manage_users", "export", "message", "batch_actions", "view_activity", "view_members"):
+            return "You don't have access to this person."
+    else:
+        what = _TENANT_WHAT.get(action, "this page")
+    if action not in REFUSALS:
+        return "You don't have access to this page."
+    return REFUSALS[action].format(what=what)
+
+
 def require(rt: Runtime, principal: Principal, action: str, obj: Group | User | None = None) -> None:
-    """Raise :class:`Forbidden` unless :func:`can` says yes."""
+    """Raise :class:`Forbidden` (with :func:`refusal`'s sentence) unless :func:`can` says yes."""
     if not can(rt, principal, action, obj):
-        raise Forbidden(f"You may not {action.replace('_', ' ')} here.")
+        raise Forbidden(refusal(action, obj))
 
 
 def _learner_can(rt: Runtime, principal: Principal, action: str, obj: Group | User | None) -> bool:
@@ -354,7 +407,7 @@ def import_refusals(rt: Runtime, principal: Principal, import_id: int) -> list[s
     if principal.role == "admin":
         return []
     if principal.role != "manager" or "upload" not in principal.permissions:
-        return ["You may not upload files."]
+        return [refusal("upload")]
     if imp.format == "users":
         return [USERS_FILE_REFUSAL]
     refusals = []

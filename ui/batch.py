@@ -48,7 +48,11 @@ def chosen_action() -> str:
     if not action:  # the picker opens on "Choose an action…": nothing runs by default
         raise InvalidInput("Choose a batch action.", details={"action": ["Choose an action."]})
     if action not in allowed_actions():
-        raise Forbidden(f"You may not run the batch action {action!r} here.")
+        raise Forbidden(
+            f"You can't run the batch action “{ACTIONS[action].label}” here."
+            if action in ACTIONS
+            else "There is no such batch action."
+        )
     return action
 
 
@@ -89,7 +93,7 @@ def confirm_or_start(action: str, params: dict, user_ids: list[int], *, action_u
         beyond = permissions.beyond_reach(rt(), principal(), user_ids)
         if beyond:
             raise Forbidden(
-                f"{LABELS[action]} changes a person's whole account: you may not do it to {len(beyond)} of the "
+                f"{LABELS[action]} changes a person's whole account: you can't do it to {len(beyond)} of the "
                 "selected people, who are staff or belong to groups you do not manage. Ask an administrator."
             )
     if request.form.get("confirmed") != "yes":

@@ -24,7 +24,7 @@ from ui.guard import actor, form_int, principal, rt, ui_url
 
 def _uploader() -> int:
     if not permissions.can(rt(), principal(), "upload"):
-        raise Forbidden("You may not upload files.")
+        raise Forbidden(permissions.refusal("upload"))
     return principal().tenant_id
 
 

@@ -11,6 +11,7 @@ from flask import redirect, render_template, request, url_for
 
 from provisioning import permissions
 from provisioning.errors import Forbidden
+from provisioning.roles import role_label
 from provisioning.services import certificates, courses, groups, notifications, tasks, users
 from ui.batch import (
     LABELS,
@@ -29,7 +30,7 @@ from ui.guard import principal, rt, ui_url
 def _may_view_people() -> None:
     p = principal()
     if p.role == "learner" or not permissions.can(rt(), p, "view_users"):
-        raise Forbidden("You may not see other people here.")
+        raise Forbidden(permissions.refusal("view_users"))
 
 
 @bp.get("/people")
@@ -75,6 +76,10 @@ def person(user_id: int):
         groups=visible,
         shared=user_id in permissions.is_shared_with(rt(), p, [user_id]),
         courses=courses.course_titles_of_users(rt(), p.tenant_id, [user_id]).get(user_id, []),
+        course_roles=[
+            (role_label(role, "learner"), course)
+            for role, course in courses.course_roles_of_user(rt(), p.tenant_id, user_id)
+        ],
         tasks=tasks.list_tasks(rt(), p.tenant_id, user_id, per_page=100).items,
         certificates=certificates.list_certificates(rt(), p.tenant_id, user_id).items,
         notifications=notifications.list_notifications(rt(), p.tenant_id, user_id).items,
@@ -88,12 +93,12 @@ def people_batch():
     _may_view_people()
     p = principal()
     if not permissions.can(rt(), p, "batch_actions"):
-        raise Forbidden("You may not run batch actions.")
+        raise Forbidden(permissions.refusal("batch_actions"))
     action = chosen_action()
     wanted = sorted(set(selected_ids()))
     user_ids = permissions.visible_user_ids(rt(), p, wanted)
     if len(user_ids) != len(wanted):
-        raise Forbidden(f"You may not act on {len(wanted) - len(user_ids)} of the selected users.")
+        raise Forbidden(f"You don't have access to {len(wanted) - len(user_ids)} of the selected people.")
     params = form_params(action)
     back = ui_url("ui.people", shared=1) if request.form.get("shared") == "1" else ui_url("ui.people")
     return confirm_or_start(action, params, user_ids, action_url=url_for("ui.people_batch"), back_url=back)

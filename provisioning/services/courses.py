@@ -349,6 +349,29 @@ def managers_of_groups(rt: Runtime, tenant_id: int, group_ids: Sequence[int]) ->
     return found
 
 
+def course_name(rt: Runtime, tenant_id: int, course_id: int) -> str | None:
+    """How people name a course: its title (the LTI context title, else its label, as the launch stored it),
+    else its external id (the context id); None for no such course of the tenant."""
+    with rt.db.read() as s:
+        return s.scalar(
+            select(func.coalesce(Course.title, Course.external_id)).where(
+                Course.tenant_id == tenant_id, Course.id == course_id
+            )
+        )
+
+
+def course_roles_of_user(rt: Runtime, tenant_id: int, user_id: int) -> list[tuple[str, str]]:
+    """(course role, course name) of each course the user is enrolled in, e.g. ("Instructor", "Biology 101")."""
+    with rt.db.read() as s:
+        rows = s.execute(
+            select(Enrollment.role, func.coalesce(Course.title, Course.external_id))
+            .join(Course, Course.id == Enrollment.course_id)
+            .where(Course.tenant_id == tenant_id, Enrollment.user_id == user_id, Enrollment.status != "dropped")
+            .order_by(func.coalesce(Course.title, Course.external_id), Enrollment.role)
+        )
+        return [(role or "Member", name) for role, name in rows]
+
+
 def course_titles_of_users(rt: Runtime, tenant_id: int, user_ids: Sequence[int]) -> dict[int, list[str]]:
     """The courses each user is enrolled in (titles, else external ids), by user id."""
     found: dict[int, list[str]] = {}

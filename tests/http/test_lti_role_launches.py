@@ -60,7 +60,7 @@ def test_a_course_administrator_manages_their_course_only_and_is_not_a_tenant_ad
     assert _summary(landing) == (
         "manager",
         "Administrator",
-        "Signed in as Course administrator (manager) for course 2.",
+        "Signed in as Course administrator in Course One.",
     )
     ui = _session(client, landing)
     assert ui.get(f"/ui/groups/{own_course}").status_code == 200
@@ -105,7 +105,7 @@ def test_a_none_system_role_with_a_learner_context_role_is_a_learner_and_the_pag
         )
     ):
         landing = launch(client, platform, sub=f"l-{n}", email=f"l{n}@example.edu", roles=roles)
-        assert _summary(landing) == ("learner", "Learner", "Signed in as Learner (learner) for course 1.")
+        assert _summary(landing) == ("learner", "Learner", "Signed in as Learner in Course One.")
     with rt.db.read() as s:
         assert set(s.scalars(select(Enrollment.role))) == {"Learner"}
 

@@ -103,6 +103,8 @@ class Platform:
         self.client_id = "tool-client-1"
         self.deployment_id = "deployment-1"
         self.context_id = "course-101"
+        self.context_title: str | None = "Course One"  # None: the context claim has no title
+        self.context_label: str | None = "C1"
         self.members: list[dict[str, Any]] = []
         self.differences: list[dict[str, Any]] = []
         self.page_size = 3
@@ -299,7 +301,9 @@ class Platform:
         launch = _Launch(_Req({"get": auth_query}), self.conf)
         launch.set_user_data(sub, roles, full_name=name, email_address=email)
         launch.set_resource_link_claim("resource-link-1", title="Groups")
-        launch.set_launch_context_claim(self.context_id, context_title="Course One", context_label="C1")
+        launch.set_launch_context_claim(
+            self.context_id, context_title=self.context_title, context_label=self.context_label
+        )
         if nrps:
             launch.set_nrps(self.memberships_url)
         return launch
