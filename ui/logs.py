@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from flask import jsonify, redirect, render_template, request
+from flask import Response, jsonify, redirect, render_template, request, stream_with_context
 
 from provisioning import activity, operations, permissions
+from provisioning.batch import actions as batch_actions
 from provisioning.errors import Forbidden, InvalidInput, NotFound
 from provisioning.mail import outbox
 from provisioning.models import EMAIL_STATUSES
@@ -41,7 +42,12 @@ def progress(op) -> dict:
         "cancel_requested": op.cancel_requested,
         "result": op.result or {},
         "errors": (op.errors or [])[:20],
+        "export_url": ui_url("ui.operation_export", operation_id=op.id) if is_finished_export(op) else None,
     }
+
+
+def is_finished_export(op) -> bool:
+    return op.status == "succeeded" and (op.params or {}).get("action") == "export_csv"
 
 
 @bp.get(f"/operations/<{ID}:operation_id>")
@@ -62,6 +68,19 @@ def operation(operation_id: int):
 def operation_json(operation_id: int):
     """What the progress bar polls."""
     return jsonify(progress(_operation(operation_id)))
+
+
+@bp.get(f"/operations/<{ID}:operation_id>/export.csv")
+@rule("follow_operation")
+def operation_export(operation_id: int):
+    """The CSV of a finished "Export as CSV" batch action, for whoever may see the operation (its page's rule)."""
+    _operation(operation_id)
+    lines = batch_actions.export_lines(rt(), principal().tenant_id, operation_id)
+    return Response(
+        stream_with_context(lines),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="users-export-{operation_id}.csv"'},
+    )
 
 
 @bp.post(f"/operations/<{ID}:operation_id>/stop")
@@ -90,7 +109,7 @@ def _filters(*names: str) -> dict:
     """The log filters of the query string.  Admins see the tenant's logs; managers whose permission set
     has view_activity see their scope's (permissions.*_scope); nobody else sees logs."""
     if principal().role != "admin" and not permissions.can(rt(), principal(), "view_activity"):
-        raise Forbidden("You may not see the logs.")
+        raise Forbidden(permissions.refusal("view_activity"))
     return {k: request.args.get(k) or "" for k in names}
 
 

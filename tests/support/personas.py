@@ -93,9 +93,10 @@ def ui_actor(persona: Persona) -> Actor:
 
 
 def operation_of(rt, tenant_id: int, sch: School) -> Operation:
-    """A batch action the course's manager started on the course's group."""
+    """A batch action the course's manager started on the course's group: an export, so its download
+    (/ui/operations/{id}/export.csv) answers those who may follow it (a 409 while it runs), like its page."""
     return batch_actions.request_batch_action(
-        rt, tenant_id, "add_task", {"title": "Read"}, ui_actor(sch.manager_own), group_id=sch.group.id
+        rt, tenant_id, "export_csv", {}, ui_actor(sch.manager_own), group_id=sch.group.id
     )
 
 

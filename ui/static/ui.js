@@ -86,6 +86,11 @@
           dd.textContent = typeof data.result[k] === "object" ? JSON.stringify(data.result[k]) : data.result[k];
           facts.appendChild(dt); facts.appendChild(dd);
         });
+        var exportLink = document.getElementById("export-link");
+        if (exportLink && data.export_url) {
+          exportLink.href = data.export_url;
+          document.getElementById("export").hidden = false;
+        }
         result.hidden = false;
       }
       return data.finished;
