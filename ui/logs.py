@@ -125,6 +125,7 @@ def operation(operation_id: int):
     return render_template(
         "ui/operation.html",
         op=op,
+        words=operation_words,
         state=progress(op),
         import_id=request.args.get("import_id"),
         back=request.args.get("back") if (request.args.get("back") or "").startswith("/ui/") else None,
