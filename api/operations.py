@@ -12,7 +12,8 @@ from api.schemas import (
     page_schema,
 )
 from provisioning import operations
-from provisioning.models import OPERATION_STATUSES
+from provisioning.batch.registry import ACTIONS
+from provisioning.models import OPERATION_STATUSES, OPERATION_TYPES
 
 blp = Blueprint("operations", __name__, description="Background operations: status, progress, outcome.")
 require_admin(blp)
@@ -44,7 +45,15 @@ class OperationSchema(Schema):
 
 
 class OperationListQuery(TimeRangeQuery):
-    type = fields.String(validate=validate.Length(max=50), metadata={"description": "e.g. members_copy"})
+    type = fields.String(
+        validate=validate.OneOf(tuple(OPERATION_TYPES)), metadata={"description": "The operation type."}
+    )
+    action = fields.String(
+        validate=validate.OneOf(tuple(ACTIONS)),
+        metadata={
+            "description": "The bulk action of batch_action operations, e.g. deactivate (see POST /batch-actions)."
+        },
+    )
     status = fields.String(validate=validate.OneOf(OPERATION_STATUSES))
 
 

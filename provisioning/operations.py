@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.db import affected, on_commit
 from provisioning.errors import InvalidInput, NotFound
-from provisioning.models import FINISHED_STATUSES, OPERATION_STATUSES, Operation, utcnow
+from provisioning.models import FINISHED_STATUSES, OPERATION_STATUSES, OPERATION_TYPES, Operation, utcnow
 from provisioning.observability.context import current_request_id
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
@@ -127,6 +127,7 @@ def list_operations(
     tenant_id: int,
     *,
     type: str | None = None,
+    action: str | None = None,
     status: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -134,16 +135,27 @@ def list_operations(
     per_page: int = 50,
     visible: Any = None,
 ) -> Page[Operation]:
-    """The action log, newest first; ``visible`` (a condition, e.g. :func:`.permissions.operation_scope`) narrows it."""
+    """The action log, newest first; ``visible`` (a condition, e.g. :func:`.permissions.operation_scope`) narrows it.
+
+    ``action`` keeps the operations of that bulk action (the "action" their params record, e.g. a batch
+    action's name); the caller checks it against its registry (provisioning.batch.registry.check_action).
+    """
     if status and status not in OPERATION_STATUSES:
         raise InvalidInput(
             f"Unknown status {status!r}.", details={"status": [f"Must be one of {', '.join(OPERATION_STATUSES)}."]}
+        )
+    if type and type not in OPERATION_TYPES:
+        raise InvalidInput(
+            f"Unknown operation type {type!r}.",
+            details={"type": [f"Must be one of {', '.join(OPERATION_TYPES)}."]},
         )
     stmt = select(Operation).where(Operation.tenant_id == tenant_id)
     if visible is not None:
         stmt = stmt.where(visible)
     if type:
         stmt = stmt.where(Operation.type == type)
+    if action:
+        stmt = stmt.where(Operation.params["action"].as_string() == action)
     if status:
         stmt = stmt.where(Operation.status == status)
     if since:

@@ -377,6 +377,38 @@ def visible_user_ids(rt: Runtime, principal: Principal, user_ids: list[int]) -> 
         return sorted(tenant_user_ids(s, principal.tenant_id, user_ids, within=user_scope(principal)))
 
 
+@dataclass(frozen=True)
+class Names:
+    """Names of the users and groups a page mentions, by id: only those the principal may open."""
+
+    users: dict[int, str]
+    groups: dict[int, str]
+
+
+def names_in_scope(rt: Runtime, principal: Principal, user_ids: set[int], group_ids: set[int]) -> Names:
+    """The names of those of ``user_ids`` and ``group_ids`` that are the tenant's and in the principal's
+    scope (user_scope, group_scope); one query for each kind, whatever the number of ids."""
+    users: dict[int, str] = {}
+    groups: dict[int, str] = {}
+    with rt.db.read() as s:
+        if user_ids:
+            stmt = select(User.id, User.display_name, User.given_name, User.family_name, User.username).where(
+                User.tenant_id == principal.tenant_id, User.id.in_(sorted(user_ids))
+            )
+            if (seen := user_scope(principal)) is not None:
+                stmt = stmt.where(User.id.in_(seen))
+            for uid, display, given, family, username in s.execute(stmt):
+                users[uid] = display or " ".join(p for p in (given, family) if p) or username
+        if group_ids:
+            gstmt = select(Group.id, Group.name).where(
+                Group.tenant_id == principal.tenant_id, Group.id.in_(sorted(group_ids))
+            )
+            if (listed := group_scope(principal)) is not None:
+                gstmt = gstmt.where(Group.id.in_(listed))
+            groups = {gid: name for gid, name in s.execute(gstmt)}
+    return Names(users, groups)
+
+
 def is_shared_with(rt: Runtime, principal: Principal, user_ids: list[int]) -> set[int]:
     """Which of ``user_ids`` are shared with the principal (a manager); for labelling lists."""
     if principal.role != "manager" or not user_ids:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from flask import Response, jsonify, redirect, render_template, request, stream_with_context
 
 from provisioning import activity, operations, permissions
 from provisioning.batch import actions as batch_actions
+from provisioning.batch.registry import ACTIONS, check_action
 from provisioning.errors import Forbidden, InvalidInput, NotFound
 from provisioning.mail import outbox
-from provisioning.models import EMAIL_STATUSES
+from provisioning.models import EMAIL_STATUSES, OPERATION_STATUSES, OPERATION_TYPES
 from provisioning.services import certificates, groups, notifications, tasks
 from provisioning.services import signin_links as ui_links
 from ui.blueprint import ID, bp, rule
@@ -18,6 +21,69 @@ from ui.groups import page_number
 from ui.guard import actor, principal, rt, ui_url
 
 FINISHED = ("succeeded", "failed", "cancelled")
+# Where a batch action's job has got to (for resuming it); nothing a reader of the result needs.
+BOOKKEEPING = ("done_ranges", "done_through_user_id")
+UI_ACTOR = re.compile(r"ui:user-(\d+)")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A person or group as a log shows it: the name, and its page when the viewer may open it."""
+
+    text: str
+    href: str | None = None
+
+
+def action_words(action: str) -> str:
+    """A batch action in words, e.g. "Reactivate users"."""
+    label = ACTIONS[action].label
+    return f"{label} users" if " " not in label else f"{label} (users)"
+
+
+def operation_words(op) -> str:
+    action = (op.params or {}).get("action")
+    if op.type == "batch_action" and action in ACTIONS:
+        return action_words(action)
+    return OPERATION_TYPES.get(op.type, op.type.replace("_", " ").capitalize())
+
+
+def _actor_id(name: str | None) -> int | None:
+    match = UI_ACTOR.fullmatch(name or "")
+    return int(match[1]) if match else None
+
+
+def _object_id(kind: str | None, object_type: str | None, object_id: str | None) -> int | None:
+    return int(object_id) if object_type == kind and (object_id or "").isdigit() else None
+
+
+class Mentions:
+    """The names a page of log rows mentions, resolved at once (one query per kind) within the viewer's scope."""
+
+    def __init__(self, actors: list[str | None], objects: list[tuple[str | None, str | None]]):
+        users = {i for i in map(_actor_id, actors) if i is not None}
+        users |= {i for t, o in objects if (i := _object_id("user", t, o)) is not None}
+        groups = {i for t, o in objects if (i := _object_id("group", t, o)) is not None}
+        self.names = permissions.names_in_scope(rt(), principal(), users, groups)
+
+    def actor(self, name: str | None) -> Mention:
+        uid = _actor_id(name)
+        if uid is None:
+            return Mention(name or "")
+        return self._user(uid) or Mention("someone outside your groups")
+
+    def object(self, object_type: str | None, object_id: str | None) -> Mention:
+        if (uid := _object_id("user", object_type, object_id)) is not None:
+            return self._user(uid) or Mention("a person outside your groups")
+        if (gid := _object_id("group", object_type, object_id)) is not None:
+            if gid in self.names.groups:
+                return Mention(self.names.groups[gid], ui_url("ui.group", group_id=gid))
+            return Mention("a group outside your groups")
+        return Mention(" ".join(str(x) for x in (object_type, object_id) if x))
+
+    def _user(self, uid: int) -> Mention | None:
+        if uid not in self.names.users:
+            return None
+        return Mention(self.names.users[uid], ui_url("ui.person", user_id=uid))
 
 
 def _operation(operation_id: int):
@@ -40,7 +106,7 @@ def progress(op) -> dict:
         "percent": percent,
         "finished": op.status in FINISHED,
         "cancel_requested": op.cancel_requested,
-        "result": op.result or {},
+        "result": _readable(op.result or {}),
         "errors": (op.errors or [])[:20],
         "export_url": ui_url("ui.operation_export", operation_id=op.id) if is_finished_export(op) else None,
     }
@@ -50,6 +116,14 @@ def is_finished_export(op) -> bool:
     return op.status == "succeeded" and (op.params or {}).get("action") == "export_csv"
 
 
+def _readable(result: dict) -> dict:
+    """The result without the job's bookkeeping, its batch action in words."""
+    shown = {k: v for k, v in result.items() if k not in BOOKKEEPING}
+    if shown.get("action") in ACTIONS:
+        shown["action"] = action_words(shown["action"])
+    return shown
+
+
 @bp.get(f"/operations/<{ID}:operation_id>")
 @rule("follow_operation")
 def operation(operation_id: int):
@@ -57,6 +131,7 @@ def operation(operation_id: int):
     return render_template(
         "ui/operation.html",
         op=op,
+        words=operation_words,
         state=progress(op),
         import_id=request.args.get("import_id"),
         back=request.args.get("back") if (request.args.get("back") or "").startswith("/ui/") else None,
@@ -116,12 +191,13 @@ def _filters(*names: str) -> dict:
 @bp.get("/logs")
 @rule("view_activity")
 def logs():
-    """The action log: operations, filtered by type, status and date."""
-    args = _filters("type", "status", "since", "until")
+    """The action log: operations, filtered by type, bulk action, status and date."""
+    args = _filters("type", "action", "status", "since", "until")
     page = operations.list_operations(
         rt(),
         principal().tenant_id,
         type=args["type"] or None,
+        action=check_action(args["action"]) if args["action"] else None,
         status=args["status"] or None,
         since=_day("since"),
         until=_day("until", end=True),
@@ -129,7 +205,17 @@ def logs():
         per_page=50,
         visible=permissions.operation_scope(principal(), actor().name),
     )
-    return render_template("ui/logs.html", page=page, args=args, progress=progress)
+    return render_template(
+        "ui/logs.html",
+        page=page,
+        args=args,
+        progress=progress,
+        words=operation_words,
+        mentions=Mentions([op.requested_by for op in page.items], []),
+        types=OPERATION_TYPES,
+        actions={name: action_words(name) for name in ACTIONS},
+        statuses=OPERATION_STATUSES,
+    )
 
 
 @bp.get("/activity")
@@ -148,7 +234,8 @@ def activity_log():
         per_page=50,
         visible=permissions.activity_scope(principal(), actor().name),
     )
-    return render_template("ui/activity.html", page=page, args=args)
+    mentions = Mentions([e.actor for e in page.items], [(e.object_type, e.object_id) for e in page.items])
+    return render_template("ui/activity.html", page=page, args=args, mentions=mentions)
 
 
 @bp.get("/emails")

@@ -21,7 +21,7 @@ from sqlalchemy import func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
-from provisioning.batch.registry import ACTIONS, own_access_refusal, validate_params
+from provisioning.batch.registry import ACTIONS, check_action, own_access_refusal, validate_params
 from provisioning.batch.steps import Step, StepContext, export_header
 from provisioning.chunking import next_size, timed
 from provisioning.db import id_in
@@ -105,10 +105,7 @@ def request_batch_action(
     filter: str | None = None,
 ) -> Operation:
     """Validate a batch action and start its Operation; returns the queued Operation."""
-    if action not in ACTIONS:
-        raise InvalidInput(
-            f"Unknown action {action!r}.", details={"action": [f"Must be one of {', '.join(sorted(ACTIONS))}."]}
-        )
+    check_action(action)
     refusal = own_access_refusal(action, actor.user_id, user_ids or ())
     if refusal:
         raise Forbidden(refusal)

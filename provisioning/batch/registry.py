@@ -193,6 +193,15 @@ ACTIONS: dict[str, BatchAction] = register(
 )
 
 
+def check_action(action: str) -> str:
+    """``action`` if it names a batch action; otherwise a 400 naming the known ones."""
+    if action not in ACTIONS:
+        raise InvalidInput(
+            f"Unknown action {action!r}.", details={"action": [f"Must be one of {', '.join(sorted(ACTIONS))}."]}
+        )
+    return action
+
+
 def own_access_refusal(action: str, actor_user_id: int | None, user_ids: Any) -> str | None:
     """Why ``action`` may not run on these users (the acting user is one of them and it would end their
     own access: deactivate, delete, change their own role), or None.  Checked in the core, so every

@@ -33,6 +33,7 @@ from provisioning.models.lti import (
 from provisioning.models.operation import (
     FINISHED_STATUSES,
     OPERATION_STATUSES,
+    OPERATION_TYPES,
     Operation,
 )
 from provisioning.models.tenant import Tenant
@@ -75,6 +76,7 @@ __all__ = [
     "Membership",
     "Notification",
     "OPERATION_STATUSES",
+    "OPERATION_TYPES",
     "Operation",
     "SESSION_END_REASONS",
     "TOKEN_SCOPES",

@@ -12,6 +12,16 @@ from provisioning.models.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
 
 OPERATION_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED_STATUSES = ("succeeded", "failed", "cancelled")
+# Every Operation type, with the words the logs show for it (jobs/handlers.py maps each to its work).
+OPERATION_TYPES = {
+    "members_copy": "Copy members",
+    "import": "Import",
+    "roster_sync": "Roster sync",
+    "rule_evaluation": "Rule evaluation",
+    "batch_action": "Batch action on users",
+    "group_message": "Message to a group",
+    "send_emails": "Send emails",
+}
 
 
 class Operation(Base):

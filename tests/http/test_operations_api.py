@@ -5,7 +5,9 @@ from urllib.parse import quote
 
 import pytest
 
+from jobs.handlers import HANDLERS
 from provisioning.activity import Actor
+from provisioning.models import OPERATION_TYPES
 from provisioning.operations import start_operation
 from tests.support.api import new_group, new_user
 
@@ -68,15 +70,15 @@ def test_a_finished_operation_has_its_times_and_result(client, tenant, run_jobs)
 def test_list_filters_by_type_and_status_newest_first(client, rt, tenant, run_jobs):
     copy_id, _ = request_copy(client, tenant)
     run_jobs()
-    import_id = start(rt, tenant, "csv_import")
+    import_id = start(rt, tenant, "import")
     assert [o["id"] for o in listing(client, tenant)["items"]] == [import_id, copy_id]
     assert [o["id"] for o in listing(client, tenant, "type=members_copy")["items"]] == [copy_id]
     assert [o["id"] for o in listing(client, tenant, "status=queued")["items"]] == [import_id]
-    assert [o["id"] for o in listing(client, tenant, "status=succeeded&type=csv_import")["items"]] == []
+    assert [o["id"] for o in listing(client, tenant, "status=succeeded&type=import")["items"]] == []
 
 
 def test_list_filters_by_creation_time(client, rt, tenant):
-    op_id = start(rt, tenant, "csv_import")
+    op_id = start(rt, tenant, "import")
     now = datetime.now(UTC)
     hour = timedelta(hours=1)
 
@@ -92,9 +94,33 @@ def test_list_filters_by_creation_time(client, rt, tenant):
     assert ids(since=(now - hour).replace(tzinfo=None)) == [op_id]
 
 
+def test_list_filters_by_bulk_action(client, rt, tenant):
+    user = new_user(client, tenant, "bulk@example.org")
+    ids = {}
+    for action in ("deactivate", "reactivate"):
+        r = client.post(
+            "/api/v1/batch-actions", json={"action": action, "user_ids": [user["id"]]}, headers=tenant.admin
+        )
+        assert r.status_code == 202, r.json
+        ids[action] = r.json["operation_id"]
+    start(rt, tenant, "import")
+    assert [o["id"] for o in listing(client, tenant, "action=deactivate")["items"]] == [ids["deactivate"]]
+    assert [o["id"] for o in listing(client, tenant, "action=reactivate&type=batch_action")["items"]] == [
+        ids["reactivate"]
+    ]
+    assert listing(client, tenant, "action=delete")["items"] == []
+
+
+def test_an_unknown_type_or_action_is_a_400_naming_the_known_ones(client, tenant):
+    r = client.get("/api/v1/operations?type=deactivate", headers=tenant.admin)
+    assert r.status_code == 400 and "batch_action" in str(r.json["errors"]["type"])
+    r = client.get("/api/v1/operations?action=nope", headers=tenant.admin)
+    assert r.status_code == 400 and "reactivate" in str(r.json["errors"]["action"])
+
+
 def test_list_pages_with_the_total(client, rt, tenant):
     for _ in range(3):
-        start(rt, tenant, "csv_import")
+        start(rt, tenant, "import")
     page = listing(client, tenant, "per_page=2&page=2")
     assert (page["total"], page["page"], page["per_page"], len(page["items"])) == (3, 2, 2, 1)
 
@@ -106,6 +132,9 @@ def test_list_pages_with_the_total(client, rt, tenant):
         ("since=yesterday", "since"),
         ("until=0001-01-01T00:00:00%2B14:00", "until"),
         ("per_page=501", "per_page"),
+        ("type=deactivate", "type"),
+        ("type=csv_import", "type"),
+        ("action=explode", "action"),
         ("page=abc", "page"),
     ],
 )
@@ -136,3 +165,7 @@ def test_cancelling_a_finished_operation_changes_nothing(client, tenant, run_job
 def test_an_unknown_operation_is_a_404(client, tenant):
     assert client.get("/api/v1/operations/12345", headers=tenant.admin).status_code == 404
     assert client.post("/api/v1/operations/12345/cancel", headers=tenant.admin).status_code == 404
+
+
+def test_every_operation_type_the_filter_accepts_has_a_job():
+    assert set(OPERATION_TYPES) <= set(HANDLERS)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from provisioning.activity import Actor
+from provisioning.batch import actions as batch_actions
 from provisioning.lti import launch as lti_launch
 from provisioning.lti import registrations as lti_registrations
 from provisioning.services import groups, memberships, users
@@ -198,7 +199,7 @@ def test_an_unreadable_upload_says_why(owner):
 def test_the_logs_list_operations_and_activity_with_filters(owner, school):
     owner.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "Hi", "body": "There"})
     ops = owner.get("/ui/logs", type="group_message").get_data(as_text=True)
-    assert "group_message (message)" in ops
+    assert "Message to a group" in ops
     assert "group_message" not in owner.get("/ui/logs", type="import").get_data(as_text=True).split("<tbody>")[1]
     events = owner.get("/ui/activity", channel="ui").get_data(as_text=True)
     assert "ui.signin_link.used" in events
@@ -668,15 +669,57 @@ def test_a_manager_sees_the_logs_of_their_groups_users_and_operations_only(
     assert "For Team B" in owner.get("/ui/emails").get_data(as_text=True)
     activity = tia.get("/ui/activity").get_data(as_text=True)
     assert "ui.signin_link.used" not in activity  # the owner's sign-in is not hers to see
-    objects = set(re.findall(r"<td>(\w+) (\d+)</td></tr>", activity))
+    objects = set(re.findall(r'data-object="(\w+) (\d+)"', activity))
     assert ("group", str(school["mine"].id)) in objects and ("user", str(school["lee"].id)) in objects
     assert ("group", str(school["theirs"].id)) not in objects and ("user", str(school["max"].id)) not in objects
     assert ("group", str(school["theirs"].id)) in set(
-        re.findall(r"<td>(\w+) (\d+)</td></tr>", owner.get("/ui/activity").get_data(as_text=True))
+        re.findall(r'data-object="(\w+) (\d+)"', owner.get("/ui/activity").get_data(as_text=True))
     )
     op_ids = [int(i) for i in re.findall(r"/ui/operations/(\d+)", owner.get("/ui/logs").get_data(as_text=True))]
     visible = {i for i in op_ids if tia.get(f"/ui/operations/{i}.json").status_code == 200}
     assert len(op_ids) == 3 and len(visible) == 2
+
+
+def _body(page) -> str:
+    return page.get_data(as_text=True).split("<tbody>")[1].split("</tbody>")[0]
+
+
+def test_the_action_log_filters_by_bulk_action_and_date_in_words(owner, rt, tenant, school):
+    for action in ("deactivate", "reactivate"):
+        batch_actions.request_batch_action(rt, tenant.id, action, {}, ACTOR, user_ids=[school["max"].id])
+    reactivations = _body(owner.get("/ui/logs", action="reactivate"))
+    assert reactivations.count("<tr") == 1 and "Reactivate users" in reactivations
+    assert "Deactivate users" in _body(owner.get("/ui/logs", action="deactivate", type="batch_action"))
+    assert "No operations match" in _body(owner.get("/ui/logs", action="reactivate", since="2999-01-01"))
+    today = datetime.now(UTC).date().isoformat()
+    assert _body(owner.get("/ui/logs", action="deactivate", since=today, until=today)).count("<tr") == 1
+    refused = owner.get("/ui/logs", action="explode")
+    assert refused.status_code == 400 and "reactivate" in refused.get_data(as_text=True)
+    assert owner.get("/ui/logs", type="deactivate").status_code == 400
+
+
+def test_the_logs_show_names_linked_in_scope_not_ids(owner, app, rt, tenant, school, run_jobs):
+    tia = launch_as(app.test_client(), app, tenant.id, school["teacher"].id, "manager", school["course"].id)
+    tia.post(f"/ui/groups/{school['mine'].id}/message", {"subject": "For Team A", "body": "Hi"})
+    memberships.add_members(rt, tenant.id, school["theirs"].id, user_ids=[school["lee"].id], actor=ACTOR)
+    run_jobs()
+    ops = _body(owner.get("/ui/logs"))
+    assert "ui:user-" not in ops and f'href="/ui/people/{school["teacher"].id}">Tia</a>' in ops
+    events = _body(owner.get("/ui/activity"))
+    assert f'href="/ui/groups/{school["theirs"].id}">Team B</a>' in events
+    assert f'href="/ui/people/{school["max"].id}">Max</a>' in events
+    assert "ui:user-" not in events and not re.search(r">\s*(user|group) \d+\s*<", events)
+    mine = _body(tia.get("/ui/activity"))
+    assert ">Team A</a>" in mine and "Lee</a>" in mine and "Tia</a>" in mine
+    assert "Team B" not in mine and "Max" not in mine
+
+
+def test_an_operation_shows_no_job_bookkeeping(owner, rt, tenant, school, run_jobs):
+    op = batch_actions.request_batch_action(rt, tenant.id, "reactivate", {}, ACTOR, user_ids=[school["max"].id])
+    run_jobs()
+    page = owner.get(f"/ui/operations/{op.id}").get_data(as_text=True)
+    assert "<h1>Reactivate users</h1>" in page
+    assert "done ranges" not in page and "done through" not in page
 
 
 def test_a_manager_without_the_permissions_sees_no_logs_and_cannot_upload(client, app, rt, school, tenant):
