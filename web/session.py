@@ -130,25 +130,25 @@ def current_launch() -> Launch | None:
     return check_session().launch
 
 
-def set_launch_cookie(response, token: str) -> None:
+def _cookie_attributes() -> dict:
+    """The launch cookie's attributes; clearing it must name the same ones (a Partitioned cookie is a
+    different cookie to the browser than an unpartitioned one of the same name)."""
     secure = request.is_secure
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=token_max_age(),
-        httponly=True,
-        secure=secure,
-        path="/",
-        samesite="None" if secure else "Lax",
-        partitioned=secure,
-    )
+    return {
+        "path": "/",
+        "httponly": True,
+        "secure": secure,
+        "samesite": "None" if secure else "Lax",
+        "partitioned": secure,
+    }
+
+
+def set_launch_cookie(response, token: str) -> None:
+    response.set_cookie(COOKIE, token, max_age=token_max_age(), **_cookie_attributes())
 
 
 def clear_launch_cookie(response) -> None:
-    secure = request.is_secure
-    response.delete_cookie(
-        COOKIE, path="/", httponly=True, secure=secure, samesite="None" if secure else "Lax", partitioned=secure
-    )
+    response.delete_cookie(COOKIE, **_cookie_attributes())
 
 
 def current_principal():
