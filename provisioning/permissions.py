@@ -36,19 +36,11 @@ from provisioning.models import (
 )
 from provisioning.roles import COURSE_MANAGER_ROLES
 from provisioning.runtime import Runtime
+from provisioning.settings_catalog import MANAGER_PERMISSIONS
 from provisioning.store.users import tenant_user_ids
 
 # Actions on groups and users that a manager's permission set can grant.
-MANAGER_ACTIONS = (
-    "view_users",
-    "manage_users",
-    "export",
-    "message",
-    "batch_actions",
-    "view_activity",
-    "upload",
-    "create_groups",
-)
+MANAGER_ACTIONS = MANAGER_PERMISSIONS
 # What a learner may do, and only on their own things.
 OWN_ACTIONS = ("view_own",)
 # Actions on one group: a manager's on the groups of the courses they teach; a learner's view_group on

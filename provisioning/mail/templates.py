@@ -20,6 +20,11 @@ SUBJECTS = {
     "password_reset": "Reset your {tenant_name} password",
     "message": "{subject}",
 }
+# Subjects of the translated templates (``<name>.<language>.txt`` and ``.html``), by language.
+TRANSLATED_SUBJECTS = {
+    "de": {"invitation": "Sie sind eingeladen, {tenant_name} beizutreten"},
+    "es": {"invitation": "Le invitamos a unirse a {tenant_name}"},
+}
 
 
 @dataclass(frozen=True)
@@ -46,14 +51,25 @@ def one_line(value: str) -> str:
     return " ".join(str(value).split())
 
 
-def render(template: str, context: dict[str, Any]) -> Rendered:
-    """Render ``template`` ("invitation", "password_reset" or "message") with ``context``."""
+def template_language(template: str, language: str | None) -> str | None:
+    """The language of ``template``'s translation for a language tag ("de-AT" -> "de"), None: English."""
+    primary = (language or "").split("-")[0].split("_")[0].lower()
+    return primary if template in TRANSLATED_SUBJECTS.get(primary, {}) else None
+
+
+def render(template: str, context: dict[str, Any], *, language: str | None = None) -> Rendered:
+    """Render ``template`` ("invitation", "password_reset" or "message") with ``context``, in
+    ``language`` (a BCP 47 tag) where the template has that translation, else in English."""
     env = _env()
-    subject = one_line(SUBJECTS[template].format_map(context))[:400]
+    lang = template_language(template, language)
+    name = f"{template}.{lang}" if lang else template
+    subjects = TRANSLATED_SUBJECTS[lang] if lang else SUBJECTS
+    subject = one_line(subjects[template].format_map(context))[:400]
+    context = {"lang": lang or "en", **context}
     return Rendered(
         subject=subject,
-        text=env.get_template(f"{template}.txt").render(**context),
-        html=env.get_template(f"{template}.html").render(**context),
+        text=env.get_template(f"{name}.txt").render(**context),
+        html=env.get_template(f"{name}.html").render(**context),
     )
 
 
