@@ -179,6 +179,23 @@ def typed_primaries(core: dict[str, Any]) -> None:
             )
 
 
+def one_primary(values: list[Any]) -> list[Any]:
+    """``values`` as RFC 7643 says they are, for a list stored before this was enforced: primary a
+    boolean (a stored "True" string read as true) and true on the first primary value only (§2.4).
+    The stored list is not changed here (its next PATCH or PUT rewrites it)."""
+    shown: list[Any] = []
+    seen = False
+    for element in values:
+        flag = element.get("primary") if isinstance(element, dict) else None
+        if isinstance(flag, str) and flag.strip().lower() in ("true", "false"):
+            flag = flag.strip().lower() == "true"
+        if isinstance(flag, bool):
+            element = {**element, "primary": flag and not seen}
+            seen = seen or flag
+        shown.append(element)
+    return shown
+
+
 def primary_email(emails: Any) -> tuple[str | None, str | None]:
     """The primary email (primary true, else the first) and its type."""
     if emails is None:
@@ -253,6 +270,9 @@ def user_document(user: User, base_url: str, groups: list[dict] | None = None) -
     for attr in USER_EXTRA:
         if attr in extra:
             doc[attr] = extra[attr]
+    for attr in MULTI_VALUED_EXTRA:
+        if isinstance(doc.get(attr), list):
+            doc[attr] = one_primary(doc[attr])
     if groups is not None:
         doc["groups"] = groups
     enterprise = {attr: getattr(user, column) for attr, column in ENTERPRISE_COLUMNS.items() if getattr(user, column)}

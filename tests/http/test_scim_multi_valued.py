@@ -247,16 +247,22 @@ def test_a_patch_that_marks_two_values_primary_at_once_is_a_400_and_changes_noth
     assert client.get(f"/scim/v2/Users/{user['id']}", headers=tenant.scim).json["roles"] == roles
 
 
-def test_a_user_stored_with_two_primaries_can_still_be_patched_and_keeps_the_first(client, tenant, rt):
+def test_a_user_stored_with_two_primaries_or_string_booleans_reads_and_patches_as_the_rfc_says(client, tenant, rt):
     user = create(client, tenant, userName="u")
     with rt.db.transaction() as s:  # as the service stored it before RFC 7644 §3.5.2 was enforced
         row = s.get(User, int(user["id"]))
         row.extra = {
-            "emails": [{"value": "a@example.org", "primary": True}, {"value": "b@example.org", "primary": True}]
+            "emails": [{"value": "a@example.org", "primary": True}, {"value": "b@example.org", "primary": "True"}],
+            "roles": [{"value": "r", "primary": "True"}],
         }
+    got = client.get(f"/scim/v2/Users/{user['id']}", headers=tenant.scim).json
+    assert [e["primary"] for e in got["emails"]] == [True, False]  # shown with one primary already
+    assert got["roles"] == [{"value": "r", "primary": True}]  # and as a boolean
     r = patch(client, tenant, user["id"], {"op": "replace", "path": "title", "value": "Dr"})
     assert r.status_code == 200, r.json
     assert [e["primary"] for e in r.json["emails"]] == [True, False]
+    with rt.db.read() as s:
+        assert [e["primary"] for e in s.get(User, int(user["id"])).extra["emails"]] == [True, False]
 
 
 # --- 3. booleans follow the schema, "True"/"False" from Entra included ---------------------------
