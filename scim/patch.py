@@ -238,6 +238,12 @@ def matches(node: Any, element: Any) -> bool:
         op = node.value.lower()
         if op == "pr":
             return present
+        if name.lower() in BOOLEAN_SUBS and node.comp_value is not None:
+            # A boolean compares as one (RFC 7644 §3.4.2.2): an absent primary is false, as in GET filters.
+            if op not in ("eq", "ne"):
+                raise InvalidFilterError(f"{name} is a boolean; it can only be compared with eq or ne.")
+            equal = is_primary({"primary": element.get(key)}) == _typed(name, node.comp_value.value, name)
+            return equal if op == "eq" else not equal
         actual = _as_text(element.get(key)).lower() if key else None
         expected = _as_text(node.comp_value.value if node.comp_value else None).lower()
         if op == "eq":

@@ -401,3 +401,16 @@ def test_a_bulk_post_with_two_primaries_is_that_operations_400(client, tenant):
     assert first["status"] == "400" and first["response"]["scimType"] == "invalidValue"
     assert second["status"] == "201"
     assert found(client, tenant, 'roles[primary eq true].value eq "r"') == ["b"]
+
+
+@pytest.mark.parametrize("literal", ["false", "False", '"False"'])
+def test_a_patch_value_filter_on_primary_compares_booleans_and_an_absent_primary_is_false(client, tenant, literal):
+    # The same meaning as the GET filter (RFC 7644 §3.4.2.2; primary is a boolean, RFC 7643 §4.1.2).
+    roles = [{"value": "a", "primary": True}, {"value": "b", "primary": False}, {"value": "c"}]
+    user = create(client, tenant, userName="u", roles=roles)
+    assert found(client, tenant, f'roles[primary eq {literal}].value eq "c"') == ["u"]
+    r = patch(client, tenant, user["id"], {"op": "remove", "path": f"roles[primary eq {literal}]"})
+    assert r.status_code == 200, r.json
+    assert r.json["roles"] == [{"value": "a", "primary": True}]
+    r = patch(client, tenant, user["id"], {"op": "remove", "path": "roles[primary gt false]"})
+    assert r.status_code == 400 and r.json["scimType"] == "invalidFilter", r.json
