@@ -98,6 +98,10 @@ class ImportSchema(Schema):
     excluded = fields.Integer()
     errors = fields.List(fields.Nested(RowError), metadata={"description": "The first page; see /errors."})
     warnings = fields.List(fields.String())
+    sheet = fields.String(allow_none=True, metadata={"description": "XLSX: the worksheet the rows were read from."})
+    header_row = fields.Integer(
+        metadata={"description": "The row holding the header (rows above it, blank or a title, are not read)."}
+    )
     operation_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
 

@@ -63,14 +63,26 @@ def create_import(
     error worded like an unknown email's, so neither the preview nor the commit reaches past it.
     """
     _check_options(options)
-    table = read_table(stream, filename, max_rows=rt.settings.import_max_rows)
-    with rt.db.transaction() as s:
+    with rt.db.read() as s:
         tenant = s.get(Tenant, tenant_id)
         assert tenant is not None, "the caller's tenant exists"
         custom = frozenset((tenant.settings or {}).get("custom_attributes") or ())
+    has_group_target = bool(options.group_id or options.group_name)
+
+    def is_header(cells: list[str]) -> bool:
+        return formats.header_matches(
+            cells,
+            fmt=options.format,
+            has_group_target=has_group_target,
+            mapping=options.column_mapping,
+            custom_names=custom,
+        )
+
+    table = read_table(stream, filename, max_rows=rt.settings.import_max_rows, is_header=is_header)
+    with rt.db.transaction() as s:
         fmt = options.format
         if fmt == "auto":
-            fmt = formats.detect_format(table.header, has_group_target=bool(options.group_id or options.group_name))
+            fmt = formats.detect_format(table.header, has_group_target=has_group_target)
         layout = formats.layout_for(fmt, table.header, mapping=options.column_mapping, custom_names=custom)
         format_ = formats.FORMATS[fmt]
         if options.mode == "replace" and not format_.replaces_members:
@@ -104,8 +116,11 @@ def create_import(
             if layout.email_col is not None
             else (layout.header[layout.email_cols[0]] if layout.email_cols else None)
         )
+        above = [f"The header row is {table.where()}; the rows above it were not read."] if table.header_row > 1 else []
         imp.summary = {
-            "warnings": table.warnings + layout.warnings,
+            "sheet": table.sheet,
+            "header_row": table.header_row,
+            "warnings": above + table.warnings + layout.warnings,
             "email_header": email_header,
             "columns": {name: layout.header[i] for name, i in layout.user_cols.items()},
         }
@@ -256,6 +271,8 @@ def describe_import(rt: Runtime, tenant_id: int, import_id: int, *, errors_per_p
         "excluded": summary.get("excluded", 0),
         "errors": [error_item(r) for r in errors.items],
         "warnings": summary.get("warnings", []),
+        "sheet": summary.get("sheet"),
+        "header_row": summary.get("header_row", 1),
         "operation_id": imp.operation_id,
         "created_at": imp.created_at,
     }

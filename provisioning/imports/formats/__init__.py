@@ -30,6 +30,7 @@ __all__ = [
     "detect_format",
     "file_error",
     "format_of",
+    "header_matches",
     "layout_for",
     "norm",
 ]
@@ -78,3 +79,25 @@ def layout_for(
     if duplicates:
         raise format_.file_error(f"The header repeats the column(s) {', '.join(repr(d) for d in duplicates)}.")
     return format_.layout(header, mapping or {}, custom_names)
+
+
+def header_matches(
+    cells: list[str],
+    *,
+    fmt: str = "auto",
+    has_group_target: bool = False,
+    mapping: dict[str, Any] | None = None,
+    custom_names: frozenset[str] = frozenset(),
+) -> bool:
+    """Whether a row is a header row of ``fmt`` (or, for "auto", of the format detected from it):
+    the format recognises it and lays it out without a file-level error.  What the reader looks
+    for among a file's first rows and sheets (a title, blank rows or an instructions sheet come first)."""
+    header = list(cells)
+    while header and not header[-1]:
+        header.pop()
+    try:
+        name = detect_format(header, has_group_target=has_group_target) if fmt == "auto" else fmt
+        layout_for(name, header, mapping=mapping, custom_names=custom_names)
+    except InvalidInput:
+        return False
+    return True
