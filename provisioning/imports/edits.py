@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
+from provisioning.db import id_in
 from provisioning.errors import Conflict, InvalidInput
 from provisioning.identity_keys import identity_key
 from provisioning.imports.formats import FORMATS
@@ -32,9 +33,10 @@ def update_import(rt: Runtime, tenant_id: int, import_id: int, changes: dict[str
         problems: dict[str, list[str]] = {}
         for old, new in (changes.get("rename_groups") or {}).items():
             _rename(s, imp, old, new, problems)
-        rows = [int(r) for r in changes.get("exclude_rows") or ()]
+        rows = sorted({int(r) for r in changes.get("exclude_rows") or ()})
         if rows:
-            _exclude(s, imp, ImportRow.row_no.in_(rows))
+            _check_rows_exist(s, imp, rows)
+            _exclude(s, imp, id_in(s, ImportRow.row_no, rows))
         emails = [identity_key(e) for e in changes.get("exclude_emails") or () if e and e.strip()]
         if emails:
             _exclude(s, imp, ImportRow.email.in_(emails))
@@ -54,6 +56,26 @@ def update_import(rt: Runtime, tenant_id: int, import_id: int, changes: dict[str
         refresh_summary(s, imp)
         record(s, tenant_id, actor, "import.edited", "import", imp.id, {"changes": sorted(changes)})
     return imp
+
+
+def _check_rows_exist(s: Session, imp: Import, rows: list[int]) -> None:
+    """Refuse row numbers that are not rows of this preview: excluding them would silently do nothing."""
+    found = set(
+        s.scalars(
+            select(ImportRow.row_no)
+            .where(ImportRow.import_id == imp.id, id_in(s, ImportRow.row_no, rows))
+            .distinct()
+        )
+    )
+    missing = [r for r in rows if r not in found]
+    if not missing:
+        return
+    first, last = s.execute(
+        select(func.min(ImportRow.row_no), func.max(ImportRow.row_no)).where(ImportRow.import_id == imp.id)
+    ).one()
+    shown = ", ".join(str(r) for r in missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+    message = f"Row(s) {shown} are not rows of this preview (its data rows are {first} to {last}); nothing was changed."
+    raise InvalidInput(message, details={"exclude_rows": [message]})
 
 
 def _rename(s: Session, imp: Import, old: str, new: str, problems: dict[str, list[str]]) -> None:
