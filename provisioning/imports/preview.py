@@ -18,6 +18,8 @@ from provisioning.activity import Actor, record
 from provisioning.errors import Forbidden, InvalidInput, NotFound
 from provisioning.imports import formats
 from provisioning.imports.marks import mark_out_of_scope
+from provisioning.imports.names import IGNORED, IGNORED_NOTICE, UPDATE
+from provisioning.imports.outcome import groups_after_run, run_result
 from provisioning.imports.reading import read_table
 from provisioning.imports.staging import analyze_stale, stage
 from provisioning.imports.validate import entries_for_row, validate_staged
@@ -117,10 +119,12 @@ def create_import(
             else (layout.header[layout.email_cols[0]] if layout.email_cols else None)
         )
         above = [f"The header row is {table.where()}; the rows above it were not read."] if table.header_row > 1 else []
+        names = names_notices(format_, layout, managed=users_within is not None)
         imp.summary = {
+            "names": IGNORED if users_within is not None else UPDATE,
             "sheet": table.sheet,
             "header_row": table.header_row,
-            "warnings": above + table.warnings + layout.warnings,
+            "warnings": above + table.warnings + layout.warnings + names,
             "email_header": email_header,
             "columns": {name: layout.header[i] for name, i in layout.user_cols.items()},
         }
@@ -140,6 +144,12 @@ def create_import(
             {"format": fmt, "rows": imp.row_count, "errors": imp.summary["error_count"]},
         )
     return imp
+
+
+def names_notices(format_: formats.ImportFormat, layout: formats.Layout, *, managed: bool) -> list[str]:
+    """What the preview says of the file's first and last names when they are not applied."""
+    has_names = layout.first_col is not None or layout.last_col is not None
+    return [IGNORED_NOTICE] if managed and has_names and format_.replaces_members else []
 
 
 def _check_options(options: ImportOptions) -> None:
@@ -248,7 +258,9 @@ def describe_import(rt: Runtime, tenant_id: int, import_id: int, *, errors_per_p
     errors = list_errors(rt, tenant_id, import_id, page=1, per_page=errors_per_page)
     with rt.db.read() as s:
         imp = load_import(s, tenant_id, import_id)
-    summary = imp.summary or {}
+        summary = imp.summary or {}
+        result = run_result(s, imp)  # once committed, the figures shown are the run's own (imports/outcome.py)
+        shown_groups = groups_after_run(s, imp, summary.get("groups", [])) if result else summary.get("groups", [])
     return {
         "id": imp.id,
         "status": status,
@@ -262,10 +274,11 @@ def describe_import(rt: Runtime, tenant_id: int, import_id: int, *, errors_per_p
         "group_name": imp.group_name,
         "rows": imp.row_count,
         "entries": imp.entry_count,
-        "groups": summary.get("groups", []),
+        "groups": shown_groups,
         "groups_total": summary.get("groups_total", 0),
         "users_matched": summary.get("users_matched", 0),
         "users_new": summary.get("users_new"),
+        "names_changing": summary.get("names_changing"),
         "error_count": summary.get("error_count", 0),
         "error_rows": summary.get("error_rows", 0),
         "excluded": summary.get("excluded", 0),
@@ -274,6 +287,7 @@ def describe_import(rt: Runtime, tenant_id: int, import_id: int, *, errors_per_p
         "sheet": summary.get("sheet"),
         "header_row": summary.get("header_row", 1),
         "operation_id": imp.operation_id,
+        "result": result,
         "created_at": imp.created_at,
     }
 

@@ -14,9 +14,12 @@ from datetime import UTC, datetime
 import openpyxl
 from sqlalchemy import select
 
+from jobs.handlers import HANDLERS
+from provisioning import operations
+
 from provisioning.models import Enrollment, User
 from provisioning.services import courses, groups
-from tests.support.api import commit_and_run, preview, upload
+from tests.support.api import commit, commit_and_run, preview, upload
 from tests.support.factories import ADMIN, make_users, member_emails
 
 
@@ -171,3 +174,84 @@ def test_an_imported_enrollment_completed_without_a_time_gets_the_time_of_the_ch
     body = preview(client, tenant, content, "enrollments.xlsx")
     op = commit_and_run(client, tenant, run_jobs, rt, body["id"])
     assert op.result["skipped"] == 1 and _completed_at(rt, tenant.id) == done
+
+
+# --- defect 7: first and last names in membership files ------------------------------------------
+
+
+def _names(rt, tenant_id) -> dict[str, tuple[str | None, str | None]]:
+    with rt.db.read() as s:
+        rows = s.execute(select(User.email, User.given_name, User.family_name).where(User.tenant_id == tenant_id))
+        return {email: (given, family) for email, given, family in rows}
+
+
+def test_names_in_a_user_based_file_update_existing_users_and_the_preview_counts_them(client, tenant, rt, run_jobs):
+    make_users(rt, tenant.id, "ada@example.com", "alan@example.com", "grace@example.com")
+    before = _names(rt, tenant.id)
+    content = xlsx(
+        (
+            "Groups",
+            [
+                ["email", "FirstName", "LastName", "Groupname", "Groupname"],
+                ["ada@example.com", "Ada", "Lovelace", "Maths", "Engineering"],  # a new name, two groups
+                ["alan@example.com", "", "", "Maths", ""],  # blank cells keep the name
+                ["grace@example.com", before["grace@example.com"][0], "Hopper", "Maths", ""],  # last name only
+            ],
+        )
+    )
+    body = preview(client, tenant, content, "groups.xlsx")
+    assert body["format"] == "user-groups" and body["names_changing"] == 2
+    assert _names(rt, tenant.id) == before  # the preview changes nothing
+    op = commit_and_run(client, tenant, run_jobs, rt, body["id"])
+    assert op.status == "succeeded" and op.result["users_updated"] == 2 and op.result["applied"] == 4
+    after = _names(rt, tenant.id)
+    assert after["ada@example.com"] == ("Ada", "Lovelace")
+    assert after["alan@example.com"] == before["alan@example.com"]
+    assert after["grace@example.com"] == (before["grace@example.com"][0], "Hopper")
+    # Already members with the same names: nothing more changes.
+    again = preview(client, tenant, content, "groups.xlsx")
+    assert again["names_changing"] == 0
+
+
+def test_a_member_list_renames_people_already_in_the_group(client, tenant, rt, run_jobs):
+    make_users(rt, tenant.id, "ada@example.com")
+    group = groups.create_group(rt, tenant.id, {"name": "Maths"}, ADMIN)
+    first = preview(client, tenant, "email_address\nada@example.com\n", group_id=group.id)
+    assert commit_and_run(client, tenant, run_jobs, rt, first["id"]).status == "succeeded"
+    body = preview(client, tenant, "email_address,first_name,last_name\nada@example.com,Ada,Byron\n", group_id=group.id)
+    assert body["names_changing"] == 1
+    op = commit_and_run(client, tenant, run_jobs, rt, body["id"])
+    assert op.result["skipped"] == 1 and op.result["users_updated"] == 1
+    assert _names(rt, tenant.id)["ada@example.com"] == ("Ada", "Byron")
+
+
+# --- defect 8: the figures after a run are the run's own -----------------------------------------
+
+
+def test_after_stop_the_import_reports_the_runs_figures_and_labels_the_forecast(client, tenant, rt, run_jobs):
+    emails = [f"user{i:02d}@example.com" for i in range(30)]
+    make_users(rt, tenant.id, *emails)
+    group = groups.create_group(rt, tenant.id, {"name": "Maths"}, ADMIN)
+    rt.settings.import_chunk_size, rt.settings.import_chunk_seconds = 10, 0  # fixed chunks
+    body = preview(client, tenant, "email\n" + "\n".join(emails) + "\n", group_id=group.id)
+    assert body["groups"][0]["members_after"] == 30 and body["result"] is None
+    op_id = commit(client, tenant, body["id"])
+    # A worker applies the first chunk; then the admin presses Stop and the job stops between chunks.
+    claimed = operations.claim(rt, op_id, "worker")
+    checkpoint = dict(claimed.checkpoint or {})
+    for _ in range(2):  # create groups (none), then the first chunk of 10 rows
+        checkpoint = HANDLERS["import"](rt, op_id, tenant.id, claimed.params, checkpoint)
+    assert client.post(f"/api/v1/operations/{op_id}/cancel", headers=tenant.admin).status_code in (200, 202)
+    rt.settings.operation_stale_seconds = 0
+    run_jobs()
+    op = client.get(f"/api/v1/operations/{op_id}", headers=tenant.admin).json
+    assert op["status"] == "cancelled" and op["result"]["applied"] == 10
+    assert len(member_emails(rt, tenant.id, group.id)) == 10
+    shown = client.get(f"/api/v1/imports/{body['id']}", headers=tenant.admin).json
+    assert shown["status"] == "cancelled"
+    assert shown["result"]["applied"] == 10 and shown["result"]["stopped"] is True
+    assert shown["result"]["rows_done"] == 10 and shown["result"]["rows_total"] == 30
+    (maths,) = shown["groups"]
+    assert (maths["members_before"], maths["members_after"], maths["preview_members_after"]) == (0, 10, 30)
+    listed = client.get("/api/v1/imports", headers=tenant.admin).json["items"][0]
+    assert listed["groups"][0]["members_after"] == 10 and listed["result"]["applied"] == 10
