@@ -62,9 +62,7 @@ def _check_rows_exist(s: Session, imp: Import, rows: list[int]) -> None:
     """Refuse row numbers that are not rows of this preview: excluding them would silently do nothing."""
     found = set(
         s.scalars(
-            select(ImportRow.row_no)
-            .where(ImportRow.import_id == imp.id, id_in(s, ImportRow.row_no, rows))
-            .distinct()
+            select(ImportRow.row_no).where(ImportRow.import_id == imp.id, id_in(s, ImportRow.row_no, rows)).distinct()
         )
     )
     missing = [r for r in rows if r not in found]

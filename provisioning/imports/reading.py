@@ -89,9 +89,7 @@ def clean_cell(value: str) -> str:
     return value.replace("\u00a0", " ")
 
 
-def read_table(
-    stream: IO[bytes], filename: str | None, *, max_rows: int, is_header: HeaderTest | None = None
-) -> Table:
+def read_table(stream: IO[bytes], filename: str | None, *, max_rows: int, is_header: HeaderTest | None = None) -> Table:
     """Open an uploaded file (CSV, TXT or XLSX) as a :class:`Table`; raises InvalidInput for what it can't read.
 
     ``is_header`` (cleaned cells -> bool) finds the header row and sheet; without it the first row is the header.
