@@ -179,7 +179,7 @@ def _read_delimited(stream: IO[bytes], encoding: str, *, max_rows: int, is_heade
     lines = [first]
     while len(lines) < HEADER_SCAN and lines[-1]:
         lines.append(_next_line(text, encoding))
-    lines = [line for line in lines if line]
+    lines = lines[:1] + [line for line in lines[1:] if line]  # readline's "" at the end is no row
     found = find_header([_split(line, delimiter or sniff_delimiter(line)) for line in lines], is_header)
     at = first_filled([_split(line, ",") for line in lines]) if found is None else found
     header_line = lines[at] if lines else ""
