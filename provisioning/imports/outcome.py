@@ -48,7 +48,7 @@ def run_result(s: Session, imp: Import) -> dict[str, Any] | None:
 def groups_after_run(s: Session, imp: Import, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The preview's groups with the run's figures: members now as ``members_after``, the forecast beside it."""
     names = [g["name"] for g in groups if g.get("name")]
-    by_name = (
+    by_name: dict[str, int] = (
         dict(
             s.execute(
                 select(func.lower(Group.name), Group.id).where(
@@ -60,7 +60,7 @@ def groups_after_run(s: Session, imp: Import, groups: list[dict[str, Any]]) -> l
         else {}
     )
     ids = {i for g in groups if (i := g.get("id") or by_name.get((g.get("name") or "").lower())) is not None}
-    counts = (
+    counts: dict[int, int] = (
         dict(
             s.execute(
                 select(Membership.group_id, func.count())

@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from jobs.handlers import HANDLERS
 from provisioning import operations
-
 from provisioning.models import Enrollment, User
 from provisioning.services import courses, groups
 from tests.support.api import commit, commit_and_run, preview, upload
