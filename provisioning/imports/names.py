@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
 from provisioning.imports.events import record_events, reevaluate_rules
+from provisioning.imports.users_apply import update_users_from_rows
 from provisioning.models import User, utcnow
 from provisioning.models.imports import Import, ImportRow
 from provisioning.runtime import Runtime
@@ -60,26 +61,14 @@ def apply_names(rt: Runtime, s: Session, imp: Import, chunk: ColumnElement[bool]
     if names_policy(imp) != UPDATE:
         return 0
     users, rows = User.__table__, ImportRow.__table__
-    changed = sorted(
-        set(
-            s.execute(
-                update(users)
-                .where(
-                    users.c.id == rows.c.user_id,
-                    users.c.tenant_id == imp.tenant_id,
-                    chunk,
-                    rows.c.status.in_(("ok", "skipped")),
-                    _differs(users, rows),
-                )
-                .values(
-                    given_name=func.coalesce(rows.c.given_name, users.c.given_name),
-                    family_name=func.coalesce(rows.c.family_name, users.c.family_name),
-                    version=users.c.version + 1,
-                    updated_at=utcnow(),
-                )
-                .returning(users.c.id)
-            ).scalars()
-        )
+    changed = update_users_from_rows(
+        s,
+        imp,
+        and_(chunk, rows.c.status.in_(("ok", "skipped"))),  # skipped: already a member, the name still counts
+        _differs(users, rows),
+        utcnow(),
+        given_name=func.coalesce(rows.c.given_name, users.c.given_name),
+        family_name=func.coalesce(rows.c.family_name, users.c.family_name),
     )
     record_events(s, imp, actor, "user.updated", "user", changed)
     reevaluate_rules(rt, s, imp.tenant_id, changed)
