@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
-from provisioning.db import id_in
+from provisioning.db import affected, id_in
 from provisioning.errors import Conflict, InvalidInput
 from provisioning.identity_keys import identity_key
 from provisioning.imports.formats import FORMATS
@@ -37,21 +37,33 @@ def update_import(rt: Runtime, tenant_id: int, import_id: int, changes: dict[str
         if rows:
             _check_rows_exist(s, imp, rows)
             _exclude(s, imp, id_in(s, ImportRow.row_no, rows))
-        emails = [identity_key(e) for e in changes.get("exclude_emails") or () if e and e.strip()]
+        given = [e for e in changes.get("exclude_emails") or () if e and e.strip()]
+        emails = sorted({identity_key(e) for e in given})
         if emails:
+            staged = set(
+                s.scalars(select(ImportRow.email).where(ImportRow.import_id == imp.id, ImportRow.email.in_(emails)))
+            )
+            for email in given:
+                if identity_key(email) not in staged:
+                    problems.setdefault("exclude_emails", []).append(
+                        f"{email}: no row of this import has this email (exclude a row by its number instead)."
+                    )
             _exclude(s, imp, ImportRow.email.in_(emails))
         for member in changes.get("exclude_members") or ():
-            _exclude(
-                s,
-                imp,
-                (ImportRow.email == identity_key(str(member.get("email", ""))))
-                & (
-                    func.lower(func.coalesce(ImportRow.group_name, imp.group_name or ""))
-                    == str(member.get("group", "")).strip().lower()
-                ),
+            email, group = str(member.get("email", "")), str(member.get("group", "")).strip()
+            pair = (ImportRow.email == identity_key(email)) & (
+                func.lower(func.coalesce(ImportRow.group_name, imp.group_name or "")) == group.lower()
             )
+            if not _exclude(s, imp, pair) and not s.scalar(
+                select(func.count()).where(ImportRow.import_id == imp.id, pair)
+            ):
+                problems.setdefault("exclude_members", []).append(f"{email} in {group}: not a row of this import.")
         if problems:
-            raise InvalidInput("Some edits name groups that are not in this import.", details=problems)
+            # Every edit names something the preview has, or none is made: a typo must not pass as done.
+            raise InvalidInput(
+                "Some edits name groups, people or rows that are not in this import; nothing was changed.",
+                details=problems,
+            )
         validate_staged(s, imp, (imp.summary or {}).get("email_header"))
         refresh_summary(s, imp)
         record(s, tenant_id, actor, "import.edited", "import", imp.id, {"changes": sorted(changes)})
@@ -84,10 +96,13 @@ def _rename(s: Session, imp: Import, old: str, new: str, problems: dict[str, lis
     FORMATS[imp.format].rename_group(s, imp, old, new, problems)
 
 
-def _exclude(s: Session, imp: Import, condition) -> None:
-    s.execute(
-        update(ImportRow)
-        .where(ImportRow.import_id == imp.id, ImportRow.status.in_(("ok", "error")), condition)
-        .values(status="excluded", message=EXCLUDED)
-        .execution_options(synchronize_session=False)
+def _exclude(s: Session, imp: Import, condition) -> int:
+    """Exclude the matching rows still ok or in error; returns how many."""
+    return affected(
+        s.execute(
+            update(ImportRow)
+            .where(ImportRow.import_id == imp.id, ImportRow.status.in_(("ok", "error")), condition)
+            .values(status="excluded", message=EXCLUDED)
+            .execution_options(synchronize_session=False)
+        )
     )

@@ -126,8 +126,23 @@ def test_excluding_a_row_the_preview_does_not_have_is_a_400_naming_the_row(clien
     # Nothing was changed: row 3 is still an error, not excluded.
     again = client.get(f"/api/v1/imports/{body['id']}", headers=tenant.admin).json
     assert again["excluded"] == 0 and again["error_rows"] == 1
+    # The same for the other edits: an email or a member the preview doesn't have is named, nothing changes.
+    typo = {"exclude_emails": ["nobody@example.com", "ada@exmple.com"]}
+    r = client.patch(f"/api/v1/imports/{body['id']}", json=typo, headers=tenant.admin)
+    assert r.status_code == 400 and r.json["errors"] == {
+        "exclude_emails": [
+            "ada@exmple.com: no row of this import has this email (exclude a row by its number instead)."
+        ]
+    }
+    member = {"exclude_members": [{"group": "Physics", "email": "ada@example.com"}]}
+    r = client.patch(f"/api/v1/imports/{body['id']}", json=member, headers=tenant.admin)
+    assert r.status_code == 400 and "ada@example.com in Physics" in r.json["errors"]["exclude_members"][0]
+    assert client.get(f"/api/v1/imports/{body['id']}", headers=tenant.admin).json["excluded"] == 0
     ok = client.patch(f"/api/v1/imports/{body['id']}", json={"exclude_rows": [3]}, headers=tenant.admin)
     assert ok.status_code == 200 and ok.json["excluded"] == 1
+    # Excluding it again names a row the preview has: accepted, still one row excluded.
+    again = client.patch(f"/api/v1/imports/{body['id']}", json={"exclude_rows": [3]}, headers=tenant.admin)
+    assert again.status_code == 200 and again.json["excluded"] == 1
 
 
 def _completed_at(rt, tenant_id):
