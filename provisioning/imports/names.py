@@ -31,8 +31,11 @@ IGNORED_NOTICE = (
 
 
 def names_policy(imp: Import) -> str:
-    """Whether the import's names are applied ("update", an admin's upload) or not ("ignored")."""
-    return (imp.summary or {}).get("names", UPDATE)
+    """Whether the import's names are applied ("update", an admin's upload) or not ("ignored").
+
+    An import previewed before names were applied has no say in its summary: its names stay as they were
+    (it may be a manager's upload, and its preview did not announce any change)."""
+    return (imp.summary or {}).get("names", IGNORED)
 
 
 def _differs(users: Any, rows: Any) -> ColumnElement[bool]:
