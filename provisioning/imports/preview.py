@@ -20,7 +20,7 @@ from provisioning.imports import formats
 from provisioning.imports.marks import mark_out_of_scope
 from provisioning.imports.names import IGNORED, IGNORED_NOTICE, UPDATE
 from provisioning.imports.outcome import groups_after_run, run_result
-from provisioning.imports.reading import read_table
+from provisioning.imports.reading import HEADER_SCAN, read_table
 from provisioning.imports.staging import analyze_stale, stage
 from provisioning.imports.validate import entries_for_row, validate_staged
 from provisioning.models import Operation, Tenant
@@ -82,10 +82,20 @@ def create_import(
 
     table = read_table(stream, filename, max_rows=rt.settings.import_max_rows, is_header=is_header)
     with rt.db.transaction() as s:
-        fmt = options.format
-        if fmt == "auto":
-            fmt = formats.detect_format(table.header, has_group_target=has_group_target)
-        layout = formats.layout_for(fmt, table.header, mapping=options.column_mapping, custom_names=custom)
+        try:
+            fmt = options.format
+            if fmt == "auto":
+                fmt = formats.detect_format(table.header, has_group_target=has_group_target)
+            layout = formats.layout_for(fmt, table.header, mapping=options.column_mapping, custom_names=custom)
+        except InvalidInput as exc:
+            if table.header_found:
+                raise
+            where = "of any sheet" if table.sheet is not None else "of the file"
+            raise InvalidInput(
+                f"No header row was found in the first {HEADER_SCAN} rows {where}; "
+                f"the first filled row ({table.where()}) was taken for it. {exc.message}",
+                details=exc.details,
+            ) from exc
         format_ = formats.FORMATS[fmt]
         if options.mode == "replace" and not format_.replaces_members:
             raise InvalidInput(

@@ -62,6 +62,7 @@ class Table:
     warnings: list[str] = field(default_factory=list)
     header_row: int = 1
     sheet: str | None = None
+    header_found: bool = True  # False: no row passed ``is_header``; the header is the first filled row
 
     def where(self) -> str:
         """Where the header was found, in words."""
@@ -193,7 +194,7 @@ def _read_delimited(stream: IO[bytes], encoding: str, *, max_rows: int, is_heade
         ) from exc
     header = checked_header([clean_cell(h) for h in header])
     rows = _csv_rows(reader, encoding, max_rows, header_row=at + 1)
-    return Table("csv", _display(encoding), delimiter, header, rows, header_row=at + 1)
+    return Table("csv", _display(encoding), delimiter, header, rows, header_row=at + 1, header_found=found is not None)
 
 
 def _split(line: str, delimiter: str) -> list[str]:
@@ -318,7 +319,7 @@ def _read_xlsx(stream: IO[bytes], *, max_rows: int, is_header: HeaderTest | None
         ) from exc
     if not workbook.worksheets:
         raise InvalidInput("The .xlsx workbook has no worksheet.", details={"file": ["The workbook has no sheet."]})
-    chosen = None
+    chosen, found = None, None
     for sheet in workbook.worksheets:  # the first sheet whose first rows hold a header the formats know
         rows = sheet.iter_rows(values_only=True)
         scanned = [[clean_cell(_cell_text(v)) for v in values] for values in itertools.islice(rows, HEADER_SCAN)]
@@ -349,7 +350,17 @@ def _read_xlsx(stream: IO[bytes], *, max_rows: int, is_header: HeaderTest | None
     # The rows after the header: those already scanned, then the rest of the sheet, streamed.
     rest = itertools.chain(scanned[at + 1 :], ([clean_cell(_cell_text(v)) for v in values] for values in rows))
     table_rows = _xlsx_rows(workbook, rest, len(header), max_rows, header_row=at + 1)
-    return Table("xlsx", None, None, header, table_rows, warnings, header_row=at + 1, sheet=sheet.title)
+    return Table(
+        "xlsx",
+        None,
+        None,
+        header,
+        table_rows,
+        warnings,
+        header_row=at + 1,
+        sheet=sheet.title,
+        header_found=found is not None,
+    )
 
 
 def _xlsx_rows(workbook, rows, width: int, max_rows: int, *, header_row: int) -> Iterator[tuple[int, list[str]]]:

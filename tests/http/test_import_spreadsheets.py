@@ -105,6 +105,8 @@ def test_a_file_without_a_known_header_in_its_first_rows_is_still_refused(client
     content = xlsx(("Sheet1", [["Name", "Phone"], ["Ada", "123"]]), ("Sheet2", [["Notes"]]))
     r = upload(client, tenant, content, "x.xlsx")
     assert r.status_code == 400 and "does not name an email column" in r.json["message"]
+    assert "No header row was found in the first 10 rows of any sheet" in r.json["message"]
+    assert "row 1 of the sheet 'Sheet1'" in r.json["message"]
 
 
 def test_a_header_below_the_first_ten_rows_is_not_looked_for(client, tenant):
