@@ -77,6 +77,12 @@ def find_header(rows: list[list[str]], is_header: HeaderTest | None) -> int | No
     return next((i for i, cells in enumerate(rows) if any(cells) and is_header(cells)), None)
 
 
+def leading_blanks(header: list[str]) -> int:
+    """How many empty columns come before the header's first name (a table drawn from column B on):
+    they are dropped from the header and every row, as they name nothing to import."""
+    return next((i for i, name in enumerate(header) if name), 0)
+
+
 def first_filled(rows: list[list[str]]) -> int:
     """The fallback header: the first non-blank row (0 when all are blank)."""
     return next((i for i, cells in enumerate(rows) if any(cells)), 0)
@@ -193,7 +199,9 @@ def _read_delimited(stream: IO[bytes], encoding: str, *, max_rows: int, is_heade
             "The file has no header row.", details={"file": ["The first row must be the header."]}
         ) from exc
     header = checked_header([clean_cell(h) for h in header])
-    rows = _csv_rows(reader, encoding, max_rows, header_row=at + 1)
+    lead = leading_blanks(header)
+    header = header[lead:]
+    rows = _csv_rows(reader, encoding, max_rows, header_row=at + 1, lead=lead)
     return Table("csv", _display(encoding), delimiter, header, rows, header_row=at + 1, header_found=found is not None)
 
 
@@ -247,7 +255,7 @@ def sniff_delimiter(header_line: str) -> str:
     return best
 
 
-def _csv_rows(reader, encoding: str, max_rows: int, *, header_row: int) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(reader, encoding: str, max_rows: int, *, header_row: int, lead: int) -> Iterator[tuple[int, list[str]]]:
     row_no = header_row
     while True:
         try:
@@ -261,7 +269,7 @@ def _csv_rows(reader, encoding: str, max_rows: int, *, header_row: int) -> Itera
                 f"Row {row_no + 1} can't be read: {exc}.", details={f"row {row_no + 1}": [str(exc)]}
             ) from exc
         row_no += 1
-        yield row_no, [clean_cell(c) for c in cells]
+        yield row_no, [clean_cell(c) for c in cells[lead:]]
         check_row_limit(row_no - header_row, max_rows)
 
 
@@ -339,6 +347,8 @@ def _read_xlsx(stream: IO[bytes], *, max_rows: int, is_header: HeaderTest | None
         workbook.close()
         raise InvalidInput("The workbook's first sheet is empty.", details={"file": ["No header row."]})
     header = checked_header(list(scanned[at]))
+    lead = leading_blanks(header)
+    header = header[lead:]
     while header and not header[-1]:
         header.pop()
     warnings = []
@@ -349,7 +359,7 @@ def _read_xlsx(stream: IO[bytes], *, max_rows: int, is_header: HeaderTest | None
         )
     # The rows after the header: those already scanned, then the rest of the sheet, streamed.
     rest = itertools.chain(scanned[at + 1 :], ([clean_cell(_cell_text(v)) for v in values] for values in rows))
-    table_rows = _xlsx_rows(workbook, rest, len(header), max_rows, header_row=at + 1)
+    table_rows = _xlsx_rows(workbook, rest, len(header), max_rows, header_row=at + 1, lead=lead)
     return Table(
         "xlsx",
         None,
@@ -363,9 +373,12 @@ def _read_xlsx(stream: IO[bytes], *, max_rows: int, is_header: HeaderTest | None
     )
 
 
-def _xlsx_rows(workbook, rows, width: int, max_rows: int, *, header_row: int) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(
+    workbook, rows, width: int, max_rows: int, *, header_row: int, lead: int
+) -> Iterator[tuple[int, list[str]]]:
     try:
         for row_no, cells in enumerate(rows, start=header_row + 1):
+            cells = cells[lead:]
             # A sheet has no ragged rows: cells are padded to the header, extra empty ones dropped.
             while len(cells) > width and not cells[-1]:
                 cells.pop()

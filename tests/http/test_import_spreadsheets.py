@@ -101,6 +101,20 @@ def test_a_csv_with_a_title_line_and_a_blank_line_finds_its_semicolon_header(cli
     assert body["errors"] == [] and body["groups"][0]["name"] == "Maths"
 
 
+def test_a_table_drawn_from_column_b_under_a_title_is_read_in_place(client, tenant, rt):
+    make_users(rt, tenant.id, "ada@example.com", "alan@example.com")
+    rows: list[list[object]] = [
+        ["Groups for the spring term"],
+        [],
+        [None, "Groupname", "Email", "Email"],
+        [None, "Maths", "ada@example.com", "alan@example.com"],
+        ["note: Physics starts in May", "Physics", "ada@example.com", None],
+    ]
+    body = preview(client, tenant, xlsx(("Sheet1", rows)), "groups.xlsx")
+    assert (body["format"], body["header_row"]) == ("group-users", 3)
+    assert body["errors"] == [] and {g["name"]: g["listed"] for g in body["groups"]} == {"Maths": 2, "Physics": 1}
+
+
 def test_a_file_without_a_known_header_in_its_first_rows_is_still_refused(client, tenant):
     content = xlsx(("Sheet1", [["Name", "Phone"], ["Ada", "123"]]), ("Sheet2", [["Notes"]]))
     r = upload(client, tenant, content, "x.xlsx")

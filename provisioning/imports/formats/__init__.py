@@ -19,6 +19,7 @@ from provisioning.imports.formats.group_users import GroupUsersFormat
 from provisioning.imports.formats.members import MembersFormat
 from provisioning.imports.formats.user_groups import UserGroupsFormat
 from provisioning.imports.formats.users import UsersFormat
+from provisioning.imports.reading import leading_blanks
 from provisioning.models.imports import IMPORT_FORMATS
 
 __all__ = [
@@ -92,7 +93,7 @@ def header_matches(
     """Whether a row is a header row of ``fmt`` (or, for "auto", of the format detected from it):
     the format recognises it and lays it out without a file-level error.  What the reader looks
     for among a file's first rows and sheets (a title, blank rows or an instructions sheet come first)."""
-    header = list(cells)
+    header = list(cells[leading_blanks(cells) :])  # as the reader keeps it: no empty columns before or after
     while header and not header[-1]:
         header.pop()
     try:
