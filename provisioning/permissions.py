@@ -218,7 +218,14 @@ def scoped_import_groups(rt: Runtime, principal: Principal, listed: list[dict]) 
     with rt.db.read() as s:
         managed = set(s.scalars(_managed_groups(principal).where(CourseGroup.group_id.in_(ids)))) if ids else set()
     # Not theirs: neither "new" nor "existing" (that would say whether the name exists), and no counts.
-    hidden = {"id": None, "new": None, "members_before": None, "members_after": None, "listed": None}
+    hidden = {
+        "id": None,
+        "new": None,
+        "members_before": None,
+        "members_after": None,
+        "preview_members_after": None,
+        "listed": None,
+    }
     return [g if g.get("id") in managed or (g.get("id") is None and may_create) else {**g, **hidden} for g in listed]
 
 

@@ -185,6 +185,10 @@ def test_an_upload_previews_errors_drops_a_row_and_commits(owner, rt, school, ru
     run_jobs()
     found = groups.list_groups(rt, school["mine"].tenant_id, q="New Group").items
     assert len(found) == 1 and found[0].member_count == 1
+    # After the run the page shows the run's figures, and the preview's forecast labelled as such.
+    ran = owner.get(f"/ui/imports/{import_id}").get_data(as_text=True)
+    assert "Result of the run" in ran and re.search(r'id="result-applied">2<', ran)
+    assert "After (preview)" in ran and "Members now (run)" in ran
     report = owner.get(f"/ui/imports/{import_id}/report.csv").get_data(as_text=True)
     assert "max@example.edu" in report
 
