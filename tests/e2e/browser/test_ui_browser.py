@@ -124,7 +124,7 @@ def test_an_admin_manages_groups_inside_the_lms_frame(live, browser, tenant, tmp
     ui.get_by_role("button", name="Commit the import").click()
     ui.locator("#result").wait_for(state="visible", timeout=30_000)
     expect(ui.locator("#op-status")).to_have_text("succeeded")
-    assert ui.locator("#bar").get_attribute("value") == "100"
+    assert ui.locator("#bar").get_attribute("aria-valuenow") == "100"
     steps.shot("upload-done")
     found = groups.list_groups(live_rt, tenant.id, q="Night Class").items
     assert len(found) == 1 and found[0].member_count == 1
