@@ -59,6 +59,13 @@ def test_the_main_pages_fit_from_320_to_1280_pixels_and_pass_axe(live, browser, 
     for width in WIDTHS:
         context = browser.new_context(viewport={"width": width, "height": 800})
         page = context.new_page()
+        # What the CSP blocked (an inline style or script in a template would show here).
+        page.on(
+            "console",
+            lambda m, w=width: (
+                problems.append(f"at {w} px the CSP refused: {m.text}") if "Content Security Policy" in m.text else None
+            ),
+        )
         page.goto(issue_signin_link(live_rt, tenant.id).replace("http://localhost", tool.origin))
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("heading", name="Groups").wait_for()
@@ -71,5 +78,9 @@ def test_the_main_pages_fit_from_320_to_1280_pixels_and_pass_axe(live, browser, 
                 wide = page.evaluate("document.scrollingElement.scrollWidth")
                 problems.append(f"{name} at {width} px scrolls sideways ({wide} px wide)")
             assert_accessible(page, f"{name} at {width} px")
+        if width < 768:  # below md the navbar folds behind its toggler, which opens it
+            page.get_by_role("button", name="Menu").click()
+            page.get_by_role("link", name="People").click()
+            page.get_by_role("heading", name="People").wait_for()
         context.close()
     assert problems == []
