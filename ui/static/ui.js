@@ -114,7 +114,7 @@
         facts.textContent = "";
         Object.keys(data.result).forEach(function (k) {
           var dt = document.createElement("dt"), dd = document.createElement("dd");
-          dt.textContent = k.replace(/_/g, " ");
+          dt.textContent = k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, " ");
           dd.textContent = typeof data.result[k] === "object" ? JSON.stringify(data.result[k]) : data.result[k];
           facts.appendChild(dt); facts.appendChild(dd);
         });
