@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, literal, or_, select, update
@@ -34,6 +34,7 @@ from provisioning.identity_keys import identity_key, refusal
 from provisioning.lti.keys import current_key
 from provisioning.lti.people import person_values
 from provisioning.lti.registrations import REVOKED, is_revoked
+from provisioning.mail import trigger_events
 from provisioning.models import (
     Course,
     CourseGroup,
@@ -181,7 +182,16 @@ def roster_sync_chunk(
         keep = params.get("keep_user_id")
         keep_user = int(keep) if isinstance(keep, int) else None
         counts = _apply_page(
-            s, tenant_id, reg.issuer, ctx, group_id, page, operation_id, full=at.mode == "full", keep_user=keep_user
+            s,
+            tenant_id,
+            reg.issuer,
+            ctx,
+            group_id,
+            page,
+            operation_id,
+            full=at.mode == "full",
+            keep_user=keep_user,
+            rt=rt,
         )
         state = replace(
             at,
@@ -338,6 +348,7 @@ def _apply_page(
     *,
     full: bool,
     keep_user: int | None = None,
+    rt: Runtime | None = None,
 ) -> dict[str, int]:
     members = [m for m in page.members if m.get("user_id")]
     active = {str(m["user_id"]) for m in members if (m.get("status") or "Active") == "Active"}
@@ -353,7 +364,12 @@ def _apply_page(
     leaving_ids = sorted(({uid for sub, uid in users.items() if sub not in active} - set(active_ids)) | staff)
     added = insert_members(s, tenant_id, group_id, learner_ids, "roster")
     removed = delete_members(s, group_id, leaving_ids)
-    _update_enrollments(s, tenant_id, ctx.course_id, members, users, active, keep_user)
+    stamp = _update_enrollments(s, tenant_id, ctx.course_id, members, users, active, keep_user)
+    if rt is not None:  # automatic notifications, one INSERT ... SELECT each (replayed pages add nothing)
+        trigger_events.members_added(s, rt, tenant_id, group_id, added, operation_id=operation_id)
+        trigger_events.enrollments_created(
+            s, rt, tenant_id, active_ids, stamp, course_id=ctx.course_id, operation_id=operation_id
+        )
     if full and active_ids:
         _insert_for_users(
             s, LtiRosterSeen.__table__, active_ids, {"operation_id": operation_id, "tenant_id": tenant_id}
@@ -376,10 +392,11 @@ def _update_enrollments(
     users: dict[str, int],
     active: set[str],
     keep_user: int | None,
-) -> None:
+) -> datetime:
     """Insert missing enrollments; change role or status only where they differ (one UPDATE per role).
 
-    The enrollment of ``keep_user`` (who started the sync) is left as their launch made it."""
+    The enrollment of ``keep_user`` (who started the sync) is left as their launch made it.  Returns
+    the time stamped on the enrollments it created."""
     now = utcnow()
     wanted: dict[int, str] = {}
     for m in members:
@@ -438,6 +455,7 @@ def _update_enrollments(
             .where(Enrollment.course_id == course_id, Enrollment.user_id.in_(chunk))
             .values(status="dropped", updated_at=now)
         )
+    return now
 
 
 def _remove_unseen(
