@@ -138,6 +138,34 @@ def members_added(
     return sent
 
 
+def memberships_stamped(
+    s: Session,
+    rt: Runtime,
+    tenant_id: int,
+    user_ids: Sequence[int],
+    stamp: datetime,
+    *,
+    operation_id: int | None = None,
+) -> int:
+    """``group_added`` for the memberships of ``user_ids`` (in any groups) that a statement stamped ``stamp``
+    inserted: an import chunk naming many groups still fires one INSERT ... SELECT per IN_LIST users."""
+    if not user_ids or not _on(s, tenant_id, "group_added"):
+        return 0
+    sent = 0
+    for chunk in chunked(sorted(set(user_ids)), IN_LIST):
+        events = (
+            event_select(Membership.user_id, Membership.group_id, Membership.added_at, group=Group.name)
+            .join(Group, Group.id == Membership.group_id)
+            .where(
+                Membership.tenant_id == tenant_id,
+                id_in(s, Membership.user_id, chunk),
+                Membership.added_at == stamp,
+            )
+        )
+        sent += fire(s, rt, tenant_id, "group_added", events, operation_id=operation_id)
+    return sent
+
+
 def invitations_created(
     s: Session, rt: Runtime, tenant_id: int, user_ids: Sequence[int], *, operation_id: int | None = None
 ) -> int:

@@ -295,3 +295,29 @@ def test_the_database_refuses_a_second_email_for_the_same_event(rt, client, tena
         keys = list(s.scalars(select(EmailMessage.dedupe_key)))
     assert len(keys) == 1 and keys[0].startswith("enrolled:")
     assert trigger_events.completed_before is not None
+
+
+def test_a_member_import_run_twice_and_a_users_import_send_one_email_per_event(rt, client, tenant, run_jobs, mail):
+    _switch(client, tenant, "group_added")
+    _switch(client, tenant, "seat_assigned")
+    make_user(rt, tenant.id, "ann")
+    make_user(rt, tenant.id, "bob")
+    run_jobs()
+    assert len(mail.received) == 2  # the seats of ann and bob
+    mail.received.clear()
+    group = client.post("/api/v1/groups", json={"name": "Maths"}, headers=tenant.admin).json
+    for _ in range(2):
+        body = preview(client, tenant, "email\nann@example.edu\nbob@example.edu\n", group_id=group["id"])
+        op = commit_and_run(client, tenant, run_jobs, rt, body["id"])
+        assert op.status == "succeeded", op.errors
+    run_jobs()
+    assert sorted((m["To"], m["Subject"]) for m in mail.received) == [
+        ("ann@example.edu", "You were added to Maths"),
+        ("bob@example.edu", "You were added to Maths"),
+    ]
+    users_file = "email,username,first_name,last_name,role,language,department\nnew@example.edu,new,Nia,N,,fr,\n"
+    for _ in range(2):
+        body = preview(client, tenant, users_file)
+        commit_and_run(client, tenant, run_jobs, rt, body["id"])
+    run_jobs()
+    assert [m["Subject"] for m in mail.to("new@example.edu")] == ["Votre place sur Acme University"]
