@@ -246,8 +246,9 @@ def _ensure_roster_group(s: Session, ctx: LtiContext) -> int:
 
 def _resolve_users(
     s: Session, tenant_id: int, issuer: str, members: list[dict[str, Any]], *, create: set[str]
-) -> tuple[dict[str, int], int]:
-    """sub -> user id for the page's members: by link, then by email, then new users for ``create``."""
+) -> tuple[dict[str, int], int, list[int]]:
+    """sub -> user id for the page's members: by link, then by email, then new users for ``create``;
+    with how many new users were inserted and their ids."""
     subs = sorted({str(m["user_id"]) for m in members})
     found: dict[str, int] = {}
     for chunk in chunked(subs, IN_LIST):
@@ -306,9 +307,11 @@ def _resolve_users(
                 )
                 if key is not None
             )
+        created: list[int] = []
         for row, sub in zip(new, [sub for sub in wanted if sub not in refused], strict=True):
             if row["username_key"] in ids:
                 found[sub] = ids[row["username_key"]]
+                created.append(found[sub])
     _insert_rows(
         s,
         LtiUserLink.__table__,
@@ -318,7 +321,7 @@ def _resolve_users(
             if sub not in linked
         ],
     )
-    return found, len(new)
+    return found, len(new), created if new else []
 
 
 def _insert_rows(s: Session, table, rows: list[dict[str, Any]]) -> None:
@@ -352,7 +355,7 @@ def _apply_page(
 ) -> dict[str, int]:
     members = [m for m in page.members if m.get("user_id")]
     active = {str(m["user_id"]) for m in members if (m.get("status") or "Active") == "Active"}
-    users, created = _resolve_users(s, tenant_id, issuer, members, create=active)
+    users, created, created_ids = _resolve_users(s, tenant_id, issuer, members, create=active)
     active_ids = sorted({users[sub] for sub in active if sub in users})
     staff = {
         users[str(m["user_id"])]
@@ -366,6 +369,7 @@ def _apply_page(
     removed = delete_members(s, group_id, leaving_ids)
     stamp = _update_enrollments(s, tenant_id, ctx.course_id, members, users, active, keep_user)
     if rt is not None:  # automatic notifications, one INSERT ... SELECT each (replayed pages add nothing)
+        trigger_events.seats_assigned(s, rt, tenant_id, created_ids, operation_id=operation_id)
         trigger_events.members_added(s, rt, tenant_id, group_id, added, operation_id=operation_id)
         trigger_events.enrollments_created(
             s, rt, tenant_id, active_ids, stamp, course_id=ctx.course_id, operation_id=operation_id

@@ -265,6 +265,7 @@ def test_an_enrollments_import_run_twice_sends_one_email_per_event(rt, client, t
 def test_a_roster_sync_run_again_sends_nothing_more(rt, client, tenant, platform, run_jobs, mail):
     _switch(client, tenant, "enrolled")
     _switch(client, tenant, "group_added")
+    _switch(client, tenant, "seat_assigned")
     platform.members = [
         {"user_id": f"m-{i}", "status": "Active", "roles": [LEARNER], "given_name": "M", "email": f"m{i}@example.edu"}
         for i in (1, 2)
@@ -272,12 +273,20 @@ def test_a_roster_sync_run_again_sends_nothing_more(rt, client, tenant, platform
     register_platform(rt, tenant.id, platform)
     launch(client, platform, sub="m-1", email="m1@example.edu", roles=[LEARNER])
     run_jobs()
-    first = sorted((m["To"], m["Subject"].split(" ")[1]) for m in mail.received)
-    assert ("m2@example.edu", "are") in first and ("m2@example.edu", "were") in first  # enrolled, group
+    first = sorted((m["To"], m["Subject"]) for m in mail.to("m2@example.edu"))
+    assert first == [
+        ("m2@example.edu", "You are enrolled in Course One"),
+        ("m2@example.edu", "You were added to Roster: Course One"),
+        ("m2@example.edu", "Your seat at Acme University"),
+    ]
+    # m-1 launched first: the launch created them (a seat) and enrolled them; the sync added them to the roster.
+    assert sorted(m["Subject"] for m in mail.to("m1@example.edu")) == [s for _, s in first]
+    first = list(mail.received)
     r = client.post("/api/v1/courses/course-101/roster-sync", headers=tenant.admin)
     assert r.status_code == 202, r.json
+    launch(client, platform, sub="m-1", email="m1@example.edu", roles=[LEARNER])  # a launch again, too
     run_jobs()
-    assert len(mail.received) == len(first)
+    assert len(mail.received) == len(first) == 6
 
 
 def test_the_database_refuses_a_second_email_for_the_same_event(rt, client, tenant):
