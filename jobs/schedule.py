@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 
+from jobs.queue import InProcessQueue
 from provisioning.reports.runs import start_due_reports
 from provisioning.rules.schedule import start_due_evaluations
 from provisioning.runtime import Runtime
@@ -80,3 +81,11 @@ class ReportScheduler:
                 log.warning("scheduled reports failed to start (%s: %s); will retry", type(exc).__name__, exc)
             if self._stop.wait(self.every):
                 return
+
+
+def start_in_process_report_scheduler(rt: Runtime) -> ReportScheduler | None:
+    """In the embedded default (jobs on a thread of this process, swept in-process), start the scheduled
+    reports here too; None when jobs go to RQ (the worker does it) or in-process sweeping is off (tests)."""
+    if rt.settings.jobs_sweep_interval <= 0 or not isinstance(rt.queue, InProcessQueue):
+        return None
+    return ReportScheduler(rt).start()

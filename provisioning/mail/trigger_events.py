@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import String, cast, func, literal
 from sqlalchemy.orm import Session
@@ -21,6 +22,12 @@ from provisioning.db import id_in
 from provisioning.mail.triggers import _enabled_row, event_select, fire
 from provisioning.models import Course, Enrollment, Group, Invitation, Membership, User
 from provisioning.runtime import Runtime
+
+
+def _moment(s: Session, column: Any) -> Any:
+    """A timestamp as an event instance: seconds since the epoch on PostgreSQL (a cast to text would follow the
+    session's TimeZone), the stored UTC text on SQLite."""
+    return func.extract("epoch", column) if s.get_bind().dialect.name == "postgresql" else column
 
 
 def _on(s: Session, tenant_id: int, trigger: str) -> bool:
@@ -128,7 +135,7 @@ def members_added(
     sent = 0
     for chunk in chunked(sorted(set(user_ids)), IN_LIST):
         events = (
-            event_select(Membership.user_id, Membership.group_id, Membership.added_at, group=Group.name)
+            event_select(Membership.user_id, Membership.group_id, _moment(s, Membership.added_at), group=Group.name)
             .join(Group, Group.id == Membership.group_id)
             .where(
                 Membership.group_id == group_id, Membership.tenant_id == tenant_id, id_in(s, Membership.user_id, chunk)
@@ -154,7 +161,7 @@ def memberships_stamped(
     sent = 0
     for chunk in chunked(sorted(set(user_ids)), IN_LIST):
         events = (
-            event_select(Membership.user_id, Membership.group_id, Membership.added_at, group=Group.name)
+            event_select(Membership.user_id, Membership.group_id, _moment(s, Membership.added_at), group=Group.name)
             .join(Group, Group.id == Membership.group_id)
             .where(
                 Membership.tenant_id == tenant_id,
@@ -174,7 +181,7 @@ def invitations_created(
         return 0
     sent = 0
     for chunk in chunked(sorted(set(user_ids)), IN_LIST):
-        events = event_select(Invitation.user_id, None, Invitation.created_at).where(
+        events = event_select(Invitation.user_id, None, _moment(s, Invitation.created_at)).where(
             Invitation.tenant_id == tenant_id, id_in(s, Invitation.user_id, chunk)
         )
         sent += fire(s, rt, tenant_id, "invited", events, operation_id=operation_id)

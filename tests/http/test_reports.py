@@ -183,3 +183,31 @@ def test_next_run_times_are_the_start_of_the_next_day_week_or_month():
     assert next_after("weekly", moment) == datetime(2026, 2, 2, tzinfo=UTC)
     assert next_after("monthly", moment) == datetime(2026, 2, 1, tzinfo=UTC)
     assert next_after("monthly", datetime(2026, 12, 1, tzinfo=UTC)) == datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def test_the_workers_report_scheduler_starts_a_due_schedule_on_its_own(rt, client, tenant, run_jobs):
+    from jobs.schedule import ReportScheduler
+    from tests.support.jobs import wait_for
+
+    group_id, _ = _fixture(rt, client, tenant)
+    r = client.post(
+        "/api/v1/reports/schedules",
+        json={
+            "report_type": "group_progress",
+            "group_id": group_id,
+            "frequency": "daily",
+            "first_run_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+        },
+        headers=tenant.admin,
+    )
+    assert r.status_code == 201, r.json
+    scheduler = ReportScheduler(rt, every=0.1).start()
+    try:
+        wait_for(lambda: client.get("/api/v1/reports/runs", headers=tenant.admin).json["total"] == 1, timeout=10)
+    finally:
+        scheduler.stop()
+    run_jobs()
+    [run] = client.get("/api/v1/reports/runs", headers=tenant.admin).json["items"]
+    assert run["status"] == "succeeded" and run["schedule_id"] == r.json["id"]
+    [schedule] = client.get("/api/v1/reports/schedules", headers=tenant.admin).json["items"]
+    assert datetime.fromisoformat(schedule["next_run_at"]) > datetime.now(UTC)
