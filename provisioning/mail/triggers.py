@@ -273,6 +273,37 @@ def update_trigger(
         return _view(trigger, row)
 
 
+SAMPLE = {"first_name": "Ann", "course": "Driver safety", "group": "Sales team"}
+
+
+def preview(
+    rt: Runtime, tenant_id: int, trigger: str, language: str, template: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """The email ``trigger`` would send a user with ``language`` (sample names filled in); ``template``
+    ({"subject", "body"}) previews an edit before it is saved, checked like :func:`update_trigger`."""
+    view = get_trigger(rt, tenant_id, trigger)
+    if template is not None:
+        chosen = check_templates(trigger, {language: template})[language] or {}
+    else:
+        if not LANGUAGE.match(language or ""):
+            raise InvalidInput("Unknown language.", details={"language": ["A lowercase ISO 639 code, like en or fr."]})
+        chosen = view.templates.get(language) or view.templates[DEFAULT_LANGUAGE]
+    with rt.db.read() as s:
+        tenant = s.get_one(Tenant, tenant_id)
+    link = ((tenant.settings or {}).get("join_url") or "").strip() or rt.settings.public_base_url
+    values = {**SAMPLE, "link": link, "tenant": tenant.name}
+    values = {k: v for k, v in values.items() if k in KINDS[trigger].placeholders}
+
+    def fill(text: str) -> str:
+        for name, value in values.items():
+            text = text.replace("{" + name + "}", value)
+        return text
+
+    subject, body = fill(chosen["subject"]), fill(chosen["body"])
+    r = render("automatic", {"subject": subject, "body": body, "tenant_name": tenant.name})
+    return {"subject": one_line(subject), "text": r.text, "html": r.html}
+
+
 # --- firing: events to outbox rows in one statement --------------------------------------------
 
 

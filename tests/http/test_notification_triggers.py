@@ -330,3 +330,16 @@ def test_a_member_import_run_twice_and_a_users_import_send_one_email_per_event(r
         commit_and_run(client, tenant, run_jobs, rt, body["id"])
     run_jobs()
     assert [m["Subject"] for m in mail.to("new@example.edu")] == ["Votre place sur Acme University"]
+
+
+def test_a_preview_shows_the_email_with_sample_names_and_checks_an_edit(client, tenant):
+    r = client.post("/api/v1/notification-triggers/completed/preview", json={"language": "fr"}, headers=tenant.admin)
+    assert r.status_code == 200, r.json
+    assert r.json["subject"] == "Vous avez terminé Driver safety" and "Bonjour Ann," in r.json["text"]
+    edit = {"subject": "Bravo {first_name}", "body": "{course} est fini, {group}."}
+    bad = client.post("/api/v1/notification-triggers/completed/preview", json=edit, headers=tenant.admin)
+    assert bad.status_code == 400 and "{group}" in bad.json["errors"]["templates.en.body"][0]
+    edit["body"] = "{course} est fini."
+    good = client.post("/api/v1/notification-triggers/completed/preview", json=edit, headers=tenant.admin)
+    assert good.status_code == 200 and good.json["subject"] == "Bravo Ann"
+    assert client.get("/api/v1/notification-triggers/completed", headers=tenant.admin).json["customized"] == []
