@@ -91,7 +91,7 @@ def update_trigger(body, trigger):
         trigger,
         enabled=body.get("enabled"),
         templates=body.get("templates"),
-        actor_name=actor().name,
+        actor=actor(),
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import String, case, cast, func, literal, null, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from provisioning.activity import Actor, record
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import InvalidInput
 from provisioning.mail.outbox import NOT_CONFIGURED, ensure_sender
@@ -247,7 +248,7 @@ def update_trigger(
     *,
     enabled: bool | None = None,
     templates: Mapping[str, Any] | None = None,
-    actor_name: str | None = None,
+    actor: Actor | None = None,
 ) -> TriggerView:
     """Switch a trigger on or off and change its templates per language (None for a language: the default)."""
     _check_trigger(trigger)
@@ -267,9 +268,12 @@ def update_trigger(
                 else:
                     own[language] = template
             row.templates = own
-        row.updated_by = actor_name
+        row.updated_by = actor.name if actor else None
         row.updated_at = utcnow()
         s.flush()
+        if actor is not None:
+            details = {"enabled": row.enabled, "languages": sorted(clean)}
+            record(s, tenant_id, actor, "notification_trigger.updated", "notification_trigger", trigger, details)
         return _view(trigger, row)
 
 

@@ -55,6 +55,9 @@ def test_every_trigger_starts_off_with_default_templates_and_its_placeholders(cl
     assert not any(t["enabled"] for t in items.values())
     assert items["enrolled"]["placeholders"] == ["first_name", "course", "link", "tenant"]
     assert "{group}" in items["group_added"]["templates"]["en"]["subject"]
+    _switch(client, tenant, "completed")
+    events = client.get("/api/v1/activity?action=notification_trigger.updated", headers=tenant.admin).json["items"]
+    assert [(e["object_id"], e["details"]["enabled"]) for e in events] == [("completed", True)]
     assert {"en", "fr", "es"} <= set(items["completed"]["templates"])
     assert client.get("/api/v1/notification-triggers/nope", headers=tenant.admin).status_code == 400
 
