@@ -70,6 +70,15 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[Any]], *, bom: bool = F
     yield buffer.getvalue()
 
 
+def csv_text(rows: Iterable[Iterable[Any]]) -> str:
+    """Rows as CSV text without a header (escaped like :func:`csv_lines`), for exports written in chunks."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([escape_cell(v) for v in row])
+    return buffer.getvalue()
+
+
 def xml_text(text: str) -> str:
     """``text`` with the characters XML 1.0 can't hold replaced by U+FFFD (everything else kept)."""
     return NOT_XML.sub("\ufffd", text)

@@ -19,6 +19,7 @@ SUBJECTS = {
     "invitation": "You are invited to join {tenant_name}",
     "password_reset": "Reset your {tenant_name} password",
     "message": "{subject}",
+    "automatic": "{subject}",  # an automatic notification (provisioning/mail/triggers.py)
 }
 # Subjects of the translated templates (``<name>.<language>.txt`` and ``.html``), by language.
 TRANSLATED_SUBJECTS = {

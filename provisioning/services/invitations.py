@@ -19,6 +19,7 @@ from provisioning.activity import Actor, record_user_events
 from provisioning.db import affected, id_in, insert_ignoring_conflicts
 from provisioning.errors import InvalidInput
 from provisioning.identity_keys import identity_key
+from provisioning.mail import trigger_events
 from provisioning.mail.outbox import queue_emails
 from provisioning.mail.templates import greeting_name, render
 from provisioning.models import Invitation, Tenant, User, utcnow
@@ -84,11 +85,13 @@ def send_invitations(
         literal(now, type_=Invitation.created_at.type),
         literal(now, type_=Invitation.last_sent_at.type),
     ).where(User.tenant_id == tenant_id, id_in(s, User.id, ids))
-    s.execute(
-        insert_ignoring_conflicts(s, Invitation.__table__).from_select(
-            ["user_id", "tenant_id", "status", "sent_count", "invited_by", "created_at", "last_sent_at"], new
-        )
-    )
+    first = s.scalars(
+        insert_ignoring_conflicts(s, Invitation.__table__)
+        .from_select(["user_id", "tenant_id", "status", "sent_count", "invited_by", "created_at", "last_sent_at"], new)
+        .returning(Invitation.__table__.c.user_id)
+    ).all()
+    # The "invited" automatic notification goes with a first invitation only (a resend is no new event).
+    trigger_events.invitations_created(s, rt, tenant_id, first, operation_id=operation_id)
     # This sending's number for each user: their join link is good for this one only.
     sends = dict(
         s.execute(

@@ -19,6 +19,7 @@ from provisioning.activity import Actor, record_many
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.errors import InvalidInput, NotFound, VersionMismatch
 from provisioning.identity_keys import identity_key
+from provisioning.mail import trigger_events
 from provisioning.models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
 from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.pagination import Page, paginate
@@ -124,6 +125,7 @@ def add_members(
         if added:
             touch_group(s, group.id)
             record_many(s, _member_events(tenant_id, group.id, added, actor, "group.member_added"))
+            trigger_events.members_added(s, rt, tenant_id, group.id, added)
     return MemberChange(added=added, already_members=len(ids) - len(added))
 
 
@@ -256,6 +258,7 @@ def copy_members_chunk(
         if added:
             touch_group(s, target.id)
             record_many(s, _member_events(tenant_id, target.id, added, actor, "group.member_added"))
+            trigger_events.members_added(s, rt, tenant_id, target.id, added, operation_id=operation_id)
         new = CopyCheckpoint(after_user_id=batch[-1], done=at.done + len(batch), added=at.added + len(added))
         save_progress(
             s,
@@ -271,7 +274,12 @@ def copy_members_chunk(
 
 
 def apply_member_steps(
-    s: Session, group: Group, steps: Sequence[tuple[str, Sequence[int] | None]], actor: Actor, source: str
+    s: Session,
+    group: Group,
+    steps: Sequence[tuple[str, Sequence[int] | None]],
+    actor: Actor,
+    source: str,
+    rt: Runtime | None = None,
 ) -> tuple[int, int]:
     """Run ("add" | "remove" | "replace", user_ids) steps in order; ("remove", None) removes everyone.
 
@@ -307,6 +315,7 @@ def apply_member_steps(
         touch_group(s, group.id, group)
         record_many(s, _member_events(group.tenant_id, group.id, added, actor, "group.member_added"))
         record_many(s, _member_events(group.tenant_id, group.id, removed, actor, "group.member_removed"))
+        trigger_events.members_added(s, rt, group.tenant_id, group.id, added)
     return len(added), len(removed)
 
 
@@ -334,7 +343,7 @@ def edit_group(
         if values:
             apply_group_changes(s, group, values, actor)
         if member_steps:
-            apply_member_steps(s, group, member_steps, actor, source)
+            apply_member_steps(s, group, member_steps, actor, source, rt)
         s.flush()
         if reevaluate:
             _reevaluate(rt, s, tenant_id, [uid for _, ids in member_steps if ids for uid in ids])
@@ -359,7 +368,7 @@ def create_group_with_members(
     with rt.db.transaction() as s:
         group = add_group(s, tenant_id, values, actor)
         if user_ids:
-            apply_member_steps(s, group, [("add", user_ids)], actor, source)
+            apply_member_steps(s, group, [("add", user_ids)], actor, source, rt)
         s.flush()
         if reevaluate:
             _reevaluate(rt, s, tenant_id, user_ids)
