@@ -20,6 +20,13 @@ SUBJECTS = {
     "password_reset": "Reset your {tenant_name} password",
     "message": "{subject}",
 }
+# Translated messages: templates/<language>/<name>.txt|.html, and their subjects here.  A user's
+# language tag (BCP 47, "fr-CA") picks its primary language; anything else gets the English files.
+TRANSLATED_SUBJECTS = {
+    "fr": {"invitation": "Vous êtes invité(e) à rejoindre {tenant_name}"},
+    "de": {"invitation": "Sie sind eingeladen, {tenant_name} beizutreten"},
+    "es": {"invitation": "Le han invitado a unirse a {tenant_name}"},
+}
 
 
 @dataclass(frozen=True)
@@ -46,14 +53,24 @@ def one_line(value: str) -> str:
     return " ".join(str(value).split())
 
 
-def render(template: str, context: dict[str, Any]) -> Rendered:
-    """Render ``template`` ("invitation", "password_reset" or "message") with ``context``."""
+def translation(template: str, language: str | None) -> str | None:
+    """The primary language of ``language`` when ``template`` is translated into it, else None (English)."""
+    primary = (language or "").strip().lower().replace("_", "-").split("-")[0]
+    return primary if template in TRANSLATED_SUBJECTS.get(primary, {}) else None
+
+
+def render(template: str, context: dict[str, Any], *, language: str | None = None) -> Rendered:
+    """Render ``template`` ("invitation", "password_reset" or "message") with ``context``, in ``language``
+    when there is a translation (else English)."""
     env = _env()
-    subject = one_line(SUBJECTS[template].format_map(context))[:400]
+    lang = translation(template, language)
+    subject = one_line((TRANSLATED_SUBJECTS[lang][template] if lang else SUBJECTS[template]).format_map(context))
+    prefix = f"{lang}/" if lang else ""
+    context = {**context, "lang": lang or "en"}
     return Rendered(
-        subject=subject,
-        text=env.get_template(f"{template}.txt").render(**context),
-        html=env.get_template(f"{template}.html").render(**context),
+        subject=subject[:400],
+        text=env.get_template(f"{prefix}{template}.txt").render(**context),
+        html=env.get_template(f"{prefix}{template}.html").render(**context),
     )
 
 

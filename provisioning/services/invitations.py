@@ -46,7 +46,7 @@ def send_invitations(
     tenant = s.get_one(Tenant, tenant_id)
     join_url = tenant_link(tenant, "join_url", "join_url")
     users = s.execute(
-        select(User.id, User.email, User.given_name, User.display_name, User.username)
+        select(User.id, User.email, User.given_name, User.display_name, User.username, User.language)
         .where(
             User.tenant_id == tenant_id,
             id_in(s, User.id, list(user_ids)),
@@ -93,7 +93,11 @@ def send_invitations(
             (
                 u.id,
                 u.email,
-                render("invitation", {"tenant_name": tenant.name, "name": greeting_name(u), "join_url": join_url}),
+                render(
+                    "invitation",
+                    {"tenant_name": tenant.name, "name": greeting_name(u), "join_url": join_url},
+                    language=u.language,  # the user's language when the invitation is translated into it
+                ),
             )
             for u in users
         ),
