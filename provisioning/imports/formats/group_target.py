@@ -29,6 +29,7 @@ from provisioning.errors import Conflict, InvalidInput
 from provisioning.imports.formats.columns import EMAIL, USER_FIELDS
 from provisioning.imports.formats.memberships import after_membership_change
 from provisioning.imports.marks import mark_rows, same_email, user_gone
+from provisioning.imports.staging import analyze_stale
 from provisioning.models import Group, Membership, Tenant, User, utcnow
 from provisioning.models.imports import Import, ImportRow
 from provisioning.rules.definition import MAX_EXCEPTIONS, reevaluate_users
@@ -179,6 +180,10 @@ def add_chunk_to_group(
     group = s.get(Group, imp.group_id) if imp.group_id else None
     if group is None:
         return {}
+    # The chunks before this one grew users and invitations by thousands of rows: with statistics of
+    # the tables as they were (or none, on a fresh install) the invitation statements scan every pending
+    # invitation of the tenant per chunk instead of probing by user id.
+    analyze_stale(s, "users", "invitations")
     applied = and_(chunk, ImportRow.status.in_(("ok", "skipped")))
     # The rows created by this chunk: still "ok" without a user at staging (a failed creation was marked).
     created = list(
