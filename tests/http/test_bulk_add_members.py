@@ -267,3 +267,34 @@ def test_a_member_file_adds_to_a_manual_group_as_before_with_source_csv(client, 
     memberships.add_members(rt, tenant.id, group.id, emails=["ada@example.com"], actor=ADMIN)
     members = _members(client, tenant, group.id)
     assert members["ada@example.com"]["source"] == "manual" and members["ada@example.com"]["always_included"] is False
+
+
+def test_the_people_list_is_the_tenants_own_and_names_a_bad_kind(client, tenant, other_tenant, rt):
+    group = groups.create_group(rt, tenant.id, {"name": "Maths"}, ADMIN)
+    body = preview(client, tenant, "username,email\nada,ada@example.com\n", group_id=group.id)
+    r = client.get(f"/api/v1/imports/{body['id']}/people", headers=other_tenant.admin)
+    assert r.status_code == 404
+    r = client.get(f"/api/v1/imports/{body['id']}/people?kind=everyone", headers=tenant.admin)
+    assert r.status_code in (400, 422) and "kind" in str(r.json)
+    r = client.get("/api/v1/imports/templates/bulk-add-members.csv", headers=tenant.admin)
+    assert r.status_code == 200 and r.data.decode("utf-8-sig").splitlines()[0] == (
+        "username,email,first_name,last_name,language,department"
+    )
+
+
+def test_people_created_by_a_bulk_add_are_invited_even_if_the_group_goes_meanwhile(client, tenant, rt, run_jobs, mail):
+    _join_url(rt, tenant.id)
+    group = groups.create_group(rt, tenant.id, {"name": "Short-lived"}, ADMIN)
+    lines = "username,email\n" + "".join(f"p{i},p{i}@example.com\n" for i in range(6))
+    rt.settings.import_chunk_size, rt.settings.import_chunk_seconds = 2, 0  # fixed chunks
+    body = preview(client, tenant, lines, group_id=group.id)
+    op_id = commit(client, tenant, body["id"])
+    claimed = operations.claim(rt, op_id, "worker")
+    checkpoint = dict(claimed.checkpoint or {})
+    for _ in range(2):  # start + the first chunk
+        checkpoint = HANDLERS["import"](rt, op_id, tenant.id, claimed.params, checkpoint)
+    groups.delete_group(rt, tenant.id, group.id, ADMIN)
+    while checkpoint is not None:
+        checkpoint = HANDLERS["import"](rt, op_id, tenant.id, claimed.params, checkpoint)
+    assert _count(rt, User, tenant_id=tenant.id) == 6
+    assert _count(rt, EmailMessage, tenant_id=tenant.id, kind="invitation") == 6

@@ -176,10 +176,11 @@ def check_target(s: Session, imp: Import, summary: dict[str, Any], *, new_users:
 def add_chunk_to_group(
     rt: Runtime, s: Session, imp: Import, chunk: ColumnElement[bool], actor: Actor
 ) -> dict[str, int]:
-    """After a users chunk was applied: put its users into the group, invite the ones it created."""
+    """After a users chunk was applied: put its users into the group, invite the ones it created.
+
+    A group deleted while the job runs gets no members, but the people created are still invited.
+    """
     group = s.get(Group, imp.group_id) if imp.group_id else None
-    if group is None:
-        return {}
     # The chunks before this one grew users and invitations by thousands of rows: with statistics of
     # the tables as they were (or none, on a fresh install) the invitation statements scan every pending
     # invitation of the tenant per chunk instead of probing by user id.
@@ -189,9 +190,10 @@ def add_chunk_to_group(
     created = list(
         s.scalars(_listed_users(imp, and_(chunk, ImportRow.status == "ok", ImportRow.user_id.is_(None)))).all()
     )
-    if group.kind == "automatic":
+    counts: dict[str, int] = {}
+    if group is not None and group.kind == "automatic":
         counts = include_users(rt, s, imp, group, _listed_users(imp, applied), actor)
-    else:
+    elif group is not None:
         counts = {"members_added": _insert_members(rt, s, imp, group, _listed_users(imp, applied), actor)}
     invited = send_invitations(s, rt, imp.tenant_id, created, actor, operation_id=imp.operation_id)
     return {**counts, "invited": len(invited)}

@@ -188,6 +188,7 @@ class UsersFormat(ImportFormat):
             )
         summary["warnings"] = warnings
         if imp.group_id:
+            summary["bulk_add"] = True  # kept: the job invites the people it creates even if the group goes
             group_target.summarize_target(s, imp, summary, new_users=new)
 
     def named_groups(self, s: Session, imp: Import) -> list[NamedGroup]:
@@ -210,7 +211,7 @@ class UsersFormat(ImportFormat):
         self, rt: Runtime, s: Session, imp: Import, chunk: ColumnElement[bool], ok: int, actor: Actor
     ) -> dict[str, int]:
         counts = users_apply.apply_users_chunk(rt, s, imp, chunk, actor)
-        if imp.group_id:
+        if imp.group_id or (imp.summary or {}).get("bulk_add"):
             counts.update(group_target.add_chunk_to_group(rt, s, imp, chunk, actor))
         return counts
 
