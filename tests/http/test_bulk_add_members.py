@@ -298,3 +298,39 @@ def test_people_created_by_a_bulk_add_are_invited_even_if_the_group_goes_meanwhi
         checkpoint = HANDLERS["import"](rt, op_id, tenant.id, claimed.params, checkpoint)
     assert _count(rt, User, tenant_id=tenant.id) == 6
     assert _count(rt, EmailMessage, tenant_id=tenant.id, kind="invitation") == 6
+
+
+def test_a_chunk_that_fails_midway_is_rolled_back_whole_and_redone_once(client, tenant, rt, run_jobs, mail):
+    """A chunk that breaks after creating and adding its people (here: the join link is gone when it
+    invites) leaves nothing behind; the job resumed from its checkpoint creates, adds and invites each once."""
+    _join_url(rt, tenant.id)
+    group = groups.create_group(rt, tenant.id, {"name": "Cohort"}, ADMIN)
+    lines = "username,email\n" + "".join(f"p{i},p{i}@example.com\n" for i in range(10))
+    rt.settings.import_chunk_size, rt.settings.import_chunk_seconds = 4, 0  # fixed chunks
+    body = preview(client, tenant, lines, group_id=group.id)
+    op_id = commit(client, tenant, body["id"])
+    claimed = operations.claim(rt, op_id, "worker-that-fails")
+    checkpoint = dict(claimed.checkpoint or {})
+    for _ in range(2):  # start + the first chunk of 4
+        checkpoint = HANDLERS["import"](rt, op_id, tenant.id, claimed.params, checkpoint)
+    _join_url(rt, tenant.id, "")  # the second chunk creates and adds its people, then can't invite them
+    try:
+        HANDLERS["import"](rt, op_id, tenant.id, claimed.params, checkpoint)
+    except Exception as exc:  # InvalidInput: the tenant has no join_url setting
+        assert "join_url" in str(exc)
+    else:
+        raise AssertionError("the chunk should have failed")
+    assert _count(rt, User, tenant_id=tenant.id) == 4 and len(member_emails(rt, tenant.id, group.id)) == 4
+    assert _count(rt, EmailMessage, tenant_id=tenant.id, kind="invitation") == 4
+    _join_url(rt, tenant.id)
+    rt.settings.operation_stale_seconds = 0
+    time.sleep(0.01)
+    run_jobs()
+    op = operations.get_operation(rt, tenant.id, op_id)
+    assert op.status == "succeeded" and op.attempts == 2, op.errors
+    assert op.result["users_created"] == 10 and op.result["members_added"] == 10 and op.result["invited"] == 10
+    assert _count(rt, User, tenant_id=tenant.id) == 10 and len(member_emails(rt, tenant.id, group.id)) == 10
+    assert _count(rt, EmailMessage, tenant_id=tenant.id, kind="invitation") == 10
+    assert sorted(m["To"] for m in mail.received) == sorted(f"p{i}@example.com" for i in range(10))
+    created = activity.list_events(rt, tenant.id, action="user.created", per_page=500)
+    assert created.total == 10
