@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, distinct, func, literal, select
+from sqlalchemy import ColumnElement, and_, distinct, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
@@ -203,7 +203,8 @@ def _insert_members(rt: Runtime, s: Session, imp: Import, group: Group, users: A
     table = Membership.__table__
     now = literal(utcnow(), table.c.added_at.type)
     users = users.subquery()
-    rows = select(literal(group.id), users.c.id, literal(imp.tenant_id), literal("csv"), now)
+    # WHERE true: SQLite reads "INSERT ... SELECT ... ON CONFLICT" as a join's ON without it.
+    rows = select(literal(group.id), users.c.id, literal(imp.tenant_id), literal("csv"), now).where(true())
     added = s.execute(
         insert_ignoring_conflicts(s, table)
         .from_select(["group_id", "user_id", "tenant_id", "source", "added_at"], rows)
