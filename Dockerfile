@@ -11,10 +11,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY pyproject.toml README.md wsgi.py ./
+# Every package pyproject.toml's [tool.setuptools.packages.find] names (tests/unit/test_dockerfile.py holds it).
 COPY provisioning ./provisioning
-COPY jobs ./jobs
+COPY api ./api
 COPY scim ./scim
 COPY lti ./lti
+COPY ui ./ui
+COPY jobs ./jobs
+COPY web ./web
+COPY server ./server
+COPY join ./join
 RUN pip install --upgrade pip setuptools \
  && pip install . \
  && useradd --system --uid 10001 --home-dir /data --create-home provisioning

@@ -44,6 +44,7 @@ def init_api(app: Flask) -> Api:
         members,
         operations,
         rules,
+        settings,
         tasks,
         users,
     )
@@ -65,6 +66,7 @@ def init_api(app: Flask) -> Api:
         lti_roster,
         lti_settings,
         lti_registrations,
+        settings,  # the tenant's settings
     ):  # roster sync of LMS courses, the tenant's LTI settings, the LMSs registered with the tenant
         api.register_blueprint(module.blp, url_prefix="/api/v1")
 

@@ -51,7 +51,14 @@ class EnrollmentIn(StrictSchema):
     )
     role = fields.String(allow_none=True, validate=[validate.Length(max=100), _storable])
     status = fields.String(load_default="enrolled", validate=validate.OneOf(ENROLLMENT_STATUSES))
-    completed_at = fields.AwareDateTime(default_timezone=UTC, allow_none=True)
+    completed_at = fields.AwareDateTime(
+        default_timezone=UTC,
+        allow_none=True,
+        metadata={
+            "description": "When the course was completed. Left out with status completed, it is the time of "
+            "this change (an enrollment completed already keeps its completion time)."
+        },
+    )
 
 
 class EnrollmentOut(Schema):

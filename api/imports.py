@@ -65,13 +65,39 @@ class ImportFile(Schema):
 class GroupPreview(Schema):
     id = fields.Integer(allow_none=True)
     name = fields.String()
-    new = fields.Boolean()
-    members_before = fields.Integer()
-    members_after = fields.Integer()
-    listed = fields.Integer()
+    new = fields.Boolean(metadata={"description": "The preview would create this group."})
+    members_before = fields.Integer(metadata={"description": "Members when the file was previewed."})
+    members_after = fields.Integer(
+        metadata={
+            "description": "Before the commit: the preview's forecast. Once committed (running, stopped, failed or "
+            "applied): the members the group has now, the run's own figure; the forecast is preview_members_after."
+        }
+    )
+    preview_members_after = fields.Integer(
+        allow_none=True, metadata={"description": "Once committed: the preview's forecast of members_after."}
+    )
+    listed = fields.Integer(metadata={"description": "Members the file lists for this group (preview)."})
     automatic = fields.Boolean(metadata={"description": "An automatic group: the people join its include list."})
     included_before = fields.Integer(metadata={"description": "Automatic group: always-included people now."})
     included_after = fields.Integer(metadata={"description": "Automatic group: always-included people after."})
+
+
+class ImportResult(Schema):
+    operation_id = fields.Integer()
+    status = fields.String(metadata={"description": "The Operation's status: queued, running, succeeded, ..."})
+    stopped = fields.Boolean(metadata={"description": "Stopped by an admin before the last row."})
+    rows_done = fields.Integer()
+    rows_total = fields.Integer()
+    applied = fields.Integer()
+    skipped = fields.Integer()
+    errors = fields.Integer()
+    removed = fields.Integer()
+    groups_created = fields.Integer()
+    users_created = fields.Integer()
+    users_updated = fields.Integer()
+    members_added = fields.Integer(metadata={"description": "Import into one group: members it added."})
+    invited = fields.Integer(metadata={"description": "Bulk add: invitation emails queued, one per user created."})
+    included = fields.Integer(metadata={"description": "Automatic group: people added to its include list."})
 
 
 class RowError(Schema):
@@ -100,12 +126,31 @@ class ImportSchema(Schema):
     groups_total = fields.Integer()
     users_matched = fields.Integer()
     users_new = fields.Integer(allow_none=True)
+    names_changing = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "Membership files: how many existing people's first or last name the file changes "
+            "(blank cells keep the current name; a group manager's upload changes no name)."
+        },
+    )
     error_count = fields.Integer()
     error_rows = fields.Integer()
     excluded = fields.Integer()
     errors = fields.List(fields.Nested(RowError), metadata={"description": "The first page; see /errors."})
     warnings = fields.List(fields.String())
+    sheet = fields.String(allow_none=True, metadata={"description": "XLSX: the worksheet the rows were read from."})
+    header_row = fields.Integer(
+        metadata={"description": "The row holding the header (rows above it, blank or a title, are not read)."}
+    )
     operation_id = fields.Integer(allow_none=True)
+    result = fields.Nested(
+        ImportResult,
+        allow_none=True,
+        metadata={
+            "description": "Once committed: what the run did (its Operation's counters). The other figures "
+            "(rows, users_matched, error_count, ...) are the preview's."
+        },
+    )
     created_at = fields.DateTime()
 
 

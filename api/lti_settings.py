@@ -8,11 +8,11 @@ from marshmallow import fields, validate
 from api.auth import actor, require_admin, runtime, tenant_id
 from api.schemas import Blueprint, StrictSchema
 from provisioning.lti.registrations import (
-    MANAGER_PERMISSIONS,
     UNKNOWN_DEPLOYMENT_POLICIES,
     tenant_lti_settings,
     update_lti_settings,
 )
+from provisioning.settings_catalog import MANAGER_PERMISSIONS
 
 blp = Blueprint("lti settings", __name__, description="The tenant's LTI 1.3 settings.")
 require_admin(blp)

@@ -134,7 +134,7 @@ def bulk_add_members(bench: Bench, n: int) -> list[Result]:
         )
     group, twin = bench.seed_group(tenant.id, "Bulk added"), bench.seed_group(other.id, "Inserted")
     people = [
-        (f"new{i}", f"new{i}@example.com", f"Given{i}", f"Family{i}", "fr" if i % 2 else "en", f"D{i % 37}")
+        (f"new{i}", f"new{i}@example.com", f"Given{i}", f"Family{i}", "de" if i % 2 else "en", f"D{i % 37}")
         for i in range(1, n + 1)
     ]
     content = rows_csv("username,email,first_name,last_name,language,department", people)

@@ -85,6 +85,8 @@ class Settings:
     lti_jwks_ttl_seconds: int = 3600
     lti_jwks_min_refetch_seconds: int = 5
     lti_launch_token_seconds: int = 4 * 3600
+    # An invitation's join link (/join/<token>) works this many days after it was sent, once.
+    invitation_link_days: int = 7
     # Hosts (names or IP addresses) that LTI Dynamic Registration may reach on private or loopback
     # addresses (on-premise LMSs), besides any an invite names; public addresses are always allowed.
     lti_registration_allowed_hosts: tuple[str, ...] = ()
@@ -149,6 +151,7 @@ class Settings:
             lti_jwks_ttl_seconds=_int(env.get("LTI_JWKS_TTL_SECONDS"), 3600),
             lti_jwks_min_refetch_seconds=_int(env.get("LTI_JWKS_MIN_REFETCH_SECONDS"), 5),
             lti_launch_token_seconds=_int(env.get("LTI_LAUNCH_TOKEN_SECONDS"), 4 * 3600),
+            invitation_link_days=_int(env.get("INVITATION_LINK_DAYS"), 7),
             lti_registration_allowed_hosts=tuple(
                 h.strip() for h in env.get("LTI_REGISTRATION_ALLOWED_HOSTS", "").split(",") if h.strip()
             ),

@@ -36,19 +36,11 @@ from provisioning.models import (
 )
 from provisioning.roles import COURSE_MANAGER_ROLES
 from provisioning.runtime import Runtime
+from provisioning.settings_catalog import MANAGER_PERMISSIONS
 from provisioning.store.users import tenant_user_ids
 
 # Actions on groups and users that a manager's permission set can grant.
-MANAGER_ACTIONS = (
-    "view_users",
-    "manage_users",
-    "export",
-    "message",
-    "batch_actions",
-    "view_activity",
-    "upload",
-    "create_groups",
-)
+MANAGER_ACTIONS = MANAGER_PERMISSIONS
 # What a learner may do, and only on their own things.
 OWN_ACTIONS = ("view_own",)
 # Actions on one group: a manager's on the groups of the courses they teach; a learner's view_group on
@@ -226,7 +218,14 @@ def scoped_import_groups(rt: Runtime, principal: Principal, listed: list[dict]) 
     with rt.db.read() as s:
         managed = set(s.scalars(_managed_groups(principal).where(CourseGroup.group_id.in_(ids)))) if ids else set()
     # Not theirs: neither "new" nor "existing" (that would say whether the name exists), and no counts.
-    hidden = {"id": None, "new": None, "members_before": None, "members_after": None, "listed": None}
+    hidden = {
+        "id": None,
+        "new": None,
+        "members_before": None,
+        "members_after": None,
+        "preview_members_after": None,
+        "listed": None,
+    }
     return [g if g.get("id") in managed or (g.get("id") is None and may_create) else {**g, **hidden} for g in listed]
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scim2_filter_parser import ast as fast
 from scim2_filter_parser.lexer import SCIMLexer
@@ -124,11 +125,44 @@ GROUP = Resource(
 )
 
 
+if TYPE_CHECKING:  # sly's lexer classes get ``_`` (the rule decorator) in their namespace
+
+    def _(*patterns: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
+
+
+class _PathLexer(SCIMLexer):
+    """The library's lexer with RFC 7644 §3.4.2.2's literals as the ABNF spells them: case-insensitive
+    (RFC 5234 §2.3), so Entra's ``roles[primary eq True]`` lexes; whole numbers, not single digits.
+    Literals stay text here: :func:`matches` compares text, and :func:`_typed` gives them a type."""
+
+    tokens = SCIMLexer.tokens
+
+    # Redefining a rule keeps its place in the base class's rule order (sly lexer inheritance).
+    @_(r"(?i:false)(?![a-zA-Z0-9_$:.-])")
+    def FALSE(self, t):
+        t.value = "false"
+        return t
+
+    @_(r"(?i:true)(?![a-zA-Z0-9_$:.-])")
+    def TRUE(self, t):
+        t.value = "true"
+        return t
+
+    @_(r"(?i:null)(?![a-zA-Z0-9_$:.-])")
+    def NULL(self, t):
+        t.value = "null"
+        return t
+
+    @_(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+    def NUMBER(self, t):
+        return t
+
+
 def parse_filter(text: str, where: str):
     if len(text) > MAX_FILTER_LENGTH:
         raise InvalidFilterError(f"The value filter in a path is longer than {MAX_FILTER_LENGTH} characters.")
     try:
-        return SCIMParser().parse(SCIMLexer().tokenize(text))
+        return SCIMParser().parse(_PathLexer().tokenize(text))
     except Exception as exc:  # the library raises several types; all mean the same to a client
         raise InvalidFilterError(f"The value filter in {where!r} can't be parsed.") from exc
 
@@ -204,6 +238,12 @@ def matches(node: Any, element: Any) -> bool:
         op = node.value.lower()
         if op == "pr":
             return present
+        if name.lower() in BOOLEAN_SUBS and node.comp_value is not None:
+            # A boolean compares as one (RFC 7644 §3.4.2.2): an absent primary is false, as in GET filters.
+            if op not in ("eq", "ne"):
+                raise InvalidFilterError(f"{name} is a boolean; it can only be compared with eq or ne.")
+            equal = is_primary({"primary": element.get(key)}) == _typed(name, node.comp_value.value, name)
+            return equal if op == "eq" else not equal
         actual = _as_text(element.get(key)).lower() if key else None
         expected = _as_text(node.comp_value.value if node.comp_value else None).lower()
         if op == "eq":
@@ -236,15 +276,70 @@ def apply_operations(doc: dict[str, Any], ops: list[Operation], resource: Resour
 
 
 def _apply_all(doc: dict[str, Any], ops: list[Operation], resource: Resource) -> dict[str, Any]:
+    for values in _multi_valued_lists(doc):
+        keep_one_primary(values)  # a document stored before "at most one primary" was enforced
     for op in ops:
         if op.path is not None:
-            _apply(doc, op.op, op.path, op.value, op.has_value)
+            _apply_one(doc, op.op, op.path, op.value, op.has_value)
             continue
         for key, value in op.value.items():
             path = _value_key_path(key, resource)
             if path is not None:
-                _apply(doc, op.op, path, value, True)
+                _apply_one(doc, op.op, path, value, True)
     return doc
+
+
+def _multi_valued_lists(doc: dict[str, Any]) -> list[list[Any]]:
+    return [v for k, v in doc.items() if isinstance(k, str) and k in MULTI_VALUED and isinstance(v, list)]
+
+
+def _lists_of(doc: dict[str, Any], path: Path) -> list[Any] | None:
+    container = doc if path.urn is None else doc.get(_key(doc, path.urn))
+    if path.attr not in MULTI_VALUED or not isinstance(container, dict):
+        return None
+    values = container.get(_key(container, path.attr))
+    return values if isinstance(values, list) else None
+
+
+def _apply_one(doc: dict[str, Any], op: str, path: Path, value: Any, has_value: bool) -> None:
+    """One operation, then RFC 7644 §3.5.2's rule for the attribute it touched: "if a value
+    with 'primary' set to 'true' is added [or replaced], the server SHALL set 'primary' to
+    'false' for any other values in the array" (RFC 7643 §2.4: true at most once)."""
+    before = _lists_of(doc, path)
+    was_primary = [e for e in before or [] if is_primary(e)]
+    _apply(doc, op, path, value, has_value)
+    after = _lists_of(doc, path)
+    if after is None or op == "remove":
+        return
+    promoted = [e for e in after if is_primary(e) and not any(e is w for w in was_primary)]
+    if path.filter is None and (path.sub or "").lower() == "primary":  # "roles.primary": every value
+        promoted = [e for e in after if is_primary(e)]
+    if len(promoted) > 1:
+        raise InvalidValueError(
+            f"{path.text}: {len(promoted)} values are marked primary; at most one may be (RFC 7643 §2.4)."
+        )
+    if promoted:
+        for element in after:
+            if element is not promoted[0] and is_primary(element):
+                element[_key(element, "primary")] = False
+
+
+def is_primary(element: Any) -> bool:
+    """``"primary": true``, or the string "True" Microsoft Entra ID sends for it (any case)."""
+    if not isinstance(element, dict):
+        return False
+    flag = element.get(_key(element, "primary"))
+    return flag is True or (isinstance(flag, str) and flag.strip().lower() == "true")
+
+
+def keep_one_primary(values: list[Any]) -> None:
+    """Demote every primary value but the first (the one scim/resources.py treats as primary)."""
+    seen = False
+    for element in values:
+        if is_primary(element):
+            if seen:
+                element[_key(element, "primary")] = False
+            seen = True
 
 
 def _value_key_path(key: Any, resource: Resource) -> Path | None:
@@ -346,6 +441,23 @@ def _simple_equalities(node: Any) -> dict[str, str] | None:
     return None
 
 
+# Boolean sub-attributes of the multi-valued attributes (RFC 7643 §4.1.2, §8.7.1): a value filter's
+# literal is typed by the attribute, not by how it was spelled.  The filter parser keeps no literal
+# types, so ``roles[primary eq "True"]`` (Microsoft Entra ID's app-role mapping, "Customize user
+# provisioning attribute-mappings": roles[primary eq "True"].value; the SCIM Validator sends it)
+# and ``roles[primary eq true]`` both arrive as text and both mean the boolean true.
+BOOLEAN_SUBS = {"primary"}
+
+
+def _typed(name: str, value: Any, where: str) -> Any:
+    if name.lower() not in BOOLEAN_SUBS:
+        return value
+    text = str(value).strip().lower()
+    if text not in ("true", "false"):
+        raise InvalidFilterError(f"{where}: {name} is a boolean; compare it with true or false, not {value!r}.")
+    return text == "true"
+
+
 def _apply_filtered(container: dict[str, Any], key: str, op: str, path: Path, value: Any) -> None:
     elements = container.get(key)
     elements = elements if isinstance(elements, list) else []
@@ -363,7 +475,7 @@ def _apply_filtered(container: dict[str, Any], key: str, op: str, path: Path, va
         template = _simple_equalities(path.filter)
         if template is None:
             raise NoTargetError(f"No value of {path.attr} matches {path.text!r}.")
-        element: dict[str, Any] = {k: (v == "true") if v in ("true", "false") else v for k, v in template.items()}
+        element = {k: _typed(k, v, path.text) for k, v in template.items()}
         elements.append(element)
         container[key] = elements
         hits = [element]

@@ -142,6 +142,60 @@ def split_extensions(doc: dict[str, Any], urns: Iterable[str]) -> tuple[dict[str
     return core, extensions
 
 
+MULTI_VALUED_EXTRA = tuple(a for a in USER_EXTRA if a not in ("nickName", "profileUrl"))
+
+
+def typed_primaries(core: dict[str, Any]) -> None:
+    """Make ``primary`` a boolean in every multi-valued attribute, and true at most once in each.
+
+    RFC 7643 §2.4: "The primary attribute value 'true' MUST appear no more than once"; a request
+    whose own list marks two values primary is a client error (400 invalidValue), not something to
+    guess at.  (A PATCH that adds a primary value demotes the others first, RFC 7644 §3.5.2:
+    scim/patch.py.)  ``primary`` is a boolean (RFC 7643 §4.1.2); Microsoft Entra ID sends "True" and
+    "False" as strings ("Known issues and resolutions with SCIM 2.0 protocol compliance of the
+    Microsoft Entra user provisioning service"), so those strings are read as booleans, in any case.
+    """
+    for attr in MULTI_VALUED_EXTRA:
+        values = core.get(attr)
+        if not isinstance(values, list):
+            continue
+        primaries = 0
+        for index, element in enumerate(values):
+            key = (
+                next((k for k in element if isinstance(k, str) and k.lower() == "primary"), None)
+                if isinstance(element, dict)
+                else None
+            )
+            if key is None:
+                continue
+            flag = element[key]
+            if flag is None:
+                continue
+            element[key] = as_bool(flag, f"{attr}[{index}].primary")
+            primaries += element[key]
+        if primaries > 1:
+            raise InvalidValueError(
+                f"{attr}: {primaries} values are marked primary; at most one may be (RFC 7643 §2.4)."
+            )
+
+
+def one_primary(values: list[Any]) -> list[Any]:
+    """``values`` as RFC 7643 says they are, for a list stored before this was enforced: primary a
+    boolean (a stored "True" string read as true) and true on the first primary value only (§2.4).
+    The stored list is not changed here (its next PATCH or PUT rewrites it)."""
+    shown: list[Any] = []
+    seen = False
+    for element in values:
+        flag = element.get("primary") if isinstance(element, dict) else None
+        if isinstance(flag, str) and flag.strip().lower() in ("true", "false"):
+            flag = flag.strip().lower() == "true"
+        if isinstance(flag, bool):
+            element = {**element, "primary": flag and not seen}
+            seen = seen or flag
+        shown.append(element)
+    return shown
+
+
 def primary_email(emails: Any) -> tuple[str | None, str | None]:
     """The primary email (primary true, else the first) and its type."""
     if emails is None:
@@ -176,6 +230,7 @@ def user_values(doc: Any) -> dict[str, Any]:
         values[column] = _string(name.get(attr), f"name.{attr}", column)
     if core.get("active") is not None:
         values["active"] = as_bool(core["active"], "active")
+    typed_primaries(core)
     values["email"], values["email_type"] = primary_email(core.get("emails"))
     extra = {attr: core[attr] for attr in USER_EXTRA if core.get(attr) not in (None, [], {})}
     name_extra = {attr: name[attr] for attr in NAME_EXTRA if name.get(attr) is not None}
@@ -215,6 +270,9 @@ def user_document(user: User, base_url: str, groups: list[dict] | None = None) -
     for attr in USER_EXTRA:
         if attr in extra:
             doc[attr] = extra[attr]
+    for attr in MULTI_VALUED_EXTRA:
+        if isinstance(doc.get(attr), list):
+            doc[attr] = one_primary(doc[attr])
     if groups is not None:
         doc["groups"] = groups
     enterprise = {attr: getattr(user, column) for attr, column in ENTERPRISE_COLUMNS.items() if getattr(user, column)}

@@ -48,14 +48,20 @@ def attr(
 
 
 def _multi(
-    name: str, value_type: str = "string", *, canonical: list[str] | None = None, refs: list[str] | None = None
+    name: str,
+    value_type: str = "string",
+    *,
+    canonical: list[str] | None = None,
+    refs: list[str] | None = None,
+    value: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return attr(
         name,
         "complex",
         multi=True,
+        description=f"{name}; at most one value has primary true (RFC 7643 §2.4): marking one primary unmarks the others.",
         sub=[
-            attr("value", value_type, refs=refs),
+            attr("value", value_type, refs=refs, **(value or {})),
             attr("display"),
             attr("type", canonical=canonical),
             attr("primary", "boolean"),
@@ -106,7 +112,20 @@ def user_schema() -> dict[str, Any]:
                 required=True,
                 description="false deactivates the user (the same as the admins' batch action); true when omitted on create.",
             ),
-            _multi("emails", canonical=["work", "home", "other"]),
+            # The product rule (README, "SCIM"): the primary address is how admins, imports and LTI find
+            # a person, so it is unique per tenant (409 uniqueness); other addresses may be shared (a
+            # shared mailbox).  "server" is the honest summary: a client must expect a 409 on emails.
+            _multi(
+                "emails",
+                canonical=["work", "home", "other"],
+                value={
+                    "uniqueness": "server",
+                    "description": (
+                        "An email address. The primary address (primary true, else the first) is unique per "
+                        "tenant ignoring case; the other addresses may be shared by several users."
+                    ),
+                },
+            ),
             _multi("phoneNumbers", canonical=["work", "home", "mobile", "fax", "pager", "other"]),
             _multi("ims"),
             _multi("photos", "reference", canonical=["photo", "thumbnail"], refs=["external"]),
@@ -114,6 +133,7 @@ def user_schema() -> dict[str, Any]:
                 "addresses",
                 "complex",
                 multi=True,
+                description="addresses; at most one value has primary true (RFC 7643 §2.4): marking one primary unmarks the others.",
                 sub=[
                     attr(n)
                     for n in ("formatted", "streetAddress", "locality", "region", "postalCode", "country", "type")

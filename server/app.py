@@ -1,6 +1,6 @@
 """The application factory: ``create_app()`` builds the whole web service.
 
-The composition root: it alone knows every edge (admin API, SCIM, LTI, UI, health) and wires
+The composition root: it alone knows every edge (admin API, SCIM, LTI, UI, invitation join links, health) and wires
 them onto one Flask app over one Runtime (database + job queue, :mod:`jobs.bootstrap`)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 
+import join
 import lti
 import scim
 import ui
@@ -59,6 +60,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None, *, runtime: R
     scim.init_app(app)
     lti.init_app(app)
     ui.init_app(app)
+    join.init_app(app)
     _start_background(app, runtime)
     return app
 

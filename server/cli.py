@@ -10,6 +10,7 @@ Tests call :func:`main` (or invoke :data:`cli` through click's CliRunner) with
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,8 +23,10 @@ from provisioning.observability.logs import configure_logging
 from provisioning.runtime import Runtime
 from provisioning.services.demo import seed_demo
 from provisioning.services.signin_links import issue_signin_link
+from provisioning.services.tenant_settings import get_settings, update_settings
 from provisioning.services.tenants import create_tenant, list_tenants
 from provisioning.services.tokens import create_token, list_tokens, revoke_token
+from provisioning.settings_catalog import KEYS, SettingErrors, parse_cli_value
 from server import cli_lti, cli_rules, cli_ui
 from server.cli_common import (
     CliState,
@@ -136,7 +139,7 @@ def db_upgrade(state: CliState) -> None:
 
 @cli.group()
 def tenants() -> None:
-    """Create and list tenants."""
+    """Create and list tenants, and show or change their settings."""
 
 
 @tenants.command("create")
@@ -158,6 +161,59 @@ def tenants_list(state: CliState) -> None:
         for t in list_tenants(state.runtime())
     ]
     _table(("ID", "SLUG", "SEATS", "CREATED", "NAME"), rows)
+
+
+@tenants.command(
+    "settings",
+    help="Show TENANT's settings (its id or slug); with --set/--unset, change them first. The keys: "
+    + ", ".join(KEYS)
+    + ".",
+)
+@click.argument("tenant")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change a setting (repeatable). Lists (manager_permissions, admin_roles) are comma-separated or JSON; "
+    "'key=' with a list key sets the empty list.",
+)
+@click.option("--unset", "unset", multiple=True, metavar="KEY", help="Put a setting back to its default (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@pass_state
+def tenants_settings(
+    state: CliState, tenant: str, assignments: tuple[str, ...], unset: tuple[str, ...], as_json: bool
+) -> None:
+    changes: dict[str, Any] = {}
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(
+                f"--set {assignment!r}: write KEY=VALUE, e.g. --set join_url=https://lms.example.edu"
+            )
+        try:
+            changes[key.strip()] = parse_cli_value(key.strip(), value)
+        except SettingErrors as exc:
+            raise CommandError(str(exc)) from exc
+    rt = state.runtime()
+    if changes or unset:
+        settings = update_settings(rt, tenant, changes, cli_actor(), unset=list(unset))
+    else:
+        settings = get_settings(rt, tenant)
+    if as_json:
+        click.echo(json.dumps(settings, indent=2))
+        return
+    _table(("KEY", "VALUE"), [(key, _setting_text(value)) for key, value in settings.items()])
+
+
+def _setting_text(value: Any) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, list):
+        return ", ".join(value) if value else "(none)"
+    if isinstance(value, dict):  # seats
+        return f"{value['used']} used of {'no limit' if value['limit'] is None else value['limit']}"
+    return str(value)
 
 
 @cli.group()

@@ -12,7 +12,6 @@ import click
 from provisioning.lti import registration_invites as invites
 from provisioning.lti.keys import rotate_key
 from provisioning.lti.registrations import (
-    MANAGER_PERMISSIONS,
     UNKNOWN_DEPLOYMENT_POLICIES,
     list_registrations,
     name_registration,
@@ -22,6 +21,7 @@ from provisioning.lti.registrations import (
     update_lti_settings,
 )
 from provisioning.services.tenants import get_tenant
+from provisioning.settings_catalog import MANAGER_PERMISSIONS
 from server.cli_common import cli_actor, pass_state
 
 

@@ -11,8 +11,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the /ui blueprint and its views."""
-    from ui import groups, guard, imports, logs, members, people  # noqa: F401 - the views register on bp
+    """Register the /ui blueprint and its views, and the UI's language choice (Flask-Babel)."""
+    from ui import groups, guard, i18n, imports, layout, logs, members, people  # noqa: F401 - the views register on bp
     from ui.blueprint import bp
 
     app.register_blueprint(bp)
+    i18n.init_app(app)

@@ -219,6 +219,8 @@ def authenticate():
             return response
     g.ui_token = launch.token
     g.ui_session_id = launch.session_id
+    # The LTI launch's locale claim, once the session carries one (ui.i18n picks the language with it).
+    g.ui_launch_locale = getattr(launch, "locale", None)
     g.ui_url_token = None if check.in_cookie else launch.token
     g.ui_principal = principal_for(rt(), launch.tenant_id, launch.user_id, launch.role, launch.course_id)
     permissions.require(rt(), g.ui_principal, action, _named_object())

@@ -86,6 +86,25 @@ def _extra(name: str) -> Attribute:
     return Attribute(name, STRING, lambda: json_text(User.extra, name))
 
 
+def _element(sub: str) -> Callable[[], Column]:
+    return lambda: json_element(sub)
+
+
+def _json_list(name: str, subs: tuple[str, ...] = ("value", "display", "type"), **kw: Any) -> Complex:
+    """A multi-valued attribute kept verbatim as a JSON list in User.extra (scim/resources.py).
+
+    Every one of them has ``primary`` (RFC 7643 §4.1.2, §2.4): a boolean here, whether it was
+    stored as true or as the string "True" an IdP sent.
+    """
+    return _complex(
+        name,
+        [Attribute(sub, STRING, _element(sub)) for sub in subs]
+        + [Attribute("primary", BOOLEAN, lambda: json_element_true("primary"), nullable=False)],
+        exists=lambda _tenant_id, condition: json_elements_exist(User.extra, name, condition),
+        **kw,
+    )
+
+
 def _user_groups(tenant_id: int, condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists().where(Membership.user_id == User.id, Membership.tenant_id == tenant_id, condition).correlate(User)
 
@@ -152,16 +171,21 @@ USER_CORE: dict[str, Entry] = {
                 _attr("type", STRING, User.email_type),
                 Attribute("primary", BOOLEAN, lambda: User.email.is_not(None), nullable=False),
             ],
-            also=_complex(
-                "emails",
-                [
-                    Attribute("value", STRING, lambda: json_element("value")),
-                    Attribute("type", STRING, lambda: json_element("type")),
-                    Attribute("primary", BOOLEAN, lambda: json_element_true("primary"), nullable=False),
-                ],
-                exists=lambda _tenant_id, condition: json_elements_exist(User.extra, "emails", condition),
-            ),
+            also=_json_list("emails"),
         ),
+        # The other multi-valued attributes of RFC 7643 §4.1.2, as stored: a filter matches when one
+        # of their values does, bracketed or not (``roles[primary eq true].value eq "Admin"``).
+        _json_list("phoneNumbers"),
+        _json_list("ims"),
+        _json_list("photos"),
+        _json_list(
+            "addresses",
+            ("formatted", "streetAddress", "locality", "region", "postalCode", "country", "type"),
+            default="formatted",
+        ),
+        _json_list("entitlements"),
+        _json_list("roles"),
+        _json_list("x509Certificates"),
         _complex(
             "groups",
             [

@@ -217,12 +217,10 @@ def parse(text: str) -> Node:
 
 def _path(attr_path: lib.AttrPath) -> Path:
     name = attr_path.attr_name
-    if isinstance(name, lib.Filter):
-        # ``emails[type eq "work"].value eq "x"`` is a PATCH path, not a filter (RFC 7644 §3.4.2.2).
-        inner = name.namespace
+    if isinstance(name, lib.Filter):  # only a comparison's path may be ``attr[filter].sub`` (_bracketed_compare)
         raise InvalidFilter(
-            "A sub-attribute cannot follow ']' in a filter; put the condition inside the brackets.",
-            getattr(inner.attr_name, "position", None),
+            "A sub-attribute cannot follow ']' here; put the condition inside the brackets.",
+            getattr(name.namespace.attr_name, "position", None),
         )
     uri = attr_path.uri
     sub = attr_path.sub_attr.value if attr_path.sub_attr is not None else None
@@ -252,12 +250,48 @@ def _convert(f: lib.Filter, depth: int, count: list[int], *, inside_brackets: bo
             raise InvalidFilter(f"The filter has more than {MAX_COMPARISONS} comparisons.", None)
         op = str(expr.value).lower()
         value = expr.comp_value.value if expr.comp_value is not None else None
-        node = Compare(_path(expr.attr_path), op, value)
+        if isinstance(expr.attr_path.attr_name, lib.Filter):
+            node = _bracketed_compare(expr.attr_path.attr_name, op, value, depth, count, inside_brackets)
+        else:
+            node = Compare(_path(expr.attr_path), op, value)
     elif isinstance(expr, lib.LogExpr):
         node = _chain(expr, depth, count, inside_brackets)
     else:  # pragma: no cover - the grammar produces nothing else
         raise InvalidFilter("The filter could not be understood.", None)
     return Not(node) if f.negated else node
+
+
+def _bracketed_compare(
+    bracket: lib.Filter, op: str, value: Value | None, depth: int, count: list[int], inside_brackets: bool
+) -> Node:
+    """``emails[type eq "work"].value eq "x"`` as ``emails[type eq "work" and value eq "x"]``.
+
+    RFC 7644 §3.4.2.2's grammar has ``attrPath "[" valFilter "]"`` but no sub-attribute after the
+    bracket; that form is the PATCH path of §3.5.2 (``valuePath "." subAttr``).  Microsoft Entra ID
+    sends it as a GET filter all the same when a user is matched on the work email ("Tutorial:
+    Develop and plan provisioning for a SCIM endpoint": ``emails[type eq "work"].value eq "..."``),
+    and both forms mean "one value of the attribute matches both conditions", so we accept it as
+    the bracketed conjunction, for every complex attribute, wherever the filter grammar is used.
+    """
+    attr_path = bracket.namespace  # the library parks the ".sub" after "]" on the bracket's path
+    sub = attr_path.sub_attr.value if attr_path.sub_attr is not None else None
+    outer = Path(
+        str(attr_path.uri) if attr_path.uri is not None else None,
+        str(attr_path.attr_name),
+        None,
+        attr_path.uri.position if attr_path.uri is not None else attr_path.attr_name.position,
+    )
+    if inside_brackets:
+        raise InvalidFilter("A complex attribute filter cannot be nested inside another one.", outer.position)
+    if sub is None:  # ``emails[type eq "work"] eq "x"``
+        raise InvalidFilter(
+            f"{outer.text}[...] compared needs a sub-attribute after ']' (like .value), or the condition inside.",
+            outer.position,
+        )
+    condition = _convert(bracket.expr, depth + 1, count, inside_brackets=True)
+    compare = Compare(Path(None, str(sub), None, sub.position), op, value)
+    items = condition.items if isinstance(condition, Logical) and condition.op == "and" else (condition,)
+    return ValuePath(outer, Logical("and", (*items, compare)))
 
 
 def _chain(log: lib.LogExpr, depth: int, count: list[int], inside_brackets: bool) -> Node:

@@ -18,6 +18,7 @@ from provisioning.imports.marks import mark_rows, mark_staged, user_gone
 from provisioning.models import Course, Enrollment, User, utcnow
 from provisioning.models.imports import Import, ImportRow
 from provisioning.runtime import Runtime
+from provisioning.store.enrollments import inserted_completed_at, unchanged_completed_at, updated_completed_at
 
 
 def _mark(s: Session, imp: Import, condition, message, column: str | None, value) -> int:
@@ -71,7 +72,7 @@ def apply_enrollments_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int
             table.c.course_id == course_id,
             table.c.status == ImportRow.enrollment_status,
             or_(ImportRow.enrollment_role.is_(None), table.c.role == ImportRow.enrollment_role),
-            table.c.completed_at.is_not_distinct_from(ImportRow.completed_at),
+            unchanged_completed_at(table.c.completed_at, ImportRow.enrollment_status, ImportRow.completed_at),
         )
         .correlate(ImportRow)
         .scalar_subquery()
@@ -86,7 +87,7 @@ def apply_enrollments_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int
             User.id,
             ImportRow.enrollment_role,
             ImportRow.enrollment_status,
-            ImportRow.completed_at,
+            inserted_completed_at(ImportRow.enrollment_status, ImportRow.completed_at, now),
             literal(now, table.c.created_at.type),
             literal(now, table.c.updated_at.type),
         )
@@ -104,7 +105,7 @@ def apply_enrollments_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int
         set_={
             "role": func.coalesce(stmt.excluded.role, table.c.role),  # a blank role keeps the current one
             "status": stmt.excluded.status,
-            "completed_at": stmt.excluded.completed_at,
+            "completed_at": updated_completed_at(stmt.excluded, now),
             "updated_at": now,
         },
     )

@@ -18,7 +18,9 @@ from provisioning.activity import Actor, record
 from provisioning.errors import Forbidden, InvalidInput, NotFound
 from provisioning.imports import formats
 from provisioning.imports.marks import mark_out_of_scope
-from provisioning.imports.reading import read_table
+from provisioning.imports.names import IGNORED, IGNORED_NOTICE, UPDATE
+from provisioning.imports.outcome import groups_after_run, run_result
+from provisioning.imports.reading import HEADER_SCAN, read_table
 from provisioning.imports.staging import analyze_stale, stage
 from provisioning.imports.validate import entries_for_row, validate_staged
 from provisioning.models import Operation, Tenant
@@ -63,15 +65,37 @@ def create_import(
     error worded like an unknown email's, so neither the preview nor the commit reaches past it.
     """
     _check_options(options)
-    table = read_table(stream, filename, max_rows=rt.settings.import_max_rows)
-    with rt.db.transaction() as s:
+    with rt.db.read() as s:
         tenant = s.get(Tenant, tenant_id)
         assert tenant is not None, "the caller's tenant exists"
         custom = frozenset((tenant.settings or {}).get("custom_attributes") or ())
-        fmt = options.format
-        if fmt == "auto":
-            fmt = formats.detect_format(table.header, has_group_target=bool(options.group_id or options.group_name))
-        layout = formats.layout_for(fmt, table.header, mapping=options.column_mapping, custom_names=custom)
+    has_group_target = bool(options.group_id or options.group_name)
+
+    def is_header(cells: list[str]) -> bool:
+        return formats.header_matches(
+            cells,
+            fmt=options.format,
+            has_group_target=has_group_target,
+            mapping=options.column_mapping,
+            custom_names=custom,
+        )
+
+    table = read_table(stream, filename, max_rows=rt.settings.import_max_rows, is_header=is_header)
+    with rt.db.transaction() as s:
+        try:
+            fmt = options.format
+            if fmt == "auto":
+                fmt = formats.detect_format(table.header, has_group_target=has_group_target)
+            layout = formats.layout_for(fmt, table.header, mapping=options.column_mapping, custom_names=custom)
+        except InvalidInput as exc:
+            if table.header_found:
+                raise
+            where = "of any sheet" if table.sheet is not None else "of the file"
+            raise InvalidInput(
+                f"No header row was found in the first {HEADER_SCAN} rows {where}; "
+                f"the first filled row ({table.where()}) was taken for it. {exc.message}",
+                details=exc.details,
+            ) from exc
         format_ = formats.FORMATS[fmt]
         if options.mode == "replace" and not format_.replaces_members:
             raise InvalidInput(
@@ -104,8 +128,13 @@ def create_import(
             if layout.email_col is not None
             else (layout.header[layout.email_cols[0]] if layout.email_cols else None)
         )
+        above = [f"The header row is {table.where()}; the rows above it were not read."] if table.header_row > 1 else []
+        names = names_notices(format_, layout, managed=users_within is not None)
         imp.summary = {
-            "warnings": table.warnings + layout.warnings,
+            "names": IGNORED if users_within is not None else UPDATE,
+            "sheet": table.sheet,
+            "header_row": table.header_row,
+            "warnings": above + table.warnings + layout.warnings + names,
             "email_header": email_header,
             "columns": {name: layout.header[i] for name, i in layout.user_cols.items()},
         }
@@ -125,6 +154,12 @@ def create_import(
             {"format": fmt, "rows": imp.row_count, "errors": imp.summary["error_count"]},
         )
     return imp
+
+
+def names_notices(format_: formats.ImportFormat, layout: formats.Layout, *, managed: bool) -> list[str]:
+    """What the preview says of the file's first and last names when they are not applied."""
+    has_names = layout.first_col is not None or layout.last_col is not None
+    return [IGNORED_NOTICE] if managed and has_names and format_.replaces_members else []
 
 
 def _check_options(options: ImportOptions) -> None:
@@ -233,7 +268,9 @@ def describe_import(rt: Runtime, tenant_id: int, import_id: int, *, errors_per_p
     errors = list_errors(rt, tenant_id, import_id, page=1, per_page=errors_per_page)
     with rt.db.read() as s:
         imp = load_import(s, tenant_id, import_id)
-    summary = imp.summary or {}
+        summary = imp.summary or {}
+        result = run_result(s, imp)  # once committed, the figures shown are the run's own (imports/outcome.py)
+        shown_groups = groups_after_run(s, imp, summary.get("groups", [])) if result else summary.get("groups", [])
     return {
         "id": imp.id,
         "status": status,
@@ -247,16 +284,20 @@ def describe_import(rt: Runtime, tenant_id: int, import_id: int, *, errors_per_p
         "group_name": imp.group_name,
         "rows": imp.row_count,
         "entries": imp.entry_count,
-        "groups": summary.get("groups", []),
+        "groups": shown_groups,
         "groups_total": summary.get("groups_total", 0),
         "users_matched": summary.get("users_matched", 0),
         "users_new": summary.get("users_new"),
+        "names_changing": summary.get("names_changing"),
         "error_count": summary.get("error_count", 0),
         "error_rows": summary.get("error_rows", 0),
         "excluded": summary.get("excluded", 0),
         "errors": [error_item(r) for r in errors.items],
         "warnings": summary.get("warnings", []),
+        "sheet": summary.get("sheet"),
+        "header_row": summary.get("header_row", 1),
         "operation_id": imp.operation_id,
+        "result": result,
         "created_at": imp.created_at,
     }
 

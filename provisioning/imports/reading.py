@@ -5,6 +5,13 @@ charset-normalizer; Excel's ``sep=;`` first line is honoured; otherwise the deli
 sniffed from the header.  XLSX: openpyxl in read-only (streaming) mode, after a check of
 the archive against zip bombs.  Either way rows are yielded one at a time, so memory stays
 flat however long the file is.
+
+Files as people make them have blank rows or a title above the header, and workbooks an
+instructions sheet before the data.  Given ``is_header`` (what the import formats recognise,
+see ``provisioning.imports.formats.header_matches``), the header is the first row of the first
+:data:`HEADER_SCAN` rows that it accepts, on the first sheet that has one; only those few rows
+are held while looking.  Without a match the first non-blank row of the first sheet is the
+header, and the format detection says what is wrong with it.
 """
 
 from __future__ import annotations
@@ -12,8 +19,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import IO
@@ -33,14 +41,17 @@ DELIMITERS = (",", ";", "\t", "|")
 XLSX_MAX_UNCOMPRESSED = 2 * 1024 * 1024 * 1024
 XLSX_MAX_RATIO = 200
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+HEADER_SCAN = 10  # rows of each sheet looked at for the header row
+HeaderTest = Callable[[list[str]], bool]
 
 
 @dataclass
 class Table:
     """A parsed file: its header and a one-pass iterator over ``(row number, cells)``.
 
-    Row numbers are what a spreadsheet shows: the header is row 1 (an Excel ``sep=`` line
-    is not counted, as Excel hides it).
+    Row numbers are what a spreadsheet shows: the header is row ``header_row`` (1 unless
+    rows above it were skipped; an Excel ``sep=`` line is not counted, as Excel hides it).
+    ``sheet``: the worksheet read (XLSX only).
     """
 
     kind: str  # "csv" | "xlsx"
@@ -49,6 +60,32 @@ class Table:
     header: list[str]
     rows: Iterator[tuple[int, list[str]]]
     warnings: list[str] = field(default_factory=list)
+    header_row: int = 1
+    sheet: str | None = None
+    header_found: bool = True  # False: no row passed ``is_header``; the header is the first filled row
+
+    def where(self) -> str:
+        """Where the header was found, in words."""
+        row = f"row {self.header_row}"
+        return f"{row} of the sheet {self.sheet!r}" if self.sheet is not None else row
+
+
+def find_header(rows: list[list[str]], is_header: HeaderTest | None) -> int | None:
+    """The index of the header among a sheet's first rows (cleaned cells): the first that ``is_header`` accepts."""
+    if is_header is None:
+        return 0 if rows else None
+    return next((i for i, cells in enumerate(rows) if any(cells) and is_header(cells)), None)
+
+
+def leading_blanks(header: list[str]) -> int:
+    """How many empty columns come before the header's first name (a table drawn from column B on):
+    they are dropped from the header and every row, as they name nothing to import."""
+    return next((i for i, name in enumerate(header) if name), 0)
+
+
+def first_filled(rows: list[list[str]]) -> int:
+    """The fallback header: the first non-blank row (0 when all are blank)."""
+    return next((i for i, cells in enumerate(rows) if any(cells)), 0)
 
 
 def clean_cell(value: str) -> str:
@@ -59,8 +96,11 @@ def clean_cell(value: str) -> str:
     return value.replace("\u00a0", " ")
 
 
-def read_table(stream: IO[bytes], filename: str | None, *, max_rows: int) -> Table:
-    """Open an uploaded file (CSV, TXT or XLSX) as a :class:`Table`; raises InvalidInput for what it can't read."""
+def read_table(stream: IO[bytes], filename: str | None, *, max_rows: int, is_header: HeaderTest | None = None) -> Table:
+    """Open an uploaded file (CSV, TXT or XLSX) as a :class:`Table`; raises InvalidInput for what it can't read.
+
+    ``is_header`` (cleaned cells -> bool) finds the header row and sheet; without it the first row is the header.
+    """
     stream = _seekable(stream)
     head = stream.read(SAMPLE_BYTES)
     stream.seek(0)
@@ -71,11 +111,11 @@ def read_table(stream: IO[bytes], filename: str | None, *, max_rows: int) -> Tab
             details={"file": ["Save the file as .xlsx or CSV (comma or semicolon separated)."]},
         )
     if head.startswith(b"PK\x03\x04") or name.endswith((".xlsx", ".xlsm")):
-        return _read_xlsx(stream, max_rows=max_rows)
+        return _read_xlsx(stream, max_rows=max_rows, is_header=is_header)
     if not head.strip():
         raise InvalidInput("The file is empty.", details={"file": ["The file is empty."]})
     encoding = detect_encoding(head)
-    return _read_delimited(stream, encoding, max_rows=max_rows)
+    return _read_delimited(stream, encoding, max_rows=max_rows, is_header=is_header)
 
 
 def _seekable(stream: IO[bytes]) -> IO[bytes]:
@@ -132,20 +172,26 @@ def _is_western(sample: bytes) -> bool:
     return sum(ord(c) >= 0x80 for c in letters) <= 0.3 * max(len(letters), 1)
 
 
-def _read_delimited(stream: IO[bytes], encoding: str, *, max_rows: int) -> Table:
+def _read_delimited(stream: IO[bytes], encoding: str, *, max_rows: int, is_header: HeaderTest | None) -> Table:
     # A byte the encoding can't decode becomes a lone surrogate (U+DC80-U+DCFF) in its cell, which
     # validation reports as an error row naming row and column (provisioning/imports/validate.py).
     text = io.TextIOWrapper(stream, encoding=encoding, newline="", errors="surrogateescape")
-    warnings: list[str] = []
     first = _next_line(text, encoding)
     delimiter = None
     stripped = first.strip().strip(_INVISIBLE).strip('"').lower()
     if stripped.startswith("sep=") and len(stripped) == 5:
         delimiter = first.strip().strip(_INVISIBLE).strip('"')[4]
         first = _next_line(text, encoding)  # not a spreadsheet row: Excel hides it, numbering ignores it
-    if delimiter is None:
-        delimiter = sniff_delimiter(first)
-    reader = csv.reader(_chain_first(first, text), delimiter=delimiter, strict=False)
+    # The first lines, each split with its own delimiter (a title line has none): the header is among them.
+    lines = [first]
+    while len(lines) < HEADER_SCAN and lines[-1]:
+        lines.append(_next_line(text, encoding))
+    lines = lines[:1] + [line for line in lines[1:] if line]  # readline's "" at the end is no row
+    found = find_header([_split(line, delimiter or sniff_delimiter(line)) for line in lines], is_header)
+    at = first_filled([_split(line, ",") for line in lines]) if found is None else found
+    header_line = lines[at] if lines else ""
+    delimiter = delimiter or sniff_delimiter(header_line)
+    reader = csv.reader(_chain(lines[at:], text), delimiter=delimiter, strict=False)
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as exc:
@@ -153,7 +199,17 @@ def _read_delimited(stream: IO[bytes], encoding: str, *, max_rows: int) -> Table
             "The file has no header row.", details={"file": ["The first row must be the header."]}
         ) from exc
     header = checked_header([clean_cell(h) for h in header])
-    return Table("csv", _display(encoding), delimiter, header, _csv_rows(reader, encoding, max_rows), warnings)
+    lead = leading_blanks(header)
+    header = header[lead:]
+    rows = _csv_rows(reader, encoding, max_rows, header_row=at + 1, lead=lead)
+    return Table("csv", _display(encoding), delimiter, header, rows, header_row=at + 1, header_found=found is not None)
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    try:
+        return [clean_cell(c) for c in next(csv.reader([line], delimiter=delimiter), [])]
+    except csv.Error:
+        return []
 
 
 def checked_header(header: list[str]) -> list[str]:
@@ -181,8 +237,8 @@ def _next_line(text: io.TextIOWrapper, encoding: str) -> str:
         raise _decode_error(encoding, 1) from exc
 
 
-def _chain_first(first: str, text: io.TextIOWrapper) -> Iterator[str]:
-    yield first
+def _chain(lines: list[str], text: io.TextIOWrapper) -> Iterator[str]:
+    yield from lines
     yield from text
 
 
@@ -199,8 +255,8 @@ def sniff_delimiter(header_line: str) -> str:
     return best
 
 
-def _csv_rows(reader, encoding: str, max_rows: int) -> Iterator[tuple[int, list[str]]]:
-    row_no = 1
+def _csv_rows(reader, encoding: str, max_rows: int, *, header_row: int, lead: int) -> Iterator[tuple[int, list[str]]]:
+    row_no = header_row
     while True:
         try:
             cells = next(reader)
@@ -213,8 +269,8 @@ def _csv_rows(reader, encoding: str, max_rows: int) -> Iterator[tuple[int, list[
                 f"Row {row_no + 1} can't be read: {exc}.", details={f"row {row_no + 1}": [str(exc)]}
             ) from exc
         row_no += 1
-        yield row_no, [clean_cell(c) for c in cells]
-        check_row_limit(row_no - 1, max_rows)
+        yield row_no, [clean_cell(c) for c in cells[lead:]]
+        check_row_limit(row_no - header_row, max_rows)
 
 
 def _decode_error(encoding: str, row_no: int) -> InvalidInput:
@@ -258,7 +314,7 @@ def check_zip_bomb(stream: IO[bytes]) -> None:
         )
 
 
-def _read_xlsx(stream: IO[bytes], *, max_rows: int) -> Table:
+def _read_xlsx(stream: IO[bytes], *, max_rows: int, is_header: HeaderTest | None) -> Table:
     import openpyxl
 
     check_zip_bomb(stream)
@@ -271,32 +327,64 @@ def _read_xlsx(stream: IO[bytes], *, max_rows: int) -> Table:
         ) from exc
     if not workbook.worksheets:
         raise InvalidInput("The .xlsx workbook has no worksheet.", details={"file": ["The workbook has no sheet."]})
-    sheet = workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    try:
-        header = checked_header([clean_cell(_cell_text(v)) for v in next(rows)])
-    except StopIteration as exc:
-        raise InvalidInput("The workbook's first sheet is empty.", details={"file": ["No header row."]}) from exc
+    chosen, found = None, None
+    for sheet in workbook.worksheets:  # the first sheet whose first rows hold a header the formats know
+        rows = sheet.iter_rows(values_only=True)
+        scanned = [[clean_cell(_cell_text(v)) for v in values] for values in itertools.islice(rows, HEADER_SCAN)]
+        found = find_header(scanned, is_header)
+        if found is not None:
+            chosen = sheet, rows, scanned, found
+            break
+        if is_header is None:  # no test: the first sheet's first row, as ever
+            break
+    if chosen is None:  # nothing recognised: the first sheet's first filled row, for detection to explain
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        scanned = [[clean_cell(_cell_text(v)) for v in values] for values in itertools.islice(rows, HEADER_SCAN)]
+        chosen = sheet, rows, scanned, first_filled(scanned)
+    sheet, rows, scanned, at = chosen
+    if not scanned:
+        workbook.close()
+        raise InvalidInput("The workbook's first sheet is empty.", details={"file": ["No header row."]})
+    header = checked_header(list(scanned[at]))
+    lead = leading_blanks(header)
+    header = header[lead:]
     while header and not header[-1]:
         header.pop()
     warnings = []
     if len(workbook.worksheets) > 1:
+        others = [w.title for w in workbook.worksheets if w is not sheet]
         warnings.append(
-            f"Only the first sheet ({sheet.title!r}) was read; the workbook has {len(workbook.worksheets)} sheets."
+            f"Only the sheet {sheet.title!r} was read; the other sheets ({', '.join(repr(t) for t in others)}) were not."
         )
-    return Table("xlsx", None, None, header, _xlsx_rows(workbook, rows, len(header), max_rows), warnings)
+    # The rows after the header: those already scanned, then the rest of the sheet, streamed.
+    rest = itertools.chain(scanned[at + 1 :], ([clean_cell(_cell_text(v)) for v in values] for values in rows))
+    table_rows = _xlsx_rows(workbook, rest, len(header), max_rows, header_row=at + 1, lead=lead)
+    return Table(
+        "xlsx",
+        None,
+        None,
+        header,
+        table_rows,
+        warnings,
+        header_row=at + 1,
+        sheet=sheet.title,
+        header_found=found is not None,
+    )
 
 
-def _xlsx_rows(workbook, rows, width: int, max_rows: int) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(
+    workbook, rows, width: int, max_rows: int, *, header_row: int, lead: int
+) -> Iterator[tuple[int, list[str]]]:
     try:
-        for row_no, values in enumerate(rows, start=2):
-            cells = [clean_cell(_cell_text(v)) for v in values]
+        for row_no, cells in enumerate(rows, start=header_row + 1):
+            cells = cells[lead:]
             # A sheet has no ragged rows: cells are padded to the header, extra empty ones dropped.
             while len(cells) > width and not cells[-1]:
                 cells.pop()
             cells.extend([""] * (width - len(cells)))
             yield row_no, cells
-            check_row_limit(row_no - 1, max_rows)
+            check_row_limit(row_no - header_row, max_rows)
     finally:
         workbook.close()
 

@@ -127,23 +127,23 @@ def _update_existing(s: Session, imp: Import, chunk, merged, differs, now) -> li
     """UPDATE users ... FROM import_rows for the chunk's rows naming an existing user; blank cells keep values."""
     users, rows = User.__table__, ImportRow.__table__
     values = {f: func.coalesce(rows.c[f], users.c[f]) for f in (*STAGED_USER_FIELDS, "username_key")}
+    return update_users_from_rows(
+        s, imp, and_(chunk, rows.c.status == "ok"), differs, now, custom_attributes=merged, **values
+    )
+
+
+def update_users_from_rows(s: Session, imp: Import, staged, differs, now, **values: Any) -> list[int]:
+    """``UPDATE users ... FROM import_rows``: the tenant's users the ``staged`` rows name, where ``differs``,
+    to ``values``; returns the ids updated (each once)."""
+    users, rows = User.__table__, ImportRow.__table__
     with index_lookups(s):
-        return list(
-            s.execute(
-                update(users)
-                .where(
-                    users.c.id == rows.c.user_id,
-                    users.c.tenant_id == imp.tenant_id,
-                    chunk,
-                    rows.c.status == "ok",
-                    differs,
-                )
-                .values(**values, custom_attributes=merged, version=users.c.version + 1, updated_at=now)
-                .returning(users.c.id)
-            )
-            .scalars()
-            .all()
-        )
+        updated = s.execute(
+            update(users)
+            .where(users.c.id == rows.c.user_id, users.c.tenant_id == imp.tenant_id, staged, differs)
+            .values(**values, version=users.c.version + 1, updated_at=now)
+            .returning(users.c.id)
+        ).scalars()
+        return sorted(set(updated))
 
 
 @contextmanager

@@ -22,9 +22,10 @@ from provisioning.db import insert_ignoring_conflicts, on_commit
 from provisioning.errors import Conflict, InvalidInput, NotFound
 from provisioning.models import LtiDeployment, LtiRegistration, Tenant, utcnow
 from provisioning.pagination import Page, paginate
-from provisioning.roles import DEFAULT_ADMIN_ROLES, admin_role_set
+from provisioning.roles import DEFAULT_ADMIN_ROLES
 from provisioning.runtime import Runtime
 from provisioning.services.tenants import load_tenant
+from provisioning.settings_catalog import DEFAULT_MANAGER_PERMISSIONS, SettingErrors, check_changes, stored
 
 HTTP_TIMEOUT = 10
 NAME_MAX = 200
@@ -33,18 +34,6 @@ REVOKED = "This LMS's registration with the service was revoked. Ask the service
 # process keeps them this long (a registration change made here clears the cache at once).
 CACHE_SECONDS = 60
 UNKNOWN_DEPLOYMENT_POLICIES = ("refuse", "record")
-MANAGER_PERMISSIONS = (
-    "view_users",
-    "manage_users",
-    "export",
-    "message",
-    "batch_actions",
-    "view_activity",
-    "upload",
-    "create_groups",
-)
-# What managers may do unless the tenant says otherwise: everything but creating groups.
-DEFAULT_MANAGER_PERMISSIONS = tuple(p for p in MANAGER_PERMISSIONS if p != "create_groups")
 
 
 @dataclass(frozen=True)
@@ -69,18 +58,12 @@ class LtiTenantSettings:
 def lti_settings(tenant: Tenant) -> LtiTenantSettings:
     raw = (tenant.settings or {}).get("lti") or {}
     policy = raw.get("unknown_deployments", "refuse")
-    perms = raw.get("manager_permissions")
-    try:
-        admin_roles = admin_role_set(raw["admin_roles"]) if "admin_roles" in raw else DEFAULT_ADMIN_ROLES
-    except ValueError:  # a stored value this version can't read grants nothing rather than the default
-        admin_roles = ()
     return LtiTenantSettings(
         unknown_deployments=policy if policy in UNKNOWN_DEPLOYMENT_POLICIES else "refuse",
         roster_sync_max_age_minutes=int(raw.get("roster_sync_max_age_minutes", 60)),
-        manager_permissions=tuple(p for p in perms if p in MANAGER_PERMISSIONS)
-        if isinstance(perms, list)
-        else DEFAULT_MANAGER_PERMISSIONS,
-        admin_roles=admin_roles,
+        # Tenant settings of their own (provisioning/settings_catalog.py), kept under "lti" where they were.
+        manager_permissions=tuple(stored(tenant.settings, "manager_permissions")),
+        admin_roles=tuple(stored(tenant.settings, "admin_roles")),
     )
 
 
@@ -94,12 +77,11 @@ def _checked_setting(name: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError("Must be a whole number of minutes, 0 or more.")
         return value
-    if name == "manager_permissions":
-        if not isinstance(value, list) or any(p not in MANAGER_PERMISSIONS for p in value):
-            raise ValueError(f"Must be a list of: {', '.join(MANAGER_PERMISSIONS)}.")
-        return sorted(set(value), key=MANAGER_PERMISSIONS.index)
-    if name == "admin_roles":
-        return list(admin_role_set(value))
+    if name in ("manager_permissions", "admin_roles"):
+        try:  # declared once, with the other tenant settings
+            return check_changes({name: value})[name]
+        except SettingErrors as exc:
+            raise ValueError(exc.errors[name][0].removeprefix(f"{name}: ")) from None
     raise ValueError("Unknown LTI setting.")
 
 

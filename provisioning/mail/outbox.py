@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
-from email.utils import formatdate
+from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
@@ -38,11 +38,13 @@ from provisioning.models import (
     EMAIL_STATUSES,
     EmailMessage,
     Operation,
+    Tenant,
     utcnow,
 )
 from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
+from provisioning.settings_catalog import stored
 
 log = logging.getLogger(__name__)
 
@@ -213,10 +215,11 @@ def _settle(rt: Runtime, message_id: int, worker: str, **values: Any) -> None:
         )
 
 
-def build_mime(message: EmailMessage, mail_from: str) -> MimeMessage:
-    """The MIME message: multipart/alternative with the text part first (RFC 2046 §5.1.4)."""
+def build_mime(message: EmailMessage, mail_from: str, sender_name: str | None = None) -> MimeMessage:
+    """The MIME message: multipart/alternative with the text part first (RFC 2046 §5.1.4).
+    ``sender_name`` (the tenant setting) is the From header's display name (RFC 5322 §3.4)."""
     mime = MimeMessage()
-    mime["From"] = mail_from
+    mime["From"] = formataddr((sender_name, parseaddr(mail_from)[1] or mail_from)) if sender_name else mail_from
     mime["To"] = message.to_address
     mime["Subject"] = message.subject
     mime["Date"] = formatdate(localtime=False)
@@ -230,9 +233,10 @@ def build_mime(message: EmailMessage, mail_from: str) -> MimeMessage:
 def _send_one(rt: Runtime, sender: SMTPSender, settings: MailSettings, message_id: int, worker: str) -> str:
     with rt.db.read() as s:
         message = s.get_one(EmailMessage, message_id)
+        sender_name = stored(s.scalar(select(Tenant.settings).where(Tenant.id == message.tenant_id)), "sender_name")
     attempts = message.attempts
     try:
-        sender.send(build_mime(message, settings.mail_from))
+        sender.send(build_mime(message, settings.mail_from, sender_name))
     except TemporaryFailure as exc:
         if attempts >= settings.max_attempts:
             _settle(

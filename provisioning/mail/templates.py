@@ -20,12 +20,10 @@ SUBJECTS = {
     "password_reset": "Reset your {tenant_name} password",
     "message": "{subject}",
 }
-# Translated messages: templates/<language>/<name>.txt|.html, and their subjects here.  A user's
-# language tag (BCP 47, "fr-CA") picks its primary language; anything else gets the English files.
+# Subjects of the translated templates (``<name>.<language>.txt`` and ``.html``), by language.
 TRANSLATED_SUBJECTS = {
-    "fr": {"invitation": "Vous êtes invité(e) à rejoindre {tenant_name}"},
     "de": {"invitation": "Sie sind eingeladen, {tenant_name} beizutreten"},
-    "es": {"invitation": "Le han invitado a unirse a {tenant_name}"},
+    "es": {"invitation": "Le invitamos a unirse a {tenant_name}"},
 }
 
 
@@ -56,24 +54,25 @@ def one_line(value: str) -> str:
     return " ".join(str(value).split())
 
 
-def translation(template: str, language: str | None) -> str | None:
-    """The primary language of ``language`` when ``template`` is translated into it, else None (English)."""
-    primary = (language or "").strip().lower().replace("_", "-").split("-")[0]
+def template_language(template: str, language: str | None) -> str | None:
+    """The language of ``template``'s translation for a language tag ("de-AT" -> "de"), None: English."""
+    primary = (language or "").split("-")[0].split("_")[0].lower()
     return primary if template in TRANSLATED_SUBJECTS.get(primary, {}) else None
 
 
 def render(template: str, context: dict[str, Any], *, language: str | None = None) -> Rendered:
-    """Render ``template`` ("invitation", "password_reset" or "message") with ``context``, in ``language``
-    when there is a translation (else English)."""
+    """Render ``template`` ("invitation", "password_reset" or "message") with ``context``, in
+    ``language`` (a BCP 47 tag) where the template has that translation, else in English."""
     env = _env()
-    lang = translation(template, language)
-    subject = one_line((TRANSLATED_SUBJECTS[lang][template] if lang else SUBJECTS[template]).format_map(context))
-    prefix = f"{lang}/" if lang else ""
-    context = {**context, "lang": lang or "en"}
+    lang = template_language(template, language)
+    name = f"{template}.{lang}" if lang else template
+    subjects = TRANSLATED_SUBJECTS[lang] if lang else SUBJECTS
+    subject = one_line(subjects[template].format_map(context))[:400]
+    context = {"lang": lang or "en", **context}
     return Rendered(
-        subject=subject[:400],
-        text=env.get_template(f"{prefix}{template}.txt").render(**context),
-        html=env.get_template(f"{prefix}{template}.html").render(**context),
+        subject=subject,
+        text=env.get_template(f"{name}.txt").render(**context),
+        html=env.get_template(f"{name}.html").render(**context),
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from provisioning.models.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
 
-CHANNELS = ("scim", "api", "ui", "lti", "job", "rule", "cli")
+CHANNELS = ("scim", "api", "ui", "lti", "job", "rule", "cli", "join")
 
 
 class ActivityEvent(Base):

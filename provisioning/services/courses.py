@@ -25,6 +25,7 @@ from provisioning.models import ENROLLMENT_STATUSES, Course, CourseGroup, Enroll
 from provisioning.roles import COURSE_MANAGER_ROLES, stored_course_role
 from provisioning.rules.definition import mark_rules_naming_course_broken, reevaluate_users
 from provisioning.runtime import Runtime
+from provisioning.store.enrollments import COMPLETED, updated_completed_at
 from provisioning.store.users import find_users_by_email, tenant_user_ids
 
 CHUNK = 500
@@ -206,7 +207,8 @@ def _upsert(s: Session, tenant_id: int, rows: list[dict[str, Any]]) -> tuple[int
                     user_id=r["user_id"],
                     role=r["role"],
                     status=r["status"],
-                    completed_at=r["completed_at"],
+                    # completed without a time: the time of this change (provisioning.store.enrollments)
+                    completed_at=r["completed_at"] or (now if r["status"] == COMPLETED else None),
                     created_at=now,
                     updated_at=now,
                 )
@@ -218,7 +220,7 @@ def _upsert(s: Session, tenant_id: int, rows: list[dict[str, Any]]) -> tuple[int
             set_={
                 "role": stmt.excluded.role,
                 "status": stmt.excluded.status,
-                "completed_at": stmt.excluded.completed_at,
+                "completed_at": updated_completed_at(stmt.excluded, now),
                 "updated_at": stmt.excluded.updated_at,
             },
         )

@@ -1,8 +1,10 @@
-"""Invitations: invite users who have not joined yet to the tenant, through its join link.
+"""Invitations: invite users who have not joined yet to the tenant, through a join link.
 
-The join link is the tenant setting ``join_url`` (the LMS or identity provider where
-the user signs in); the service holds no passwords.  An invitation stays ``pending``
-until the user first arrives (:func:`accept_invitation`).
+Each invitation email carries a single-use, expiring link hosted here (``/join/<token>``,
+provisioning/services/join_links.py); using it accepts the invitation and sends the person on to
+the tenant setting ``join_url`` (the LMS or identity provider where they sign in); the service holds
+no passwords.  Resending makes a new link and the earlier ones stop working.  An invitation stays
+``pending`` until the link is used or the user first arrives by LTI (:func:`accept_invitation`).
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from provisioning.mail.outbox import queue_emails
 from provisioning.mail.templates import greeting_name, render
 from provisioning.models import Invitation, Tenant, User, utcnow
 from provisioning.runtime import Runtime
+from provisioning.services.join_links import join_link
+from provisioning.settings_catalog import stored
 from provisioning.store.users import add_user
 
 
 def tenant_link(tenant: Tenant, setting: str, field: str) -> str:
     """A URL from the tenant's settings, or a 400 that names the missing setting."""
-    url = ((tenant.settings or {}).get(setting) or "").strip()
+    url = (stored(tenant.settings, setting) or "").strip()
     if not url.startswith(("https://", "http://")):
         raise InvalidInput(
             f"The tenant has no {setting} setting (an http(s) URL), which this needs.",
@@ -44,7 +48,7 @@ def send_invitations(
     INSERT of the rendered emails into the outbox.
     """
     tenant = s.get_one(Tenant, tenant_id)
-    join_url = tenant_link(tenant, "join_url", "join_url")
+    tenant_link(tenant, "join_url", "join_url")  # where a used link leads: without it, nowhere to go
     users = s.execute(
         select(User.id, User.email, User.given_name, User.display_name, User.username, User.language)
         .where(
@@ -85,6 +89,15 @@ def send_invitations(
             ["user_id", "tenant_id", "status", "sent_count", "invited_by", "created_at", "last_sent_at"], new
         )
     )
+    # This sending's number for each user: their join link is good for this one only.
+    sends = dict(
+        s.execute(
+            select(Invitation.user_id, Invitation.sent_count).where(
+                Invitation.tenant_id == tenant_id, id_in(s, Invitation.user_id, ids)
+            )
+        ).all()
+    )
+    default_language = stored(tenant.settings, "default_language")
     queue_emails(
         s,
         rt,
@@ -95,8 +108,13 @@ def send_invitations(
                 u.email,
                 render(
                     "invitation",
-                    {"tenant_name": tenant.name, "name": greeting_name(u), "join_url": join_url},
-                    language=u.language,  # the user's language when the invitation is translated into it
+                    {
+                        "tenant_name": tenant.name,
+                        "name": greeting_name(u),
+                        "join_url": join_link(rt, tenant_id, u.id, sends[u.id]),
+                        "link_days": rt.settings.invitation_link_days,
+                    },
+                    language=u.language or default_language,
                 ),
             )
             for u in users

@@ -132,6 +132,19 @@ def test_the_upload_preview_shows_neither_other_groups_counts_nor_which_emails_e
     assert tia.post(f"/ui/imports/{import_id}/commit").status_code == 403
 
 
+def test_a_managers_file_changes_no_ones_name_and_the_preview_says_so(rt, sch):
+    """Issue 18, defect 7: names in a membership file are applied for admins; a manager doesn't edit people."""
+    tia = sch.manager_own.session
+    content = f"email,FirstName,LastName,Groupname\nkim@example.edu,Kimberly,Changed,{sch.group.name}\n".encode()
+    uploaded = tia.post(
+        "/ui/imports/new", {"file": (io.BytesIO(content), "groups.csv")}, content_type="multipart/form-data"
+    )
+    assert uploaded.status_code == 302, _text(uploaded)
+    preview = _text(tia.get(uploaded.headers["Location"]))
+    assert "only administrators change people&#39;s names" in preview
+    assert re.search(r'id="names-changing">0<', preview)
+
+
 # --- defect 3: a learner sees every classmate ----------------------------------------------------------
 
 
@@ -191,7 +204,7 @@ def test_the_core_refuses_it_for_every_channel_and_a_group_selection_skips_the_a
 def test_the_batch_picker_opens_on_no_action_and_an_empty_choice_starts_nothing(rt, sch):
     tia = sch.manager_own.session
     page = _text(tia.get(f"/ui/groups/{sch.group.id}"))
-    picker = re.search(r'<select id="action" name="action" required>(.*?)</select>', page, re.S).group(1)
+    picker = re.search(r'<select id="action" name="action" required[^>]*>(.*?)</select>', page, re.S).group(1)
     assert re.findall(r"<option[^>]*>", picker)[0] == '<option value="" selected>'
     response = tia.post(f"/ui/groups/{sch.group.id}/batch", {"user_ids": str(sch.kim.id), "confirmed": "yes"})
     assert response.status_code == 400 and "Choose a batch action" in _text(response)

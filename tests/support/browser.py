@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 from jobs.queue import InProcessQueue
 from provisioning.runtime import Runtime
 from server.app import create_app
+from tests.support.axe import assert_accessible
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -100,13 +101,24 @@ def expect(locator):
 
 
 class Steps:
+    """Screenshots of a test's steps; each step also runs axe-core on the tool's page (tests/support/axe.py)."""
+
     def __init__(self, page, prefix: str):
         self.page, self.prefix, self.n = page, prefix, 0
         SHOTS.mkdir(parents=True, exist_ok=True)
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, *, axe: bool = True) -> None:
         self.n += 1
         self.page.screenshot(path=str(SHOTS / f"{self.prefix}-{self.n:02d}-{name}.png"), full_page=True)
+        if axe:
+            assert_accessible(tool_frame(self.page), f"{self.prefix} step {self.n} ({name})")
+
+
+def tool_frame(page):
+    """The tool's document: the LMS page's iframe#tool when there is one, else the page itself."""
+    element = page.query_selector("iframe#tool")
+    frame = element.content_frame() if element else None
+    return frame or page.main_frame
 
 
 def open_course(browser, lms, prefix: str, path: str = "/course", **options):

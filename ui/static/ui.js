@@ -10,6 +10,39 @@
       .then(function (r) { return r.json(); });
   }
 
+  // A Bootstrap progress bar's width follows its aria-valuenow (the CSP forbids style attributes in the HTML;
+  // setting the width from script is allowed).
+  function setProgress(bar, percent) {
+    bar.setAttribute("aria-valuenow", percent);
+    var fill = bar.querySelector(".progress-bar");
+    if (fill) { fill.style.width = percent + "%"; fill.textContent = percent + "%"; }
+  }
+
+  // Tables with .table-stack become one block per row on narrow screens (ui.css): each cell is labelled with
+  // its column's header, unless the template gave it a data-label of its own.
+  function labelCells(root) {
+    root.querySelectorAll("table.table-stack").forEach(function (table) {
+      var heads = [];
+      table.querySelectorAll("thead th").forEach(function (th) {
+        var text = th.getAttribute("data-label");
+        if (text === null) { text = th.textContent.trim(); }
+        for (var i = 0; i < th.colSpan; i++) { heads.push(text); }
+      });
+      table.querySelectorAll("tbody tr").forEach(function (tr) {
+        var col = 0;
+        Array.prototype.forEach.call(tr.children, function (cell) {
+          if (!cell.hasAttribute("data-label") && cell.colSpan === 1 && heads[col]) { cell.setAttribute("data-label", heads[col]); }
+          col += cell.colSpan;
+        });
+      });
+    });
+    root.querySelectorAll('[role="progressbar"][aria-valuenow]').forEach(function (bar) {
+      setProgress(bar, bar.getAttribute("aria-valuenow"));
+    });
+  }
+  labelCells(document);
+  document.body.addEventListener("htmx:load", function (event) { labelCells(event.target); });
+
   // Select all members on the page.
   var all = document.getElementById("select-all");
   if (all) {
@@ -45,14 +78,14 @@
         getJSON(editor.getAttribute("data-preview-url") + "?rule=" + encodeURIComponent(rule.value)).then(function (data) {
           sample.textContent = "";
           if (data.error) {
-            out.className = "bad";
+            out.className = "form-text text-danger";
             out.textContent = data.error;
             if (data.position !== null) {  // 0-based, as the rule parser counts
               var end = rule.value.slice(data.position).search(/\s|$/);
               rule.setSelectionRange(data.position, data.position + Math.max(end, 1));
             }
           } else if (data.count !== null) {
-            out.className = "";
+            out.className = "form-text";
             out.textContent = data.count + (data.count === 1 ? " user matches" : " users match") + " this rule now.";
             data.sample.forEach(function (u) {
               var li = document.createElement("li");
@@ -72,8 +105,7 @@
     var count = document.getElementById("op-count"), result = document.getElementById("result");
     var stopForm = document.getElementById("stop-form");
     function render(data) {
-      bar.value = data.percent;
-      bar.textContent = data.percent + "%";
+      setProgress(bar, data.percent);
       status.textContent = data.status + (data.cancel_requested && !data.finished ? " (stopping)" : "");
       count.textContent = data.done + (data.total !== null ? " of " + data.total : "");
       if (data.finished) {
@@ -82,7 +114,7 @@
         facts.textContent = "";
         Object.keys(data.result).forEach(function (k) {
           var dt = document.createElement("dt"), dd = document.createElement("dd");
-          dt.textContent = k.replace(/_/g, " ");
+          dt.textContent = k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, " ");
           dd.textContent = typeof data.result[k] === "object" ? JSON.stringify(data.result[k]) : data.result[k];
           facts.appendChild(dt); facts.appendChild(dd);
         });

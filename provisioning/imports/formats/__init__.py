@@ -19,6 +19,7 @@ from provisioning.imports.formats.group_users import GroupUsersFormat
 from provisioning.imports.formats.members import MembersFormat
 from provisioning.imports.formats.user_groups import UserGroupsFormat
 from provisioning.imports.formats.users import UsersFormat
+from provisioning.imports.reading import leading_blanks
 from provisioning.models.imports import IMPORT_FORMATS
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "detect_format",
     "file_error",
     "format_of",
+    "header_matches",
     "layout_for",
     "norm",
 ]
@@ -78,3 +80,25 @@ def layout_for(
     if duplicates:
         raise format_.file_error(f"The header repeats the column(s) {', '.join(repr(d) for d in duplicates)}.")
     return format_.layout(header, mapping or {}, custom_names)
+
+
+def header_matches(
+    cells: list[str],
+    *,
+    fmt: str = "auto",
+    has_group_target: bool = False,
+    mapping: dict[str, Any] | None = None,
+    custom_names: frozenset[str] = frozenset(),
+) -> bool:
+    """Whether a row is a header row of ``fmt`` (or, for "auto", of the format detected from it):
+    the format recognises it and lays it out without a file-level error.  What the reader looks
+    for among a file's first rows and sheets (a title, blank rows or an instructions sheet come first)."""
+    header = list(cells[leading_blanks(cells) :])  # as the reader keeps it: no empty columns before or after
+    while header and not header[-1]:
+        header.pop()
+    try:
+        name = detect_format(header, has_group_target=has_group_target) if fmt == "auto" else fmt
+        layout_for(name, header, mapping=mapping, custom_names=custom_names)
+    except InvalidInput:
+        return False
+    return True

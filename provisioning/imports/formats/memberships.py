@@ -18,6 +18,7 @@ from provisioning.db import insert_ignoring_conflicts
 from provisioning.imports.events import event_row, record_member_events, reevaluate_rules
 from provisioning.imports.formats.base import ImportFormat
 from provisioning.imports.marks import mark_rows, mark_staged, user_gone
+from provisioning.imports.names import apply_names, count_name_changes
 from provisioning.imports.users_apply import index_lookups
 from provisioning.models import Group, Membership, User, utcnow
 from provisioning.models.imports import Import, ImportRow
@@ -50,6 +51,7 @@ class MembershipFormat(ImportFormat):
     def summarize(self, s: Session, imp: Import, summary: dict[str, Any], *, groups: bool) -> None:
         if groups:
             summary["groups"], summary["groups_total"] = self.group_summary(s, imp)
+        summary["names_changing"] = count_name_changes(s, imp)
 
     def summary_groups(self, imp: Import) -> tuple[ColumnElement[bool], Any]:
         """How a staged row finds its group in the preview: (join condition, the group's name as listed)."""
@@ -168,7 +170,8 @@ class MembershipFormat(ImportFormat):
             )
         # Every pair left is a membership now: inserted here, or by someone else meanwhile.
         after_membership_change(rt, s, imp, added, actor, "group.member_added")
-        return {"applied": ok - skipped - errors, "skipped": skipped, "errors": errors}
+        renamed = apply_names(rt, s, imp, chunk, actor)  # the file's first and last names (imports/names.py)
+        return {"applied": ok - skipped - errors, "skipped": skipped, "errors": errors, "users_updated": renamed}
 
     def unlisted(self, imp: Import, listed: ColumnElement[bool]) -> tuple[Any, ColumnElement[bool]]:
         """Replace mode: (the groups whose members are replaced, the condition that keeps a member)."""

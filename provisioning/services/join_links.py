@@ -1,0 +1,111 @@
+"""The join link of an invitation: ``{PUBLIC_BASE_URL}/join/<token>``, single use, expiring, hosted here.
+
+The token is an itsdangerous-signed {tenant, user, send number}; nothing is stored when it is issued.
+It works for INVITATION_LINK_DAYS after it was sent, once, and only for the latest send: resending an
+invitation bumps ``invitations.sent_count``, so the earlier links read as superseded.  Using it accepts
+the invitation and records an ``invitation.link.used`` event whose object id is "<user>.<send number>"
+(the single-use record, as in provisioning/single_use.py), with the invitation's row locked, so of two
+concurrent uses exactly one succeeds.  The person is then sent on to the tenant's ``join_url``.
+
+Opening the link (GET) only checks it; the click on its page (POST) uses it: mail scanners fetch
+links before people do (as for the UI sign-in links, provisioning/services/signin_links.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from provisioning.activity import Actor, record
+from provisioning.models import Invitation, Tenant, User, utcnow
+from provisioning.runtime import Runtime
+from provisioning.settings_catalog import stored
+from provisioning.single_use import was_used
+
+SALT = "invitation-join-link"
+USED = "invitation.link.used"
+OBJECT_TYPE = "invitation_link"
+TOKEN_MAX = 1000
+
+State = Literal["ok", "invalid", "expired", "used", "superseded"]
+
+
+@dataclass(frozen=True)
+class JoinLink:
+    """What a join link leads to: its state, and for a known tenant its name and join_url (None: unset)."""
+
+    state: State
+    tenant_name: str | None = None
+    join_url: str | None = None
+
+
+def _serializer(rt: Runtime) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(rt.settings.secret_key, salt=SALT)
+
+
+def join_link(rt: Runtime, tenant_id: int, user_id: int, sent_count: int) -> str:
+    """The URL of the join link of the ``sent_count``-th sending of the user's invitation."""
+    token = _serializer(rt).dumps({"t": tenant_id, "u": user_id, "c": sent_count})
+    return f"{rt.settings.public_base_url}/join/{token}"
+
+
+def _read(rt: Runtime, token: str) -> tuple[tuple[int, int, int] | None, State]:
+    if not token or len(token) > TOKEN_MAX:
+        return None, "invalid"
+    try:
+        data = _serializer(rt).loads(token, max_age=rt.settings.invitation_link_days * 86400)
+        return (int(data["t"]), int(data["u"]), int(data["c"])), "ok"
+    except SignatureExpired:
+        return None, "expired"
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None, "invalid"
+
+
+def _state(s: Session, tenant_id: int, user_id: int, sent: int, *, lock: bool) -> tuple[State, Invitation | None]:
+    stmt = select(Invitation).where(Invitation.tenant_id == tenant_id, Invitation.user_id == user_id)
+    invitation = s.scalar(stmt.with_for_update() if lock else stmt)
+    status = s.scalar(select(User.status).where(User.tenant_id == tenant_id, User.id == user_id))
+    if invitation is None or status is None or status == "deactivated":
+        return "invalid", None
+    if invitation.sent_count != sent:
+        return "superseded", None
+    if invitation.status != "pending" or was_used(s, tenant_id, USED, OBJECT_TYPE, f"{user_id}.{sent}"):
+        return "used", None
+    return "ok", invitation
+
+
+def _outcome(s: Session, tenant_id: int | None, state: State) -> JoinLink:
+    tenant = s.get(Tenant, tenant_id) if tenant_id is not None else None
+    if tenant is None:
+        return JoinLink("invalid" if state == "ok" else state)
+    return JoinLink(state, tenant.name, stored(tenant.settings, "join_url"))
+
+
+def check_join_link(rt: Runtime, token: str) -> JoinLink:
+    """Without using it: what the link would do now."""
+    ids, state = _read(rt, token)
+    with rt.db.read() as s:
+        if ids is None:
+            return JoinLink(state)
+        state, _ = _state(s, *ids, lock=False)
+        return _outcome(s, ids[0], state)
+
+
+def use_join_link(rt: Runtime, token: str) -> JoinLink:
+    """Use the link: accept the invitation (state "ok"), or say why not; the link never works again."""
+    ids, state = _read(rt, token)
+    if ids is None:
+        return JoinLink(state)
+    tenant_id, user_id, sent = ids
+    with rt.db.transaction() as s:
+        state, invitation = _state(s, tenant_id, user_id, sent, lock=True)
+        if invitation is not None:
+            invitation.status, invitation.accepted_at = "accepted", utcnow()
+            actor = Actor(name=f"user {user_id}", channel="join", user_id=user_id)
+            record(s, tenant_id, actor, USED, OBJECT_TYPE, f"{user_id}.{sent}", {"user_id": user_id})
+            record(s, tenant_id, actor, "user.invitation.accepted", "user", user_id, {"via": "join link"})
+        return _outcome(s, tenant_id, state)

@@ -1,0 +1,67 @@
+"""A tenant's settings as admins see and change them (``/api/v1/settings``, ``provisioning tenants settings``).
+
+What each key means and how it is checked is declared once in :mod:`provisioning.settings_catalog`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from provisioning.activity import Actor, record
+from provisioning.errors import InvalidInput
+from provisioning.models import Tenant
+from provisioning.runtime import Runtime
+from provisioning.services.tenants import load_tenant
+from provisioning.settings_catalog import CATALOG, SettingErrors, apply, check_changes, stored
+from provisioning.store.users import count_seats
+
+CHANGED = "tenant.settings.changed"
+
+
+def settings_of(s: Session, tenant: Tenant) -> dict[str, Any]:
+    """Every setting of ``tenant``, defaults filled in, in the catalog's order (``seats`` counted now)."""
+    out: dict[str, Any] = {}
+    for spec in CATALOG:
+        if spec.kind == "seats":
+            out[spec.key] = {"limit": tenant.seat_limit, "used": count_seats(s, tenant.id)}
+        else:
+            out[spec.key] = stored(tenant.settings, spec.key)
+    return out
+
+
+def get_settings(rt: Runtime, tenant_ref: str | int) -> dict[str, Any]:
+    """The tenant's settings (its id or slug)."""
+    with rt.db.read() as s:
+        return settings_of(s, load_tenant(s, tenant_ref))
+
+
+def update_settings(
+    rt: Runtime,
+    tenant_ref: str | int,
+    changes: Mapping[str, Any],
+    actor: Actor,
+    *,
+    unset: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Change some settings (None or ``unset``: back to the default); the others stay.
+
+    Every value is checked before anything is written; an unknown or read-only key, or a bad value,
+    is an InvalidInput naming each key and what is wrong.  A change is recorded in the activity log.
+    """
+    try:
+        checked = check_changes(changes, tuple(unset))
+    except SettingErrors as exc:
+        raise InvalidInput("Some settings were not changed: " + str(exc), details=exc.errors) from None
+    with rt.db.transaction() as s:
+        tenant = load_tenant(s, tenant_ref)
+        if checked:
+            before = {key: stored(tenant.settings, key) for key in checked}
+            tenant.settings = apply(tenant.settings, checked)
+            after = {key: stored(tenant.settings, key) for key in checked}
+            changed = {k: after[k] for k in checked if after[k] != before[k]}
+            if changed:
+                record(s, tenant.id, actor, CHANGED, "tenant", tenant.id, {"changes": changed})
+        return settings_of(s, tenant)

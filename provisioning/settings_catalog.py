@@ -1,0 +1,264 @@
+"""Every tenant setting, declared once: its key, type, check, default, description and who may set it.
+
+The admin API (``/api/v1/settings``, its OpenAPI schema is generated from :data:`CATALOG`), the CLI
+(``provisioning tenants settings``) and the services that read a setting all go through here, so a
+key, its wording and its check live in one place.  Values are stored in ``tenants.settings`` (JSON)
+at each entry's ``path``; the LTI settings keep their historical place under ``settings["lti"]`` so
+``/api/v1/lti/settings`` and ``provisioning lti settings`` read and write the same values.
+
+No database here: :mod:`provisioning.services.tenant_settings` loads, changes and audits them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from provisioning.roles import DEFAULT_ADMIN_ROLES, admin_role_set
+from provisioning.text import text_problem
+
+# What a manager's permission set can grant (provisioning/permissions.py decides with it).
+MANAGER_PERMISSIONS = (
+    "view_users",
+    "manage_users",
+    "export",
+    "message",
+    "batch_actions",
+    "view_activity",
+    "upload",
+    "create_groups",
+)
+# What managers may do unless the tenant says otherwise: everything but creating groups.
+DEFAULT_MANAGER_PERMISSIONS = tuple(p for p in MANAGER_PERMISSIONS if p != "create_groups")
+
+# The languages the service speaks (a tenant's default language is one of them).  A user's own
+# ``language`` may be any BCP 47 tag (from SCIM or an LMS); emails use its primary subtag when one of
+# these has templates (provisioning/mail/templates), else the tenant default, else English.
+LANGUAGES = ("en", "de", "es", "fr", "it", "nl", "pt", "pl", "sv", "da", "fi", "nb")
+DEFAULT_LANGUAGE = "en"
+
+URL_MAX = 2000
+NAME_MAX = 100
+
+Kind = Literal["url", "text", "language", "permissions", "roles", "seats"]
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One tenant setting.  ``check`` turns a given value into the stored one or raises ValueError
+    with a sentence saying what the value must be; read-only settings have none."""
+
+    key: str
+    kind: Kind
+    description: str
+    default: Any
+    path: tuple[str, ...]
+    check: Callable[[Any], Any] | None = None
+    # Set by the service's operator (CLI ``tenants create --seats``), shown to admins, never changed by them.
+    read_only: bool = False
+
+    @property
+    def is_list(self) -> bool:
+        return self.kind in ("permissions", "roles")
+
+
+def _url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("Must be an http(s) URL, as text.")
+    value = value.strip()
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(f"The URL {problem}.")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+        raise ValueError("Must be an http(s) URL such as https://lms.example.edu/login.")
+    if len(value) > URL_MAX:
+        raise ValueError(f"Must be at most {URL_MAX} characters.")
+    return value
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("Must be a non-empty text.")
+    value = " ".join(value.split())  # one line: it becomes part of the From header
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(f"The text {problem}.")
+    if len(value) > NAME_MAX:
+        raise ValueError(f"Must be at most {NAME_MAX} characters.")
+    return value
+
+
+def _language(value: Any) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in LANGUAGES:
+        raise ValueError(f"Must be one of {', '.join(LANGUAGES)}.")
+    return value.strip().lower()
+
+
+def _permissions(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise ValueError(f"Must be a list of: {', '.join(MANAGER_PERMISSIONS)}.")
+    unknown = [p for p in value if p not in MANAGER_PERMISSIONS]
+    if unknown:
+        raise ValueError(f"Unknown permission {unknown[0]!r}; known: {', '.join(MANAGER_PERMISSIONS)}.")
+    return sorted(set(value), key=MANAGER_PERMISSIONS.index)
+
+
+def _roles(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise ValueError("Must be a list of system or institution role URIs.")
+    return list(admin_role_set(value))
+
+
+CATALOG: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "join_url",
+        "url",
+        "Where an invited person signs in (the LMS or identity provider); the invitation link sends them "
+        "here once it is accepted. Invitations need it.",
+        None,
+        ("join_url",),
+        _url,
+    ),
+    SettingSpec(
+        "password_reset_url",
+        "url",
+        "Where people reset their password (the password_reset batch action emails this link).",
+        None,
+        ("password_reset_url",),
+        _url,
+    ),
+    SettingSpec(
+        "sender_name",
+        "text",
+        "The name emails come from (the From header's display name; the address is MAIL_FROM).",
+        None,
+        ("sender_name",),
+        _name,
+    ),
+    SettingSpec(
+        "default_language",
+        "language",
+        "The language of emails and pages for people who have none of their own.",
+        DEFAULT_LANGUAGE,
+        ("default_language",),
+        _language,
+    ),
+    SettingSpec(
+        "manager_permissions",
+        "permissions",
+        "What course managers may do in their groups: any of " + ", ".join(MANAGER_PERMISSIONS) + ".",
+        list(DEFAULT_MANAGER_PERMISSIONS),
+        ("lti", "manager_permissions"),
+        _permissions,
+    ),
+    SettingSpec(
+        "admin_roles",
+        "roles",
+        "System or institution role URIs (LTI 1.3 A.2.1/A.2.2) that make a launching person a tenant admin; "
+        "course roles are refused. [] makes no LMS role an admin.",
+        list(DEFAULT_ADMIN_ROLES),
+        ("lti", "admin_roles"),
+        _roles,
+    ),
+    SettingSpec(
+        "seats",
+        "seats",
+        "Read-only: the seat limit the service's operator set (null: none) and the seats in use "
+        "(people who are not deactivated).",
+        None,
+        (),
+        read_only=True,
+    ),
+)
+BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in CATALOG}
+KEYS = tuple(BY_KEY)
+
+
+def stored(settings: Mapping[str, Any] | None, key: str) -> Any:
+    """The value stored for ``key`` in a tenant's settings JSON, else its default.
+
+    A stored value this version can't read counts as unset, except admin_roles, which then grants
+    nothing (an unreadable list must never fall back to making people admins)."""
+    spec = BY_KEY[key]
+    node: Any = settings or {}
+    for part in spec.path:
+        if not isinstance(node, Mapping) or part not in node:
+            return spec.default
+        node = node[part]
+    if spec.check is None:
+        return node
+    if spec.kind == "permissions" and isinstance(node, list):
+        node = [p for p in node if p in MANAGER_PERMISSIONS]  # a permission this version dropped grants nothing
+    try:
+        return spec.check(node)
+    except ValueError:
+        return [] if key == "admin_roles" else spec.default
+
+
+def check_changes(changes: Mapping[str, Any], unset: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """The checked values of ``changes`` (None for each key of ``unset``: back to its default).
+
+    Raises :class:`SettingErrors` with one sentence per key that is unknown, read-only or invalid."""
+    errors: dict[str, list[str]] = {}
+    checked: dict[str, Any] = {}
+    for key, value in [*changes.items(), *((k, None) for k in unset)]:
+        spec = BY_KEY.get(key)
+        if spec is None:
+            errors[key] = [f"Unknown setting {key!r}; the settings are: {', '.join(KEYS)}."]
+        elif spec.read_only or spec.check is None:
+            errors[key] = [f"{key} is read-only: the service's operator sets it."]
+        elif key in checked:
+            errors[key] = [f"{key} is both set and unset."]
+        elif value is None:
+            checked[key] = None
+        else:
+            try:
+                checked[key] = spec.check(value)
+            except ValueError as exc:
+                errors[key] = [f"{key}: {exc}"]
+    if errors:
+        raise SettingErrors(errors)
+    return checked
+
+
+class SettingErrors(ValueError):
+    """Invalid setting changes: ``errors`` maps each key to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(m for ms in errors.values() for m in ms))
+        self.errors = errors
+
+
+def apply(settings: Mapping[str, Any] | None, checked: Mapping[str, Any]) -> dict[str, Any]:
+    """A new settings document with ``checked`` written at each key's path (None removes the key)."""
+    out: dict[str, Any] = json.loads(json.dumps(dict(settings or {})))  # a deep copy: the JSON column sees a change
+    for key, value in checked.items():
+        *parents, leaf = BY_KEY[key].path
+        node = out
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        if value is None:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+    return out
+
+
+def parse_cli_value(key: str, text: str) -> Any:
+    """A value as typed after ``--set key=``: lists as JSON or comma-separated ("" is the empty list)."""
+    spec = BY_KEY.get(key)
+    if spec is None or not spec.is_list:
+        return text
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SettingErrors({key: [f"{key}: not a JSON list ({exc.msg})."]}) from None
+    return [part.strip() for part in text.split(",") if part.strip()]
