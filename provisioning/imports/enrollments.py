@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
 from provisioning.imports.events import record_events, reevaluate_rules
+from provisioning.rules.references import Change
 from provisioning.imports.marks import mark_rows, mark_staged, user_gone
 from provisioning.models import Course, Enrollment, User, utcnow
 from provisioning.models.imports import Import, ImportRow
@@ -129,5 +130,5 @@ def apply_enrollments_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int
             course=[external[c] for _, c, _ in saved],
             status=[st for _, _, st in saved],
         )
-        reevaluate_rules(rt, s, t, sorted({u for u, _, _ in saved}))
+        reevaluate_rules(rt, s, t, sorted({u for u, _, _ in saved}), Change(enrollments=True))
     return {"applied": ok - skipped - errors, "skipped": skipped, "errors": errors}

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record_many
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.imports.events import event_row, record_member_events, reevaluate_rules
+from provisioning.rules.references import Change
 from provisioning.imports.formats.base import ImportFormat
 from provisioning.imports.marks import mark_rows, mark_staged, user_gone
 from provisioning.imports.users_apply import index_lookups
@@ -283,4 +284,5 @@ def after_membership_change(rt: Runtime, s: Session, imp: Import, pairs: Any, ac
         .values(version=Group.version + 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    reevaluate_rules(rt, s, imp.tenant_id, sorted({uid for _, uid in pairs}))
+    changed = Change(groups=frozenset(gid for gid, _ in pairs))
+    reevaluate_rules(rt, s, imp.tenant_id, sorted({uid for _, uid in pairs}), changed)
