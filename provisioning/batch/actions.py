@@ -27,7 +27,7 @@ from provisioning.chunking import next_size, timed
 from provisioning.db import id_in
 from provisioning.errors import Conflict, Forbidden, InvalidInput, NotFound
 from provisioning.filters.translate import InvalidFilter, compile_filter
-from provisioning.models import ExportChunk, Group, Membership, Operation, User
+from provisioning.models import ExportChunk, Membership, Operation, User
 from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.rules import definition as rules
 from provisioning.rules.references import Change

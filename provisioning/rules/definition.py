@@ -28,9 +28,8 @@ from provisioning.errors import InvalidInput
 from provisioning.filters.attributes import DATETIME, STRING, Attribute, Complex
 from provisioning.filters.translate import InvalidFilter, compile_filter
 from provisioning.models import Course, Enrollment, Group, Tenant, User, utcnow
-from provisioning.operations import start_operation
-from provisioning.rules.membership import apply_rules_to_users
 from provisioning.rules import pending
+from provisioning.rules.membership import apply_rules_to_users
 from provisioning.rules.references import ANY_CHANGE, Change, check_references, inputs, references
 from provisioning.runtime import Runtime
 from provisioning.sql import json_text

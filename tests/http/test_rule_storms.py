@@ -88,9 +88,7 @@ def test_many_quick_changes_coalesce_into_one_pending_evaluation_per_group(rt, t
             rt, tenant.id, manual.id, member_steps=[("add", ids[start : start + 3])], actor=ADMIN, reevaluate=True
         )
     with rt.db.read() as s:
-        queued = s.scalar(
-            select(func.count()).where(Operation.type == "rule_evaluation", Operation.status == "queued")
-        )
+        queued = s.scalar(select(func.count()).where(Operation.type == "rule_evaluation", Operation.status == "queued"))
         op = s.get_one(Operation, first)
     assert queued == 1
     # The group's first (full) evaluation was still queued: the changes joined it, and it stays full.
