@@ -95,7 +95,9 @@ def request_evaluation(
     if schedule_slot is not None:
         params["schedule_slot"] = schedule_slot
     count = len(listed) if listed is not None else total
-    op = start_operation(s, rt, group.tenant_id, OPERATION_TYPE, params, actor, total=count)
+    # The event names how many users, not which: the list can hold MAX_LISTED ids.
+    logged = {k: v for k, v in params.items() if k != "user_ids"} | ({"users": count} if listed is not None else {})
+    op = start_operation(s, rt, group.tenant_id, OPERATION_TYPE, params, actor, total=count, logged_params=logged)
     group.settings = {**(group.settings or {}), "evaluation_operation_id": op.id}
     return op
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from provisioning import activity
 from provisioning.models import Operation
 from provisioning.rules import definition
 from provisioning.services import groups, memberships
@@ -107,6 +108,13 @@ def test_listed_evaluations_merge_their_users_until_a_worker_starts_one(rt, tena
         )
     (pending,) = [op for op in _evaluations(rt) if op.id not in done]
     assert pending.status == "queued" and pending.params["user_ids"] == sorted(ids[:9])
+    # The audit log says how many users the evaluation covers, not which (the list may hold 50,000 ids).
+    (requested,) = [
+        e
+        for e in activity.list_events(rt, tenant.id, action="operation.rule_evaluation.requested").items
+        if e.object_id == str(pending.id)
+    ]
+    assert requested.details["params"]["users"] == 3 and "user_ids" not in requested.details["params"]
     run_jobs()
     assert member_emails(rt, tenant.id, reader.id) == set(EMAILS[:9])
     memberships.edit_group(rt, tenant.id, manual.id, member_steps=[("remove", ids[:3])], actor=ADMIN, reevaluate=True)
