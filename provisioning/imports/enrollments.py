@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
 from provisioning.imports.events import record_events, reevaluate_rules
-from provisioning.rules.references import Change
 from provisioning.imports.marks import mark_rows, mark_staged, user_gone
 from provisioning.models import Course, Enrollment, User, utcnow
 from provisioning.models.imports import Import, ImportRow
+from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
 
 

@@ -31,9 +31,7 @@ def event_row(
     }
 
 
-def reevaluate_rules(
-    rt: Runtime, s: Session, tenant_id: int, user_ids: list[int], change: Change = ANY_CHANGE
-) -> None:
+def reevaluate_rules(rt: Runtime, s: Session, tenant_id: int, user_ids: list[int], change: Change = ANY_CHANGE) -> None:
     """Let the automatic groups whose rules read what changed follow the users an import touched
     (in the chunk's own transaction)."""
     if user_ids:

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record_many
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.imports.events import event_row, record_member_events, reevaluate_rules
-from provisioning.rules.references import Change
 from provisioning.imports.formats.base import ImportFormat
 from provisioning.imports.marks import mark_rows, mark_staged, user_gone
 from provisioning.imports.users_apply import index_lookups
 from provisioning.models import Group, Membership, User, utcnow
 from provisioning.models.imports import Import, ImportRow
+from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
 
 GROUPS_SHOWN = 1000
