@@ -279,13 +279,14 @@ def _follow_rules(s: Session, rt: Runtime, tenant_id: int, params: dict[str, Any
 
 
 def _rule_change(params: dict[str, Any]) -> Change:
-    """What an action changes, as rules see it: membership of its groups, or the users' attributes."""
+    """What an action changes, as rules see it: membership of its groups, or the users' attributes (and
+    their enrollments: a deactivation ends them)."""
     given = params.get("params") or {}
     if params["action"] == "add_to_groups":
         return Change(groups=frozenset(int(g) for g in given.get("group_ids") or ()))
     if params["action"] == "remove_from_group" and given.get("group_id") is not None:
         return Change(groups=frozenset({int(given["group_id"])}))
-    return Change(attributes=True)
+    return Change(attributes=True, enrollments=True)
 
 
 def _evaluate_all_rules(s: Session, rt: Runtime, tenant_id: int, actor: Actor, change: Change) -> None:

@@ -10,7 +10,7 @@ from provisioning import activity
 from provisioning.models import Operation
 from provisioning.rules import definition
 from provisioning.services import groups, memberships
-from tests.support.api import commit_and_run, preview
+from tests.support.api import batch, commit_and_run, preview
 from tests.support.factories import ADMIN, make_users, member_emails
 
 EMAILS = [f"u{i}@example.com" for i in range(12)]
@@ -122,3 +122,22 @@ def test_listed_evaluations_merge_their_users_until_a_worker_starts_one(rt, tena
     assert after.params["user_ids"] == sorted(ids[:3])
     run_jobs()
     assert member_emails(rt, tenant.id, reader.id) == set(EMAILS[3:9])
+
+
+def test_a_batch_action_adding_users_to_a_group_wakes_only_the_rules_reading_that_group(
+    client, tenant, rt, run_jobs, small_inline
+):
+    ids = list(make_users(rt, tenant.id, *EMAILS).values())
+    unread = groups.create_group(rt, tenant.id, {"name": "Unread"}, ADMIN)
+    read = groups.create_group(rt, tenant.id, {"name": "Read"}, ADMIN)
+    reader = _automatic(rt, tenant.id, "In 'Read'", f'groups[value eq "{read.id}"]')
+    _automatic(rt, tenant.id, "Everyone", 'emails co "@example.com"')
+    run_jobs()
+    before = {op.id for op in _evaluations(rt)}
+    for group in (unread, read):
+        r = batch(client, tenant, "add_to_groups", user_ids=ids[:6], params={"group_ids": [group.id]})
+        assert r.status_code == 202, r.json
+        run_jobs()
+    new = [e for e in _evaluations(rt) if e.id not in before]
+    assert [e.params["group_id"] for e in new] == [reader.id] and new[0].status == "succeeded"
+    assert member_emails(rt, tenant.id, reader.id) == set(EMAILS[:6])
