@@ -54,9 +54,10 @@ def _finish(response: Response) -> Response:
         "status": response.status_code,
         "remote_addr": request.remote_addr,
     }
-    if response.is_streamed:
+    if response.is_streamed and not response.direct_passthrough:
         # The body is produced after this hook returns (an export runs its query then): the request is
-        # logged when the server has sent the last byte, or when producing the body failed.
+        # logged when the server has sent the last byte, or when producing the body failed.  A file sent
+        # as it is (static files: direct_passthrough) keeps the server's file wrapper (sendfile).
         response.response = _streamed(response.response, line, started)
         return response
     _log_request(line, started)
