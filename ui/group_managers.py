@@ -18,7 +18,7 @@ PERMISSION_WORDS = {
     "manage_users": lazy_gettext("Change people's accounts"),
     "export": lazy_gettext("Download the members"),
     "message": lazy_gettext("Send messages to the members"),
-    "batch_actions": lazy_gettext("Run batch actions on members"),
+    "batch_actions": lazy_gettext("Change several members at once (batch tools)"),
     "view_activity": lazy_gettext("See the logs"),
     "upload": lazy_gettext("Upload member files"),
     "create_groups": lazy_gettext("Create groups"),
