@@ -233,3 +233,26 @@ def test_another_tenants_person_cannot_be_made_a_manager(client, tenant, other_t
         f"/api/v1/groups/{school['mine'].id}/managers/{stranger.id}", json={"permissions": []}, headers=tenant.admin
     )
     assert put.status_code == 404
+
+
+def test_course_staff_also_assigned_are_listed_once_and_changes_are_in_the_activity_log(client, rt, tenant, school):
+    gid, tia = school["mine"].id, school["teacher"].id
+    group_managers.assign_manager(rt, tenant.id, gid, tia, ["export"], ACTOR)
+    group_managers.assign_manager(rt, tenant.id, gid, tia, ["export", "message"], ACTOR)  # a change, not a second row
+    (only,) = group_managers.managers_of_groups(rt, tenant.id, [gid])[gid]
+    assert (only.name, only.how, only.permissions) == ("Tia Stone", "assigned", ("export", "message"))
+    group_managers.remove_manager(rt, tenant.id, gid, tia, ACTOR)
+    (again,) = group_managers.managers_of_groups(rt, tenant.id, [gid])[gid]
+    assert again.how == "course"  # still staff of the linked course
+    events = client.get("/api/v1/activity", query_string={"per_page": 50}, headers=tenant.admin).get_json()["items"]
+    actions = [e["action"] for e in events if e.get("object_id") == str(gid)]
+    assert {"group.manager_assigned", "group.manager_changed", "group.manager_removed"} <= set(actions)
+
+
+def test_the_person_picker_finds_active_people_of_this_tenant_only(rt, tenant, other_tenant, school):
+    users.create_user(rt, other_tenant.id, {"email": "ria@other.edu", "given_name": "Ria"}, ACTOR)
+    gone = users.create_user(rt, tenant.id, {"email": "ria.gone@example.edu", "given_name": "Ria"}, ACTOR)
+    users.update_user(rt, tenant.id, gone.id, {"status": "deactivated"}, ACTOR)
+    found = group_managers.find_people(rt, tenant.id, "ria")
+    assert [u.email for u in found] == ["ria@example.edu"]
+    assert group_managers.find_people(rt, tenant.id, "  ") == []
