@@ -101,8 +101,9 @@ def principal_for(rt: Runtime, tenant_id: int, user_id: int, role: str, course_i
             )
             assigned = {gid: frozenset(perms or ()) & tenant_set for gid, perms in rows}
     if role == "learner" and assigned:
+        # Not course staff: a group they create would belong to a course they don't teach, so not create_groups.
         role = "manager"
-        perms = frozenset().union(*assigned.values())
+        perms = frozenset().union(*assigned.values()) - {"create_groups"}
     else:
         perms = tenant_set if role == "manager" else frozenset()
     return Principal(

@@ -256,3 +256,11 @@ def test_the_person_picker_finds_active_people_of_this_tenant_only(rt, tenant, o
     found = group_managers.find_people(rt, tenant.id, "ria")
     assert [u.email for u in found] == ["ria@example.edu"]
     assert group_managers.find_people(rt, tenant.id, "  ") == []
+
+
+def test_an_assigned_manager_who_teaches_no_course_cannot_create_groups(app, rt, tenant, school):
+    tenant_settings.update_settings(rt, tenant.id, {"manager_permissions": ["export", "create_groups"]}, ACTOR)
+    group_managers.assign_manager(rt, tenant.id, school["theirs"].id, school["ria"].id, ["create_groups"], ACTOR)
+    ria = launch_as(app.test_client(), app, tenant.id, school["ria"].id, "learner", school["course"].id)
+    assert ria.get("/ui/groups").status_code == 200
+    assert ria.post("/ui/groups/new", {"name": "Ria's own", "kind": "manual"}).status_code == 403
