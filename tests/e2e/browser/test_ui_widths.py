@@ -40,6 +40,8 @@ def _world(rt, tenant_id: int) -> dict[str, str]:
         "group": f"/ui/groups/{team.id}",
         "empty-group": f"/ui/groups/{empty.id}",
         "new-group": "/ui/groups/new",
+        "edit-group": f"/ui/groups/{team.id}/edit",
+        "delete-group": f"/ui/groups/{team.id}/delete",
         "people": "/ui/people",
         "person": f"/ui/people/{people[0].id}",
         "upload": "/ui/imports/new",
