@@ -4,7 +4,7 @@ Course staff manage their courses' groups (course_groups + enrollments); this ta
 assigned to a group directly, each with a subset of the tenant's manager permission set.
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0016
 """
 import sqlalchemy as sa
 from alembic import op
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import provisioning.models.base
 
 revision = '0018'
-down_revision = '0013'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
