@@ -10,10 +10,11 @@ from provisioning import permissions
 from provisioning.errors import Conflict, Forbidden, InvalidInput
 from provisioning.lti import launch as lti_launch
 from provisioning.models import GROUP_KINDS
-from provisioning.rules import definition as rules
+from provisioning.rules import editing
 from provisioning.services import courses, groups
 from ui.blueprint import bp, rule
 from ui.guard import actor, principal, rt, ui_url
+from ui.rule_builder import added_row, builder_from_request, rule_problem
 
 POSITION = re.compile(r"Position (\d+):")
 
@@ -61,24 +62,32 @@ def groups_list():
 @bp.route("/groups/new", methods=["GET", "POST"])
 @rule("create_groups")
 def group_new():
-    """Create a manual or an automatic group (admins; managers with create_groups, in their launch's course)."""
+    """Create a manual or an automatic group (admins; managers with create_groups, in their launch's course).
+
+    The rule builder's buttons post this form too: they change the rows and show the page again.
+    """
     p = principal()
     if p.role != "admin":
         permissions.require(rt(), p, "create_groups")
         if p.course_id is None:
             raise Forbidden("Open the tool from one of your courses to create a group in it.")
-    form = {"name": "", "description": "", "kind": "manual", "rule": ""}
+    form = {"name": "", "description": "", "kind": "manual"}
     errors: dict = {}
+    state, mode, action = builder_from_request(p.tenant_id)
+    focus = added_row(state.conditions, action)
     if request.method == "POST":
         form = {k: (request.form.get(k) or "").strip() for k in form}
+    if request.method == "POST" and not action:
         values = {
             "name": form["name"],
             "description": form["description"] or None,
             "kind": form["kind"] if form["kind"] in ("manual", "automatic") else "manual",
         }
         if values["kind"] == "automatic":
-            values["rule"] = form["rule"]
+            values["rule"] = state.text
         try:
+            if values["kind"] == "automatic" and (state.error or not state.text):
+                raise InvalidInput(rule_problem(state), details={"rule": [rule_problem(state)]})
             group = groups.create_group(rt(), p.tenant_id, values, actor())
             if p.role != "admin":  # the manager's new group is a group of their course, so they manage it
                 lti_launch.add_course_group(rt(), p.tenant_id, p.course_id, group.id)
@@ -88,7 +97,8 @@ def group_new():
             errors = {exc.field or "name": [exc.message]}
         else:
             return redirect(ui_url("ui.group", group_id=group.id, created=1))
-    return render_template("ui/group_new.html", form=form, errors=errors), 400 if errors else 200
+    page = render_template("ui/group_new.html", form=form, errors=errors, state=state, mode=mode, focus=focus)
+    return page, 400 if errors else 200
 
 
 @bp.get("/rules/preview.json")
@@ -102,7 +112,7 @@ def rule_preview():
     if not text.strip():
         return jsonify({"count": None, "sample": [], "error": None})
     try:
-        result = rules.preview_rule(rt(), p.tenant_id, text)
+        result = editing.preview_text(rt(), p.tenant_id, text)
     except InvalidInput as exc:
         message = ((exc.details or {}).get("rule") or [exc.message])[0]
         found = POSITION.search(message)
