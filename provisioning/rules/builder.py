@@ -187,6 +187,13 @@ def _group_text(group: Group, where: str, *, top: bool) -> str:
     return joined if top or len(parts) == 1 else f"({joined})"
 
 
+def depth(item: Item) -> int:
+    """How deep groups nest: 1 for a group of conditions, 2 when it holds a group, ..."""
+    if isinstance(item, Condition):
+        return 0
+    return 1 + max((depth(i) for i in item.items), default=0)
+
+
 def count_conditions(item: Item) -> int:
     if isinstance(item, Condition):
         return 1

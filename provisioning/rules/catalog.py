@@ -167,7 +167,10 @@ def suggestions(s: Session, tenant_id: int, name: str, prefix: str = "", limit: 
     if make is None:
         return []
     column = make()
-    stmt = select(column).where(User.tenant_id == tenant_id, column.is_not(None), column != "").distinct()
+    # Ordered by the label: a JSON path's key is a bound parameter, and PostgreSQL matches DISTINCT's
+    # ORDER BY to the select list by text, which two copies of the parameter would not be.
+    value = column.label("suggestion")
+    stmt = select(value).where(User.tenant_id == tenant_id, column.is_not(None), column != "").distinct()
     if prefix:
         stmt = stmt.where(ci_like(column, "sw", prefix))
-    return [str(v) for v in s.scalars(stmt.order_by(column).limit(limit))]
+    return [str(v) for v in s.scalars(stmt.order_by(value).limit(limit))]

@@ -16,7 +16,7 @@ from provisioning.errors import InvalidInput
 from provisioning.filters.parser import InvalidFilter
 from provisioning.models import Membership, User
 from provisioning.rules import catalog, natural
-from provisioning.rules.builder import Group, InvalidCondition, from_text, retype, to_text
+from provisioning.rules.builder import Group, InvalidCondition, depth, from_text, retype, to_text
 from provisioning.rules.definition import SAMPLE_SIZE, compile_rule, preview_rule, rule_error
 from provisioning.runtime import Runtime
 from provisioning.store.groups import load_group
@@ -133,9 +133,12 @@ class BuilderState:
     suggestions: dict[str, list[str]] = field(default_factory=dict)
 
 
-def builder_state(rt: Runtime, tenant_id: int, *, conditions: Group | None = None, text: str = "") -> BuilderState:
+def builder_state(
+    rt: Runtime, tenant_id: int, *, conditions: Group | None = None, text: str = "", max_depth: int = 2
+) -> BuilderState:
     """The builder's page for some conditions, or for a rule typed as text (read back into conditions
-    where possible): the rule text, what is wrong with it, or how many people it matches and who."""
+    where possible, and where groups nest at most ``max_depth`` deep, as the page shows them): the rule
+    text, what is wrong with it, or how many people it matches and who."""
     with rt.db.read() as s:
         found = catalog.fields(s, tenant_id)
         if conditions is not None:
@@ -151,6 +154,8 @@ def builder_state(rt: Runtime, tenant_id: int, *, conditions: Group | None = Non
             elif state.text:
                 read = _read(s, tenant_id, state.text)
                 state.text, state.conditions, state.translated_from = read.text, read.conditions, read.translated_from
+                if state.conditions is not None and depth(state.conditions) > max_depth:
+                    state.conditions = None
                 compiled = compile_rule(s, tenant_id, state.text)
             else:
                 return state
