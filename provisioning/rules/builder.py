@@ -39,8 +39,12 @@ TWO_VALUES = frozenset({"between", "completed_before", "completed_after"})
 
 _SCIM_OPS = {"is": "eq", "is_not": "ne", "contains": "co", "starts_with": "sw", "ends_with": "ew"}
 _SCIM_DATE_OPS = {"before": "lt", "after": "gt", "on": "eq"}
-_COURSE_STATUS = {"completed": "completed", "not_completed": "completed", "enrolled": "enrolled"}
-_COURSE_STATUS["in_progress"] = "in_progress"
+_COURSE_STATUS = {
+    "completed": "completed",
+    "not_completed": "completed",
+    "enrolled": "enrolled",
+    "in_progress": "in_progress",
+}
 MAX_CONDITIONS = 200
 
 

@@ -156,10 +156,14 @@ def _column(name: str, custom: set[str]) -> Callable[[], Column] | None:
     return None
 
 
-def suggestions(s: Session, tenant_id: int, name: str, prefix: str = "", limit: int = 20) -> list[str]:
-    """Distinct values of a text field among the tenant's users, starting with ``prefix`` (any case)."""
+def suggestions(
+    s: Session, tenant_id: int, name: str, prefix: str = "", limit: int = 20, *, known: list[Field] | None = None
+) -> list[str]:
+    """Distinct values of a text field among the tenant's users, starting with ``prefix`` (any case).
+
+    ``known``: the tenant's fields when the caller has them already."""
     limit = max(1, min(int(limit), MAX_SUGGESTIONS))
-    found = {f.name: f for f in fields(s, tenant_id)}
+    found = {f.name: f for f in (known if known is not None else fields(s, tenant_id))}
     field = found.get(name)
     if field is None or field.type not in (TEXT, NUMBER, DATE):
         return []

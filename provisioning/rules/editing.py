@@ -38,14 +38,14 @@ def condition_error(exc: InvalidCondition) -> InvalidInput:
     return InvalidInput(f"{where}{exc.message}", details={"conditions": [f"{where}{exc.message}"]})
 
 
-def _natural_error(exc: InvalidFilter, text: str) -> InvalidInput:
+def _natural_error(exc: InvalidFilter) -> InvalidInput:
     """The parser's error with the form it expects (for text that is neither the language nor words)."""
     error = rule_error(exc)
     hint = f"Write each condition as a field, an operator and a quoted value, like: {natural.EXAMPLE}"
     return InvalidInput(f"{error.message} {hint}", details={"rule": [*(error.details or {}).get("rule", []), hint]})
 
 
-def _read(s: Session, tenant_id: int, text: str) -> ReadRule:
+def _read(s: Session, tenant_id: int, text: str, known: list[catalog.Field] | None = None) -> ReadRule:
     text = text.strip()
     try:
         compiled = compile_rule(s, tenant_id, text)
@@ -53,7 +53,7 @@ def _read(s: Session, tenant_id: int, text: str) -> ReadRule:
         natural_like = exc.unknown_attribute is None or exc.unknown_attribute.lower() in natural.ALIASES
         translated = natural.translate(text) if natural_like else None
         if translated is None:
-            raise (_natural_error(exc, text) if exc.unknown_attribute is None else rule_error(exc)) from None
+            raise (_natural_error(exc) if exc.unknown_attribute is None else rule_error(exc)) from None
         try:
             compiled = compile_rule(s, tenant_id, translated)
         except InvalidFilter as again:
@@ -61,12 +61,12 @@ def _read(s: Session, tenant_id: int, text: str) -> ReadRule:
                 f"The rule was read as {translated}, which is not valid: {again.message}",
                 details={"rule": [f"Read as {translated}: {again.message}"]},
             ) from None
-        return ReadRule(compiled.text, _conditions(s, tenant_id, compiled.text), translated_from=text)
-    return ReadRule(compiled.text, _conditions(s, tenant_id, compiled.text))
+        return ReadRule(compiled.text, _conditions(s, tenant_id, compiled.text, known), translated_from=text)
+    return ReadRule(compiled.text, _conditions(s, tenant_id, compiled.text, known))
 
 
-def _conditions(s: Session, tenant_id: int, text: str) -> Group | None:
-    return from_text(text, catalog.field_types(catalog.fields(s, tenant_id)))
+def _conditions(s: Session, tenant_id: int, text: str, known: list[catalog.Field] | None) -> Group | None:
+    return from_text(text, catalog.field_types(known if known is not None else catalog.fields(s, tenant_id)))
 
 
 def read_rule(rt: Runtime, tenant_id: int, text: str) -> ReadRule:
@@ -144,37 +144,48 @@ def builder_state(
         if conditions is not None:
             conditions = retype(conditions, catalog.field_types(found), found[0].name)
         state = BuilderState(conditions, text.strip(), found, catalog.courses(s, tenant_id))
-        for f in found:
-            if f.type == "text" and _in_use(conditions, f.name):
-                state.suggestions[f.name] = catalog.suggestions(s, tenant_id, f.name, limit=catalog.MAX_SUGGESTIONS)
-        try:
-            if conditions is not None:
-                state.text = to_text(conditions)
-                compiled = compile_rule(s, tenant_id, state.text)
-            elif state.text:
-                read = _read(s, tenant_id, state.text)
-                state.text, state.conditions, state.translated_from = read.text, read.conditions, read.translated_from
-                if state.conditions is not None and depth(state.conditions) > max_depth:
-                    state.conditions = None
-                compiled = compile_rule(s, tenant_id, state.text)
-            else:
-                return state
-        except InvalidCondition as exc:
-            state.error, state.error_condition, state.incomplete = exc.message, exc.where or None, exc.incomplete
-            if not exc.where:
-                state.text = ""
-            return state
-        except InvalidFilter as exc:
-            state.error, state.error_position = exc.message, exc.position
-            return state
-        except InvalidInput as exc:
-            state.error = exc.message
-            state.error_position = _position(exc)
-            return state
-        where = and_(User.tenant_id == tenant_id, compiled.condition)
-        state.count = s.scalar(select(func.count()).select_from(User).where(where)) or 0
-        state.sample = list(s.scalars(select(User).where(where).order_by(*_by_name()).limit(SAMPLE_SIZE)))
+        _evaluate(s, tenant_id, state, max_depth)
+        for f in found:  # values people have in the text fields the rows use, for the value boxes
+            if f.type == "text" and _in_use(state.conditions, f.name):
+                state.suggestions[f.name] = catalog.suggestions(
+                    s, tenant_id, f.name, limit=catalog.MAX_SUGGESTIONS, known=found
+                )
     return state
+
+
+def _evaluate(s: Session, tenant_id: int, state: BuilderState, max_depth: int) -> None:
+    """Fill in the rule text and its count and sample, or what is wrong with it."""
+    try:
+        if state.conditions is not None:
+            state.text = to_text(state.conditions)
+            compiled = compile_rule(s, tenant_id, state.text)
+        elif state.text:
+            read = _read(s, tenant_id, state.text, state.fields)
+            state.text, state.conditions, state.translated_from = read.text, read.conditions, read.translated_from
+            if state.conditions is not None and depth(state.conditions) > max_depth:
+                state.conditions = None
+            compiled = compile_rule(s, tenant_id, state.text)
+        else:
+            return
+    except InvalidCondition as exc:
+        state.error, state.error_condition, state.incomplete = exc.message, exc.where or None, exc.incomplete
+        if not exc.where:
+            state.text = ""
+        return
+    except InvalidFilter as exc:
+        state.error, state.error_position = exc.message, exc.position
+        return
+    except InvalidInput as exc:
+        state.error_position = _position(exc)
+        messages = (exc.details or {}).get("rule", [])
+        if state.error_position is not None and messages:
+            state.error = " ".join(m.split(": ", 1)[1] if m.startswith("Position ") else m for m in messages)
+        else:
+            state.error = exc.message
+        return
+    where = and_(User.tenant_id == tenant_id, compiled.condition)
+    state.count = s.scalar(select(func.count()).select_from(User).where(where)) or 0
+    state.sample = list(s.scalars(select(User).where(where).order_by(*_by_name()).limit(SAMPLE_SIZE)))
 
 
 def _position(exc: InvalidInput) -> int | None:

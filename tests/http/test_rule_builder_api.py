@@ -113,3 +113,50 @@ def test_the_builder_endpoints_are_in_the_openapi_document(client, tenant):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     for path in ("/rules/fields", "/rules/compile", "/rules/parse", "/groups/{group_id}/rule/diff"):
         assert any(p.endswith(path) for p in paths), path
+
+
+def test_custom_numbers_booleans_and_dates_are_typed_and_match(client, tenant, rt):
+    from provisioning.activity import Actor
+    from provisioning.store.users import add_user
+
+    with rt.db.transaction() as s:
+        for name, seats, mentor, start in (("fay", 3, True, "2024-01-10"), ("gus", 12, False, "2025-06-01")):
+            custom = {"seats": seats, "mentor": mentor, "startDate": start}
+            add_user(s, tenant.id, {"username": name, "custom_attributes": custom}, Actor("test", "api"))
+    by_name = {f["name"]: f for f in client.get("/api/v1/rules/fields", headers=tenant.admin).json["fields"]}
+    assert (by_name["seats"]["type"], by_name["mentor"]["type"], by_name["startDate"]["type"]) == (
+        "number",
+        "boolean",
+        "date",
+    )
+    for conditions, expected in (
+        ([{"field": "mentor", "type": "boolean", "op": "is_true"}], {"fay"}),
+        ([{"field": "seats", "type": "number", "op": "is", "value": "12"}], {"gus"}),
+        ([{"field": "startDate", "type": "date", "op": "before", "value": "2025-01-01"}], {"fay"}),
+        (
+            [{"field": "startDate", "type": "date", "op": "between", "value": "2025-01-01", "value2": "2025-12-31"}],
+            {"gus"},
+        ),
+    ):
+        rule = client.post(
+            "/api/v1/rules/compile", json={"conditions": {"items": conditions}}, headers=tenant.admin
+        ).json["rule"]
+        preview = client.post("/api/v1/rules/preview", json={"rule": rule}, headers=tenant.admin).json
+        assert {u["username"] for u in preview["sample"]} == expected, rule
+        parsed = client.post("/api/v1/rules/parse", json={"rule": rule}, headers=tenant.admin).json
+        assert parsed["conditions"]["items"][0]["op"] == conditions[0]["op"], rule
+
+
+def test_the_diff_follows_the_groups_exceptions(client, tenant, run_jobs, people):  # noqa: F811
+    group = make_rule_group(client, tenant, run_jobs, 'department eq "Sales"')  # ann, bob
+    r = client.put(
+        f"/api/v1/groups/{group['id']}/rule-exceptions",
+        json={"never_include": [people["cid"]], "always_include": [people["bob"]]},
+        headers=tenant.admin,
+    )
+    assert r.status_code == 202
+    run_jobs()
+    r = client.post(
+        f"/api/v1/groups/{group['id']}/rule/diff", json={"rule": 'emails co "@acme.com"'}, headers=tenant.admin
+    )
+    assert (r.json["join_count"], r.json["leave_count"]) == (0, 0)  # cid never, bob always, ann stays

@@ -139,7 +139,7 @@ def test_text_mode_accepts_words_and_says_how_it_read_them(owner, staff, rt, ten
 
 def test_text_mode_errors_show_the_position_and_the_form_expected(owner, staff):
     body = text(owner.post("/ui/groups/new", {"kind": "automatic", "mode": "text", "rule": "department = = ("}))
-    assert "Position 11:" in body and "department eq &#34;Engineering&#34;" in body
+    assert "Position 11: Unexpected character &#39;=&#39;." in body and "department eq &#34;Engineering&#34;" in body
 
 
 def test_switching_between_text_and_builder(owner, staff):
