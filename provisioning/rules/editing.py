@@ -78,6 +78,26 @@ def read_rule(rt: Runtime, tenant_id: int, text: str) -> ReadRule:
         return _read(s, tenant_id, text)
 
 
+def describe_rule(rt: Runtime, tenant_id: int, text: str) -> dict[str, Any] | None:
+    """A saved rule as conditions with the words to show them (field labels, course titles), or None
+    when the builder cannot show it (or it no longer compiles): then the page shows the text."""
+    if not (text or "").strip():
+        return None
+    with rt.db.read() as s:
+        found = catalog.fields(s, tenant_id)
+        try:
+            conditions = from_text(text, catalog.field_types(found))
+        except InvalidFilter:
+            return None
+        if conditions is None:
+            return None
+        return {
+            "conditions": conditions,
+            "labels": {f.name: f.label for f in found},
+            "courses": dict(catalog.courses(s, tenant_id)),
+        }
+
+
 def preview_text(rt: Runtime, tenant_id: int, text: str) -> dict[str, Any]:
     """The live count and sample of a rule typed as text (words translated), and the rule as read."""
     read = read_rule(rt, tenant_id, text)

@@ -129,6 +129,10 @@ def test_an_admin_builds_a_rule_from_the_articles_three_conditions_and_edits_it(
     ui.reload()
     ui.get_by_role("heading", name="Approved drivers").wait_for()
     assert _members(live_rt, tenant.id, group.id) == {"ann", "cid"}
+    expect(ui.locator("#rule-words")).to_have_text(
+        "Members are the people who match: has completed Driver Safety Fundamentals and "
+        "(Department is “Engineering” or Email address contains “@partner”)"
+    )
     steps.shot("group-created")
 
     # Edit: the rule opens in the builder; any of the three now.
