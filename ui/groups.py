@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, jsonify, redirect, render_template, request
+from flask import jsonify, redirect, render_template, request
 
 from provisioning import permissions
 from provisioning.errors import Conflict, Forbidden, InvalidInput
 from provisioning.lti import launch as lti_launch
 from provisioning.models import GROUP_KINDS
-from provisioning.rules import definition as rules
+from provisioning.rules import editing
 from provisioning.services import courses, group_managers, groups
 from ui.blueprint import ID, bp, rule
 from ui.guard import actor, principal, rt, ui_url
+from ui.rule_builder import added_row, builder_from_request, rule_problem
 
 POSITION = re.compile(r"Position (\d+):")
 
@@ -82,32 +83,40 @@ def _field_errors(exc: InvalidInput | Conflict) -> dict[str, list[str]]:
     return {k: list(v) for k, v in details.items()} or {"name": [exc.message]}
 
 
-def rule_editor_url(group_id: int) -> str | None:
-    """The rule builder's page for an automatic group, when this build has one (ui.group_rule)."""
-    return ui_url("ui.group_rule", group_id=group_id) if "ui.group_rule" in current_app.view_functions else None
+def rule_editor_url(group_id: int) -> str:
+    """The rule builder's page for an automatic group (ui/rule_builder.py)."""
+    return ui_url("ui.edit_rule", group_id=group_id)
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])
 @rule("create_groups")
 def group_new():
-    """Create a manual or an automatic group (admins; managers with create_groups, in their launch's course)."""
+    """Create a manual or an automatic group (admins; managers with create_groups, in their launch's course).
+
+    The rule builder's buttons post this form too: they change the rows and show the page again.
+    """
     p = principal()
     if p.role != "admin":
         permissions.require(rt(), p, "create_groups")
         if p.course_id is None:
             raise Forbidden("Open the tool from one of your courses to create a group in it.")
-    form = {"name": "", "description": "", "kind": "manual", "rule": ""}
+    form = {"name": "", "description": "", "kind": "manual"}
     errors: dict = {}
+    state, mode, action = builder_from_request(p.tenant_id)
+    focus = added_row(state.conditions, action)
     if request.method == "POST":
         form = _form(tuple(form))
+    if request.method == "POST" and not action:
         values = {
             "name": form["name"],
             "description": form["description"] or None,
             "kind": form["kind"] if form["kind"] in ("manual", "automatic") else "manual",
         }
         if values["kind"] == "automatic":
-            values["rule"] = form["rule"]
+            values["rule"] = state.text
         try:
+            if values["kind"] == "automatic" and (state.error or not state.text):
+                raise InvalidInput(rule_problem(state), details={"rule": [rule_problem(state)]})
             group = groups.create_group(rt(), p.tenant_id, values, actor())
             if p.role != "admin":  # the manager's new group is a group of their course, so they manage it
                 lti_launch.add_course_group(rt(), p.tenant_id, p.course_id, group.id)
@@ -115,7 +124,10 @@ def group_new():
             errors = _field_errors(exc)
         else:
             return redirect(ui_url("ui.group", group_id=group.id, created=1))
-    return render_template("ui/group_new.html", form=form, errors=errors, group=None), 400 if errors else 200
+    page = render_template(
+        "ui/group_new.html", form=form, errors=errors, group=None, state=state, mode=mode, focus=focus
+    )
+    return page, 400 if errors else 200
 
 
 @bp.route(f"/groups/<{ID}:group_id>/edit", methods=["GET", "POST"])
@@ -167,7 +179,7 @@ def rule_preview():
     if not text.strip():
         return jsonify({"count": None, "sample": [], "error": None})
     try:
-        result = rules.preview_rule(rt(), p.tenant_id, text)
+        result = editing.preview_text(rt(), p.tenant_id, text)
     except InvalidInput as exc:
         message = ((exc.details or {}).get("rule") or [exc.message])[0]
         found = POSITION.search(message)

@@ -25,6 +25,7 @@ from provisioning.exports import (
     xlsx_file,
 )
 from provisioning.lti import roster as lti_roster
+from provisioning.rules import editing
 from provisioning.services import courses, group_managers, groups, memberships
 from ui.batch import (
     LABELS,
@@ -87,6 +88,7 @@ def group(group_id: int):
         can_manage=permissions.can(rt(), p, "manage_group", grp),
         can_export=permissions.can(rt(), p, "export", grp),
         can_message=permissions.can(rt(), p, "message", grp),
+        described=editing.describe_rule(rt(), p.tenant_id, grp.rule or "") if grp.kind == "automatic" else None,
     )
 
 
