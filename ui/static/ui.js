@@ -60,6 +60,18 @@
   }
   if (action) { action.addEventListener("change", showParams); showParams(); }
 
+  // A picker's search box narrows its options to those whose name contains what is typed (chosen ones stay).
+  document.querySelectorAll("select[data-filtered-by]").forEach(function (select) {
+    var box = document.getElementById(select.getAttribute("data-filtered-by"));
+    if (!box) { return; }
+    box.addEventListener("input", function () {
+      var typed = box.value.trim().toLowerCase();
+      Array.prototype.forEach.call(select.options, function (option) {
+        option.hidden = !!option.value && !option.selected && typed !== "" && option.textContent.toLowerCase().indexOf(typed) === -1;
+      });
+    });
+  });
+
   // Live preview of an automatic group's rule: count, sample, or the error and its position.
   var rule = document.getElementById("rule");
   var editor = document.getElementById("rule-editor");
