@@ -52,6 +52,8 @@ SIGNED_IN_ACTIONS = ("view_own", "follow_operation")
 STAFF_ACTIONS = ("list_groups",)
 # One person's page: their own for everyone, the people a manager reaches (with view_users).
 PERSON_ACTIONS = ("view_person",)
+# The tenant's settings (join URL, languages, the manager permission set, LMS platforms): admins only.
+ADMIN_ACTIONS = ("manage_settings",)
 # An upload the principal started: the upload permission, and the import is checked where it is loaded.
 SAME_AS = {"use_import": "upload"}
 # Pages that need no sign-in (the sign-in link's page, static assets).
@@ -59,7 +61,9 @@ PUBLIC = "public"
 # Every action a /ui route may declare (ui.blueprint.rule); docs/PERMISSIONS.md has a row for each.
 ACTIONS = (
     PUBLIC,
-    *dict.fromkeys(SIGNED_IN_ACTIONS + STAFF_ACTIONS + GROUP_ACTIONS + PERSON_ACTIONS + MANAGER_ACTIONS),
+    *dict.fromkeys(
+        SIGNED_IN_ACTIONS + STAFF_ACTIONS + GROUP_ACTIONS + PERSON_ACTIONS + MANAGER_ACTIONS + ADMIN_ACTIONS
+    ),
     *SAME_AS,
 )
 
@@ -132,6 +136,7 @@ REFUSALS: dict[str, str] = {
     "view_activity": "You don't have access to the logs.",
     "upload": "You can't upload files.",
     "create_groups": "You can't create groups.",
+    "manage_settings": "You can't change the organisation's settings: only an administrator can.",
 }
 # The object of a refusal without an object (the tenant-wide pages), by action.
 _TENANT_WHAT = {
