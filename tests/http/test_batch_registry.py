@@ -21,7 +21,6 @@ from provisioning.batch import steps
 from provisioning.batch.params import CHECKS, LANGUAGE_TAG, Param, ParamKind
 from provisioning.batch.registry import ACTIONS, BatchAction, register, validate_params
 from provisioning.errors import InvalidInput
-from provisioning.models import USER_ROLES
 from provisioning.services import groups, users
 from ui import batch as ui_batch
 

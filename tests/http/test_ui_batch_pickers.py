@@ -11,7 +11,9 @@ from tests.support.personas import SETUP, school
 
 
 def _picker(page: str, name: str) -> list[tuple[str, str]]:
-    select = re.search(rf'<select class="form-select" id="param-[a-z_]+-{name}" name="{name}"[^>]*>(.*?)</select>', page, re.S)
+    select = re.search(
+        rf'<select class="form-select" id="param-[a-z_]+-{name}" name="{name}"[^>]*>(.*?)</select>', page, re.S
+    )
     assert select, name
     return re.findall(r'<option value="(\w*)"[^>]*>([^<]+)</option>', select.group(1))
 
@@ -22,10 +24,14 @@ def test_the_people_page_offers_managers_groups_languages_and_roles_by_name(rt, 
     managers = dict(_picker(page, "manager_id"))
     assert managers[str(sch.manager_own.user_id)] == "Tia (tia@example.edu)"
     assert str(sch.kim.id) not in managers  # a learner is no manager
-    assert ("", "Choose a language…") in _picker(page, "language") and ("es", "Spanish (es)") in _picker(page, "language")
+    assert ("", "Choose a language…") in _picker(page, "language") and ("es", "Spanish (es)") in _picker(
+        page, "language"
+    )
     assert ("manager", "Group manager") in _picker(page, "role")
     assert (str(sch.group.id), "Course A seminar") in _picker(page, "group_ids")
-    assert re.search(r'<select id="action" name="action" required class="form-select">\s*<option value="" selected>', page)
+    assert re.search(
+        r'<select id="action" name="action" required class="form-select">\s*<option value="" selected>', page
+    )
 
 
 def test_a_manager_is_offered_only_their_own_groups(rt, app, client, tenant, platform):
@@ -35,7 +41,9 @@ def test_a_manager_is_offered_only_their_own_groups(rt, app, client, tenant, pla
     assert 'name="manager_id"' not in page or _picker(page, "manager_id") == []
 
 
-def test_sharing_confirms_with_the_people_and_the_managers_name_then_shares(rt, app, client, tenant, platform, run_jobs):
+def test_sharing_confirms_with_the_people_and_the_managers_name_then_shares(
+    rt, app, client, tenant, platform, run_jobs
+):
     sch = school(rt, app, client, tenant, platform)
     data = {"action": "share", "user_ids": [str(sch.kim.id)], "manager_id": str(sch.manager_other.user_id)}
     confirm = sch.admin.session.post("/ui/people/batch", data).get_data(as_text=True)

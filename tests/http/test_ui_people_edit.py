@@ -15,7 +15,10 @@ from tests.support.personas import SETUP, school
 def _declare(rt, tenant_id: int, *names) -> None:
     with rt.db.transaction() as s:
         tenant = s.get_one(Tenant, tenant_id)
-        tenant.settings = {**(tenant.settings or {}), "custom_attributes": [{"name": n, "type": "string"} for n in names]}
+        tenant.settings = {
+            **(tenant.settings or {}),
+            "custom_attributes": [{"name": n, "type": "string"} for n in names],
+        }
 
 
 def test_an_admin_edits_a_persons_names_department_custom_field_language_and_role(rt, app, client, tenant, platform):
@@ -111,7 +114,9 @@ def test_a_manager_without_manage_users_cannot_edit(rt, app, client, tenant, pla
 def test_an_admin_cannot_change_their_own_role(rt, app, client, tenant, platform):
     sch = school(rt, app, client, tenant, platform)
     me = sch.admin
-    assert re.search(r'id="f-role" name="role" disabled', me.session.get(f"/ui/people/{me.user_id}/edit").get_data(as_text=True))
+    assert re.search(
+        r'id="f-role" name="role" disabled', me.session.get(f"/ui/people/{me.user_id}/edit").get_data(as_text=True)
+    )
     before = users.get_user(rt, tenant.id, me.user_id).role
     other = "manager" if before != "manager" else "learner"
     assert me.session.post(f"/ui/people/{me.user_id}/edit", {"role": other}).status_code == 403

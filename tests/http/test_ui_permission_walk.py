@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from provisioning import permissions
-from provisioning.lti import registrations
 from provisioning.services import memberships
+from tests.support.factories import make_platform
 from tests.support.personas import (
     PERSONAS,
     SETUP,
@@ -74,16 +74,7 @@ def test_each_route_is_allowed_exactly_when_the_table_says_so(rt, app, client, t
     op = operation_of(rt, tenant.id, sch)
     imp = import_of(rt, tenant.id, sch)
     # A platform of its own to revoke: the one the personas launched from must stay.
-    spare = registrations.register_platform(
-        rt,
-        tenant.id,
-        issuer="https://spare-lms.example.edu",
-        client_id="spare",
-        auth_login_url="https://spare-lms.example.edu/auth",
-        auth_token_url="https://spare-lms.example.edu/token",
-        key_set_url="https://spare-lms.example.edu/jwks",
-        actor=SETUP,
-    )
+    spare = make_platform(rt, tenant.id, "spare-lms.example.edu")
     values = {
         "registration_id": spare.id,
         "group_id": sch.group.id,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from provisioning.lti import registrations
 from provisioning.services import tenant_settings
-from tests.support.personas import SETUP, school
+from tests.support.factories import make_platform
+from tests.support.personas import school
 
 FULL_FORM = {
     "join_url": "https://lms.example.edu/login",
@@ -65,26 +66,14 @@ def test_seats_are_read_only(rt, app, client, tenant, platform):
 
 def test_an_admin_revokes_a_platform_after_a_confirmation(rt, app, client, tenant, platform):
     sch = school(rt, app, client, tenant, platform)
-    spare = registrations.register_platform(
-        rt,
-        tenant.id,
-        issuer="https://spare.example.edu",
-        client_id="c1",
-        auth_login_url="https://spare.example.edu/a",
-        auth_token_url="https://spare.example.edu/t",
-        key_set_url="https://spare.example.edu/k",
-        name="Spare Moodle",
-        actor=SETUP,
-    )
+    spare = make_platform(rt, tenant.id, "spare.example.edu", name="Spare Moodle")
     page = sch.admin.session.get("/ui/settings").get_data(as_text=True)
     assert "Spare Moodle" in page and "https://spare.example.edu" in page
     confirm = sch.admin.session.get(f"/ui/settings/platforms/{spare.id}/revoke").get_data(as_text=True)
     assert "Yes, revoke Spare Moodle" in confirm
     done = sch.admin.session.post(f"/ui/settings/platforms/{spare.id}/revoke")
     assert done.status_code == 302
-    assert [r.revoked_at is not None for r in registrations.list_registrations(rt, tenant.id, include_revoked=True)][
-        -1
-    ]
+    assert [r.revoked_at is not None for r in registrations.list_registrations(rt, tenant.id, include_revoked=True)][-1]
     after = sch.admin.session.get("/ui/settings", revoked="Spare Moodle").get_data(as_text=True)
     assert "Spare Moodle was revoked" in after and "revoked on" in after
 
