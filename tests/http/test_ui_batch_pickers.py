@@ -93,3 +93,21 @@ def test_add_to_groups_from_a_groups_members_with_the_picker(rt, app, client, te
     sch.admin.session.post(f"/ui/groups/{sch.group.id}/batch", {**data, "confirmed": "yes"})
     run_jobs()
     assert memberships.member_ids_among(rt, tenant.id, sch.other_group.id, [sch.kim.id]) == [sch.kim.id]
+
+
+def test_every_batch_action_has_a_result_sentence_and_the_operation_page_shows_it(
+    rt, app, client, tenant, platform, run_jobs
+):
+    from provisioning.batch.registry import ACTIONS
+    from ui.batch_words import SENTENCES
+
+    assert set(SENTENCES) == set(ACTIONS)
+    sch = school(rt, app, client, tenant, platform)
+    data = {"action": "add_task", "user_ids": [str(sch.kim.id)], "title": "Read", "confirmed": "yes"}
+    started = sch.admin.session.post("/ui/people/batch", data)
+    run_jobs()
+    op_id = re.search(r"/ui/operations/(\d+)", started.headers["Location"]).group(1)
+    page = sch.admin.session.get(f"/ui/operations/{op_id}").get_data(as_text=True)
+    assert '<p class="fs-5" id="result-sentence">Gave 1 person the task.</p>' in page
+    assert 'id="in-the-log" href="/ui/logs"' in page
+    assert sch.admin.session.get(f"/ui/operations/{op_id}.json").json["sentence"] == "Gave 1 person the task."

@@ -122,6 +122,8 @@
       count.textContent = data.done + (data.total !== null ? " of " + data.total : "");
       if (data.finished) {
         if (stopForm) { stopForm.hidden = true; }
+        var sentence = document.getElementById("result-sentence");
+        if (sentence && data.sentence) { sentence.textContent = data.sentence; sentence.hidden = false; }
         var facts = document.getElementById("result-facts");
         facts.textContent = "";
         Object.keys(data.result).forEach(function (k) {

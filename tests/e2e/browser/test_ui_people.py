@@ -81,6 +81,7 @@ def test_the_batch_actions_article_with_pickers_and_a_confirmation(live, browser
         "language",
         lambda: page.locator("#param-change_language-language").select_option(label="Spanish (es)"),
     )
+    expect(page.locator("#result-sentence")).to_have_text("Changed the language of 3 people.")
     assert all(users.get_user(live_rt, tenant.id, ppl[n].id).language == "es" for n in ("Ada", "Ben", "Cy"))
 
     # Share Dee with a manager, picked by name after a search.
@@ -126,8 +127,9 @@ def test_the_batch_actions_article_with_pickers_and_a_confirmation(live, browser
         memberships.member_ids_among(live_rt, tenant.id, world["staff"].id, [ppl["Ada"].id, ppl["Cy"].id])
     ) == sorted([ppl["Ada"].id, ppl["Cy"].id])
 
+    expect(page.locator("#result-sentence")).to_have_text("Added 2 people to the groups.")
     # The action log lists what was done.
-    page.get_by_role("link", name="Action log").click()
+    page.get_by_role("link", name="See it in the action log").click()
     page.locator("main h1").wait_for()
     steps.shot("action-log")
     context.close()
