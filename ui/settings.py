@@ -48,7 +48,7 @@ def _role_words(uri: str) -> str:
     return f"{role.name} ({VOCABULARY_WORDS.get(role.vocabulary, role.vocabulary)})"
 
 
-def _render(values: dict, errors: dict | None = None, message: str | None = None, status: int = 200, saved=False):
+def _render(values: dict, errors: dict | None = None, status: int = 200, saved: bool = False):
     current, platforms = (
         tenant_settings.get_settings(rt(), principal().tenant_id),
         registrations.list_registrations(rt(), principal().tenant_id, include_revoked=True),
@@ -65,9 +65,8 @@ def _render(values: dict, errors: dict | None = None, message: str | None = None
         role_choices=[(uri, _role_words(uri)) for uri in ADMIN_ROLE_CHOICES],
         other_roles=values.get("admin_roles_other", "\n".join(other_roles)),
         errors=errors or {},
-        message=message,
         saved=saved,
-        revoked=request.args.get("revoked"),
+        revoked=next((r.name or r.issuer for r in platforms if str(r.id) == request.args.get("revoked")), None),
     ), status
 
 
@@ -113,7 +112,7 @@ def settings_save():
         details = exc.details if isinstance(exc.details, dict) else {}
         # The catalog's sentences start with the setting's key ("join_url: Must be …"): the page names the field.
         errors = {k: [m.split(": ", 1)[1] if m.startswith(f"{k}: ") else m for m in v] for k, v in details.items()}
-        return _render(typed, errors, "Nothing was saved: check the fields marked below.", 400)
+        return _render(typed, errors, 400)
     return redirect(ui_url("ui.settings", saved=1))
 
 
@@ -135,4 +134,4 @@ def platform_revoke_confirm(registration_id: int):
 @rule("manage_settings")
 def platform_revoke(registration_id: int):
     reg = registrations.revoke_registration(rt(), principal().tenant_id, registration_id, actor())
-    return redirect(ui_url("ui.settings", revoked=reg.name or reg.issuer))
+    return redirect(ui_url("ui.settings", revoked=reg.id))

@@ -74,8 +74,11 @@ def test_an_admin_revokes_a_platform_after_a_confirmation(rt, app, client, tenan
     done = sch.admin.session.post(f"/ui/settings/platforms/{spare.id}/revoke")
     assert done.status_code == 302
     assert [r.revoked_at is not None for r in registrations.list_registrations(rt, tenant.id, include_revoked=True)][-1]
-    after = sch.admin.session.get("/ui/settings", revoked="Spare Moodle").get_data(as_text=True)
+    assert done.headers["Location"].endswith(f"revoked={spare.id}")
+    after = sch.admin.session.get("/ui/settings", revoked=str(spare.id)).get_data(as_text=True)
     assert "Spare Moodle was revoked" in after and "revoked on" in after
+    # The notice names only a platform of the tenant's that the link names.
+    assert "was revoked" not in sch.admin.session.get("/ui/settings", revoked="Evil").get_data(as_text=True)
 
 
 def test_only_admins_reach_the_settings(rt, app, client, tenant, platform):
