@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 from flask_babel import lazy_gettext
 
-from provisioning.errors import InvalidInput
+from provisioning.errors import InvalidInput, NotFound
 from provisioning.lti import registrations
 from provisioning.roles import ADMIN_ROLE_CHOICES, parse_role
 from provisioning.services import tenant_settings
@@ -120,9 +120,15 @@ def settings_save():
 @rule("manage_settings")
 def platform_revoke_confirm(registration_id: int):
     """Ask before revoking a platform: launches from it stop at once."""
-    found = [r for r in registrations.list_registrations(rt(), principal().tenant_id) if r.id == registration_id]
-    if not found:
-        return redirect(ui_url("ui.settings"))
+    found = [
+        r
+        for r in registrations.list_registrations(rt(), principal().tenant_id, include_revoked=True)
+        if r.id == registration_id
+    ]
+    if not found:  # another tenant's or none: as absent as a missing one
+        raise NotFound("No such LMS platform is registered.")
+    if found[0].revoked_at is not None:
+        return redirect(ui_url("ui.settings", revoked=registration_id))
     return render_template(
         "ui/platform_revoke.html",
         platform=found[0],
