@@ -21,6 +21,7 @@ OPERATION_TYPES = {
     "batch_action": "Batch action on users",
     "group_message": "Message to a group",
     "send_emails": "Send emails",
+    "report": "Report",
 }
 
 
