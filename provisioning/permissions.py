@@ -56,6 +56,8 @@ SIGNED_IN_ACTIONS = ("view_own", "follow_operation")
 STAFF_ACTIONS = ("list_groups",)
 # One person's page: their own for everyone, the people a manager reaches (with view_users).
 PERSON_ACTIONS = ("view_person",)
+# The tenant's settings (join URL, languages, the manager permission set, LMS platforms): admins only.
+ADMIN_ACTIONS = ("manage_settings",)
 # An upload the principal started: the upload permission, and the import is checked where it is loaded.
 SAME_AS = {"use_import": "upload"}
 # Changing a group itself (its name, description, kind; deleting it) and choosing its managers: admins only.
@@ -168,6 +170,7 @@ REFUSALS: dict[str, str] = {
     "create_groups": "You can't create groups.",
     "edit_group": "You can't change or delete {what}.",
     "assign_managers": "You can't choose the managers of {what}.",
+    "manage_settings": "You can't change the organisation's settings: only an administrator can.",
 }
 # The object of a refusal without an object (the tenant-wide pages), by action.
 _TENANT_WHAT = {

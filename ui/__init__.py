@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
         members,
         people,
         rule_builder,
+        settings,
     )
     from ui.blueprint import bp
 

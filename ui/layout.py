@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babel import Locale, UnknownLocaleError
 from flask import g
 from flask_babel import format_date, format_time, get_locale, gettext, lazy_gettext
 
@@ -14,6 +15,25 @@ ROLE_WORDS = {
     "manager": lazy_gettext("Group manager"),
     "learner": lazy_gettext("Learner"),
 }
+
+
+def language_name(code: str | None) -> str:
+    """A language tag in words, in the page's language ("de" on an English page: "German (de)")."""
+    if not code:
+        return ""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(str(get_locale() or "en")) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return f"{name[:1].upper()}{name[1:]} ({code})"
+
+
+@bp.app_template_global("language_name")
+def _language_name(code: str | None) -> str:
+    return language_name(code)
+
+
+bp.add_app_template_global(ROLE_WORDS, "role_words")  # the roles in words, for every template
 
 
 @bp.context_processor

@@ -16,6 +16,7 @@ from provisioning.mail import outbox
 from provisioning.models import EMAIL_STATUSES, OPERATION_STATUSES, OPERATION_TYPES
 from provisioning.services import certificates, groups, notifications, tasks
 from provisioning.services import signin_links as ui_links
+from ui.batch_words import result_sentence
 from ui.blueprint import ID, bp, rule
 from ui.groups import page_number
 from ui.guard import actor, principal, rt, ui_url
@@ -107,6 +108,7 @@ def progress(op) -> dict:
         "finished": op.status in FINISHED,
         "cancel_requested": op.cancel_requested,
         "result": _readable(op.result or {}),
+        "sentence": result_sentence(op),
         "errors": (op.errors or [])[:20],
         "export_url": ui_url("ui.operation_export", operation_id=op.id) if is_finished_export(op) else None,
     }

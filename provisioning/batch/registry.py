@@ -180,7 +180,7 @@ ACTIONS: dict[str, BatchAction] = register(
         "Share with a manager",
         "Share the users with a manager, who may then see them.",
         steps.share,
-        (Param("manager_id", "manager", "Manager's user id"),),
+        (Param("manager_id", "manager", "Manager"),),
         admin_only=True,
     ),
     BatchAction(

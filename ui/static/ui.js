@@ -60,6 +60,18 @@
   }
   if (action) { action.addEventListener("change", showParams); showParams(); }
 
+  // A picker's search box narrows its options to those whose name contains what is typed (chosen ones stay).
+  document.querySelectorAll("select[data-filtered-by]").forEach(function (select) {
+    var box = document.getElementById(select.getAttribute("data-filtered-by"));
+    if (!box) { return; }
+    box.addEventListener("input", function () {
+      var typed = box.value.trim().toLowerCase();
+      Array.prototype.forEach.call(select.options, function (option) {
+        option.hidden = !!option.value && !option.selected && typed !== "" && option.textContent.toLowerCase().indexOf(typed) === -1;
+      });
+    });
+  });
+
   // The rule editor: hidden for a manual group; in text mode, a live count and sample as the rule is typed
   // (the builder's rows update through htmx instead). The sentences come translated from data attributes.
   var editor = document.getElementById("rule-editor");
@@ -117,6 +129,8 @@
       count.textContent = data.done + (data.total !== null ? " of " + data.total : "");
       if (data.finished) {
         if (stopForm) { stopForm.hidden = true; }
+        var sentence = document.getElementById("result-sentence");
+        if (sentence && data.sentence) { sentence.textContent = data.sentence; sentence.hidden = false; }
         var facts = document.getElementById("result-facts");
         facts.textContent = "";
         Object.keys(data.result).forEach(function (k) {

@@ -48,6 +48,8 @@ def _world(rt, tenant_id: int) -> dict[str, str]:
         "edit-rule": f"/ui/groups/{testers.id}/rule",
         "people": "/ui/people",
         "person": f"/ui/people/{people[0].id}",
+        "person-edit": f"/ui/people/{people[0].id}/edit",
+        "settings": "/ui/settings",
         "upload": "/ui/imports/new",
         "logs": "/ui/logs",
         "activity": "/ui/activity",
