@@ -56,12 +56,11 @@ SIGNED_IN_ACTIONS = ("view_own", "follow_operation")
 STAFF_ACTIONS = ("list_groups",)
 # One person's page: their own for everyone, the people a manager reaches (with view_users).
 PERSON_ACTIONS = ("view_person",)
-# The tenant's settings (join URL, languages, the manager permission set, LMS platforms): admins only.
-ADMIN_ACTIONS = ("manage_settings",)
 # An upload the principal started: the upload permission, and the import is checked where it is loaded.
 SAME_AS = {"use_import": "upload"}
-# Changing a group itself (its name, description, kind; deleting it) and choosing its managers: admins only.
-ADMIN_ACTIONS = ("edit_group", "assign_managers")
+# Admins only: changing a group itself (its name, description, kind; deleting it), choosing its managers,
+# and the tenant's settings (join URL, languages, the manager permission set, LMS platforms).
+ADMIN_ACTIONS = ("edit_group", "assign_managers", "manage_settings")
 # Pages that need no sign-in (the sign-in link's page, static assets).
 PUBLIC = "public"
 # Every action a /ui route may declare (ui.blueprint.rule); docs/PERMISSIONS.md has a row for each.
