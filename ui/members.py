@@ -25,7 +25,7 @@ from provisioning.exports import (
     xlsx_file,
 )
 from provisioning.lti import roster as lti_roster
-from provisioning.services import courses, groups, memberships
+from provisioning.services import courses, group_invitations, groups, memberships
 from ui.batch import (
     LABELS,
     allowed_actions,
@@ -73,6 +73,9 @@ def group(group_id: int):
         fields=param_fields(),
         targets=targets,
         can_manage=permissions.can(rt(), p, "manage_group", grp),
+        invitations=group_invitations.pending_invitations(rt(), p.tenant_id, group_id)
+        if permissions.can(rt(), p, "manage_group", grp)
+        else [],
         can_export=permissions.can(rt(), p, "export", grp),
         can_message=permissions.can(rt(), p, "message", grp),
     )
@@ -81,18 +84,14 @@ def group(group_id: int):
 @bp.post(f"/groups/<{ID}:group_id>/members")
 @rule("manage_group")
 def add_member(group_id: int):
-    """Add a person by email.  Admins: an unknown email becomes an invited user.  A manager adds people of
-    their scope only (their groups, people shared with them); any other email, known in the tenant or not,
-    gets the same answer, so the form never tells which emails exist (docs/PERMISSIONS.md)."""
+    """Add a person by email, or invite them to the group: the answer is the same whoever has the email
+    (provisioning/services/group_invitations.py, docs/PERMISSIONS.md)."""
     _group(group_id, "manage_group")
     p = principal()
-    email = (request.form.get("email") or "").strip()
-    if not email:
-        raise InvalidInput("Enter the email address of the person to add.", details={"email": ["Required."]})
-    memberships.add_members(
-        rt(), p.tenant_id, group_id, emails=[email], actor=actor(), users_within=permissions.user_scope(p)
+    email = group_invitations.add_or_invite(
+        rt(), p.tenant_id, group_id, request.form.get("email") or "", actor(), users_within=permissions.user_scope(p)
     )
-    return redirect(ui_url("ui.group", group_id=group_id, added=email))
+    return redirect(ui_url("ui.group", group_id=group_id, invited=email))
 
 
 @bp.post(f"/groups/<{ID}:group_id>/members/<{ID}:user_id>/remove")

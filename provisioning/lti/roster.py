@@ -352,7 +352,8 @@ def _apply_page(
     # Staff are not members of the learner roster; whoever left, or is listed as staff, leaves the group.
     leaving_ids = sorted(({uid for sub, uid in users.items() if sub not in active} - set(active_ids)) | staff)
     added = insert_members(s, tenant_id, group_id, learner_ids, "roster")
-    removed = delete_members(s, group_id, leaving_ids)
+    # Only the roster's own members: people a manager added by hand (source manual) stay (issue 19).
+    removed = delete_members(s, group_id, leaving_ids, source="roster")
     _update_enrollments(s, tenant_id, ctx.course_id, members, users, active, keep_user)
     if full and active_ids:
         _insert_for_users(
@@ -449,7 +450,7 @@ def _remove_unseen(
     seen = select(LtiRosterSeen.user_id).where(LtiRosterSeen.operation_id == operation_id)
     removed = s.scalars(
         Membership.__table__.delete()
-        .where(Membership.group_id == group_id, Membership.user_id.not_in(seen))
+        .where(Membership.group_id == group_id, Membership.source == "roster", Membership.user_id.not_in(seen))
         .returning(Membership.user_id)
     ).all()
     kept = [keep_user] if keep_user is not None else []

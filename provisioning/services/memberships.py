@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record_many
 from provisioning.chunking import IN_LIST, chunked
-from provisioning.errors import InvalidInput, NotFound, VersionMismatch
+from provisioning.errors import Conflict, InvalidInput, NotFound, VersionMismatch
 from provisioning.identity_keys import identity_key
 from provisioning.models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
 from provisioning.operations import Checkpoint, save_progress, start_operation
@@ -147,11 +147,33 @@ def remove_members(rt: Runtime, tenant_id: int, group_id: int, user_ids: Sequenc
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id)
         ensure_hand_editable(group)
+        if group.kind == "roster":
+            _refuse_roster_members(s, group, user_ids)
         removed = delete_members(s, group.id, user_ids)
         if removed:
             touch_group(s, group.id)
             record_many(s, _member_events(tenant_id, group.id, removed, actor, "group.member_removed"))
     return len(removed)
+
+
+def _refuse_roster_members(s: Session, group: Group, user_ids: Sequence[int]) -> None:
+    """The members an LTI roster sync brought are the LMS's: removed there, or the next sync brings them back."""
+    ids = sorted({int(u) for u in user_ids})
+    synced = [
+        uid
+        for chunk in chunked(ids, IN_LIST)
+        for uid in s.scalars(
+            select(Membership.user_id).where(
+                Membership.group_id == group.id, Membership.user_id.in_(chunk), Membership.source == "roster"
+            )
+        )
+    ]
+    if synced:
+        raise Conflict(
+            "This person came from the course roster in the LMS: remove them from the course there, "
+            "and the next roster sync removes them here. Only people added by hand can be removed here.",
+            field="user_ids",
+        )
 
 
 def remove_member(rt: Runtime, tenant_id: int, group_id: int, user_id: int, actor: Actor) -> None:
