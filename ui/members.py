@@ -24,6 +24,7 @@ from provisioning.exports import (
     member_rows,
     xlsx_file,
 )
+from provisioning.imports import bulk_add
 from provisioning.lti import roster as lti_roster
 from provisioning.services import courses, group_invitations, groups, memberships
 from ui.batch import (
@@ -92,6 +93,28 @@ def add_member(group_id: int):
         rt(), p.tenant_id, group_id, request.form.get("email") or "", actor(), users_within=permissions.user_scope(p)
     )
     return redirect(ui_url("ui.group", group_id=group_id, invited=email))
+
+
+@bp.post(f"/groups/<{ID}:group_id>/members/bulk")
+@rule("manage_group")
+def bulk_add_members(group_id: int):
+    """Bulk add members from the filled-in members template: an Operation, followed on its page and in
+    the user action log; each row is added or invited as one added by email (provisioning/imports/bulk_add.py)."""
+    _group(group_id, "manage_group")
+    p = principal()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("Choose the filled-in template to upload.", details={"file": ["Required."]})
+    op = bulk_add.request_bulk_add(
+        rt(),
+        p.tenant_id,
+        group_id,
+        upload.stream,
+        upload.filename,
+        actor(),
+        users_within=permissions.user_scope(p),
+    )
+    return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))
 
 
 @bp.post(f"/groups/<{ID}:group_id>/members/<{ID}:user_id>/remove")

@@ -54,7 +54,7 @@ class PendingInvitation:
     last_sent_at: datetime
 
 
-def _clean_email(email: str) -> str:
+def clean_email(email: str) -> str:
     """The address, or a 400 that says what is wrong with it (the same for every address of that form)."""
     address = normalise_email(email or "")
     if not address:
@@ -75,25 +75,47 @@ def add_or_invite(
     Returns the address as understood; raises only for what is wrong whatever the address (no
     address, not an address, an automatic group), never for who has it.
     """
-    address = _clean_email(email)
+    address = clean_email(email)
     if users_within is None:
         add_members(rt, tenant_id, group_id, emails=[address], actor=actor)
         return address
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id)
         ensure_hand_editable(group)
-        found = find_users_by_email(s, tenant_id, [address]).get(identity_key(address))
-        if found is not None and tenant_user_ids(s, tenant_id, [found], within=users_within):
-            if insert_members(s, tenant_id, group.id, [found], "manual"):
-                touch_group(s, group.id)
-                record(s, tenant_id, actor, "group.member_added", "group", group.id, {"user_id": found})
-            return address
-        if found is None:
-            found = _new_invited_user(s, tenant_id, address, actor)
-            if found is None:
-                return address
-        _invite(s, rt, group, found, address, actor)
+        _add_or_invite(s, rt, group, address, actor, users_within)
     return address
+
+
+def _add_or_invite(s: Session, rt: Runtime, group: Group, address: str, actor: Actor, users_within: Any) -> str:
+    """Inside a unit of work: "added" (already in scope), "invited", or "skipped" (see _new_invited_user)."""
+    found = find_users_by_email(s, group.tenant_id, [address]).get(identity_key(address))
+    if found is not None and tenant_user_ids(s, group.tenant_id, [found], within=users_within):
+        add_known(s, group, found, actor)
+        return "added"
+    return "invited" if invite(s, rt, group, address, actor) else "skipped"
+
+
+def add_known(s: Session, group: Group, user_id: int, actor: Actor) -> None:
+    """Inside a unit of work: add a person the actor may add directly (source manual)."""
+    if insert_members(s, group.tenant_id, group.id, [user_id], "manual"):
+        touch_group(s, group.id)
+        record(s, group.tenant_id, actor, "group.member_added", "group", group.id, {"user_id": user_id})
+
+
+def find_by_email(s: Session, tenant_id: int, address: str) -> int | None:
+    return find_users_by_email(s, tenant_id, [address]).get(identity_key(address))
+
+
+def invite(s: Session, rt: Runtime, group: Group, address: str, actor: Actor) -> int | None:
+    """Inside a unit of work: invite whoever has ``address`` (a new invited person if nobody) to the group;
+    their id, or None when no person could be created (the caller's answer stays the same)."""
+    found = find_by_email(s, group.tenant_id, address)
+    if found is None:
+        found = _new_invited_user(s, group.tenant_id, address, actor)
+        if found is None:
+            return None
+    _invite(s, rt, group, found, address, actor)
+    return found
 
 
 def _new_invited_user(s: Session, tenant_id: int, address: str, actor: Actor) -> int | None:
@@ -185,6 +207,10 @@ def pending_invitations(rt: Runtime, tenant_id: int, group_id: int, *, limit: in
                 GroupInvitation.tenant_id == tenant_id,
                 GroupInvitation.group_id == group_id,
                 GroupInvitation.status == "pending",
+                # Someone who joined meanwhile (added by an admin, say) is no longer waiting.
+                ~select(Membership.user_id)
+                .where(Membership.group_id == group_id, Membership.user_id == GroupInvitation.user_id)
+                .exists(),
             )
             .order_by(GroupInvitation.last_sent_at.desc())
             .limit(limit)

@@ -4,15 +4,19 @@ LMS's instructor launched over LTI 1.3 (tests/support/personas.py)."""
 
 from __future__ import annotations
 
+import io
 import re
+from datetime import date
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 
+from provisioning.lti import launch as lti_launch
 from provisioning.models import EmailMessage, LtiContext, Membership, User
-from provisioning.services import users
+from provisioning.services import groups, users
 from tests.support.lti_platform import INSTRUCTOR, LEARNER
-from tests.support.personas import is_member, school
+from tests.support.personas import SETUP, is_member, school
 
 LINK = re.compile(r"http://localhost/join/[A-Za-z0-9_.\-]+")
 
@@ -162,3 +166,53 @@ def test_an_admin_still_adds_anyone_directly(rt, sch):
     ada, tom = sch.admin.session, sch.manager_other
     assert ada.post(f"/ui/groups/{sch.group.id}/members", {"email": tom.email}).status_code == 302
     assert is_member(rt, sch.group.id, tom.user_id)
+
+
+# --- bulk add from the members template -----------------------------------------------------------
+
+
+def _upload(session, group_id: int, content: bytes, name: str = "members.csv"):
+    return session.post(
+        f"/ui/groups/{group_id}/members/bulk",
+        {"file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_bulk_add_from_the_template_adds_the_managers_people_and_invites_everyone_else(rt, client, sch, run_jobs):
+    tia, tom = sch.manager_own.session, sch.manager_other
+    template = tia.get("/ui/imports/templates/members.xlsx")
+    assert template.status_code == 200
+    # The downloaded template, filled in (its header kept, the example rows replaced).
+    book = openpyxl.load_workbook(io.BytesIO(template.data))
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    sheet.delete_rows(2, sheet.max_row)
+    for email, first in (("kim@example.edu", "Kim"), (tom.email, "Tom"), ("nia@example.edu", "Nia")):
+        sheet.append([{"email_address": email, "first_name": first}.get(h, "") for h in header])
+    filled = io.BytesIO()
+    book.save(filled)
+    lab = groups.create_group(rt, sch.group.tenant_id, {"name": "Course A lab"}, SETUP)
+    lti_launch.add_course_group(rt, sch.group.tenant_id, sch.course.id, lab.id)
+    started = _upload(tia, lab.id, filled.getvalue(), "members.xlsx")
+    assert started.status_code == 302 and "/ui/operations/" in started.headers["Location"]
+    run_jobs()
+    assert is_member(rt, lab.id, sch.kim.id)  # hers already: joined at once
+    assert not is_member(rt, lab.id, tom.user_id)  # another course's: invited only
+    nia = _user_id(rt, sch.group.tenant_id, "nia@example.edu")
+    assert nia is not None and not is_member(rt, lab.id, nia)
+    assert len(_emails_to(rt, tom.email)) == len(_emails_to(rt, "nia@example.edu")) == 1
+    client.post(_link(rt, "nia@example.edu"))
+    assert is_member(rt, lab.id, nia)
+    # The user action log lists it by its type, with its progress, filtered by type and date.
+    log = _text(tia.get("/ui/logs", type="members_bulk_add", since=date.today().isoformat()))
+    row = re.search(r'<tr data-type="members_bulk_add">(.*?)</tr>', log, re.S)
+    assert row and "Bulk add members" in row.group(1) and "3 of 3" in row.group(1), log[-3000:]
+
+
+def test_a_bulk_file_with_rows_that_are_not_addresses_changes_nothing_and_names_the_rows(rt, sch):
+    tia = sch.manager_own.session
+    response = _upload(tia, sch.group.id, b"email_address,first_name\nkim@example.edu,Kim\nnot an address,X\n")
+    assert response.status_code == 400 and "Row 3" in _text(response)
+    no_column = _upload(tia, sch.group.id, b"name\nKim\n")
+    assert no_column.status_code == 400 and "no email_address column" in _text(no_column)
