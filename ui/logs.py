@@ -78,7 +78,10 @@ class Mentions:
             if gid in self.names.groups:
                 return Mention(self.names.groups[gid], ui_url("ui.group", group_id=gid))
             return Mention("a group outside your groups")
-        return Mention(" ".join(str(x) for x in (object_type, object_id) if x))
+        if (oid := _object_id("operation", object_type, object_id)) is not None:
+            return Mention("its progress", ui_url("ui.operation", operation_id=oid))
+        # Never an internal id as text: the kind of object in words.
+        return Mention((object_type or "").replace("_", " "))
 
     def _user(self, uid: int) -> Mention | None:
         if uid not in self.names.users:

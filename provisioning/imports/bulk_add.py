@@ -134,13 +134,13 @@ def bulk_add_chunk(
             if direct is None and known is not None:
                 add_known(s, group, known, actor)  # an admin's row
             elif direct is None:
-                new = invite(s, rt, group, address, actor)
+                new = invite(s, rt, group, address, actor, operation_id=operation_id)
                 if new is not None:
                     add_known(s, group, new, actor)
             elif known is not None and identity_key(address) in direct:
                 add_known(s, group, known, actor)
             else:
-                invite(s, rt, group, address, actor)
+                invite(s, rt, group, address, actor, operation_id=operation_id)
         done = min(at + CHUNK, len(emails))
         save_progress(s, operation_id, done=done, checkpoint={"at": done}, result={"rows_read": done})
     return {"at": done} if done < len(emails) else None

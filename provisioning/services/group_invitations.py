@@ -106,7 +106,9 @@ def find_by_email(s: Session, tenant_id: int, address: str) -> int | None:
     return find_users_by_email(s, tenant_id, [address]).get(identity_key(address))
 
 
-def invite(s: Session, rt: Runtime, group: Group, address: str, actor: Actor) -> int | None:
+def invite(
+    s: Session, rt: Runtime, group: Group, address: str, actor: Actor, *, operation_id: int | None = None
+) -> int | None:
     """Inside a unit of work: invite whoever has ``address`` (a new invited person if nobody) to the group;
     their id, or None when no person could be created (the caller's answer stays the same)."""
     found = find_by_email(s, group.tenant_id, address)
@@ -114,7 +116,7 @@ def invite(s: Session, rt: Runtime, group: Group, address: str, actor: Actor) ->
         found = _new_invited_user(s, group.tenant_id, address, actor)
         if found is None:
             return None
-    _invite(s, rt, group, found, address, actor)
+    _invite(s, rt, group, found, address, actor, operation_id=operation_id)
     return found
 
 
@@ -129,7 +131,16 @@ def _new_invited_user(s: Session, tenant_id: int, address: str, actor: Actor) ->
         return None
 
 
-def _invite(s: Session, rt: Runtime, group: Group, user_id: int, address: str, actor: Actor) -> None:
+def _invite(
+    s: Session,
+    rt: Runtime,
+    group: Group,
+    user_id: int,
+    address: str,
+    actor: Actor,
+    *,
+    operation_id: int | None = None,
+) -> None:
     """Create or renew the pending invitation of ``user_id`` to ``group`` and queue its email."""
     now = utcnow()
     row = s.get(GroupInvitation, (group.id, user_id), with_for_update=True)
@@ -181,6 +192,7 @@ def _invite(s: Session, rt: Runtime, group: Group, user_id: int, address: str, a
             )
         ],
         "invitation",
+        operation_id=operation_id,  # a bulk add's emails show in its starter's email log
     )
 
 
