@@ -92,7 +92,9 @@ def add_member(group_id: int):
     email = group_invitations.add_or_invite(
         rt(), p.tenant_id, group_id, request.form.get("email") or "", actor(), users_within=permissions.user_scope(p)
     )
-    return redirect(ui_url("ui.group", group_id=group_id, invited=email))
+    # An admin's person is added (an unknown address becomes an invited member); a manager reads one answer.
+    said = {"added": email} if p.role == "admin" else {"invited": email}
+    return redirect(ui_url("ui.group", group_id=group_id, **said))
 
 
 @bp.post(f"/groups/<{ID}:group_id>/members/bulk")

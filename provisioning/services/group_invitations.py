@@ -122,10 +122,15 @@ def invite(
 
 def _new_invited_user(s: Session, tenant_id: int, address: str, actor: Actor) -> int | None:
     """A user with status invited for an address nobody has; None when one can't be created now (no seat
-    left, a username taken by that address): the answer stays the same, and the log says why."""
+    left, a username taken by that address): the answer stays the same, and the log says why.
+
+    The creation is recorded as the system's, not the inviter's: a "Person created" line in the
+    manager's own activity log would tell them the address was new.  Their "Invitation to a group
+    sent" event names the person, so an admin still sees who caused it."""
     try:
         with s.begin_nested():
-            return add_user(s, tenant_id, {"email": address, "username": address, "status": "invited"}, actor).id
+            values = {"email": address, "username": address, "status": "invited"}
+            return add_user(s, tenant_id, values, Actor.system(actor.channel)).id
     except (Conflict, LimitExceeded, InvalidInput) as e:
         log.warning("group invitation: no user created for an address of tenant %s: %s", tenant_id, e)
         return None

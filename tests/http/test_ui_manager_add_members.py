@@ -216,3 +216,18 @@ def test_a_bulk_file_with_rows_that_are_not_addresses_changes_nothing_and_names_
     assert response.status_code == 400 and "Row 3" in _text(response)
     no_column = _upload(tia, sch.group.id, b"name\nKim\n")
     assert no_column.status_code == 400 and "no email_address column" in _text(no_column)
+
+
+def test_the_managers_activity_log_tells_a_new_address_from_a_known_one_no_more_than_the_answer(sch):
+    tia, tom = sch.manager_own.session, sch.manager_other
+
+    def events() -> str:
+        return _text(tia.get("/ui/activity")).split("<tbody>")[1].split("</tbody>")[0]
+
+    created_before = events().count("Person created")
+    for address in (tom.email, "newbie@example.edu"):
+        tia.post(f"/ui/groups/{sch.group.id}/members", {"email": address})
+    after = events()
+    assert after.count("Invitation to a group sent") == 2
+    assert after.count("Person created") == created_before  # the new person's creation is not hers to see
+    assert "group.invitation" not in after  # words, never the event's internal name
