@@ -57,6 +57,11 @@ def show(token: str):
     link = check_join_link(_runtime(), token)
     if link.state != "ok":
         return _problem(link)
+    if link.group_name:
+        # A group invitation: the click is the person's consent to join that group, nothing happens before it.
+        return _page(
+            200, title=f"Join the group {link.group_name} in {link.tenant_name}", advice=None, link=link, action=True
+        )
     return _page(200, title=f"Join {link.tenant_name}", advice=None, link=link, action=True)
 
 
@@ -71,7 +76,7 @@ def use(token: str) -> Response | tuple[str, int, dict[str, str]]:
         return response
     return _page(
         200,
-        title=f"You have joined {link.tenant_name}",
+        title=f"You have joined {link.group_name}" if link.group_name else f"You have joined {link.tenant_name}",
         advice="Sign in from your learning platform (LMS) to start: open the course or tool you were invited to.",
         link=link,
         action=False,

@@ -133,9 +133,10 @@ def can(rt: Runtime, principal: Principal, action: str, obj: Group | User | None
         return False
     with rt.db.read() as s:
         if isinstance(obj, Group):
-            # Members of automatic groups follow their rule, of roster groups the LMS: a manager edits
-            # hand-edited (manual) groups only, whatever the page shows.
-            if action == "manage_group" and obj.kind != "manual":
+            # Members of automatic groups follow their rule: a manager adds people to hand-edited groups
+            # and to roster groups (where those they add are kept apart from the LMS's roster, which a sync
+            # never removes them from; the roster's own members are the LMS's to remove).
+            if action == "manage_group" and obj.kind not in ("manual", "roster"):
                 return False
             if _teaches_group(s, principal, obj.id):
                 return True

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from flask import Response, jsonify, redirect, render_template, request, stream_with_context
 
-from provisioning import activity, operations, permissions
+from provisioning import activity, activity_words, operations, permissions
 from provisioning.batch import actions as batch_actions
 from provisioning.batch.registry import ACTIONS, check_action
 from provisioning.errors import Forbidden, InvalidInput, NotFound
@@ -79,7 +79,10 @@ class Mentions:
             if gid in self.names.groups:
                 return Mention(self.names.groups[gid], ui_url("ui.group", group_id=gid))
             return Mention("a group outside your groups")
-        return Mention(" ".join(str(x) for x in (object_type, object_id) if x))
+        if (oid := _object_id("operation", object_type, object_id)) is not None:
+            return Mention("its progress", ui_url("ui.operation", operation_id=oid))
+        # Never an internal id as text: the kind of object in words.
+        return Mention((object_type or "").replace("_", " "))
 
     def _user(self, uid: int) -> Mention | None:
         if uid not in self.names.users:
@@ -237,7 +240,14 @@ def activity_log():
         visible=permissions.activity_scope(principal(), actor().name),
     )
     mentions = Mentions([e.actor for e in page.items], [(e.object_type, e.object_id) for e in page.items])
-    return render_template("ui/activity.html", page=page, args=args, mentions=mentions)
+    return render_template(
+        "ui/activity.html",
+        page=page,
+        args=args,
+        mentions=mentions,
+        event_words=activity_words.event_words,
+        event_choices=activity_words.EVENT_WORDS,
+    )
 
 
 @bp.get("/emails")

@@ -24,9 +24,10 @@ from provisioning.exports import (
     member_rows,
     xlsx_file,
 )
+from provisioning.imports import bulk_add
 from provisioning.lti import roster as lti_roster
 from provisioning.rules import editing
-from provisioning.services import courses, group_managers, groups, memberships
+from provisioning.services import courses, group_invitations, group_managers, groups, memberships
 from ui.batch import (
     LABELS,
     allowed_actions,
@@ -86,6 +87,9 @@ def group(group_id: int):
         fields=param_fields(),
         targets=targets,
         can_manage=permissions.can(rt(), p, "manage_group", grp),
+        invitations=group_invitations.pending_invitations(rt(), p.tenant_id, group_id)
+        if permissions.can(rt(), p, "manage_group", grp)
+        else [],
         can_export=permissions.can(rt(), p, "export", grp),
         can_message=permissions.can(rt(), p, "message", grp),
         described=editing.describe_rule(rt(), p.tenant_id, grp.rule or "") if grp.kind == "automatic" else None,
@@ -95,18 +99,38 @@ def group(group_id: int):
 @bp.post(f"/groups/<{ID}:group_id>/members")
 @rule("manage_group")
 def add_member(group_id: int):
-    """Add a person by email.  Admins: an unknown email becomes an invited user.  A manager adds people of
-    their scope only (their groups, people shared with them); any other email, known in the tenant or not,
-    gets the same answer, so the form never tells which emails exist (docs/PERMISSIONS.md)."""
+    """Add a person by email, or invite them to the group: the answer is the same whoever has the email
+    (provisioning/services/group_invitations.py, docs/PERMISSIONS.md)."""
     _group(group_id, "manage_group")
     p = principal()
-    email = (request.form.get("email") or "").strip()
-    if not email:
-        raise InvalidInput("Enter the email address of the person to add.", details={"email": ["Required."]})
-    memberships.add_members(
-        rt(), p.tenant_id, group_id, emails=[email], actor=actor(), users_within=permissions.user_scope(p)
+    email = group_invitations.add_or_invite(
+        rt(), p.tenant_id, group_id, request.form.get("email") or "", actor(), users_within=permissions.user_scope(p)
     )
-    return redirect(ui_url("ui.group", group_id=group_id, added=email))
+    # An admin's person is added (an unknown address becomes an invited member); a manager reads one answer.
+    said = {"added": email} if p.role == "admin" else {"invited": email}
+    return redirect(ui_url("ui.group", group_id=group_id, **said))
+
+
+@bp.post(f"/groups/<{ID}:group_id>/members/bulk")
+@rule("manage_group")
+def bulk_add_members(group_id: int):
+    """Bulk add members from the filled-in members template: an Operation, followed on its page and in
+    the user action log; each row is added or invited as one added by email (provisioning/imports/bulk_add.py)."""
+    _group(group_id, "manage_group")
+    p = principal()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("Choose the filled-in template to upload.", details={"file": ["Required."]})
+    op = bulk_add.request_bulk_add(
+        rt(),
+        p.tenant_id,
+        group_id,
+        upload.stream,
+        upload.filename,
+        actor(),
+        users_within=permissions.user_scope(p),
+    )
+    return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))
 
 
 @bp.post(f"/groups/<{ID}:group_id>/members/<{ID}:user_id>/remove")

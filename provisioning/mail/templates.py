@@ -19,6 +19,7 @@ TEMPLATE_DIR = Path(__file__).with_name("templates")
 
 SUBJECTS = {
     "invitation": "You are invited to join {tenant_name}",
+    "group_invitation": "{inviter} invited you to the group {group_name}",
     "password_reset": "Reset your {tenant_name} password",
     "message": "{subject}",
     "automatic": "{subject}",  # an automatic notification (provisioning/mail/triggers.py)

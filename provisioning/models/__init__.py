@@ -6,6 +6,7 @@ from provisioning.models.course import ENROLLMENT_STATUSES, Course, Enrollment
 from provisioning.models.email import EMAIL_KINDS, EMAIL_STATUSES, EmailMessage
 from provisioning.models.engagement import (
     Certificate,
+    GroupInvitation,
     Invitation,
     ManagerShare,
     Notification,
@@ -55,6 +56,7 @@ __all__ = [
     "Base",
     "CHANNELS",
     "Certificate",
+    "GroupInvitation",
     "Course",
     "CourseGroup",
     "EMAIL_KINDS",

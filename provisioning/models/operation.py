@@ -15,6 +15,7 @@ FINISHED_STATUSES = ("succeeded", "failed", "cancelled")
 # Every Operation type, with the words the logs show for it (jobs/handlers.py maps each to its work).
 OPERATION_TYPES = {
     "members_copy": "Copy members",
+    "members_bulk_add": "Bulk add members",
     "import": "Import",
     "roster_sync": "Roster sync",
     "rule_evaluation": "Rule evaluation",
