@@ -1,14 +1,19 @@
 """Who may do what: the one permission decision every edge (LTI UI, admin API) asks.
 
-A principal is a tenant user with the role a launch gave them:
+A principal is a tenant user with what two sources give them, by union:
 
-* ``admin`` (a system or institution role the tenant lists in ``settings.lti.admin_roles``) may do
-  everything in the tenant;
-* ``manager`` (a course Instructor, TeachingAssistant or course Administrator: a context role, see
-  ``provisioning/roles.py``) manages the groups of the courses they teach,
-  the users in those groups and the users shared with them (the ``share`` batch action), with
-  the actions of the tenant's permission set; they see the logs of that scope only;
-* ``learner`` sees their own groups, tasks, certificates and notifications, nothing else.
+* their **tenant role** (``users.role``, :mod:`provisioning.tenant_roles`): the Administrator may do
+  everything in the tenant; Curator, Report viewer and custom roles grant their permissions tenant-wide
+  (``Principal.grants``); the Manager manages the groups of the courses they teach; a Learner nothing more;
+* their **launch** (``provisioning/roles.py``): a system or institution role the tenant lists in
+  ``settings.lti.admin_roles`` makes an admin; a course Instructor, TeachingAssistant or course
+  Administrator manages the groups of the courses they teach, the users in those groups and the users
+  shared with them (the ``share`` batch action), with the actions of the tenant's manager permission set,
+  and sees the logs of that scope only.
+
+``Principal.role`` is the kind of reach that results: ``admin``, ``manager`` (course-scoped, plus any
+grants), ``staff`` (tenant-wide grants only) or ``learner`` (their own groups, tasks, certificates and
+notifications, nothing else).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from provisioning.roles import COURSE_MANAGER_ROLES
 from provisioning.runtime import Runtime
 from provisioning.settings_catalog import MANAGER_PERMISSIONS
 from provisioning.store.users import tenant_user_ids
+from provisioning.tenant_roles import role_of
 
 # Actions on groups and users that a manager's permission set can grant.
 MANAGER_ACTIONS = MANAGER_PERMISSIONS
@@ -68,17 +74,41 @@ ACTIONS = (
 class Principal:
     tenant_id: int
     user_id: int
-    role: str  # admin | manager | learner
+    role: str  # admin | manager | staff | learner: the reach (see the module's docstring)
     course_id: int | None = None
-    permissions: frozenset[str] = field(default_factory=frozenset)
+    permissions: frozenset[str] = field(default_factory=frozenset)  # a manager's, in the courses they teach
+    grants: frozenset[str] = frozenset()  # the tenant role's, on the whole tenant
+    tenant_role: str = "learner"  # users.role: the key of the person's tenant role
+    role_label: str = "Learner"  # that role's name
+
+    @property
+    def may(self) -> frozenset[str]:
+        """Every action the principal holds somewhere (for showing controls; :func:`can` decides)."""
+        return self.permissions | self.grants
 
 
 def principal_for(rt: Runtime, tenant_id: int, user_id: int, role: str, course_id: int | None = None) -> Principal:
-    """A principal with the tenant's configured permission set for managers."""
+    """The principal of ``user_id``, launched as ``role`` (admin | manager | learner): the launch's rights and
+    their tenant role's, by union (read on every request, so a changed role or role definition applies at once)."""
     with rt.db.read() as s:
         tenant = s.get_one(Tenant, tenant_id)
-        perms = frozenset(lti_settings(tenant).manager_permissions) if role == "manager" else frozenset()
-    return Principal(tenant_id=tenant_id, user_id=user_id, role=role, course_id=course_id, permissions=perms)
+        key = s.scalar(select(User.role).where(User.tenant_id == tenant_id, User.id == user_id)) or "learner"
+        tenant_role = role_of(s, tenant_id, key)
+        manager_perms = frozenset(lti_settings(tenant).manager_permissions)
+    grants = frozenset(tenant_role.permissions)
+    if role == "admin" or tenant_role.is_admin:
+        kind, grants = "admin", frozenset()
+    elif role == "manager" or tenant_role.course_scoped:
+        kind = "manager"
+    else:
+        kind = "staff" if grants else "learner"
+    perms = manager_perms if kind == "manager" else frozenset()
+    return Principal(tenant_id, user_id, kind, course_id, perms, grants, tenant_role.key, tenant_role.label)
+
+
+def wide(principal: Principal, action: str) -> bool:
+    """Does the principal hold ``action`` on the whole tenant (an admin, or their tenant role grants it)?"""
+    return principal.role == "admin" or SAME_AS.get(action, action) in principal.grants
 
 
 def can(rt: Runtime, principal: Principal, action: str, obj: Group | User | None = None) -> bool:
@@ -90,7 +120,14 @@ def can(rt: Runtime, principal: Principal, action: str, obj: Group | User | None
         return True
     if obj is None and action in SIGNED_IN_ACTIONS:
         return True
-    if principal.role == "learner":
+    if action in principal.grants:
+        # Tenant-wide, like an admin's, except that members of automatic and roster groups follow their
+        # rule or the LMS: only an admin edits those by hand.
+        if not (action == "manage_group" and isinstance(obj, Group) and obj.kind != "manual"):
+            return True
+    if action in PERSON_ACTIONS and "view_users" in principal.grants:
+        return True
+    if principal.role in ("learner", "staff"):
         return _learner_can(rt, principal, action, obj)
     if principal.role != "manager":
         return False
@@ -203,20 +240,22 @@ def beyond_reach(rt: Runtime, principal: Principal, user_ids: list[int]) -> list
     elsewhere = select(Membership.user_id).where(
         Membership.tenant_id == t, Membership.user_id.in_(ids), Membership.group_id.not_in(_managed_groups(principal))
     )
+    # A role granting manage_users tenant-wide reaches every learner, never staff (only an admin does).
+    reach = union(staff, teaching) if wide(principal, "manage_users") else union(staff, teaching, elsewhere)
     with rt.db.read() as s:
-        out = set(s.scalars(union(staff, teaching, elsewhere)))
+        out = set(s.scalars(reach))
     return [i for i in ids if i in out]
 
 
 def scoped_import_groups(rt: Runtime, principal: Principal, listed: list[dict]) -> list[dict]:
     """An import preview's groups as the principal may see them: a manager sees the groups they manage
     (and, with create_groups, the new ones); any other group is named as the file names it, no more."""
-    if principal.role == "admin":
+    if principal.role == "admin" or (wide(principal, "manage_group") and wide(principal, "create_groups")):
         return listed
-    may_create = "create_groups" in principal.permissions and principal.course_id is not None
+    may_create = _may_create(principal)
     ids = sorted({g["id"] for g in listed if g.get("id") is not None})
     with rt.db.read() as s:
-        managed = set(s.scalars(_managed_groups(principal).where(CourseGroup.group_id.in_(ids)))) if ids else set()
+        managed = _managed_among(s, principal, ids)
     # Not theirs: neither "new" nor "existing" (that would say whether the name exists), and no counts.
     hidden = {
         "id": None,
@@ -232,12 +271,12 @@ def scoped_import_groups(rt: Runtime, principal: Principal, listed: list[dict]) 
 def import_users_within(principal: Principal):
     """The users a principal's upload may name (None: any of the tenant's): a manager's scope only, so a
     file can neither pull someone from outside it into their groups nor tell which emails exist."""
-    return None if principal.role == "admin" else user_scope(principal)
+    return user_scope(principal)
 
 
 def group_scope(principal: Principal):
     """The groups a principal may list, as a SELECT of group ids; None means every group of the tenant."""
-    if principal.role == "admin":
+    if wide(principal, "list_groups") or wide(principal, "view_group"):
         return None
     if principal.role == "manager":
         return select(CourseGroup.group_id).where(CourseGroup.course_id.in_(_taught_courses(principal)))
@@ -275,6 +314,22 @@ def _manages_group(s: Session, principal: Principal, group_id: int) -> bool:
     )
 
 
+def _may_create(principal: Principal) -> bool:
+    """May the principal's upload create groups: tenant-wide, or a manager's linked to their launch's course."""
+    return wide(principal, "create_groups") or (
+        "create_groups" in principal.permissions and principal.course_id is not None
+    )
+
+
+def _managed_among(s: Session, principal: Principal, ids: list[int]) -> set[int]:
+    """Those of the group ids ``ids`` whose members the principal may change (the tenant's, by grant)."""
+    if not ids:
+        return set()
+    if wide(principal, "manage_group"):
+        return set(s.scalars(select(Group.id).where(Group.tenant_id == principal.tenant_id, Group.id.in_(ids))))
+    return set(s.scalars(_managed_groups(principal).where(CourseGroup.group_id.in_(ids))))
+
+
 def _managed_groups(principal: Principal):
     return select(CourseGroup.group_id).where(CourseGroup.course_id.in_(_taught_courses(principal)))
 
@@ -308,7 +363,7 @@ def user_scope(principal: Principal):
 
     A manager: the members of the groups they manage, the users shared with them, and themselves.
     """
-    if principal.role == "admin":
+    if wide(principal, "view_users"):
         return None
     me = select(User.id).where(User.tenant_id == principal.tenant_id, User.id == principal.user_id)
     if principal.role != "manager":
@@ -332,7 +387,7 @@ def shared_scope(principal: Principal):
 
 def operation_scope(principal: Principal, actor_name: str):
     """A condition on Operation rows the principal may see, or None for all of the tenant's."""
-    if principal.role == "admin":
+    if wide(principal, "view_activity"):
         return None
     if principal.role != "manager" or "view_activity" not in principal.permissions:
         return Operation.requested_by == actor_name
@@ -347,7 +402,7 @@ def operation_scope(principal: Principal, actor_name: str):
 
 def activity_scope(principal: Principal, actor_name: str):
     """A condition on ActivityEvent rows the principal may see, or None for all of the tenant's."""
-    if principal.role == "admin":
+    if wide(principal, "view_activity"):
         return None
     if principal.role != "manager" or "view_activity" not in principal.permissions:
         return ActivityEvent.actor == actor_name
@@ -362,7 +417,7 @@ def activity_scope(principal: Principal, actor_name: str):
 
 def email_scope(principal: Principal, actor_name: str):
     """A condition on EmailMessage rows the principal may see, or None for all of the tenant's."""
-    if principal.role == "admin":
+    if wide(principal, "view_activity"):
         return None
     mine = select(Operation.id).where(Operation.tenant_id == principal.tenant_id, Operation.requested_by == actor_name)
     if principal.role != "manager" or "view_activity" not in principal.permissions:
@@ -420,7 +475,7 @@ def can_see_operation(rt: Runtime, principal: Principal, op: Operation, actor_na
     """The one-row form of :func:`operation_scope`: admins, whoever started it, a manager of its group."""
     if op.tenant_id != principal.tenant_id:
         return False
-    if principal.role == "admin" or op.requested_by == actor_name:
+    if wide(principal, "view_activity") or op.requested_by == actor_name:
         return True
     params = op.params or {}
     group_id = params.get("group_id", (params.get("selection") or {}).get("group_id"))
@@ -437,15 +492,15 @@ def import_refusals(rt: Runtime, principal: Principal, import_id: int) -> list[s
     imp, named = import_groups(rt, principal.tenant_id, import_id)
     if principal.role == "admin":
         return []
-    if principal.role != "manager" or "upload" not in principal.permissions:
+    if not wide(principal, "upload") and (principal.role != "manager" or "upload" not in principal.permissions):
         return [refusal("upload")]
-    if imp.format == "users":
+    if imp.format == "users" and not wide(principal, "manage_users"):
         return [USERS_FILE_REFUSAL]
     refusals = []
-    may_create = "create_groups" in principal.permissions and principal.course_id is not None
+    may_create = _may_create(principal)
     ids = sorted({g.group_id for g in named if g.group_id is not None})
     with rt.db.read() as s:
-        managed = set(s.scalars(_managed_groups(principal).where(CourseGroup.group_id.in_(ids)))) if ids else set()
+        managed = _managed_among(s, principal, ids)
         kinds = (
             {gid: kind for gid, kind in s.execute(select(Group.id, Group.kind).where(Group.id.in_(ids)))} if ids else {}
         )

@@ -63,7 +63,8 @@ def groups_list():
 def group_new():
     """Create a manual or an automatic group (admins; managers with create_groups, in their launch's course)."""
     p = principal()
-    if p.role != "admin":
+    by_role = permissions.wide(p, "create_groups")  # an admin's, or a tenant role's: groups of the tenant
+    if not by_role:
         permissions.require(rt(), p, "create_groups")
         if p.course_id is None:
             raise Forbidden("Open the tool from one of your courses to create a group in it.")
@@ -80,7 +81,7 @@ def group_new():
             values["rule"] = form["rule"]
         try:
             group = groups.create_group(rt(), p.tenant_id, values, actor())
-            if p.role != "admin":  # the manager's new group is a group of their course, so they manage it
+            if not by_role:  # the manager's new group is a group of their course, so they manage it
                 lti_launch.add_course_group(rt(), p.tenant_id, p.course_id, group.id)
         except InvalidInput as exc:
             errors = exc.details or {"name": [exc.message]}

@@ -25,7 +25,7 @@ def _layout():
     elif p.user_id == signin_links.OWNER_USER_ID:
         role = lazy_gettext("Owner")
     else:
-        role = ROLE_WORDS.get(p.role, p.role)
+        role = ROLE_WORDS.get(p.role) or p.role_label
     return {
         "html_lang": str(get_locale() or "en").replace("_", "-"),
         "me_name": me.name if me else "",

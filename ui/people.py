@@ -29,7 +29,7 @@ from ui.guard import principal, rt, ui_url
 
 def _may_view_people() -> None:
     p = principal()
-    if p.role == "learner" or not permissions.can(rt(), p, "view_users"):
+    if not permissions.can(rt(), p, "view_users"):
         raise Forbidden(permissions.refusal("view_users"))
 
 
@@ -66,7 +66,7 @@ def person(user_id: int):
     """One person: their details, the groups of theirs the principal may see, courses, tasks, certificates, notifications."""
     p = principal()
     user = users.get_user(rt(), p.tenant_id, user_id)
-    permissions.require(rt(), p, "view_users" if p.role != "learner" else "view_own", user)
+    permissions.require(rt(), p, "view_own" if user.id == p.user_id else "view_users", user)
     visible = groups.list_groups(
         rt(), p.tenant_id, per_page=100, within=permissions.groups_of_user_scope(p, user_id)
     ).items
