@@ -1,0 +1,222 @@
+"""Tenant roles (issue 17 item 5): /api/v1/roles, the role a person is given (users API, batch action
+change_role, SCIM), the CLI, and what a custom role lets a person do in the UI, decided on every request."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from provisioning.lti import launch as lti_launch
+from provisioning.models import ActivityEvent, Course, User
+from provisioning.services import groups, memberships, roles, users
+from server.cli import CliState, cli
+from tests.support.api import batch
+from tests.support.factories import ADMIN, make_user
+from tests.support.lti_platform import INSTRUCTOR, LEARNER, register_platform
+from tests.support.personas import launched
+
+URL = "/api/v1/roles"
+BUILTIN = ["learner", "curator", "manager", "reporter", "admin"]
+
+
+def _role_of(rt, user_id: int) -> str:
+    with rt.db.read() as s:
+        return s.scalar(select(User.role).where(User.id == user_id))
+
+
+def create(client, tenant, **body):
+    return client.post(URL, json=body, headers=tenant.admin)
+
+
+def test_every_tenant_has_the_built_in_roles_with_their_permissions_and_people(rt, client, tenant):
+    make_user(rt, tenant.id, "ann")
+    make_user(rt, tenant.id, "bob", role="reporter")
+    r = client.get(URL, headers=tenant.admin)
+    assert r.status_code == 200, r.json
+    by_key = {item["key"]: item for item in r.json["items"]}
+    assert [item["key"] for item in r.json["items"]] == BUILTIN
+    assert [by_key[k]["label"] for k in BUILTIN] == ["Learner", "Curator", "Manager", "Report viewer", "Administrator"]
+    assert all(item["builtin"] for item in r.json["items"])
+    assert by_key["learner"]["permissions"] == [] and by_key["learner"]["people"] == 1
+    assert by_key["reporter"]["people"] == 1
+    assert "manage_group" not in by_key["reporter"]["permissions"]
+    assert {"view_activity", "export", "view_members"} <= set(by_key["reporter"]["permissions"])
+    assert by_key["manager"]["scope"] == "courses_taught"
+    assert set(by_key["admin"]["permissions"]) == {p["key"] for p in r.json["permissions"]}
+
+
+def test_a_custom_role_is_created_changed_and_deleted_and_each_change_is_audited(rt, client, tenant):
+    r = create(client, tenant, label="Team lead", description="Leads a team", permissions=["view_users", "export"])
+    assert r.status_code == 201, r.json
+    assert (r.json["key"], r.json["permissions"], r.json["builtin"], r.json["people"]) == (
+        "team_lead",
+        ["view_users", "export"],
+        False,
+        0,
+    )
+    r = client.patch(f"{URL}/team_lead", json={"permissions": ["view_activity"]}, headers=tenant.admin)
+    assert r.status_code == 200 and r.json["permissions"] == ["view_activity"]
+    assert client.get(f"{URL}/Team lead", headers=tenant.admin).json["key"] == "team_lead"
+    assert client.delete(f"{URL}/team_lead", headers=tenant.admin).status_code == 204
+    assert client.get(f"{URL}/team_lead", headers=tenant.admin).status_code == 404
+    with rt.db.read() as s:
+        actions = list(s.scalars(select(ActivityEvent.action).where(ActivityEvent.object_type == "role")))
+    assert actions == ["role.created", "role.updated", "role.deleted"]
+
+
+def test_bad_roles_are_refused_naming_the_field(client, tenant):
+    r = create(client, tenant, label="Auditor", permissions=["view_activity", "launch_rockets"])
+    assert r.status_code == 400 and "'launch_rockets'" in r.json["errors"]["permissions"][0]
+    r = create(client, tenant, label="  ", permissions=[])
+    assert r.status_code == 400 and "label" in r.json["errors"]
+    r = create(client, tenant, label="Report viewer")
+    assert r.status_code == 409 and "Report viewer" in r.json["message"]
+    assert create(client, tenant, label="Auditor").status_code == 201
+    assert create(client, tenant, label="auditor").status_code == 409
+
+
+def test_built_in_roles_cant_be_changed_or_deleted(client, tenant):
+    for key in BUILTIN:
+        r = client.delete(f"{URL}/{key}", headers=tenant.admin)
+        assert r.status_code == 409 and "built-in" in r.json["message"], key
+    r = client.patch(f"{URL}/reporter", json={"permissions": ["manage_group"]}, headers=tenant.admin)
+    assert r.status_code == 409
+
+
+def test_deleting_a_role_people_have_is_a_409_saying_how_many(rt, client, tenant):
+    create(client, tenant, label="Auditor", permissions=["view_activity"])
+    for name in ("ann", "bob"):
+        make_user(rt, tenant.id, name, role="auditor")
+    r = client.delete(f"{URL}/auditor", headers=tenant.admin)
+    assert r.status_code == 409, r.json
+    assert "2 people have it" in r.json["message"]
+    assert client.get(f"{URL}/auditor", headers=tenant.admin).json["people"] == 2
+
+
+def test_the_users_api_takes_a_role_by_key_or_name_and_refuses_an_unknown_one_naming_it(rt, client, tenant):
+    create(client, tenant, label="Auditor", permissions=["view_activity"])
+    ann = make_user(rt, tenant.id, "ann")
+    r = client.patch(f"/api/v1/users/{ann.id}", json={"role": "emperor"}, headers=tenant.admin)
+    assert r.status_code == 400, r.json
+    assert "'emperor'" in r.json["errors"]["role"][0] and "auditor" in r.json["errors"]["role"][0]
+    r = client.patch(f"/api/v1/users/{ann.id}", json={"role": "Auditor"}, headers=tenant.admin)
+    assert r.status_code == 200 and r.json["role"] == "auditor"
+    r = client.patch(f"/api/v1/users/{ann.id}", json={"role": "Report viewer"}, headers=tenant.admin)
+    assert r.status_code == 200 and r.json["role"] == "reporter"
+
+
+def test_the_change_role_batch_action_takes_a_custom_role_and_refuses_an_unknown_one(rt, client, tenant, run_jobs):
+    create(client, tenant, label="Auditor", permissions=["view_activity"])
+    ann, bob = make_user(rt, tenant.id, "ann"), make_user(rt, tenant.id, "bob")
+    r = batch(client, tenant, "change_role", user_ids=[ann.id], params={"role": "emperor"})
+    assert r.status_code == 400 and "'emperor'" in r.json["errors"]["params.role"][0]
+    r = batch(client, tenant, "change_role", user_ids=[ann.id, bob.id], params={"role": "Auditor"})
+    assert r.status_code == 202, r.json
+    run_jobs()
+    assert (_role_of(rt, ann.id), _role_of(rt, bob.id)) == ("auditor", "auditor")
+    r = batch(client, tenant, "change_role", user_ids=[ann.id], params={"role": "curator"})
+    assert r.status_code == 202
+    run_jobs()
+    assert _role_of(rt, ann.id) == "curator"
+
+
+def test_roles_are_the_tenants_own(rt, client, tenant, other_tenant):
+    create(client, tenant, label="Auditor", permissions=["view_activity"])
+    keys = [i["key"] for i in client.get(URL, headers=other_tenant.admin).json["items"]]
+    assert keys == BUILTIN
+    assert client.get(f"{URL}/auditor", headers=other_tenant.admin).status_code == 404
+    assert client.delete(f"{URL}/auditor", headers=other_tenant.admin).status_code == 404
+    theirs = make_user(rt, other_tenant.id, "zed")
+    r = client.patch(f"/api/v1/users/{theirs.id}", json={"role": "auditor"}, headers=other_tenant.admin)
+    assert r.status_code == 400 and "'auditor'" in r.json["errors"]["role"][0]
+    # The other tenant may have a role of the same name, its own.
+    assert create(client, other_tenant, label="Auditor", permissions=["export"]).json["permissions"] == ["export"]
+    assert client.get(f"{URL}/auditor", headers=tenant.admin).json["permissions"] == ["view_activity"]
+
+
+def test_scim_roles_are_kept_as_the_identity_provider_sent_them_and_grant_nothing(rt, client, tenant):
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "sam@example.edu",
+        "roles": [{"value": "admin", "primary": True}],
+    }
+    r = client.post("/scim/v2/Users", json=body, headers=tenant.scim)
+    assert r.status_code == 201, r.json
+    assert r.json["roles"] == [{"value": "admin", "primary": True}]
+    assert _role_of(rt, int(r.json["id"])) == "learner"
+
+
+def test_the_cli_lists_creates_and_deletes_roles(rt, tenant):
+    def run(*args):
+        return CliRunner().invoke(cli, list(args), obj=CliState(runtime=rt))
+
+    r = run("roles", "create", "--tenant", tenant.slug, "Auditor", "--permission", "view_activity")
+    assert r.exit_code == 0, r.output
+    assert "Created role Auditor (auditor): view_activity" in r.output
+    listing = run("roles", "list", "--tenant", tenant.slug).output
+    assert [line.split("\t")[0] for line in listing.splitlines()] == [*BUILTIN, "auditor"]
+    make_user(rt, tenant.id, "ann", role="auditor")
+    r = run("roles", "delete", "--tenant", tenant.slug, "auditor")
+    assert r.exit_code != 0 and "1 person has it" in r.output
+    users.update_user(rt, tenant.id, _user_id(rt, tenant.id, "ann"), {"role": "learner"}, ADMIN)
+    r = run("roles", "delete", "--tenant", tenant.slug, "auditor")
+    assert r.exit_code == 0 and "Deleted role auditor." in r.output
+    r = run("roles", "create", "--tenant", tenant.slug, "Bad", "--permission", "fly")
+    assert r.exit_code != 0 and "'fly'" in r.output
+
+
+def _user_id(rt, tenant_id: int, username: str) -> int:
+    with rt.db.read() as s:
+        return s.scalar(select(User.id).where(User.tenant_id == tenant_id, User.username == username))
+
+
+def test_the_role_picker_lists_the_tenants_roles_with_their_words(rt, tenant):
+    roles.create_role(rt, tenant.id, {"label": "Auditor", "description": "Reads logs"}, ADMIN)
+    choices = roles.role_choices(rt, tenant.id)
+    assert [c["key"] for c in choices] == [*BUILTIN, "auditor"]
+    assert choices[-1] == {"key": "auditor", "label": "Auditor", "description": "Reads logs"}
+
+
+def test_a_custom_role_grants_exactly_its_permissions_and_a_change_applies_on_the_next_request(
+    rt, app, client, tenant, platform
+):
+    """An auditor (view_activity only) sees the logs and nothing else; given view_users, the people list too."""
+    register_platform(rt, tenant.id, platform)
+    roles.create_role(rt, tenant.id, {"label": "Auditor", "permissions": ["view_activity"]}, ADMIN)
+    first = launched(client, app, platform, sub="aud", email="aud@example.edu", roles=[LEARNER], context="c1")
+    users.update_user(rt, tenant.id, first.user_id, {"role": "auditor"}, ADMIN)
+    aud = launched(client, app, platform, sub="aud", email="aud@example.edu", roles=[LEARNER], context="c1")
+    group = groups.create_group(rt, tenant.id, {"name": "Seminar"}, ADMIN)
+    assert aud.session.get("/ui/logs").status_code == 200
+    assert aud.session.get("/ui/activity").status_code == 200
+    assert aud.session.get("/ui/people").status_code == 403
+    assert aud.session.get(f"/ui/groups/{group.id}").status_code == 403
+    assert aud.session.get("/ui/groups/new").status_code == 403
+    roles.update_role(rt, tenant.id, "auditor", {"permissions": ["view_activity", "view_users"]}, ADMIN)
+    assert aud.session.get("/ui/people").status_code == 200
+    roles.update_role(rt, tenant.id, "auditor", {"permissions": []}, ADMIN)
+    assert aud.session.get("/ui/logs").status_code == 403
+
+
+def test_a_learner_launched_as_instructor_manages_that_course_and_a_report_viewer_changes_nothing(
+    rt, app, client, tenant, platform
+):
+    register_platform(rt, tenant.id, platform)
+    teacher = launched(client, app, platform, sub="tea", email="tea@example.edu", roles=[INSTRUCTOR], context="c1")
+    assert _role_of(rt, teacher.user_id) == "learner"
+    first = launched(client, app, platform, sub="rep", email="rep@example.edu", roles=[LEARNER], context="c2")
+    users.update_user(rt, tenant.id, first.user_id, {"role": "reporter"}, ADMIN)
+    rep = launched(client, app, platform, sub="rep", email="rep@example.edu", roles=[LEARNER], context="c2")
+    with rt.db.read() as s:
+        course = s.scalar(select(Course).where(Course.tenant_id == tenant.id, Course.external_id == "c1"))
+    group = groups.create_group(rt, tenant.id, {"name": "Seminar"}, ADMIN)
+    lti_launch.add_course_group(rt, tenant.id, course.id, group.id)
+    kim = make_user(rt, tenant.id, "kim")
+    memberships.add_members(rt, tenant.id, group.id, user_ids=[kim.id], actor=ADMIN)
+    remove = f"/ui/groups/{group.id}/members/{kim.id}/remove"
+    assert rep.session.post(remove).status_code == 403
+    assert kim.id in memberships.member_ids_among(rt, tenant.id, group.id, [kim.id])
+    assert teacher.session.post(remove).status_code in (200, 302, 303)
+    assert kim.id not in memberships.member_ids_among(rt, tenant.id, group.id, [kim.id])
+    assert rep.session.get(f"/ui/groups/{group.id}").status_code == 200
+    assert rep.session.get("/ui/logs").status_code == 200
