@@ -60,6 +60,8 @@ STAFF_ACTIONS = ("list_groups",)
 PERSON_ACTIONS = ("view_person",)
 # An upload the principal started: the upload permission, and the import is checked where it is loaded.
 SAME_AS = {"use_import": "upload"}
+# Administrators' own: the tenant's roles (no role but the Administrator grants it).
+ADMIN_ACTIONS = ("manage_roles",)
 # Pages that need no sign-in (the sign-in link's page, static assets).
 PUBLIC = "public"
 # Every action a /ui route may declare (ui.blueprint.rule); docs/PERMISSIONS.md has a row for each.
@@ -67,6 +69,7 @@ ACTIONS = (
     PUBLIC,
     *dict.fromkeys(SIGNED_IN_ACTIONS + STAFF_ACTIONS + GROUP_ACTIONS + PERSON_ACTIONS + MANAGER_ACTIONS),
     *SAME_AS,
+    *ADMIN_ACTIONS,
 )
 
 
@@ -169,6 +172,7 @@ REFUSALS: dict[str, str] = {
     "view_activity": "You don't have access to the logs.",
     "upload": "You can't upload files.",
     "create_groups": "You can't create groups.",
+    "manage_roles": "You can't manage roles.",
 }
 # The object of a refusal without an object (the tenant-wide pages), by action.
 _TENANT_WHAT = {

@@ -155,6 +155,8 @@ def check_role(s: Session, tenant_id: int, value: object, field: str = "role") -
 def unknown_role(s: Session, tenant_id: int, value: object) -> str:
     """The sentence for a role this tenant doesn't have, listing the ones it has."""
     keys = ", ".join(r.key for r in list_roles(s, tenant_id))
+    if value is None or value == "":
+        return f"Required: one of this tenant's roles: {keys}."
     return f"There is no role {value!r} in this tenant; its roles are: {keys}."
 
 

@@ -220,3 +220,29 @@ def test_a_learner_launched_as_instructor_manages_that_course_and_a_report_viewe
     assert kim.id not in memberships.member_ids_among(rt, tenant.id, group.id, [kim.id])
     assert rep.session.get(f"/ui/groups/{group.id}").status_code == 200
     assert rep.session.get("/ui/logs").status_code == 200
+
+
+def test_the_roles_page_lists_roles_in_words_and_creates_and_deletes_custom_ones(rt, owner, tenant):
+    page = owner.get("/ui/roles")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for words in ("Report viewer", "Curator", "Administrator", "See the action, activity and email logs"):
+        assert words in html
+    assert "view_activity</li>" not in html  # permissions in words, not their internal names
+    r = owner.post("/ui/roles", {"label": "Auditor", "description": "Reads the logs", "permissions": "view_activity"})
+    assert r.status_code == 302
+    assert "The role Auditor was created." in owner.client.get(r.headers["Location"]).get_data(as_text=True)
+    assert roles.get_role(rt, tenant.id, "auditor").permissions == ("view_activity",)
+    bad = owner.post("/ui/roles", {"label": "", "permissions": "fly"})
+    assert bad.status_code == 400
+    text = bad.get_data(as_text=True)
+    assert "The role was not created" in text and "<strong>What people with this role may do</strong>" in text
+    make_user(rt, tenant.id, "ann", role="auditor")
+    refused = owner.post("/ui/roles/auditor/delete")
+    assert refused.status_code == 409 and "1 person has it" in refused.get_data(as_text=True)
+    assert owner.post("/ui/roles/reporter/delete").status_code == 409
+    users.update_user(rt, tenant.id, _user_id(rt, tenant.id, "ann"), {"role": "learner"}, ADMIN)
+    done = owner.post("/ui/roles/auditor/delete")
+    assert done.status_code == 302
+    assert "The role was deleted." in owner.client.get(done.headers["Location"]).get_data(as_text=True)
+    assert owner.post("/ui/roles/nobody/delete").status_code == 404
