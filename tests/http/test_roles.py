@@ -246,3 +246,18 @@ def test_the_roles_page_lists_roles_in_words_and_creates_and_deletes_custom_ones
     assert done.status_code == 302
     assert "The role was deleted." in owner.client.get(done.headers["Location"]).get_data(as_text=True)
     assert owner.post("/ui/roles/nobody/delete").status_code == 404
+
+
+def test_scheduled_reports_go_to_roles_that_see_members_never_to_learners(rt, client, tenant):
+    group = groups.create_group(rt, tenant.id, {"name": "Seminar"}, ADMIN)
+    for name, role in (("rea", "reporter"), ("lea", "learner"), ("cur", "curator")):
+        make_user(rt, tenant.id, name, role=role)
+
+    def schedule(email):
+        body = {"report_type": "group_progress", "group_id": group.id, "frequency": "weekly", "recipients": [email]}
+        return client.post("/api/v1/reports/schedules", json=body, headers=tenant.admin)
+
+    assert schedule("rea@example.edu").status_code == 201
+    assert schedule("cur@example.edu").status_code == 201
+    r = schedule("lea@example.edu")
+    assert r.status_code == 400 and "report viewer" in r.json["errors"]["recipients.0"][0]
