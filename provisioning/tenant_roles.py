@@ -113,6 +113,12 @@ BUILTIN_ROLES: tuple[Role, ...] = (
 BUILTIN = {r.key: r for r in BUILTIN_ROLES}
 
 
+def builtin_key(value: str) -> str | None:
+    """The key of the built-in role ``value`` names (its key or its name, in any case), or None."""
+    wanted = value.strip().casefold()
+    return next((r.key for r in BUILTIN_ROLES if wanted in (r.key, r.label.casefold())), None)
+
+
 def _custom(row: TenantRole) -> Role:
     perms = tuple(p for p in ROLE_PERMISSIONS if p in (row.permissions or []))  # a dropped permission grants nothing
     return Role(row.key, row.label, row.description or "", perms)

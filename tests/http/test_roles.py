@@ -10,7 +10,7 @@ from provisioning.lti import launch as lti_launch
 from provisioning.models import ActivityEvent, Course, User
 from provisioning.services import groups, memberships, roles, users
 from server.cli import CliState, cli
-from tests.support.api import batch
+from tests.support.api import batch, commit_and_run, preview
 from tests.support.factories import ADMIN, make_user
 from tests.support.lti_platform import INSTRUCTOR, LEARNER, register_platform
 from tests.support.personas import launched
@@ -261,3 +261,27 @@ def test_scheduled_reports_go_to_roles_that_see_members_never_to_learners(rt, cl
     assert schedule("cur@example.edu").status_code == 201
     r = schedule("lea@example.edu")
     assert r.status_code == 400 and "report viewer" in r.json["errors"]["recipients.0"][0]
+
+
+def test_a_users_file_gives_built_in_roles_by_name_custom_ones_by_key_and_flags_unknown_ones(
+    rt, client, tenant, run_jobs
+):
+    roles.create_role(rt, tenant.id, {"label": "Auditor", "permissions": ["view_activity"]}, ADMIN)
+    csv = (
+        "email,username,role\n"
+        "ann@example.edu,ann,Report viewer\n"
+        "bob@example.edu,bob,auditor\n"
+        "cyd@example.edu,cyd,emperor\n"
+        "dee@example.edu,dee,Not a key!\n"
+    )
+    body = preview(client, tenant, csv)
+    errors = {e["row"]: e for e in body["errors"]}
+    assert sorted(errors) == [4, 5] and {e["column"] for e in errors.values()} == {"role"}
+    assert "its roles are: learner, curator, manager, reporter, admin, auditor" in errors[4]["message"]
+    op = commit_and_run(client, tenant, run_jobs, rt, body["id"])
+    assert op.status == "succeeded", op.result
+    assert (_role_of(rt, _user_id(rt, tenant.id, "ann")), _role_of(rt, _user_id(rt, tenant.id, "bob"))) == (
+        "reporter",
+        "auditor",
+    )
+    assert _user_id(rt, tenant.id, "cyd") is None
