@@ -8,6 +8,7 @@ from flask_babel import get_locale, lazy_gettext
 from provisioning.services import signin_links
 from ui.blueprint import bp
 from ui.me import signed_in
+from ui.roles import ROLE_WORDS as TENANT_ROLE_WORDS
 
 ROLE_WORDS = {
     "admin": lazy_gettext("Administrator"),
@@ -25,7 +26,9 @@ def _layout():
     elif p.user_id == signin_links.OWNER_USER_ID:
         role = lazy_gettext("Owner")
     else:
-        role = ROLE_WORDS.get(p.role) or p.role_label
+        role = ROLE_WORDS.get(p.role) or (
+            TENANT_ROLE_WORDS[p.tenant_role][0] if p.tenant_role in TENANT_ROLE_WORDS else p.role_label
+        )
     return {
         "html_lang": str(get_locale() or "en").replace("_", "-"),
         "me_name": me.name if me else "",

@@ -220,6 +220,9 @@ def test_a_learner_launched_as_instructor_manages_that_course_and_a_report_viewe
     assert kim.id not in memberships.member_ids_among(rt, tenant.id, group.id, [kim.id])
     assert rep.session.get(f"/ui/groups/{group.id}").status_code == 200
     assert rep.session.get("/ui/logs").status_code == 200
+    nav = rep.session.get("/ui/groups").get_data(as_text=True)
+    assert "Report viewer" in nav and ">Action log<" in nav
+    assert ">Create group<" not in nav and ">Upload<" not in nav and ">Roles<" not in nav
 
 
 def test_the_roles_page_lists_roles_in_words_and_creates_and_deletes_custom_ones(rt, owner, tenant):
