@@ -233,6 +233,8 @@ def beyond_reach(rt: Runtime, principal: Principal, user_ids: list[int]) -> list
     ids = sorted(set(user_ids))
     if principal.role == "admin" or not ids:
         return []
+    if principal.role != "manager" and not wide(principal, "manage_users"):
+        return ids  # a tenant role without manage_users changes nobody's account
     t = principal.tenant_id
     staff = select(User.id).where(User.tenant_id == t, User.id.in_(ids), User.role != "learner")
     teaching = select(Enrollment.user_id).where(

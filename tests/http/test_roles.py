@@ -288,3 +288,25 @@ def test_a_users_file_gives_built_in_roles_by_name_custom_ones_by_key_and_flags_
         "auditor",
     )
     assert _user_id(rt, tenant.id, "cyd") is None
+
+
+def test_a_custom_role_changes_accounts_only_with_manage_users_and_never_staffs(rt, app, client, tenant, platform):
+    register_platform(rt, tenant.id, platform)
+    roles.create_role(rt, tenant.id, {"label": "Helper", "permissions": ["view_users", "batch_actions"]}, ADMIN)
+    first = launched(client, app, platform, sub="hel", email="hel@example.edu", roles=[LEARNER], context="c1")
+    users.update_user(rt, tenant.id, first.user_id, {"role": "helper"}, ADMIN)
+    helper = launched(client, app, platform, sub="hel", email="hel@example.edu", roles=[LEARNER], context="c1")
+    ann = make_user(rt, tenant.id, "ann")
+    cur = make_user(rt, tenant.id, "cur", role="curator")
+
+    def deactivate(user):
+        form = {"action": "deactivate", "user_ids": str(user.id), "confirmed": "yes"}
+        return helper.session.post("/ui/people/batch", form)
+
+    assert deactivate(ann).status_code == 403
+    roles.update_role(rt, tenant.id, "helper", {"permissions": ["view_users", "batch_actions", "manage_users"]}, ADMIN)
+    assert deactivate(cur).status_code == 403
+    assert deactivate(ann).status_code in (302, 303)
+    change = {"action": "change_role", "user_ids": str(ann.id), "role": "admin", "confirmed": "yes"}
+    assert helper.session.post("/ui/people/batch", change).status_code == 403
+    assert _role_of(rt, ann.id) == "learner"
