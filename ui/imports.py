@@ -116,7 +116,7 @@ def import_commit(import_id: int):
     refusals = permissions.import_refusals(rt(), p, import_id)
     if refusals:
         raise Forbidden("This upload can't be committed: " + " ".join(refusals))
-    if p.role == "manager":
+    if p.role == "manager" and not permissions.wide(p, "create_groups"):
         # New groups (create_groups) become groups of the manager's course before the job runs.
         for group_id in scope.create_new_groups(rt(), tenant_id, import_id, actor()):
             lti_launch.add_course_group(rt(), tenant_id, p.course_id, group_id)

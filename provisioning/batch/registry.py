@@ -113,7 +113,7 @@ ACTIONS: dict[str, BatchAction] = register(
     BatchAction(
         "change_role",
         "Change role",
-        "Give the users a role: learner, manager or admin.",
+        "Give the users one of the tenant's roles (built-in: learner, curator, manager, reporter, admin).",
         steps.change_role,
         (Param("role", "role", "Role"),),
         touches_rule_inputs=True,

@@ -163,10 +163,17 @@ def test_groups_are_a_non_empty_list_of_hand_edited_group_ids_kept_sorted_once(r
     }
 
 
-def test_a_role_is_one_of_the_user_roles(check):
+def test_a_role_is_one_of_the_tenants_roles(check):
     assert check("change_role", {"role": "manager"}) == {"role": "manager"}
-    assert check("change_role", {"role": "boss"}) == {"params.role": ["Must be one of learner, manager, admin."]}
-    assert check("change_role", {}) == {"params.role": ["Must be one of learner, manager, admin."]}
+    assert check("change_role", {"role": "Report viewer"}) == {"role": "reporter"}
+    assert check("change_role", {"role": "boss"}) == {
+        "params.role": [
+            "There is no role 'boss' in this tenant; its roles are: learner, curator, manager, reporter, admin."
+        ]
+    }
+    assert check("change_role", {}) == {
+        "params.role": ["Required: one of this tenant's roles: learner, curator, manager, reporter, admin."]
+    }
 
 
 def test_a_language_is_a_language_tag(check):
