@@ -262,7 +262,9 @@ def test_a_params_kind_decides_its_form_field(app):
     assert re.findall(r'<option value="(\w*)">([^<]+)</option>', roles) == [
         ("", "Choose a role…"),
         ("learner", "Learner"),
-        ("manager", "Group manager"),
+        ("curator", "Curator"),
+        ("manager", "Manager"),
+        ("reporter", "Report viewer"),
         ("admin", "Administrator"),
     ]
     # Pickers, never a box for an id: a manager and groups by name, with a search box each; languages in words.
