@@ -71,8 +71,6 @@ ACTION_WORDS: dict[str, str] = {
     "report.unscheduled": N_("Cancelled a scheduled report"),
 }
 STARTED = N_("Started: %(operation)s")
-# How the action of an operation's "requested" event reads: the batch action's label, else the type's.
-BATCH_ACTION = N_("%(action)s (users)")
 
 
 @dataclass(frozen=True)

@@ -73,10 +73,15 @@ def figures(op, imp: dict[str, Any] | None = None) -> dict[str, int]:
     return out
 
 
+# Figures shown even when they are 0 (the others only when something happened).
+ALWAYS = frozenset(("rows_done", "processed", "applied", "added", "changed", "errors", "failed"))
+
+
 def facts(op, imp: dict[str, Any] | None = None) -> list[tuple[str, int]]:
-    """The figures as (label, value), always in the same order; a figure the result lacks is left out."""
+    """The figures as (label, value), always in the same order; a figure the result lacks, or a 0 that
+    says nothing happened of that kind, is left out."""
     found = figures(op, imp)
-    return [(str(label), found[key]) for key, label in FIGURES if key in found]
+    return [(str(label), found[key]) for key, label in FIGURES if key in found and (found[key] or key in ALWAYS)]
 
 
 def sentence(op, imp: dict[str, Any] | None = None) -> str:
