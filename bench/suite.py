@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, tuple[Callable[[Bench, int], list[Result]], dict[str, int]
     "rule_evaluation": (rules.rule_evaluation, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
     "rule_incremental": (rules.rule_incremental, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
     "user_import": (imports.user_import, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
+    "bulk_add_members": (imports.bulk_add_members, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
     "scim_latency": (scim.scim_latency, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
     "scim_throughput": (scim_load.scim_throughput, {"smoke": 1000, "quick": 100_000, "full": 1_000_000}),
     "request_bounds": (request_bounds.request_bounds, {"smoke": 1000, "quick": 100_000, "full": 100_000}),

@@ -246,6 +246,15 @@ def set_exceptions(
         return start_evaluation(s, rt, group, actor)
 
 
+def always_included(rt: Runtime, tenant_id: int, group_id: int) -> frozenset[int]:
+    """The ids on an automatic group's include list (empty for other groups): members a rule never removes."""
+    with rt.db.read() as s:
+        group = load_group(s, tenant_id, group_id)
+        if group.kind != "automatic":
+            return frozenset()
+        return frozenset(int(i) for i in (group.settings or {}).get("always_include") or [])
+
+
 def request_evaluation(rt: Runtime, tenant_id: int, group_id: int, actor: Actor):
     """Start a full evaluation of one automatic group now; returns the Operation."""
     with rt.db.transaction() as s:

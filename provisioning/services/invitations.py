@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import literal, select, update
+from sqlalchemy import Row, literal, select, update
 from sqlalchemy.orm import Session
 
 from provisioning import limits
@@ -21,10 +21,10 @@ from provisioning.errors import InvalidInput
 from provisioning.identity_keys import identity_key
 from provisioning.mail import trigger_events
 from provisioning.mail.outbox import queue_emails
-from provisioning.mail.templates import greeting_name, render
+from provisioning.mail.templates import Rendered, Stencil, greeting_name
 from provisioning.models import Invitation, Tenant, User, utcnow
 from provisioning.runtime import Runtime
-from provisioning.services.join_links import join_link
+from provisioning.services.join_links import join_links
 from provisioning.settings_catalog import stored
 from provisioning.store.users import add_user
 
@@ -101,27 +101,21 @@ def send_invitations(
         ).all()
     )
     default_language = stored(tenant.settings, "default_language")
+    link = join_links(rt, tenant_id)
+    shared = {"tenant_name": tenant.name, "link_days": rt.settings.invitation_link_days}
+    stencils: dict[str | None, Stencil] = {}  # one rendering per language (mail/templates.py)
+
+    def email(u: Row) -> Rendered:
+        language = u.language or default_language
+        if language not in stencils:
+            stencils[language] = Stencil("invitation", shared, ("name", "join_url"), language)
+        return stencils[language].fill({"name": greeting_name(u), "join_url": link(u.id, sends[u.id])})
+
     queue_emails(
         s,
         rt,
         tenant_id,
-        (
-            (
-                u.id,
-                u.email,
-                render(
-                    "invitation",
-                    {
-                        "tenant_name": tenant.name,
-                        "name": greeting_name(u),
-                        "join_url": join_link(rt, tenant_id, u.id, sends[u.id]),
-                        "link_days": rt.settings.invitation_link_days,
-                    },
-                    language=u.language or default_language,
-                ),
-            )
-            for u in users
-        ),
+        ((u.id, u.email, email(u)) for u in users),
         "invitation",
         operation_id=operation_id,
     )
