@@ -21,6 +21,7 @@ from provisioning import permissions
 from provisioning.errors import Forbidden, InvalidInput, NotFound
 from provisioning.exports import csv_lines
 from provisioning.imports import edits, group_people, preview, report, scope, templates
+from provisioning.imports import people as people_list
 from provisioning.imports.apply import commit_import
 from provisioning.lti import launch as lti_launch
 from provisioning.services import groups
@@ -286,6 +287,11 @@ def import_preview(import_id: int):
         if described["status"] == "previewed"
         else []
     )
+    new_people = existing_people = None
+    if described["format"] == "users" and described["status"] == "previewed":
+        # A users file (bulk add when it goes into a group): who gets an account and an invitation, who exists.
+        new_people = people_list.list_people(rt(), tenant_id, import_id, kind="new", per_page=PEOPLE_PER_LIST)
+        existing_people = people_list.list_people(rt(), tenant_id, import_id, kind="existing", per_page=PEOPLE_PER_LIST)
     run = None
     if described["result"]:
         # The run's own figures (imports/outcome.py), in the words of the progress page.
@@ -299,6 +305,9 @@ def import_preview(import_id: int):
         run=run,
         refusals=refusals,
         people={(p.name, p.group_id): p for p in people},
+        new_people=new_people,
+        existing_people=existing_people,
+        person_item=people_list.person_item,
         format_words=FORMAT_WORDS,
         status_words=IMPORT_STATUS_WORDS,
     )
@@ -366,7 +375,19 @@ def import_commit(import_id: int):
         # New groups (create_groups) become groups of the manager's course before the job runs.
         for group_id in scope.create_new_groups(rt(), tenant_id, import_id, actor()):
             lti_launch.add_course_group(rt(), tenant_id, p.course_id, group_id)
-    op = commit_import(rt(), tenant_id, import_id, actor())
+    try:
+        op = commit_import(rt(), tenant_id, import_id, actor())
+    except InvalidInput as exc:
+        if "join_url" in (exc.details or {}):
+            raise InvalidInput(
+                _(
+                    "This upload creates new people and emails each an invitation, but the invitation link "
+                    "(the join address) is not set yet. An administrator sets it in the settings; nothing was changed."
+                ),
+                details={},
+            ) from exc
+        message, problems = people_error(exc)
+        raise InvalidInput(message, details={str(_("Details")): problems} if problems else {}) from exc
     return redirect(ui_url("ui.operation", operation_id=op.id, import_id=import_id))
 
 

@@ -26,6 +26,9 @@ FIGURES: tuple[tuple[str, Any], ...] = (
     ("added", lazy_gettext("Added")),
     ("changed", lazy_gettext("Changed")),
     ("users_created", lazy_gettext("People created")),
+    ("invited", lazy_gettext("Invitations sent")),
+    ("members_added", lazy_gettext("Added to the group")),
+    ("included", lazy_gettext("Now always included in the automatic group")),
     ("users_updated", lazy_gettext("People updated")),
     ("groups_created", lazy_gettext("Groups created")),
     ("removed", lazy_gettext("Removed")),
@@ -103,10 +106,20 @@ def sentence(op, imp: dict[str, Any] | None = None) -> str:
             if imp is None or imp.get("entries") == imp.get("rows")
             # A group-based row lists several people: the job counts each (person, group) it reads.
             else ngettext("%(num)s membership", "%(num)s memberships", f.get("rows_done", 0)),
-            added=ngettext("%(num)s added", "%(num)s added", f.get("applied", 0)),
+            added=ngettext(
+                "%(num)s account created or updated", "%(num)s accounts created or updated", f.get("applied", 0)
+            )
+            if (op.result or {}).get("format") == "users"
+            else ngettext("%(num)s added", "%(num)s added", f.get("applied", 0)),
             errors=ngettext("%(num)s error", "%(num)s errors", errors),
         )
         extra = []
+        if f.get("invited"):
+            extra.append(ngettext("%(num)s invitation sent", "%(num)s invitations sent", f["invited"]))
+        if f.get("members_added"):
+            extra.append(ngettext("%(num)s added to the group", "%(num)s added to the group", f["members_added"]))
+        if f.get("included"):
+            extra.append(ngettext("%(num)s always included", "%(num)s always included", f["included"]))
         if f.get("users_created"):
             extra.append(ngettext("%(num)s person created", "%(num)s people created", f["users_created"]))
         if f.get("groups_created"):

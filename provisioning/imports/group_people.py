@@ -5,7 +5,8 @@ from the staged rows and the memberships as they are now:
 
 - ``joining``: listed for the group and not a member yet (everyone, for a group the import creates);
 - ``staying``: listed and already a member;
-- ``leaving``: replace mode only, members of the group the file does not list.
+- ``leaving``: replace mode only, members of the group the file does not list (for an automatic group,
+  the always-included people it does not list: replace mode replaces that include list).
 
 Each person carries what a "leave out" control needs to drop them from the import
 (``exclude``: the group and email :func:`provisioning.imports.edits.update_import` takes), and the
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from provisioning.errors import InvalidInput
 from provisioning.imports.formats import FORMATS
 from provisioning.imports.preview import load_import
-from provisioning.models import Membership, User
+from provisioning.models import Group, Membership, User
 from provisioning.models.imports import Import, ImportRow
 from provisioning.runtime import Runtime
 
@@ -69,6 +70,8 @@ def group_people(
 
 
 def _one_group(s: Session, imp: Import, name: str, gid: int | None, limit: int) -> GroupPeople:
+    group = s.get(Group, gid) if gid is not None else None
+    automatic = group is not None and group.kind == "automatic"
     key = _group_key(imp)
     listed = and_(ImportRow.import_id == imp.id, ImportRow.status.in_(LISTED), ImportRow.user_id.is_not(None))
     if imp.format != "members":
@@ -83,7 +86,13 @@ def _one_group(s: Session, imp: Import, name: str, gid: int | None, limit: int) 
         group_id=gid,
         joining=_listed_people(s, imp, joining, key, limit),
         staying=_listed_people(s, imp, staying, key, limit) if staying is not None else PeopleList(),
-        leaving=_leaving(s, imp, gid, listed, limit) if imp.mode == "replace" and gid is not None else PeopleList(),
+        leaving=(
+            _leaving_include_list(s, imp, group, listed, limit)
+            if automatic
+            else _leaving(s, imp, gid, listed, limit)
+            if imp.mode == "replace" and gid is not None
+            else PeopleList()
+        ),
     )
 
 
@@ -140,6 +149,27 @@ def _leaving(s: Session, imp: Import, gid: int, listed: Any, limit: int) -> Peop
         .limit(limit)
     ).all()
     return PeopleList(count, [_person(*r) for r in rows])
+
+
+def _leaving_include_list(s: Session, imp: Import, group: Group, listed: Any, limit: int) -> PeopleList:
+    """An automatic group in replace mode: the always-included people the file does not list leave that list
+    (they stay members if the rule matches them)."""
+    if imp.mode != "replace":
+        return PeopleList()
+    included = [int(i) for i in (group.settings or {}).get("always_include") or []]
+    if not included:
+        return PeopleList()
+    listed_ids = set(s.scalars(select(ImportRow.user_id).where(listed).distinct()))
+    gone = sorted(set(included) - listed_ids)
+    if not gone:
+        return PeopleList()
+    rows = s.execute(
+        select(User.id, User.display_name, User.given_name, User.family_name, User.email)
+        .where(User.tenant_id == imp.tenant_id, User.id.in_(gone[: limit * 2]))
+        .order_by(func.lower(User.email), User.id)
+        .limit(limit)
+    ).all()
+    return PeopleList(len(gone), [_person(*r) for r in rows])
 
 
 def _person(uid: int, display: str | None, given: str | None, family: str | None, email: str | None) -> dict[str, Any]:

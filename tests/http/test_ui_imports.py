@@ -232,3 +232,59 @@ def test_the_email_log_shows_the_message_and_its_trigger(owner, rt, tenant, peop
     filtered = _text(owner.get("/ui/emails", trigger="enrolled"))
     assert "cy@example.edu" not in filtered.split('id="emails"')[1]
     assert owner.get("/ui/emails", trigger="bogus").status_code == 400
+
+
+def _join_url(rt, tenant_id, url="https://lms.example.edu/join"):
+    from provisioning.models import Tenant
+
+    with rt.db.transaction() as s:
+        tenant = s.get(Tenant, tenant_id)
+        tenant.settings = {**(tenant.settings or {}), "join_url": url}
+
+
+def test_bulk_add_members_previews_new_and_existing_people_and_invites_the_new(owner, rt, tenant, people, run_jobs):
+    from provisioning.mail import outbox
+
+    template = owner.get("/ui/imports/templates/bulk-add-members.xlsx")
+    assert template.status_code == 200 and template.data[:2] == b"PK"
+    content = (
+        b"username,email,first_name,last_name,language,department\n"
+        b"eve.new,eve@example.edu,Eve,New,fr,Research\nada,ada@example.edu,Ada,Tester,,\nbad,not-an-email,,,,\n"
+    )
+    team = people["team"]
+    imp = _import_id(_upload(owner, content, name="bulk.csv", kind="bulk_add", group_id=str(team.id)))
+    page = _text(owner.get(f"/ui/imports/{imp}"))
+    new = re.search(r'id="people-new">(.*?)</details>', page, re.S).group(1)
+    existing = re.search(r'id="people-existing">(.*?)</details>', page, re.S).group(1)
+    assert "Eve New" in new and "eve@example.edu" in new and "Ada" not in new
+    assert "ada@example.edu" in existing and "already in the group" in existing
+    assert "not-an-email" in page.split('id="import-errors"')[1]
+    # Without the join link the commit says what is missing, in words.
+    refused = owner.post(f"/ui/imports/{imp}/commit")
+    body = _text(refused)
+    assert refused.status_code == 400 and "invitation link" in body and "join_url" not in body
+    _join_url(rt, tenant.id)
+    committed = owner.post(f"/ui/imports/{imp}/commit")
+    assert committed.status_code == 302
+    run_jobs()
+    card = _text(owner.get(committed.headers["Location"].split("?")[0] + "/progress"))
+    sentence = re.search(r'id="result-sentence" class="lead">([^<]+)<', card).group(1)
+    assert sentence.startswith("Imported 3 rows: 2 accounts created or updated, 1 error."), sentence
+    assert "1 invitation sent" in sentence and "1 added to the group" in sentence
+    members = {u.email for u, _ in memberships.list_members(rt, tenant.id, team.id).items}
+    assert "eve@example.edu" in members
+    sent = outbox.list_emails(rt, tenant.id, kind="invitation").items
+    assert [m.to_address for m in sent] == ["eve@example.edu"]
+    assert "eve@example.edu" in _text(owner.get("/ui/emails"))
+
+
+def test_a_member_file_on_an_automatic_group_shows_the_always_included(owner, rt, tenant, people):
+    auto = groups.create_group(
+        rt, tenant.id, {"name": "Testers", "kind": "automatic", "rule": 'name.familyName eq "Nobody"'}, ACTOR
+    )
+    form = _text(owner.get("/ui/imports/new"))
+    assert f'<option value="{auto.id}">Testers (automatic)</option>' in form
+    imp = _import_id(_upload(owner, b"email\ncy@example.edu\n", kind="group", group_id=str(auto.id)))
+    page = _text(owner.get(f"/ui/imports/{imp}"))
+    assert "automatic: always included 0 → 1" in page
+    assert _list(page, "joining", "Testers") == ["Cy Tester"]
