@@ -71,6 +71,13 @@ ACTION_WORDS: dict[str, str] = {
     "report.unscheduled": N_("Cancelled a scheduled report"),
 }
 STARTED = N_("Started: %(operation)s")
+# An operation's end: operation.<type>.<status>.
+ENDED = {
+    "requested": STARTED,
+    "succeeded": N_("Finished: %(operation)s"),
+    "cancelled": N_("Stopped: %(operation)s"),
+    "failed": N_("Failed: %(operation)s"),
+}
 
 
 @dataclass(frozen=True)
@@ -89,12 +96,12 @@ def action_sentence(action: str, details: dict[str, Any] | None = None) -> Sente
     if action in ACTION_WORDS:
         return Sentence(ACTION_WORDS[action])
     parts = action.split(".")
-    if len(parts) == 3 and parts[0] == "operation" and parts[2] == "requested":
+    if len(parts) == 3 and parts[0] == "operation" and parts[2] in ENDED:
         params = (details or {}).get("params") or {}
         batch = params.get("action") if isinstance(params, dict) else None
         if parts[1] == "batch_action" and batch in BATCH_ACTIONS:
-            return Sentence(STARTED, {"operation": BATCH_ACTIONS[batch].label})
-        return Sentence(STARTED, {"operation": OPERATION_TYPES.get(parts[1], _words(parts[1]))})
+            return Sentence(ENDED[parts[2]], {"operation": BATCH_ACTIONS[batch].label})
+        return Sentence(ENDED[parts[2]], {"operation": OPERATION_TYPES.get(parts[1], _words(parts[1]))})
     head, _, rest = action.partition(".")
     return (
         Sentence("%(area)s: %(what)s", {"area": _words(head).capitalize(), "what": _words(rest)})

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Self
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, and_, cast, or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
@@ -124,13 +124,14 @@ def get_operation(rt: Runtime, tenant_id: int, operation_id: int) -> Operation:
 
 
 def _about_group(group_id: int) -> ColumnElement[bool]:
+    def param(*path: str) -> ColumnElement[int]:
+        # Ids are BIGINT: read the JSON value as text and cast it (as_integer() is a 32-bit INTEGER on PostgreSQL).
+        return cast(Operation.params[path if len(path) > 1 else path[0]].as_string(), BigInteger)
+
     return or_(
-        Operation.params["group_id"].as_integer() == group_id,
-        Operation.params[("selection", "group_id")].as_integer() == group_id,
-        and_(
-            Operation.type == "import",
-            Operation.params["import_id"].as_integer().in_(select(Import.id).where(Import.group_id == group_id)),
-        ),
+        param("group_id") == group_id,
+        param("selection", "group_id") == group_id,
+        and_(Operation.type == "import", param("import_id").in_(select(Import.id).where(Import.group_id == group_id))),
     )
 
 

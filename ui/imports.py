@@ -355,6 +355,10 @@ def import_edit(import_id: int):
     renames = {old: new for old, new in renames.items() if new and new != old}
     if renames:
         changes["rename_groups"] = renames
+        # The renames apply first: a person left out in the same step is named by the group's new name.
+        lowered = {old.lower(): new for old, new in renames.items()}
+        for member in changes.get("exclude_members", []):
+            member["group"] = lowered.get(member["group"].lower(), member["group"])
     if changes:
         try:
             edits.update_import(rt(), tenant_id, import_id, changes, actor())

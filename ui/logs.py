@@ -59,6 +59,7 @@ def _detail_id(details: dict | None, key: str) -> int | None:
 
 SYSTEM_ACTORS = {
     "ui:owner": lazy_gettext("The organisation's owner"),
+    "owner": lazy_gettext("The organisation's owner"),
     "system": lazy_gettext("The system"),
     "rule": lazy_gettext("A group rule"),
     "schedule": lazy_gettext("A schedule"),
@@ -97,7 +98,16 @@ class Mentions:
         if (gid := _object_id("group", object_type, object_id)) is not None:
             return self.group(gid)
         kind = OBJECT_WORDS.get(object_type or "")
-        return Mention(str(kind) if kind else (object_type or "").replace("_", " "))
+        text = str(kind) if kind else (object_type or "").replace("_", " ")
+        # An administrator may open any operation and upload: link them (others may not see another's).
+        if principal().role == "admin" and (object_id or "").isdigit():
+            if object_type == "operation":
+                return Mention(
+                    _("an action (its progress and result)"), ui_url("ui.operation", operation_id=int(object_id))
+                )
+            if object_type == "import":
+                return Mention(_("an upload (its preview)"), ui_url("ui.import_preview", import_id=int(object_id)))
+        return Mention(text)
 
     def person(self, uid: int) -> Mention:
         return self._user(uid) or Mention(_("a person outside your groups"))
@@ -132,6 +142,7 @@ OBJECT_WORDS = {
     "notification_trigger": lazy_gettext("an automatic notification"),
     "report_schedule": lazy_gettext("a report schedule"),
     "invitation": lazy_gettext("an invitation"),
+    "signin_link": lazy_gettext("a sign-in link"),
 }
 CHANNEL_WORDS = {
     "ui": lazy_gettext("This site"),
@@ -411,6 +422,21 @@ def email_log():
         statuses=EMAIL_STATUSES,
         triggers={k: _(v.label) for k, v in TRIGGER_KINDS.items()},
         kinds=EMAIL_KIND_WORDS,
+        body=email_body,
+    )
+
+
+# Invitations and password resets carry a single-use link that acts as the person: the log never shows it.
+SECRET_LINK_KINDS = ("invitation", "password_reset")
+URL = re.compile(r"https?://\S+")
+
+
+def email_body(message) -> str:
+    """The message's text as the log shows it, its single-use links hidden."""
+    if message.kind not in SECRET_LINK_KINDS:
+        return message.text_body
+    return URL.sub(
+        str(_("[the personal link is hidden: only the person it was sent to may use it]")), message.text_body
     )
 
 

@@ -88,7 +88,7 @@ def _one_group(s: Session, imp: Import, name: str, gid: int | None, limit: int) 
         staying=_listed_people(s, imp, staying, key, limit) if staying is not None else PeopleList(),
         leaving=(
             _leaving_include_list(s, imp, group, listed, limit)
-            if automatic
+            if group is not None and automatic
             else _leaving(s, imp, gid, listed, limit)
             if imp.mode == "replace" and gid is not None
             else PeopleList()
