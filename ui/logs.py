@@ -281,7 +281,7 @@ def _day(name: str, end: bool = False) -> datetime | None:
     return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
 
 
-def _filters(*names: str) -> dict:
+def log_filters(*names: str) -> dict:
     """The log filters of the query string.  Admins see the tenant's logs; managers whose permission set
     has view_activity see their scope's (permissions.*_scope); nobody else sees logs."""
     if principal().role != "admin" and not permissions.can(rt(), principal(), "view_activity"):
@@ -289,13 +289,13 @@ def _filters(*names: str) -> dict:
     return {k: request.args.get(k) or "" for k in names}
 
 
-def _group_choices() -> list:
+def group_choices() -> list:
     """The groups a log can be filtered by: those the principal may see, by name (the first 500)."""
     p = principal()
     return groups.list_groups(rt(), p.tenant_id, per_page=500, within=permissions.group_scope(p)).items
 
 
-def _group_filter(raw: str) -> int | None:
+def group_filter(raw: str) -> int | None:
     """The group of the filter, if the principal may see it (another's reads as no such group)."""
     if not raw:
         return None
@@ -306,13 +306,13 @@ def _group_filter(raw: str) -> int | None:
 @rule("view_activity")
 def logs():
     """The user action log: operations, filtered by type, bulk action, group, status and date."""
-    args = _filters("type", "action", "group", "status", "since", "until")
+    args = log_filters("type", "action", "group", "status", "since", "until")
     page = operations.list_operations(
         rt(),
         principal().tenant_id,
         type=args["type"] or None,
         action=check_action(args["action"]) if args["action"] else None,
-        group_id=_group_filter(args["group"]),
+        group_id=group_filter(args["group"]),
         status=args["status"] or None,
         since=_day("since"),
         until=_day("until", end=True),
@@ -330,12 +330,12 @@ def logs():
         types={t: _(label) for t, label in OPERATION_TYPES.items()},
         actions={name: action_words(name) for name in ACTIONS},
         statuses={s: STATUS_WORDS.get(s, s) for s in OPERATION_STATUSES},
-        group_choices=_group_choices(),
+        group_choices=group_choices(),
     )
 
 
 def _events():
-    args = _filters("action", "channel", "group", "since", "until")
+    args = log_filters("action", "channel", "group", "since", "until")
     if args["action"] and args["action"] not in ACTION_WORDS:
         raise InvalidInput(
             _("Choose what happened from the list."), details={_("What happened"): [_("Not one of the choices.")]}
@@ -347,7 +347,7 @@ def _events():
         principal().tenant_id,
         action=args["action"] or None,
         channel=args["channel"] or None,
-        group_id=_group_filter(args["group"]),
+        group_id=group_filter(args["group"]),
         since=_day("since"),
         until=_day("until", end=True),
         page=page_number(),
@@ -371,7 +371,7 @@ def activity_log():
         event_words=event_words,
         action_choices=sorted(((code, _(text)) for code, text in ACTION_WORDS.items()), key=lambda c: c[1]),
         channels=CHANNEL_WORDS,
-        group_choices=_group_choices(),
+        group_choices=group_choices(),
     )
 
 
@@ -400,7 +400,7 @@ def activity_csv():
 @rule("view_activity")
 def email_log():
     """The email log: what was sent, queued or failed, why (the trigger), and the message itself."""
-    args = _filters("status", "trigger", "to", "since", "until")
+    args = log_filters("status", "trigger", "to", "since", "until")
     if args["trigger"] and args["trigger"] not in TRIGGER_KINDS:
         raise InvalidInput(_("Choose a trigger from the list."), details={_("Trigger"): [_("Not one of the choices.")]})
     page = outbox.list_emails(

@@ -39,6 +39,9 @@ FIGURES: tuple[tuple[str, Any], ...] = (
     ("preview_errors", lazy_gettext("Rows with errors in the file (skipped)")),
     ("excluded", lazy_gettext("Left out by you in the preview")),
     ("failed", lazy_gettext("Failed")),
+    ("members", lazy_gettext("Members")),
+    ("enrolled_members", lazy_gettext("Members enrolled in a course")),
+    ("completed_enrollments", lazy_gettext("Completed enrollments")),
     ("rows", lazy_gettext("Report rows")),
 )
 
@@ -77,7 +80,7 @@ def figures(op, imp: dict[str, Any] | None = None) -> dict[str, int]:
 
 
 # Figures shown even when they are 0 (the others only when something happened).
-ALWAYS = frozenset(("rows_done", "processed", "applied", "added", "changed", "errors", "failed"))
+ALWAYS = frozenset(("rows_done", "processed", "applied", "added", "changed", "errors", "failed", "members"))
 
 
 def facts(op, imp: dict[str, Any] | None = None) -> list[tuple[str, int]]:
@@ -148,6 +151,13 @@ def sentence(op, imp: dict[str, Any] | None = None) -> str:
             removed=ngettext("%(num)s removed", "%(num)s removed", f.get("removed", 0)),
         )
         return _("Stopped. %(main)s", main=text) if stopped else text
+    if op.type == "report" and not stopped:
+        result = op.result or {}
+        return _(
+            "Report ready: %(members)s, %(rate)s%% of enrollments completed.",
+            members=ngettext("%(num)s member", "%(num)s members", int(result.get("members") or 0)),
+            rate=round(100 * float(result.get("completion_rate") or 0)),
+        )
     return _("Stopped.") if stopped else _("Finished.")
 
 

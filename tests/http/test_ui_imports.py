@@ -288,3 +288,36 @@ def test_a_member_file_on_an_automatic_group_shows_the_always_included(owner, rt
     page = _text(owner.get(f"/ui/imports/{imp}"))
     assert "automatic: always included 0 → 1" in page
     assert _list(page, "joining", "Testers") == ["Cy Tester"]
+
+
+def test_a_groups_progress_report_runs_now_is_scheduled_and_downloads(owner, rt, tenant, people, run_jobs):
+    """user-group-managers, Reports Center: the group's progress, run and scheduled, in progress / upcoming / done."""
+    team = people["team"]
+    boss = users.create_user(rt, tenant.id, {"email": "boss@example.edu", "given_name": "Bo", "role": "manager"}, ACTOR)
+    page = _text(owner.get(f"/ui/groups/{team.id}/report"))
+    assert "Progress of Team Alpha" in page and re.search(r"<dt>Members</dt><dd>2</dd>", page)
+    started = owner.post(f"/ui/groups/{team.id}/report/run", {"recipients": ""})
+    assert started.status_code == 302 and "/ui/operations/" in started.headers["Location"]
+    in_progress = _text(owner.get("/ui/reports")).split('id="reports-in-progress"')[1].split("</table>")[0]
+    assert "Team Alpha" in in_progress
+    run_jobs()
+    done = _text(owner.get("/ui/reports")).split('id="reports-done"')[1].split("</table>")[0]
+    assert "Report ready: 2 members, 0% of enrollments completed." in done
+    refused = owner.post(
+        f"/ui/groups/{team.id}/report/schedule", {"frequency": "weekly", "recipients": "ada@example.edu"}
+    )
+    body = _text(refused)
+    assert (
+        refused.status_code == 400 and "not an active manager or administrator" in body and "recipients.0" not in body
+    )
+    assert (
+        owner.post(
+            f"/ui/groups/{team.id}/report/schedule", {"frequency": "weekly", "recipients": boss.email}
+        ).status_code
+        == 302
+    )
+    upcoming = _text(owner.get("/ui/reports")).split('id="reports-upcoming"')[1].split("</table>")[0]
+    assert "Every week" in upcoming and "boss@example.edu" in upcoming and "Team Alpha" in upcoming
+    rows = list(csv.reader(io.StringIO(_text(owner.get(f"/ui/groups/{team.id}/report.csv")).lstrip("\ufeff"))))
+    assert len(rows) == 3  # the header, and one row per member without courses
+    assert owner.get("/ui/reports", group=str(team.id)).headers["Location"].startswith(f"/ui/groups/{team.id}/report")

@@ -78,6 +78,7 @@ def test_each_route_is_allowed_exactly_when_the_table_says_so(rt, app, client, t
         "operation_id": op.id,
         "import_id": imp.id,
         "filename": "members.csv",
+        "extension": "csv",
     }
     forms = _forms(sch, op.id)
     wrong, walked = [], 0
