@@ -222,6 +222,20 @@ def test_bulk_add_members_into_one_group_with_invitations(live, browser, tenant)
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("#operations")).to_contain_text("1 invitation sent")
     steps.shot("action-log-by-group")
+
+    # Reports Center: the group's progress, run now; then in the reports' Done list.
+    page.get_by_role("link", name="Reports").click()
+    page.get_by_label("Group progress report of").select_option(label="Team Alpha")
+    page.get_by_role("button", name="Open the report").click()
+    page.get_by_role("heading", name="Progress of Team Alpha").wait_for()
+    expect(page.locator("#report-figures")).to_contain_text("3")
+    steps.shot("group-report")
+    page.get_by_role("button", name="Run the report").click()
+    expect(page.locator("#result-sentence")).to_contain_text("Report ready: 3 members", timeout=30_000)
+    page.get_by_role("link", name="Back to the group").click()
+    page.get_by_role("link", name="All reports").click()
+    expect(page.locator("#reports-done")).to_contain_text("Report ready: 3 members")
+    steps.shot("reports-done")
     context.close()
 
 
@@ -253,6 +267,7 @@ def test_the_upload_pages_fit_320_pixels(live, browser, tenant):
         ("logs", f"{tool.origin}/ui/logs?lt={token}"),
         ("activity", f"{tool.origin}/ui/activity?lt={token}"),
         ("emails", f"{tool.origin}/ui/emails?lt={token}"),
+        ("reports", f"{tool.origin}/ui/reports?lt={token}"),
     ):
         page.goto(url)
         page.locator("main h1").wait_for()
