@@ -90,6 +90,19 @@ def facts(op, imp: dict[str, Any] | None = None) -> list[tuple[str, int]]:
     return [(str(label), found[key]) for key, label in FIGURES if key in found and (found[key] or key in ALWAYS)]
 
 
+# What else an import's run did, in the order its sentence says it (a figure of 0 is left out).
+IMPORT_EXTRAS = (
+    ("invited", lambda n: ngettext("%(num)s invitation sent", "%(num)s invitations sent", n)),
+    ("members_added", lambda n: ngettext("%(num)s added to the group", "%(num)s added to the group", n)),
+    ("included", lambda n: ngettext("%(num)s always included", "%(num)s always included", n)),
+    ("users_created", lambda n: ngettext("%(num)s person created", "%(num)s people created", n)),
+    ("groups_created", lambda n: ngettext("%(num)s group created", "%(num)s groups created", n)),
+    ("removed", lambda n: ngettext("%(num)s member removed", "%(num)s members removed", n)),
+    ("skipped", lambda n: ngettext("%(num)s already there", "%(num)s already there", n)),
+    ("excluded", lambda n: ngettext("%(num)s left out by you", "%(num)s left out by you", n)),
+)
+
+
 def sentence(op, imp: dict[str, Any] | None = None) -> str:
     """The result in one sentence, e.g. "Imported 4 rows: 3 added, 1 error."."""
     f = figures(op, imp)
@@ -116,23 +129,7 @@ def sentence(op, imp: dict[str, Any] | None = None) -> str:
             else ngettext("%(num)s added", "%(num)s added", f.get("applied", 0)),
             errors=ngettext("%(num)s error", "%(num)s errors", errors),
         )
-        extra = []
-        if f.get("invited"):
-            extra.append(ngettext("%(num)s invitation sent", "%(num)s invitations sent", f["invited"]))
-        if f.get("members_added"):
-            extra.append(ngettext("%(num)s added to the group", "%(num)s added to the group", f["members_added"]))
-        if f.get("included"):
-            extra.append(ngettext("%(num)s always included", "%(num)s always included", f["included"]))
-        if f.get("users_created"):
-            extra.append(ngettext("%(num)s person created", "%(num)s people created", f["users_created"]))
-        if f.get("groups_created"):
-            extra.append(ngettext("%(num)s group created", "%(num)s groups created", f["groups_created"]))
-        if f.get("removed"):
-            extra.append(ngettext("%(num)s member removed", "%(num)s members removed", f["removed"]))
-        if f.get("skipped"):
-            extra.append(ngettext("%(num)s already there", "%(num)s already there", f["skipped"]))
-        if f.get("excluded"):
-            extra.append(ngettext("%(num)s left out by you", "%(num)s left out by you", f["excluded"]))
+        extra = [phrase(f[key]) for key, phrase in IMPORT_EXTRAS if f.get(key)]
         return text if not extra else _("%(main)s Also: %(more)s.", main=text, more=", ".join(extra))
     if op.type == "batch_action":
         done = f.get("changed", 0)
