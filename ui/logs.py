@@ -233,8 +233,9 @@ def operation(operation_id: int):
 @bp.get(f"/operations/<{ID}:operation_id>/progress")
 @rule("follow_operation")
 def operation_progress(operation_id: int):
-    """The progress card alone: what the page's htmx polling swaps in every second until the run ends."""
-    return render_template("ui/_progress.html", **_progress_context(_operation(operation_id)))
+    """The live part of the progress card: what the page's htmx polling swaps in every second until the run
+    ends (with Stop's area, out of band, once there is nothing left to stop)."""
+    return render_template("ui/_progress_live.html", oob=True, **_progress_context(_operation(operation_id)))
 
 
 @bp.get(f"/operations/<{ID}:operation_id>.json")
@@ -263,7 +264,7 @@ def operation_stop(operation_id: int):
     _operation(operation_id)
     op = operations.cancel_operation(rt(), principal().tenant_id, operation_id, actor())
     if request.headers.get("HX-Request"):
-        return render_template("ui/_progress.html", **_progress_context(op))
+        return render_template("ui/_progress_live.html", oob=True, **_progress_context(op))
     if request.headers.get("X-CSRF-Token"):
         return jsonify(progress(op))
     return redirect(ui_url("ui.operation", operation_id=operation_id, back=request.args.get("back") or None))

@@ -176,7 +176,9 @@ def test_stop_through_htmx_answers_with_the_card(owner, rt, tenant, people):
         headers={"HX-Request": "true"},
     )
     body = _text(stopped)
-    assert stopped.status_code == 200 and body.startswith('<section id="progress"')
+    assert stopped.status_code == 200 and body.startswith('<div id="progress-live"')
+    # A queued operation stops at once: nothing is left to stop, so Stop's area is emptied out of band.
+    assert '<div id="stop-area" hx-swap-oob="true"></div>' in body and 'data-status="cancelled"' in body
     assert "Stopped" in body or "stopping after the current step" in body
 
 
