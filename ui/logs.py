@@ -16,7 +16,7 @@ from provisioning.batch import actions as batch_actions
 from provisioning.batch.registry import ACTIONS, check_action
 from provisioning.errors import Forbidden, InvalidInput, NotFound
 from provisioning.exports import csv_lines
-from provisioning.imports import preview
+from provisioning.imports import outcome, preview
 from provisioning.mail import outbox
 from provisioning.mail.triggers import KINDS as TRIGGER_KINDS
 from provisioning.models import EMAIL_STATUSES, OPERATION_STATUSES, OPERATION_TYPES
@@ -321,11 +321,13 @@ def logs():
         per_page=50,
         visible=permissions.operation_scope(principal(), actor().name),
     )
+    # An import's result names the rows its preview left out (errors, excluded), as on its own page.
+    imports = outcome.preview_figures(rt(), principal().tenant_id, [op.id for op in page.items if op.type == "import"])
     return render_template(
         "ui/logs.html",
         page=page,
         args=args,
-        state=progress_state,
+        state=lambda op: progress_state(op, imports.get(op.id)),
         words=operation_words,
         mentions=Mentions([op.requested_by for op in page.items], []),
         types={t: _(label) for t, label in OPERATION_TYPES.items()},

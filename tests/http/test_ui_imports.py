@@ -166,6 +166,8 @@ def test_the_progress_card_says_the_result_in_words_with_the_runs_figures(owner,
     assert f"/ui/imports/{imp}/report.csv" in card
     preview = _text(owner.get(f"/ui/imports/{imp}"))
     assert re.search(r'id="run-sentence">Imported 3 rows: 1 added, 1 error\.', preview)
+    # The action log says the same, with the same figures.
+    assert "Imported 3 rows: 1 added, 1 error. Also: 1 already there." in _text(owner.get("/ui/logs", type="import"))
 
 
 def test_stop_through_htmx_answers_with_the_card(owner, rt, tenant, people):
