@@ -14,17 +14,28 @@ RSS_LIMIT_MB = 256
 def _import(bench: Bench, tenant, content: bytes, filename: str, **form) -> tuple[float, float, dict]:
     """Preview then commit one file through the admin API; returns (preview s, job s, operation result)."""
     start = time.perf_counter()
+    import_id = upload_preview(bench, tenant, content, filename, **form)
+    previewed = time.perf_counter()
+    result = bench.wait_operation(commit(bench, tenant, import_id))
+    return previewed - start, time.perf_counter() - previewed, result
+
+
+def upload_preview(bench: Bench, tenant, content: bytes, filename: str, **form) -> int:
+    """POST /api/v1/imports (the preview); returns the import's id, or raises on any row error."""
     data = {k: str(v) for k, v in form.items()}
     data["file"] = (io.BytesIO(content), filename)
     r = bench.client.post("/api/v1/imports", data=data, headers=tenant.admin, content_type="multipart/form-data")
     if r.status_code != 201 or r.json["error_count"]:
         raise BenchError(f"import preview: {r.status_code} {str(r.json)[:500]}")
-    previewed = time.perf_counter()
-    c = bench.client.post(f"/api/v1/imports/{r.json['id']}/commit", headers=tenant.admin)
+    return r.json["id"]
+
+
+def commit(bench: Bench, tenant, import_id: int) -> int:
+    """POST /api/v1/imports/{id}/commit; returns the Operation's id."""
+    c = bench.client.post(f"/api/v1/imports/{import_id}/commit", headers=tenant.admin)
     if c.status_code != 202:
         raise BenchError(f"import commit: {c.status_code} {c.json}")
-    result = bench.wait_operation(c.json["operation_id"])
-    return previewed - start, time.perf_counter() - previewed, result
+    return c.json["operation_id"]
 
 
 def member_import(bench: Bench, n: int) -> list[Result]:

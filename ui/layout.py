@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import g
-from flask_babel import get_locale, lazy_gettext
+from flask_babel import format_date, format_time, get_locale, gettext, lazy_gettext
 
 from provisioning.services import signin_links
 from ui.blueprint import bp
@@ -31,3 +31,17 @@ def _layout():
         "me_name": me.name if me else "",
         "me_role": role,
     }
+
+
+@bp.app_template_filter("when")
+def when(value) -> str:
+    """A date and time in the page's language and its usual order ("Jan 2, 2024, 3:04 AM"); "" for none."""
+    if value is None:
+        return ""
+    return gettext("%(date)s, %(time)s", date=format_date(value, "medium"), time=format_time(value, "short"))
+
+
+@bp.app_template_filter("day")
+def day(value) -> str:
+    """A date in the page's language ("Jan 2, 2024")."""
+    return "" if value is None else format_date(value, "medium")

@@ -25,7 +25,8 @@ from provisioning.exports import (
     xlsx_file,
 )
 from provisioning.lti import roster as lti_roster
-from provisioning.services import courses, groups, memberships
+from provisioning.rules import editing
+from provisioning.services import courses, group_managers, groups, memberships
 from ui.batch import (
     LABELS,
     allowed_actions,
@@ -37,7 +38,8 @@ from ui.batch import (
     selected_ids,
 )
 from ui.blueprint import ID, bp, rule
-from ui.groups import page_number
+from ui.group_managers import PERMISSION_WORDS
+from ui.groups import page_number, rule_editor_url
 from ui.guard import actor, form_int, principal, rt, ui_url
 
 _group = managed_group
@@ -60,9 +62,20 @@ def group(group_id: int):
     members = memberships.list_members(rt(), p.tenant_id, group_id, q=q or None, page=page_number(), per_page=50)
     targets = groups.list_groups(rt(), p.tenant_id, per_page=200, within=permissions.group_scope(p)).items
     member_courses = courses.course_titles_of_users(rt(), p.tenant_id, [u.id for u, _ in members.items])
+    may_assign = permissions.can(rt(), p, "assign_managers", grp)
+    mq = (request.args.get("mq") or "").strip()[:200] if may_assign else ""
     return render_template(
         "ui/group.html",
         group=grp,
+        managers=group_managers.managers_of_groups(rt(), p.tenant_id, [group_id]).get(group_id, []),
+        may_assign=may_assign,
+        may_edit=permissions.can(rt(), p, "edit_group", grp),
+        permission_set=group_managers.permission_set(rt(), p.tenant_id) if may_assign else (),
+        permission_words=PERMISSION_WORDS,
+        mq=mq,
+        candidates=group_managers.find_people(rt(), p.tenant_id, mq) if mq else [],
+        state=groups.evaluation_status(rt(), p.tenant_id, group_id),
+        rule_url=rule_editor_url(group_id) if grp.kind == "automatic" else None,
         members=members,
         q=q,
         actions=allowed_actions(),
@@ -75,6 +88,7 @@ def group(group_id: int):
         can_manage=permissions.can(rt(), p, "manage_group", grp),
         can_export=permissions.can(rt(), p, "export", grp),
         can_message=permissions.can(rt(), p, "message", grp),
+        described=editing.describe_rule(rt(), p.tenant_id, grp.rule or "") if grp.kind == "automatic" else None,
     )
 
 

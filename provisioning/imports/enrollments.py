@@ -18,6 +18,7 @@ from provisioning.imports.marks import mark_rows, mark_staged, user_gone
 from provisioning.mail import trigger_events
 from provisioning.models import Course, Enrollment, User, utcnow
 from provisioning.models.imports import Import, ImportRow
+from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
 from provisioning.store.enrollments import inserted_completed_at, unchanged_completed_at, updated_completed_at
 
@@ -142,5 +143,5 @@ def apply_enrollments_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int
             course=[external[c] for _, c, _ in saved],
             status=[st for _, _, st in saved],
         )
-        reevaluate_rules(rt, s, t, sorted({u for u, _, _ in saved}))
+        reevaluate_rules(rt, s, t, sorted({u for u, _, _ in saved}), Change(enrollments=True))
     return {"applied": ok - skipped - errors, "skipped": skipped, "errors": errors}

@@ -17,6 +17,7 @@ from provisioning.models.group import (
     GROUP_SOURCES,
     MEMBERSHIP_SOURCES,
     Group,
+    GroupManager,
     Membership,
 )
 from provisioning.models.imports import IMPORT_FORMATS, IMPORT_MODES, Import, ImportRow
@@ -66,6 +67,7 @@ __all__ = [
     "GROUP_KINDS",
     "GROUP_SOURCES",
     "Group",
+    "GroupManager",
     "IMPORT_FORMATS",
     "IMPORT_MODES",
     "Import",

@@ -25,6 +25,7 @@ from provisioning.mail import trigger_events
 from provisioning.models import ENROLLMENT_STATUSES, Course, CourseGroup, Enrollment, User, utcnow
 from provisioning.roles import COURSE_MANAGER_ROLES, stored_course_role
 from provisioning.rules.definition import mark_rules_naming_course_broken, reevaluate_users
+from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
 from provisioning.store.enrollments import COMPLETED, updated_completed_at
 from provisioning.store.users import find_users_by_email, tenant_user_ids
@@ -271,7 +272,7 @@ def enroll_many(
             None,
             {"created": created, "updated": updated, "users": len(user_ids)},
         )
-        reevaluate_users(s, tenant_id, user_ids, rt=rt)
+        reevaluate_users(s, tenant_id, user_ids, rt=rt, change=Change(enrollments=True))
     return EnrollmentResult(created=created, updated=updated, user_ids=user_ids)
 
 

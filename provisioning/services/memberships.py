@@ -24,6 +24,7 @@ from provisioning.models import MEMBERSHIP_SOURCES, Group, Membership, User, utc
 from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.pagination import Page, paginate
 from provisioning.rules.definition import reevaluate_users
+from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
 from provisioning.services.invitations import invite_new_users
 from provisioning.store.groups import add_group, apply_group_changes, load_group
@@ -346,12 +347,13 @@ def edit_group(
             apply_member_steps(s, group, member_steps, actor, source, rt)
         s.flush()
         if reevaluate:
-            _reevaluate(rt, s, tenant_id, [uid for _, ids in member_steps if ids for uid in ids])
+            _reevaluate(rt, s, tenant_id, group.id, [uid for _, ids in member_steps if ids for uid in ids])
     return group
 
 
-def _reevaluate(rt: Runtime, s: Session, tenant_id: int, user_ids: Sequence[int]) -> None:
-    reevaluate_users(s, tenant_id, user_ids, rt=rt)  # it drops repeats and does nothing for none
+def _reevaluate(rt: Runtime, s: Session, tenant_id: int, group_id: int, user_ids: Sequence[int]) -> None:
+    # Only the rules reading this group's membership (and those reading theirs); repeats are dropped.
+    reevaluate_users(s, tenant_id, user_ids, rt=rt, change=Change(groups=frozenset({group_id})))
 
 
 def create_group_with_members(
@@ -371,5 +373,5 @@ def create_group_with_members(
             apply_member_steps(s, group, [("add", user_ids)], actor, source, rt)
         s.flush()
         if reevaluate:
-            _reevaluate(rt, s, tenant_id, user_ids)
+            _reevaluate(rt, s, tenant_id, group.id, user_ids)
     return group

@@ -77,33 +77,40 @@
   }
   if (action) { action.addEventListener("change", showParams); showParams(); }
 
-  // Live preview of an automatic group's rule: count, sample, or the error and its position.
-  var rule = document.getElementById("rule");
+  // The rule editor: hidden for a manual group; in text mode, a live count and sample as the rule is typed
+  // (the builder's rows update through htmx instead). The sentences come translated from data attributes.
   var editor = document.getElementById("rule-editor");
-  if (rule && editor) {
-    var out = document.getElementById("rule-preview"), sample = document.getElementById("rule-sample"), timer;
+  if (editor) {
+    var timer;
     var kinds = document.querySelectorAll('input[name="kind"]');
     function toggle() {
-      var auto = document.querySelector('input[name="kind"]:checked').value === "automatic";
-      editor.hidden = !auto;
+      var checked = document.querySelector('input[name="kind"]:checked');
+      editor.hidden = checked !== null && checked.value !== "automatic";
     }
     kinds.forEach(function (k) { k.addEventListener("change", toggle); });
     toggle();
-    rule.addEventListener("input", function () {
+    function counted(n) {
+      var text = editor.getAttribute(n === 1 ? "data-one" : "data-many") || "{n}";
+      return text.replace("{n}", n);
+    }
+    document.addEventListener("input", function (event) {
+      var rule = event.target;
+      if (!rule || rule.id !== "rule") { return; }
       clearTimeout(timer);
       timer = setTimeout(function () {
+        var out = document.getElementById("rule-preview"), sample = document.getElementById("rule-sample");
         getJSON(editor.getAttribute("data-preview-url") + "?rule=" + encodeURIComponent(rule.value)).then(function (data) {
           sample.textContent = "";
           if (data.error) {
             out.className = "form-text text-danger";
             out.textContent = data.error;
-            if (data.position !== null) {  // 0-based, as the rule parser counts
+            if (data.position !== null && data.position !== undefined) {  // 0-based, as the rule parser counts
               var end = rule.value.slice(data.position).search(/\s|$/);
               rule.setSelectionRange(data.position, data.position + Math.max(end, 1));
             }
           } else if (data.count !== null) {
             out.className = "form-text";
-            out.textContent = data.count + (data.count === 1 ? " user matches" : " users match") + " this rule now.";
+            out.textContent = counted(data.count);
             data.sample.forEach(function (u) {
               var li = document.createElement("li");
               li.textContent = (u.name ? u.name + " " : "") + (u.email ? "<" + u.email + ">" : "");

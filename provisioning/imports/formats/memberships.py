@@ -23,6 +23,7 @@ from provisioning.imports.users_apply import index_lookups
 from provisioning.mail import trigger_events
 from provisioning.models import Group, Membership, User, utcnow
 from provisioning.models.imports import Import, ImportRow
+from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
 
 GROUPS_SHOWN = 1000
@@ -289,4 +290,5 @@ def after_membership_change(rt: Runtime, s: Session, imp: Import, pairs: Any, ac
         .values(version=Group.version + 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    reevaluate_rules(rt, s, imp.tenant_id, sorted({uid for _, uid in pairs}))
+    changed = Change(groups=frozenset(gid for gid, _ in pairs))
+    reevaluate_rules(rt, s, imp.tenant_id, sorted({uid for _, uid in pairs}), changed)
