@@ -84,6 +84,7 @@ def test_each_route_is_allowed_exactly_when_the_table_says_so(rt, app, client, t
         "import_id": imp.id,
         "filename": "members.csv",
         "key": "reporter",  # a built-in role: deleting it is refused (409) even to an admin, so the walk changes nothing
+        "extension": "csv",
     }
     forms = _forms(sch, op.id)
     wrong, walked = [], 0
