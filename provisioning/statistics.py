@@ -41,6 +41,10 @@ def analyse_after(rt: Runtime, operation_type: str, rows: int) -> tuple[str, ...
         return ()
     try:
         with rt.db.transaction() as s:
+            # ANALYZE takes each table's SHARE UPDATE EXCLUSIVE lock in turn: against a migration or a
+            # TRUNCATE holding one of them and waiting on another, it gives way (well within the server's
+            # 1 s deadlock_timeout) instead of deadlocking with it; autovacuum catches up later.
+            s.execute(text("SET LOCAL lock_timeout = '200ms'"))
             s.execute(text(f"ANALYZE {', '.join(tables)}"))
     except Exception as exc:  # noqa: BLE001 - statistics are an optimisation, never a job failure
         log.warning("ANALYZE %s after a %s failed (%s)", ", ".join(tables), operation_type, type(exc).__name__)

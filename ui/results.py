@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext, ngettext
 
 from provisioning.batch.registry import ACTIONS
 from provisioning.models import OPERATION_TYPES
+from ui.batch_words import result_sentence
 
 FINISHED = ("succeeded", "failed", "cancelled")
 
@@ -133,6 +134,9 @@ def sentence(op, imp: dict[str, Any] | None = None) -> str:
         return text if not extra else _("%(main)s Also: %(more)s.", main=text, more=", ".join(extra))
     if op.type == "batch_action":
         done = f.get("changed", 0)
+        said = result_sentence(op)  # the action's own words: "Deactivated 3 people." (ui/batch_words.py)
+        if said and op.status == "succeeded" and not f.get("failed"):
+            return said
         text = ngettext(
             "%(what)s: %(num)s person changed", "%(what)s: %(num)s people changed", done, what=operation_words(op)
         )
@@ -148,6 +152,15 @@ def sentence(op, imp: dict[str, Any] | None = None) -> str:
             removed=ngettext("%(num)s removed", "%(num)s removed", f.get("removed", 0)),
         )
         return _("Stopped. %(main)s", main=text) if stopped else text
+    if op.type == "members_bulk_add":  # a manager's bulk add: each row added at once or invited
+        rows = int((op.result or {}).get("rows_read") or op.progress_done or 0)
+        text = ngettext(
+            "%(num)s row of %(total)s read: each person added or invited",
+            "%(num)s rows of %(total)s read: each person added or invited",
+            rows,
+            total=op.progress_total or rows,
+        )
+        return _("Stopped. %(main)s.", main=text) if stopped else _("%(main)s.", main=text)
     if op.type == "report" and not stopped:
         result = op.result or {}
         return _(

@@ -101,7 +101,11 @@ def test_a_ui_upload_over_the_row_limit_is_a_413_page_and_nothing_is_staged(clie
     rt.settings.import_max_rows = 3
     r = owner.post(
         "/ui/imports/new",
-        {"group_name": "Big", "file": (io.BytesIO(b"email\na@x.org\nb@x.org\nc@x.org\nd@x.org\n"), "big.csv")},
+        {
+            "kind": "group",
+            "group_name": "Big",
+            "file": (io.BytesIO(b"email\na@x.org\nb@x.org\nc@x.org\nd@x.org\n"), "big.csv"),
+        },
         content_type="multipart/form-data",
     )
     assert r.status_code == 413 and "more than 3 rows" in r.get_data(as_text=True)

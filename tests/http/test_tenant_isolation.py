@@ -22,6 +22,7 @@ API = "/api/v1/"
 NOT_TENANT_OBJECTS = {
     "filename": "import templates are the same files for every tenant",
     "trigger": "notification trigger names are the same for every tenant (each tenant's settings are its own)",
+    "field": "rule fields are names (department, email...); their values are looked up in the caller's tenant",
 }
 
 # Bodies that would change B's data if isolation were broken (a route without an entry sends none).
@@ -35,6 +36,7 @@ BODIES = {
     ("PATCH", "/api/v1/imports/<int:import_id>"): lambda w: {"exclude_rows": [1]},
     ("PATCH", "/api/v1/lti/registrations/<int:registration_id>"): lambda w: {"name": "Hijacked"},
     ("PUT", "/api/v1/groups/<int:group_id>/managers/<int:user_id>"): lambda w: {"permissions": ["export"]},
+    ("POST", "/api/v1/groups/<int:group_id>/rule/diff"): lambda w: {"rule": 'department eq "x"'},
 }
 
 

@@ -19,7 +19,7 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 # A SCIM route's <raw_id> names a user or a group depending on the resource.
 SCIM_IDS = {"Users": "user_id", "Groups": "group_id"}
 # Route parameters that name no tenant's object (the same for everyone).
-NOT_TENANT_OBJECTS = {"filename", "schema_id", "name", "unknown"}
+NOT_TENANT_OBJECTS = {"filename", "schema_id", "name", "unknown", "extension"}  # extension: a file type
 
 SCIM_BODIES = {
     "PUT": lambda w, res: {"userName": "hijacked", "active": False} if res == "Users" else {"displayName": "Hijacked"},
@@ -106,7 +106,7 @@ def test_another_tenants_object_in_the_ui_is_a_404_and_nothing_changes(
     unknown = set(arguments) - BUILDERS.keys()
     assert not unknown, f"{rule}: add a builder for {sorted(unknown)} to tests/support/isolation.py"
     owner = sign_in(client, rt, world.a.id)  # tenant A's owner: every permission within A
-    values = {arg: world.id("b" if arg in foreign else "a", arg) for arg in arguments}
+    values = {"extension": "csv", **{arg: world.id("b" if arg in foreign else "a", arg) for arg in arguments}}
     form = UI_FORMS.get(endpoint, lambda w: {})(world)
     before = snapshot(rt)
     if method == "POST":

@@ -108,6 +108,6 @@ def test_every_batch_action_has_a_result_sentence_and_the_operation_page_shows_i
     run_jobs()
     op_id = re.search(r"/ui/operations/(\d+)", started.headers["Location"]).group(1)
     page = sch.admin.session.get(f"/ui/operations/{op_id}").get_data(as_text=True)
-    assert '<p class="fs-5" id="result-sentence">Gave 1 person the task.</p>' in page
+    assert '<p id="result-sentence" class="lead">Gave 1 person the task.</p>' in page
     assert 'id="in-the-log" href="/ui/logs"' in page
     assert sch.admin.session.get(f"/ui/operations/{op_id}.json").json["sentence"] == "Gave 1 person the task."

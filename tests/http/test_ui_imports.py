@@ -312,7 +312,9 @@ def test_a_groups_progress_report_runs_now_is_scheduled_and_downloads(owner, rt,
     )
     body = _text(refused)
     assert (
-        refused.status_code == 400 and "not an active manager or administrator" in body and "recipients.0" not in body
+        refused.status_code == 400
+        and "not an active manager, administrator or report viewer" in body
+        and "recipients.0" not in body
     )
     assert (
         owner.post(

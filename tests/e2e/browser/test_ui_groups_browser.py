@@ -120,7 +120,7 @@ def test_an_admin_walks_the_groups_article_and_the_assigned_manager_manages_thei
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
     assert sorted(r["Email"] for r in rows) == ["ada@example.edu", "ben@example.edu", "cy@example.edu"]
     with page.expect_download() as info:
-        page.get_by_role("link", name="Excel").click()
+        page.get_by_role("link", name="Excel", exact=True).click()
     assert info.value.suggested_filename.endswith(".xlsx")
 
     # Message the group: the recipients are counted before sending.

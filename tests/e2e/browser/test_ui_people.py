@@ -57,7 +57,7 @@ def _run(page, steps: Steps, action: str, name: str, pick) -> None:
     steps.shot(f"{name}-confirm")
     page.locator("#confirm").click()
     page.locator("#result").wait_for(state="visible", timeout=30_000)
-    expect(page.locator("#op-status")).to_contain_text("succeeded")
+    expect(page.locator("#op-status")).to_contain_text("Finished")
     steps.shot(f"{name}-result")
 
 
