@@ -20,7 +20,7 @@ from provisioning.db import affected, id_in, insert_ignoring_conflicts
 from provisioning.errors import InvalidInput
 from provisioning.identity_keys import identity_key
 from provisioning.mail.outbox import queue_emails
-from provisioning.mail.templates import greeting_name, render
+from provisioning.mail.templates import greeting_name, recipient_language, render
 from provisioning.models import Invitation, Tenant, User, utcnow
 from provisioning.runtime import Runtime
 from provisioning.services.join_links import join_link
@@ -114,7 +114,7 @@ def send_invitations(
                         "join_url": join_link(rt, tenant_id, u.id, sends[u.id]),
                         "link_days": rt.settings.invitation_link_days,
                     },
-                    language=u.language or default_language,
+                    language=recipient_language(u.language, default_language),
                 ),
             )
             for u in users
