@@ -119,7 +119,7 @@ def launch():
     check_json(message.claims, "the launch's id_token")
     result = lti_launch.complete_launch(_rt(), message.registration_id, message.claims)
     token = ui_sessions.start_session(
-        _rt(), result.tenant_id, result.user_id, result.role, result.lti_role, result.course_id
+        _rt(), result.tenant_id, result.user_id, result.role, result.lti_role, result.course_id, result.locale
     )
     response = _landing(
         result.tenant_id, result.role, result.lti_role, result.course_id, result.roster_operation_id, token
