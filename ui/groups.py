@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import jsonify, redirect, render_template, request
+from flask_babel import gettext as _
 
 from provisioning import permissions
 from provisioning.errors import Conflict, Forbidden, InvalidInput
@@ -66,7 +67,7 @@ def group_new():
     if p.role != "admin":
         permissions.require(rt(), p, "create_groups")
         if p.course_id is None:
-            raise Forbidden("Open the tool from one of your courses to create a group in it.")
+            raise Forbidden(_("Open the tool from one of your courses to create a group in it."))
     form = {"name": "", "description": "", "kind": "manual", "rule": ""}
     errors: dict = {}
     if request.method == "POST":

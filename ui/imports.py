@@ -9,6 +9,7 @@ group without ``create_groups``, a file of users) and the commit is refused unti
 from __future__ import annotations
 
 from flask import Response, redirect, render_template, request, stream_with_context
+from flask_babel import gettext as _
 
 from provisioning import permissions
 from provisioning.errors import Forbidden, InvalidInput, NotFound
@@ -19,7 +20,7 @@ from provisioning.lti import launch as lti_launch
 from provisioning.models.imports import IMPORT_FORMATS
 from ui.batch import managed_group
 from ui.blueprint import ID, bp, rule
-from ui.guard import actor, form_int, principal, rt, ui_url
+from ui.guard import actor, form_int, principal, rt, translated, ui_url
 
 
 def _uploader() -> int:
@@ -48,7 +49,7 @@ def upload():
     file = request.files.get("file")
     if file is None or not file.filename:
         return render_template(
-            "ui/upload.html", error="Choose a .csv, .txt or .xlsx file.", target=target, formats=IMPORT_FORMATS
+            "ui/upload.html", error=_("Choose a .csv, .txt or .xlsx file."), target=target, formats=IMPORT_FORMATS
         ), 400
     group_name = (request.form.get("group_name") or "").strip() or None
     options = preview.ImportOptions(
@@ -115,7 +116,9 @@ def import_commit(import_id: int):
     tenant_id, p = _import(import_id), principal()
     refusals = permissions.import_refusals(rt(), p, import_id)
     if refusals:
-        raise Forbidden("This upload can't be committed: " + " ".join(refusals))
+        raise Forbidden(
+            _("This upload can't be committed: %(reasons)s", reasons=" ".join(translated(r) for r in refusals))
+        )
     if p.role == "manager":
         # New groups (create_groups) become groups of the manager's course before the job runs.
         for group_id in scope.create_new_groups(rt(), tenant_id, import_id, actor()):

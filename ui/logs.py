@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from flask import Response, jsonify, redirect, render_template, request, stream_with_context
+from flask_babel import gettext as _
 
 from provisioning import activity, operations, permissions
 from provisioning.batch import actions as batch_actions
@@ -18,7 +19,7 @@ from provisioning.services import certificates, groups, notifications, tasks
 from provisioning.services import signin_links as ui_links
 from ui.blueprint import ID, bp, rule
 from ui.groups import page_number
-from ui.guard import actor, principal, rt, ui_url
+from ui.guard import actor, principal, rt, translated, ui_url
 
 FINISHED = ("succeeded", "failed", "cancelled")
 # Where a batch action's job has got to (for resuming it); nothing a reader of the result needs.
@@ -36,15 +37,15 @@ class Mention:
 
 def action_words(action: str) -> str:
     """A batch action in words, e.g. "Reactivate users"."""
-    label = ACTIONS[action].label
-    return f"{label} users" if " " not in label else f"{label} (users)"
+    label = translated(ACTIONS[action].label)
+    return _("%(action)s users", action=label) if " " not in label else _("%(action)s (users)", action=label)
 
 
 def operation_words(op) -> str:
     action = (op.params or {}).get("action")
     if op.type == "batch_action" and action in ACTIONS:
         return action_words(action)
-    return OPERATION_TYPES.get(op.type, op.type.replace("_", " ").capitalize())
+    return translated(OPERATION_TYPES.get(op.type, op.type.replace("_", " ").capitalize()))
 
 
 def _actor_id(name: str | None) -> int | None:
@@ -175,7 +176,9 @@ def _day(name: str, end: bool = False) -> datetime | None:
     try:
         day = datetime.strptime(raw, "%Y-%m-%d").date()
     except ValueError:
-        raise InvalidInput(f"{name} must be a date (YYYY-MM-DD).", details={name: ["Must be YYYY-MM-DD."]}) from None
+        raise InvalidInput(
+            _("Enter the date as YYYY-MM-DD, e.g. 2026-03-31."), details={name: [_("Must be YYYY-MM-DD.")]}
+        ) from None
     # "until" includes its whole day: the services compare with < until.
     return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
 
