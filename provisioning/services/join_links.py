@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
+from provisioning.i18n import best_language
 from provisioning.models import Invitation, Tenant, User, utcnow
 from provisioning.runtime import Runtime
 from provisioning.settings_catalog import stored
@@ -41,6 +42,8 @@ class JoinLink:
     state: State
     tenant_name: str | None = None
     join_url: str | None = None
+    # The invited person's language tag, else the tenant's default language (the page speaks it).
+    language: str | None = None
 
 
 def _serializer(rt: Runtime) -> URLSafeTimedSerializer:
@@ -78,11 +81,17 @@ def _state(s: Session, tenant_id: int, user_id: int, sent: int, *, lock: bool) -
     return "ok", invitation
 
 
-def _outcome(s: Session, tenant_id: int | None, state: State) -> JoinLink:
+def _outcome(s: Session, tenant_id: int | None, state: State, user_id: int | None = None) -> JoinLink:
     tenant = s.get(Tenant, tenant_id) if tenant_id is not None else None
     if tenant is None:
         return JoinLink("invalid" if state == "ok" else state)
-    return JoinLink(state, tenant.name, stored(tenant.settings, "join_url"))
+    own = (
+        s.scalar(select(User.language).where(User.tenant_id == tenant.id, User.id == user_id))
+        if user_id is not None
+        else None
+    )
+    language = best_language(own, stored(tenant.settings, "default_language"))
+    return JoinLink(state, tenant.name, stored(tenant.settings, "join_url"), language)
 
 
 def check_join_link(rt: Runtime, token: str) -> JoinLink:
@@ -92,7 +101,7 @@ def check_join_link(rt: Runtime, token: str) -> JoinLink:
         if ids is None:
             return JoinLink(state)
         state, _ = _state(s, *ids, lock=False)
-        return _outcome(s, ids[0], state)
+        return _outcome(s, ids[0], state, ids[1])
 
 
 def use_join_link(rt: Runtime, token: str) -> JoinLink:
@@ -108,4 +117,4 @@ def use_join_link(rt: Runtime, token: str) -> JoinLink:
             actor = Actor(name=f"user {user_id}", channel="join", user_id=user_id)
             record(s, tenant_id, actor, USED, OBJECT_TYPE, f"{user_id}.{sent}", {"user_id": user_id})
             record(s, tenant_id, actor, "user.invitation.accepted", "user", user_id, {"via": "join link"})
-        return _outcome(s, tenant_id, state)
+        return _outcome(s, tenant_id, state, user_id)
