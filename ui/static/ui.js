@@ -86,7 +86,9 @@
             }
           } else if (data.count !== null) {
             out.className = "form-text";
-            out.textContent = data.count + (data.count === 1 ? " user matches" : " users match") + " this rule now.";
+            // The sentence in the page's language, from the template (data-one, data-many).
+            var sentence = editor.getAttribute(data.count === 1 ? "data-one" : "data-many") || "{num}";
+            out.textContent = sentence.replace("{num}", data.count);
             data.sample.forEach(function (u) {
               var li = document.createElement("li");
               li.textContent = (u.name ? u.name + " " : "") + (u.email ? "<" + u.email + ">" : "");
@@ -106,8 +108,13 @@
     var stopForm = document.getElementById("stop-form");
     function render(data) {
       setProgress(bar, data.percent);
-      status.textContent = data.status + (data.cancel_requested && !data.finished ? " (stopping)" : "");
-      count.textContent = data.done + (data.total !== null ? " of " + data.total : "");
+      // Words in the page's language, from the template (data-words).
+      var words = JSON.parse(progress.getAttribute("data-words") || "{}");
+      status.textContent = (words[data.status] || data.status) +
+        (data.cancel_requested && !data.finished ? " (" + (words.stopping || "stopping") + ")" : "");
+      count.textContent = data.total !== null
+        ? (words.of || "{done} of {total}").replace("{done}", data.done).replace("{total}", data.total)
+        : String(data.done);
       if (data.finished) {
         if (stopForm) { stopForm.hidden = true; }
         var facts = document.getElementById("result-facts");
