@@ -121,7 +121,8 @@
         facts.textContent = "";
         Object.keys(data.result).forEach(function (k) {
           var dt = document.createElement("dt"), dd = document.createElement("dd");
-          dt.textContent = k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, " ");
+          var labels = JSON.parse(facts.getAttribute("data-labels") || "{}");
+          dt.textContent = labels[k] || k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, " ");
           dd.textContent = typeof data.result[k] === "object" ? JSON.stringify(data.result[k]) : data.result[k];
           facts.appendChild(dt); facts.appendChild(dd);
         });
