@@ -380,10 +380,7 @@ def too_large(exc):
 @bp.errorhandler(DomainError)
 def domain_error(exc: DomainError):
     if isinstance(exc, NotFound):
-        # The core's message names ids and internals: people read what it means for them.
-        return page_error(
-            _("Not found"), _("What you are looking for does not exist (any more), or is not yours to see."), 404
-        )
+        return page_error(_("Not found"), exc.message, 404)
     if isinstance(exc, LimitExceeded) and exc.limit != "seats":  # a size or row limit, as the admin API says
         return page_error(_("The file is too large"), exc.message, 413)
     if isinstance(exc, (Forbidden, LimitExceeded)):
