@@ -42,7 +42,9 @@ def init_api(app: Flask) -> Api:
         lti_roster,
         lti_settings,
         members,
+        notifications,
         operations,
+        reports,
         rules,
         settings,
         tasks,
@@ -62,7 +64,9 @@ def init_api(app: Flask) -> Api:
         rules,  # courses, enrollments, automatic-group rules
         batch_actions,
         emails,
-        tasks,  # batch actions, email log, users' tasks and records
+        notifications,
+        tasks,  # batch actions, email log, automatic notifications, users' tasks and records
+        reports,  # group progress reports, their runs and schedules
         lti_roster,
         lti_settings,
         lti_registrations,

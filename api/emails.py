@@ -16,7 +16,7 @@ from api.schemas import (
 )
 from provisioning.batch import messages
 from provisioning.mail import outbox
-from provisioning.models import EMAIL_KINDS, EMAIL_STATUSES
+from provisioning.models import EMAIL_KINDS, EMAIL_STATUSES, TRIGGERS
 
 blp = Blueprint("emails", __name__, description="Emails: the log of what was sent, and messages to groups.")
 require_admin(blp)
@@ -25,6 +25,9 @@ require_admin(blp)
 class EmailSchema(Schema):
     id = fields.Integer()
     kind = fields.String()
+    trigger = fields.String(
+        allow_none=True, metadata={"description": "The automatic notification's trigger; null for other emails."}
+    )
     to = fields.String(attribute="to_address")
     user_id = fields.Integer(allow_none=True)
     operation_id = fields.Integer(allow_none=True)
@@ -44,6 +47,7 @@ class EmailSchema(Schema):
 class EmailQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(EMAIL_STATUSES))
     kind = fields.String(validate=validate.OneOf(EMAIL_KINDS))
+    trigger = fields.String(validate=validate.OneOf(TRIGGERS))
     to = fields.String(validate=validate.Length(max=320))
     user_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
     operation_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
@@ -63,12 +67,13 @@ EmailPage = page_schema(EmailSchema, "EmailPage")
 @blp.arguments(EmailQuery, location="query")
 @blp.response(200, EmailPage)
 def list_emails(args):
-    """The email log, newest first: filter by status, kind, recipient, user, operation and time."""
+    """The email log, newest first: filter by status, kind, trigger, recipient, user, operation and time."""
     page = outbox.list_emails(
         runtime(),
         tenant_id(),
         status=args.get("status"),
         kind=args.get("kind"),
+        trigger=args.get("trigger"),
         to=args.get("to"),
         user_id=args.get("user_id"),
         operation_id=args.get("operation_id"),

@@ -17,7 +17,7 @@ from api.schemas import (
     page_schema,
 )
 from provisioning.exports import csv_lines
-from provisioning.imports import edits, preview, report, templates
+from provisioning.imports import edits, people, preview, report, templates
 from provisioning.imports.apply import commit_import
 from provisioning.models.imports import IMPORT_FORMATS, IMPORT_MODES
 
@@ -29,7 +29,11 @@ class ImportForm(Schema):
     format = fields.String(load_default="auto", validate=validate.OneOf(("auto", *IMPORT_FORMATS)))
     group_id = fields.Integer(
         validate=validate.Range(min=1, max=2**63 - 1),
-        metadata={"description": "members format: the existing group to import into."},
+        metadata={
+            "description": "members format: the existing group to import into. users format: bulk add -- the new "
+            "people are created as invited and emailed an invitation, and everyone is added to this group. An "
+            "automatic group takes the file's people as always-included members (its rule's include list)."
+        },
     )
     group_name = fields.String(
         validate=validate.Length(min=1, max=400),
@@ -73,6 +77,9 @@ class GroupPreview(Schema):
         allow_none=True, metadata={"description": "Once committed: the preview's forecast of members_after."}
     )
     listed = fields.Integer(metadata={"description": "Members the file lists for this group (preview)."})
+    automatic = fields.Boolean(metadata={"description": "An automatic group: the people join its include list."})
+    included_before = fields.Integer(metadata={"description": "Automatic group: always-included people now."})
+    included_after = fields.Integer(metadata={"description": "Automatic group: always-included people after."})
 
 
 class ImportResult(Schema):
@@ -88,6 +95,9 @@ class ImportResult(Schema):
     groups_created = fields.Integer()
     users_created = fields.Integer()
     users_updated = fields.Integer()
+    members_added = fields.Integer(metadata={"description": "Import into one group: members it added."})
+    invited = fields.Integer(metadata={"description": "Bulk add: invitation emails queued, one per user created."})
+    included = fields.Integer(metadata={"description": "Automatic group: people added to its include list."})
 
 
 class RowError(Schema):
@@ -160,7 +170,26 @@ class ImportEdit(StrictSchema):
     exclude_members = fields.List(fields.Nested(ExcludedMember), validate=validate.Length(max=100_000))
 
 
+class PersonSchema(Schema):
+    row = fields.Integer()
+    email = fields.String(allow_none=True)
+    username = fields.String(allow_none=True)
+    first_name = fields.String(allow_none=True)
+    last_name = fields.String(allow_none=True)
+    language = fields.String(allow_none=True)
+    department = fields.String(allow_none=True)
+    user_id = fields.Integer(allow_none=True)
+    new = fields.Boolean(metadata={"description": "No user has this email: the commit creates and invites them."})
+    user_status = fields.String(allow_none=True)
+    already_member = fields.Boolean()
+
+
+class PeopleQuery(PageQuery):
+    kind = fields.String(load_default="all", validate=validate.OneOf(people.KINDS))
+
+
 ErrorPage = page_schema(RowError, "ImportErrorPage")
+PersonPage = page_schema(PersonSchema, "ImportPersonPage")
 ImportPage = page_schema(ImportSchema, "ImportPage")
 
 
@@ -223,6 +252,22 @@ def list_errors(args, import_id):
     }
 
 
+@blp.get("/imports/<int:import_id>/people")
+@blp.arguments(PeopleQuery, location="query")
+@blp.response(200, PersonPage)
+def list_people(args, import_id):
+    """The people the import names, in file order: new (created and invited on commit) or existing."""
+    page = people.list_people(
+        runtime(), tenant_id(), import_id, kind=args["kind"], page=args["page"], per_page=args["per_page"]
+    )
+    return {
+        "items": [people.person_item(r) for r in page.items],
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+    }
+
+
 @blp.post("/imports/<int:import_id>/commit")
 @blp.response(202, OperationAccepted)
 def commit(import_id):
@@ -254,7 +299,8 @@ def _prepend(first, rest):
 @blp.get("/imports/templates/<string:filename>")
 @blp.response(200, content_type="application/octet-stream")
 def download_template(filename):
-    """The template of a format: members, user-groups, group-users, users or enrollments; .csv or .xlsx."""
+    """The template of a format (members, user-groups, group-users, users, enrollments) or bulk-add-members;
+    .csv or .xlsx."""
     name, _, extension = filename.rpartition(".")
     content, mimetype = templates.template(name, extension)
     return Response(

@@ -18,6 +18,7 @@ from api.schemas import (
 from api.users import UserSchema
 from provisioning import limits
 from provisioning.models import MEMBERSHIP_SOURCES
+from provisioning.rules import definition as rule_definition
 from provisioning.services import memberships
 
 blp = Blueprint("members", __name__, description="Members of a group.")
@@ -27,16 +28,24 @@ require_admin(blp)
 class MemberSchema(UserSchema):
     """The user plus how and when they joined the group."""
 
-    source = fields.String(metadata={"enum": list(MEMBERSHIP_SOURCES)})
+    source = fields.String(
+        metadata={
+            "enum": [*MEMBERSHIP_SOURCES, "included"],
+            "description": "How they joined; included: on an automatic group's include list (a member file "
+            "or the rule exceptions), so re-evaluating the rule never removes them.",
+        }
+    )
+    always_included = fields.Boolean(metadata={"description": "On the automatic group's include list."})
     added_at = fields.DateTime()
 
 
 class Member:
     """A (User, Membership) row seen as one object: the user's attributes plus source and added_at."""
 
-    def __init__(self, user, membership) -> None:
+    def __init__(self, user, membership, included: frozenset[int] = frozenset()) -> None:
         self._user = user
-        self.source = membership.source
+        self.always_included = user.id in included
+        self.source = "included" if self.always_included else membership.source
         self.added_at = membership.added_at
 
     def __getattr__(self, name):
@@ -89,7 +98,8 @@ MemberPage = page_schema(MemberSchema, "MemberPage")
 def list_members(args, group_id):
     """Members of a group with their user attributes and last login, by user id."""
     page = memberships.list_members(runtime(), tenant_id(), group_id, **args)
-    return page_response(page, [Member(user, membership) for user, membership in page.items])
+    included = rule_definition.always_included(runtime(), tenant_id(), group_id)
+    return page_response(page, [Member(user, membership, included) for user, membership in page.items])
 
 
 @blp.post("/groups/<int:group_id>/members")

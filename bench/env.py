@@ -124,7 +124,7 @@ class Bench:
         _, scim = tokens.create_token(self.rt, t.id, "scim", "bench scim")
         return Tenant(t.id, {"Authorization": f"Bearer {admin}"}, {"Authorization": f"Bearer {scim}"})
 
-    def seed_users(self, tenant_id: int, n: int, prefix: str) -> tuple[int, int]:
+    def seed_users(self, tenant_id: int, n: int, prefix: str, *, analyze: bool = True) -> tuple[int, int]:
         """n users in one INSERT ... SELECT generate_series; every 20th matches the rule benchmark.
 
         Returns (lowest id, highest id).  department is "X" for every 5th, the email domain
@@ -149,7 +149,8 @@ class Bench:
             "WHERE tenant_id = %(t)s AND id BETWEEN %(lo)s AND %(hi)s",
             {"t": tenant_id, "lo": lo, "hi": hi},
         )
-        self.sql("ANALYZE users")
+        if analyze:
+            self.sql("ANALYZE users")
         return lo, hi
 
     def seed_group(self, tenant_id: int, name: str, *, kind: str = "manual", rule: str | None = None) -> int:

@@ -14,17 +14,28 @@ RSS_LIMIT_MB = 256
 def _import(bench: Bench, tenant, content: bytes, filename: str, **form) -> tuple[float, float, dict]:
     """Preview then commit one file through the admin API; returns (preview s, job s, operation result)."""
     start = time.perf_counter()
+    import_id = upload_preview(bench, tenant, content, filename, **form)
+    previewed = time.perf_counter()
+    result = bench.wait_operation(commit(bench, tenant, import_id))
+    return previewed - start, time.perf_counter() - previewed, result
+
+
+def upload_preview(bench: Bench, tenant, content: bytes, filename: str, **form) -> int:
+    """POST /api/v1/imports (the preview); returns the import's id, or raises on any row error."""
     data = {k: str(v) for k, v in form.items()}
     data["file"] = (io.BytesIO(content), filename)
     r = bench.client.post("/api/v1/imports", data=data, headers=tenant.admin, content_type="multipart/form-data")
     if r.status_code != 201 or r.json["error_count"]:
         raise BenchError(f"import preview: {r.status_code} {str(r.json)[:500]}")
-    previewed = time.perf_counter()
-    c = bench.client.post(f"/api/v1/imports/{r.json['id']}/commit", headers=tenant.admin)
+    return r.json["id"]
+
+
+def commit(bench: Bench, tenant, import_id: int) -> int:
+    """POST /api/v1/imports/{id}/commit; returns the Operation's id."""
+    c = bench.client.post(f"/api/v1/imports/{import_id}/commit", headers=tenant.admin)
     if c.status_code != 202:
         raise BenchError(f"import commit: {c.status_code} {c.json}")
-    result = bench.wait_operation(c.json["operation_id"])
-    return previewed - start, time.perf_counter() - previewed, result
+    return c.json["operation_id"]
 
 
 def member_import(bench: Bench, n: int) -> list[Result]:
@@ -113,6 +124,92 @@ def user_import(bench: Bench, n: int) -> list[Result]:
             ours_label="API preview + commit + RQ worker",
             baseline_label="INSERT ... SELECT unnest",
             target=3,
+            extra={
+                "preview_s": round(preview_s, 3),
+                "job_s": round(job_s, 3),
+                "worker_peak_rss_mb": round(worker.peak_rss_mb or 0, 1),
+            },
+        )
+    ]
+
+
+def bulk_add_members(bench: Bench, n: int) -> list[Result]:
+    """Bulk add (issue 17): n new people from the bulk-add template into one group, each invited by email,
+    vs raw INSERTs of the same rows: users, memberships, invitations and outbox emails (another tenant)."""
+    tenant, other = bench.tenant(), bench.tenant()
+    for t in (tenant.id, other.id):
+        bench.sql(
+            'UPDATE tenants SET settings = settings || \'{"join_url": "https://lms.example.edu/join"}\'::jsonb '
+            "WHERE id = %(t)s",
+            {"t": t},
+        )
+    group, twin = bench.seed_group(tenant.id, "Bulk added"), bench.seed_group(other.id, "Inserted")
+    people = [
+        (f"new{i}", f"new{i}@example.com", f"Given{i}", f"Family{i}", "de" if i % 2 else "en", f"D{i % 37}")
+        for i in range(1, n + 1)
+    ]
+    content = rows_csv("username,email,first_name,last_name,language,department", people)
+    with bench.worker() as worker:
+        preview_s, job_s, result = _import(bench, tenant, content, "bulk-add-members.csv", group_id=group)
+    members = bench.scalar("SELECT count(*) FROM memberships WHERE group_id = %(g)s", {"g": group})
+    emails = bench.scalar(
+        "SELECT count(*) FROM email_messages WHERE tenant_id = %(t)s AND kind = 'invitation'", {"t": tenant.id}
+    )
+    if members != n or emails != n or result.get("invited") != n:
+        raise BenchError(f"bulk add: {members} members and {emails} invitations of {n} ({result})")
+
+    columns = [list(c) for c in zip(*people)]
+    with bench.raw() as conn:
+        start = time.perf_counter()
+        conn.execute(
+            """
+            WITH u AS (
+                INSERT INTO users (tenant_id, email, username, email_key, username_key, given_name, family_name,
+                                   language, department, active, status, role, custom_attributes, extra,
+                                   created_at, updated_at, version)
+                SELECT %(t)s, e, u, lower(e), lower(u), g, f, l, d, true, 'invited', 'learner', '{}'::jsonb,
+                       '{}'::jsonb, now(), now(), 1
+                FROM unnest(%(u)s::text[], %(e)s::text[], %(g)s::text[], %(f)s::text[], %(l)s::text[],
+                            %(d)s::text[]) AS r(u, e, g, f, l, d)
+                RETURNING id, email, given_name
+            ), m AS (
+                INSERT INTO memberships (group_id, user_id, tenant_id, source, added_at)
+                SELECT %(g_id)s, id, %(t)s, 'csv', now() FROM u
+            ), i AS (
+                INSERT INTO invitations (user_id, tenant_id, status, sent_count, invited_by, created_at, last_sent_at)
+                SELECT id, %(t)s, 'pending', 1, 'bench', now(), now() FROM u
+            )
+            INSERT INTO email_messages (tenant_id, user_id, kind, to_address, subject, text_body, html_body, status,
+                                        attempts, next_attempt_at, created_at, updated_at)
+            SELECT %(t)s, id, 'invitation', email, 'You are invited to join Bench',
+                   'Hello ' || given_name || E',\n\nJoin here: https://lms.example.edu/join\n',
+                   '<p>Hello ' || given_name || '</p><p><a href="https://lms.example.edu/join">Join</a></p>',
+                   'queued', 0, now(), now(), now()
+            FROM u
+        """,
+            {
+                "t": other.id,
+                "g_id": twin,
+                "u": columns[0],
+                "e": columns[1],
+                "g": columns[2],
+                "f": columns[3],
+                "l": columns[4],
+                "d": columns[5],
+            },
+        )
+        conn.commit()
+        insert_s = time.perf_counter() - start
+    return [
+        Result(
+            "bulk add members (create + add + invite)",
+            n,
+            preview_s + job_s,
+            insert_s,
+            ours_label="API preview + commit + RQ worker",
+            baseline_label="INSERT users, memberships, invitations, email_messages (unnest)",
+            target=3,
+            limits={"worker peak RSS MB": {"value": worker.peak_rss_mb or 0.0, "max": RSS_LIMIT_MB}},
             extra={
                 "preview_s": round(preview_s, 3),
                 "job_s": round(job_s, 3),

@@ -16,6 +16,7 @@ from provisioning.batch import messages
 from provisioning.imports.apply import apply_import_chunk
 from provisioning.lti import roster as lti_roster
 from provisioning.mail import outbox
+from provisioning.reports import runs as report_runs
 from provisioning.rules import evaluation as rule_evaluation
 from provisioning.runtime import Runtime
 from provisioning.services import memberships
@@ -30,6 +31,7 @@ HANDLERS: dict[str, ChunkHandler] = {
     batch_actions.OPERATION_TYPE: batch_actions.batch_action_chunk,
     messages.OPERATION_TYPE: messages.group_message_chunk,
     outbox.SEND_OPERATION: outbox.send_emails_chunk,
+    report_runs.OPERATION_TYPE: report_runs.report_chunk,
 }
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from rq.timeouts import JobTimeoutException
 
 from jobs.handlers import HANDLERS
-from provisioning import operations
+from provisioning import operations, statistics
 from provisioning.errors import DomainError
 from provisioning.observability import metrics
 from provisioning.observability.context import job_context
@@ -100,6 +100,7 @@ def _run_claimed(rt: Runtime, op, me: str, stopping: threading.Event | None) -> 
                     operations.finish(
                         rt, operation_id, "cancelled", worker=me, result={**(done.result or {}), "cancelled": True}
                     )
+                    statistics.analyse_after(rt, op.type, done.progress_done or 0)  # the chunks before Stop
                     return "cancelled"
                 if _shutdown.is_set() or (stopping is not None and stopping.is_set()):
                     return _hand_back(rt, operation_id, me)
@@ -109,6 +110,8 @@ def _run_claimed(rt: Runtime, op, me: str, stopping: threading.Event | None) -> 
                 checkpoint = new_checkpoint
         final = operations.get_operation(rt, op.tenant_id, operation_id)
         operations.finish(rt, operation_id, "succeeded", result=final.result, worker=me)
+        # Fresh statistics for the tables a bulk job wrote, before the next query plans on them.
+        statistics.analyse_after(rt, op.type, final.progress_done or 0)
         return "succeeded"
     except operations.LostOwnership:
         log.warning("operation %s was taken over by another worker; this one stops", operation_id)

@@ -1,4 +1,4 @@
-"""The worker's schedule: the periodic full re-evaluation of automatic groups.
+"""The worker's schedules: the periodic full re-evaluation of automatic groups, and scheduled reports.
 
 Every worker runs this thread (when RULES_EVALUATE_INTERVAL > 0); the database decides
 which of them starts a period's evaluation (provisioning/services/rule_schedule.py), so
@@ -11,6 +11,8 @@ import logging
 import threading
 import time
 
+from jobs.queue import InProcessQueue
+from provisioning.reports.runs import start_due_reports
 from provisioning.rules.schedule import start_due_evaluations
 from provisioning.runtime import Runtime
 
@@ -50,3 +52,40 @@ class RuleSchedule:
             to_next = interval - time.time() % interval + 0.01
             if self._stop.wait(min(self.every, to_next)):
                 return
+
+
+class ReportScheduler:
+    """Starts the scheduled reports that are due (provisioning/reports/runs.py), now and every
+    ``every`` seconds, on a daemon thread; the schedules' row locks make several workers start each once."""
+
+    def __init__(self, rt: Runtime, every: float = MAX_CHECK_SECONDS) -> None:
+        self.rt = rt
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="provisioning-report-schedule", daemon=True)
+
+    def start(self) -> ReportScheduler:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = 5) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                start_due_reports(self.rt)
+            except Exception as exc:  # noqa: BLE001 - the database may be down; look again later
+                log.warning("scheduled reports failed to start (%s: %s); will retry", type(exc).__name__, exc)
+            if self._stop.wait(self.every):
+                return
+
+
+def start_in_process_report_scheduler(rt: Runtime) -> ReportScheduler | None:
+    """In the embedded default (jobs on a thread of this process, swept in-process), start the scheduled
+    reports here too; None when jobs go to RQ (the worker does it) or in-process sweeping is off (tests)."""
+    if rt.settings.jobs_sweep_interval <= 0 or not isinstance(rt.queue, InProcessQueue):
+        return None
+    return ReportScheduler(rt).start()

@@ -26,7 +26,7 @@ from rq.serializers import JSONSerializer
 from jobs import runner, tasks
 from jobs.bootstrap import build_runtime
 from jobs.queue import RQQueue
-from jobs.schedule import RuleSchedule
+from jobs.schedule import ReportScheduler, RuleSchedule
 from jobs.sweep import Sweeper, sweep_quietly
 from provisioning.config import ConfigurationError, Settings
 from provisioning.observability.logs import configure_logging
@@ -61,11 +61,13 @@ def run_worker(rt: Runtime, *, burst: bool = False, queues: Sequence[str] | None
     tasks.use_runtime(rt)
     runner.reset_shutdown()
     sweep_quietly(rt)
-    sweeper = schedule = None
+    sweeper = schedule = reports = None
     if not burst and rt.settings.jobs_sweep_interval > 0:
         sweeper = Sweeper(rt, rt.settings.jobs_sweep_interval, sweep_now=False).start()  # swept just above
     if not burst and rt.settings.rules_evaluate_interval > 0:
         schedule = RuleSchedule(rt).start()
+    if not burst:
+        reports = ReportScheduler(rt).start()
     worker = OperationWorker(rq_queues, connection=connection, serializer=JSONSerializer)
     log.info("worker %s listening on %s", worker.name, ", ".join(names))
     try:
@@ -75,6 +77,8 @@ def run_worker(rt: Runtime, *, burst: bool = False, queues: Sequence[str] | None
             sweeper.stop()
         if schedule is not None:
             schedule.stop()
+        if reports is not None:
+            reports.stop()
         runner.reset_shutdown()
         tasks.use_runtime(None)
 

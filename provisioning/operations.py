@@ -66,8 +66,13 @@ def start_operation(
     actor: Actor,
     *,
     total: int | None = None,
+    logged_params: dict[str, Any] | None = None,
 ) -> Operation:
-    """Add a queued Operation to the caller's unit of work and enqueue it after commit."""
+    """Add a queued Operation to the caller's unit of work and enqueue it after commit.
+
+    ``logged_params``: what the "requested" event records instead of ``params`` (when those hold a
+    long list, e.g. the ids of the users an evaluation covers).
+    """
     op = Operation(
         tenant_id=tenant_id,
         type=type,
@@ -80,7 +85,15 @@ def start_operation(
     )
     session.add(op)
     session.flush()
-    record(session, tenant_id, actor, f"operation.{type}.requested", "operation", op.id, {"params": params})
+    record(
+        session,
+        tenant_id,
+        actor,
+        f"operation.{type}.requested",
+        "operation",
+        op.id,
+        {"params": params if logged_params is None else logged_params},
+    )
     op_id = op.id
     on_commit(session, lambda: enqueue_quietly(rt, op_id))
     return op

@@ -17,6 +17,7 @@ import scim
 import ui
 from api import init_api
 from jobs.bootstrap import build_runtime
+from jobs.schedule import start_in_process_report_scheduler
 from jobs.sweep import start_in_process_sweeper
 from provisioning.config import Settings
 from provisioning.runtime import Runtime
@@ -66,12 +67,14 @@ def create_app(config: Mapping[str, Any] | Settings | None = None, *, runtime: R
 
 
 def _start_background(app: Flask, runtime: Runtime) -> None:
-    """The embedded default also sweeps for lost jobs in-process (the RQ worker does it otherwise).
+    """The embedded default also sweeps for lost jobs and starts scheduled reports in-process (the RQ
+    worker does both otherwise).
 
-    The sweeper (None when disabled or on RQ) is kept in ``app.extensions["jobs_sweeper"]``
-    so an embedding program or a test can stop it.
+    The sweeper and the report scheduler (None when disabled or on RQ) are kept in
+    ``app.extensions["jobs_sweeper"]`` and ``["report_scheduler"]`` so an embedding program or a test can stop them.
     """
     app.extensions["jobs_sweeper"] = start_in_process_sweeper(runtime)
+    app.extensions["report_scheduler"] = start_in_process_report_scheduler(runtime)
 
 
 def runtime_of(app: Flask) -> Runtime:

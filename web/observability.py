@@ -6,6 +6,8 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from sqlalchemy import exc as sa_exc
@@ -42,27 +44,66 @@ def _finish(response: Response) -> Response:
     request_id = g.get("request_id") or context.new_request_id()
     response.headers[REQUEST_ID_HEADER] = request_id
     started = g.get("request_started")
-    seconds = time.perf_counter() - started if started is not None else 0.0
     # The route template (/api/v1/groups/<int:group_id>), never the raw path: bounded label values.
     route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
-    metrics.observe_request(request.method, route, response.status_code, seconds)
+    line = {
+        "request_id": request_id,
+        "method": request.method,
+        "path": request.path,
+        "route": route,
+        "status": response.status_code,
+        "remote_addr": request.remote_addr,
+    }
+    if response.is_streamed and not response.direct_passthrough:
+        # The body is produced after this hook returns (an export runs its query then): the request is
+        # logged when the server has sent the last byte, or when producing the body failed.  A file sent
+        # as it is (static files: direct_passthrough) keeps the server's file wrapper (sendfile).
+        response.response = _streamed(response.response, line, started)
+        return response
+    _log_request(line, started)
+    return response
+
+
+def _streamed(body: Iterable[Any], line: dict[str, Any], started: float | None) -> Iterator[Any]:
+    """``body``, logged with its real duration when it ends; an error while streaming is one log line.
+
+    The status line has gone out already, so nothing can be sent in its place: the client sees a
+    cut-off body.  The error (a query cancelled by statement_timeout or by an operator, the database
+    gone) is logged as one warning naming it, never as a traceback (issue 18).
+    """
+    failed: str | None = None
+    try:
+        yield from body
+    except GeneratorExit:  # the client went away: nothing more to send
+        failed = "client disconnected"
+        raise
+    except Exception as exc:  # noqa: BLE001 - the response has started: log it, end the body
+        failed = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+        log.warning(
+            "%s %s streamed response stopped: %s",
+            line["method"],
+            line["path"],
+            failed,
+            extra={**line, "error": failed},
+        )
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        _log_request(line if failed is None else {**line, "stream_error": failed}, started)
+
+
+def _log_request(line: dict[str, Any], started: float | None) -> None:
+    seconds = time.perf_counter() - started if started is not None else 0.0
+    metrics.observe_request(line["method"], line["route"], line["status"], seconds)
     log.info(
         "%s %s %s %.1f ms",
-        request.method,
-        request.path,
-        response.status_code,
+        line["method"],
+        line["path"],
+        line["status"],
         seconds * 1000,
-        extra={
-            "request_id": request_id,
-            "method": request.method,
-            "path": request.path,
-            "route": route,
-            "status": response.status_code,
-            "duration_ms": round(seconds * 1000, 2),
-            "remote_addr": request.remote_addr,
-        },
+        extra={**line, "duration_ms": round(seconds * 1000, 2)},
     )
-    return response
 
 
 def _forget(_exc) -> None:

@@ -27,9 +27,10 @@ from provisioning.chunking import next_size, timed
 from provisioning.db import id_in
 from provisioning.errors import Conflict, Forbidden, InvalidInput, NotFound
 from provisioning.filters.translate import InvalidFilter, compile_filter
-from provisioning.models import ExportChunk, Group, Membership, Operation, User
+from provisioning.models import ExportChunk, Membership, Operation, User
 from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.rules import definition as rules
+from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
 from provisioning.store.groups import load_group
 
@@ -217,7 +218,7 @@ def run_chunk(
         ids, unknown, last = next_chunk(s, tenant_id, params["selection"], after, size)
         if not ids and not unknown:
             if at.reevaluate_all:
-                _evaluate_all_rules(s, rt, tenant_id, actor)
+                _evaluate_all_rules(s, rt, tenant_id, actor, _rule_change(params))
             return None
         ctx = StepContext(
             s=s, rt=rt, tenant_id=tenant_id, operation_id=operation_id, actor=actor, params=params["params"], seq=seq
@@ -236,7 +237,7 @@ def run_chunk(
             failures += [{"user_id": uid, "message": msg} for uid, msg in outcome.failed]
             failed_ids = {uid for uid, _ in outcome.failed}
             add_ranges(ranges, [i for i in ids if i not in failed_ids])
-            if _follow_rules(s, rt, tenant_id, params["action"], outcome.changed):
+            if _follow_rules(s, rt, tenant_id, params, outcome.changed):
                 reevaluate_all = True
         counts["processed"] = counts.get("processed", 0) + len(ids) + len(unknown) + (1 if refusal else 0)
         counts["failed"] = counts.get("failed", 0) + len(failures)
@@ -263,24 +264,34 @@ def run_chunk(
     return new.to_json()
 
 
-def _follow_rules(s: Session, rt: Runtime, tenant_id: int, action: str, changed: list[int]) -> bool:
+def _follow_rules(s: Session, rt: Runtime, tenant_id: int, params: dict[str, Any], changed: list[int]) -> bool:
     """Let automatic groups follow the users an action changed, in the chunk's transaction.
 
-    Returns True when there were too many to re-evaluate inline: the job then starts one
-    full evaluation per automatic group when it has finished.
+    Returns True when there were too many to re-evaluate inline: the job then queues one
+    evaluation per automatic group whose rule reads what the action changes, when it has finished.
     """
-    if action not in RULE_INPUTS or not changed:
+    if params["action"] not in RULE_INPUTS or not changed:
         return False
     if len(changed) > rules.INLINE_USERS:
         return True
-    rules.reevaluate_users(s, tenant_id, changed, rt=rt)
+    rules.reevaluate_users(s, tenant_id, changed, rt=rt, change=_rule_change(params))
     return False
 
 
-def _evaluate_all_rules(s: Session, rt: Runtime, tenant_id: int, actor: Actor) -> None:
-    for group in s.scalars(
-        select(Group).where(Group.tenant_id == tenant_id, Group.kind == "automatic", Group.rule.is_not(None))
-    ):
+def _rule_change(params: dict[str, Any]) -> Change:
+    """What an action changes, as rules see it: membership of its groups, or the users' attributes (and
+    their enrollments: a deactivation ends them)."""
+    given = params.get("params") or {}
+    if params["action"] == "add_to_groups":
+        return Change(groups=frozenset(int(g) for g in given.get("group_ids") or ()))
+    if params["action"] == "remove_from_group" and given.get("group_id") is not None:
+        return Change(groups=frozenset({int(given["group_id"])}))
+    return Change(attributes=True, enrollments=True)
+
+
+def _evaluate_all_rules(s: Session, rt: Runtime, tenant_id: int, actor: Actor, change: Change) -> None:
+    # One per dependent group, joining its pending evaluation if it has one (rules.pending).
+    for group in rules.dependent_groups(s, tenant_id, change):
         rules.start_evaluation(s, rt, group, actor)
 
 

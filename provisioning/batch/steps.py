@@ -21,6 +21,7 @@ from provisioning.activity import Actor, record_user_events
 from provisioning.db import id_in, insert_ignoring_conflicts
 from provisioning.errors import LimitExceeded
 from provisioning.i18n import N_
+from provisioning.mail import trigger_events
 from provisioning.mail.outbox import queue_emails
 from provisioning.mail.templates import greeting_name, recipient_language, render
 from provisioning.models import (
@@ -102,6 +103,7 @@ def deactivate(ctx: StepContext, ids: list[int]) -> Outcome:
 def reactivate(ctx: StepContext, ids: list[int]) -> Outcome:
     try:
         changed = lifecycle.reactivate_users(ctx.s, ctx.tenant_id, ids, ctx.actor)
+        trigger_events.seats_assigned(ctx.s, ctx.rt, ctx.tenant_id, changed, operation_id=ctx.operation_id)
     except LimitExceeded as exc:
         refused = list(
             ctx.s.scalars(
@@ -127,6 +129,7 @@ def add_to_groups(ctx: StepContext, ids: list[int]) -> Outcome:
         if added:
             touch_group(ctx.s, group.id)
             ctx.events(added, "user.added_to_group", group_id=group.id)
+            trigger_events.members_added(ctx.s, ctx.rt, ctx.tenant_id, group.id, added, operation_id=ctx.operation_id)
         changed.update(added)
     return Outcome(sorted(changed), _unchanged(ids, list(changed), "already_members"))
 

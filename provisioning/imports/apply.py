@@ -32,7 +32,21 @@ from provisioning.runtime import Runtime
 
 CHUNK_MAX = 50_000  # rows; the adaptive chunk size never grows beyond this (unless IMPORT_CHUNK_SIZE is larger)
 CHUNK_GROWTH = 2  # a chunk is at most twice (or half) the size of the one before
-COUNTERS = ("done", "applied", "skipped", "errors", "removed", "groups_created", "users_created", "users_updated")
+COUNTERS = (
+    "done",
+    "applied",
+    "skipped",
+    "errors",
+    "removed",
+    "groups_created",
+    "users_created",
+    "users_updated",
+    # An import into one group (group_target): members added, invitations queued, people always-included.
+    "members_added",
+    "invited",
+    "included",
+)
+GROUP_COUNTERS = ("members_added", "invited", "included")
 
 
 @dataclass
@@ -52,6 +66,9 @@ class ImportCheckpoint(Checkpoint):
     groups_created: int = 0
     users_created: int = 0
     users_updated: int = 0
+    members_added: int = 0
+    invited: int = 0
+    included: int = 0
     phase: str = "start"
     after: int = 0
     size: int = 0
@@ -69,6 +86,11 @@ class ImportCheckpoint(Checkpoint):
             last=int(data["last"]) if "last" in data else None,
             **{k: int(data.get(k, 0)) for k in COUNTERS},
         )
+
+    def to_json(self) -> dict[str, Any]:
+        # The counters of an import into one group are stored once they count something, so a
+        # checkpoint of any other import reads and writes back exactly as before they existed.
+        return {k: v for k, v in super().to_json().items() if k not in GROUP_COUNTERS or v}
 
     def add(self, counts: dict[str, int]) -> None:
         for key, value in counts.items():

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor
 from provisioning.imports.events import record_events, reevaluate_rules
 from provisioning.imports.marks import mark_rows, mark_staged, user_gone
+from provisioning.mail import trigger_events
 from provisioning.models import Course, Enrollment, User, utcnow
 from provisioning.models.imports import Import, ImportRow
+from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
 from provisioning.store.enrollments import inserted_completed_at, unchanged_completed_at, updated_completed_at
 
@@ -80,6 +82,13 @@ def apply_enrollments_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int
     )
     skipped = mark_rows(s, and_(chunk, same), "skipped", "Unchanged: already enrolled with this role and status.")
     now = utcnow()
+    before = trigger_events.completed_before(
+        s,
+        t,
+        list(
+            s.scalars(select(ImportRow.user_id).where(chunk, ImportRow.status == "ok", ImportRow.user_id.is_not(None)))
+        ),
+    )
     rows = (
         select(
             literal(t),
@@ -115,6 +124,10 @@ def apply_enrollments_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int
         errors = mark_rows(s, and_(chunk, user_gone(t)), "error", "Not applied: the user no longer exists.")
         errors += mark_rows(s, and_(chunk, ~_course_exists(t)), "error", "Not applied: the course no longer exists.")
     if saved:
+        # Automatic notifications: new enrollments, and enrollments completed by this chunk (once each).
+        saved_users = sorted({u for u, _, _ in saved})
+        trigger_events.enrollments_created(s, rt, t, saved_users, now, operation_id=imp.operation_id)
+        trigger_events.enrollments_completed(s, rt, t, saved_users, now, before, operation_id=imp.operation_id)
         external = dict(
             s.execute(
                 select(Course.id, Course.external_id).where(Course.id.in_(sorted({c for _, c, _ in saved})))
@@ -130,5 +143,5 @@ def apply_enrollments_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int
             course=[external[c] for _, c, _ in saved],
             status=[st for _, _, st in saved],
         )
-        reevaluate_rules(rt, s, t, sorted({u for u, _, _ in saved}))
+        reevaluate_rules(rt, s, t, sorted({u for u, _, _ in saved}), Change(enrollments=True))
     return {"applied": ok - skipped - errors, "skipped": skipped, "errors": errors}

@@ -11,6 +11,7 @@ from provisioning.activity import Actor, record_many
 from provisioning.models import utcnow
 from provisioning.models.imports import Import
 from provisioning.rules import definition as rules
+from provisioning.rules.references import ANY_CHANGE, Change
 from provisioning.runtime import Runtime
 
 
@@ -30,11 +31,12 @@ def event_row(
     }
 
 
-def reevaluate_rules(rt: Runtime, s: Session, tenant_id: int, user_ids: list[int]) -> None:
-    """Let automatic groups follow the users an import touched (in the chunk's own transaction)."""
+def reevaluate_rules(rt: Runtime, s: Session, tenant_id: int, user_ids: list[int], change: Change = ANY_CHANGE) -> None:
+    """Let the automatic groups whose rules read what changed follow the users an import touched
+    (in the chunk's own transaction)."""
     if user_ids:
-        # Many users at once make it start full evaluations (jobs) instead of inline passes.
-        rules.reevaluate_users(s, tenant_id, user_ids, rt=rt)
+        # Many users at once queue one evaluation of those users per dependent group instead of inline passes.
+        rules.reevaluate_users(s, tenant_id, user_ids, rt=rt, change=change)
 
 
 def record_member_events(s: Session, imp: Import, actor: Actor, action: str, pairs) -> None:

@@ -28,6 +28,9 @@ RESULT_FIGURES = (
     "groups_created",
     "users_created",
     "users_updated",
+    "members_added",  # an import into one group (formats/group_target.py)
+    "invited",
+    "included",
 )
 
 

@@ -177,8 +177,8 @@ def _check_options(options: ImportOptions) -> None:
     takes_group = options.format == "auto" or (chosen is not None and chosen.takes_group_target)
     if not takes_group and (options.group_id or options.group_name):
         raise InvalidInput(
-            "group_id and group_name only apply to the members format.",
-            details={"group_id": ["Only with format=members."]},
+            "group_id and group_name only apply to the members format (and group_id to the users format: bulk add).",
+            details={"group_id": ["Only with format=members or format=users."]},
         )
 
 

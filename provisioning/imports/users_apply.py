@@ -23,6 +23,7 @@ from provisioning.errors import LimitExceeded
 from provisioning.imports.events import record_events, reevaluate_rules
 from provisioning.imports.inserts import insert_from
 from provisioning.imports.marks import mark_rows, same_email, user_gone
+from provisioning.mail import trigger_events
 from provisioning.models import Tenant, User, utcnow
 from provisioning.models.imports import STAGED_USER_FIELDS, Import, ImportRow
 from provisioning.runtime import Runtime
@@ -114,6 +115,8 @@ def apply_users_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor)
         s, imp, actor, "user.created", "user", [uid for uid, _ in created], username=[name for _, name in created]
     )
     reevaluate_rules(rt, s, imp.tenant_id, sorted(set(updated) | {uid for uid, _ in created}))
+    # New users take a seat (they are invited, not deactivated): the seat_assigned notification, set-based.
+    trigger_events.seats_assigned(s, rt, imp.tenant_id, [uid for uid, _ in created], operation_id=imp.operation_id)
     return {
         "applied": existing + new - skipped - errors,
         "skipped": skipped,

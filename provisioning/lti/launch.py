@@ -8,7 +8,7 @@ and starts a roster sync when the course's roster is older than the tenant's set
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -22,6 +22,7 @@ from provisioning.identity_keys import identity_key
 from provisioning.lti.people import person_values
 from provisioning.lti.registrations import REVOKED, lti_settings
 from provisioning.lti.roster import start_roster_sync_if_stale
+from provisioning.mail import trigger_events
 from provisioning.models import (
     Course,
     CourseGroup,
@@ -189,7 +190,10 @@ def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -
         sub = claims.get("sub")
         if not sub or not isinstance(sub, str):
             raise Forbidden("This launch is anonymous (no user id), and the service needs to know who you are.")
+        before = utcnow()
         user = link_user(s, tenant.id, reg.issuer, sub, claims, actor)
+        if user.created_at >= before:  # created just in time: they take a seat
+            trigger_events.seats_assigned(s, rt, tenant.id, [user.id])
         if user.status == "deactivated":
             raise Forbidden("Your account in this service is deactivated. Ask your administrator.")
         if user.status == "invited":  # an invited user arrives: they join, and get what was kept for them
@@ -206,7 +210,8 @@ def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -
             course = ensure_course(s, tenant.id, str(context["id"]), context.get("title") or context.get("label"))
             course_id = course.id
             if roles.course_role:  # a tenant admin without a context role is not enrolled by the launch
-                enroll(s, tenant.id, course.id, user.id, roles.course_role)
+                stamp = enroll(s, tenant.id, course.id, user.id, roles.course_role)
+                trigger_events.enrollments_created(s, rt, tenant.id, [user.id], stamp, course_id=course.id)
             nrps = claims.get(NRPS_CLAIM) or {}
             row = ensure_context(s, reg, str(context["id"]), course.id, nrps.get("context_memberships_url"))
             context_row_id = row.id
@@ -261,7 +266,8 @@ def ensure_course(s: Session, tenant_id: int, external_id: str, title: str | Non
     return course
 
 
-def enroll(s: Session, tenant_id: int, course_id: int, user_id: int, lti_role: str) -> None:
+def enroll(s: Session, tenant_id: int, course_id: int, user_id: int, lti_role: str) -> datetime:
+    """Enroll the user in the course in ``lti_role`` (again, if dropped); returns the time a new enrollment has."""
     now = utcnow()
     row = _select_or_insert(
         s,
@@ -281,6 +287,7 @@ def enroll(s: Session, tenant_id: int, course_id: int, user_id: int, lti_role: s
         row.role = lti_role
     if row.status == "dropped":  # launching from the course means they are in it again
         row.status = "enrolled"
+    return now
 
 
 def ensure_context(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, literal, or_, select, update
@@ -34,6 +34,7 @@ from provisioning.identity_keys import identity_key, refusal
 from provisioning.lti.keys import current_key
 from provisioning.lti.people import person_values
 from provisioning.lti.registrations import REVOKED, is_revoked
+from provisioning.mail import trigger_events
 from provisioning.models import (
     Course,
     CourseGroup,
@@ -181,7 +182,16 @@ def roster_sync_chunk(
         keep = params.get("keep_user_id")
         keep_user = int(keep) if isinstance(keep, int) else None
         counts = _apply_page(
-            s, tenant_id, reg.issuer, ctx, group_id, page, operation_id, full=at.mode == "full", keep_user=keep_user
+            s,
+            tenant_id,
+            reg.issuer,
+            ctx,
+            group_id,
+            page,
+            operation_id,
+            full=at.mode == "full",
+            keep_user=keep_user,
+            rt=rt,
         )
         state = replace(
             at,
@@ -236,8 +246,9 @@ def _ensure_roster_group(s: Session, ctx: LtiContext) -> int:
 
 def _resolve_users(
     s: Session, tenant_id: int, issuer: str, members: list[dict[str, Any]], *, create: set[str]
-) -> tuple[dict[str, int], int]:
-    """sub -> user id for the page's members: by link, then by email, then new users for ``create``."""
+) -> tuple[dict[str, int], int, list[int]]:
+    """sub -> user id for the page's members: by link, then by email, then new users for ``create``;
+    with how many new users were inserted and their ids."""
     subs = sorted({str(m["user_id"]) for m in members})
     found: dict[str, int] = {}
     for chunk in chunked(subs, IN_LIST):
@@ -296,9 +307,11 @@ def _resolve_users(
                 )
                 if key is not None
             )
+        created: list[int] = []
         for row, sub in zip(new, [sub for sub in wanted if sub not in refused], strict=True):
             if row["username_key"] in ids:
                 found[sub] = ids[row["username_key"]]
+                created.append(found[sub])
     _insert_rows(
         s,
         LtiUserLink.__table__,
@@ -308,7 +321,7 @@ def _resolve_users(
             if sub not in linked
         ],
     )
-    return found, len(new)
+    return found, len(new), created if new else []
 
 
 def _insert_rows(s: Session, table, rows: list[dict[str, Any]]) -> None:
@@ -338,10 +351,11 @@ def _apply_page(
     *,
     full: bool,
     keep_user: int | None = None,
+    rt: Runtime | None = None,
 ) -> dict[str, int]:
     members = [m for m in page.members if m.get("user_id")]
     active = {str(m["user_id"]) for m in members if (m.get("status") or "Active") == "Active"}
-    users, created = _resolve_users(s, tenant_id, issuer, members, create=active)
+    users, created, created_ids = _resolve_users(s, tenant_id, issuer, members, create=active)
     active_ids = sorted({users[sub] for sub in active if sub in users})
     staff = {
         users[str(m["user_id"])]
@@ -353,7 +367,13 @@ def _apply_page(
     leaving_ids = sorted(({uid for sub, uid in users.items() if sub not in active} - set(active_ids)) | staff)
     added = insert_members(s, tenant_id, group_id, learner_ids, "roster")
     removed = delete_members(s, group_id, leaving_ids)
-    _update_enrollments(s, tenant_id, ctx.course_id, members, users, active, keep_user)
+    stamp = _update_enrollments(s, tenant_id, ctx.course_id, members, users, active, keep_user)
+    if rt is not None:  # automatic notifications, one INSERT ... SELECT each (replayed pages add nothing)
+        trigger_events.seats_assigned(s, rt, tenant_id, created_ids, operation_id=operation_id)
+        trigger_events.members_added(s, rt, tenant_id, group_id, added, operation_id=operation_id)
+        trigger_events.enrollments_created(
+            s, rt, tenant_id, active_ids, stamp, course_id=ctx.course_id, operation_id=operation_id
+        )
     if full and active_ids:
         _insert_for_users(
             s, LtiRosterSeen.__table__, active_ids, {"operation_id": operation_id, "tenant_id": tenant_id}
@@ -376,10 +396,11 @@ def _update_enrollments(
     users: dict[str, int],
     active: set[str],
     keep_user: int | None,
-) -> None:
+) -> datetime:
     """Insert missing enrollments; change role or status only where they differ (one UPDATE per role).
 
-    The enrollment of ``keep_user`` (who started the sync) is left as their launch made it."""
+    The enrollment of ``keep_user`` (who started the sync) is left as their launch made it.  Returns
+    the time stamped on the enrollments it created."""
     now = utcnow()
     wanted: dict[int, str] = {}
     for m in members:
@@ -438,6 +459,7 @@ def _update_enrollments(
             .where(Enrollment.course_id == course_id, Enrollment.user_id.in_(chunk))
             .values(status="dropped", updated_at=now)
         )
+    return now
 
 
 def _remove_unseen(

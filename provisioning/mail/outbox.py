@@ -37,6 +37,7 @@ from provisioning.mail.templates import Rendered
 from provisioning.models import (
     EMAIL_KINDS,
     EMAIL_STATUSES,
+    TRIGGERS,
     EmailMessage,
     Operation,
     Tenant,
@@ -125,6 +126,7 @@ def list_emails(
     *,
     status: str | None = None,
     kind: str | None = None,
+    trigger: str | None = None,
     to: str | None = None,
     user_id: int | None = None,
     operation_id: int | None = None,
@@ -148,6 +150,12 @@ def list_emails(
         stmt = stmt.where(EmailMessage.status == status)
     if kind:
         stmt = stmt.where(EmailMessage.kind == kind)
+    if trigger:
+        if trigger not in TRIGGERS:
+            raise InvalidInput(
+                f"Unknown trigger {trigger!r}.", details={"trigger": [f"Must be one of {', '.join(TRIGGERS)}."]}
+            )
+        stmt = stmt.where(EmailMessage.trigger == trigger)
     if to:
         stmt = stmt.where(func.lower(EmailMessage.to_address) == to.strip().lower())
     if user_id is not None:

@@ -9,12 +9,14 @@ provisioning/i18n.py.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import escape
 
 from provisioning.i18n import N_, best_language, translate, translations
 
@@ -43,6 +45,9 @@ def _env(language: str) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         extensions=["jinja2.ext.i18n"],
+        # The templates ship with the package: no stat() of each file on every render (a bulk add
+        # renders two per invitation, 200,000 for 100,000 people).
+        auto_reload=False,
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     return env
@@ -64,7 +69,8 @@ def render(template: str, context: dict[str, Any], *, language: str | None = Non
     ``language`` (a BCP 47 tag; English where the service does not speak it)."""
     lang = best_language(language)
     env = _env(lang)
-    subject = context["subject"] if template == "message" else translate(lang, SUBJECTS[template], **context)
+    # A message or an automatic notification has the subject its sender wrote.
+    subject = translate(lang, SUBJECTS[template], **context) if template in SUBJECTS else context["subject"]
     context = {"lang": lang, **context}
     return Rendered(
         subject=one_line(subject)[:400],
@@ -81,3 +87,55 @@ def greeting_name(user: Any) -> str:
         or getattr(user, "username", None)
         or ""
     )
+
+
+# Placeholders for the fields that differ between the recipients of one batch: characters of Unicode's
+# private use area, which no template or tenant text holds and which HTML escaping leaves alone.
+_MARK = "\ue000{}\ue001"
+_MARKS = re.compile("\ue000[a-z_]+\ue001")
+
+
+class Stencil:
+    """``template`` rendered once for many recipients who differ only in a few plain-text fields.
+
+    A bulk add invites 100,000 people with the same email but for their name and link: rendering the
+    Jinja template once per language and filling each copy with ``str.replace`` (the HTML part gets the
+    values escaped as Jinja's autoescape would) is two orders of magnitude cheaper than rendering it
+    100,000 times.  The stencil is checked against real :func:`render` calls, with the personal fields
+    empty and for the first recipient; where a template transforms a personal field (a filter, a
+    condition), it is given up and every recipient is rendered in full.
+    """
+
+    def __init__(self, template: str, context: dict[str, Any], personal: tuple[str, ...], language: str | None):
+        self.template, self.context, self.personal, self.language = template, context, personal, language
+        marks = {key: _MARK.format(key) for key in personal}
+        self._stencil: Rendered | None = render(template, {**context, **marks}, language=language)
+        self._checked = False
+        # A template that tests a personal field ({% if name %}) renders an empty one differently.
+        blanks = dict.fromkeys(personal, "")
+        if self._filled(self._stencil, blanks) != render(template, {**context, **blanks}, language=language):
+            self._stencil = None
+
+    def _filled(self, stencil: Rendered, values: dict[str, str]) -> Rendered:
+        # One pass over each part, so a value that itself looks like a mark stays as it is.
+        raw = {_MARK.format(key): str(values[key]) for key in self.personal}
+        escaped = {mark: str(escape(value)) for mark, value in raw.items()}
+        subject = _MARKS.sub(lambda m: raw.get(m[0], m[0]), stencil.subject)
+        return Rendered(
+            subject=one_line(subject)[:400],
+            text=_MARKS.sub(lambda m: raw.get(m[0], m[0]), stencil.text),
+            html=_MARKS.sub(lambda m: escaped.get(m[0], m[0]), stencil.html),
+        )
+
+    def fill(self, values: dict[str, str]) -> Rendered:
+        """The email for one recipient, as :func:`render` would make it."""
+        if self._stencil is None:
+            return render(self.template, {**self.context, **values}, language=self.language)
+        filled = self._filled(self._stencil, values)
+        if not self._checked:
+            self._checked = True
+            real = render(self.template, {**self.context, **values}, language=self.language)
+            if real != filled:
+                self._stencil = None
+                return real
+        return filled

@@ -30,6 +30,13 @@ from provisioning.models.lti import (
     LtiRosterSeen,
     LtiUserLink,
 )
+from provisioning.models.notify import (
+    REPORT_FREQUENCIES,
+    REPORT_TYPES,
+    TRIGGERS,
+    NotificationTrigger,
+    ReportSchedule,
+)
 from provisioning.models.operation import (
     FINISHED_STATUSES,
     OPERATION_STATUSES,
@@ -75,6 +82,11 @@ __all__ = [
     "ManagerShare",
     "Membership",
     "Notification",
+    "NotificationTrigger",
+    "REPORT_FREQUENCIES",
+    "REPORT_TYPES",
+    "ReportSchedule",
+    "TRIGGERS",
     "OPERATION_STATUSES",
     "OPERATION_TYPES",
     "Operation",

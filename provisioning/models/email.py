@@ -24,6 +24,9 @@ class EmailMessage(Base):
         Index("ix_email_messages_status_next", "status", "next_attempt_at"),
         Index("ix_email_messages_tenant_created", "tenant_id", "created_at"),
         Index("ix_email_messages_user", "user_id"),
+        # An automatic notification is sent once per event: its key names (trigger, user, object, event
+        # instance), and a replayed event's INSERT ... ON CONFLICT DO NOTHING adds nothing.
+        Index("uq_email_messages_tenant_dedupe", "tenant_id", "dedupe_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -40,6 +43,9 @@ class EmailMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The automatic notification's trigger (provisioning.models.notify.TRIGGERS), None for other emails.
+    trigger: Mapped[str | None] = mapped_column(String(30))
+    dedupe_key: Mapped[str | None] = mapped_column(String(400))
     last_error: Mapped[str | None] = mapped_column(String(1000))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -22,6 +22,7 @@ OPERATION_TYPES = {
     "batch_action": N_("Batch action on users"),
     "group_message": N_("Message to a group"),
     "send_emails": N_("Send emails"),
+    "report": N_("Report"),
 }
 
 

@@ -81,9 +81,26 @@ def formatter(fmt: str) -> logging.Formatter:
     return JsonFormatter() if fmt == "json" else TextFormatter()
 
 
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not to the one it was made with: a
+    stream swapped in and closed since (a CLI runner's, a test's) would otherwise turn every later record
+    into a "--- Logging error ---" traceback (as the standard library's own last-resort handler does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def configure_logging(fmt: str = "json", level: str = "INFO", stream=None) -> None:
     """Send every log record (ours, gunicorn's, RQ's) to stderr in ``fmt``."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
     handler.setFormatter(formatter(fmt))
     root = logging.getLogger()
     for old in list(root.handlers):

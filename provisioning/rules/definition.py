@@ -28,9 +28,9 @@ from provisioning.errors import InvalidInput
 from provisioning.filters.attributes import DATETIME, STRING, Attribute, Complex
 from provisioning.filters.translate import InvalidFilter, compile_filter
 from provisioning.models import Course, Enrollment, Group, Tenant, User, utcnow
-from provisioning.operations import start_operation
+from provisioning.rules import pending
 from provisioning.rules.membership import apply_rules_to_users
-from provisioning.rules.references import check_references, references
+from provisioning.rules.references import ANY_CHANGE, Change, check_references, inputs, references
 from provisioning.runtime import Runtime
 from provisioning.sql import json_text
 from provisioning.store.groups import load_group
@@ -184,23 +184,12 @@ def start_evaluation(
     schedule_slot: int | None = None,
     users: tuple[int, int | None] | None = None,
 ):
-    """Add a rule_evaluation Operation for ``group`` (enqueued after the caller commits).
+    """Queue a full rule_evaluation of ``group`` (enqueued after the caller commits), or join the
+    group's queued one (:mod:`.pending`: at most one pending evaluation per group).
 
     ``users`` is the tenant's (count, last user id) when the caller has it already.
     """
-    s.flush()
-    total, last = users if users is not None else _tenant_users(s, group.tenant_id)
-    params: dict[str, Any] = {
-        "group_id": group.id,
-        "actor": actor.name,
-        "channel": actor.channel,
-        "last_user_id": last or 0,
-    }
-    if schedule_slot is not None:
-        params["schedule_slot"] = schedule_slot
-    op = start_operation(s, rt, group.tenant_id, "rule_evaluation", params, actor, total=total)
-    group.settings = {**(group.settings or {}), "evaluation_operation_id": op.id}
-    return op
+    return pending.request_evaluation(s, rt, group, actor, schedule_slot=schedule_slot, users=users)
 
 
 def set_exceptions(
@@ -246,6 +235,15 @@ def set_exceptions(
         return start_evaluation(s, rt, group, actor)
 
 
+def always_included(rt: Runtime, tenant_id: int, group_id: int) -> frozenset[int]:
+    """The ids on an automatic group's include list (empty for other groups): members a rule never removes."""
+    with rt.db.read() as s:
+        group = load_group(s, tenant_id, group_id)
+        if group.kind != "automatic":
+            return frozenset()
+        return frozenset(int(i) for i in (group.settings or {}).get("always_include") or [])
+
+
 def request_evaluation(rt: Runtime, tenant_id: int, group_id: int, actor: Actor):
     """Start a full evaluation of one automatic group now; returns the Operation."""
     with rt.db.transaction() as s:
@@ -281,8 +279,7 @@ def start_all(
 
 
 def _tenant_users(s: Session, tenant_id: int) -> tuple[int, int | None]:
-    count, last = s.execute(select(func.count(), func.max(User.id)).where(User.tenant_id == tenant_id)).one()
-    return count, last
+    return pending.tenant_users(s, tenant_id)
 
 
 def mark_broken(s: Session, group: Group, message: str, actor: Actor = RULE_ACTOR) -> None:
@@ -317,35 +314,34 @@ def reevaluate_users(
     *,
     rt: Runtime | None = None,
     actor: Actor = RULE_ACTOR,
+    change: Change = ANY_CHANGE,
 ) -> dict[int, tuple[int, int]]:
-    """Re-evaluate a few users against every automatic group of the tenant.
+    """Re-evaluate a few users against the automatic groups whose rules read what changed.
 
     Call it after a change to those users, with the open Session of that change (it runs in
-    the same unit of work) or with a Runtime (it opens its own).  More than INLINE_USERS users
-    start full evaluations instead (when a Runtime is at hand).  Rules that test group
-    membership may change when another group changes, so passes repeat (at most 3) while
-    anything changed.  Returns {group_id: (added, removed)}.
+    the same unit of work) or with a Runtime (it opens its own).  ``change`` says what changed
+    (membership of which groups, enrollments, attributes; by default anything): only the rules
+    reading that, and the rules reading those groups' membership in turn, are evaluated
+    (:func:`dependent_groups`).  More than INLINE_USERS users queue one evaluation of just those
+    users per dependent group (when a Runtime is at hand), joining the group's pending one if any.
+    Rules that test group membership may change when another group changes, so passes repeat
+    (at most 3) while anything changed.  Returns {group_id: (added, removed)}.
     """
     if isinstance(s_or_rt, Runtime):
         with s_or_rt.db.transaction() as s:
-            return reevaluate_users(s, tenant_id, user_ids, rt=s_or_rt, actor=actor)
+            return reevaluate_users(s, tenant_id, user_ids, rt=s_or_rt, actor=actor, change=change)
     s = s_or_rt
     ids = sorted({int(i) for i in user_ids})
     if not ids:
         return {}
-    if len(ids) > INLINE_USERS and rt is not None:
-        for group in s.scalars(select(Group).where(Group.tenant_id == tenant_id, Group.kind == "automatic")):
-            start_evaluation(s, rt, group, actor)
+    groups = dependent_groups(s, tenant_id, change)
+    if not groups:
         return {}
-    groups = [
-        g
-        for g in s.scalars(
-            select(Group)
-            .where(Group.tenant_id == tenant_id, Group.kind == "automatic", Group.rule.is_not(None))
-            .order_by(Group.id)
-        )
-        if not (g.settings or {}).get("rule_error")
-    ]
+    if len(ids) > INLINE_USERS and rt is not None:
+        users = _tenant_users(s, tenant_id)
+        for group in groups:
+            pending.request_evaluation(s, rt, group, actor, user_ids=ids, users=users)
+        return {}
     rules: list[tuple[Group, ColumnElement[bool]]] = []
     for group in groups:
         try:
@@ -369,3 +365,27 @@ def reevaluate_users(
         if not changes:
             break
     return totals
+
+
+def dependent_groups(s: Session, tenant_id: int, change: Change) -> list[Group]:
+    """The automatic groups (with a working rule) whose members may differ after ``change``.
+
+    Those whose rule reads what changed, then, repeatedly, those whose rule reads the membership
+    of a group already in the set (its members may change too), in id order.
+    """
+    candidates = [
+        g
+        for g in s.scalars(
+            select(Group)
+            .where(Group.tenant_id == tenant_id, Group.kind == "automatic", Group.rule.is_not(None))
+            .order_by(Group.id)
+        )
+        if (g.rule or "").strip() and not (g.settings or {}).get("rule_error")
+    ]
+    chosen = {g.id for g in candidates if change.touches(inputs(g.rule or ""))}
+    while True:
+        grown = {g.id for g in candidates if g.id not in chosen and inputs(g.rule or "").reads_groups(chosen)}
+        if not grown:
+            break
+        chosen |= grown
+    return [g for g in candidates if g.id in chosen]

@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from provisioning.activity import Actor, record, user_events_insert
 from provisioning.chunking import chunked
-from provisioning.db import insert_ignoring_conflicts
+from provisioning.db import id_in, insert_ignoring_conflicts
 from provisioning.models import Group, Membership, User, utcnow
 from provisioning.store.members import touch_group
 
@@ -43,10 +43,24 @@ def desired(group: Group, condition: ColumnElement[bool]) -> ColumnElement[bool]
 
 
 def apply_rule(
-    s: Session, group: Group, condition: ColumnElement[bool], after: int, upper: int, actor: Actor
+    s: Session,
+    group: Group,
+    condition: ColumnElement[bool],
+    after: int,
+    upper: int,
+    actor: Actor,
+    *,
+    only: Sequence[int] | None = None,
 ) -> tuple[int, int]:
-    """Make ``group``'s members with ``after < user id <= upper`` match its rule; returns (added, removed)."""
-    wanted = and_(User.tenant_id == group.tenant_id, User.id > after, User.id <= upper, desired(group, condition))
+    """Make ``group``'s members with ``after < user id <= upper`` match its rule; returns (added, removed).
+
+    ``only``: just these users of the range (an evaluation of the users a change touched); the others
+    and their memberships are left as they are.
+    """
+    listed = [id_in(s, User.id, only)] if only is not None else []
+    wanted = and_(
+        User.tenant_id == group.tenant_id, User.id > after, User.id <= upper, *listed, desired(group, condition)
+    )
     member = aliased(Membership)
     # The range bounds keep this anti-join to the chunk's members whatever the plan: with the group's
     # statistics stale (a new group), PostgreSQL materialises *all* its members and compares each user
@@ -73,7 +87,13 @@ def apply_rule(
     still_wanted = select(User.id).where(User.id == Membership.user_id, wanted).correlate(Membership).exists()
     removing = (
         Membership.__table__.delete()
-        .where(Membership.group_id == group.id, Membership.user_id > after, Membership.user_id <= upper, ~still_wanted)
+        .where(
+            Membership.group_id == group.id,
+            Membership.user_id > after,
+            Membership.user_id <= upper,
+            *([id_in(s, Membership.user_id, only)] if only is not None else []),
+            ~still_wanted,
+        )
         .returning(Membership.__table__.c.user_id)
     )
     # Removing first: the DELETE then re-checks only the members the chunk had, not the ones it just added.

@@ -99,3 +99,74 @@ def check_references(s: Session, tenant_id: int, refs: References) -> None:
         for group, position in refs.groups:
             if _as_id(group) not in found:
                 raise InvalidFilter(f"No group with id {group!r}.", position)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a rule's result depends on, so a change elsewhere does not re-evaluate it.
+
+    ``groups``: the ids of the groups whose membership it reads (``groups[value eq "42"]``);
+    ``any_group``: it reads membership in a way not tied to named groups (``groups pr``,
+    ``groups[value ne "42"]``, ``groups[display sw "x"]``); ``enrollments``: it reads courses;
+    ``attributes``: it reads anything else about the user (names, emails, status, extensions).
+    """
+
+    groups: frozenset[int]
+    any_group: bool
+    enrollments: bool
+    attributes: bool
+
+    def reads_groups(self, group_ids: frozenset[int] | set[int]) -> bool:
+        return bool(group_ids) and (self.any_group or not self.groups.isdisjoint(group_ids))
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed about some users: membership of these groups, their enrollments, their attributes.
+
+    :data:`ANY_CHANGE` (the default for a caller that does not say) re-evaluates every rule.
+    """
+
+    groups: frozenset[int] = frozenset()
+    enrollments: bool = False
+    attributes: bool = False
+    any_group: bool = False
+
+    def touches(self, inputs: Inputs) -> bool:
+        return (
+            (self.any_group and (inputs.any_group or bool(inputs.groups)))
+            or inputs.reads_groups(self.groups)
+            or (self.enrollments and inputs.enrollments)
+            or (self.attributes and inputs.attributes)
+        )
+
+
+ANY_CHANGE = Change(attributes=True, enrollments=True, any_group=True)
+"""Anything may have changed (a new user, or a caller that does not know); see :func:`affected`."""
+
+
+@lru_cache(maxsize=4096)
+def inputs(text: str) -> Inputs:
+    """What ``text`` (a rule) reads; a rule that does not parse reads everything."""
+    try:
+        tree = parse(text)
+    except InvalidFilter:
+        return Inputs(frozenset(), True, True, True)
+    groups: set[int] = set()
+    any_group = enrollments = attributes = False
+    for compare, bracket in _comparisons(tree):
+        top = bracket or compare.path.name.lower()
+        if top == "groups":
+            value = compare.value
+            sub = _on(compare, bracket, "groups", "value")
+            written = value is not None and value.type in ("string", "number")
+            group_id = _as_id(str(value.value).strip()) if written and value is not None else None
+            if sub == "value" and compare.op == "eq" and group_id is not None:
+                groups.add(group_id)
+            else:
+                any_group = True
+        elif top == "enrollments":
+            enrollments = True
+        else:
+            attributes = True
+    return Inputs(frozenset(groups), any_group, enrollments, attributes)

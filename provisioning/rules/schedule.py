@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 
 from provisioning.activity import Actor
 from provisioning.models import Group, Operation
@@ -51,7 +51,8 @@ def start_due_evaluations(rt: Runtime, now: datetime | None = None) -> list[int]
             select(Operation.id)
             .where(
                 Operation.type == "rule_evaluation",
-                Operation.created_at >= slot_start,
+                # A queued evaluation of an earlier period joined by this one keeps its created_at.
+                or_(Operation.created_at >= slot_start, Operation.status == "queued"),
                 json_text(Operation.params, "schedule_slot") == str(slot),
             )
             .limit(1)

@@ -21,9 +21,11 @@ from provisioning.activity import Actor, record
 from provisioning.chunking import chunked
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from provisioning.identity_keys import identity_key
+from provisioning.mail import trigger_events
 from provisioning.models import ENROLLMENT_STATUSES, Course, CourseGroup, Enrollment, User, utcnow
 from provisioning.roles import COURSE_MANAGER_ROLES, stored_course_role
 from provisioning.rules.definition import mark_rules_naming_course_broken, reevaluate_users
+from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
 from provisioning.store.enrollments import COMPLETED, updated_completed_at
 from provisioning.store.users import find_users_by_email, tenant_user_ids
@@ -183,14 +185,19 @@ def _resolve(
                 fail(row, "course_id", f"No course with external id {row['course']!r}.")
 
 
-def _upsert(s: Session, tenant_id: int, rows: list[dict[str, Any]]) -> tuple[int, int]:
-    """INSERT ... ON CONFLICT (course_id, user_id) DO UPDATE, in chunks; returns (created, updated)."""
+def _upsert(s: Session, tenant_id: int, rows: list[dict[str, Any]], rt: Runtime | None = None) -> tuple[int, int]:
+    """INSERT ... ON CONFLICT (course_id, user_id) DO UPDATE, in chunks; returns (created, updated).
+
+    With ``rt``, each chunk also fires the enrolled and completed notifications (one INSERT ... SELECT
+    into the outbox each; the rows this statement stamped are the events)."""
     dialect = s.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
     created = updated = 0
     for chunk in chunked(rows, CHUNK):
         pairs = [(r["course_pk"], r["user_id"]) for r in chunk]
+        chunk_users = sorted({r["user_id"] for r in chunk})
+        before = trigger_events.completed_before(s, tenant_id, chunk_users) if rt is not None else set()
         existing = (
             s.scalar(
                 select(func.count())
@@ -225,6 +232,9 @@ def _upsert(s: Session, tenant_id: int, rows: list[dict[str, Any]]) -> tuple[int
             },
         )
         s.execute(stmt)
+        if rt is not None:
+            trigger_events.enrollments_created(s, rt, tenant_id, chunk_users, now)
+            trigger_events.enrollments_completed(s, rt, tenant_id, chunk_users, now, before)
         created += len(chunk) - existing
         updated += existing
     return created, updated
@@ -251,7 +261,7 @@ def enroll_many(
         if errors:
             raise InvalidInput("Some enrollments are invalid; nothing was changed.", details=errors)
         latest = {(r["course_pk"], r["user_id"]): r for r in clean}  # the last row for a pair wins
-        created, updated = _upsert(s, tenant_id, list(latest.values()))
+        created, updated = _upsert(s, tenant_id, list(latest.values()), rt)
         user_ids = sorted({uid for _, uid in latest})
         record(
             s,
@@ -262,7 +272,7 @@ def enroll_many(
             None,
             {"created": created, "updated": updated, "users": len(user_ids)},
         )
-        reevaluate_users(s, tenant_id, user_ids, rt=rt)
+        reevaluate_users(s, tenant_id, user_ids, rt=rt, change=Change(enrollments=True))
     return EnrollmentResult(created=created, updated=updated, user_ids=user_ids)
 
 

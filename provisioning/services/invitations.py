@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import literal, select, update
+from sqlalchemy import Row, literal, select, update
 from sqlalchemy.orm import Session
 
 from provisioning import limits
@@ -19,11 +19,12 @@ from provisioning.activity import Actor, record_user_events
 from provisioning.db import affected, id_in, insert_ignoring_conflicts
 from provisioning.errors import InvalidInput
 from provisioning.identity_keys import identity_key
+from provisioning.mail import trigger_events
 from provisioning.mail.outbox import queue_emails
-from provisioning.mail.templates import greeting_name, recipient_language, render
+from provisioning.mail.templates import Rendered, Stencil, greeting_name, recipient_language
 from provisioning.models import Invitation, Tenant, User, utcnow
 from provisioning.runtime import Runtime
-from provisioning.services.join_links import join_link
+from provisioning.services.join_links import join_links
 from provisioning.settings_catalog import stored
 from provisioning.store.users import add_user
 
@@ -84,11 +85,13 @@ def send_invitations(
         literal(now, type_=Invitation.created_at.type),
         literal(now, type_=Invitation.last_sent_at.type),
     ).where(User.tenant_id == tenant_id, id_in(s, User.id, ids))
-    s.execute(
-        insert_ignoring_conflicts(s, Invitation.__table__).from_select(
-            ["user_id", "tenant_id", "status", "sent_count", "invited_by", "created_at", "last_sent_at"], new
-        )
-    )
+    first = s.scalars(
+        insert_ignoring_conflicts(s, Invitation.__table__)
+        .from_select(["user_id", "tenant_id", "status", "sent_count", "invited_by", "created_at", "last_sent_at"], new)
+        .returning(Invitation.__table__.c.user_id)
+    ).all()
+    # The "invited" automatic notification goes with a first invitation only (a resend is no new event).
+    trigger_events.invitations_created(s, rt, tenant_id, first, operation_id=operation_id)
     # This sending's number for each user: their join link is good for this one only.
     sends = dict(
         s.execute(
@@ -98,27 +101,21 @@ def send_invitations(
         ).all()
     )
     default_language = stored(tenant.settings, "default_language")
+    link = join_links(rt, tenant_id)
+    shared = {"tenant_name": tenant.name, "link_days": rt.settings.invitation_link_days}
+    stencils: dict[str, Stencil] = {}  # one rendering per language (mail/templates.py)
+
+    def email(u: Row) -> Rendered:
+        language = recipient_language(u.language, default_language)  # one stencil per language spoken
+        if language not in stencils:
+            stencils[language] = Stencil("invitation", shared, ("name", "join_url"), language)
+        return stencils[language].fill({"name": greeting_name(u), "join_url": link(u.id, sends[u.id])})
+
     queue_emails(
         s,
         rt,
         tenant_id,
-        (
-            (
-                u.id,
-                u.email,
-                render(
-                    "invitation",
-                    {
-                        "tenant_name": tenant.name,
-                        "name": greeting_name(u),
-                        "join_url": join_link(rt, tenant_id, u.id, sends[u.id]),
-                        "link_days": rt.settings.invitation_link_days,
-                    },
-                    language=recipient_language(u.language, default_language),
-                ),
-            )
-            for u in users
-        ),
+        ((u.id, u.email, email(u)) for u in users),
         "invitation",
         operation_id=operation_id,
     )

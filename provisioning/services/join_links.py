@@ -1,6 +1,6 @@
 """The join link of an invitation: ``{PUBLIC_BASE_URL}/join/<token>``, single use, expiring, hosted here.
 
-The token is an itsdangerous-signed {tenant, user, send number}; nothing is stored when it is issued.
+The token is an itsdangerous-signed "tenant_user_send-number"; nothing is stored when it is issued.
 It works for INVITATION_LINK_DAYS after it was sent, once, and only for the latest send: resending an
 invitation bumps ``invitations.sent_count``, so the earlier links read as superseded.  Using it accepts
 the invitation and records an ``invitation.link.used`` event whose object id is "<user>.<send number>"
@@ -13,10 +13,11 @@ links before people do (as for the UI sign-in links, provisioning/services/signi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -46,22 +47,35 @@ class JoinLink:
     language: str | None = None
 
 
-def _serializer(rt: Runtime) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(rt.settings.secret_key, salt=SALT)
+def _signer(rt: Runtime) -> TimestampSigner:
+    # A signed "tenant_user_send" string rather than a serialized object: a bulk add signs 100,000 links,
+    # and itsdangerous' serializer (JSON, zlib, a signer per token) costs six times the signer alone.
+    return TimestampSigner(rt.settings.secret_key, salt=SALT)
+
+
+def join_links(rt: Runtime, tenant_id: int) -> Callable[[int, int], str]:
+    """``link(user_id, sent_count)``: the URL of the join link of the ``sent_count``-th sending of the
+    user's invitation (one signer for a whole batch of invitations)."""
+    signer, base = _signer(rt), f"{rt.settings.public_base_url}/join/"
+
+    def link(user_id: int, sent_count: int) -> str:
+        return base + signer.sign(f"{tenant_id}_{user_id}_{sent_count}").decode()
+
+    return link
 
 
 def join_link(rt: Runtime, tenant_id: int, user_id: int, sent_count: int) -> str:
     """The URL of the join link of the ``sent_count``-th sending of the user's invitation."""
-    token = _serializer(rt).dumps({"t": tenant_id, "u": user_id, "c": sent_count})
-    return f"{rt.settings.public_base_url}/join/{token}"
+    return join_links(rt, tenant_id)(user_id, sent_count)
 
 
 def _read(rt: Runtime, token: str) -> tuple[tuple[int, int, int] | None, State]:
     if not token or len(token) > TOKEN_MAX:
         return None, "invalid"
     try:
-        data = _serializer(rt).loads(token, max_age=rt.settings.invitation_link_days * 86400)
-        return (int(data["t"]), int(data["u"]), int(data["c"])), "ok"
+        value = _signer(rt).unsign(token, max_age=rt.settings.invitation_link_days * 86400).decode()
+        tenant_id, user_id, sent = value.split("_")
+        return (int(tenant_id), int(user_id), int(sent)), "ok"
     except SignatureExpired:
         return None, "expired"
     except (BadSignature, KeyError, TypeError, ValueError):

@@ -19,10 +19,12 @@ from provisioning.activity import Actor, record_many
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.errors import InvalidInput, NotFound, VersionMismatch
 from provisioning.identity_keys import identity_key
+from provisioning.mail import trigger_events
 from provisioning.models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
 from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.pagination import Page, paginate
 from provisioning.rules.definition import reevaluate_users
+from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
 from provisioning.services.invitations import invite_new_users
 from provisioning.store.groups import add_group, apply_group_changes, load_group
@@ -124,6 +126,7 @@ def add_members(
         if added:
             touch_group(s, group.id)
             record_many(s, _member_events(tenant_id, group.id, added, actor, "group.member_added"))
+            trigger_events.members_added(s, rt, tenant_id, group.id, added)
     return MemberChange(added=added, already_members=len(ids) - len(added))
 
 
@@ -256,6 +259,7 @@ def copy_members_chunk(
         if added:
             touch_group(s, target.id)
             record_many(s, _member_events(tenant_id, target.id, added, actor, "group.member_added"))
+            trigger_events.members_added(s, rt, tenant_id, target.id, added, operation_id=operation_id)
         new = CopyCheckpoint(after_user_id=batch[-1], done=at.done + len(batch), added=at.added + len(added))
         save_progress(
             s,
@@ -271,7 +275,12 @@ def copy_members_chunk(
 
 
 def apply_member_steps(
-    s: Session, group: Group, steps: Sequence[tuple[str, Sequence[int] | None]], actor: Actor, source: str
+    s: Session,
+    group: Group,
+    steps: Sequence[tuple[str, Sequence[int] | None]],
+    actor: Actor,
+    source: str,
+    rt: Runtime | None = None,
 ) -> tuple[int, int]:
     """Run ("add" | "remove" | "replace", user_ids) steps in order; ("remove", None) removes everyone.
 
@@ -307,6 +316,7 @@ def apply_member_steps(
         touch_group(s, group.id, group)
         record_many(s, _member_events(group.tenant_id, group.id, added, actor, "group.member_added"))
         record_many(s, _member_events(group.tenant_id, group.id, removed, actor, "group.member_removed"))
+        trigger_events.members_added(s, rt, group.tenant_id, group.id, added)
     return len(added), len(removed)
 
 
@@ -334,15 +344,16 @@ def edit_group(
         if values:
             apply_group_changes(s, group, values, actor)
         if member_steps:
-            apply_member_steps(s, group, member_steps, actor, source)
+            apply_member_steps(s, group, member_steps, actor, source, rt)
         s.flush()
         if reevaluate:
-            _reevaluate(rt, s, tenant_id, [uid for _, ids in member_steps if ids for uid in ids])
+            _reevaluate(rt, s, tenant_id, group.id, [uid for _, ids in member_steps if ids for uid in ids])
     return group
 
 
-def _reevaluate(rt: Runtime, s: Session, tenant_id: int, user_ids: Sequence[int]) -> None:
-    reevaluate_users(s, tenant_id, user_ids, rt=rt)  # it drops repeats and does nothing for none
+def _reevaluate(rt: Runtime, s: Session, tenant_id: int, group_id: int, user_ids: Sequence[int]) -> None:
+    # Only the rules reading this group's membership (and those reading theirs); repeats are dropped.
+    reevaluate_users(s, tenant_id, user_ids, rt=rt, change=Change(groups=frozenset({group_id})))
 
 
 def create_group_with_members(
@@ -359,8 +370,8 @@ def create_group_with_members(
     with rt.db.transaction() as s:
         group = add_group(s, tenant_id, values, actor)
         if user_ids:
-            apply_member_steps(s, group, [("add", user_ids)], actor, source)
+            apply_member_steps(s, group, [("add", user_ids)], actor, source, rt)
         s.flush()
         if reevaluate:
-            _reevaluate(rt, s, tenant_id, user_ids)
+            _reevaluate(rt, s, tenant_id, group.id, user_ids)
     return group

@@ -14,6 +14,7 @@ from provisioning.errors import (
     InvalidInput,
     VersionMismatch,
 )
+from provisioning.mail import trigger_events
 from provisioning.models import USER_STATUSES, User
 from provisioning.pagination import Page, paginate
 from provisioning.rules.definition import reevaluate_users
@@ -40,6 +41,8 @@ def create_user(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Acto
     """
     with rt.db.transaction() as s:
         user = add_user(s, tenant_id, values, actor)
+        if user.status != "deactivated":
+            trigger_events.seats_assigned(s, rt, tenant_id, [user.id])
         if reevaluate:
             _reevaluate(rt, s, tenant_id, user.id)
         return user
@@ -149,7 +152,9 @@ def change_user(
         was_invited = user.status == "invited"
         apply_changes(s, user, values, actor)
         if lifecycle is not None:
-            lifecycle(s, tenant_id, [user.id], actor)
+            changed = lifecycle(s, tenant_id, [user.id], actor)
+            if lifecycle is reactivate_users:
+                trigger_events.seats_assigned(s, rt, tenant_id, changed)
             s.refresh(user)
         if was_invited and user.status == "active":
             deliver_pending(s, rt, user)  # they arrived: what was kept for them while invited is theirs now

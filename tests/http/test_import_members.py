@@ -122,14 +122,6 @@ def test_another_tenants_group_and_import_are_not_found(client, tenant, other_te
     assert client.get(f"/api/v1/imports/{body['id']}", headers=tenant.admin).json["status"] == "previewed"
 
 
-def test_an_automatic_group_refuses_a_member_list(client, tenant, rt):
-    group = groups.create_group(
-        rt, tenant.id, {"name": "Auto", "kind": "automatic", "rule": 'department eq "Physics"'}, ADMIN
-    )
-    r = upload(client, tenant, "email\nada@example.com\n", group_id=group.id)
-    assert r.status_code == 409 and "automatic" in r.json["message"]
-
-
 def test_imports_are_listed_newest_first_with_their_status(client, tenant, rt, run_jobs):
     make_users(rt, tenant.id, "ada@example.com")
     first = preview(client, tenant, "email\nada@example.com\n", group_name="One")

@@ -419,10 +419,15 @@ def test_rule_made_membership_changes_are_activity_events_per_group_and_per_user
     ]
 
 
-def test_a_csv_member_import_into_an_automatic_group_is_refused_clearly(rt, client, tenant, people, run_jobs):
-    from tests.support.api import upload
+def test_a_csv_member_import_into_an_automatic_group_includes_its_people_and_keeps_the_rule(
+    rt, client, tenant, people, run_jobs
+):
+    from tests.support.api import commit_and_run, preview
 
     group = make_rule_group(client, tenant, run_jobs, 'department eq "Sales"')
-    r = upload(client, tenant, "email_address\ndee@partner.com\n", "members.csv", group_id=group["id"])
-    assert r.status_code == 409 and "automatic" in r.json["message"], r.json  # refused at the preview already
-    assert members(rt, group["id"]) == {people["ann"], people["bob"]}
+    body = preview(client, tenant, "email_address\ndee@partner.com\n", "members.csv", group_id=group["id"])
+    assert body["groups"][0]["automatic"] is True and any("always-included" in w for w in body["warnings"])
+    assert members(rt, group["id"]) == {people["ann"], people["bob"]}  # the preview changes nothing
+    op = commit_and_run(client, tenant, run_jobs, rt, body["id"])
+    assert op.status == "succeeded" and op.result["included"] == 1, op.errors
+    assert members(rt, group["id"]) == {people["ann"], people["bob"], people["dee"]}

@@ -19,7 +19,10 @@ API = "/api/v1/"
 
 
 # URL parameters that name no object of a tenant (routes with only these are not tenant-scoped).
-NOT_TENANT_OBJECTS = {"filename": "import templates are the same files for every tenant"}
+NOT_TENANT_OBJECTS = {
+    "filename": "import templates are the same files for every tenant",
+    "trigger": "notification trigger names are the same for every tenant (each tenant's settings are its own)",
+}
 
 # Bodies that would change B's data if isolation were broken (a route without an entry sends none).
 BODIES = {

@@ -107,7 +107,7 @@ def test_changing_a_persons_language_changes_their_pages_and_their_next_email(
                 select(EmailMessage).where(EmailMessage.tenant_id == tenant.id, EmailMessage.kind == "notification")
             )
         }
-    assert sent[learner.email].text_body.startswith("Guten Tag Lou,")
+    assert sent[learner.email].text_body.startswith("Hallo Lou,")
     assert '<html lang="de">' in sent[learner.email].html_body
     assert sent[sch.admin.email].text_body.startswith("Hello Ada,")
 

@@ -79,6 +79,26 @@ def _operation(w: World, owner, handle):
     return r.json["operation_id"]
 
 
+def _report_run(w: World, owner, handle):
+    r = w.client.post(
+        "/api/v1/reports/runs",
+        json={"report_type": "group_progress", "group_id": w.id(owner, "group_id")},
+        headers=handle.admin,
+    )
+    assert r.status_code == 202, r.json
+    return r.json["operation_id"]
+
+
+def _report_schedule(w: World, owner, handle):
+    r = w.client.post(
+        "/api/v1/reports/schedules",
+        json={"report_type": "group_progress", "group_id": w.id(owner, "group_id"), "frequency": "weekly"},
+        headers=handle.admin,
+    )
+    assert r.status_code == 201, r.json
+    return r.json["id"]
+
+
 def _import(w: World, owner, handle):
     csv = f"email\n{_tag(owner)}-other@example.org\n".encode()
     r = w.client.post(
@@ -128,6 +148,8 @@ BUILDERS = {
     "source_group_id": lambda w, owner, handle: _group_with_member(w, owner, handle, "source"),
     "operation_id": _operation,
     "import_id": _import,
+    "run_id": _report_run,
+    "schedule_id": _report_schedule,
     "task_id": _task,
     "external_id": _roster_course,
     "registration_id": lambda w, owner, handle: _registration(w, owner, handle).id,

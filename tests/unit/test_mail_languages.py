@@ -15,7 +15,7 @@ MESSAGE = {"tenant_name": "Springfield", "name": "Ana", "subject": "Timetable", 
     ("language", "subject", "greeting", "days"),
     [
         (None, "You are invited to join Springfield", "Hello Ana,", "for 14 days"),
-        ("de-CH", "Sie sind eingeladen, Springfield beizutreten", "Guten Tag Ana,", "14 Tage lang"),
+        ("de-CH", "Sie sind eingeladen, Springfield beizutreten", "Hallo Ana,", "14 Tage lang"),
         ("es", "Le invitamos a unirse a Springfield", "Hola, Ana:", "durante 14 días"),
         ("fr", "You are invited to join Springfield", "Hello Ana,", "for 14 days"),
     ],

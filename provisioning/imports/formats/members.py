@@ -13,13 +13,21 @@ from provisioning.errors import Conflict, InvalidInput
 from provisioning.imports.formats.base import NamedGroup
 from provisioning.imports.formats.columns import EMAIL, EXPORT_ONLY, FIRST_NAME, LAST_NAME, Layout, norm, person_column
 from provisioning.imports.formats.entries import Entry, email_of, names_of
+from provisioning.imports.formats.group_target import (
+    check_target,
+    include_chunk,
+    is_automatic,
+    load_target,
+    note_automatic,
+    reads_as_users_file,
+    replace_includes,
+)
 from provisioning.imports.formats.memberships import MembershipFormat
 from provisioning.imports.marks import mark_rows
 from provisioning.models import Group, Membership
 from provisioning.models.imports import Import, ImportRow
 from provisioning.runtime import Runtime
-from provisioning.store.groups import add_group, load_group
-from provisioning.store.members import ensure_hand_editable
+from provisioning.store.groups import add_group
 
 
 class MembersFormat(MembershipFormat):
@@ -31,7 +39,9 @@ class MembersFormat(MembershipFormat):
 
     def detects(self, keys: list[str], *, has_group_target: bool) -> bool:
         if has_group_target:
-            return True
+            # A users file (its username, language, department... columns) goes into the group as a users
+            # import: bulk add, which creates the new people (group_target).  Anything else is a member list.
+            return not reads_as_users_file(keys)
         members_only = EMAIL | FIRST_NAME | LAST_NAME | EXPORT_ONLY
         return any(k in EMAIL for k in keys) and set(keys) <= members_only and "username" not in keys
 
@@ -58,9 +68,8 @@ class MembersFormat(MembershipFormat):
         self, s: Session, tenant_id: int, imp: Import, *, group_id: int | None, group_name: str | None
     ) -> None:
         if group_id:
-            group = load_group(s, tenant_id, group_id)
-            ensure_hand_editable(group)
-            imp.group_id = group.id
+            # An automatic group takes the file's people as always-included members (group_target).
+            imp.group_id = load_target(s, tenant_id, group_id).id
         elif group_name:
             name = group_name.strip()
             if s.scalar(select(Group.id).where(Group.tenant_id == tenant_id, func.lower(Group.name) == name.lower())):
@@ -79,6 +88,16 @@ class MembersFormat(MembershipFormat):
     def summary_groups(self, imp: Import) -> tuple[ColumnElement[bool], Any]:
         group_match = Group.id == imp.group_id if imp.group_id else Group.id.is_(None)
         return group_match, func.coalesce(ImportRow.group_name, imp.group_name or "")
+
+    def summarize(self, s: Session, imp: Import, summary: dict[str, Any], *, groups: bool) -> None:
+        super().summarize(s, imp, summary, groups=groups)
+        group = s.get(Group, imp.group_id) if imp.group_id else None
+        if groups and group is not None and summary.get("groups"):
+            note_automatic(s, imp, group, summary["groups"][0], summary, listed_existing=summary["users_matched"])
+
+    def check_commit(self, s: Session, imp: Import, summary: dict[str, Any]) -> None:
+        if imp.group_id and is_automatic(s, imp):
+            check_target(s, imp, summary, new_users=0)
 
     def summary_without_rows(self, imp: Import) -> list[Any]:
         return [(imp.group_name, imp.group_id, 0, 0)]
@@ -127,10 +146,18 @@ class MembersFormat(MembershipFormat):
         self, rt: Runtime, s: Session, imp: Import, chunk: ColumnElement[bool], ok: int, actor: Actor
     ) -> dict[str, int]:
         group = s.get(Group, imp.group_id) if imp.group_id else None
-        if group is None or group.kind == "automatic":
-            errors = mark_rows(s, chunk, "error", "Not applied: the group is automatic or no longer exists.")
+        if group is None:
+            errors = mark_rows(s, chunk, "error", "Not applied: the group no longer exists.")
             return {"applied": 0, "skipped": 0, "errors": errors}
+        if group.kind == "automatic":
+            return include_chunk(rt, s, imp, group, chunk, actor)
         return super().apply_chunk(rt, s, imp, chunk, ok, actor)
+
+    def remove_unlisted(self, rt: Runtime, s: Session, imp: Import, actor: Actor) -> int:
+        group = s.get(Group, imp.group_id) if imp.group_id else None
+        if group is not None and group.kind == "automatic":
+            return replace_includes(rt, s, imp, group, actor)
+        return super().remove_unlisted(rt, s, imp, actor)
 
     def unlisted(self, imp: Import, listed: ColumnElement[bool]) -> tuple[Any, ColumnElement[bool]]:
         table = Membership.__table__

@@ -20,8 +20,10 @@ from provisioning.imports.formats.base import ImportFormat
 from provisioning.imports.marks import mark_rows, mark_staged, user_gone
 from provisioning.imports.names import apply_names, count_name_changes
 from provisioning.imports.users_apply import index_lookups
+from provisioning.mail import trigger_events
 from provisioning.models import Group, Membership, User, utcnow
 from provisioning.models.imports import Import, ImportRow
+from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
 
 GROUPS_SHOWN = 1000
@@ -136,7 +138,8 @@ class MembershipFormat(ImportFormat):
         )
         table = Membership.__table__
         columns = ["group_id", "user_id", "tenant_id", "source", "added_at"]
-        values = (group_id, ImportRow.user_id, literal(t), literal("csv"), literal(utcnow(), table.c.added_at.type))
+        stamp = utcnow()
+        values = (group_id, ImportRow.user_id, literal(t), literal("csv"), literal(stamp, table.c.added_at.type))
         rows = select(*values).where(chunk, ImportRow.status == "ok", group_id.is_not(None))
         if self.rows_may_repeat_pairs:
             rows = rows.distinct()  # a row may name the same group twice
@@ -170,6 +173,7 @@ class MembershipFormat(ImportFormat):
             )
         # Every pair left is a membership now: inserted here, or by someone else meanwhile.
         after_membership_change(rt, s, imp, added, actor, "group.member_added")
+        trigger_events.memberships_stamped(s, rt, t, [uid for _, uid in added], stamp, operation_id=imp.operation_id)
         renamed = apply_names(rt, s, imp, chunk, actor)  # the file's first and last names (imports/names.py)
         return {"applied": ok - skipped - errors, "skipped": skipped, "errors": errors, "users_updated": renamed}
 
@@ -286,4 +290,5 @@ def after_membership_change(rt: Runtime, s: Session, imp: Import, pairs: Any, ac
         .values(version=Group.version + 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    reevaluate_rules(rt, s, imp.tenant_id, sorted({uid for _, uid in pairs}))
+    changed = Change(groups=frozenset(gid for gid, _ in pairs))
+    reevaluate_rules(rt, s, imp.tenant_id, sorted({uid for _, uid in pairs}), changed)

@@ -11,11 +11,12 @@ from provisioning.activity import Actor
 from provisioning.errors import InvalidInput
 from provisioning.identity_keys import identity_key, refusal
 from provisioning.imports import users_apply
+from provisioning.imports.formats import group_target
 from provisioning.imports.formats.base import ImportFormat, NamedGroup
 from provisioning.imports.formats.columns import EMAIL, Layout, default_target, norm
 from provisioning.imports.formats.entries import MAX_LENGTH, Entry, email_of, error
 from provisioning.imports.marks import mark_staged, same_email
-from provisioning.models import USER_ROLES, Tenant, User
+from provisioning.models import USER_ROLES, Group, Tenant, User
 from provisioning.models.imports import STAGED_USER_FIELDS, Import, ImportRow
 from provisioning.runtime import Runtime
 from provisioning.store.users import count_seats
@@ -31,6 +32,9 @@ class UsersFormat(ImportFormat):
     detect_priority = 4
     staged_columns = (*STAGED_USER_FIELDS, "username_key", "custom_attributes")
     applied_messages = ("Created (status invited).", "Updated.")
+    # With group_id: bulk add into that group (create the new people as invited, add everyone, invite the
+    # new ones); see provisioning.imports.formats.group_target.
+    takes_group_target = True
 
     def detects(self, keys: list[str], *, has_group_target: bool) -> bool:
         return any(k in EMAIL for k in keys)
@@ -125,6 +129,17 @@ class UsersFormat(ImportFormat):
             entry["custom_attributes"] = custom
         return [entry]
 
+    def target_group(
+        self, s: Session, tenant_id: int, imp: Import, *, group_id: int | None, group_name: str | None
+    ) -> None:
+        if group_name:
+            raise InvalidInput(
+                "A users file goes into an existing group: create the group first and give its group_id.",
+                details={"group_name": ["Not with the users format; give group_id."]},
+            )
+        if group_id:
+            imp.group_id = group_target.load_target(s, tenant_id, group_id).id
+
     # --- staged checks -------------------------------------------------------------------------
 
     def other_duplicates(self) -> list[tuple[Any, str, Any]]:
@@ -147,6 +162,16 @@ class UsersFormat(ImportFormat):
             "username",
             ImportRow.username,
         )
+        username_header = (imp.summary or {}).get("columns", {}).get("username")
+        if imp.group_id and username_header:
+            # The bulk add template: "A username and email are required" (for a person it creates).
+            mark_staged(
+                s,
+                imp.id,
+                and_(ImportRow.user_id.is_(None), ImportRow.username.is_(None)),
+                "A username is required for a new user.",
+                username_header,
+            )
 
     # --- preview -------------------------------------------------------------------------------
 
@@ -162,8 +187,14 @@ class UsersFormat(ImportFormat):
                 f"{max(limit - count_seats(s, imp.tenant_id), 0)} of its {limit} seats left."
             )
         summary["warnings"] = warnings
+        if imp.group_id:
+            summary["bulk_add"] = True  # kept: the job invites the people it creates even if the group goes
+            group_target.summarize_target(s, imp, summary, new_users=new)
 
     def named_groups(self, s: Session, imp: Import) -> list[NamedGroup]:
+        if imp.group_id:
+            name = s.scalar(select(Group.name).where(Group.id == imp.group_id))
+            return [NamedGroup(name or str(imp.group_id), imp.group_id, None)]
         return []
 
     def rename_group(self, s: Session, imp: Import, old: str, new: str, problems: dict[str, list[str]]) -> None:
@@ -173,11 +204,16 @@ class UsersFormat(ImportFormat):
 
     def check_commit(self, s: Session, imp: Import, summary: dict[str, Any]) -> None:
         users_apply.check_seats_for(s, imp, summary["users_new"])
+        if imp.group_id:
+            group_target.check_target(s, imp, summary, new_users=summary["users_new"])
 
     def apply_chunk(
         self, rt: Runtime, s: Session, imp: Import, chunk: ColumnElement[bool], ok: int, actor: Actor
     ) -> dict[str, int]:
-        return users_apply.apply_users_chunk(rt, s, imp, chunk, actor)
+        counts = users_apply.apply_users_chunk(rt, s, imp, chunk, actor)
+        if imp.group_id or (imp.summary or {}).get("bulk_add"):
+            counts.update(group_target.add_chunk_to_group(rt, s, imp, chunk, actor))
+        return counts
 
 
 def _re_resolve_users(s: Session, imp: Import) -> None:

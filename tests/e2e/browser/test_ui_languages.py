@@ -110,7 +110,7 @@ def test_pages_and_emails_follow_the_launch_locale_and_the_persons_language(live
                 EmailMessage.tenant_id == tenant.id, EmailMessage.to_address == "ben@example.edu"
             )
         )
-    assert email is not None and email.text_body.startswith("Guten Tag Ben,")
+    assert email is not None and email.text_body.startswith("Hallo Ben,")
 
     # Ben's own pages are in German now, at both widths.
     token = start_session(live_rt, tenant.id, ben.id, "learner", "Learner", None)

@@ -1,0 +1,1 @@
+"""Reports: group progress figures, their runs as Operations, and schedules run by the workers."""
