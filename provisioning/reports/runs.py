@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterator, Sequence
+from copy import copy
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from babel.numbers import format_decimal, format_percent
+from babel import Locale
+from babel.numbers import format_decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -172,7 +174,11 @@ def report_chunk(
 
 
 def _percent(rate: Any, language: str) -> str:
-    return format_percent(float(rate or 0), "#,##0.0%", locale=language)
+    """A rate as the language writes a percentage, with one decimal ("50.0%", "50,0 %")."""
+    locale = Locale.parse(language)
+    pattern = copy(locale.percent_formats[None])
+    pattern.frac_prec = (1, 1)
+    return pattern.apply(float(rate or 0), locale)
 
 
 def _report_email(result: dict[str, Any], url: str, tenant_name: str, user: Any, language: str) -> Rendered:

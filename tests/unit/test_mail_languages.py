@@ -48,3 +48,24 @@ def test_the_recipients_own_language_comes_before_the_tenants_default():
     assert recipient_language(None, "de") == "de"
     assert recipient_language("fr", "de") == "de"
     assert recipient_language("fr", None) == "en"
+
+
+def test_a_group_progress_report_is_written_in_the_recipients_language():
+    from types import SimpleNamespace
+
+    from provisioning.reports.runs import _report_email
+
+    result = {
+        "group_name": "Team A",
+        "members": 1200,
+        "enrolled_members": 3,
+        "completion_rate": 0.5,
+        "courses": [{"title": "Safety", "completed": 1, "enrolled": 2, "completion_rate": 0.5}],
+    }
+    me = SimpleNamespace(given_name="Ana")
+    de = _report_email(result, "https://x.example/rows.csv", "Acme", me, "de")
+    assert de.subject == "Fortschrittsbericht der Gruppe: Team A"
+    assert "Mitglieder: 1.200; in einem Kurs eingeschrieben: 3" in de.text
+    assert "Abschlussquote: 50,0\xa0%" in de.text and "Safety: 1 von 2 abgeschlossen (50,0\xa0%)" in de.text
+    en = _report_email(result, "https://x.example/rows.csv", "Acme", me, "en")
+    assert "Completion rate: 50.0%" in en.text and en.text.startswith("Hello Ana,")
