@@ -58,6 +58,7 @@ class LaunchResult:
     lti_context_id: int | None
     roster_operation_id: int | None
     locale: str | None = None  # the launch's locale claim, a well-formed BCP 47 tag; None without one
+    language: str | None = None  # the user's own language setting (it comes before the launch's locale)
 
 
 def launch_locale(claims: dict[str, Any]) -> str | None:
@@ -238,6 +239,7 @@ def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -
             lti_context_id=context_row_id,
             roster_operation_id=operation_id,
             locale=launch_locale(claims),
+            language=user.language,
         )
 
 

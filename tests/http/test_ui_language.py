@@ -11,7 +11,7 @@ from sqlalchemy import select
 from provisioning.activity import Actor
 from provisioning.models import EmailMessage, Tenant
 from provisioning.services import users
-from tests.support.lti_platform import LEARNER
+from tests.support.lti_platform import LEARNER, launch
 from tests.support.personas import launched, school
 
 ACTOR = Actor("test", "api")
@@ -52,6 +52,9 @@ def test_the_persons_own_language_comes_first_then_the_tenant_default_then_engli
 def test_an_lti_launch_with_locale_es_es_shows_spanish(rt, app, client, tenant, platform):
     sch = school(rt, app, client, tenant, platform)
     platform.locale = "es-ES"
+    platform.context_id = "course-a"
+    landing = launch(app.test_client(), platform, sub="eli", email="eli@example.edu", roles=[LEARNER])
+    assert _lang(landing) == "es" and "Ha iniciado sesión como Estudiante" in landing.get_data(as_text=True)
     learner = launched(client, app, platform, sub="eva", email="eva@example.edu", roles=[LEARNER], context="course-a")
     page = learner.session.get("/ui/me")
     body = page.get_data(as_text=True)
