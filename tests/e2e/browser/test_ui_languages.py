@@ -15,6 +15,7 @@ from provisioning.activity import Actor
 from provisioning.batch import actions as batch_actions
 from provisioning.models import EmailMessage
 from provisioning.services import groups, memberships, tenant_settings, users
+from provisioning.services.signin_links import issue_signin_link
 from provisioning.services.ui_sessions import start_session
 from tests.support.browser import SHOTS, Steps, expect, needs_chromium
 from tests.support.lti_platform import ADMINISTRATOR, launch
@@ -152,4 +153,31 @@ def test_the_join_page_is_in_the_invited_persons_language_at_every_width(live, b
         Steps(page, f"lang-{width}-join-de").shot("join")
         _fits(page, f"the German join page at {width} px", problems)
         context.close()
+    assert problems == []
+
+
+def test_the_main_pages_in_german_fit_320_pixels_and_pass_axe(live, browser, tenant):
+    """German words are long: every main page, in German, still fits a 320 px side panel."""
+    from tests.e2e.browser.test_ui_widths import _world
+
+    tool, _lms, _pages, live_rt = live
+    paths = _world(live_rt, tenant.id)
+    tenant_settings.update_settings(live_rt, tenant.id, {"default_language": "de"}, ACTOR)
+    problems: list[str] = []
+    context = browser.new_context(viewport={"width": 320, "height": 800})
+    page = context.new_page()
+    page.goto(issue_signin_link(live_rt, tenant.id).replace("http://localhost", tool.origin))
+    page.get_by_role("button", name="Anmelden").click()
+    page.get_by_role("heading", name="Gruppen").wait_for()
+    token = page.evaluate("document.body.getAttribute('data-launch-token')")
+    for name, path in paths.items():
+        page.goto(f"{tool.origin}{path}?lt={token}")
+        page.locator("main h1").wait_for()
+        assert page.evaluate("document.documentElement.lang") == "de", name
+        Steps(page, f"lang-320-de-{name}").shot("page")
+        _fits(page, f"the German {name} page at 320 px", problems)
+    page.get_by_role("button", name="Menü").click()
+    page.get_by_role("link", name="Personen").click()
+    page.get_by_role("heading", name="Personen").wait_for()
+    context.close()
     assert problems == []
