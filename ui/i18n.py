@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
 from flask import Flask, g
 from flask_babel import Babel, Domain, format_decimal, get_locale, to_user_timezone
@@ -109,6 +109,14 @@ RESULT_WORDS = {
 }
 
 
+def language_name(tag: str) -> str:
+    """A language tag named in the page's language ("de-AT" -> "Deutsch (Österreich)" on a German page)."""
+    try:
+        return Locale.parse(tag.replace("-", "_")).get_display_name(get_locale() or i18n.SOURCE_LANGUAGE) or tag
+    except (UnknownLocaleError, ValueError, TypeError):  # not a language babel knows: the tag as it is
+        return tag
+
+
 def result_label(key: str) -> str:
     """A figure of an operation's result in words ("not_active" -> "Not active"), in the page's language."""
     word = RESULT_WORDS.get(key)
@@ -127,7 +135,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["translated"] = translated
-    app.jinja_env.globals.update(result_label=result_label, result_labels=result_labels)
+    app.jinja_env.globals.update(result_label=result_label, result_labels=result_labels, language_name=language_name)
     app.context_processor(
         lambda: {"language_names": language_names(), "html_lang": str(get_locale() or "en").replace("_", "-")}
     )

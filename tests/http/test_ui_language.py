@@ -87,6 +87,8 @@ def test_changing_a_persons_language_changes_their_pages_and_their_next_email(
     assert started.status_code == 302
     run_jobs()
     assert users.get_user(rt, tenant.id, learner.user_id).language == "de"
+    person = sch.admin.session.get(f"/ui/people/{learner.user_id}").get_data(as_text=True)
+    assert re.search(r'<dd id="language">German</dd>', person)
     page = learner.session.get("/ui/me")
     body = page.get_data(as_text=True)
     assert _lang(page) == "de" and "Meine Gruppen" in body and "Abmelden" in body
