@@ -26,11 +26,6 @@ from ui.guard import rt, translated
 from ui.me import signed_in
 
 
-def available_locales() -> list[str]:
-    """English plus every language with a catalog."""
-    return list(i18n.languages())
-
-
 def select_locale() -> str:
     """The request's locale, in the order of the module docstring."""
     me = signed_in()
