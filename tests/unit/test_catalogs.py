@@ -64,3 +64,21 @@ def test_language_tags_are_validated_and_fall_back_to_their_language():
     assert i18n.best_language("de-AT") == "de"
     assert i18n.best_language("fr", "es") == "es"
     assert i18n.best_language(None, "bogus tag", "fr") == "en"
+
+
+def _translations(language: str) -> list[str]:
+    with i18n.catalog_path(language).open("rb") as fp:
+        found = []
+        for m in read_po(fp):
+            if m.id:
+                found.extend(m.string if isinstance(m.string, (list, tuple)) else [m.string])
+        return found
+
+
+def test_german_says_sie_and_spanish_says_usted_throughout():
+    import re
+
+    informal_de = re.compile(r"\b(du|dich|dir|dein\w*|Du|Dich|Dir|Dein\w*)\b")
+    informal_es = re.compile(r"\b(tú|tu|tus|te|puedes|tienes|quieres|debes|eres|estás)\b", re.IGNORECASE)
+    assert [t for t in _translations("de") if informal_de.search(t)] == []
+    assert [t for t in _translations("es") if informal_es.search(t)] == []
