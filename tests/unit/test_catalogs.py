@@ -82,3 +82,12 @@ def test_german_says_sie_and_spanish_says_usted_throughout():
     informal_es = re.compile(r"\b(tú|tu|tus|te|puedes|tienes|quieres|debes|eres|estás)\b", re.IGNORECASE)
     assert [t for t in _translations("de") if informal_de.search(t)] == []
     assert [t for t in _translations("es") if informal_es.search(t)] == []
+
+
+def test_the_catalogs_command_checks_them():
+    from click.testing import CliRunner
+
+    from server.cli import cli
+
+    result = CliRunner().invoke(cli, ["catalogs", "check"])
+    assert result.exit_code == 0 and "Every catalog is complete." in result.output
