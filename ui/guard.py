@@ -178,13 +178,12 @@ def translated(text: Any) -> str:
 
 
 def format_size(num: Any) -> str:
-    """A size in bytes in words for people, in the page's locale ("2 MB")."""
+    """A size in bytes in words for people, in the page's locale ("2,000 bytes", "10.5 MB")."""
     if not isinstance(num, int):
         return str(num)
-    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
-        if num >= factor:
-            return f"{format_decimal(round(num / factor, 1))} {unit}"
-    return ngettext("%(num)s byte", "%(num)s bytes", num)
+    if num >= 1 << 20:
+        return _("%(size)s MB", size=format_decimal(round(num / (1 << 20), 1)))
+    return ngettext("%(size)s byte", "%(size)s bytes", num, size=format_decimal(num))
 
 
 def page_error(title: str, message: str, status: int, errors: dict | None = None):
