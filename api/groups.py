@@ -13,7 +13,8 @@ from api.schemas import (
     page_schema,
 )
 from provisioning.models import GROUP_KINDS
-from provisioning.services import groups
+from provisioning.services import group_managers, groups
+from provisioning.settings_catalog import MANAGER_PERMISSIONS
 
 blp = Blueprint("groups", __name__, description="Groups and their member counts.")
 require_admin(blp)
@@ -94,3 +95,55 @@ def update_group(body, group_id):
 def delete_group(group_id):
     """Delete a group; its members stay users of the tenant."""
     groups.delete_group(runtime(), tenant_id(), group_id, actor())
+
+
+class ManagerSchema(Schema):
+    user_id = fields.Integer(metadata={"description": "The manager's user id."})
+    name = fields.String()
+    email = fields.String(allow_none=True)
+    how = fields.String(
+        metadata={
+            "enum": ["assigned", "course"],
+            "description": "assigned: made a manager of this group by an admin; course: staff of a linked course.",
+        }
+    )
+    permissions = fields.List(
+        fields.String(metadata={"enum": list(MANAGER_PERMISSIONS)}),
+        metadata={"description": "What they may do on the group beyond seeing it and its members."},
+    )
+    since = fields.DateTime(allow_none=True)
+
+
+class ManagerList(Schema):
+    managers = fields.List(fields.Nested(ManagerSchema))
+
+
+class ManagerPut(StrictSchema):
+    permissions = fields.List(
+        fields.String(validate=validate.OneOf(MANAGER_PERMISSIONS)),
+        required=True,
+        metadata={"description": "A subset of the tenant's manager permission set (the manager_permissions setting)."},
+    )
+
+
+@blp.get("/groups/<int:group_id>/managers")
+@blp.response(200, ManagerList)
+def list_managers(group_id):
+    """Who manages a group: people an admin assigned, and the staff of its linked courses."""
+    groups.get_group(runtime(), tenant_id(), group_id)  # 404 for no such group
+    return {"managers": group_managers.managers_of_groups(runtime(), tenant_id(), [group_id]).get(group_id, [])}
+
+
+@blp.put("/groups/<int:group_id>/managers/<int:user_id>")
+@blp.arguments(ManagerPut)
+@blp.response(200, ManagerSchema)
+def put_manager(body, group_id, user_id):
+    """Make a person a manager of the group with these permissions (or change an assigned manager's)."""
+    return group_managers.assign_manager(runtime(), tenant_id(), group_id, user_id, body["permissions"], actor())
+
+
+@blp.delete("/groups/<int:group_id>/managers/<int:user_id>")
+@blp.response(204)
+def delete_manager(group_id, user_id):
+    """Stop an assigned person managing the group (course staff are managed in the LMS)."""
+    group_managers.remove_manager(runtime(), tenant_id(), group_id, user_id, actor())

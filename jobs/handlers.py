@@ -13,6 +13,7 @@ from typing import Any
 
 from provisioning.batch import actions as batch_actions
 from provisioning.batch import messages
+from provisioning.imports import bulk_add
 from provisioning.imports.apply import apply_import_chunk
 from provisioning.lti import roster as lti_roster
 from provisioning.mail import outbox
@@ -25,6 +26,7 @@ ChunkHandler = Callable[[Runtime, int, int, dict[str, Any], dict[str, Any]], "di
 
 HANDLERS: dict[str, ChunkHandler] = {
     "members_copy": memberships.copy_members_chunk,
+    bulk_add.OPERATION_TYPE: bulk_add.bulk_add_chunk,
     "import": apply_import_chunk,
     lti_roster.OPERATION_TYPE: lti_roster.roster_sync_chunk,
     rule_evaluation.OPERATION_TYPE: rule_evaluation.evaluate_chunk,

@@ -67,6 +67,10 @@ def show(token: str):
     if link.state != "ok":
         return _problem(link)
     g.page_language = link.language
+    if link.group_name:
+        # A group invitation: the click is the person's consent to join that group, nothing happens before it.
+        title = _("Join the group %(group)s in %(tenant)s", group=link.group_name, tenant=link.tenant_name)
+        return _page(200, link, title=title, advice=None, action=True)
     return _page(200, link, title=_("Join %(tenant)s", tenant=link.tenant_name), advice=None, action=True)
 
 
@@ -83,7 +87,9 @@ def use(token: str) -> Response | tuple[str, int, dict[str, str]]:
     return _page(
         200,
         link,
-        title=_("You have joined %(tenant)s", tenant=link.tenant_name),
+        title=_("You have joined %(group)s", group=link.group_name)
+        if link.group_name
+        else _("You have joined %(tenant)s", tenant=link.tenant_name),
         advice=_("Sign in from your learning platform (LMS) to start: open the course or tool you were invited to."),
         action=False,
     )

@@ -18,6 +18,8 @@ MEMBERS_PER_REQUEST = 10_000
 # members.  Each is a user, an invitation and an email in the outbox (15-50 ms apiece, by the machine's
 # load); more go through a CSV import, a background job.
 USERS_CREATED_PER_REQUEST = 50
+# How often one person may be invited to one group (a manager can't mail someone again and again).
+GROUP_INVITATION_SENDS = 5
 
 # SCIM Bulk (RFC 7644 §3.7.4), advertised as bulk.maxOperations and bulk.maxPayloadSize.  Every
 # operation may create a user, so the same bound.

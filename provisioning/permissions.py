@@ -5,7 +5,9 @@ A principal is a tenant user with the role a launch gave them:
 * ``admin`` (a system or institution role the tenant lists in ``settings.lti.admin_roles``) may do
   everything in the tenant;
 * ``manager`` (a course Instructor, TeachingAssistant or course Administrator: a context role, see
-  ``provisioning/roles.py``) manages the groups of the courses they teach,
+  ``provisioning/roles.py``) manages the groups of the courses they teach and the groups an admin
+  assigned them to (``group_managers``, with the permissions chosen there; a person so assigned is a
+  manager whatever role their launch gave them),
   the users in those groups and the users shared with them (the ``share`` batch action), with
   the actions of the tenant's permission set; they see the logs of that scope only;
 * ``learner`` sees their own groups, tasks, certificates and notifications, nothing else.
@@ -13,6 +15,7 @@ A principal is a tenant user with the role a launch gave them:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import BigInteger, String, cast, exists, or_, select, union
@@ -28,6 +31,7 @@ from provisioning.models import (
     EmailMessage,
     Enrollment,
     Group,
+    GroupManager,
     ManagerShare,
     Membership,
     Operation,
@@ -54,12 +58,17 @@ STAFF_ACTIONS = ("list_groups",)
 PERSON_ACTIONS = ("view_person",)
 # An upload the principal started: the upload permission, and the import is checked where it is loaded.
 SAME_AS = {"use_import": "upload"}
+# Admins only: changing a group itself (its name, description, kind; deleting it), choosing its managers,
+# and the tenant's settings (join URL, languages, the manager permission set, LMS platforms).
+ADMIN_ACTIONS = ("edit_group", "assign_managers", "manage_settings")
 # Pages that need no sign-in (the sign-in link's page, static assets).
 PUBLIC = "public"
 # Every action a /ui route may declare (ui.blueprint.rule); docs/PERMISSIONS.md has a row for each.
 ACTIONS = (
     PUBLIC,
-    *dict.fromkeys(SIGNED_IN_ACTIONS + STAFF_ACTIONS + GROUP_ACTIONS + PERSON_ACTIONS + MANAGER_ACTIONS),
+    *dict.fromkeys(
+        SIGNED_IN_ACTIONS + STAFF_ACTIONS + GROUP_ACTIONS + PERSON_ACTIONS + MANAGER_ACTIONS + ADMIN_ACTIONS
+    ),
     *SAME_AS,
 )
 
@@ -71,14 +80,36 @@ class Principal:
     role: str  # admin | manager | learner
     course_id: int | None = None
     permissions: frozenset[str] = field(default_factory=frozenset)
+    # The groups an admin made this person a manager of, each with the permissions chosen there.
+    assigned: Mapping[int, frozenset[str]] = field(default_factory=dict, hash=False)
 
 
 def principal_for(rt: Runtime, tenant_id: int, user_id: int, role: str, course_id: int | None = None) -> Principal:
-    """A principal with the tenant's configured permission set for managers."""
+    """A principal with the tenant's configured permission set for managers.
+
+    A person an admin made a manager of groups (``group_managers``) is a manager even when their launch
+    made them a learner: their permissions are then those chosen for their groups, within the tenant's set.
+    """
     with rt.db.read() as s:
         tenant = s.get_one(Tenant, tenant_id)
-        perms = frozenset(lti_settings(tenant).manager_permissions) if role == "manager" else frozenset()
-    return Principal(tenant_id=tenant_id, user_id=user_id, role=role, course_id=course_id, permissions=perms)
+        tenant_set = frozenset(lti_settings(tenant).manager_permissions)
+        assigned: dict[int, frozenset[str]] = {}
+        if role in ("manager", "learner"):
+            rows = s.execute(
+                select(GroupManager.group_id, GroupManager.permissions).where(
+                    GroupManager.tenant_id == tenant_id, GroupManager.user_id == user_id
+                )
+            )
+            assigned = {gid: frozenset(perms or ()) & tenant_set for gid, perms in rows}
+    if role == "learner" and assigned:
+        # Not course staff: a group they create would belong to a course they don't teach, so not create_groups.
+        role = "manager"
+        perms = frozenset().union(*assigned.values()) - {"create_groups"}
+    else:
+        perms = tenant_set if role == "manager" else frozenset()
+    return Principal(
+        tenant_id=tenant_id, user_id=user_id, role=role, course_id=course_id, permissions=perms, assigned=assigned
+    )
 
 
 def can(rt: Runtime, principal: Principal, action: str, obj: Group | User | None = None) -> bool:
@@ -102,11 +133,16 @@ def can(rt: Runtime, principal: Principal, action: str, obj: Group | User | None
         return False
     with rt.db.read() as s:
         if isinstance(obj, Group):
-            # Members of automatic groups follow their rule, of roster groups the LMS: a manager edits
-            # hand-edited (manual) groups only, whatever the page shows.
-            if action == "manage_group" and obj.kind != "manual":
+            # Members of automatic groups follow their rule: a manager adds people to hand-edited groups
+            # and to roster groups (where those they add are kept apart from the LMS's roster, which a sync
+            # never removes them from; the roster's own members are the LMS's to remove).
+            if action == "manage_group" and obj.kind not in ("manual", "roster"):
                 return False
-            return _manages_group(s, principal, obj.id)
+            if _teaches_group(s, principal, obj.id):
+                return True
+            # Assigned by an admin: only the actions chosen for this group.
+            chosen = principal.assigned.get(obj.id)
+            return chosen is not None and (action not in MANAGER_ACTIONS or action in chosen)
         if isinstance(obj, User):
             return obj.id == principal.user_id or _manages_user(s, principal, obj.id)
     return obj is None and action in MANAGER_ACTIONS + STAFF_ACTIONS
@@ -132,6 +168,9 @@ REFUSALS: dict[str, str] = {
     "view_activity": "You don't have access to the logs.",
     "upload": "You can't upload files.",
     "create_groups": "You can't create groups.",
+    "edit_group": "You can't change or delete {what}.",
+    "assign_managers": "You can't choose the managers of {what}.",
+    "manage_settings": "You can't change the organisation's settings: only an administrator can.",
 }
 # The object of a refusal without an object (the tenant-wide pages), by action.
 _TENANT_WHAT = {
@@ -146,6 +185,8 @@ _TENANT_WHAT = {
     "export": "this group",
     "message": "this group",
     "batch_actions": "these people",
+    "edit_group": "this group",
+    "assign_managers": "this group",
 }
 
 
@@ -216,7 +257,11 @@ def scoped_import_groups(rt: Runtime, principal: Principal, listed: list[dict]) 
     may_create = "create_groups" in principal.permissions and principal.course_id is not None
     ids = sorted({g["id"] for g in listed if g.get("id") is not None})
     with rt.db.read() as s:
-        managed = set(s.scalars(_managed_groups(principal).where(CourseGroup.group_id.in_(ids)))) if ids else set()
+        managed = (
+            set(s.scalars(select(Group.id).where(Group.id.in_(ids), Group.id.in_(_managed_groups(principal)))))
+            if ids
+            else set()
+        )
     # Not theirs: neither "new" nor "existing" (that would say whether the name exists), and no counts.
     hidden = {
         "id": None,
@@ -240,7 +285,7 @@ def group_scope(principal: Principal):
     if principal.role == "admin":
         return None
     if principal.role == "manager":
-        return select(CourseGroup.group_id).where(CourseGroup.course_id.in_(_taught_courses(principal)))
+        return _managed_groups(principal)
     return select(Membership.group_id).where(
         Membership.tenant_id == principal.tenant_id, Membership.user_id == principal.user_id
     )
@@ -265,7 +310,7 @@ def _taught_courses(principal: Principal):
     )
 
 
-def _manages_group(s: Session, principal: Principal, group_id: int) -> bool:
+def _teaches_group(s: Session, principal: Principal, group_id: int) -> bool:
     return bool(
         s.scalar(
             select(
@@ -275,8 +320,18 @@ def _manages_group(s: Session, principal: Principal, group_id: int) -> bool:
     )
 
 
+def _manages_group(s: Session, principal: Principal, group_id: int) -> bool:
+    return group_id in principal.assigned or _teaches_group(s, principal, group_id)
+
+
 def _managed_groups(principal: Principal):
-    return select(CourseGroup.group_id).where(CourseGroup.course_id.in_(_taught_courses(principal)))
+    """The groups a manager manages, as a SELECT of group ids: their courses' groups and those assigned to them."""
+    return union(
+        select(CourseGroup.group_id).where(CourseGroup.course_id.in_(_taught_courses(principal))),
+        select(GroupManager.group_id).where(
+            GroupManager.tenant_id == principal.tenant_id, GroupManager.user_id == principal.user_id
+        ),
+    )
 
 
 def _shared_with(principal: Principal):
@@ -445,7 +500,11 @@ def import_refusals(rt: Runtime, principal: Principal, import_id: int) -> list[s
     may_create = "create_groups" in principal.permissions and principal.course_id is not None
     ids = sorted({g.group_id for g in named if g.group_id is not None})
     with rt.db.read() as s:
-        managed = set(s.scalars(_managed_groups(principal).where(CourseGroup.group_id.in_(ids)))) if ids else set()
+        managed = (
+            set(s.scalars(select(Group.id).where(Group.id.in_(ids), Group.id.in_(_managed_groups(principal)))))
+            if ids
+            else set()
+        )
         kinds = (
             {gid: kind for gid, kind in s.execute(select(Group.id, Group.kind).where(Group.id.in_(ids)))} if ids else {}
         )

@@ -60,6 +60,17 @@ COURSE_ROLE_ORDER = (
 # Course roles that manage the course's groups (course staff): kept apart from the learner roster.
 COURSE_MANAGER_ROLES = ("Administrator", "Instructor", "TeachingAssistant")
 DEFAULT_ADMIN_ROLES = (LIS + "institution/person#Administrator", LIS + "system/person#Administrator")
+# The system and institution roles (LTI 1.3 A.2.1, A.2.2) the settings page offers as admin roles; any
+# other such role URI may be listed too.
+ADMIN_ROLE_CHOICES = (
+    LIS + "institution/person#Administrator",
+    LIS + "system/person#Administrator",
+    LIS + "system/person#SysAdmin",
+    LIS + "system/person#AccountAdmin",
+    LIS + "system/person#SysSupport",
+    LIS + "institution/person#Staff",
+    LIS + "institution/person#Faculty",
+)
 # How the landing page names a course role (marked for the catalogs; the edge translates them).
 _LABELS = {
     "Administrator": N_("Course administrator"),

@@ -179,6 +179,20 @@ BY_KEY: dict[str, SettingSpec] = {spec.key: spec for spec in CATALOG}
 KEYS = tuple(BY_KEY)
 
 
+def declared_custom_attributes(settings: Mapping[str, Any] | None) -> list[str]:
+    """The names of the tenant's own user attributes (the ``custom_attributes`` setting, read by SCIM's
+    /Schemas, rules and imports): a list of names or of ``{"name", "type"}`` objects, or an object
+    whose keys are the names.  Anything else in it is ignored."""
+    declared = (settings or {}).get("custom_attributes") or []
+    items = list(declared.keys()) if isinstance(declared, Mapping) else declared if isinstance(declared, list) else []
+    names: list[str] = []
+    for item in items:
+        name = item.get("name") if isinstance(item, Mapping) else item
+        if isinstance(name, str) and name.strip() and name not in names:
+            names.append(name)
+    return names
+
+
 def stored(settings: Mapping[str, Any] | None, key: str) -> Any:
     """The value stored for ``key`` in a tenant's settings JSON, else its default.
 

@@ -12,7 +12,19 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the /ui blueprint and its views, and the UI's language choice (Flask-Babel)."""
-    from ui import groups, guard, i18n, imports, layout, logs, members, people  # noqa: F401 - the views register on bp
+    from ui import (  # noqa: F401 - the views register on bp
+        group_managers,
+        groups,
+        guard,
+        i18n,
+        imports,
+        layout,
+        logs,
+        members,
+        people,
+        rule_builder,
+        settings,
+    )
     from ui.blueprint import bp
 
     app.register_blueprint(bp)

@@ -6,21 +6,40 @@ principal may see, shared users included).
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request
+from flask import g, redirect, render_template, request
 from flask_babel import gettext as _
 
 from provisioning import permissions
 from provisioning.batch import actions as batch_actions
 from provisioning.batch.params import Param
 from provisioning.batch.registry import ACTIONS, own_access_refusal
+from provisioning.batch_choices import BatchChoices, batch_choices, batch_summary
 from provisioning.errors import Forbidden, InvalidInput
 from provisioning.services import groups
+from ui.blueprint import bp
 from ui.guard import actor, form_int, principal, rt, translated, ui_url
 
 # From the registry (provisioning/batch/registry.py), where each action is declared.
 # Actions a manager may not start from the UI even with the batch_actions permission.
 ADMIN_ONLY = frozenset(a.name for a in ACTIONS.values() if a.admin_only)
 LABELS = {a.name: a.label for a in ACTIONS.values()}
+
+
+@bp.app_template_global("batch_choices")
+def choices() -> BatchChoices:
+    """The pickers' options for the signed-in principal (ui/_batch_params.html), read once per request."""
+    if getattr(g, "ui_batch_choices", None) is None:
+        signed_in = getattr(g, "ui_principal", None)
+        g.ui_batch_choices = batch_choices(rt(), signed_in) if signed_in else BatchChoices(groups=[], managers=[])
+    return g.ui_batch_choices
+
+
+# What a missing or bad param is called on the form (never its API name).
+PARAM_WORDS = {
+    "group_ids": "Choose at least one group.",
+    "group_id": "Choose a group.",
+    "manager_id": "Choose the manager to share them with.",
+}
 
 
 def param_fields() -> list[tuple[str, Param]]:
@@ -64,10 +83,15 @@ def form_params(action: str, default_group_id: int | None = None) -> dict:
     for param in ACTIONS[action].params:
         name = param.name
         if param.is_id_list:
-            params[name] = [form_int(v, name) for v in request.form.getlist(name)]
+            params[name] = [_form_id(v, param) for v in request.form.getlist(name)]
+            if not params[name]:
+                raise InvalidInput(PARAM_WORDS.get(name, param.label), details={param.label: [PARAM_WORDS[name]]})
         elif param.is_id:
             default = str(default_group_id) if param.kind == "group" and default_group_id else ""
-            params[name] = form_int(request.form.get(name) or default, name)
+            params[name] = _form_id(request.form.get(name) or default, param)
+        elif param.kind in ("language", "role") and not (request.form.get(name) or "").strip():
+            what = "a language" if param.kind == "language" else "a role"
+            raise InvalidInput(f"Choose {what} from the list.", details={param.label: [f"Choose {what}."]})
         else:
             params[name] = (request.form.get(name) or "").strip() or None
         if param.kind == "groups":
@@ -77,6 +101,15 @@ def form_params(action: str, default_group_id: int | None = None) -> dict:
     for gid in group_ids:
         managed_group(gid, "manage_group")
     return params
+
+
+def _form_id(raw: str | None, param: Param) -> int:
+    """An id from a picker; a missing or bad one is a 400 saying what to choose, in words."""
+    try:
+        return form_int(raw, param.name)
+    except InvalidInput:
+        sentence = PARAM_WORDS.get(param.name, f"Choose a value for {param.label}.")
+        raise InvalidInput(sentence, details={param.label: [sentence]}) from None
 
 
 def selected_ids() -> list[int]:
@@ -109,6 +142,7 @@ def confirm_or_start(action: str, params: dict, user_ids: list[int], *, action_u
             label=translated(LABELS[action]),
             user_ids=user_ids,
             params=params,
+            summary=batch_summary(rt(), principal(), user_ids, params),
             action_url=action_url,
             back_url=back_url,
         )

@@ -11,13 +11,11 @@ formats (``|when`` for a moment, ``|dateformat`` for a day, ``|number``).
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time
+from babel import Locale
 from flask import Flask, g
-from flask_babel import Babel, Domain, format_decimal, get_locale, to_user_timezone
+from flask_babel import Babel, Domain, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 
 from provisioning import i18n
@@ -63,18 +61,6 @@ def number(value: object) -> str:
     return format_decimal(value) if isinstance(value, (int, float)) else str(value)
 
 
-def when(value: datetime | None, seconds: bool = False) -> str:
-    """A moment in the locale's way, unambiguous and on the 24-hour clock ("Mar 4, 2025, 14:06",
-    "04.03.2025, 14:06", "4 mar 2025, 14:06"); a naive value is UTC, shown in UTC."""
-    if value is None:
-        return ""
-    locale = get_locale() or Locale.parse(i18n.SOURCE_LANGUAGE)
-    moment = to_user_timezone(value)
-    day = format_date(moment, "medium", locale=locale)
-    clock = format_time(moment, "HH:mm:ss" if seconds else "HH:mm", locale=locale)
-    return str(locale.datetime_formats["medium"]).replace("{1}", day).replace("{0}", clock)
-
-
 # The figures of an operation's result (provisioning/batch, imports, roster, mail), named for people.
 RESULT_WORDS = {
     "action": _l("Action"),
@@ -104,14 +90,6 @@ RESULT_WORDS = {
 }
 
 
-def language_name(tag: str) -> str:
-    """A language tag named in the page's language ("de-AT" -> "Deutsch (Österreich)" on a German page)."""
-    try:
-        return Locale.parse(tag.replace("-", "_")).get_display_name(get_locale() or i18n.SOURCE_LANGUAGE) or tag
-    except (UnknownLocaleError, ValueError, TypeError):  # not a language babel knows: the tag as it is
-        return tag
-
-
 def result_label(key: str) -> str:
     """A figure of an operation's result in words ("not_active" -> "Not active"), in the page's language."""
     word = RESULT_WORDS.get(key)
@@ -128,9 +106,8 @@ def init_app(app: Flask) -> None:
     babel = Babel(app, locale_selector=select_locale)
     babel.domain_instance = CatalogDomain()  # type: ignore[misc]  # replaces a cached_property
     app.jinja_env.filters["number"] = number
-    app.jinja_env.filters["when"] = when
     app.jinja_env.filters["translated"] = translated
-    app.jinja_env.globals.update(result_label=result_label, result_labels=result_labels, language_name=language_name)
+    app.jinja_env.globals.update(result_label=result_label, result_labels=result_labels)
     app.context_processor(
         lambda: {"language_names": language_names(), "html_lang": str(get_locale() or "en").replace("_", "-")}
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from babel import Locale, UnknownLocaleError
 from flask import g
-from flask_babel import get_locale, lazy_gettext
+from flask_babel import format_date, format_time, get_locale, gettext, lazy_gettext
 
 from provisioning.services import signin_links
 from ui.blueprint import bp
@@ -14,6 +15,25 @@ ROLE_WORDS = {
     "manager": lazy_gettext("Group manager"),
     "learner": lazy_gettext("Learner"),
 }
+
+
+def language_name(code: str | None) -> str:
+    """A language tag in words, in the page's language ("de" on an English page: "German (de)")."""
+    if not code:
+        return ""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(str(get_locale() or "en")) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return f"{name[:1].upper()}{name[1:]} ({code})"
+
+
+@bp.app_template_global("language_name")
+def _language_name(code: str | None) -> str:
+    return language_name(code)
+
+
+bp.add_app_template_global(ROLE_WORDS, "role_words")  # the roles in words, for every template
 
 
 @bp.context_processor
@@ -31,3 +51,17 @@ def _layout():
         "me_name": me.name if me else "",
         "me_role": role,
     }
+
+
+@bp.app_template_filter("when")
+def when(value) -> str:
+    """A date and time in the page's language and its usual order ("Jan 2, 2024, 3:04 AM"); "" for none."""
+    if value is None:
+        return ""
+    return gettext("%(date)s, %(time)s", date=format_date(value, "medium"), time=format_time(value, "short"))
+
+
+@bp.app_template_filter("day")
+def day(value) -> str:
+    """A date in the page's language ("Jan 2, 2024")."""
+    return "" if value is None else format_date(value, "medium")

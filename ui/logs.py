@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from flask import Response, jsonify, redirect, render_template, request, stream_with_context
 from flask_babel import gettext as _
 
-from provisioning import activity, operations, permissions
+from provisioning import activity, activity_words, operations, permissions
 from provisioning.batch import actions as batch_actions
 from provisioning.batch.registry import ACTIONS, check_action
 from provisioning.errors import Forbidden, InvalidInput, NotFound
@@ -17,6 +17,7 @@ from provisioning.mail import outbox
 from provisioning.models import EMAIL_STATUSES, OPERATION_STATUSES, OPERATION_TYPES
 from provisioning.services import certificates, groups, notifications, tasks
 from provisioning.services import signin_links as ui_links
+from ui.batch_words import result_sentence
 from ui.blueprint import ID, bp, rule
 from ui.groups import page_number
 from ui.guard import actor, principal, rt, translated, ui_url
@@ -79,7 +80,10 @@ class Mentions:
             if gid in self.names.groups:
                 return Mention(self.names.groups[gid], ui_url("ui.group", group_id=gid))
             return Mention("a group outside your groups")
-        return Mention(" ".join(str(x) for x in (object_type, object_id) if x))
+        if (oid := _object_id("operation", object_type, object_id)) is not None:
+            return Mention("its progress", ui_url("ui.operation", operation_id=oid))
+        # Never an internal id as text: the kind of object in words.
+        return Mention((object_type or "").replace("_", " "))
 
     def _user(self, uid: int) -> Mention | None:
         if uid not in self.names.users:
@@ -108,6 +112,7 @@ def progress(op) -> dict:
         "finished": op.status in FINISHED,
         "cancel_requested": op.cancel_requested,
         "result": _readable(op.result or {}),
+        "sentence": result_sentence(op),
         "errors": (op.errors or [])[:20],
         "export_url": ui_url("ui.operation_export", operation_id=op.id) if is_finished_export(op) else None,
     }
@@ -238,7 +243,14 @@ def activity_log():
         visible=permissions.activity_scope(principal(), actor().name),
     )
     mentions = Mentions([e.actor for e in page.items], [(e.object_type, e.object_id) for e in page.items])
-    return render_template("ui/activity.html", page=page, args=args, mentions=mentions)
+    return render_template(
+        "ui/activity.html",
+        page=page,
+        args=args,
+        mentions=mentions,
+        event_words=activity_words.event_words,
+        event_choices=activity_words.EVENT_WORDS,
+    )
 
 
 @bp.get("/emails")

@@ -25,8 +25,10 @@ from provisioning.exports import (
     member_rows,
     xlsx_file,
 )
+from provisioning.imports import bulk_add
 from provisioning.lti import roster as lti_roster
-from provisioning.services import courses, groups, memberships
+from provisioning.rules import editing
+from provisioning.services import courses, group_invitations, group_managers, groups, memberships
 from ui.batch import (
     LABELS,
     allowed_actions,
@@ -38,7 +40,8 @@ from ui.batch import (
     selected_ids,
 )
 from ui.blueprint import ID, bp, rule
-from ui.groups import page_number
+from ui.group_managers import PERMISSION_WORDS
+from ui.groups import page_number, rule_editor_url
 from ui.guard import actor, form_int, principal, rt, ui_url
 
 _group = managed_group
@@ -61,9 +64,20 @@ def group(group_id: int):
     members = memberships.list_members(rt(), p.tenant_id, group_id, q=q or None, page=page_number(), per_page=50)
     targets = groups.list_groups(rt(), p.tenant_id, per_page=200, within=permissions.group_scope(p)).items
     member_courses = courses.course_titles_of_users(rt(), p.tenant_id, [u.id for u, _ in members.items])
+    may_assign = permissions.can(rt(), p, "assign_managers", grp)
+    mq = (request.args.get("mq") or "").strip()[:200] if may_assign else ""
     return render_template(
         "ui/group.html",
         group=grp,
+        managers=group_managers.managers_of_groups(rt(), p.tenant_id, [group_id]).get(group_id, []),
+        may_assign=may_assign,
+        may_edit=permissions.can(rt(), p, "edit_group", grp),
+        permission_set=group_managers.permission_set(rt(), p.tenant_id) if may_assign else (),
+        permission_words=PERMISSION_WORDS,
+        mq=mq,
+        candidates=group_managers.find_people(rt(), p.tenant_id, mq) if mq else [],
+        state=groups.evaluation_status(rt(), p.tenant_id, group_id),
+        rule_url=rule_editor_url(group_id) if grp.kind == "automatic" else None,
         members=members,
         q=q,
         actions=allowed_actions(),
@@ -74,26 +88,50 @@ def group(group_id: int):
         fields=param_fields(),
         targets=targets,
         can_manage=permissions.can(rt(), p, "manage_group", grp),
+        invitations=group_invitations.pending_invitations(rt(), p.tenant_id, group_id)
+        if permissions.can(rt(), p, "manage_group", grp)
+        else [],
         can_export=permissions.can(rt(), p, "export", grp),
         can_message=permissions.can(rt(), p, "message", grp),
+        described=editing.describe_rule(rt(), p.tenant_id, grp.rule or "") if grp.kind == "automatic" else None,
     )
 
 
 @bp.post(f"/groups/<{ID}:group_id>/members")
 @rule("manage_group")
 def add_member(group_id: int):
-    """Add a person by email.  Admins: an unknown email becomes an invited user.  A manager adds people of
-    their scope only (their groups, people shared with them); any other email, known in the tenant or not,
-    gets the same answer, so the form never tells which emails exist (docs/PERMISSIONS.md)."""
+    """Add a person by email, or invite them to the group: the answer is the same whoever has the email
+    (provisioning/services/group_invitations.py, docs/PERMISSIONS.md)."""
     _group(group_id, "manage_group")
     p = principal()
-    email = (request.form.get("email") or "").strip()
-    if not email:
-        raise InvalidInput(_("Enter the email address of the person to add."), details={"email": [_("Required.")]})
-    memberships.add_members(
-        rt(), p.tenant_id, group_id, emails=[email], actor=actor(), users_within=permissions.user_scope(p)
+    email = group_invitations.add_or_invite(
+        rt(), p.tenant_id, group_id, request.form.get("email") or "", actor(), users_within=permissions.user_scope(p)
     )
-    return redirect(ui_url("ui.group", group_id=group_id, added=email))
+    # An admin's person is added (an unknown address becomes an invited member); a manager reads one answer.
+    said = {"added": email} if p.role == "admin" else {"invited": email}
+    return redirect(ui_url("ui.group", group_id=group_id, **said))
+
+
+@bp.post(f"/groups/<{ID}:group_id>/members/bulk")
+@rule("manage_group")
+def bulk_add_members(group_id: int):
+    """Bulk add members from the filled-in members template: an Operation, followed on its page and in
+    the user action log; each row is added or invited as one added by email (provisioning/imports/bulk_add.py)."""
+    _group(group_id, "manage_group")
+    p = principal()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("Choose the filled-in template to upload.", details={"file": ["Required."]})
+    op = bulk_add.request_bulk_add(
+        rt(),
+        p.tenant_id,
+        group_id,
+        upload.stream,
+        upload.filename,
+        actor(),
+        users_within=permissions.user_scope(p),
+    )
+    return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))
 
 
 @bp.post(f"/groups/<{ID}:group_id>/members/<{ID}:user_id>/remove")

@@ -10,10 +10,10 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 from flask_babel import ngettext
 
+from provisioning import people as people_service
 from provisioning import permissions
-from provisioning.errors import Forbidden
-from provisioning.roles import role_label
-from provisioning.services import certificates, courses, groups, notifications, tasks, users
+from provisioning.errors import Forbidden, InvalidInput
+from provisioning.services import courses, groups, users
 from ui.batch import (
     LABELS,
     allowed_actions,
@@ -25,7 +25,7 @@ from ui.batch import (
 )
 from ui.blueprint import ID, bp, rule
 from ui.groups import page_number
-from ui.guard import principal, rt, ui_url
+from ui.guard import actor, principal, rt, ui_url
 
 
 def _may_view_people() -> None:
@@ -65,26 +65,37 @@ def people():
 @rule("view_person")
 def person(user_id: int):
     """One person: their details, the groups of theirs the principal may see, courses, tasks, certificates, notifications."""
-    p = principal()
-    user = users.get_user(rt(), p.tenant_id, user_id)
-    permissions.require(rt(), p, "view_users" if p.role != "learner" else "view_own", user)
-    visible = groups.list_groups(
-        rt(), p.tenant_id, per_page=100, within=permissions.groups_of_user_scope(p, user_id)
-    ).items
     return render_template(
         "ui/person.html",
-        user=user,
-        groups=visible,
-        shared=user_id in permissions.is_shared_with(rt(), p, [user_id]),
-        courses=courses.course_titles_of_users(rt(), p.tenant_id, [user_id]).get(user_id, []),
-        course_roles=[
-            (role_label(role, "learner"), course)
-            for role, course in courses.course_roles_of_user(rt(), p.tenant_id, user_id)
-        ],
-        tasks=tasks.list_tasks(rt(), p.tenant_id, user_id, per_page=100).items,
-        certificates=certificates.list_certificates(rt(), p.tenant_id, user_id).items,
-        notifications=notifications.list_notifications(rt(), p.tenant_id, user_id).items,
+        person=people_service.person(rt(), principal(), user_id),
+        saved=request.args.get("saved") == "1",
     )
+
+
+@bp.get(f"/people/<{ID}:user_id>/edit")
+@rule("manage_users")
+def person_edit(user_id: int):
+    """The form that edits a person's details: only the fields the principal may change are open."""
+    found = people_service.person(rt(), principal(), user_id)
+    if not found.editable:
+        raise Forbidden("You can't change this person's details.")
+    return render_template("ui/person_edit.html", person=found, values={}, errors={})
+
+
+@bp.post(f"/people/<{ID}:user_id>/edit")
+@rule("manage_users")
+def person_save(user_id: int):
+    """Save the form; errors are shown beside their fields, with what was typed kept."""
+    form = {k: v for k, v in request.form.items() if k not in ("csrf", "lt")}
+    try:
+        people_service.edit_person(rt(), principal(), actor(), user_id, form)
+    except InvalidInput as exc:
+        found = people_service.person(rt(), principal(), user_id)
+        errors = exc.details if isinstance(exc.details, dict) else {}
+        return render_template(
+            "ui/person_edit.html", person=found, values=form, errors=errors, message=exc.message
+        ), 400
+    return redirect(ui_url("ui.person", user_id=user_id, saved=1))
 
 
 @bp.post("/people/batch")

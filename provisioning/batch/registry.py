@@ -181,7 +181,7 @@ ACTIONS: dict[str, BatchAction] = register(
         N_("Share with a manager"),
         N_("Share the users with a manager, who may then see them."),
         steps.share,
-        (Param("manager_id", "manager", N_("Manager's user id")),),
+        (Param("manager_id", "manager", N_("Manager")),),
         admin_only=True,
     ),
     BatchAction(

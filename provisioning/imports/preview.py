@@ -27,6 +27,7 @@ from provisioning.models import Operation, Tenant
 from provisioning.models.imports import IMPORT_MODES, Import, ImportRow
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
+from provisioning.settings_catalog import declared_custom_attributes
 
 
 @dataclass
@@ -68,7 +69,7 @@ def create_import(
     with rt.db.read() as s:
         tenant = s.get(Tenant, tenant_id)
         assert tenant is not None, "the caller's tenant exists"
-        custom = frozenset((tenant.settings or {}).get("custom_attributes") or ())
+        custom = frozenset(declared_custom_attributes(tenant.settings))
     has_group_target = bool(options.group_id or options.group_name)
 
     def is_header(cells: list[str]) -> bool:

@@ -366,7 +366,8 @@ def _apply_page(
     # Staff are not members of the learner roster; whoever left, or is listed as staff, leaves the group.
     leaving_ids = sorted(({uid for sub, uid in users.items() if sub not in active} - set(active_ids)) | staff)
     added = insert_members(s, tenant_id, group_id, learner_ids, "roster")
-    removed = delete_members(s, group_id, leaving_ids)
+    # Only the roster's own members: people a manager added by hand (source manual) stay (issue 19).
+    removed = delete_members(s, group_id, leaving_ids, source="roster")
     stamp = _update_enrollments(s, tenant_id, ctx.course_id, members, users, active, keep_user)
     if rt is not None:  # automatic notifications, one INSERT ... SELECT each (replayed pages add nothing)
         trigger_events.seats_assigned(s, rt, tenant_id, created_ids, operation_id=operation_id)
@@ -471,7 +472,7 @@ def _remove_unseen(
     seen = select(LtiRosterSeen.user_id).where(LtiRosterSeen.operation_id == operation_id)
     removed = s.scalars(
         Membership.__table__.delete()
-        .where(Membership.group_id == group_id, Membership.user_id.not_in(seen))
+        .where(Membership.group_id == group_id, Membership.source == "roster", Membership.user_id.not_in(seen))
         .returning(Membership.user_id)
     ).all()
     kept = [keep_user] if keep_user is not None else []

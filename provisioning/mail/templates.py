@@ -24,6 +24,7 @@ TEMPLATE_DIR = Path(__file__).with_name("templates")
 
 SUBJECTS = {
     "invitation": N_("You are invited to join %(tenant_name)s"),
+    "group_invitation": N_("%(inviter)s invited you to the group %(group_name)s"),
     "password_reset": N_("Reset your %(tenant_name)s password"),
 }
 

@@ -6,6 +6,7 @@ from provisioning.models.course import ENROLLMENT_STATUSES, Course, Enrollment
 from provisioning.models.email import EMAIL_KINDS, EMAIL_STATUSES, EmailMessage
 from provisioning.models.engagement import (
     Certificate,
+    GroupInvitation,
     Invitation,
     ManagerShare,
     Notification,
@@ -17,6 +18,7 @@ from provisioning.models.group import (
     GROUP_SOURCES,
     MEMBERSHIP_SOURCES,
     Group,
+    GroupManager,
     Membership,
 )
 from provisioning.models.imports import IMPORT_FORMATS, IMPORT_MODES, Import, ImportRow
@@ -54,6 +56,7 @@ __all__ = [
     "Base",
     "CHANNELS",
     "Certificate",
+    "GroupInvitation",
     "Course",
     "CourseGroup",
     "EMAIL_KINDS",
@@ -66,6 +69,7 @@ __all__ = [
     "GROUP_KINDS",
     "GROUP_SOURCES",
     "Group",
+    "GroupManager",
     "IMPORT_FORMATS",
     "IMPORT_MODES",
     "Import",

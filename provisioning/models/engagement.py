@@ -90,3 +90,26 @@ class ManagerShare(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     shared_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+GROUP_INVITATION_STATUSES = ("pending", "accepted")
+
+
+class GroupInvitation(Base):
+    """An invitation to join one group, sent by a manager: the person joins when they use its link (consent).
+
+    ``email`` is the address the inviter typed, the only thing the inviter's pages show of it."""
+
+    __tablename__ = "group_invitations"
+    __table_args__ = (Index("ix_group_invitations_tenant_group", "tenant_id", "group_id", "status"),)
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    sent_count: Mapped[int] = mapped_column(default=1)
+    invited_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -55,3 +55,18 @@ class Membership(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(20), default="manual")
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupManager(Base):
+    """A person an admin made a manager of one group, with the actions they may take on it (a subset of
+    the tenant's manager permission set).  Apart from course staff, who manage their courses' groups."""
+
+    __tablename__ = "group_managers"
+    __table_args__ = (Index("ix_group_managers_user", "user_id"),)
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    permissions: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    assigned_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,6 +16,7 @@ FINISHED_STATUSES = ("succeeded", "failed", "cancelled")
 # Every Operation type, with the words the logs show for it (jobs/handlers.py maps each to its work).
 OPERATION_TYPES = {
     "members_copy": N_("Copy members"),
+    "members_bulk_add": N_("Bulk add members"),
     "import": N_("Import"),
     "roster_sync": N_("Roster sync"),
     "rule_evaluation": N_("Rule evaluation"),

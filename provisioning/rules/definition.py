@@ -32,6 +32,7 @@ from provisioning.rules import pending
 from provisioning.rules.membership import apply_rules_to_users
 from provisioning.rules.references import ANY_CHANGE, Change, check_references, inputs, references
 from provisioning.runtime import Runtime
+from provisioning.settings_catalog import declared_custom_attributes
 from provisioning.sql import json_text
 from provisioning.store.groups import load_group
 from provisioning.store.members import unknown_user_ids
@@ -82,9 +83,7 @@ class CompiledRule:
 
 
 def _declared_custom_attributes(s: Session, tenant_id: int) -> set[str]:
-    settings = s.scalar(select(Tenant.settings).where(Tenant.id == tenant_id)) or {}
-    declared = settings.get("custom_attributes") or []
-    return {str(name) for name in (declared.keys() if isinstance(declared, dict) else declared)}
+    return set(declared_custom_attributes(s.scalar(select(Tenant.settings).where(Tenant.id == tenant_id))))
 
 
 def _custom_key_in_use(s: Session, tenant_id: int, name: str) -> bool:

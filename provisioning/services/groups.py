@@ -9,7 +9,7 @@ from sqlalchemy.orm import with_expression
 
 from provisioning.activity import Actor, record
 from provisioning.errors import InvalidInput, VersionMismatch
-from provisioning.models import GROUP_KINDS, Group, Membership
+from provisioning.models import GROUP_KINDS, Group, Membership, Operation
 from provisioning.pagination import Page, paginate
 from provisioning.rules.definition import group_saved  # automatic groups: validate the rule, start its evaluation
 from provisioning.runtime import Runtime
@@ -95,3 +95,21 @@ def delete_group(rt: Runtime, tenant_id: int, group_id: int, actor: Actor, *, if
         s.execute(delete(Membership).where(Membership.group_id == group.id))
         s.delete(group)
         record(s, tenant_id, actor, "group.deleted", "group", group_id, {"name": group.name})
+
+
+def evaluation_status(rt: Runtime, tenant_id: int, group_id: int) -> str | None:
+    """Where an automatic group's latest evaluation is: "evaluating" (queued or running), "failed",
+    "rule_error" (its rule stopped compiling), or None (done, or not an automatic group)."""
+    with rt.db.read() as s:
+        group = load_group(s, tenant_id, group_id)
+        if group.kind != "automatic":
+            return None
+        if (group.settings or {}).get("rule_error"):
+            return "rule_error"
+        op_id = (group.settings or {}).get("evaluation_operation_id")
+        if not isinstance(op_id, int):
+            return None
+        status = s.scalar(select(Operation.status).where(Operation.tenant_id == tenant_id, Operation.id == op_id))
+    if status in ("queued", "running"):
+        return "evaluating"
+    return "failed" if status == "failed" else None

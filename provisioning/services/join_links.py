@@ -7,6 +7,10 @@ the invitation and records an ``invitation.link.used`` event whose object id is 
 (the single-use record, as in provisioning/single_use.py), with the invitation's row locked, so of two
 concurrent uses exactly one succeeds.  The person is then sent on to the tenant's ``join_url``.
 
+A group invitation's link (provisioning/services/group_invitations.py) carries the group too
+({tenant, user, group, send number}); its state is the ``group_invitations`` row's, and using it
+puts the person into that group: their consent, given once.
+
 Opening the link (GET) only checks it; the click on its page (POST) uses it: mail scanners fetch
 links before people do (as for the UI sign-in links, provisioning/services/signin_links.py).
 """
@@ -18,15 +22,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
 from provisioning.i18n import best_language
-from provisioning.models import Invitation, Tenant, User, utcnow
+from provisioning.models import Group, GroupInvitation, Invitation, Tenant, User, utcnow
 from provisioning.runtime import Runtime
 from provisioning.settings_catalog import stored
 from provisioning.single_use import was_used
+from provisioning.store.members import insert_members, touch_group
 
 SALT = "invitation-join-link"
 USED = "invitation.link.used"
@@ -43,7 +48,8 @@ class JoinLink:
     state: State
     tenant_name: str | None = None
     join_url: str | None = None
-    # The invited person's language tag, else the tenant's default language (the page speaks it).
+    group_name: str | None = None
+    # The invited person's language, else the tenant's default language (the page speaks it).
     language: str | None = None
 
 
@@ -69,20 +75,51 @@ def join_link(rt: Runtime, tenant_id: int, user_id: int, sent_count: int) -> str
     return join_links(rt, tenant_id)(user_id, sent_count)
 
 
-def _read(rt: Runtime, token: str) -> tuple[tuple[int, int, int] | None, State]:
+def group_join_link(rt: Runtime, tenant_id: int, group_id: int, user_id: int, sent_count: int) -> str:
+    """The URL of the join link of the ``sent_count``-th sending of the user's invitation to a group."""
+    token = _signer(rt).sign(f"{tenant_id}_{user_id}_{sent_count}_{group_id}").decode()
+    return f"{rt.settings.public_base_url}/join/{token}"
+
+
+def _read(rt: Runtime, token: str) -> tuple[tuple[int, int, int, int | None] | None, State]:
     if not token or len(token) > TOKEN_MAX:
         return None, "invalid"
     try:
         value = _signer(rt).unsign(token, max_age=rt.settings.invitation_link_days * 86400).decode()
-        tenant_id, user_id, sent = value.split("_")
-        return (int(tenant_id), int(user_id), int(sent)), "ok"
+        parts = [int(part) for part in value.split("_")]
+        if len(parts) == 3:  # an invitation to the tenant
+            return (parts[0], parts[1], parts[2], None), "ok"
+        tenant_id, user_id, sent, group_id = parts  # an invitation to a group (group_invitations.py)
+        return (tenant_id, user_id, sent, group_id), "ok"
     except SignatureExpired:
         return None, "expired"
-    except (BadSignature, KeyError, TypeError, ValueError):
+    except (BadSignature, KeyError, TypeError, ValueError, AttributeError):
         return None, "invalid"
 
 
-def _state(s: Session, tenant_id: int, user_id: int, sent: int, *, lock: bool) -> tuple[State, Invitation | None]:
+def _group_state(
+    s: Session, tenant_id: int, user_id: int, sent: int, group_id: int, *, lock: bool
+) -> tuple[State, GroupInvitation | None]:
+    stmt = select(GroupInvitation).where(
+        GroupInvitation.tenant_id == tenant_id, GroupInvitation.group_id == group_id, GroupInvitation.user_id == user_id
+    )
+    invitation = s.scalar(stmt.with_for_update() if lock else stmt)
+    status = s.scalar(select(User.status).where(User.tenant_id == tenant_id, User.id == user_id))
+    if invitation is None or status is None or status == "deactivated":
+        return "invalid", None
+    if invitation.sent_count != sent:
+        return "superseded", None
+    object_id = f"{user_id}.{sent}.{group_id}"
+    if invitation.status != "pending" or was_used(s, tenant_id, USED, OBJECT_TYPE, object_id):
+        return "used", None
+    return "ok", invitation
+
+
+def _state(
+    s: Session, tenant_id: int, user_id: int, sent: int, group_id: int | None = None, *, lock: bool
+) -> tuple[State, Invitation | GroupInvitation | None]:
+    if group_id is not None:
+        return _group_state(s, tenant_id, user_id, sent, group_id, lock=lock)
     stmt = select(Invitation).where(Invitation.tenant_id == tenant_id, Invitation.user_id == user_id)
     invitation = s.scalar(stmt.with_for_update() if lock else stmt)
     status = s.scalar(select(User.status).where(User.tenant_id == tenant_id, User.id == user_id))
@@ -95,17 +132,25 @@ def _state(s: Session, tenant_id: int, user_id: int, sent: int, *, lock: bool) -
     return "ok", invitation
 
 
-def _outcome(s: Session, tenant_id: int | None, state: State, user_id: int | None = None) -> JoinLink:
+def _outcome(
+    s: Session, tenant_id: int | None, state: State, group_id: int | None = None, user_id: int | None = None
+) -> JoinLink:
     tenant = s.get(Tenant, tenant_id) if tenant_id is not None else None
     if tenant is None:
         return JoinLink("invalid" if state == "ok" else state)
+    group = s.get(Group, group_id) if group_id is not None else None
     own = (
         s.scalar(select(User.language).where(User.tenant_id == tenant.id, User.id == user_id))
         if user_id is not None
         else None
     )
-    language = best_language(own, stored(tenant.settings, "default_language"))
-    return JoinLink(state, tenant.name, stored(tenant.settings, "join_url"), language)
+    return JoinLink(
+        state,
+        tenant.name,
+        stored(tenant.settings, "join_url"),
+        group.name if group is not None and group.tenant_id == tenant.id else None,
+        best_language(own, stored(tenant.settings, "default_language")),
+    )
 
 
 def check_join_link(rt: Runtime, token: str) -> JoinLink:
@@ -115,7 +160,7 @@ def check_join_link(rt: Runtime, token: str) -> JoinLink:
         if ids is None:
             return JoinLink(state)
         state, _ = _state(s, *ids, lock=False)
-        return _outcome(s, ids[0], state, ids[1])
+        return _outcome(s, ids[0], state, ids[3], ids[1])
 
 
 def use_join_link(rt: Runtime, token: str) -> JoinLink:
@@ -123,12 +168,34 @@ def use_join_link(rt: Runtime, token: str) -> JoinLink:
     ids, state = _read(rt, token)
     if ids is None:
         return JoinLink(state)
-    tenant_id, user_id, sent = ids
+    tenant_id, user_id, sent, group_id = ids
     with rt.db.transaction() as s:
-        state, invitation = _state(s, tenant_id, user_id, sent, lock=True)
-        if invitation is not None:
+        state, invitation = _state(s, tenant_id, user_id, sent, group_id, lock=True)
+        actor = Actor(name=f"user {user_id}", channel="join", user_id=user_id)
+        if isinstance(invitation, GroupInvitation):
             invitation.status, invitation.accepted_at = "accepted", utcnow()
-            actor = Actor(name=f"user {user_id}", channel="join", user_id=user_id)
+            record(s, tenant_id, actor, USED, OBJECT_TYPE, f"{user_id}.{sent}.{group_id}", {"user_id": user_id})
+            _join_group(s, tenant_id, invitation.group_id, user_id, actor)
+        elif invitation is not None:
+            invitation.status, invitation.accepted_at = "accepted", utcnow()
             record(s, tenant_id, actor, USED, OBJECT_TYPE, f"{user_id}.{sent}", {"user_id": user_id})
             record(s, tenant_id, actor, "user.invitation.accepted", "user", user_id, {"via": "join link"})
-        return _outcome(s, tenant_id, state, user_id)
+        return _outcome(s, tenant_id, state, group_id, user_id)
+
+
+def _join_group(s: Session, tenant_id: int, group_id: int, user_id: int, actor: Actor) -> None:
+    """The person accepted a group invitation: they join it (source manual, so a roster sync keeps them)."""
+    group = s.get(Group, group_id)
+    if group is None or group.tenant_id != tenant_id or group.kind == "automatic":
+        return
+    if insert_members(s, tenant_id, group_id, [user_id], "manual"):
+        touch_group(s, group_id)
+        record(s, tenant_id, actor, "group.member_added", "group", group_id, {"user_id": user_id, "via": "invitation"})
+    record(s, tenant_id, actor, "group.invitation.accepted", "group", group_id, {"user_id": user_id})
+    # A new person's first invitation to the tenant, if they had one, is answered by this one too.
+    s.execute(
+        update(Invitation)
+        .where(Invitation.tenant_id == tenant_id, Invitation.user_id == user_id, Invitation.status == "pending")
+        .values(status="accepted", accepted_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )

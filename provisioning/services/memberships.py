@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record_many
 from provisioning.chunking import IN_LIST, chunked
-from provisioning.errors import InvalidInput, NotFound, VersionMismatch
+from provisioning.errors import Conflict, InvalidInput, NotFound, VersionMismatch
 from provisioning.identity_keys import identity_key
 from provisioning.mail import trigger_events
 from provisioning.models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
@@ -39,12 +39,6 @@ from provisioning.store.users import find_users_by_email, name_matches, tenant_u
 
 # A copy chunk (with one audit event per member) commits its progress well within a second.
 COPY_CHUNK = 500
-# Said alike of an unknown email and of a person outside the adder's scope (users_within), so the
-# answer never tells whether an email exists in the tenant (OWASP ASVS V3.2, account enumeration).
-NOT_IN_SCOPE = (
-    "{who} is not one of the people you manage, so nothing was changed. You can add people of your "
-    "groups and people shared with you; an administrator can add anyone else."
-)
 
 
 @dataclass
@@ -86,14 +80,12 @@ def add_members(
     actor: Actor,
     source: str = "manual",
     invite: bool = False,
-    users_within: Any = None,
 ) -> MemberChange:
     """Add users (by id or by email) to a group.  Unknown ids or emails refuse the whole request.
 
     Except: a single unknown email, or any unknown emails with ``invite=True``, become new
     users with status invited, who get an invitation email with the tenant's join link.
-    ``users_within`` (a SELECT of user ids: a group manager's scope): only those users may be
-    added; anyone else, known or not, is refused with the same words and nobody is invited.
+    A group manager adds through provisioning/services/group_invitations.py instead (their scope).
     """
     if source not in MEMBERSHIP_SOURCES:
         raise InvalidInput(f"Unknown membership source {source!r}.")
@@ -109,8 +101,6 @@ def add_members(
             missing = [i for i in ids if i not in known]
             if missing:
                 errors["user_ids"] = [f"No user with id {i}." for i in missing[:100]]
-        if users_within is not None:
-            _refuse_outside(s, tenant_id, ids, emails, users_within)
         if emails:
             found = find_users_by_email(s, tenant_id, emails)
             missing_emails = [e for e in emails if e and identity_key(e) not in found]
@@ -130,31 +120,38 @@ def add_members(
     return MemberChange(added=added, already_members=len(ids) - len(added))
 
 
-def _refuse_outside(s: Session, tenant_id: int, ids: list[int], emails: Sequence[str], within: Any) -> None:
-    """InvalidInput, worded alike for unknown people and people outside ``within``, unless all are within."""
-    inside = set(tenant_user_ids(s, tenant_id, ids, within=within)) if ids else set()
-    outside_ids = [i for i in ids if i not in inside]
-    found = find_users_by_email(s, tenant_id, emails) if emails else {}
-    inside_found = set(tenant_user_ids(s, tenant_id, sorted(found.values()), within=within)) if found else set()
-    outside_emails = [e for e in emails if found.get(e.strip().lower()) not in inside_found]
-    if outside_ids or outside_emails:
-        who = ", ".join([*outside_emails[:5], *(f"user {i}" for i in outside_ids[:5])])
-        raise InvalidInput(
-            NOT_IN_SCOPE.format(who=who),
-            details={"emails" if outside_emails else "user_ids": [NOT_IN_SCOPE.format(who=who)]},
-        )
-
-
 def remove_members(rt: Runtime, tenant_id: int, group_id: int, user_ids: Sequence[int], actor: Actor) -> int:
     """Remove users from a group; returns how many were members."""
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id)
         ensure_hand_editable(group)
+        if group.kind == "roster":
+            _refuse_roster_members(s, group, user_ids)
         removed = delete_members(s, group.id, user_ids)
         if removed:
             touch_group(s, group.id)
             record_many(s, _member_events(tenant_id, group.id, removed, actor, "group.member_removed"))
     return len(removed)
+
+
+def _refuse_roster_members(s: Session, group: Group, user_ids: Sequence[int]) -> None:
+    """The members an LTI roster sync brought are the LMS's: removed there, or the next sync brings them back."""
+    ids = sorted({int(u) for u in user_ids})
+    synced = [
+        uid
+        for chunk in chunked(ids, IN_LIST)
+        for uid in s.scalars(
+            select(Membership.user_id).where(
+                Membership.group_id == group.id, Membership.user_id.in_(chunk), Membership.source == "roster"
+            )
+        )
+    ]
+    if synced:
+        raise Conflict(
+            "This person came from the course roster in the LMS: remove them from the course there, "
+            "and the next roster sync removes them here. Only people added by hand can be removed here.",
+            field="user_ids",
+        )
 
 
 def remove_member(rt: Runtime, tenant_id: int, group_id: int, user_id: int, actor: Actor) -> None:

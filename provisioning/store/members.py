@@ -65,16 +65,15 @@ def insert_members(s: Session, tenant_id: int, group_id: int, user_ids: Sequence
     return added
 
 
-def delete_members(s: Session, group_id: int, user_ids: Sequence[int]) -> list[int]:
+def delete_members(s: Session, group_id: int, user_ids: Sequence[int], *, source: str | None = None) -> list[int]:
+    """Delete those of ``user_ids`` that are members (``source``: only members from that source)."""
     removed: list[int] = []
     ids = list(user_ids)
     for chunk in chunked(ids, IN_LIST):
-        stmt = (
-            delete(Membership)
-            .where(Membership.group_id == group_id, Membership.user_id.in_(chunk))
-            .returning(Membership.user_id)
-        )
-        removed.extend(s.scalars(stmt).all())
+        stmt = delete(Membership).where(Membership.group_id == group_id, Membership.user_id.in_(chunk))
+        if source is not None:
+            stmt = stmt.where(Membership.source == source)
+        removed.extend(s.scalars(stmt.returning(Membership.user_id)).all())
     return removed
 
 

@@ -21,7 +21,6 @@ from provisioning.batch import steps
 from provisioning.batch.params import CHECKS, LANGUAGE_TAG, Param, ParamKind
 from provisioning.batch.registry import ACTIONS, BatchAction, register, validate_params
 from provisioning.errors import InvalidInput
-from provisioning.models import USER_ROLES
 from provisioning.services import groups, users
 from ui import batch as ui_batch
 
@@ -224,16 +223,17 @@ def test_the_ui_labels_and_admin_only_actions_come_from_the_registry():
     assert ui_batch.param_fields() == [(a.name, p) for a in ACTIONS.values() for p in a.params]
 
 
-def test_the_people_page_offers_the_registrys_actions_in_order_with_their_fields(owner):  # noqa: F811
+def test_the_people_page_offers_the_registrys_actions_in_order_with_their_fields(owner, rt, tenant):  # noqa: F811
+    users.create_user(rt, tenant.id, {"email": "pat@example.edu"}, Actor("test", "api"))
     page = owner.get("/ui/people").get_data(as_text=True)
-    picker = re.search(r'<select id="action" name="action" required>(.*?)</select>', page, re.S).group(1)
+    picker = re.search(r'<select id="action" name="action"[^>]*>(.*?)</select>', page, re.S).group(1)
     assert '<option value="" selected>' in picker  # nothing is chosen by default (issue 19, defect 5)
     assert re.findall(r'<option value="([a-z_]+)">', picker) == PICKER_ORDER
     for action in ACTIONS.values():
         assert f'<option value="{action.name}">{action.label}</option>' in picker
-    fields = re.findall(r'<label data-for="([a-z_]+)">([^<]+?) <(?:input|select|textarea) name="([a-z_]+)"', page)
-    assert [(a, name) for a, _, name in fields] == [(a, p.name) for a, p in ui_batch.param_fields()]
-    assert "Manager&#39;s user id" in [label for _, label, _ in fields]
+    fields = re.findall(r'<(?:input|select|textarea) class="[^"]*" id="param-([a-z_]+)-[a-z_]+" name="([a-z_]+)"', page)
+    assert fields == [(a, p.name) for a, p in ui_batch.param_fields()]
+    assert re.search(r'<label class="form-label" for="param-share-manager_id">Manager</label>', page)
 
 
 def test_a_params_kind_decides_its_form_field(app):
@@ -243,15 +243,27 @@ def test_a_params_kind_decides_its_form_field(app):
         ("x", Param("code", "text", "Code", hint="AB-1")),
         ("x", Param("role", "role", "Role")),
         ("x", Param("manager_id", "manager", "Whom")),
+        ("x", Param("language", "language", "Language")),
+        ("x", Param("group_ids", "groups", "Groups")),
     ]
     with app.test_request_context():
-        html = render_template_string('{% include "ui/_batch_params.html" %}', fields=fields, targets=[], group=None)
-    assert '<label data-for="x">When <input name="when" type="date"></label>' in html
-    assert '<label data-for="x">Note <textarea name="note" rows="2"></textarea></label>' in html
-    assert '<label data-for="x">Code <input name="code" placeholder="AB-1"></label>' in html
-    roles = "".join(f"<option>{r}</option>" for r in USER_ROLES)
-    assert f'<label data-for="x">Role <select name="role">{roles}</select></label>' in html
-    assert '<label data-for="x">Whom <input name="manager_id" inputmode="numeric"></label>' in html
+        html = render_template_string('{% include "ui/_batch_params.html" %}', fields=fields, group=None)
+    assert '<input class="form-control" id="param-x-when" name="when" type="date">' in html
+    assert '<textarea class="form-control" id="param-x-note" name="note" rows="2"></textarea>' in html
+    assert '<input class="form-control" id="param-x-code" name="code" placeholder="AB-1">' in html
+    roles = re.search(r'<select class="form-select" id="param-x-role" name="role">(.*?)</select>', html).group(1)
+    assert re.findall(r'<option value="(\w*)">([^<]+)</option>', roles) == [
+        ("", "Choose a role…"),
+        ("learner", "Learner"),
+        ("manager", "Group manager"),
+        ("admin", "Administrator"),
+    ]
+    # Pickers, never a box for an id: a manager and groups by name, with a search box each; languages in words.
+    assert '<select class="form-select" id="param-x-manager_id" name="manager_id" size="5"' in html
+    assert '<label class="form-label" for="param-x-manager_id-find">Find a manager</label>' in html
+    assert '<select class="form-select" id="param-x-group_ids" name="group_ids" multiple' in html
+    assert '<option value="de">German (de)</option>' in html
+    assert 'inputmode="numeric"' not in html
 
 
 def test_the_form_is_read_by_param_kind(app, monkeypatch):
@@ -272,4 +284,4 @@ def test_the_form_is_read_by_param_kind(app, monkeypatch):
     with app.test_request_context(method="POST", data={"manager_id": "twelve"}):
         with pytest.raises(InvalidInput) as refused:
             ui_batch.form_params("x")
-    assert refused.value.details == {"manager_id": ["Must be a whole number."]}
+    assert refused.value.details == {"Whom": ["Choose the manager to share them with."]}

@@ -34,6 +34,7 @@ BODIES = {
     ("PATCH", "/api/v1/users/<int:user_id>/tasks/<int:task_id>"): lambda w: {"status": "completed"},
     ("PATCH", "/api/v1/imports/<int:import_id>"): lambda w: {"exclude_rows": [1]},
     ("PATCH", "/api/v1/lti/registrations/<int:registration_id>"): lambda w: {"name": "Hijacked"},
+    ("PUT", "/api/v1/groups/<int:group_id>/managers/<int:user_id>"): lambda w: {"permissions": ["export"]},
 }
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from provisioning import permissions
 from provisioning.services import memberships
+from tests.support.factories import make_platform
 from tests.support.personas import (
     PERSONAS,
     SETUP,
@@ -72,7 +73,10 @@ def test_each_route_is_allowed_exactly_when_the_table_says_so(rt, app, client, t
     table = permission_table()
     op = operation_of(rt, tenant.id, sch)
     imp = import_of(rt, tenant.id, sch)
+    # A platform of its own to revoke: the one the personas launched from must stay.
+    spare = make_platform(rt, tenant.id, "spare-lms.example.edu")
     values = {
+        "registration_id": spare.id,
         "group_id": sch.group.id,
         "user_id": sch.kim.id,
         "operation_id": op.id,

@@ -126,3 +126,21 @@ def load(rt: Runtime, operation_id: int) -> Operation:
     """An Operation row, whatever its tenant."""
     with rt.db.read() as s:
         return s.get(Operation, operation_id)
+
+
+def make_platform(rt: Runtime, tenant_id: int, host: str, *, name: str | None = None):
+    """A registered LMS platform at https://<host> (through the registrations service), e.g. one to revoke."""
+    from provisioning.lti import registrations
+
+    base = f"https://{host}"
+    return registrations.register_platform(
+        rt,
+        tenant_id,
+        issuer=base,
+        client_id=host,
+        auth_login_url=f"{base}/auth",
+        auth_token_url=f"{base}/token",
+        key_set_url=f"{base}/jwks",
+        name=name,
+        actor=ADMIN,
+    )

@@ -60,35 +60,52 @@
   }
   if (action) { action.addEventListener("change", showParams); showParams(); }
 
-  // Live preview of an automatic group's rule: count, sample, or the error and its position.
-  var rule = document.getElementById("rule");
+  // A picker's search box narrows its options to those whose name contains what is typed (chosen ones stay).
+  document.querySelectorAll("select[data-filtered-by]").forEach(function (select) {
+    var box = document.getElementById(select.getAttribute("data-filtered-by"));
+    if (!box) { return; }
+    box.addEventListener("input", function () {
+      var typed = box.value.trim().toLowerCase();
+      Array.prototype.forEach.call(select.options, function (option) {
+        option.hidden = !!option.value && !option.selected && typed !== "" && option.textContent.toLowerCase().indexOf(typed) === -1;
+      });
+    });
+  });
+
+  // The rule editor: hidden for a manual group; in text mode, a live count and sample as the rule is typed
+  // (the builder's rows update through htmx instead). The sentences come translated from data attributes.
   var editor = document.getElementById("rule-editor");
-  if (rule && editor) {
-    var out = document.getElementById("rule-preview"), sample = document.getElementById("rule-sample"), timer;
+  if (editor) {
+    var timer;
     var kinds = document.querySelectorAll('input[name="kind"]');
     function toggle() {
-      var auto = document.querySelector('input[name="kind"]:checked').value === "automatic";
-      editor.hidden = !auto;
+      var checked = document.querySelector('input[name="kind"]:checked');
+      editor.hidden = checked !== null && checked.value !== "automatic";
     }
     kinds.forEach(function (k) { k.addEventListener("change", toggle); });
     toggle();
-    rule.addEventListener("input", function () {
+    function counted(n) {
+      var text = editor.getAttribute(n === 1 ? "data-one" : "data-many") || "{n}";
+      return text.replace("{n}", n);
+    }
+    document.addEventListener("input", function (event) {
+      var rule = event.target;
+      if (!rule || rule.id !== "rule") { return; }
       clearTimeout(timer);
       timer = setTimeout(function () {
+        var out = document.getElementById("rule-preview"), sample = document.getElementById("rule-sample");
         getJSON(editor.getAttribute("data-preview-url") + "?rule=" + encodeURIComponent(rule.value)).then(function (data) {
           sample.textContent = "";
           if (data.error) {
             out.className = "form-text text-danger";
             out.textContent = data.error;
-            if (data.position !== null) {  // 0-based, as the rule parser counts
+            if (data.position !== null && data.position !== undefined) {  // 0-based, as the rule parser counts
               var end = rule.value.slice(data.position).search(/\s|$/);
               rule.setSelectionRange(data.position, data.position + Math.max(end, 1));
             }
           } else if (data.count !== null) {
             out.className = "form-text";
-            // The sentence in the page's language, from the template (data-one, data-many).
-            var sentence = editor.getAttribute(data.count === 1 ? "data-one" : "data-many") || "{num}";
-            out.textContent = sentence.replace("{num}", data.count);
+            out.textContent = counted(data.count);
             data.sample.forEach(function (u) {
               var li = document.createElement("li");
               li.textContent = (u.name ? u.name + " " : "") + (u.email ? "<" + u.email + ">" : "");
@@ -117,6 +134,8 @@
         : String(data.done);
       if (data.finished) {
         if (stopForm) { stopForm.hidden = true; }
+        var sentence = document.getElementById("result-sentence");
+        if (sentence && data.sentence) { sentence.textContent = data.sentence; sentence.hidden = false; }
         var facts = document.getElementById("result-facts");
         facts.textContent = "";
         Object.keys(data.result).forEach(function (k) {

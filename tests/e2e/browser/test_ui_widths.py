@@ -33,6 +33,9 @@ def _world(rt, tenant_id: int) -> dict[str, str]:
         rt, tenant_id, {"name": "Team Alpha", "description": "Everyone who starts in the spring term."}, ACTOR
     )
     empty = groups.create_group(rt, tenant_id, {"name": "Team Empty"}, ACTOR)
+    testers = groups.create_group(
+        rt, tenant_id, {"name": "Testers", "kind": "automatic", "rule": 'name.familyName eq "Tester"'}, ACTOR
+    )
     memberships.add_members(rt, tenant_id, team.id, user_ids=[u.id for u in people], actor=ACTOR)
     op = batch_actions.request_batch_action(rt, tenant_id, "export_csv", {}, ACTOR, user_ids=[u.id for u in people])
     return {
@@ -40,8 +43,13 @@ def _world(rt, tenant_id: int) -> dict[str, str]:
         "group": f"/ui/groups/{team.id}",
         "empty-group": f"/ui/groups/{empty.id}",
         "new-group": "/ui/groups/new",
+        "edit-group": f"/ui/groups/{team.id}/edit",
+        "delete-group": f"/ui/groups/{team.id}/delete",
+        "edit-rule": f"/ui/groups/{testers.id}/rule",
         "people": "/ui/people",
         "person": f"/ui/people/{people[0].id}",
+        "person-edit": f"/ui/people/{people[0].id}/edit",
+        "settings": "/ui/settings",
         "upload": "/ui/imports/new",
         "logs": "/ui/logs",
         "activity": "/ui/activity",

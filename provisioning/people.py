@@ -1,0 +1,239 @@
+"""One person as admins and group managers see and edit them (the UI's person page).
+
+What a principal may read is :func:`provisioning.permissions.can` (``view_person``); what they may
+change is decided here, per field, and enforced on every save whatever the form showed:
+
+* an admin edits every field of anyone (not their own role: that would end their own access);
+* a manager with ``manage_users`` edits the names, department, custom fields and language of the
+  people wholly within their reach (:func:`provisioning.permissions.beyond_reach`: not staff, in no
+  group they do not manage), never a role;
+* anyone else edits nothing.
+
+A change is written by :func:`provisioning.services.users.update_user`, which records ``user.updated``
+in the activity log with the names of the changed attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from provisioning import permissions
+from provisioning.activity import Actor
+from provisioning.errors import Forbidden, InvalidInput
+from provisioning.models import USER_ROLES, Certificate, Course, Enrollment, Group, Notification, Task, Tenant, User
+from provisioning.permissions import Principal
+from provisioning.roles import role_label
+from provisioning.runtime import Runtime
+from provisioning.services import users
+from provisioning.settings_catalog import LANGUAGES, declared_custom_attributes
+from provisioning.text import text_problem
+
+# The fields of the person form, with their length limits (the columns' sizes).
+NAME_FIELDS = {"given_name": 200, "family_name": 200, "display_name": 400}
+TEXT_FIELDS = {**NAME_FIELDS, "department": 200}
+CUSTOM_PREFIX = "custom."  # a custom field's form name: custom.<attribute>
+CUSTOM_MAX = 500
+MANAGER_FIELDS = frozenset({*TEXT_FIELDS, "language", "custom"})
+ADMIN_FIELDS = MANAGER_FIELDS | {"role"}
+# What the fields are called where an error names them.
+FIELD_NAMES = {
+    "given_name": "Given name",
+    "family_name": "Family name",
+    "display_name": "Display name",
+    "department": "Department",
+    "language": "Language",
+    "role": "Role",
+}
+
+
+@dataclass(frozen=True)
+class CourseLine:
+    title: str
+    role: str  # the course role in words ("Instructor", "Teaching assistant")
+    status: str  # enrolled | completed | dropped ...
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Person:
+    """Everything the person page shows, read in one unit of work."""
+
+    user: User
+    groups: list[tuple[int, str]]
+    courses: list[CourseLine]
+    tasks: list[Task]
+    certificates: list[Certificate]
+    notifications: list[Notification]
+    custom_fields: list[tuple[str, str]]  # (attribute, value as text): the declared ones, then the user's others
+    editable: frozenset[str]  # the form's fields this principal may change ("custom" for every custom field)
+    shared: bool = False
+    languages: tuple[str, ...] = LANGUAGES
+    roles: tuple[str, ...] = USER_ROLES
+
+
+def editable_fields(rt: Runtime, principal: Principal, user: User) -> frozenset[str]:
+    """The fields ``principal`` may change on ``user`` (see the module docstring)."""
+    if user.tenant_id != principal.tenant_id:
+        return frozenset()
+    if principal.role == "admin":
+        return ADMIN_FIELDS - ({"role"} if user.id == principal.user_id else set())
+    if not permissions.can(rt, principal, "manage_users", user):
+        return frozenset()
+    if permissions.beyond_reach(rt, principal, [user.id]):
+        return frozenset()
+    return MANAGER_FIELDS
+
+
+def _custom_fields(tenant: Tenant, user: User) -> list[tuple[str, str]]:
+    values = user.custom_attributes or {}
+    names = declared_custom_attributes(tenant.settings)
+    names += sorted(k for k in values if k not in names)
+    return [(n, "" if values.get(n) is None else str(values.get(n))) for n in names]
+
+
+def person(rt: Runtime, principal: Principal, user_id: int) -> Person:
+    """The person page of ``user_id``: 404 for another tenant's or nobody, 403 outside the principal's scope."""
+    user = users.get_user(rt, principal.tenant_id, user_id)
+    permissions.require(rt, principal, "view_users" if principal.role != "learner" else "view_own", user)
+    t = principal.tenant_id
+    with rt.db.read() as s:
+        tenant = s.get_one(Tenant, t)
+        group_rows = s.execute(
+            select(Group.id, Group.name)
+            .where(Group.tenant_id == t, Group.id.in_(permissions.groups_of_user_scope(principal, user_id)))
+            .order_by(func.lower(Group.name))
+            .limit(200)
+        ).all()
+        course_rows = s.execute(
+            select(
+                func.coalesce(Course.title, Course.external_id),
+                Enrollment.role,
+                Enrollment.status,
+                Enrollment.completed_at,
+            )
+            .join(Course, Course.id == Enrollment.course_id)
+            .where(Enrollment.tenant_id == t, Enrollment.user_id == user_id)
+            .order_by(func.coalesce(Course.title, Course.external_id))
+            .limit(200)
+        ).all()
+        tasks = list(
+            s.scalars(
+                select(Task).where(Task.tenant_id == t, Task.user_id == user_id).order_by(Task.id.desc()).limit(100)
+            )
+        )
+        certificates = list(
+            s.scalars(
+                select(Certificate)
+                .where(Certificate.tenant_id == t, Certificate.user_id == user_id)
+                .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+                .limit(100)
+            )
+        )
+        notes = list(
+            s.scalars(
+                select(Notification)
+                .where(Notification.tenant_id == t, Notification.user_id == user_id)
+                .order_by(Notification.id.desc())
+                .limit(100)
+            )
+        )
+        custom = _custom_fields(tenant, user)
+    return Person(
+        user=user,
+        groups=[(gid, name) for gid, name in group_rows],
+        courses=[
+            CourseLine(title, role_label(role or "Member", "learner"), status, done)
+            for title, role, status, done in course_rows
+        ],
+        tasks=tasks,
+        certificates=certificates,
+        notifications=notes,
+        custom_fields=custom,
+        editable=editable_fields(rt, principal, user),
+        shared=user_id in permissions.is_shared_with(rt, principal, [user_id]),
+    )
+
+
+def _text(name: str, raw: str, errors: dict[str, list[str]], limit: int, label: str) -> str | None:
+    value = " ".join(raw.split())
+    problem = text_problem(value)
+    if problem:
+        errors[name] = [f"{label} {problem}."]
+    elif len(value) > limit:
+        errors[name] = [f"{label} is too long: at most {limit} characters (this one has {len(value)})."]
+    return value or None
+
+
+def edit_person(rt: Runtime, principal: Principal, actor: Actor, user_id: int, form: Mapping[str, str]) -> User:
+    """Save the person form: only the fields sent change, each checked.
+
+    A field the principal may not change is a Forbidden naming it; bad values are one InvalidInput
+    whose details map each form field to what is wrong with it, in words.
+    """
+    user = users.get_user(rt, principal.tenant_id, user_id)
+    permissions.require(rt, principal, "view_users" if principal.role != "learner" else "view_own", user)
+    allowed = editable_fields(rt, principal, user)
+    sent = {
+        k: v for k, v in form.items() if k in TEXT_FIELDS or k in ("language", "role") or k.startswith(CUSTOM_PREFIX)
+    }
+    if not allowed and sent:
+        raise Forbidden("You can't change this person's details.")
+    refused = sorted(
+        FIELD_NAMES.get(k, k[len(CUSTOM_PREFIX) :] if k.startswith(CUSTOM_PREFIX) else k)
+        for k in sent
+        if (k[: len(CUSTOM_PREFIX) - 1] if k.startswith(CUSTOM_PREFIX) else k) not in allowed
+        and _differs(user, k, sent[k])
+    )
+    if refused:
+        raise Forbidden(f"You can't change this person's {', '.join(f.lower() for f in refused)}.")
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    for name, limit in TEXT_FIELDS.items():
+        if name in sent:
+            values[name] = _text(name, sent[name], errors, limit, FIELD_NAMES[name])
+    if "language" in sent:
+        language = sent["language"].strip().lower()
+        if language and language not in LANGUAGES and language != (user.language or "").lower():
+            errors["language"] = ["Choose a language from the list."]
+        values["language"] = language or None
+    if "role" in sent and "role" in allowed:
+        if sent["role"] not in USER_ROLES:
+            errors["role"] = ["Choose a role from the list."]
+        values["role"] = sent["role"]
+    custom = {k[len(CUSTOM_PREFIX) :]: v for k, v in sent.items() if k.startswith(CUSTOM_PREFIX)}
+    if custom:
+        with rt.db.read() as s:
+            known = set(declared_custom_attributes(s.get_one(Tenant, principal.tenant_id).settings))
+        merged = dict(user.custom_attributes or {})
+        for attr, raw in custom.items():
+            key = CUSTOM_PREFIX + attr
+            if attr not in known and attr not in merged:
+                errors[key] = [f"{attr} is not one of this organisation's fields."]
+                continue
+            value = _text(key, raw, errors, CUSTOM_MAX, attr)
+            if value is None:
+                merged.pop(attr, None)
+            elif str(merged.get(attr)) != value:
+                merged[attr] = value
+        values["custom_attributes"] = merged
+    if errors:
+        raise InvalidInput("Some details were not saved: check the fields marked below.", details=errors)
+    return users.update_user(rt, principal.tenant_id, user_id, values, actor, reevaluate=True)
+
+
+def _differs(user: User, key: str, raw: str) -> bool:
+    """Whether a form value would change the stored one (an unchanged field of a locked section is fine)."""
+    if key.startswith(CUSTOM_PREFIX):
+        current = (user.custom_attributes or {}).get(key[len(CUSTOM_PREFIX) :])
+        return (raw.strip() or None) != (None if current is None else str(current))
+    current = getattr(user, key, None)
+    if key in TEXT_FIELDS:
+        return (" ".join(raw.split()) or None) != current
+    if key == "language":
+        return (raw.strip().lower() or None) != ((current or "").lower() or None)
+    return raw != current

@@ -1,0 +1,180 @@
+"""The fields a tenant's rules can test, typed, and the values people already have in them.
+
+Standard fields are the SCIM core and enterprise attributes we store (RFC 7643 §4.1, §4.3); custom
+fields are the keys the tenant's users really carry in ``custom_attributes`` (or that the tenant
+declares), typed from the values found: ISO dates are dates, JSON numbers numbers, true/false
+booleans, anything else text.  Courses are the tenant's courses, for the course picker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from provisioning.filters.attributes import USER_CORE, USER_ENTERPRISE, Attribute, Complex
+from provisioning.models import Course, Tenant, User
+from provisioning.rules.builder import BOOLEAN, COURSE, DATE, NUMBER, OPERATORS, TEXT
+from provisioning.sql import Column, ci_like, json_text
+
+SAMPLED_USERS = 2000  # custom keys and their types are read from this many users (the newest)
+MAX_SUGGESTIONS = 50
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of the builder: ``name`` as the rule writes it, ``label`` in English words."""
+
+    name: str
+    label: str
+    type: str
+    custom: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "type": self.type,
+            "custom": self.custom,
+            "operators": list(OPERATORS[self.type]),
+        }
+
+
+# (rule name, label, type): the standard fields, in the order the builder lists them.
+STANDARD = (
+    ("emails", "Email address", TEXT),
+    ("userName", "Username", TEXT),
+    ("name.givenName", "First name", TEXT),
+    ("name.familyName", "Last name", TEXT),
+    ("displayName", "Display name", TEXT),
+    ("title", "Job title", TEXT),
+    ("department", "Department", TEXT),
+    ("division", "Division", TEXT),
+    ("organization", "Organization", TEXT),
+    ("costCenter", "Cost center", TEXT),
+    ("employeeNumber", "Employee number", TEXT),
+    ("externalId", "Institutional ID", TEXT),
+    ("userType", "User type", TEXT),
+    ("preferredLanguage", "Preferred language", TEXT),
+    ("active", "Active", BOOLEAN),
+)
+COURSE_FIELD = Field("course", "Course", COURSE)
+_STANDARD_NAMES = {name.lower() for name, _, _ in STANDARD}
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def label_of(name: str) -> str:
+    """``hireDate`` -> "Hire date", ``student_or_employee`` -> "Student or employee"."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").replace("-", " ").split()
+    text = " ".join(w.lower() if i and not w.isupper() else w for i, w in enumerate(words))
+    return text[:1].upper() + text[1:]
+
+
+def _type_of(values: list[Any]) -> str:
+    present = [v for v in values if v is not None and v != ""]
+    if not present:
+        return TEXT
+    if all(isinstance(v, bool) for v in present):
+        return BOOLEAN
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return NUMBER
+    if all(isinstance(v, str) and _DATE.fullmatch(v) and _is_date(v) for v in present):
+        return DATE
+    return TEXT
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _declared(s: Session, tenant_id: int) -> list[str]:
+    settings = s.scalar(select(Tenant.settings).where(Tenant.id == tenant_id)) or {}
+    declared = settings.get("custom_attributes") or []
+    return [str(n) for n in (declared.keys() if isinstance(declared, dict) else declared)]
+
+
+def custom_fields(s: Session, tenant_id: int) -> list[Field]:
+    """The custom attributes the tenant's users carry (the newest SAMPLED_USERS), with inferred types."""
+    seen: dict[str, list[Any]] = {name: [] for name in _declared(s, tenant_id)}
+    rows = s.scalars(
+        select(User.custom_attributes).where(User.tenant_id == tenant_id).order_by(User.id.desc()).limit(SAMPLED_USERS)
+    )
+    for attrs in rows:
+        for key, value in (attrs or {}).items():
+            seen.setdefault(str(key), []).append(value)
+    return sorted(
+        (
+            Field(name, label_of(name), _type_of(values), custom=True)
+            for name, values in seen.items()
+            if name.lower() not in _STANDARD_NAMES and name.lower() not in ("course", "enrollments", "groups")
+        ),
+        key=lambda f: f.label.lower(),
+    )
+
+
+def fields(s: Session, tenant_id: int) -> list[Field]:
+    """Every field the builder offers this tenant: standard, custom, then courses (if it has any)."""
+    found = [Field(name, label, type_) for name, label, type_ in STANDARD] + custom_fields(s, tenant_id)
+    if s.scalar(select(Course.id).where(Course.tenant_id == tenant_id).limit(1)) is not None:
+        found.append(COURSE_FIELD)
+    return found
+
+
+def field_types(found: list[Field]) -> dict[str, str]:
+    """{field name: type}, what :func:`provisioning.rules.builder.from_text` reads rules with."""
+    return {f.name: f.type for f in found}
+
+
+def courses(s: Session, tenant_id: int) -> list[tuple[str, str]]:
+    """(external id, title) of the tenant's courses, by title: the course picker's options."""
+    rows = s.execute(
+        select(Course.external_id, Course.title).where(Course.tenant_id == tenant_id).order_by(Course.title, Course.id)
+    )
+    return [(external_id, title or external_id) for external_id, title in rows]
+
+
+def _column(name: str, custom: set[str]) -> Callable[[], Column] | None:
+    if name in custom:
+        return lambda: json_text(User.custom_attributes, name)
+    head, _, sub = name.partition(".")
+    entry = USER_CORE.get(head.lower()) or USER_ENTERPRISE.get(head.lower())
+    if isinstance(entry, Complex):
+        attr = entry.subs.get((sub or entry.default or "").lower())
+        # Emails: the primary address (User.email); the other lists live in JSON and are not suggested.
+        return attr.sql if attr is not None and entry.exists is None else None
+    if isinstance(entry, Attribute) and entry.type == "string":
+        return entry.sql
+    return None
+
+
+def suggestions(
+    s: Session, tenant_id: int, name: str, prefix: str = "", limit: int = 20, *, known: list[Field] | None = None
+) -> list[str]:
+    """Distinct values of a text field among the tenant's users, starting with ``prefix`` (any case).
+
+    ``known``: the tenant's fields when the caller has them already."""
+    limit = max(1, min(int(limit), MAX_SUGGESTIONS))
+    found = {f.name: f for f in (known if known is not None else fields(s, tenant_id))}
+    field = found.get(name)
+    if field is None or field.type not in (TEXT, NUMBER, DATE):
+        return []
+    make = _column(field.name, {f.name for f in found.values() if f.custom})
+    if make is None:
+        return []
+    column = make()
+    # Ordered by the label: a JSON path's key is a bound parameter, and PostgreSQL matches DISTINCT's
+    # ORDER BY to the select list by text, which two copies of the parameter would not be.
+    value = column.label("suggestion")
+    stmt = select(value).where(User.tenant_id == tenant_id, column.is_not(None), column != "").distinct()
+    if prefix:
+        stmt = stmt.where(ci_like(column, "sw", prefix))
+    return [str(v) for v in s.scalars(stmt.order_by(value).limit(limit))]

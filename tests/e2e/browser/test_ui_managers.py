@@ -1,0 +1,219 @@
+"""The group-managers article (shared/reference/user-group-managers.txt) end to end, in a real browser, as a
+course instructor launched over LTI 1.3 by lti1p3platform (an LMS platform we did not write), inside the
+LMS's iframe at 1024 and at 400 px (a narrow LMS frame): the dashboard of their groups, manage group
+members, add a member (the invitation checked in the outbox through the admin API), bulk add members
+from the downloaded template (progress in the user action log), the user action log filtered by bulk
+action type and date, the email log and the activity log.  axe-core runs on every step, nothing in the
+frame scrolls sideways, and each step leaves test-artifacts/ui/managers-<width>-<nn>-<step>.png.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from datetime import date
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from provisioning.activity import Actor
+from provisioning.lti import launch as lti_launch
+from provisioning.lti import registrations as lti_registrations
+from provisioning.models import Course, Membership, User
+from provisioning.services import groups, memberships, users
+from tests.support.browser import Steps, expect, needs_chromium, tool_frame
+from tests.support.lti_platform import INSTRUCTOR, launch
+from tests.support.lti_platform import register_platform as register_lti_platform
+
+ACTOR = Actor("test", "api")
+NO_SIDEWAYS_SCROLL = "document.scrollingElement.scrollWidth <= window.innerWidth"
+pytestmark = needs_chromium
+
+
+def lms_course_page(title: str, tool_url: str, width: int) -> str:
+    """A course page of the test LMS with the tool in an iframe ``width`` px wide."""
+    return (
+        f"<!doctype html><html lang='en'><head><title>{html.escape(title)}</title></head>"
+        f"<body style='margin:8px'><h1>{html.escape(title)}</h1><iframe id='tool' title='Group management' "
+        f"src='{html.escape(tool_url)}' width='{width}' height='1900' style='border:1px solid #999'></iframe>"
+        "</body></html>"
+    )
+
+
+def _setup(live_rt, tenant_id: int, client, platform, lms_origin: str) -> dict:
+    """The LMS origin may frame the tool; Ivy (the instructor) launches into her course, which has a
+    hand-edited group of two learners; Olga teaches another course (outside Ivy's scope)."""
+    lti_registrations.register_platform(
+        live_rt,
+        tenant_id,
+        issuer=lms_origin,
+        client_id="browser-test",
+        auth_login_url=f"{lms_origin}/auth",
+        auth_token_url=f"{lms_origin}/token",
+        key_set_url=f"{lms_origin}/jwks",
+        deployment_ids=["d1"],
+        actor=ACTOR,
+    )
+    register_lti_platform(live_rt, tenant_id, platform)
+    platform.context_id = "bio-101"
+    landing = launch(
+        client, platform, sub="ivy", roles=[INSTRUCTOR], email="ivy@example.edu", name="Ivy Park", nrps=False
+    )
+    assert landing.status_code == 200, landing.get_data(as_text=True)
+    ui_path = html.unescape(re.search(r'id="open-ui" href="([^"]+)"', landing.get_data(as_text=True)).group(1))
+    with live_rt.db.read() as s:
+        course = s.scalar(select(Course).where(Course.tenant_id == tenant_id, Course.external_id == "bio-101"))
+    learners = [
+        users.create_user(
+            live_rt,
+            tenant_id,
+            {"email": f"{n.lower()}.with.a.long.address@example.edu", "given_name": n, "family_name": "Learner"},
+            ACTOR,
+        )
+        for n in ("Ana", "Bo")
+    ]
+    olga = users.create_user(live_rt, tenant_id, {"email": "olga@example.edu", "given_name": "Olga"}, ACTOR)
+    seminar = groups.create_group(live_rt, tenant_id, {"name": "Biology seminar"}, ACTOR)
+    lti_launch.add_course_group(live_rt, tenant_id, course.id, seminar.id)
+    memberships.add_members(live_rt, tenant_id, seminar.id, user_ids=[u.id for u in learners], actor=ACTOR)
+    return {"ui_path": ui_path, "course": course, "seminar": seminar, "olga": olga}
+
+
+def _fits(page, where: str) -> None:
+    frame = tool_frame(page)
+    assert frame.evaluate(NO_SIDEWAYS_SCROLL), (
+        f"{where}: the tool scrolls sideways in its frame ({frame.evaluate('document.scrollingElement.scrollWidth')} px)"
+    )
+
+
+def _open_nav(ui, width: int, name: str) -> None:
+    """A navbar link; below md (768 px) the menu folds behind its toggler first."""
+    if width < 768:
+        ui.get_by_role("button", name="Menu").click()
+    ui.locator("#ui-nav").get_by_role("link", name=name, exact=True).click()
+
+
+def _member_id(live_rt, group_id: int, email: str) -> int | None:
+    with live_rt.db.read() as s:
+        return s.scalar(
+            select(User.id)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.group_id == group_id, User.email == email)
+        )
+
+
+@pytest.mark.parametrize("width", [1024, 400])
+def test_an_instructor_does_the_group_managers_job_inside_the_lms_frame(
+    live, browser, tenant, client, platform, width, tmp_path
+):
+    tool, lms, pages, live_rt = live
+    world = _setup(live_rt, tenant.id, client, platform, lms.origin)
+    seminar = world["seminar"]
+    pages["/course"] = lms_course_page("Course One", f"{tool.origin}{world['ui_path']}", width)
+    context = browser.new_context(viewport={"width": width + 40, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{lms.origin}/course")
+    ui = page.frame_locator("#tool")
+    steps = Steps(page, f"managers-{width}")
+
+    def step(name: str) -> None:
+        _fits(page, f"{name} at {width} px")
+        steps.shot(name)
+
+    # 1. The dashboard of her groups: title, members, managers, created and updated.
+    _open_nav(ui, width, "Groups")
+    ui.get_by_role("heading", name="Groups").wait_for()
+    row = ui.locator("#groups tbody tr", has_text="Biology seminar")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("2")
+    expect(row).to_contain_text("ivy@example.edu")  # her, as a manager of the course
+    expect(row).to_contain_text(date.today().isoformat())
+    step("dashboard")
+
+    # 2. Manage group members: names, last login, courses.
+    row.get_by_role("link", name="Biology seminar").click()
+    ui.get_by_role("heading", name="Biology seminar").wait_for()
+    expect(ui.locator("main")).to_contain_text("Courses: Course One")  # the LMS's course title
+    members = ui.locator("#members")
+    expect(members).to_contain_text("Ana Learner")
+    expect(members).to_contain_text("never")
+    step("group-members")
+
+    # 3. Add a member: an invitation, the same answer for a new address and for another course's teacher.
+    ui.get_by_label("Add member by email").fill("newcomer@example.edu")
+    ui.get_by_role("button", name="Add", exact=True).click()
+    expect(ui.locator("#invited")).to_contain_text("Invitation sent to newcomer@example.edu")
+    ui.get_by_label("Add member by email").fill(world["olga"].email)
+    ui.get_by_role("button", name="Add", exact=True).click()
+    expect(ui.locator("#invited")).to_contain_text(f"Invitation sent to {world['olga'].email}")
+    invitations = ui.locator("#invitations")
+    expect(invitations).to_contain_text("newcomer@example.edu")
+    expect(invitations).to_contain_text(world["olga"].email)
+    step("member-invited")
+    sent = client.get("/api/v1/emails?kind=invitation", headers=tenant.admin).json["items"]
+    assert {"newcomer@example.edu", "olga@example.edu"} <= {e["to"] for e in sent}
+    assert _member_id(live_rt, seminar.id, "olga@example.edu") is None  # only when she accepts
+
+    # 4. Bulk add members from the downloaded template.
+    with page.expect_download() as download:
+        ui.locator("#bulk-template").click()
+    template = tmp_path / "members.xlsx"
+    download.value.save_as(template)
+    book = openpyxl.load_workbook(template)
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    sheet.delete_rows(2, sheet.max_row)
+    for email, first, last in (("cy@example.edu", "Cy", "Bulk"), ("di@example.edu", "Di", "Bulk")):
+        sheet.append([{"email_address": email, "first_name": first, "last_name": last}.get(h, "") for h in header])
+    filled = io.BytesIO()
+    book.save(filled)
+    ui.get_by_label("Bulk add members").set_input_files(
+        {
+            "name": "members.xlsx",
+            "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "buffer": filled.getvalue(),
+        }
+    )
+    ui.locator("#bulk-add").get_by_role("button", name="Upload").click()
+    ui.locator("#result").wait_for(state="visible", timeout=30_000)
+    expect(ui.locator("#op-status")).to_have_text("succeeded")
+    step("bulk-add-done")
+    sent = client.get("/api/v1/emails?kind=invitation", headers=tenant.admin).json["items"]
+    assert {"cy@example.edu", "di@example.edu"} <= {e["to"] for e in sent}
+
+    # 5. The user action log, filtered by the bulk action's type and today's date.
+    _open_nav(ui, width, "Action log")
+    ui.get_by_role("heading", name="Action log").wait_for()
+    ui.get_by_label("Type").select_option(label="Bulk add members")
+    ui.get_by_label("From").fill(date.today().isoformat())
+    ui.get_by_role("button", name="Filter").click()
+    tool_frame(page).wait_for_url(re.compile(r"type=members_bulk_add.*since="))
+    bulk = ui.locator('#operations tr[data-type="members_bulk_add"]')
+    expect(bulk).to_have_count(1)
+    expect(bulk).to_contain_text("2 of 2")
+    expect(ui.locator("#operations tbody tr")).to_have_count(1)
+    step("action-log-bulk-today")
+
+    # 6. The email log: the invitations, to people of her scope or sent by her.
+    _open_nav(ui, width, "Emails")
+    ui.get_by_role("heading", name="Email log").wait_for()
+    expect(ui.locator("main")).to_contain_text("cy@example.edu")
+    step("email-log")
+
+    # 7. The people she manages (a narrow frame must not scroll sideways here either).
+    _open_nav(ui, width, "People")
+    ui.get_by_role("heading", name="People").wait_for()
+    expect(ui.locator("main")).to_contain_text("Ana Learner")
+    step("people")
+
+    # 8. The activity log: what happened, in words.
+    _open_nav(ui, width, "Activity")
+    ui.get_by_role("heading", name="Activity").wait_for()
+    events = ui.locator("#events")
+    expect(events).to_contain_text("Invitation to a group sent")
+    expect(events).not_to_contain_text("group.invitation.sent")
+    expect(events).not_to_contain_text(re.compile(r"operation \d"))  # the job is a link, never an id
+    step("activity-log")
+    context.close()

@@ -1,0 +1,91 @@
+"""The admins' settings page (/ui/settings): every value checked by the settings service, errors beside their
+fields, seats read-only, LMS platforms listed and revoked after a confirmation; admins only, on every request."""
+
+from __future__ import annotations
+
+from provisioning.lti import registrations
+from provisioning.services import tenant_settings
+from tests.support.factories import make_platform
+from tests.support.personas import school
+
+FULL_FORM = {
+    "join_url": "https://lms.example.edu/login",
+    "password_reset_url": "https://lms.example.edu/reset",
+    "sender_name": "Example School",
+    "default_language": "es",
+    "manager_permissions_sent": "1",
+    "manager_permissions": ["view_users", "message"],
+    "admin_roles_sent": "1",
+    "admin_roles": ["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"],
+    "admin_roles_other": "",
+}
+
+
+def test_an_admin_sets_every_setting_from_the_page(rt, app, client, tenant, platform):
+    sch = school(rt, app, client, tenant, platform)
+    page = sch.admin.session.get("/ui/settings").get_data(as_text=True)
+    for label in ("Invitation link", "Password reset link", "Sender name", "Default language", "Seats in use"):
+        assert label in page
+    assert 'id="perm-create_groups"' in page and "Create new groups for their course." in page
+    saved = sch.admin.session.post("/ui/settings", FULL_FORM)
+    assert saved.status_code == 302 and "saved=1" in saved.headers["Location"]
+    got = tenant_settings.get_settings(rt, tenant.id)
+    assert got["join_url"] == "https://lms.example.edu/login"
+    assert got["password_reset_url"] == "https://lms.example.edu/reset"
+    assert (got["sender_name"], got["default_language"]) == ("Example School", "es")
+    assert got["manager_permissions"] == ["view_users", "message"]
+    assert got["admin_roles"] == ["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"]
+    assert "The settings were saved." in sch.admin.session.get("/ui/settings", saved=1).get_data(as_text=True)
+    # Emptying a link unsets it.
+    sch.admin.session.post("/ui/settings", {**FULL_FORM, "sender_name": ""})
+    assert tenant_settings.get_settings(rt, tenant.id)["sender_name"] is None
+
+
+def test_bad_values_are_refused_beside_their_fields_and_nothing_is_saved(rt, app, client, tenant, platform):
+    sch = school(rt, app, client, tenant, platform)
+    response = sch.admin.session.post(
+        "/ui/settings",
+        {**FULL_FORM, "join_url": "lms.example.edu", "admin_roles_other": "Instructor"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="join_url-error">Must be an http(s) URL such as https://lms.example.edu/login.' in page
+    assert 'id="admin_roles-error">' in page and "course roles never make a tenant admin" in page
+    assert "join_url:" not in page  # the field is named by its label, not its key
+    assert 'value="lms.example.edu"' in page  # what was typed is kept
+    assert tenant_settings.get_settings(rt, tenant.id)["join_url"] is None
+
+
+def test_seats_are_read_only(rt, app, client, tenant, platform):
+    sch = school(rt, app, client, tenant, platform)
+    page = sch.admin.session.get("/ui/settings").get_data(as_text=True)
+    assert 'id="seats-limit">No limit<' in page and 'name="seats"' not in page
+    sch.admin.session.post("/ui/settings", {"seats": "5"})
+    assert tenant_settings.get_settings(rt, tenant.id)["seats"]["limit"] is None
+
+
+def test_an_admin_revokes_a_platform_after_a_confirmation(rt, app, client, tenant, platform):
+    sch = school(rt, app, client, tenant, platform)
+    spare = make_platform(rt, tenant.id, "spare.example.edu", name="Spare Moodle")
+    page = sch.admin.session.get("/ui/settings").get_data(as_text=True)
+    assert "Spare Moodle" in page and "https://spare.example.edu" in page
+    confirm = sch.admin.session.get(f"/ui/settings/platforms/{spare.id}/revoke").get_data(as_text=True)
+    assert "Yes, revoke Spare Moodle" in confirm
+    done = sch.admin.session.post(f"/ui/settings/platforms/{spare.id}/revoke")
+    assert done.status_code == 302
+    assert [r.revoked_at is not None for r in registrations.list_registrations(rt, tenant.id, include_revoked=True)][-1]
+    assert done.headers["Location"].endswith(f"revoked={spare.id}")
+    after = sch.admin.session.get("/ui/settings", revoked=str(spare.id)).get_data(as_text=True)
+    assert "Spare Moodle was revoked" in after and "revoked on" in after
+    # The notice names only a platform of the tenant's that the link names.
+    assert "was revoked" not in sch.admin.session.get("/ui/settings", revoked="Evil").get_data(as_text=True)
+
+
+def test_only_admins_reach_the_settings(rt, app, client, tenant, platform):
+    sch = school(rt, app, client, tenant, platform)
+    for persona in (sch.learner, sch.manager_other, sch.manager_own):
+        assert persona.session.get("/ui/settings").status_code == 403
+        assert persona.session.post("/ui/settings", FULL_FORM).status_code == 403
+        assert "/ui/settings" not in persona.session.get("/ui/me").get_data(as_text=True)
+    assert tenant_settings.get_settings(rt, tenant.id)["join_url"] is None
+    assert 'href="/ui/settings"' in sch.admin.session.get("/ui/groups").get_data(as_text=True)
