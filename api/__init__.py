@@ -45,6 +45,7 @@ def init_api(app: Flask) -> Api:
         notifications,
         operations,
         reports,
+        roles,
         rules,
         settings,
         tasks,
@@ -70,6 +71,7 @@ def init_api(app: Flask) -> Api:
         lti_roster,
         lti_settings,
         lti_registrations,
+        roles,  # the tenant's roles
         settings,  # the tenant's settings
     ):  # roster sync of LMS courses, the tenant's LTI settings, the LMSs registered with the tenant
         api.register_blueprint(module.blp, url_prefix="/api/v1")

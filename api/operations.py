@@ -55,6 +55,13 @@ class OperationListQuery(TimeRangeQuery):
         },
     )
     status = fields.String(validate=validate.OneOf(OPERATION_STATUSES))
+    group_id = fields.Integer(
+        validate=validate.Range(min=1, max=2**63 - 1),
+        metadata={
+            "description": "Operations about one group: copies into it, its rule's evaluations, batch actions on "
+            "its members, imports into it."
+        },
+    )
 
 
 OperationPage = page_schema(OperationSchema, "OperationPage")

@@ -12,7 +12,7 @@ from api.schemas import (
     page_response,
     page_schema,
 )
-from provisioning.models import USER_ROLES, USER_STATUSES
+from provisioning.models import USER_STATUSES
 from provisioning.services import users
 
 blp = Blueprint("users", __name__, description="People of the tenant.")
@@ -64,7 +64,7 @@ class UserChanges(StrictSchema):
     display_name = _text(400)
     status = fields.String(validate=validate.OneOf(USER_STATUSES))
     active = fields.Boolean()
-    role = fields.String(validate=validate.OneOf(USER_ROLES))
+    role = fields.String(metadata={"description": "The key (or name) of one of the tenant's roles: GET /roles."})
     language = _text(35)
     locale = _text(35)
     timezone = _text(64)

@@ -17,13 +17,14 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Self
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, and_, cast, or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
 from provisioning.db import affected, on_commit
 from provisioning.errors import InvalidInput, NotFound
 from provisioning.models import FINISHED_STATUSES, OPERATION_STATUSES, OPERATION_TYPES, Operation, utcnow
+from provisioning.models.imports import Import
 from provisioning.observability.context import current_request_id
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
@@ -135,6 +136,18 @@ def get_operation(rt: Runtime, tenant_id: int, operation_id: int) -> Operation:
         return op
 
 
+def _about_group(group_id: int) -> ColumnElement[bool]:
+    def param(*path: str) -> ColumnElement[int]:
+        # Ids are BIGINT: read the JSON value as text and cast it (as_integer() is a 32-bit INTEGER on PostgreSQL).
+        return cast(Operation.params[path if len(path) > 1 else path[0]].as_string(), BigInteger)
+
+    return or_(
+        param("group_id") == group_id,
+        param("selection", "group_id") == group_id,
+        and_(Operation.type == "import", param("import_id").in_(select(Import.id).where(Import.group_id == group_id))),
+    )
+
+
 def list_operations(
     rt: Runtime,
     tenant_id: int,
@@ -142,6 +155,7 @@ def list_operations(
     type: str | None = None,
     action: str | None = None,
     status: str | None = None,
+    group_id: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     page: int = 1,
@@ -152,6 +166,8 @@ def list_operations(
 
     ``action`` keeps the operations of that bulk action (the "action" their params record, e.g. a batch
     action's name); the caller checks it against its registry (provisioning.batch.registry.check_action).
+    ``group_id`` keeps the operations about that group: those whose params name it (copy, rule evaluation,
+    a batch action on its members) and the imports into it.
     """
     if status and status not in OPERATION_STATUSES:
         raise InvalidInput(
@@ -171,6 +187,8 @@ def list_operations(
         stmt = stmt.where(Operation.params["action"].as_string() == action)
     if status:
         stmt = stmt.where(Operation.status == status)
+    if group_id is not None:
+        stmt = stmt.where(_about_group(group_id))
     if since:
         stmt = stmt.where(Operation.created_at >= since)
     if until:

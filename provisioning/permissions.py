@@ -1,16 +1,20 @@
 """Who may do what: the one permission decision every edge (LTI UI, admin API) asks.
 
-A principal is a tenant user with the role a launch gave them:
+A principal is a tenant user with what two sources give them, by union:
 
-* ``admin`` (a system or institution role the tenant lists in ``settings.lti.admin_roles``) may do
-  everything in the tenant;
-* ``manager`` (a course Instructor, TeachingAssistant or course Administrator: a context role, see
-  ``provisioning/roles.py``) manages the groups of the courses they teach and the groups an admin
-  assigned them to (``group_managers``, with the permissions chosen there; a person so assigned is a
-  manager whatever role their launch gave them),
-  the users in those groups and the users shared with them (the ``share`` batch action), with
-  the actions of the tenant's permission set; they see the logs of that scope only;
-* ``learner`` sees their own groups, tasks, certificates and notifications, nothing else.
+* their **tenant role** (``users.role``, :mod:`provisioning.tenant_roles`): the Administrator may do
+  everything in the tenant; Curator, Report viewer and custom roles grant their permissions tenant-wide
+  (``Principal.grants``); the Manager manages the groups of the courses they teach; a Learner nothing more;
+* their **launch** (``provisioning/roles.py``): a system or institution role the tenant lists in
+  ``settings.lti.admin_roles`` makes an admin; a course Instructor, TeachingAssistant or course
+  Administrator manages the groups of the courses they teach, the users in those groups and the users
+  shared with them (the ``share`` batch action), with the actions of the tenant's manager permission set,
+  and sees the logs of that scope only; and an admin may make anyone a manager of chosen groups
+  (``group_managers``), with the permissions chosen there.
+
+``Principal.role`` is the kind of reach that results: ``admin``, ``manager`` (course-scoped, plus any
+grants), ``staff`` (tenant-wide grants only) or ``learner`` (their own groups, tasks, certificates and
+notifications, nothing else).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from provisioning.roles import COURSE_MANAGER_ROLES
 from provisioning.runtime import Runtime
 from provisioning.settings_catalog import MANAGER_PERMISSIONS
 from provisioning.store.users import tenant_user_ids
+from provisioning.tenant_roles import role_of
 
 # Actions on groups and users that a manager's permission set can grant.
 MANAGER_ACTIONS = MANAGER_PERMISSIONS
@@ -59,8 +64,9 @@ PERSON_ACTIONS = ("view_person",)
 # An upload the principal started: the upload permission, and the import is checked where it is loaded.
 SAME_AS = {"use_import": "upload"}
 # Admins only: changing a group itself (its name, description, kind; deleting it), choosing its managers,
-# and the tenant's settings (join URL, languages, the manager permission set, LMS platforms).
-ADMIN_ACTIONS = ("edit_group", "assign_managers", "manage_settings")
+# the tenant's settings (join URL, languages, the manager permission set, LMS platforms) and its roles
+# (no role but the Administrator grants them).
+ADMIN_ACTIONS = ("edit_group", "assign_managers", "manage_settings", "manage_roles")
 # Pages that need no sign-in (the sign-in link's page, static assets).
 PUBLIC = "public"
 # Every action a /ui route may declare (ui.blueprint.rule); docs/PERMISSIONS.md has a row for each.
@@ -77,39 +83,57 @@ ACTIONS = (
 class Principal:
     tenant_id: int
     user_id: int
-    role: str  # admin | manager | learner
+    role: str  # admin | manager | staff | learner: the reach (see the module's docstring)
     course_id: int | None = None
-    permissions: frozenset[str] = field(default_factory=frozenset)
+    permissions: frozenset[str] = field(default_factory=frozenset)  # a manager's, in the courses they teach
+    grants: frozenset[str] = frozenset()  # the tenant role's, on the whole tenant
+    tenant_role: str = "learner"  # users.role: the key of the person's tenant role
+    role_label: str = "Learner"  # that role's name
     # The groups an admin made this person a manager of, each with the permissions chosen there.
     assigned: Mapping[int, frozenset[str]] = field(default_factory=dict, hash=False)
 
+    @property
+    def may(self) -> frozenset[str]:
+        """Every action the principal holds somewhere (for showing controls; :func:`can` decides)."""
+        return self.permissions | self.grants
+
 
 def principal_for(rt: Runtime, tenant_id: int, user_id: int, role: str, course_id: int | None = None) -> Principal:
-    """A principal with the tenant's configured permission set for managers.
+    """The principal of ``user_id``, launched as ``role`` (admin | manager | learner): the launch's rights and
+    their tenant role's, by union (read on every request, so a changed role or role definition applies at once).
 
-    A person an admin made a manager of groups (``group_managers``) is a manager even when their launch
-    made them a learner: their permissions are then those chosen for their groups, within the tenant's set.
+    A person an admin made a manager of groups (``group_managers``) manages those groups whatever their launch
+    or tenant role: with the permissions chosen for each group, within the tenant's manager permission set.
     """
     with rt.db.read() as s:
         tenant = s.get_one(Tenant, tenant_id)
-        tenant_set = frozenset(lti_settings(tenant).manager_permissions)
-        assigned: dict[int, frozenset[str]] = {}
-        if role in ("manager", "learner"):
-            rows = s.execute(
-                select(GroupManager.group_id, GroupManager.permissions).where(
-                    GroupManager.tenant_id == tenant_id, GroupManager.user_id == user_id
-                )
+        key = s.scalar(select(User.role).where(User.tenant_id == tenant_id, User.id == user_id)) or "learner"
+        tenant_role = role_of(s, tenant_id, key)
+        manager_perms = frozenset(lti_settings(tenant).manager_permissions)
+        rows = s.execute(
+            select(GroupManager.group_id, GroupManager.permissions).where(
+                GroupManager.tenant_id == tenant_id, GroupManager.user_id == user_id
             )
-            assigned = {gid: frozenset(perms or ()) & tenant_set for gid, perms in rows}
-    if role == "learner" and assigned:
+        )
+        assigned = {gid: frozenset(perms or ()) & manager_perms for gid, perms in rows}
+    grants = frozenset(tenant_role.permissions)
+    if role == "admin" or tenant_role.is_admin:
+        return Principal(
+            tenant_id, user_id, "admin", course_id, frozenset(), frozenset(), tenant_role.key, tenant_role.label
+        )
+    if role == "manager" or tenant_role.course_scoped:
+        kind, perms = "manager", manager_perms
+    elif assigned:
         # Not course staff: a group they create would belong to a course they don't teach, so not create_groups.
-        role = "manager"
-        perms = frozenset().union(*assigned.values()) - {"create_groups"}
+        kind, perms = "manager", frozenset().union(*assigned.values()) - {"create_groups"}
     else:
-        perms = tenant_set if role == "manager" else frozenset()
-    return Principal(
-        tenant_id=tenant_id, user_id=user_id, role=role, course_id=course_id, permissions=perms, assigned=assigned
-    )
+        kind, perms = ("staff" if grants else "learner"), frozenset()
+    return Principal(tenant_id, user_id, kind, course_id, perms, grants, tenant_role.key, tenant_role.label, assigned)
+
+
+def wide(principal: Principal, action: str) -> bool:
+    """Does the principal hold ``action`` on the whole tenant (an admin, or their tenant role grants it)?"""
+    return principal.role == "admin" or SAME_AS.get(action, action) in principal.grants
 
 
 def can(rt: Runtime, principal: Principal, action: str, obj: Group | User | None = None) -> bool:
@@ -121,7 +145,14 @@ def can(rt: Runtime, principal: Principal, action: str, obj: Group | User | None
         return True
     if obj is None and action in SIGNED_IN_ACTIONS:
         return True
-    if principal.role == "learner":
+    if action in principal.grants:
+        # Tenant-wide, like an admin's, except that members of automatic and roster groups follow their
+        # rule or the LMS: only an admin edits those by hand.
+        if not (action == "manage_group" and isinstance(obj, Group) and obj.kind != "manual"):
+            return True
+    if action in PERSON_ACTIONS and "view_users" in principal.grants:
+        return True
+    if principal.role in ("learner", "staff"):
         return _learner_can(rt, principal, action, obj)
     if principal.role != "manager":
         return False
@@ -171,6 +202,7 @@ REFUSALS: dict[str, str] = {
     "edit_group": "You can't change or delete {what}.",
     "assign_managers": "You can't choose the managers of {what}.",
     "manage_settings": "You can't change the organisation's settings: only an administrator can.",
+    "manage_roles": "You can't manage roles.",
 }
 # The object of a refusal without an object (the tenant-wide pages), by action.
 _TENANT_WHAT = {
@@ -233,6 +265,8 @@ def beyond_reach(rt: Runtime, principal: Principal, user_ids: list[int]) -> list
     ids = sorted(set(user_ids))
     if principal.role == "admin" or not ids:
         return []
+    if principal.role != "manager" and not wide(principal, "manage_users"):
+        return ids  # a tenant role without manage_users changes nobody's account
     t = principal.tenant_id
     staff = select(User.id).where(User.tenant_id == t, User.id.in_(ids), User.role != "learner")
     teaching = select(Enrollment.user_id).where(
@@ -244,24 +278,22 @@ def beyond_reach(rt: Runtime, principal: Principal, user_ids: list[int]) -> list
     elsewhere = select(Membership.user_id).where(
         Membership.tenant_id == t, Membership.user_id.in_(ids), Membership.group_id.not_in(_managed_groups(principal))
     )
+    # A role granting manage_users tenant-wide reaches every learner, never staff (only an admin does).
+    reach = union(staff, teaching) if wide(principal, "manage_users") else union(staff, teaching, elsewhere)
     with rt.db.read() as s:
-        out = set(s.scalars(union(staff, teaching, elsewhere)))
+        out = set(s.scalars(reach))
     return [i for i in ids if i in out]
 
 
 def scoped_import_groups(rt: Runtime, principal: Principal, listed: list[dict]) -> list[dict]:
     """An import preview's groups as the principal may see them: a manager sees the groups they manage
     (and, with create_groups, the new ones); any other group is named as the file names it, no more."""
-    if principal.role == "admin":
+    if principal.role == "admin" or (wide(principal, "manage_group") and wide(principal, "create_groups")):
         return listed
-    may_create = "create_groups" in principal.permissions and principal.course_id is not None
+    may_create = _may_create(principal)
     ids = sorted({g["id"] for g in listed if g.get("id") is not None})
     with rt.db.read() as s:
-        managed = (
-            set(s.scalars(select(Group.id).where(Group.id.in_(ids), Group.id.in_(_managed_groups(principal)))))
-            if ids
-            else set()
-        )
+        managed = _managed_among(s, principal, ids)
     # Not theirs: neither "new" nor "existing" (that would say whether the name exists), and no counts.
     hidden = {
         "id": None,
@@ -277,12 +309,12 @@ def scoped_import_groups(rt: Runtime, principal: Principal, listed: list[dict]) 
 def import_users_within(principal: Principal):
     """The users a principal's upload may name (None: any of the tenant's): a manager's scope only, so a
     file can neither pull someone from outside it into their groups nor tell which emails exist."""
-    return None if principal.role == "admin" else user_scope(principal)
+    return user_scope(principal)
 
 
 def group_scope(principal: Principal):
     """The groups a principal may list, as a SELECT of group ids; None means every group of the tenant."""
-    if principal.role == "admin":
+    if wide(principal, "list_groups") or wide(principal, "view_group"):
         return None
     if principal.role == "manager":
         return _managed_groups(principal)
@@ -324,6 +356,22 @@ def _manages_group(s: Session, principal: Principal, group_id: int) -> bool:
     return group_id in principal.assigned or _teaches_group(s, principal, group_id)
 
 
+def _may_create(principal: Principal) -> bool:
+    """May the principal's upload create groups: tenant-wide, or a manager's linked to their launch's course."""
+    return wide(principal, "create_groups") or (
+        "create_groups" in principal.permissions and principal.course_id is not None
+    )
+
+
+def _managed_among(s: Session, principal: Principal, ids: list[int]) -> set[int]:
+    """Those of the group ids ``ids`` whose members the principal may change (the tenant's, by grant)."""
+    if not ids:
+        return set()
+    if wide(principal, "manage_group"):
+        return set(s.scalars(select(Group.id).where(Group.tenant_id == principal.tenant_id, Group.id.in_(ids))))
+    return set(s.scalars(select(Group.id).where(Group.id.in_(ids), Group.id.in_(_managed_groups(principal)))))
+
+
 def _managed_groups(principal: Principal):
     """The groups a manager manages, as a SELECT of group ids: their courses' groups and those assigned to them."""
     return union(
@@ -363,7 +411,7 @@ def user_scope(principal: Principal):
 
     A manager: the members of the groups they manage, the users shared with them, and themselves.
     """
-    if principal.role == "admin":
+    if wide(principal, "view_users"):
         return None
     me = select(User.id).where(User.tenant_id == principal.tenant_id, User.id == principal.user_id)
     if principal.role != "manager":
@@ -387,7 +435,7 @@ def shared_scope(principal: Principal):
 
 def operation_scope(principal: Principal, actor_name: str):
     """A condition on Operation rows the principal may see, or None for all of the tenant's."""
-    if principal.role == "admin":
+    if wide(principal, "view_activity"):
         return None
     if principal.role != "manager" or "view_activity" not in principal.permissions:
         return Operation.requested_by == actor_name
@@ -402,7 +450,7 @@ def operation_scope(principal: Principal, actor_name: str):
 
 def activity_scope(principal: Principal, actor_name: str):
     """A condition on ActivityEvent rows the principal may see, or None for all of the tenant's."""
-    if principal.role == "admin":
+    if wide(principal, "view_activity"):
         return None
     if principal.role != "manager" or "view_activity" not in principal.permissions:
         return ActivityEvent.actor == actor_name
@@ -417,7 +465,7 @@ def activity_scope(principal: Principal, actor_name: str):
 
 def email_scope(principal: Principal, actor_name: str):
     """A condition on EmailMessage rows the principal may see, or None for all of the tenant's."""
-    if principal.role == "admin":
+    if wide(principal, "view_activity"):
         return None
     mine = select(Operation.id).where(Operation.tenant_id == principal.tenant_id, Operation.requested_by == actor_name)
     if principal.role != "manager" or "view_activity" not in principal.permissions:
@@ -475,7 +523,7 @@ def can_see_operation(rt: Runtime, principal: Principal, op: Operation, actor_na
     """The one-row form of :func:`operation_scope`: admins, whoever started it, a manager of its group."""
     if op.tenant_id != principal.tenant_id:
         return False
-    if principal.role == "admin" or op.requested_by == actor_name:
+    if wide(principal, "view_activity") or op.requested_by == actor_name:
         return True
     params = op.params or {}
     group_id = params.get("group_id", (params.get("selection") or {}).get("group_id"))
@@ -492,19 +540,15 @@ def import_refusals(rt: Runtime, principal: Principal, import_id: int) -> list[s
     imp, named = import_groups(rt, principal.tenant_id, import_id)
     if principal.role == "admin":
         return []
-    if principal.role != "manager" or "upload" not in principal.permissions:
+    if not wide(principal, "upload") and (principal.role != "manager" or "upload" not in principal.permissions):
         return [refusal("upload")]
-    if imp.format == "users":
+    if imp.format == "users" and not wide(principal, "manage_users"):
         return [USERS_FILE_REFUSAL]
     refusals = []
-    may_create = "create_groups" in principal.permissions and principal.course_id is not None
+    may_create = _may_create(principal)
     ids = sorted({g.group_id for g in named if g.group_id is not None})
     with rt.db.read() as s:
-        managed = (
-            set(s.scalars(select(Group.id).where(Group.id.in_(ids), Group.id.in_(_managed_groups(principal)))))
-            if ids
-            else set()
-        )
+        managed = _managed_among(s, principal, ids)
         kinds = (
             {gid: kind for gid, kind in s.execute(select(Group.id, Group.kind).where(Group.id.in_(ids)))} if ids else {}
         )

@@ -22,6 +22,8 @@ def init_app(app: Flask) -> None:
         logs,
         members,
         people,
+        reports,
+        roles,
         rule_builder,
         settings,
     )

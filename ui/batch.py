@@ -51,7 +51,7 @@ def allowed_actions() -> list[str]:
     p = principal()
     if p.role == "admin":
         return list(ACTIONS)
-    if p.role != "manager" or "batch_actions" not in p.permissions:
+    if "batch_actions" not in p.grants and (p.role != "manager" or "batch_actions" not in p.permissions):
         return []
     return [a for a in ACTIONS if a not in ADMIN_ONLY]
 

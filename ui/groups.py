@@ -97,7 +97,8 @@ def group_new():
     The rule builder's buttons post this form too: they change the rows and show the page again.
     """
     p = principal()
-    if p.role != "admin":
+    by_role = permissions.wide(p, "create_groups")  # an admin's, or a tenant role's: groups of the tenant
+    if not by_role:
         permissions.require(rt(), p, "create_groups")
         if p.course_id is None:
             raise Forbidden(_("Open the tool from one of your courses to create a group in it."))
@@ -119,7 +120,7 @@ def group_new():
             if values["kind"] == "automatic" and (state.error or not state.text):
                 raise InvalidInput(rule_problem(state), details={"rule": [rule_problem(state)]})
             group = groups.create_group(rt(), p.tenant_id, values, actor())
-            if p.role != "admin":  # the manager's new group is a group of their course, so they manage it
+            if not by_role:  # the manager's new group is a group of their course, so they manage it
                 lti_launch.add_course_group(rt(), p.tenant_id, p.course_id, group.id)
         except (InvalidInput, Conflict) as exc:  # Conflict: a group with this name exists
             errors = _field_errors(exc)

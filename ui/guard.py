@@ -466,6 +466,6 @@ def signin_continue():
 @bp.get("/")
 @rule("view_own")
 def home():
-    if principal().role == "learner":
+    if not permissions.can(rt(), principal(), "list_groups"):
         return redirect(ui_url("ui.learner"))
     return redirect(ui_url("ui.groups"))

@@ -16,7 +16,6 @@ from functools import lru_cache
 from babel import Locale
 from flask import Flask, g
 from flask_babel import Babel, Domain, format_decimal, get_locale
-from flask_babel import lazy_gettext as _l
 
 from provisioning import i18n
 from provisioning.services.tenants import tenant_setting
@@ -61,53 +60,12 @@ def number(value: object) -> str:
     return format_decimal(value) if isinstance(value, (int, float)) else str(value)
 
 
-# The figures of an operation's result (provisioning/batch, imports, roster, mail), named for people.
-RESULT_WORDS = {
-    "action": _l("Action"),
-    "added": _l("Added"),
-    "applied": _l("Applied"),
-    "cancelled": _l("Cancelled"),
-    "changed": _l("Changed"),
-    "created": _l("Created"),
-    "deactivated": _l("Already deactivated"),
-    "delivered": _l("Delivered"),
-    "error_count": _l("Errors"),
-    "failed": _l("Failed"),
-    "kept": _l("Kept until they join"),
-    "message": _l("Message"),
-    "not_active": _l("Not active"),
-    "not_deactivated": _l("Not deactivated"),
-    "not_invited": _l("Not invited"),
-    "processed": _l("Processed"),
-    "removed": _l("Removed"),
-    "retried": _l("To retry"),
-    "rows": _l("Rows"),
-    "sent": _l("Sent"),
-    "skipped": _l("Skipped"),
-    "stopped": _l("Stopped"),
-    "users_created": _l("People created"),
-    "users_matched": _l("People matched"),
-}
-
-
-def result_label(key: str) -> str:
-    """A figure of an operation's result in words ("not_active" -> "Not active"), in the page's language."""
-    word = RESULT_WORDS.get(key)
-    return str(word) if word is not None else translated(key.replace("_", " ").capitalize())
-
-
-def result_labels() -> dict[str, str]:
-    """Every known figure's words, for the script that redraws a result (ui.js, data-labels)."""
-    return {key: str(word) for key, word in RESULT_WORDS.items()}
-
-
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel to the app with the catalogs and the locale choice; add the ``number`` filter."""
     babel = Babel(app, locale_selector=select_locale)
     babel.domain_instance = CatalogDomain()  # type: ignore[misc]  # replaces a cached_property
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["translated"] = translated
-    app.jinja_env.globals.update(result_label=result_label, result_labels=result_labels)
     app.context_processor(
         lambda: {"language_names": language_names(), "html_lang": str(get_locale() or "en").replace("_", "-")}
     )

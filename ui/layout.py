@@ -9,12 +9,10 @@ from flask_babel import format_date, format_time, get_locale, gettext, lazy_gett
 from provisioning.services import signin_links
 from ui.blueprint import bp
 from ui.me import signed_in
+from ui.roles import ROLE_WORDS as TENANT_ROLE_WORDS
 
-ROLE_WORDS = {
-    "admin": lazy_gettext("Administrator"),
-    "manager": lazy_gettext("Group manager"),
-    "learner": lazy_gettext("Learner"),
-}
+# The built-in tenant roles in words (ui/roles.py declares them with their descriptions).
+ROLE_WORDS = {key: words for key, (words, _description) in TENANT_ROLE_WORDS.items()}
 
 
 def language_name(code: str | None) -> str:
@@ -45,7 +43,9 @@ def _layout():
     elif p.user_id == signin_links.OWNER_USER_ID:
         role = lazy_gettext("Owner")
     else:
-        role = ROLE_WORDS.get(p.role, p.role)
+        role = ROLE_WORDS.get(p.role) or (
+            TENANT_ROLE_WORDS[p.tenant_role][0] if p.tenant_role in TENANT_ROLE_WORDS else p.role_label
+        )
     return {
         "html_lang": str(get_locale() or "en").replace("_", "-"),
         "me_name": me.name if me else "",

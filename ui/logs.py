@@ -8,19 +8,27 @@ from datetime import UTC, datetime, time, timedelta
 
 from flask import Response, jsonify, redirect, render_template, request, stream_with_context
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
-from provisioning import activity, activity_words, operations, permissions
+from provisioning import activity, operations, permissions
+from provisioning.activity_words import ACTION_WORDS, action_sentence
 from provisioning.batch import actions as batch_actions
 from provisioning.batch.registry import ACTIONS, check_action
 from provisioning.errors import Forbidden, InvalidInput, NotFound
+from provisioning.exports import csv_lines
+from provisioning.imports import outcome, preview
 from provisioning.mail import outbox
+from provisioning.mail.triggers import KINDS as TRIGGER_KINDS
 from provisioning.models import EMAIL_STATUSES, OPERATION_STATUSES, OPERATION_TYPES
 from provisioning.services import certificates, groups, notifications, tasks
 from provisioning.services import signin_links as ui_links
+from ui.batch import managed_group
 from ui.batch_words import result_sentence
 from ui.blueprint import ID, bp, rule
 from ui.groups import page_number
-from ui.guard import actor, principal, rt, translated, ui_url
+from ui.guard import actor, form_int, principal, rt, ui_url
+from ui.results import STATUS_WORDS, action_words, operation_words
+from ui.results import state as progress_state
 
 FINISHED = ("succeeded", "failed", "cancelled")
 # Where a batch action's job has got to (for resuming it); nothing a reader of the result needs.
@@ -36,19 +44,6 @@ class Mention:
     href: str | None = None
 
 
-def action_words(action: str) -> str:
-    """A batch action in words, e.g. "Reactivate users"."""
-    label = translated(ACTIONS[action].label)
-    return _("%(action)s users", action=label) if " " not in label else _("%(action)s (users)", action=label)
-
-
-def operation_words(op) -> str:
-    action = (op.params or {}).get("action")
-    if op.type == "batch_action" and action in ACTIONS:
-        return action_words(action)
-    return translated(OPERATION_TYPES.get(op.type, op.type.replace("_", " ").capitalize()))
-
-
 def _actor_id(name: str | None) -> int | None:
     match = UI_ACTOR.fullmatch(name or "")
     return int(match[1]) if match else None
@@ -58,37 +53,113 @@ def _object_id(kind: str | None, object_type: str | None, object_id: str | None)
     return int(object_id) if object_type == kind and (object_id or "").isdigit() else None
 
 
-class Mentions:
-    """The names a page of log rows mentions, resolved at once (one query per kind) within the viewer's scope."""
+def _detail_id(details: dict | None, key: str) -> int | None:
+    value = (details or {}).get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    def __init__(self, actors: list[str | None], objects: list[tuple[str | None, str | None]]):
+
+SYSTEM_ACTORS = {
+    "ui:owner": lazy_gettext("The organisation's owner"),
+    "owner": lazy_gettext("The organisation's owner"),
+    "system": lazy_gettext("The system"),
+    "rule": lazy_gettext("A group rule"),
+    "schedule": lazy_gettext("A schedule"),
+    "report schedule": lazy_gettext("A report schedule"),
+}
+
+
+class Mentions:
+    """The names a page of log rows mentions, resolved at once (one query per kind) within the viewer's scope.
+
+    ``objects``: (object type, object id, details) of each row; the details' user_id and group_id (a
+    membership event names the group as its object and the member in its details) are resolved too.
+    """
+
+    def __init__(self, actors: list[str | None], objects: list[tuple[str | None, str | None, dict | None]]):
         users = {i for i in map(_actor_id, actors) if i is not None}
-        users |= {i for t, o in objects if (i := _object_id("user", t, o)) is not None}
-        groups = {i for t, o in objects if (i := _object_id("group", t, o)) is not None}
+        users |= {i for t, o, _ in objects if (i := _object_id("user", t, o)) is not None}
+        users |= {i for _, _, d in objects if (i := _detail_id(d, "user_id")) is not None}
+        groups = {i for t, o, _ in objects if (i := _object_id("group", t, o)) is not None}
+        groups |= {i for _, _, d in objects if (i := _detail_id(d, "group_id")) is not None}
         self.names = permissions.names_in_scope(rt(), principal(), users, groups)
 
     def actor(self, name: str | None) -> Mention:
         uid = _actor_id(name)
-        if uid is None:
-            return Mention(name or "")
-        return self._user(uid) or Mention("someone outside your groups")
+        if uid is not None:
+            return self._user(uid) or Mention(_("someone outside your groups"))
+        if name in SYSTEM_ACTORS:
+            return Mention(str(SYSTEM_ACTORS[name]))
+        if (name or "").startswith("token:"):
+            return Mention(_("API key “%(name)s”", name=name[len("token:") :]))
+        return Mention(name or _("unknown"))
 
     def object(self, object_type: str | None, object_id: str | None) -> Mention:
         if (uid := _object_id("user", object_type, object_id)) is not None:
-            return self._user(uid) or Mention("a person outside your groups")
+            return self.person(uid)
         if (gid := _object_id("group", object_type, object_id)) is not None:
-            if gid in self.names.groups:
-                return Mention(self.names.groups[gid], ui_url("ui.group", group_id=gid))
-            return Mention("a group outside your groups")
-        if (oid := _object_id("operation", object_type, object_id)) is not None:
-            return Mention("its progress", ui_url("ui.operation", operation_id=oid))
-        # Never an internal id as text: the kind of object in words.
-        return Mention((object_type or "").replace("_", " "))
+            return self.group(gid)
+        kind = OBJECT_WORDS.get(object_type or "")
+        text = str(kind) if kind else (object_type or "").replace("_", " ")
+        # An administrator may open any operation and upload: link them (others may not see another's).
+        if principal().role == "admin" and (object_id or "").isdigit():
+            if object_type == "operation":
+                return Mention(
+                    _("an action (its progress and result)"), ui_url("ui.operation", operation_id=int(object_id))
+                )
+            if object_type == "import":
+                return Mention(_("an upload (its preview)"), ui_url("ui.import_preview", import_id=int(object_id)))
+        return Mention(text)
+
+    def person(self, uid: int) -> Mention:
+        return self._user(uid) or Mention(_("a person outside your groups"))
+
+    def group(self, gid: int) -> Mention:
+        if gid in self.names.groups:
+            return Mention(self.names.groups[gid], ui_url("ui.group", group_id=gid))
+        return Mention(_("a group outside your groups"))
+
+    def details(self, details: dict | None, object_type: str | None) -> list[Mention]:
+        """The people and groups an event's details name beside its object."""
+        out = []
+        if (uid := _detail_id(details, "user_id")) is not None and object_type != "user":
+            out.append(self.person(uid))
+        if (gid := _detail_id(details, "group_id")) is not None and object_type != "group":
+            out.append(self.group(gid))
+        return out
 
     def _user(self, uid: int) -> Mention | None:
         if uid not in self.names.users:
             return None
         return Mention(self.names.users[uid], ui_url("ui.person", user_id=uid))
+
+
+# Objects that have no page of their own, in words (never their ids).
+OBJECT_WORDS = {
+    "import": lazy_gettext("an upload"),
+    "operation": lazy_gettext("a running action"),
+    "course": lazy_gettext("a course"),
+    "tenant": lazy_gettext("the organisation"),
+    "lti_registration": lazy_gettext("a learning platform"),
+    "notification_trigger": lazy_gettext("an automatic notification"),
+    "report_schedule": lazy_gettext("a report schedule"),
+    "invitation": lazy_gettext("an invitation"),
+    "signin_link": lazy_gettext("a sign-in link"),
+}
+CHANNEL_WORDS = {
+    "ui": lazy_gettext("This site"),
+    "api": lazy_gettext("Admin API"),
+    "scim": lazy_gettext("Directory sync (SCIM)"),
+    "lti": lazy_gettext("Learning platform (LTI)"),
+    "job": lazy_gettext("Background job"),
+    "rule": lazy_gettext("Group rule"),
+    "cli": lazy_gettext("Command line"),
+}
+
+
+def event_words(event) -> str:
+    """The event's action as a sentence in the reader's language (provisioning.activity_words)."""
+    sentence = action_sentence(event.action, event.details)
+    return _(sentence.text, **{k: _(v) for k, v in sentence.values.items()})
 
 
 def _operation(operation_id: int):
@@ -130,24 +201,49 @@ def _readable(result: dict) -> dict:
     return shown
 
 
+def _import_of(op) -> dict | None:
+    """An import's preview (for its rows left out and its report), when the operation applies one."""
+    import_id = (op.params or {}).get("import_id") if op.type == "import" else None
+    if not isinstance(import_id, int):
+        return None
+    try:
+        return preview.describe_import(rt(), principal().tenant_id, import_id, errors_per_page=1)
+    except NotFound:
+        return None
+
+
+def _progress_context(op) -> dict:
+    imp = _import_of(op)
+    back = request.args.get("back") or ""
+    return {
+        "op": op,
+        "words": operation_words,
+        "state": progress_state(op, imp),
+        "import_id": imp["id"] if imp else None,
+        "export_url": ui_url("ui.operation_export", operation_id=op.id) if is_finished_export(op) else None,
+        "back": back if back.startswith("/ui/") else None,
+    }
+
+
 @bp.get(f"/operations/<{ID}:operation_id>")
 @rule("follow_operation")
 def operation(operation_id: int):
-    op = _operation(operation_id)
-    return render_template(
-        "ui/operation.html",
-        op=op,
-        words=operation_words,
-        state=progress(op),
-        import_id=request.args.get("import_id"),
-        back=request.args.get("back") if (request.args.get("back") or "").startswith("/ui/") else None,
-    )
+    """Progress (a bar, counts, time left, Stop) and, once finished, the result in words."""
+    return render_template("ui/operation.html", **_progress_context(_operation(operation_id)))
+
+
+@bp.get(f"/operations/<{ID}:operation_id>/progress")
+@rule("follow_operation")
+def operation_progress(operation_id: int):
+    """The live part of the progress card: what the page's htmx polling swaps in every second until the run
+    ends (with Stop's area, out of band, once there is nothing left to stop)."""
+    return render_template("ui/_progress_live.html", oob=True, **_progress_context(_operation(operation_id)))
 
 
 @bp.get(f"/operations/<{ID}:operation_id>.json")
 @rule("follow_operation")
 def operation_json(operation_id: int):
-    """What the progress bar polls."""
+    """The progress as JSON."""
     return jsonify(progress(_operation(operation_id)))
 
 
@@ -169,9 +265,11 @@ def operation_export(operation_id: int):
 def operation_stop(operation_id: int):
     _operation(operation_id)
     op = operations.cancel_operation(rt(), principal().tenant_id, operation_id, actor())
+    if request.headers.get("HX-Request"):
+        return render_template("ui/_progress_live.html", oob=True, **_progress_context(op))
     if request.headers.get("X-CSRF-Token"):
         return jsonify(progress(op))
-    return redirect(ui_url("ui.operation", operation_id=operation_id))
+    return redirect(ui_url("ui.operation", operation_id=operation_id, back=request.args.get("back") or None))
 
 
 def _day(name: str, end: bool = False) -> datetime | None:
@@ -188,7 +286,7 @@ def _day(name: str, end: bool = False) -> datetime | None:
     return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
 
 
-def _filters(*names: str) -> dict:
+def log_filters(*names: str) -> dict:
     """The log filters of the query string.  Admins see the tenant's logs; managers whose permission set
     has view_activity see their scope's (permissions.*_scope); nobody else sees logs."""
     if principal().role != "admin" and not permissions.can(rt(), principal(), "view_activity"):
@@ -196,16 +294,30 @@ def _filters(*names: str) -> dict:
     return {k: request.args.get(k) or "" for k in names}
 
 
+def group_choices() -> list:
+    """The groups a log can be filtered by: those the principal may see, by name (the first 500)."""
+    p = principal()
+    return groups.list_groups(rt(), p.tenant_id, per_page=500, within=permissions.group_scope(p)).items
+
+
+def group_filter(raw: str) -> int | None:
+    """The group of the filter, if the principal may see it (another's reads as no such group)."""
+    if not raw:
+        return None
+    return managed_group(form_int(raw, "group"), "view_group").id
+
+
 @bp.get("/logs")
 @rule("view_activity")
 def logs():
-    """The action log: operations, filtered by type, bulk action, status and date."""
-    args = _filters("type", "action", "status", "since", "until")
+    """The user action log: operations, filtered by type, bulk action, group, status and date."""
+    args = log_filters("type", "action", "group", "status", "since", "until")
     page = operations.list_operations(
         rt(),
         principal().tenant_id,
         type=args["type"] or None,
         action=check_action(args["action"]) if args["action"] else None,
+        group_id=group_filter(args["group"]),
         status=args["status"] or None,
         since=_day("since"),
         until=_day("until", end=True),
@@ -213,55 +325,96 @@ def logs():
         per_page=50,
         visible=permissions.operation_scope(principal(), actor().name),
     )
+    # An import's result names the rows its preview left out (errors, excluded), as on its own page.
+    imports = outcome.preview_figures(rt(), principal().tenant_id, [op.id for op in page.items if op.type == "import"])
     return render_template(
         "ui/logs.html",
         page=page,
         args=args,
-        progress=progress,
+        state=lambda op: progress_state(op, imports.get(op.id)),
         words=operation_words,
         mentions=Mentions([op.requested_by for op in page.items], []),
-        types=OPERATION_TYPES,
+        types={t: _(label) for t, label in OPERATION_TYPES.items()},
         actions={name: action_words(name) for name in ACTIONS},
-        statuses=OPERATION_STATUSES,
+        statuses={s: STATUS_WORDS.get(s, s) for s in OPERATION_STATUSES},
+        group_choices=group_choices(),
     )
 
 
-@bp.get("/activity")
-@rule("view_activity")
-def activity_log():
-    """The activity log: who did what, through which channel."""
-    args = _filters("action", "channel", "since", "until")
+def _events():
+    args = log_filters("action", "channel", "group", "since", "until")
+    if args["action"] and args["action"] not in ACTION_WORDS:
+        raise InvalidInput(
+            _("Choose what happened from the list."), details={_("What happened"): [_("Not one of the choices.")]}
+        )
+    if args["channel"] and args["channel"] not in CHANNEL_WORDS:
+        raise InvalidInput(_("Choose a channel from the list."), details={_("Channel"): [_("Not one of the choices.")]})
     page = activity.list_events(
         rt(),
         principal().tenant_id,
         action=args["action"] or None,
         channel=args["channel"] or None,
+        group_id=group_filter(args["group"]),
         since=_day("since"),
         until=_day("until", end=True),
         page=page_number(),
         per_page=50,
         visible=permissions.activity_scope(principal(), actor().name),
     )
-    mentions = Mentions([e.actor for e in page.items], [(e.object_type, e.object_id) for e in page.items])
+    mentions = Mentions([e.actor for e in page.items], [(e.object_type, e.object_id, e.details) for e in page.items])
+    return args, page, mentions
+
+
+@bp.get("/activity")
+@rule("view_activity")
+def activity_log():
+    """The activity log: who did what to whom, in words, with links to the people and groups."""
+    args, page, mentions = _events()
     return render_template(
         "ui/activity.html",
         page=page,
         args=args,
         mentions=mentions,
-        event_words=activity_words.event_words,
-        event_choices=activity_words.EVENT_WORDS,
+        event_words=event_words,
+        action_choices=sorted(((code, _(text)) for code, text in ACTION_WORDS.items()), key=lambda c: c[1]),
+        channels=CHANNEL_WORDS,
+        group_choices=group_choices(),
+    )
+
+
+@bp.get("/activity.csv")
+@rule("view_activity")
+def activity_csv():
+    """The page of the activity log the filters show, as CSV, in the same words as the page."""
+    args, page, mentions = _events()
+
+    rows = []  # built now, inside the request (the names' links need it); a page is 50 rows
+    for e in page.items:
+        who, what = mentions.actor(e.actor), mentions.object(e.object_type, e.object_id)
+        also = ", ".join(m.text for m in mentions.details(e.details, e.object_type))
+        channel = CHANNEL_WORDS.get(e.channel)
+        when = e.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        rows.append([when, who.text, event_words(e), what.text, also, str(channel or e.channel)])
+    header = [_("When"), _("Who"), _("What happened"), _("To what"), _("Also named"), _("Channel")]
+    return Response(
+        "".join(csv_lines(header, rows)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="activity.csv"'},
     )
 
 
 @bp.get("/emails")
 @rule("view_activity")
 def email_log():
-    """The email log: what was sent, queued or failed, and why."""
-    args = _filters("status", "to", "since", "until")
+    """The email log: what was sent, queued or failed, why (the trigger), and the message itself."""
+    args = log_filters("status", "trigger", "to", "since", "until")
+    if args["trigger"] and args["trigger"] not in TRIGGER_KINDS:
+        raise InvalidInput(_("Choose a trigger from the list."), details={_("Trigger"): [_("Not one of the choices.")]})
     page = outbox.list_emails(
         rt(),
         principal().tenant_id,
         status=args["status"] or None,
+        trigger=args["trigger"] or None,
         to=args["to"] or None,
         since=_day("since"),
         until=_day("until", end=True),
@@ -269,7 +422,37 @@ def email_log():
         per_page=50,
         visible=permissions.email_scope(principal(), actor().name),
     )
-    return render_template("ui/emails.html", page=page, args=args, statuses=EMAIL_STATUSES)
+    return render_template(
+        "ui/emails.html",
+        page=page,
+        args=args,
+        statuses=EMAIL_STATUSES,
+        triggers={k: _(v.label) for k, v in TRIGGER_KINDS.items()},
+        kinds=EMAIL_KIND_WORDS,
+        body=email_body,
+    )
+
+
+# Invitations and password resets carry a single-use link that acts as the person: the log never shows it.
+SECRET_LINK_KINDS = ("invitation", "password_reset")
+URL = re.compile(r"https?://\S+")
+
+
+def email_body(message) -> str:
+    """The message's text as the log shows it, its single-use links hidden."""
+    if message.kind not in SECRET_LINK_KINDS:
+        return message.text_body
+    return URL.sub(
+        str(_("[the personal link is hidden: only the person it was sent to may use it]")), message.text_body
+    )
+
+
+EMAIL_KIND_WORDS = {
+    "invitation": lazy_gettext("Invitation"),
+    "password_reset": lazy_gettext("Password reset"),
+    "message": lazy_gettext("Message"),
+    "notification": lazy_gettext("Automatic notification"),
+}
 
 
 @bp.get("/me")

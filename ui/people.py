@@ -30,7 +30,7 @@ from ui.guard import actor, principal, rt, ui_url
 
 def _may_view_people() -> None:
     p = principal()
-    if p.role == "learner" or not permissions.can(rt(), p, "view_users"):
+    if not permissions.can(rt(), p, "view_users"):
         raise Forbidden(permissions.refusal("view_users"))
 
 

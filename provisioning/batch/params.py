@@ -23,6 +23,7 @@ from provisioning.models import USER_ROLES, Enrollment, User
 from provisioning.roles import COURSE_MANAGER_ROLES
 from provisioning.store.groups import load_group
 from provisioning.store.members import ensure_hand_editable
+from provisioning.tenant_roles import find_role, unknown_role
 
 # BCP 47 language tags, loosely (RFC 5646 §2.1): "en", "pt-BR", "zh-Hant-TW".
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
@@ -133,9 +134,11 @@ def _groups(s: Session, tenant_id: int, param: Param, value: Any, errors: Errors
 
 
 def _role(s: Session, tenant_id: int, param: Param, value: Any, errors: Errors) -> Any:
-    if value not in USER_ROLES:
-        errors[_key(param)] = [f"Must be one of {', '.join(USER_ROLES)}."]
-    return value
+    role = find_role(s, tenant_id, value) if isinstance(value, str) else None
+    if role is None:
+        errors[_key(param)] = [unknown_role(s, tenant_id, value)]
+        return value
+    return role.key
 
 
 def _language(s: Session, tenant_id: int, param: Param, value: Any, errors: Errors) -> Any:

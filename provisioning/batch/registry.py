@@ -114,7 +114,7 @@ ACTIONS: dict[str, BatchAction] = register(
     BatchAction(
         "change_role",
         N_("Change role"),
-        N_("Give the users a role: learner, manager or admin."),
+        N_("Give the users one of the tenant's roles (built-in: learner, curator, manager, reporter, admin)."),
         steps.change_role,
         (Param("role", "role", N_("Role")),),
         touches_rule_inputs=True,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.models import Group, Membership, Operation
 from provisioning.models.imports import Import
+from provisioning.runtime import Runtime
 
 RESULT_FIGURES = (
     "rows_done",
@@ -80,3 +81,24 @@ def groups_after_run(s: Session, imp: Import, groups: list[dict[str, Any]]) -> l
         now = counts.get(gid, 0) if gid is not None else g.get("members_before", 0)
         out.append({**g, "id": gid, "preview_members_after": g.get("members_after"), "members_after": now})
     return out
+
+
+def preview_figures(rt: Runtime, tenant_id: int, operation_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The preview's counts of the imports these operations ran, by operation id (one query): rows and
+    entries read, rows with errors and rows left out, which the run skipped and a result should name."""
+    if not operation_ids:
+        return {}
+    with rt.db.read() as s:
+        imports = s.scalars(
+            select(Import).where(Import.tenant_id == tenant_id, Import.operation_id.in_(sorted(set(operation_ids))))
+        ).all()
+        return {
+            imp.operation_id: {
+                "rows": imp.row_count,
+                "entries": imp.entry_count,
+                "error_rows": (imp.summary or {}).get("error_rows", 0),
+                "excluded": (imp.summary or {}).get("excluded", 0),
+            }
+            for imp in imports
+            if imp.operation_id is not None
+        }

@@ -46,6 +46,7 @@ from provisioning.models.operation import (
     Operation,
 )
 from provisioning.models.tenant import Tenant
+from provisioning.models.tenant_role import TenantRole
 from provisioning.models.token import TOKEN_SCOPES, ApiToken
 from provisioning.models.ui_session import SESSION_END_REASONS, UiSession
 from provisioning.models.user import USER_ROLES, USER_STATUSES, User
@@ -98,6 +99,7 @@ __all__ = [
     "TOKEN_SCOPES",
     "Task",
     "Tenant",
+    "TenantRole",
     "USER_ROLES",
     "USER_STATUSES",
     "UiSession",

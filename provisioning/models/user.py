@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from provisioning.models.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
 
 USER_STATUSES = ("invited", "active", "deactivated")
-USER_ROLES = ("learner", "manager", "admin")
+# The built-in tenant roles (provisioning/tenant_roles.py); a tenant may add its own.
+USER_ROLES = ("learner", "curator", "manager", "reporter", "admin")
 
 
 class User(Base):

@@ -47,10 +47,10 @@ from provisioning.runtime import Runtime
 from provisioning.settings_catalog import stored
 from provisioning.sql import json_text
 from provisioning.store.groups import load_group
+from provisioning.tenant_roles import role_of
 
 OPERATION_TYPE = "report"
 SCHEDULE_ACTOR = Actor("report schedule", "job")
-RECIPIENT_ROLES = ("manager", "admin")
 MAX_RECIPIENTS = 20
 IN_PROGRESS = ("queued", "running")
 RUN_STATUSES = (*OPERATION_STATUSES, "in_progress")
@@ -67,6 +67,13 @@ def _check(report_type: str) -> None:
         )
 
 
+def _may_receive(s: Session, tenant_id: int, role_key: str) -> bool:
+    """Reports name members and their progress: they go to people whose tenant role sees members (an admin,
+    a Manager, a Report viewer, a custom role with view_members)."""
+    role = role_of(s, tenant_id, role_key)
+    return role.is_admin or role.course_scoped or "view_members" in role.permissions
+
+
 def _recipient_emails(s: Session, tenant_id: int, recipients: Sequence[str]) -> list[str]:
     """The recipients as stored (their emails), each a manager or admin of the tenant; 400 naming the others."""
     if len(recipients) > MAX_RECIPIENTS:
@@ -79,9 +86,10 @@ def _recipient_emails(s: Session, tenant_id: int, recipients: Sequence[str]) -> 
         user = s.scalar(
             select(User).where(User.tenant_id == tenant_id, User.email_key == identity_key(str(email or "")))
         )
-        if user is None or user.role not in RECIPIENT_ROLES or user.status == "deactivated":
+        if user is None or not _may_receive(s, tenant_id, user.role) or user.status == "deactivated":
             errors[f"recipients.{index}"] = [
-                f"{email!r} is not an active manager or administrator of this tenant; reports go to them only."
+                f"{email!r} is not an active manager, administrator or report viewer of this tenant; "
+                "reports go to them only."
             ]
         elif user.email not in clean:
             clean.append(user.email or "")

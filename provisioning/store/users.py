@@ -17,9 +17,10 @@ from provisioning.activity import Actor, record
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from provisioning.identity_keys import identity_key, refusal
-from provisioning.models import USER_ROLES, USER_STATUSES, Tenant, User, utcnow
+from provisioning.models import USER_STATUSES, Tenant, User, utcnow
 from provisioning.sql import escape_like
 from provisioning.store.ui_sessions import settle_user_sessions
+from provisioning.tenant_roles import check_role
 
 # Deliberately permissive: one "@", something on each side, no spaces.  Deliverability is
 # the identity provider's business; we only refuse what cannot be an address.
@@ -88,8 +89,6 @@ def _validate(values: dict[str, Any]) -> dict[str, Any]:
         values["username_key"] = identity_key(username)
     if "status" in values and values["status"] not in USER_STATUSES:
         errors["status"] = [f"Must be one of {', '.join(USER_STATUSES)}."]
-    if "role" in values and values["role"] not in USER_ROLES:
-        errors["role"] = [f"Must be one of {', '.join(USER_ROLES)}."]
     for name in ("custom_attributes", "extra"):
         if name in values and not isinstance(values[name], dict):
             errors[name] = ["Must be an object."]
@@ -171,6 +170,8 @@ def add_user(s: Session, tenant_id: int, values: dict[str, Any], actor: Actor) -
         values["username_key"] = values["email_key"]
     values.setdefault("status", "active" if values.get("active", True) else "deactivated")
     values["active"] = values["status"] != "deactivated"
+    if "role" in values:
+        values["role"] = check_role(s, tenant_id, values["role"])
     _check_unique(s, tenant_id, values)
     if values["status"] != "deactivated":
         check_seats(s, tenant_id)
@@ -204,6 +205,8 @@ def load_user(s: Session, tenant_id: int, user_id: int, *, for_update: bool = Fa
 def apply_changes(s: Session, user: User, values: dict[str, Any], actor: Actor) -> dict[str, Any]:
     """Change attributes of a loaded user inside an open unit of work; returns what changed."""
     values = _validate(dict(values))
+    if "role" in values:
+        values["role"] = check_role(s, user.tenant_id, values["role"])
     # Only a name whose identity key changes can collide with another user's; the key is written
     # only then (a user kept without a key by migration 0013, a duplicate, stays as it is).
     renamed: dict[str, Any] = {}

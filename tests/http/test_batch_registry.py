@@ -163,10 +163,17 @@ def test_groups_are_a_non_empty_list_of_hand_edited_group_ids_kept_sorted_once(r
     }
 
 
-def test_a_role_is_one_of_the_user_roles(check):
+def test_a_role_is_one_of_the_tenants_roles(check):
     assert check("change_role", {"role": "manager"}) == {"role": "manager"}
-    assert check("change_role", {"role": "boss"}) == {"params.role": ["Must be one of learner, manager, admin."]}
-    assert check("change_role", {}) == {"params.role": ["Must be one of learner, manager, admin."]}
+    assert check("change_role", {"role": "Report viewer"}) == {"role": "reporter"}
+    assert check("change_role", {"role": "boss"}) == {
+        "params.role": [
+            "There is no role 'boss' in this tenant; its roles are: learner, curator, manager, reporter, admin."
+        ]
+    }
+    assert check("change_role", {}) == {
+        "params.role": ["Required: one of this tenant's roles: learner, curator, manager, reporter, admin."]
+    }
 
 
 def test_a_language_is_a_language_tag(check):
@@ -255,7 +262,9 @@ def test_a_params_kind_decides_its_form_field(app):
     assert re.findall(r'<option value="(\w*)">([^<]+)</option>', roles) == [
         ("", "Choose a role…"),
         ("learner", "Learner"),
-        ("manager", "Group manager"),
+        ("curator", "Curator"),
+        ("manager", "Manager"),
+        ("reporter", "Report viewer"),
         ("admin", "Administrator"),
     ]
     # Pickers, never a box for an id: a manager and groups by name, with a search box each; languages in words.

@@ -169,3 +169,12 @@ def test_an_unknown_operation_is_a_404(client, tenant):
 
 def test_every_operation_type_the_filter_accepts_has_a_job():
     assert set(OPERATION_TYPES) <= set(HANDLERS)
+
+
+def test_list_filters_by_group(client, tenant):
+    """Issue 17 item 6: the user action log by group (a copy into it here, not the one into another)."""
+    op_id, target_id = request_copy(client, tenant, members=1)
+    other_op, _ = request_copy(client, tenant, members=2)
+    r = client.get(f"/api/v1/operations?group_id={target_id}", headers=tenant.admin)
+    assert r.status_code == 200 and [o["id"] for o in r.json["items"]] == [op_id]
+    assert client.get("/api/v1/operations?group_id=0", headers=tenant.admin).status_code == 400

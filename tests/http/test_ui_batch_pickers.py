@@ -27,7 +27,7 @@ def test_the_people_page_offers_managers_groups_languages_and_roles_by_name(rt, 
     assert ("", "Choose a language…") in _picker(page, "language") and ("es", "Spanish (es)") in _picker(
         page, "language"
     )
-    assert ("manager", "Group manager") in _picker(page, "role")
+    assert ("manager", "Manager") in _picker(page, "role")
     assert (str(sch.group.id), "Course A seminar") in _picker(page, "group_ids")
     assert re.search(
         r'<select id="action" name="action" required class="form-select">\s*<option value="" selected>', page

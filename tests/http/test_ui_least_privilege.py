@@ -119,16 +119,19 @@ def test_the_upload_preview_shows_neither_other_groups_counts_nor_which_emails_e
     import_id = int(re.search(r"/ui/imports/(\d+)", uploaded.headers["Location"]).group(1))
     preview = _text(tia.get(f"/ui/imports/{import_id}"))
     assert re.search(r'id="users-matched">3<', preview)  # Kim, Lou and Tia: her own people only
-    rows = dict(re.findall(r"<td>([^<@]+@example\.edu)</td><td>([^<]+)</td></tr>", preview))
+    rows = dict(re.findall(r'<td class="text-break">([^<@]+@example\.edu)</td><td>([^<]+)</td></tr>', preview))
     assert rows[tom.email] == rows["nobody@example.edu"]  # the same words for a known and an unknown email
-    groups_table = re.search(r'id="import-groups">(.*?)</table>', preview, re.S).group(1)
-    other_row = re.search(rf"<tr><td>{sch.other_group.name}</td>(.*?)</tr>", groups_table, re.S).group(1)
-    missing_row = re.search(r"<tr><td>No Such Group</td>(.*?)</tr>", groups_table, re.S).group(1)
-    assert "not one of your groups" in other_row and 'class="num"' not in other_row
-    # Another course's group and a name nobody uses read alike, in the table and in the refusals.
-    assert re.sub(r"rename-\d", "", other_row) == re.sub(r"rename-\d", "", missing_row).replace(
-        "No Such Group", sch.other_group.name
-    )
+    groups_list = preview.split('id="import-groups">')[1]
+
+    def group_item(name: str) -> str:  # (a group not hers lists no people: no inner list items)
+        return re.search(
+            rf'<li class="card mb-2 import-group" data-group="{name}">(.*?)</li>', groups_list, re.S
+        ).group(1)
+
+    other_row, missing_row = group_item(sch.other_group.name), group_item("No Such Group")
+    assert "not one of your groups" in other_row and "members:" not in other_row and "join" not in other_row
+    # Another course's group and a name nobody uses read alike, in the list and in the refusals.
+    assert other_row == missing_row.replace("No Such Group", sch.other_group.name)
     refusals = re.search(r'id="import-refusals">(.*?)</div>', preview, re.S).group(1)
     assert f"&#39;{sch.other_group.name}&#39; is not one of your groups, and" in refusals
     assert "&#39;No Such Group&#39; is not one of your groups, and" in refusals

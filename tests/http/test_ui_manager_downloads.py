@@ -59,7 +59,7 @@ def test_a_finished_operation_that_is_no_export_offers_no_download(rt, app, clie
     op_id = int(re.search(r"/ui/operations/(\d+)", started.headers["Location"]).group(1))
     run_jobs()
     page = sch.manager_own.session.get(f"/ui/operations/{op_id}").get_data(as_text=True)
-    assert 'id="export" hidden' in page
+    assert 'id="result-sentence"' in page and 'id="export-link"' not in page
     assert sch.manager_own.session.get(f"/ui/operations/{op_id}/export.csv").status_code == 404
 
 

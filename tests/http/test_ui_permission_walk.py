@@ -65,6 +65,7 @@ def _forms(sch, op_id: int) -> dict[str, dict]:
         "ui.people_batch": {"action": "add_task", "user_ids": kim, "title": "Walk"},
         "ui.message": {"subject": "Hello", "body": "A walk"},
         "ui.copy_members": {"from_group_id": str(sch.group.id)},
+        "ui.role_create": {"label": "Walked role", "permissions": "view_activity"},
     }
 
 
@@ -82,6 +83,8 @@ def test_each_route_is_allowed_exactly_when_the_table_says_so(rt, app, client, t
         "operation_id": op.id,
         "import_id": imp.id,
         "filename": "members.csv",
+        "key": "reporter",  # a built-in role: deleting it is refused (409) even to an admin, so the walk changes nothing
+        "extension": "csv",
     }
     forms = _forms(sch, op.id)
     wrong, walked = [], 0
@@ -106,4 +109,4 @@ def test_each_route_is_allowed_exactly_when_the_table_says_so(rt, app, client, t
             if allowed != table[action][persona]:
                 wrong.append(f"{method} {path} ({endpoint}, {action}) as {persona}: {response.status_code}")
     assert not wrong, "Answers that differ from docs/PERMISSIONS.md:\n" + "\n".join(wrong)
-    assert walked >= 4 * 30
+    assert walked >= 6 * 30

@@ -139,6 +139,13 @@ def _roster_course(w: World, owner, handle):
         return course.external_id
 
 
+def _role(w: World, owner, handle):
+    """A custom role whose key only this tenant has (tenant_b_secret, tenant_a)."""
+    r = w.client.post("/api/v1/roles", json={"label": _tag(owner), "permissions": ["export"]}, headers=handle.admin)
+    assert r.status_code == 201, r.json
+    return r.json["key"]
+
+
 # How to build tenant A's and tenant B's object for each URL parameter (and the helpers they need).
 # A route with a parameter missing here fails the test below until someone adds a builder.
 BUILDERS = {
@@ -153,6 +160,7 @@ BUILDERS = {
     "task_id": _task,
     "external_id": _roster_course,
     "registration_id": lambda w, owner, handle: _registration(w, owner, handle).id,
+    "key": _role,
 }
 
 

@@ -1,8 +1,9 @@
-"""The four people the permission model (docs/PERMISSIONS.md) names, signed in by real LTI 1.3 launches.
+"""The people the permission model (docs/PERMISSIONS.md) names, signed in by real LTI 1.3 launches.
 
 A platform we drive (tests/support/lti_platform.py) launches into two courses: the course's
 instructor ("manager, this course"), a learner of the course, the instructor of another course
-("manager, other course") and an institution administrator.  The course has a hand-edited group
+("manager, other course") and an institution administrator; and two learners of the other course whose
+tenant role an admin set to Curator and to Report viewer (provisioning/tenant_roles.py).  The course has a hand-edited group
 linked to it, with the learner and a classmate as members; the other course has its own group.
 """
 
@@ -28,7 +29,7 @@ from tests.support.signin import UiSession
 
 PERMISSIONS_DOC = Path(__file__).resolve().parents[2] / "docs" / "PERMISSIONS.md"
 # The columns of the table in docs/PERMISSIONS.md, in order, and the personas that stand for them.
-PERSONAS = ("learner", "manager_other", "manager_own", "admin")
+PERSONAS = ("learner", "manager_other", "manager_own", "admin", "curator", "reporter")
 SETUP = Actor("test", "api")
 
 
@@ -45,6 +46,8 @@ class School:
     manager_other: Persona
     manager_own: Persona
     admin: Persona
+    curator: Persona
+    reporter: Persona
     course: Course
     other_course: Course
     group: Group  # the course's hand-edited group: the learner and Kim are members
@@ -75,6 +78,8 @@ def school(rt, app, client, tenant, platform) -> School:
     admin = launched(
         client, app, platform, sub="ada", email="ada@example.edu", roles=[ADMINISTRATOR], context="course-a"
     )
+    curator = with_role(rt, app, client, platform, tenant.id, sub="cora", email="cora@example.edu", role="curator")
+    reporter = with_role(rt, app, client, platform, tenant.id, sub="remy", email="remy@example.edu", role="reporter")
     with rt.db.read() as s:
         course = s.scalar(select(Course).where(Course.tenant_id == tenant.id, Course.external_id == "course-a"))
         other_course = s.scalar(select(Course).where(Course.tenant_id == tenant.id, Course.external_id == "course-b"))
@@ -84,7 +89,15 @@ def school(rt, app, client, tenant, platform) -> School:
     lti_launch.add_course_group(rt, tenant.id, course.id, group.id)
     lti_launch.add_course_group(rt, tenant.id, other_course.id, other_group.id)
     memberships.add_members(rt, tenant.id, group.id, user_ids=[learner.user_id, kim.id], actor=SETUP)
-    return School(learner, other, own, admin, course, other_course, group, other_group, kim)
+    return School(learner, other, own, admin, curator, reporter, course, other_course, group, other_group, kim)
+
+
+def with_role(rt, app, client, platform, tenant_id: int, *, sub: str, email: str, role: str) -> Persona:
+    """A learner of course-b whose tenant role is ``role``: launched once (their account is made), given the
+    role by an admin (which ends that session), and launched again."""
+    first = launched(client, app, platform, sub=sub, email=email, roles=[LEARNER], context="course-b")
+    users.update_user(rt, tenant_id, first.user_id, {"role": role}, SETUP)
+    return launched(client, app, platform, sub=sub, email=email, roles=[LEARNER], context="course-b")
 
 
 def ui_actor(persona: Persona) -> Actor:

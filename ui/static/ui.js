@@ -41,7 +41,24 @@
     });
   }
   labelCells(document);
+  // htmx requests carry the launch token (when the browser keeps no cookie) and the CSRF token, like our fetches.
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    if (token) { event.detail.headers["X-Launch-Token"] = token; }
+    event.detail.headers["X-CSRF-Token"] = csrf;
+  });
   document.body.addEventListener("htmx:load", function (event) { labelCells(event.target); });
+
+  // The upload form: the group fields only for a kind of file that goes into one group.
+  var groupFields = document.getElementById("group-fields");
+  if (groupFields) {
+    var uploadKinds = document.querySelectorAll('input[name="kind"]');
+    var showGroup = function () {
+      var checked = document.querySelector('input[name="kind"]:checked');
+      groupFields.hidden = !checked || checked.getAttribute("data-into-group") !== "1";
+    };
+    uploadKinds.forEach(function (k) { k.addEventListener("change", showGroup); });
+    showGroup();
+  }
 
   // Select all members on the page.
   var all = document.getElementById("select-all");
@@ -117,56 +134,4 @@
     });
   }
 
-  // Live progress of an operation, with Stop.
-  var progress = document.getElementById("progress");
-  if (progress) {
-    var bar = document.getElementById("bar"), status = document.getElementById("op-status");
-    var count = document.getElementById("op-count"), result = document.getElementById("result");
-    var stopForm = document.getElementById("stop-form");
-    function render(data) {
-      setProgress(bar, data.percent);
-      // Words in the page's language, from the template (data-words).
-      var words = JSON.parse(progress.getAttribute("data-words") || "{}");
-      status.textContent = (words[data.status] || data.status) +
-        (data.cancel_requested && !data.finished ? " (" + (words.stopping || "stopping") + ")" : "");
-      count.textContent = data.total !== null
-        ? (words.of || "{done} of {total}").replace("{done}", data.done).replace("{total}", data.total)
-        : String(data.done);
-      if (data.finished) {
-        if (stopForm) { stopForm.hidden = true; }
-        var sentence = document.getElementById("result-sentence");
-        if (sentence && data.sentence) { sentence.textContent = data.sentence; sentence.hidden = false; }
-        var facts = document.getElementById("result-facts");
-        facts.textContent = "";
-        Object.keys(data.result).forEach(function (k) {
-          var dt = document.createElement("dt"), dd = document.createElement("dd");
-          var labels = JSON.parse(facts.getAttribute("data-labels") || "{}");
-          dt.textContent = labels[k] || k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, " ");
-          dd.textContent = typeof data.result[k] === "object" ? JSON.stringify(data.result[k]) : data.result[k];
-          facts.appendChild(dt); facts.appendChild(dd);
-        });
-        var exportLink = document.getElementById("export-link");
-        if (exportLink && data.export_url) {
-          exportLink.href = data.export_url;
-          document.getElementById("export").hidden = false;
-        }
-        result.hidden = false;
-      }
-      return data.finished;
-    }
-    function poll() {
-      getJSON(progress.getAttribute("data-url")).then(function (data) {
-        if (!render(data)) { setTimeout(poll, 400); }
-      }, function () { setTimeout(poll, 1500); });
-    }
-    if (result.hidden) { poll(); }
-    if (stopForm) {
-      stopForm.addEventListener("submit", function (event) {
-        event.preventDefault();
-        fetch(progress.getAttribute("data-stop-url"), { method: "POST", credentials: "same-origin",
-          headers: { "X-Launch-Token": token, "X-CSRF-Token": csrf, "Accept": "application/json" } })
-          .then(function (r) { return r.json(); }).then(render);
-      });
-    }
-  }
 })();

@@ -20,6 +20,7 @@ from provisioning.models import USER_ROLES, Group, Tenant, User
 from provisioning.models.imports import STAGED_USER_FIELDS, Import, ImportRow
 from provisioning.runtime import Runtime
 from provisioning.store.users import count_seats
+from provisioning.tenant_roles import builtin_key, list_roles, role_key_for
 
 
 class UsersFormat(ImportFormat):
@@ -104,14 +105,15 @@ class UsersFormat(ImportFormat):
             if not value:
                 continue
             if name == "role":
-                value = value.lower()
-                if value not in USER_ROLES:
+                # A built-in role by key or name; any other key is the tenant's to know (checked when staged).
+                value = builtin_key(value) or value.strip().lower()
+                if value != role_key_for(value):
                     return [
                         error(
                             row_no,
                             layout.header[col],
                             cells[col],
-                            f"The role must be one of {', '.join(USER_ROLES)}.",
+                            f"The role must be the key of one of the tenant's roles, such as {', '.join(USER_ROLES)}.",
                             email=email,
                         )
                     ]
@@ -162,7 +164,18 @@ class UsersFormat(ImportFormat):
             "username",
             ImportRow.username,
         )
-        username_header = (imp.summary or {}).get("columns", {}).get("username")
+        columns = (imp.summary or {}).get("columns", {})
+        if columns.get("role"):
+            keys = [r.key for r in list_roles(s, imp.tenant_id)]
+            mark_staged(
+                s,
+                imp.id,
+                and_(ImportRow.role.is_not(None), ImportRow.role.not_in(keys)),
+                f"There is no role with this key in this tenant; its roles are: {', '.join(keys)}.",
+                columns["role"],
+                ImportRow.role,
+            )
+        username_header = columns.get("username")
         if imp.group_id and username_header:
             # The bulk add template: "A username and email are required" (for a person it creates).
             mark_staged(

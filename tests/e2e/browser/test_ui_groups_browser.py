@@ -104,7 +104,7 @@ def test_an_admin_walks_the_groups_article_and_the_assigned_manager_manages_thei
     page.get_by_label("Copy members from another group").select_option(label="Team Alpha (3 members)")
     page.get_by_role("button", name="Copy", exact=True).click()
     page.locator("#result").wait_for(state="visible", timeout=30_000)
-    expect(page.locator("#op-status")).to_have_text("succeeded")
+    expect(page.locator("#op-status")).to_have_text("Finished")
     steps.shot("copied")
     assert client.get(f"/api/v1/groups/{gid}", headers=tenant.admin).get_json()["member_count"] == 3
     page.goto(f"{tool.origin}/ui/groups/{gid}")
@@ -130,7 +130,7 @@ def test_an_admin_walks_the_groups_article_and_the_assigned_manager_manages_thei
     steps.shot("message")
     page.get_by_role("button", name="Send message").click()
     page.locator("#result").wait_for(state="visible", timeout=30_000)
-    expect(page.locator("#op-status")).to_have_text("succeeded")
+    expect(page.locator("#op-status")).to_have_text("Finished")
     steps.shot("message-sent")
     emails = client.get("/api/v1/emails", headers=tenant.admin).get_json()["items"]
     assert sum(1 for e in emails if e.get("subject") == "Welcome") == 3

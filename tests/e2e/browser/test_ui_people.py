@@ -106,7 +106,7 @@ def test_the_batch_actions_article_with_pickers_and_a_confirmation(live, browser
         steps,
         "change_role",
         "role",
-        lambda: page.locator("#param-change_role-role").select_option(label="Group manager"),
+        lambda: page.locator("#param-change_role-role").select_option(label="Manager"),
     )
     assert users.get_user(live_rt, tenant.id, ppl["Ben"].id).role == "manager"
 

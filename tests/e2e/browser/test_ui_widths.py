@@ -56,6 +56,7 @@ def _world(rt, tenant_id: int) -> dict[str, str]:
         "emails": "/ui/emails",
         "operation": f"/ui/operations/{op.id}",
         "my-page": "/ui/me",
+        "roles": "/ui/roles",
     }
 
 
