@@ -91,8 +91,8 @@ def test_pages_and_emails_follow_the_launch_locale_and_the_persons_language(live
     steps.shot("confirm")
     page.locator("#confirm").click()
     page.locator("#result").wait_for(state="visible", timeout=30_000)
-    expect(page.locator("#op-status")).to_have_text("completado")
-    expect(page.locator("#op-count")).to_have_text("1 de 1")
+    expect(page.locator("#op-status")).to_have_text("Terminado")
+    expect(page.locator("#op-count")).to_have_text("1 de 1 elemento")
     steps.shot("done")
     assert users.get_user(live_rt, tenant.id, ben.id).language == "de"
 
