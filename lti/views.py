@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from functools import wraps
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 from pylti1p3.contrib.flask import FlaskRequest
 
 from lti import config_doc
@@ -119,8 +120,10 @@ def launch():
     check_json(message.claims, "the launch's id_token")
     result = lti_launch.complete_launch(_rt(), message.registration_id, message.claims)
     token = ui_sessions.start_session(
-        _rt(), result.tenant_id, result.user_id, result.role, result.lti_role, result.course_id
+        _rt(), result.tenant_id, result.user_id, result.role, result.lti_role, result.course_id, result.locale
     )
+    # The landing page's language: the person's own, else the launch's locale, else the tenant's (ui.i18n).
+    g.page_language, g.ui_signin_tenant = result.language or result.locale, result.tenant_id
     response = _landing(
         result.tenant_id, result.role, result.lti_role, result.course_id, result.roster_operation_id, token
     )
@@ -153,6 +156,7 @@ def home():
         return redirect(url_for("ui.home", lt=found.token))
     if check.source == "query" and check.in_cookie:  # the cookie carries it: take the token out of the URL
         return redirect(url_for("lti.home"))
+    g.page_language, g.ui_signin_tenant = found.locale, found.tenant_id
     return _landing(found.tenant_id, found.role, found.lti_role, found.course_id, None, found.token)
 
 
@@ -162,7 +166,7 @@ def _landing(tenant_id: int, role: str, lti_role: str, course_id: int | None, op
             "lti/landing.html",
             role=role,
             lti_role=lti_role,
-            role_label=role_label(lti_role or None, role),
+            role_label=gettext(role_label(lti_role or None, role)),
             course_id=course_id,
             course_name=courses.course_name(_rt(), tenant_id, course_id) if course_id else None,
             roster_operation_id=operation_id,

@@ -28,6 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from provisioning.i18n import N_
+
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
 SYSTEM, INSTITUTION, CONTEXT = "system", "institution", "context"
 _VOCABULARY_PATHS = {SYSTEM: "system/person#", INSTITUTION: "institution/person#", CONTEXT: "membership#"}
@@ -69,7 +71,17 @@ ADMIN_ROLE_CHOICES = (
     LIS + "institution/person#Staff",
     LIS + "institution/person#Faculty",
 )
-_LABELS = {"Administrator": "Course administrator", "TeachingAssistant": "Teaching assistant"}
+# How the landing page names a course role (marked for the catalogs; the edge translates them).
+_LABELS = {
+    "Administrator": N_("Course administrator"),
+    "TeachingAssistant": N_("Teaching assistant"),
+    "ContentDeveloper": N_("Content developer"),
+    "Instructor": N_("Instructor"),
+    "Learner": N_("Learner"),
+    "Mentor": N_("Mentor"),
+    "Member": N_("Member"),
+    "Manager": N_("Manager"),
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -209,4 +221,4 @@ def role_label(course: str | None, tenant_role: str) -> str:
     """How the landing page names the person: their course role, else Administrator for a tenant admin."""
     if course:
         return _LABELS.get(course, course)
-    return "Administrator" if tenant_role == "admin" else "Learner"
+    return N_("Administrator") if tenant_role == "admin" else N_("Learner")

@@ -34,10 +34,11 @@ MANAGER_PERMISSIONS = (
 # What managers may do unless the tenant says otherwise: everything but creating groups.
 DEFAULT_MANAGER_PERMISSIONS = tuple(p for p in MANAGER_PERMISSIONS if p != "create_groups")
 
-# The languages the service speaks (a tenant's default language is one of them).  A user's own
-# ``language`` may be any BCP 47 tag (from SCIM or an LMS); emails use its primary subtag when one of
-# these has templates (provisioning/mail/templates), else the tenant default, else English.
-LANGUAGES = ("en", "de", "es", "fr", "it", "nl", "pt", "pl", "sv", "da", "fi", "nb")
+# The languages the service speaks (a tenant's default language is one of them): English and the
+# languages with a catalog in provisioning/translations (tests/unit/test_catalogs.py keeps the two in
+# agreement).  A user's own ``language`` may be any BCP 47 tag (from SCIM or an LMS); pages and emails
+# use its primary subtag when it is one of these, else the tenant default, else English.
+LANGUAGES = ("en", "de", "es")
 DEFAULT_LANGUAGE = "en"
 
 URL_MAX = 2000

@@ -1,4 +1,4 @@
-"""The ``provisioning`` command: serve, worker, db upgrade, tenants, tokens, demo.
+"""The ``provisioning`` command: serve, worker, db upgrade, tenants, tokens, demo, catalogs.
 
 Commands are thin: they parse options, call one service, and print the result.
 Domain and configuration errors become a one-line message on stderr and a non-zero
@@ -27,7 +27,7 @@ from provisioning.services.tenant_settings import get_settings, update_settings
 from provisioning.services.tenants import create_tenant, list_tenants
 from provisioning.services.tokens import create_token, list_tokens, revoke_token
 from provisioning.settings_catalog import KEYS, SettingErrors, parse_cli_value
-from server import cli_lti, cli_roles, cli_rules, cli_ui
+from server import cli_catalogs, cli_lti, cli_roles, cli_rules, cli_ui
 from server.cli_common import (
     CliState,
     CommandError,
@@ -303,7 +303,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
 
 
-for _commands in (cli_lti, cli_roles, cli_rules, cli_ui):
+for _commands in (cli_catalogs, cli_lti, cli_roles, cli_rules, cli_ui):
     _commands.register(cli)
 
 

@@ -7,6 +7,7 @@ principal may see, shared users included).
 from __future__ import annotations
 
 from flask import g, redirect, render_template, request
+from flask_babel import gettext as _
 
 from provisioning import permissions
 from provisioning.batch import actions as batch_actions
@@ -16,7 +17,7 @@ from provisioning.batch_choices import BatchChoices, batch_choices, batch_summar
 from provisioning.errors import Forbidden, InvalidInput
 from provisioning.services import groups
 from ui.blueprint import bp
-from ui.guard import actor, form_int, principal, rt, ui_url
+from ui.guard import actor, form_int, principal, rt, translated, ui_url
 
 # From the registry (provisioning/batch/registry.py), where each action is declared.
 # Actions a manager may not start from the UI even with the batch_actions permission.
@@ -65,12 +66,12 @@ def managed_group(group_id: int, action: str):
 def chosen_action() -> str:
     action = request.form.get("action") or ""
     if not action:  # the picker opens on "Choose an action…": nothing runs by default
-        raise InvalidInput("Choose a batch action.", details={"action": ["Choose an action."]})
+        raise InvalidInput(_("Choose a batch action."), details={"action": [_("Choose an action.")]})
     if action not in allowed_actions():
         raise Forbidden(
-            f"You can't run the batch action “{ACTIONS[action].label}” here."
+            _("You can't run the batch action “%(action)s” here.", action=translated(ACTIONS[action].label))
             if action in ACTIONS
-            else "There is no such batch action."
+            else _("There is no such batch action.")
         )
     return action
 
@@ -118,7 +119,7 @@ def selected_ids() -> list[int]:
 def confirm_or_start(action: str, params: dict, user_ids: list[int], *, action_url: str, back_url: str, group=None):
     """The confirmation page (how many users it touches), or, once confirmed, the Operation's page."""
     if not user_ids:
-        raise InvalidInput("Select at least one user.", details={"user_ids": ["Select members."]})
+        raise InvalidInput(_("Select at least one user."), details={"user_ids": [_("Select members.")]})
     refusal = own_access_refusal(action, actor().user_id, user_ids)
     if refusal:
         raise Forbidden(refusal)
@@ -126,15 +127,19 @@ def confirm_or_start(action: str, params: dict, user_ids: list[int], *, action_u
         beyond = permissions.beyond_reach(rt(), principal(), user_ids)
         if beyond:
             raise Forbidden(
-                f"{LABELS[action]} changes a person's whole account: you can't do it to {len(beyond)} of the "
-                "selected people, who are staff or belong to groups you do not manage. Ask an administrator."
+                _(
+                    "%(action)s changes a person's whole account: you can't do it to %(num)s of the selected "
+                    "people, who are staff or belong to groups you do not manage. Ask an administrator.",
+                    action=translated(LABELS[action]),
+                    num=len(beyond),
+                )
             )
     if request.form.get("confirmed") != "yes":
         return render_template(
             "ui/confirm.html",
             group=group,
             action=action,
-            label=LABELS[action],
+            label=translated(LABELS[action]),
             user_ids=user_ids,
             params=params,
             summary=batch_summary(rt(), principal(), user_ids, params),

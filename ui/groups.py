@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from flask import jsonify, redirect, render_template, request
+from flask_babel import gettext as _
 
 from provisioning import permissions
 from provisioning.errors import Conflict, Forbidden, InvalidInput
@@ -100,7 +101,7 @@ def group_new():
     if not by_role:
         permissions.require(rt(), p, "create_groups")
         if p.course_id is None:
-            raise Forbidden("Open the tool from one of your courses to create a group in it.")
+            raise Forbidden(_("Open the tool from one of your courses to create a group in it."))
     form = {"name": "", "description": "", "kind": "manual"}
     errors: dict = {}
     state, mode, action = builder_from_request(p.tenant_id)

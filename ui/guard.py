@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import (
@@ -32,6 +33,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_decimal, get_translations, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from provisioning import permissions
@@ -63,50 +67,56 @@ log = logging.getLogger(__name__)
 NO_COOKIE = "nc"  # in a URL: this browser did not send back the session cookie, keep the token in URLs
 ENDED = {
     "missing": (
-        "Please sign in",
-        "Your session is missing. Open the tool again from your LMS, or ask for a new sign-in link "
-        "(provisioning ui-link TENANT).",
+        _l("Please sign in"),
+        _l(
+            "Your session is missing. Open the tool again from your LMS, or ask for a new sign-in link "
+            "(provisioning ui-link TENANT)."
+        ),
     ),
     "expired": (
-        "Please sign in again",
-        "Your session has expired. Open the tool again from your LMS, or ask for a new sign-in link "
-        "(provisioning ui-link TENANT).",
+        _l("Please sign in again"),
+        _l(
+            "Your session has expired. Open the tool again from your LMS, or ask for a new sign-in link "
+            "(provisioning ui-link TENANT)."
+        ),
     ),
     "ended": (
-        "Your session has ended",
-        "This session is no longer valid. Open the tool again from your LMS, or ask for a new sign-in link.",
+        _l("Your session has ended"),
+        _l("This session is no longer valid. Open the tool again from your LMS, or ask for a new sign-in link."),
     ),
     "signed_out": (
-        "You have signed out",
-        "This session was ended by signing out. Open the tool again from your LMS to sign in again.",
+        _l("You have signed out"),
+        _l("This session was ended by signing out. Open the tool again from your LMS to sign in again."),
     ),
     "deactivated": (
-        "Your account is deactivated",
-        "Your account in this service was deactivated, which ended your session. Ask your administrator.",
+        _l("Your account is deactivated"),
+        _l("Your account in this service was deactivated, which ended your session. Ask your administrator."),
     ),
     "deleted": (
-        "Your account no longer exists",
-        "Your account in this service was deleted, which ended your session. Ask your administrator.",
+        _l("Your account no longer exists"),
+        _l("Your account in this service was deleted, which ended your session. Ask your administrator."),
     ),
     "role_changed": (
-        "Your role has changed",
-        "Your role in this service was changed, which ended your session. Open the tool again from your "
-        "LMS to continue with your new role.",
+        _l("Your role has changed"),
+        _l(
+            "Your role in this service was changed, which ended your session. Open the tool again from your "
+            "LMS to continue with your new role."
+        ),
     ),
 }
 SIGNIN_COOKIE = "ui_signin"
 LINK_PROBLEMS = {
     "invalid": (
-        "This sign-in link is not valid",
-        "The link is damaged or forged. Ask for a new one (provisioning ui-link TENANT).",
+        _l("This sign-in link is not valid"),
+        _l("The link is damaged or forged. Ask for a new one (provisioning ui-link TENANT)."),
     ),
     "expired": (
-        "This sign-in link has expired",
-        "Sign-in links work for 15 minutes. Ask for a new one (provisioning ui-link TENANT).",
+        _l("This sign-in link has expired"),
+        _l("Sign-in links work for 15 minutes. Ask for a new one (provisioning ui-link TENANT)."),
     ),
     "used": (
-        "This sign-in link was already used",
-        "Each sign-in link works once. Ask for a new one (provisioning ui-link TENANT).",
+        _l("This sign-in link was already used"),
+        _l("Each sign-in link works once. Ask for a new one (provisioning ui-link TENANT)."),
     ),
 }
 
@@ -161,10 +171,27 @@ def wants_json() -> bool:
     return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
 
 
+def translated(text: Any) -> str:
+    """A message made elsewhere (the core's, marked with ``N_``) in the page's language, when the
+    catalogs have it; as it is otherwise (no placeholders are filled: it is already whole)."""
+    return get_translations().gettext(text) if isinstance(text, str) else str(text)
+
+
+def format_size(num: Any) -> str:
+    """A size in bytes in words for people, in the page's locale ("2,000 bytes", "10.5 MB")."""
+    if not isinstance(num, int):
+        return str(num)
+    if num >= 1 << 20:
+        return _("%(size)s MB", size=format_decimal(round(num / (1 << 20), 1)))
+    return ngettext("%(size)s byte", "%(size)s bytes", num, size=format_decimal(num))
+
+
 def page_error(title: str, message: str, status: int, errors: dict | None = None):
+    message = translated(message)
+    errors = {field: [translated(m) for m in msgs] for field, msgs in (errors or {}).items()}
     if wants_json():
-        return jsonify({"status": status, "message": message, "errors": errors or {}}), status
-    return render_template("ui/error.html", title=title, message=message, errors=errors or {}), status
+        return jsonify({"status": status, "message": message, "errors": errors}), status
+    return render_template("ui/error.html", title=title, message=message, errors=errors), status
 
 
 def _same_url(**extra: str) -> str:
@@ -190,7 +217,7 @@ def authenticate():
     action = declared_action(request.endpoint, current_app.view_functions.get(request.endpoint))
     if action is None:
         # Fail closed: a view without a rule (ui.blueprint.rule) is open to nobody.
-        return page_error("Not allowed", "This page declares no permission rule, so nobody may open it.", 403)
+        return page_error(_("Not allowed"), _("This page declares no permission rule, so nobody may open it."), 403)
     if action == permissions.PUBLIC:
         return None
     check = check_session()
@@ -201,8 +228,8 @@ def authenticate():
         sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf") or ""
         if not hmac.compare_digest(sent, csrf_token(launch.token)):
             return page_error(
-                "The form has expired",
-                "The form's security token is missing or wrong. Reload the page and try again.",
+                _("The form has expired"),
+                _("The form's security token is missing or wrong. Reload the page and try again."),
                 403,
             )
     if check.conflict is not None:
@@ -219,8 +246,8 @@ def authenticate():
             return response
     g.ui_token = launch.token
     g.ui_session_id = launch.session_id
-    # The LTI launch's locale claim, once the session carries one (ui.i18n picks the language with it).
-    g.ui_launch_locale = getattr(launch, "locale", None)
+    # The LTI launch's locale claim, which the session carries (ui.i18n picks the language with it).
+    g.ui_launch_locale = launch.locale
     g.ui_url_token = None if check.in_cookie else launch.token
     g.ui_principal = principal_for(rt(), launch.tenant_id, launch.user_id, launch.role, launch.course_id)
     permissions.require(rt(), g.ui_principal, action, _named_object())
@@ -277,8 +304,8 @@ def switch():
     new_token = request.form.get("token") or ""
     if not current or not hmac.compare_digest(request.form.get("csrf") or "", _switch_csrf(current, new_token)):
         return page_error(
-            "The form has expired",
-            "The form's security token is missing or wrong. Open the link again.",
+            _("The form has expired"),
+            _("The form's security token is missing or wrong. Open the link again."),
             403,
         )
     next_url = _local(request.form.get("next") or "")
@@ -340,8 +367,11 @@ def security_headers(response):
 def too_large(exc):
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     return page_error(
-        "The file is too large",
-        f"The upload is larger than the limit of {limit} bytes. Split the file, or save it as CSV (smaller than XLSX).",
+        _("The file is too large"),
+        _(
+            "The upload is larger than the limit of %(size)s. Split the file, or save it as CSV (smaller than XLSX).",
+            size=format_size(limit),
+        ),
         413,
     )
 
@@ -349,14 +379,14 @@ def too_large(exc):
 @bp.errorhandler(DomainError)
 def domain_error(exc: DomainError):
     if isinstance(exc, NotFound):
-        return page_error("Not found", exc.message, 404)
+        return page_error(_("Not found"), exc.message, 404)
     if isinstance(exc, LimitExceeded) and exc.limit != "seats":  # a size or row limit, as the admin API says
-        return page_error("The file is too large", exc.message, 413)
+        return page_error(_("The file is too large"), exc.message, 413)
     if isinstance(exc, (Forbidden, LimitExceeded)):
-        return page_error("Not allowed", exc.message, 403)
+        return page_error(_("Not allowed"), exc.message, 403)
     details = exc.details if isinstance(exc, InvalidInput) else {}
     return page_error(
-        "Please check your input", exc.message, 409 if not isinstance(exc, InvalidInput) else 400, details
+        _("Please check your input"), exc.message, 409 if not isinstance(exc, InvalidInput) else 400, details
     )
 
 
@@ -418,8 +448,8 @@ def signin_continue():
     nonce = request.cookies.get(SIGNIN_COOKIE) or ""
     if not nonce or not hmac.compare_digest(request.form.get("csrf") or "", _signin_csrf(link, nonce)):
         return page_error(
-            "The form has expired",
-            "The sign-in form's security token is missing or wrong. Open the sign-in link again.",
+            _("The form has expired"),
+            _("The sign-in form's security token is missing or wrong. Open the sign-in link again."),
             403,
         )
     tenant_id = ui_links.redeem_signin_link(rt(), link)

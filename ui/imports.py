@@ -28,7 +28,7 @@ from provisioning.services import groups
 from ui import results
 from ui.batch import managed_group
 from ui.blueprint import ID, bp, rule
-from ui.guard import actor, form_int, principal, rt, ui_url
+from ui.guard import actor, form_int, principal, rt, translated, ui_url
 
 
 @dataclass(frozen=True)
@@ -374,7 +374,9 @@ def import_commit(import_id: int):
     tenant_id, p = _import(import_id), principal()
     refusals = permissions.import_refusals(rt(), p, import_id)
     if refusals:
-        raise Forbidden("This upload can't be committed: " + " ".join(refusals))
+        raise Forbidden(
+            _("This upload can't be committed: %(reasons)s", reasons=" ".join(translated(r) for r in refusals))
+        )
     if p.role == "manager" and not permissions.wide(p, "create_groups"):
         # New groups (create_groups) become groups of the manager's course before the job runs.
         for group_id in scope.create_new_groups(rt(), tenant_id, import_id, actor()):

@@ -279,7 +279,9 @@ def _day(name: str, end: bool = False) -> datetime | None:
     try:
         day = datetime.strptime(raw, "%Y-%m-%d").date()
     except ValueError:
-        raise InvalidInput(f"{name} must be a date (YYYY-MM-DD).", details={name: ["Must be YYYY-MM-DD."]}) from None
+        raise InvalidInput(
+            _("Enter the date as YYYY-MM-DD, e.g. 2026-03-31."), details={name: [_("Must be YYYY-MM-DD.")]}
+        ) from None
     # "until" includes its whole day: the services compare with < until.
     return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
 

@@ -10,6 +10,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 
 from provisioning import permissions
 from provisioning.batch import messages
@@ -149,7 +150,7 @@ def batch(group_id: int):
     action = chosen_action()
     user_ids = memberships.member_ids_among(rt(), principal().tenant_id, group_id, selected_ids())
     if not user_ids:
-        raise InvalidInput("Select at least one member of this group.", details={"user_ids": ["Select members."]})
+        raise InvalidInput(_("Select at least one member of this group."), details={"user_ids": [_("Select members.")]})
     params = form_params(action, group_id)
     return confirm_or_start(
         action,
@@ -168,7 +169,7 @@ def sync_roster(group_id: int):
     _group(group_id, "sync_roster")
     linked = courses.courses_of_groups(rt(), principal().tenant_id, [group_id]).get(group_id)
     if not linked:
-        raise InvalidInput("This group is not linked to a course, so it has no roster to sync.")
+        raise InvalidInput(_("This group is not linked to a course, so it has no roster to sync."))
     op = lti_roster.request_roster_sync(
         rt(), principal().tenant_id, linked[0].external_id, actor(), requested_by=principal().user_id or None
     )

@@ -8,6 +8,7 @@ whole tenant for admins; for a manager the members of their groups, the users sh
 from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
+from flask_babel import ngettext
 
 from provisioning import people as people_service
 from provisioning import permissions
@@ -109,7 +110,13 @@ def people_batch():
     wanted = sorted(set(selected_ids()))
     user_ids = permissions.visible_user_ids(rt(), p, wanted)
     if len(user_ids) != len(wanted):
-        raise Forbidden(f"You don't have access to {len(wanted) - len(user_ids)} of the selected people.")
+        raise Forbidden(
+            ngettext(
+                "You don't have access to %(num)s of the selected people.",
+                "You don't have access to %(num)s of the selected people.",
+                len(wanted) - len(user_ids),
+            )
+        )
     params = form_params(action)
     back = ui_url("ui.people", shared=1) if request.form.get("shared") == "1" else ui_url("ui.people")
     return confirm_or_start(action, params, user_ids, action_url=url_for("ui.people_batch"), back_url=back)

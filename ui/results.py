@@ -57,7 +57,7 @@ STATUS_WORDS = {
 
 def action_words(action: str) -> str:
     """A batch action in words, e.g. "Reactivate users"."""
-    label = ACTIONS[action].label
+    label = _(ACTIONS[action].label)  # declared with N_ in the registry
     return _("%(action)s users", action=label) if " " not in label else _("%(action)s (users)", action=label)
 
 

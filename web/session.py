@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from flask import current_app, request
 
 from provisioning import signed_tokens as tokens
+from provisioning.i18n import language_tag
 from provisioning.permissions import principal_for
 from provisioning.services import ui_sessions
 
@@ -38,6 +39,7 @@ class Launch:
     course_id: int | None
     token: str
     session_id: str | None = None
+    locale: str | None = None  # the LTI launch's locale claim (BCP 47), for the pages' language (ui.i18n)
 
     @property
     def person(self) -> tuple[int, int]:
@@ -75,6 +77,7 @@ def read_launch(token: str | None) -> Launch | None:
             course_id=data.get("c"),
             token=token,
             session_id=str(session_id) if session_id else None,
+            locale=language_tag(data.get("lo")),
         )
     except (KeyError, TypeError, ValueError):
         return None

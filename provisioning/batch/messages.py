@@ -15,11 +15,13 @@ from provisioning.batch.actions import chunk_size, run_chunk
 from provisioning.batch.steps import Outcome, StepContext
 from provisioning.db import id_in
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_
 from provisioning.mail.outbox import queue_emails
-from provisioning.mail.templates import greeting_name, render
+from provisioning.mail.templates import greeting_name, recipient_language, render
 from provisioning.models import Membership, Operation, Tenant, User
 from provisioning.operations import start_operation
 from provisioning.runtime import Runtime
+from provisioning.settings_catalog import stored
 from provisioning.store.groups import load_group
 
 OPERATION_TYPE = "group_message"
@@ -32,9 +34,9 @@ def request_group_message(
     errors: dict[str, list[str]] = {}
     subject, body = (subject or "").strip(), (body or "").strip()
     if not subject or len(subject) > 400:
-        errors["subject"] = ["Required, at most 400 characters."]
+        errors["subject"] = [N_("Required, at most 400 characters.")]
     if not body or len(body) > 20000:
-        errors["body"] = ["Required, at most 20000 characters."]
+        errors["body"] = [N_("Required, at most 20000 characters.")]
     if errors:
         raise InvalidInput("The message is incomplete.", details=errors)
     with rt.db.transaction() as s:
@@ -60,9 +62,12 @@ def request_group_message(
 
 def email_members(ctx: StepContext, ids: list[int]) -> Outcome:
     """Queue the message for the chunk's members who are active or invited and have an email."""
-    tenant_name = ctx.s.scalar(select(Tenant.name).where(Tenant.id == ctx.tenant_id))
+    tenant_name, tenant_settings = ctx.s.execute(
+        select(Tenant.name, Tenant.settings).where(Tenant.id == ctx.tenant_id)
+    ).one()
+    default_language = stored(tenant_settings, "default_language")
     users = ctx.s.execute(
-        select(User.id, User.email, User.given_name, User.display_name, User.username, User.status)
+        select(User.id, User.email, User.given_name, User.display_name, User.username, User.status, User.language)
         .where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids))
         .order_by(User.id)
     ).all()
@@ -84,6 +89,7 @@ def email_members(ctx: StepContext, ids: list[int]) -> Outcome:
                         "body": ctx.params["body"],
                         "sender": ctx.actor.name,
                     },
+                    language=recipient_language(u.language, default_language),
                 ),
             )
             for u in recipients
@@ -93,7 +99,7 @@ def email_members(ctx: StepContext, ids: list[int]) -> Outcome:
     )
     sent = [u.id for u in recipients]
     ctx.events(sent, "user.messaged", subject=ctx.params["subject"])
-    failed = [(u.id, "The user has no email address.") for u in users if u.status != "deactivated" and not u.email]
+    failed = [(u.id, N_("The user has no email address.")) for u in users if u.status != "deactivated" and not u.email]
     deactivated = sum(1 for u in users if u.status == "deactivated")
     return Outcome(sent, {"deactivated": deactivated} if deactivated else {}, failed)
 

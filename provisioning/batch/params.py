@@ -18,6 +18,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from provisioning.errors import Conflict, InvalidInput, NotFound
+from provisioning.i18n import N_
 from provisioning.models import USER_ROLES, Enrollment, User
 from provisioning.roles import COURSE_MANAGER_ROLES
 from provisioning.store.groups import load_group
@@ -78,7 +79,7 @@ def _key(param: Param) -> str:
 
 def _text(s: Session, tenant_id: int, param: Param, value: Any, errors: Errors) -> Any:
     if not isinstance(value, str) or not value.strip():
-        errors[_key(param)] = ["Required: a non-empty text."]
+        errors[_key(param)] = [N_("Required: a non-empty text.")]
         return ""
     if param.max_length is not None and len(value) > param.max_length:
         errors[_key(param)] = [f"At most {param.max_length} characters."]
@@ -91,13 +92,13 @@ def _date(s: Session, tenant_id: int, param: Param, value: Any, errors: Errors) 
     try:
         return date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        errors[_key(param)] = ["Must be a date as YYYY-MM-DD."]
+        errors[_key(param)] = [N_("Must be a date as YYYY-MM-DD.")]
         return None
 
 
 def _an_id(param: Param, value: Any, errors: Errors) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
-        errors[_key(param)] = ["Required: an integer id."]
+        errors[_key(param)] = [N_("Required: an integer id.")]
         return None
     return value
 
@@ -124,7 +125,7 @@ def _groups(s: Session, tenant_id: int, param: Param, value: Any, errors: Errors
         or not value
         or not all(isinstance(g, int) and not isinstance(g, bool) for g in value)
     ):
-        errors[_key(param)] = ["Required: a non-empty list of group ids."]
+        errors[_key(param)] = [N_("Required: a non-empty list of group ids.")]
         return None
     group_ids = sorted(set(value))
     for group_id in group_ids:
@@ -142,7 +143,7 @@ def _role(s: Session, tenant_id: int, param: Param, value: Any, errors: Errors) 
 
 def _language(s: Session, tenant_id: int, param: Param, value: Any, errors: Errors) -> Any:
     if not isinstance(value, str) or not LANGUAGE_TAG.match(value):
-        errors[_key(param)] = ["Must be a language tag such as en or pt-BR."]
+        errors[_key(param)] = [N_("Must be a language tag such as en or pt-BR.")]
     return value
 
 
@@ -172,7 +173,9 @@ def _manager(s: Session, tenant_id: int, param: Param, value: Any, errors: Error
     elif manager.status == "deactivated" or not (
         manager.role in ("manager", "admin") or teaches(s, tenant_id, manager_id)
     ):
-        errors[_key(param)] = ["Must be an active user with the role manager or admin, or an instructor of a course."]
+        errors[_key(param)] = [
+            N_("Must be an active user with the role manager or admin, or an instructor of a course.")
+        ]
     return manager_id
 
 

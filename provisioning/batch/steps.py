@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record_user_events
 from provisioning.db import id_in, insert_ignoring_conflicts
 from provisioning.errors import LimitExceeded
+from provisioning.i18n import N_
 from provisioning.mail import trigger_events
 from provisioning.mail.outbox import queue_emails
-from provisioning.mail.templates import greeting_name, render
+from provisioning.mail.templates import greeting_name, recipient_language, render
 from provisioning.models import (
     ExportChunk,
     ManagerShare,
@@ -38,6 +39,7 @@ from provisioning.services import (
     notifications,
     tasks,
 )
+from provisioning.settings_catalog import stored
 from provisioning.store.groups import load_group
 from provisioning.store.members import delete_members, ensure_hand_editable, insert_members, touch_group
 from provisioning.store.ui_sessions import end_user_sessions
@@ -179,7 +181,7 @@ def _without_email(ctx: StepContext, ids: list[int], status: str) -> list[int]:
 
 def resend_invite(ctx: StepContext, ids: list[int]) -> Outcome:
     sent = invitations.send_invitations(ctx.s, ctx.rt, ctx.tenant_id, ids, ctx.actor, operation_id=ctx.operation_id)
-    failed = [(i, "The user has no email address.") for i in _without_email(ctx, ids, "invited")]
+    failed = [(i, N_("The user has no email address.")) for i in _without_email(ctx, ids, "invited")]
     return Outcome(
         sent, {"not_invited": len(ids) - len(sent) - len(failed)} if len(ids) > len(sent) + len(failed) else {}, failed
     )
@@ -188,8 +190,9 @@ def resend_invite(ctx: StepContext, ids: list[int]) -> Outcome:
 def password_reset(ctx: StepContext, ids: list[int]) -> Outcome:
     tenant = ctx.s.get_one(Tenant, ctx.tenant_id)
     reset_url = invitations.tenant_link(tenant, "password_reset_url", "tenant.settings.password_reset_url")
+    default_language = stored(tenant.settings, "default_language")
     users = ctx.s.execute(
-        select(User.id, User.email, User.given_name, User.display_name, User.username)
+        select(User.id, User.email, User.given_name, User.display_name, User.username, User.language)
         .where(
             User.tenant_id == ctx.tenant_id,
             id_in(ctx.s, User.id, ids),
@@ -207,7 +210,9 @@ def password_reset(ctx: StepContext, ids: list[int]) -> Outcome:
                 u.id,
                 u.email,
                 render(
-                    "password_reset", {"tenant_name": tenant.name, "name": greeting_name(u), "reset_url": reset_url}
+                    "password_reset",
+                    {"tenant_name": tenant.name, "name": greeting_name(u), "reset_url": reset_url},
+                    language=recipient_language(u.language, default_language),
                 ),
             )
             for u in users
@@ -217,7 +222,7 @@ def password_reset(ctx: StepContext, ids: list[int]) -> Outcome:
     )
     sent = [u.id for u in users]
     ctx.events(sent, "user.password_reset_sent")
-    failed = [(i, "The user has no email address.") for i in _without_email(ctx, ids, "active")]
+    failed = [(i, N_("The user has no email address.")) for i in _without_email(ctx, ids, "active")]
     rest = len(ids) - len(sent) - len(failed)
     return Outcome(sent, {"not_active": rest} if rest else {}, failed)
 

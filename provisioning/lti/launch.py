@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.db import affected, insert_ignoring_conflicts
 from provisioning.errors import Forbidden, NotFound
+from provisioning.i18n import language_tag
 from provisioning.identity_keys import identity_key
 from provisioning.lti.people import person_values
 from provisioning.lti.registrations import REVOKED, lti_settings
@@ -56,6 +57,17 @@ class LaunchResult:
     course_id: int | None
     lti_context_id: int | None
     roster_operation_id: int | None
+    locale: str | None = None  # the launch's locale claim, a well-formed BCP 47 tag; None without one
+    language: str | None = None  # the user's own language setting (it comes before the launch's locale)
+
+
+def launch_locale(claims: dict[str, Any]) -> str | None:
+    """The ``locale`` of the launch_presentation claim (LTI 1.3 §5.4.4: "the language, country, and
+    variant as represented using the IETF Best Practices for Tags for Identifying Languages
+    (BCP-47)"), or None when it is absent or not a well-formed tag (a platform's value is not trusted
+    to be one; the page then falls back to the tenant's language)."""
+    presentation = claims.get(CLAIM + "launch_presentation")
+    return language_tag(presentation.get("locale")) if isinstance(presentation, dict) else None
 
 
 # --- the login's state and nonce --------------------------------------------------------------
@@ -226,6 +238,8 @@ def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -
             course_id=course_id,
             lti_context_id=context_row_id,
             roster_operation_id=operation_id,
+            locale=launch_locale(claims),
+            language=user.language,
         )
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor
 from provisioning.db import affected
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_
 from provisioning.mail.settings import MailSettings
 from provisioning.mail.smtp import PermanentFailure, SMTPSender, TemporaryFailure
 from provisioning.mail.templates import Rendered
@@ -50,7 +51,7 @@ from provisioning.settings_catalog import stored
 log = logging.getLogger(__name__)
 
 SEND_OPERATION = "send_emails"
-NOT_CONFIGURED = "Not sent: SMTP_URL is not set, so emails are kept in the outbox."
+NOT_CONFIGURED = N_("Not sent: SMTP_URL is not set, so emails are kept in the outbox.")
 
 
 def queue_emails(

@@ -1,33 +1,31 @@
-"""Email templates: every message has a plain-text and an HTML part.
+"""Email templates: every message has a plain-text and an HTML part, in the recipient's language.
 
-Bodies are Jinja2 files in ``templates/`` (``<name>.txt`` and ``<name>.html``; the HTML
-is autoescaped).  Subjects are short format strings kept here.
+Bodies are Jinja2 files in ``templates/`` (``<name>.txt`` and ``<name>.html``; the HTML is
+autoescaped) whose words go through ``_()``, like the pages'; subjects are kept here, marked with
+``N_``.  A message is rendered in the recipient's language (their own ``language``, else the
+tenant's default, else English: :func:`recipient_language`) from the catalogs of
+provisioning/i18n.py.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import escape
 
+from provisioning.i18n import N_, best_language, translate, translations
+
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 
 SUBJECTS = {
-    "invitation": "You are invited to join {tenant_name}",
-    "group_invitation": "{inviter} invited you to the group {group_name}",
-    "password_reset": "Reset your {tenant_name} password",
-    "message": "{subject}",
-    "automatic": "{subject}",  # an automatic notification (provisioning/mail/triggers.py)
-}
-# Subjects of the translated templates (``<name>.<language>.txt`` and ``.html``), by language.
-TRANSLATED_SUBJECTS = {
-    "de": {"invitation": "Sie sind eingeladen, {tenant_name} beizutreten"},
-    "es": {"invitation": "Le invitamos a unirse a {tenant_name}"},
+    "invitation": N_("You are invited to join %(tenant_name)s"),
+    "group_invitation": N_("%(inviter)s invited you to the group %(group_name)s"),
+    "password_reset": N_("Reset your %(tenant_name)s password"),
 }
 
 
@@ -38,19 +36,22 @@ class Rendered:
     html: str
 
 
-@lru_cache(maxsize=1)
-def _env() -> Environment:
-    return Environment(
+@cache
+def _env(language: str) -> Environment:
+    env = Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
         # The templates ship with the package: no stat() of each file on every render (a bulk add
         # renders two per invitation, 200,000 for 100,000 people).
         auto_reload=False,
     )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
 def one_line(value: str) -> str:
@@ -58,25 +59,24 @@ def one_line(value: str) -> str:
     return " ".join(str(value).split())
 
 
-def template_language(template: str, language: str | None) -> str | None:
-    """The language of ``template``'s translation for a language tag ("de-AT" -> "de"), None: English."""
-    primary = (language or "").split("-")[0].split("_")[0].lower()
-    return primary if template in TRANSLATED_SUBJECTS.get(primary, {}) else None
+def recipient_language(language: str | None, tenant_default: str | None = None) -> str:
+    """The language an email to a person is written in: their own language tag ("de-AT" -> "de"),
+    else the tenant's default language, else English, each only if the service speaks it."""
+    return best_language(language, tenant_default)
 
 
 def render(template: str, context: dict[str, Any], *, language: str | None = None) -> Rendered:
     """Render ``template`` ("invitation", "password_reset" or "message") with ``context``, in
-    ``language`` (a BCP 47 tag) where the template has that translation, else in English."""
-    env = _env()
-    lang = template_language(template, language)
-    name = f"{template}.{lang}" if lang else template
-    subjects = TRANSLATED_SUBJECTS[lang] if lang else SUBJECTS
-    subject = one_line(subjects[template].format_map(context))[:400]
-    context = {"lang": lang or "en", **context}
+    ``language`` (a BCP 47 tag; English where the service does not speak it)."""
+    lang = best_language(language)
+    env = _env(lang)
+    # A message or an automatic notification has the subject its sender wrote.
+    subject = translate(lang, SUBJECTS[template], **context) if template in SUBJECTS else context["subject"]
+    context = {"lang": lang, **context}
     return Rendered(
-        subject=subject,
-        text=env.get_template(f"{name}.txt").render(**context),
-        html=env.get_template(f"{name}.html").render(**context),
+        subject=one_line(subject)[:400],
+        text=env.get_template(f"{template}.txt").render(**context),
+        html=env.get_template(f"{template}.html").render(**context),
     )
 
 

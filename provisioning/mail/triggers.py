@@ -304,7 +304,9 @@ def preview(
         return text
 
     subject, body = fill(chosen["subject"]), fill(chosen["body"])
-    r = render("automatic", {"subject": subject, "body": body, "tenant_name": tenant.name})
+    r = render(
+        "automatic", {"subject": subject, "body": body, "tenant_name": tenant.name, "lang": language}, language=language
+    )
     return {"subject": one_line(subject), "text": r.text, "html": r.html}
 
 
@@ -385,7 +387,12 @@ def fire(
     def part_of(lang: str, part: str) -> str:
         if lang not in rendered:
             t = templates[lang]
-            r = render("automatic", {"subject": t["subject"], "body": t["body"], "tenant_name": tenant.name})
+            r = render(
+                # The tenant wrote the words, in any language: <html lang> says which.
+                "automatic",
+                {"subject": t["subject"], "body": t["body"], "tenant_name": tenant.name, "lang": lang},
+                language=lang,
+            )
             rendered[lang] = {"subject": one_line(t["subject"]), "text": r.text, "html": r.html}
         return rendered[lang][part]
 

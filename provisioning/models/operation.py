@@ -8,21 +8,22 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from provisioning.i18n import N_
 from provisioning.models.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
 
 OPERATION_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED_STATUSES = ("succeeded", "failed", "cancelled")
 # Every Operation type, with the words the logs show for it (jobs/handlers.py maps each to its work).
 OPERATION_TYPES = {
-    "members_copy": "Copy members",
-    "members_bulk_add": "Bulk add members",
-    "import": "Import",
-    "roster_sync": "Roster sync",
-    "rule_evaluation": "Rule evaluation",
-    "batch_action": "Batch action on users",
-    "group_message": "Message to a group",
-    "send_emails": "Send emails",
-    "report": "Report",
+    "members_copy": N_("Copy members"),
+    "members_bulk_add": N_("Bulk add members"),
+    "import": N_("Import"),
+    "roster_sync": N_("Roster sync"),
+    "rule_evaluation": N_("Rule evaluation"),
+    "batch_action": N_("Batch action on users"),
+    "group_message": N_("Message to a group"),
+    "send_emails": N_("Send emails"),
+    "report": N_("Report"),
 }
 
 

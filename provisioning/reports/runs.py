@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterator, Sequence
+from copy import copy
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from babel import Locale
+from babel.numbers import format_decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -22,9 +25,10 @@ from provisioning.activity import Actor, record
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import Conflict, InvalidInput, NotFound
 from provisioning.exports import csv_lines, csv_text
+from provisioning.i18n import translate
 from provisioning.identity_keys import identity_key
 from provisioning.mail.outbox import queue_emails
-from provisioning.mail.templates import greeting_name, render
+from provisioning.mail.templates import Rendered, greeting_name, recipient_language, render
 from provisioning.models import (
     OPERATION_STATUSES,
     REPORT_FREQUENCIES,
@@ -40,6 +44,7 @@ from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.pagination import Page, paginate
 from provisioning.reports.progress import PROGRESS_HEADER, group_progress, rows_chunk
 from provisioning.runtime import Runtime
+from provisioning.settings_catalog import stored
 from provisioning.sql import json_text
 from provisioning.store.groups import load_group
 from provisioning.tenant_roles import role_of
@@ -176,30 +181,58 @@ def report_chunk(
     return new.to_json()
 
 
+def _percent(rate: Any, language: str) -> str:
+    """A rate as the language writes a percentage, with one decimal ("50.0%", "50,0 %")."""
+    locale = Locale.parse(language)
+    pattern = copy(locale.percent_formats[None])
+    pattern.frac_prec = (1, 1)
+    return pattern.apply(float(rate or 0), locale)
+
+
+def _report_email(result: dict[str, Any], url: str, tenant_name: str, user: Any, language: str) -> Rendered:
+    """The report's summary as an email in ``language``: its figures, each course's, the rows' link."""
+    lines = [
+        translate(language, "Group: %(group)s", group=result.get("group_name")),
+        translate(
+            language,
+            "Members: %(members)s; enrolled in a course: %(enrolled)s",
+            members=format_decimal(result.get("members") or 0, locale=language),
+            enrolled=format_decimal(result.get("enrolled_members") or 0, locale=language),
+        ),
+        translate(language, "Completion rate: %(rate)s", rate=_percent(result.get("completion_rate"), language)),
+        "",
+        *(
+            translate(
+                language,
+                "%(course)s: %(completed)s of %(enrolled)s completed (%(rate)s)",
+                course=c["title"],
+                completed=format_decimal(c["completed"], locale=language),
+                enrolled=format_decimal(c["enrolled"], locale=language),
+                rate=_percent(c["completion_rate"], language),
+            )
+            for c in result.get("courses") or []
+        ),
+        "",
+        translate(language, "Download the rows: %(url)s", url=url),
+    ]
+    subject = translate(language, "Group progress report: %(group)s", group=result.get("group_name"))
+    context = {"tenant_name": tenant_name, "name": greeting_name(user), "subject": subject, "body": "\n".join(lines)}
+    return render("message", {**context, "sender": ""}, language=language)
+
+
 def _email_recipients(s: Session, rt: Runtime, tenant_id: int, op: Operation) -> None:
     recipients = list((op.params or {}).get("recipients") or [])
     if not recipients:
         return
     tenant = s.get_one(Tenant, tenant_id)
     result = op.result or {}
-    lines = [
-        f"Group: {result.get('group_name')}",
-        f"Members: {result.get('members')}; enrolled in a course: {result.get('enrolled_members')}",
-        f"Completion rate: {round(100 * float(result.get('completion_rate') or 0), 1)}%",
-        "",
-        *(
-            f"{c['title']}: {c['completed']} of {c['enrolled']} completed ({round(100 * c['completion_rate'], 1)}%)"
-            for c in result.get("courses") or []
-        ),
-        "",
-        f"Download the rows: {rt.settings.public_base_url.rstrip('/')}/api/v1/reports/runs/{op.id}/rows.csv",
-    ]
+    url = f"{rt.settings.public_base_url.rstrip('/')}/api/v1/reports/runs/{op.id}/rows.csv"
+    default_language = stored(tenant.settings, "default_language")
     users = s.execute(
-        select(User.id, User.email, User.given_name, User.display_name, User.username).where(
+        select(User.id, User.email, User.given_name, User.display_name, User.username, User.language).where(
             User.tenant_id == tenant_id, User.email.in_(recipients), User.status != "deactivated"
         )
     ).all()
-    subject = f"Group progress report: {result.get('group_name')}"
     queue_emails(
         s,
         rt,
@@ -208,16 +241,7 @@ def _email_recipients(s: Session, rt: Runtime, tenant_id: int, op: Operation) ->
             (
                 u.id,
                 u.email,
-                render(
-                    "message",
-                    {
-                        "tenant_name": tenant.name,
-                        "name": greeting_name(u),
-                        "subject": subject,
-                        "body": "\n".join(lines),
-                        "sender": "",
-                    },
-                ),
+                _report_email(result, url, tenant.name, u, recipient_language(u.language, default_language)),
             )
             for u in users
         ),

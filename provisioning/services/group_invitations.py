@@ -32,7 +32,7 @@ from provisioning.errors import Conflict, InvalidInput, LimitExceeded
 from provisioning.identity_keys import identity_key
 from provisioning.identity_keys import refusal as text_refusal
 from provisioning.mail.outbox import queue_emails
-from provisioning.mail.templates import render
+from provisioning.mail.templates import recipient_language, render
 from provisioning.models import Group, GroupInvitation, Membership, Tenant, User, utcnow
 from provisioning.runtime import Runtime
 from provisioning.services.join_links import group_join_link
@@ -192,7 +192,7 @@ def _invite(
                         "join_url": group_join_link(rt, group.tenant_id, group.id, user_id, row.sent_count),
                         "link_days": rt.settings.invitation_link_days,
                     },
-                    language=user.language or stored(tenant.settings, "default_language"),
+                    language=recipient_language(user.language, stored(tenant.settings, "default_language")),
                 ),
             )
         ],

@@ -21,7 +21,7 @@ from provisioning.errors import InvalidInput
 from provisioning.identity_keys import identity_key
 from provisioning.mail import trigger_events
 from provisioning.mail.outbox import queue_emails
-from provisioning.mail.templates import Rendered, Stencil, greeting_name
+from provisioning.mail.templates import Rendered, Stencil, greeting_name, recipient_language
 from provisioning.models import Invitation, Tenant, User, utcnow
 from provisioning.runtime import Runtime
 from provisioning.services.join_links import join_links
@@ -103,10 +103,10 @@ def send_invitations(
     default_language = stored(tenant.settings, "default_language")
     link = join_links(rt, tenant_id)
     shared = {"tenant_name": tenant.name, "link_days": rt.settings.invitation_link_days}
-    stencils: dict[str | None, Stencil] = {}  # one rendering per language (mail/templates.py)
+    stencils: dict[str, Stencil] = {}  # one rendering per language (mail/templates.py)
 
     def email(u: Row) -> Rendered:
-        language = u.language or default_language
+        language = recipient_language(u.language, default_language)  # one stencil per language spoken
         if language not in stencils:
             stencils[language] = Stencil("invitation", shared, ("name", "join_url"), language)
         return stencils[language].fill({"name": greeting_name(u), "join_url": link(u.id, sends[u.id])})

@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
+from provisioning.i18n import best_language
 from provisioning.models import Group, GroupInvitation, Invitation, Tenant, User, utcnow
 from provisioning.runtime import Runtime
 from provisioning.settings_catalog import stored
@@ -48,6 +49,8 @@ class JoinLink:
     tenant_name: str | None = None
     join_url: str | None = None
     group_name: str | None = None
+    # The invited person's language, else the tenant's default language (the page speaks it).
+    language: str | None = None
 
 
 def _signer(rt: Runtime) -> TimestampSigner:
@@ -129,16 +132,24 @@ def _state(
     return "ok", invitation
 
 
-def _outcome(s: Session, tenant_id: int | None, state: State, group_id: int | None = None) -> JoinLink:
+def _outcome(
+    s: Session, tenant_id: int | None, state: State, group_id: int | None = None, user_id: int | None = None
+) -> JoinLink:
     tenant = s.get(Tenant, tenant_id) if tenant_id is not None else None
     if tenant is None:
         return JoinLink("invalid" if state == "ok" else state)
     group = s.get(Group, group_id) if group_id is not None else None
+    own = (
+        s.scalar(select(User.language).where(User.tenant_id == tenant.id, User.id == user_id))
+        if user_id is not None
+        else None
+    )
     return JoinLink(
         state,
         tenant.name,
         stored(tenant.settings, "join_url"),
         group.name if group is not None and group.tenant_id == tenant.id else None,
+        best_language(own, stored(tenant.settings, "default_language")),
     )
 
 
@@ -149,7 +160,7 @@ def check_join_link(rt: Runtime, token: str) -> JoinLink:
         if ids is None:
             return JoinLink(state)
         state, _ = _state(s, *ids, lock=False)
-        return _outcome(s, ids[0], state, ids[3])
+        return _outcome(s, ids[0], state, ids[3], ids[1])
 
 
 def use_join_link(rt: Runtime, token: str) -> JoinLink:
@@ -169,7 +180,7 @@ def use_join_link(rt: Runtime, token: str) -> JoinLink:
             invitation.status, invitation.accepted_at = "accepted", utcnow()
             record(s, tenant_id, actor, USED, OBJECT_TYPE, f"{user_id}.{sent}", {"user_id": user_id})
             record(s, tenant_id, actor, "user.invitation.accepted", "user", user_id, {"via": "join link"})
-        return _outcome(s, tenant_id, state, group_id)
+        return _outcome(s, tenant_id, state, group_id, user_id)
 
 
 def _join_group(s: Session, tenant_id: int, group_id: int, user_id: int, actor: Actor) -> None:

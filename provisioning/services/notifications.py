@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from provisioning.db import id_in
 from provisioning.mail.outbox import queue_emails
-from provisioning.mail.templates import greeting_name, render
+from provisioning.mail.templates import greeting_name, recipient_language, render
 from provisioning.models import Notification, Tenant, User, utcnow
 from provisioning.pagination import Page, paginate
 from provisioning.runtime import Runtime
+from provisioning.settings_catalog import stored
 from provisioning.store.users import load_user
 
 
@@ -72,9 +73,10 @@ def _email(
     messages: list[tuple[str, str, str]],
     operation_id: int | None,
 ) -> None:
-    tenant_name = s.scalar(select(Tenant.name).where(Tenant.id == tenant_id))
+    tenant_name, tenant_settings = s.execute(select(Tenant.name, Tenant.settings).where(Tenant.id == tenant_id)).one()
+    default_language = stored(tenant_settings, "default_language")
     users = s.execute(
-        select(User.id, User.email, User.given_name, User.display_name, User.username).where(
+        select(User.id, User.email, User.given_name, User.display_name, User.username, User.language).where(
             User.tenant_id == tenant_id, id_in(s, User.id, user_ids), User.email.is_not(None)
         )
     ).all()
@@ -95,6 +97,7 @@ def _email(
                         "body": body,
                         "sender": sender,
                     },
+                    language=recipient_language(u.language, default_language),
                 ),
             )
             for u in users

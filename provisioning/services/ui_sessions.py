@@ -33,8 +33,17 @@ class SessionPerson:
     name: str
 
 
-def start_session(rt: Runtime, tenant_id: int, user_id: int, role: str, lti_role: str, course_id: int | None) -> str:
-    """Begin a session and return its launch token."""
+def start_session(
+    rt: Runtime,
+    tenant_id: int,
+    user_id: int,
+    role: str,
+    lti_role: str,
+    course_id: int | None,
+    locale: str | None = None,
+) -> str:
+    """Begin a session and return its launch token; ``locale`` is the LTI launch's locale claim, which
+    the token carries for the pages' language (a person's own language setting comes first)."""
     now = utcnow()
     sid = secrets.token_urlsafe(18)
     with rt.db.transaction() as s:
@@ -56,6 +65,8 @@ def start_session(rt: Runtime, tenant_id: int, user_id: int, role: str, lti_role
             )
         )
     claims = {"t": tenant_id, "u": user_id, "r": role, "lr": lti_role, "c": course_id, "s": sid}
+    if locale:
+        claims["lo"] = locale
     return tokens.issue_launch_token(rt.settings.secret_key, claims)
 
 

@@ -136,3 +136,24 @@ def test_the_invitation_is_in_the_users_language_or_else_the_tenants(client, fre
     assert german["Subject"] == "Sie sind eingeladen, Acme University beizutreten"
     assert "Hier beitreten" in parts(german)[0] and '<html lang="de">' in parts(german)[1]
     assert spanish["Subject"] == "Le invitamos a unirse a Acme University"
+
+
+def test_the_join_page_speaks_the_invited_persons_language_on_the_ui_layout(client, fresh, rt, run_jobs, mail):
+    hans = make_user(rt, fresh.id, "hans2", status="invited", language="de-AT")
+    sofia = make_user(rt, fresh.id, "sofia2", status="invited")
+    client.patch("/api/v1/settings", json={"default_language": "es"}, headers=fresh.admin)
+    german_link, _ = invite(client, fresh, run_jobs, mail, hans)
+    spanish_link, _ = invite(client, fresh, run_jobs, mail, sofia)
+    page = client.get(path(german_link))
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and '<html lang="de">' in body
+    assert "Acme University beitreten" in body and "Einladung annehmen" in body
+    assert (
+        "/ui/static/vendor/bootstrap/bootstrap.min.css" in body
+        and "style-src 'self'" in page.headers["Content-Security-Policy"]
+    )
+    spanish = client.get(path(spanish_link)).get_data(as_text=True)
+    assert '<html lang="es">' in spanish and "Aceptar la invitación" in spanish
+    assert client.post(path(spanish_link)).status_code == 303
+    again = client.post(path(spanish_link))
+    assert again.status_code == 410 and "Esta invitación ya se aceptó" in again.get_data(as_text=True)

@@ -93,7 +93,7 @@ def test_a_ui_upload_over_the_size_limit_is_a_413_page_naming_the_limit(client, 
         content_type="multipart/form-data",
     )
     assert r.status_code == 413 and r.mimetype == "text/html"
-    assert "larger than the limit of 2000 bytes" in r.get_data(as_text=True)
+    assert "larger than the limit of 2,000 bytes" in r.get_data(as_text=True)
 
 
 def test_a_ui_upload_over_the_row_limit_is_a_413_page_and_nothing_is_staged(client, rt, tenant):

@@ -48,7 +48,7 @@ def test_patch_changes_the_given_settings_keeps_the_others_and_is_audited(client
 
 
 def test_null_puts_a_setting_back_to_its_default(client, tenant):
-    patch(client, tenant, default_language="fr", password_reset_url="https://idp.example.edu/reset")
+    patch(client, tenant, default_language="es", password_reset_url="https://idp.example.edu/reset")
     r = patch(client, tenant, default_language=None, password_reset_url=None)
     assert (r.json["default_language"], r.json["password_reset_url"]) == ("en", None)
 

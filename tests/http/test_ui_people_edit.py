@@ -134,4 +134,4 @@ def test_the_person_page_lists_groups_courses_with_status_and_completion(rt, app
     )
     page = sch.admin.session.get(f"/ui/people/{sch.kim.id}").get_data(as_text=True)
     assert f'href="/ui/groups/{sch.group.id}">Course A seminar</a>' in page
-    assert "<strong>Chemistry 1</strong> · completed · completed on 2026-05-04" in page
+    assert "<strong>Chemistry 1</strong> · completed · completed on May 4, 2026" in page

@@ -36,6 +36,8 @@ LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 ADMINISTRATOR = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"
 TA = "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant"
 
+CLAIM_LAUNCH_PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
+
 
 def new_private_pem() -> str:
     return JWK.generate(kty="RSA", size=2048).export_to_pem(private_key=True, password=None).decode()
@@ -105,6 +107,7 @@ class Platform:
         self.context_id = "course-101"
         self.context_title: str | None = "Course One"  # None: the context claim has no title
         self.context_label: str | None = "C1"
+        self.locale: str | None = None  # the launch_presentation claim's locale (LTI 1.3 §5.4.4); None: no claim
         self.members: list[dict[str, Any]] = []
         self.differences: list[dict[str, Any]] = []
         self.page_size = 3
@@ -306,6 +309,9 @@ class Platform:
         )
         if nrps:
             launch.set_nrps(self.memberships_url)
+        if self.locale is not None:
+            launch.set_launch_presentation_claim(document_target="iframe")
+            launch.lti_claim_launch_presentation[CLAIM_LAUNCH_PRESENTATION]["locale"] = self.locale
         return launch
 
     def answer(
