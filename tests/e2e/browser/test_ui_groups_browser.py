@@ -181,7 +181,7 @@ def test_an_admin_walks_the_groups_article_and_the_assigned_manager_manages_thei
     expect(ria_page.locator("#edit-group")).to_have_count(0)
     ria_page.get_by_label("Add member by email").fill("ria.okafor.with.a.long.address@example.edu")
     ria_page.get_by_role("button", name="Add", exact=True).click()
-    expect(ria_page.locator("#alerts")).to_contain_text("was added")
+    expect(ria_page.locator("#alerts")).to_contain_text("Invitation sent to ria.okafor")
     ria_steps.shot("manager-dashboard")
     ria_page.goto(f"{tool.origin}/ui/groups/{world['alpha'].id}")
     expect(ria_page.locator("main")).to_contain_text("You don't have access to this group.")

@@ -16,6 +16,7 @@ from datetime import date
 
 import openpyxl
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 
 from provisioning.activity import Actor
@@ -129,13 +130,15 @@ def test_an_instructor_does_the_group_managers_job_inside_the_lms_frame(
     expect(row).to_have_count(1)
     expect(row).to_contain_text("2")
     expect(row).to_contain_text("Ivy Park")  # her, as a manager of the course
-    expect(row).to_contain_text(date.today().isoformat())
+    expect(row).to_contain_text("Course One")  # the course's title, never "course 1"
+    expect(row).to_contain_text(format_date(date.today(), format="medium", locale="en"))  # created, updated
+    expect(row.get_by_role("button", name="Actions for Biology seminar")).to_have_count(1)
     step("dashboard")
 
     # 2. Manage group members: names, last login, courses.
     row.get_by_role("link", name="Biology seminar").click()
     ui.get_by_role("heading", name="Biology seminar").wait_for()
-    expect(ui.locator("main")).to_contain_text("Courses: Course One")  # the LMS's course title
+    expect(ui.locator("#group-facts")).to_contain_text("Course One")  # the LMS's course title
     members = ui.locator("#members")
     expect(members).to_contain_text("Ana Learner")
     expect(members).to_contain_text("never")
@@ -186,13 +189,13 @@ def test_an_instructor_does_the_group_managers_job_inside_the_lms_frame(
     # 5. The user action log, filtered by the bulk action's type and today's date.
     _open_nav(ui, width, "Action log")
     ui.get_by_role("heading", name="Action log").wait_for()
-    ui.get_by_label("Type").select_option(label="Bulk add members")
+    ui.get_by_label("Kind of work").select_option(label="Bulk add members")
     ui.get_by_label("From").fill(date.today().isoformat())
     ui.get_by_role("button", name="Filter").click()
     tool_frame(page).wait_for_url(re.compile(r"type=members_bulk_add.*since="))
     bulk = ui.locator('#operations tr[data-type="members_bulk_add"]')
     expect(bulk).to_have_count(1)
-    expect(bulk).to_contain_text("2 of 2")
+    expect(bulk).to_contain_text("2 rows of 2 read")
     expect(ui.locator("#operations tbody tr")).to_have_count(1)
     step("action-log-bulk-today")
 
@@ -212,7 +215,7 @@ def test_an_instructor_does_the_group_managers_job_inside_the_lms_frame(
     _open_nav(ui, width, "Activity")
     ui.get_by_role("heading", name="Activity").wait_for()
     events = ui.locator("#events")
-    expect(events).to_contain_text("Invitation to a group sent")
+    expect(events).to_contain_text("Invited someone to join the group")
     expect(events).not_to_contain_text("group.invitation.sent")
     expect(events).not_to_contain_text(re.compile(r"operation \d"))  # the job is a link, never an id
     step("activity-log")
