@@ -188,10 +188,10 @@ def test_a_batch_actions_result_is_a_sentence_without_bookkeeping(owner, rt, ten
     op = batch_actions.request_batch_action(rt, tenant.id, "deactivate", {}, ACTOR, user_ids=[people["Cy"].id])
     run_jobs()
     page = _text(owner.get(f"/ui/operations/{op.id}"))
-    assert "Deactivate users: 1 person changed." in page
+    assert "Deactivated 1 person." in page
     assert "done" not in re.search(r'id="result-facts">(.*?)</dl>', page, re.S).group(1).lower()
     log = _text(owner.get("/ui/logs", action="deactivate"))
-    assert "Deactivate users: 1 person changed." in log and "ui:" not in log
+    assert "Deactivated 1 person." in log and "ui:" not in log
 
 
 def test_the_action_log_filters_by_group(owner, rt, tenant, people, run_jobs):

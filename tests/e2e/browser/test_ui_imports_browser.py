@@ -161,7 +161,7 @@ def test_the_batch_upload_article_from_template_to_report(rt, browser, tenant):
         steps.shot("stopped")
 
         # 6. The user action log, filtered by kind of work; the activity log in words.
-        page.get_by_role("link", name="Action log").click()
+        page.get_by_role("link", name="Action log", exact=True).click()
         page.get_by_label("Kind of work").select_option(label="Import")
         page.get_by_role("button", name="Filter").click()
         expect(page.locator("#operations tbody tr")).to_have_count(2)
@@ -217,7 +217,7 @@ def test_bulk_add_members_into_one_group_with_invitations(live, browser, tenant)
     expect(email.locator(".email-body")).to_contain_text("the personal link is hidden")
     assert "/join/" not in email.locator(".email-body").inner_text()
     steps.shot("email-log-invitation")
-    page.get_by_role("link", name="Action log").click()
+    page.get_by_role("link", name="Action log", exact=True).click()
     page.get_by_label("Group").select_option(label="Team Alpha")
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("#operations")).to_contain_text("1 invitation sent")
