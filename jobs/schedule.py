@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Self
 
 from jobs.queue import InProcessQueue
 from provisioning.reports.runs import start_due_reports
@@ -21,17 +22,21 @@ log = logging.getLogger(__name__)
 MAX_CHECK_SECONDS = 60.0
 
 
-class RuleSchedule:
-    """Looks for a due evaluation now, at the start of each period, and every min(interval / 4, 60)
-    seconds in between, on a daemon thread."""
+class _Periodic:
+    """A daemon thread that calls :meth:`_tick` now and then again after each :meth:`_pause`, until stopped.
+
+    A tick that fails (the database may be down) is logged and retried at the next one.
+    """
+
+    name = "provisioning-schedule"
+    what = "a scheduled look"
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self.every = min(max(rt.settings.rules_evaluate_interval / 4, 0.5), MAX_CHECK_SECONDS)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="provisioning-rule-schedule", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
 
-    def start(self) -> RuleSchedule:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -40,47 +45,59 @@ class RuleSchedule:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    def _tick(self) -> None:
+        raise NotImplementedError
+
+    def _pause(self) -> float:
+        raise NotImplementedError
+
     def _loop(self) -> None:
-        interval = self.rt.settings.rules_evaluate_interval
         while True:
             try:
-                start_due_evaluations(self.rt)
+                self._tick()
             except Exception as exc:  # noqa: BLE001 - the database may be down; look again later
-                log.warning("scheduled rule evaluation failed (%s: %s); will retry", type(exc).__name__, exc)
-            # Wake at the start of the next period (every worker at once: the database picks one), or
-            # sooner to retry a look that failed or was skipped.
-            to_next = interval - time.time() % interval + 0.01
-            if self._stop.wait(min(self.every, to_next)):
+                log.warning("%s failed (%s: %s); will retry", self.what, type(exc).__name__, exc)
+            if self._stop.wait(self._pause()):
                 return
 
 
-class ReportScheduler:
+class RuleSchedule(_Periodic):
+    """Looks for a due evaluation now, at the start of each period, and every min(interval / 4, 60)
+    seconds in between, on a daemon thread."""
+
+    name = "provisioning-rule-schedule"
+    what = "scheduled rule evaluation"
+
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__(rt)
+        self.every = min(max(rt.settings.rules_evaluate_interval / 4, 0.5), MAX_CHECK_SECONDS)
+
+    def _tick(self) -> None:
+        start_due_evaluations(self.rt)
+
+    def _pause(self) -> float:
+        # Wake at the start of the next period (every worker at once: the database picks one), or
+        # sooner to retry a look that failed or was skipped.
+        interval = self.rt.settings.rules_evaluate_interval
+        return min(self.every, interval - time.time() % interval + 0.01)
+
+
+class ReportScheduler(_Periodic):
     """Starts the scheduled reports that are due (provisioning/reports/runs.py), now and every
     ``every`` seconds, on a daemon thread; the schedules' row locks make several workers start each once."""
 
+    name = "provisioning-report-schedule"
+    what = "starting the scheduled reports"
+
     def __init__(self, rt: Runtime, every: float = MAX_CHECK_SECONDS) -> None:
-        self.rt = rt
+        super().__init__(rt)
         self.every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="provisioning-report-schedule", daemon=True)
 
-    def start(self) -> ReportScheduler:
-        self._thread.start()
-        return self
+    def _tick(self) -> None:
+        start_due_reports(self.rt)
 
-    def stop(self, timeout: float | None = 5) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                start_due_reports(self.rt)
-            except Exception as exc:  # noqa: BLE001 - the database may be down; look again later
-                log.warning("scheduled reports failed to start (%s: %s); will retry", type(exc).__name__, exc)
-            if self._stop.wait(self.every):
-                return
+    def _pause(self) -> float:
+        return self.every
 
 
 def start_in_process_report_scheduler(rt: Runtime) -> ReportScheduler | None:
