@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import String, cast, func, literal
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.db import id_in
@@ -51,21 +52,30 @@ def enrollments_created(
     """``enrolled``: the enrollments of ``user_ids`` that the statement stamped ``stamp`` created."""
     if not user_ids or not _on(s, tenant_id, "enrolled"):
         return 0
+    conditions = [Enrollment.created_at == stamp, Enrollment.status != "dropped"]
+    if course_id is not None:
+        conditions.append(Enrollment.course_id == course_id)
+    return _fire_enrollments(s, rt, tenant_id, "enrolled", user_ids, conditions, operation_id)
+
+
+def _fire_enrollments(
+    s: Session,
+    rt: Runtime,
+    tenant_id: int,
+    trigger: str,
+    user_ids: Sequence[int],
+    conditions: list[ColumnElement[bool]],
+    operation_id: int | None,
+) -> int:
+    """Fire ``trigger`` for the enrollments of ``user_ids`` that meet ``conditions``, a chunk of users at a time."""
     sent = 0
     for chunk in chunked(sorted(set(user_ids)), IN_LIST):
         events = (
             event_select(Enrollment.user_id, Enrollment.course_id, Enrollment.id, course=_course_name())
             .join(Course, Course.id == Enrollment.course_id)
-            .where(
-                Enrollment.tenant_id == tenant_id,
-                id_in(s, Enrollment.user_id, chunk),
-                Enrollment.created_at == stamp,
-                Enrollment.status != "dropped",
-            )
+            .where(Enrollment.tenant_id == tenant_id, id_in(s, Enrollment.user_id, chunk), *conditions)
         )
-        if course_id is not None:
-            events = events.where(Enrollment.course_id == course_id)
-        sent += fire(s, rt, tenant_id, "enrolled", events, operation_id=operation_id)
+        sent += fire(s, rt, tenant_id, trigger, events, operation_id=operation_id)
     return sent
 
 
@@ -102,22 +112,10 @@ def enrollments_completed(
     """``completed``: enrollments of ``user_ids`` the statement stamped ``stamp`` left completed, not completed before."""
     if not user_ids or not _on(s, tenant_id, "completed"):
         return 0
-    sent = 0
-    for chunk in chunked(sorted(set(user_ids)), IN_LIST):
-        events = (
-            event_select(Enrollment.user_id, Enrollment.course_id, Enrollment.id, course=_course_name())
-            .join(Course, Course.id == Enrollment.course_id)
-            .where(
-                Enrollment.tenant_id == tenant_id,
-                id_in(s, Enrollment.user_id, chunk),
-                Enrollment.updated_at == stamp,
-                Enrollment.status == "completed",
-            )
-        )
-        if before:
-            events = events.where(Enrollment.id.not_in(sorted(before)))
-        sent += fire(s, rt, tenant_id, "completed", events, operation_id=operation_id)
-    return sent
+    conditions = [Enrollment.updated_at == stamp, Enrollment.status == "completed"]
+    if before:
+        conditions.append(Enrollment.id.not_in(sorted(before)))
+    return _fire_enrollments(s, rt, tenant_id, "completed", user_ids, conditions, operation_id)
 
 
 def members_added(
