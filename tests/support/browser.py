@@ -100,6 +100,21 @@ def expect(locator):
     return playwright_expect(locator)
 
 
+def open_menu(doc) -> None:
+    """Open the navbar, which below md (768 px) folds behind its Menu toggler.  The toggler works only once
+    Bootstrap's deferred script has run, which on a loaded machine can be after the page's headings are on
+    screen and a click has gone nowhere; so click until the menu shows (doc: a page, frame or frame locator)."""
+    menu = doc.locator("#ui-nav")
+    for _ in range(10):
+        doc.get_by_role("button", name="Menu").click()
+        try:
+            expect(menu).to_be_visible(timeout=2000)
+            return
+        except AssertionError:
+            continue
+    expect(menu).to_be_visible()
+
+
 class Steps:
     """Screenshots of a test's steps; each step also runs axe-core on the tool's page (tests/support/axe.py)."""
 

@@ -24,7 +24,7 @@ from provisioning.lti import launch as lti_launch
 from provisioning.lti import registrations as lti_registrations
 from provisioning.models import Course, Membership, User
 from provisioning.services import groups, memberships, users
-from tests.support.browser import Steps, expect, needs_chromium, tool_frame
+from tests.support.browser import Steps, expect, needs_chromium, open_menu, tool_frame
 from tests.support.lti_platform import INSTRUCTOR, launch
 from tests.support.lti_platform import register_platform as register_lti_platform
 
@@ -92,7 +92,7 @@ def _fits(page, where: str) -> None:
 def _open_nav(ui, width: int, name: str) -> None:
     """A navbar link; below md (768 px) the menu folds behind its toggler first."""
     if width < 768:
-        ui.get_by_role("button", name="Menu").click()
+        open_menu(ui)
     ui.locator("#ui-nav").get_by_role("link", name=name, exact=True).click()
 
 

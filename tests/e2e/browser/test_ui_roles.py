@@ -8,7 +8,7 @@ from __future__ import annotations
 from provisioning.activity import Actor
 from provisioning.services import roles, users
 from provisioning.services.signin_links import issue_signin_link
-from tests.support.browser import Steps, expect, needs_chromium
+from tests.support.browser import Steps, expect, needs_chromium, open_menu
 
 ACTOR = Actor("test", "api")
 pytestmark = needs_chromium
@@ -28,7 +28,7 @@ def test_an_admin_creates_gives_and_deletes_a_custom_role(live, browser, tenant,
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("heading", name="Groups").wait_for()
         if width < 768:
-            page.get_by_role("button", name="Menu").click()
+            open_menu(page)
         page.get_by_role("link", name="Roles").click()
         page.get_by_role("heading", name="Roles", exact=True).wait_for()
         expect(page.locator("#roles")).to_contain_text("Report viewer")

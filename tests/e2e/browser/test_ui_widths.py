@@ -9,7 +9,7 @@ from provisioning.batch import actions as batch_actions
 from provisioning.services import groups, memberships, users
 from provisioning.services.signin_links import issue_signin_link
 from tests.support.axe import assert_accessible
-from tests.support.browser import SHOTS, needs_chromium
+from tests.support.browser import SHOTS, needs_chromium, open_menu
 
 ACTOR = Actor("test", "api")
 WIDTHS = (320, 1280)
@@ -88,7 +88,7 @@ def test_the_main_pages_fit_from_320_to_1280_pixels_and_pass_axe(live, browser, 
                 problems.append(f"{name} at {width} px scrolls sideways ({wide} px wide)")
             assert_accessible(page, f"{name} at {width} px")
         if width < 768:  # below md the navbar folds behind its toggler, which opens it
-            page.get_by_role("button", name="Menu").click()
+            open_menu(page)
             page.get_by_role("link", name="People").click()
             page.get_by_role("heading", name="People").wait_for()
         context.close()
