@@ -93,7 +93,12 @@ class Mentions:
     are resolved too.
     """
 
-    def __init__(self, actors: Iterable[str | None], objects: Iterable[tuple[str | None, str | None, Any]] = ()):
+    def __init__(
+        self,
+        actors: Iterable[str | None],
+        objects: Iterable[tuple[str | None, str | None, Any]] = (),
+        channels: Iterable[str | None] = (),
+    ):
         actors, objects = list(actors), list(objects)
         users = {i for i in map(_person_actor, actors) if i is not None}
         users |= {i for t, o, _d in objects if (i := _object_id("user", t, o)) is not None}
@@ -108,13 +113,18 @@ class Mentions:
             activity.deleted_group_names(rt(), p.tenant_id, self.names.gone_groups) if self.admin else {}
         )
         kinds = {t for t, _o, _d in objects}
-        self.platforms = _platforms(p.tenant_id) if "lti" in actors or "lti_registration" in kinds else None
+        from_lms = "lti" in actors or "lti" in set(channels) or "lti_registration" in kinds
+        self.platforms = _platforms(p.tenant_id) if from_lms else None
         self.roles = _role_labels(p.tenant_id) if "role" in kinds else {}
 
     @classmethod
     def of_events(cls, events: Iterable[Any]) -> Mentions:
         events = list(events)
-        return cls([e.actor for e in events], [(e.object_type, e.object_id, e.details) for e in events])
+        return cls(
+            [e.actor for e in events],
+            [(e.object_type, e.object_id, e.details) for e in events],
+            [e.channel for e in events],
+        )
 
     def actor(self, name: str | None, channel: str | None = None, details: dict | None = None) -> Mention:
         """Who acted, e.g. "Ann Smith" (linked), "API key “HR sync”", "The LMS (Canvas)", "A background job"."""

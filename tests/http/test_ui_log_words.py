@@ -79,6 +79,11 @@ def test_the_activity_log_names_every_kind_of_actor_and_the_deleted(tenant, log)
         "the LMS “Canvas”",
     ):
         assert words in text, words
+    # A job the LMS started (a roster group made) names the LMS, even on a page with nothing else from it.
+    made = visible_text(
+        log.sch.admin.session.get("/ui/activity", channel="lti", action="group.created").get_data(as_text=True)
+    )
+    assert "The LMS (Canvas) Created the group Roster: Course One" in made
     html = log.sch.admin.session.get("/ui/activity").get_data(as_text=True)
     # Names of what still exists are links to it.
     assert f'href="/ui/groups/{log.sch.group.id}">Course A seminar</a>' in html
