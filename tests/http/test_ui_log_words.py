@@ -75,7 +75,7 @@ def test_the_activity_log_names_every_kind_of_actor_and_the_deleted(tenant, log)
         "A deleted person",  # a deleted person acting, and acted on
         "Deleted the person a deleted person",
         "the deleted group “Old cohort”",
-        "the role “Coordinator”",
+        "the role “Team coordinator”",
         "the LMS “Canvas”",
     ):
         assert words in text, words
@@ -94,6 +94,11 @@ def test_a_manager_sees_other_people_as_outside_and_deleted_groups_without_their
     text = _read(log.sch.manager_own.session, "/ui/activity")
     assert "Old cohort" not in text and "Course B seminar" not in text
     assert "Someone outside your groups" in text  # the admin who messaged her group
+
+
+def test_the_person_page_names_a_custom_role_by_its_name_not_its_key(log):
+    page = log.sch.admin.session.get(f"/ui/people/{log.sch.kim.id}").get_data(as_text=True)
+    assert 'id="tenant-role">Team coordinator<' in page
 
 
 def test_the_operation_page_says_who_started_it(rt, tenant, log):

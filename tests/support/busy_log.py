@@ -70,7 +70,8 @@ def busy_log(rt, app, client, tenant, platform, run_jobs) -> BusyLog:
         rt, tenant.id, {"name": "Everyone at example", "rule": 'emails.value ew "@example.edu"'}, admin
     )
     run_jobs()
-    roles.create_role(rt, tenant.id, {"label": "Coordinator", "permissions": ["view_users"]}, admin)
+    role = roles.create_role(rt, tenant.id, {"label": "Team coordinator", "permissions": ["view_users"]}, admin)
+    users.update_user(rt, tenant.id, sch.kim.id, {"role": role.key}, admin)
     tenant_settings.update_settings(rt, tenant.id, {"sender_name": "Example School"}, admin)
     report_runs.create_schedule(rt, tenant.id, "group_progress", sch.group.id, "weekly", [], admin)
     registration = lti_registrations.list_registrations(rt, tenant.id)[0]
