@@ -31,6 +31,7 @@ from provisioning.roles import role_label
 from provisioning.runtime import Runtime
 from provisioning.services import users
 from provisioning.settings_catalog import LANGUAGES, declared_custom_attributes
+from provisioning.tenant_roles import role_of
 from provisioning.text import text_problem
 
 # The fields of the person form, with their length limits (the columns' sizes).
@@ -72,6 +73,7 @@ class Person:
     custom_fields: list[tuple[str, str]]  # (attribute, value as text): the declared ones, then the user's others
     editable: frozenset[str]  # the form's fields this principal may change ("custom" for every custom field)
     shared: bool = False
+    role_name: str = ""  # the tenant role's name (a custom role's label; the built-ins' English words)
     languages: tuple[str, ...] = LANGUAGES
     roles: tuple[str, ...] = USER_ROLES
 
@@ -143,6 +145,7 @@ def person(rt: Runtime, principal: Principal, user_id: int) -> Person:
             )
         )
         custom = _custom_fields(tenant, user)
+        role_name = role_of(s, t, user.role).label
     return Person(
         user=user,
         groups=[(gid, name) for gid, name in group_rows],
@@ -156,6 +159,7 @@ def person(rt: Runtime, principal: Principal, user_id: int) -> Person:
         custom_fields=custom,
         editable=editable_fields(rt, principal, user),
         shared=user_id in permissions.is_shared_with(rt, principal, [user_id]),
+        role_name=role_name,
     )
 
 
