@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, or_, select
 
 from provisioning import permissions
-from provisioning.models import USER_ROLES, Enrollment, Group, User
+from provisioning.models import Enrollment, Group, User
 from provisioning.permissions import Principal
 from provisioning.roles import COURSE_MANAGER_ROLES
 from provisioning.runtime import Runtime
 from provisioning.settings_catalog import LANGUAGES
+from provisioning.tenant_roles import BUILTIN_ROLES, list_roles
 
 PICKER_MAX = 500  # options in one picker; the picker's search box narrows them in the browser
 EXAMPLES = 5  # people named on the confirmation
@@ -27,7 +28,7 @@ class BatchChoices:
     groups: list[tuple[int, str]]  # hand-edited groups the principal may add people to or remove them from
     managers: list[tuple[int, str]]  # people an admin may share others with (empty for a manager)
     languages: tuple[str, ...] = LANGUAGES
-    roles: tuple[str, ...] = USER_ROLES
+    roles: tuple[tuple[str, str], ...] = tuple((r.key, r.label) for r in BUILTIN_ROLES)  # the tenant's: (key, label)
 
 
 def _name(display: str | None, given: str | None, family: str | None, username: str) -> str:
@@ -63,7 +64,8 @@ def batch_choices(rt: Runtime, principal: Principal) -> BatchChoices:
                 ((uid, f"{_name(d, g, f, u)}" + (f" ({e})" if e else "")) for uid, d, g, f, u, e in rows),
                 key=lambda m: m[1].lower(),
             )
-    return BatchChoices(groups=groups, managers=managers)
+        roles = tuple((r.key, r.label) for r in list_roles(s, t))
+    return BatchChoices(groups=groups, managers=managers, roles=roles)
 
 
 @dataclass(frozen=True)
