@@ -38,7 +38,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from provisioning import permissions
+from provisioning import i18n, permissions
 from provisioning.activity import Actor
 from provisioning.errors import (
     DomainError,
@@ -172,9 +172,10 @@ def wants_json() -> bool:
 
 
 def translated(text: Any) -> str:
-    """A message made elsewhere (the core's, marked with ``N_``) in the page's language, when the
-    catalogs have it; as it is otherwise (no placeholders are filled: it is already whole)."""
-    return get_translations().gettext(text) if isinstance(text, str) else str(text)
+    """A message made elsewhere (the core's, marked with ``N_``: a refusal, an upload's row error) in the
+    page's language when the catalogs have it, its values filled in; as it is otherwise.  Plain text:
+    Jinja escapes it, values included (provisioning/i18n.py, ``localize``)."""
+    return i18n.localize(text, get_translations().gettext)
 
 
 def format_size(num: Any) -> str:
