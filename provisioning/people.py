@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from provisioning import permissions
 from provisioning.activity import Actor
 from provisioning.errors import Forbidden, InvalidInput
+from provisioning.i18n import N_
 from provisioning.models import USER_ROLES, Certificate, Course, Enrollment, Group, Notification, Task, Tenant, User
 from provisioning.permissions import Principal
 from provisioning.roles import role_label
@@ -182,7 +183,7 @@ def edit_person(rt: Runtime, principal: Principal, actor: Actor, user_id: int, f
         k: v for k, v in form.items() if k in TEXT_FIELDS or k in ("language", "role") or k.startswith(CUSTOM_PREFIX)
     }
     if not allowed and sent:
-        raise Forbidden("You can't change this person's details.")
+        raise Forbidden(N_("You can't change this person's details."))
     refused = sorted(
         FIELD_NAMES.get(k, k[len(CUSTOM_PREFIX) :] if k.startswith(CUSTOM_PREFIX) else k)
         for k in sent
@@ -190,7 +191,7 @@ def edit_person(rt: Runtime, principal: Principal, actor: Actor, user_id: int, f
         and _differs(user, k, sent[k])
     )
     if refused:
-        raise Forbidden(f"You can't change this person's {', '.join(f.lower() for f in refused)}.")
+        raise Forbidden(N_("You can't change this person's %(fields)s."), fields=", ".join(f.lower() for f in refused))
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
     for name, limit in TEXT_FIELDS.items():
@@ -222,7 +223,7 @@ def edit_person(rt: Runtime, principal: Principal, actor: Actor, user_id: int, f
                 merged[attr] = value
         values["custom_attributes"] = merged
     if errors:
-        raise InvalidInput("Some details were not saved: check the fields marked below.", details=errors)
+        raise InvalidInput(N_("Some details were not saved: check the fields marked below."), details=errors)
     return users.update_user(rt, principal.tenant_id, user_id, values, actor, reevaluate=True)
 
 

@@ -47,6 +47,7 @@ from provisioning.errors import (
     LimitExceeded,
     NotFound,
 )
+from provisioning.i18n import N_
 from provisioning.lti.registrations import frame_origins
 from provisioning.permissions import Principal, principal_for
 from provisioning.services import groups, ui_sessions, users
@@ -163,7 +164,9 @@ def form_int(raw: str | None, name: str) -> int:
     except ValueError:
         value = 0
     if not 1 <= value <= 2**63 - 1:
-        raise InvalidInput(f"{name} must be a whole number (an id).", details={name: ["Must be a whole number."]})
+        raise InvalidInput(
+            N_("%(name)s must be a whole number (an id)."), details={name: [N_("Must be a whole number.")]}, name=name
+        )
     return value
 
 

@@ -16,6 +16,7 @@ from provisioning.batch import actions as batch_actions
 from provisioning.batch.registry import ACTIONS, check_action
 from provisioning.errors import Forbidden, InvalidInput, NotFound
 from provisioning.exports import csv_lines
+from provisioning.i18n import N_
 from provisioning.imports import outcome, preview
 from provisioning.mail import outbox
 from provisioning.mail.triggers import KINDS as TRIGGER_KINDS
@@ -166,7 +167,7 @@ def _operation(operation_id: int):
     """The operation, if the principal is an admin or started it; another's is a 404, like another tenant's."""
     op = operations.get_operation(rt(), principal().tenant_id, operation_id)
     if not permissions.can_see_operation(rt(), principal(), op, actor().name):
-        raise NotFound(f"No operation with id {operation_id}.")
+        raise NotFound(N_("No operation with id %(operation_id)s."), operation_id=operation_id)
     return op
 
 

@@ -11,6 +11,7 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import lazy_gettext
 
 from provisioning.errors import InvalidInput, NotFound
+from provisioning.i18n import N_
 from provisioning.lti import registrations
 from provisioning.roles import ADMIN_ROLE_CHOICES, parse_role
 from provisioning.services import tenant_settings
@@ -126,7 +127,7 @@ def platform_revoke_confirm(registration_id: int):
         if r.id == registration_id
     ]
     if not found:  # another tenant's or none: as absent as a missing one
-        raise NotFound("No such LMS platform is registered.")
+        raise NotFound(N_("No such LMS platform is registered."))
     if found[0].revoked_at is not None:
         return redirect(ui_url("ui.settings", revoked=registration_id))
     return render_template(

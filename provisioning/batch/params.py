@@ -203,7 +203,7 @@ def validate(
     The clean params are meaningful only when there are no errors.
     """
     if not isinstance(params, dict):
-        raise InvalidInput("params must be an object.", details={"params": ["Must be an object."]})
+        raise InvalidInput(N_("params must be an object."), details={"params": [N_("Must be an object.")]})
     names = {p.name for p in declared}
     errors: Errors = {f"params.{k}": [f"Not a parameter of {action}."] for k in params if k not in names}
     clean: dict[str, Any] = {}

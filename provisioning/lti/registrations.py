@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.db import insert_ignoring_conflicts, on_commit
 from provisioning.errors import Conflict, InvalidInput, NotFound
+from provisioning.i18n import N_
 from provisioning.models import LtiDeployment, LtiRegistration, Tenant, utcnow
 from provisioning.pagination import Page, paginate
 from provisioning.roles import DEFAULT_ADMIN_ROLES
@@ -29,7 +30,7 @@ from provisioning.settings_catalog import DEFAULT_MANAGER_PERMISSIONS, SettingEr
 
 HTTP_TIMEOUT = 10
 NAME_MAX = 200
-REVOKED = "This LMS's registration with the service was revoked. Ask the service's administrator."
+REVOKED = N_("This LMS's registration with the service was revoked. Ask the service's administrator.")
 # Launches read registrations, deployments and keys on every request; they change rarely, so each
 # process keeps them this long (a registration change made here clears the cache at once).
 CACHE_SECONDS = 60
@@ -95,7 +96,7 @@ def update_lti_settings(rt: Runtime, tenant_ref: str | int, changes: dict[str, A
         except ValueError as exc:
             errors[name] = [str(exc)]
     if errors:
-        raise InvalidInput("The LTI settings have invalid values.", details=errors)
+        raise InvalidInput(N_("The LTI settings have invalid values."), details=errors)
     with rt.db.transaction() as s:
         tenant = load_tenant(s, tenant_ref)
         settings = dict(tenant.settings or {})
@@ -183,14 +184,19 @@ def register_platform(
     for field, text, limit in checks:
         _check_text(field, text, limit, errors)
     if errors:
-        raise InvalidInput("The registration has invalid values.", details=errors)
+        raise InvalidInput(N_("The registration has invalid values."), details=errors)
     with rt.db.transaction() as s:
         tenant = load_tenant(s, tenant_ref)
         reg = s.scalar(
             select(LtiRegistration).where(LtiRegistration.issuer == issuer, LtiRegistration.client_id == client_id)
         )
         if reg is not None and reg.tenant_id != tenant.id:
-            raise Conflict(f"Client id {client_id!r} of {issuer} is registered to another tenant.", field="client_id")
+            raise Conflict(
+                N_("Client id %(client_id)r of %(issuer)s is registered to another tenant."),
+                field="client_id",
+                client_id=client_id,
+                issuer=issuer,
+            )
         if reg is None:
             reg = LtiRegistration(tenant_id=tenant.id, issuer=issuer, client_id=client_id, created_at=utcnow())
             s.add(reg)
@@ -263,7 +269,7 @@ def _tenant_registration(s: Session, tenant_id: int, registration_id: int) -> Lt
     """The tenant's registration, locked; another tenant's is as absent as a missing one."""
     reg = s.scalar(select(LtiRegistration).where(LtiRegistration.id == registration_id).with_for_update())
     if reg is None or reg.tenant_id != tenant_id:
-        raise NotFound(f"No LTI registration {registration_id} in this tenant.")
+        raise NotFound(N_("No LTI registration %(registration_id)s in this tenant."), registration_id=registration_id)
     return reg
 
 
@@ -274,7 +280,7 @@ def name_registration(
     errors: dict[str, list[str]] = {}
     checked = _check_name(name, errors, required=True)
     if errors:
-        raise InvalidInput("The registration's name is not valid.", details=errors)
+        raise InvalidInput(N_("The registration's name is not valid."), details=errors)
     with rt.db.transaction() as s:
         tenant = load_tenant(s, tenant_ref)
         reg = _tenant_registration(s, tenant.id, registration_id)
@@ -326,7 +332,7 @@ def get_registration(rt: Runtime, registration_id: int) -> LtiRegistration:
     with rt.db.read() as s:
         reg = s.get(LtiRegistration, registration_id)
     if reg is None:
-        raise NotFound(f"No LTI registration {registration_id}.")
+        raise NotFound(N_("No LTI registration %(registration_id)s."), registration_id=registration_id)
     return reg
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.sql import Select
 from provisioning.activity import Actor, record
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_, Message
 from provisioning.mail.outbox import NOT_CONFIGURED, ensure_sender
 from provisioning.mail.settings import MailSettings
 from provisioning.mail.templates import one_line, render
@@ -185,14 +186,16 @@ def check_templates(trigger: str, templates: Mapping[str, Any]) -> dict[str, dic
             {"subject": subject, "body": body} if isinstance(subject, str) and isinstance(body, str) else None
         )
     if errors:
-        raise InvalidInput("Some notification templates are invalid; nothing was changed.", details=errors)
+        raise InvalidInput(N_("Some notification templates are invalid; nothing was changed."), details=errors)
     return clean
 
 
 def _check_trigger(trigger: str) -> None:
     if trigger not in KINDS:
         raise InvalidInput(
-            f"Unknown trigger {trigger!r}.", details={"trigger": [f"Must be one of {', '.join(TRIGGERS)}."]}
+            N_("Unknown trigger %(trigger)r."),
+            details={"trigger": [Message(N_("Must be one of %(choices)s."), choices=", ".join(TRIGGERS))]},
+            trigger=trigger,
         )
 
 
@@ -290,7 +293,9 @@ def preview(
         chosen = check_templates(trigger, {language: template})[language] or {}
     else:
         if not LANGUAGE.match(language or ""):
-            raise InvalidInput("Unknown language.", details={"language": ["A lowercase ISO 639 code, like en or fr."]})
+            raise InvalidInput(
+                N_("Unknown language."), details={"language": [N_("A lowercase ISO 639 code, like en or fr.")]}
+            )
         chosen = view.templates.get(language) or view.templates[DEFAULT_LANGUAGE]
     with rt.db.read() as s:
         tenant = s.get_one(Tenant, tenant_id)
