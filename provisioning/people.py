@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from provisioning import permissions
 from provisioning.activity import Actor
 from provisioning.errors import Forbidden, InvalidInput
-from provisioning.i18n import N_
+from provisioning.i18n import N_, Message
 from provisioning.models import USER_ROLES, Certificate, Course, Enrollment, Group, Notification, Task, Tenant, User
 from provisioning.permissions import Principal
 from provisioning.roles import role_label
@@ -43,12 +43,12 @@ MANAGER_FIELDS = frozenset({*TEXT_FIELDS, "language", "custom"})
 ADMIN_FIELDS = MANAGER_FIELDS | {"role"}
 # What the fields are called where an error names them.
 FIELD_NAMES = {
-    "given_name": "Given name",
-    "family_name": "Family name",
-    "display_name": "Display name",
-    "department": "Department",
-    "language": "Language",
-    "role": "Role",
+    "given_name": N_("Given name"),
+    "family_name": N_("Family name"),
+    "display_name": N_("Display name"),
+    "department": N_("Department"),
+    "language": N_("Language"),
+    "role": N_("Role"),
 }
 
 
@@ -164,9 +164,16 @@ def _text(name: str, raw: str, errors: dict[str, list[str]], limit: int, label: 
     value = " ".join(raw.split())
     problem = text_problem(value)
     if problem:
-        errors[name] = [f"{label} {problem}."]
+        errors[name] = [Message(N_("%(label)s %(problem)s."), label=label, problem=problem)]
     elif len(value) > limit:
-        errors[name] = [f"{label} is too long: at most {limit} characters (this one has {len(value)})."]
+        errors[name] = [
+            Message(
+                N_("%(label)s is too long: at most %(most)s characters (this one has %(length)s)."),
+                label=label,
+                most=limit,
+                length=len(value),
+            )
+        ]
     return value or None
 
 
@@ -196,15 +203,15 @@ def edit_person(rt: Runtime, principal: Principal, actor: Actor, user_id: int, f
     values: dict[str, Any] = {}
     for name, limit in TEXT_FIELDS.items():
         if name in sent:
-            values[name] = _text(name, sent[name], errors, limit, FIELD_NAMES[name])
+            values[name] = _text(name, sent[name], errors, limit, Message(FIELD_NAMES[name]))
     if "language" in sent:
         language = sent["language"].strip().lower()
         if language and language not in LANGUAGES and language != (user.language or "").lower():
-            errors["language"] = ["Choose a language from the list."]
+            errors["language"] = [N_("Choose a language from the list.")]
         values["language"] = language or None
     if "role" in sent and "role" in allowed:
         if sent["role"] not in USER_ROLES:
-            errors["role"] = ["Choose a role from the list."]
+            errors["role"] = [N_("Choose a role from the list.")]
         values["role"] = sent["role"]
     custom = {k[len(CUSTOM_PREFIX) :]: v for k, v in sent.items() if k.startswith(CUSTOM_PREFIX)}
     if custom:
@@ -214,7 +221,7 @@ def edit_person(rt: Runtime, principal: Principal, actor: Actor, user_id: int, f
         for attr, raw in custom.items():
             key = CUSTOM_PREFIX + attr
             if attr not in known and attr not in merged:
-                errors[key] = [f"{attr} is not one of this organisation's fields."]
+                errors[key] = [Message(N_("%(attr)s is not one of this organisation's fields."), attr=attr)]
                 continue
             value = _text(key, raw, errors, CUSTOM_MAX, attr)
             if value is None:

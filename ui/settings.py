@@ -11,7 +11,7 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import lazy_gettext
 
 from provisioning.errors import InvalidInput, NotFound
-from provisioning.i18n import N_
+from provisioning.i18n import N_, Message
 from provisioning.lti import registrations
 from provisioning.roles import ADMIN_ROLE_CHOICES, parse_role
 from provisioning.services import tenant_settings
@@ -102,6 +102,13 @@ def _form_changes() -> tuple[dict, list[str], dict]:
     return changes, unset, typed
 
 
+def _without_key(key: str, message: str) -> str:
+    """A settings message without its leading "key: " (the page names the field)."""
+    if isinstance(message, Message) and message.template == "%(key)s: %(reason)s":
+        return message.values["reason"]
+    return message.split(": ", 1)[1] if message.startswith(f"{key}: ") else message
+
+
 @bp.post("/settings")
 @rule("manage_settings")
 def settings_save():
@@ -112,7 +119,7 @@ def settings_save():
     except InvalidInput as exc:
         details = exc.details if isinstance(exc.details, dict) else {}
         # The catalog's sentences start with the setting's key ("join_url: Must be …"): the page names the field.
-        errors = {k: [m.split(": ", 1)[1] if m.startswith(f"{k}: ") else m for m in v] for k, v in details.items()}
+        errors = {k: [_without_key(k, m) for m in v] for k, v in details.items()}
         return _render(typed, errors, 400)
     return redirect(ui_url("ui.settings", saved=1))
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.db import insert_ignoring_conflicts, on_commit
 from provisioning.errors import Conflict, InvalidInput, NotFound
-from provisioning.i18n import N_
+from provisioning.i18n import N_, Message
 from provisioning.models import LtiDeployment, LtiRegistration, Tenant, utcnow
 from provisioning.pagination import Page, paginate
 from provisioning.roles import DEFAULT_ADMIN_ROLES
@@ -72,18 +72,18 @@ def _checked_setting(name: str, value: Any) -> Any:
     """One LTI setting's value as stored, or ValueError saying what it must be."""
     if name == "unknown_deployments":
         if value not in UNKNOWN_DEPLOYMENT_POLICIES:
-            raise ValueError(f"Must be one of {', '.join(UNKNOWN_DEPLOYMENT_POLICIES)}.")
+            raise ValueError(Message(N_("Must be one of %(choices)s."), choices=", ".join(UNKNOWN_DEPLOYMENT_POLICIES)))
         return value
     if name == "roster_sync_max_age_minutes":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError("Must be a whole number of minutes, 0 or more.")
+            raise ValueError(N_("Must be a whole number of minutes, 0 or more."))
         return value
     if name in ("manager_permissions", "admin_roles"):
         try:  # declared once, with the other tenant settings
             return check_changes({name: value})[name]
         except SettingErrors as exc:
             raise ValueError(exc.errors[name][0].removeprefix(f"{name}: ")) from None
-    raise ValueError("Unknown LTI setting.")
+    raise ValueError(N_("Unknown LTI setting."))
 
 
 def update_lti_settings(rt: Runtime, tenant_ref: str | int, changes: dict[str, Any], actor: Actor) -> LtiTenantSettings:
@@ -94,7 +94,7 @@ def update_lti_settings(rt: Runtime, tenant_ref: str | int, changes: dict[str, A
         try:
             checked[name] = _checked_setting(name, value)
         except ValueError as exc:
-            errors[name] = [str(exc)]
+            errors[name] = [exc.args[0] if exc.args else str(exc)]  # a Message keeps its template
     if errors:
         raise InvalidInput(N_("The LTI settings have invalid values."), details=errors)
     with rt.db.transaction() as s:
@@ -132,11 +132,11 @@ def cached(rt: Runtime, name: str, key: Any, load, *, seconds: float = CACHE_SEC
 def _check_url(field: str, value: str | None, errors: dict[str, list[str]], *, required: bool = True) -> None:
     if not value:
         if required:
-            errors[field] = ["Required."]
+            errors[field] = [N_("Required.")]
         return
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        errors[field] = [f"{value!r} is not an http(s) URL."]
+        errors[field] = [Message(N_("%(value)r is not an http(s) URL."), value=value)]
 
 
 def register_platform(
@@ -160,9 +160,9 @@ def register_platform(
     issuer, client_id = (issuer or "").strip(), (client_id or "").strip()
     errors: dict[str, list[str]] = {}
     if not issuer:
-        errors["issuer"] = ["Required."]
+        errors["issuer"] = [N_("Required.")]
     if not client_id:
-        errors["client_id"] = ["Required."]
+        errors["client_id"] = [N_("Required.")]
     for field, value in (
         ("auth_login_url", auth_login_url),
         ("auth_token_url", auth_token_url),
@@ -223,18 +223,18 @@ def _check_text(field: str, value: Any, limit: int, errors: dict[str, list[str]]
     if value is None or field in errors:
         return
     if not isinstance(value, str):
-        errors[field] = ["Must be text."]
+        errors[field] = [N_("Must be text.")]
     elif len(value) > limit:
-        errors[field] = [f"At most {limit} characters."]
+        errors[field] = [Message(N_("At most %(most)s characters."), most=limit)]
     elif "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
-        errors[field] = ["Must not contain NUL characters or lone surrogates."]
+        errors[field] = [N_("Must not contain NUL characters or lone surrogates.")]
 
 
 def _check_name(name: str | None, errors: dict[str, list[str]], *, required: bool) -> str | None:
     name = " ".join((name or "").split()) or None
     _check_text("name", name, NAME_MAX, errors)
     if name is None and required:
-        errors["name"] = ["Required."]
+        errors["name"] = [N_("Required.")]
     return name
 
 

@@ -164,22 +164,22 @@ def check_templates(trigger: str, templates: Mapping[str, Any]) -> dict[str, dic
     for language, template in templates.items():
         key = f"templates.{language}"
         if not isinstance(language, str) or not LANGUAGE.match(language):
-            errors[key] = ["A language is a lowercase ISO 639 code of 2 or 3 letters, like en or fr."]
+            errors[key] = [N_("A language is a lowercase ISO 639 code of 2 or 3 letters, like en or fr.")]
             continue
         if template is None:
             clean[language] = None  # back to the default
             continue
         if not isinstance(template, Mapping) or set(template) - {"subject", "body"}:
-            errors[key] = ['Must be an object with "subject" and "body" (or null to use the default).']
+            errors[key] = [N_('Must be an object with "subject" and "body" (or null to use the default).')]
             continue
         subject, body = template.get("subject"), template.get("body")
         for field, value, limit in (("subject", subject, SUBJECT_MAX), ("body", body, BODY_MAX)):
             if not isinstance(value, str) or not value.strip():
-                errors[f"{key}.{field}"] = ["Required text."]
+                errors[f"{key}.{field}"] = [N_("Required text.")]
             elif len(value) > limit:
-                errors[f"{key}.{field}"] = [f"At most {limit} characters."]
+                errors[f"{key}.{field}"] = [Message(N_("At most %(most)s characters."), most=limit)]
             elif field == "subject" and ("\n" in value or "\r" in value):
-                errors[f"{key}.{field}"] = ["A subject is one line."]
+                errors[f"{key}.{field}"] = [N_("A subject is one line.")]
             elif problems := placeholder_problems(trigger, value):
                 errors[f"{key}.{field}"] = problems
         clean[language] = (

@@ -91,8 +91,12 @@ def _recipient_emails(s: Session, tenant_id: int, recipients: Sequence[str]) -> 
         )
         if user is None or not _may_receive(s, tenant_id, user.role) or user.status == "deactivated":
             errors[f"recipients.{index}"] = [
-                f"{email!r} is not an active manager, administrator or report viewer of this tenant; "
-                "reports go to them only."
+                Message(
+                    N_(
+                        "%(email)r is not an active manager, administrator or report viewer of this tenant; reports go to them only."
+                    ),
+                    email=email,
+                )
             ]
         elif user.email not in clean:
             clean.append(user.email or "")

@@ -221,7 +221,7 @@ def set_exceptions(
                 continue
             ids = sorted({int(i) for i in ids})
             if len(ids) > MAX_EXCEPTIONS:
-                errors[key] = [f"At most {MAX_EXCEPTIONS} users."]
+                errors[key] = [Message(N_("At most %(most)s users."), most=MAX_EXCEPTIONS)]
             elif missing := unknown_user_ids(s, tenant_id, ids):
                 errors[key] = [f"No user with id {i}." for i in missing[:100]]
             settings[key] = ids

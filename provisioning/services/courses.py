@@ -50,11 +50,11 @@ def add_course(s: Session, tenant_id: int, external_id: str, title: str | None, 
     external_id = (external_id or "").strip()
     errors: dict[str, list[str]] = {}
     if not external_id:
-        errors["external_id"] = ["Must not be empty."]
+        errors["external_id"] = [N_("Must not be empty.")]
     elif len(external_id) > 320:
-        errors["external_id"] = ["At most 320 characters."]
+        errors["external_id"] = [N_("At most 320 characters.")]
     if title is not None and len(title) > 400:
-        errors["title"] = ["At most 400 characters."]
+        errors["title"] = [N_("At most 400 characters.")]
     if errors:
         raise InvalidInput(N_("Some course attributes are invalid."), details=errors)
     if s.scalar(select(Course.id).where(Course.tenant_id == tenant_id, Course.external_id == external_id)):

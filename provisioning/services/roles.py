@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from provisioning.activity import Actor, record
 from provisioning.errors import Conflict, InvalidInput, NotFound
-from provisioning.i18n import N_
+from provisioning.i18n import N_, Message
 from provisioning.models import TenantRole, utcnow
 from provisioning.runtime import Runtime
 from provisioning.tenant_roles import (
@@ -95,13 +95,13 @@ def _checked(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     unknown = sorted(set(values) - {"label", "description", "permissions", "key"})
     for name in unknown:
-        errors[name] = ["Unknown attribute."]
+        errors[name] = [N_("Unknown attribute.")]
     if "label" in values or creating:
         label = values.get("label")
         if not isinstance(label, str) or not label.strip():
-            errors["label"] = ["Required: the role's name."]
+            errors["label"] = [N_("Required: the role's name.")]
         elif len(label.strip()) > LABEL_MAX:
-            errors["label"] = [f"At most {LABEL_MAX} characters."]
+            errors["label"] = [Message(N_("At most %(most)s characters."), most=LABEL_MAX)]
         elif problem := text_problem(label):
             errors["label"] = [problem]
         else:
@@ -109,9 +109,9 @@ def _checked(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     if "description" in values:
         text = values["description"] if values["description"] is not None else ""
         if not isinstance(text, str):
-            errors["description"] = ["Must be text."]
+            errors["description"] = [N_("Must be text.")]
         elif len(text) > DESCRIPTION_MAX:
-            errors["description"] = [f"At most {DESCRIPTION_MAX} characters."]
+            errors["description"] = [Message(N_("At most %(most)s characters."), most=DESCRIPTION_MAX)]
         elif problem := text_problem(text):
             errors["description"] = [problem]
         else:
@@ -119,15 +119,23 @@ def _checked(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     if "permissions" in values or creating:
         perms = values.get("permissions", [])
         if not isinstance(perms, list) or not all(isinstance(p, str) for p in perms):
-            errors["permissions"] = [f"Must be a list of: {', '.join(ROLE_PERMISSIONS)}."]
+            errors["permissions"] = [
+                Message(N_("Must be a list of: %(choices)s."), choices=", ".join(ROLE_PERMISSIONS))
+            ]
         elif unknown_perms := [p for p in perms if p not in ROLE_PERMISSIONS]:
-            errors["permissions"] = [f"Unknown permission {unknown_perms[0]!r}; known: {', '.join(ROLE_PERMISSIONS)}."]
+            errors["permissions"] = [
+                Message(
+                    N_("Unknown permission %(permission)r; known: %(choices)s."),
+                    permission=unknown_perms[0],
+                    choices=", ".join(ROLE_PERMISSIONS),
+                )
+            ]
         else:
             out["permissions"] = [p for p in ROLE_PERMISSIONS if p in perms]
     if "key" in values:
         key = values["key"]
         if not isinstance(key, str) or key != role_key_for(key) or not key:
-            errors["key"] = ["At most 20 lower-case letters, digits and underscores, such as team_lead."]
+            errors["key"] = [N_("At most 20 lower-case letters, digits and underscores, such as team_lead.")]
         else:
             out["key"] = key
     if errors:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, with_expression
 
 from provisioning.activity import Actor, record
 from provisioning.errors import Conflict, InvalidInput, NotFound
-from provisioning.i18n import N_
+from provisioning.i18n import N_, Message
 from provisioning.models import GROUP_KINDS, GROUP_SOURCES, Group, Membership, utcnow
 
 EDITABLE = ("name", "description", "kind", "external_id", "rule", "settings")
@@ -32,18 +32,18 @@ def member_count_expr():
 def _validate(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     for name in sorted(set(values) - set(EDITABLE) - {"source"}):
-        errors[name] = ["Unknown attribute."]
+        errors[name] = [N_("Unknown attribute.")]
     if "name" in values or creating:
         name = (values.get("name") or "").strip()
         if not name:
-            errors["name"] = ["Must not be empty."]
+            errors["name"] = [N_("Must not be empty.")]
         elif len(name) > 400:
-            errors["name"] = ["At most 400 characters."]
+            errors["name"] = [N_("At most 400 characters.")]
         values["name"] = name
     if "kind" in values and values["kind"] not in GROUP_KINDS:
-        errors["kind"] = [f"Must be one of {', '.join(GROUP_KINDS)}."]
+        errors["kind"] = [Message(N_("Must be one of %(choices)s."), choices=", ".join(GROUP_KINDS))]
     if "source" in values and values["source"] not in GROUP_SOURCES:
-        errors["source"] = [f"Must be one of {', '.join(GROUP_SOURCES)}."]
+        errors["source"] = [Message(N_("Must be one of %(choices)s."), choices=", ".join(GROUP_SOURCES))]
     if errors:
         raise InvalidInput(N_("Some group attributes are invalid."), details=errors)
     return values

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
-from provisioning.i18n import N_
+from provisioning.i18n import N_, Message
 from provisioning.identity_keys import identity_key, refusal
 from provisioning.models import USER_STATUSES, Tenant, User, utcnow
 from provisioning.sql import escape_like
@@ -72,27 +72,27 @@ def _validate(values: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     unknown = sorted(set(values) - set(EDITABLE))
     for name in unknown:
-        errors[name] = ["Unknown attribute."]
+        errors[name] = [N_("Unknown attribute.")]
     if "email" in values:
         values["email"] = normalise_email(values["email"])
         if values["email"] is not None and (problem := refusal(values["email"])):
             errors["email"] = [problem]
         elif values["email"] is not None and not EMAIL_RE.match(values["email"]):
-            errors["email"] = [f"{values['email']!r} is not an email address."]
+            errors["email"] = [Message(N_("%(email)r is not an email address."), email=values["email"])]
         values["email_key"] = identity_key(values["email"]) if values["email"] is not None else None
     if "username" in values:
         username = (values["username"] or "").strip()
         if not username:
-            errors["username"] = ["Must not be empty."]
+            errors["username"] = [N_("Must not be empty.")]
         elif problem := refusal(username):
             errors["username"] = [problem]
         values["username"] = username
         values["username_key"] = identity_key(username)
     if "status" in values and values["status"] not in USER_STATUSES:
-        errors["status"] = [f"Must be one of {', '.join(USER_STATUSES)}."]
+        errors["status"] = [Message(N_("Must be one of %(choices)s."), choices=", ".join(USER_STATUSES))]
     for name in ("custom_attributes", "extra"):
         if name in values and not isinstance(values[name], dict):
-            errors[name] = ["Must be an object."]
+            errors[name] = [N_("Must be an object.")]
     if errors:
         raise InvalidInput(N_("Some user attributes are invalid."), details=errors)
     # active and status describe one fact; keep them consistent whichever was given.

@@ -12,9 +12,21 @@ from provisioning.activity import Actor
 from provisioning.batch import actions as batch_actions
 from provisioning.models import Tenant
 from provisioning.services import groups, users
+from tests.support.personas import school
 from tests.support.signin import launch_as, sign_in
 
 ACTOR = Actor("test", "api")
+SETTINGS_FORM = {
+    "join_url": "https://lms.example.edu/login",
+    "password_reset_url": "",
+    "sender_name": "Schule",
+    "default_language": "de",
+    "manager_permissions_sent": "1",
+    "manager_permissions": ["view_users"],
+    "admin_roles_sent": "1",
+    "admin_roles": ["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"],
+    "admin_roles_other": "",
+}
 
 
 def _speak(rt, tenant_id: int, language: str) -> None:
@@ -103,3 +115,15 @@ def test_a_batch_actions_failures_are_listed_in_german(owner, rt, make_tenant, r
     failures = re.search(r'<ul class="errors mb-0">(.*?)</ul>', page, re.S).group(1)
     assert "Die Platzgrenze des Mandanten von 1 Personen ist erreicht." in failures
     assert "seat limit" not in page.lower()
+
+
+def test_a_settings_value_refused_by_the_core_is_explained_beside_its_field_in_german(
+    rt, app, client, tenant, platform
+):
+    _speak(rt, tenant.id, "de")
+    admin = school(rt, app, client, tenant, platform).admin
+    form = {**SETTINGS_FORM, "join_url": "lms.example.edu", "admin_roles_other": "Instructor"}
+    page = _text(admin.session.post("/ui/settings", form))
+    assert 'id="join_url-error">Muss eine http(s)-URL sein, etwa https://lms.example.edu/login.' in page
+    assert "'Instructor' ist keine System- oder Institutionsrolle" in page
+    assert "Must be an http(s) URL" not in page and "course roles never make a tenant admin" not in page

@@ -1,5 +1,6 @@
-"""Every refusal the core raises is a template marked for translation with named values, never a finished
-English sentence (provisioning/errors.py): an f-string refusal would reach a German page in English."""
+"""Every refusal the core raises, and every field or row message it gives, is a template marked for
+translation with named values, never a finished English sentence (provisioning/errors.py): an f-string
+refusal would reach a German page in English."""
 
 from __future__ import annotations
 
@@ -62,6 +63,17 @@ def problems(source: str, filename: str = "<source>") -> list[str]:
     }
     found = []
     for node in ast.walk(tree):
+        # A field's messages: ``errors["email"] = [...]``, shown beside the field.
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Subscript)
+            and _name(node.targets[0].value) == "errors"
+            and isinstance(node.value, ast.List)
+        ):
+            for element in node.value.elts:
+                why = _problem(element, constants)
+                if why:
+                    found.append(f"{filename}:{node.lineno}: errors[...] is given {why}")
         if not isinstance(node, ast.Call):
             continue
         name = _name(node.func)
@@ -110,7 +122,9 @@ raise Forbidden(MARKED)
 raise Conflict(N_("A group named %(name)r already exists."), name=name, field="name")
 raise InvalidInput(exc.message, details=exc.details)
 error(row_no, column, value, Message(N_("At most %(most)s characters."), most=10))
+errors["email"] = [f"{email!r} is not an email address."]
+errors["email"] = [N_("Required.")]
 """
-    found = problems(source)
-    assert [line.split(": ", 1)[0] for line in found] == [f"<source>:{n}" for n in (4, 5, 6, 7, 8, 9, 10)]
-    assert "an f-string" in found[0] and "N_" in found[4]
+    found = {int(line.split(":")[1]): line for line in problems(source)}
+    assert sorted(found) == [4, 5, 6, 7, 8, 9, 10, 15]
+    assert "an f-string" in found[4] and "not marked with N_" in found[8] and "errors[...]" in found[15]
