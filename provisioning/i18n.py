@@ -69,6 +69,8 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sdr]|%%")
 # A stored sentence is recognised only by a template with enough words of its own: "%(main)s." would
 # match anything.
 ANCHOR_CHARS = 10
+# A stored sentence longer than this is shown as it is (no row message is; it bounds the matching's work).
+STORED_MAX = 2000
 # The values of a recognised stored sentence that are sentences themselves ("Not created: <reason>").
 NESTED = frozenset(("reason", "problem", "what", "where"))
 
@@ -94,7 +96,7 @@ def localize(message: object, gettext: Callable[[str], str]) -> str:
     if not isinstance(message, str):
         return str(message)
     found = gettext(message)
-    if found != message:
+    if found != message or len(message) > STORED_MAX:
         return found
     parsed = parse_stored(message)
     if parsed is None:
@@ -113,7 +115,9 @@ def localize(message: object, gettext: Callable[[str], str]) -> str:
 @lru_cache(maxsize=4096)
 def parse_stored(text: str) -> tuple[str, dict[str, str]] | None:
     """The marked template ``text`` was made from and the values in it (as they appear in ``text``), if any."""
-    for template, pattern in _stored_patterns():
+    for template, head, tail, pattern in _stored_patterns():
+        if not (text.startswith(head) and text.endswith(tail)):
+            continue  # the cheap test first: most templates differ in their first or last words
         found = pattern.fullmatch(text)
         if found:
             return template, found.groupdict()
@@ -121,7 +125,7 @@ def parse_stored(text: str) -> tuple[str, dict[str, str]] | None:
 
 
 @cache
-def _stored_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+def _stored_patterns() -> tuple[tuple[str, str, str, re.Pattern[str]], ...]:
     """A pattern for each catalog entry with placeholders and enough words of its own, longest first."""
     if not catalog_languages():
         return ()
@@ -133,7 +137,8 @@ def _stored_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
             continue
         if len(PLACEHOLDER.sub("", entry.id)) < ANCHOR_CHARS:
             continue
-        found.append((entry.id, _pattern(entry.id)))
+        pieces = PLACEHOLDER.split(entry.id)  # the literal text before the first and after the last placeholder
+        found.append((entry.id, pieces[0].replace("%%", "%"), pieces[-1].replace("%%", "%"), _pattern(entry.id)))
     found.sort(key=lambda item: -len(item[0]))
     return tuple(found)
 
