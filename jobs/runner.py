@@ -21,6 +21,7 @@ from rq.timeouts import JobTimeoutException
 from jobs.handlers import HANDLERS
 from provisioning import operations, statistics
 from provisioning.errors import DomainError
+from provisioning.i18n import N_, Message
 from provisioning.observability import metrics
 from provisioning.observability.context import job_context
 from provisioning.runtime import Runtime
@@ -134,13 +135,23 @@ def failure_error(rt: Runtime, exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, JobTimeoutException):
         return {
             "code": "timeout",
-            "message": f"The job ran longer than the {rt.settings.job_timeout} s allowed (JOB_TIMEOUT) and "
-            "was stopped. Work done so far is kept.",
+            "message": Message(
+                N_(
+                    "The job ran longer than the %(seconds)s s allowed (JOB_TIMEOUT) and was stopped. "
+                    "Work done so far is kept."
+                ),
+                seconds=rt.settings.job_timeout,
+            ),
         }
     return {
         "code": "internal_error",
-        "message": f"The job stopped on an unexpected error ({type(exc).__name__}). Work done so far is "
-        "kept; the worker log has the details.",
+        "message": Message(
+            N_(
+                "The job stopped on an unexpected error (%(kind)s). Work done so far is "
+                "kept; the worker log has the details."
+            ),
+            kind=type(exc).__name__,
+        ),
     }
 
 

@@ -13,9 +13,11 @@ the code is missing from a catalog or left untranslated.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -34,6 +36,127 @@ TAG_MAX = 35  # RFC 5646 §4.4.1: 35 characters hold any well-formed tag in prac
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for a string marked, not yet translated
     """Mark ``message`` for extraction; the edge that shows it translates it (``gettext(message)``)."""
     return message
+
+
+class Message(str):
+    """An English sentence that remembers how it was made: a marked template and its named values.
+
+    ``Message(N_("No group with id %(id)s."), id=7)`` *is* the string "No group with id 7." (logs, the
+    admin API and SCIM show it as it is), and keeps ``template`` and ``values`` so that an edge with a
+    locale can say it again in its own language (:func:`localize`).  A value may itself be a Message
+    (a refusal that quotes another's reason); it is translated with the sentence around it.
+    """
+
+    template: str
+    values: dict[str, Any]
+
+    def __new__(cls, template: str, /, **values: Any) -> Message:
+        self = super().__new__(cls, template % values if values else template)
+        self.template = template
+        self.values = values
+        return self
+
+    def __reduce__(self):  # pickled (an RQ job's exception) as what it was made from
+        return (_remake, (self.template, self.values))
+
+
+def _remake(template: str, values: dict[str, Any]) -> Message:
+    return Message(template, **values)
+
+
+# A named placeholder (``%(name)s``, ``%(name)r``, ``%(name)d``) or an escaped percent sign.
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sdr]|%%")
+# A stored sentence is recognised only by a template with enough words of its own: "%(main)s." would
+# match anything.
+ANCHOR_CHARS = 10
+# A stored sentence longer than this is shown as it is (no row message is; it bounds the matching's work).
+STORED_MAX = 2000
+# The values of a recognised stored sentence that are sentences themselves ("Not created: <reason>").
+NESTED = frozenset(("reason", "problem", "what", "where"))
+
+
+def localize(message: object, gettext: Callable[[str], str]) -> str:
+    """``message`` in the language ``gettext`` speaks, as an edge with a locale shows it.
+
+    A :class:`Message` is its template translated and filled with its values (those that are Messages
+    translated too).  A plain string is looked up as it is (a core string marked with ``N_``); a
+    sentence that was stored as English text (an upload's row error, an operation's error) is
+    recognised by the marked template it was made from and said again from the values in it.
+    Anything not recognised stays as it is.  The result is plain text: the page escapes it.
+    """
+    if isinstance(message, Message):
+        text = gettext(message.template)
+        if not message.values:
+            return text
+        values = {k: localize(v, gettext) if isinstance(v, Message) else v for k, v in message.values.items()}
+        try:
+            return text % values
+        except (KeyError, TypeError, ValueError):  # a translation whose placeholders are broken: the English
+            return str(message)
+    if not isinstance(message, str):
+        return str(message)
+    found = gettext(message)
+    if found != message or len(message) > STORED_MAX:
+        return found
+    parsed = parse_stored(message)
+    if parsed is None:
+        return message
+    template, values = parsed
+    text = gettext(template)
+    if text == template:
+        return message
+    said = {k: localize(v, gettext) if k in NESTED else v for k, v in values.items()}
+    try:
+        return PLACEHOLDER.sub(lambda m: "%" if m.group(0) == "%%" else said[m.group(1)], text)
+    except KeyError:
+        return message
+
+
+@lru_cache(maxsize=4096)
+def parse_stored(text: str) -> tuple[str, dict[str, str]] | None:
+    """The marked template ``text`` was made from and the values in it (as they appear in ``text``), if any."""
+    for template, head, tail, pattern in _stored_patterns():
+        if not (text.startswith(head) and text.endswith(tail)):
+            continue  # the cheap test first: most templates differ in their first or last words
+        found = pattern.fullmatch(text)
+        if found:
+            return template, found.groupdict()
+    return None
+
+
+@cache
+def _stored_patterns() -> tuple[tuple[str, str, str, re.Pattern[str]], ...]:
+    """A pattern for each catalog entry with placeholders and enough words of its own, longest first."""
+    if not catalog_languages():
+        return ()
+    with catalog_path(catalog_languages()[0]).open("rb") as fp:
+        catalog = read_po(fp, domain=DOMAIN)
+    found = []
+    for entry in catalog:
+        if not isinstance(entry.id, str) or not entry.id or "%(" not in entry.id:
+            continue
+        if len(PLACEHOLDER.sub("", entry.id)) < ANCHOR_CHARS:
+            continue
+        pieces = PLACEHOLDER.split(entry.id)  # the literal text before the first and after the last placeholder
+        found.append((entry.id, pieces[0].replace("%%", "%"), pieces[-1].replace("%%", "%"), _pattern(entry.id)))
+    found.sort(key=lambda item: -len(item[0]))
+    return tuple(found)
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    out, seen, at = [], set(), 0
+    for m in PLACEHOLDER.finditer(template):
+        out.append(re.escape(template[at : m.start()]))
+        if m.group(0) == "%%":
+            out.append("%")
+        elif m.group(1) in seen:
+            out.append(f"(?P={m.group(1)})")
+        else:
+            seen.add(m.group(1))
+            out.append(f"(?P<{m.group(1)}>.+?)")
+        at = m.end()
+    out.append(re.escape(template[at:]))
+    return re.compile("".join(out), re.DOTALL)
 
 
 def catalog_path(language: str) -> Path:

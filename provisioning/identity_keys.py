@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from provisioning.i18n import N_, Message
+
 # Unicode general categories refused in a userName or email: controls (Cc), format characters
 # (Cf: U+200B-U+200F, U+2060, U+FEFF, U+00AD, bidi controls ...), surrogates (Cs), private use
 # (Co), and line/paragraph separators (Zl, Zp).
@@ -47,14 +49,30 @@ def refused_characters(value: str) -> list[str]:
     return list(found)
 
 
-def refusal(value: str) -> str | None:
-    """Why ``value`` can't be a userName or email (it holds invisible or control characters), or None."""
+def refusal(value: str, *, mid_sentence: bool = False) -> str | None:
+    """Why ``value`` can't be a userName or email (it holds invisible or control characters), or None.
+
+    ``mid_sentence``: the words continue a sentence ("The email must not contain ..."), so they start in
+    lower case (each form is its own template, so that it can be translated)."""
     refused = refused_characters(value)
     if not refused:
         if len(identity_key(value)) > MAX_KEY_LENGTH:
-            return f"Must be at most {MAX_KEY_LENGTH} characters once normalised (NFKC)."
+            template = (
+                N_("must be at most %(most)s characters once normalised (NFKC).")
+                if mid_sentence
+                else N_("Must be at most %(most)s characters once normalised (NFKC).")
+            )
+            return Message(template, most=MAX_KEY_LENGTH)
         return None
-    return (
-        f"Must not contain invisible or control characters; found {', '.join(refused[:5])}"
-        " (RFC 8264 §9.11 and §9.13 disallow them in identifiers)."
+    template = (
+        N_(
+            "must not contain invisible or control characters; found %(found)s "
+            "(RFC 8264 §9.11 and §9.13 disallow them in identifiers)."
+        )
+        if mid_sentence
+        else N_(
+            "Must not contain invisible or control characters; found %(found)s "
+            "(RFC 8264 §9.11 and §9.13 disallow them in identifiers)."
+        )
     )
+    return Message(template, found=", ".join(refused[:5]))

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.db import affected, on_commit
 from provisioning.errors import InvalidInput, NotFound
+from provisioning.i18n import N_, Message
 from provisioning.models import FINISHED_STATUSES, OPERATION_STATUSES, OPERATION_TYPES, Operation, utcnow
 from provisioning.models.imports import Import
 from provisioning.observability.context import current_request_id
@@ -132,7 +133,7 @@ def get_operation(rt: Runtime, tenant_id: int, operation_id: int) -> Operation:
     with rt.db.read() as s:
         op = s.get(Operation, operation_id)
         if op is None or op.tenant_id != tenant_id:
-            raise NotFound(f"No operation with id {operation_id}.")
+            raise NotFound(N_("No operation with id %(operation_id)s."), operation_id=operation_id)
         return op
 
 
@@ -171,12 +172,15 @@ def list_operations(
     """
     if status and status not in OPERATION_STATUSES:
         raise InvalidInput(
-            f"Unknown status {status!r}.", details={"status": [f"Must be one of {', '.join(OPERATION_STATUSES)}."]}
+            N_("Unknown status %(status)r."),
+            details={"status": [Message(N_("Must be one of %(choices)s."), choices=", ".join(OPERATION_STATUSES))]},
+            status=status,
         )
     if type and type not in OPERATION_TYPES:
         raise InvalidInput(
-            f"Unknown operation type {type!r}.",
-            details={"type": [f"Must be one of {', '.join(OPERATION_TYPES)}."]},
+            N_("Unknown operation type %(type)r."),
+            details={"type": [Message(N_("Must be one of %(choices)s."), choices=", ".join(OPERATION_TYPES))]},
+            type=type,
         )
     stmt = select(Operation).where(Operation.tenant_id == tenant_id)
     if visible is not None:
@@ -203,7 +207,7 @@ def cancel_operation(rt: Runtime, tenant_id: int, operation_id: int, actor: Acto
     with rt.db.transaction() as s:
         op = s.get(Operation, operation_id, with_for_update=True)
         if op is None or op.tenant_id != tenant_id:
-            raise NotFound(f"No operation with id {operation_id}.")
+            raise NotFound(N_("No operation with id %(operation_id)s."), operation_id=operation_id)
         if op.status in FINISHED_STATUSES:
             return op
         op.cancel_requested = True
@@ -407,9 +411,14 @@ def fail_abandoned(rt: Runtime, operation_id: int, attempts: int) -> bool:
             *(op.errors or []),
             {
                 "code": "abandoned",
-                "message": f"The job was interrupted {attempts} times (its worker stopped each time, for example "
-                "out of memory) and was not retried again. Work done so far is kept; start it again "
-                "to finish.",
+                "message": Message(
+                    N_(
+                        "The job was interrupted %(attempts)s times (its worker stopped each time, for example "
+                        "out of memory) and was not retried again. Work done so far is kept; start it again "
+                        "to finish."
+                    ),
+                    attempts=attempts,
+                ),
             },
         ]
         record(

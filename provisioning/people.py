@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from provisioning import permissions
 from provisioning.activity import Actor
 from provisioning.errors import Forbidden, InvalidInput
+from provisioning.i18n import N_, Message
 from provisioning.models import Certificate, Course, Enrollment, Group, Notification, Task, Tenant, User
 from provisioning.permissions import Principal
 from provisioning.roles import role_label
@@ -43,12 +44,12 @@ MANAGER_FIELDS = frozenset({*TEXT_FIELDS, "language", "custom"})
 ADMIN_FIELDS = MANAGER_FIELDS | {"role"}
 # What the fields are called where an error names them.
 FIELD_NAMES = {
-    "given_name": "Given name",
-    "family_name": "Family name",
-    "display_name": "Display name",
-    "department": "Department",
-    "language": "Language",
-    "role": "Role",
+    "given_name": N_("Given name"),
+    "family_name": N_("Family name"),
+    "display_name": N_("Display name"),
+    "department": N_("Department"),
+    "language": N_("Language"),
+    "role": N_("Role"),
 }
 
 
@@ -169,9 +170,16 @@ def _text(name: str, raw: str, errors: dict[str, list[str]], limit: int, label: 
     value = " ".join(raw.split())
     problem = text_problem(value)
     if problem:
-        errors[name] = [f"{label} {problem}."]
+        errors[name] = [Message(N_("%(label)s %(problem)s."), label=label, problem=problem)]
     elif len(value) > limit:
-        errors[name] = [f"{label} is too long: at most {limit} characters (this one has {len(value)})."]
+        errors[name] = [
+            Message(
+                N_("%(label)s is too long: at most %(most)s characters (this one has %(length)s)."),
+                label=label,
+                most=limit,
+                length=len(value),
+            )
+        ]
     return value or None
 
 
@@ -188,7 +196,7 @@ def edit_person(rt: Runtime, principal: Principal, actor: Actor, user_id: int, f
         k: v for k, v in form.items() if k in TEXT_FIELDS or k in ("language", "role") or k.startswith(CUSTOM_PREFIX)
     }
     if not allowed and sent:
-        raise Forbidden("You can't change this person's details.")
+        raise Forbidden(N_("You can't change this person's details."))
     refused = sorted(
         FIELD_NAMES.get(k, k[len(CUSTOM_PREFIX) :] if k.startswith(CUSTOM_PREFIX) else k)
         for k in sent
@@ -196,22 +204,22 @@ def edit_person(rt: Runtime, principal: Principal, actor: Actor, user_id: int, f
         and _differs(user, k, sent[k])
     )
     if refused:
-        raise Forbidden(f"You can't change this person's {', '.join(f.lower() for f in refused)}.")
+        raise Forbidden(N_("You can't change this person's %(fields)s."), fields=", ".join(f.lower() for f in refused))
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
     for name, limit in TEXT_FIELDS.items():
         if name in sent:
-            values[name] = _text(name, sent[name], errors, limit, FIELD_NAMES[name])
+            values[name] = _text(name, sent[name], errors, limit, Message(FIELD_NAMES[name]))
     if "language" in sent:
         language = sent["language"].strip().lower()
         if language and language not in LANGUAGES and language != (user.language or "").lower():
-            errors["language"] = ["Choose a language from the list."]
+            errors["language"] = [N_("Choose a language from the list.")]
         values["language"] = language or None
     if "role" in sent and "role" in allowed:
         with rt.db.read() as s:
             chosen = find_role(s, principal.tenant_id, sent["role"])
         if chosen is None:
-            errors["role"] = ["Choose a role from the list."]
+            errors["role"] = [N_("Choose a role from the list.")]
         values["role"] = chosen.key if chosen is not None else sent["role"]
     custom = {k[len(CUSTOM_PREFIX) :]: v for k, v in sent.items() if k.startswith(CUSTOM_PREFIX)}
     if custom:
@@ -221,7 +229,7 @@ def edit_person(rt: Runtime, principal: Principal, actor: Actor, user_id: int, f
         for attr, raw in custom.items():
             key = CUSTOM_PREFIX + attr
             if attr not in known and attr not in merged:
-                errors[key] = [f"{attr} is not one of this organisation's fields."]
+                errors[key] = [Message(N_("%(attr)s is not one of this organisation's fields."), attr=attr)]
                 continue
             value = _text(key, raw, errors, CUSTOM_MAX, attr)
             if value is None:
@@ -230,7 +238,7 @@ def edit_person(rt: Runtime, principal: Principal, actor: Actor, user_id: int, f
                 merged[attr] = value
         values["custom_attributes"] = merged
     if errors:
-        raise InvalidInput("Some details were not saved: check the fields marked below.", details=errors)
+        raise InvalidInput(N_("Some details were not saved: check the fields marked below."), details=errors)
     return users.update_user(rt, principal.tenant_id, user_id, values, actor, reevaluate=True)
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import BigInteger, String, cast, exists, or_, select, union
 from sqlalchemy.orm import Session
 
 from provisioning.errors import Forbidden
+from provisioning.i18n import N_, Message
 from provisioning.imports.preview import USERS_FILE_REFUSAL
 from provisioning.imports.scope import import_groups
 from provisioning.lti.registrations import lti_settings
@@ -184,42 +185,42 @@ def can(rt: Runtime, principal: Principal, action: str, obj: Group | User | None
 # internal name.  ``{what}`` is the object the URL names ("this group", "this person"); without one, the
 # action's own words say what is out of reach.  tests/unit/test_refusal_wording.py checks every action.
 REFUSALS: dict[str, str] = {
-    "view_own": "You don't have access to {what}.",
-    "follow_operation": "You don't have access to this operation.",
-    "list_groups": "You don't have access to the list of groups.",
-    "view_group": "You don't have access to {what}.",
-    "view_members": "You can't see the members of {what}.",
-    "manage_group": "You can't change the members of {what}.",
-    "sync_roster": "You can't sync the course roster of {what}.",
-    "view_person": "You don't have access to {what}.",
-    "view_users": "You don't have access to {what}.",
-    "manage_users": "You can't change {what}.",
-    "export": "You can't download the members of {what}.",
-    "message": "You can't send messages to the members of {what}.",
-    "batch_actions": "You can't run batch actions on {what}.",
-    "view_activity": "You don't have access to the logs.",
-    "upload": "You can't upload files.",
-    "create_groups": "You can't create groups.",
-    "edit_group": "You can't change or delete {what}.",
-    "assign_managers": "You can't choose the managers of {what}.",
-    "manage_settings": "You can't change the organisation's settings: only an administrator can.",
-    "manage_roles": "You can't manage roles.",
+    "view_own": N_("You don't have access to %(what)s."),
+    "follow_operation": N_("You don't have access to this operation."),
+    "list_groups": N_("You don't have access to the list of groups."),
+    "view_group": N_("You don't have access to %(what)s."),
+    "view_members": N_("You can't see the members of %(what)s."),
+    "manage_group": N_("You can't change the members of %(what)s."),
+    "sync_roster": N_("You can't sync the course roster of %(what)s."),
+    "view_person": N_("You don't have access to %(what)s."),
+    "view_users": N_("You don't have access to %(what)s."),
+    "manage_users": N_("You can't change %(what)s."),
+    "export": N_("You can't download the members of %(what)s."),
+    "message": N_("You can't send messages to the members of %(what)s."),
+    "batch_actions": N_("You can't run batch actions on %(what)s."),
+    "view_activity": N_("You don't have access to the logs."),
+    "upload": N_("You can't upload files."),
+    "create_groups": N_("You can't create groups."),
+    "edit_group": N_("You can't change or delete %(what)s."),
+    "assign_managers": N_("You can't choose the managers of %(what)s."),
+    "manage_settings": N_("You can't change the organisation's settings: only an administrator can."),
+    "manage_roles": N_("You can't manage roles."),
 }
 # The object of a refusal without an object (the tenant-wide pages), by action.
 _TENANT_WHAT = {
-    "view_own": "this page",
-    "view_users": "the list of people",
-    "view_person": "this person",
-    "manage_users": "people's accounts",
-    "view_group": "this group",
-    "view_members": "this group",
-    "manage_group": "this group",
-    "sync_roster": "this group",
-    "export": "this group",
-    "message": "this group",
-    "batch_actions": "these people",
-    "edit_group": "this group",
-    "assign_managers": "this group",
+    "view_own": N_("this page"),
+    "view_users": N_("the list of people"),
+    "view_person": N_("this person"),
+    "manage_users": N_("people's accounts"),
+    "view_group": N_("this group"),
+    "view_members": N_("this group"),
+    "manage_group": N_("this group"),
+    "sync_roster": N_("this group"),
+    "export": N_("this group"),
+    "message": N_("this group"),
+    "batch_actions": N_("these people"),
+    "edit_group": N_("this group"),
+    "assign_managers": N_("this group"),
 }
 
 
@@ -227,16 +228,16 @@ def refusal(action: str, obj: Group | User | None = None) -> str:
     """The sentence a person reads when :func:`can` says no to ``action`` on ``obj``."""
     action = SAME_AS.get(action, action)
     if isinstance(obj, Group):
-        what = "this group"
+        what = N_("this group")
     elif isinstance(obj, User):
-        what = "this person"
+        what = N_("this person")
         if action in ("manage_users", "export", "message", "batch_actions", "view_activity", "view_members"):
-            return "You don't have access to this person."
+            return N_("You don't have access to this person.")
     else:
-        what = _TENANT_WHAT.get(action, "this page")
+        what = _TENANT_WHAT.get(action, N_("this page"))
     if action not in REFUSALS:
-        return "You don't have access to this page."
-    return REFUSALS[action].format(what=what)
+        return N_("You don't have access to this page.")
+    return Message(REFUSALS[action], what=Message(what)) if "%(what)s" in REFUSALS[action] else REFUSALS[action]
 
 
 def require(rt: Runtime, principal: Principal, action: str, obj: Group | User | None = None) -> None:

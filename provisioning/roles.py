@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from provisioning.i18n import N_
+from provisioning.i18n import N_, Message
 
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
 SYSTEM, INSTITUTION, CONTEXT = "system", "institution", "context"
@@ -175,14 +175,20 @@ def admin_role_set(values: Iterable[Any]) -> tuple[str, ...]:
     Raises ValueError naming the entry that is not one: a context role can never make a tenant admin.
     """
     if isinstance(values, str) or not isinstance(values, Iterable):
-        raise ValueError("Must be a list of system or institution role URIs.")
+        raise ValueError(N_("Must be a list of system or institution role URIs."))
     found: list[str] = []
     for value in values:
         role = parse_role(value)
         if role is None or role.vocabulary == CONTEXT:
             raise ValueError(
-                f"{value!r} is not a system or institution role (LTI 1.3 A.2.1/A.2.2), such as "
-                f"{DEFAULT_ADMIN_ROLES[0]}; course roles never make a tenant admin."
+                Message(
+                    N_(
+                        "%(value)r is not a system or institution role (LTI 1.3 A.2.1/A.2.2), such as %(example)s; "
+                        "course roles never make a tenant admin."
+                    ),
+                    value=value,
+                    example=DEFAULT_ADMIN_ROLES[0],
+                )
             )
         if role.uri not in found:
             found.append(role.uri)

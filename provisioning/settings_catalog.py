@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from provisioning.i18n import N_, Message
 from provisioning.roles import DEFAULT_ADMIN_ROLES, admin_role_set
 from provisioning.text import text_problem
 
@@ -68,49 +69,55 @@ class SettingSpec:
 
 def _url(value: Any) -> str:
     if not isinstance(value, str):
-        raise ValueError("Must be an http(s) URL, as text.")
+        raise ValueError(N_("Must be an http(s) URL, as text."))
     value = value.strip()
     problem = text_problem(value)
     if problem:
-        raise ValueError(f"The URL {problem}.")
+        raise ValueError(Message(N_("The URL %(problem)s."), problem=problem))
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
-        raise ValueError("Must be an http(s) URL such as https://lms.example.edu/login.")
+        raise ValueError(N_("Must be an http(s) URL such as https://lms.example.edu/login."))
     if len(value) > URL_MAX:
-        raise ValueError(f"Must be at most {URL_MAX} characters.")
+        raise ValueError(Message(N_("Must be at most %(most)s characters."), most=URL_MAX))
     return value
 
 
 def _name(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError("Must be a non-empty text.")
+        raise ValueError(N_("Must be a non-empty text."))
     value = " ".join(value.split())  # one line: it becomes part of the From header
     problem = text_problem(value)
     if problem:
-        raise ValueError(f"The text {problem}.")
+        raise ValueError(Message(N_("The text %(problem)s."), problem=problem))
     if len(value) > NAME_MAX:
-        raise ValueError(f"Must be at most {NAME_MAX} characters.")
+        raise ValueError(Message(N_("Must be at most %(most)s characters."), most=NAME_MAX))
     return value
 
 
 def _language(value: Any) -> str:
     if not isinstance(value, str) or value.strip().lower() not in LANGUAGES:
-        raise ValueError(f"Must be one of {', '.join(LANGUAGES)}.")
+        raise ValueError(Message(N_("Must be one of %(choices)s."), choices=", ".join(LANGUAGES)))
     return value.strip().lower()
 
 
 def _permissions(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-        raise ValueError(f"Must be a list of: {', '.join(MANAGER_PERMISSIONS)}.")
+        raise ValueError(Message(N_("Must be a list of: %(choices)s."), choices=", ".join(MANAGER_PERMISSIONS)))
     unknown = [p for p in value if p not in MANAGER_PERMISSIONS]
     if unknown:
-        raise ValueError(f"Unknown permission {unknown[0]!r}; known: {', '.join(MANAGER_PERMISSIONS)}.")
+        raise ValueError(
+            Message(
+                N_("Unknown permission %(permission)r; known: %(choices)s."),
+                permission=unknown[0],
+                choices=", ".join(MANAGER_PERMISSIONS),
+            )
+        )
     return sorted(set(value), key=MANAGER_PERMISSIONS.index)
 
 
 def _roles(value: Any) -> list[str]:
     if not isinstance(value, list):
-        raise ValueError("Must be a list of system or institution role URIs.")
+        raise ValueError(N_("Must be a list of system or institution role URIs."))
     return list(admin_role_set(value))
 
 
@@ -223,18 +230,22 @@ def check_changes(changes: Mapping[str, Any], unset: list[str] | tuple[str, ...]
     for key, value in [*changes.items(), *((k, None) for k in unset)]:
         spec = BY_KEY.get(key)
         if spec is None:
-            errors[key] = [f"Unknown setting {key!r}; the settings are: {', '.join(KEYS)}."]
+            errors[key] = [
+                Message(N_("Unknown setting %(key)r; the settings are: %(choices)s."), key=key, choices=", ".join(KEYS))
+            ]
         elif spec.read_only or spec.check is None:
-            errors[key] = [f"{key} is read-only: the service's operator sets it."]
+            errors[key] = [Message(N_("%(key)s is read-only: the service's operator sets it."), key=key)]
         elif key in checked:
-            errors[key] = [f"{key} is both set and unset."]
+            errors[key] = [Message(N_("%(key)s is both set and unset."), key=key)]
         elif value is None:
             checked[key] = None
         else:
             try:
                 checked[key] = spec.check(value)
             except ValueError as exc:
-                errors[key] = [f"{key}: {exc}"]
+                errors[key] = [
+                    Message(N_("%(key)s: %(reason)s"), key=key, reason=exc.args[0] if exc.args else str(exc))
+                ]
     if errors:
         raise SettingErrors(errors)
     return checked

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_
 from provisioning.models import TenantRole, User
 from provisioning.models.tenant_role import ROLE_KEY_MAX
 from provisioning.settings_catalog import MANAGER_PERMISSIONS
@@ -153,7 +154,9 @@ def check_role(s: Session, tenant_id: int, value: object, field: str = "role") -
     role = find_role(s, tenant_id, value) if isinstance(value, str) else None
     if role is None:
         raise InvalidInput(
-            f"There is no role {value!r} in this tenant.", details={field: [unknown_role(s, tenant_id, value)]}
+            N_("There is no role %(role)r in this tenant."),
+            details={field: [unknown_role(s, tenant_id, value)]},
+            role=value,
         )
     return role.key
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from provisioning.errors import InvalidText
+from provisioning.i18n import N_, Message
 
 
 def first_bad_character(value: str) -> tuple[int, str] | None:
@@ -29,8 +30,8 @@ def first_bad_character(value: str) -> tuple[int, str] | None:
 
 def describe(char: str) -> str:
     if char == "\x00":
-        return "a NUL character (U+0000)"
-    return f"a lone UTF-16 surrogate (U+{ord(char):04X}, not a character)"
+        return N_("a NUL character (U+0000)")
+    return Message(N_("a lone UTF-16 surrogate (U+%(code)s, not a character)"), code=f"{ord(char):04X}")
 
 
 def shown(value: str, limit: int = 80) -> str:
@@ -49,7 +50,7 @@ def text_problem(value: str) -> str | None:
     if found is None:
         return None
     position, char = found
-    return f"contains {describe(char)} at position {position + 1}"
+    return Message(N_("contains %(what)s at position %(position)s"), what=describe(char), position=position + 1)
 
 
 def check_text(value: str, where: str, *, field: str | None = None) -> None:

@@ -90,8 +90,11 @@ def form_params(action: str, default_group_id: int | None = None) -> dict:
             default = str(default_group_id) if param.kind == "group" and default_group_id else ""
             params[name] = _form_id(request.form.get(name) or default, param)
         elif param.kind in ("language", "role") and not (request.form.get(name) or "").strip():
-            what = "a language" if param.kind == "language" else "a role"
-            raise InvalidInput(f"Choose {what} from the list.", details={param.label: [f"Choose {what}."]})
+            if param.kind == "language":
+                raise InvalidInput(
+                    _("Choose a language from the list."), details={param.label: [_("Choose a language.")]}
+                )
+            raise InvalidInput(_("Choose a role from the list."), details={param.label: [_("Choose a role.")]})
         else:
             params[name] = (request.form.get(name) or "").strip() or None
         if param.kind == "groups":

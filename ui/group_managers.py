@@ -7,6 +7,7 @@ from flask import redirect, render_template, request
 from flask_babel import lazy_gettext
 
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_
 from provisioning.services import group_managers, groups, users
 from provisioning.settings_catalog import MANAGER_PERMISSIONS
 from ui.blueprint import ID, bp, rule
@@ -43,8 +44,8 @@ def assign_manager(group_id: int):
     raw = request.form.get("user_id")
     if not raw:
         raise InvalidInput(
-            "Choose the person who will manage this group: search by name or email, then pick one.",
-            details={"person": ["Choose a person."]},
+            N_("Choose the person who will manage this group: search by name or email, then pick one."),
+            details={"person": [N_("Choose a person.")]},
         )
     user_id = form_int(raw, "person")
     chosen = [perm for perm in request.form.getlist("permissions") if perm in MANAGER_PERMISSIONS]

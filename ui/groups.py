@@ -15,7 +15,7 @@ from provisioning.models import GROUP_KINDS
 from provisioning.rules import editing
 from provisioning.services import courses, group_managers, groups
 from ui.blueprint import ID, bp, rule
-from ui.guard import actor, principal, rt, ui_url
+from ui.guard import actor, principal, rt, translated, ui_url
 from ui.rule_builder import added_row, builder_from_request, rule_problem
 
 POSITION = re.compile(r"Position (\d+):")
@@ -186,7 +186,12 @@ def rule_preview():
         message = ((exc.details or {}).get("rule") or [exc.message])[0]
         found = POSITION.search(message)
         return jsonify(
-            {"count": None, "sample": [], "error": exc.message, "position": int(found.group(1)) if found else None}
+            {
+                "count": None,
+                "sample": [],
+                "error": translated(exc.message),
+                "position": int(found.group(1)) if found else None,
+            }
         ), 400
     return jsonify(
         {

@@ -38,7 +38,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from provisioning import permissions
+from provisioning import i18n, permissions
 from provisioning.activity import Actor
 from provisioning.errors import (
     DomainError,
@@ -47,6 +47,7 @@ from provisioning.errors import (
     LimitExceeded,
     NotFound,
 )
+from provisioning.i18n import N_
 from provisioning.lti.registrations import frame_origins
 from provisioning.permissions import Principal, principal_for
 from provisioning.services import groups, ui_sessions, users
@@ -163,7 +164,9 @@ def form_int(raw: str | None, name: str) -> int:
     except ValueError:
         value = 0
     if not 1 <= value <= 2**63 - 1:
-        raise InvalidInput(f"{name} must be a whole number (an id).", details={name: ["Must be a whole number."]})
+        raise InvalidInput(
+            N_("%(name)s must be a whole number (an id)."), details={name: [N_("Must be a whole number.")]}, name=name
+        )
     return value
 
 
@@ -172,9 +175,10 @@ def wants_json() -> bool:
 
 
 def translated(text: Any) -> str:
-    """A message made elsewhere (the core's, marked with ``N_``) in the page's language, when the
-    catalogs have it; as it is otherwise (no placeholders are filled: it is already whole)."""
-    return get_translations().gettext(text) if isinstance(text, str) else str(text)
+    """A message made elsewhere (the core's, marked with ``N_``: a refusal, an upload's row error) in the
+    page's language when the catalogs have it, its values filled in; as it is otherwise.  Plain text:
+    Jinja escapes it, values included (provisioning/i18n.py, ``localize``)."""
+    return i18n.localize(text, get_translations().gettext)
 
 
 def format_size(num: Any) -> str:

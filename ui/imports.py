@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext
 from provisioning import permissions
 from provisioning.errors import Forbidden, InvalidInput, NotFound
 from provisioning.exports import csv_lines
+from provisioning.i18n import N_
 from provisioning.imports import edits, group_people, preview, report, scope, templates
 from provisioning.imports import people as people_list
 from provisioning.imports.apply import commit_import
@@ -124,7 +125,7 @@ def _import(import_id: int) -> int:
     """The tenant id, if the principal may see this import: admins any, others those they started."""
     tenant_id = _uploader()
     if principal().role != "admin" and preview.get_import(rt(), tenant_id, import_id).created_by != actor().name:
-        raise NotFound(f"No import with id {import_id}.")
+        raise NotFound(N_("No import with id %(import_id)s."), import_id=import_id)
     return tenant_id
 
 
@@ -145,7 +146,8 @@ def people_error(exc: InvalidInput) -> tuple[str, list[str]]:
     details = exc.details or {}
     if exc.message.startswith("The file is not a text file"):
         return _(
-            "This file can't be read as a spreadsheet. Save it as CSV (UTF-8), TXT or Excel (.xlsx) and upload it again."
+            "This file can't be read as a spreadsheet. Save it as CSV (UTF-8), TXT or Excel (.xlsx) and upload it "
+            "again."
         ), []
     if "column_mapping" in details:
         unknown = [m for m in details.get("file", [])]
@@ -156,25 +158,32 @@ def people_error(exc: InvalidInput) -> tuple[str, list[str]]:
             ),
             unknown,
         )
-    message = exc.message
-    for api_words, words in (
-        (
-            "give group_id (an existing group) or group_name (a new one)",
-            _("choose a group, or give a new group's name"),
-        ),
-        ("import into it with its group_id", _("choose it in the group list instead")),
-        ("with its group_id", _("by choosing it in the group list")),
-    ):
-        message = message.replace(api_words, str(words))
+    # The admin API's words name its fields (group_id); the page names what the person chooses.
+    ui_words = UI_WORDS.get(exc.template)
+    message = ui_words(**exc.values) if ui_words else translated(exc.message)
     listed = []
     for field_name, messages in details.items():
         label = FIELD_WORDS.get(field_name, field_name)
         listed += [
-            _("%(field)s: %(problem)s", field=label, problem=m)
+            _("%(field)s: %(problem)s", field=label, problem=translated(m))
             for m in messages
             if "_id" not in m and "format=" not in m
         ]
     return message, listed
+
+
+# A refusal worded for the admin API (by its template, provisioning/imports/formats), as the upload page says it.
+UI_WORDS = {
+    "A member list goes into a group: give group_id (an existing group) or group_name (a new one).": lambda: _(
+        "A member list goes into a group: choose a group, or give a new group's name."
+    ),
+    "A group named %(name)r already exists; import into it with its group_id.": lambda name: _(
+        "A group named %(name)s already exists; choose it in the group list instead.", name=repr(name)
+    ),
+    "A users file goes into an existing group: create the group first and give its group_id.": lambda: _(
+        "A users file goes into an existing group: create the group first, then choose it in the group list."
+    ),
+}
 
 
 def _upload_page(status: int = 200, **values):

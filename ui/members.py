@@ -121,7 +121,7 @@ def bulk_add_members(group_id: int):
     p = principal()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise InvalidInput("Choose the filled-in template to upload.", details={"file": ["Required."]})
+        raise InvalidInput(_("Choose the filled-in template to upload."), details={"file": [_("Required.")]})
     op = bulk_add.request_bulk_add(
         rt(),
         p.tenant_id,

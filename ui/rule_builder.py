@@ -21,7 +21,7 @@ from provisioning.rules.builder import Condition, Group
 from provisioning.services import groups
 from ui.batch import managed_group
 from ui.blueprint import ID, bp, rule
-from ui.guard import actor, principal, rt, ui_url
+from ui.guard import actor, principal, rt, translated, ui_url
 
 _KEY = re.compile(r"r((?:\.\d{1,3}){1,2})\.(field|op|value|value2|match)")
 MAX_ROWS = 100
@@ -124,10 +124,10 @@ def rule_problem(state: editing.BuilderState) -> str:
     if state.error is None:
         return gettext("Add a condition.")
     if state.error_condition:
-        return gettext("Condition %(n)s: %(message)s", n=state.error_condition, message=state.error)
+        return gettext("Condition %(n)s: %(message)s", n=state.error_condition, message=translated(state.error))
     if state.error_position is not None:
-        return gettext("Position %(n)s: %(message)s", n=state.error_position, message=state.error)
-    return state.error
+        return gettext("Position %(n)s: %(message)s", n=state.error_position, message=translated(state.error))
+    return translated(state.error)
 
 
 def added_row(after: Group | None, action: str) -> str | None:
@@ -153,8 +153,8 @@ def edit_rule(group_id: int):
     group = managed_group(group_id, "manage_group")
     if group.kind != "automatic":
         raise InvalidInput(
-            f"“{group.name}” is not an automatic group: its members are not chosen by a rule.",
-            details={"group": ["Only automatic groups have a rule."]},
+            gettext("“%(name)s” is not an automatic group: its members are not chosen by a rule.", name=group.name),
+            details={"group": [gettext("Only automatic groups have a rule.")]},
         )
     state, mode, action = builder_from_request(p.tenant_id, initial_text=group.rule or "")
     if request.method == "POST" and not action and request.form.get("diff_page"):

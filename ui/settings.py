@@ -11,6 +11,7 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import lazy_gettext
 
 from provisioning.errors import InvalidInput, NotFound
+from provisioning.i18n import N_, Message
 from provisioning.lti import registrations
 from provisioning.roles import ADMIN_ROLE_CHOICES, parse_role
 from provisioning.services import tenant_settings
@@ -101,6 +102,13 @@ def _form_changes() -> tuple[dict, list[str], dict]:
     return changes, unset, typed
 
 
+def _without_key(key: str, message: str) -> str:
+    """A settings message without its leading "key: " (the page names the field)."""
+    if isinstance(message, Message) and message.template == "%(key)s: %(reason)s":
+        return message.values["reason"]
+    return message.split(": ", 1)[1] if message.startswith(f"{key}: ") else message
+
+
 @bp.post("/settings")
 @rule("manage_settings")
 def settings_save():
@@ -111,7 +119,7 @@ def settings_save():
     except InvalidInput as exc:
         details = exc.details if isinstance(exc.details, dict) else {}
         # The catalog's sentences start with the setting's key ("join_url: Must be …"): the page names the field.
-        errors = {k: [m.split(": ", 1)[1] if m.startswith(f"{k}: ") else m for m in v] for k, v in details.items()}
+        errors = {k: [_without_key(k, m) for m in v] for k, v in details.items()}
         return _render(typed, errors, 400)
     return redirect(ui_url("ui.settings", saved=1))
 
@@ -126,7 +134,7 @@ def platform_revoke_confirm(registration_id: int):
         if r.id == registration_id
     ]
     if not found:  # another tenant's or none: as absent as a missing one
-        raise NotFound("No such LMS platform is registered.")
+        raise NotFound(N_("No such LMS platform is registered."))
     if found[0].revoked_at is not None:
         return redirect(ui_url("ui.settings", revoked=registration_id))
     return render_template(

@@ -27,6 +27,7 @@ from provisioning.chunking import next_size, timed
 from provisioning.db import id_in
 from provisioning.errors import Conflict, Forbidden, InvalidInput, NotFound
 from provisioning.filters.translate import InvalidFilter, compile_filter
+from provisioning.i18n import N_, Message
 from provisioning.models import ExportChunk, Membership, Operation, User
 from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.rules import definition as rules
@@ -58,7 +59,9 @@ def compile_user_filter(text: str, tenant_id: int):
     try:
         return compile_filter(text, "User", tenant_id)
     except InvalidFilter as exc:
-        raise InvalidInput(f"The filter is invalid: {exc}", details={"filter": [str(exc)]}) from None
+        raise InvalidInput(
+            N_("The filter is invalid: %(problem)s"), details={"filter": [str(exc)]}, problem=exc
+        ) from None
 
 
 def _selection(
@@ -71,17 +74,18 @@ def _selection(
     ]
     if len(given) != 1:
         raise InvalidInput(
-            "Select users with exactly one of user_ids, group_id or filter.",
-            details={"user_ids": ["Give exactly one of user_ids, group_id or filter."]},
+            N_("Select users with exactly one of user_ids, group_id or filter."),
+            details={"user_ids": [N_("Give exactly one of user_ids, group_id or filter.")]},
         )
     if user_ids is not None:
         ids = sorted({int(i) for i in user_ids})
         if not ids:
-            raise InvalidInput("user_ids is empty.", details={"user_ids": ["Select at least one user."]})
+            raise InvalidInput(N_("user_ids is empty."), details={"user_ids": [N_("Select at least one user.")]})
         if len(ids) > MAX_USER_IDS:
             raise InvalidInput(
-                f"At most {MAX_USER_IDS} user ids per batch action; select a group or a filter.",
-                details={"user_ids": [f"At most {MAX_USER_IDS} ids."]},
+                N_("At most %(most)s user ids per batch action; select a group or a filter."),
+                details={"user_ids": [Message(N_("At most %(most)s ids."), most=MAX_USER_IDS)]},
+                most=MAX_USER_IDS,
             )
         return {"user_ids": ids}, len(ids)
     if group_id is not None:
@@ -315,9 +319,13 @@ def export_lines(rt: Runtime, tenant_id: int, operation_id: int) -> Iterator[str
             or op.type != OPERATION_TYPE
             or (op.params or {}).get("action") != "export_csv"
         ):
-            raise NotFound(f"No export with operation id {operation_id}.")
+            raise NotFound(N_("No export with operation id %(operation_id)s."), operation_id=operation_id)
         if op.status != "succeeded":
-            raise Conflict(f"The export is {op.status}; it can be downloaded once it has succeeded.", field="status")
+            raise Conflict(
+                N_("The export is %(status)s; it can be downloaded once it has succeeded."),
+                field="status",
+                status=op.status,
+            )
         seqs = list(
             s.scalars(select(ExportChunk.seq).where(ExportChunk.operation_id == operation_id).order_by(ExportChunk.seq))
         )

@@ -38,7 +38,7 @@ def request_group_message(
     if not body or len(body) > 20000:
         errors["body"] = [N_("Required, at most 20000 characters.")]
     if errors:
-        raise InvalidInput("The message is incomplete.", details=errors)
+        raise InvalidInput(N_("The message is incomplete."), details=errors)
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id)
         total = s.scalar(select(func.count()).select_from(Membership).where(Membership.group_id == group.id))

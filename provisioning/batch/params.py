@@ -18,7 +18,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from provisioning.errors import Conflict, InvalidInput, NotFound
-from provisioning.i18n import N_
+from provisioning.i18n import N_, Message
 from provisioning.models import USER_ROLES, Enrollment, User
 from provisioning.roles import COURSE_MANAGER_ROLES
 from provisioning.store.groups import load_group
@@ -82,7 +82,7 @@ def _text(s: Session, tenant_id: int, param: Param, value: Any, errors: Errors) 
         errors[_key(param)] = [N_("Required: a non-empty text.")]
         return ""
     if param.max_length is not None and len(value) > param.max_length:
-        errors[_key(param)] = [f"At most {param.max_length} characters."]
+        errors[_key(param)] = [Message(N_("At most %(most)s characters."), most=param.max_length)]
     return value.strip()
 
 
@@ -107,7 +107,7 @@ def _hand_editable_group(s: Session, tenant_id: int, group_id: int, param: Param
     try:
         ensure_hand_editable(load_group(s, tenant_id, group_id))
     except NotFound:
-        errors.setdefault(_key(param), []).append(f"No group with id {group_id}.")
+        errors.setdefault(_key(param), []).append(Message(N_("No group with id %(group_id)s."), group_id=group_id))
     except Conflict as exc:  # an automatic group
         errors.setdefault(_key(param), []).append(exc.message)
 
@@ -169,7 +169,7 @@ def _manager(s: Session, tenant_id: int, param: Param, value: Any, errors: Error
         return None
     manager = s.scalar(select(User).where(User.id == manager_id, User.tenant_id == tenant_id))
     if manager is None:
-        errors[_key(param)] = [f"No user with id {manager_id}."]
+        errors[_key(param)] = [Message(N_("No user with id %(manager_id)s."), manager_id=manager_id)]
     elif manager.status == "deactivated" or not (
         manager.role in ("manager", "admin") or teaches(s, tenant_id, manager_id)
     ):
@@ -203,7 +203,7 @@ def validate(
     The clean params are meaningful only when there are no errors.
     """
     if not isinstance(params, dict):
-        raise InvalidInput("params must be an object.", details={"params": ["Must be an object."]})
+        raise InvalidInput(N_("params must be an object."), details={"params": [N_("Must be an object.")]})
     names = {p.name for p in declared}
     errors: Errors = {f"params.{k}": [f"Not a parameter of {action}."] for k in params if k not in names}
     clean: dict[str, Any] = {}

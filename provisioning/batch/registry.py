@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from provisioning.batch import steps
 from provisioning.batch.params import Param, validate
 from provisioning.errors import InvalidInput
-from provisioning.i18n import N_
+from provisioning.i18n import N_, Message
 from provisioning.models import Tenant
 from provisioning.services import invitations
 
@@ -198,7 +198,9 @@ def check_action(action: str) -> str:
     """``action`` if it names a batch action; otherwise a 400 naming the known ones."""
     if action not in ACTIONS:
         raise InvalidInput(
-            f"Unknown action {action!r}.", details={"action": [f"Must be one of {', '.join(sorted(ACTIONS))}."]}
+            N_("Unknown action %(action)r."),
+            details={"action": [Message(N_("Must be one of %(choices)s."), choices=", ".join(sorted(ACTIONS)))]},
+            action=action,
         )
     return action
 
@@ -209,7 +211,15 @@ def own_access_refusal(action: str, actor_user_id: int | None, user_ids: Any) ->
     channel whose actor is a user is covered; the batch job skips the actor in group and filter selections."""
     if actor_user_id is None or not ACTIONS[action].ends_own_access or actor_user_id not in set(user_ids):
         return None
-    return f"You may not {ACTIONS[action].label.lower()} yourself: it would end your own access."
+    return OWN_ACCESS[action]
+
+
+# The refusal of an action that would end the actor's own access, whole for each such action.
+OWN_ACCESS = {
+    "deactivate": N_("You may not deactivate yourself: it would end your own access."),
+    "delete": N_("You may not delete yourself: it would end your own access."),
+    "change_role": N_("You may not change role yourself: it would end your own access."),
+}
 
 
 def validate_params(s: Session, tenant_id: int, action: str, params: Any) -> dict[str, Any]:
@@ -222,5 +232,5 @@ def validate_params(s: Session, tenant_id: int, action: str, params: Any) -> dic
         except InvalidInput as exc:
             errors.update(exc.details)
     if errors:
-        raise InvalidInput(f"The params of {action} are invalid.", details=errors)
+        raise InvalidInput(N_("The params of %(action)s are invalid."), details=errors, action=action)
     return clean

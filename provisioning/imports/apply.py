@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor
 from provisioning.chunking import next_size, timed
 from provisioning.errors import Conflict, InvalidInput
+from provisioning.i18n import N_, Message
 from provisioning.imports.formats import FORMATS
 from provisioning.imports.preview import load_import, refresh_summary
 from provisioning.imports.validate import validate_staged
@@ -111,21 +112,36 @@ def commit_import(rt: Runtime, tenant_id: int, import_id: int, actor: Actor) -> 
     with rt.db.transaction() as s:
         imp = load_import(s, tenant_id, import_id, for_update=True)
         if imp.status != "previewed":
-            raise Conflict(f"Import {import_id} was already committed (operation {imp.operation_id}).", field="status")
+            raise Conflict(
+                N_("Import %(import_id)s was already committed (operation %(operation_id)s)."),
+                field="status",
+                import_id=import_id,
+                operation_id=imp.operation_id,
+            )
         validate_staged(s, imp, (imp.summary or {}).get("email_header"), duplicates=False)
         refresh_summary(s, imp, groups=False)
         summary = imp.summary
         if imp.all_or_nothing and summary["error_count"]:
             raise InvalidInput(
-                f"{summary['error_count']} row error(s) remain and all_or_nothing was asked, so nothing was applied. "
-                "Fix the file or exclude those rows (PATCH the import), then commit again.",
+                N_(
+                    "%(error_count)s row error(s) remain and all_or_nothing was asked, so nothing was applied. Fix the "
+                    "file or exclude those rows (PATCH the import), then commit again."
+                ),
                 details={
-                    "errors": [f"{summary['error_count']} row error(s); see GET /api/v1/imports/{import_id}/errors."]
+                    "errors": [
+                        Message(
+                            N_("%(error_count)s row error(s); see GET /api/v1/imports/%(import_id)s/errors."),
+                            error_count=summary["error_count"],
+                            import_id=import_id,
+                        )
+                    ]
                 },
+                error_count=summary["error_count"],
             )
         if not summary["entries_valid"]:
             raise InvalidInput(
-                "No row of this import can be applied.", details={"errors": ["Every row has an error or was excluded."]}
+                N_("No row of this import can be applied."),
+                details={"errors": [N_("Every row has an error or was excluded.")]},
             )
         FORMATS[imp.format].check_commit(s, imp, summary)
         op = start_operation(

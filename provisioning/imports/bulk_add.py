@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from provisioning.activity import Actor
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_
 from provisioning.identity_keys import identity_key
 from provisioning.imports.reading import read_table
 from provisioning.models import Operation, User
@@ -49,8 +50,8 @@ def read_addresses(stream: IO[bytes], filename: str | None) -> list[str]:
     col = email_column(table.header)
     if col is None:
         raise InvalidInput(
-            "The file has no email_address column: download the template, fill it in and upload it unchanged.",
-            details={"file": ["No email_address column."]},
+            N_("The file has no email_address column: download the template, fill it in and upload it unchanged."),
+            details={"file": [N_("No email_address column.")]},
         )
     emails: dict[str, str] = {}
     problems: list[str] = []
@@ -70,11 +71,16 @@ def read_addresses(stream: IO[bytes], filename: str | None) -> list[str]:
         emails.setdefault(identity_key(address), address)
     if problems:
         raise InvalidInput(
-            "Some rows have no usable email address, so nothing was changed. Correct them and upload the file again.",
+            N_(
+                "Some rows have no usable email address, so nothing was changed. Correct them and upload the file "
+                "again."
+            ),
             details={"file": problems[:100]},
         )
     if not emails:
-        raise InvalidInput("The file lists nobody: add one email address per row.", details={"file": ["No rows."]})
+        raise InvalidInput(
+            N_("The file lists nobody: add one email address per row."), details={"file": [N_("No rows.")]}
+        )
     return list(emails.values())
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.db import affected, id_in
 from provisioning.errors import Conflict, InvalidInput
+from provisioning.i18n import N_, Message
 from provisioning.identity_keys import identity_key
 from provisioning.imports.formats import FORMATS
 from provisioning.imports.preview import load_import, refresh_summary
@@ -20,7 +21,7 @@ from provisioning.imports.validate import validate_staged
 from provisioning.models.imports import Import, ImportRow
 from provisioning.runtime import Runtime
 
-EXCLUDED = "Excluded from the import before commit."
+EXCLUDED = N_("Excluded from the import before commit.")
 
 
 def update_import(rt: Runtime, tenant_id: int, import_id: int, changes: dict[str, Any], actor: Actor) -> Import:
@@ -29,7 +30,11 @@ def update_import(rt: Runtime, tenant_id: int, import_id: int, changes: dict[str
     with rt.db.transaction() as s:
         imp = load_import(s, tenant_id, import_id, for_update=True)
         if imp.status != "previewed":
-            raise Conflict(f"Import {import_id} was already committed; it can't be edited.", field="status")
+            raise Conflict(
+                N_("Import %(import_id)s was already committed; it can't be edited."),
+                field="status",
+                import_id=import_id,
+            )
         problems: dict[str, list[str]] = {}
         for old, new in (changes.get("rename_groups") or {}).items():
             _rename(s, imp, old, new, problems)
@@ -61,7 +66,7 @@ def update_import(rt: Runtime, tenant_id: int, import_id: int, changes: dict[str
         if problems:
             # Every edit names something the preview has, or none is made: a typo must not pass as done.
             raise InvalidInput(
-                "Some edits name groups, people or rows that are not in this import; nothing was changed.",
+                N_("Some edits name groups, people or rows that are not in this import; nothing was changed."),
                 details=problems,
             )
         validate_staged(s, imp, (imp.summary or {}).get("email_header"))
@@ -83,8 +88,18 @@ def _check_rows_exist(s: Session, imp: Import, rows: list[int]) -> None:
     first, last = s.execute(
         select(func.min(ImportRow.row_no), func.max(ImportRow.row_no)).where(ImportRow.import_id == imp.id)
     ).one()
-    shown = ", ".join(str(r) for r in missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
-    message = f"Row(s) {shown} are not rows of this preview (its data rows are {first} to {last}); nothing was changed."
+    rows_ = ", ".join(str(r) for r in missing[:20])
+    if len(missing) > 20:
+        template = N_(
+            "Row(s) %(rows)s and %(more)s more are not rows of this preview (its data rows are %(first)s to %(last)s); "
+            "nothing was changed."
+        )
+    else:
+        template = N_(
+            "Row(s) %(rows)s are not rows of this preview (its data rows are %(first)s to %(last)s); nothing was "
+            "changed."
+        )
+    message = Message(template, rows=rows_, more=len(missing) - 20, first=first, last=last)
     raise InvalidInput(message, details={"exclude_rows": [message]})
 
 

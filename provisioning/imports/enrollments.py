@@ -13,8 +13,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
+from provisioning.i18n import N_
 from provisioning.imports.events import record_events, reevaluate_rules
-from provisioning.imports.marks import mark_rows, mark_staged, user_gone
+from provisioning.imports.marks import mark_rows, mark_staged, sql_sentence, user_gone
 from provisioning.mail import trigger_events
 from provisioning.models import Course, Enrollment, User, utcnow
 from provisioning.models.imports import Import, ImportRow
@@ -39,7 +40,7 @@ def validate_enrollments(s: Session, imp: Import) -> None:
         s,
         imp,
         and_(ImportRow.email.is_not(None), gone),
-        "No user of this tenant has this email.",
+        N_("No user of this tenant has this email."),
         (imp.summary or {}).get("email_header"),
         ImportRow.email,
     )
@@ -47,7 +48,7 @@ def validate_enrollments(s: Session, imp: Import) -> None:
         s,
         imp,
         and_(ImportRow.email.is_(None), gone),
-        literal("No user of this tenant has id ") + cast(ImportRow.user_id, String) + ".",
+        sql_sentence(N_("No user of this tenant has id %(id)s."), id=ImportRow.user_id),
         columns.get("user_id"),
         cast(ImportRow.user_id, String),
     )
@@ -55,7 +56,7 @@ def validate_enrollments(s: Session, imp: Import) -> None:
         s,
         imp,
         ~_course_exists(imp.tenant_id),
-        "No course of this tenant has this external id.",
+        N_("No course of this tenant has this external id."),
         columns.get("course"),
         ImportRow.course_ref,
     )
@@ -80,7 +81,7 @@ def apply_enrollments_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int
         .scalar_subquery()
         .is_not(None)
     )
-    skipped = mark_rows(s, and_(chunk, same), "skipped", "Unchanged: already enrolled with this role and status.")
+    skipped = mark_rows(s, and_(chunk, same), "skipped", N_("Unchanged: already enrolled with this role and status."))
     now = utcnow()
     before = trigger_events.completed_before(
         s,
@@ -121,8 +122,10 @@ def apply_enrollments_chunk(rt: Runtime, s: Session, imp: Import, chunk, ok: int
     saved = s.execute(stmt.returning(table.c.user_id, table.c.course_id, table.c.status)).all()
     errors = 0
     if len(saved) < ok - skipped:  # their user or course went away since the preview
-        errors = mark_rows(s, and_(chunk, user_gone(t)), "error", "Not applied: the user no longer exists.")
-        errors += mark_rows(s, and_(chunk, ~_course_exists(t)), "error", "Not applied: the course no longer exists.")
+        errors = mark_rows(s, and_(chunk, user_gone(t)), "error", N_("Not applied: the user no longer exists."))
+        errors += mark_rows(
+            s, and_(chunk, ~_course_exists(t)), "error", N_("Not applied: the course no longer exists.")
+        )
     if saved:
         # Automatic notifications: new enrollments, and enrollments completed by this chunk (once each).
         saved_users = sorted({u for u, _, _ in saved})

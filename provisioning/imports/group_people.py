@@ -22,6 +22,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_
 from provisioning.imports.formats import FORMATS
 from provisioning.imports.preview import load_import
 from provisioning.models import Group, Membership, User
@@ -61,7 +62,7 @@ def group_people(
     Only membership formats have groups; any other import gives an empty list.
     """
     if limit < 1:
-        raise InvalidInput("limit must be at least 1.", details={"limit": ["At least 1."]})
+        raise InvalidInput(N_("limit must be at least 1."), details={"limit": [N_("At least 1.")]})
     with rt.db.read() as s:
         imp = load_import(s, tenant_id, import_id)
         if not FORMATS[imp.format].replaces_members:

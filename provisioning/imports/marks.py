@@ -5,14 +5,29 @@ Shared by every format's validation (:mod:`provisioning.imports.validate`, and
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, or_, select, update
+from sqlalchemy import ColumnElement, String, case, cast, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.db import affected
+from provisioning.i18n import N_
 from provisioning.models import User
 from provisioning.models.imports import ImportRow
+
+
+def sql_sentence(template: str, **values: Any) -> ColumnElement[str]:
+    """A row message made by the database in a set-based UPDATE: ``template`` (marked with ``N_``) with each
+    ``%(name)s`` filled from ``values`` (a SQL expression, or text).  It is stored as English text, as every
+    row message is; the UI recognises its template and says it in the page's language (provisioning/i18n.py)."""
+    pieces = re.split(r"%\((\w+)\)s", template)
+    sentence: ColumnElement[str] = literal(pieces[0], String)
+    for name, after in zip(pieces[1::2], pieces[2::2], strict=True):
+        value = values[name]
+        sentence = sentence + (literal(value, String) if isinstance(value, str) else cast(value, String))
+        sentence = sentence + literal(after, String)
+    return sentence
 
 
 def mark_staged(
@@ -61,7 +76,7 @@ def mark_rows(s: Session, where, status: str, message: str) -> int:
 
 # Said alike of an unknown email and of a user outside a group manager's scope: an upload must not
 # tell a manager which emails exist in the tenant (OWASP ASVS V3.2 / account enumeration).
-OUT_OF_SCOPE = "No one you manage has this email or id: list only people of your groups or shared with you."
+OUT_OF_SCOPE = N_("No one you manage has this email or id: list only people of your groups or shared with you.")
 
 
 def mark_out_of_scope(s: Session, import_id: int, within, email_header: str | None, id_header: str | None) -> None:

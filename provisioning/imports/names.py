@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
+from provisioning.i18n import N_
 from provisioning.imports.events import record_events, reevaluate_rules
 from provisioning.imports.users_apply import update_users_from_rows
 from provisioning.models import User, utcnow
@@ -24,7 +25,7 @@ from provisioning.models.imports import Import, ImportRow
 from provisioning.runtime import Runtime
 
 UPDATE, IGNORED = "update", "ignored"
-IGNORED_NOTICE = (
+IGNORED_NOTICE = N_(
     "The file's first and last names are not applied: only administrators change people's names. "
     "The memberships are imported."
 )

@@ -13,6 +13,7 @@ from sqlalchemy import and_, literal, select
 from sqlalchemy.orm import Session
 
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_, Message
 from provisioning.imports.preview import load_import
 from provisioning.models import Membership, User
 from provisioning.models.imports import ImportRow
@@ -28,7 +29,11 @@ def list_people(
 ) -> Page[Any]:
     """A page of the people an import names (not the rows in error), with whether each is new."""
     if kind not in KINDS:
-        raise InvalidInput(f"Unknown kind {kind!r}.", details={"kind": [f"Must be one of {', '.join(KINDS)}."]})
+        raise InvalidInput(
+            N_("Unknown kind %(kind)r."),
+            details={"kind": [Message(N_("Must be one of %(choices)s."), choices=", ".join(KINDS))]},
+            kind=kind,
+        )
     with rt.db.read() as s:
         imp = load_import(s, tenant_id, import_id)
         stmt = _people(s, imp, kind)

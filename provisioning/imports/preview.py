@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
 from provisioning.errors import Forbidden, InvalidInput, NotFound
+from provisioning.i18n import N_, Message
 from provisioning.imports import formats
 from provisioning.imports.marks import mark_out_of_scope
 from provisioning.imports.names import IGNORED, IGNORED_NOTICE, UPDATE
@@ -42,7 +43,7 @@ class ImportOptions:
     column_mapping: dict[str, Any] = field(default_factory=dict)
 
 
-USERS_FILE_REFUSAL = (
+USERS_FILE_REFUSAL = N_(
     "A file of users (without groups) changes people across the whole organisation; "
     "only administrators may upload it. Upload a file that lists your groups."
 )
@@ -91,17 +92,30 @@ def create_import(
         except InvalidInput as exc:
             if table.header_found:
                 raise
-            where = "of any sheet" if table.sheet is not None else "of the file"
+            template = (
+                N_(
+                    "No header row was found in the first %(rows)s rows of any sheet; the first filled row "
+                    "(%(first_row)s) was taken for it. %(reason)s"
+                )
+                if table.sheet is not None
+                else N_(
+                    "No header row was found in the first %(rows)s rows of the file; the first filled row "
+                    "(%(first_row)s) was taken for it. %(reason)s"
+                )
+            )
             raise InvalidInput(
-                f"No header row was found in the first {HEADER_SCAN} rows {where}; "
-                f"the first filled row ({table.where()}) was taken for it. {exc.message}",
+                template,
                 details=exc.details,
+                rows=HEADER_SCAN,
+                first_row=table.where(),
+                reason=exc.message,
             ) from exc
         format_ = formats.FORMATS[fmt]
         if options.mode == "replace" and not format_.replaces_members:
             raise InvalidInput(
-                f"Mode replace applies to group memberships, not to the {fmt} format.",
-                details={"mode": [f"Use add with the {fmt} format."]},
+                N_("Mode replace applies to group memberships, not to the %(fmt)s format."),
+                details={"mode": [Message(N_("Use add with the %(fmt)s format."), fmt=fmt)]},
+                fmt=fmt,
             )
         imp = Import(
             tenant_id=tenant_id,
@@ -123,13 +137,17 @@ def create_import(
         imp.row_count = counter["rows"]
         analyze_stale(s, "import_rows")
         if imp.row_count == 0:
-            raise InvalidInput("The file has a header but no data rows.", details={"file": ["No data rows."]})
+            raise InvalidInput(N_("The file has a header but no data rows."), details={"file": [N_("No data rows.")]})
         email_header = (
             layout.header[layout.email_col]
             if layout.email_col is not None
             else (layout.header[layout.email_cols[0]] if layout.email_cols else None)
         )
-        above = [f"The header row is {table.where()}; the rows above it were not read."] if table.header_row > 1 else []
+        above = (
+            [Message(N_("The header row is %(where)s; the rows above it were not read."), where=table.where())]
+            if table.header_row > 1
+            else []
+        )
         names = names_notices(format_, layout, managed=users_within is not None)
         imp.summary = {
             "names": IGNORED if users_within is not None else UPDATE,
@@ -165,21 +183,27 @@ def names_notices(format_: formats.ImportFormat, layout: formats.Layout, *, mana
 
 def _check_options(options: ImportOptions) -> None:
     if options.mode not in IMPORT_MODES:
-        raise InvalidInput(f"Unknown mode {options.mode!r}.", details={"mode": ["Must be add or replace."]})
+        raise InvalidInput(
+            N_("Unknown mode %(mode)r."), details={"mode": [N_("Must be add or replace.")]}, mode=options.mode
+        )
     if options.group_id and options.group_name:
         raise InvalidInput(
-            "Give group_id or group_name, not both.", details={"group_name": ["Give one of group_id, group_name."]}
+            N_("Give group_id or group_name, not both."),
+            details={"group_name": [N_("Give one of group_id, group_name.")]},
         )
     if options.group_name is not None and not (0 < len(options.group_name.strip()) <= 400):
         raise InvalidInput(
-            "The new group's name must have 1 to 400 characters.", details={"group_name": ["1 to 400 characters."]}
+            N_("The new group's name must have 1 to 400 characters."),
+            details={"group_name": [N_("1 to 400 characters.")]},
         )
     chosen = formats.FORMATS.get(options.format)
     takes_group = options.format == "auto" or (chosen is not None and chosen.takes_group_target)
     if not takes_group and (options.group_id or options.group_name):
         raise InvalidInput(
-            "group_id and group_name only apply to the members format (and group_id to the users format: bulk add).",
-            details={"group_id": ["Only with format=members or format=users."]},
+            N_(
+                "group_id and group_name only apply to the members format (and group_id to the users format: bulk add)."
+            ),
+            details={"group_id": [N_("Only with format=members or format=users.")]},
         )
 
 
@@ -224,7 +248,7 @@ def load_import(s: Session, tenant_id: int, import_id: int, *, for_update: bool 
     stmt = select(Import).where(Import.id == import_id, Import.tenant_id == tenant_id)
     imp = s.scalar(stmt.with_for_update() if for_update else stmt) if isinstance(import_id, int) else None
     if imp is None:
-        raise NotFound(f"No import with id {import_id}.")
+        raise NotFound(N_("No import with id %(import_id)s."), import_id=import_id)
     return imp
 
 

@@ -32,6 +32,7 @@ from provisioning.errors import InvalidInput, LimitExceeded
 from provisioning.exports import (
     FORMULA_STARTS,  # exports prefix these with "'"; imports drop the prefix
 )
+from provisioning.i18n import N_, Message
 from provisioning.text import shown, text_problem
 
 SAMPLE_BYTES = 1024 * 1024
@@ -66,8 +67,9 @@ class Table:
 
     def where(self) -> str:
         """Where the header was found, in words."""
-        row = f"row {self.header_row}"
-        return f"{row} of the sheet {self.sheet!r}" if self.sheet is not None else row
+        if self.sheet is not None:
+            return Message(N_("row %(row)s of the sheet %(sheet)r"), row=self.header_row, sheet=self.sheet)
+        return Message(N_("row %(row)s"), row=self.header_row)
 
 
 def find_header(rows: list[list[str]], is_header: HeaderTest | None) -> int | None:
@@ -107,13 +109,13 @@ def read_table(stream: IO[bytes], filename: str | None, *, max_rows: int, is_hea
     name = (filename or "").lower()
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise InvalidInput(
-            "This is an old Excel .xls file, which can't be read. Save it as .xlsx or CSV.",
-            details={"file": ["Save the file as .xlsx or CSV (comma or semicolon separated)."]},
+            N_("This is an old Excel .xls file, which can't be read. Save it as .xlsx or CSV."),
+            details={"file": [N_("Save the file as .xlsx or CSV (comma or semicolon separated).")]},
         )
     if head.startswith(b"PK\x03\x04") or name.endswith((".xlsx", ".xlsm")):
         return _read_xlsx(stream, max_rows=max_rows, is_header=is_header)
     if not head.strip():
-        raise InvalidInput("The file is empty.", details={"file": ["The file is empty."]})
+        raise InvalidInput(N_("The file is empty."), details={"file": [N_("The file is empty.")]})
     encoding = detect_encoding(head)
     return _read_delimited(stream, encoding, max_rows=max_rows, is_header=is_header)
 
@@ -153,8 +155,8 @@ def detect_encoding(sample: bytes) -> str:
     best = charset_normalizer.from_bytes(sample).best()
     if best is None:
         raise InvalidInput(
-            "The file is not a text file we can read. Upload CSV, TXT or XLSX.",
-            details={"file": ["Could not determine the file's text encoding; save it as UTF-8 CSV."]},
+            N_("The file is not a text file we can read. Upload CSV, TXT or XLSX."),
+            details={"file": [N_("Could not determine the file's text encoding; save it as UTF-8 CSV.")]},
         )
     return best.encoding
 
@@ -196,7 +198,7 @@ def _read_delimited(stream: IO[bytes], encoding: str, *, max_rows: int, is_heade
         header = next(reader)
     except (StopIteration, csv.Error) as exc:
         raise InvalidInput(
-            "The file has no header row.", details={"file": ["The first row must be the header."]}
+            N_("The file has no header row."), details={"file": [N_("The first row must be the header.")]}
         ) from exc
     header = checked_header([clean_cell(h) for h in header])
     lead = leading_blanks(header)
@@ -218,8 +220,13 @@ def checked_header(header: list[str]) -> list[str]:
         problem = text_problem(name)
         if problem is not None:
             raise InvalidInput(
-                f"The header row's column {column} ({shown(name)!r}) {problem}. Save the file as UTF-8 CSV or XLSX.",
-                details={"file": [f"Header column {column} {problem}."]},
+                N_("The header row's column %(column)s (%(name)r) %(problem)s. Save the file as UTF-8 CSV or XLSX."),
+                details={
+                    "file": [Message(N_("Header column %(column)s %(problem)s."), column=column, problem=problem)]
+                },
+                column=column,
+                name=shown(name),
+                problem=problem,
             )
     return header
 
@@ -266,7 +273,10 @@ def _csv_rows(reader, encoding: str, max_rows: int, *, header_row: int, lead: in
             raise _decode_error(encoding, row_no + 1) from exc
         except csv.Error as exc:
             raise InvalidInput(
-                f"Row {row_no + 1} can't be read: {exc}.", details={f"row {row_no + 1}": [str(exc)]}
+                N_("Row %(row)s can't be read: %(problem)s."),
+                details={f"row {row_no + 1}": [str(exc)]},
+                row=row_no + 1,
+                problem=exc,
             ) from exc
         row_no += 1
         yield row_no, [clean_cell(c) for c in cells[lead:]]
@@ -275,16 +285,21 @@ def _csv_rows(reader, encoding: str, max_rows: int, *, header_row: int, lead: in
 
 def _decode_error(encoding: str, row_no: int) -> InvalidInput:
     return InvalidInput(
-        f"The file is not valid {encoding} text near row {row_no}. Save it as UTF-8 CSV.",
-        details={"file": [f"Could not decode row {row_no} as {encoding}."]},
+        N_("The file is not valid %(encoding)s text near row %(row_no)s. Save it as UTF-8 CSV."),
+        details={
+            "file": [Message(N_("Could not decode row %(row_no)s as %(encoding)s."), row_no=row_no, encoding=encoding)]
+        },
+        encoding=encoding,
+        row_no=row_no,
     )
 
 
 def check_row_limit(data_rows: int, max_rows: int) -> None:
     if data_rows > max_rows:
         raise LimitExceeded(
-            f"The file has more than {max_rows:,} rows, the most one import may have. Split it into smaller files.",
+            N_("The file has more than %(max_rows)s rows, the most one import may have. Split it into smaller files."),
             limit="rows",
+            max_rows=f"{max_rows:,}",
         )
 
 
@@ -298,8 +313,8 @@ def check_zip_bomb(stream: IO[bytes]) -> None:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
         raise InvalidInput(
-            "The file is not a valid .xlsx workbook.",
-            details={"file": ["Not a valid .xlsx file (the archive can't be opened)."]},
+            N_("The file is not a valid .xlsx workbook."),
+            details={"file": [N_("Not a valid .xlsx file (the archive can't be opened).")]},
         ) from exc
     finally:
         stream.seek(0)
@@ -308,9 +323,13 @@ def check_zip_bomb(stream: IO[bytes]) -> None:
     worst = max((i.file_size / max(i.compress_size, 1) for i in infos if i.file_size > 1024 * 1024), default=0)
     if total > XLSX_MAX_UNCOMPRESSED or worst > XLSX_MAX_RATIO or total / compressed > XLSX_MAX_RATIO:
         raise InvalidInput(
-            f"The .xlsx file expands to {total / 1024 / 1024:,.0f} MB ({total / compressed:,.0f}x its size); "
-            "it was refused as a possible zip bomb. Save it as CSV instead.",
-            details={"file": ["Refused: the workbook expands too much to be a real spreadsheet."]},
+            N_(
+                "The .xlsx file expands to %(size)s MB (%(ratio)sx its size); it was refused as a possible zip bomb. "
+                "Save it as CSV instead."
+            ),
+            details={"file": [N_("Refused: the workbook expands too much to be a real spreadsheet.")]},
+            size=f"{total / 1024 / 1024:,.0f}",
+            ratio=f"{total / compressed:,.0f}",
         )
 
 
@@ -322,11 +341,13 @@ def _read_xlsx(stream: IO[bytes], *, max_rows: int, is_header: HeaderTest | None
         workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise InvalidInput(
-            "The file is not a valid .xlsx workbook.",
-            details={"file": [f"Could not open the workbook ({type(exc).__name__})."]},
+            N_("The file is not a valid .xlsx workbook."),
+            details={"file": [Message(N_("Could not open the workbook (%(kind)s)."), kind=type(exc).__name__)]},
         ) from exc
     if not workbook.worksheets:
-        raise InvalidInput("The .xlsx workbook has no worksheet.", details={"file": ["The workbook has no sheet."]})
+        raise InvalidInput(
+            N_("The .xlsx workbook has no worksheet."), details={"file": [N_("The workbook has no sheet.")]}
+        )
     chosen, found = None, None
     for sheet in workbook.worksheets:  # the first sheet whose first rows hold a header the formats know
         rows = sheet.iter_rows(values_only=True)
@@ -345,17 +366,21 @@ def _read_xlsx(stream: IO[bytes], *, max_rows: int, is_header: HeaderTest | None
     sheet, rows, scanned, at = chosen
     if not scanned:
         workbook.close()
-        raise InvalidInput("The workbook's first sheet is empty.", details={"file": ["No header row."]})
+        raise InvalidInput(N_("The workbook's first sheet is empty."), details={"file": [N_("No header row.")]})
     header = checked_header(list(scanned[at]))
     lead = leading_blanks(header)
     header = header[lead:]
     while header and not header[-1]:
         header.pop()
-    warnings = []
+    warnings: list[str] = []
     if len(workbook.worksheets) > 1:
         others = [w.title for w in workbook.worksheets if w is not sheet]
         warnings.append(
-            f"Only the sheet {sheet.title!r} was read; the other sheets ({', '.join(repr(t) for t in others)}) were not."
+            Message(
+                N_("Only the sheet %(sheet)r was read; the other sheets (%(others)s) were not."),
+                sheet=sheet.title,
+                others=", ".join(repr(t) for t in others),
+            )
         )
     # The rows after the header: those already scanned, then the rest of the sheet, streamed.
     rest = itertools.chain(scanned[at + 1 :], ([clean_cell(_cell_text(v)) for v in values] for values in rows))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from provisioning.errors import NotFound
 from provisioning.exports import XLSX_MIMETYPE, csv_lines, xlsx_file
+from provisioning.i18n import N_
 from provisioning.imports.formats import FORMATS
 
 # Templates that are not a format's own: "bulk-add-members" is a users file (read by the users format)
@@ -23,7 +24,12 @@ def template(name: str, extension: str) -> tuple[bytes, str]:
     """The template file of ``name`` as (content, mimetype); extension csv or xlsx."""
     names = [*FORMATS, *EXTRA_TEMPLATES]
     if name not in names or extension not in ("csv", "xlsx"):
-        raise NotFound(f"No template {name}.{extension}; templates: {', '.join(names)}; types: csv, xlsx.")
+        raise NotFound(
+            N_("No template %(name)s.%(extension)s; templates: %(templates)s; types: csv, xlsx."),
+            name=name,
+            extension=extension,
+            templates=", ".join(names),
+        )
     if name in EXTRA_TEMPLATES:
         example_header, example_rows = EXTRA_TEMPLATES[name]
     else:

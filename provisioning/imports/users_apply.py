@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from provisioning.activity import Actor
 from provisioning.db import id_in
 from provisioning.errors import LimitExceeded
+from provisioning.i18n import N_, Message
 from provisioning.imports.events import record_events, reevaluate_rules
 from provisioning.imports.inserts import insert_from
 from provisioning.imports.marks import mark_rows, same_email, user_gone
@@ -39,9 +40,15 @@ def check_seats_for(s: Session, imp: Import, adding: int) -> None:
         limit = s.scalar(select(Tenant.seat_limit).where(Tenant.id == imp.tenant_id)) or 0  # set: check_seats refused
         used = count_seats(s, imp.tenant_id)
         raise LimitExceeded(
-            f"This import would create {adding} users, but the tenant uses {used} of its {limit} "
-            f"seats ({max(limit - used, 0)} left). Exclude rows or raise the seat limit.",
+            N_(
+                "This import would create %(adding)s users, but the tenant uses %(used)s of its %(seats)s seats "
+                "(%(left)s left). Exclude rows or raise the seat limit."
+            ),
             limit="seats",
+            adding=adding,
+            used=used,
+            seats=limit,
+            left=max(limit - used, 0),
         ) from exc
 
 
@@ -79,7 +86,7 @@ def apply_users_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor)
             s,
             and_(chunk, rows.c.user_id.is_not(None), same),
             "skipped",
-            "Unchanged: the user already has these values.",
+            N_("Unchanged: the user already has these values."),
         )
         updated = _update_existing(s, imp, chunk, merged, differs, now)
         settle_user_sessions(s, imp.tenant_id, updated)  # a row that changed a role ends that user's UI sessions
@@ -88,14 +95,19 @@ def apply_users_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor)
                 s,
                 and_(chunk, rows.c.user_id.is_not(None), user_gone(imp.tenant_id)),
                 "error",
-                "Not updated: the user was deleted since the preview.",
+                N_("Not updated: the user was deleted since the preview."),
             )
     created: list[tuple[int, str]] = []
     if new:
         try:
             check_seats_for(s, imp, new)
         except LimitExceeded as exc:
-            errors += mark_rows(s, and_(chunk, rows.c.user_id.is_(None)), "error", f"Not created: {exc.message}")
+            errors += mark_rows(
+                s,
+                and_(chunk, rows.c.user_id.is_(None)),
+                "error",
+                Message(N_("Not created: %(reason)s"), reason=exc.message),
+            )
         else:
             created = _insert_users(s, imp, chunk, now)
             if len(created) < new:
@@ -108,7 +120,7 @@ def apply_users_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor)
                     s,
                     and_(chunk, rows.c.user_id.is_(None), ~made),
                     "error",
-                    "Not created: another user has this username or email.",
+                    N_("Not created: another user has this username or email."),
                 )
     record_events(s, imp, actor, "user.updated", "user", updated)
     record_events(

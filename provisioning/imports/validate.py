@@ -9,12 +9,14 @@ belongs to the format (:mod:`provisioning.imports.formats`); this module only ru
 
 from __future__ import annotations
 
-from sqlalchemy import String, cast, func, literal, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from provisioning.i18n import N_, Message
 from provisioning.imports.formats import FORMATS, Layout
 from provisioning.imports.formats.entries import MAX_LENGTH, Entry, error
 from provisioning.imports.formats.memberships import UNKNOWN_EMAIL
+from provisioning.imports.marks import sql_sentence
 from provisioning.models.imports import Import, ImportRow
 from provisioning.text import describe, first_bad_character, shown, text_problem
 
@@ -44,11 +46,25 @@ def _text_error(layout: Layout, row_no: int, cells: list[str]) -> Entry | None:
             continue
         column = layout.header[index] if index < len(layout.header) else f"column {index + 1}"
         char = found[1]
+        what: str
         if "\udc80" <= char <= "\udcff":  # surrogateescape's stand-in for an undecodable byte
-            what = f"a byte (0x{ord(char) - 0xDC00:02X}) the file's encoding can't decode; save the file as UTF-8"
+            what = Message(
+                N_("a byte (0x%(byte)s) the file's encoding can't decode; save the file as UTF-8"),
+                byte=f"{ord(char) - 0xDC00:02X}",
+            )
         else:
             what = describe(char)
-        return error(row_no, column, shown(cell, 500), f"Row {row_no}, column {column!r}: the cell contains {what}.")
+        return error(
+            row_no,
+            column,
+            shown(cell, 500),
+            Message(
+                N_("Row %(row_no)s, column %(column)r: the cell contains %(what)s."),
+                row_no=row_no,
+                column=column,
+                what=what,
+            ),
+        )
     return None
 
 
@@ -61,8 +77,15 @@ def _shape_error(layout: Layout, row_no: int, cells: list[str]) -> Entry | None:
             row_no,
             None,
             ", ".join(extra)[:500],
-            f"Row {row_no} has {len(cells)} cells but the header has {layout.width}; "
-            "a value is outside every column (a stray delimiter or an unquoted field?).",
+            Message(
+                N_(
+                    "Row %(row_no)s has %(cells)s cells but the header has %(width)s; a value is outside every column "
+                    "(a stray delimiter or an unquoted field?)."
+                ),
+                row_no=row_no,
+                cells=len(cells),
+                width=layout.width,
+            ),
         )
     repeated = layout.group_cols or layout.email_cols
     # Rows of the user- and group-based formats may stop after their last Groupname/Email.
@@ -72,7 +95,12 @@ def _shape_error(layout: Layout, row_no: int, cells: list[str]) -> Entry | None:
             row_no,
             None,
             None,
-            f"Row {row_no} has {len(cells)} cells but the header has {layout.width}; a delimiter is missing.",
+            Message(
+                N_("Row %(row_no)s has %(cells)s cells but the header has %(width)s; a delimiter is missing."),
+                row_no=row_no,
+                cells=len(cells),
+                width=layout.width,
+            ),
         )
     return None
 
@@ -122,7 +150,9 @@ def _mark_duplicates(s: Session, imp: Import) -> None:
             .values(
                 status="error",
                 value=value,
-                message=literal(f"Duplicate: {what} is already on row ") + cast(ranked.c.first_row, String) + ".",
+                message=sql_sentence(
+                    N_("Duplicate: %(what)s is already on row %(row)s."), what=what, row=ranked.c.first_row
+                ),
             )
             .execution_options(synchronize_session=False)
         )

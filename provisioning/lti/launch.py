@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.db import affected, insert_ignoring_conflicts
 from provisioning.errors import Forbidden, NotFound
-from provisioning.i18n import language_tag
+from provisioning.i18n import N_, language_tag
 from provisioning.identity_keys import identity_key
 from provisioning.lti.people import person_values
 from provisioning.lti.registrations import REVOKED, lti_settings
@@ -190,13 +190,13 @@ def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -
             raise Forbidden(REVOKED)
         sub = claims.get("sub")
         if not sub or not isinstance(sub, str):
-            raise Forbidden("This launch is anonymous (no user id), and the service needs to know who you are.")
+            raise Forbidden(N_("This launch is anonymous (no user id), and the service needs to know who you are."))
         before = utcnow()
         user = link_user(s, tenant.id, reg.issuer, sub, claims, actor)
         if user.created_at >= before:  # created just in time: they take a seat
             trigger_events.seats_assigned(s, rt, tenant.id, [user.id])
         if user.status == "deactivated":
-            raise Forbidden("Your account in this service is deactivated. Ask your administrator.")
+            raise Forbidden(N_("Your account in this service is deactivated. Ask your administrator."))
         if user.status == "invited":  # an invited user arrives: they join, and get what was kept for them
             user.status, user.active = "active", True
             accept_invitation(s, tenant.id, user.id)
@@ -318,9 +318,9 @@ def add_course_group(rt: Runtime, tenant_id: int, course_id: int, group_id: int)
     with rt.db.transaction() as s:
         course, group = s.get(Course, course_id), s.get(Group, group_id)
         if course is None or course.tenant_id != tenant_id:
-            raise NotFound(f"No course with id {course_id}.")
+            raise NotFound(N_("No course with id %(course_id)s."), course_id=course_id)
         if group is None or group.tenant_id != tenant_id:
-            raise NotFound(f"No group with id {group_id}.")
+            raise NotFound(N_("No group with id %(group_id)s."), group_id=group_id)
         s.execute(
             insert_ignoring_conflicts(s, CourseGroup.__table__),
             [dict(course_id=course_id, group_id=group_id, tenant_id=tenant_id)],

@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from provisioning.activity import Actor
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_
 from provisioning.lti.guarded_fetch import UrlPolicy, normalise_host
 from provisioning.models import Tenant
 from provisioning.runtime import Runtime
@@ -75,12 +76,15 @@ def _check_hosts(hosts: Iterable[str]) -> list[str]:
     bad = [h for h in found if not _is_host(h)]
     if bad:
         raise InvalidInput(
-            f"--allow-host takes a host name or IP address (no scheme, port, path or wildcard): {', '.join(bad)}.",
+            N_("--allow-host takes a host name or IP address (no scheme, port, path or wildcard): %(hosts)s."),
             details={"allow_hosts": [f"{h!r} is not a host name or IP address." for h in bad]},
+            hosts=", ".join(bad),
         )
     if len(found) > MAX_ALLOWED_HOSTS:
         raise InvalidInput(
-            f"At most {MAX_ALLOWED_HOSTS} allowed hosts per invite.", details={"allow_hosts": ["Too many."]}
+            N_("At most %(most)s allowed hosts per invite."),
+            details={"allow_hosts": [N_("Too many.")]},
+            most=MAX_ALLOWED_HOSTS,
         )
     return found
 
@@ -96,11 +100,14 @@ def issue_invite(
     """The URL of a new single-use registration invite for the tenant, valid ``hours`` hours."""
     if not 1 <= hours <= MAX_HOURS:
         raise InvalidInput(
-            f"An invite is valid between 1 and {MAX_HOURS} hours, not {hours}.", details={"hours": ["Out of range."]}
+            N_("An invite is valid between 1 and %(most)s hours, not %(hours)s."),
+            details={"hours": [N_("Out of range.")]},
+            most=MAX_HOURS,
+            hours=hours,
         )
     name = (name or "").strip() or None
     if name is not None and len(name) > 200:
-        raise InvalidInput("The name is longer than 200 characters.", details={"name": ["Too long."]})
+        raise InvalidInput(N_("The name is longer than 200 characters."), details={"name": [N_("Too long.")]})
     tenant = get_tenant(rt, tenant_ref)
     payload = {
         "t": tenant.id,

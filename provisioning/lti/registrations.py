@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.db import insert_ignoring_conflicts, on_commit
 from provisioning.errors import Conflict, InvalidInput, NotFound
+from provisioning.i18n import N_, Message
 from provisioning.models import LtiDeployment, LtiRegistration, Tenant, utcnow
 from provisioning.pagination import Page, paginate
 from provisioning.roles import DEFAULT_ADMIN_ROLES
@@ -29,7 +30,7 @@ from provisioning.settings_catalog import DEFAULT_MANAGER_PERMISSIONS, SettingEr
 
 HTTP_TIMEOUT = 10
 NAME_MAX = 200
-REVOKED = "This LMS's registration with the service was revoked. Ask the service's administrator."
+REVOKED = N_("This LMS's registration with the service was revoked. Ask the service's administrator.")
 # Launches read registrations, deployments and keys on every request; they change rarely, so each
 # process keeps them this long (a registration change made here clears the cache at once).
 CACHE_SECONDS = 60
@@ -71,18 +72,18 @@ def _checked_setting(name: str, value: Any) -> Any:
     """One LTI setting's value as stored, or ValueError saying what it must be."""
     if name == "unknown_deployments":
         if value not in UNKNOWN_DEPLOYMENT_POLICIES:
-            raise ValueError(f"Must be one of {', '.join(UNKNOWN_DEPLOYMENT_POLICIES)}.")
+            raise ValueError(Message(N_("Must be one of %(choices)s."), choices=", ".join(UNKNOWN_DEPLOYMENT_POLICIES)))
         return value
     if name == "roster_sync_max_age_minutes":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError("Must be a whole number of minutes, 0 or more.")
+            raise ValueError(N_("Must be a whole number of minutes, 0 or more."))
         return value
     if name in ("manager_permissions", "admin_roles"):
         try:  # declared once, with the other tenant settings
             return check_changes({name: value})[name]
         except SettingErrors as exc:
             raise ValueError(exc.errors[name][0].removeprefix(f"{name}: ")) from None
-    raise ValueError("Unknown LTI setting.")
+    raise ValueError(N_("Unknown LTI setting."))
 
 
 def update_lti_settings(rt: Runtime, tenant_ref: str | int, changes: dict[str, Any], actor: Actor) -> LtiTenantSettings:
@@ -93,9 +94,9 @@ def update_lti_settings(rt: Runtime, tenant_ref: str | int, changes: dict[str, A
         try:
             checked[name] = _checked_setting(name, value)
         except ValueError as exc:
-            errors[name] = [str(exc)]
+            errors[name] = [exc.args[0] if exc.args else str(exc)]  # a Message keeps its template
     if errors:
-        raise InvalidInput("The LTI settings have invalid values.", details=errors)
+        raise InvalidInput(N_("The LTI settings have invalid values."), details=errors)
     with rt.db.transaction() as s:
         tenant = load_tenant(s, tenant_ref)
         settings = dict(tenant.settings or {})
@@ -131,11 +132,11 @@ def cached(rt: Runtime, name: str, key: Any, load, *, seconds: float = CACHE_SEC
 def _check_url(field: str, value: str | None, errors: dict[str, list[str]], *, required: bool = True) -> None:
     if not value:
         if required:
-            errors[field] = ["Required."]
+            errors[field] = [N_("Required.")]
         return
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        errors[field] = [f"{value!r} is not an http(s) URL."]
+        errors[field] = [Message(N_("%(value)r is not an http(s) URL."), value=value)]
 
 
 def register_platform(
@@ -159,9 +160,9 @@ def register_platform(
     issuer, client_id = (issuer or "").strip(), (client_id or "").strip()
     errors: dict[str, list[str]] = {}
     if not issuer:
-        errors["issuer"] = ["Required."]
+        errors["issuer"] = [N_("Required.")]
     if not client_id:
-        errors["client_id"] = ["Required."]
+        errors["client_id"] = [N_("Required.")]
     for field, value in (
         ("auth_login_url", auth_login_url),
         ("auth_token_url", auth_token_url),
@@ -183,14 +184,19 @@ def register_platform(
     for field, text, limit in checks:
         _check_text(field, text, limit, errors)
     if errors:
-        raise InvalidInput("The registration has invalid values.", details=errors)
+        raise InvalidInput(N_("The registration has invalid values."), details=errors)
     with rt.db.transaction() as s:
         tenant = load_tenant(s, tenant_ref)
         reg = s.scalar(
             select(LtiRegistration).where(LtiRegistration.issuer == issuer, LtiRegistration.client_id == client_id)
         )
         if reg is not None and reg.tenant_id != tenant.id:
-            raise Conflict(f"Client id {client_id!r} of {issuer} is registered to another tenant.", field="client_id")
+            raise Conflict(
+                N_("Client id %(client_id)r of %(issuer)s is registered to another tenant."),
+                field="client_id",
+                client_id=client_id,
+                issuer=issuer,
+            )
         if reg is None:
             reg = LtiRegistration(tenant_id=tenant.id, issuer=issuer, client_id=client_id, created_at=utcnow())
             s.add(reg)
@@ -217,18 +223,18 @@ def _check_text(field: str, value: Any, limit: int, errors: dict[str, list[str]]
     if value is None or field in errors:
         return
     if not isinstance(value, str):
-        errors[field] = ["Must be text."]
+        errors[field] = [N_("Must be text.")]
     elif len(value) > limit:
-        errors[field] = [f"At most {limit} characters."]
+        errors[field] = [Message(N_("At most %(most)s characters."), most=limit)]
     elif "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
-        errors[field] = ["Must not contain NUL characters or lone surrogates."]
+        errors[field] = [N_("Must not contain NUL characters or lone surrogates.")]
 
 
 def _check_name(name: str | None, errors: dict[str, list[str]], *, required: bool) -> str | None:
     name = " ".join((name or "").split()) or None
     _check_text("name", name, NAME_MAX, errors)
     if name is None and required:
-        errors["name"] = ["Required."]
+        errors["name"] = [N_("Required.")]
     return name
 
 
@@ -263,7 +269,7 @@ def _tenant_registration(s: Session, tenant_id: int, registration_id: int) -> Lt
     """The tenant's registration, locked; another tenant's is as absent as a missing one."""
     reg = s.scalar(select(LtiRegistration).where(LtiRegistration.id == registration_id).with_for_update())
     if reg is None or reg.tenant_id != tenant_id:
-        raise NotFound(f"No LTI registration {registration_id} in this tenant.")
+        raise NotFound(N_("No LTI registration %(registration_id)s in this tenant."), registration_id=registration_id)
     return reg
 
 
@@ -274,7 +280,7 @@ def name_registration(
     errors: dict[str, list[str]] = {}
     checked = _check_name(name, errors, required=True)
     if errors:
-        raise InvalidInput("The registration's name is not valid.", details=errors)
+        raise InvalidInput(N_("The registration's name is not valid."), details=errors)
     with rt.db.transaction() as s:
         tenant = load_tenant(s, tenant_ref)
         reg = _tenant_registration(s, tenant.id, registration_id)
@@ -326,7 +332,7 @@ def get_registration(rt: Runtime, registration_id: int) -> LtiRegistration:
     with rt.db.read() as s:
         reg = s.get(LtiRegistration, registration_id)
     if reg is None:
-        raise NotFound(f"No LTI registration {registration_id}.")
+        raise NotFound(N_("No LTI registration %(registration_id)s."), registration_id=registration_id)
     return reg
 
 

@@ -30,6 +30,7 @@ from provisioning.activity import Actor, record
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import Forbidden, NotFound
+from provisioning.i18n import N_
 from provisioning.identity_keys import identity_key, refusal
 from provisioning.lti.keys import current_key
 from provisioning.lti.people import person_values
@@ -95,8 +96,11 @@ def request_roster_sync(
         )
         if ctx is None:
             raise NotFound(
-                f"No course {course_external_id!r} launched from an LMS that offers its roster "
-                "(Names and Role Provisioning Services)."
+                N_(
+                    "No course %(external_id)r launched from an LMS that offers its roster (Names and Role "
+                    "Provisioning Services)."
+                ),
+                external_id=course_external_id,
             )
         if is_revoked(s, ctx.registration_id):
             raise Forbidden(REVOKED)
@@ -166,7 +170,7 @@ def roster_sync_chunk(
     with rt.db.read() as s:
         ctx = s.get(LtiContext, int(params["lti_context_id"]))
         if ctx is None or ctx.tenant_id != tenant_id:
-            raise NotFound(f"LTI context {params['lti_context_id']} no longer exists.")
+            raise NotFound(N_("LTI context %(context_id)s no longer exists."), context_id=params["lti_context_id"])
         reg = s.get_one(LtiRegistration, ctx.registration_id)
     if reg.revoked_at is not None:  # revoked while the sync was queued or running: stop at the next page
         raise Forbidden(REVOKED)

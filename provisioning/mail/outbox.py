@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor
 from provisioning.db import affected
 from provisioning.errors import InvalidInput
-from provisioning.i18n import N_
+from provisioning.i18n import N_, Message
 from provisioning.mail.settings import MailSettings
 from provisioning.mail.smtp import PermanentFailure, SMTPSender, TemporaryFailure
 from provisioning.mail.templates import Rendered
@@ -115,7 +115,7 @@ def ensure_sender(s: Session, rt: Runtime, tenant_id: int) -> None:
 def request_sending(rt: Runtime, tenant_id: int, actor: Actor) -> Operation:
     """Start sending the tenant's queued emails now (e.g. after SMTP_URL was configured)."""
     if not MailSettings.of(rt.settings).configured:
-        raise InvalidInput(NOT_CONFIGURED, details={"SMTP_URL": ["Not set."]})
+        raise InvalidInput(NOT_CONFIGURED, details={"SMTP_URL": [N_("Not set.")]})
     with rt.db.transaction() as s:
         return start_operation(s, rt, tenant_id, SEND_OPERATION, {}, actor)
 
@@ -139,10 +139,16 @@ def list_emails(
     """The email log: newest first, filtered, scoped to the tenant (and to ``visible``, e.g. a manager's scope)."""
     if status and status not in EMAIL_STATUSES:
         raise InvalidInput(
-            f"Unknown status {status!r}.", details={"status": [f"Must be one of {', '.join(EMAIL_STATUSES)}."]}
+            N_("Unknown status %(status)r."),
+            details={"status": [Message(N_("Must be one of %(choices)s."), choices=", ".join(EMAIL_STATUSES))]},
+            status=status,
         )
     if kind and kind not in EMAIL_KINDS:
-        raise InvalidInput(f"Unknown kind {kind!r}.", details={"kind": [f"Must be one of {', '.join(EMAIL_KINDS)}."]})
+        raise InvalidInput(
+            N_("Unknown kind %(kind)r."),
+            details={"kind": [Message(N_("Must be one of %(choices)s."), choices=", ".join(EMAIL_KINDS))]},
+            kind=kind,
+        )
     stmt = select(EmailMessage).where(EmailMessage.tenant_id == tenant_id)
     if visible is not None:
         stmt = stmt.where(visible)
@@ -153,7 +159,9 @@ def list_emails(
     if trigger:
         if trigger not in TRIGGERS:
             raise InvalidInput(
-                f"Unknown trigger {trigger!r}.", details={"trigger": [f"Must be one of {', '.join(TRIGGERS)}."]}
+                N_("Unknown trigger %(trigger)r."),
+                details={"trigger": [Message(N_("Must be one of %(choices)s."), choices=", ".join(TRIGGERS))]},
+                trigger=trigger,
             )
         stmt = stmt.where(EmailMessage.trigger == trigger)
     if to:

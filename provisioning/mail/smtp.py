@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_
 
 
 class SendFailure(Exception):
@@ -42,8 +43,8 @@ class SMTPSender:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise InvalidInput(
-                "SMTP_URL must look like smtp://user:pass@host:port or smtps://...",
-                details={"SMTP_URL": ["Unsupported scheme or missing host."]},
+                N_("SMTP_URL must look like smtp://user:pass@host:port or smtps://..."),
+                details={"SMTP_URL": [N_("Unsupported scheme or missing host.")]},
             )
         query = parse_qs(parts.query)
         self.implicit_tls = parts.scheme == "smtps"

@@ -24,6 +24,7 @@ from sqlalchemy.sql import Select
 from provisioning.activity import Actor, record
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_, Message
 from provisioning.mail.outbox import NOT_CONFIGURED, ensure_sender
 from provisioning.mail.settings import MailSettings
 from provisioning.mail.templates import one_line, render
@@ -163,36 +164,38 @@ def check_templates(trigger: str, templates: Mapping[str, Any]) -> dict[str, dic
     for language, template in templates.items():
         key = f"templates.{language}"
         if not isinstance(language, str) or not LANGUAGE.match(language):
-            errors[key] = ["A language is a lowercase ISO 639 code of 2 or 3 letters, like en or fr."]
+            errors[key] = [N_("A language is a lowercase ISO 639 code of 2 or 3 letters, like en or fr.")]
             continue
         if template is None:
             clean[language] = None  # back to the default
             continue
         if not isinstance(template, Mapping) or set(template) - {"subject", "body"}:
-            errors[key] = ['Must be an object with "subject" and "body" (or null to use the default).']
+            errors[key] = [N_('Must be an object with "subject" and "body" (or null to use the default).')]
             continue
         subject, body = template.get("subject"), template.get("body")
         for field, value, limit in (("subject", subject, SUBJECT_MAX), ("body", body, BODY_MAX)):
             if not isinstance(value, str) or not value.strip():
-                errors[f"{key}.{field}"] = ["Required text."]
+                errors[f"{key}.{field}"] = [N_("Required text.")]
             elif len(value) > limit:
-                errors[f"{key}.{field}"] = [f"At most {limit} characters."]
+                errors[f"{key}.{field}"] = [Message(N_("At most %(most)s characters."), most=limit)]
             elif field == "subject" and ("\n" in value or "\r" in value):
-                errors[f"{key}.{field}"] = ["A subject is one line."]
+                errors[f"{key}.{field}"] = [N_("A subject is one line.")]
             elif problems := placeholder_problems(trigger, value):
                 errors[f"{key}.{field}"] = problems
         clean[language] = (
             {"subject": subject, "body": body} if isinstance(subject, str) and isinstance(body, str) else None
         )
     if errors:
-        raise InvalidInput("Some notification templates are invalid; nothing was changed.", details=errors)
+        raise InvalidInput(N_("Some notification templates are invalid; nothing was changed."), details=errors)
     return clean
 
 
 def _check_trigger(trigger: str) -> None:
     if trigger not in KINDS:
         raise InvalidInput(
-            f"Unknown trigger {trigger!r}.", details={"trigger": [f"Must be one of {', '.join(TRIGGERS)}."]}
+            N_("Unknown trigger %(trigger)r."),
+            details={"trigger": [Message(N_("Must be one of %(choices)s."), choices=", ".join(TRIGGERS))]},
+            trigger=trigger,
         )
 
 
@@ -290,7 +293,9 @@ def preview(
         chosen = check_templates(trigger, {language: template})[language] or {}
     else:
         if not LANGUAGE.match(language or ""):
-            raise InvalidInput("Unknown language.", details={"language": ["A lowercase ISO 639 code, like en or fr."]})
+            raise InvalidInput(
+                N_("Unknown language."), details={"language": [N_("A lowercase ISO 639 code, like en or fr.")]}
+            )
         chosen = view.templates.get(language) or view.templates[DEFAULT_LANGUAGE]
     with rt.db.read() as s:
         tenant = s.get_one(Tenant, tenant_id)

@@ -25,7 +25,7 @@ from provisioning.activity import Actor, record
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import Conflict, InvalidInput, NotFound
 from provisioning.exports import csv_lines, csv_text
-from provisioning.i18n import translate
+from provisioning.i18n import N_, Message, translate
 from provisioning.identity_keys import identity_key
 from provisioning.mail.outbox import queue_emails
 from provisioning.mail.templates import Rendered, greeting_name, recipient_language, render
@@ -62,8 +62,9 @@ RUN_STATUSES = (*OPERATION_STATUSES, "in_progress")
 def _check(report_type: str) -> None:
     if report_type not in REPORT_TYPES:
         raise InvalidInput(
-            f"Unknown report type {report_type!r}.",
-            details={"report_type": [f"Must be one of {', '.join(REPORT_TYPES)}."]},
+            N_("Unknown report type %(report_type)r."),
+            details={"report_type": [Message(N_("Must be one of %(choices)s."), choices=", ".join(REPORT_TYPES))]},
+            report_type=report_type,
         )
 
 
@@ -78,7 +79,9 @@ def _recipient_emails(s: Session, tenant_id: int, recipients: Sequence[str]) -> 
     """The recipients as stored (their emails), each a manager or admin of the tenant; 400 naming the others."""
     if len(recipients) > MAX_RECIPIENTS:
         raise InvalidInput(
-            f"At most {MAX_RECIPIENTS} recipients.", details={"recipients": [f"At most {MAX_RECIPIENTS}."]}
+            N_("At most %(most)s recipients."),
+            details={"recipients": [Message(N_("At most %(most)s."), most=MAX_RECIPIENTS)]},
+            most=MAX_RECIPIENTS,
         )
     errors: dict[str, list[str]] = {}
     clean: list[str] = []
@@ -88,13 +91,17 @@ def _recipient_emails(s: Session, tenant_id: int, recipients: Sequence[str]) -> 
         )
         if user is None or not _may_receive(s, tenant_id, user.role) or user.status == "deactivated":
             errors[f"recipients.{index}"] = [
-                f"{email!r} is not an active manager, administrator or report viewer of this tenant; "
-                "reports go to them only."
+                Message(
+                    N_(
+                        "%(email)r is not an active manager, administrator or report viewer of this tenant; reports go to them only."
+                    ),
+                    email=email,
+                )
             ]
         elif user.email not in clean:
             clean.append(user.email or "")
     if errors:
-        raise InvalidInput("Some recipients can't receive reports; nothing was changed.", details=errors)
+        raise InvalidInput(N_("Some recipients can't receive reports; nothing was changed."), details=errors)
     return clean
 
 
@@ -254,7 +261,7 @@ def get_run(rt: Runtime, tenant_id: int, operation_id: int) -> Operation:
     with rt.db.read() as s:
         op = s.get(Operation, operation_id)
         if op is None or op.tenant_id != tenant_id or op.type != OPERATION_TYPE:
-            raise NotFound(f"No report run with id {operation_id}.")
+            raise NotFound(N_("No report run with id %(operation_id)s."), operation_id=operation_id)
         return op
 
 
@@ -262,7 +269,9 @@ def run_rows_csv(rt: Runtime, tenant_id: int, operation_id: int) -> Iterator[str
     """The CSV of a finished run, chunk by chunk (checks first, so a 404 or 409 comes before any byte)."""
     op = get_run(rt, tenant_id, operation_id)
     if op.status != "succeeded":
-        raise Conflict(f"The report run is {op.status}; its rows can be downloaded once it has succeeded.")
+        raise Conflict(
+            N_("The report run is %(status)s; its rows can be downloaded once it has succeeded."), status=op.status
+        )
     with rt.db.read() as s:
         seqs = list(
             s.scalars(select(ExportChunk.seq).where(ExportChunk.operation_id == operation_id).order_by(ExportChunk.seq))
@@ -300,7 +309,9 @@ def list_runs(
         _check(report_type)
     if status and status not in RUN_STATUSES:
         raise InvalidInput(
-            f"Unknown status {status!r}.", details={"status": [f"Must be one of {', '.join(RUN_STATUSES)}."]}
+            N_("Unknown status %(status)r."),
+            details={"status": [Message(N_("Must be one of %(choices)s."), choices=", ".join(RUN_STATUSES))]},
+            status=status,
         )
     stmt = select(Operation).where(Operation.tenant_id == tenant_id, Operation.type == OPERATION_TYPE)
     if report_type:
@@ -333,8 +344,9 @@ def next_after(frequency: str, moment: datetime) -> datetime:
         days = calendar.monthrange(day.year, day.month)[1]
         return day.replace(day=1) + timedelta(days=days)
     raise InvalidInput(
-        f"Unknown frequency {frequency!r}.",
-        details={"frequency": [f"Must be one of {', '.join(REPORT_FREQUENCIES)}."]},
+        N_("Unknown frequency %(frequency)r."),
+        details={"frequency": [Message(N_("Must be one of %(choices)s."), choices=", ".join(REPORT_FREQUENCIES))]},
+        frequency=frequency,
     )
 
 
@@ -396,7 +408,7 @@ def delete_schedule(rt: Runtime, tenant_id: int, schedule_id: int, actor: Actor)
             .returning(ReportSchedule.id)
         ).first()
         if gone is None:
-            raise NotFound(f"No report schedule with id {schedule_id}.")
+            raise NotFound(N_("No report schedule with id %(schedule_id)s."), schedule_id=schedule_id)
         record(s, tenant_id, actor, "report.unscheduled", "report_schedule", schedule_id, {})
 
 

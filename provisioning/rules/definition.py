@@ -27,6 +27,7 @@ from provisioning.activity import Actor, record
 from provisioning.errors import InvalidInput
 from provisioning.filters.attributes import DATETIME, STRING, Attribute, Complex
 from provisioning.filters.translate import InvalidFilter, compile_filter
+from provisioning.i18n import N_, Message
 from provisioning.models import Course, Enrollment, Group, Tenant, User, utcnow
 from provisioning.rules import pending
 from provisioning.rules.membership import apply_rules_to_users
@@ -130,10 +131,14 @@ def compile_rule(s: Session, tenant_id: int, text: str, *, custom: Iterable[str]
 def rule_error(exc: InvalidFilter) -> InvalidInput:
     """The admin-facing error for a rule that does not compile: what, and where."""
     if exc.position is None:
-        return InvalidInput(f"The rule is not valid: {exc.message}", details={"rule": [exc.message]})
+        return InvalidInput(
+            N_("The rule is not valid: %(reason)s"), details={"rule": [exc.message]}, reason=exc.message
+        )
     return InvalidInput(
-        f"The rule is not valid at position {exc.position}: {exc.message}",
-        details={"rule": [f"Position {exc.position}: {exc.message}"]},
+        N_("The rule is not valid at position %(position)s: %(reason)s"),
+        details={"rule": [Message(N_("Position %(position)s: %(reason)s"), position=exc.position, reason=exc.message)]},
+        position=exc.position,
+        reason=exc.message,
     )
 
 
@@ -205,8 +210,9 @@ def set_exceptions(
         group = load_group(s, tenant_id, group_id, for_update=True)
         if group.kind != "automatic":
             raise InvalidInput(
-                f"Group {group.name!r} is not automatic; it has no rule exceptions.",
-                details={"kind": ["Must be automatic."]},
+                N_("Group %(name)r is not automatic; it has no rule exceptions."),
+                details={"kind": [N_("Must be automatic.")]},
+                name=group.name,
             )
         settings = dict(group.settings or {})
         errors: dict[str, list[str]] = {}
@@ -215,12 +221,12 @@ def set_exceptions(
                 continue
             ids = sorted({int(i) for i in ids})
             if len(ids) > MAX_EXCEPTIONS:
-                errors[key] = [f"At most {MAX_EXCEPTIONS} users."]
+                errors[key] = [Message(N_("At most %(most)s users."), most=MAX_EXCEPTIONS)]
             elif missing := unknown_user_ids(s, tenant_id, ids):
                 errors[key] = [f"No user with id {i}." for i in missing[:100]]
             settings[key] = ids
         if errors:
-            raise InvalidInput("Some exception lists are invalid; nothing was changed.", details=errors)
+            raise InvalidInput(N_("Some exception lists are invalid; nothing was changed."), details=errors)
         group.settings = settings
         record(
             s,
@@ -249,8 +255,9 @@ def request_evaluation(rt: Runtime, tenant_id: int, group_id: int, actor: Actor)
         group = load_group(s, tenant_id, group_id, for_update=True)
         if group.kind != "automatic":
             raise InvalidInput(
-                f"Group {group.name!r} is not automatic; it has no rule to evaluate.",
-                details={"kind": ["Must be automatic."]},
+                N_("Group %(name)r is not automatic; it has no rule to evaluate."),
+                details={"kind": [N_("Must be automatic.")]},
+                name=group.name,
             )
         return start_evaluation(s, rt, group, actor)
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.errors import InvalidInput
 from provisioning.filters.parser import InvalidFilter
+from provisioning.i18n import N_, Message
 from provisioning.models import Membership, User
 from provisioning.rules import catalog, natural
 from provisioning.rules.builder import Group, InvalidCondition, depth, from_text, retype, to_text
@@ -35,14 +36,24 @@ class ReadRule:
 
 def condition_error(exc: InvalidCondition) -> InvalidInput:
     where = f"Condition {exc.where}: " if exc.where else ""
-    return InvalidInput(f"{where}{exc.message}", details={"conditions": [f"{where}{exc.message}"]})
+    return InvalidInput(
+        N_("%(where)s%(reason)s"),
+        details={"conditions": [Message(N_("%(where)s%(reason)s"), where=where, reason=exc.message)]},
+        where=where,
+        reason=exc.message,
+    )
 
 
 def _natural_error(exc: InvalidFilter) -> InvalidInput:
     """The parser's error with the form it expects (for text that is neither the language nor words)."""
     error = rule_error(exc)
     hint = f"Write each condition as a field, an operator and a quoted value, like: {natural.EXAMPLE}"
-    return InvalidInput(f"{error.message} {hint}", details={"rule": [*(error.details or {}).get("rule", []), hint]})
+    return InvalidInput(
+        N_("%(reason)s %(hint)s"),
+        details={"rule": [*(error.details or {}).get("rule", []), hint]},
+        reason=error.message,
+        hint=hint,
+    )
 
 
 def _read(s: Session, tenant_id: int, text: str, known: list[catalog.Field] | None = None) -> ReadRule:
@@ -58,8 +69,18 @@ def _read(s: Session, tenant_id: int, text: str, known: list[catalog.Field] | No
             compiled = compile_rule(s, tenant_id, translated)
         except InvalidFilter as again:
             raise InvalidInput(
-                f"The rule was read as {translated}, which is not valid: {again.message}",
-                details={"rule": [f"Read as {translated}: {again.message}"]},
+                N_("The rule was read as %(translated)s, which is not valid: %(reason)s"),
+                details={
+                    "rule": [
+                        Message(
+                            N_("Read as %(translated)s: %(reason)s"),
+                            translated=translated,
+                            reason=again.message,
+                        )
+                    ]
+                },
+                translated=translated,
+                reason=again.message,
             ) from None
         return ReadRule(compiled.text, _conditions(s, tenant_id, compiled.text, known), translated_from=text)
     return ReadRule(compiled.text, _conditions(s, tenant_id, compiled.text, known))
@@ -73,7 +94,7 @@ def read_rule(rt: Runtime, tenant_id: int, text: str) -> ReadRule:
     """Validate a rule typed as text (the rule language, or words like ``department = Sales``) and
     read it into conditions where the builder can show them."""
     if not isinstance(text, str) or not text.strip():
-        raise InvalidInput("The rule is empty.", details={"rule": ["Enter a rule."]})
+        raise InvalidInput(N_("The rule is empty."), details={"rule": [N_("Enter a rule.")]})
     with rt.db.read() as s:
         return _read(s, tenant_id, text)
 
@@ -243,7 +264,9 @@ def rule_diff(
         group = load_group(s, tenant_id, group_id)
         if group.kind != "automatic":
             raise InvalidInput(
-                f"Group {group.name!r} is not automatic; it has no rule.", details={"kind": ["Must be automatic."]}
+                N_("Group %(name)r is not automatic; it has no rule."),
+                details={"kind": [N_("Must be automatic.")]},
+                name=group.name,
             )
         read = _read(s, tenant_id, text)
         compiled = compile_rule(s, tenant_id, read.text)

@@ -22,6 +22,7 @@ from provisioning.activity import Actor
 from provisioning.chunking import next_size, timed
 from provisioning.errors import InvalidInput
 from provisioning.filters.translate import InvalidFilter
+from provisioning.i18n import N_
 from provisioning.models import Group, Operation, User
 from provisioning.operations import Checkpoint, save_progress
 from provisioning.rules.definition import compile_rule, mark_broken, rule_error
@@ -113,7 +114,9 @@ def evaluate_chunk(
     if broken is not None:
         # The group was marked (committed above); the Operation fails with the reason.
         raise InvalidInput(
-            f"The rule of this group is broken and was not applied: {broken}", details={"rule": [broken]}
+            N_("The rule of this group is broken and was not applied: %(broken)s"),
+            details={"rule": [broken]},
+            broken=broken,
         )
     if count < size or (last is not None and upper >= int(last)):
         return None  # that was the last chunk: no further transaction just to find nothing

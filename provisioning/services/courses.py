@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.chunking import chunked
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from provisioning.i18n import N_
 from provisioning.identity_keys import identity_key
 from provisioning.mail import trigger_events
 from provisioning.models import ENROLLMENT_STATUSES, Course, CourseGroup, Enrollment, User, utcnow
@@ -49,22 +50,30 @@ def add_course(s: Session, tenant_id: int, external_id: str, title: str | None, 
     external_id = (external_id or "").strip()
     errors: dict[str, list[str]] = {}
     if not external_id:
-        errors["external_id"] = ["Must not be empty."]
+        errors["external_id"] = [N_("Must not be empty.")]
     elif len(external_id) > 320:
-        errors["external_id"] = ["At most 320 characters."]
+        errors["external_id"] = [N_("At most 320 characters.")]
     if title is not None and len(title) > 400:
-        errors["title"] = ["At most 400 characters."]
+        errors["title"] = [N_("At most 400 characters.")]
     if errors:
-        raise InvalidInput("Some course attributes are invalid.", details=errors)
+        raise InvalidInput(N_("Some course attributes are invalid."), details=errors)
     if s.scalar(select(Course.id).where(Course.tenant_id == tenant_id, Course.external_id == external_id)):
-        raise Conflict(f"A course with external_id {external_id!r} already exists.", field="external_id")
+        raise Conflict(
+            N_("A course with external_id %(external_id)r already exists."),
+            field="external_id",
+            external_id=external_id,
+        )
     course = Course(tenant_id=tenant_id, external_id=external_id, title=title)
     s.add(course)
     try:
         with s.begin_nested():
             s.flush()
     except IntegrityError as exc:  # a concurrent request created it first
-        raise Conflict(f"A course with external_id {external_id!r} already exists.", field="external_id") from exc
+        raise Conflict(
+            N_("A course with external_id %(external_id)r already exists."),
+            field="external_id",
+            external_id=external_id,
+        ) from exc
     record(s, tenant_id, actor, "course.created", "course", course.id, {"external_id": external_id})
     return course
 
@@ -80,7 +89,7 @@ def delete_course(rt: Runtime, tenant_id: int, external_id: str, actor: Actor) -
     with rt.db.transaction() as s:
         course = s.scalar(select(Course).where(Course.tenant_id == tenant_id, Course.external_id == external_id))
         if course is None:
-            raise NotFound(f"No course with external_id {external_id!r}.")
+            raise NotFound(N_("No course with external_id %(external_id)r."), external_id=external_id)
         s.delete(course)
         record(s, tenant_id, actor, "course.deleted", "course", course.id, {"external_id": external_id})
         s.flush()
@@ -251,15 +260,15 @@ def enroll_many(
     None gives bare field names for a single enrollment).
     """
     if len(rows) > MAX_ROWS:
-        raise LimitExceeded(f"At most {MAX_ROWS} enrollments per request.", limit="rows")
+        raise LimitExceeded(N_("At most %(most)s enrollments per request."), limit="rows", most=MAX_ROWS)
     if not rows:
-        raise InvalidInput("Give at least one enrollment.", details={"json": ["The list is empty."]})
+        raise InvalidInput(N_("Give at least one enrollment."), details={"json": [N_("The list is empty.")]})
     clean, errors = _check_rows(rows, where)
     with rt.db.transaction() as s:
         if not errors:
             _resolve(s, tenant_id, clean, where, errors)
         if errors:
-            raise InvalidInput("Some enrollments are invalid; nothing was changed.", details=errors)
+            raise InvalidInput(N_("Some enrollments are invalid; nothing was changed."), details=errors)
         latest = {(r["course_pk"], r["user_id"]): r for r in clean}  # the last row for a pair wins
         created, updated = _upsert(s, tenant_id, list(latest.values()), rt)
         user_ids = sorted({uid for _, uid in latest})

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from provisioning.errors import NotFound
 from provisioning.filters.parser import InvalidFilter
 from provisioning.filters.translate import Resource, compile_filter, sort_key
+from provisioning.i18n import N_
 from provisioning.models import Group, Membership, User
 from provisioning.runtime import Runtime
 from provisioning.store import groups as store_groups
@@ -158,7 +159,7 @@ def load_user(
             select(User, _group_ids(tenant_id)).where(User.id == user_id, User.tenant_id == tenant_id)
         ).first()
         if row is None:
-            raise NotFound(f"No user with id {user_id}.")
+            raise NotFound(N_("No user with id %(user_id)s."), user_id=user_id)
         return row[0], _named_groups(s, tenant_id, {row[0].id: row[1]})[row[0].id]
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from provisioning import limits
 from provisioning.activity import Actor, record
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded
+from provisioning.i18n import N_
 from provisioning.identity_keys import identity_key
 from provisioning.identity_keys import refusal as text_refusal
 from provisioning.mail.outbox import queue_emails
@@ -58,11 +59,12 @@ def clean_email(email: str) -> str:
     """The address, or a 400 that says what is wrong with it (the same for every address of that form)."""
     address = normalise_email(email or "")
     if not address:
-        raise InvalidInput("Enter the email address of the person to add.", details={"email": ["Required."]})
+        raise InvalidInput(N_("Enter the email address of the person to add."), details={"email": [N_("Required.")]})
     if text_refusal(address) or not EMAIL_RE.match(address) or len(address) > 320:
         raise InvalidInput(
-            f"{address[:80]!r} is not an email address: it needs a name, an @ and a domain, like ada@example.org.",
-            details={"email": ["Not an email address."]},
+            N_("%(address)r is not an email address: it needs a name, an @ and a domain, like ada@example.org."),
+            details={"email": [N_("Not an email address.")]},
+            address=address[:80],
         )
     return address
 

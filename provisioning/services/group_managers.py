@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.db import affected
 from provisioning.errors import InvalidInput, NotFound
+from provisioning.i18n import N_, Message
 from provisioning.models import CourseGroup, Enrollment, GroupManager, Tenant, User
 from provisioning.roles import COURSE_MANAGER_ROLES
 from provisioning.runtime import Runtime
@@ -57,14 +58,24 @@ def _checked(permissions: Iterable[str], allowed: Sequence[str]) -> list[str]:
     unknown = [p for p in chosen if p not in MANAGER_PERMISSIONS]
     if unknown:
         raise InvalidInput(
-            f"Unknown permission {unknown[0]!r}.",
-            details={"permissions": [f"Choose among: {', '.join(MANAGER_PERMISSIONS)}."]},
+            N_("Unknown permission %(permission)r."),
+            details={
+                "permissions": [Message(N_("Choose among: %(choices)s."), choices=", ".join(MANAGER_PERMISSIONS))]
+            },
+            permission=unknown[0],
         )
     outside = [p for p in chosen if p not in allowed]
     if outside:
         raise InvalidInput(
-            f"The permission {outside[0]!r} is not in this tenant's manager permission set.",
-            details={"permissions": [f"This tenant lets managers have only: {', '.join(allowed) or 'nothing'}."]},
+            N_("The permission %(permission)r is not in this tenant's manager permission set."),
+            details={
+                "permissions": [
+                    Message(N_("This tenant lets managers have only: %(choices)s."), choices=", ".join(allowed))
+                    if allowed
+                    else N_("This tenant lets managers have only: nothing.")
+                ]
+            },
+            permission=outside[0],
         )
     return sorted(chosen, key=MANAGER_PERMISSIONS.index)
 
@@ -120,8 +131,9 @@ def assign_manager(
         user = load_user(s, tenant_id, user_id)
         if user.status == "deactivated":
             raise InvalidInput(
-                f"{person_name(user)} is deactivated, so they can't manage a group.",
-                details={"user_id": ["Choose a person whose account is active."]},
+                N_("%(person)s is deactivated, so they can't manage a group."),
+                details={"user_id": [N_("Choose a person whose account is active.")]},
+                person=person_name(user),
             )
         perms = _checked(permissions, tenant_manager_permissions(s, tenant_id))
         row = s.get(GroupManager, (group.id, user.id))
@@ -157,7 +169,7 @@ def remove_manager(rt: Runtime, tenant_id: int, group_id: int, user_id: int, act
             )
         )
         if not gone:
-            raise NotFound("This person is not an assigned manager of this group.")
+            raise NotFound(N_("This person is not an assigned manager of this group."))
         record(s, tenant_id, actor, "group.manager_removed", "group", group.id, {"user_id": user_id})
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import with_expression
 
 from provisioning.activity import Actor, record
 from provisioning.errors import InvalidInput, VersionMismatch
+from provisioning.i18n import N_, Message
 from provisioning.models import GROUP_KINDS, Group, Membership, Operation
 from provisioning.pagination import Page, paginate
 from provisioning.rules.definition import group_saved  # automatic groups: validate the rule, start its evaluation
@@ -51,7 +52,11 @@ def list_groups(
     ``within`` (a SELECT of group ids, e.g. :func:`.permissions.group_scope`) keeps only those groups.
     """
     if kind and kind not in GROUP_KINDS:
-        raise InvalidInput(f"Unknown kind {kind!r}.", details={"kind": [f"Must be one of {', '.join(GROUP_KINDS)}."]})
+        raise InvalidInput(
+            N_("Unknown kind %(kind)r."),
+            details={"kind": [Message(N_("Must be one of %(choices)s."), choices=", ".join(GROUP_KINDS))]},
+            kind=kind,
+        )
     stmt = (
         select(Group)
         .where(Group.tenant_id == tenant_id)
@@ -78,7 +83,12 @@ def update_group(
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id, for_update=True)
         if if_version is not None and group.version != if_version:
-            raise VersionMismatch(f"Group {group_id} is at version {group.version}, not {if_version}.")
+            raise VersionMismatch(
+                N_("Group %(group_id)s is at version %(version)s, not %(if_version)s."),
+                group_id=group_id,
+                version=group.version,
+                if_version=if_version,
+            )
         if apply_group_changes(s, group, values, actor).keys() & {"kind", "rule"}:
             group_saved(s, rt, group, actor)
         s.flush()
@@ -91,7 +101,12 @@ def delete_group(rt: Runtime, tenant_id: int, group_id: int, actor: Actor, *, if
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id, for_update=True)
         if if_version is not None and group.version != if_version:
-            raise VersionMismatch(f"Group {group_id} is at version {group.version}, not {if_version}.")
+            raise VersionMismatch(
+                N_("Group %(group_id)s is at version %(version)s, not %(if_version)s."),
+                group_id=group_id,
+                version=group.version,
+                if_version=if_version,
+            )
         s.execute(delete(Membership).where(Membership.group_id == group.id))
         s.delete(group)
         record(s, tenant_id, actor, "group.deleted", "group", group_id, {"name": group.name})

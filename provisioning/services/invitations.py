@@ -18,6 +18,7 @@ from provisioning import limits
 from provisioning.activity import Actor, record_user_events
 from provisioning.db import affected, id_in, insert_ignoring_conflicts
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_, Message
 from provisioning.identity_keys import identity_key
 from provisioning.mail import trigger_events
 from provisioning.mail.outbox import queue_emails
@@ -34,8 +35,9 @@ def tenant_link(tenant: Tenant, setting: str, field: str) -> str:
     url = (stored(tenant.settings, setting) or "").strip()
     if not url.startswith(("https://", "http://")):
         raise InvalidInput(
-            f"The tenant has no {setting} setting (an http(s) URL), which this needs.",
-            details={field: [f"Set the tenant setting {setting} first."]},
+            N_("The tenant has no %(setting)s setting (an http(s) URL), which this needs."),
+            details={field: [Message(N_("Set the tenant setting %(setting)s first."), setting=setting)]},
+            setting=setting,
         )
     return url
 
@@ -133,7 +135,7 @@ def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[s
         tenant_link(s.get_one(Tenant, tenant_id), "join_url", "emails")
     except InvalidInput:
         raise InvalidInput(
-            "Unknown emails can only be invited once the tenant has a join_url setting.",
+            N_("Unknown emails can only be invited once the tenant has a join_url setting."),
             details={
                 "emails": [
                     f"No user with email {e!r}; to invite them, set the tenant setting join_url first."
@@ -148,14 +150,21 @@ def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[s
     if len(addresses) > limits.USERS_CREATED_PER_REQUEST:
         # Bounded work per request (issue 15 #10): each is a user, an invitation and an email.
         raise InvalidInput(
-            f"{len(addresses)} unknown emails to invite; one request may invite at most "
-            f"{limits.USERS_CREATED_PER_REQUEST}. Import a CSV (users format) for more; nothing was changed.",
+            N_(
+                "%(count)s unknown emails to invite; one request may invite at most %(most)s. Import a CSV (users "
+                "format) for more; nothing was changed."
+            ),
             details={
                 "emails": [
-                    f"{len(addresses)} unknown emails; at most {limits.USERS_CREATED_PER_REQUEST} "
-                    "may be invited in one request."
+                    Message(
+                        N_("%(count)s unknown emails; at most %(most)s may be invited in one request."),
+                        count=len(addresses),
+                        most=limits.USERS_CREATED_PER_REQUEST,
+                    )
                 ]
             },
+            count=len(addresses),
+            most=limits.USERS_CREATED_PER_REQUEST,
         )
     created = {}
     for address in addresses.values():

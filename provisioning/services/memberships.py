@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record_many
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.errors import Conflict, InvalidInput, NotFound, VersionMismatch
+from provisioning.i18n import N_
 from provisioning.identity_keys import identity_key
 from provisioning.mail import trigger_events
 from provisioning.models import MEMBERSHIP_SOURCES, Group, Membership, User, utcnow
@@ -88,9 +89,9 @@ def add_members(
     A group manager adds through provisioning/services/group_invitations.py instead (their scope).
     """
     if source not in MEMBERSHIP_SOURCES:
-        raise InvalidInput(f"Unknown membership source {source!r}.")
+        raise InvalidInput(N_("Unknown membership source %(source)r."), source=source)
     if not user_ids and not emails:
-        raise InvalidInput("Give user_ids or emails.", details={"user_ids": ["Give user_ids or emails."]})
+        raise InvalidInput(N_("Give user_ids or emails."), details={"user_ids": [N_("Give user_ids or emails.")]})
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id)
         ensure_hand_editable(group)
@@ -111,7 +112,7 @@ def add_members(
                 errors["emails"] = [f"No user with email {e!r}." for e in missing_emails[:100]]
             ids = sorted(set(ids) | set(found.values()))
         if errors:
-            raise InvalidInput("Some members could not be found; nothing was changed.", details=errors)
+            raise InvalidInput(N_("Some members could not be found; nothing was changed."), details=errors)
         added = insert_members(s, tenant_id, group.id, ids, source)
         if added:
             touch_group(s, group.id)
@@ -148,8 +149,10 @@ def _refuse_roster_members(s: Session, group: Group, user_ids: Sequence[int]) ->
     ]
     if synced:
         raise Conflict(
-            "This person came from the course roster in the LMS: remove them from the course there, "
-            "and the next roster sync removes them here. Only people added by hand can be removed here.",
+            N_(
+                "This person came from the course roster in the LMS: remove them from the course there, and the next "
+                "roster sync removes them here. Only people added by hand can be removed here."
+            ),
             field="user_ids",
         )
 
@@ -157,7 +160,9 @@ def _refuse_roster_members(s: Session, group: Group, user_ids: Sequence[int]) ->
 def remove_member(rt: Runtime, tenant_id: int, group_id: int, user_id: int, actor: Actor) -> None:
     """Remove one member; 404 when the user is not a member of this group."""
     if remove_members(rt, tenant_id, group_id, [user_id], actor) == 0:
-        raise NotFound(f"User {user_id} is not a member of group {group_id}.")
+        raise NotFound(
+            N_("User %(user_id)s is not a member of group %(group_id)s."), user_id=user_id, group_id=group_id
+        )
 
 
 def list_members(
@@ -206,7 +211,7 @@ def request_copy(rt: Runtime, tenant_id: int, group_id: int, from_group_id: int,
         ensure_hand_editable(target)
         if target.id == source.id:
             raise InvalidInput(
-                "A group can't copy members from itself.", details={"from_group_id": ["Must be another group."]}
+                N_("A group can't copy members from itself."), details={"from_group_id": [N_("Must be another group.")]}
             )
         total = s.scalar(select(func.count()).select_from(Membership).where(Membership.group_id == source.id))
         return start_operation(
@@ -308,7 +313,7 @@ def apply_member_steps(
             removed += delete_members(s, group.id, sorted(present - keep))
             added += insert_members(s, group.tenant_id, group.id, sorted(keep - present), source)
         else:
-            raise InvalidInput(f"Unknown member change {kind!r}.")
+            raise InvalidInput(N_("Unknown member change %(kind)r."), kind=kind)
     if added or removed:
         touch_group(s, group.id, group)
         record_many(s, _member_events(group.tenant_id, group.id, added, actor, "group.member_added"))
@@ -337,7 +342,12 @@ def edit_group(
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id, for_update=True)
         if if_version is not None and group.version != if_version:
-            raise VersionMismatch(f"Group {group_id} is at version {group.version}, not {if_version}.")
+            raise VersionMismatch(
+                N_("Group %(group_id)s is at version %(version)s, not %(if_version)s."),
+                group_id=group_id,
+                version=group.version,
+                if_version=if_version,
+            )
         if values:
             apply_group_changes(s, group, values, actor)
         if member_steps:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from provisioning.activity import Actor, record
 from provisioning.errors import Conflict, InvalidInput, NotFound
+from provisioning.i18n import N_, Message
 from provisioning.models import TenantRole, utcnow
 from provisioning.runtime import Runtime
 from provisioning.tenant_roles import (
@@ -85,7 +86,7 @@ def get_role(rt: Runtime, tenant_id: int, key: str) -> RoleView:
     with rt.db.read() as s:
         role = find_role(s, tenant_id, key)
         if role is None:
-            raise NotFound(f"There is no role {key!r} in this tenant.")
+            raise NotFound(N_("There is no role %(key)r in this tenant."), key=key)
         return _view(s, tenant_id, role)
 
 
@@ -94,13 +95,13 @@ def _checked(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     unknown = sorted(set(values) - {"label", "description", "permissions", "key"})
     for name in unknown:
-        errors[name] = ["Unknown attribute."]
+        errors[name] = [N_("Unknown attribute.")]
     if "label" in values or creating:
         label = values.get("label")
         if not isinstance(label, str) or not label.strip():
-            errors["label"] = ["Required: the role's name."]
+            errors["label"] = [N_("Required: the role's name.")]
         elif len(label.strip()) > LABEL_MAX:
-            errors["label"] = [f"At most {LABEL_MAX} characters."]
+            errors["label"] = [Message(N_("At most %(most)s characters."), most=LABEL_MAX)]
         elif problem := text_problem(label):
             errors["label"] = [problem]
         else:
@@ -108,9 +109,9 @@ def _checked(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     if "description" in values:
         text = values["description"] if values["description"] is not None else ""
         if not isinstance(text, str):
-            errors["description"] = ["Must be text."]
+            errors["description"] = [N_("Must be text.")]
         elif len(text) > DESCRIPTION_MAX:
-            errors["description"] = [f"At most {DESCRIPTION_MAX} characters."]
+            errors["description"] = [Message(N_("At most %(most)s characters."), most=DESCRIPTION_MAX)]
         elif problem := text_problem(text):
             errors["description"] = [problem]
         else:
@@ -118,19 +119,27 @@ def _checked(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     if "permissions" in values or creating:
         perms = values.get("permissions", [])
         if not isinstance(perms, list) or not all(isinstance(p, str) for p in perms):
-            errors["permissions"] = [f"Must be a list of: {', '.join(ROLE_PERMISSIONS)}."]
+            errors["permissions"] = [
+                Message(N_("Must be a list of: %(choices)s."), choices=", ".join(ROLE_PERMISSIONS))
+            ]
         elif unknown_perms := [p for p in perms if p not in ROLE_PERMISSIONS]:
-            errors["permissions"] = [f"Unknown permission {unknown_perms[0]!r}; known: {', '.join(ROLE_PERMISSIONS)}."]
+            errors["permissions"] = [
+                Message(
+                    N_("Unknown permission %(permission)r; known: %(choices)s."),
+                    permission=unknown_perms[0],
+                    choices=", ".join(ROLE_PERMISSIONS),
+                )
+            ]
         else:
             out["permissions"] = [p for p in ROLE_PERMISSIONS if p in perms]
     if "key" in values:
         key = values["key"]
         if not isinstance(key, str) or key != role_key_for(key) or not key:
-            errors["key"] = ["At most 20 lower-case letters, digits and underscores, such as team_lead."]
+            errors["key"] = [N_("At most 20 lower-case letters, digits and underscores, such as team_lead.")]
         else:
             out["key"] = key
     if errors:
-        raise InvalidInput("Some role attributes are invalid.", details=errors)
+        raise InvalidInput(N_("Some role attributes are invalid."), details=errors)
     return out
 
 
@@ -141,15 +150,20 @@ def create_role(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Acto
     key = values.pop("key", None) or role_key_for(values["label"])
     if not key:
         raise InvalidInput(
-            "The role needs a key.",
-            details={"key": ["The name has no letters or digits: give a key, such as team_lead."]},
+            N_("The role needs a key."),
+            details={"key": [N_("The name has no letters or digits: give a key, such as team_lead.")]},
         )
     with rt.db.transaction() as s:
         for role in list_roles(s, tenant_id):
             if role.key == key or role.label.casefold() == values["label"].casefold():
-                raise Conflict(f"There is already a role {role.label!r} ({role.key}) in this tenant.", field="label")
+                raise Conflict(
+                    N_("There is already a role %(label)r (%(key)s) in this tenant."),
+                    field="label",
+                    label=role.label,
+                    key=role.key,
+                )
         if key in BUILTIN:  # unreachable while every built-in is listed; kept for clarity
-            raise Conflict(f"{key!r} is a built-in role.", field="key")
+            raise Conflict(N_("%(key)r is a built-in role."), field="key", key=key)
         now = utcnow()
         row = TenantRole(
             tenant_id=tenant_id,
@@ -170,10 +184,12 @@ def create_role(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Acto
 def _custom_row(s, tenant_id: int, key: str) -> TenantRole:
     role = find_role(s, tenant_id, key)
     if role is not None and role.builtin:
-        raise Conflict(f"{role.label} is a built-in role: it can't be changed or deleted.", field="key")
+        raise Conflict(
+            N_("%(label)s is a built-in role: it can't be changed or deleted."), field="key", label=role.label
+        )
     row = s.get(TenantRole, (tenant_id, role.key), with_for_update=True) if role is not None else None
     if row is None:
-        raise NotFound(f"There is no role {key!r} in this tenant.")
+        raise NotFound(N_("There is no role %(key)r in this tenant."), key=key)
     return row
 
 
@@ -181,7 +197,7 @@ def update_role(rt: Runtime, tenant_id: int, key: str, values: dict[str, Any], a
     """Change a custom role's name, description or permissions (its key stays)."""
     values = _checked(values, creating=False)
     if "key" in values:
-        raise InvalidInput("A role's key can't change.", details={"key": ["A role's key can't change."]})
+        raise InvalidInput(N_("A role's key can't change."), details={"key": [N_("A role's key can't change.")]})
     with rt.db.transaction() as s:
         row = _custom_row(s, tenant_id, key)
         if "label" in values:
@@ -191,7 +207,9 @@ def update_role(rt: Runtime, tenant_id: int, key: str, values: dict[str, Any], a
                 .where(TenantRole.label.ilike(values["label"]))
             )
             if clash or any(r.label.casefold() == values["label"].casefold() for r in BUILTIN.values()):
-                raise Conflict(f"There is already a role named {values['label']!r} in this tenant.", field="label")
+                raise Conflict(
+                    N_("There is already a role named %(label)r in this tenant."), field="label", label=values["label"]
+                )
         changed = {k: v for k, v in values.items() if getattr(row, k) != v}
         for name, value in changed.items():
             setattr(row, name, value)
@@ -209,10 +227,15 @@ def delete_role(rt: Runtime, tenant_id: int, key: str, actor: Actor) -> None:
         people = people_with_role(s, tenant_id, row.key)
         if people:
             raise Conflict(
-                f"The role {row.label!r} can't be deleted: {people} "
-                f"{'person has' if people == 1 else 'people have'} it. Give them another role first.",
+                N_("The role %(label)r can't be deleted: %(people)s person has it. Give them another role first.")
+                if people == 1
+                else N_(
+                    "The role %(label)r can't be deleted: %(people)s people have it. Give them another role first."
+                ),
                 field="key",
                 details={"people": people},
+                label=row.label,
+                people=people,
             )
         s.delete(row)
         record(s, tenant_id, actor, "role.deleted", "role", row.key, {"label": row.label})

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.db import id_in
 from provisioning.errors import InvalidInput, NotFound
+from provisioning.i18n import N_, Message
 from provisioning.models import Task, User, utcnow
 from provisioning.models.engagement import TASK_STATUSES
 from provisioning.pagination import Page, paginate
@@ -50,7 +51,9 @@ def list_tasks(
     """A user's tasks, soonest due first."""
     if status and status not in TASK_STATUSES:
         raise InvalidInput(
-            f"Unknown status {status!r}.", details={"status": [f"Must be one of {', '.join(TASK_STATUSES)}."]}
+            N_("Unknown status %(status)r."),
+            details={"status": [Message(N_("Must be one of %(choices)s."), choices=", ".join(TASK_STATUSES))]},
+            status=status,
         )
     with rt.db.read() as s:
         load_user(s, tenant_id, user_id)
@@ -64,7 +67,9 @@ def set_task_status(rt: Runtime, tenant_id: int, user_id: int, task_id: int, sta
     """Mark a user's task open or completed."""
     if status not in TASK_STATUSES:
         raise InvalidInput(
-            f"Unknown status {status!r}.", details={"status": [f"Must be one of {', '.join(TASK_STATUSES)}."]}
+            N_("Unknown status %(status)r."),
+            details={"status": [Message(N_("Must be one of %(choices)s."), choices=", ".join(TASK_STATUSES))]},
+            status=status,
         )
     with rt.db.transaction() as s:
         load_user(s, tenant_id, user_id)
@@ -74,7 +79,7 @@ def set_task_status(rt: Runtime, tenant_id: int, user_id: int, task_id: int, sta
             .with_for_update()
         )
         if task is None:
-            raise NotFound(f"User {user_id} has no task with id {task_id}.")
+            raise NotFound(N_("User %(user_id)s has no task with id %(task_id)s."), user_id=user_id, task_id=task_id)
         if task.status != status:
             task.status = status
             task.completed_at = utcnow() if status == "completed" else None

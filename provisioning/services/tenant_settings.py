@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_
 from provisioning.models import Tenant
 from provisioning.runtime import Runtime
 from provisioning.services.tenants import load_tenant
@@ -54,7 +55,9 @@ def update_settings(
     try:
         checked = check_changes(changes, tuple(unset))
     except SettingErrors as exc:
-        raise InvalidInput("Some settings were not changed: " + str(exc), details=exc.errors) from None
+        raise InvalidInput(
+            N_("Some settings were not changed: %(reason)s"), details=exc.errors, reason=str(exc)
+        ) from None
     with rt.db.transaction() as s:
         tenant = load_tenant(s, tenant_ref)
         if checked:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioning.errors import Conflict, InvalidInput, NotFound
+from provisioning.i18n import N_
 from provisioning.models import Tenant
 from provisioning.runtime import Runtime
 
@@ -30,18 +31,18 @@ def create_tenant(
     """Create a tenant; its slug (derived from the name unless given) is unique."""
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("A tenant needs a name.", details={"name": ["Must not be empty."]})
+        raise InvalidInput(N_("A tenant needs a name."), details={"name": [N_("Must not be empty.")]})
     slug = slugify(slug or name)
     if not slug:
         raise InvalidInput(
-            "The tenant name has no letters or digits to build a slug from.",
-            details={"slug": ["Must contain letters or digits."]},
+            N_("The tenant name has no letters or digits to build a slug from."),
+            details={"slug": [N_("Must contain letters or digits.")]},
         )
     if seat_limit is not None and seat_limit < 0:
-        raise InvalidInput("The seat limit cannot be negative.", details={"seat_limit": ["Must be 0 or more."]})
+        raise InvalidInput(N_("The seat limit cannot be negative."), details={"seat_limit": [N_("Must be 0 or more.")]})
     with rt.db.transaction() as s:
         if s.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
-            raise Conflict(f"A tenant with slug {slug!r} already exists.", field="slug")
+            raise Conflict(N_("A tenant with slug %(slug)r already exists."), field="slug", slug=slug)
         tenant = Tenant(name=name, slug=slug, seat_limit=seat_limit, settings=settings or {})
         s.add(tenant)
         s.flush()
@@ -61,7 +62,7 @@ def load_tenant(session: Session, ref: str | int) -> Tenant:
     if tenant is None:
         tenant = session.scalar(select(Tenant).where(Tenant.slug == str(ref)))
     if tenant is None:
-        raise NotFound(f"No tenant {ref!r}.")
+        raise NotFound(N_("No tenant %(ref)r."), ref=ref)
     return tenant
 
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from provisioning.errors import Forbidden, InvalidInput, NotFound
+from provisioning.i18n import N_, Message
 from provisioning.models import TOKEN_SCOPES, ApiToken, utcnow
 from provisioning.runtime import Runtime
 from provisioning.services.tenants import load_tenant
@@ -50,8 +51,10 @@ def create_token(rt: Runtime, tenant_ref: str | int, scope: str, name: str | Non
     """Create a token; returns the row and the plaintext, which is never stored."""
     if scope not in TOKEN_SCOPES:
         raise InvalidInput(
-            f"Unknown scope {scope!r}; use one of {', '.join(TOKEN_SCOPES)}.",
-            details={"scope": [f"Must be one of {', '.join(TOKEN_SCOPES)}."]},
+            N_("Unknown scope %(scope)r; use one of %(choices)s."),
+            details={"scope": [Message(N_("Must be one of %(choices)s."), choices=", ".join(TOKEN_SCOPES))]},
+            scope=scope,
+            choices=", ".join(TOKEN_SCOPES),
         )
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with rt.db.transaction() as s:
@@ -72,7 +75,7 @@ def revoke_token(rt: Runtime, token_id: int) -> ApiToken:
     with rt.db.transaction() as s:
         token = s.get(ApiToken, token_id)
         if token is None:
-            raise NotFound(f"No token with id {token_id}.")
+            raise NotFound(N_("No token with id %(token_id)s."), token_id=token_id)
         if token.revoked_at is None:
             token.revoked_at = utcnow()
     return token
@@ -100,7 +103,11 @@ def authenticate(rt: Runtime, presented: str | None, scope: str) -> Principal | 
         return None
     principal = Principal(token_id=token.id, tenant_id=token.tenant_id, scope=token.scope, name=token.name)
     if principal.scope != scope:
-        raise Forbidden(f"This token has the {principal.scope!r} scope; this endpoint needs {scope!r}.")
+        raise Forbidden(
+            N_("This token has the %(scope)r scope; this endpoint needs %(needed)r."),
+            scope=principal.scope,
+            needed=scope,
+        )
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         with rt.db.transaction() as s:

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 
 from provisioning import signed_tokens as tokens
 from provisioning.errors import NotFound
+from provisioning.i18n import N_
 from provisioning.models import Tenant, UiSession, User, utcnow
 from provisioning.runtime import Runtime
 
@@ -51,7 +52,7 @@ def start_session(
         if user_id != OWNER_USER_ID:
             user_role = s.scalar(select(User.role).where(User.tenant_id == tenant_id, User.id == user_id))
             if user_role is None:
-                raise NotFound(f"No user with id {user_id}.")
+                raise NotFound(N_("No user with id %(user_id)s."), user_id=user_id)
         # The tenant's sessions whose tokens have expired are of no use any more.
         s.execute(delete(UiSession).where(UiSession.tenant_id == tenant_id, UiSession.expires_at < now))
         s.add(

@@ -14,6 +14,7 @@ from provisioning.errors import (
     InvalidInput,
     VersionMismatch,
 )
+from provisioning.i18n import N_, Message
 from provisioning.mail import trigger_events
 from provisioning.models import USER_STATUSES, User
 from provisioning.pagination import Page, paginate
@@ -31,7 +32,10 @@ from provisioning.store.users import (
 
 # The acting user (Actor.user_id) may not end their own access; batch actions say the same
 # through provisioning.batch.registry.own_access_refusal.
-_OWN_ACCESS = "You may not {what}: it would end your own access. Ask another administrator."
+_OWN_CHANGE = N_(
+    "You may not deactivate yourself or change your own role: it would end your own access. Ask another administrator."
+)
+_OWN_DELETE = N_("You may not delete yourself: it would end your own access. Ask another administrator.")
 
 
 def create_user(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Actor, *, reevaluate: bool = False) -> User:
@@ -73,7 +77,9 @@ def list_users(
     """
     if status and status not in USER_STATUSES:
         raise InvalidInput(
-            f"Unknown status {status!r}.", details={"status": [f"Must be one of {', '.join(USER_STATUSES)}."]}
+            N_("Unknown status %(status)r."),
+            details={"status": [Message(N_("Must be one of %(choices)s."), choices=", ".join(USER_STATUSES))]},
+            status=status,
         )
     stmt = select(User).where(User.tenant_id == tenant_id)
     if within is not None:
@@ -132,7 +138,12 @@ def change_user(
     with rt.db.transaction() as s:
         user = load_user(s, tenant_id, user_id, for_update=True)
         if if_version is not None and user.version != if_version:
-            raise VersionMismatch(f"User {user_id} is at version {user.version}, not {if_version}.")
+            raise VersionMismatch(
+                N_("User %(user_id)s is at version %(version)s, not %(if_version)s."),
+                user_id=user_id,
+                version=user.version,
+                if_version=if_version,
+            )
         values = dict(values_for(user))
         wanted = values.get("status")
         if wanted is None and values.get("active") is not None and "status" not in values:
@@ -145,7 +156,7 @@ def change_user(
         if actor.user_id == user.id and (
             lifecycle is deactivate_users or ("role" in values and values["role"] != user.role)
         ):
-            raise Forbidden(_OWN_ACCESS.format(what="deactivate yourself or change your own role"))
+            raise Forbidden(_OWN_CHANGE)
         if lifecycle is not None:
             values.pop("status", None)
             values.pop("active", None)
@@ -166,9 +177,14 @@ def change_user(
 def delete_user(rt: Runtime, tenant_id: int, user_id: int, actor: Actor, *, if_version: int | None = None) -> None:
     """Delete a user permanently: the same as the batch action (:func:`.lifecycle.delete_users`)."""
     if actor.user_id is not None and actor.user_id == user_id:
-        raise Forbidden(_OWN_ACCESS.format(what="delete yourself"))
+        raise Forbidden(_OWN_DELETE)
     with rt.db.transaction() as s:
         user = load_user(s, tenant_id, user_id, for_update=True)
         if if_version is not None and user.version != if_version:
-            raise VersionMismatch(f"User {user_id} is at version {user.version}, not {if_version}.")
+            raise VersionMismatch(
+                N_("User %(user_id)s is at version %(version)s, not %(if_version)s."),
+                user_id=user_id,
+                version=user.version,
+                if_version=if_version,
+            )
         delete_users(s, tenant_id, [user.id], actor)

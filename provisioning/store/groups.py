@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, with_expression
 
 from provisioning.activity import Actor, record
 from provisioning.errors import Conflict, InvalidInput, NotFound
+from provisioning.i18n import N_, Message
 from provisioning.models import GROUP_KINDS, GROUP_SOURCES, Group, Membership, utcnow
 
 EDITABLE = ("name", "description", "kind", "external_id", "rule", "settings")
@@ -31,20 +32,20 @@ def member_count_expr():
 def _validate(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     for name in sorted(set(values) - set(EDITABLE) - {"source"}):
-        errors[name] = ["Unknown attribute."]
+        errors[name] = [N_("Unknown attribute.")]
     if "name" in values or creating:
         name = (values.get("name") or "").strip()
         if not name:
-            errors["name"] = ["Must not be empty."]
+            errors["name"] = [N_("Must not be empty.")]
         elif len(name) > 400:
-            errors["name"] = ["At most 400 characters."]
+            errors["name"] = [N_("At most 400 characters.")]
         values["name"] = name
     if "kind" in values and values["kind"] not in GROUP_KINDS:
-        errors["kind"] = [f"Must be one of {', '.join(GROUP_KINDS)}."]
+        errors["kind"] = [Message(N_("Must be one of %(choices)s."), choices=", ".join(GROUP_KINDS))]
     if "source" in values and values["source"] not in GROUP_SOURCES:
-        errors["source"] = [f"Must be one of {', '.join(GROUP_SOURCES)}."]
+        errors["source"] = [Message(N_("Must be one of %(choices)s."), choices=", ".join(GROUP_SOURCES))]
     if errors:
-        raise InvalidInput("Some group attributes are invalid.", details=errors)
+        raise InvalidInput(N_("Some group attributes are invalid."), details=errors)
     return values
 
 
@@ -53,7 +54,7 @@ def _check_unique_name(s: Session, tenant_id: int, name: str, exclude_id: int | 
     if exclude_id is not None:
         stmt = stmt.where(Group.id != exclude_id)
     if s.scalar(stmt) is not None:
-        raise Conflict(f"A group named {name!r} already exists.", field="name")
+        raise Conflict(N_("A group named %(name)r already exists."), field="name", name=name)
 
 
 def add_group(s: Session, tenant_id: int, values: dict[str, Any], actor: Actor) -> Group:
@@ -67,7 +68,7 @@ def add_group(s: Session, tenant_id: int, values: dict[str, Any], actor: Actor) 
         with s.begin_nested():
             s.flush()
     except IntegrityError as exc:
-        raise Conflict(f"A group named {values['name']!r} already exists.", field="name") from exc
+        raise Conflict(N_("A group named %(name)r already exists."), field="name", name=values["name"]) from exc
     group.member_count = 0
     record(s, tenant_id, actor, "group.created", "group", group.id, {"name": group.name, "kind": group.kind})
     return group
@@ -83,7 +84,7 @@ def load_group(
         stmt = stmt.with_for_update()
     group = s.scalar(stmt) if isinstance(group_id, int) else None
     if group is None:
-        raise NotFound(f"No group with id {group_id}.")
+        raise NotFound(N_("No group with id %(group_id)s."), group_id=group_id)
     return group
 
 
@@ -102,6 +103,6 @@ def apply_group_changes(s: Session, group: Group, values: dict[str, Any], actor:
         with s.begin_nested():
             s.flush()
     except IntegrityError as exc:
-        raise Conflict("A group with this name already exists.", field="name") from exc
+        raise Conflict(N_("A group with this name already exists."), field="name") from exc
     record(s, group.tenant_id, actor, "group.updated", "group", group.id, {"changed": sorted(changed)})
     return changed

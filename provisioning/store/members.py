@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import Conflict, InvalidInput
+from provisioning.i18n import N_
 from provisioning.models import Group, Membership, User, utcnow
 from provisioning.store.users import tenant_user_ids
 
@@ -21,9 +22,12 @@ def ensure_hand_editable(group: Group) -> None:
     """Automatic groups follow their rule; their members can't be changed by hand."""
     if group.kind == "automatic":
         raise Conflict(
-            f"Group {group.name!r} is automatic: its members follow its rule and can't be "
-            "changed by hand. Edit the rule or its include/exclude lists instead.",
+            N_(
+                "Group %(name)r is automatic: its members follow its rule and can't be changed by hand. Edit the rule "
+                "or its include/exclude lists instead."
+            ),
             field="members",
+            name=group.name,
         )
 
 
@@ -87,6 +91,6 @@ def refuse_unknown_users(s: Session, tenant_id: int, user_ids: Sequence[int]) ->
     missing = unknown_user_ids(s, tenant_id, user_ids) if user_ids else []
     if missing:
         raise InvalidInput(
-            "Some members are not users of this tenant; nothing was changed.",
+            N_("Some members are not users of this tenant; nothing was changed."),
             details={"members": [f"No user with id {i}." for i in missing[:100]]},
         )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.chunking import IN_LIST, chunked
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from provisioning.i18n import N_, Message
 from provisioning.identity_keys import identity_key, refusal
 from provisioning.models import USER_STATUSES, Tenant, User, utcnow
 from provisioning.sql import escape_like
@@ -71,29 +72,29 @@ def _validate(values: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     unknown = sorted(set(values) - set(EDITABLE))
     for name in unknown:
-        errors[name] = ["Unknown attribute."]
+        errors[name] = [N_("Unknown attribute.")]
     if "email" in values:
         values["email"] = normalise_email(values["email"])
         if values["email"] is not None and (problem := refusal(values["email"])):
             errors["email"] = [problem]
         elif values["email"] is not None and not EMAIL_RE.match(values["email"]):
-            errors["email"] = [f"{values['email']!r} is not an email address."]
+            errors["email"] = [Message(N_("%(email)r is not an email address."), email=values["email"])]
         values["email_key"] = identity_key(values["email"]) if values["email"] is not None else None
     if "username" in values:
         username = (values["username"] or "").strip()
         if not username:
-            errors["username"] = ["Must not be empty."]
+            errors["username"] = [N_("Must not be empty.")]
         elif problem := refusal(username):
             errors["username"] = [problem]
         values["username"] = username
         values["username_key"] = identity_key(username)
     if "status" in values and values["status"] not in USER_STATUSES:
-        errors["status"] = [f"Must be one of {', '.join(USER_STATUSES)}."]
+        errors["status"] = [Message(N_("Must be one of %(choices)s."), choices=", ".join(USER_STATUSES))]
     for name in ("custom_attributes", "extra"):
         if name in values and not isinstance(values[name], dict):
-            errors[name] = ["Must be an object."]
+            errors[name] = [N_("Must be an object.")]
     if errors:
-        raise InvalidInput("Some user attributes are invalid.", details=errors)
+        raise InvalidInput(N_("Some user attributes are invalid."), details=errors)
     # active and status describe one fact; keep them consistent whichever was given.
     if "status" in values and "active" not in values:
         values["active"] = values["status"] != "deactivated"
@@ -115,7 +116,7 @@ def _check_unique(s: Session, tenant_id: int, values: dict[str, Any], exclude_id
         if exclude_id is not None:
             stmt = stmt.where(User.id != exclude_id)
         if s.scalar(stmt) is not None:
-            raise Conflict(f"A user with {attr} {value!r} already exists.", field=attr)
+            raise Conflict(N_("A user with %(attr)s %(value)r already exists."), field=attr, attr=attr, value=value)
 
 
 def count_seats(s: Session, tenant_id: int) -> int:
@@ -139,7 +140,7 @@ def check_seats(s: Session, tenant_id: int, adding: int = 1) -> None:
         return  # no limit, nothing to serialise (setting one while users are created is not a race we guard)
     limit = lock_seats(s, tenant_id)
     if limit is not None and count_seats(s, tenant_id) + adding > limit:
-        raise LimitExceeded(f"The tenant's seat limit of {limit} users is reached.", limit="seats")
+        raise LimitExceeded(N_("The tenant's seat limit of %(seats)s users is reached."), limit="seats", seats=limit)
 
 
 def lock_seats(s: Session, tenant_id: int) -> int | None:
@@ -164,7 +165,8 @@ def add_user(s: Session, tenant_id: int, values: dict[str, Any], actor: Actor) -
     if not values.get("username"):
         if not values.get("email"):
             raise InvalidInput(
-                "A user needs a username or an email.", details={"email": ["Required when no username is given."]}
+                N_("A user needs a username or an email."),
+                details={"email": [N_("Required when no username is given.")]},
             )
         values["username"] = values["email"]
         values["username_key"] = values["email_key"]
@@ -192,13 +194,13 @@ def _flush_unique(s: Session) -> None:
     try:
         s.flush()
     except IntegrityError as exc:
-        raise Conflict("A user with this username or email already exists.", field="username") from exc
+        raise Conflict(N_("A user with this username or email already exists."), field="username") from exc
 
 
 def load_user(s: Session, tenant_id: int, user_id: int, *, for_update: bool = False) -> User:
     user = s.get(User, user_id, with_for_update=for_update) if isinstance(user_id, int) else None
     if user is None or user.tenant_id != tenant_id:
-        raise NotFound(f"No user with id {user_id}.")
+        raise NotFound(N_("No user with id %(user_id)s."), user_id=user_id)
     return user
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_, Message
 from provisioning.imports.formats.base import ImportFormat, NamedGroup
 from provisioning.imports.formats.columns import Layout, duplicate_headers, file_error, norm
 from provisioning.imports.formats.enrollments import EnrollmentsFormat
@@ -57,11 +58,12 @@ def detect_format(header: list[str], *, has_group_target: bool) -> str:
         if fmt.detects(keys, has_group_target=has_group_target):
             return fmt.name
     raise file_error(
-        "The header row does not name an email column, so the file's format can't be recognised. "
-        "Use one of the templates: a member list (email_address), user-based groups "
-        "(email, FirstName, LastName, Groupname, ...), group-based groups (Groupname, Email, ...) "
-        "users (email, username, first_name, last_name, ...) or enrollments (email | user_id, course_id, role, "
-        "status, completed_at)."
+        N_(
+            "The header row does not name an email column, so the file's format can't be recognised. Use one of the "
+            "templates: a member list (email_address), user-based groups (email, FirstName, LastName, Groupname, ...), "
+            "group-based groups (Groupname, Email, ...) users (email, username, first_name, last_name, ...) or "
+            "enrollments (email | user_id, course_id, role, status, completed_at)."
+        )
     )
 
 
@@ -71,14 +73,18 @@ def layout_for(
     """Map the header's columns for ``fmt``; a missing or unknown required header is a file-level error."""
     if fmt not in FORMATS:
         raise InvalidInput(
-            f"Unknown format {fmt!r}.", details={"format": [f"Must be one of auto, {', '.join(IMPORT_FORMATS)}."]}
+            N_("Unknown format %(fmt)r."),
+            details={"format": [Message(N_("Must be one of auto, %(choices)s."), choices=", ".join(IMPORT_FORMATS))]},
+            fmt=fmt,
         )
     format_ = FORMATS[fmt]
     if not any(header):
-        raise format_.file_error("The first row is empty; it must be the header row.")
+        raise format_.file_error(N_("The first row is empty; it must be the header row."))
     duplicates = duplicate_headers(header, allowed=set(format_.repeatable_headers))
     if duplicates:
-        raise format_.file_error(f"The header repeats the column(s) {', '.join(repr(d) for d in duplicates)}.")
+        raise format_.file_error(
+            Message(N_("The header repeats the column(s) %(columns)s."), columns=", ".join(repr(d) for d in duplicates))
+        )
     return format_.layout(header, mapping or {}, custom_names)
 
 

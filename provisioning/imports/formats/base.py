@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_
 from provisioning.imports.formats.columns import Layout, file_error
 from provisioning.imports.formats.entries import Entry
 from provisioning.models import Group
@@ -60,7 +61,7 @@ class ImportFormat:
     # The report's message for an applied row: (its user was created, its user existed).
     applied_messages: ClassVar[tuple[str, str]] = ("Added to the group.", "Added to the group.")
     # What a duplicate row repeats ("Duplicate: {what} is already on row n.").
-    duplicate_what: ClassVar[str] = "this user"
+    duplicate_what: ClassVar[str] = N_("this user")
 
     # --- layout --------------------------------------------------------------------------------
 

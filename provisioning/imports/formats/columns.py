@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_, Message
 
 EMAIL = {"email", "emailaddress", "mail", "primaryemail"}
 FIRST_NAME = {"firstname", "givenname", "forename"}
@@ -89,8 +90,11 @@ class Layout:
 
 def file_error(message: str, example: Sequence[str] | None = None) -> InvalidInput:
     """A file-level error; ``example`` is the header row of the format the file was taken for."""
-    hint = f" Expected a header row like: {','.join(example)}." if example else ""
-    return InvalidInput(message + hint, details={"file": [message + hint]})
+    if example:
+        message = Message(
+            N_("%(reason)s Expected a header row like: %(header)s."), reason=message, header=",".join(example)
+        )
+    return InvalidInput(message, details={"file": [message]})
 
 
 def duplicate_headers(header: list[str], allowed: set[str]) -> list[str]:

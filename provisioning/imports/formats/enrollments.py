@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
+from provisioning.i18n import N_, Message
 from provisioning.imports import enrollments
 from provisioning.imports.formats.base import ImportFormat
 from provisioning.imports.formats.columns import COURSE, EMAIL, ENROLLMENT_FIELDS, Layout, norm
@@ -29,7 +30,7 @@ class EnrollmentsFormat(ImportFormat):
     detect_priority = 2
     staged_columns = ("course_ref", "enrollment_role", "enrollment_status", "completed_at", "user_id")
     applied_messages = ("Enrolled.", "Enrolled.")
-    duplicate_what = "this user and course"
+    duplicate_what = N_("this user and course")
 
     def detects(self, keys: list[str], *, has_group_target: bool) -> bool:
         return any(k in COURSE for k in keys)
@@ -44,11 +45,13 @@ class EnrollmentsFormat(ImportFormat):
             elif key in ENROLLMENT_FIELDS and ENROLLMENT_FIELDS[key] not in layout.user_cols:
                 layout.user_cols[ENROLLMENT_FIELDS[key]] = i
             elif key:
-                layout.warnings.append(f"Column {h!r} is not part of an enrollment list and was ignored.")
+                layout.warnings.append(
+                    Message(N_("Column %(column)r is not part of an enrollment list and was ignored."), column=h)
+                )
         if layout.email_col is None and "user_id" not in layout.user_cols:
-            raise self.file_error("The header has neither an 'email' nor a 'user_id' column.")
+            raise self.file_error(N_("The header has neither an 'email' nor a 'user_id' column."))
         if "course" not in layout.user_cols:
-            raise self.file_error("The header has no 'course_id' column (the course's external id).")
+            raise self.file_error(N_("The header has no 'course_id' column (the course's external id)."))
         return layout
 
     def entries(self, layout: Layout, row_no: int, cells: list[str]) -> list[Entry]:
@@ -65,11 +68,13 @@ class EnrollmentsFormat(ImportFormat):
             entry["email"] = email
         elif id_cell:
             if not id_cell.isdigit() or not 0 < int(id_cell) < 2**63:
-                return [error(row_no, layout.header[cols["user_id"]], id_cell, "A user_id is a positive whole number.")]
+                return [
+                    error(row_no, layout.header[cols["user_id"]], id_cell, N_("A user_id is a positive whole number."))
+                ]
             entry["user_id"] = int(id_cell)
         else:
             column = layout.header[layout.email_col if layout.email_col is not None else cols["user_id"]]
-            return [error(row_no, column, "", "Give the user's email or user_id.")]
+            return [error(row_no, column, "", N_("Give the user's email or user_id."))]
         course = cells[cols["course"]]
         if not course or len(course) > MAX_LENGTH["course_ref"]:
             return [
@@ -77,7 +82,7 @@ class EnrollmentsFormat(ImportFormat):
                     row_no,
                     layout.header[cols["course"]],
                     course,
-                    "Give the course's external id (at most 320 characters).",
+                    N_("Give the course's external id (at most 320 characters)."),
                     email=entry.get("email"),
                 )
             ]

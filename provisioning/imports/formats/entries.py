@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioning.i18n import N_, Message
 from provisioning.identity_keys import identity_key, refusal
 from provisioning.imports.formats.columns import Layout
 from provisioning.models.imports import ImportRow
@@ -37,12 +38,12 @@ def email_of(layout: Layout, row_no: int, value: str, col: int) -> tuple[str | N
     column = layout.header[col]
     email = value.replace(" ", "")
     if not email:
-        return None, error(row_no, column, value, "The email is missing.")
-    if problem := refusal(email):
-        return None, error(row_no, column, value, f"The email {problem[0].lower()}{problem[1:]}")
+        return None, error(row_no, column, value, N_("The email is missing."))
+    if problem := refusal(email, mid_sentence=True):
+        return None, error(row_no, column, value, Message(N_("The email %(problem)s"), problem=problem))
     key = identity_key(email)
     if not EMAIL_RE.match(email) or len(email) > MAX_LENGTH["email"] or len(key) > MAX_LENGTH["email"]:
-        return None, error(row_no, column, value, f"{value!r} is not an email address.")
+        return None, error(row_no, column, value, Message(N_("%(value)r is not an email address."), value=value))
     return key, None
 
 
@@ -55,6 +56,9 @@ def names_of(layout: Layout, cells: list[str]) -> dict[str, str | None]:
 def group_error(layout: Layout, row_no: int, col: int, name: str) -> Entry | None:
     if len(name) > MAX_LENGTH["group_name"]:
         return error(
-            row_no, layout.header[col], name, f"A group name has at most {MAX_LENGTH['group_name']} characters."
+            row_no,
+            layout.header[col],
+            name,
+            Message(N_("A group name has at most %(most)s characters."), most=MAX_LENGTH["group_name"]),
         )
     return None

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from provisioning.activity import Actor, record
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.errors import Conflict, InvalidInput
+from provisioning.i18n import N_, Message
 from provisioning.imports.formats.columns import EMAIL, USER_FIELDS
 from provisioning.imports.formats.memberships import after_membership_change
 from provisioning.imports.marks import mark_rows, same_email, user_gone
@@ -38,11 +39,15 @@ from provisioning.services.invitations import send_invitations, tenant_link
 from provisioning.store.groups import load_group
 
 LIVE = ("ok", "applied", "skipped")  # rows still applied (or to apply): not in error, not excluded
-AUTOMATIC_NOTE = (
-    "Group {name!r} is automatic: the people of this file join it as always-included members (its rule's "
-    "include list), which re-evaluating the rule never removes.{replace}"
+AUTOMATIC_NOTE = N_(
+    "Group %(name)r is automatic: the people of this file join it as always-included members (its rule's "
+    "include list), which re-evaluating the rule never removes."
 )
-REPLACE_NOTE = " Replace mode replaces the include list with the people of this file."
+AUTOMATIC_REPLACE_NOTE = N_(
+    "Group %(name)r is automatic: the people of this file join it as always-included members (its rule's "
+    "include list), which re-evaluating the rule never removes. Replace mode replaces the include list with "
+    "the people of this file."
+)
 
 
 # Users-file columns a member list doesn't have: with one of them (or a username among only user columns)
@@ -135,11 +140,18 @@ def note_automatic(
             )
             after = len(before | listed) + listed_new
         entry.update(automatic=True, included_before=len(before), included_after=after)
-        warnings.append(AUTOMATIC_NOTE.format(name=group.name, replace=REPLACE_NOTE if imp.mode == "replace" else ""))
+        note = AUTOMATIC_REPLACE_NOTE if imp.mode == "replace" else AUTOMATIC_NOTE
+        warnings.append(Message(note, name=group.name))
         if after > MAX_EXCEPTIONS:
             warnings.append(
-                f"An automatic group's include list holds at most {MAX_EXCEPTIONS} people; this file would make it "
-                f"{after}. The commit is refused: split the file or write the rule so it matches them."
+                Message(
+                    N_(
+                        "An automatic group's include list holds at most %(most)s people; this file would make it "
+                        "%(count)s. The commit is refused: split the file or write the rule so it matches them."
+                    ),
+                    most=MAX_EXCEPTIONS,
+                    count=after,
+                )
             )
     summary["warnings"] = warnings
 
@@ -151,22 +163,33 @@ def check_target(s: Session, imp: Import, summary: dict[str, Any], *, new_users:
     """Refuse a commit that can't go into its group now (gone, include list too long, no join link)."""
     group = s.get(Group, imp.group_id) if imp.group_id else None
     if group is None or group.tenant_id != imp.tenant_id:
-        raise Conflict("The group this import goes into no longer exists.", field="group_id")
+        raise Conflict(N_("The group this import goes into no longer exists."), field="group_id")
     entry = (summary.get("groups") or [{}])[0]
     if group.kind == "automatic" and int(entry.get("included_after") or 0) > MAX_EXCEPTIONS:
         raise InvalidInput(
-            f"An automatic group's include list holds at most {MAX_EXCEPTIONS} people; this import would make it "
-            f"{entry['included_after']}.",
-            details={"file": [f"At most {MAX_EXCEPTIONS} always-included people per automatic group."]},
+            N_("An automatic group's include list holds at most %(most)s people; this import would make it %(count)s."),
+            details={
+                "file": [
+                    Message(
+                        N_("At most %(most)s always-included people per automatic group."),
+                        most=MAX_EXCEPTIONS,
+                    )
+                ]
+            },
+            most=MAX_EXCEPTIONS,
+            count=entry["included_after"],
         )
     if new_users:
         try:
             tenant_link(s.get_one(Tenant, imp.tenant_id), "join_url", "join_url")
         except InvalidInput:
             raise InvalidInput(
-                f"This import creates {new_users} users and invites each by email with the tenant's join link, "
-                "but the tenant has no join_url setting. Set it first; nothing was applied.",
-                details={"join_url": ["Set the tenant setting join_url (an http(s) URL) first."]},
+                N_(
+                    "This import creates %(new_users)s users and invites each by email with the tenant's join link, "
+                    "but the tenant has no join_url setting. Set it first; nothing was applied."
+                ),
+                details={"join_url": [N_("Set the tenant setting join_url (an http(s) URL) first.")]},
+                new_users=new_users,
             ) from None
 
 
@@ -228,9 +251,12 @@ def include_users(rt: Runtime, s: Session, imp: Import, group: Group, users: Any
     new = [i for i in ids if i not in before]
     if len(before) + len(new) > MAX_EXCEPTIONS:
         raise Conflict(
-            f"Group {group.name!r}'s include list would hold more than {MAX_EXCEPTIONS} people; nothing of this "
-            "chunk was applied.",
+            N_(
+                "Group %(name)r's include list would hold more than %(most)s people; nothing of this chunk was applied."
+            ),
             field="always_include",
+            name=group.name,
+            most=MAX_EXCEPTIONS,
         )
     if new or set(ids) & set(settings.get("never_include") or []):
         settings["always_include"] = sorted(before | set(new))
@@ -257,7 +283,7 @@ def include_chunk(
         s,
         and_(chunk, user_gone(imp.tenant_id)),
         "error",
-        "Not applied: no user of this tenant has this email any more.",
+        N_("Not applied: no user of this tenant has this email any more."),
     )
     ok = and_(chunk, ImportRow.status == "ok")
     listed = s.scalar(select(func.count()).where(ok)) or 0

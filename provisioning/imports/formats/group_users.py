@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func
 
+from provisioning.i18n import N_, Message
 from provisioning.imports.formats.columns import EMAIL, GROUP_NAME, Layout, norm
 from provisioning.imports.formats.entries import Entry, email_of, error, group_error
 from provisioning.imports.formats.memberships import NamedGroupsFormat
@@ -18,7 +19,7 @@ class GroupUsersFormat(NamedGroupsFormat):
     example_rows = (("Mathematics", "ada@example.com", "alan@example.com"), ("Engineering", "ada@example.com", ""))
     repeatable_headers = frozenset(EMAIL)
     detect_priority = 0
-    duplicate_what = "this user and group"
+    duplicate_what = N_("this user and group")
 
     def detects(self, keys: list[str], *, has_group_target: bool) -> bool:
         return bool(keys) and keys[0] in GROUP_NAME and any(k in EMAIL for k in keys[1:])
@@ -33,19 +34,22 @@ class GroupUsersFormat(NamedGroupsFormat):
                 layout.email_cols.append(i)
             elif key:
                 raise self.file_error(
-                    f"Column {h!r} is not part of the group-based format: don't rename or add columns."
+                    Message(
+                        N_("Column %(column)r is not part of the group-based format: don't rename or add columns."),
+                        column=h,
+                    )
                 )
         if layout.group_col is None:
-            raise self.file_error("The header has no 'Groupname' column.")
+            raise self.file_error(N_("The header has no 'Groupname' column."))
         if not layout.email_cols:
-            raise self.file_error("The header has no 'Email' column.")
+            raise self.file_error(N_("The header has no 'Email' column."))
         return layout
 
     def entries(self, layout: Layout, row_no: int, cells: list[str]) -> list[Entry]:
         assert layout.group_col is not None
         name = cells[layout.group_col]
         if not name:
-            return [error(row_no, layout.header[layout.group_col], "", "The group name is missing.")]
+            return [error(row_no, layout.header[layout.group_col], "", N_("The group name is missing."))]
         bad = group_error(layout, row_no, layout.group_col, name)
         if bad:
             return [bad]
@@ -57,7 +61,11 @@ class GroupUsersFormat(NamedGroupsFormat):
         if not out:
             return [
                 error(
-                    row_no, layout.header[layout.email_cols[0]], "", "No email is given on this row.", group_name=name
+                    row_no,
+                    layout.header[layout.email_cols[0]],
+                    "",
+                    N_("No email is given on this row."),
+                    group_name=name,
                 )
             ]
         return out

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
 from provisioning.errors import Conflict, InvalidInput
+from provisioning.i18n import N_, Message
 from provisioning.imports.formats.base import NamedGroup
 from provisioning.imports.formats.columns import EMAIL, EXPORT_ONLY, FIRST_NAME, LAST_NAME, Layout, norm, person_column
 from provisioning.imports.formats.entries import Entry, email_of, names_of
@@ -52,9 +53,11 @@ class MembersFormat(MembershipFormat):
             if person_column(layout, key, i):
                 continue
             if key and key not in EXPORT_ONLY:
-                layout.warnings.append(f"Column {h!r} is not part of a member list and was ignored.")
+                layout.warnings.append(
+                    Message(N_("Column %(column)r is not part of a member list and was ignored."), column=h)
+                )
         if layout.email_col is None:
-            raise self.file_error('The header has no email_address column (also accepted: email, "Email").')
+            raise self.file_error(N_('The header has no email_address column (also accepted: email, "Email").'))
         return layout
 
     def entries(self, layout: Layout, row_no: int, cells: list[str]) -> list[Entry]:
@@ -74,13 +77,15 @@ class MembersFormat(MembershipFormat):
             name = group_name.strip()
             if s.scalar(select(Group.id).where(Group.tenant_id == tenant_id, func.lower(Group.name) == name.lower())):
                 raise Conflict(
-                    f"A group named {name!r} already exists; import into it with its group_id.", field="group_name"
+                    N_("A group named %(name)r already exists; import into it with its group_id."),
+                    field="group_name",
+                    name=name,
                 )
             imp.group_name = name
         else:
             raise InvalidInput(
-                "A member list goes into a group: give group_id (an existing group) or group_name (a new one).",
-                details={"group_id": ["Required for the members format (or group_name)."]},
+                N_("A member list goes into a group: give group_id (an existing group) or group_name (a new one)."),
+                details={"group_id": [N_("Required for the members format (or group_name).")]},
             )
 
     # --- preview -------------------------------------------------------------------------------
@@ -147,7 +152,7 @@ class MembersFormat(MembershipFormat):
     ) -> dict[str, int]:
         group = s.get(Group, imp.group_id) if imp.group_id else None
         if group is None:
-            errors = mark_rows(s, chunk, "error", "Not applied: the group no longer exists.")
+            errors = mark_rows(s, chunk, "error", N_("Not applied: the group no longer exists."))
             return {"applied": 0, "skipped": 0, "errors": errors}
         if group.kind == "automatic":
             return include_chunk(rt, s, imp, group, chunk, actor)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record_many
 from provisioning.db import insert_ignoring_conflicts
+from provisioning.i18n import N_
 from provisioning.imports.events import event_row, record_member_events, reevaluate_rules
 from provisioning.imports.formats.base import ImportFormat
 from provisioning.imports.marks import mark_rows, mark_staged, user_gone
@@ -27,7 +28,7 @@ from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
 
 GROUPS_SHOWN = 1000
-UNKNOWN_EMAIL = "No user of this tenant has this email: users must exist before they join groups."
+UNKNOWN_EMAIL = N_("No user of this tenant has this email: users must exist before they join groups.")
 
 
 class MembershipFormat(ImportFormat):
@@ -153,7 +154,7 @@ class MembershipFormat(ImportFormat):
                 ).all()
             skipped = 0
         except IntegrityError:
-            skipped = mark_rows(s, and_(chunk, member), "skipped", "Already a member.")
+            skipped = mark_rows(s, and_(chunk, member), "skipped", N_("Already a member."))
             with index_lookups(s):  # users by primary key, whatever the statistics of a table filled a moment ago say
                 added = s.execute(
                     insert_ignoring_conflicts(s, table)
@@ -166,10 +167,13 @@ class MembershipFormat(ImportFormat):
         errors = 0
         if len(added) < ok - skipped:  # rows left out: their user or group went away (or a pair repeats)
             errors = mark_rows(
-                s, and_(chunk, user_gone(t)), "error", "Not applied: no user of this tenant has this email any more."
+                s,
+                and_(chunk, user_gone(t)),
+                "error",
+                N_("Not applied: no user of this tenant has this email any more."),
             )
             errors += mark_rows(
-                s, and_(chunk, ~member), "error", "Not applied: the group is automatic or no longer exists."
+                s, and_(chunk, ~member), "error", N_("Not applied: the group is automatic or no longer exists.")
             )
         # Every pair left is a membership now: inserted here, or by someone else meanwhile.
         after_membership_change(rt, s, imp, added, actor, "group.member_added")
@@ -209,7 +213,7 @@ class NamedGroupsFormat(MembershipFormat):
             s,
             imp.id,
             automatic,
-            "This group is automatic: its members follow its rule and can't be imported.",
+            N_("This group is automatic: its members follow its rule and can't be imported."),
             value=ImportRow.group_name,
         )
 

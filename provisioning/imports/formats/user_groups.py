@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioning.i18n import N_, Message
 from provisioning.imports.formats.columns import EMAIL, GROUP_NAME, Layout, norm, person_column
 from provisioning.imports.formats.entries import Entry, email_of, error, group_error, names_of
 from provisioning.imports.formats.memberships import NamedGroupsFormat
@@ -33,12 +34,15 @@ class UserGroupsFormat(NamedGroupsFormat):
                 layout.group_cols.append(i)
             elif key:
                 raise self.file_error(
-                    f"Column {h!r} is not part of the user-based format: don't rename or add columns."
+                    Message(
+                        N_("Column %(column)r is not part of the user-based format: don't rename or add columns."),
+                        column=h,
+                    )
                 )
         if layout.email_col is None:
-            raise self.file_error("The header has no 'email' column.")
+            raise self.file_error(N_("The header has no 'email' column."))
         if not layout.group_cols:
-            raise self.file_error("The header has no 'Groupname' column.")
+            raise self.file_error(N_("The header has no 'Groupname' column."))
         return layout
 
     def entries(self, layout: Layout, row_no: int, cells: list[str]) -> list[Entry]:
@@ -57,6 +61,8 @@ class UserGroupsFormat(NamedGroupsFormat):
                 )
         if not out:
             return [
-                error(row_no, layout.header[layout.group_cols[0]], "", "No group is named on this row.", email=email)
+                error(
+                    row_no, layout.header[layout.group_cols[0]], "", N_("No group is named on this row."), email=email
+                )
             ]
         return out

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
 from provisioning.errors import InvalidInput
+from provisioning.i18n import N_, Message
 from provisioning.identity_keys import identity_key, refusal
 from provisioning.imports import users_apply
 from provisioning.imports.formats import group_target
@@ -55,7 +56,9 @@ class UsersFormat(ImportFormat):
                 continue
             target = by_norm[key] if key in by_norm else default_target(key, h, custom)
             if target is None and key in by_norm:
-                layout.warnings.append(f"Column {h!r} was ignored, as the column mapping asks.")
+                layout.warnings.append(
+                    Message(N_("Column %(column)r was ignored, as the column mapping asks."), column=h)
+                )
                 continue
             if target is None:
                 unknown.append(h)
@@ -67,25 +70,38 @@ class UsersFormat(ImportFormat):
                 layout.user_cols[target] = i
             else:
                 raise InvalidInput(
-                    f"The column mapping sends {h!r} to {target!r}, which is not a user attribute.",
+                    N_("The column mapping sends %(column)r to %(target)r, which is not a user attribute."),
                     details={
                         "column_mapping": [
-                            f"{h}: must be one of email, {', '.join(STAGED_USER_FIELDS)}, "
-                            "custom.<name>, or null to ignore the column."
+                            Message(
+                                N_(
+                                    "%(column)s: must be one of email, %(choices)s, custom.<name>, or null to ignore "
+                                    "the column."
+                                ),
+                                column=h,
+                                choices=", ".join(STAGED_USER_FIELDS),
+                            )
                         ]
                     },
+                    column=h,
+                    target=target,
                 )
         if unknown:
             raise InvalidInput(
-                f"Unknown column(s) {', '.join(repr(u) for u in unknown)}. Map each to a user attribute, to "
-                "custom.<name>, or to null to ignore it, with column_mapping.",
+                N_(
+                    "Unknown column(s) %(columns)s. Map each to a user attribute, to custom.<name>, or to null to "
+                    "ignore it, with column_mapping."
+                ),
                 details={
                     "file": [f"Unknown column {u!r}." for u in unknown],
-                    "column_mapping": [f"Known attributes: email, {', '.join(STAGED_USER_FIELDS)}."],
+                    "column_mapping": [
+                        Message(N_("Known attributes: email, %(choices)s."), choices=", ".join(STAGED_USER_FIELDS))
+                    ],
                 },
+                columns=", ".join(repr(u) for u in unknown),
             )
         if layout.email_col is None:
-            raise self.file_error("The header has no 'email' column.")
+            raise self.file_error(N_("The header has no 'email' column."))
         return layout
 
     def entries(self, layout: Layout, row_no: int, cells: list[str]) -> list[Entry]:
@@ -113,17 +129,33 @@ class UsersFormat(ImportFormat):
                             row_no,
                             layout.header[col],
                             cells[col],
-                            f"The role must be the key of one of the tenant's roles, such as {', '.join(USER_ROLES)}.",
+                            Message(
+                                N_("The role must be the key of one of the tenant's roles, such as %(choices)s."),
+                                choices=", ".join(USER_ROLES),
+                            ),
                             email=email,
                         )
                     ]
             if len(value) > MAX_LENGTH.get(name, 10_000):
                 return [
-                    error(row_no, layout.header[col], value, f"At most {MAX_LENGTH[name]} characters.", email=email)
+                    error(
+                        row_no,
+                        layout.header[col],
+                        value,
+                        Message(N_("At most %(most)s characters."), most=MAX_LENGTH[name]),
+                        email=email,
+                    )
                 ]
             if name == "username":
-                if problem := refusal(value):
-                    return [error(row_no, layout.header[col], value, f"The username {problem[0].lower()}{problem[1:]}")]
+                if problem := refusal(value, mid_sentence=True):
+                    return [
+                        error(
+                            row_no,
+                            layout.header[col],
+                            value,
+                            Message(N_("The username %(problem)s"), problem=problem),
+                        )
+                    ]
                 entry["username_key"] = identity_key(value)
             entry[name] = value
         custom = {name: cells[col] for name, col in layout.custom_cols.items() if cells[col]}
@@ -136,8 +168,8 @@ class UsersFormat(ImportFormat):
     ) -> None:
         if group_name:
             raise InvalidInput(
-                "A users file goes into an existing group: create the group first and give its group_id.",
-                details={"group_name": ["Not with the users format; give group_id."]},
+                N_("A users file goes into an existing group: create the group first and give its group_id."),
+                details={"group_name": [N_("Not with the users format; give group_id.")]},
             )
         if group_id:
             imp.group_id = group_target.load_target(s, tenant_id, group_id).id
@@ -146,7 +178,7 @@ class UsersFormat(ImportFormat):
 
     def other_duplicates(self) -> list[tuple[Any, str, Any]]:
         # Two rows may not give one username (by its identity key) to two users.
-        return [(ImportRow.username_key, "this username", ImportRow.username)]
+        return [(ImportRow.username_key, N_("this username"), ImportRow.username)]
 
     def mark_staged(self, s: Session, imp: Import, email_header: str | None, *, just_staged: bool) -> None:
         if not just_staged:
@@ -160,7 +192,7 @@ class UsersFormat(ImportFormat):
             s,
             imp.id,
             and_(ImportRow.username.is_not(None), taken),
-            "Another user already has this username.",
+            N_("Another user already has this username."),
             "username",
             ImportRow.username,
         )
@@ -171,7 +203,10 @@ class UsersFormat(ImportFormat):
                 s,
                 imp.id,
                 and_(ImportRow.role.is_not(None), ImportRow.role.not_in(keys)),
-                f"There is no role with this key in this tenant; its roles are: {', '.join(keys)}.",
+                Message(
+                    N_("There is no role with this key in this tenant; its roles are: %(choices)s."),
+                    choices=", ".join(keys),
+                ),
                 columns["role"],
                 ImportRow.role,
             )
@@ -182,7 +217,7 @@ class UsersFormat(ImportFormat):
                 s,
                 imp.id,
                 and_(ImportRow.user_id.is_(None), ImportRow.username.is_(None)),
-                "A username is required for a new user.",
+                N_("A username is required for a new user."),
                 username_header,
             )
 
@@ -196,8 +231,15 @@ class UsersFormat(ImportFormat):
         warnings = [w for w in summary.get("warnings", []) if not w.startswith("Seat limit:")]
         if limit is not None and count_seats(s, imp.tenant_id) + new > limit:
             warnings.append(
-                f"Seat limit: this import creates {new} users but the tenant has "
-                f"{max(limit - count_seats(s, imp.tenant_id), 0)} of its {limit} seats left."
+                Message(
+                    N_(
+                        "Seat limit: this import creates %(new)s users but the tenant has %(left)s of its %(seats)s "
+                        "seats left."
+                    ),
+                    new=new,
+                    left=max(limit - count_seats(s, imp.tenant_id), 0),
+                    seats=limit,
+                )
             )
         summary["warnings"] = warnings
         if imp.group_id:
