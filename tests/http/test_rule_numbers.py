@@ -112,3 +112,25 @@ def test_a_number_rule_typed_in_words_or_symbols_compares_numerically(client, te
         r = client.post("/api/v1/rules/parse", json={"rule": typed}, headers=tenant.admin)
         assert r.status_code == 200 and r.json["rule"] == rule, (typed, r.json)
     assert _preview(client, tenant, "seniority gt 9") == {"ten", "hundred", "half"}
+
+
+def test_the_ui_builder_offers_more_than_for_a_number_and_shows_the_rule_in_words(owner, rt, tenant, staff, run_jobs):
+    with rt.db.transaction() as s:
+        s.execute(
+            update(Tenant).where(Tenant.id == tenant.id).values(settings={"custom_attributes": {"seniority": "number"}})
+        )
+    form = {
+        "kind": "automatic",
+        "r.1.field": "seniority",
+        "r.1.op": "greater_than",
+        "r.1.value": "9",
+        "builder": "refresh",
+    }
+    body = owner.post("/ui/groups/new", form).get_data(as_text=True)
+    assert ">is more than<" in body and ">is at most<" in body and 'inputmode="decimal"' in body
+    assert "seniority gt 9" in body and "3 people match this rule now." in body
+    created = owner.post("/ui/groups/new", {**form, "name": "Seniors", "builder": ""})
+    assert created.status_code == 302, created.get_data(as_text=True)
+    run_jobs()
+    page = owner.get(created.headers["Location"].split("?")[0]).get_data(as_text=True)
+    assert "Seniority is more than 9" in page

@@ -102,6 +102,7 @@
       active = all.length ? Math.max(-1, Math.min(n, all.length - 1)) : -1;
       Array.prototype.forEach.call(all, function (o, i) { o.setAttribute("aria-selected", i === active ? "true" : "false"); });
       if (active >= 0) {
+        list.setAttribute("data-active", all[active].getAttribute("data-value"));
         input.setAttribute("aria-activedescendant", all[active].id);
         all[active].scrollIntoView({ block: "nearest" });
       } else { input.removeAttribute("aria-activedescendant"); }
@@ -146,8 +147,10 @@
       if (option) { event.preventDefault(); pick(option); }
     });
     box.addEventListener("htmx:afterSwap", function () {
-      var count = options().length;
-      highlight(-1);
+      var count = options().length, was = active >= 0 ? list.getAttribute("data-active") : null;
+      var again = -1;  // the option chosen with the arrows stays chosen when the same one comes back
+      Array.prototype.forEach.call(options(), function (o, i) { if (o.getAttribute("data-value") === was) { again = i; } });
+      highlight(again);
       open(count > 0 && document.activeElement === input);
       status.textContent = count === 0 ? say("data-none", {}) : count === 1 ? say("data-one", {}) : say("data-many", { n: count });
     });
