@@ -6,8 +6,8 @@ from flask import abort, current_app, g, request
 
 from api.errors import error_response
 from provisioning.activity import Actor
-from provisioning.observability import ratelimit
 from provisioning.services import tokens
+from web import ratelimit
 from web.text_input import check_request
 
 SECURITY_SCHEME = {"type": "http", "scheme": "bearer", "description": "An admin token (prov_...)."}
@@ -34,7 +34,7 @@ def authenticate(scope: str) -> tokens.Principal:
 
 def _within_rate_limit(rt, principal: tokens.Principal) -> None:
     """RATE_LIMIT_PER_MINUTE per token: 429 with Retry-After (RFC 6585 §4) beyond it."""
-    refused = ratelimit.refusal(rt, principal.token_id, "admin")
+    refused = ratelimit.count(rt, principal.token_id, "admin")
     if refused is not None:
         message, retry_after = refused
         abort(error_response(429, message, headers={"Retry-After": str(retry_after)}))

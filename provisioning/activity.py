@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, text
+from sqlalchemy import and_, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from provisioning.chunking import chunked
@@ -91,6 +91,46 @@ def _json_value(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events a log shows: always the tenant's, and within ``visible`` (e.g. a manager's scope)."""
+
+    action: str | None = None
+    channel: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    group_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    visible: Any = None
+
+    def statement(self, tenant_id: int):
+        """The filtered SELECT, newest first (created_at, then id: a total order, for keyset reads)."""
+        stmt = select(ActivityEvent).where(ActivityEvent.tenant_id == tenant_id)
+        if self.visible is not None:
+            stmt = stmt.where(self.visible)
+        if self.action:
+            stmt = stmt.where(ActivityEvent.action == self.action)
+        if self.channel:
+            stmt = stmt.where(ActivityEvent.channel == self.channel)
+        if self.object_type:
+            stmt = stmt.where(ActivityEvent.object_type == self.object_type)
+        if self.object_id:
+            stmt = stmt.where(ActivityEvent.object_id == self.object_id)
+        if self.group_id is not None:
+            stmt = stmt.where(
+                or_(
+                    (ActivityEvent.object_type == "group") & (ActivityEvent.object_id == str(self.group_id)),
+                    json_text(ActivityEvent.details, "group_id") == str(self.group_id),
+                )
+            )
+        if self.since:
+            stmt = stmt.where(ActivityEvent.created_at >= self.since)
+        if self.until:
+            stmt = stmt.where(ActivityEvent.created_at < self.until)
+        return stmt.order_by(ActivityEvent.created_at.desc(), ActivityEvent.id.desc())
+
+
 def list_events(
     rt: Runtime,
     tenant_id: int,
@@ -107,31 +147,44 @@ def list_events(
     visible: Any = None,
 ) -> Page[ActivityEvent]:
     """Newest first, filtered; always scoped to the tenant (and to ``visible``, e.g. a manager's scope)."""
-    stmt = select(ActivityEvent).where(ActivityEvent.tenant_id == tenant_id)
-    if visible is not None:
-        stmt = stmt.where(visible)
-    if action:
-        stmt = stmt.where(ActivityEvent.action == action)
-    if channel:
-        stmt = stmt.where(ActivityEvent.channel == channel)
-    if object_type:
-        stmt = stmt.where(ActivityEvent.object_type == object_type)
-    if object_id:
-        stmt = stmt.where(ActivityEvent.object_id == object_id)
-    if group_id is not None:
-        stmt = stmt.where(
-            or_(
-                (ActivityEvent.object_type == "group") & (ActivityEvent.object_id == str(group_id)),
-                json_text(ActivityEvent.details, "group_id") == str(group_id),
-            )
-        )
-    if since:
-        stmt = stmt.where(ActivityEvent.created_at >= since)
-    if until:
-        stmt = stmt.where(ActivityEvent.created_at < until)
-    stmt = stmt.order_by(ActivityEvent.created_at.desc(), ActivityEvent.id.desc())
+    where = EventFilter(action, channel, object_type, object_id, group_id, since, until, visible)
+    return page_events(rt, tenant_id, where, page=page, per_page=per_page)
+
+
+def page_events(rt: Runtime, tenant_id: int, where: EventFilter, *, page: int = 1, per_page: int = 50):
+    """One page of the events ``where`` selects, newest first."""
     with rt.db.read() as s:
-        return paginate(s, stmt, page, per_page)
+        return paginate(s, where.statement(tenant_id), page, per_page)
+
+
+EXPORT_CHUNK = 500
+
+
+def iter_events(
+    rt: Runtime, tenant_id: int, where: EventFilter, *, chunk: int = EXPORT_CHUNK
+) -> Iterator[list[ActivityEvent]]:
+    """Every event ``where`` selects, newest first, in chunks of ``chunk``: each a keyset read (after the
+    last row's (created_at, id)) in a short transaction of its own, so memory stays bounded however long
+    the log, and no connection is held between chunks."""
+    after: tuple[datetime, int] | None = None
+    while True:
+        stmt = where.statement(tenant_id)
+        if after is not None:
+            at, last_id = after
+            stmt = stmt.where(
+                or_(
+                    ActivityEvent.created_at < at,
+                    and_(ActivityEvent.created_at == at, ActivityEvent.id < last_id),
+                )
+            )
+        with rt.db.read() as s:
+            rows = list(s.scalars(stmt.limit(chunk)))
+        if not rows:
+            return
+        yield rows
+        if len(rows) < chunk:
+            return
+        after = (rows[-1].created_at, rows[-1].id)
 
 
 def record_user_events(
@@ -175,3 +228,22 @@ def user_events_insert(
     return insert(ActivityEvent.__table__).from_select(
         ["tenant_id", "actor", "channel", "action", "object_type", "object_id", "details", "created_at"], rows
     )
+
+
+def deleted_group_names(rt: Runtime, tenant_id: int, group_ids: Iterable[int]) -> dict[int, str]:
+    """The names deleted groups had, from their ``group.deleted`` events (one query)."""
+    keys = sorted({str(i) for i in group_ids})
+    if not keys:
+        return {}
+    stmt = select(ActivityEvent.object_id, ActivityEvent.details).where(
+        ActivityEvent.tenant_id == tenant_id,
+        ActivityEvent.action == "group.deleted",
+        ActivityEvent.object_type == "group",
+        ActivityEvent.object_id.in_(keys),
+    )
+    with rt.db.read() as s:
+        return {
+            int(oid): str(details["name"])
+            for oid, details in s.execute(stmt)
+            if isinstance(details, dict) and details.get("name")
+        }

@@ -1,4 +1,5 @@
-"""The activity log's action codes in words: one declared mapping, read by the UI and the CSV download.
+"""The activity log's codes in words: the actions and the channels, each one declared mapping, read by the
+UI and the CSV download.
 
 An event's ``action`` is a code (``group.member_added``, ``operation.batch_action.requested``); people
 read a sentence.  :func:`action_sentence` gives the English sentence with named placeholders and
@@ -80,6 +81,18 @@ ACTION_WORDS: dict[str, str] = {
     "role.updated": N_("Changed a role"),
     "role.deleted": N_("Deleted a role"),
 }
+# The channel an event came through (models.CHANNELS), as the log's "Through" column and filter say it.
+CHANNEL_WORDS: dict[str, str] = {
+    "ui": N_("The web app"),
+    "api": N_("The admin API"),
+    "scim": N_("SCIM (directory sync)"),
+    "lti": N_("The LMS (LTI)"),
+    "job": N_("A background job"),
+    "rule": N_("A group rule"),
+    "cli": N_("The command line"),
+    "join": N_("An invitation link"),
+}
+
 STARTED = N_("Started: %(operation)s")
 # An operation's end: operation.<type>.<status>.
 ENDED = {

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from provisioning import permissions, pickers
-from provisioning.models import USER_ROLES
 from provisioning.permissions import Principal
 from provisioning.runtime import Runtime
 from provisioning.settings_catalog import LANGUAGES
+from provisioning.tenant_roles import BUILTIN_ROLES, list_roles
 
 EXAMPLES = 5  # people named on the confirmation
 
@@ -26,12 +26,14 @@ class BatchChoices:
 
     may_share: bool  # someone can be chosen as the manager to share with (an admin's picker)
     languages: tuple[str, ...] = LANGUAGES
-    roles: tuple[str, ...] = USER_ROLES
+    roles: tuple[tuple[str, str], ...] = tuple((r.key, r.label) for r in BUILTIN_ROLES)  # the tenant's: (key, label)
 
 
 def batch_choices(rt: Runtime, principal: Principal) -> BatchChoices:
-    """The pickers' fixed options for ``principal``."""
-    return BatchChoices(may_share=pickers.any_managers(rt, principal))
+    """The pickers' fixed options for ``principal``: whether anyone can be shared with, the tenant's roles."""
+    with rt.db.read() as s:
+        roles = tuple((r.key, r.label) for r in list_roles(s, principal.tenant_id))
+    return BatchChoices(may_share=pickers.any_managers(rt, principal), roles=roles)
 
 
 @dataclass(frozen=True)

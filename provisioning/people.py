@@ -25,12 +25,13 @@ from sqlalchemy import func, select
 from provisioning import permissions
 from provisioning.activity import Actor
 from provisioning.errors import Forbidden, InvalidInput
-from provisioning.models import USER_ROLES, Certificate, Course, Enrollment, Group, Notification, Task, Tenant, User
+from provisioning.models import Certificate, Course, Enrollment, Group, Notification, Task, Tenant, User
 from provisioning.permissions import Principal
 from provisioning.roles import role_label
 from provisioning.runtime import Runtime
 from provisioning.services import users
 from provisioning.settings_catalog import LANGUAGES, declared_custom_attributes
+from provisioning.tenant_roles import BUILTIN_ROLES, find_role, list_roles, role_of
 from provisioning.text import text_problem
 
 # The fields of the person form, with their length limits (the columns' sizes).
@@ -72,8 +73,9 @@ class Person:
     custom_fields: list[tuple[str, str]]  # (attribute, value as text): the declared ones, then the user's others
     editable: frozenset[str]  # the form's fields this principal may change ("custom" for every custom field)
     shared: bool = False
+    role_name: str = ""  # the tenant role's name (a custom role's label; the built-ins' English words)
     languages: tuple[str, ...] = LANGUAGES
-    roles: tuple[str, ...] = USER_ROLES
+    roles: tuple[tuple[str, str], ...] = tuple((r.key, r.label) for r in BUILTIN_ROLES)  # the tenant's: (key, label)
 
 
 def editable_fields(rt: Runtime, principal: Principal, user: User) -> frozenset[str]:
@@ -143,6 +145,8 @@ def person(rt: Runtime, principal: Principal, user_id: int) -> Person:
             )
         )
         custom = _custom_fields(tenant, user)
+        role_name = role_of(s, t, user.role).label
+        roles = tuple((r.key, r.label) for r in list_roles(s, t))
     return Person(
         user=user,
         groups=[(gid, name) for gid, name in group_rows],
@@ -156,6 +160,8 @@ def person(rt: Runtime, principal: Principal, user_id: int) -> Person:
         custom_fields=custom,
         editable=editable_fields(rt, principal, user),
         shared=user_id in permissions.is_shared_with(rt, principal, [user_id]),
+        role_name=role_name,
+        roles=roles,
     )
 
 
@@ -202,9 +208,11 @@ def edit_person(rt: Runtime, principal: Principal, actor: Actor, user_id: int, f
             errors["language"] = ["Choose a language from the list."]
         values["language"] = language or None
     if "role" in sent and "role" in allowed:
-        if sent["role"] not in USER_ROLES:
+        with rt.db.read() as s:
+            chosen = find_role(s, principal.tenant_id, sent["role"])
+        if chosen is None:
             errors["role"] = ["Choose a role from the list."]
-        values["role"] = sent["role"]
+        values["role"] = chosen.key if chosen is not None else sent["role"]
     custom = {k[len(CUSTOM_PREFIX) :]: v for k, v in sent.items() if k.startswith(CUSTOM_PREFIX)}
     if custom:
         with rt.db.read() as s:

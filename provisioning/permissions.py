@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import BigInteger, String, cast, exists, or_, select, union
 from sqlalchemy.orm import Session
@@ -481,10 +482,13 @@ def visible_user_ids(rt: Runtime, principal: Principal, user_ids: list[int]) -> 
 
 @dataclass(frozen=True)
 class Names:
-    """Names of the users and groups a page mentions, by id: only those the principal may open."""
+    """Names of the users and groups a page mentions, by id: only those the principal may open; and
+    which of the ids are no longer the tenant's at all (deleted, whoever asks)."""
 
     users: dict[int, str]
     groups: dict[int, str]
+    gone_users: frozenset[int] = frozenset()
+    gone_groups: frozenset[int] = frozenset()
 
 
 def names_in_scope(rt: Runtime, principal: Principal, user_ids: set[int], group_ids: set[int]) -> Names:
@@ -492,6 +496,7 @@ def names_in_scope(rt: Runtime, principal: Principal, user_ids: set[int], group_
     scope (user_scope, group_scope); one query for each kind, whatever the number of ids."""
     users: dict[int, str] = {}
     groups: dict[int, str] = {}
+    gone_users = gone_groups = frozenset[int]()
     with rt.db.read() as s:
         if user_ids:
             stmt = select(User.id, User.display_name, User.given_name, User.family_name, User.username).where(
@@ -501,6 +506,7 @@ def names_in_scope(rt: Runtime, principal: Principal, user_ids: set[int], group_
                 stmt = stmt.where(User.id.in_(seen))
             for uid, display, given, family, username in s.execute(stmt):
                 users[uid] = display or " ".join(p for p in (given, family) if p) or username
+            gone_users = _gone(s, User, principal.tenant_id, user_ids - set(users))
         if group_ids:
             gstmt = select(Group.id, Group.name).where(
                 Group.tenant_id == principal.tenant_id, Group.id.in_(sorted(group_ids))
@@ -508,7 +514,16 @@ def names_in_scope(rt: Runtime, principal: Principal, user_ids: set[int], group_
             if (listed := group_scope(principal)) is not None:
                 gstmt = gstmt.where(Group.id.in_(listed))
             groups = {gid: name for gid, name in s.execute(gstmt)}
-    return Names(users, groups)
+            gone_groups = _gone(s, Group, principal.tenant_id, group_ids - set(groups))
+    return Names(users, groups, gone_users, gone_groups)
+
+
+def _gone(s: Session, model: Any, tenant_id: int, ids: set[int]) -> frozenset[int]:
+    """Those of ``ids`` that are no row of the tenant's (a deleted person or group, not one out of scope)."""
+    if not ids:
+        return frozenset()
+    there = set(s.scalars(select(model.id).where(model.tenant_id == tenant_id, model.id.in_(sorted(ids)))))
+    return frozenset(ids - there)
 
 
 def is_shared_with(rt: Runtime, principal: Principal, user_ids: list[int]) -> set[int]:

@@ -6,9 +6,9 @@ from flask import current_app, g, request
 
 from provisioning.activity import Actor
 from provisioning.errors import Forbidden
-from provisioning.observability import ratelimit
 from provisioning.services import tokens
 from scim.errors import ForbiddenError, ScimError, UnauthorizedError
+from web import ratelimit
 
 
 def _presented_token() -> str | None:
@@ -51,7 +51,7 @@ def charge(weight: int) -> None:
 def _within_rate_limit(principal, cost: int = 1, weight: int = 1) -> None:
     """RATE_LIMIT_PER_MINUTE per token.  RFC 7644 §3.12 lists no 429, so this is RFC 6585 §4's
     429 with Retry-After, in SCIM error form (no scimType fits; "tooMany" means too many results)."""
-    refused = ratelimit.refusal(runtime(), principal.token_id, "scim", cost, weight)
+    refused = ratelimit.count(runtime(), principal.token_id, "scim", cost, weight)
     if refused is not None:
         message, retry_after = refused
         raise ScimError(message, status=429, headers={"Retry-After": str(retry_after)})

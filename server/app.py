@@ -22,7 +22,7 @@ from jobs.sweep import start_in_process_sweeper
 from provisioning.config import Settings
 from provisioning.runtime import Runtime
 from server.health import bp as health_bp
-from web import observability
+from web import observability, ratelimit
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None, *, runtime: R
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
     observability.init_app(app)
+    ratelimit.init_app(app)
     app.register_blueprint(health_bp)
     init_api(app)
     scim.init_app(app)

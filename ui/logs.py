@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from flask import Response, jsonify, redirect, render_template, request, stream_with_context
@@ -11,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from provisioning import activity, operations, permissions
-from provisioning.activity_words import ACTION_WORDS, action_sentence
+from provisioning.activity_words import ACTION_WORDS, CHANNEL_WORDS, action_sentence
 from provisioning.batch import actions as batch_actions
 from provisioning.batch.registry import ACTIONS, check_action
 from provisioning.errors import Forbidden, InvalidInput, NotFound
@@ -27,6 +26,7 @@ from ui.batch_words import result_sentence
 from ui.blueprint import ID, bp, rule
 from ui.groups import page_number
 from ui.guard import actor, form_int, principal, rt, ui_url
+from ui.mentions import Mentions, channel_choices, channel_words
 from ui.pickers import picked_group
 from ui.results import STATUS_WORDS, action_words, operation_words
 from ui.results import state as progress_state
@@ -34,127 +34,6 @@ from ui.results import state as progress_state
 FINISHED = ("succeeded", "failed", "cancelled")
 # Where a batch action's job has got to (for resuming it); nothing a reader of the result needs.
 BOOKKEEPING = ("done_ranges", "done_through_user_id")
-UI_ACTOR = re.compile(r"ui:user-(\d+)")
-
-
-@dataclass(frozen=True)
-class Mention:
-    """A person or group as a log shows it: the name, and its page when the viewer may open it."""
-
-    text: str
-    href: str | None = None
-
-
-def _actor_id(name: str | None) -> int | None:
-    match = UI_ACTOR.fullmatch(name or "")
-    return int(match[1]) if match else None
-
-
-def _object_id(kind: str | None, object_type: str | None, object_id: str | None) -> int | None:
-    return int(object_id) if object_type == kind and (object_id or "").isdigit() else None
-
-
-def _detail_id(details: dict | None, key: str) -> int | None:
-    value = (details or {}).get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-SYSTEM_ACTORS = {
-    "ui:owner": lazy_gettext("The organisation's owner"),
-    "owner": lazy_gettext("The organisation's owner"),
-    "system": lazy_gettext("The system"),
-    "rule": lazy_gettext("A group rule"),
-    "schedule": lazy_gettext("A schedule"),
-    "report schedule": lazy_gettext("A report schedule"),
-}
-
-
-class Mentions:
-    """The names a page of log rows mentions, resolved at once (one query per kind) within the viewer's scope.
-
-    ``objects``: (object type, object id, details) of each row; the details' user_id and group_id (a
-    membership event names the group as its object and the member in its details) are resolved too.
-    """
-
-    def __init__(self, actors: list[str | None], objects: list[tuple[str | None, str | None, dict | None]]):
-        users = {i for i in map(_actor_id, actors) if i is not None}
-        users |= {i for t, o, _ in objects if (i := _object_id("user", t, o)) is not None}
-        users |= {i for _, _, d in objects if (i := _detail_id(d, "user_id")) is not None}
-        groups = {i for t, o, _ in objects if (i := _object_id("group", t, o)) is not None}
-        groups |= {i for _, _, d in objects if (i := _detail_id(d, "group_id")) is not None}
-        self.names = permissions.names_in_scope(rt(), principal(), users, groups)
-
-    def actor(self, name: str | None) -> Mention:
-        uid = _actor_id(name)
-        if uid is not None:
-            return self._user(uid) or Mention(_("someone outside your groups"))
-        if name in SYSTEM_ACTORS:
-            return Mention(str(SYSTEM_ACTORS[name]))
-        if (name or "").startswith("token:"):
-            return Mention(_("API key “%(name)s”", name=name[len("token:") :]))
-        return Mention(name or _("unknown"))
-
-    def object(self, object_type: str | None, object_id: str | None) -> Mention:
-        if (uid := _object_id("user", object_type, object_id)) is not None:
-            return self.person(uid)
-        if (gid := _object_id("group", object_type, object_id)) is not None:
-            return self.group(gid)
-        kind = OBJECT_WORDS.get(object_type or "")
-        text = str(kind) if kind else (object_type or "").replace("_", " ")
-        # An administrator may open any operation and upload: link them (others may not see another's).
-        if principal().role == "admin" and (object_id or "").isdigit():
-            if object_type == "operation":
-                return Mention(
-                    _("an action (its progress and result)"), ui_url("ui.operation", operation_id=int(object_id))
-                )
-            if object_type == "import":
-                return Mention(_("an upload (its preview)"), ui_url("ui.import_preview", import_id=int(object_id)))
-        return Mention(text)
-
-    def person(self, uid: int) -> Mention:
-        return self._user(uid) or Mention(_("a person outside your groups"))
-
-    def group(self, gid: int) -> Mention:
-        if gid in self.names.groups:
-            return Mention(self.names.groups[gid], ui_url("ui.group", group_id=gid))
-        return Mention(_("a group outside your groups"))
-
-    def details(self, details: dict | None, object_type: str | None) -> list[Mention]:
-        """The people and groups an event's details name beside its object."""
-        out = []
-        if (uid := _detail_id(details, "user_id")) is not None and object_type != "user":
-            out.append(self.person(uid))
-        if (gid := _detail_id(details, "group_id")) is not None and object_type != "group":
-            out.append(self.group(gid))
-        return out
-
-    def _user(self, uid: int) -> Mention | None:
-        if uid not in self.names.users:
-            return None
-        return Mention(self.names.users[uid], ui_url("ui.person", user_id=uid))
-
-
-# Objects that have no page of their own, in words (never their ids).
-OBJECT_WORDS = {
-    "import": lazy_gettext("an upload"),
-    "operation": lazy_gettext("a running action"),
-    "course": lazy_gettext("a course"),
-    "tenant": lazy_gettext("the organisation"),
-    "lti_registration": lazy_gettext("a learning platform"),
-    "notification_trigger": lazy_gettext("an automatic notification"),
-    "report_schedule": lazy_gettext("a report schedule"),
-    "invitation": lazy_gettext("an invitation"),
-    "signin_link": lazy_gettext("a sign-in link"),
-}
-CHANNEL_WORDS = {
-    "ui": lazy_gettext("This site"),
-    "api": lazy_gettext("Admin API"),
-    "scim": lazy_gettext("Directory sync (SCIM)"),
-    "lti": lazy_gettext("Learning platform (LTI)"),
-    "job": lazy_gettext("Background job"),
-    "rule": lazy_gettext("Group rule"),
-    "cli": lazy_gettext("Command line"),
-}
 
 
 def event_words(event) -> str:
@@ -167,7 +46,7 @@ def _operation(operation_id: int):
     """The operation, if the principal is an admin or started it; another's is a 404, like another tenant's."""
     op = operations.get_operation(rt(), principal().tenant_id, operation_id)
     if not permissions.can_see_operation(rt(), principal(), op, actor().name):
-        raise NotFound(f"No operation with id {operation_id}.")
+        raise NotFound(_("There is no such action, or it is not yours to see."))
     return op
 
 
@@ -230,7 +109,10 @@ def _progress_context(op) -> dict:
 @rule("follow_operation")
 def operation(operation_id: int):
     """Progress (a bar, counts, time left, Stop) and, once finished, the result in words."""
-    return render_template("ui/operation.html", **_progress_context(_operation(operation_id)))
+    op = _operation(operation_id)
+    return render_template(
+        "ui/operation.html", by=Mentions([op.requested_by]).actor(op.requested_by), **_progress_context(op)
+    )
 
 
 @bp.get(f"/operations/<{ID}:operation_id>/progress")
@@ -332,14 +214,16 @@ def logs():
         args=args,
         state=lambda op: progress_state(op, imports.get(op.id)),
         words=operation_words,
-        mentions=Mentions([op.requested_by for op in page.items], []),
+        mentions=Mentions([op.requested_by for op in page.items]),
         types={t: _(label) for t, label in OPERATION_TYPES.items()},
         actions={name: action_words(name) for name in ACTIONS},
         statuses={s: STATUS_WORDS.get(s, s) for s in OPERATION_STATUSES},
     )
 
 
-def _events():
+def _event_filter() -> tuple[dict, activity.EventFilter]:
+    """The activity log's filters (the query string) and the events they select, within the viewer's scope:
+    the page and its CSV download read the same."""
     args = log_filters("action", "channel", "group", "since", "until")
     if args["action"] and args["action"] not in ACTION_WORDS:
         raise InvalidInput(
@@ -347,54 +231,76 @@ def _events():
         )
     if args["channel"] and args["channel"] not in CHANNEL_WORDS:
         raise InvalidInput(_("Choose a channel from the list."), details={_("Channel"): [_("Not one of the choices.")]})
-    page = activity.list_events(
-        rt(),
-        principal().tenant_id,
+    where = activity.EventFilter(
         action=args["action"] or None,
         channel=args["channel"] or None,
         group_id=group_filter(args["group"]),
         since=_day("since"),
         until=_day("until", end=True),
-        page=page_number(),
-        per_page=50,
         visible=permissions.activity_scope(principal(), actor().name),
     )
-    mentions = Mentions([e.actor for e in page.items], [(e.object_type, e.object_id, e.details) for e in page.items])
-    return args, page, mentions
+    return args, where
 
 
 @bp.get("/activity")
 @rule("view_activity")
 def activity_log():
     """The activity log: who did what to whom, in words, with links to the people and groups."""
-    args, page, mentions = _events()
+    args, where = _event_filter()
+    page = activity.page_events(rt(), principal().tenant_id, where, page=page_number(), per_page=50)
     return render_template(
         "ui/activity.html",
         page=page,
         args=args,
-        mentions=mentions,
+        mentions=Mentions.of_events(page.items),
         event_words=event_words,
+        channel_words=channel_words,
         action_choices=sorted(((code, _(text)) for code, text in ACTION_WORDS.items()), key=lambda c: c[1]),
-        channels=CHANNEL_WORDS,
+        channels=channel_choices(),
     )
+
+
+def _utc(moment: datetime) -> str:
+    """ISO 8601 in UTC, to the second ("2026-03-31T14:05:09Z"); a stored time without a zone is UTC."""
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _activity_rows(events) -> list[list[str]]:
+    """A chunk of events as CSV rows in the page's words (one name lookup per kind for the chunk)."""
+    mentions = Mentions.of_events(events)
+    rows = []
+    for e in events:
+        who = mentions.actor(e.actor, e.channel, e.details)
+        what = mentions.object(e.object_type, e.object_id, e.details)
+        also = ", ".join(m.text for m in mentions.details(e.details, e.object_type))
+        rows.append([_utc(e.created_at), who.text, event_words(e), what.text, also, channel_words(e.channel), e.action])
+    return rows
 
 
 @bp.get("/activity.csv")
 @rule("view_activity")
 def activity_csv():
-    """The page of the activity log the filters show, as CSV, in the same words as the page."""
-    args, page, mentions = _events()
+    """Every event the filters select (not just the page), within the viewer's scope, as CSV in the page's
+    words: streamed, a chunk of rows at a time (a keyset read each), so a long log needs no more memory."""
+    args, where = _event_filter()
+    tenant_id = principal().tenant_id
+    header = [
+        _("When (UTC)"),
+        _("Who"),
+        _("What happened"),
+        _("To what"),
+        _("Also named"),
+        _("Through"),
+        _("Action code"),
+    ]
 
-    rows = []  # built now, inside the request (the names' links need it); a page is 50 rows
-    for e in page.items:
-        who, what = mentions.actor(e.actor), mentions.object(e.object_type, e.object_id)
-        also = ", ".join(m.text for m in mentions.details(e.details, e.object_type))
-        channel = CHANNEL_WORDS.get(e.channel)
-        when = e.created_at.strftime("%Y-%m-%d %H:%M:%S")
-        rows.append([when, who.text, event_words(e), what.text, also, str(channel or e.channel)])
-    header = [_("When"), _("Who"), _("What happened"), _("To what"), _("Also named"), _("Channel")]
+    def rows():
+        for events in activity.iter_events(rt(), tenant_id, where):
+            yield from _activity_rows(events)
+
     return Response(
-        "".join(csv_lines(header, rows)),
+        stream_with_context(csv_lines(header, rows())),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="activity.csv"'},
     )

@@ -136,17 +136,17 @@ def check(rt, token_id: int, cost: int = 1) -> Verdict | None:
     return None if limiter is None else limiter.check(f"token:{token_id}", cost=cost)
 
 
-def refusal(rt, token_id: int, scope: str, cost: int = 1, weight: int = 1) -> tuple[str, int] | None:
-    """Count ``cost`` requests of the token (of a request whose whole ``weight`` the message states);
-    beyond the limit, the 429's message and Retry-After seconds (RFC 6585 §4), the refusal counted in
-    the metrics under the token's ``scope``.  None: go on."""
+def refusal(rt, token_id: int, scope: str, cost: int = 1, weight: int = 1) -> tuple[Verdict | None, str | None]:
+    """Count ``cost`` requests of the token (of a request whose whole ``weight`` the message states).
+    Returns the verdict (None when rate limiting is off), for the edges to advertise, and beyond the
+    limit the 429's message, the refusal counted in the metrics under the token's ``scope``; the
+    message None: go on."""
     verdict = check(rt, token_id, cost)
     if verdict is None or verdict.allowed:
-        return None
+        return verdict, None
     metrics.RATE_LIMITED.labels(scope).inc()
     weighs = "" if weight == 1 else f" This request counts as {weight} ({verdict.remaining} left this minute)."
-    return (
+    return verdict, (
         f"Too many requests: this token may make {verdict.limit} requests a minute.{weighs} "
-        f"Retry after {verdict.retry_after} s.",
-        verdict.retry_after,
+        f"Retry after {verdict.retry_after} s."
     )

@@ -12,14 +12,16 @@ import time
 
 import pytest
 from flask import Response, stream_with_context
-from sqlalchemy import event, text
+from sqlalchemy import event, func, select, text
 
 from provisioning import statistics
+from provisioning.models import Operation
 from provisioning.services import groups
 from tests.http.test_observability import json_log, request_lines  # noqa: F401 - the fixture
 from tests.support.api import commit_and_run, preview
 from tests.support.environment import on_postgres
 from tests.support.factories import ADMIN, make_users
+from tests.support.lti_platform import LEARNER, launch, register_platform
 
 MEMBERS = 20_000
 
@@ -40,6 +42,75 @@ def test_a_bulk_import_analyses_the_tables_it_wrote(client, tenant, rt, run_jobs
     assert commit_and_run(client, tenant, run_jobs, rt, body["id"]).status == "succeeded"
     after = _last_analyze(rt, "memberships")
     assert after is not None and (before is None or after > before)
+
+
+def _analysed_since(rt, before: dict[str, object]) -> set[str]:
+    """The tables of ``before`` whose last ANALYZE is newer than the one ``before`` recorded."""
+    return {
+        t for t, seen in before.items() if (now := _last_analyze(rt, t)) is not None and (seen is None or now > seen)
+    }
+
+
+def _run_operation(rt, run_jobs, operation_id: int) -> None:
+    run_jobs()
+    with rt.db.read() as s:
+        op = s.get(Operation, operation_id)
+        assert op.status == "succeeded", (op.type, op.errors)
+
+
+@on_postgres
+def test_every_kind_of_bulk_job_analyses_the_tables_it_wrote(client, tenant, rt, run_jobs, platform, monkeypatch):
+    """Not only imports: a rule evaluation, a batch action, a member copy and a roster sync each end with
+    ANALYZE of the tables statistics.TOUCHED names for them (issue 18 #11)."""
+    monkeypatch.setattr(statistics, "MIN_ROWS", 2)
+    people = make_users(rt, tenant.id, *(f"p{i}@example.com" for i in range(4)), department="Physics")
+    source = groups.create_group(rt, tenant.id, {"name": "Source"}, ADMIN)
+    target = groups.create_group(rt, tenant.id, {"name": "Target"}, ADMIN)
+    client.post(f"/api/v1/groups/{source.id}/members", json={"user_ids": list(people.values())}, headers=tenant.admin)
+
+    def ran(start, operation_type: str) -> None:
+        before = {t: _last_analyze(rt, t) for t in statistics.TOUCHED[operation_type]}
+        time.sleep(0.01)  # pg_stat's timestamps must be able to move
+        _run_operation(rt, run_jobs, start())
+        assert _analysed_since(rt, before) == set(before), operation_type
+
+    def evaluation() -> int:
+        r = client.post(
+            "/api/v1/groups",
+            json={"name": "Physicists", "kind": "automatic", "rule": 'department eq "Physics"'},
+            headers=tenant.admin,
+        )
+        assert r.status_code == 201, r.json
+        with rt.db.read() as s:
+            return s.scalar(select(func.max(Operation.id)).where(Operation.type == "rule_evaluation"))
+
+    def batch_action() -> int:
+        body = {"action": "change_language", "user_ids": list(people.values()), "params": {"language": "de"}}
+        r = client.post("/api/v1/batch-actions", json=body, headers=tenant.admin)
+        assert r.status_code == 202, r.json
+        return r.json["operation_id"]
+
+    def member_copy() -> int:
+        r = client.post(
+            f"/api/v1/groups/{target.id}/members/copy", json={"from_group_id": source.id}, headers=tenant.admin
+        )
+        assert r.status_code == 202, r.json
+        return r.json["operation_id"]
+
+    def roster_sync() -> int:
+        platform.members = [
+            {"user_id": f"m-{i}", "status": "Active", "roles": [LEARNER], "email": f"m{i}@example.edu"}
+            for i in range(3)
+        ]
+        register_platform(rt, tenant.id, platform)
+        launch(client, platform, sub="m-0", email="m0@example.edu", roles=[LEARNER])
+        with rt.db.read() as s:
+            return s.scalar(select(func.max(Operation.id)).where(Operation.type == "roster_sync"))
+
+    ran(evaluation, "rule_evaluation")
+    ran(batch_action, "batch_action")
+    ran(member_copy, "members_copy")
+    ran(roster_sync, "roster_sync")
 
 
 def test_a_small_job_leaves_statistics_to_autovacuum(rt):

@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 
+from provisioning.limits import bulk_cost
 from provisioning.observability.ratelimit import MemoryWindow, RateLimiter
 from provisioning.services import tokens
 from tests.support.environment import TEST_REDIS_URL, on_postgres, on_real_redis
@@ -50,6 +51,47 @@ def test_scim_answers_429_with_retry_after_as_a_scim_error(rt, client, tenant):
     assert client.get("/scim/v2/Users", headers={"Authorization": "Bearer nope"}).status_code == 401
     # The admin token of the same tenant is counted on its own.
     assert client.get("/api/v1/groups", headers=tenant.admin).status_code == 200
+
+
+def _fields(response) -> tuple[str, str]:
+    return response.headers.get("RateLimit-Policy", ""), response.headers.get("RateLimit", "")
+
+
+def test_every_response_to_a_token_advertises_its_quota_and_what_is_left(rt, client, tenant):
+    """draft-ietf-httpapi-ratelimit-headers-10 §4-§5: RateLimit-Policy (q quota, w window) and RateLimit
+    (r remaining, t seconds to the reset), so an IdP can pace a load instead of meeting 429s."""
+    rt.settings.rate_limit_per_minute = 5
+    wait_for_a_fresh_minute()
+    seen = [_fields(client.get("/api/v1/groups", headers=tenant.admin)) for _ in range(5)]
+    assert {policy for policy, _ in seen} == {'"per-token";q=5;w=60'}
+    assert [now.split(";")[1] for _, now in seen] == ["r=4", "r=3", "r=2", "r=1", "r=0"]
+    assert all(1 <= int(now.split(";t=")[1]) <= 60 for _, now in seen)
+    refused = client.get("/api/v1/groups", headers=tenant.admin)
+    assert refused.status_code == 429 and _fields(refused)[1].split(";")[1] == "r=0"
+    # SCIM counts its own token, with the same fields; an unauthenticated request has none.
+    scim = [_fields(client.get("/scim/v2/Users", headers=tenant.scim)) for _ in range(2)]
+    assert [(policy, now.split(";")[1]) for policy, now in scim] == [
+        ('"per-token";q=5;w=60', "r=4"),
+        ('"per-token";q=5;w=60', "r=3"),
+    ]
+    assert "RateLimit" not in client.get("/scim/v2/Users", headers={"Authorization": "Bearer nope"}).headers
+    rt.settings.rate_limit_per_minute = 0
+    assert "RateLimit" not in client.get("/api/v1/groups", headers=tenant.admin).headers
+
+
+def test_a_bulk_takes_its_weight_from_what_the_fields_say_is_left(rt, client, tenant):
+    rt.settings.rate_limit_per_minute = 100
+    wait_for_a_fresh_minute()
+    before = client.get("/scim/v2/Users", headers=tenant.scim)
+    ops = [
+        {"method": "POST", "path": "/Users", "bulkId": f"u{i}", "data": {"userName": f"bulk{i}@example.edu"}}
+        for i in range(30)
+    ]
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops}
+    bulk = client.post("/scim/v2/Bulk", json=body, headers=tenant.scim)
+    assert bulk.status_code == 200
+    left = [int(_fields(r)[1].split(";")[1][2:]) for r in (before, bulk)]
+    assert left == [99, 99 - bulk_cost(30)]
 
 
 def test_zero_turns_the_limit_off(rt, client, tenant):

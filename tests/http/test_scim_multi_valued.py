@@ -2,12 +2,19 @@
 the brackets, one primary value, booleans typed by the schema, and which emails are unique.
 
 References: RFC 7643 §2.4 (multi-valued attributes, primary), §4.1.2 (the User's multi-valued
-attributes), §7 (uniqueness); RFC 7644 §3.4.2.2 (filters), §3.5.2 (PATCH); Microsoft Learn,
-"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID" (user matching
-on ``emails[type eq "work"].value``), "Customize user provisioning attribute-mappings for SaaS
-applications in Microsoft Entra ID" (section "Provisioning a role to a SCIM app":
-``roles[primary eq "True"].value``), and "Known issues and resolutions with SCIM 2.0 protocol
-compliance of the Microsoft Entra user provisioning service" (booleans sent as "True"/"False").
+attributes), §7 (uniqueness); RFC 7644 §3.4.2.2 (filters), §3.5.2 (PATCH); Microsoft Learn:
+
+- "Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID", user matching
+  on ``emails[type eq "work"].value``:
+  https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups
+- "Customize user provisioning attribute-mappings", section "Provisioning a role to a SCIM app", the
+  target attribute ``roles[primary eq "True"].value``:
+  https://learn.microsoft.com/en-us/entra/identity/app-provisioning/customize-application-attributes
+  (the same mapping in a vendor's Entra setup guide: Sumo Logic, "Provision with Microsoft Entra ID",
+  https://github.com/SumoLogic/sumologic-documentation, docs/manage/security/scim/provision-with-microsoft-entra-id.md)
+- "Known issues and resolutions with SCIM 2.0 protocol compliance of the Microsoft Entra user
+  provisioning service", booleans sent as "True"/"False":
+  https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility
 """
 
 from __future__ import annotations

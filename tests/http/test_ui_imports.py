@@ -220,7 +220,7 @@ def test_the_activity_log_reads_as_sentences_with_names_and_links(owner, rt, ten
     assert only.split("<tbody>")[1].count("<tr") >= 1
     assert owner.get("/ui/activity", action="not.a.code").status_code == 400
     rows = list(csv.reader(io.StringIO(_text(owner.get("/ui/activity.csv")))))
-    assert rows[0] == ["When", "Who", "What happened", "To what", "Also named", "Channel"]
+    assert rows[0] == ["When (UTC)", "Who", "What happened", "To what", "Also named", "Through", "Action code"]
     added = [r for r in rows if r[2] == "Added a member to the group"]
     assert added and added[0][3] == "Team Alpha" and added[0][4] == "Dee Tester"
 

@@ -7,9 +7,12 @@ import re
 
 from sqlalchemy import select
 
+from provisioning.activity import Actor
 from provisioning.models import ActivityEvent, Tenant
-from provisioning.services import courses, users
+from provisioning.services import courses, roles, users
 from tests.support.personas import SETUP, school
+
+ACTOR = Actor("test", "api")
 
 
 def _declare(rt, tenant_id: int, *names) -> None:
@@ -54,6 +57,26 @@ def test_an_admin_edits_a_persons_names_department_custom_field_language_and_rol
         )
     assert event is not None and event.actor == f"ui:user-{sch.admin.user_id}"
     assert {"family_name", "department", "custom_attributes", "language", "role"} <= set(event.details["changed"])
+
+
+def test_the_role_pickers_offer_the_tenants_own_roles_and_one_can_be_given(rt, app, client, tenant, platform):
+    """A role the tenant defined (issue 17 #5) is offered by name in the person form and the batch change-role
+    picker, next to the built-in ones, and choosing it on the person form gives it."""
+    sch = school(rt, app, client, tenant, platform)
+    roles.create_role(rt, tenant.id, {"label": "Team coordinator", "permissions": ["view_users"]}, ACTOR)
+    admin = sch.admin.session
+    form = admin.get(f"/ui/people/{sch.kim.id}/edit").get_data(as_text=True)
+    assert '<option value="team_coordinator">Team coordinator</option>' in form
+    assert '<option value="reporter">Report viewer</option>' in form
+    picker = admin.get("/ui/people").get_data(as_text=True)
+    assert '<option value="team_coordinator">Team coordinator</option>' in picker
+    saved = admin.post(f"/ui/people/{sch.kim.id}/edit", {"role": "team_coordinator"})
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    assert users.get_user(rt, tenant.id, sch.kim.id).role == "team_coordinator"
+    assert ">Team coordinator<" in admin.get(f"/ui/people/{sch.kim.id}").get_data(as_text=True)
+    refused = admin.post(f"/ui/people/{sch.kim.id}/edit", {"role": "emperor"})
+    assert refused.status_code == 400 and "Choose a role from the list." in refused.get_data(as_text=True)
+    assert users.get_user(rt, tenant.id, sch.kim.id).role == "team_coordinator"
 
 
 def test_errors_are_shown_beside_their_fields_and_nothing_is_saved(rt, app, client, tenant, platform):

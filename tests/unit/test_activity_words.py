@@ -17,3 +17,11 @@ def test_operation_events_read_with_their_types_words():
 
 def test_an_unknown_action_still_reads_as_words():
     assert action_sentence("widget.frobbed_twice").english() == "Widget: frobbed twice"
+
+
+def test_every_channel_an_event_can_come_through_has_its_words():
+    from provisioning.activity_words import CHANNEL_WORDS
+    from provisioning.models import CHANNELS
+
+    assert set(CHANNEL_WORDS) == set(CHANNELS)
+    assert all(":" not in words and words[0].isupper() for words in CHANNEL_WORDS.values())
