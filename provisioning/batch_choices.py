@@ -1,71 +1,39 @@
 """What the UI's batch-action pickers offer, and the confirmation's words, for one principal.
 
 The pickers offer only what the action's validation (:mod:`.params`) and the UI's permission checks
-would accept: hand-edited groups the principal may change, active people who may manage groups (for
-Share, an admin-only action), the service's languages and the user roles.
+would accept: hand-edited groups the principal may change and active people who may manage groups (for
+Share, an admin-only action), both searched by name (:mod:`.pickers`), the service's languages and the
+user roles.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, or_, select
-
-from provisioning import permissions
-from provisioning.models import Enrollment, Group, User
+from provisioning import permissions, pickers
 from provisioning.permissions import Principal
-from provisioning.roles import COURSE_MANAGER_ROLES
 from provisioning.runtime import Runtime
 from provisioning.settings_catalog import LANGUAGES
 from provisioning.tenant_roles import BUILTIN_ROLES, list_roles
 
-PICKER_MAX = 500  # options in one picker; the picker's search box narrows them in the browser
 EXAMPLES = 5  # people named on the confirmation
 
 
 @dataclass(frozen=True)
 class BatchChoices:
-    groups: list[tuple[int, str]]  # hand-edited groups the principal may add people to or remove them from
-    managers: list[tuple[int, str]]  # people an admin may share others with (empty for a manager)
+    """The fixed lists of the batch pickers; groups and managers are searched as people type
+    (:mod:`provisioning.pickers`), as a tenant may have thousands."""
+
+    may_share: bool  # someone can be chosen as the manager to share with (an admin's picker)
     languages: tuple[str, ...] = LANGUAGES
     roles: tuple[tuple[str, str], ...] = tuple((r.key, r.label) for r in BUILTIN_ROLES)  # the tenant's: (key, label)
 
 
-def _name(display: str | None, given: str | None, family: str | None, username: str) -> str:
-    return display or " ".join(p for p in (given, family) if p) or username
-
-
 def batch_choices(rt: Runtime, principal: Principal) -> BatchChoices:
-    """The pickers' options for ``principal``, names in alphabetical order."""
-    t = principal.tenant_id
-    gstmt = select(Group.id, Group.name).where(Group.tenant_id == t, Group.kind == "manual")
-    if (scope := permissions.group_scope(principal)) is not None:
-        gstmt = gstmt.where(Group.id.in_(scope))
-    teaching = exists().where(
-        Enrollment.tenant_id == t,
-        Enrollment.user_id == User.id,
-        Enrollment.role.in_(sorted(COURSE_MANAGER_ROLES)),
-        Enrollment.status != "dropped",
-    )
+    """The pickers' fixed options for ``principal``: whether anyone can be shared with, the tenant's roles."""
     with rt.db.read() as s:
-        groups = [(gid, name) for gid, name in s.execute(gstmt.order_by(func.lower(Group.name)).limit(PICKER_MAX))]
-        managers: list[tuple[int, str]] = []
-        if principal.role == "admin":
-            rows = s.execute(
-                select(User.id, User.display_name, User.given_name, User.family_name, User.username, User.email)
-                .where(
-                    User.tenant_id == t,
-                    User.status != "deactivated",
-                    or_(User.role.in_(("manager", "admin")), teaching),
-                )
-                .limit(PICKER_MAX)
-            )
-            managers = sorted(
-                ((uid, f"{_name(d, g, f, u)}" + (f" ({e})" if e else "")) for uid, d, g, f, u, e in rows),
-                key=lambda m: m[1].lower(),
-            )
-        roles = tuple((r.key, r.label) for r in list_roles(s, t))
-    return BatchChoices(groups=groups, managers=managers, roles=roles)
+        roles = tuple((r.key, r.label) for r in list_roles(s, principal.tenant_id))
+    return BatchChoices(may_share=pickers.any_managers(rt, principal), roles=roles)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, String, and_, func, or_
+from sqlalchemy import Boolean, Numeric, String, and_, func, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -85,6 +85,60 @@ def _compile_json_text_sqlite(element: json_text, compiler: Any, **kw: Any) -> s
     return (
         f"CASE json_type({col}, {path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
         f"ELSE CAST(json_extract({col}, {path}) AS TEXT) END"
+    )
+
+
+class json_number(ColumnElement[Any]):
+    """A key of a JSON column as a number, or NULL when it holds no number, the same on both backends.
+
+    A JSON number counts, and so does a string that is a plain decimal number ("10", " -2.5 "): values
+    imported from CSV files arrive as text.  Anything else (``"abc"``, ``true``, a list, a missing key)
+    is NULL, so an ordering comparison with it is false and never raises: a rule ``seniority gt 9``
+    does not match a person whose seniority is "abc".  Compared as numbers, 10 > 9, where as text
+    "10" < "9".
+    """
+
+    # State the compiler reads lives outside the cache key, so never cache statements using it.
+    inherit_cache = False
+    type = Numeric()
+
+    def __init__(self, column: Column, key: str) -> None:
+        self.column = column
+        self.field = key
+
+
+# Digits with at most one sign and one decimal point; the cast below it cannot fail.
+_PG_NUMBER = r"^ *[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+) *$"
+
+
+@compiles(json_number)
+def _compile_json_number(element: json_number, compiler: Any, **kw: Any) -> str:
+    value = compiler.process(element.column[element.field], **kw)
+    text = compiler.process(element.column[element.field].as_string(), **kw)
+    pattern = compiler.process(literal(_PG_NUMBER), **kw)
+    return (
+        f"CASE jsonb_typeof({value}) WHEN 'number' THEN CAST({text} AS NUMERIC) "
+        f"WHEN 'string' THEN CASE WHEN {text} ~ {pattern} THEN CAST(btrim({text}) AS NUMERIC) END END"
+    )
+
+
+@compiles(json_number, "sqlite")
+def _compile_json_number_sqlite(element: json_number, compiler: Any, **kw: Any) -> str:
+    col = compiler.process(element.column, **kw)
+    json_path = '$."' + element.field.replace('"', '\\"') + '"'
+    path = compiler.process(literal(json_path), **kw)
+    raw = f"json_extract({col}, {path})"
+    # SQLite has no regular expressions: a number is an optional sign, then digits and at most one
+    # point, with a digit somewhere (GLOB's [^...] is "none of").
+    t = f"trim({raw})"
+    unsigned = f"ltrim({t}, '+-')"
+    is_number = (
+        f"length({t}) - length({unsigned}) <= 1 AND {unsigned} <> '' AND {unsigned} NOT GLOB '*[^0-9.]*' "
+        f"AND {unsigned} NOT GLOB '*.*.*' AND {unsigned} GLOB '*[0-9]*'"
+    )
+    return (
+        f"CASE json_type({col}, {path}) WHEN 'integer' THEN {raw} WHEN 'real' THEN {raw} "
+        f"WHEN 'text' THEN CASE WHEN {is_number} THEN CAST({t} AS REAL) END END"
     )
 
 

@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
         logs,
         members,
         people,
+        pickers,
         reports,
         roles,
         rule_builder,

@@ -18,6 +18,7 @@ from provisioning.errors import Forbidden, InvalidInput
 from provisioning.services import groups
 from ui.blueprint import bp
 from ui.guard import actor, form_int, principal, rt, translated, ui_url
+from ui.pickers import picked_group, picked_groups, picked_manager
 
 # From the registry (provisioning/batch/registry.py), where each action is declared.
 # Actions a manager may not start from the UI even with the batch_actions permission.
@@ -30,7 +31,7 @@ def choices() -> BatchChoices:
     """The pickers' options for the signed-in principal (ui/_batch_params.html), read once per request."""
     if getattr(g, "ui_batch_choices", None) is None:
         signed_in = getattr(g, "ui_principal", None)
-        g.ui_batch_choices = batch_choices(rt(), signed_in) if signed_in else BatchChoices(groups=[], managers=[])
+        g.ui_batch_choices = batch_choices(rt(), signed_in) if signed_in else BatchChoices(may_share=False)
     return g.ui_batch_choices
 
 
@@ -82,13 +83,18 @@ def form_params(action: str, default_group_id: int | None = None) -> dict:
     group_ids: list[int] = []
     for param in ACTIONS[action].params:
         name = param.name
+        label = translated(param.label)
         if param.is_id_list:
-            params[name] = [_form_id(v, param) for v in request.form.getlist(name)]
+            params[name] = picked_groups(request.form, name, label=label, kinds="manual")
             if not params[name]:
                 raise InvalidInput(PARAM_WORDS.get(name, param.label), details={param.label: [PARAM_WORDS[name]]})
         elif param.is_id:
-            default = str(default_group_id) if param.kind == "group" and default_group_id else ""
-            params[name] = _form_id(request.form.get(name) or default, param)
+            if param.kind == "manager":
+                picked = picked_manager(request.form, name, label=label)
+            else:
+                picked = picked_group(request.form, name, label=label, kinds="manual")
+            default = default_group_id if param.kind == "group" else None
+            params[name] = _form_id(str(picked or default or ""), param)
         elif param.kind in ("language", "role") and not (request.form.get(name) or "").strip():
             if param.kind == "language":
                 raise InvalidInput(

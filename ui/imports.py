@@ -25,11 +25,11 @@ from provisioning.imports import edits, group_people, preview, report, scope, te
 from provisioning.imports import people as people_list
 from provisioning.imports.apply import commit_import
 from provisioning.lti import launch as lti_launch
-from provisioning.services import groups
 from ui import results
 from ui.batch import managed_group
 from ui.blueprint import ID, bp, rule
 from ui.guard import actor, form_int, principal, rt, translated, ui_url
+from ui.pickers import picked_group
 
 
 @dataclass(frozen=True)
@@ -135,12 +135,6 @@ def _kinds() -> dict[str, UploadKind]:
     return {k: v for k, v in KINDS.items() if admin or not v.admin_only}
 
 
-def _target_groups() -> list:
-    """The groups an upload may go into: those the person may manage, by name (the first 500)."""
-    p = principal()
-    return groups.list_groups(rt(), p.tenant_id, per_page=500, within=permissions.group_scope(p)).items
-
-
 def people_error(exc: InvalidInput) -> tuple[str, list[str]]:
     """The core's refusal of a file worded for people: one message, and the details without API field names."""
     details = exc.details or {}
@@ -195,7 +189,6 @@ def _upload_page(status: int = 200, **values):
             "ui/upload.html",
             kinds=_kinds(),
             template_names=TEMPLATE_NAMES,
-            groups_list=_target_groups(),
             **values,
         ),
         status,
@@ -208,10 +201,16 @@ def upload():
     """The upload form (what the file is, in words, with its templates); a POST reads the file into a
     preview without changing anything."""
     _uploader()
-    raw_group = request.values.get("group_id") or ""
-    target = managed_group(form_int(raw_group, "group_id"), "manage_group") if raw_group else None
     if request.method == "GET":
-        return _upload_page(target=target)
+        raw_group = request.values.get("group_id") or ""
+        return _upload_page(
+            target=managed_group(form_int(raw_group, "group_id"), "manage_group") if raw_group else None
+        )
+    try:
+        picked = picked_group(request.form, "group_id", label=_("Into the group"))
+    except InvalidInput as exc:
+        return _upload_page(400, target=None, error=exc.message)
+    target = managed_group(picked, "manage_group") if picked else None
     kinds = _kinds()
     chosen = request.form.get("kind") or ("group" if target else "groups")
     kind = kinds.get(chosen)

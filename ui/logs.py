@@ -27,6 +27,7 @@ from ui.blueprint import ID, bp, rule
 from ui.groups import page_number
 from ui.guard import actor, form_int, principal, rt, ui_url
 from ui.mentions import Mentions, channel_choices, channel_words
+from ui.pickers import picked_group
 from ui.results import STATUS_WORDS, action_words, operation_words
 from ui.results import state as progress_state
 
@@ -173,13 +174,11 @@ def log_filters(*names: str) -> dict:
     has view_activity see their scope's (permissions.*_scope); nobody else sees logs."""
     if principal().role != "admin" and not permissions.can(rt(), principal(), "view_activity"):
         raise Forbidden(permissions.refusal("view_activity"))
-    return {k: request.args.get(k) or "" for k in names}
-
-
-def group_choices() -> list:
-    """The groups a log can be filtered by: those the principal may see, by name (the first 500)."""
-    p = principal()
-    return groups.list_groups(rt(), p.tenant_id, per_page=500, within=permissions.group_scope(p)).items
+    args = {k: request.args.get(k) or "" for k in names}
+    if "group" in names:  # the group picker: a name typed (or chosen) among the groups the person may see
+        picked = picked_group(request.args, "group", label=_("Group"))
+        args["group"] = str(picked) if picked else ""
+    return args
 
 
 def group_filter(raw: str) -> int | None:
@@ -219,7 +218,6 @@ def logs():
         types={t: _(label) for t, label in OPERATION_TYPES.items()},
         actions={name: action_words(name) for name in ACTIONS},
         statuses={s: STATUS_WORDS.get(s, s) for s in OPERATION_STATUSES},
-        group_choices=group_choices(),
     )
 
 
@@ -259,7 +257,6 @@ def activity_log():
         channel_words=channel_words,
         action_choices=sorted(((code, _(text)) for code, text in ACTION_WORDS.items()), key=lambda c: c[1]),
         channels=channel_choices(),
-        group_choices=group_choices(),
     )
 
 

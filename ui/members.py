@@ -12,7 +12,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from provisioning import permissions
+from provisioning import permissions, pickers
 from provisioning.batch import messages
 from provisioning.errors import InvalidInput
 from provisioning.exports import (
@@ -42,7 +42,8 @@ from ui.batch import (
 from ui.blueprint import ID, bp, rule
 from ui.group_managers import PERMISSION_WORDS
 from ui.groups import page_number, rule_editor_url
-from ui.guard import actor, form_int, principal, rt, ui_url
+from ui.guard import actor, principal, rt, ui_url
+from ui.pickers import picked_group
 
 _group = managed_group
 
@@ -62,7 +63,6 @@ def group(group_id: int):
         )
     q = (request.args.get("q") or "").strip()[:320]
     members = memberships.list_members(rt(), p.tenant_id, group_id, q=q or None, page=page_number(), per_page=50)
-    targets = groups.list_groups(rt(), p.tenant_id, per_page=200, within=permissions.group_scope(p)).items
     member_courses = courses.course_titles_of_users(rt(), p.tenant_id, [u.id for u, _ in members.items])
     may_assign = permissions.can(rt(), p, "assign_managers", grp)
     mq = (request.args.get("mq") or "").strip()[:200] if may_assign else ""
@@ -86,7 +86,7 @@ def group(group_id: int):
         can_sync=permissions.can(rt(), p, "sync_roster", grp),
         labels=LABELS,
         fields=param_fields(),
-        targets=targets,
+        may_copy_from=bool(pickers.find_groups(rt(), p, "", exclude=[group_id], limit=1)),
         can_manage=permissions.can(rt(), p, "manage_group", grp),
         invitations=group_invitations.pending_invitations(rt(), p.tenant_id, group_id)
         if permissions.can(rt(), p, "manage_group", grp)
@@ -224,7 +224,10 @@ def members_xlsx(group_id: int):
 def copy_members(group_id: int):
     """Copy every member of another group (one the principal may see) into this one, as an Operation."""
     _group(group_id, "manage_group")
-    source = form_int(request.form.get("from_group_id") or "", "from_group_id")
+    words = _("Copy members from another group")
+    source = picked_group(request.form, "from_group_id", label=words, exclude=[group_id])
+    if source is None:
+        raise InvalidInput(_("Choose the group to copy members from."), details={words: [_("Choose a group.")]})
     _group(source, "view_group")
     op = memberships.request_copy(rt(), principal().tenant_id, group_id, source, actor())
     return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))

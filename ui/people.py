@@ -13,7 +13,7 @@ from flask_babel import ngettext
 from provisioning import people as people_service
 from provisioning import permissions
 from provisioning.errors import Forbidden, InvalidInput
-from provisioning.services import courses, groups, users
+from provisioning.services import courses, users
 from ui.batch import (
     LABELS,
     allowed_actions,
@@ -45,7 +45,6 @@ def people():
     scope = permissions.shared_scope(p) if shared else permissions.user_scope(p)
     page = users.list_users(rt(), p.tenant_id, q=q or None, page=page_number(), per_page=50, within=scope)
     ids = [u.id for u in page.items]
-    targets = groups.list_groups(rt(), p.tenant_id, per_page=200, within=permissions.group_scope(p)).items
     return render_template(
         "ui/people.html",
         page=page,
@@ -55,7 +54,6 @@ def people():
         shared_ids=permissions.is_shared_with(rt(), p, ids),
         labels=LABELS,
         fields=param_fields(),
-        targets=targets,
         group=None,
         user_courses=courses.course_titles_of_users(rt(), p.tenant_id, ids),
     )

@@ -14,7 +14,7 @@ from provisioning.reports import progress
 from provisioning.reports import runs as report_runs
 from ui.blueprint import ID, bp, rule
 from ui.guard import actor, principal, rt, ui_url
-from ui.logs import group_choices, group_filter, log_filters
+from ui.logs import group_filter, log_filters
 from ui.results import state as progress_state
 
 REPORT = "group_progress"
@@ -43,16 +43,15 @@ def reports():
     chosen = group_filter(args["group"])
     if chosen is not None:
         return redirect(ui_url("ui.group_report", group_id=chosen))
-    choices = group_choices()
-    visible = {g.id: g.name for g in choices}
     page = report_runs.list_runs(rt(), principal().tenant_id, report_type=REPORT, per_page=100)
+    every = report_runs.list_schedules(rt(), principal().tenant_id, report_type=REPORT)
+    named = {(op.params or {}).get("group_id") for op in page.items} | {s.group_id for s in every}
+    # The names of the reports' groups the person may see (one query, however many groups the tenant has).
+    visible = permissions.names_in_scope(rt(), principal(), set(), {g for g in named if isinstance(g, int)}).groups
     mine = [op for op in page.items if (op.params or {}).get("group_id") in visible]
-    schedules = [
-        s for s in report_runs.list_schedules(rt(), principal().tenant_id, report_type=REPORT) if s.group_id in visible
-    ]
+    schedules = [s for s in every if s.group_id in visible]
     return render_template(
         "ui/reports.html",
-        group_choices=choices,
         names=visible,
         in_progress=[op for op in mine if op.status in ("queued", "running")],
         done=[op for op in mine if op.status not in ("queued", "running")][:50],

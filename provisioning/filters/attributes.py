@@ -21,6 +21,7 @@ from provisioning.sql import (
     json_element,
     json_element_true,
     json_elements_exist,
+    json_number,
     json_text,
 )
 
@@ -45,6 +46,9 @@ class Attribute:
     # The column of the value's identity key (provisioning/identity_keys.py), for the attributes that
     # are unique by it: ``eq``/``ne`` compare keys there, so "DÜ@x" finds "dü@x" in NFD or full width.
     key: Callable[[], Column] | None = None
+    # The value as a number (NULL when it is none), for attributes of no declared type that may hold
+    # numbers: "gt"/"ge"/"lt"/"le" with a number compare numerically through it (10 > 9, not "10" < "9").
+    number: Callable[[], Column] | None = None
 
 
 @dataclass(frozen=True)
@@ -230,8 +234,14 @@ GROUP_CORE: dict[str, Entry] = {
 
 
 def custom_attribute(name: str) -> Attribute:
-    """A tenant-defined attribute, kept in User.custom_attributes (JSON), compared as text."""
-    return Attribute(name, ANY, lambda: json_text(User.custom_attributes, name))
+    """A tenant-defined attribute, kept in User.custom_attributes (JSON): compared as text, except that
+    "gt"/"ge"/"lt"/"le" with a number compare numerically and match only values that are numbers."""
+    return Attribute(
+        name,
+        ANY,
+        lambda: json_text(User.custom_attributes, name),
+        number=lambda: json_number(User.custom_attributes, name),
+    )
 
 
 @dataclass(frozen=True)

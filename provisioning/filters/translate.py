@@ -7,6 +7,8 @@ filtered in Python.  Conditions are two-valued (a NULL attribute makes a compari
 never unknown), so ``not (title eq "x")`` includes users without a title, as "ne" does.
 Anything we cannot evaluate exactly -- bad syntax, an unknown attribute, a value of the
 wrong type, "gt" on a boolean -- raises :class:`InvalidFilter` with the position.
+A custom attribute (JSON, no declared type) compares as text, except "gt"/"ge"/"lt"/"le" with an
+unquoted number, which compare numerically and never match a value that is no number.
 """
 
 from __future__ import annotations
@@ -253,6 +255,10 @@ class _Translator:
             if op in ("eq", "ne"):
                 return not_(present) if op == "eq" else present
             raise InvalidFilter(f"null can only be compared with eq or ne, not {op}.", value.position)
+        if op in _ORDERING and value.type == "number" and attr.number is not None:
+            # A number compares numerically; a value that is no number ("abc", missing) is NULL: no match.
+            number = attr.number()
+            return and_(number.is_not(None), getattr(number, _ORDERING[op])(value.value))
         if attr.type == BOOLEAN and op not in ("eq", "ne"):
             raise InvalidFilter(
                 f"{op!r} cannot compare the boolean {attr.name!r} (RFC 7644 §3.4.2.2).", node.path.position

@@ -14,6 +14,7 @@ the fields a tenant has come from :mod:`.catalog`.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -23,12 +24,13 @@ from provisioning.filters.parser import Compare, InvalidFilter, Logical, Node, N
 
 TEXT, NUMBER, DATE, BOOLEAN, COURSE = "text", "number", "date", "boolean", "course"
 
-# Operators of each field type, in the order the builder offers them.  Numbers and dates of custom
-# attributes are stored as JSON text and compare as text: "9" > "10", so numbers offer no ordering;
-# ISO dates ("2024-03-01") order correctly as text.
+# Operators of each field type, in the order the builder offers them.  A number compared with
+# greater/less compares numerically in the rule language (a number literal on a custom attribute:
+# 10 > 9; a value that is no number does not match, see provisioning/filters/translate.py); ISO dates
+# ("2024-03-01") order correctly as text.
 OPERATORS: dict[str, tuple[str, ...]] = {
     TEXT: ("is", "is_not", "contains", "starts_with", "ends_with", "is_empty", "is_not_empty"),
-    NUMBER: ("is", "is_not", "is_empty", "is_not_empty"),
+    NUMBER: ("is", "is_not", "greater_than", "at_least", "less_than", "at_most", "is_empty", "is_not_empty"),
     DATE: ("before", "after", "on", "between", "is_empty", "is_not_empty"),
     BOOLEAN: ("is_true", "is_false"),
     COURSE: ("completed", "not_completed", "enrolled", "in_progress", "completed_before", "completed_after"),
@@ -39,6 +41,7 @@ TWO_VALUES = frozenset({"between", "completed_before", "completed_after"})
 
 _SCIM_OPS = {"is": "eq", "is_not": "ne", "contains": "co", "starts_with": "sw", "ends_with": "ew"}
 _SCIM_DATE_OPS = {"before": "lt", "after": "gt", "on": "eq"}
+_SCIM_NUMBER_OPS = {**_SCIM_OPS, "greater_than": "gt", "at_least": "ge", "less_than": "lt", "at_most": "le"}
 _COURSE_STATUS = {
     "completed": "completed",
     "not_completed": "completed",
@@ -113,6 +116,8 @@ def _literal(cond: Condition, where: str) -> str:
             number = float(value)
         except ValueError:
             raise InvalidCondition("Give a number.", where) from None
+        if not math.isfinite(number):
+            raise InvalidCondition("Give a number.", where)
         return json.dumps(int(number)) if number.is_integer() and "." not in value else json.dumps(number)
     if cond.type == DATE:
         return _quote(_date(value, where).isoformat())
@@ -141,6 +146,8 @@ def condition_text(cond: Condition, where: str = "1") -> str:
                 raise InvalidCondition("The second date is before the first.", where)
             return f'({path} ge "{first.isoformat()}" and {path} le "{last.isoformat()}")'
         return f"{path} {_SCIM_DATE_OPS[cond.op]} {_literal(cond, where)}"
+    if cond.type == NUMBER:
+        return f"{path} {_SCIM_NUMBER_OPS[cond.op]} {_literal(cond, where)}"
     return f"{path} {_SCIM_OPS[cond.op]} {_literal(cond, where)}"
 
 
@@ -284,8 +291,8 @@ def _compare(node: Compare, types: Types) -> Condition:
         if node.op not in ops:
             raise _NotRepresentable
         return Condition(name, type_, ops[node.op], _iso_date(_text_value(node.value)))
-    ops = {v: k for k, v in _SCIM_OPS.items()}
-    if node.op not in ops or (type_ == NUMBER and ops[node.op] not in OPERATORS[NUMBER]):
+    ops = {v: k for k, v in (_SCIM_NUMBER_OPS if type_ == NUMBER else _SCIM_OPS).items()}
+    if node.op not in ops or ops[node.op] not in OPERATORS[type_]:
         raise _NotRepresentable
     if type_ == NUMBER and (node.value is None or node.value.type != "number"):
         raise _NotRepresentable

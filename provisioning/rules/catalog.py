@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from provisioning.filters.attributes import USER_CORE, USER_ENTERPRISE, Attribute, Complex
 from provisioning.models import Course, Tenant, User
 from provisioning.rules.builder import BOOLEAN, COURSE, DATE, NUMBER, OPERATORS, TEXT
+from provisioning.settings_catalog import declared_custom_attributes
 from provisioning.sql import Column, ci_like, json_text
 
 SAMPLED_USERS = 2000  # custom keys and their types are read from this many users (the newest)
@@ -96,15 +97,39 @@ def _is_date(text: str) -> bool:
     return True
 
 
-def _declared(s: Session, tenant_id: int) -> list[str]:
+# A type declared in the ``custom_attributes`` setting (SCIM's attribute types, RFC 7643 §2.3, and ours).
+DECLARED_TYPES = {
+    "number": NUMBER,
+    "integer": NUMBER,
+    "decimal": NUMBER,
+    "string": TEXT,
+    "text": TEXT,
+    "boolean": BOOLEAN,
+    "date": DATE,
+    "datetime": DATE,
+}
+
+
+def _declared(s: Session, tenant_id: int) -> dict[str, str | None]:
+    """{name: declared type or None} from the ``custom_attributes`` setting: a list of names or of
+    ``{"name", "type"}`` objects, or an object of names to a type (``{"seniority": "number"}``)."""
     settings = s.scalar(select(Tenant.settings).where(Tenant.id == tenant_id)) or {}
     declared = settings.get("custom_attributes") or []
-    return [str(n) for n in (declared.keys() if isinstance(declared, dict) else declared)]
+    found: dict[str, str | None] = {}
+    for name in declared_custom_attributes(settings):
+        item = declared.get(name) if isinstance(declared, dict) else None
+        if isinstance(declared, list):
+            item = next((d for d in declared if isinstance(d, dict) and d.get("name") == name), None)
+        type_ = item.get("type") if isinstance(item, dict) else item
+        found[name] = DECLARED_TYPES.get(type_.lower()) if isinstance(type_, str) else None
+    return found
 
 
 def custom_fields(s: Session, tenant_id: int) -> list[Field]:
-    """The custom attributes the tenant's users carry (the newest SAMPLED_USERS), with inferred types."""
-    seen: dict[str, list[Any]] = {name: [] for name in _declared(s, tenant_id)}
+    """The custom attributes the tenant's users carry (the newest SAMPLED_USERS), typed as declared in
+    the ``custom_attributes`` setting, else as inferred from the values found."""
+    declared = _declared(s, tenant_id)
+    seen: dict[str, list[Any]] = {name: [] for name in declared}
     rows = s.scalars(
         select(User.custom_attributes).where(User.tenant_id == tenant_id).order_by(User.id.desc()).limit(SAMPLED_USERS)
     )
@@ -113,7 +138,7 @@ def custom_fields(s: Session, tenant_id: int) -> list[Field]:
             seen.setdefault(str(key), []).append(value)
     return sorted(
         (
-            Field(name, label_of(name), _type_of(values), custom=True)
+            Field(name, label_of(name), declared.get(name) or _type_of(values), custom=True)
             for name, values in seen.items()
             if name.lower() not in _STANDARD_NAMES and name.lower() not in ("course", "enrollments", "groups")
         ),

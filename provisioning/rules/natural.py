@@ -13,6 +13,18 @@ import re
 
 # Longest first: "is not empty" before "is not" before "is".
 _OPERATORS: tuple[tuple[tuple[str, ...], str], ...] = (
+    *(
+        ((*is_, *words), op)
+        for is_ in (("is",), ())
+        for words, op in (
+            (("more", "than"), "gt"),
+            (("greater", "than"), "gt"),
+            (("less", "than"), "lt"),
+            (("fewer", "than"), "lt"),
+            (("at", "least"), "ge"),
+            (("at", "most"), "le"),
+        )
+    ),
     (("is", "not", "empty"), "present"),
     (("is", "not", "blank"), "present"),
     (("is", "empty"), "empty"),

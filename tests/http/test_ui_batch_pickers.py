@@ -4,6 +4,7 @@ languages and roles in words, groups by name; the confirmation names how many an
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, urlsplit
 
 from provisioning import permissions
 from provisioning.services import memberships, users
@@ -18,17 +19,28 @@ def _picker(page: str, name: str) -> list[tuple[str, str]]:
     return re.findall(r'<option value="(\w*)"[^>]*>([^<]+)</option>', select.group(1))
 
 
+def suggested(session, what: str, typed: str = "", **args: str) -> list[tuple[str, str]]:
+    """(id, name) of a picker's suggestions, as ui.js reads them from the fragment."""
+    page = session.get(f"/ui/pick/{what}", **{"field": "q", "q": typed, **args}).get_data(as_text=True)
+    return re.findall(r'role="option"[^>]*data-value="(\d+)" data-name="([^"]*)"', page)
+
+
 def test_the_people_page_offers_managers_groups_languages_and_roles_by_name(rt, app, client, tenant, platform):
     sch = school(rt, app, client, tenant, platform)
     page = sch.admin.session.get("/ui/people").get_data(as_text=True)
-    managers = dict(_picker(page, "manager_id"))
+    for name in ("group_ids", "group_id", "manager_id"):  # pickers: a labelled combobox each
+        assert re.search(rf'name="{name}_find"[^>]*role="combobox"[^>]*hx-get="/ui/pick/', page), name
+    managers = dict(suggested(sch.admin.session, "managers"))
     assert managers[str(sch.manager_own.user_id)] == "Tia (tia@example.edu)"
     assert str(sch.kim.id) not in managers  # a learner is no manager
+    assert dict(suggested(sch.admin.session, "managers", "tia@")) == {
+        str(sch.manager_own.user_id): "Tia (tia@example.edu)"
+    }
     assert ("", "Choose a language…") in _picker(page, "language") and ("es", "Spanish (es)") in _picker(
         page, "language"
     )
     assert ("manager", "Manager") in _picker(page, "role")
-    assert (str(sch.group.id), "Course A seminar") in _picker(page, "group_ids")
+    assert (str(sch.group.id), "Course A seminar") in suggested(sch.admin.session, "groups", "seminar", kinds="manual")
     assert re.search(
         r'<select id="action" name="action" required class="form-select">\s*<option value="" selected>', page
     )
@@ -36,9 +48,9 @@ def test_the_people_page_offers_managers_groups_languages_and_roles_by_name(rt, 
 
 def test_a_manager_is_offered_only_their_own_groups(rt, app, client, tenant, platform):
     sch = school(rt, app, client, tenant, platform)
-    page = sch.manager_own.session.get("/ui/people").get_data(as_text=True)
-    assert _picker(page, "group_ids") == [(str(sch.group.id), "Course A seminar")]
-    assert 'name="manager_id"' not in page or _picker(page, "manager_id") == []
+    assert suggested(sch.manager_own.session, "groups", kinds="manual") == [(str(sch.group.id), "Course A seminar")]
+    assert suggested(sch.manager_own.session, "groups", "Course B") == []
+    assert suggested(sch.manager_own.session, "managers") == []  # Share is an admin's
 
 
 def test_sharing_confirms_with_the_people_and_the_managers_name_then_shares(
@@ -85,9 +97,10 @@ def test_a_missing_pick_is_named_in_words(rt, app, client, tenant, platform):
 def test_add_to_groups_from_a_groups_members_with_the_picker(rt, app, client, tenant, platform, run_jobs):
     sch = school(rt, app, client, tenant, platform)
     page = sch.admin.session.get(f"/ui/groups/{sch.group.id}").get_data(as_text=True)
-    offered = _picker(page, "group_ids")
+    url = re.search(r'id="param-add_to_groups-group_ids"[^>]*hx-get="([^"]+)"', page, re.S).group(1)
+    offered = suggested(sch.admin.session, "groups", **dict(parse_qsl(urlsplit(url.replace("&amp;", "&")).query)))
     assert (str(sch.other_group.id), "Course B seminar") in offered and str(sch.group.id) not in dict(offered)
-    data = {"action": "add_to_groups", "user_ids": [str(sch.kim.id)], "group_ids": [str(sch.other_group.id)]}
+    data = {"action": "add_to_groups", "user_ids": [str(sch.kim.id)], "group_ids_find": "course b SEMINAR"}
     confirm = sch.admin.session.post(f"/ui/groups/{sch.group.id}/batch", data).get_data(as_text=True)
     assert "<dt>Group</dt><dd>Course B seminar</dd>" in confirm
     sch.admin.session.post(f"/ui/groups/{sch.group.id}/batch", {**data, "confirmed": "yes"})

@@ -287,8 +287,13 @@ def test_a_member_file_on_an_automatic_group_shows_the_always_included(owner, rt
         rt, tenant.id, {"name": "Testers", "kind": "automatic", "rule": 'name.familyName eq "Nobody"'}, ACTOR
     )
     form = _text(owner.get("/ui/imports/new"))
-    assert f'<option value="{auto.id}">Testers (automatic)</option>' in form
-    imp = _import_id(_upload(owner, b"email\ncy@example.edu\n", kind="group", group_id=str(auto.id)))
+    assert 'name="group_id_find"' in form and 'hx-get="/ui/pick/groups?field=group_id_find' in form
+    offered = _text(owner.get("/ui/pick/groups", field="group_id_find", group_id_find="test"))
+    assert (
+        f'data-value="{auto.id}" data-name="Testers">Testers <span class="small text-body-secondary">· Automatic'
+        in offered
+    )
+    imp = _import_id(_upload(owner, b"email\ncy@example.edu\n", kind="group", group_id_find="testers"))
     page = _text(owner.get(f"/ui/imports/{imp}"))
     assert "automatic: always included 0 → 1" in page
     assert _list(page, "joining", "Testers") == ["Cy Tester"]

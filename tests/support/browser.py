@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -142,3 +144,21 @@ def open_course(browser, lms, prefix: str, path: str = "/course", **options):
     page = context.new_page()
     page.goto(f"{lms.origin}{path}")
     return context, Steps(page, prefix), page.frame_locator("#tool")
+
+
+def pick(doc, label: str, typed: str, option: str) -> None:
+    """Choose ``option`` in the picker labelled ``label`` (ui/_picker.html) as a person would: type, wait for the
+    suggestion, then the arrow keys until it is the active one, and Enter."""
+    box = doc.get_by_role("combobox", name=label)
+    box.fill("")
+    box.press_sequentially(typed, delay=30)
+    time.sleep(0.4)  # past the picker's 250 ms pause after typing, so its last request has started
+    expect(box).not_to_have_class(re.compile(r"\bhtmx-request\b"))  # ... and its suggestions are in
+    wanted = doc.get_by_role("option", name=option).first  # its name, then its kind and courses
+    wanted.wait_for()
+    target = wanted.get_attribute("id")
+    for _ in range(12):
+        box.press("ArrowDown")
+        if box.get_attribute("aria-activedescendant") == target:
+            break
+    box.press("Enter")

@@ -77,16 +77,87 @@
   }
   if (action) { action.addEventListener("change", showParams); showParams(); }
 
-  // A picker's search box narrows its options to those whose name contains what is typed (chosen ones stay).
-  document.querySelectorAll("select[data-filtered-by]").forEach(function (select) {
-    var box = document.getElementById(select.getAttribute("data-filtered-by"));
-    if (!box) { return; }
-    box.addEventListener("input", function () {
-      var typed = box.value.trim().toLowerCase();
-      Array.prototype.forEach.call(select.options, function (option) {
-        option.hidden = !!option.value && !option.selected && typed !== "" && option.textContent.toLowerCase().indexOf(typed) === -1;
-      });
+  // Pickers (ui/templates/ui/_picker.html): htmx fetches the suggestions as the person types; here the keyboard
+  // (arrow keys, Enter, Escape), the choice itself (the id into the hidden field, or a chip for several) and the
+  // announcements. Without this, the typed name is sent and resolved on the server.
+  function initPicker(box) {
+    if (box.getAttribute("data-ready")) { return; }
+    box.setAttribute("data-ready", "1");
+    var input = box.querySelector('[role="combobox"]'), list = box.querySelector('[role="listbox"]');
+    var hidden = box.querySelector("input[data-picked]"), status = box.querySelector("[data-picker-status]");
+    var chosen = box.querySelector(".picker-chosen"), active = -1;
+    function say(key, values) {
+      var text = box.getAttribute(key) || "";
+      Object.keys(values).forEach(function (k) { text = text.replace("{" + k + "}", values[k]); });
+      return text;
+    }
+    function options() { return list.querySelectorAll('[role="option"]'); }
+    function open(show) {
+      list.hidden = !show;
+      input.setAttribute("aria-expanded", show ? "true" : "false");
+      if (!show) { highlight(-1); }
+    }
+    function highlight(n) {
+      var all = options();
+      active = all.length ? Math.max(-1, Math.min(n, all.length - 1)) : -1;
+      Array.prototype.forEach.call(all, function (o, i) { o.setAttribute("aria-selected", i === active ? "true" : "false"); });
+      if (active >= 0) {
+        list.setAttribute("data-active", all[active].getAttribute("data-value"));
+        input.setAttribute("aria-activedescendant", all[active].id);
+        all[active].scrollIntoView({ block: "nearest" });
+      } else { input.removeAttribute("aria-activedescendant"); }
+    }
+    function addChip(id, name) {
+      if (chosen.querySelector('input[value="' + id + '"]')) { return; }
+      var li = document.createElement("li"), badge = document.createElement("span");
+      var field = document.createElement("input"), remove = document.createElement("button");
+      badge.className = "badge text-bg-light border d-inline-flex align-items-center gap-1";
+      badge.textContent = name;
+      field.type = "hidden"; field.name = box.getAttribute("data-name"); field.value = id;
+      remove.type = "button"; remove.className = "btn-close btn-sm";
+      remove.setAttribute("aria-label", say("data-remove", { name: name }));
+      remove.addEventListener("click", function () { li.remove(); input.focus(); });
+      badge.appendChild(remove); li.appendChild(badge); li.appendChild(field); chosen.appendChild(li);
+    }
+    function pick(option) {
+      var id = option.getAttribute("data-value"), name = option.getAttribute("data-name");
+      if (chosen) { addChip(id, name); input.value = ""; } else { hidden.value = id; input.value = name; }
+      open(false);
+      status.textContent = say("data-chosen", { name: name });
+    }
+    input.addEventListener("input", function () { if (hidden) { hidden.value = ""; } });
+    input.addEventListener("keydown", function (event) {
+      var count = options().length;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        if (!count) { return; }
+        event.preventDefault();
+        if (list.hidden) { open(true); }
+        highlight(event.key === "ArrowDown" ? (active + 1) % count : (active <= 0 ? count : active) - 1);
+      } else if (event.key === "Enter" && !list.hidden && active >= 0) {
+        event.preventDefault();
+        pick(options()[active]);
+      } else if (event.key === "Escape" && !list.hidden) {
+        event.preventDefault();
+        open(false);
+      }
     });
+    input.addEventListener("blur", function () { setTimeout(function () { open(false); }, 150); });
+    list.addEventListener("mousedown", function (event) {
+      var option = event.target.closest('[role="option"]');
+      if (option) { event.preventDefault(); pick(option); }
+    });
+    box.addEventListener("htmx:afterSwap", function () {
+      var count = options().length, was = active >= 0 ? list.getAttribute("data-active") : null;
+      var again = -1;  // the option chosen with the arrows stays chosen when the same one comes back
+      Array.prototype.forEach.call(options(), function (o, i) { if (o.getAttribute("data-value") === was) { again = i; } });
+      highlight(again);
+      open(count > 0 && document.activeElement === input);
+      status.textContent = count === 0 ? say("data-none", {}) : count === 1 ? say("data-one", {}) : say("data-many", { n: count });
+    });
+  }
+  document.querySelectorAll("[data-picker]").forEach(initPicker);
+  document.body.addEventListener("htmx:load", function (event) {
+    if (event.target.querySelectorAll) { event.target.querySelectorAll("[data-picker]").forEach(initPicker); }
   });
 
   // The rule editor: hidden for a manual group; in text mode, a live count and sample as the rule is typed

@@ -11,7 +11,7 @@ from provisioning.lti import registrations
 from provisioning.services import groups, memberships, tenant_settings, users
 from provisioning.services.signin_links import issue_signin_link
 from tests.support.axe import assert_accessible
-from tests.support.browser import SHOTS, Steps, expect, needs_chromium
+from tests.support.browser import SHOTS, Steps, expect, needs_chromium, pick
 from tests.support.factories import make_platform
 
 ACTOR = Actor("test", "api")
@@ -88,11 +88,11 @@ def test_the_batch_actions_article_with_pickers_and_a_confirmation(live, browser
     page.get_by_role("link", name="People").click()
     page.get_by_label("Select Dee Tester").check()
     page.locator("#action").select_option("share")
-    page.get_by_label("Find a manager").fill("mia")
+    pick(page, "Manager", "mia", "Mia Manager (mia@example.edu)")
     steps.shot("share-picker")
 
     def pick_manager():
-        page.locator("#param-share-manager_id").select_option(label="Mia Manager (mia@example.edu)")
+        pass  # chosen above, with its suggestions on the screenshot
 
     _run(page, steps, "share", "share", pick_manager)
     mia = permissions.principal_for(live_rt, tenant.id, ppl["Mia"].id, "manager")
@@ -116,11 +116,9 @@ def test_the_batch_actions_article_with_pickers_and_a_confirmation(live, browser
     page.get_by_label("Select Ada Tester").check()
     page.get_by_label("Select Cy Tester").check()
     page.locator("#action").select_option("add_to_groups")
-    page.locator("#param-add_to_groups-group_ids-find").fill("staff")
-    expect(page.locator("#param-add_to_groups-group_ids option:not([hidden])")).to_have_count(1)
 
     def pick_group():
-        page.locator("#param-add_to_groups-group_ids").select_option(label="Staff room")
+        pick(page, "Groups", "staff", "Staff room")
 
     _run(page, steps, "add_to_groups", "add-to-group", pick_group)
     assert sorted(
