@@ -14,10 +14,18 @@ from provisioning.reports import progress
 from provisioning.reports import runs as report_runs
 from ui.blueprint import ID, bp, rule
 from ui.guard import actor, principal, rt, ui_url
-from ui.logs import group_choices, group_filter, log_filters
+from ui.logs import day_filter, group_choices, group_filter, log_filters
 from ui.results import state as progress_state
 
 REPORT = "group_progress"
+TYPE_WORDS = {REPORT: lazy_gettext("Group progress")}  # every type of provisioning.models.REPORT_TYPES
+STATUS_WORDS = {
+    "enrolled": lazy_gettext("Enrolled"),
+    "in_progress": lazy_gettext("In progress"),
+    "completed": lazy_gettext("Completed"),
+    "dropped": lazy_gettext("Dropped"),
+}
+MEMBER_ROWS = 200  # the member rows the page shows; the CSV and Excel downloads hold every one
 FREQUENCY_WORDS = {
     "daily": lazy_gettext("Every day"),
     "weekly": lazy_gettext("Every week"),
@@ -39,19 +47,34 @@ def _people_error(exc: InvalidInput) -> InvalidInput:
 @rule("view_activity")
 def reports():
     """The reports of the groups the person sees: in progress, upcoming (schedules) and done; open a group's."""
-    args = log_filters("group")
+    args = log_filters("group", "type", "since", "until")
     chosen = group_filter(args["group"])
     if chosen is not None:
         return redirect(ui_url("ui.group_report", group_id=chosen))
+    if args["type"] and args["type"] not in TYPE_WORDS:
+        raise InvalidInput(_("Choose the type of report from the list."), details={"type": [_("Not a report type.")]})
     choices = group_choices()
     visible = {g.id: g.name for g in choices}
-    page = report_runs.list_runs(rt(), principal().tenant_id, report_type=REPORT, per_page=100)
+    # A manager's runs are chosen in the query (their groups); the dates filter the runs, the type both lists.
+    page = report_runs.list_runs(
+        rt(),
+        principal().tenant_id,
+        report_type=args["type"] or None,
+        group_ids=None if permissions.group_scope(principal()) is None else sorted(visible),
+        since=day_filter("since"),
+        until=day_filter("until", end=True),
+        per_page=100,
+    )
     mine = [op for op in page.items if (op.params or {}).get("group_id") in visible]
     schedules = [
-        s for s in report_runs.list_schedules(rt(), principal().tenant_id, report_type=REPORT) if s.group_id in visible
+        s
+        for s in report_runs.list_schedules(rt(), principal().tenant_id, report_type=args["type"] or None)
+        if s.group_id in visible
     ]
     return render_template(
         "ui/reports.html",
+        args=args,
+        types=TYPE_WORDS,
         group_choices=choices,
         names=visible,
         in_progress=[op for op in mine if op.status in ("queued", "running")],
@@ -67,6 +90,7 @@ def reports():
 def group_report(group_id: int):
     """A group's progress: members, enrolment and completion per course; its runs and schedules."""
     figures = progress.group_progress(rt(), principal().tenant_id, group_id)
+    rows, _ = progress.rows_chunk(rt(), principal().tenant_id, group_id, 0)  # the first members' rows
     runs = report_runs.list_runs(rt(), principal().tenant_id, report_type=REPORT, group_id=group_id, per_page=20)
     schedules = [
         s for s in report_runs.list_schedules(rt(), principal().tenant_id, report_type=REPORT) if s.group_id == group_id
@@ -74,6 +98,9 @@ def group_report(group_id: int):
     return render_template(
         "ui/group_report.html",
         figures=figures,
+        member_rows=rows[:MEMBER_ROWS],
+        more_rows=len(rows) > MEMBER_ROWS or figures.members > progress.CHUNK,
+        status_words=STATUS_WORDS,
         runs=runs.items,
         schedules=schedules,
         frequencies=FREQUENCY_WORDS,
