@@ -36,6 +36,8 @@ def _field(spec: SettingSpec, *, request: bool) -> fields.Field:
         return fields.List(fields.String(metadata={"enum": list(MANAGER_PERMISSIONS)}), allow_none=True, metadata=meta)
     if spec.kind == "roles":
         return fields.List(fields.String(), allow_none=True, metadata=meta)
+    if spec.kind == "flag":
+        return fields.Boolean(allow_none=True, metadata=meta)
     return fields.String(allow_none=True, metadata=meta)
 
 

@@ -72,6 +72,22 @@ _INSERT_FROM_JSON = text(
 )
 
 
+def event_row(
+    tenant_id: int, actor: Actor, action: str, object_type: str, object_id: Any, details: dict[str, Any], at: datetime
+) -> dict[str, Any]:
+    """One row for :func:`record_many`."""
+    return dict(
+        tenant_id=tenant_id,
+        actor=actor.name,
+        channel=actor.channel,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        details=details,
+        created_at=at,
+    )
+
+
 def record_many(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     """Insert many events in few statements (bulk jobs record one event per change)."""
     rows = list(rows)

@@ -45,7 +45,7 @@ DEFAULT_LANGUAGE = "en"
 URL_MAX = 2000
 NAME_MAX = 100
 
-Kind = Literal["url", "text", "language", "permissions", "roles", "seats"]
+Kind = Literal["url", "text", "language", "permissions", "roles", "seats", "flag"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,18 @@ def _permissions(value: Any) -> list[str]:
     return sorted(set(value), key=MANAGER_PERMISSIONS.index)
 
 
+FLAG_WORDS = {"true": True, "on": True, "yes": True, "1": True, "false": False, "off": False, "no": False, "0": False}
+
+
+def _flag(value: Any) -> bool:
+    """On or off: true or false (JSON), or as typed after ``--set key=``: on/off, yes/no, true/false, 1/0."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in FLAG_WORDS:
+        return FLAG_WORDS[value.strip().lower()]
+    raise ValueError("Must be true or false.")
+
+
 def _roles(value: Any) -> list[str]:
     if not isinstance(value, list):
         raise ValueError(N_("Must be a list of system or institution role URIs."))
@@ -171,6 +183,17 @@ CATALOG: tuple[SettingSpec, ...] = (
         list(DEFAULT_ADMIN_ROLES),
         ("lti", "admin_roles"),
         _roles,
+    ),
+    SettingSpec(
+        "enroll_added_members",
+        "flag",
+        "Enrol people added to a group in the group's courses, as learners: people added one by one (the group "
+        "page or POST /api/v1/groups/{id}/members), by accepting an invitation to the group, or by bulk add (the "
+        "group page's template, or POST /api/v1/imports with group_id), by a manager or an admin. Enrollments "
+        "that exist are left as they are.",
+        False,
+        ("enroll_added_members",),
+        _flag,
     ),
     SettingSpec(
         "seats",

@@ -176,7 +176,7 @@ def tenants_list(state: CliState) -> None:
     multiple=True,
     metavar="KEY=VALUE",
     help="Change a setting (repeatable). Lists (manager_permissions, admin_roles) are comma-separated or JSON; "
-    "'key=' with a list key sets the empty list.",
+    "'key=' with a list key sets the empty list. On/off settings (enroll_added_members) take on or off.",
 )
 @click.option("--unset", "unset", multiple=True, metavar="KEY", help="Put a setting back to its default (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
@@ -209,6 +209,8 @@ def tenants_settings(
 def _setting_text(value: Any) -> str:
     if value is None:
         return "(not set)"
+    if isinstance(value, bool):
+        return "on" if value else "off"
     if isinstance(value, list):
         return ", ".join(value) if value else "(none)"
     if isinstance(value, dict):  # seats

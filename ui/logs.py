@@ -155,7 +155,8 @@ def operation_stop(operation_id: int):
     return redirect(ui_url("ui.operation", operation_id=operation_id, back=request.args.get("back") or None))
 
 
-def _day(name: str, end: bool = False) -> datetime | None:
+def day_filter(name: str, end: bool = False) -> datetime | None:
+    """The date filter ``name`` of the query string (YYYY-MM-DD) as a UTC moment; ``end``: the next day's start."""
     raw = request.args.get(name) or ""
     if not raw:
         return None
@@ -200,8 +201,8 @@ def logs():
         action=check_action(args["action"]) if args["action"] else None,
         group_id=group_filter(args["group"]),
         status=args["status"] or None,
-        since=_day("since"),
-        until=_day("until", end=True),
+        since=day_filter("since"),
+        until=day_filter("until", end=True),
         page=page_number(),
         per_page=50,
         visible=permissions.operation_scope(principal(), actor().name),
@@ -235,8 +236,8 @@ def _event_filter() -> tuple[dict, activity.EventFilter]:
         action=args["action"] or None,
         channel=args["channel"] or None,
         group_id=group_filter(args["group"]),
-        since=_day("since"),
-        until=_day("until", end=True),
+        since=day_filter("since"),
+        until=day_filter("until", end=True),
         visible=permissions.activity_scope(principal(), actor().name),
     )
     return args, where
@@ -319,8 +320,8 @@ def email_log():
         status=args["status"] or None,
         trigger=args["trigger"] or None,
         to=args["to"] or None,
-        since=_day("since"),
-        until=_day("until", end=True),
+        since=day_filter("since"),
+        until=day_filter("until", end=True),
         page=page_number(),
         per_page=50,
         visible=permissions.email_scope(principal(), actor().name),

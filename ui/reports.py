@@ -14,10 +14,18 @@ from provisioning.reports import progress
 from provisioning.reports import runs as report_runs
 from ui.blueprint import ID, bp, rule
 from ui.guard import actor, principal, rt, ui_url
-from ui.logs import group_filter, log_filters
+from ui.logs import day_filter, group_filter, log_filters
 from ui.results import state as progress_state
 
 REPORT = "group_progress"
+TYPE_WORDS = {REPORT: lazy_gettext("Group progress")}  # every type of provisioning.models.REPORT_TYPES
+STATUS_WORDS = {
+    "enrolled": lazy_gettext("Enrolled"),
+    "in_progress": lazy_gettext("In progress"),
+    "completed": lazy_gettext("Completed"),
+    "dropped": lazy_gettext("Dropped"),
+}
+MEMBER_ROWS = 200  # the member rows the page shows; the CSV and Excel downloads hold every one
 FREQUENCY_WORDS = {
     "daily": lazy_gettext("Every day"),
     "weekly": lazy_gettext("Every week"),
@@ -39,12 +47,23 @@ def _people_error(exc: InvalidInput) -> InvalidInput:
 @rule("view_activity")
 def reports():
     """The reports of the groups the person sees: in progress, upcoming (schedules) and done; open a group's."""
-    args = log_filters("group")
+    args = log_filters("group", "type", "since", "until")
     chosen = group_filter(args["group"])
     if chosen is not None:
         return redirect(ui_url("ui.group_report", group_id=chosen))
-    page = report_runs.list_runs(rt(), principal().tenant_id, report_type=REPORT, per_page=100)
-    every = report_runs.list_schedules(rt(), principal().tenant_id, report_type=REPORT)
+    if args["type"] and args["type"] not in TYPE_WORDS:
+        raise InvalidInput(_("Choose the type of report from the list."), details={"type": [_("Not a report type.")]})
+    # A manager's runs are chosen in the query (their groups); the dates filter the runs, the type both lists.
+    page = report_runs.list_runs(
+        rt(),
+        principal().tenant_id,
+        report_type=args["type"] or None,
+        within=permissions.group_scope(principal()),
+        since=day_filter("since"),
+        until=day_filter("until", end=True),
+        per_page=100,
+    )
+    every = report_runs.list_schedules(rt(), principal().tenant_id, report_type=args["type"] or None)
     named = {(op.params or {}).get("group_id") for op in page.items} | {s.group_id for s in every}
     # The names of the reports' groups the person may see (one query, however many groups the tenant has).
     visible = permissions.names_in_scope(rt(), principal(), set(), {g for g in named if isinstance(g, int)}).groups
@@ -52,6 +71,8 @@ def reports():
     schedules = [s for s in every if s.group_id in visible]
     return render_template(
         "ui/reports.html",
+        args=args,
+        types=TYPE_WORDS,
         names=visible,
         in_progress=[op for op in mine if op.status in ("queued", "running")],
         done=[op for op in mine if op.status not in ("queued", "running")][:50],
@@ -66,6 +87,7 @@ def reports():
 def group_report(group_id: int):
     """A group's progress: members, enrolment and completion per course; its runs and schedules."""
     figures = progress.group_progress(rt(), principal().tenant_id, group_id)
+    rows, _after = progress.rows_chunk(rt(), principal().tenant_id, group_id, 0)  # the first members' rows
     runs = report_runs.list_runs(rt(), principal().tenant_id, report_type=REPORT, group_id=group_id, per_page=20)
     schedules = [
         s for s in report_runs.list_schedules(rt(), principal().tenant_id, report_type=REPORT) if s.group_id == group_id
@@ -73,6 +95,9 @@ def group_report(group_id: int):
     return render_template(
         "ui/group_report.html",
         figures=figures,
+        member_rows=rows[:MEMBER_ROWS],
+        more_rows=len(rows) > MEMBER_ROWS or figures.members > progress.CHUNK,
+        status_words=STATUS_WORDS,
         runs=runs.items,
         schedules=schedules,
         frequencies=FREQUENCY_WORDS,

@@ -94,6 +94,9 @@ def _form_changes() -> tuple[dict, list[str], dict]:
         changes["default_language"] = typed["default_language"] = request.form["default_language"]
     if request.form.get("manager_permissions_sent"):
         changes["manager_permissions"] = typed["manager_permissions"] = request.form.getlist("manager_permissions")
+    if request.form.get("enroll_added_members_sent"):
+        on = request.form.get("enroll_added_members") == "on"
+        changes["enroll_added_members"] = typed["enroll_added_members"] = on
     if request.form.get("admin_roles_sent"):
         other = request.form.get("admin_roles_other", "")
         typed["admin_roles_other"] = other

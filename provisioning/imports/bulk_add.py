@@ -23,6 +23,7 @@ from provisioning.imports.reading import read_table
 from provisioning.models import Operation, User
 from provisioning.operations import save_progress, start_operation
 from provisioning.runtime import Runtime
+from provisioning.services import group_enrollments
 from provisioning.services.group_invitations import add_known, clean_email, find_by_email, invite
 from provisioning.store.groups import load_group
 from provisioning.store.members import ensure_hand_editable
@@ -135,18 +136,23 @@ def bulk_add_chunk(
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, int(params["group_id"]))
         ensure_hand_editable(group)
+        added: list[int] = []
         for address in emails[at : at + CHUNK]:
             known = find_by_email(s, tenant_id, address)
             if direct is None and known is not None:
-                add_known(s, group, known, actor)  # an admin's row
+                joined = known if add_known(s, group, known, actor) else None  # an admin's row
             elif direct is None:
                 new = invite(s, rt, group, address, actor, operation_id=operation_id)
-                if new is not None:
-                    add_known(s, group, new, actor)
+                joined = new if new is not None and add_known(s, group, new, actor) else None
             elif known is not None and identity_key(address) in direct:
-                add_known(s, group, known, actor)
+                joined = known if add_known(s, group, known, actor) else None
             else:
+                joined = None
                 invite(s, rt, group, address, actor, operation_id=operation_id)
+            if joined is not None:
+                added.append(joined)
+        # The chunk's new members in the group's courses, when the admin turned it on: one INSERT ... SELECT.
+        group_enrollments.enroll_added_members(s, rt, tenant_id, group.id, added, actor, operation_id=operation_id)
         done = min(at + CHUNK, len(emails))
         save_progress(s, operation_id, done=done, checkpoint={"at": done}, result={"rows_read": done})
     return {"at": done} if done < len(emails) else None

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import IO
+from urllib.parse import unquote
 
 import charset_normalizer
 
@@ -91,11 +92,26 @@ def first_filled(rows: list[list[str]]) -> int:
 
 
 def clean_cell(value: str) -> str:
-    """Trim whitespace (non-breaking spaces too) and invisible characters; undo formula escaping."""
+    """Trim whitespace (non-breaking spaces too) and invisible characters; undo formula escaping; an email
+    pasted as a link reads as the bare address (:func:`bare_address`)."""
     value = value.strip().strip(_INVISIBLE).strip()
     if value.startswith("'") and value[1:2] in FORMULA_STARTS and len(value) > 1:
         value = value[1:]
-    return value.replace("\u00a0", " ")
+    return bare_address(value.replace("\u00a0", " "))
+
+
+def bare_address(value: str) -> str:
+    """``mailto:ann@example.com?subject=Hi`` (any case, RFC 6068) as ``ann@example.com``; anything else as it is.
+
+    The group-managers article's tip c warns against emails "added as links": a cell copied from a web
+    page or an email program, or an Excel hyperlink cell that openpyxl reads as its target, holds the link
+    rather than the address.  Its query (subject, body...) and fragment are dropped, %-escapes decoded.
+    (XLSX is read in streaming mode, which does not load hyperlinks: a link cell whose text is the address,
+    Excel's own, already reads as the address.)"""
+    if value[:7].lower() != "mailto:":
+        return value
+    address = unquote(value[7:].split("?", 1)[0].split("#", 1)[0]).strip()
+    return address or value  # "mailto:" alone stays, to be refused as no address by its row
 
 
 def read_table(stream: IO[bytes], filename: str | None, *, max_rows: int, is_header: HeaderTest | None = None) -> Table:

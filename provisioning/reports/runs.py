@@ -18,7 +18,7 @@ from typing import Any
 
 from babel import Locale
 from babel.numbers import format_decimal
-from sqlalchemy import delete, select
+from sqlalchemy import Select, String, cast, delete, select
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
@@ -44,6 +44,7 @@ from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.pagination import Page, paginate
 from provisioning.reports.progress import PROGRESS_HEADER, group_progress, rows_chunk
 from provisioning.runtime import Runtime
+from provisioning.services.group_managers import managers_of_groups
 from provisioning.settings_catalog import stored
 from provisioning.sql import json_text
 from provisioning.store.groups import load_group
@@ -75,8 +76,10 @@ def _may_receive(s: Session, tenant_id: int, role_key: str) -> bool:
     return role.is_admin or role.course_scoped or "view_members" in role.permissions
 
 
-def _recipient_emails(s: Session, tenant_id: int, recipients: Sequence[str]) -> list[str]:
-    """The recipients as stored (their emails), each a manager or admin of the tenant; 400 naming the others."""
+def _recipient_emails(rt: Runtime, s: Session, tenant_id: int, group_id: int, recipients: Sequence[str]) -> list[str]:
+    """The recipients as stored (their emails), each a manager or admin of the tenant, or a manager of the
+    group (its course's instructors, people assigned to it: the group-managers article has a manager schedule
+    reports to themselves, whatever their tenant role); 400 naming the others."""
     if len(recipients) > MAX_RECIPIENTS:
         raise InvalidInput(
             N_("At most %(most)s recipients."),
@@ -85,11 +88,13 @@ def _recipient_emails(s: Session, tenant_id: int, recipients: Sequence[str]) -> 
         )
     errors: dict[str, list[str]] = {}
     clean: list[str] = []
+    managers = _managers(rt, tenant_id, group_id) if recipients else set()
     for index, email in enumerate(recipients):
         user = s.scalar(
             select(User).where(User.tenant_id == tenant_id, User.email_key == identity_key(str(email or "")))
         )
-        if user is None or not _may_receive(s, tenant_id, user.role) or user.status == "deactivated":
+        may = user is not None and (_may_receive(s, tenant_id, user.role) or user.id in managers)
+        if user is None or not may or user.status == "deactivated":
             errors[f"recipients.{index}"] = [
                 Message(
                     N_(
@@ -103,6 +108,10 @@ def _recipient_emails(s: Session, tenant_id: int, recipients: Sequence[str]) -> 
     if errors:
         raise InvalidInput(N_("Some recipients can't receive reports; nothing was changed."), details=errors)
     return clean
+
+
+def _managers(rt: Runtime, tenant_id: int, group_id: int) -> set[int]:
+    return {m.user_id for m in managers_of_groups(rt, tenant_id, [group_id]).get(group_id, [])}
 
 
 def _start(
@@ -128,7 +137,7 @@ def request_report(
     _check(report_type)
     with rt.db.transaction() as s:
         load_group(s, tenant_id, group_id)
-        emails = _recipient_emails(s, tenant_id, recipients)
+        emails = _recipient_emails(rt, s, tenant_id, group_id, recipients)
         return _start(s, rt, tenant_id, report_type, group_id, actor, emails)
 
 
@@ -299,12 +308,15 @@ def list_runs(
     report_type: str | None = None,
     status: str | None = None,
     group_id: int | None = None,
+    within: Select | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     page: int = 1,
     per_page: int = 50,
 ) -> Page[Operation]:
-    """Report runs, newest first; ``status`` "in_progress" is queued or running."""
+    """Report runs, newest first; ``status`` "in_progress" is queued or running; ``within``: only the runs
+    of the groups that SELECT of group ids gives (a manager's scope, permissions.group_scope), in the query so
+    the page holds theirs however many others there are."""
     if report_type:
         _check(report_type)
     if status and status not in RUN_STATUSES:
@@ -318,6 +330,9 @@ def list_runs(
         stmt = stmt.where(json_text(Operation.params, "report") == report_type)
     if group_id is not None:
         stmt = stmt.where(json_text(Operation.params, "group_id") == str(group_id))
+    if within is not None:
+        scope = within.subquery()
+        stmt = stmt.where(json_text(Operation.params, "group_id").in_(select(cast(list(scope.c)[0], String))))
     if status == "in_progress":
         stmt = stmt.where(Operation.status.in_(IN_PROGRESS))
     elif status:
@@ -369,7 +384,7 @@ def create_schedule(
         next_run = first_run_at.astimezone(UTC)
     with rt.db.transaction() as s:
         load_group(s, tenant_id, group_id)
-        emails = _recipient_emails(s, tenant_id, recipients)
+        emails = _recipient_emails(rt, s, tenant_id, group_id, recipients)
         schedule = ReportSchedule(
             tenant_id=tenant_id,
             report_type=report_type,

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from provisioning.activity import Actor, record_many
+from provisioning.activity import Actor, event_row, record_many
 from provisioning.db import insert_ignoring_conflicts
 from provisioning.identity_keys import identity_key
 from provisioning.models import Group, Membership, Tenant, User, utcnow
@@ -116,22 +116,7 @@ def _insert_people(s: Session, tenant_id: int, people: list[dict], actor: Actor)
     ]
     stmt = insert_ignoring_conflicts(s, User.__table__).returning(User.__table__.c.id)
     added = list(s.scalars(stmt, rows))
-    record_many(
-        s,
-        [
-            dict(
-                tenant_id=tenant_id,
-                actor=actor.name,
-                channel=actor.channel,
-                action="user.created",
-                object_type="user",
-                object_id=str(uid),
-                details={"demo": True},
-                created_at=now,
-            )
-            for uid in added
-        ],
-    )
+    record_many(s, [event_row(tenant_id, actor, "user.created", "user", uid, {"demo": True}, now) for uid in added])
     return added
 
 

@@ -36,6 +36,7 @@ from provisioning.mail.outbox import queue_emails
 from provisioning.mail.templates import recipient_language, render
 from provisioning.models import Group, GroupInvitation, Membership, Tenant, User, utcnow
 from provisioning.runtime import Runtime
+from provisioning.services import group_enrollments
 from provisioning.services.join_links import group_join_link
 from provisioning.services.memberships import add_members
 from provisioning.settings_catalog import stored
@@ -92,16 +93,20 @@ def _add_or_invite(s: Session, rt: Runtime, group: Group, address: str, actor: A
     """Inside a unit of work: "added" (already in scope), "invited", or "skipped" (see _new_invited_user)."""
     found = find_users_by_email(s, group.tenant_id, [address]).get(identity_key(address))
     if found is not None and tenant_user_ids(s, group.tenant_id, [found], within=users_within):
-        add_known(s, group, found, actor)
+        if add_known(s, group, found, actor):
+            group_enrollments.enroll_added_members(s, rt, group.tenant_id, group.id, [found], actor)
         return "added"
     return "invited" if invite(s, rt, group, address, actor) else "skipped"
 
 
-def add_known(s: Session, group: Group, user_id: int, actor: Actor) -> None:
-    """Inside a unit of work: add a person the actor may add directly (source manual)."""
+def add_known(s: Session, group: Group, user_id: int, actor: Actor) -> bool:
+    """Inside a unit of work: add a person the actor may add directly (source manual); whether they were
+    not a member yet (the caller enrolls those in the group's courses, provisioning/services/group_enrollments.py)."""
     if insert_members(s, group.tenant_id, group.id, [user_id], "manual"):
         touch_group(s, group.id)
         record(s, group.tenant_id, actor, "group.member_added", "group", group.id, {"user_id": user_id})
+        return True
+    return False
 
 
 def find_by_email(s: Session, tenant_id: int, address: str) -> int | None:

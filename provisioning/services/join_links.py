@@ -29,6 +29,7 @@ from provisioning.activity import Actor, record
 from provisioning.i18n import best_language
 from provisioning.models import Group, GroupInvitation, Invitation, Tenant, User, utcnow
 from provisioning.runtime import Runtime
+from provisioning.services import group_enrollments
 from provisioning.settings_catalog import stored
 from provisioning.single_use import was_used
 from provisioning.store.members import insert_members, touch_group
@@ -175,7 +176,7 @@ def use_join_link(rt: Runtime, token: str) -> JoinLink:
         if isinstance(invitation, GroupInvitation):
             invitation.status, invitation.accepted_at = "accepted", utcnow()
             record(s, tenant_id, actor, USED, OBJECT_TYPE, f"{user_id}.{sent}.{group_id}", {"user_id": user_id})
-            _join_group(s, tenant_id, invitation.group_id, user_id, actor)
+            _join_group(s, rt, tenant_id, invitation.group_id, user_id, actor)
         elif invitation is not None:
             invitation.status, invitation.accepted_at = "accepted", utcnow()
             record(s, tenant_id, actor, USED, OBJECT_TYPE, f"{user_id}.{sent}", {"user_id": user_id})
@@ -183,7 +184,7 @@ def use_join_link(rt: Runtime, token: str) -> JoinLink:
         return _outcome(s, tenant_id, state, group_id, user_id)
 
 
-def _join_group(s: Session, tenant_id: int, group_id: int, user_id: int, actor: Actor) -> None:
+def _join_group(s: Session, rt: Runtime, tenant_id: int, group_id: int, user_id: int, actor: Actor) -> None:
     """The person accepted a group invitation: they join it (source manual, so a roster sync keeps them)."""
     group = s.get(Group, group_id)
     if group is None or group.tenant_id != tenant_id or group.kind == "automatic":
@@ -191,6 +192,7 @@ def _join_group(s: Session, tenant_id: int, group_id: int, user_id: int, actor: 
     if insert_members(s, tenant_id, group_id, [user_id], "manual"):
         touch_group(s, group_id)
         record(s, tenant_id, actor, "group.member_added", "group", group_id, {"user_id": user_id, "via": "invitation"})
+        group_enrollments.enroll_added_members(s, rt, tenant_id, group_id, [user_id], actor)
     record(s, tenant_id, actor, "group.invitation.accepted", "group", group_id, {"user_id": user_id})
     # A new person's first invitation to the tenant, if they had one, is answered by this one too.
     s.execute(

@@ -27,6 +27,7 @@ from provisioning.pagination import Page, paginate
 from provisioning.rules.definition import reevaluate_users
 from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
+from provisioning.services import group_enrollments
 from provisioning.services.invitations import invite_new_users
 from provisioning.store.groups import add_group, apply_group_changes, load_group
 from provisioning.store.members import (
@@ -118,6 +119,7 @@ def add_members(
             touch_group(s, group.id)
             record_many(s, _member_events(tenant_id, group.id, added, actor, "group.member_added"))
             trigger_events.members_added(s, rt, tenant_id, group.id, added)
+            group_enrollments.enroll_added_members(s, rt, tenant_id, group.id, added, actor)
     return MemberChange(added=added, already_members=len(ids) - len(added))
 
 

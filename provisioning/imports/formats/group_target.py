@@ -35,6 +35,7 @@ from provisioning.models import Group, Membership, Tenant, User, utcnow
 from provisioning.models.imports import Import, ImportRow
 from provisioning.rules.definition import MAX_EXCEPTIONS, reevaluate_users
 from provisioning.runtime import Runtime
+from provisioning.services import group_enrollments
 from provisioning.services.invitations import send_invitations, tenant_link
 from provisioning.store.groups import load_group
 
@@ -217,12 +218,17 @@ def add_chunk_to_group(
     if group is not None and group.kind == "automatic":
         counts = include_users(rt, s, imp, group, _listed_users(imp, applied), actor)
     elif group is not None:
-        counts = {"members_added": _insert_members(rt, s, imp, group, _listed_users(imp, applied), actor)}
+        added = _insert_members(rt, s, imp, group, _listed_users(imp, applied), actor)
+        counts = {"members_added": len(added)}
+        # A bulk add into the group: its new members in the group's courses, when the admin turned that on.
+        group_enrollments.enroll_added_members(
+            s, rt, imp.tenant_id, group.id, added, actor, operation_id=imp.operation_id
+        )
     invited = send_invitations(s, rt, imp.tenant_id, created, actor, operation_id=imp.operation_id)
     return {**counts, "invited": len(invited)}
 
 
-def _insert_members(rt: Runtime, s: Session, imp: Import, group: Group, users: Any, actor: Actor) -> int:
+def _insert_members(rt: Runtime, s: Session, imp: Import, group: Group, users: Any, actor: Actor) -> list[int]:
     table = Membership.__table__
     now = literal(utcnow(), table.c.added_at.type)
     users = users.subquery()
@@ -234,7 +240,7 @@ def _insert_members(rt: Runtime, s: Session, imp: Import, group: Group, users: A
         .returning(table.c.group_id, table.c.user_id)
     ).all()
     after_membership_change(rt, s, imp, added, actor, "group.member_added")
-    return len(added)
+    return [user_id for _, user_id in added]
 
 
 def _locked(s: Session, group: Group) -> Group:
@@ -272,7 +278,7 @@ def include_users(rt: Runtime, s: Session, imp: Import, group: Group, users: Any
             {"always_include": len(settings["always_include"]), "added": len(new), "import_id": imp.id},
         )
     added = _insert_members(rt, s, imp, group, select(User.id).where(User.id.in_(ids or [0])), actor)
-    return {"included": len(new), "members_added": added}
+    return {"included": len(new), "members_added": len(added)}
 
 
 def include_chunk(

@@ -3,7 +3,9 @@ course instructor launched over LTI 1.3 by lti1p3platform (an LMS platform we di
 LMS's iframe at 1024 and at 400 px (a narrow LMS frame): the dashboard of their groups, manage group
 members, add a member (the invitation checked in the outbox through the admin API), bulk add members
 from the downloaded template (progress in the user action log), the user action log filtered by bulk
-action type and date, the email log and the activity log.  axe-core runs on every step, nothing in the
+action type and date, the email log and the activity log; then the Reports Center: their group's progress
+report (each member's courses, status and completion), a weekly report scheduled to themselves and listed
+as upcoming, a run now followed to done, and the reports filtered by type and date.  axe-core runs on every step, nothing in the
 frame scrolls sideways, and each step leaves test-artifacts/ui/managers-<width>-<nn>-<step>.png.
 """
 
@@ -23,7 +25,7 @@ from provisioning.activity import Actor
 from provisioning.lti import launch as lti_launch
 from provisioning.lti import registrations as lti_registrations
 from provisioning.models import Course, Membership, User
-from provisioning.services import groups, memberships, users
+from provisioning.services import courses, groups, memberships, users
 from tests.support.browser import Steps, expect, needs_chromium, open_menu, tool_frame
 from tests.support.lti_platform import INSTRUCTOR, launch
 from tests.support.lti_platform import register_platform as register_lti_platform
@@ -79,6 +81,9 @@ def _setup(live_rt, tenant_id: int, client, platform, lms_origin: str) -> dict:
     seminar = groups.create_group(live_rt, tenant_id, {"name": "Biology seminar"}, ACTOR)
     lti_launch.add_course_group(live_rt, tenant_id, course.id, seminar.id)
     memberships.add_members(live_rt, tenant_id, seminar.id, user_ids=[u.id for u in learners], actor=ACTOR)
+    # Their progress in the course, for the group's report: Ana completed it, Bo is on the way.
+    for learner, status in zip(learners, ("completed", "in_progress"), strict=True):
+        courses.enroll(live_rt, tenant_id, {"user_id": learner.id, "course_id": "bio-101", "status": status}, ACTOR)
     return {"ui_path": ui_path, "course": course, "seminar": seminar, "olga": olga}
 
 
@@ -219,4 +224,56 @@ def test_an_instructor_does_the_group_managers_job_inside_the_lms_frame(
     expect(events).not_to_contain_text("group.invitation.sent")
     expect(events).not_to_contain_text(re.compile(r"operation \d"))  # the job is a link, never an id
     step("activity-log")
+
+    # 9. The Reports Center, from the user action log: her groups' reports (in progress, upcoming, done).
+    _open_nav(ui, width, "Action log")
+    ui.locator("#to-reports").click()
+    ui.get_by_role("heading", name="Reports").wait_for()
+    expect(ui.get_by_label("Group progress report of").locator("option")).to_have_count(2)  # hers + "Choose"
+    step("reports")
+
+    # 10. Her group's progress report: each member's courses, status and completion.
+    ui.get_by_label("Group progress report of").select_option(label="Biology seminar")
+    ui.get_by_role("button", name="Open the report").click()
+    ui.get_by_role("heading", name="Progress of Biology seminar").wait_for()
+    expect(ui.locator("#report-courses")).to_contain_text("Course One")
+    ana = ui.locator("#report-members tr", has_text="Ana Learner")
+    expect(ana).to_contain_text("Course One")
+    expect(ana).to_contain_text("Completed")
+    expect(ana).to_contain_text(format_date(date.today(), format="medium", locale="en"))  # completed today
+    expect(ui.locator("#report-members tr", has_text="Bo Learner")).to_contain_text("In progress")
+    expect(ui.locator("#report-rate")).to_contain_text("50%")
+    step("report-group-progress")
+
+    # 11. A weekly report to herself, then listed as upcoming.
+    ui.get_by_label("How often").select_option(label="Every week")
+    ui.get_by_label("Email it to (managers or administrators, comma separated)", exact=True).fill("ivy@example.edu")
+    ui.get_by_role("button", name="Schedule").click()
+    upcoming = ui.locator("#report-upcoming")
+    expect(upcoming).to_contain_text("Every week")
+    expect(upcoming).to_contain_text("ivy@example.edu")
+    step("report-scheduled")
+
+    # 12. Run it now: its progress, then done.
+    ui.get_by_role("button", name="Run the report").click()
+    ui.locator("#result").wait_for(state="visible", timeout=30_000)
+    expect(ui.locator("#op-status")).to_contain_text("Finished")
+    step("report-run-done")
+
+    # 13. Back in the Reports Center: upcoming and done, filtered by type and today's date.
+    _open_nav(ui, width, "Action log")
+    ui.locator("#to-reports").click()
+    ui.get_by_role("heading", name="Reports").wait_for()
+    expect(ui.locator("#reports-upcoming tbody tr", has_text="Biology seminar")).to_contain_text("Every week")
+    ui.get_by_label("Type of report").select_option(label="Group progress")
+    ui.locator("#report-filters").get_by_label("From").fill(date.today().isoformat())
+    ui.locator("#report-filters").get_by_label("Until").fill(date.today().isoformat())
+    ui.get_by_role("button", name="Filter").click()
+    tool_frame(page).wait_for_url(re.compile(r"type=group_progress.*since=.*until="))
+    done = ui.locator("#reports-done tr[data-report-run]")
+    expect(done).to_have_count(1)
+    expect(done).to_contain_text("Biology seminar")
+    expect(done).to_contain_text("Group progress")
+    expect(ui.locator("#reports-in-progress tr[data-report-run]")).to_have_count(0)
+    step("reports-filtered")
     context.close()
