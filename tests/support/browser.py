@@ -142,3 +142,52 @@ def open_course(browser, lms, prefix: str, path: str = "/course", **options):
     page = context.new_page()
     page.goto(f"{lms.origin}{path}")
     return context, Steps(page, prefix), page.frame_locator("#tool")
+
+
+def signed_in(browser, tool, rt, tenant_id: int, *, width: int = 1280, height: int = 900, **options):
+    """A new browser context signed in as the tenant's owner (an administrator) through a sign-in link,
+    on the Groups page; returns the context and its page."""
+    from provisioning.services.signin_links import issue_signin_link
+
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    page = context.new_page()
+    page.goto(issue_signin_link(rt, tenant_id).replace("http://localhost", tool.origin))
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Groups").wait_for()
+    return context, page
+
+
+def run_batch_action(page, steps: Steps, action: str, name: str, fill=None) -> None:
+    """Choose the batch ``action`` for the ticked people, fill its fields (``fill()``), ask, screenshot the
+    confirmation, confirm, wait for the result and screenshot it (``<name>-confirm``, ``<name>-result``)."""
+    page.locator("#action").select_option(action)
+    if fill is not None:
+        fill()
+    page.get_by_role("button", name="Apply to selected").click()
+    page.locator("#confirm-examples").wait_for()
+    steps.shot(f"{name}-confirm")
+    page.locator("#confirm").click()
+    page.locator("#result").wait_for(state="visible", timeout=30_000)
+    expect(page.locator("#op-status")).to_contain_text("Finished")
+    steps.shot(f"{name}-result")
+
+
+def downloaded(page, link, target: Path) -> Path:
+    """Click ``link`` (a locator), save what it downloads as ``target`` and return the path."""
+    with page.expect_download() as info:
+        link.click()
+    info.value.save_as(target)
+    return target
+
+
+def signed_in_as(browser, tool, rt, tenant_id: int, user_id: int, *, width: int = 1280, **options):
+    """A new browser context for a person whose launch made them a learner (an assigned group manager is one),
+    on the Groups page; returns the context and its page."""
+    from provisioning.services.ui_sessions import start_session
+
+    token = start_session(rt, tenant_id, user_id, "learner", "learner", None)
+    context = browser.new_context(viewport={"width": width, "height": 900}, **options)
+    page = context.new_page()
+    page.goto(f"{tool.origin}/ui/groups?lt={token}")
+    page.get_by_role("heading", name="Groups").wait_for()
+    return context, page
