@@ -199,10 +199,13 @@ def test_an_instructor_does_the_group_managers_job_inside_the_lms_frame(
     expect(ui.locator("#operations tbody tr")).to_have_count(1)
     step("action-log-bulk-today")
 
-    # 6. The email log: the invitations, to people of her scope or sent by her.
+    # 6. The email log: the invitations, to people of her scope or sent by her; one opened to read it.
     _open_nav(ui, width, "Emails")
     ui.get_by_role("heading", name="Email log").wait_for()
     expect(ui.locator("main")).to_contain_text("cy@example.edu")
+    email = ui.locator("#emails li.email").filter(has_text="cy@example.edu")
+    email.locator("summary").click()
+    expect(email.locator(".email-body")).to_contain_text("Ivy Park invited you to join the group Biology seminar")
     step("email-log")
 
     # 7. The people she manages (a narrow frame must not scroll sideways here either).
@@ -219,4 +222,37 @@ def test_an_instructor_does_the_group_managers_job_inside_the_lms_frame(
     expect(events).not_to_contain_text("group.invitation.sent")
     expect(events).not_to_contain_text(re.compile(r"operation \d"))  # the job is a link, never an id
     step("activity-log")
+
+    # 9. Reports Center: the group's progress report, run now and scheduled every week.
+    _open_nav(ui, width, "Action log")
+    ui.get_by_role("link", name="Reports").click()
+    ui.get_by_label("Group progress report of").select_option(label="Biology seminar")
+    ui.get_by_role("button", name="Open the report").click()
+    ui.get_by_role("heading", name="Progress of Biology seminar").wait_for()
+    expect(ui.locator("#report-figures")).to_contain_text("2")  # Ana and Bo; the invited join when they accept
+    step("group-report")
+    ui.get_by_role("button", name="Run the report").click()
+    expect(ui.locator("#result-sentence")).to_contain_text("Report ready: 2 members", timeout=30_000)
+    ui.get_by_role("link", name="Back to the group").click()  # to the group's report
+    ui.get_by_role("heading", name="Progress of Biology seminar").wait_for()
+    ui.get_by_label("How often").select_option(label="Every week")
+    # No recipients: she reads it here.  (Her own email is refused: the core takes only people whose
+    # tenant role is manager, admin or reporter, and her launch left her a learner.)
+    ui.get_by_role("button", name="Schedule").click()
+    expect(ui.locator("#report-upcoming")).to_contain_text("Every week, next on")
+    schedules = client.get("/api/v1/reports/schedules", headers=tenant.admin).json["items"]
+    assert [(x["group_id"], x["frequency"]) for x in schedules] == [(seminar.id, "weekly")]
+    ui.get_by_role("link", name="All reports").click()
+    expect(ui.locator("#reports-upcoming")).to_contain_text("Biology seminar")
+    expect(ui.locator("#reports-done")).to_contain_text("Report ready: 2 members")
+    step("reports-center")
+
+    # 10. Her reports by type and date: the action log, kind of work "Report", from today.
+    _open_nav(ui, width, "Action log")
+    ui.get_by_label("Kind of work").select_option(label="Report")
+    ui.get_by_label("From").fill(date.today().isoformat())
+    ui.get_by_role("button", name="Filter").click()
+    expect(ui.locator("#operations tbody tr")).to_have_count(1)
+    expect(ui.locator('#operations tr[data-type="report"]')).to_contain_text("Report ready: 2 members")
+    step("action-log-reports-today")
     context.close()
