@@ -157,14 +157,17 @@ def signed_in(browser, tool, rt, tenant_id: int, *, width: int = 1280, height: i
     return context, page
 
 
-def run_batch_action(page, steps: Steps, action: str, name: str, fill=None) -> None:
-    """Choose the batch ``action`` for the ticked people, fill its fields (``fill()``), ask, screenshot the
-    confirmation, confirm, wait for the result and screenshot it (``<name>-confirm``, ``<name>-result``)."""
+def run_batch_action(page, steps: Steps, action: str, name: str, fill=None, *, confirms: tuple[str, ...] = ()) -> None:
+    """Choose the batch ``action`` for the ticked people, fill its fields (``fill()``), ask, check that the
+    confirmation repeats each of ``confirms``, screenshot it, confirm, wait for the result and screenshot it
+    (``<name>-confirm``, ``<name>-result``)."""
     page.locator("#action").select_option(action)
     if fill is not None:
         fill()
     page.get_by_role("button", name="Apply to selected").click()
     page.locator("#confirm-examples").wait_for()
+    for words in confirms:
+        expect(page.locator("#confirm-params")).to_contain_text(words)
     steps.shot(f"{name}-confirm")
     page.locator("#confirm").click()
     page.locator("#result").wait_for(state="visible", timeout=30_000)

@@ -107,7 +107,7 @@ def test_an_admin_runs_each_batch_action_of_the_article_on_a_groups_members(live
     _tick(page, "ivo@example.edu", "ada@example.edu")
 
     message = {"param-notify-subject": "Fire drill", "param-notify-body": "Thursday at 10, meet in the car park."}
-    run_batch_action(page, steps, "notify", "notification", _fill(page, message))
+    run_batch_action(page, steps, "notify", "notification", _fill(page, message), confirms=("Fire drill",))
     ivo_notes = _api(client, tenant, f"/users/{ivo_id}/notifications")["items"]
     assert [(n["subject"], n["delivered_at"]) for n in ivo_notes] == [("Fire drill", None)]
     ada_notes = _api(client, tenant, f"/users/{ada.id}/notifications")["items"]
@@ -118,7 +118,8 @@ def test_an_admin_runs_each_batch_action_of_the_article_on_a_groups_members(live
     _tick(page, "ada@example.edu", "ben@example.edu")
 
     task = {"param-add_task-title": "Read the safety handbook", "param-add_task-due_date": "2030-03-01"}
-    run_batch_action(page, steps, "add_task", "add-task", _fill(page, task))
+    confirms = ("Read the safety handbook", "Mar 1, 2030")  # what was typed, repeated before it is sent
+    run_batch_action(page, steps, "add_task", "add-task", _fill(page, task), confirms=confirms)
     for person in (ada, ben):
         tasks = _api(client, tenant, f"/users/{person.id}/tasks")["items"]
         assert [(t["title"], t["due_date"]) for t in tasks] == [("Read the safety handbook", "2030-03-01")]
