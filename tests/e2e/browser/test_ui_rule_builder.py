@@ -88,16 +88,22 @@ def _type(page, input_id: str, value: str) -> None:
     _swapped(page, lambda: page.locator(f"#{input_id}").press("Tab"))
 
 
-def test_an_admin_builds_a_rule_from_the_articles_three_conditions_and_edits_it(live, browser, tenant):
+def _new_automatic_group(live, browser, tenant, name: str):
+    """The sample people, an admin at 1280 px on "Create group" with ``name`` typed and Automatic chosen."""
     tool, _lms, _pages, live_rt = live
     _seed(live_rt, tenant.id)
     context, ui = _open(browser, tool, live_rt, tenant.id, 1280)
-    steps = Steps(ui, "rule-builder")
-
     ui.get_by_role("link", name="Create group").click()
     ui.get_by_role("heading", name="Create group").wait_for()
-    ui.get_by_label("Name", exact=True).fill("Approved drivers")
+    ui.get_by_label("Name", exact=True).fill(name)
     ui.get_by_role("radio", name="Automatic").check()
+    return context, ui
+
+
+def test_an_admin_builds_a_rule_from_the_articles_three_conditions_and_edits_it(live, browser, tenant):
+    context, ui = _new_automatic_group(live, browser, tenant, "Approved drivers")
+    tool, live_rt = live[0], live[3]
+    steps = Steps(ui, "rule-builder")
     steps.shot("empty-builder")
 
     # Condition 1: completed the course (the course picker shows titles).
@@ -188,13 +194,9 @@ def test_an_admin_builds_a_rule_from_the_articles_three_conditions_and_edits_it(
 
 
 def test_an_admin_builds_a_rule_on_dates_a_course_completed_after_a_day_and_a_start_date(live, browser, tenant):
-    tool, _lms, _pages, live_rt = live
-    _seed(live_rt, tenant.id)
-    context, ui = _open(browser, tool, live_rt, tenant.id, 1280)
+    context, ui = _new_automatic_group(live, browser, tenant, "Recent safe drivers")
+    live_rt = live[3]
     steps = Steps(ui, "rule-builder-dates")
-    ui.get_by_role("link", name="Create group").click()
-    ui.get_by_label("Name", exact=True).fill("Recent safe drivers")
-    ui.get_by_role("radio", name="Automatic").check()
 
     # Completed Driver Safety after 1 Jan 2020 (the enrollment status with a date).
     _choose(ui, "r-1-field", "Course enrollment", "r-1-op", "completed after")
