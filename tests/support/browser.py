@@ -115,6 +115,16 @@ def open_menu(doc) -> None:
     expect(menu).to_be_visible()
 
 
+# Resolves once every finite CSS transition or animation on the page has ended (infinite ones, spinners, are
+# left alone), or after a second at most.
+SETTLED = """() => Promise.race([
+    Promise.all(document.getAnimations()
+        .filter(a => a.effect && a.effect.getComputedTiming().iterations !== Infinity)
+        .map(a => a.finished.catch(() => null))),
+    new Promise(resolve => setTimeout(resolve, 1000)),
+])"""
+
+
 class Steps:
     """Screenshots of a test's steps; each step also runs axe-core on the tool's page (tests/support/axe.py)."""
 
@@ -123,10 +133,15 @@ class Steps:
         SHOTS.mkdir(parents=True, exist_ok=True)
 
     def shot(self, name: str, *, axe: bool = True) -> None:
+        # axe reads colours as they are painted: a button just clicked, or one a full-page screenshot's
+        # resize slides under the mouse, is halfway through Bootstrap's .15s transition.  So let the
+        # transitions end, then run axe before the screenshot.
         self.n += 1
-        self.page.screenshot(path=str(SHOTS / f"{self.prefix}-{self.n:02d}-{name}.png"), full_page=True)
         if axe:
-            assert_accessible(tool_frame(self.page), f"{self.prefix} step {self.n} ({name})")
+            frame = tool_frame(self.page)
+            frame.evaluate(SETTLED)
+            assert_accessible(frame, f"{self.prefix} step {self.n} ({name})")
+        self.page.screenshot(path=str(SHOTS / f"{self.prefix}-{self.n:02d}-{name}.png"), full_page=True)
 
 
 def tool_frame(page):
