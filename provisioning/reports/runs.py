@@ -44,6 +44,7 @@ from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.pagination import Page, paginate
 from provisioning.reports.progress import PROGRESS_HEADER, group_progress, rows_chunk
 from provisioning.runtime import Runtime
+from provisioning.services.group_managers import manages_group
 from provisioning.settings_catalog import stored
 from provisioning.sql import json_text
 from provisioning.store.groups import load_group
@@ -74,8 +75,10 @@ def _may_receive(s: Session, tenant_id: int, role_key: str) -> bool:
     return role.is_admin or role.course_scoped or "view_members" in role.permissions
 
 
-def _recipient_emails(s: Session, tenant_id: int, recipients: Sequence[str]) -> list[str]:
-    """The recipients as stored (their emails), each a manager or admin of the tenant; 400 naming the others."""
+def _recipient_emails(s: Session, tenant_id: int, group_id: int, recipients: Sequence[str]) -> list[str]:
+    """The recipients as stored (their emails): each an admin, a person whose tenant role sees members, or a
+    manager of this group (assigned to it, or teaching one of its courses, whatever their tenant role: an
+    LTI launch leaves an instructor a learner); 400 naming the others."""
     if len(recipients) > MAX_RECIPIENTS:
         raise InvalidInput(
             f"At most {MAX_RECIPIENTS} recipients.", details={"recipients": [f"At most {MAX_RECIPIENTS}."]}
@@ -86,10 +89,13 @@ def _recipient_emails(s: Session, tenant_id: int, recipients: Sequence[str]) -> 
         user = s.scalar(
             select(User).where(User.tenant_id == tenant_id, User.email_key == identity_key(str(email or "")))
         )
-        if user is None or not _may_receive(s, tenant_id, user.role) or user.status == "deactivated":
+        may = user is not None and (
+            _may_receive(s, tenant_id, user.role) or manages_group(s, tenant_id, group_id, user.id)
+        )
+        if user is None or not may or user.status == "deactivated":
             errors[f"recipients.{index}"] = [
-                f"{email!r} is not an active manager, administrator or report viewer of this tenant; "
-                "reports go to them only."
+                f"{email!r} is not an active manager of this group, administrator or report viewer of this "
+                "tenant; reports go to them only."
             ]
         elif user.email not in clean:
             clean.append(user.email or "")
@@ -121,7 +127,7 @@ def request_report(
     _check(report_type)
     with rt.db.transaction() as s:
         load_group(s, tenant_id, group_id)
-        emails = _recipient_emails(s, tenant_id, recipients)
+        emails = _recipient_emails(s, tenant_id, group_id, recipients)
         return _start(s, rt, tenant_id, report_type, group_id, actor, emails)
 
 
@@ -357,7 +363,7 @@ def create_schedule(
         next_run = first_run_at.astimezone(UTC)
     with rt.db.transaction() as s:
         load_group(s, tenant_id, group_id)
-        emails = _recipient_emails(s, tenant_id, recipients)
+        emails = _recipient_emails(s, tenant_id, group_id, recipients)
         schedule = ReportSchedule(
             tenant_id=tenant_id,
             report_type=report_type,

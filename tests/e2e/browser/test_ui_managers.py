@@ -236,12 +236,14 @@ def test_an_instructor_does_the_group_managers_job_inside_the_lms_frame(
     ui.get_by_role("link", name="Back to the group").click()  # to the group's report
     ui.get_by_role("heading", name="Progress of Biology seminar").wait_for()
     ui.get_by_label("How often").select_option(label="Every week")
-    # No recipients: she reads it here.  (Her own email is refused: the core takes only people whose
-    # tenant role is manager, admin or reporter, and her launch left her a learner.)
+    # Emailed to herself: she manages the group (her launch left her a learner by tenant role).
+    ui.get_by_label("Email it to (managers or administrators, comma separated)").fill("ivy@example.edu")
     ui.get_by_role("button", name="Schedule").click()
-    expect(ui.locator("#report-upcoming")).to_contain_text("Every week, next on")
+    expect(ui.locator("#report-upcoming")).to_contain_text("to ivy@example.edu")
     schedules = client.get("/api/v1/reports/schedules", headers=tenant.admin).json["items"]
-    assert [(x["group_id"], x["frequency"]) for x in schedules] == [(seminar.id, "weekly")]
+    assert [(x["group_id"], x["frequency"], x["recipients"]) for x in schedules] == [
+        (seminar.id, "weekly", ["ivy@example.edu"])
+    ]
     ui.get_by_role("link", name="All reports").click()
     expect(ui.locator("#reports-upcoming")).to_contain_text("Biology seminar")
     expect(ui.locator("#reports-done")).to_contain_text("Report ready: 2 members")
