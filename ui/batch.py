@@ -6,6 +6,8 @@ principal may see, shared users included).
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import g, redirect, render_template, request
 from flask_babel import gettext as _
 
@@ -125,6 +127,24 @@ def selected_ids() -> list[int]:
     return [form_int(v, "user_ids") for v in request.form.getlist("user_ids")]
 
 
+def _typed_values(action: str, params: dict) -> list[tuple[str, object, str]]:
+    """What was typed for the action (a task's title and due date, a message, a certificate), each with its
+    label and kind, for the confirmation to repeat before anything is sent ("check your answers")."""
+    typed: list[tuple[str, object, str]] = []
+    for p in ACTIONS[action].params:
+        value = params.get(p.name)
+        if p.kind not in ("text", "long_text", "date") or value in (None, ""):
+            continue
+        kind = p.kind
+        if kind == "date":
+            try:
+                value = date.fromisoformat(str(value))
+            except ValueError:
+                kind = "text"  # shown as typed; starting the action names the field that is wrong
+        typed.append((translated(p.label), value, kind))
+    return typed
+
+
 def confirm_or_start(action: str, params: dict, user_ids: list[int], *, action_url: str, back_url: str, group=None):
     """The confirmation page (how many users it touches), or, once confirmed, the Operation's page."""
     if not user_ids:
@@ -151,6 +171,7 @@ def confirm_or_start(action: str, params: dict, user_ids: list[int], *, action_u
             label=translated(LABELS[action]),
             user_ids=user_ids,
             params=params,
+            typed=_typed_values(action, params),
             summary=batch_summary(rt(), principal(), user_ids, params),
             action_url=action_url,
             back_url=back_url,

@@ -351,11 +351,13 @@ def email_body(message) -> str:
     )
 
 
+# An automatic notification's badge names its trigger ("Automatic: …", emails.html), so the kind's words are
+# shown only for one without a trigger: the "Notification message" batch action's.
 EMAIL_KIND_WORDS = {
     "invitation": lazy_gettext("Invitation"),
     "password_reset": lazy_gettext("Password reset"),
     "message": lazy_gettext("Message"),
-    "notification": lazy_gettext("Automatic notification"),
+    "notification": lazy_gettext("Notification message"),
 }
 
 

@@ -27,6 +27,7 @@ from provisioning.exports import (
 )
 from provisioning.imports import bulk_add
 from provisioning.lti import roster as lti_roster
+from provisioning.rules import definition as rule_definition
 from provisioning.rules import editing
 from provisioning.services import courses, group_invitations, group_managers, groups, memberships
 from ui.batch import (
@@ -83,6 +84,9 @@ def group(group_id: int):
         actions=allowed_actions(),
         courses=courses.courses_of_groups(rt(), p.tenant_id, [group_id]).get(group_id, []),
         member_courses=member_courses,
+        # Members on an automatic group's include list read "Always included" (as the API's source says),
+        # whichever way they were put there: the rule never removes them.
+        included=rule_definition.always_included(rt(), p.tenant_id, group_id),
         can_sync=permissions.can(rt(), p, "sync_roster", grp),
         labels=LABELS,
         fields=param_fields(),

@@ -44,7 +44,7 @@ from provisioning.operations import Checkpoint, save_progress, start_operation
 from provisioning.pagination import Page, paginate
 from provisioning.reports.progress import PROGRESS_HEADER, group_progress, rows_chunk
 from provisioning.runtime import Runtime
-from provisioning.services.group_managers import managers_of_groups
+from provisioning.services.group_managers import manages_group
 from provisioning.settings_catalog import stored
 from provisioning.sql import json_text
 from provisioning.store.groups import load_group
@@ -76,7 +76,7 @@ def _may_receive(s: Session, tenant_id: int, role_key: str) -> bool:
     return role.is_admin or role.course_scoped or "view_members" in role.permissions
 
 
-def _recipient_emails(rt: Runtime, s: Session, tenant_id: int, group_id: int, recipients: Sequence[str]) -> list[str]:
+def _recipient_emails(s: Session, tenant_id: int, group_id: int, recipients: Sequence[str]) -> list[str]:
     """The recipients as stored (their emails), each a manager or admin of the tenant, or a manager of the
     group (its course's instructors, people assigned to it: the group-managers article has a manager schedule
     reports to themselves, whatever their tenant role); 400 naming the others."""
@@ -88,17 +88,18 @@ def _recipient_emails(rt: Runtime, s: Session, tenant_id: int, group_id: int, re
         )
     errors: dict[str, list[str]] = {}
     clean: list[str] = []
-    managers = _managers(rt, tenant_id, group_id) if recipients else set()
     for index, email in enumerate(recipients):
         user = s.scalar(
             select(User).where(User.tenant_id == tenant_id, User.email_key == identity_key(str(email or "")))
         )
-        may = user is not None and (_may_receive(s, tenant_id, user.role) or user.id in managers)
+        may = user is not None and (
+            _may_receive(s, tenant_id, user.role) or manages_group(s, tenant_id, group_id, user.id)
+        )
         if user is None or not may or user.status == "deactivated":
             errors[f"recipients.{index}"] = [
                 Message(
                     N_(
-                        "%(email)r is not an active manager, administrator or report viewer of this tenant; reports go to them only."
+                        "%(email)r is not an active manager of this group, administrator or report viewer of this tenant; reports go to them only."
                     ),
                     email=email,
                 )
@@ -108,10 +109,6 @@ def _recipient_emails(rt: Runtime, s: Session, tenant_id: int, group_id: int, re
     if errors:
         raise InvalidInput(N_("Some recipients can't receive reports; nothing was changed."), details=errors)
     return clean
-
-
-def _managers(rt: Runtime, tenant_id: int, group_id: int) -> set[int]:
-    return {m.user_id for m in managers_of_groups(rt, tenant_id, [group_id]).get(group_id, [])}
 
 
 def _start(
@@ -137,7 +134,7 @@ def request_report(
     _check(report_type)
     with rt.db.transaction() as s:
         load_group(s, tenant_id, group_id)
-        emails = _recipient_emails(rt, s, tenant_id, group_id, recipients)
+        emails = _recipient_emails(s, tenant_id, group_id, recipients)
         return _start(s, rt, tenant_id, report_type, group_id, actor, emails)
 
 
@@ -384,7 +381,7 @@ def create_schedule(
         next_run = first_run_at.astimezone(UTC)
     with rt.db.transaction() as s:
         load_group(s, tenant_id, group_id)
-        emails = _recipient_emails(rt, s, tenant_id, group_id, recipients)
+        emails = _recipient_emails(s, tenant_id, group_id, recipients)
         schedule = ReportSchedule(
             tenant_id=tenant_id,
             report_type=report_type,

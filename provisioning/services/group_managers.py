@@ -94,6 +94,15 @@ def _course_staff(group_ids: Sequence[int]):
     )
 
 
+def manages_group(s: Session, tenant_id: int, group_id: int, user_id: int) -> bool:
+    """Whether the person manages the group: assigned to it, or staff of one of its courses."""
+    assigned = select(GroupManager.user_id).where(
+        GroupManager.tenant_id == tenant_id, GroupManager.group_id == group_id, GroupManager.user_id == user_id
+    )
+    staff = _course_staff([group_id]).where(User.tenant_id == tenant_id, User.id == user_id)
+    return s.scalar(assigned.limit(1)) is not None or s.execute(staff.limit(1)).first() is not None
+
+
 def managers_of_groups(rt: Runtime, tenant_id: int, group_ids: Sequence[int]) -> dict[int, list[Manager]]:
     """Every manager of each group (assigned ones first, then course staff not also assigned), by group id."""
     found: dict[int, list[Manager]] = {}

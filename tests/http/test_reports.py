@@ -211,3 +211,37 @@ def test_the_workers_report_scheduler_starts_a_due_schedule_on_its_own(rt, clien
     assert run["status"] == "succeeded" and run["schedule_id"] == r.json["id"]
     [schedule] = client.get("/api/v1/reports/schedules", headers=tenant.admin).json["items"]
     assert datetime.fromisoformat(schedule["next_run_at"]) > datetime.now(UTC)
+
+
+def test_a_groups_own_managers_receive_its_report_whatever_their_tenant_role(rt, client, tenant):
+    """An instructor of the group's course and a person assigned to manage it are learners by tenant role
+    (an LTI launch leaves them so) and may still be sent the group's report; a learner who manages another
+    group may not."""
+    from sqlalchemy import select
+
+    from provisioning.lti import launch as lti_launch
+    from provisioning.models import Course
+    from provisioning.services import group_managers
+
+    group_id, _ = _fixture(rt, client, tenant)
+    other = client.post("/api/v1/groups", json={"name": "Other"}, headers=tenant.admin).json["id"]
+    ivy, ria, oz = (make_user(rt, tenant.id, n, given_name=n.title()) for n in ("ivy", "ria", "oz"))
+    courses.enroll_many(rt, tenant.id, [{"email": "ivy@example.edu", "course_id": "c1", "role": "Instructor"}], ADMIN)
+    with rt.db.read() as s:
+        c1 = s.scalar(select(Course.id).where(Course.tenant_id == tenant.id, Course.external_id == "c1"))
+    lti_launch.add_course_group(rt, tenant.id, c1, group_id)
+    group_managers.assign_manager(rt, tenant.id, group_id, ria.id, [], ADMIN)
+    group_managers.assign_manager(rt, tenant.id, other, oz.id, [], ADMIN)
+
+    def schedule(*emails: str):
+        body = {"report_type": "group_progress", "group_id": group_id, "frequency": "weekly", "recipients": emails}
+        return client.post("/api/v1/reports/schedules", json=body, headers=tenant.admin)
+
+    made = schedule(ivy.email, ria.email)
+    assert made.status_code == 201, made.json
+    assert made.json["recipients"] == ["ivy@example.edu", "ria@example.edu"]
+    refused = schedule(oz.email)
+    assert (
+        refused.status_code == 400
+        and "not an active manager of this group" in refused.json["errors"]["recipients.0"][0]
+    )

@@ -318,7 +318,7 @@ def test_a_groups_progress_report_runs_now_is_scheduled_and_downloads(owner, rt,
     body = _text(refused)
     assert (
         refused.status_code == 400
-        and "not an active manager, administrator or report viewer" in body
+        and "not an active manager of this group, administrator or report viewer" in body
         and "recipients.0" not in body
     )
     assert (

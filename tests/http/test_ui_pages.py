@@ -795,7 +795,7 @@ def test_the_learner_page_shows_their_tasks_certificates_and_notifications(
     run_jobs()
     me = launch_as(app.test_client(), app, tenant.id, school["lee"].id, "learner").get("/ui/me").get_data(as_text=True)
     assert re.search(r'id="my-notifications"><li><strong>Exam moved</strong> To Friday', me)
-    assert "Hand in essay · due 2031-05-01 · open" in me and "First aid · 2030-01-15" in me
+    assert "Hand in essay · due May 1, 2031 · open" in me and "First aid · Jan 15, 2030" in me
     assert re.search(r'id="my-groups"><li>Team A</li></ul>', me)
 
 

@@ -117,6 +117,16 @@ def open_menu(doc) -> None:
     expect(menu).to_be_visible()
 
 
+# Resolves once every finite CSS transition or animation on the page has ended (infinite ones, spinners, are
+# left alone), or after a second at most.
+SETTLED = """() => Promise.race([
+    Promise.all(document.getAnimations()
+        .filter(a => a.effect && a.effect.getComputedTiming().iterations !== Infinity)
+        .map(a => a.finished.catch(() => null))),
+    new Promise(resolve => setTimeout(resolve, 1000)),
+])"""
+
+
 class Steps:
     """Screenshots of a test's steps; each step also runs axe-core on the tool's page (tests/support/axe.py)."""
 
@@ -125,10 +135,15 @@ class Steps:
         SHOTS.mkdir(parents=True, exist_ok=True)
 
     def shot(self, name: str, *, axe: bool = True) -> None:
+        # axe reads colours as they are painted: a button just clicked, or one a full-page screenshot's
+        # resize slides under the mouse, is halfway through Bootstrap's .15s transition.  So let the
+        # transitions end, then run axe before the screenshot.
         self.n += 1
-        self.page.screenshot(path=str(SHOTS / f"{self.prefix}-{self.n:02d}-{name}.png"), full_page=True)
         if axe:
-            assert_accessible(tool_frame(self.page), f"{self.prefix} step {self.n} ({name})")
+            frame = tool_frame(self.page)
+            frame.evaluate(SETTLED)
+            assert_accessible(frame, f"{self.prefix} step {self.n} ({name})")
+        self.page.screenshot(path=str(SHOTS / f"{self.prefix}-{self.n:02d}-{name}.png"), full_page=True)
 
 
 def tool_frame(page):
@@ -162,3 +177,55 @@ def pick(doc, label: str, typed: str, option: str) -> None:
         if box.get_attribute("aria-activedescendant") == target:
             break
     box.press("Enter")
+
+
+def signed_in(browser, tool, rt, tenant_id: int, *, width: int = 1280, height: int = 900, **options):
+    """A new browser context signed in as the tenant's owner (an administrator) through a sign-in link,
+    on the Groups page; returns the context and its page."""
+    from provisioning.services.signin_links import issue_signin_link
+
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    page = context.new_page()
+    page.goto(issue_signin_link(rt, tenant_id).replace("http://localhost", tool.origin))
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Groups").wait_for()
+    return context, page
+
+
+def run_batch_action(page, steps: Steps, action: str, name: str, fill=None, *, confirms: tuple[str, ...] = ()) -> None:
+    """Choose the batch ``action`` for the ticked people, fill its fields (``fill()``), ask, check that the
+    confirmation repeats each of ``confirms``, screenshot it, confirm, wait for the result and screenshot it
+    (``<name>-confirm``, ``<name>-result``)."""
+    page.locator("#action").select_option(action)
+    if fill is not None:
+        fill()
+    page.get_by_role("button", name="Apply to selected").click()
+    page.locator("#confirm-examples").wait_for()
+    for words in confirms:
+        expect(page.locator("#confirm-params")).to_contain_text(words)
+    steps.shot(f"{name}-confirm")
+    page.locator("#confirm").click()
+    page.locator("#result").wait_for(state="visible", timeout=30_000)
+    expect(page.locator("#op-status")).to_contain_text("Finished")
+    steps.shot(f"{name}-result")
+
+
+def downloaded(page, link, target: Path) -> Path:
+    """Click ``link`` (a locator), save what it downloads as ``target`` and return the path."""
+    with page.expect_download() as info:
+        link.click()
+    info.value.save_as(target)
+    return target
+
+
+def signed_in_as(browser, tool, rt, tenant_id: int, user_id: int, *, width: int = 1280, **options):
+    """A new browser context for a person whose launch made them a learner (an assigned group manager is one),
+    on the Groups page; returns the context and its page."""
+    from provisioning.services.ui_sessions import start_session
+
+    token = start_session(rt, tenant_id, user_id, "learner", "learner", None)
+    context = browser.new_context(viewport={"width": width, "height": 900}, **options)
+    page = context.new_page()
+    page.goto(f"{tool.origin}/ui/groups?lt={token}")
+    page.get_by_role("heading", name="Groups").wait_for()
+    return context, page

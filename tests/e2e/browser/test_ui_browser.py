@@ -3,7 +3,7 @@
 The tool and the "LMS" are served on two loopback ports, so they are different origins and the
 LMS can frame the tool only because its origin is a registered platform (CSP frame-ancestors).
 Jobs run on the in-process queue so the progress bar moves while the browser watches.
-Each step's screenshot goes to test-artifacts/ui/ (two of them are docs/screenshots/ in README).
+Each step's screenshot goes to test-artifacts/ui/ (the README's screenshots come from readme_screenshots.py).
 """
 
 from __future__ import annotations

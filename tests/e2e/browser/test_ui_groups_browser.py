@@ -10,9 +10,9 @@ import csv
 import io
 
 from provisioning.activity import Actor
-from provisioning.services import groups, memberships, ui_sessions, users
+from provisioning.services import groups, memberships, users
 from provisioning.services.signin_links import issue_signin_link
-from tests.support.browser import Steps, expect, needs_chromium, pick
+from tests.support.browser import Steps, expect, needs_chromium, pick, signed_in_as
 
 ACTOR = Actor("test", "api")
 pytestmark = needs_chromium
@@ -161,12 +161,8 @@ def test_an_admin_walks_the_groups_article_and_the_assigned_manager_manages_thei
     narrow.close()
 
     # The assigned manager: her launch made her a learner; the assignment makes her this group's manager.
-    ria_token = ui_sessions.start_session(live_rt, tenant.id, world["ria"].id, "learner", "learner", None)
-    ria_context = browser.new_context(viewport={"width": 1280, "height": 900})
-    ria_page = ria_context.new_page()
+    ria_context, ria_page = signed_in_as(browser, tool, live_rt, tenant.id, world["ria"].id)
     ria_steps = Steps(ria_page, "groups-manager-1280")
-    ria_page.goto(f"{tool.origin}/ui/groups?lt={ria_token}")
-    ria_page.get_by_role("heading", name="Groups").wait_for()
     expect(ria_page.locator("#groups tbody tr")).to_have_count(1)
     expect(ria_page.locator("#groups")).to_contain_text("Onboarding 2026")
     ria_row = ria_page.locator("#groups tbody tr", has_text="Onboarding 2026")

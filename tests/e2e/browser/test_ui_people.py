@@ -11,7 +11,7 @@ from provisioning.lti import registrations
 from provisioning.services import groups, memberships, tenant_settings, users
 from provisioning.services.signin_links import issue_signin_link
 from tests.support.axe import assert_accessible
-from tests.support.browser import SHOTS, Steps, expect, needs_chromium, pick
+from tests.support.browser import SHOTS, Steps, expect, needs_chromium, pick, run_batch_action
 from tests.support.factories import make_platform
 
 ACTOR = Actor("test", "api")
@@ -48,19 +48,6 @@ def _signed_in(browser, tool, live_rt, tenant_id: int, prefix: str, width: int =
     return context, page, Steps(page, prefix)
 
 
-def _run(page, steps: Steps, action: str, name: str, pick) -> None:
-    """Choose ``action``, fill its picker, ask, check the confirmation, confirm, wait for the result."""
-    page.locator("#action").select_option(action)
-    pick()
-    page.get_by_role("button", name="Apply to selected").click()
-    page.locator("#confirm-examples").wait_for()
-    steps.shot(f"{name}-confirm")
-    page.locator("#confirm").click()
-    page.locator("#result").wait_for(state="visible", timeout=30_000)
-    expect(page.locator("#op-status")).to_contain_text("Finished")
-    steps.shot(f"{name}-result")
-
-
 def test_the_batch_actions_article_with_pickers_and_a_confirmation(live, browser, tenant):
     tool, _lms, _pages, live_rt = live
     world = _people(live_rt, tenant.id)
@@ -74,7 +61,7 @@ def test_the_batch_actions_article_with_pickers_and_a_confirmation(live, browser
     for n in ("Ada", "Ben", "Cy"):
         page.get_by_label(f"Select {n} Tester").check()
     steps.shot("selected")
-    _run(
+    run_batch_action(
         page,
         steps,
         "change_language",
@@ -94,14 +81,14 @@ def test_the_batch_actions_article_with_pickers_and_a_confirmation(live, browser
     def pick_manager():
         pass  # chosen above, with its suggestions on the screenshot
 
-    _run(page, steps, "share", "share", pick_manager)
+    run_batch_action(page, steps, "share", "share", pick_manager)
     mia = permissions.principal_for(live_rt, tenant.id, ppl["Mia"].id, "manager")
     assert ppl["Dee"].id in permissions.is_shared_with(live_rt, mia, [ppl["Dee"].id])
 
     # Change Ben's role to group manager.
     page.get_by_role("link", name="People").click()
     page.get_by_label("Select Ben Tester").check()
-    _run(
+    run_batch_action(
         page,
         steps,
         "change_role",
@@ -120,7 +107,7 @@ def test_the_batch_actions_article_with_pickers_and_a_confirmation(live, browser
     def pick_group():
         pick(page, "Groups", "staff", "Staff room")
 
-    _run(page, steps, "add_to_groups", "add-to-group", pick_group)
+    run_batch_action(page, steps, "add_to_groups", "add-to-group", pick_group)
     assert sorted(
         memberships.member_ids_among(live_rt, tenant.id, world["staff"].id, [ppl["Ada"].id, ppl["Cy"].id])
     ) == sorted([ppl["Ada"].id, ppl["Cy"].id])

@@ -1,5 +1,6 @@
 """The rule builder in a browser: the article's three kinds of condition (a course completed, a
-department, an email that contains a word) joined by all/any, the live count, creating the group,
+department, an email that contains a word) joined by all/any, and its dates (a course completed after a
+day, a start date after a day), the live count, creating the group,
 editing its rule and checking who joins and who leaves before saving; at 1280 and 320 px, axe on
 every step, screenshots in test-artifacts/ui/rule-builder-*.png."""
 
@@ -35,7 +36,7 @@ def _seed(rt, tenant_id: int) -> dict[str, int]:
                     "email": f"{u}@{domain}",
                     "display_name": name,
                     "department": dept,
-                    "custom_attributes": {"hireDate": "2024-01-15"},
+                    "custom_attributes": {"hireDate": "2024-01-15" if u in ("ann", "bob") else "2022-06-01"},
                 },
                 ACTOR,
             ).id
@@ -87,16 +88,22 @@ def _type(page, input_id: str, value: str) -> None:
     _swapped(page, lambda: page.locator(f"#{input_id}").press("Tab"))
 
 
-def test_an_admin_builds_a_rule_from_the_articles_three_conditions_and_edits_it(live, browser, tenant):
+def _new_automatic_group(live, browser, tenant, name: str):
+    """The sample people, an admin at 1280 px on "Create group" with ``name`` typed and Automatic chosen."""
     tool, _lms, _pages, live_rt = live
     _seed(live_rt, tenant.id)
     context, ui = _open(browser, tool, live_rt, tenant.id, 1280)
-    steps = Steps(ui, "rule-builder")
-
     ui.get_by_role("link", name="Create group").click()
     ui.get_by_role("heading", name="Create group").wait_for()
-    ui.get_by_label("Name", exact=True).fill("Approved drivers")
+    ui.get_by_label("Name", exact=True).fill(name)
     ui.get_by_role("radio", name="Automatic").check()
+    return context, ui
+
+
+def test_an_admin_builds_a_rule_from_the_articles_three_conditions_and_edits_it(live, browser, tenant):
+    context, ui = _new_automatic_group(live, browser, tenant, "Approved drivers")
+    tool, live_rt = live[0], live[3]
+    steps = Steps(ui, "rule-builder")
     steps.shot("empty-builder")
 
     # Condition 1: completed the course (the course picker shows titles).
@@ -183,4 +190,34 @@ def test_an_admin_builds_a_rule_from_the_articles_three_conditions_and_edits_it(
     expect(narrow.locator("#r-2-1-field")).to_be_focused()
     Steps(narrow, "rule-builder-320-new").shot("builder")
     assert narrow.evaluate(NO_SIDEWAYS_SCROLL)
+    context.close()
+
+
+def test_an_admin_builds_a_rule_on_dates_a_course_completed_after_a_day_and_a_start_date(live, browser, tenant):
+    context, ui = _new_automatic_group(live, browser, tenant, "Recent safe drivers")
+    live_rt = live[3]
+    steps = Steps(ui, "rule-builder-dates")
+
+    # Completed Driver Safety after 1 Jan 2020 (the enrollment status with a date).
+    _choose(ui, "r-1-field", "Course enrollment", "r-1-op", "completed after")
+    _swapped(ui, lambda: ui.locator("#r-1-op").select_option(label="completed after"))
+    _choose(ui, "r-1-value", "Driver Safety Fundamentals", "r-1-value", "Driver Safety Fundamentals")
+    _type(ui, "r-1-value2", "2020-01-01")
+    expect(ui.locator("#rule-preview")).to_have_text("3 people match this rule now.")
+
+    # And a start date (the hireDate additional field, a date) after the end of 2023.
+    _swapped(ui, ui.get_by_role("button", name="Add a condition", exact=True).click)
+    _choose(ui, "r-2-field", "Hire date", "r-2-op", "is after")
+    _swapped(ui, lambda: ui.locator("#r-2-op").select_option(label="is after"))
+    _type(ui, "r-2-value", "2023-12-31")
+    expect(ui.locator("#rule-preview")).to_have_text("1 person matches this rule now.")
+    expect(ui.locator("#rule-sample")).to_contain_text("Ann Archer")
+    steps.shot("course-after-a-day-and-a-start-date")
+    ui.get_by_role("button", name="Create group").click()
+    ui.get_by_role("heading", name="Recent safe drivers").wait_for()
+    expect(ui.locator("#rule-words")).to_contain_text("completed Driver Safety Fundamentals after")
+    group = next(g for g in groups.list_groups(live_rt, tenant.id, q="Recent safe").items)
+    ui.reload()
+    assert _members(live_rt, tenant.id, group.id) == {"ann"}
+    steps.shot("group-created")
     context.close()
