@@ -439,12 +439,12 @@ URL = re.compile(r"https?://\S+")
 
 
 def email_body(message) -> str:
-    """The message's text as the log shows it, its single-use links hidden."""
+    """The message's text as the log shows it, its single-use links hidden (one not signed yet, too)."""
+    hidden = str(_("[the personal link is hidden: only the person it was sent to may use it]"))
+    text = outbox.shown_text(message, hidden)
     if message.kind not in SECRET_LINK_KINDS:
-        return message.text_body
-    return URL.sub(
-        str(_("[the personal link is hidden: only the person it was sent to may use it]")), message.text_body
-    )
+        return text
+    return URL.sub(hidden, text)
 
 
 EMAIL_KIND_WORDS = {
