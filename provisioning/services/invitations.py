@@ -53,20 +53,19 @@ def send_invitations(
     """
     tenant = s.get_one(Tenant, tenant_id)
     tenant_link(tenant, "join_url", "join_url")  # where a used link leads: without it, nowhere to go
-    ids = list(
-        s.scalars(
-            select(User.id)
-            .where(
-                User.tenant_id == tenant_id,
-                id_in(s, User.id, list(user_ids)),
-                User.status == "invited",
-                User.email.is_not(None),
-            )
-            .order_by(User.id)
+    invited = s.execute(
+        select(User.id, User.language)
+        .where(
+            User.tenant_id == tenant_id,
+            id_in(s, User.id, list(user_ids)),
+            User.status == "invited",
+            User.email.is_not(None),
         )
-    )
-    if not ids:
+        .order_by(User.id)
+    ).all()
+    if not invited:
         return []
+    ids = [u.id for u in invited]
     now = utcnow()
     s.execute(
         update(Invitation)
@@ -96,7 +95,7 @@ def send_invitations(
     ).all()
     # The "invited" automatic notification goes with a first invitation only (a resend is no new event).
     trigger_events.invitations_created(s, rt, tenant_id, first, operation_id=operation_id)
-    _queue_invitation_emails(s, rt, tenant, ids, operation_id)
+    _queue_invitation_emails(s, rt, tenant, ids, {u.language for u in invited}, operation_id)
     record_user_events(s, tenant_id, actor, "user.invited", ids, {"operation_id": operation_id} if operation_id else {})
     return ids
 
@@ -106,11 +105,13 @@ def send_invitations(
 SAMPLE = {"name": 'Ada <O\'Neil> & "Co"', "join_url": "https://example.invalid/join/t.x?a=1&b=<2>"}
 
 
-def _queue_invitation_emails(s: Session, rt: Runtime, tenant: Tenant, ids: list[int], operation_id: int | None):
-    """One invitation email per user of ``ids`` (each has an invitation), in their language."""
+def _queue_invitation_emails(
+    s: Session, rt: Runtime, tenant: Tenant, ids: list[int], spoken: set[str | None], operation_id: int | None
+):
+    """One invitation email per user of ``ids`` (each has an invitation), in their language (``spoken``:
+    the language tags they have)."""
     default_language = stored(tenant.settings, "default_language")
     shared = {"tenant_name": tenant.name, "link_days": rt.settings.invitation_link_days}
-    spoken = s.scalars(select(User.language).where(User.tenant_id == tenant.id, id_in(s, User.id, ids)).distinct())
     language_of = {raw: recipient_language(raw, default_language) for raw in spoken}
     language_of[None] = recipient_language(None, default_language)
     stencils = {
