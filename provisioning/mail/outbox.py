@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 SEND_OPERATION = "send_emails"
 NOT_CONFIGURED = N_("Not sent: SMTP_URL is not set, so emails are kept in the outbox.")
+STENCIL_GONE = "Not sent: the rendering it was queued with (email_stencils) no longer exists."
 
 
 def queue_emails(
@@ -339,6 +340,9 @@ def _send_one(rt: Runtime, sender: SMTPSender, settings: MailSettings, message_i
         message = s.get_one(EmailMessage, message_id)
         sender_name = stored(s.scalar(select(Tenant.settings).where(Tenant.id == message.tenant_id)), "sender_name")
     attempts = message.attempts
+    if message.stencil_id is not None and message.stencil is None:  # never deleted alone; said if it were
+        _settle(rt, message_id, worker, status="failed", claimed_by=None, last_error=STENCIL_GONE)
+        return "failed"
     parts = message_parts(rt, message)
     # A stencilled message records the bodies of each attempt, so the log shows what went out (or was tried).
     said = dict(text_body=parts.text, html_body=parts.html) if message.stencil_id is not None else {}
