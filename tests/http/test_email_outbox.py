@@ -10,7 +10,7 @@ import textwrap
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from provisioning.activity import Actor
 from provisioning.config import ConfigurationError
@@ -206,18 +206,23 @@ def test_emails_kept_without_smtp_go_out_when_sending_is_requested_later(rt, cli
     assert operation(rt, tenant.id, r.json["operation_id"]).result["sent"] == 1
 
 
+def _bulk_add(rt, client, tenant, run_jobs, content: str):
+    """Bulk add the people of a users file into a new group (join_url set); the finished Operation."""
+    _set_tenant_settings(rt, tenant.id, join_url="https://lms.example.edu/login")
+    group = groups.create_group(rt, tenant.id, {"name": "Cohort"}, ADMIN)
+    body = preview(client, tenant, content, "bulk.csv", group_id=group.id)
+    return commit_and_run(client, tenant, run_jobs, rt, body["id"])
+
+
 def test_a_bulk_adds_invitations_are_rendered_once_per_language_and_filled_in_signed_and_recorded_when_sent(
     rt, client, tenant, run_jobs, smtp_server
 ):
-    _set_tenant_settings(rt, tenant.id, join_url="https://lms.example.edu/login")
-    group = groups.create_group(rt, tenant.id, {"name": "Cohort"}, ADMIN)
     content = (
         "username,email,first_name,last_name,language\n"
         "ada,ada@example.edu,Ada,L,de-AT\nalan,alan@example.edu,Alan,T,en\n"
         'zoe,zoe@example.edu,Zoë <b> & "Co",Z,\nbo,bo@example.edu,,Nofirst,de\n'
     )
-    body = preview(client, tenant, content, "bulk.csv", group_id=group.id)
-    assert commit_and_run(client, tenant, run_jobs, rt, body["id"]).result["invited"] == 4
+    assert _bulk_add(rt, client, tenant, run_jobs, content).result["invited"] == 4
     # Queued without SMTP_URL: one rendering per language spoken, no body of their own on the messages.
     with rt.db.read() as s:
         stencils = {
@@ -256,6 +261,20 @@ def test_a_bulk_adds_invitations_are_rendered_once_per_language_and_filled_in_si
     zoe_text, zoe_html = parts(received["zoe@example.edu"])
     assert zoe_text.startswith('Hello Zoë <b> & "Co",') and "Zoë &lt;b&gt; &amp; &#34;Co&#34;" in zoe_html
     assert received["alan@example.edu"]["Subject"] == "You are invited to join Acme University"
+
+
+def test_a_stencilled_message_whose_rendering_is_gone_fails_saying_so_and_is_not_sent_empty(
+    rt, client, tenant, run_jobs, smtp_server
+):
+    _bulk_add(rt, client, tenant, run_jobs, "username,email,first_name\nada,ada@example.edu,Ada\n")
+    with rt.db.transaction() as s:
+        s.execute(delete(EmailStencil).where(EmailStencil.tenant_id == tenant.id))
+    rt.settings.smtp_url = f"smtp://127.0.0.1:{smtp_server.port}"
+    outbox.request_sending(rt, tenant.id, ADMIN)
+    run_jobs()
+    [message] = _emails(rt, kind="invitation")
+    assert (message.status, message.last_error) == ("failed", outbox.STENCIL_GONE)
+    assert smtp_server.received == []
 
 
 def test_mail_settings_come_from_the_environment_and_from_code_the_same_way():
