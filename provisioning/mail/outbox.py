@@ -11,8 +11,8 @@ but before the row said so) is recognisable downstream.
 
 Emails queued by the thousand (a bulk add's invitations, :func:`queue_stencilled`) carry no body:
 each row points at its batch's rendering in its language (an ``email_stencils`` row) and holds its
-personal values.  The sender fills the stencil in, signs any link placeholder (:data:`LINKS`) at that
-moment, and records the bodies it sent on the row, in the same UPDATE that settles it.
+personal values (provisioning/mail/stencils.py).  The sender fills the stencil in, signs any link in
+it at that moment, and records the bodies it sent on the row, in the same UPDATE that settles it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
@@ -36,16 +36,15 @@ from provisioning.activity import Actor
 from provisioning.db import affected
 from provisioning.errors import InvalidInput
 from provisioning.i18n import N_
-from provisioning.join_tokens import join_link
 from provisioning.mail.settings import MailSettings
 from provisioning.mail.smtp import PermanentFailure, SMTPSender, TemporaryFailure
-from provisioning.mail.templates import Rendered, fill_marks
+from provisioning.mail.stencils import message_parts
+from provisioning.mail.templates import Rendered
 from provisioning.models import (
     EMAIL_KINDS,
     EMAIL_STATUSES,
     TRIGGERS,
     EmailMessage,
-    EmailStencil,
     Operation,
     Tenant,
     utcnow,
@@ -105,37 +104,13 @@ def queue_emails(
     return len(rows)
 
 
-# The placeholders a stencilled message fills in when it is sent, from what its ``personal`` value holds
-# for them: the invitation's join link is signed for its send number then, so it is good for
-# INVITATION_LINK_DAYS from the sending (provisioning/services/join_links.py reads it).
-LINKS: dict[str, Callable[[Runtime, EmailMessage, Any], str]] = {
-    "join_url": lambda rt, message, send: join_link(rt, message.tenant_id, message.user_id or 0, int(send)),
-}
-
-
-def save_stencil(s: Session, tenant_id: int, template: str, language: str, parts: Rendered) -> int:
-    """Store a batch's rendering in one language (marks for the personal fields); returns its id."""
-    stencil = EmailStencil(
-        tenant_id=tenant_id,
-        template=template,
-        language=language,
-        subject=parts.subject,
-        text_body=parts.text,
-        html_body=parts.html,
-        created_at=utcnow(),
-    )
-    s.add(stencil)
-    s.flush()
-    return stencil.id
-
-
 def queue_stencilled(
     s: Session, rt: Runtime, tenant_id: int, rows: Select, kind: str, *, operation_id: int | None = None
 ) -> int:
     """Add one stencilled message per row of ``rows`` to the outbox in one ``INSERT ... SELECT``.
 
     ``rows`` selects, in this order, the user id, the address, the subject, the stencil's id and the
-    personal values (a JSON object; a :data:`LINKS` placeholder's value is what its link is made
+    personal values (a JSON object; a ``stencils.LINKS`` placeholder's value is what its link is made
     from).  Nothing of the bodies is written per message; sending starts after the caller's
     transaction commits (when SMTP is configured).
     """
@@ -159,33 +134,6 @@ def queue_stencilled(
     if queued and settings.configured:
         ensure_sender(s, rt, tenant_id)
     return queued
-
-
-def message_parts(rt: Runtime, message: EmailMessage) -> Rendered:
-    """What the message says: its own bodies, or for a stencilled one its stencil filled in now, links signed."""
-    if message.stencil is None:
-        assert message.text_body is not None and message.html_body is not None
-        return Rendered(message.subject, message.text_body, message.html_body)
-    values = dict(message.personal or {})
-    for key, make in LINKS.items():
-        if key in values:
-            values[key] = make(rt, message, values[key])
-    return fill_marks(_stencil_parts(message), values)
-
-
-def shown_text(message: EmailMessage, link: str) -> str:
-    """The text part as the email log shows it: what was sent, or for a stencilled message not yet
-    attempted its stencil filled in with ``link`` in place of each personal link."""
-    if message.text_body is not None or message.stencil is None:
-        return message.text_body or ""
-    values = {key: link if key in LINKS else value for key, value in (message.personal or {}).items()}
-    return fill_marks(_stencil_parts(message), values).text
-
-
-def _stencil_parts(message: EmailMessage) -> Rendered:
-    stencil = message.stencil
-    assert stencil is not None
-    return Rendered(message.subject, stencil.text_body, stencil.html_body)
 
 
 def ensure_sender(s: Session, rt: Runtime, tenant_id: int) -> None:

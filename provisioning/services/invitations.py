@@ -22,7 +22,8 @@ from provisioning.errors import InvalidInput
 from provisioning.identity_keys import identity_key
 from provisioning.join_tokens import join_links
 from provisioning.mail import trigger_events
-from provisioning.mail.outbox import queue_emails, queue_stencilled, save_stencil
+from provisioning.mail.outbox import queue_emails, queue_stencilled
+from provisioning.mail.stencils import save_stencil
 from provisioning.mail.templates import Rendered, Stencil, greeting_name, has_marks, recipient_language
 from provisioning.models import Invitation, Tenant, User, utcnow
 from provisioning.runtime import Runtime

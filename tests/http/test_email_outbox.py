@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 
 from provisioning.activity import Actor
 from provisioning.config import ConfigurationError
-from provisioning.mail import outbox
+from provisioning.mail import outbox, stencils
 from provisioning.models import EmailMessage, EmailStencil, Operation, Tenant
 from provisioning.services import groups
 from provisioning.services.join_links import check_join_link
@@ -225,20 +225,20 @@ def test_a_bulk_adds_invitations_are_rendered_once_per_language_and_filled_in_si
     assert _bulk_add(rt, client, tenant, run_jobs, content).result["invited"] == 4
     # Queued without SMTP_URL: one rendering per language spoken, no body of their own on the messages.
     with rt.db.read() as s:
-        stencils = {
+        language_of = {
             st.id: st.language for st in s.scalars(select(EmailStencil).where(EmailStencil.tenant_id == tenant.id))
         }
     queued = {m.to_address: m for m in _emails(rt, kind="invitation")}
-    assert sorted(stencils.values()) == ["de", "en"]
+    assert sorted(language_of.values()) == ["de", "en"]
     assert all(m.text_body is None and m.html_body is None for m in queued.values())
-    assert {a: stencils[m.stencil_id] for a, m in queued.items()} == {
+    assert {a: language_of[m.stencil_id] for a, m in queued.items()} == {
         "ada@example.edu": "de",
         "alan@example.edu": "en",
         "zoe@example.edu": "en",  # no language: the tenant's default (unset: English)
         "bo@example.edu": "de",
     }
     # The log shows each person's email before it goes (the link, not signed yet, as the hidden-link note).
-    shown = outbox.shown_text(queued["ada@example.edu"], "[link]")
+    shown = stencils.shown_text(queued["ada@example.edu"], "[link]")
     assert shown.startswith("Hallo Ada,") and "[link]" in shown and "/join/" not in shown
     assert queued["ada@example.edu"].subject == "Sie sind eingeladen, Acme University beizutreten"
     for name, value in dict(smtp_url=f"smtp://127.0.0.1:{smtp_server.port}", email_send_interval=0).items():
