@@ -11,6 +11,7 @@ import pytest
 
 from provisioning.activity import Actor
 from provisioning.services import groups, users
+from tests.support import api
 
 ACTOR = Actor("test", "api")
 GERMAN = b"E-Mail Adresse;Vorname\nada@example.edu;Ada\nben@example.edu;Benedikt\n"
@@ -91,16 +92,21 @@ def test_a_people_file_maps_any_user_field_and_the_step_can_be_asked_for(client,
 
 
 def test_the_api_takes_the_same_mapping_for_a_member_list(client, tenant, team):
-    r = client.post(
-        "/api/v1/imports",
-        data={
-            "file": (io.BytesIO(GERMAN), "leute.csv"),
-            "format": "members",
-            "group_id": str(team.id),
-            "column_mapping": '{"E-Mail Adresse": "email", "Vorname": "given_name"}',
-        },
-        headers=tenant.admin,
-        content_type="multipart/form-data",
-    )
+    mapping = '{"E-Mail Adresse": "email", "Vorname": "given_name"}'
+    r = api.upload(client, tenant, GERMAN, format="members", group_id=team.id, column_mapping=mapping)
     assert r.status_code == 201, r.json
     assert r.json["rows"] == 2 and r.json["error_count"] == 0
+
+
+def test_with_format_auto_the_format_is_detected_from_the_mapped_header(client, tenant, team):
+    content = b"Mail;Gruppe\nada@example.edu;Night Class\n"
+    r = api.upload(client, tenant, content, column_mapping='{"Mail": "email", "Gruppe": "group"}')
+    assert r.status_code == 201, r.json
+    assert r.json["format"] == "user-groups" and [g["name"] for g in r.json["groups"]] == ["Night Class"]
+
+
+def test_a_mapping_to_a_field_the_format_does_not_take_is_a_400_naming_the_column(client, tenant, team):
+    mapping = '{"E-Mail Adresse": "email", "Vorname": "shoe_size"}'
+    r = api.upload(client, tenant, GERMAN, format="members", group_id=team.id, column_mapping=mapping)
+    assert r.status_code == 400
+    assert "'Vorname'" in r.json["message"] and "'shoe_size'" in r.json["message"]
