@@ -129,11 +129,10 @@ def picked_groups(values: Any, name: str, *, label: str, kinds: str = "any") -> 
 
 def picked_manager(values: Any, name: str, *, label: str) -> int | None:
     """The manager the Share picker chose: the name, label or email typed, else the id chosen; None if empty."""
-    p = principal()
     return _picked(
         values,
         name,
-        lambda typed: pickers.resolve_manager(rt(), p, typed),
+        lambda typed: pickers.resolve_manager(rt(), principal(), typed),
         lambda uid, typed: False,
         "manager",
         label,

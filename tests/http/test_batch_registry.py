@@ -238,7 +238,11 @@ def test_the_people_page_offers_the_registrys_actions_in_order_with_their_fields
     assert re.findall(r'<option value="([a-z_]+)">', picker) == PICKER_ORDER
     for action in ACTIONS.values():
         assert f'<option value="{action.name}">{action.label}</option>' in picker
-    fields = re.findall(r'<(?:input|select|textarea) class="[^"]*" id="param-([a-z_]+)-[a-z_]+" name="([a-z_]+)"', page)
+    # One control per param, in the registry's order; a picker (ui/_picker.html) sends what is typed as <name>_find.
+    controls = re.findall(
+        r'<(?:input|select|textarea)\b[^>]*\bid="param-([a-z_]+)-[a-z_]+"[^>]*\bname="([a-z_]+)"', page
+    )
+    fields = [(a, name.removesuffix("_find")) for a, name in controls]
     assert fields == [(a, p.name) for a, p in ui_batch.param_fields()]
     assert re.search(r'<label class="form-label" for="param-share-manager_id">Manager</label>', page)
 
@@ -267,10 +271,13 @@ def test_a_params_kind_decides_its_form_field(app):
         ("reporter", "Report viewer"),
         ("admin", "Administrator"),
     ]
-    # Pickers, never a box for an id: a manager and groups by name, with a search box each; languages in words.
-    assert '<select class="form-select" id="param-x-manager_id" name="manager_id" size="5"' in html
-    assert '<label class="form-label" for="param-x-manager_id-find">Find a manager</label>' in html
-    assert '<select class="form-select" id="param-x-group_ids" name="group_ids" multiple' in html
+    # Pickers, never a box for an id: a manager and groups by name, typed and suggested (ui/_picker.html);
+    # languages in words.
+    for name, label in (("manager_id", "Whom"), ("group_ids", "Groups")):
+        assert f'<label class="form-label" for="param-x-{name}">{label}</label>' in html
+        field = re.search(rf'<input type="text"[^>]*id="param-x-{name}"[^>]*>', html).group(0)
+        assert f'name="{name}_find"' in field and 'role="combobox"' in field
+    assert 'data-multiple="1"' in html  # the groups picker chooses several
     assert '<option value="de">German (de)</option>' in html
     assert 'inputmode="numeric"' not in html
 
