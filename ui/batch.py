@@ -91,11 +91,13 @@ def form_params(action: str, default_group_id: int | None = None) -> dict:
             if not params[name]:
                 raise InvalidInput(PARAM_WORDS.get(name, param.label), details={param.label: [PARAM_WORDS[name]]})
         elif param.is_id:
-            if param.kind == "manager":
+            default = default_group_id if param.kind == "group" else None
+            if name + "_find" not in request.form:  # no text box (a form without the picker): the id alone
+                picked: int | str | None = (request.form.get(name) or "").strip()
+            elif param.kind == "manager":
                 picked = picked_manager(request.form, name, label=label)
             else:
                 picked = picked_group(request.form, name, label=label, kinds="manual")
-            default = default_group_id if param.kind == "group" else None
             params[name] = _form_id(str(picked or default or ""), param)
         elif param.kind in ("language", "role") and not (request.form.get(name) or "").strip():
             if param.kind == "language":
