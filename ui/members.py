@@ -112,8 +112,16 @@ def add_member(group_id: int):
     (provisioning/services/group_invitations.py, docs/PERMISSIONS.md)."""
     _group(group_id, "manage_group")
     p = principal()
+    # The names are for a person the address creates (invited), never a change to an existing person.
+    names = group_invitations.clean_names(request.form.get("first_name") or "", request.form.get("last_name") or "")
     email = group_invitations.add_or_invite(
-        rt(), p.tenant_id, group_id, request.form.get("email") or "", actor(), users_within=permissions.user_scope(p)
+        rt(),
+        p.tenant_id,
+        group_id,
+        request.form.get("email") or "",
+        actor(),
+        users_within=permissions.user_scope(p),
+        names=names,
     )
     # An admin's person is added (an unknown address becomes an invited member); a manager reads one answer.
     said = {"added": email} if p.role == "admin" else {"invited": email}
@@ -248,12 +256,6 @@ def copy_department(group_id: int):
     Operation: the "Add to groups" batch action (provisioning/batch/departments.py)."""
     _group(group_id, "manage_group")
     p = principal()
-    op = departments.request_department_copy(
-        rt(),
-        p.tenant_id,
-        group_id,
-        request.form.get("department") or "",
-        actor(),
-        users_within=permissions.user_scope(p),
-    )
+    department, scope = request.form.get("department") or "", permissions.user_scope(p)
+    op = departments.request_department_copy(rt(), p.tenant_id, group_id, department, actor(), users_within=scope)
     return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))
