@@ -92,7 +92,7 @@ def test_an_admin_copies_the_active_people_of_a_department_into_a_group(client, 
     run_jobs()
     assert _members(client, tenant, target.id) == {"kim@example.edu", "sam@example.edu"}  # Dee is deactivated
     follow = admin.get(response.headers["Location"].split("?")[0]).get_data(as_text=True)
-    assert "Add to groups" in follow
+    assert "Add users to groups" in follow
 
 
 def test_a_manager_copies_only_the_department_people_they_manage(client, tenant, rt, sch, sales, run_jobs):
