@@ -42,7 +42,12 @@ class ImportForm(Schema):
     mode = fields.String(load_default="add", validate=validate.OneOf(IMPORT_MODES))
     all_or_nothing = fields.Boolean(load_default=False)
     column_mapping = fields.String(
-        metadata={"description": 'users format, JSON: {"Header": "attribute" | "custom.<name>" | null (ignore)}'}
+        metadata={
+            "description": 'JSON: {"Header as written": target | null (ignore the column)}. The users format takes '
+            'any user attribute or "custom.<name>"; the others email, given_name, family_name, group (user- and '
+            "group-based files), user_id, course, role, status, completed_at (enrollments). With format=auto the "
+            "format is detected from the mapped header."
+        }
     )
 
     class Meta:

@@ -210,6 +210,7 @@ class Worker:
         self.proc: subprocess.Popen | None = None
         self.peak_rss_mb: float | None = None
         self.idle_rss_mb: float | None = None
+        self.app_name = f"{bench.queue_name}-worker"
 
     def __enter__(self) -> Worker:
         env = {
@@ -220,6 +221,8 @@ class Worker:
             "QUEUE_NAME": self.bench.queue_name,
             "JOBS_SWEEP_INTERVAL": "0",
             "RULES_EVALUATE_INTERVAL": "0",
+            # libpq names the worker's database sessions, so cpu_snapshot() can find their backends.
+            "PGAPPNAME": self.app_name,
         }
         script = Path(sys.executable).with_name("provisioning")
         cmd = [str(script)] if script.exists() else [sys.executable, "-c", "from server.cli import main; main()"]
@@ -246,6 +249,35 @@ class Worker:
             time.sleep(0.05)
         raise BenchError("the worker did not start listening within a minute")
 
+    def busy(self) -> bool:
+        """Whether a job waits in the worker's queue or the worker has one in hand (RQ's state in Redis).
+
+        An Operation is "succeeded" before its job ends: the job then still analyses the tables it
+        wrote (provisioning/statistics.py), and the worker is idle only after that."""
+        from rq import Queue
+        from rq import Worker as RQWorker
+        from rq.serializers import JSONSerializer
+
+        queue = Queue(self.bench.queue_name, connection=self.bench.rt.queue.connection, serializer=JSONSerializer)
+        return bool(queue.count) or any(w.get_state() == "busy" for w in RQWorker.all(queue=queue))
+
+    def cpu_snapshot(self) -> dict[int, float] | None:
+        """CPU seconds used so far by the worker process and by each of its database sessions' backends
+        (pid -> seconds), or None where /proc does not show them (a database on another machine).
+
+        A shared machine's load stretches wall-clock times several-fold but leaves the CPU a piece of
+        work takes nearly alone, so the two together tell a slower product from a busier machine."""
+        backends = self.bench.sql(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %(a)s", {"a": self.app_name}
+        )
+        snapshot = {}
+        for pid, command in [(self.proc.pid, None), *((pid, "postgres") for (pid,) in backends)]:
+            seconds = _cpu_seconds(pid, command)
+            if seconds is None:
+                return None
+            snapshot[pid] = seconds
+        return snapshot
+
     def __exit__(self, *exc: object) -> None:
         own_peak = _peak_rss_mb(self.proc.pid)
         self.proc.terminate()
@@ -271,6 +303,27 @@ def _peak_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def _cpu_seconds(pid: int, command: str | None = None) -> float | None:
+    """User + system CPU seconds of a process so far (/proc/<pid>/stat fields 14 and 15); None if it is
+    not on this machine, or (``command``) runs another program: a database in a container has its own pids."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            head, tail = stat.read().rsplit(")", 1)
+    except OSError:
+        return None
+    if command is not None and head.split("(", 1)[1] != command:
+        return None
+    fields = tail.split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_between(before: dict[int, float] | None, after: dict[int, float] | None) -> float | None:
+    """CPU seconds spent between two snapshots (a session opened meanwhile counts from zero)."""
+    if before is None or after is None:
+        return None
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def timed(fn, *args: Any, **kwargs: Any) -> tuple[float, Any]:

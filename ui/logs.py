@@ -16,7 +16,7 @@ from provisioning.batch.registry import ACTIONS, check_action
 from provisioning.errors import Forbidden, InvalidInput, NotFound
 from provisioning.exports import csv_lines
 from provisioning.imports import outcome, preview
-from provisioning.mail import outbox
+from provisioning.mail import outbox, stencils
 from provisioning.mail.triggers import KINDS as TRIGGER_KINDS
 from provisioning.models import EMAIL_STATUSES, OPERATION_STATUSES, OPERATION_TYPES
 from provisioning.services import certificates, groups, notifications, tasks
@@ -343,12 +343,12 @@ URL = re.compile(r"https?://\S+")
 
 
 def email_body(message) -> str:
-    """The message's text as the log shows it, its single-use links hidden."""
+    """The message's text as the log shows it, its single-use links hidden (one not signed yet, too)."""
+    hidden = str(_("[the personal link is hidden: only the person it was sent to may use it]"))
+    text = stencils.shown_text(message, hidden)
     if message.kind not in SECRET_LINK_KINDS:
-        return message.text_body
-    return URL.sub(
-        str(_("[the personal link is hidden: only the person it was sent to may use it]")), message.text_body
-    )
+        return text
+    return URL.sub(hidden, text)
 
 
 # An automatic notification's badge names its trigger ("Automatic: …", emails.html), so the kind's words are

@@ -87,7 +87,9 @@ def create_import(
         try:
             fmt = options.format
             if fmt == "auto":
-                fmt = formats.detect_format(table.header, has_group_target=has_group_target)
+                fmt = formats.detect_format(
+                    table.header, has_group_target=has_group_target, mapping=options.column_mapping
+                )
             layout = formats.layout_for(fmt, table.header, mapping=options.column_mapping, custom_names=custom)
         except InvalidInput as exc:
             if table.header_found:

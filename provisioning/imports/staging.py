@@ -86,8 +86,8 @@ def analyze(s: Session, *tables: str) -> None:
             s.execute(text(f"ANALYZE {table}"))
 
 
-def analyze_stale(s: Session, *tables: str) -> None:
-    """ANALYZE those of ``tables`` changed by more than a fifth since their statistics were taken.
+def analyze_stale(s: Session, *tables: str, growth: float = 0.2) -> None:
+    """ANALYZE those of ``tables`` changed by more than ``growth`` (a fifth) since their statistics were taken.
 
     ANALYZE samples a fixed number of rows, so it costs a large table a good second under load;
     tables autovacuum keeps current are left alone.
@@ -99,10 +99,10 @@ def analyze_stale(s: Session, *tables: str) -> None:
     stale = s.scalars(
         text(
             "SELECT st.relname FROM pg_stat_user_tables st JOIN pg_class c ON c.oid = st.relid "
-            "WHERE st.relname = ANY(:t) AND (st.n_mod_since_analyze > 0.2 * greatest(st.n_live_tup, 1000) "
+            "WHERE st.relname = ANY(:t) AND (st.n_mod_since_analyze > :growth * greatest(st.n_live_tup, 1000) "
             "OR c.reltuples < 0)"
         ),
-        {"t": list(tables)},
+        {"t": list(tables), "growth": growth},
     ).all()
     if stale:
         analyze(s, *stale)

@@ -8,6 +8,11 @@ claim is taken back after a lease and the message sent then, never skipped, and 
 message already marked ``sent`` is never claimed again.  The Message-ID is derived
 from the row, so the rare duplicate (a crash after the server accepted the message
 but before the row said so) is recognisable downstream.
+
+Emails queued by the thousand (a bulk add's invitations, :func:`queue_stencilled`) carry no body:
+each row points at its batch's rendering in its language (an ``email_stencils`` row) and holds its
+personal values (provisioning/mail/stencils.py).  The sender fills the stencil in, signs any link in
+it at that moment, and records the bodies it sent on the row, in the same UPDATE that settles it.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from email.message import EmailMessage as MimeMessage
 from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Select, and_, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor
@@ -33,6 +38,7 @@ from provisioning.errors import InvalidInput
 from provisioning.i18n import N_, Message
 from provisioning.mail.settings import MailSettings
 from provisioning.mail.smtp import PermanentFailure, SMTPSender, TemporaryFailure
+from provisioning.mail.stencils import message_parts
 from provisioning.mail.templates import Rendered
 from provisioning.models import (
     EMAIL_KINDS,
@@ -52,6 +58,7 @@ log = logging.getLogger(__name__)
 
 SEND_OPERATION = "send_emails"
 NOT_CONFIGURED = N_("Not sent: SMTP_URL is not set, so emails are kept in the outbox.")
+STENCIL_GONE = "Not sent: the rendering it was queued with (email_stencils) no longer exists."
 
 
 def queue_emails(
@@ -95,6 +102,38 @@ def queue_emails(
     if settings.configured:
         ensure_sender(s, rt, tenant_id)
     return len(rows)
+
+
+def queue_stencilled(
+    s: Session, rt: Runtime, tenant_id: int, rows: Select, kind: str, *, operation_id: int | None = None
+) -> int:
+    """Add one stencilled message per row of ``rows`` to the outbox in one ``INSERT ... SELECT``.
+
+    ``rows`` selects, in this order, the user id, the address, the subject, the stencil's id and the
+    personal values (a JSON object; a ``stencils.LINKS`` placeholder's value is what its link is made
+    from).  Nothing of the bodies is written per message; sending starts after the caller's
+    transaction commits (when SMTP is configured).
+    """
+    assert kind in EMAIL_KINDS
+    settings = MailSettings.of(rt.settings)
+    stamp = literal(utcnow(), type_=EmailMessage.created_at.type)
+    source = rows.add_columns(
+        literal(tenant_id),
+        literal(operation_id, type_=EmailMessage.operation_id.type),
+        literal(kind),
+        literal("queued"),
+        literal(0),
+        stamp,
+        stamp,
+        stamp,
+        literal(None if settings.configured else NOT_CONFIGURED, type_=EmailMessage.last_error.type),
+    )
+    columns = ["user_id", "to_address", "subject", "stencil_id", "personal", "tenant_id", "operation_id", "kind"]
+    columns += ["status", "attempts", "next_attempt_at", "created_at", "updated_at", "last_error"]
+    queued = affected(s.execute(insert(EmailMessage).from_select(columns, source)))
+    if queued and settings.configured:
+        ensure_sender(s, rt, tenant_id)
+    return queued
 
 
 def ensure_sender(s: Session, rt: Runtime, tenant_id: int) -> None:
@@ -232,18 +271,23 @@ def _settle(rt: Runtime, message_id: int, worker: str, **values: Any) -> None:
         )
 
 
-def build_mime(message: EmailMessage, mail_from: str, sender_name: str | None = None) -> MimeMessage:
+def build_mime(
+    message: EmailMessage, mail_from: str, sender_name: str | None = None, parts: Rendered | None = None
+) -> MimeMessage:
     """The MIME message: multipart/alternative with the text part first (RFC 2046 §5.1.4).
-    ``sender_name`` (the tenant setting) is the From header's display name (RFC 5322 §3.4)."""
+    ``sender_name`` (the tenant setting) is the From header's display name (RFC 5322 §3.4); ``parts``
+    the subject and bodies (:func:`message_parts`; the row's own when not given)."""
+    if parts is None:
+        parts = Rendered(message.subject, message.text_body or "", message.html_body or "")
     mime = MimeMessage()
     mime["From"] = formataddr((sender_name, parseaddr(mail_from)[1] or mail_from)) if sender_name else mail_from
     mime["To"] = message.to_address
-    mime["Subject"] = message.subject
+    mime["Subject"] = parts.subject
     mime["Date"] = formatdate(localtime=False)
     domain = mail_from.rpartition("@")[2].strip(">") or "localhost"
     mime["Message-ID"] = f"<outbox-{message.tenant_id}-{message.id}@{domain}>"
-    mime.set_content(message.text_body)
-    mime.add_alternative(message.html_body, subtype="html")
+    mime.set_content(parts.text)
+    mime.add_alternative(parts.html, subtype="html")
     return mime
 
 
@@ -252,8 +296,14 @@ def _send_one(rt: Runtime, sender: SMTPSender, settings: MailSettings, message_i
         message = s.get_one(EmailMessage, message_id)
         sender_name = stored(s.scalar(select(Tenant.settings).where(Tenant.id == message.tenant_id)), "sender_name")
     attempts = message.attempts
+    if message.stencil_id is not None and message.stencil is None:  # never deleted alone; said if it were
+        _settle(rt, message_id, worker, status="failed", claimed_by=None, last_error=STENCIL_GONE)
+        return "failed"
+    parts = message_parts(rt, message)
+    # A stencilled message records the bodies of each attempt, so the log shows what went out (or was tried).
+    said = dict(text_body=parts.text, html_body=parts.html) if message.stencil_id is not None else {}
     try:
-        sender.send(build_mime(message, settings.mail_from, sender_name))
+        sender.send(build_mime(message, settings.mail_from, sender_name, parts))
     except TemporaryFailure as exc:
         if attempts >= settings.max_attempts:
             _settle(
@@ -263,6 +313,7 @@ def _send_one(rt: Runtime, sender: SMTPSender, settings: MailSettings, message_i
                 status="failed",
                 claimed_by=None,
                 last_error=f"Gave up after {attempts} attempts: {exc.reason}"[:1000],
+                **said,
             )
             return "failed"
         delay = min(settings.retry_max, settings.retry_base * 2 ** (attempts - 1))
@@ -274,12 +325,13 @@ def _send_one(rt: Runtime, sender: SMTPSender, settings: MailSettings, message_i
             claimed_by=None,
             last_error=exc.reason,
             next_attempt_at=utcnow() + timedelta(seconds=delay),
+            **said,
         )
         return "retried"
     except PermanentFailure as exc:
-        _settle(rt, message_id, worker, status="failed", claimed_by=None, last_error=exc.reason)
+        _settle(rt, message_id, worker, status="failed", claimed_by=None, last_error=exc.reason, **said)
         return "failed"
-    _settle(rt, message_id, worker, status="sent", sent_at=utcnow(), last_error=None)
+    _settle(rt, message_id, worker, status="sent", sent_at=utcnow(), last_error=None, **said)
     return "sent"
 
 

@@ -96,6 +96,25 @@ _MARK = "\ue000{}\ue001"
 _MARKS = re.compile("\ue000[a-z_]+\ue001")
 
 
+def has_marks(value: str) -> bool:
+    """Whether a stencil's part still has a personal field to fill in."""
+    return _MARKS.search(value) is not None
+
+
+def fill_marks(stencil: Rendered, values: dict[str, Any]) -> Rendered:
+    """A stencil's parts with each personal field's mark replaced by its value (escaped in the HTML
+    part, as Jinja's autoescape would); a mark without a value stays as it is."""
+    # One pass over each part, so a value that itself looks like a mark stays as it is.
+    raw = {_MARK.format(key): str(value) for key, value in values.items()}
+    escaped = {mark: str(escape(value)) for mark, value in raw.items()}
+    subject = _MARKS.sub(lambda m: raw.get(m[0], m[0]), stencil.subject)
+    return Rendered(
+        subject=one_line(subject)[:400],
+        text=_MARKS.sub(lambda m: raw.get(m[0], m[0]), stencil.text),
+        html=_MARKS.sub(lambda m: escaped.get(m[0], m[0]), stencil.html),
+    )
+
+
 class Stencil:
     """``template`` rendered once for many recipients who differ only in a few plain-text fields.
 
@@ -103,8 +122,9 @@ class Stencil:
     Jinja template once per language and filling each copy with ``str.replace`` (the HTML part gets the
     values escaped as Jinja's autoescape would) is two orders of magnitude cheaper than rendering it
     100,000 times.  The stencil is checked against real :func:`render` calls, with the personal fields
-    empty and for the first recipient; where a template transforms a personal field (a filter, a
-    condition), it is given up and every recipient is rendered in full.
+    empty and for the first recipient (or the sample given to :meth:`check`); where a template
+    transforms a personal field (a filter, a condition), it is given up and every recipient is
+    rendered in full.
     """
 
     def __init__(self, template: str, context: dict[str, Any], personal: tuple[str, ...], language: str | None):
@@ -118,15 +138,17 @@ class Stencil:
             self._stencil = None
 
     def _filled(self, stencil: Rendered, values: dict[str, str]) -> Rendered:
-        # One pass over each part, so a value that itself looks like a mark stays as it is.
-        raw = {_MARK.format(key): str(values[key]) for key in self.personal}
-        escaped = {mark: str(escape(value)) for mark, value in raw.items()}
-        subject = _MARKS.sub(lambda m: raw.get(m[0], m[0]), stencil.subject)
-        return Rendered(
-            subject=one_line(subject)[:400],
-            text=_MARKS.sub(lambda m: raw.get(m[0], m[0]), stencil.text),
-            html=_MARKS.sub(lambda m: escaped.get(m[0], m[0]), stencil.html),
-        )
+        return fill_marks(stencil, {key: values[key] for key in self.personal})
+
+    @property
+    def parts(self) -> Rendered | None:
+        """The rendering with a mark for each personal field; None when the template can't be stencilled."""
+        return self._stencil
+
+    def check(self, sample: dict[str, str]) -> bool:
+        """Compare the stencil filled with ``sample`` to a full render; give it up if they differ."""
+        self.fill(sample)
+        return self._stencil is not None
 
     def fill(self, values: dict[str, str]) -> Rendered:
         """The email for one recipient, as :func:`render` would make it."""

@@ -3,7 +3,7 @@
 from provisioning.models.activity import CHANNELS, ActivityEvent
 from provisioning.models.base import Base, utcnow
 from provisioning.models.course import ENROLLMENT_STATUSES, Course, Enrollment
-from provisioning.models.email import EMAIL_KINDS, EMAIL_STATUSES, EmailMessage
+from provisioning.models.email import EMAIL_KINDS, EMAIL_STATUSES, EmailMessage, EmailStencil
 from provisioning.models.engagement import (
     Certificate,
     GroupInvitation,
@@ -64,6 +64,7 @@ __all__ = [
     "EMAIL_STATUSES",
     "ENROLLMENT_STATUSES",
     "EmailMessage",
+    "EmailStencil",
     "Enrollment",
     "ExportChunk",
     "FINISHED_STATUSES",

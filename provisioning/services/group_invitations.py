@@ -33,12 +33,12 @@ from provisioning.errors import Conflict, InvalidInput, LimitExceeded
 from provisioning.i18n import N_, Message
 from provisioning.identity_keys import identity_key
 from provisioning.identity_keys import refusal as text_refusal
+from provisioning.join_tokens import group_join_link
 from provisioning.mail.outbox import queue_emails
 from provisioning.mail.templates import recipient_language, render
 from provisioning.models import Group, GroupInvitation, Membership, Tenant, User, utcnow
 from provisioning.runtime import Runtime
 from provisioning.services import group_enrollments
-from provisioning.services.join_links import group_join_link
 from provisioning.services.memberships import add_members
 from provisioning.settings_catalog import stored
 from provisioning.store.groups import load_group

@@ -1,6 +1,7 @@
 """The join link of an invitation: ``{PUBLIC_BASE_URL}/join/<token>``, single use, expiring, hosted here.
 
-The token is an itsdangerous-signed "tenant_user_send-number"; nothing is stored when it is issued.
+The token is an itsdangerous-signed "tenant_user_send-number" (made by provisioning/join_tokens.py, when
+the email is sent); nothing is stored when it is issued.
 It works for INVITATION_LINK_DAYS after it was sent, once, and only for the latest send: resending an
 invitation bumps ``invitations.sent_count``, so the earlier links read as superseded.  Using it accepts
 the invitation and records an ``invitation.link.used`` event whose object id is "<user>.<send number>"
@@ -17,16 +18,16 @@ links before people do (as for the UI sign-in links, provisioning/services/signi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from provisioning.activity import Actor, record
 from provisioning.i18n import best_language
+from provisioning.join_tokens import signer
 from provisioning.models import Group, GroupInvitation, Invitation, Tenant, User, utcnow
 from provisioning.runtime import Runtime
 from provisioning.services import group_enrollments
@@ -34,7 +35,6 @@ from provisioning.settings_catalog import stored
 from provisioning.single_use import was_used
 from provisioning.store.members import insert_members, touch_group
 
-SALT = "invitation-join-link"
 USED = "invitation.link.used"
 OBJECT_TYPE = "invitation_link"
 TOKEN_MAX = 1000
@@ -54,39 +54,11 @@ class JoinLink:
     language: str | None = None
 
 
-def _signer(rt: Runtime) -> TimestampSigner:
-    # A signed "tenant_user_send" string rather than a serialized object: a bulk add signs 100,000 links,
-    # and itsdangerous' serializer (JSON, zlib, a signer per token) costs six times the signer alone.
-    return TimestampSigner(rt.settings.secret_key, salt=SALT)
-
-
-def join_links(rt: Runtime, tenant_id: int) -> Callable[[int, int], str]:
-    """``link(user_id, sent_count)``: the URL of the join link of the ``sent_count``-th sending of the
-    user's invitation (one signer for a whole batch of invitations)."""
-    signer, base = _signer(rt), f"{rt.settings.public_base_url}/join/"
-
-    def link(user_id: int, sent_count: int) -> str:
-        return base + signer.sign(f"{tenant_id}_{user_id}_{sent_count}").decode()
-
-    return link
-
-
-def join_link(rt: Runtime, tenant_id: int, user_id: int, sent_count: int) -> str:
-    """The URL of the join link of the ``sent_count``-th sending of the user's invitation."""
-    return join_links(rt, tenant_id)(user_id, sent_count)
-
-
-def group_join_link(rt: Runtime, tenant_id: int, group_id: int, user_id: int, sent_count: int) -> str:
-    """The URL of the join link of the ``sent_count``-th sending of the user's invitation to a group."""
-    token = _signer(rt).sign(f"{tenant_id}_{user_id}_{sent_count}_{group_id}").decode()
-    return f"{rt.settings.public_base_url}/join/{token}"
-
-
 def _read(rt: Runtime, token: str) -> tuple[tuple[int, int, int, int | None] | None, State]:
     if not token or len(token) > TOKEN_MAX:
         return None, "invalid"
     try:
-        value = _signer(rt).unsign(token, max_age=rt.settings.invitation_link_days * 86400).decode()
+        value = signer(rt).unsign(token, max_age=rt.settings.invitation_link_days * 86400).decode()
         parts = [int(part) for part in value.split("_")]
         if len(parts) == 3:  # an invitation to the tenant
             return (parts[0], parts[1], parts[2], None), "ok"

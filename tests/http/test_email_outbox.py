@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -9,15 +10,17 @@ import textwrap
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from provisioning.activity import Actor
 from provisioning.config import ConfigurationError
-from provisioning.mail import outbox
-from provisioning.models import EmailMessage, Operation, Tenant
-from tests.support.api import batch
+from provisioning.mail import outbox, stencils
+from provisioning.models import EmailMessage, EmailStencil, Operation, Tenant
+from provisioning.services import groups
+from provisioning.services.join_links import check_join_link
+from tests.support.api import batch, commit_and_run, preview
 from tests.support.environment import REPO_ROOT
-from tests.support.factories import make_user, operation
+from tests.support.factories import ADMIN, make_user, operation
 from tests.support.servers import parts
 
 
@@ -201,6 +204,77 @@ def test_emails_kept_without_smtp_go_out_when_sending_is_requested_later(rt, cli
     run_jobs()
     assert [m["To"] for m in smtp_server.received] == ["ann@example.edu"]
     assert operation(rt, tenant.id, r.json["operation_id"]).result["sent"] == 1
+
+
+def _bulk_add(rt, client, tenant, run_jobs, content: str):
+    """Bulk add the people of a users file into a new group (join_url set); the finished Operation."""
+    _set_tenant_settings(rt, tenant.id, join_url="https://lms.example.edu/login")
+    group = groups.create_group(rt, tenant.id, {"name": "Cohort"}, ADMIN)
+    body = preview(client, tenant, content, "bulk.csv", group_id=group.id)
+    return commit_and_run(client, tenant, run_jobs, rt, body["id"])
+
+
+def test_a_bulk_adds_invitations_are_rendered_once_per_language_and_filled_in_signed_and_recorded_when_sent(
+    rt, client, tenant, run_jobs, smtp_server
+):
+    content = (
+        "username,email,first_name,last_name,language\n"
+        "ada,ada@example.edu,Ada,L,de-AT\nalan,alan@example.edu,Alan,T,en\n"
+        'zoe,zoe@example.edu,Zoë <b> & "Co",Z,\nbo,bo@example.edu,,Nofirst,de\n'
+    )
+    assert _bulk_add(rt, client, tenant, run_jobs, content).result["invited"] == 4
+    # Queued without SMTP_URL: one rendering per language spoken, no body of their own on the messages.
+    with rt.db.read() as s:
+        language_of = {
+            st.id: st.language for st in s.scalars(select(EmailStencil).where(EmailStencil.tenant_id == tenant.id))
+        }
+    queued = {m.to_address: m for m in _emails(rt, kind="invitation")}
+    assert sorted(language_of.values()) == ["de", "en"]
+    assert all(m.text_body is None and m.html_body is None for m in queued.values())
+    assert {a: language_of[m.stencil_id] for a, m in queued.items()} == {
+        "ada@example.edu": "de",
+        "alan@example.edu": "en",
+        "zoe@example.edu": "en",  # no language: the tenant's default (unset: English)
+        "bo@example.edu": "de",
+    }
+    # The log shows each person's email before it goes (the link, not signed yet, as the hidden-link note).
+    shown = stencils.shown_text(queued["ada@example.edu"], "[link]")
+    assert shown.startswith("Hallo Ada,") and "[link]" in shown and "/join/" not in shown
+    assert queued["ada@example.edu"].subject == "Sie sind eingeladen, Acme University beizutreten"
+    for name, value in dict(smtp_url=f"smtp://127.0.0.1:{smtp_server.port}", email_send_interval=0).items():
+        setattr(rt.settings, name, value)
+    outbox.request_sending(rt, tenant.id, ADMIN)
+    run_jobs()
+    received = {m["To"]: m for m in smtp_server.received}
+    assert sorted(received) == sorted(queued)
+    sent = {m.to_address: m for m in _emails(rt, kind="invitation")}
+    for address, message in received.items():
+        text, html = (part.replace("\r\n", "\n") for part in parts(message))  # SMTP's line ends
+        # What went out is recorded on the row, and its join link, signed at sending, works.
+        assert sent[address].status == "sent" and sent[address].text_body.strip() == text.strip()
+        assert sent[address].html_body.strip() == html.strip()
+        [link] = re.findall(r"http://localhost/join/[A-Za-z0-9_.\-]+", text)
+        assert f'href="{link}"' in html
+        assert check_join_link(rt, link.rsplit("/", 1)[1]).state == "ok"
+    assert parts(received["ada@example.edu"])[0].startswith("Hallo Ada,")
+    assert parts(received["bo@example.edu"])[0].startswith("Hallo bo,")  # no first name: the username
+    zoe_text, zoe_html = parts(received["zoe@example.edu"])
+    assert zoe_text.startswith('Hello Zoë <b> & "Co",') and "Zoë &lt;b&gt; &amp; &#34;Co&#34;" in zoe_html
+    assert received["alan@example.edu"]["Subject"] == "You are invited to join Acme University"
+
+
+def test_a_stencilled_message_whose_rendering_is_gone_fails_saying_so_and_is_not_sent_empty(
+    rt, client, tenant, run_jobs, smtp_server
+):
+    _bulk_add(rt, client, tenant, run_jobs, "username,email,first_name\nada,ada@example.edu,Ada\n")
+    with rt.db.transaction() as s:
+        s.execute(delete(EmailStencil).where(EmailStencil.tenant_id == tenant.id))
+    rt.settings.smtp_url = f"smtp://127.0.0.1:{smtp_server.port}"
+    outbox.request_sending(rt, tenant.id, ADMIN)
+    run_jobs()
+    [message] = _emails(rt, kind="invitation")
+    assert (message.status, message.last_error) == ("failed", outbox.STENCIL_GONE)
+    assert smtp_server.received == []
 
 
 def test_mail_settings_come_from_the_environment_and_from_code_the_same_way():

@@ -279,7 +279,10 @@ def test_bulk_add_members_previews_new_and_existing_people_and_invites_the_new(o
     assert "eve@example.edu" in members
     sent = outbox.list_emails(rt, tenant.id, kind="invitation").items
     assert [m.to_address for m in sent] == ["eve@example.edu"]
-    assert "eve@example.edu" in _text(owner.get("/ui/emails"))
+    # Queued (no SMTP_URL here): the log shows the email Eve will get, the link (signed when sent) hidden.
+    log = _text(owner.get("/ui/emails"))
+    assert "eve@example.edu" in log and "Hello Eve," in log and "/join/" not in log
+    assert "the personal link is hidden" in log
 
 
 def test_a_member_file_on_an_automatic_group_shows_the_always_included(owner, rt, tenant, people):

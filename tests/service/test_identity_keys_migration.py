@@ -9,20 +9,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
 from provisioning import migrate
-from tests.support.environment import TEST_DATABASE_URL, postgres_database, reset_postgres
 
 NFC, NFD, FULL_WIDTH = "d\u00fc@example.edu", "du\u0308@example.edu", "\uff44\uff55\uff50@example.edu"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def scratch_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'keys.db'}"
-    if not (TEST_DATABASE_URL or "").startswith("postgresql"):
-        pytest.skip("needs TEST_DATABASE_URL on PostgreSQL")
-    url = postgres_database(TEST_DATABASE_URL, "migration")
-    reset_postgres(url)
-    return url
 
 
 def _insert_user(conn, user_id: int, tenant_id: int, username: str, email: str | None) -> None:

@@ -34,6 +34,7 @@ __all__ = [
     "format_of",
     "header_matches",
     "layout_for",
+    "mapped_header",
     "norm",
 ]
 
@@ -51,9 +52,61 @@ def format_of(imp: Any) -> ImportFormat:
     return FORMATS[imp.format]
 
 
-def detect_format(header: list[str], *, has_group_target: bool) -> str:
-    """Name the format a header row is written in: the first format, by detection priority, that reads it."""
-    keys = [norm(h) for h in header]
+# What a column mapping may send a column to in the formats other than users (which maps to any user attribute,
+# formats/users.py): the header name the format knows the column by.
+MAPPED_HEADERS = {
+    "email": "email",
+    "given_name": "first_name",
+    "family_name": "last_name",
+    "group": "groupname",
+    "user_id": "user_id",
+    "course": "course_id",
+    "role": "role",
+    "status": "status",
+    "completed_at": "completed_at",
+}
+
+
+def mapped_header(fmt: str, header: list[str], mapping: dict[str, Any] | None) -> list[str]:
+    """The header as the format reads it once ``mapping`` ({"Header as written": target | None}) is applied.
+
+    The users format applies the mapping itself (to any user attribute); for the others a mapped
+    column takes the name the format knows (MAPPED_HEADERS) and an ignored one (None or "") is left
+    unread.  A file whose header names no known column ("E-Mail Adresse;Vorname") is read this way.
+    """
+    if not mapping or fmt == "users":
+        return header
+    by_norm = {norm(k): (v or None) for k, v in mapping.items()}
+    out = []
+    for h in header:
+        key = norm(h)
+        if key not in by_norm:
+            out.append(h)
+            continue
+        target = by_norm[key]
+        if target is not None and target not in MAPPED_HEADERS:
+            raise InvalidInput(
+                N_("The column mapping sends %(column)r to %(target)r, which this kind of file does not take."),
+                details={
+                    "column_mapping": [
+                        Message(
+                            N_("%(column)s: must be one of %(choices)s, or null to ignore the column."),
+                            column=h,
+                            choices=", ".join(MAPPED_HEADERS),
+                        )
+                    ]
+                },
+                column=h,
+                target=target,
+            )
+        out.append(MAPPED_HEADERS[target] if target else "")
+    return out
+
+
+def detect_format(header: list[str], *, has_group_target: bool, mapping: dict[str, Any] | None = None) -> str:
+    """Name the format a header row is written in: the first format, by detection priority, that reads it
+    (with ``mapping`` applied, as the formats other than users read it)."""
+    keys = [norm(h) for h in mapped_header("auto", header, mapping)]
     for fmt in _DETECTION:
         if fmt.detects(keys, has_group_target=has_group_target):
             return fmt.name
@@ -78,6 +131,7 @@ def layout_for(
             fmt=fmt,
         )
     format_ = FORMATS[fmt]
+    written, header = header, mapped_header(fmt, header, mapping)
     if not any(header):
         raise format_.file_error(N_("The first row is empty; it must be the header row."))
     duplicates = duplicate_headers(header, allowed=set(format_.repeatable_headers))
@@ -85,7 +139,9 @@ def layout_for(
         raise format_.file_error(
             Message(N_("The header repeats the column(s) %(columns)s."), columns=", ".join(repr(d) for d in duplicates))
         )
-    return format_.layout(header, mapping or {}, custom_names)
+    layout = format_.layout(header, mapping or {}, custom_names)
+    layout.header = list(written)  # errors and the preview name the columns as the file writes them
+    return layout
 
 
 def header_matches(
@@ -103,7 +159,7 @@ def header_matches(
     while header and not header[-1]:
         header.pop()
     try:
-        name = detect_format(header, has_group_target=has_group_target) if fmt == "auto" else fmt
+        name = detect_format(header, has_group_target=has_group_target, mapping=mapping) if fmt == "auto" else fmt
         layout_for(name, header, mapping=mapping, custom_names=custom_names)
     except InvalidInput:
         return False
