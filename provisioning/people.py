@@ -29,9 +29,10 @@ from provisioning.i18n import N_, Message
 from provisioning.models import Certificate, Course, Enrollment, Group, Notification, Task, Tenant, User
 from provisioning.permissions import Principal
 from provisioning.roles import role_label
+from provisioning.rules.catalog import label_of
 from provisioning.runtime import Runtime
 from provisioning.services import users
-from provisioning.settings_catalog import LANGUAGES, declared_custom_attributes
+from provisioning.settings_catalog import LANGUAGES, declared_custom_attributes, declared_custom_labels
 from provisioning.tenant_roles import BUILTIN_ROLES, find_role, list_roles, role_of
 from provisioning.text import text_problem
 
@@ -71,12 +72,19 @@ class Person:
     tasks: list[Task]
     certificates: list[Certificate]
     notifications: list[Notification]
-    custom_fields: list[tuple[str, str]]  # (attribute, value as text): the declared ones, then the user's others
+    # (attribute, label, value as text): the declared ones, then the user's others; the label is the one the
+    # tenant declared (the custom_attributes setting), else the attribute's name in words ("startDate": "Start date").
+    custom_fields: list[tuple[str, str, str]]
     editable: frozenset[str]  # the form's fields this principal may change ("custom" for every custom field)
     shared: bool = False
     role_name: str = ""  # the tenant role's name (a custom role's label; the built-ins' English words)
     languages: tuple[str, ...] = LANGUAGES
     roles: tuple[tuple[str, str], ...] = tuple((r.key, r.label) for r in BUILTIN_ROLES)  # the tenant's: (key, label)
+
+    @property
+    def custom_labels(self) -> dict[str, str]:
+        """{form field ("custom.<attribute>"): label}: what the edit form's errors call each custom field."""
+        return {CUSTOM_PREFIX + attr: label for attr, label, _ in self.custom_fields}
 
 
 def editable_fields(rt: Runtime, principal: Principal, user: User) -> frozenset[str]:
@@ -92,11 +100,12 @@ def editable_fields(rt: Runtime, principal: Principal, user: User) -> frozenset[
     return MANAGER_FIELDS
 
 
-def _custom_fields(tenant: Tenant, user: User) -> list[tuple[str, str]]:
+def _custom_fields(tenant: Tenant, user: User) -> list[tuple[str, str, str]]:
     values = user.custom_attributes or {}
     names = declared_custom_attributes(tenant.settings)
     names += sorted(k for k in values if k not in names)
-    return [(n, "" if values.get(n) is None else str(values.get(n))) for n in names]
+    labels = declared_custom_labels(tenant.settings)
+    return [(n, labels.get(n) or label_of(n), "" if values.get(n) is None else str(values.get(n))) for n in names]
 
 
 def person(rt: Runtime, principal: Principal, user_id: int) -> Person:

@@ -223,6 +223,27 @@ def declared_custom_attributes(settings: Mapping[str, Any] | None) -> list[str]:
     return names
 
 
+def declared_custom_labels(settings: Mapping[str, Any] | None) -> dict[str, str]:
+    """{name: label} for the tenant's own user attributes declared with a ``label`` (``[{"name":
+    "startDate", "label": "Start date"}]`` or ``{"startDate": {"type": "date", "label": "Start date"}}``)."""
+    declared = (settings or {}).get("custom_attributes") or []
+    items = (
+        [{**v, "name": k} for k, v in declared.items() if isinstance(v, Mapping)]
+        if isinstance(declared, Mapping)
+        else declared
+        if isinstance(declared, list)
+        else []
+    )
+    labels: dict[str, str] = {}
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        name, label = item.get("name"), item.get("label")
+        if isinstance(name, str) and isinstance(label, str) and label.strip():
+            labels.setdefault(name, label.strip())
+    return labels
+
+
 def stored(settings: Mapping[str, Any] | None, key: str) -> Any:
     """The value stored for ``key`` in a tenant's settings JSON, else its default.
 

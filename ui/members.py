@@ -13,7 +13,7 @@ from flask import (
 from flask_babel import gettext as _
 
 from provisioning import permissions, pickers
-from provisioning.batch import messages
+from provisioning.batch import departments, messages
 from provisioning.errors import InvalidInput
 from provisioning.exports import (
     MEMBER_HEADER,
@@ -29,7 +29,7 @@ from provisioning.imports import bulk_add
 from provisioning.lti import roster as lti_roster
 from provisioning.rules import definition as rule_definition
 from provisioning.rules import editing
-from provisioning.services import courses, group_invitations, group_managers, groups, memberships
+from provisioning.services import courses, group_invitations, group_managers, groups, memberships, users
 from ui.batch import (
     LABELS,
     allowed_actions,
@@ -91,6 +91,10 @@ def group(group_id: int):
         labels=LABELS,
         fields=param_fields(),
         may_copy_from=bool(pickers.find_groups(rt(), p, "", exclude=[group_id], limit=1)),
+        departments=users.departments(rt(), p.tenant_id, within=permissions.user_scope(p))
+        if permissions.can(rt(), p, "manage_group", grp) and grp.kind != "automatic"
+        else [],
+        department_choices=users.DEPARTMENT_CHOICES,
         can_manage=permissions.can(rt(), p, "manage_group", grp),
         invitations=group_invitations.pending_invitations(rt(), p.tenant_id, group_id)
         if permissions.can(rt(), p, "manage_group", grp)
@@ -108,8 +112,16 @@ def add_member(group_id: int):
     (provisioning/services/group_invitations.py, docs/PERMISSIONS.md)."""
     _group(group_id, "manage_group")
     p = principal()
+    # The names are for a person the address creates (invited), never a change to an existing person.
+    names = group_invitations.clean_names(request.form.get("first_name") or "", request.form.get("last_name") or "")
     email = group_invitations.add_or_invite(
-        rt(), p.tenant_id, group_id, request.form.get("email") or "", actor(), users_within=permissions.user_scope(p)
+        rt(),
+        p.tenant_id,
+        group_id,
+        request.form.get("email") or "",
+        actor(),
+        users_within=permissions.user_scope(p),
+        names=names,
     )
     # An admin's person is added (an unknown address becomes an invited member); a manager reads one answer.
     said = {"added": email} if p.role == "admin" else {"invited": email}
@@ -234,4 +246,16 @@ def copy_members(group_id: int):
         raise InvalidInput(_("Choose the group to copy members from."), details={words: [_("Choose a group.")]})
     _group(source, "view_group")
     op = memberships.request_copy(rt(), principal().tenant_id, group_id, source, actor())
+    return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))
+
+
+@bp.post(f"/groups/<{ID}:group_id>/copy-department")
+@rule("manage_group")
+def copy_department(group_id: int):
+    """Add the active people of a department (those the principal may act on) to this group, as an
+    Operation: the "Add to groups" batch action (provisioning/batch/departments.py)."""
+    _group(group_id, "manage_group")
+    p = principal()
+    department, scope = request.form.get("department") or "", permissions.user_scope(p)
+    op = departments.request_department_copy(rt(), p.tenant_id, group_id, department, actor(), users_within=scope)
     return redirect(ui_url("ui.operation", operation_id=op.id, back=ui_url("ui.group", group_id=group_id)))

@@ -43,12 +43,18 @@ def people():
     q = (request.args.get("q") or "").strip()[:320]
     shared = request.args.get("shared") == "1" and p.role == "manager"
     scope = permissions.shared_scope(p) if shared else permissions.user_scope(p)
-    page = users.list_users(rt(), p.tenant_id, q=q or None, page=page_number(), per_page=50, within=scope)
+    department = (request.args.get("department") or "").strip()[:200]
+    page = users.list_users(
+        rt(), p.tenant_id, q=q or None, department=department or None, page=page_number(), per_page=50, within=scope
+    )
     ids = [u.id for u in page.items]
     return render_template(
         "ui/people.html",
         page=page,
         q=q,
+        department=department,
+        departments=users.departments(rt(), p.tenant_id, within=scope),
+        department_choices=users.DEPARTMENT_CHOICES,
         shared=shared,
         actions=allowed_actions(),
         shared_ids=permissions.is_shared_with(rt(), p, ids),

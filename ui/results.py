@@ -56,9 +56,11 @@ STATUS_WORDS = {
 
 
 def action_words(action: str) -> str:
-    """A batch action in words, e.g. "Reactivate users"."""
-    label = _(ACTIONS[action].label)  # declared with N_ in the registry
-    return _("%(action)s users", action=label) if " " not in label else _("%(action)s (users)", action=label)
+    """A batch action in plain words, as the logs name a run of it: "Reactivate users", "Add a task to users"."""
+    declared = ACTIONS[action]
+    if declared.log_label:
+        return _(declared.log_label)  # declared with N_ in the registry
+    return _("%(action)s users", action=_(declared.label))
 
 
 def operation_words(op) -> str:

@@ -45,6 +45,8 @@ class BatchAction:
     account_wide: bool = False
     # Would end the acting user's own access if run on themselves: refused on oneself (own_access_refusal).
     ends_own_access: bool = False
+    # What the logs call a run of it, in plain words ("Add a task to users"); else "<label> users".
+    log_label: str = ""
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -77,6 +79,7 @@ ACTIONS: dict[str, BatchAction] = register(
         touches_rule_inputs=True,
         account_wide=True,
         ends_own_access=True,
+        log_label=N_("Deactivate users"),
     ),
     BatchAction(
         "reactivate",
@@ -85,6 +88,7 @@ ACTIONS: dict[str, BatchAction] = register(
         steps.reactivate,
         touches_rule_inputs=True,
         account_wide=True,
+        log_label=N_("Reactivate users"),
     ),
     BatchAction(
         "delete",
@@ -94,6 +98,7 @@ ACTIONS: dict[str, BatchAction] = register(
         admin_only=True,
         account_wide=True,
         ends_own_access=True,
+        log_label=N_("Delete users"),
     ),
     BatchAction(
         "add_to_groups",
@@ -102,6 +107,7 @@ ACTIONS: dict[str, BatchAction] = register(
         steps.add_to_groups,
         (Param("group_ids", "groups", N_("Groups")),),
         touches_rule_inputs=True,
+        log_label=N_("Add users to groups"),
     ),
     BatchAction(
         "remove_from_group",
@@ -110,6 +116,7 @@ ACTIONS: dict[str, BatchAction] = register(
         steps.remove_from_group,
         (Param("group_id", "group", N_("Group")),),
         touches_rule_inputs=True,
+        log_label=N_("Remove users from a group"),
     ),
     BatchAction(
         "change_role",
@@ -121,6 +128,7 @@ ACTIONS: dict[str, BatchAction] = register(
         admin_only=True,
         account_wide=True,
         ends_own_access=True,
+        log_label=N_("Change users' role"),
     ),
     BatchAction(
         "change_language",
@@ -130,6 +138,7 @@ ACTIONS: dict[str, BatchAction] = register(
         (Param("language", "language", N_("Language"), hint="en"),),
         touches_rule_inputs=True,
         account_wide=True,
+        log_label=N_("Change users' language"),
     ),
     BatchAction(
         "resend_invite",
@@ -137,6 +146,7 @@ ACTIONS: dict[str, BatchAction] = register(
         N_("Email invited users their invitation again."),
         steps.resend_invite,
         tenant_check=partial(_tenant_link, "join_url"),
+        log_label=N_("Resend invitations"),
     ),
     BatchAction(
         "password_reset",
@@ -145,6 +155,7 @@ ACTIONS: dict[str, BatchAction] = register(
         steps.password_reset,
         tenant_check=partial(_tenant_link, "password_reset_url"),
         account_wide=True,
+        log_label=N_("Send password reset emails"),
     ),
     BatchAction(
         "notify",
@@ -155,6 +166,7 @@ ACTIONS: dict[str, BatchAction] = register(
             Param("subject", "text", N_("Subject"), max_length=400),
             Param("body", "long_text", N_("Message"), max_length=20000),
         ),
+        log_label=N_("Send users a notification"),
     ),
     BatchAction(
         "add_task",
@@ -165,6 +177,7 @@ ACTIONS: dict[str, BatchAction] = register(
             Param("title", "text", N_("Task"), max_length=400),
             Param("due_date", "date", N_("Due"), required=False),
         ),
+        log_label=N_("Add a task to users"),
     ),
     BatchAction(
         "assign_certificate",
@@ -175,6 +188,7 @@ ACTIONS: dict[str, BatchAction] = register(
             Param("name", "text", N_("Certificate"), max_length=400),
             Param("issued_on", "date", N_("Issued on")),
         ),
+        log_label=N_("Assign users a certificate"),
     ),
     BatchAction(
         "share",
@@ -183,6 +197,7 @@ ACTIONS: dict[str, BatchAction] = register(
         steps.share,
         (Param("manager_id", "manager", N_("Manager")),),
         admin_only=True,
+        log_label=N_("Share users with a manager"),
     ),
     BatchAction(
         "export_csv",
@@ -190,6 +205,7 @@ ACTIONS: dict[str, BatchAction] = register(
         N_("Write the users' fields to a CSV file to download."),
         steps.export_csv,
         downloadable=True,
+        log_label=N_("Export users as CSV"),
     ),
 )
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from provisioning.filters.attributes import USER_CORE, USER_ENTERPRISE, Attribute, Complex
 from provisioning.models import Course, Tenant, User
 from provisioning.rules.builder import BOOLEAN, COURSE, DATE, NUMBER, OPERATORS, TEXT
-from provisioning.settings_catalog import declared_custom_attributes
+from provisioning.settings_catalog import declared_custom_attributes, declared_custom_labels
 from provisioning.sql import Column, ci_like, json_text
 
 SAMPLED_USERS = 2000  # custom keys and their types are read from this many users (the newest)
@@ -129,6 +129,7 @@ def custom_fields(s: Session, tenant_id: int) -> list[Field]:
     """The custom attributes the tenant's users carry (the newest SAMPLED_USERS), typed as declared in
     the ``custom_attributes`` setting, else as inferred from the values found."""
     declared = _declared(s, tenant_id)
+    labels = declared_custom_labels(s.scalar(select(Tenant.settings).where(Tenant.id == tenant_id)))
     seen: dict[str, list[Any]] = {name: [] for name in declared}
     rows = s.scalars(
         select(User.custom_attributes).where(User.tenant_id == tenant_id).order_by(User.id.desc()).limit(SAMPLED_USERS)
@@ -138,7 +139,7 @@ def custom_fields(s: Session, tenant_id: int) -> list[Field]:
             seen.setdefault(str(key), []).append(value)
     return sorted(
         (
-            Field(name, label_of(name), declared.get(name) or _type_of(values), custom=True)
+            Field(name, labels.get(name) or label_of(name), declared.get(name) or _type_of(values), custom=True)
             for name, values in seen.items()
             if name.lower() not in _STANDARD_NAMES and name.lower() not in ("course", "enrollments", "groups")
         ),

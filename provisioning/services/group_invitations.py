@@ -19,6 +19,7 @@ are kept apart from the synced roster (source "manual"): a roster sync removes o
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 from provisioning import limits
 from provisioning.activity import Actor, record
 from provisioning.errors import Conflict, InvalidInput, LimitExceeded
-from provisioning.i18n import N_
+from provisioning.i18n import N_, Message
 from provisioning.identity_keys import identity_key
 from provisioning.identity_keys import refusal as text_refusal
 from provisioning.join_tokens import group_join_link
@@ -70,33 +71,71 @@ def clean_email(email: str) -> str:
     return address
 
 
+NAME_MAX = 200  # the columns' size (User.given_name, User.family_name)
+
+
+def clean_names(first_name: str = "", last_name: str = "") -> dict[str, str]:
+    """The names typed beside an address (``given_name``, ``family_name``; the empty ones left out),
+    or a 400 naming the field that is too long (the same whoever has the address)."""
+    names: dict[str, str] = {}
+    errors: dict[str, list[Any]] = {}
+    for key, raw, label in (("given_name", first_name, N_("First name")), ("family_name", last_name, N_("Last name"))):
+        value = " ".join((raw or "").split())
+        if len(value) > NAME_MAX:
+            errors[label] = [
+                Message(N_("At most %(most)s characters (this one has %(length)s)."), most=NAME_MAX, length=len(value))
+            ]
+        elif value:
+            names[key] = value
+    if errors:
+        raise InvalidInput(N_("A name is too long; nothing was changed."), details=errors)
+    return names
+
+
 def add_or_invite(
-    rt: Runtime, tenant_id: int, group_id: int, email: str, actor: Actor, *, users_within: Any = None
+    rt: Runtime,
+    tenant_id: int,
+    group_id: int,
+    email: str,
+    actor: Actor,
+    *,
+    users_within: Any = None,
+    names: Mapping[str, str] | None = None,
 ) -> str:
     """Add the person with ``email`` to the group, or invite them to it (see the module docstring).
 
+    ``names`` (from :func:`clean_names`) are given to a person the address creates (an invited one),
+    and never change an existing person's names, so the answer stays the same whoever has the address.
     Returns the address as understood; raises only for what is wrong whatever the address (no
     address, not an address, an automatic group), never for who has it.
     """
     address = clean_email(email)
     if users_within is None:
-        add_members(rt, tenant_id, group_id, emails=[address], actor=actor)
+        add_members(rt, tenant_id, group_id, emails=[address], actor=actor, new_user_values=names)
         return address
     with rt.db.transaction() as s:
         group = load_group(s, tenant_id, group_id)
         ensure_hand_editable(group)
-        _add_or_invite(s, rt, group, address, actor, users_within)
+        _add_or_invite(s, rt, group, address, actor, users_within, names)
     return address
 
 
-def _add_or_invite(s: Session, rt: Runtime, group: Group, address: str, actor: Actor, users_within: Any) -> str:
+def _add_or_invite(
+    s: Session,
+    rt: Runtime,
+    group: Group,
+    address: str,
+    actor: Actor,
+    users_within: Any,
+    names: Mapping[str, str] | None = None,
+) -> str:
     """Inside a unit of work: "added" (already in scope), "invited", or "skipped" (see _new_invited_user)."""
     found = find_users_by_email(s, group.tenant_id, [address]).get(identity_key(address))
     if found is not None and tenant_user_ids(s, group.tenant_id, [found], within=users_within):
         if add_known(s, group, found, actor):
             group_enrollments.enroll_added_members(s, rt, group.tenant_id, group.id, [found], actor)
         return "added"
-    return "invited" if invite(s, rt, group, address, actor) else "skipped"
+    return "invited" if invite(s, rt, group, address, actor, names=names) else "skipped"
 
 
 def add_known(s: Session, group: Group, user_id: int, actor: Actor) -> bool:
@@ -114,20 +153,30 @@ def find_by_email(s: Session, tenant_id: int, address: str) -> int | None:
 
 
 def invite(
-    s: Session, rt: Runtime, group: Group, address: str, actor: Actor, *, operation_id: int | None = None
+    s: Session,
+    rt: Runtime,
+    group: Group,
+    address: str,
+    actor: Actor,
+    *,
+    operation_id: int | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> int | None:
-    """Inside a unit of work: invite whoever has ``address`` (a new invited person if nobody) to the group;
-    their id, or None when no person could be created (the caller's answer stays the same)."""
+    """Inside a unit of work: invite whoever has ``address`` (a new invited person, with ``names``, if
+    nobody) to the group; their id, or None when no person could be created (the caller's answer stays
+    the same)."""
     found = find_by_email(s, group.tenant_id, address)
     if found is None:
-        found = _new_invited_user(s, group.tenant_id, address, actor)
+        found = _new_invited_user(s, group.tenant_id, address, actor, names)
         if found is None:
             return None
     _invite(s, rt, group, found, address, actor, operation_id=operation_id)
     return found
 
 
-def _new_invited_user(s: Session, tenant_id: int, address: str, actor: Actor) -> int | None:
+def _new_invited_user(
+    s: Session, tenant_id: int, address: str, actor: Actor, names: Mapping[str, str] | None = None
+) -> int | None:
     """A user with status invited for an address nobody has; None when one can't be created now (no seat
     left, a username taken by that address): the answer stays the same, and the log says why.
 
@@ -136,7 +185,7 @@ def _new_invited_user(s: Session, tenant_id: int, address: str, actor: Actor) ->
     sent" event names the person, so an admin still sees who caused it."""
     try:
         with s.begin_nested():
-            values = {"email": address, "username": address, "status": "invited"}
+            values = {**(names or {}), "email": address, "username": address, "status": "invited"}
             return add_user(s, tenant_id, values, Actor.system(actor.channel)).id
     except (Conflict, LimitExceeded, InvalidInput) as e:
         log.warning("group invitation: no user created for an address of tenant %s: %s", tenant_id, e)

@@ -9,7 +9,7 @@ no passwords.  Resending makes a new link and the earlier ones stop working.  An
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, case, func, literal, select, update
@@ -178,8 +178,17 @@ def _queue_rendered(
     queue_emails(s, rt, tenant.id, ((u.id, u.email, email(u)) for u in users), "invitation", operation_id=operation_id)
 
 
-def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[str], actor: Actor) -> dict[str, int]:
-    """Create users with status invited for ``emails`` and invite them; maps each email's identity key to its id.
+def invite_new_users(
+    s: Session,
+    rt: Runtime,
+    tenant_id: int,
+    emails: Sequence[str],
+    actor: Actor,
+    *,
+    values: Mapping[str, str] | None = None,
+) -> dict[str, int]:
+    """Create users with status invited for ``emails`` (each with ``values`` too, such as the names typed
+    beside one address) and invite them; maps each email's identity key to its id.
 
     For the few unknown emails of one request (adding members by email); bulk
     creation goes through the CSV import instead.
@@ -221,7 +230,9 @@ def invite_new_users(s: Session, rt: Runtime, tenant_id: int, emails: Sequence[s
         )
     created = {}
     for address in addresses.values():
-        user = add_user(s, tenant_id, {"email": address, "username": address, "status": "invited"}, actor)
+        user = add_user(
+            s, tenant_id, {**(values or {}), "email": address, "username": address, "status": "invited"}, actor
+        )
         created[identity_key(address)] = user.id
     send_invitations(s, rt, tenant_id, list(created.values()), actor)
     return created

@@ -8,7 +8,7 @@ Adding or removing members never loads the group's other members: adding is one
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,11 +82,13 @@ def add_members(
     actor: Actor,
     source: str = "manual",
     invite: bool = False,
+    new_user_values: Mapping[str, str] | None = None,
 ) -> MemberChange:
     """Add users (by id or by email) to a group.  Unknown ids or emails refuse the whole request.
 
     Except: a single unknown email, or any unknown emails with ``invite=True``, become new
-    users with status invited, who get an invitation email with the tenant's join link.
+    users with status invited (with ``new_user_values``, e.g. the names typed beside the one address),
+    who get an invitation email with the tenant's join link.
     A group manager adds through provisioning/services/group_invitations.py instead (their scope).
     """
     if source not in MEMBERSHIP_SOURCES:
@@ -107,7 +109,7 @@ def add_members(
             found = find_users_by_email(s, tenant_id, emails)
             missing_emails = [e for e in emails if e and identity_key(e) not in found]
             if missing_emails and (invite or (len(emails) == 1 and not user_ids)):
-                found.update(invite_new_users(s, rt, tenant_id, missing_emails, actor))
+                found.update(invite_new_users(s, rt, tenant_id, missing_emails, actor, values=new_user_values))
                 missing_emails = []
             if missing_emails:
                 errors["emails"] = [f"No user with email {e!r}." for e in missing_emails[:100]]

@@ -67,11 +67,13 @@ def list_users(
     *,
     q: str | None = None,
     status: str | None = None,
+    department: str | None = None,
     page: int = 1,
     per_page: int = 50,
     within: Any = None,
 ) -> Page[User]:
-    """Users of the tenant; ``q`` matches name, username or email, ignoring case.
+    """Users of the tenant; ``q`` matches name, username or email, ignoring case; ``department``
+    keeps the people of that department (as :func:`departments` lists it, exactly).
 
     ``within`` (a SELECT of user ids, e.g. :func:`.permissions.user_scope`) keeps only those users.
     """
@@ -97,9 +99,25 @@ def list_users(
         )
     if status:
         stmt = stmt.where(User.status == status)
+    if department:
+        stmt = stmt.where(User.department == department)
     stmt = stmt.order_by(User.id)
     with rt.db.read() as s:
         return paginate(s, stmt, page, per_page)
+
+
+DEPARTMENT_CHOICES = 500  # beyond this many, the UI asks for the department as text
+
+
+def departments(rt: Runtime, tenant_id: int, *, within: Any = None, limit: int = DEPARTMENT_CHOICES + 1) -> list[str]:
+    """The departments the tenant's people have (of those ``within``, a SELECT of user ids), by name."""
+    stmt = select(User.department).where(
+        User.tenant_id == tenant_id, User.department.is_not(None), User.department != ""
+    )
+    if within is not None:
+        stmt = stmt.where(User.id.in_(within))
+    with rt.db.read() as s:
+        return [str(d) for d in s.scalars(stmt.distinct().order_by(User.department).limit(limit))]
 
 
 def update_user(

@@ -29,7 +29,7 @@ def test_an_admin_edits_a_persons_names_department_custom_field_language_and_rol
     _declare(rt, tenant.id, "location")
     admin = sch.admin.session
     form = admin.get(f"/ui/people/{sch.kim.id}/edit").get_data(as_text=True)
-    for label in ("Given name", "Family name", "Display name", "Department", "location", "Language", "Role"):
+    for label in ("Given name", "Family name", "Display name", "Department", "Location", "Language", "Role"):
         assert re.search(rf'<label class="form-label" for="f-[\w-]+">{label}</label>', form), label
     assert '<option value="de">German (de)</option>' in form
     saved = admin.post(
