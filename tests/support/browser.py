@@ -119,12 +119,16 @@ def open_menu(doc) -> None:
 
 # Resolves once every finite CSS transition or animation on the page has ended (infinite ones, spinners, are
 # left alone), or after a second at most.
-SETTLED = """() => Promise.race([
-    Promise.all(document.getAnimations()
-        .filter(a => a.effect && a.effect.getComputedTiming().iterations !== Infinity)
-        .map(a => a.finished.catch(() => null))),
-    new Promise(resolve => setTimeout(resolve, 1000)),
-])"""
+SETTLED = """async () => {
+    // Two frames first, so a transition the last input started (a hover) is running, then its end.
+    await new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    await Promise.race([
+        Promise.all(document.getAnimations()
+            .filter(a => a.effect && a.effect.getComputedTiming().iterations !== Infinity)
+            .map(a => a.finished.catch(() => null))),
+        new Promise(resolve => setTimeout(resolve, 1000)),
+    ]);
+}"""
 
 
 class Steps:
@@ -140,6 +144,10 @@ class Steps:
         # transitions end, then run axe before the screenshot.
         self.n += 1
         if axe:
+            # The mouse rests where the last click or the previous full-page screenshot's resize left it, which
+            # can be over a button (the navbar's Sign out) whose hover colours are then mid-transition: move it
+            # to the page's corner, off every control, and let what it started end.
+            self.page.mouse.move(0, 0)
             frame = tool_frame(self.page)
             frame.evaluate(SETTLED)
             assert_accessible(frame, f"{self.prefix} step {self.n} ({name})")
