@@ -149,8 +149,12 @@ def test_an_instructor_does_the_group_managers_job_inside_the_lms_frame(
     expect(members).to_contain_text("never")
     step("group-members")
 
-    # 3. Add a member: an invitation, the same answer for a new address and for another course's teacher.
+    # 3. Add a member: "provide the user's details and an invitation email will be sent"; the same answer
+    # for a new address and for another course's teacher.
     ui.get_by_label("Add member by email").fill("newcomer@example.edu")
+    ui.get_by_label("First name (optional)").fill("Nia")
+    ui.get_by_label("Last name (optional)").fill("Newcomer")
+    step("member-details")
     ui.get_by_role("button", name="Add", exact=True).click()
     expect(ui.locator("#invited")).to_contain_text("Invitation sent to newcomer@example.edu")
     ui.get_by_label("Add member by email").fill(world["olga"].email)
@@ -162,6 +166,10 @@ def test_an_instructor_does_the_group_managers_job_inside_the_lms_frame(
     step("member-invited")
     sent = client.get("/api/v1/emails?kind=invitation", headers=tenant.admin).json["items"]
     assert {"newcomer@example.edu", "olga@example.edu"} <= {e["to"] for e in sent}
+    newcomer = client.get("/api/v1/users", query_string={"q": "newcomer@example.edu"}, headers=tenant.admin)
+    assert [(u["first_name"], u["last_name"], u["status"]) for u in newcomer.json["items"]] == [
+        ("Nia", "Newcomer", "invited")
+    ]
     assert _member_id(live_rt, seminar.id, "olga@example.edu") is None  # only when she accepts
 
     # 4. Bulk add members from the downloaded template.
