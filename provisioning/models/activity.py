@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from provisioning.models.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
@@ -21,7 +21,9 @@ class ActivityEvent(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    # No foreign key: PostgreSQL would check it with a trigger call per event, and bulk jobs write three
+    # events a person.  A trigger on tenants deletes a tenant's events with it (migration 0022).
+    tenant_id: Mapped[int] = mapped_column(BigId)
     actor: Mapped[str | None] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(100))
     object_type: Mapped[str | None] = mapped_column(String(50))
