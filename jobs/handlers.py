@@ -17,6 +17,7 @@ from provisioning.imports import bulk_add
 from provisioning.imports.apply import apply_import_chunk
 from provisioning.lti import roster as lti_roster
 from provisioning.mail import outbox
+from provisioning.mail.settings import MailSettings
 from provisioning.reports import runs as report_runs
 from provisioning.rules import evaluation as rule_evaluation
 from provisioning.runtime import Runtime
@@ -40,3 +41,12 @@ HANDLERS: dict[str, ChunkHandler] = {
 def register(type: str, handler: ChunkHandler) -> None:
     """Register the chunk handler of an Operation type (tests add their own)."""
     HANDLERS[type] = handler
+
+
+def turn_seconds(rt: Runtime, operation_type: str) -> float | None:
+    """How long one run of an Operation may hold its worker before it queues again behind the jobs that came
+    meanwhile (None: until it is done).  Only the outbox takes turns: paced towards the SMTP server, a bulk add's
+    invitations take hours, which would hold a worker from every other job and outlast JOB_TIMEOUT."""
+    if operation_type == outbox.SEND_OPERATION:
+        return MailSettings.of(rt.settings).turn_seconds or None
+    return None

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from jobs.runner import execute
+from jobs.runner import YIELDED, execute
 from provisioning.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -74,13 +74,21 @@ class InProcessQueue:
             raise
 
     def _run(self, operation_id: int) -> None:
+        outcome = None
         try:
-            execute(self._runtime(), operation_id, stopping=self._stopping)
+            outcome = execute(self._runtime(), operation_id, stopping=self._stopping)
         except Exception:  # noqa: BLE001 - already recorded on the Operation by the runner
             pass
         finally:
             with self._lock:
                 self._pending.discard(operation_id)
+        if outcome == YIELDED and not self._stopping.is_set():
+            # Its turn is over: behind the jobs submitted meanwhile.  (The runner's own enqueue found it
+            # still pending here.)
+            try:
+                self.enqueue(operation_id)
+            except RuntimeError:  # shut down meanwhile: the row stays queued for the next start's sweep
+                pass
 
     def ping(self) -> None:
         return None

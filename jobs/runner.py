@@ -4,7 +4,9 @@ The same code runs on the in-process thread (embedded default) and in an RQ work
 Between chunks it checks two things: a Stop request on the Operation (the admin
 cancelled it) and a shutdown request of this process (SIGTERM to the worker): then the
 current chunk has finished and committed, and the Operation goes back to the queue
-with its checkpoint, for the next worker to resume.
+with its checkpoint, for the next worker to resume.  An Operation that takes turns (the
+outbox's sender) is queued again the same way when its turn is over, so other jobs run
+between its turns.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from rq.timeouts import JobTimeoutException
 
-from jobs.handlers import HANDLERS
+from jobs.handlers import HANDLERS, turn_seconds
 from provisioning import operations, statistics
 from provisioning.errors import DomainError
 from provisioning.i18n import N_, Message
@@ -29,6 +31,7 @@ from provisioning.runtime import Runtime
 log = logging.getLogger(__name__)
 
 _shutdown = threading.Event()
+YIELDED = "yielded"  # execute()'s outcome when the Operation's turn ended and it was queued again
 
 
 class UnknownOperationType(RuntimeError):
@@ -50,7 +53,8 @@ def worker_name() -> str:
 
 def execute(rt: Runtime, operation_id: int, *, stopping: threading.Event | None = None) -> str:
     """Run an operation.  Returns its final status; "released" when handed back to the queue
-    on shutdown (this process's, or ``stopping`` set by the in-process queue); "skipped" when
+    on shutdown (this process's, or ``stopping`` set by the in-process queue); "yielded" when its
+    turn ended (:func:`jobs.handlers.turn_seconds`) and it was queued again; "skipped" when
     it was not ours to run (finished, cancelled, or running elsewhere); "superseded" when
     another worker took it over meanwhile.
 
@@ -85,6 +89,8 @@ def execute(rt: Runtime, operation_id: int, *, stopping: threading.Event | None 
 def _run_claimed(rt: Runtime, op, me: str, stopping: threading.Event | None) -> str:
     operation_id = op.id
     handler = HANDLERS.get(op.type)
+    turn = turn_seconds(rt, op.type)
+    turn_ends = None if turn is None else time.monotonic() + turn
     stop_beating = threading.Event()
     beat = threading.Thread(
         target=_heartbeat, args=(rt, operation_id, me, stop_beating), daemon=True, name=f"heartbeat-{operation_id}"
@@ -109,6 +115,8 @@ def _run_claimed(rt: Runtime, op, me: str, stopping: threading.Event | None) -> 
                 if new_checkpoint is None:
                     break
                 checkpoint = new_checkpoint
+                if turn_ends is not None and time.monotonic() >= turn_ends:
+                    return _take_turn(rt, operation_id, me)
         final = operations.get_operation(rt, op.tenant_id, operation_id)
         operations.finish(rt, operation_id, "succeeded", result=final.result, worker=me)
         # Fresh statistics for the tables a bulk job wrote, before the next query plans on them.
@@ -160,6 +168,14 @@ def _hand_back(rt: Runtime, operation_id: int, me: str) -> str:
         log.info("operation %s handed back to the queue at its checkpoint (shutting down)", operation_id)
         operations.enqueue_quietly(rt, operation_id)
     return "released"
+
+
+def _take_turn(rt: Runtime, operation_id: int, me: str) -> str:
+    """Queue the Operation again at its checkpoint, behind the jobs waiting now, and free this worker."""
+    if operations.release(rt, operation_id, me):
+        log.info("operation %s queued again at its checkpoint (its turn is over)", operation_id)
+        operations.enqueue_quietly(rt, operation_id)
+    return YIELDED
 
 
 def _heartbeat(rt: Runtime, operation_id: int, me: str, stop: threading.Event) -> None:

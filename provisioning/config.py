@@ -102,6 +102,9 @@ class Settings:
     mail_from: str = ""  # "" means no-reply@<host of public_base_url>
     email_send_interval: float = 0.2  # seconds between two messages: pacing towards the SMTP server
     email_batch_size: int = 50  # messages sent per job chunk (Stop is checked between chunks)
+    # A sending job hands its worker back after this long and queues again behind the jobs that came meanwhile:
+    # at the paced rate a large outbox takes hours, which must neither hold a worker nor reach JOB_TIMEOUT.
+    email_send_turn_seconds: float = 60
     email_max_attempts: int = 6  # temporary failures retried up to this many attempts in all
     email_retry_base_seconds: float = 30  # first retry delay, doubled on each further attempt
     email_retry_max_seconds: float = 3600  # the longest retry delay
@@ -164,6 +167,7 @@ class Settings:
             smtp_url=env.get("SMTP_URL", "").strip() or None,
             mail_from=env.get("MAIL_FROM", "").strip(),
             email_send_interval=_float(env.get("EMAIL_SEND_INTERVAL"), 0.2),
+            email_send_turn_seconds=_float(env.get("EMAIL_SEND_TURN_SECONDS"), 60),
             email_batch_size=_int(env.get("EMAIL_BATCH_SIZE"), 50),
             email_max_attempts=_int(env.get("EMAIL_MAX_ATTEMPTS"), 6),
             email_retry_base_seconds=_float(env.get("EMAIL_RETRY_BASE_SECONDS"), 30),

@@ -20,6 +20,7 @@ class MailSettings:
     mail_from: str
     send_interval: float  # seconds between two messages: pacing towards the SMTP server
     batch_size: int  # messages sent per job chunk (Stop is checked between chunks)
+    turn_seconds: float  # one run of the sending job holds a worker this long at most, then queues again (0: no limit)
     max_attempts: int  # temporary failures retried up to this many attempts in all
     retry_base: float  # first retry delay in seconds, doubled on each further attempt
     retry_max: float  # the longest retry delay
@@ -38,6 +39,7 @@ class MailSettings:
             mail_from=settings.mail_from or f"no-reply@{host}",
             send_interval=float(settings.email_send_interval),
             batch_size=int(settings.email_batch_size),
+            turn_seconds=float(settings.email_send_turn_seconds),
             max_attempts=int(settings.email_max_attempts),
             retry_base=float(settings.email_retry_base_seconds),
             retry_max=float(settings.email_retry_max_seconds),

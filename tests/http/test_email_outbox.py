@@ -310,3 +310,66 @@ def test_mail_settings_come_from_the_environment_and_from_code_the_same_way():
     assert from_env.mail_from == "no-reply@lms.acme.test" and from_env.max_attempts == 6
     with pytest.raises(ConfigurationError, match="EMAIL_SEND_INTERVAL|number"):
         Settings.from_env({**env, "EMAIL_SEND_INTERVAL": "fast"})
+
+
+def test_a_long_send_takes_turns_so_a_job_queued_behind_it_runs_before_it_ends(
+    rt, client, tenant, run_jobs, smtp_server
+):
+    """A paced outbox of a bulk add takes hours; its sender hands the worker back at the end of each turn
+    (EMAIL_SEND_TURN_SECONDS) and queues again behind the jobs that came meanwhile, each message still sent
+    once."""
+    people = [make_user(rt, tenant.id, f"p{i}") for i in range(12)]
+    ids = [p.id for p in people]
+    batch(client, tenant, "notify", user_ids=ids, params={"subject": "Hello", "body": "Welcome"})
+    run_jobs()  # no SMTP_URL yet: the twelve stay in the outbox
+    for name, value in dict(
+        smtp_url=f"smtp://127.0.0.1:{smtp_server.port}",
+        email_send_interval=0.05,
+        email_batch_size=2,
+        email_send_turn_seconds=0.2,
+    ).items():
+        setattr(rt.settings, name, value)
+    send = client.post("/api/v1/emails/send", headers=tenant.admin).json["operation_id"]
+    behind = batch(client, tenant, "change_language", user_ids=ids[:2], params={"language": "de"}).json["operation_id"]
+    run_jobs()
+    sender, other = operation(rt, tenant.id, send), operation(rt, tenant.id, behind)
+    assert sender.status == other.status == "succeeded"
+    assert other.finished_at < sender.finished_at  # it did not wait for the whole outbox
+    assert sender.result["sent"] == 12 and sender.attempts == 1
+    received = sorted(m["To"] for m in smtp_server.received)
+    assert received == sorted(f"p{i}@example.edu" for i in range(12))  # each once
+
+
+def test_the_embedded_queue_runs_a_job_between_the_senders_turns(rt, client, tenant, smtp_server):
+    """The same with the embedded default's in-process queue (one thread: the sender's next turn waits)."""
+    from jobs.queue import InProcessQueue
+
+    people = [make_user(rt, tenant.id, f"q{i}") for i in range(8)]
+    ids = [p.id for p in people]
+    rq_queue, rt.queue = rt.queue, InProcessQueue(lambda: rt, threads=1)
+    try:
+        batch(client, tenant, "notify", user_ids=ids, params={"subject": "Hello", "body": "Welcome"})
+        _wait_until_idle(rt)  # no SMTP_URL yet: the eight stay in the outbox
+        for name, value in dict(
+            smtp_url=f"smtp://127.0.0.1:{smtp_server.port}",
+            email_send_interval=0.05,
+            email_batch_size=2,
+            email_send_turn_seconds=0.2,
+        ).items():
+            setattr(rt.settings, name, value)
+        send = client.post("/api/v1/emails/send", headers=tenant.admin).json["operation_id"]
+        behind = batch(client, tenant, "change_language", user_ids=ids[:2], params={"language": "es"})
+        _wait_until_idle(rt)
+    finally:
+        rt.queue.shutdown()
+        rt.queue = rq_queue
+    sender, other = operation(rt, tenant.id, send), operation(rt, tenant.id, behind.json["operation_id"])
+    assert sender.status == other.status == "succeeded" and other.finished_at < sender.finished_at
+    assert sorted(m["To"] for m in smtp_server.received) == sorted(f"q{i}@example.edu" for i in range(8))
+
+
+def _wait_until_idle(rt, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while rt.queue.pending_operation_ids() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not rt.queue.pending_operation_ids(), "jobs still running"
