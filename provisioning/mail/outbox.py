@@ -375,12 +375,13 @@ def send_emails_chunk(
         return None
     # A fresh name per chunk: a claim left by an earlier, crashed run is never settled by this one.
     worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    handled = 0
+    handled, sent_before = 0, any(counts.values())
     assert settings.smtp_url is not None  # configured
     with SMTPSender(settings.smtp_url, timeout=settings.timeout) as sender:
         while handled < settings.batch_size:
-            if handled and settings.send_interval:
-                time.sleep(settings.send_interval)  # pacing; before the claim, so a claim is never idle
+            if (handled or sent_before) and settings.send_interval:
+                # Pacing, across chunks and turns too; before the claim, so a claim is never idle.
+                time.sleep(settings.send_interval)
             message_id = claim_next(rt, tenant_id, worker)
             if message_id is None:
                 break

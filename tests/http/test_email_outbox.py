@@ -338,6 +338,9 @@ def test_a_long_send_takes_turns_so_a_job_queued_behind_it_runs_before_it_ends(
     assert sender.result["sent"] == 12 and sender.attempts == 1
     received = sorted(m["To"] for m in smtp_server.received)
     assert received == sorted(f"p{i}@example.edu" for i in range(12))  # each once
+    claimed = sorted(m.claimed_at for m in _emails(rt, tenant_id=tenant.id))
+    gaps = [(b - a).total_seconds() for a, b in zip(claimed, claimed[1:])]
+    assert min(gaps) >= 0.05  # at the configured pace, across chunks and turns too
 
 
 def test_the_embedded_queue_runs_a_job_between_the_senders_turns(rt, client, tenant, smtp_server):
