@@ -21,6 +21,7 @@ from provisioning.services import groups
 from ui.blueprint import bp
 from ui.guard import actor, form_int, principal, rt, translated, ui_url
 from ui.pickers import picked_group, picked_groups, picked_manager
+from ui.roles import tenant_role_words
 
 # From the registry (provisioning/batch/registry.py), where each action is declared.
 # Actions a manager may not start from the UI even with the batch_actions permission.
@@ -173,6 +174,7 @@ def confirm_or_start(action: str, params: dict, user_ids: list[int], *, action_u
             label=translated(LABELS[action]),
             user_ids=user_ids,
             params=params,
+            role_words=tenant_role_words(principal().tenant_id) if params.get("role") else {},
             typed=_typed_values(action, params),
             summary=batch_summary(rt(), principal(), user_ids, params),
             action_url=action_url,

@@ -21,9 +21,8 @@ from flask_babel import lazy_gettext
 from provisioning import activity, permissions
 from provisioning.activity_words import CHANNEL_WORDS
 from provisioning.lti import registrations as lti_registrations
-from provisioning.services import roles
 from ui.guard import principal, rt, ui_url
-from ui.roles import ROLE_WORDS
+from ui.roles import tenant_role_words
 
 # A person acting: through the web app (ui.guard.actor) or an invitation link (services.join_links).
 PERSON_ACTOR = re.compile(r"(?:ui:user-|user )(\d+)")
@@ -115,7 +114,7 @@ class Mentions:
         kinds = {t for t, _o, _d in objects}
         from_lms = "lti" in actors or "lti" in set(channels) or "lti_registration" in kinds
         self.platforms = _platforms(p.tenant_id) if from_lms else None
-        self.roles = _role_labels(p.tenant_id) if "role" in kinds else {}
+        self.roles = tenant_role_words(p.tenant_id) if "role" in kinds else {}
 
     @classmethod
     def of_events(cls, events: Iterable[Any]) -> Mentions:
@@ -219,11 +218,3 @@ def _platforms(tenant_id: int) -> list[Any]:
 
 def _platform_name(reg: Any) -> str:
     return reg.name or urlsplit(reg.issuer or "").hostname or ""
-
-
-def _role_labels(tenant_id: int) -> dict[str, str]:
-    """The tenant's roles by key, the built-in ones in the reader's language."""
-    return {
-        r["key"]: str(ROLE_WORDS[r["key"]][0]) if r["key"] in ROLE_WORDS else r["label"]
-        for r in roles.role_choices(rt(), tenant_id)
-    }

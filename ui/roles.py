@@ -30,6 +30,16 @@ ROLE_WORDS = {
     ),
     "admin": (lazy_gettext("Administrator"), lazy_gettext("Everything in the tenant, including people's roles.")),
 }
+
+
+def tenant_role_words(tenant_id: int) -> dict[str, str]:
+    """The tenant's roles by key in words: the built-in ones in the reader's language, custom ones by their name."""
+    return {
+        r["key"]: str(ROLE_WORDS[r["key"]][0]) if r["key"] in ROLE_WORDS else r["label"]
+        for r in roles.role_choices(rt(), tenant_id)
+    }
+
+
 PERMISSION_WORDS = {
     "list_groups": lazy_gettext("See the list of groups"),
     "view_group": lazy_gettext("Open any group"),

@@ -335,3 +335,90 @@ def test_a_groups_progress_report_runs_now_is_scheduled_and_downloads(owner, rt,
     rows = list(csv.reader(io.StringIO(_text(owner.get(f"/ui/groups/{team.id}/report.csv")).lstrip("\ufeff"))))
     assert len(rows) == 3  # the header, and one row per member without courses
     assert owner.get("/ui/reports", group=str(team.id)).headers["Location"].startswith(f"/ui/groups/{team.id}/report")
+
+
+def _member_sources(client, tenant, group_id: int) -> dict[str, str]:
+    r = client.get(f"/api/v1/groups/{group_id}/members?per_page=500", headers=tenant.admin)
+    assert r.status_code == 200, r.json
+    return {m["email"]: m["source"] for m in r.json["items"]}
+
+
+def test_replacing_an_automatic_groups_file_replaces_who_is_always_included(
+    owner, client, rt, tenant, people, run_jobs
+):
+    """automatic-groups article: CSV associations on an automatic group; replace mode replaces its
+    always-included list (the rule's own members stay)."""
+    users.update_user(rt, tenant.id, people["Dee"].id, {"department": "QA"}, ACTOR)
+    auto = groups.create_group(
+        rt, tenant.id, {"name": "Testers", "kind": "automatic", "rule": 'department eq "QA"'}, ACTOR
+    )
+    run_jobs()
+    first = _import_id(
+        _upload(owner, b"email\nada@example.edu\nben@example.edu\n", kind="group", group_id=str(auto.id))
+    )
+    assert owner.post(f"/ui/imports/{first}/commit").status_code == 302
+    run_jobs()
+    assert _member_sources(client, tenant, auto.id) == {
+        "ada@example.edu": "included",
+        "ben@example.edu": "included",
+        "dee@example.edu": "rule",
+    }
+    again = _upload(
+        owner, b"email\nben@example.edu\ncy@example.edu\n", kind="group", group_id=str(auto.id), mode="replace"
+    )
+    imp = _import_id(again)
+    page = _text(owner.get(f"/ui/imports/{imp}"))
+    assert "automatic: always included 2 → 2" in page
+    assert _list(page, "joining", "Testers") == ["Cy Tester"]
+    assert _list(page, "leaving", "Testers") == ["Ada Tester"]
+    assert "No longer always included (not in the file)" in page
+    assert owner.post(f"/ui/imports/{imp}/commit").status_code == 302
+    run_jobs()
+    assert _member_sources(client, tenant, auto.id) == {
+        "ben@example.edu": "included",
+        "cy@example.edu": "included",
+        "dee@example.edu": "rule",  # the rule's member stays: only the include list was replaced
+    }
+
+
+def test_the_file_that_created_people_adds_them_to_a_group_from_the_upload_page(
+    owner, client, rt, tenant, people, run_jobs
+):
+    """automatic-groups article: "If you used a bulk upload to create users, you can use the same file to add
+    users to a group" — the People file, uploaded again as a bulk add into a group, invites nobody."""
+    _join_url(rt, tenant.id)
+    content = b"username,email,first_name,last_name\neve,eve@example.edu,Eve,Tester\nfay,fay@example.edu,Fay,Tester\n"
+    created = _import_id(_upload(owner, content, "people.csv", kind="users"))
+    assert owner.post(f"/ui/imports/{created}/commit").status_code == 302
+    run_jobs()
+    cohort = groups.create_group(rt, tenant.id, {"name": "Cohort"}, ACTOR)
+    imp = _import_id(_upload(owner, content, "people.csv", kind="bulk_add", group_id=str(cohort.id)))
+    page = _text(owner.get(f"/ui/imports/{imp}"))
+    existing = page.split('id="people-existing"')[1].split("</details>")[0]
+    assert "Eve Tester" in existing and "Fay Tester" in existing
+    assert "No one." in page.split('id="people-new"')[1].split("</details>")[0]
+    assert owner.post(f"/ui/imports/{imp}/commit").status_code == 302
+    run_jobs()
+    assert set(_member_sources(client, tenant, cohort.id)) == {"eve@example.edu", "fay@example.edu"}
+    result = _text(owner.get(f"/ui/imports/{imp}"))
+    assert "2 added to the group" in result and "invitation sent" not in result
+    sent = client.get("/api/v1/emails?kind=invitation", headers=tenant.admin).json["items"]
+    assert sent == []  # they had accounts: nobody new, no invitation
+
+
+def test_a_monthly_report_is_scheduled_and_the_report_downloads_as_excel(owner, rt, tenant, people):
+    """user-group-managers, Reports Center: a monthly report, listed as upcoming; the report as Excel."""
+    import openpyxl
+
+    team = people["team"]
+    assert (
+        owner.post(f"/ui/groups/{team.id}/report/schedule", {"frequency": "monthly", "recipients": ""}).status_code
+        == 302
+    )
+    upcoming = _text(owner.get("/ui/reports")).split('id="reports-upcoming"')[1].split("</table>")[0]
+    assert "Every month" in upcoming and "Team Alpha" in upcoming
+    workbook = owner.get(f"/ui/groups/{team.id}/report.xlsx")
+    assert workbook.status_code == 200 and workbook.mimetype.endswith("spreadsheetml.sheet")
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.data)).active
+    rows = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
+    assert len(rows) == 3 and {"ada@example.edu", "ben@example.edu"} <= {v for row in rows[1:] for v in row}

@@ -158,3 +158,24 @@ def test_the_person_page_lists_groups_courses_with_status_and_completion(rt, app
     page = sch.admin.session.get(f"/ui/people/{sch.kim.id}").get_data(as_text=True)
     assert f'href="/ui/groups/{sch.group.id}">Course A seminar</a>' in page
     assert "<strong>Chemistry 1</strong> · completed · completed on May 4, 2026" in page
+
+
+def test_the_change_role_batch_action_gives_a_custom_role_from_the_people_list(
+    rt, app, client, tenant, platform, run_jobs
+):
+    """batch-actions article: "Change their role from Learner, Curator, Manager, Admin, Report, etc." with a role
+    the tenant defined, chosen in the batch form of the People list and confirmed."""
+    sch = school(rt, app, client, tenant, platform)
+    roles.create_role(rt, tenant.id, {"label": "Team coordinator", "permissions": ["view_users"]}, ACTOR)
+    admin = sch.admin.session
+    form = {"action": "change_role", "user_ids": [str(sch.kim.id)], "role": "team_coordinator"}
+    asked = admin.post("/ui/people/batch", form)
+    confirmation = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "<dt>New role</dt><dd>Team coordinator</dd>" in confirmation  # in words
+    assert users.get_user(rt, tenant.id, sch.kim.id).role != "team_coordinator"  # nothing before confirming
+    done = admin.post("/ui/people/batch", {**form, "confirmed": "yes"})
+    assert done.status_code == 302 and "/ui/operations/" in done.headers["Location"]
+    run_jobs()
+    assert users.get_user(rt, tenant.id, sch.kim.id).role == "team_coordinator"
+    unknown = admin.post("/ui/people/batch", {**form, "role": "emperor", "confirmed": "yes"})
+    assert unknown.status_code == 400 and "emperor" not in unknown.headers.get("Location", "")
