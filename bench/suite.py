@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench import imports, lifecycle, lti, request_bounds, rules, scim, scim_load, storms
+from bench import imports, lifecycle, lti, progress, request_bounds, rules, scim, scim_load, storms
 from bench.env import Bench
 from bench.report import Result
 
@@ -24,4 +24,6 @@ BENCHMARKS: dict[str, tuple[Callable[[Bench, int], list[Result]], dict[str, int]
     # issue 18: the import is 50k at full (the issue's figure), the export 100k; quick is small on purpose.
     "import_with_rules": (storms.import_with_rules, {"smoke": 1000, "quick": 10_000, "full": 50_000}),
     "cold_export": (storms.cold_export, {"smoke": 1000, "quick": 20_000, "full": 100_000}),
+    # issue 17 #4: the group progress report at 100k members.
+    "group_report": (progress.group_report, {"smoke": 1000, "quick": 100_000, "full": 100_000}),
 }

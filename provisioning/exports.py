@@ -46,6 +46,8 @@ NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 def escape_cell(value: Any) -> str:
     """The text of a cell, made inert for spreadsheet programs."""
+    if type(value) is str:  # most cells: the fast path of an export's million cells
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
     if value is None:
         return ""
     if isinstance(value, datetime):
