@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 
 from provisioning.services import groups, tenant_settings, users
+from tests.http.test_join_links import LINK, path
 from tests.support.api import batch
+from tests.support.servers import parts
 from tests.support.personas import SETUP, school
 
 
@@ -133,3 +135,22 @@ def test_an_email_the_identity_provider_sent_is_read_only(rt, app, client, tenan
     refused = admin.post(f"/ui/people/{sam.id}/edit", {"email": "sam@other.edu"})
     assert refused.status_code == 403
     assert users.get_user(rt, tenant.id, sam.id).email == "sam@example.edu"
+
+
+def test_the_link_mailed_to_the_mistyped_address_stops_working_once_it_is_corrected(
+    rt, app, client, tenant, platform, run_jobs, mail
+):
+    """Whoever reads the mistyped mailbox can't join as the person; the resent link at the new address works."""
+    sch = school(rt, app, client, tenant, platform)
+    ivo = _invite(rt, tenant, sch.admin.session, "ivo@exmaple.edu")
+    run_jobs()
+    [old] = LINK.findall(parts(mail.to("ivo@exmaple.edu")[-1])[0])
+    assert client.get(path(old)).status_code == 200
+    assert sch.admin.session.post(f"/ui/people/{ivo}/edit", {"email": "ivo@example.edu"}).status_code == 302
+    superseded = client.get(path(old))
+    assert superseded.status_code == 410 and "newer invitation" in superseded.get_data(as_text=True)
+    assert batch(client, tenant, "resend_invite", user_ids=[ivo]).status_code == 202
+    run_jobs()
+    [new] = LINK.findall(parts(mail.to("ivo@example.edu")[-1])[0])
+    assert client.get(path(new)).status_code == 200
+    assert len(mail.to("ivo@exmaple.edu")) == 1
