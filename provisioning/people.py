@@ -35,8 +35,8 @@ from provisioning.rules.catalog import label_of
 from provisioning.runtime import Runtime
 from provisioning.services import users
 from provisioning.settings_catalog import LANGUAGES, declared_custom_attributes, declared_custom_labels
-from provisioning.tenant_roles import BUILTIN_ROLES, find_role, list_roles, role_of
 from provisioning.store.users import EMAIL_RE
+from provisioning.tenant_roles import BUILTIN_ROLES, find_role, list_roles, role_of
 from provisioning.text import text_problem
 
 # The fields of the person form, with their length limits (the columns' sizes).

@@ -180,8 +180,8 @@ def change_user(
             values.pop("status", None)
             values.pop("active", None)
         was_invited = user.status == "invited"
-        changed = apply_changes(s, user, values, actor)
-        if was_invited and "email" in changed:
+        edited = apply_changes(s, user, values, actor)
+        if was_invited and "email" in edited:
             supersede_links(s, tenant_id, [user.id])  # the links sent to the old address stop working
         if lifecycle is not None:
             changed = lifecycle(s, tenant_id, [user.id], actor)

@@ -9,8 +9,8 @@ import re
 from provisioning.services import groups, tenant_settings, users
 from tests.http.test_join_links import LINK, path
 from tests.support.api import batch
-from tests.support.servers import parts
 from tests.support.personas import SETUP, school
+from tests.support.servers import parts
 
 
 def _invite(rt, tenant, admin, address: str) -> int:
@@ -36,7 +36,9 @@ def test_an_admin_corrects_a_mistyped_email_and_the_resent_invitation_goes_to_it
     ivo = _invite(rt, tenant, admin, "ivo@exmaple.edu")
     assert _invitations(client, tenant) == ["ivo@exmaple.edu"]
     form = admin.get(f"/ui/people/{ivo}/edit").get_data(as_text=True)
-    assert re.search(r'<input type="email" class="form-control" id="f-email" name="email" value="ivo@exmaple.edu"', form)
+    assert re.search(
+        r'<input type="email" class="form-control" id="f-email" name="email" value="ivo@exmaple.edu"', form
+    )
     saved = admin.post(f"/ui/people/{ivo}/edit", {"email": " ivo@example.edu "})
     assert saved.status_code == 302, saved.get_data(as_text=True)
     person = users.get_user(rt, tenant.id, ivo)
