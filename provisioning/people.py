@@ -3,10 +3,11 @@
 What a principal may read is :func:`provisioning.permissions.can` (``view_person``); what they may
 change is decided here, per field, and enforced on every save whatever the form showed:
 
-* an admin edits every field of anyone (not their own role: that would end their own access);
+* an admin edits every field of anyone (not their own role: that would end their own access), including
+  the email address, unless an identity provider owns it (:func:`email_from_idp`);
 * a manager with ``manage_users`` edits the names, department, custom fields and language of the
   people wholly within their reach (:func:`provisioning.permissions.beyond_reach`: not staff, in no
-  group they do not manage), never a role;
+  group they do not manage), never a role nor an email (a login identity: docs/PERMISSIONS.md);
 * anyone else edits nothing.
 
 A change is written by :func:`provisioning.services.users.update_user`, which records ``user.updated``
@@ -24,8 +25,9 @@ from sqlalchemy import func, select
 
 from provisioning import permissions
 from provisioning.activity import Actor
-from provisioning.errors import Forbidden, InvalidInput
+from provisioning.errors import Conflict, Forbidden, InvalidInput
 from provisioning.i18n import N_, Message
+from provisioning.identity_keys import identity_key, refusal
 from provisioning.models import Certificate, Course, Enrollment, Group, Notification, Task, Tenant, User
 from provisioning.permissions import Principal
 from provisioning.roles import role_label
@@ -33,6 +35,7 @@ from provisioning.rules.catalog import label_of
 from provisioning.runtime import Runtime
 from provisioning.services import users
 from provisioning.settings_catalog import LANGUAGES, declared_custom_attributes, declared_custom_labels
+from provisioning.store.users import EMAIL_RE
 from provisioning.tenant_roles import BUILTIN_ROLES, find_role, list_roles, role_of
 from provisioning.text import text_problem
 
@@ -42,7 +45,8 @@ TEXT_FIELDS = {**NAME_FIELDS, "department": 200}
 CUSTOM_PREFIX = "custom."  # a custom field's form name: custom.<attribute>
 CUSTOM_MAX = 500
 MANAGER_FIELDS = frozenset({*TEXT_FIELDS, "language", "custom"})
-ADMIN_FIELDS = MANAGER_FIELDS | {"role"}
+ADMIN_FIELDS = MANAGER_FIELDS | {"role", "email"}
+EMAIL_MAX = 320  # users.email
 # What the fields are called where an error names them.
 FIELD_NAMES = {
     "given_name": N_("Given name"),
@@ -51,6 +55,7 @@ FIELD_NAMES = {
     "department": N_("Department"),
     "language": N_("Language"),
     "role": N_("Role"),
+    "email": N_("Email"),
 }
 
 
@@ -80,6 +85,7 @@ class Person:
     role_name: str = ""  # the tenant role's name (a custom role's label; the built-ins' English words)
     languages: tuple[str, ...] = LANGUAGES
     roles: tuple[tuple[str, str], ...] = tuple((r.key, r.label) for r in BUILTIN_ROLES)  # the tenant's: (key, label)
+    email_from_idp: bool = False  # the identity provider owns the email (:func:`email_from_idp`)
 
     @property
     def custom_labels(self) -> dict[str, str]:
@@ -92,12 +98,26 @@ def editable_fields(rt: Runtime, principal: Principal, user: User) -> frozenset[
     if user.tenant_id != principal.tenant_id:
         return frozenset()
     if principal.role == "admin":
-        return ADMIN_FIELDS - ({"role"} if user.id == principal.user_id else set())
+        return (
+            ADMIN_FIELDS
+            - ({"role"} if user.id == principal.user_id else set())
+            - ({"email"} if email_from_idp(user) else set())
+        )
     if not permissions.can(rt, principal, "manage_users", user):
         return frozenset()
     if permissions.beyond_reach(rt, principal, [user.id]):
         return frozenset()
     return MANAGER_FIELDS
+
+
+def email_from_idp(user: User) -> bool:
+    """Whether an identity provider owns the person's email: a SCIM client sent their ``emails``.
+
+    SCIM keeps that list as sent (``extra``) and reads it back to the IdP (scim/resources.py), and the
+    IdP's next PUT or PATCH writes the address again; an address changed here would disagree with what
+    the IdP reads and then be silently overwritten, so it is changed at the IdP instead.
+    """
+    return bool((user.extra or {}).get("emails"))
 
 
 def _custom_fields(tenant: Tenant, user: User) -> list[tuple[str, str, str]]:
@@ -172,6 +192,7 @@ def person(rt: Runtime, principal: Principal, user_id: int) -> Person:
         shared=user_id in permissions.is_shared_with(rt, principal, [user_id]),
         role_name=role_name,
         roles=roles,
+        email_from_idp=email_from_idp(user),
     )
 
 
@@ -202,7 +223,9 @@ def edit_person(rt: Runtime, principal: Principal, actor: Actor, user_id: int, f
     permissions.require(rt, principal, "view_users" if principal.role != "learner" else "view_own", user)
     allowed = editable_fields(rt, principal, user)
     sent = {
-        k: v for k, v in form.items() if k in TEXT_FIELDS or k in ("language", "role") or k.startswith(CUSTOM_PREFIX)
+        k: v
+        for k, v in form.items()
+        if k in TEXT_FIELDS or k in ("language", "role", "email") or k.startswith(CUSTOM_PREFIX)
     }
     if not allowed and sent:
         raise Forbidden(N_("You can't change this person's details."))
@@ -230,6 +253,8 @@ def edit_person(rt: Runtime, principal: Principal, actor: Actor, user_id: int, f
         if chosen is None:
             errors["role"] = [N_("Choose a role from the list.")]
         values["role"] = chosen.key if chosen is not None else sent["role"]
+    if "email" in sent and "email" in allowed and _differs(user, "email", sent["email"]):
+        values.update(_email(user, sent["email"], errors))
     custom = {k[len(CUSTOM_PREFIX) :]: v for k, v in sent.items() if k.startswith(CUSTOM_PREFIX)}
     if custom:
         with rt.db.read() as s:
@@ -248,7 +273,52 @@ def edit_person(rt: Runtime, principal: Principal, actor: Actor, user_id: int, f
         values["custom_attributes"] = merged
     if errors:
         raise InvalidInput(N_("Some details were not saved: check the fields marked below."), details=errors)
-    return users.update_user(rt, principal.tenant_id, user_id, values, actor, reevaluate=True)
+    try:
+        return users.update_user(rt, principal.tenant_id, user_id, values, actor, reevaluate=True)
+    except Conflict as exc:
+        if "email" not in values:
+            raise
+        # Only this tenant's people are compared (store/users.py), so the clash names nobody elsewhere.
+        raise Conflict(
+            N_("Nothing was saved: another person already has this email address."),
+            field="email",
+            details={
+                "email": [
+                    Message(
+                        N_("%(email)s is already the email or username of another person in this organisation."),
+                        email=values["email"],
+                    )
+                ]
+            },
+        ) from exc
+
+
+def _email(user: User, raw: str, errors: dict[str, list[str]]) -> dict[str, Any]:
+    """The new address checked as every channel checks it (the service checks again); a username that
+    defaulted to the old address (an invited person's) follows it, so the mistyped address is gone."""
+    address = raw.strip()
+    label = Message(FIELD_NAMES["email"])
+    if problem := text_problem(address):
+        errors["email"] = [Message(N_("%(label)s %(problem)s."), label=label, problem=problem)]
+    elif not address:
+        errors["email"] = [N_("Enter an email address: invitations and messages go to it.")]
+    elif len(address) > EMAIL_MAX:
+        errors["email"] = [
+            Message(
+                N_("%(label)s is too long: at most %(most)s characters (this one has %(length)s)."),
+                label=label,
+                most=EMAIL_MAX,
+                length=len(address),
+            )
+        ]
+    elif problem := refusal(address):
+        errors["email"] = [problem]
+    elif not EMAIL_RE.match(address):
+        errors["email"] = [Message(N_("%(email)s is not an email address (like name@example.org)."), email=address)]
+    if "email" in errors:
+        return {}
+    follows = user.email is not None and identity_key(user.username) == identity_key(user.email)
+    return {"email": address, **({"username": address} if follows else {})}
 
 
 def _differs(user: User, key: str, raw: str) -> bool:
@@ -261,4 +331,6 @@ def _differs(user: User, key: str, raw: str) -> bool:
         return (" ".join(raw.split()) or None) != current
     if key == "language":
         return (raw.strip().lower() or None) != ((current or "").lower() or None)
+    if key == "email":
+        return (raw.strip() or None) != current
     return raw != current

@@ -12,7 +12,7 @@ from flask_babel import ngettext
 
 from provisioning import people as people_service
 from provisioning import permissions
-from provisioning.errors import Forbidden, InvalidInput
+from provisioning.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidText
 from provisioning.services import courses, users
 from ui.batch import (
     LABELS,
@@ -25,7 +25,7 @@ from ui.batch import (
 )
 from ui.blueprint import ID, bp, rule
 from ui.groups import page_number
-from ui.guard import actor, principal, rt, ui_url
+from ui.guard import actor, domain_error, principal, rt, ui_url
 
 
 def _may_view_people() -> None:
@@ -93,13 +93,31 @@ def person_save(user_id: int):
     form = {k: v for k, v in request.form.items() if k not in ("csrf", "lt")}
     try:
         people_service.edit_person(rt(), principal(), actor(), user_id, form)
-    except InvalidInput as exc:
-        found = people_service.person(rt(), principal(), user_id)
-        errors = exc.details if isinstance(exc.details, dict) else {}
-        return render_template(
-            "ui/person_edit.html", person=found, values=form, errors=errors, message=exc.message
-        ), 400
+    except (InvalidInput, Conflict) as exc:
+        return _form_again(user_id, form, exc)
     return redirect(ui_url("ui.person", user_id=user_id, saved=1))
+
+
+def _form_again(user_id: int, form: dict[str, str], exc: InvalidInput | Conflict):
+    """The form with what was typed and each error beside its field: 400, or 409 for a taken address."""
+    found = people_service.person(rt(), principal(), user_id)
+    if not found.editable:
+        raise Forbidden("You can't change this person's details.")
+    errors = exc.details if isinstance(exc.details, dict) else {}
+    status = 409 if isinstance(exc, Conflict) else 400
+    return render_template("ui/person_edit.html", person=found, values=form, errors=errors, message=exc.message), status
+
+
+@bp.errorhandler(InvalidText)
+def text_refused(exc: InvalidText):
+    """A NUL in the person form is refused before the view runs (web/text_input.py); say so beside the field."""
+    if request.endpoint == "ui.person_save" and request.view_args and exc.field in request.form:
+        form = {k: v for k, v in request.form.items() if k not in ("csrf", "lt")}
+        try:
+            return _form_again(request.view_args["user_id"], form, exc)
+        except DomainError as refused:  # an error handler's own exception is not handled again
+            return domain_error(refused)
+    return domain_error(exc)
 
 
 @bp.post("/people/batch")

@@ -178,6 +178,20 @@ def _queue_rendered(
     queue_emails(s, rt, tenant.id, ((u.id, u.email, email(u)) for u in users), "invitation", operation_id=operation_id)
 
 
+def supersede_links(s: Session, tenant_id: int, user_ids: Sequence[int]) -> None:
+    """Make the join links already sent to these people stop working (read as superseded), sending nothing.
+
+    For an address that changed: a link mailed to a mistyped address must not let whoever reads that
+    mailbox join as the person; the next resend goes to the new address with a new link.
+    """
+    s.execute(
+        update(Invitation)
+        .where(Invitation.tenant_id == tenant_id, id_in(s, Invitation.user_id, list(user_ids)))
+        .values(sent_count=Invitation.sent_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def invite_new_users(
     s: Session,
     rt: Runtime,

@@ -20,6 +20,7 @@ from provisioning.models import USER_STATUSES, User
 from provisioning.pagination import Page, paginate
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
+from provisioning.services.invitations import supersede_links
 from provisioning.services.lifecycle import deactivate_users, delete_users, reactivate_users
 from provisioning.services.notifications import deliver_pending
 from provisioning.sql import escape_like
@@ -179,7 +180,9 @@ def change_user(
             values.pop("status", None)
             values.pop("active", None)
         was_invited = user.status == "invited"
-        apply_changes(s, user, values, actor)
+        edited = apply_changes(s, user, values, actor)
+        if was_invited and "email" in edited:
+            supersede_links(s, tenant_id, [user.id])  # the links sent to the old address stop working
         if lifecycle is not None:
             changed = lifecycle(s, tenant_id, [user.id], actor)
             if lifecycle is reactivate_users:
