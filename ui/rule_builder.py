@@ -18,6 +18,7 @@ from flask_babel import gettext
 from provisioning.errors import InvalidInput
 from provisioning.rules import editing
 from provisioning.rules.builder import Condition, Group
+from provisioning.rules.catalog import STANDARD_LABELS
 from provisioning.services import groups
 from ui.batch import managed_group
 from ui.blueprint import ID, bp, rule
@@ -143,6 +144,14 @@ def added_row(after: Group | None, action: str) -> str | None:
         inner = after.items[int(where) - 1]
         return f"r-{where}-{len(inner.items)}" if isinstance(inner, Group) else None
     return None
+
+
+@bp.app_template_global("rule_field_label")
+def rule_field_label(name: str, fallback: str | None = None) -> str:
+    """A rule field in the reader's language: a standard one by its declared words
+    (provisioning/rules/catalog.py), any other (a custom field) by ``fallback``."""
+    label = STANDARD_LABELS.get(name)
+    return gettext(label) if label else (fallback or name)
 
 
 @bp.route(f"/groups/<{ID}:group_id>/rule", methods=["GET", "POST"])

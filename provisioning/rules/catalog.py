@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioning.filters.attributes import USER_CORE, USER_ENTERPRISE, Attribute, Complex
+from provisioning.i18n import N_
 from provisioning.models import Course, Tenant, User
 from provisioning.rules.builder import BOOLEAN, COURSE, DATE, NUMBER, OPERATORS, TEXT
 from provisioning.settings_catalog import declared_custom_attributes, declared_custom_labels
@@ -46,25 +47,32 @@ class Field:
         }
 
 
-# (rule name, label, type): the standard fields, in the order the builder lists them.
+# (rule name, label, type): the standard fields, in the order the builder lists them; their labels are
+# translated where they are shown (ui/rule_builder.py), so this is the one list of their words.
 STANDARD = (
-    ("emails", "Email address", TEXT),
-    ("userName", "Username", TEXT),
-    ("name.givenName", "First name", TEXT),
-    ("name.familyName", "Last name", TEXT),
-    ("displayName", "Display name", TEXT),
-    ("title", "Job title", TEXT),
-    ("department", "Department", TEXT),
-    ("division", "Division", TEXT),
-    ("organization", "Organization", TEXT),
-    ("costCenter", "Cost center", TEXT),
-    ("employeeNumber", "Employee number", TEXT),
-    ("externalId", "Institutional ID", TEXT),
-    ("userType", "User type", TEXT),
-    ("preferredLanguage", "Preferred language", TEXT),
-    ("active", "Active", BOOLEAN),
+    ("emails", N_("Email address"), TEXT),
+    ("userName", N_("Username"), TEXT),
+    ("name.givenName", N_("First name"), TEXT),
+    ("name.familyName", N_("Last name"), TEXT),
+    ("displayName", N_("Display name"), TEXT),
+    ("title", N_("Job title"), TEXT),
+    ("department", N_("Department"), TEXT),
+    ("division", N_("Division"), TEXT),
+    ("organization", N_("Organization"), TEXT),
+    ("costCenter", N_("Cost center"), TEXT),
+    ("employeeNumber", N_("Employee number"), TEXT),
+    ("externalId", N_("Institutional ID"), TEXT),
+    ("userType", N_("User type"), TEXT),  # "Student or Employee" in the automatic-groups article
+    # The identity provider's roles (RFC 7643 §4.1.2), as it sends them: the article's "Role".
+    ("roles", N_("Role"), TEXT),
+    # The enterprise extension's manager (RFC 7643 §4.3): the article's "Supervisor", by the IdP's id of them.
+    ("manager.value", N_("Supervisor"), TEXT),
+    ("preferredLanguage", N_("Preferred language"), TEXT),
+    ("active", N_("Active"), BOOLEAN),
 )
-COURSE_FIELD = Field("course", "Course", COURSE)
+STANDARD_LABELS = {name: label for name, label, _type in STANDARD}
+COURSE_FIELD = Field("course", N_("Course"), COURSE)
+STANDARD_LABELS["course"] = COURSE_FIELD.label
 _STANDARD_NAMES = {name.lower() for name, _, _ in STANDARD}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

@@ -160,3 +160,45 @@ def test_the_diff_follows_the_groups_exceptions(client, tenant, run_jobs, people
         f"/api/v1/groups/{group['id']}/rule/diff", json={"rule": 'emails co "@acme.com"'}, headers=tenant.admin
     )
     assert (r.json["join_count"], r.json["leave_count"]) == (0, 0)  # cid never, bob always, ann stays
+
+
+def test_the_articles_role_and_supervisor_are_fields_read_from_the_identity_provider(client, tenant):
+    """automatic-groups article, "User additional fields based condition: Institutional ID, Department, Role,
+    Start Date, Student or Employee, Supervisor": Role is the IdP's roles, Supervisor its enterprise manager,
+    Student or Employee its userType and Institutional ID its externalId, all as a SCIM client sends them."""
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    for name, role, boss, kind in (("fay", "Faculty", "boss-1", "Employee"), ("sol", "Student", "boss-2", "Student")):
+        r = client.post(
+            "/scim/v2/Users",
+            json={
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", enterprise],
+                "userName": name,
+                "externalId": f"INST-{name}",
+                "userType": kind,
+                "emails": [{"value": f"{name}@example.edu", "primary": True}],
+                "roles": [{"value": role}],
+                enterprise: {"manager": {"value": boss}},
+            },
+            headers={**tenant.scim, "Content-Type": "application/scim+json"},
+        )
+        assert r.status_code == 201, r.json
+    fields = {f["name"]: f for f in client.get("/api/v1/rules/fields", headers=tenant.admin).json["fields"]}
+    assert {n: fields[n]["label"] for n in ("roles", "manager.value", "userType", "externalId")} == {
+        "roles": "Role",
+        "manager.value": "Supervisor",
+        "userType": "User type",
+        "externalId": "Institutional ID",
+    }
+    bosses = client.get("/api/v1/rules/fields/manager.value/values", headers=tenant.admin).json["values"]
+    assert bosses == ["boss-1", "boss-2"]
+    for field, value, who in (
+        ("roles", "Faculty", "fay"),
+        ("manager.value", "boss-2", "sol"),
+        ("userType", "Student", "sol"),
+        ("externalId", "INST-fay", "fay"),
+    ):
+        condition = {"field": field, "type": "text", "op": "is", "value": value}
+        r = client.post("/api/v1/rules/compile", json={"conditions": {"items": [condition]}}, headers=tenant.admin)
+        assert r.status_code == 200, r.json
+        preview = client.post("/api/v1/rules/preview", json={"rule": r.json["rule"]}, headers=tenant.admin).json
+        assert {u["username"] for u in preview["sample"]} == {who}, (field, r.json["rule"])
