@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, request, stream_with_context
+from flask import Response, stream_with_context
 
 from api.auth import require_admin, runtime, tenant_id
-from api.schemas import Blueprint
+from api.schemas import Blueprint, CsvQuery
 from provisioning import exports
 
 blp = Blueprint("exports", __name__, description="Spreadsheet downloads of group members.")
@@ -13,12 +13,13 @@ require_admin(blp)
 
 
 @blp.get("/groups/<int:group_id>/members.csv")
+@blp.arguments(CsvQuery, location="query")
 @blp.response(200, content_type="text/csv")
-def members_csv(group_id):
+def members_csv(query, group_id):
     """Members as CSV (First name, Last name, Email, Username, Status, Last login, Source); ?bom=1 for Excel."""
     title = exports.group_title(runtime(), tenant_id(), group_id)
     rows = exports.member_rows(runtime(), tenant_id(), group_id)
-    body = exports.csv_lines(exports.MEMBER_HEADER, rows, bom=request.args.get("bom") == "1")
+    body = exports.csv_lines(exports.MEMBER_HEADER, rows, bom=query["bom"])
     return Response(
         stream_with_context(body),
         mimetype="text/csv",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, request, stream_with_context
+from flask import Response, stream_with_context
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from api.auth import actor, require_admin, runtime, tenant_id
 from api.schemas import (
     Blueprint,
+    CsvQuery,
     OperationAccepted,
     PageQuery,
     StrictSchema,
@@ -282,12 +283,13 @@ def commit(import_id):
 
 
 @blp.get("/imports/<int:import_id>/report.csv")
+@blp.arguments(CsvQuery, location="query")
 @blp.response(200, content_type="text/csv")
-def download_report(import_id):
+def download_report(query, import_id):
     """What happened to each row: applied, skipped or error, with a message."""
     rows = report.report_rows(runtime(), tenant_id(), import_id)
     first = next(rows, None)  # runs the tenant check before the response starts
-    body = csv_lines(report.HEADER, _prepend(first, rows), bom=request.args.get("bom") == "1")
+    body = csv_lines(report.HEADER, _prepend(first, rows), bom=query["bom"])
     return Response(
         stream_with_context(body),
         mimetype="text/csv",

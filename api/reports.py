@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, request, stream_with_context
+from flask import Response, stream_with_context
 from marshmallow import Schema, fields, pre_dump, validate
 
 from api.auth import actor, require_admin, runtime, tenant_id
 from api.schemas import (
     Blueprint,
+    CsvQuery,
     OperationAccepted,
     QuerySchema,
     StrictSchema,
@@ -60,14 +61,13 @@ def group_progress(group_id):
 
 
 @blp.get("/groups/<int:group_id>/progress.csv")
+@blp.arguments(CsvQuery, location="query")
 @blp.response(200, content_type="text/csv")
-def group_progress_csv(group_id):
+def group_progress_csv(query, group_id):
     """One row per member and course: status, completion date, last activity; ?bom=1 for Excel."""
     rt, t = runtime(), tenant_id()
     title = exports.group_title(rt, t, group_id)
-    body = exports.csv_lines(
-        progress.PROGRESS_HEADER, progress.progress_rows(rt, t, group_id), bom=request.args.get("bom") == "1"
-    )
+    body = exports.csv_lines(progress.PROGRESS_HEADER, progress.progress_rows(rt, t, group_id), bom=query["bom"])
     return Response(
         stream_with_context(body),
         mimetype="text/csv",

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime
+from http import HTTPStatus
 
 from flask import current_app
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest import abort
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from api.query import takes_only_documented_query
 from provisioning import limits
 from provisioning.text import text_problem
 
@@ -87,7 +89,25 @@ def _refuse_unstorable(value, path: str, depth: int = 0) -> None:
 
 
 class Blueprint(SmorestBlueprint):
+    """flask-smorest's Blueprint, with our parser; every view refuses query parameters it does not document
+    (api/query.py), and every operation documents that 400."""
+
     ARGUMENTS_PARSER = Parser()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_bad_request_doc)
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=None, **kwargs):
+        if view_func is not None and not isinstance(view_func, type):  # function views (no MethodView here)
+            view_func = takes_only_documented_query(view_func)
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **kwargs)
+
+    @staticmethod
+    def _prepare_bad_request_doc(doc, doc_info, **kwargs):
+        # Any operation answers an unknown query parameter with a 400, not only those with arguments.
+        doc.setdefault("responses", {}).setdefault(400, HTTPStatus.BAD_REQUEST.name)
+        return doc
 
 
 class StrictSchema(Schema):
@@ -112,8 +132,8 @@ def timestamp_field(**kwargs) -> fields.AwareDateTime:
 
 
 class QuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
+    """Query parameters. A parameter no query schema of the endpoint declares never reaches it: the view
+    answers it with a 400 naming it (api/query.py); webargs itself would drop it (EXCLUDE for queries)."""
 
 
 class PageQuery(QuerySchema):
@@ -129,6 +149,13 @@ class PageQuery(QuerySchema):
         maximum = current_app.extensions["provisioning"].settings.page_size_max
         if value > maximum:
             raise ValidationError(f"Must be at most {maximum} (PAGE_SIZE_MAX).")
+
+
+class CsvQuery(QuerySchema):
+    bom = fields.Boolean(
+        load_default=False,
+        metadata={"description": "1 (or true) starts the file with a byte order mark, so Excel reads it as UTF-8."},
+    )
 
 
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:

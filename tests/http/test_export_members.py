@@ -38,8 +38,8 @@ def test_xlsx_export_holds_text_cells_never_formulas(client, tenant, rt):
 def test_an_export_re_imported_into_its_group_changes_nothing(client, tenant, rt, run_jobs):
     group = group_of_people(rt, tenant.id, PEOPLE)
     before = member_emails(rt, tenant.id, group.id)
-    for extension in ("csv", "xlsx"):
-        exported = client.get(f"/api/v1/groups/{group.id}/members.{extension}?bom=1", headers=tenant.admin).data
+    for extension, query in (("csv", "?bom=1"), ("xlsx", "")):  # a workbook has no byte order mark to ask for
+        exported = client.get(f"/api/v1/groups/{group.id}/members.{extension}{query}", headers=tenant.admin).data
         body = preview(client, tenant, exported, filename=f"members.{extension}", group_id=group.id, mode="replace")
         assert body["format"] == "members" and body["errors"] == [] and body["warnings"] == []
         assert body["groups"][0]["members_before"] == body["groups"][0]["members_after"] == 3
