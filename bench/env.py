@@ -153,6 +153,16 @@ class Bench:
             self.sql("ANALYZE users")
         return lo, hi
 
+    def cpu_snapshot(self, *processes: int) -> dict[int, float] | None:
+        """CPU seconds used so far by this process, ``processes`` (e.g. a worker's pid) and every client session
+        of the bench database (pid -> seconds; None where /proc does not show them).  A session that ends
+        between two snapshots is not counted: keep the connections whose work counts open (pools do)."""
+        backends = self.sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        return cpu_of({os.getpid(): None, **dict.fromkeys(processes), **{p: "postgres" for (p,) in backends}})
+
     def seed_group(self, tenant_id: int, name: str, *, kind: str = "manual", rule: str | None = None) -> int:
         return self.scalar(
             """
@@ -317,6 +327,18 @@ def _cpu_seconds(pid: int, command: str | None = None) -> float | None:
         return None
     fields = tail.split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(processes: dict[int, str | None]) -> dict[int, float] | None:
+    """CPU seconds used so far by each process (pid -> the program it must run, or None for any), or None
+    where one of them can't be read."""
+    snapshot = {}
+    for pid, command in processes.items():
+        seconds = _cpu_seconds(pid, command)
+        if seconds is None:
+            return None
+        snapshot[pid] = seconds
+    return snapshot
 
 
 def cpu_between(before: dict[int, float] | None, after: dict[int, float] | None) -> float | None:
