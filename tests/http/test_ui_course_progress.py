@@ -213,3 +213,23 @@ def test_another_tenants_person_or_course_is_not_found(client, tenant, other_ten
     course = client.post("/api/v1/courses", json={"external_id": "theirs"}, headers=other_tenant.admin).json["id"]
     assert _post(ada, sch.kim.id, course=str(course), status="enrolled").status_code == 404
     assert _enrollments(client, tenant, sch.kim.id) == {}
+
+
+def test_the_courses_section_speaks_german_and_spanish(client, tenant, sch, safety):
+    ada, kim = sch.admin.session, sch.kim
+    for language, words in (
+        ("de", ("Als abgeschlossen markieren", "In einen Kurs einschreiben", "Abgeschlossen am", "darf nicht nach heute")),
+        ("es", ("Marcar como completado", "Inscribir en un curso", "Completado el", "no puede ser posterior a hoy")),
+    ):
+        r = client.patch(f"/api/v1/users/{sch.admin.user_id}", json={"language": language}, headers=tenant.admin)
+        assert r.status_code == 200, r.json
+        assert _post(ada, kim.id, course=str(safety["driver-safety"]), status="enrolled").status_code == 302
+        page = ada.get(f"/ui/people/{kim.id}").get_data(as_text=True)
+        assert words[0] in page and words[1] in page
+        done = _post(ada, kim.id, course=str(safety["driver-safety"]), status="completed")
+        assert words[2] in _shown(ada, done)
+        future = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+        refused = _post(ada, kim.id, course=str(safety["driver-safety"]), status="completed", completed_on=future)
+        assert refused.status_code == 400
+        assert words[3] in refused.get_data(as_text=True)
+        _post(ada, kim.id, course=str(safety["driver-safety"]), status="in_progress")
