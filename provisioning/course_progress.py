@@ -96,9 +96,7 @@ def _completed_at(raw: str, errors: dict[str, list[str]]) -> datetime | None:
             errors["completed_on"] = [Message(N_("%(value)s is not a date in the calendar."), value=text)]
             return None
     if day > latest:
-        errors["completed_on"] = [
-            Message(N_("The completion date can't be after today (%(today)s)."), today=latest.isoformat())
-        ]
+        errors["completed_on"] = [N_("The completion date can't be after today.")]
         return None
     if day.year < 1900:
         errors["completed_on"] = [N_("The completion date must be in 1900 or later.")]
@@ -106,9 +104,7 @@ def _completed_at(raw: str, errors: dict[str, list[str]]) -> datetime | None:
     return min(datetime.combine(day, time(12), tzinfo=UTC), datetime.now(UTC))
 
 
-def change_progress(
-    rt: Runtime, principal: Principal, actor: Actor, user_id: int, form: Mapping[str, str]
-) -> Progress:
+def change_progress(rt: Runtime, principal: Principal, actor: Actor, user_id: int, form: Mapping[str, str]) -> Progress:
     """Save the Courses form of a person's page: ``course`` (a course id), ``status`` (enrolled | in_progress |
     completed) and, when completed, ``completed_on`` (YYYY-MM-DD, today when empty, never after today).
 

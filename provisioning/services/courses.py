@@ -24,12 +24,12 @@ from provisioning.i18n import N_
 from provisioning.identity_keys import identity_key
 from provisioning.mail import trigger_events
 from provisioning.models import ENROLLMENT_STATUSES, Course, CourseGroup, Enrollment, User, utcnow
+from provisioning.pagination import Page
 from provisioning.roles import COURSE_MANAGER_ROLES, stored_course_role
 from provisioning.rules.definition import mark_rules_naming_course_broken, reevaluate_users
 from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
 from provisioning.store.enrollments import COMPLETED, updated_completed_at
-from provisioning.pagination import Page, paginate
 from provisioning.store.users import find_users_by_email, load_user, tenant_user_ids
 
 CHUNK = 500
@@ -327,8 +327,10 @@ def list_enrollments(rt: Runtime, tenant_id: int, user_id: int, *, page: int = 1
             .where(Enrollment.tenant_id == tenant_id, Enrollment.user_id == user_id)
             .order_by(func.lower(name), Enrollment.id)
         )
-        found = paginate(s, stmt, page, per_page, scalars=False)
-    return Page(items=[dict(row._mapping) for row in found.items], total=found.total, page=found.page, per_page=found.per_page)
+        page, per_page = max(page, 1), max(per_page, 1)
+        total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+        rows = [dict(row._mapping) for row in s.execute(stmt.limit(per_page).offset((page - 1) * per_page))]
+    return Page(items=rows, total=total, page=page, per_page=per_page)
 
 
 def course_ids_by_external_id(s: Session, tenant_id: int, external_ids: Sequence[str]) -> dict[str, int]:

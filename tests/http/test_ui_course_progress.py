@@ -12,7 +12,6 @@ outside their groups is refused and nothing changes.  Bad values are a 400 namin
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -205,7 +204,9 @@ def test_bad_values_are_a_400_naming_the_field_and_change_nothing(client, tenant
 
 def test_another_tenants_person_or_course_is_not_found(client, tenant, other_tenant, sch, safety):
     r = client.post(
-        "/api/v1/users", json={"email": "olga@example.org", "username": "olga", "first_name": "Olga", "last_name": "Oz"}, headers=other_tenant.admin
+        "/api/v1/users",
+        json={"email": "olga@example.org", "username": "olga", "first_name": "Olga", "last_name": "Oz"},
+        headers=other_tenant.admin,
     )
     assert r.status_code == 201, r.json
     ada = sch.admin.session
@@ -218,7 +219,10 @@ def test_another_tenants_person_or_course_is_not_found(client, tenant, other_ten
 def test_the_courses_section_speaks_german_and_spanish(client, tenant, sch, safety):
     ada, kim = sch.admin.session, sch.kim
     for language, words in (
-        ("de", ("Als abgeschlossen markieren", "In einen Kurs einschreiben", "Abgeschlossen am", "darf nicht nach heute")),
+        (
+            "de",
+            ("Als abgeschlossen markieren", "In einen Kurs einschreiben", "Abgeschlossen am", "darf nicht nach heute"),
+        ),
         ("es", ("Marcar como completado", "Inscribir en un curso", "Completado el", "no puede ser posterior a hoy")),
     ):
         r = client.patch(f"/api/v1/users/{sch.admin.user_id}", json={"language": language}, headers=tenant.admin)
