@@ -108,6 +108,10 @@ def test_an_admin_enrols_a_person_and_marks_the_course_completed_and_each_email_
     assert today["status"] == "completed" and today["completed_at"].startswith(datetime.now(UTC).date().isoformat())
     run_jobs()
     assert len(mail.to(kim.email)) == 2
+    # The email log holds one row per event: the dedupe key (trigger, user, course, enrollment) refused the rest.
+    for trigger in ("enrolled", "completed"):
+        logged = client.get("/api/v1/emails", query_string={"trigger": trigger}, headers=tenant.admin).json["items"]
+        assert [(e["to"], e["status"]) for e in logged] == [(kim.email, "sent")], logged
     events = client.get("/api/v1/activity?action=enrollments.saved", headers=tenant.admin).json["items"]
     assert sum(1 for e in events if e["actor"] == f"ui:user-{sch.admin.user_id}") == 5
 
