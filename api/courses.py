@@ -9,7 +9,7 @@ from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 
 from api.auth import actor, require_admin, runtime, tenant_id
-from api.schemas import Blueprint, StrictSchema
+from api.schemas import Blueprint, PageQuery, StrictSchema, page_schema
 from provisioning.models import ENROLLMENT_STATUSES
 from provisioning.services import courses
 from provisioning.text import text_problem
@@ -68,6 +68,18 @@ class EnrollmentOut(Schema):
     role = fields.String(allow_none=True)
     status = fields.String()
     completed_at = fields.DateTime(allow_none=True)
+
+
+class EnrollmentListed(Schema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    course_id = fields.String(metadata={"description": "The course's external id."})
+    course_title = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+    status = fields.String()
+    completed_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
 
 
 class EnrollmentsSaved(Schema):
@@ -135,3 +147,12 @@ def enroll():
         ), 200
     enrollment = courses.enroll(runtime(), tenant_id(), rows, actor())
     return jsonify({**EnrollmentOut().dump(enrollment), "course_id": rows["course_id"]}), 201
+
+
+@blp.get("/users/<int:user_id>/enrollments")
+@blp.arguments(PageQuery, location="query")
+@blp.response(200, page_schema(EnrollmentListed, "EnrollmentPage"))
+def list_enrollments(args, user_id):
+    """A user's enrollments (any status, whoever saved them: the LMS, the API, an import, the person page), by course."""
+    page = courses.list_enrollments(runtime(), tenant_id(), user_id, page=args["page"], per_page=args["per_page"])
+    return {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}

@@ -23,14 +23,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from provisioning import permissions
+from provisioning import course_progress, permissions
 from provisioning.activity import Actor
 from provisioning.errors import Conflict, Forbidden, InvalidInput
 from provisioning.i18n import N_, Message
 from provisioning.identity_keys import identity_key, refusal
 from provisioning.models import Certificate, Course, Enrollment, Group, Notification, Task, Tenant, User
 from provisioning.permissions import Principal
-from provisioning.roles import role_label
+from provisioning.roles import manages_course, role_label
 from provisioning.rules.catalog import label_of
 from provisioning.runtime import Runtime
 from provisioning.services import users
@@ -63,8 +63,10 @@ FIELD_NAMES = {
 class CourseLine:
     title: str
     role: str  # the course role in words ("Instructor", "Teaching assistant")
-    status: str  # enrolled | completed | dropped ...
+    status: str  # enrolled | in_progress | completed | dropped
     completed_at: datetime | None
+    course_id: int = 0
+    changeable: bool = False  # may the principal change this progress here (course_progress.change_progress)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,9 @@ class Person:
     languages: tuple[str, ...] = LANGUAGES
     roles: tuple[tuple[str, str], ...] = tuple((r.key, r.label) for r in BUILTIN_ROLES)  # the tenant's: (key, label)
     email_from_idp: bool = False  # the identity provider owns the email (:func:`email_from_idp`)
+    # (id, name) of the courses the principal may enrol this person in (not enrolled there yet, or dropped).
+    enrol_choices: tuple[tuple[int, str], ...] = ()
+    progress_editable: bool = False  # may the principal change this person's progress in some course
 
     @property
     def custom_labels(self) -> dict[str, str]:
@@ -147,6 +152,7 @@ def person(rt: Runtime, principal: Principal, user_id: int) -> Person:
                 Enrollment.role,
                 Enrollment.status,
                 Enrollment.completed_at,
+                Course.id,
             )
             .join(Course, Course.id == Enrollment.course_id)
             .where(Enrollment.tenant_id == t, Enrollment.user_id == user_id)
@@ -177,12 +183,24 @@ def person(rt: Runtime, principal: Principal, user_id: int) -> Person:
         custom = _custom_fields(tenant, user)
         role_name = role_of(s, t, user.role).label
         roles = tuple((r.key, r.label) for r in list_roles(s, t))
+    progress_editable = course_progress.may_change(rt, principal, user)
+    choices = course_progress.course_choices(rt, principal) if progress_editable else []
+    reachable = {cid for cid, _ in choices}
+    active = {cid for _, _, status, _, cid in course_rows if status != "dropped"}
+    staff_ok = principal.role == "admin"
     return Person(
         user=user,
         groups=[(gid, name) for gid, name in group_rows],
         courses=[
-            CourseLine(title, role_label(role or "Member", "learner"), status, done)
-            for title, role, status, done in course_rows
+            CourseLine(
+                title,
+                role_label(role or "Member", "learner"),
+                status,
+                done,
+                cid,
+                cid in reachable and status != "dropped" and (staff_ok or not manages_course(role)),
+            )
+            for title, role, status, done, cid in course_rows
         ],
         tasks=tasks,
         certificates=certificates,
@@ -193,6 +211,8 @@ def person(rt: Runtime, principal: Principal, user_id: int) -> Person:
         role_name=role_name,
         roles=roles,
         email_from_idp=email_from_idp(user),
+        enrol_choices=tuple((cid, name) for cid, name in choices if cid not in active),
+        progress_editable=progress_editable,
     )
 
 

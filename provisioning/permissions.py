@@ -424,6 +424,15 @@ def user_scope(principal: Principal):
     return union(members, _shared_with(principal), me)
 
 
+def course_scope(principal: Principal):
+    """The courses in which a principal may change people's progress (their enrollments, on a person's page),
+    as a SELECT of course ids; None means every course of the tenant (admins, a tenant role granting
+    ``manage_users``).  A manager: the courses of the groups they manage (taught or assigned to them)."""
+    if wide(principal, "manage_users"):
+        return None
+    return select(CourseGroup.course_id).where(CourseGroup.group_id.in_(_managed_groups(principal)))
+
+
 def shared_scope(principal: Principal):
     """The users shared with a manager (``share {manager_id}``), as a SELECT of user ids."""
     return _shared_with(principal)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 from flask_babel import ngettext
 
+from provisioning import course_progress, permissions
 from provisioning import people as people_service
-from provisioning import permissions
 from provisioning.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidText
 from provisioning.services import courses, users
 from ui.batch import (
@@ -65,6 +65,11 @@ def people():
     )
 
 
+def _changed_course() -> int | None:
+    raw = request.args.get("progress") or ""
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
 @bp.get(f"/people/<{ID}:user_id>")
 @rule("view_person")
 def person(user_id: int):
@@ -73,7 +78,33 @@ def person(user_id: int):
         "ui/person.html",
         person=people_service.person(rt(), principal(), user_id),
         saved=request.args.get("saved") == "1",
+        changed_course=_changed_course(),
+        today=course_progress.today().isoformat(),
+        progress_errors={},
+        progress_form={},
     )
+
+
+@bp.post(f"/people/<{ID}:user_id>/courses")
+@rule("manage_users")
+def person_progress(user_id: int):
+    """Change the person's progress in a course (enrol, completed on a date, back to in progress): the admin
+    API's enrollment service; the page then says what was done.  Errors are shown on the page (400)."""
+    form = {k: v for k, v in request.form.items() if k not in ("csrf", "lt")}
+    try:
+        saved = course_progress.change_progress(rt(), principal(), actor(), user_id, form)
+    except InvalidInput as exc:
+        return render_template(
+            "ui/person.html",
+            person=people_service.person(rt(), principal(), user_id),
+            saved=False,
+            changed_course=None,
+            today=course_progress.today().isoformat(),
+            progress_errors=exc.details if isinstance(exc.details, dict) else {},
+            progress_form=form,
+            message=exc.message,
+        ), 400
+    return redirect(ui_url("ui.person", user_id=user_id, progress=saved.course_id, _anchor="h-courses"))
 
 
 @bp.get(f"/people/<{ID}:user_id>/edit")

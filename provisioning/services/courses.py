@@ -24,12 +24,13 @@ from provisioning.i18n import N_
 from provisioning.identity_keys import identity_key
 from provisioning.mail import trigger_events
 from provisioning.models import ENROLLMENT_STATUSES, Course, CourseGroup, Enrollment, User, utcnow
+from provisioning.pagination import Page
 from provisioning.roles import COURSE_MANAGER_ROLES, stored_course_role
 from provisioning.rules.definition import mark_rules_naming_course_broken, reevaluate_users
 from provisioning.rules.references import Change
 from provisioning.runtime import Runtime
 from provisioning.store.enrollments import COMPLETED, updated_completed_at
-from provisioning.store.users import find_users_by_email, tenant_user_ids
+from provisioning.store.users import find_users_by_email, load_user, tenant_user_ids
 
 CHUNK = 500
 MAX_ROWS = 10_000
@@ -304,6 +305,34 @@ def enroll(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Actor) ->
         return s.scalars(select(Enrollment).where(Enrollment.course_id == course_pk, user_filter)).one()
 
 
+def list_enrollments(rt: Runtime, tenant_id: int, user_id: int, *, page: int = 1, per_page: int = 50) -> Page[Any]:
+    """A user's enrollments (GET /api/v1/users/{id}/enrollments), by course name: each row a dict with the
+    course's external id and title; 404 for no such user of the tenant."""
+    name = func.coalesce(Course.title, Course.external_id)
+    with rt.db.read() as s:
+        load_user(s, tenant_id, user_id)
+        stmt = (
+            select(
+                Enrollment.id,
+                Enrollment.user_id,
+                Course.external_id.label("course_id"),
+                Course.title.label("course_title"),
+                Enrollment.role,
+                Enrollment.status,
+                Enrollment.completed_at,
+                Enrollment.created_at,
+                Enrollment.updated_at,
+            )
+            .join(Course, Course.id == Enrollment.course_id)
+            .where(Enrollment.tenant_id == tenant_id, Enrollment.user_id == user_id)
+            .order_by(func.lower(name), Enrollment.id)
+        )
+        page, per_page = max(page, 1), max(per_page, 1)
+        total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+        rows = [dict(row._mapping) for row in s.execute(stmt.limit(per_page).offset((page - 1) * per_page))]
+    return Page(items=rows, total=total, page=page, per_page=per_page)
+
+
 def course_ids_by_external_id(s: Session, tenant_id: int, external_ids: Sequence[str]) -> dict[str, int]:
     """Map those of ``external_ids`` that are courses of the tenant to their ids."""
     wanted = sorted(set(external_ids))
@@ -327,6 +356,7 @@ __all__ = [
     "delete_course",
     "enroll",
     "enroll_many",
+    "list_enrollments",
     "course_ids_by_external_id",
 ]
 

@@ -157,7 +157,7 @@ def test_the_person_page_lists_groups_courses_with_status_and_completion(rt, app
     )
     page = sch.admin.session.get(f"/ui/people/{sch.kim.id}").get_data(as_text=True)
     assert f'href="/ui/groups/{sch.group.id}">Course A seminar</a>' in page
-    assert "<strong>Chemistry 1</strong> · completed · completed on May 4, 2026" in page
+    assert '<strong>Chemistry 1</strong> · <span class="course-progress">Completed on May 4, 2026</span>' in page
 
 
 def test_the_change_role_batch_action_gives_a_custom_role_from_the_people_list(

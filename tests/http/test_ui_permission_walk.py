@@ -66,6 +66,7 @@ def _forms(sch, op_id: int) -> dict[str, dict]:
         "ui.message": {"subject": "Hello", "body": "A walk"},
         "ui.copy_members": {"from_group_id": str(sch.group.id)},
         "ui.role_create": {"label": "Walked role", "permissions": "view_activity"},
+        "ui.person_progress": {"course": str(sch.course.id), "status": "in_progress"},
     }
 
 
