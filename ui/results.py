@@ -133,7 +133,14 @@ def sentence(op, imp: dict[str, Any] | None = None) -> str:
             errors=ngettext("%(num)s error", "%(num)s errors", errors),
         )
         extra = [phrase(f[key]) for key, phrase in IMPORT_EXTRAS if f.get(key)]
-        return text if not extra else _("%(main)s Also: %(more)s.", main=text, more=", ".join(extra))
+        said = text if not extra else _("%(main)s Also: %(more)s.", main=text, more=", ".join(extra))
+        if f.get("users_created") and not f.get("invited") and not (imp or {}).get("group_id"):
+            # A people file creates accounts without inviting anyone (the bulk add into a group invites).
+            said += " " + _(
+                "No invitation was sent: to invite the new people, tick them in People and choose “Resend "
+                "invite”, or upload the file as a bulk add into a group."
+            )
+        return said
     if op.type == "batch_action":
         done = f.get("changed", 0)
         said = result_sentence(op)  # the action's own words: "Deactivated 3 people." (ui/batch_words.py)

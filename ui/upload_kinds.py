@@ -59,7 +59,10 @@ KINDS: dict[str, UploadKind] = {
     ),
     "users": UploadKind(
         lazy_gettext("People (create or update accounts)"),
-        lazy_gettext("One row per person: new emails become invited accounts, known ones are updated."),
+        lazy_gettext(
+            "One row per person: new emails become accounts waiting for an invitation (none is sent; a bulk add "
+            "into a group sends them), known ones are updated."
+        ),
         "users",
         ("users",),
         admin_only=True,

@@ -391,6 +391,8 @@ def test_the_file_that_created_people_adds_them_to_a_group_from_the_upload_page(
     created = _import_id(_upload(owner, content, "people.csv", kind="users"))
     assert owner.post(f"/ui/imports/{created}/commit").status_code == 302
     run_jobs()
+    said = _text(owner.get(f"/ui/imports/{created}"))
+    assert "2 people created" in said and "No invitation was sent" in said  # never silently
     cohort = groups.create_group(rt, tenant.id, {"name": "Cohort"}, ACTOR)
     imp = _import_id(_upload(owner, content, "people.csv", kind="bulk_add", group_id=str(cohort.id)))
     page = _text(owner.get(f"/ui/imports/{imp}"))
@@ -402,6 +404,7 @@ def test_the_file_that_created_people_adds_them_to_a_group_from_the_upload_page(
     assert set(_member_sources(client, tenant, cohort.id)) == {"eve@example.edu", "fay@example.edu"}
     result = _text(owner.get(f"/ui/imports/{imp}"))
     assert "2 added to the group" in result and "invitation sent" not in result
+    assert "No invitation was sent" not in result  # nobody was created
     sent = client.get("/api/v1/emails?kind=invitation", headers=tenant.admin).json["items"]
     assert sent == []  # they had accounts: nobody new, no invitation
 
