@@ -174,6 +174,13 @@ def notification_trigger(trigger: str):
     return _page(trigger, extra=extra)
 
 
+def _typed() -> dict[str, str]:
+    """The subject and body of the form; a browser sends a textarea's line breaks as CRLF, which the emails
+    and the positions in refusals count as one."""
+    body = (request.form.get("body") or "").replace("\r\n", "\n")
+    return {"subject": request.form.get("subject") or "", "body": body}
+
+
 def _form_language() -> str:
     language = (request.form.get("language") or "").strip().lower()
     if not triggers.LANGUAGE.match(language):
@@ -196,7 +203,7 @@ def notification_save(trigger: str):
     if action == "preview":
         return _preview(trigger, language)
     tenant_id = principal().tenant_id
-    typed = {"subject": request.form.get("subject") or "", "body": request.form.get("body") or ""}
+    typed = _typed()
     template = None if action == "reset" else typed
     try:
         triggers.update_trigger(rt(), tenant_id, trigger, templates={language: template}, actor=actor())
@@ -217,7 +224,8 @@ def notification_preview(trigger: str):
 
 
 def _preview(trigger: str, language: str):
-    subject, body = request.form.get("subject") or "", request.form.get("body") or ""
+    form = _typed()
+    subject, body = form["subject"], form["body"]
     # Nothing typed (a language without a text of its own): the saved text, as people get it now.
     template = {"subject": subject, "body": body} if (subject.strip() or body.strip()) else None
     typed = {language: template} if template else {}

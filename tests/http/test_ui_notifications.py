@@ -159,6 +159,9 @@ def test_a_bad_placeholder_is_refused_beside_its_field_with_its_position_and_not
         "Placeholder {course} at position 12 (line 2, column 4) is not available for the “Added to a group” trigger"
     )
     assert "Unmatched &#39;{&#39; at position 21 (line 2, column 13)" in body_error
+    # A browser sends a textarea's line breaks as CRLF: the position is the same.
+    crlf = _text(ui.post(GROUP_ADDED, {**form, "body": form["body"].replace("\n", "\r\n")}))
+    assert re.search(r'id="body-en-error">([^<]*)<', crlf).group(1) == body_error
     assert 'aria-invalid="true" aria-describedby="body-en-error"' in page
     assert 'id="error-summary"' in page and 'href="#subject-en"' in page
     # What was typed is kept, and nothing changed.
