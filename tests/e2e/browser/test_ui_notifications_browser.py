@@ -57,6 +57,8 @@ def test_an_admin_switches_on_edits_previews_and_sees_the_email_in_the_log(live,
     expect(preview).to_contain_text("Welcome to Sales team, Ann")
     expect(preview).to_contain_text("Hello Ann,")
     expect(page.locator("#subject-en")).to_have_value(SUBJECT)  # the card came back with what was typed
+    assert page.url.endswith("/ui/settings/notifications/group_added")  # htmx swapped the card in place
+    expect(preview).to_be_focused()
     steps.shot("preview")
 
     page.get_by_role("button", name="Save English (en)").click()
