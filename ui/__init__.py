@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
         layout,
         logs,
         members,
+        notifications,
         people,
         pickers,
         reports,

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext
 from provisioning import activity, permissions
 from provisioning.activity_words import CHANNEL_WORDS
 from provisioning.lti import registrations as lti_registrations
+from provisioning.mail.triggers import KINDS as TRIGGER_KINDS
 from ui.guard import principal, rt, ui_url
 from ui.roles import tenant_role_words
 
@@ -162,6 +163,10 @@ class Mentions:
             named = self._platform({"registration_id": int(object_id or 0)})
             href = ui_url("ui.settings") if self.admin else None
             return Mention(_("the LMS “%(name)s”", name=named), href) if named else Mention(_("an LMS"))
+        if object_type == "notification_trigger" and object_id in TRIGGER_KINDS:
+            name = _(TRIGGER_KINDS[object_id].label)
+            href = ui_url("ui.notification_trigger", trigger=object_id) if principal().role == "admin" else None
+            return Mention(_("the automatic notification “%(name)s”", name=name), href)
         kind = OBJECT_WORDS.get(object_type or "")
         text = str(kind) if kind else _("something else")
         # An administrator may open any operation and upload: link them (others may not see another's).

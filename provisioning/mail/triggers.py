@@ -48,7 +48,7 @@ class TriggerKind:
 
 KINDS: dict[str, TriggerKind] = {
     "enrolled": TriggerKind(
-        "Enrolled in a course",
+        N_("Enrolled in a course"),
         ("first_name", "course", "link", "tenant"),
         {
             "en": (
@@ -66,7 +66,7 @@ KINDS: dict[str, TriggerKind] = {
         },
     ),
     "completed": TriggerKind(
-        "Completed a course",
+        N_("Completed a course"),
         ("first_name", "course", "link", "tenant"),
         {
             "en": (
@@ -84,7 +84,7 @@ KINDS: dict[str, TriggerKind] = {
         },
     ),
     "group_added": TriggerKind(
-        "Added to a group",
+        N_("Added to a group"),
         ("first_name", "group", "link", "tenant"),
         {
             "en": ("You were added to {group}", "Hello {first_name},\n\nYou are now a member of {group}.\n{link}"),
@@ -96,7 +96,7 @@ KINDS: dict[str, TriggerKind] = {
         },
     ),
     "invited": TriggerKind(
-        "Invited",
+        N_("Invited"),
         ("first_name", "link", "tenant"),
         {
             "en": (
@@ -108,7 +108,7 @@ KINDS: dict[str, TriggerKind] = {
         },
     ),
     "seat_assigned": TriggerKind(
-        "Seat assigned",
+        N_("Seat assigned"),
         ("first_name", "link", "tenant"),
         {
             "en": ("Your seat at {tenant}", "Hello {first_name},\n\nA seat at {tenant} is now yours.\nSign in: {link}"),
@@ -127,33 +127,59 @@ assert tuple(KINDS) == TRIGGERS
 
 
 def placeholder_problems(trigger: str, text: str) -> list[str]:
-    """What is wrong with the placeholders of ``text`` for ``trigger``, each naming its position."""
+    """What is wrong with the placeholders of ``text`` for ``trigger``, each naming its position.
+
+    Each is a :class:`Message` (English as it is, for the API; an edge with a locale says it again)."""
     allowed = KINDS[trigger].placeholders
+    choices = ", ".join("{" + p + "}" for p in allowed)
     problems: list[str] = []
 
-    def where(pos: int) -> str:
+    def where(pos: int) -> Message:
         line = text.count("\n", 0, pos) + 1
         column = pos - (text.rfind("\n", 0, pos) + 1) + 1
-        return f"at position {pos + 1} (line {line}, column {column})"
+        return Message(
+            N_("at position %(position)s (line %(line)s, column %(column)s)"),
+            position=pos + 1,
+            line=line,
+            column=column,
+        )
 
     for match in _TOKEN.finditer(text):
         name = match.group(1)
         if name in allowed:
             continue
+        placeholder = "{" + name + "}"
         if name in PLACEHOLDERS:
             problems.append(
-                f"Placeholder {{{name}}} {where(match.start())} is not available for the {trigger} trigger; "
-                f"use {', '.join('{' + p + '}' for p in allowed)}."
+                Message(
+                    N_(
+                        "Placeholder %(placeholder)s %(where)s is not available for the %(trigger)s trigger; use %(allowed)s."
+                    ),
+                    placeholder=placeholder,
+                    where=where(match.start()),
+                    trigger=trigger,
+                    allowed=choices,
+                )
             )
         else:
             problems.append(
-                f"Unknown placeholder {{{name}}} {where(match.start())}; "
-                f"use {', '.join('{' + p + '}' for p in allowed)}."
+                Message(
+                    N_("Unknown placeholder %(placeholder)s %(where)s; use %(allowed)s."),
+                    placeholder=placeholder,
+                    where=where(match.start()),
+                    allowed=choices,
+                )
             )
     stripped = _TOKEN.sub(lambda m: " " * len(m.group(0)), text)
     for pos, char in enumerate(stripped):
         if char in "{}":
-            problems.append(f"Unmatched {char!r} {where(pos)}; placeholders are written like {{first_name}}.")
+            problems.append(
+                Message(
+                    N_("Unmatched %(brace)s %(where)s; placeholders are written like {first_name}."),
+                    brace=repr(char),
+                    where=where(pos),
+                )
+            )
     return problems
 
 

@@ -19,7 +19,8 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 # A SCIM route's <raw_id> names a user or a group depending on the resource.
 SCIM_IDS = {"Users": "user_id", "Groups": "group_id"}
 # Route parameters that name no tenant's object (the same for everyone).
-NOT_TENANT_OBJECTS = {"filename", "schema_id", "name", "unknown", "extension"}  # extension: a file type
+# extension: a file type; trigger: an automatic notification's kind (group_added), each tenant switching its own.
+NOT_TENANT_OBJECTS = {"filename", "schema_id", "name", "unknown", "extension", "trigger"}
 
 SCIM_BODIES = {
     "PUT": lambda w, res: {"userName": "hijacked", "active": False} if res == "Users" else {"displayName": "Hijacked"},

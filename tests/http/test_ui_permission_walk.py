@@ -67,6 +67,9 @@ def _forms(sch, op_id: int) -> dict[str, dict]:
         "ui.copy_members": {"from_group_id": str(sch.group.id)},
         "ui.role_create": {"label": "Walked role", "permissions": "view_activity"},
         "ui.person_progress": {"course": str(sch.course.id), "status": "in_progress"},
+        "ui.notification_switch": {"enabled": "off"},
+        "ui.notification_save": {"language": "en", "do": "preview"},
+        "ui.notification_preview": {"language": "en"},
     }
 
 
@@ -86,6 +89,7 @@ def test_each_route_is_allowed_exactly_when_the_table_says_so(rt, app, client, t
         "filename": "members.csv",
         "key": "reporter",  # a built-in role: deleting it is refused (409) even to an admin, so the walk changes nothing
         "extension": "csv",
+        "trigger": "group_added",
     }
     forms = _forms(sch, op.id)
     wrong, walked = [], 0

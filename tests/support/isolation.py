@@ -161,6 +161,8 @@ BUILDERS = {
     "external_id": _roster_course,
     "registration_id": lambda w, owner, handle: _registration(w, owner, handle).id,
     "key": _role,
+    # A notification trigger is named by its kind, the same in every tenant (each tenant's own row is its switch).
+    "trigger": lambda w, owner, handle: "group_added",
 }
 
 

@@ -160,6 +160,15 @@
     if (event.target.querySelectorAll) { event.target.querySelectorAll("[data-picker]").forEach(initPicker); }
   });
 
+  // An automatic notification's language card (ui/templates/ui/_notification_language.html), swapped in by htmx
+  // after Preview: focus moves to the first field refused, else to the preview, where the button's answer is.
+  document.body.addEventListener("htmx:load", function (event) {
+    var card = event.target;
+    if (!card.classList || !card.classList.contains("notification-language")) { return; }
+    var target = card.querySelector('[aria-invalid="true"]') || card.querySelector(".notification-preview");
+    if (target) { target.focus(); }
+  });
+
   // The rule editor: hidden for a manual group; in text mode, a live count and sample as the rule is typed
   // (the builder's rows update through htmx instead). The sentences come translated from data attributes.
   var editor = document.getElementById("rule-editor");

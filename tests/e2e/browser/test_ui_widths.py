@@ -50,6 +50,8 @@ def _world(rt, tenant_id: int) -> dict[str, str]:
         "person": f"/ui/people/{people[0].id}",
         "person-edit": f"/ui/people/{people[0].id}/edit",
         "settings": "/ui/settings",
+        "notifications": "/ui/settings/notifications",
+        "notification": "/ui/settings/notifications/group_added",
         "upload": "/ui/imports/new",
         "logs": "/ui/logs",
         "activity": "/ui/activity",
