@@ -81,9 +81,11 @@ def _row_errors(key: str, rows: list[dict], messages: list) -> tuple[dict[int, l
     rest = []
     for message in messages:
         entry = message.values.get("entry") if isinstance(message, Message) else None
-        found = next(
-            (i for i, r in enumerate(rows) if isinstance(entry, str) and _same_entry(key, r["value"], entry)), None
-        )
+        found = message.values.get("row") if isinstance(message, Message) else None
+        if found is None:
+            found = next(
+                (i for i, r in enumerate(rows) if isinstance(entry, str) and _same_entry(key, r["value"], entry)), None
+            )
         if found is None:
             rest.append(message)
         else:
@@ -187,7 +189,7 @@ def _typed_rows(key: str) -> tuple[list[dict], list]:
         if request.form.get(f"{key}-{i}-remove"):
             continue
         if row["value"] and any(_same_entry(key, r["value"], row["value"]) for r in rows):
-            problems.append(Message(N_("%(entry)r is listed twice."), entry=row["value"]))
+            problems.append(Message(N_("%(entry)r is listed twice."), entry=row["value"], row=len(rows)))
         rows.append(row)
     if request.form.get("add_row") == key:
         rows.append({"value": "", "role": ""})
