@@ -64,12 +64,17 @@ def _same_entry(key: str, a: str, b: str) -> bool:
     return role_value_key(a) == role_value_key(b)
 
 
+def _by_entry(item: tuple[str, str]) -> tuple[str, str]:
+    return (item[0].casefold(), item[0])
+
+
 def _map_rows(key: str, typed: dict, current: dict) -> list[dict]:
     """The rows to show: as typed (after a failed save or "Add a row"), else the stored map, then a blank row."""
     if key in typed:
         rows = list(typed[key])
     else:
-        rows = [{"value": entry, "role": role} for entry, role in current[key].items()]
+        # By name: the same order whatever the database keeps a JSON object's keys in.
+        rows = [{"value": entry, "role": role} for entry, role in sorted(current[key].items(), key=_by_entry)]
     if not rows or rows[-1]["value"] or rows[-1]["role"]:
         rows.append({"value": "", "role": ""})
     return rows

@@ -8,6 +8,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from server.cli import CliState, cli
+from tests.support.api import batch, commit_and_run, preview
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -20,7 +21,8 @@ def _map(client, tenant, mapping):
 
 
 def _create(client, tenant, name: str, roles: list) -> str:
-    r = client.post("/scim/v2/Users", json={"schemas": [USER], "userName": name, "roles": roles}, headers=tenant.scim)
+    body = {"schemas": [USER], "userName": name, "emails": [{"value": name, "primary": True}], "roles": roles}
+    r = client.post("/scim/v2/Users", json=body, headers=tenant.scim)
     assert r.status_code == 201, r.json
     return r.json["id"]
 
@@ -41,6 +43,7 @@ def test_a_mapped_idp_role_gives_its_tenant_role_and_removing_it_gives_it_back(c
     assert _map(client, tenant, {"faculty": "curator"}) == {"faculty": "curator"}
     uid = _create(client, tenant, "fay@example.edu", [{"value": " Faculty ", "primary": True}])
     assert _role(client, tenant, uid) == "curator"  # trimmed, and case doesn't count
+    assert client.get(f"/api/v1/users/{uid}", headers=tenant.admin).json["role_source"] == "scim"
     _patch(client, tenant, uid, {"op": "remove", "path": 'roles[value eq " Faculty "]'})
     assert _role(client, tenant, uid) == "learner"
     _patch(client, tenant, uid, {"op": "add", "path": "roles", "value": [{"value": "FACULTY"}]})
@@ -64,7 +67,7 @@ def test_a_role_an_admin_gave_by_hand_survives_the_identity_provider(client, ten
     _map(client, tenant, {"faculty": "curator", "it": "admin"})
     uid = _create(client, tenant, "hal@example.edu", [{"value": "Faculty"}])
     r = client.patch(f"/api/v1/users/{uid}", json={"role": "reporter"}, headers=tenant.admin)
-    assert r.status_code == 200 and r.json["role"] == "reporter"
+    assert r.status_code == 200 and (r.json["role"], r.json["role_source"]) == ("reporter", "admin")
     _patch(client, tenant, uid, {"op": "remove", "path": "roles"})
     assert _role(client, tenant, uid) == "reporter"  # not taken away
     _patch(client, tenant, uid, {"op": "add", "path": "roles", "value": [{"value": "IT"}]})
@@ -73,6 +76,22 @@ def test_a_role_an_admin_gave_by_hand_survives_the_identity_provider(client, ten
     client.patch(f"/api/v1/users/{uid}", json={"role": "learner"}, headers=tenant.admin)
     _patch(client, tenant, uid, {"op": "replace", "path": "roles", "value": [{"value": "faculty"}]})
     assert _role(client, tenant, uid) == "curator"
+
+
+def test_a_role_given_by_the_batch_action_or_a_users_file_is_given_by_hand_too(rt, client, tenant, run_jobs):
+    _map(client, tenant, {"faculty": "curator"})
+    ann = _create(client, tenant, "ann@example.edu", [{"value": "Faculty"}])
+    bob = _create(client, tenant, "bob@example.edu", [{"value": "Faculty"}])
+    r = batch(client, tenant, "change_role", user_ids=[int(ann)], params={"role": "reporter"})
+    assert r.status_code == 202, r.json
+    run_jobs()
+    body = preview(client, tenant, "email,role\nbob@example.edu,Report viewer\n")
+    assert not body["errors"], body["errors"]
+    assert commit_and_run(client, tenant, run_jobs, rt, body["id"]).status == "succeeded"
+    for uid in (ann, bob):
+        assert _role(client, tenant, uid) == "reporter"
+        _patch(client, tenant, uid, {"op": "remove", "path": "roles"})
+        assert _role(client, tenant, uid) == "reporter"
 
 
 def test_an_unmapped_value_or_a_display_grants_nothing(client, tenant):
