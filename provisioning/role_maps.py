@@ -56,6 +56,11 @@ def check_map_roles(s: Session, tenant_id: int, key: str, mapping: Mapping[str, 
     return out, problems
 
 
+def maps_naming(settings: Mapping[str, Any] | None, key: str) -> list[str]:
+    """The role maps (setting keys) with an entry giving the role ``key``."""
+    return [name for name in ROLE_MAP_KEYS if key in stored(settings, name).values()]
+
+
 def _mapped(s: Session, tenant_id: int, mapping: Mapping[str, str], wanted: Iterable[str]) -> Role | None:
     roles = [r for r in (find_role(s, tenant_id, mapping[w]) for w in dict.fromkeys(wanted) if w in mapping) if r]
     return most_privileged(roles)
@@ -72,12 +77,13 @@ def apply_scim_roles(
 ) -> None:
     """Set ``values["role"]`` (and ``role_source``) from the SCIM roles in ``values["extra"]["roles"]`` by the
     tenant's ``scim_role_map``; ``user`` is the user as stored (None when SCIM creates them).  Does nothing
-    with an empty map, or for a user whose role an admin gave by hand."""
+    for a user whose role an admin gave by hand.  A role the map gave that it no longer gives (the identity
+    provider took the role away, or an admin took the entry out of the map) goes back to Learner."""
     mapping = stored(settings, "scim_role_map")
-    if not mapping:
-        return
     if user is not None and user.role != LEARNER and user.role_source != SCIM:
         return  # an admin's choice: the identity provider never changes it
+    if not mapping and (user is None or user.role_source != SCIM):
+        return  # nothing mapped, nothing the map gave: the identity provider's roles grant nothing
     by_value = {role_value_key(k): v for k, v in mapping.items()}
     role = _mapped(s, tenant_id, by_value, scim_role_values((values.get("extra") or {}).get("roles")))
     if role is not None:

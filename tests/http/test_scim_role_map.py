@@ -121,6 +121,25 @@ def test_a_custom_role_may_be_mapped_by_its_name_and_is_stored_by_its_key(client
     assert _role(client, tenant, uid) == "auditor"
 
 
+def test_taking_an_entry_out_of_the_map_takes_its_role_away_at_the_next_change(client, tenant):
+    _map(client, tenant, {"faculty": "curator"})
+    uid = _create(client, tenant, "tia@example.edu", [{"value": "Faculty"}])
+    assert _role(client, tenant, uid) == "curator"
+    _map(client, tenant, {})
+    assert _role(client, tenant, uid) == "curator"  # until the identity provider changes them
+    _patch(client, tenant, uid, {"op": "replace", "path": "displayName", "value": "Tia"})
+    assert _role(client, tenant, uid) == "learner"
+
+
+def test_a_custom_role_a_map_gives_cant_be_deleted(client, tenant):
+    client.post("/api/v1/roles", json={"label": "Auditor", "permissions": ["view_activity"]}, headers=tenant.admin)
+    _map(client, tenant, {"Audit": "auditor"})
+    r = client.delete("/api/v1/roles/auditor", headers=tenant.admin)
+    assert r.status_code == 409 and "scim_role_map" in r.json["message"]
+    _map(client, tenant, {})
+    assert client.delete("/api/v1/roles/auditor", headers=tenant.admin).status_code == 204
+
+
 def test_the_cli_sets_and_shows_the_role_maps_as_json(rt, tenant):
     def run(*args):
         return CliRunner().invoke(cli, list(args), obj=CliState(runtime=rt))
