@@ -1,5 +1,6 @@
 """/api/v1/settings: the tenant's settings (join and password-reset links, sender name, default
-language, what managers may do, which LMS roles make admins, seats).  The schema is generated from
+language, what managers may do, which LMS roles make admins, which identity provider and LMS roles give
+which tenant role, seats).  The schema is generated from
 the one declaration of the settings, provisioning/settings_catalog.py; values are checked there."""
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def _field(spec: SettingSpec, *, request: bool) -> fields.Field:
         return fields.List(fields.String(metadata={"enum": list(MANAGER_PERMISSIONS)}), allow_none=True, metadata=meta)
     if spec.kind == "roles":
         return fields.List(fields.String(), allow_none=True, metadata=meta)
+    if spec.kind == "role_map":
+        return fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True, metadata=meta)
     if spec.kind == "flag":
         return fields.Boolean(allow_none=True, metadata=meta)
     return fields.String(allow_none=True, metadata=meta)

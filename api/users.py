@@ -31,6 +31,13 @@ class UserSchema(Schema):
     status = fields.String()
     active = fields.Boolean()
     role = fields.String()
+    role_source = fields.String(
+        dump_only=True,
+        metadata={
+            "description": "scim: the identity provider's roles gave the role (the tenant's scim_role_map), which "
+            "they may change again; admin: given by hand (or the default), never changed by the identity provider."
+        },
+    )
     language = fields.String(allow_none=True)
     locale = fields.String(allow_none=True)
     timezone = fields.String(allow_none=True)

@@ -120,7 +120,14 @@ def launch():
     check_json(message.claims, "the launch's id_token")
     result = lti_launch.complete_launch(_rt(), message.registration_id, message.claims)
     token = ui_sessions.start_session(
-        _rt(), result.tenant_id, result.user_id, result.role, result.lti_role, result.course_id, result.locale
+        _rt(),
+        result.tenant_id,
+        result.user_id,
+        result.role,
+        result.lti_role,
+        result.course_id,
+        result.locale,
+        result.platform_roles,
     )
     # The landing page's language: the person's own, else the launch's locale, else the tenant's (ui.i18n).
     g.page_language, g.ui_signin_tenant = result.language or result.locale, result.tenant_id

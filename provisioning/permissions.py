@@ -6,7 +6,8 @@ A principal is a tenant user with what two sources give them, by union:
   everything in the tenant; Curator, Report viewer and custom roles grant their permissions tenant-wide
   (``Principal.grants``); the Manager manages the groups of the courses they teach; a Learner nothing more;
 * their **launch** (``provisioning/roles.py``): a system or institution role the tenant lists in
-  ``settings.lti.admin_roles`` makes an admin; a course Instructor, TeachingAssistant or course
+  ``settings.lti.admin_roles`` makes an admin; one the tenant's ``lti_role_map`` lists adds that tenant role
+  for the session (``provisioning/role_maps.py``); a course Instructor, TeachingAssistant or course
   Administrator manages the groups of the courses they teach, the users in those groups and the users
   shared with them (the ``share`` batch action), with the actions of the tenant's manager permission set,
   and sees the logs of that scope only; and an admin may make anyone a manager of chosen groups
@@ -44,11 +45,12 @@ from provisioning.models import (
     Tenant,
     User,
 )
+from provisioning.role_maps import lti_mapped_role
 from provisioning.roles import COURSE_MANAGER_ROLES
 from provisioning.runtime import Runtime
 from provisioning.settings_catalog import MANAGER_PERMISSIONS
 from provisioning.store.users import tenant_user_ids
-from provisioning.tenant_roles import role_of
+from provisioning.tenant_roles import most_privileged, role_of
 
 # Actions on groups and users that a manager's permission set can grant.
 MANAGER_ACTIONS = MANAGER_PERMISSIONS
@@ -89,7 +91,7 @@ class Principal:
     course_id: int | None = None
     permissions: frozenset[str] = field(default_factory=frozenset)  # a manager's, in the courses they teach
     grants: frozenset[str] = frozenset()  # the tenant role's, on the whole tenant
-    tenant_role: str = "learner"  # users.role: the key of the person's tenant role
+    tenant_role: str = "learner"  # users.role (or the launch's mapped role when it wins): a tenant role's key
     role_label: str = "Learner"  # that role's name
     # The groups an admin made this person a manager of, each with the permissions chosen there.
     assigned: Mapping[int, frozenset[str]] = field(default_factory=dict, hash=False)
@@ -100,9 +102,20 @@ class Principal:
         return self.permissions | self.grants
 
 
-def principal_for(rt: Runtime, tenant_id: int, user_id: int, role: str, course_id: int | None = None) -> Principal:
+def principal_for(
+    rt: Runtime,
+    tenant_id: int,
+    user_id: int,
+    role: str,
+    course_id: int | None = None,
+    *,
+    platform_roles: tuple[str, ...] = (),
+) -> Principal:
     """The principal of ``user_id``, launched as ``role`` (admin | manager | learner): the launch's rights and
     their tenant role's, by union (read on every request, so a changed role or role definition applies at once).
+
+    ``platform_roles`` (the launch's system and institution roles) add the tenant role the tenant's
+    ``lti_role_map`` gives them, for this session only, read on every request too (never stored in ``users.role``).
 
     A person an admin made a manager of groups (``group_managers``) manages those groups whatever their launch
     or tenant role: with the permissions chosen for each group, within the tenant's manager permission set.
@@ -111,6 +124,7 @@ def principal_for(rt: Runtime, tenant_id: int, user_id: int, role: str, course_i
         tenant = s.get_one(Tenant, tenant_id)
         key = s.scalar(select(User.role).where(User.tenant_id == tenant_id, User.id == user_id)) or "learner"
         tenant_role = role_of(s, tenant_id, key)
+        launched_as = lti_mapped_role(s, tenant_id, tenant.settings, platform_roles) if platform_roles else None
         manager_perms = frozenset(lti_settings(tenant).manager_permissions)
         rows = s.execute(
             select(GroupManager.group_id, GroupManager.permissions).where(
@@ -118,12 +132,14 @@ def principal_for(rt: Runtime, tenant_id: int, user_id: int, role: str, course_i
             )
         )
         assigned = {gid: frozenset(perms or ()) & manager_perms for gid, perms in rows}
-    grants = frozenset(tenant_role.permissions)
-    if role == "admin" or tenant_role.is_admin:
+    held = [tenant_role, *([launched_as] if launched_as is not None else [])]
+    grants = frozenset().union(*(r.permissions for r in held))
+    tenant_role = most_privileged(held) or tenant_role  # the one the pages name
+    if role == "admin" or any(r.is_admin for r in held):
         return Principal(
             tenant_id, user_id, "admin", course_id, frozenset(), frozenset(), tenant_role.key, tenant_role.label
         )
-    if role == "manager" or tenant_role.course_scoped:
+    if role == "manager" or any(r.course_scoped for r in held):
         kind, perms = "manager", manager_perms
     elif assigned:
         # Not course staff: a group they create would belong to a course they don't teach, so not create_groups.

@@ -201,6 +201,16 @@ def is_tenant_admin(claim: Any, admin_roles: Iterable[str] = DEFAULT_ADMIN_ROLES
     return any(role in wanted for role in parse_roles(claim))
 
 
+PLATFORM_ROLES_MAX = 20  # system and institution roles a session carries (a launch rarely sends more than 3)
+
+
+def platform_roles(claim: Any) -> tuple[str, ...]:
+    """The system and institution roles (LTI 1.3 A.2.1/A.2.2) of a roles claim, as LIS v2 URIs, sorted: what a
+    launch's session carries so the tenant's ``lti_role_map`` can be read on every request."""
+    found = sorted({r.uri for r in parse_roles(claim) if r.vocabulary != CONTEXT})
+    return tuple(found[:PLATFORM_ROLES_MAX])
+
+
 @dataclass(frozen=True)
 class LaunchRoles:
     """What a launch's roles make the person here."""

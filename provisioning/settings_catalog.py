@@ -18,7 +18,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from provisioning.i18n import N_, Message
-from provisioning.roles import DEFAULT_ADMIN_ROLES, admin_role_set
+from provisioning.roles import CONTEXT, DEFAULT_ADMIN_ROLES, admin_role_set, parse_role
 from provisioning.text import text_problem
 
 # What a manager's permission set can grant (provisioning/permissions.py decides with it).
@@ -44,8 +44,10 @@ DEFAULT_LANGUAGE = "en"
 
 URL_MAX = 2000
 NAME_MAX = 100
+ROLE_MAP_MAX = 100  # entries of a role map
+ROLE_VALUE_MAX = 200  # characters of an identity provider's role value
 
-Kind = Literal["url", "text", "language", "permissions", "roles", "seats", "flag"]
+Kind = Literal["url", "text", "language", "permissions", "roles", "role_map", "seats", "flag"]
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,76 @@ def _roles(value: Any) -> list[str]:
     return list(admin_role_set(value))
 
 
+def _role_map_shape(value: Any) -> list[tuple[str, str]]:
+    """A role map's (entry, role) pairs: a JSON object whose values are role names (checked against the
+    tenant's roles by the service, which has the database)."""
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            N_('Must be an object such as {"Faculty": "curator"}: each entry names a role of this tenant.')
+        )
+    if len(value) > ROLE_MAP_MAX:
+        raise ValueError(Message(N_("Must have at most %(most)s entries."), most=ROLE_MAP_MAX))
+    pairs = []
+    for entry, role in value.items():
+        if not isinstance(role, str) or not role.strip():
+            raise ValueError(Message(N_("%(entry)r: must name a role of this tenant, such as curator."), entry=entry))
+        pairs.append((entry, role.strip()))
+    return pairs
+
+
+def role_value_key(value: str) -> str:
+    """How an identity provider's role value is compared: trimmed, without regard to case."""
+    return " ".join(value.split()).casefold()
+
+
+def _scim_role_map(value: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for entry, role in _role_map_shape(value):
+        text = " ".join(entry.split()) if isinstance(entry, str) else ""
+        problem = text_problem(text) if text else None
+        if not text or problem or len(text) > ROLE_VALUE_MAX:
+            raise ValueError(
+                Message(
+                    N_("%(entry)r: an identity provider's role value must be a text of 1 to %(most)s characters."),
+                    entry=entry,
+                    most=ROLE_VALUE_MAX,
+                )
+            )
+        if role_value_key(text) in seen:
+            raise ValueError(
+                Message(
+                    N_("%(entry)r: the same role value as %(other)r (case and spaces don't count)."),
+                    entry=entry,
+                    other=seen[role_value_key(text)],
+                )
+            )
+        seen[role_value_key(text)] = text
+        out[text] = role
+    return out
+
+
+def _lti_role_map(value: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for entry, role in _role_map_shape(value):
+        parsed = parse_role(entry)
+        if parsed is None or parsed.vocabulary == CONTEXT:
+            raise ValueError(
+                Message(
+                    N_(
+                        "%(entry)r is not a system or institution role (LTI 1.3 A.2.1/A.2.2), such as %(example)s; "
+                        "course roles grant rights in their course only."
+                    ),
+                    entry=entry,
+                    example="http://purl.imsglobal.org/vocab/lis/v2/institution/person#Faculty",
+                )
+            )
+        if parsed.uri in out and out[parsed.uri] != role:
+            raise ValueError(Message(N_("%(entry)r: that role is mapped twice."), entry=entry))
+        out[parsed.uri] = role
+    return out
+
+
 CATALOG: tuple[SettingSpec, ...] = (
     SettingSpec(
         "join_url",
@@ -183,6 +255,28 @@ CATALOG: tuple[SettingSpec, ...] = (
         list(DEFAULT_ADMIN_ROLES),
         ("lti", "admin_roles"),
         _roles,
+    ),
+    SettingSpec(
+        "scim_role_map",
+        "role_map",
+        "Which tenant role an identity provider's SCIM role gives: an object from a roles[].value (compared "
+        "without regard to case or surrounding spaces) to a role of this tenant. When several map, the most "
+        "privileged wins (admin, manager, curator, reporter, the tenant's own roles by name, learner). A role "
+        "an admin gave by hand is never changed by the identity provider. {} (the default): SCIM roles grant "
+        "nothing.",
+        {},
+        ("scim_role_map",),
+        _scim_role_map,
+    ),
+    SettingSpec(
+        "lti_role_map",
+        "role_map",
+        "Which tenant role an LMS's system or institution role (LTI 1.3 A.2.1/A.2.2 URIs) gives for the "
+        "launch's session, together with the person's own role; course roles are refused. {} (the default): "
+        "none.",
+        {},
+        ("lti", "role_map"),
+        _lti_role_map,
     ),
     SettingSpec(
         "enroll_added_members",
@@ -262,7 +356,7 @@ def stored(settings: Mapping[str, Any] | None, key: str) -> Any:
     try:
         return spec.check(node)
     except ValueError:
-        return [] if key == "admin_roles" else spec.default
+        return [] if key == "admin_roles" else {} if spec.kind == "role_map" else spec.default
 
 
 def check_changes(changes: Mapping[str, Any], unset: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
@@ -321,8 +415,16 @@ def apply(settings: Mapping[str, Any] | None, checked: Mapping[str, Any]) -> dic
 
 
 def parse_cli_value(key: str, text: str) -> Any:
-    """A value as typed after ``--set key=``: lists as JSON or comma-separated ("" is the empty list)."""
+    """A value as typed after ``--set key=``: lists as JSON or comma-separated ("" is the empty list);
+    role maps as a JSON object ("" is the empty map)."""
     spec = BY_KEY.get(key)
+    if spec is not None and spec.kind == "role_map":
+        if not text.strip():
+            return {}
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SettingErrors({key: [f"{key}: not a JSON object ({exc.msg})."]}) from None
     if spec is None or not spec.is_list:
         return text
     text = text.strip()

@@ -178,3 +178,25 @@ def role_key_for(label: str) -> str:
     text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower()
     key = re.sub(r"[^a-z0-9]+", "_", text).strip("_")[:ROLE_KEY_MAX].strip("_")
     return key
+
+
+# Which role wins when an identity provider's or an LMS's roles map to several (the ``scim_role_map`` and
+# ``lti_role_map`` settings): the built-in roles in this order, most privileged first, then the tenant's own
+# roles by name (their rights can't be ranked against each other, so the order is simply a stable one), and
+# the Learner last.  The one place this order is decided.
+PRECEDENCE: tuple[str, ...] = (ADMIN, MANAGER, CURATOR, REPORTER)
+
+
+def most_privileged(roles: list[Role]) -> Role | None:
+    """The role of ``roles`` that wins by :data:`PRECEDENCE` (None for no roles)."""
+    if not roles:
+        return None
+
+    def rank(role: Role) -> tuple[int, str]:
+        if role.key in PRECEDENCE:
+            return (PRECEDENCE.index(role.key), "")
+        if role.key == LEARNER:
+            return (len(PRECEDENCE) + 1, "")
+        return (len(PRECEDENCE), role.label.casefold())
+
+    return min(roles, key=rank)

@@ -38,7 +38,7 @@ def _wants_groups(params) -> bool:
 def create_user():
     values = user_values(json_body())
     # Automatic groups follow every change: re-evaluated in the same unit of work.
-    user = users.create_user(runtime(), tenant_id(), values, actor(), reevaluate=True)
+    user = users.create_user(runtime(), tenant_id(), values, actor(), reevaluate=True, idp_roles=True)
     return _render_saved(user, 201)
 
 
@@ -53,7 +53,7 @@ def replace_user(raw_id: str):
     user_id = resource_id(raw_id, "user")
     values = user_values(json_body())
     user = users.update_user(
-        runtime(), tenant_id(), user_id, values, actor(), if_version=if_match_version(), reevaluate=True
+        runtime(), tenant_id(), user_id, values, actor(), if_version=if_match_version(), reevaluate=True, idp_roles=True
     )
     return _render_saved(user)
 
@@ -75,7 +75,14 @@ def patch_user(raw_id: str):
         return values
 
     user = users.change_user(
-        runtime(), tenant_id(), user_id, patched, actor(), if_version=if_match_version(), reevaluate=True
+        runtime(),
+        tenant_id(),
+        user_id,
+        patched,
+        actor(),
+        if_version=if_match_version(),
+        reevaluate=True,
+        idp_roles=True,
     )
     return _render_saved(user)
 

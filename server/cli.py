@@ -176,7 +176,8 @@ def tenants_list(state: CliState) -> None:
     multiple=True,
     metavar="KEY=VALUE",
     help="Change a setting (repeatable). Lists (manager_permissions, admin_roles) are comma-separated or JSON; "
-    "'key=' with a list key sets the empty list. On/off settings (enroll_added_members) take on or off.",
+    "'key=' with a list key sets the empty list. On/off settings (enroll_added_members) take on or off. "
+    'Role maps (scim_role_map, lti_role_map) take a JSON object, e.g. \'{"Faculty": "curator"}\'; "key=" empties it.',
 )
 @click.option("--unset", "unset", multiple=True, metavar="KEY", help="Put a setting back to its default (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
@@ -213,8 +214,10 @@ def _setting_text(value: Any) -> str:
         return "on" if value else "off"
     if isinstance(value, list):
         return ", ".join(value) if value else "(none)"
-    if isinstance(value, dict):  # seats
+    if isinstance(value, dict) and set(value) == {"used", "limit"}:  # seats
         return f"{value['used']} used of {'no limit' if value['limit'] is None else value['limit']}"
+    if isinstance(value, dict):  # a role map
+        return ", ".join(f"{k} -> {v}" for k, v in value.items()) if value else "(none)"
     return str(value)
 
 

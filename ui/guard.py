@@ -253,7 +253,9 @@ def authenticate():
     # The LTI launch's locale claim, which the session carries (ui.i18n picks the language with it).
     g.ui_launch_locale = launch.locale
     g.ui_url_token = None if check.in_cookie else launch.token
-    g.ui_principal = principal_for(rt(), launch.tenant_id, launch.user_id, launch.role, launch.course_id)
+    g.ui_principal = principal_for(
+        rt(), launch.tenant_id, launch.user_id, launch.role, launch.course_id, platform_roles=launch.platform_roles
+    )
     permissions.require(rt(), g.ui_principal, action, _named_object())
     return None
 

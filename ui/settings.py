@@ -1,5 +1,6 @@
 """The organisation's settings, for admins: links in emails, sender, default language, what managers may do,
-which LMS roles make an admin, seats, and the LMS platforms registered (with revoke).
+which LMS roles make an admin, which identity provider and LMS roles give which tenant role (a small editor of
+rows), seats, and the LMS platforms registered (with revoke).
 
 Each setting is declared once in provisioning/settings_catalog.py and changed by
 provisioning.services.tenant_settings (the same as ``PATCH /api/v1/settings`` and the CLI).
@@ -14,10 +15,11 @@ from provisioning.errors import InvalidInput, NotFound
 from provisioning.i18n import N_, Message
 from provisioning.lti import registrations
 from provisioning.roles import ADMIN_ROLE_CHOICES, parse_role
-from provisioning.services import tenant_settings
-from provisioning.settings_catalog import LANGUAGES, MANAGER_PERMISSIONS
+from provisioning.services import roles, tenant_settings
+from provisioning.settings_catalog import LANGUAGES, MANAGER_PERMISSIONS, role_value_key
 from ui.blueprint import ID, bp, rule
 from ui.guard import actor, principal, rt, ui_url
+from ui.roles import ROLE_WORDS
 
 TEXT_SETTINGS = ("join_url", "password_reset_url", "sender_name")
 PERMISSION_WORDS = {
@@ -49,6 +51,53 @@ def _role_words(uri: str) -> str:
     return f"{role.name} ({VOCABULARY_WORDS.get(role.vocabulary, role.vocabulary)})"
 
 
+# The role maps' editors: rows of "role it sends -> tenant role"; a blank row to fill in, and more on "Add a row".
+ROLE_MAPS = ("scim_role_map", "lti_role_map")
+ROWS_MAX = 100
+
+
+def _same_entry(key: str, a: str, b: str) -> bool:
+    """Do two typed entries of a role map name the same role (as the map compares them)?"""
+    if key == "lti_role_map":
+        ra, rb = parse_role(a), parse_role(b)
+        return ra == rb if ra is not None and rb is not None else a.strip() == b.strip()
+    return role_value_key(a) == role_value_key(b)
+
+
+def _by_entry(item: tuple[str, str]) -> tuple[str, str]:
+    return (item[0].casefold(), item[0])
+
+
+def _map_rows(key: str, typed: dict, current: dict) -> list[dict]:
+    """The rows to show: as typed (after a failed save or "Add a row"), else the stored map, then a blank row."""
+    if key in typed:
+        rows = list(typed[key])
+    else:
+        # By name: the same order whatever the database keeps a JSON object's keys in.
+        rows = [{"value": entry, "role": role} for entry, role in sorted(current[key].items(), key=_by_entry)]
+    if not rows or rows[-1]["value"] or rows[-1]["role"]:
+        rows.append({"value": "", "role": ""})
+    return rows
+
+
+def _row_errors(key: str, rows: list[dict], messages: list) -> tuple[dict[int, list], list]:
+    """The messages about one entry, by the row that holds it, and those about none."""
+    by_row: dict[int, list] = {}
+    rest = []
+    for message in messages:
+        entry = message.values.get("entry") if isinstance(message, Message) else None
+        found = message.values.get("row") if isinstance(message, Message) else None
+        if found is None:
+            found = next(
+                (i for i, r in enumerate(rows) if isinstance(entry, str) and _same_entry(key, r["value"], entry)), None
+            )
+        if found is None:
+            rest.append(message)
+        else:
+            by_row.setdefault(found, []).append(message)
+    return by_row, rest
+
+
 def _render(values: dict, errors: dict | None = None, status: int = 200, saved: bool = False):
     current, platforms = (
         tenant_settings.get_settings(rt(), principal().tenant_id),
@@ -56,6 +105,20 @@ def _render(values: dict, errors: dict | None = None, status: int = 200, saved: 
     )
     shown = {**current, **values}
     other_roles = [r for r in shown["admin_roles"] if r not in ADMIN_ROLE_CHOICES]
+    summary = dict(errors or {})
+    errors = dict(summary)
+    maps, map_errors = {}, {}
+    for key in ROLE_MAPS:
+        maps[key] = _map_rows(key, values, current)
+        map_errors[key], rest = _row_errors(key, maps[key], errors.get(key, []))
+        if key in errors and not rest:
+            errors[key] = []  # all beside their rows; the summary still links to the field
+        elif key in errors:
+            errors[key] = rest
+    tenant_roles = [
+        (r["key"], ROLE_WORDS[r["key"]][0] if r["key"] in ROLE_WORDS else r["label"])
+        for r in roles.role_choices(rt(), principal().tenant_id)
+    ]
     return render_template(
         "ui/settings.html",
         settings=shown,
@@ -65,7 +128,12 @@ def _render(values: dict, errors: dict | None = None, status: int = 200, saved: 
         permissions=[(p, *PERMISSION_WORDS.get(p, (p, ""))) for p in MANAGER_PERMISSIONS],
         role_choices=[(uri, _role_words(uri)) for uri in ADMIN_ROLE_CHOICES],
         other_roles=values.get("admin_roles_other", "\n".join(other_roles)),
-        errors=errors or {},
+        errors=errors,
+        summary=summary,
+        maps=maps,
+        map_errors=map_errors,
+        tenant_roles=tenant_roles,
+        lti_role_choices=[(uri, _role_words(uri)) for uri in ADMIN_ROLE_CHOICES],
         saved=saved,
         revoked=next((r.name or r.issuer for r in platforms if str(r.id) == request.args.get("revoked")), None),
     ), status
@@ -102,7 +170,35 @@ def _form_changes() -> tuple[dict, list[str], dict]:
         typed["admin_roles_other"] = other
         chosen = request.form.getlist("admin_roles") + [line.strip() for line in other.splitlines() if line.strip()]
         changes["admin_roles"] = typed["admin_roles"] = chosen
+    for key in ROLE_MAPS:
+        if request.form.get(f"{key}_sent"):
+            rows, problems = _typed_rows(key)
+            typed[key] = rows
+            if problems:
+                typed.setdefault("_problems", {})[key] = problems
+            changes[key] = {r["value"]: r["role"] for r in rows if r["value"] or r["role"]}
     return changes, unset, typed
+
+
+def _typed_rows(key: str) -> tuple[list[dict], list]:
+    """The rows of a role map's editor as typed, without those marked "Remove" (and a blank one on "Add a row");
+    a message for an entry typed twice (the map would keep one)."""
+    count = min(request.form.get(f"{key}-rows", 0, type=int) or 0, ROWS_MAX)
+    rows: list[dict] = []
+    problems: list = []
+    for i in range(count):
+        row = {
+            "value": request.form.get(f"{key}-{i}-value", "").strip(),
+            "role": request.form.get(f"{key}-{i}-role", "").strip(),
+        }
+        if request.form.get(f"{key}-{i}-remove"):
+            continue
+        if row["value"] and any(_same_entry(key, r["value"], row["value"]) for r in rows):
+            problems.append(Message(N_("%(entry)r is listed twice."), entry=row["value"], row=len(rows)))
+        rows.append(row)
+    if request.form.get("add_row") == key:
+        rows.append({"value": "", "role": ""})
+    return rows, problems
 
 
 def _without_key(key: str, message: str) -> str:
@@ -117,6 +213,11 @@ def _without_key(key: str, message: str) -> str:
 def settings_save():
     """Save the settings form: every value is checked before anything is written; errors go beside their field."""
     changes, unset, typed = _form_changes()
+    problems = typed.pop("_problems", {})
+    if request.form.get("add_row") in ROLE_MAPS:  # "Add a row": the form again, with one more row, nothing saved
+        return _render(typed)
+    if problems:
+        return _render(typed, problems, 400)
     try:
         tenant_settings.update_settings(rt(), principal().tenant_id, changes, actor(), unset=unset)
     except InvalidInput as exc:

@@ -40,6 +40,7 @@ class Launch:
     token: str
     session_id: str | None = None
     locale: str | None = None  # the LTI launch's locale claim (BCP 47), for the pages' language (ui.i18n)
+    platform_roles: tuple[str, ...] = ()  # the launch's system and institution roles (the tenant's lti_role_map)
 
     @property
     def person(self) -> tuple[int, int]:
@@ -78,6 +79,7 @@ def read_launch(token: str | None) -> Launch | None:
             token=token,
             session_id=str(session_id) if session_id else None,
             locale=language_tag(data.get("lo")),
+            platform_roles=tuple(str(r) for r in data.get("pr") or () if isinstance(r, str)),
         )
     except (KeyError, TypeError, ValueError):
         return None
@@ -160,5 +162,10 @@ def current_principal():
     if found is None:
         return None
     return principal_for(
-        current_app.extensions["provisioning"], found.tenant_id, found.user_id, found.role, found.course_id
+        current_app.extensions["provisioning"],
+        found.tenant_id,
+        found.user_id,
+        found.role,
+        found.course_id,
+        platform_roles=found.platform_roles,
     )

@@ -150,7 +150,10 @@ def _set_attribute(ctx: StepContext, ids: list[int], name: str, value: str) -> O
         ctx.s.scalars(
             update(User)
             .where(User.tenant_id == ctx.tenant_id, id_in(ctx.s, User.id, ids), or_(column.is_(None), column != value))
-            .values({name: value, "version": User.version + 1, "updated_at": utcnow()})
+            .values(
+                {name: value, "version": User.version + 1, "updated_at": utcnow()}
+                | ({"role_source": "admin"} if name == "role" else {})  # by hand: the identity provider keeps off it
+            )
             .returning(User.id)
             .execution_options(synchronize_session=False)
         )

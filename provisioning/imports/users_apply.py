@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, or_, select, text, true, update
+from sqlalchemy import and_, case, exists, func, literal, or_, select, text, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -141,7 +141,11 @@ def apply_users_chunk(rt: Runtime, s: Session, imp: Import, chunk, actor: Actor)
 def _update_existing(s: Session, imp: Import, chunk, merged, differs, now) -> list[int]:
     """UPDATE users ... FROM import_rows for the chunk's rows naming an existing user; blank cells keep values."""
     users, rows = User.__table__, ImportRow.__table__
-    values = {f: func.coalesce(rows.c[f], users.c[f]) for f in (*STAGED_USER_FIELDS, "username_key")}
+    values: dict[str, Any] = {f: func.coalesce(rows.c[f], users.c[f]) for f in (*STAGED_USER_FIELDS, "username_key")}
+    # A role a users file changes is given by hand: the identity provider's role map leaves it alone (role_maps.py).
+    values["role_source"] = case(
+        (and_(rows.c.role.is_not(None), rows.c.role != users.c.role), literal("admin")), else_=users.c.role_source
+    )
     return update_users_from_rows(
         s, imp, and_(chunk, rows.c.status == "ok"), differs, now, custom_attributes=merged, **values
     )

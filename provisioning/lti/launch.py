@@ -36,7 +36,7 @@ from provisioning.models import (
     User,
     utcnow,
 )
-from provisioning.roles import launch_roles
+from provisioning.roles import launch_roles, platform_roles
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
 from provisioning.services.invitations import accept_invitation
@@ -59,6 +59,8 @@ class LaunchResult:
     roster_operation_id: int | None
     locale: str | None = None  # the launch's locale claim, a well-formed BCP 47 tag; None without one
     language: str | None = None  # the user's own language setting (it comes before the launch's locale)
+    # The launch's system and institution roles: the tenant's lti_role_map gives the session a tenant role by them.
+    platform_roles: tuple[str, ...] = ()
 
 
 def launch_locale(claims: dict[str, Any]) -> str | None:
@@ -240,6 +242,7 @@ def complete_launch(rt: Runtime, registration_id: int, claims: dict[str, Any]) -
             roster_operation_id=operation_id,
             locale=launch_locale(claims),
             language=user.language,
+            platform_roles=platform_roles(claims.get(CLAIM + "roles")),
         )
 
 

@@ -48,6 +48,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(20), default="active")
     role: Mapped[str] = mapped_column(String(20), default="learner")
+    # Where the role came from: "scim" when the tenant's scim_role_map gave it (the identity provider may
+    # change it again), "admin" otherwise (given by hand, or the default; provisioning/role_maps.py).
+    role_source: Mapped[str] = mapped_column(String(10), default="admin", server_default="admin")
     language: Mapped[str | None] = mapped_column(String(100))
     locale: Mapped[str | None] = mapped_column(String(100))
     timezone: Mapped[str | None] = mapped_column(String(64))

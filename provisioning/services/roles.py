@@ -11,7 +11,8 @@ from sqlalchemy import select
 from provisioning.activity import Actor, record
 from provisioning.errors import Conflict, InvalidInput, NotFound
 from provisioning.i18n import N_, Message
-from provisioning.models import TenantRole, utcnow
+from provisioning.models import Tenant, TenantRole, utcnow
+from provisioning.role_maps import maps_naming
 from provisioning.runtime import Runtime
 from provisioning.tenant_roles import (
     BUILTIN,
@@ -236,6 +237,16 @@ def delete_role(rt: Runtime, tenant_id: int, key: str, actor: Actor) -> None:
                 details={"people": people},
                 label=row.label,
                 people=people,
+            )
+        mapped_by = maps_naming(s.get_one(Tenant, tenant_id).settings, row.key)
+        if mapped_by:
+            # A role map's entry would grant a later role of the same key: the admin empties it first.
+            raise Conflict(
+                N_("The role %(label)r can't be deleted: the setting %(setting)s gives it. Take it out of it first."),
+                field="key",
+                details={"settings": mapped_by},
+                label=row.label,
+                setting=mapped_by[0],
             )
         s.delete(row)
         record(s, tenant_id, actor, "role.deleted", "role", row.key, {"label": row.label})

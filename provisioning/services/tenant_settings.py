@@ -14,6 +14,7 @@ from provisioning.activity import Actor, record
 from provisioning.errors import InvalidInput
 from provisioning.i18n import N_
 from provisioning.models import Tenant
+from provisioning.role_maps import ROLE_MAP_KEYS, check_map_roles
 from provisioning.runtime import Runtime
 from provisioning.services.tenants import load_tenant
 from provisioning.settings_catalog import CATALOG, SettingErrors, apply, check_changes, stored
@@ -60,6 +61,15 @@ def update_settings(
         ) from None
     with rt.db.transaction() as s:
         tenant = load_tenant(s, tenant_ref)
+        problems: dict[str, list] = {}
+        for key in ROLE_MAP_KEYS:  # a role map names the tenant's roles: checked here, with the database
+            if checked.get(key):
+                checked[key], found = check_map_roles(s, tenant.id, key, checked[key])
+                if found:
+                    problems[key] = found
+        if problems:
+            reason = "; ".join(m for ms in problems.values() for m in ms)
+            raise InvalidInput(N_("Some settings were not changed: %(reason)s"), details=problems, reason=reason)
         if checked:
             before = {key: stored(tenant.settings, key) for key in checked}
             tenant.settings = apply(tenant.settings, checked)

@@ -42,9 +42,11 @@ def start_session(
     lti_role: str,
     course_id: int | None,
     locale: str | None = None,
+    platform_roles: tuple[str, ...] = (),
 ) -> str:
     """Begin a session and return its launch token; ``locale`` is the LTI launch's locale claim, which
-    the token carries for the pages' language (a person's own language setting comes first)."""
+    the token carries for the pages' language (a person's own language setting comes first);
+    ``platform_roles`` the launch's system and institution roles, for the tenant's ``lti_role_map``."""
     now = utcnow()
     sid = secrets.token_urlsafe(18)
     with rt.db.transaction() as s:
@@ -68,6 +70,8 @@ def start_session(
     claims = {"t": tenant_id, "u": user_id, "r": role, "lr": lti_role, "c": course_id, "s": sid}
     if locale:
         claims["lo"] = locale
+    if platform_roles:
+        claims["pr"] = list(platform_roles)
     return tokens.issue_launch_token(rt.settings.secret_key, claims)
 
 

@@ -16,8 +16,9 @@ from provisioning.errors import (
 )
 from provisioning.i18n import N_, Message
 from provisioning.mail import trigger_events
-from provisioning.models import USER_STATUSES, User
+from provisioning.models import USER_STATUSES, Tenant, User
 from provisioning.pagination import Page, paginate
+from provisioning.role_maps import apply_scim_roles
 from provisioning.rules.definition import reevaluate_users
 from provisioning.runtime import Runtime
 from provisioning.services.invitations import supersede_links
@@ -39,12 +40,25 @@ _OWN_CHANGE = N_(
 _OWN_DELETE = N_("You may not delete yourself: it would end your own access. Ask another administrator.")
 
 
-def create_user(rt: Runtime, tenant_id: int, values: dict[str, Any], actor: Actor, *, reevaluate: bool = False) -> User:
+def create_user(
+    rt: Runtime,
+    tenant_id: int,
+    values: dict[str, Any],
+    actor: Actor,
+    *,
+    reevaluate: bool = False,
+    idp_roles: bool = False,
+) -> User:
     """Create one user.  ``values`` uses the attribute names of :data:`EDITABLE`.
 
     ``reevaluate``: also re-evaluate the user against the automatic groups, in the same unit of work.
+    ``idp_roles``: the values come from the identity provider (SCIM), whose roles (``extra["roles"]``) give
+    the tenant role the tenant's ``scim_role_map`` says (:mod:`provisioning.role_maps`).
     """
     with rt.db.transaction() as s:
+        if idp_roles:
+            values = dict(values)
+            apply_scim_roles(s, tenant_id, s.get_one(Tenant, tenant_id).settings, None, values)
         user = add_user(s, tenant_id, values, actor)
         if user.status != "deactivated":
             trigger_events.seats_assigned(s, rt, tenant_id, [user.id])
@@ -130,13 +144,23 @@ def update_user(
     *,
     if_version: int | None = None,
     reevaluate: bool = False,
+    idp_roles: bool = False,
 ) -> User:
     """Change some attributes of a user (a partial update).
 
     Deactivating or reactivating goes through :mod:`.lifecycle`, so it behaves the same
     whichever channel asked for it.
     """
-    return change_user(rt, tenant_id, user_id, lambda user: values, actor, if_version=if_version, reevaluate=reevaluate)
+    return change_user(
+        rt,
+        tenant_id,
+        user_id,
+        lambda user: values,
+        actor,
+        if_version=if_version,
+        reevaluate=reevaluate,
+        idp_roles=idp_roles,
+    )
 
 
 def change_user(
@@ -148,11 +172,13 @@ def change_user(
     *,
     if_version: int | None = None,
     reevaluate: bool = False,
+    idp_roles: bool = False,
 ) -> User:
     """:func:`update_user` with the values computed from the locked, current user (e.g. a patch).
 
     The user is read once, FOR UPDATE, so a concurrent change waits instead of being lost.
     ``reevaluate``: also re-evaluate the user against the automatic groups, in the same unit of work.
+    ``idp_roles``: as for :func:`create_user` (a role an admin gave by hand stays).
     """
     with rt.db.transaction() as s:
         user = load_user(s, tenant_id, user_id, for_update=True)
@@ -164,6 +190,8 @@ def change_user(
                 if_version=if_version,
             )
         values = dict(values_for(user))
+        if idp_roles:
+            apply_scim_roles(s, tenant_id, s.get_one(Tenant, tenant_id).settings, user, values)
         wanted = values.get("status")
         if wanted is None and values.get("active") is not None and "status" not in values:
             wanted = "active" if values["active"] else "deactivated"

@@ -40,6 +40,7 @@ EDITABLE = (
     "active",
     "status",
     "role",
+    "role_source",
     "language",
     "locale",
     "timezone",
@@ -56,6 +57,9 @@ EDITABLE = (
     "email_type",
 )
 
+
+# users.role_source: the identity provider's scim_role_map gave the role, or anyone else did (role_maps.py).
+ROLE_SOURCES = ("admin", "scim")
 
 # The stored comparison key of each unique attribute (:mod:`provisioning.identity_keys`); set with it.
 KEYS = {"username": "username_key", "email": "email_key"}
@@ -88,6 +92,8 @@ def _validate(values: dict[str, Any]) -> dict[str, Any]:
             errors["username"] = [problem]
         values["username"] = username
         values["username_key"] = identity_key(username)
+    if "role_source" in values and values["role_source"] not in ROLE_SOURCES:
+        errors["role_source"] = [Message(N_("Must be one of %(choices)s."), choices=", ".join(ROLE_SOURCES))]
     if "status" in values and values["status"] not in USER_STATUSES:
         errors["status"] = [Message(N_("Must be one of %(choices)s."), choices=", ".join(USER_STATUSES))]
     for name in ("custom_attributes", "extra"):
@@ -209,6 +215,8 @@ def apply_changes(s: Session, user: User, values: dict[str, Any], actor: Actor) 
     values = _validate(dict(values))
     if "role" in values:
         values["role"] = check_role(s, user.tenant_id, values["role"])
+        if values["role"] != user.role:
+            values.setdefault("role_source", "admin")  # given by hand: the identity provider leaves it alone
     # Only a name whose identity key changes can collide with another user's; the key is written
     # only then (a user kept without a key by migration 0013, a duplicate, stays as it is).
     renamed: dict[str, Any] = {}

@@ -163,3 +163,45 @@ def test_an_enrollment_role_given_as_an_lti_role_is_read_like_a_launchs(rt, clie
         assert resp.status_code == 201, resp.get_json()
         with rt.db.read() as s:
             assert s.scalar(select(Enrollment.role).join(User).where(User.email == email)) == stored
+
+
+def test_an_institution_role_the_lti_role_map_lists_gives_its_tenant_role_for_the_session_only(
+    rt, client, tenant, platform
+):
+    register_platform(rt, tenant.id, platform)
+    group = client.post("/api/v1/groups", json={"name": "Payroll"}, headers=tenant.admin).get_json()["id"]
+    faculty = [INST + "Faculty", CTX + "Learner"]
+    # Without a map: a learner.
+    plain = _session(client, launch(client, platform, sub="fac-1", email="fac@example.edu", roles=faculty))
+    assert plain.get("/ui/logs").status_code == 403
+    assert plain.get(f"/ui/groups/{group}").status_code in (403, 404)
+
+    bad = client.patch(
+        "/api/v1/settings", json={"lti_role_map": {CTX + "Instructor": "reporter"}}, headers=tenant.admin
+    )
+    assert bad.status_code == 400 and "course roles" in bad.get_json()["errors"]["lti_role_map"][0]
+    mapped = client.patch(
+        "/api/v1/settings",
+        json={"lti_role_map": {"urn:lti:instrole:ims/lis/Faculty": "reporter"}},
+        headers=tenant.admin,
+    )
+    assert mapped.status_code == 200 and mapped.get_json()["lti_role_map"] == {INST + "Faculty": "reporter"}
+    ui = _session(client, launch(client, platform, sub="fac-1", email="fac@example.edu", roles=faculty))
+    assert ui.get("/ui/logs").status_code == 200
+    assert ui.get(f"/ui/groups/{group}").status_code == 200
+    # A report viewer changes nothing.
+    assert ui.post("/ui/groups/new", {"name": "Mine"}).status_code == 403
+    assert ui.post(f"/ui/groups/{group}/edit", {"name": "Renamed"}).status_code == 403
+    assert ui.post(f"/ui/groups/{group}/members", {"user": "fac@example.edu"}).status_code == 403
+    assert ui.get("/ui/settings").status_code == 403
+    with rt.db.read() as s:
+        person = s.scalar(select(User).where(User.email == "fac@example.edu"))
+    assert person.role == "learner"  # the launch's role is the session's, never stored
+    # The map is read on every request: emptied, the session is a learner's again.
+    client.patch("/api/v1/settings", json={"lti_role_map": {}}, headers=tenant.admin)
+    assert ui.get("/ui/logs").status_code == 403
+    # A deactivated person gets nothing, whatever the map.
+    client.patch("/api/v1/settings", json={"lti_role_map": {INST + "Faculty": "admin"}}, headers=tenant.admin)
+    assert ui.get("/ui/settings").status_code == 200  # the admin's choice, for the session
+    client.patch(f"/api/v1/users/{person.id}", json={"active": False}, headers=tenant.admin)
+    assert ui.get("/ui/logs").status_code in (401, 403)

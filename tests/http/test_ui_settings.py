@@ -90,3 +90,55 @@ def test_only_admins_reach_the_settings(rt, app, client, tenant, platform):
         assert "/ui/settings" not in persona.session.get("/ui/me").get_data(as_text=True)
     assert tenant_settings.get_settings(rt, tenant.id)["join_url"] is None
     assert 'href="/ui/settings"' in sch.admin.session.get("/ui/groups").get_data(as_text=True)
+
+
+def _map_form(key: str, rows: list[tuple[str, str]], **extra) -> dict:
+    form = {f"{key}_sent": "1", f"{key}-rows": str(len(rows))}
+    for i, (value, role) in enumerate(rows):
+        form[f"{key}-{i}-value"], form[f"{key}-{i}-role"] = value, role
+    return {**form, **extra}
+
+
+def test_an_admin_edits_the_role_maps_row_by_row_with_errors_beside_the_row(rt, owner, tenant):
+    page = owner.get("/ui/settings").get_data(as_text=True)
+    assert "Roles from the identity provider" in page and 'id="scim_role_map-0-value"' in page
+    assert '<option value="reporter">Report viewer</option>' in page
+    # "Add a row" shows one more row and saves nothing.
+    added = owner.post(
+        "/ui/settings", _map_form("scim_role_map", [("Faculty", "curator"), ("", "")], add_row="scim_role_map")
+    )
+    html = added.get_data(as_text=True)
+    assert added.status_code == 200 and 'id="scim_role_map-2-value"' in html and 'value="Faculty"' in html
+    assert tenant_settings.get_settings(rt, tenant.id)["scim_role_map"] == {}
+    saved = owner.post(
+        "/ui/settings", _map_form("scim_role_map", [("Faculty", "curator"), ("Dean", "reporter"), ("", "")])
+    )
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    assert tenant_settings.get_settings(rt, tenant.id)["scim_role_map"] == {"Faculty": "curator", "Dean": "reporter"}
+    html = owner.get("/ui/settings").get_data(as_text=True)
+    assert 'id="scim_role_map-0-value" name="scim_role_map-0-value" value="Dean"' in html  # rows by name
+    # A row naming a role the tenant doesn't have, or an LMS course role: the message is beside that row.
+    bad = owner.post("/ui/settings", _map_form("scim_role_map", [("Faculty", "curator"), ("Dean", "dean")]))
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert 'id="scim_role_map-1-error">' in html and "there is no role &#39;dean&#39; in this tenant" in html
+    assert 'href="#f-scim_role_map">Roles from the identity provider</a>' in html  # the summary links to it
+    bad = owner.post("/ui/settings", _map_form("lti_role_map", [("", ""), ("Instructor", "reporter")]))
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert 'id="lti_role_map-1-error">' in html and "course roles grant rights in their course only" in html
+    assert tenant_settings.get_settings(rt, tenant.id)["scim_role_map"] == {"Faculty": "curator", "Dean": "reporter"}
+    # "Remove" takes a row away; an LMS role in its v1 form is stored as its LIS v2 address.
+    removed = owner.post(
+        "/ui/settings",
+        {
+            **_map_form(
+                "scim_role_map", [("Faculty", "curator"), ("Dean", "reporter")], **{"scim_role_map-0-remove": "1"}
+            ),
+            **_map_form("lti_role_map", [("urn:lti:instrole:ims/lis/Faculty", "reporter")]),
+        },
+    )
+    assert removed.status_code == 302
+    got = tenant_settings.get_settings(rt, tenant.id)
+    assert got["scim_role_map"] == {"Dean": "reporter"}
+    assert got["lti_role_map"] == {"http://purl.imsglobal.org/vocab/lis/v2/institution/person#Faculty": "reporter"}
