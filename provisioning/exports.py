@@ -184,16 +184,7 @@ def member_rows(rt: Runtime, tenant_id: int, group_id: int) -> Iterator[list[Any
     the estimates.  Elsewhere (SQLite) keyset chunks of CHUNK rows.
     """
     if rt.db.dialect == "postgresql":
-        # A transaction (reads elsewhere run in autocommit): SET LOCAL and the cursor need one; it writes nothing.
-        with rt.db.transaction() as s:
-            s.execute(text("SET LOCAL enable_nestloop = off"))
-            result = s.execute(
-                _member_query(tenant_id, group_id).order_by(Membership.user_id),
-                execution_options={"stream_results": True, "yield_per": CHUNK},
-            )
-            for part in result.partitions():
-                for row in part:
-                    yield list(row[1:])
+        yield from streamed_rows(rt, _member_query(tenant_id, group_id).order_by(Membership.user_id))
         return
     after = 0
     while True:
@@ -206,6 +197,18 @@ def member_rows(rt: Runtime, tenant_id: int, group_id: int) -> Iterator[list[Any
         for row in batch:
             yield list(row[1:])
         after = batch[-1][0]
+
+
+def streamed_rows(rt: Runtime, query: Select) -> Iterator[list[Any]]:
+    """The rows of ``query`` on PostgreSQL but its first column (a keyset id), read through a server-side
+    cursor in chunks of CHUNK and planned without nested loops (see :func:`member_rows`)."""
+    # A transaction (reads elsewhere run in autocommit): SET LOCAL and the cursor need one; it writes nothing.
+    with rt.db.transaction() as s:
+        s.execute(text("SET LOCAL enable_nestloop = off"))
+        result = s.execute(query, execution_options={"stream_results": True, "yield_per": CHUNK})
+        for part in result.partitions():
+            for row in part:
+                yield list(row[1:])
 
 
 def _member_query(tenant_id: int, group_id: int) -> Select:

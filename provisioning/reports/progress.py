@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select, text
+from sqlalchemy import Select, and_, case, func, or_, select
 
+from provisioning.exports import streamed_rows
 from provisioning.models import Course, CourseGroup, Enrollment, Group, Membership, User
 from provisioning.runtime import Runtime
 from provisioning.store.groups import load_group
@@ -193,19 +194,10 @@ def progress_rows(rt: Runtime, tenant_id: int, group_id: int) -> Iterator[list[A
     with rt.db.read() as s:
         load_group(s, tenant_id, group_id)
     if rt.db.dialect == "postgresql":
-        # A transaction (reads elsewhere run in autocommit): SET LOCAL and the cursor need one; it writes nothing.
-        with rt.db.transaction() as s:
-            s.execute(text("SET LOCAL enable_nestloop = off"))
-            members = select(Membership.user_id).where(
-                Membership.group_id == group_id, Membership.tenant_id == tenant_id
-            )
-            result = s.execute(
-                _rows_query(tenant_id).where(User.id.in_(members)).order_by(User.id, Course.external_id),
-                execution_options={"stream_results": True, "yield_per": CHUNK},
-            )
-            for part in result.partitions():
-                for row in part:
-                    yield list(row[1:])
+        members = select(Membership.user_id).where(Membership.group_id == group_id, Membership.tenant_id == tenant_id)
+        yield from streamed_rows(
+            rt, _rows_query(tenant_id).where(User.id.in_(members)).order_by(User.id, Course.external_id)
+        )
         return
     after: int | None = 0
     while after is not None:

@@ -322,13 +322,7 @@ def test_a_long_send_takes_turns_so_a_job_queued_behind_it_runs_before_it_ends(
     ids = [p.id for p in people]
     batch(client, tenant, "notify", user_ids=ids, params={"subject": "Hello", "body": "Welcome"})
     run_jobs()  # no SMTP_URL yet: the twelve stay in the outbox
-    for name, value in dict(
-        smtp_url=f"smtp://127.0.0.1:{smtp_server.port}",
-        email_send_interval=0.05,
-        email_batch_size=2,
-        email_send_turn_seconds=0.2,
-    ).items():
-        setattr(rt.settings, name, value)
+    _paced_in_turns(rt, smtp_server)
     send = client.post("/api/v1/emails/send", headers=tenant.admin).json["operation_id"]
     behind = batch(client, tenant, "change_language", user_ids=ids[:2], params={"language": "de"}).json["operation_id"]
     run_jobs()
@@ -353,13 +347,7 @@ def test_the_embedded_queue_runs_a_job_between_the_senders_turns(rt, client, ten
     try:
         batch(client, tenant, "notify", user_ids=ids, params={"subject": "Hello", "body": "Welcome"})
         _wait_until_idle(rt)  # no SMTP_URL yet: the eight stay in the outbox
-        for name, value in dict(
-            smtp_url=f"smtp://127.0.0.1:{smtp_server.port}",
-            email_send_interval=0.05,
-            email_batch_size=2,
-            email_send_turn_seconds=0.2,
-        ).items():
-            setattr(rt.settings, name, value)
+        _paced_in_turns(rt, smtp_server)
         send = client.post("/api/v1/emails/send", headers=tenant.admin).json["operation_id"]
         behind = batch(client, tenant, "change_language", user_ids=ids[:2], params={"language": "es"})
         _wait_until_idle(rt)
@@ -369,6 +357,12 @@ def test_the_embedded_queue_runs_a_job_between_the_senders_turns(rt, client, ten
     sender, other = operation(rt, tenant.id, send), operation(rt, tenant.id, behind.json["operation_id"])
     assert sender.status == other.status == "succeeded" and other.finished_at < sender.finished_at
     assert sorted(m["To"] for m in smtp_server.received) == sorted(f"q{i}@example.edu" for i in range(8))
+
+
+def _paced_in_turns(rt, smtp_server) -> None:
+    """SMTP on, two messages a chunk, 50 ms between messages, turns of 200 ms: a send of a dozen takes turns."""
+    rt.settings.smtp_url = f"smtp://127.0.0.1:{smtp_server.port}"
+    rt.settings.email_send_interval, rt.settings.email_batch_size, rt.settings.email_send_turn_seconds = 0.05, 2, 0.2
 
 
 def _wait_until_idle(rt, seconds: float = 30) -> None:
