@@ -162,6 +162,10 @@ def test_readme_screenshots(live, browser, tenant) -> None:
     page.get_by_role("heading", name="Settings").wait_for()
     _shot(page, "settings")
 
+    page.goto(f"{tool.origin}/ui/settings/notifications/completed")
+    page.locator("main h1").wait_for()
+    _shot(page, "notification")
+
     token = page.evaluate("document.body.getAttribute('data-launch-token')")
     page.set_viewport_size({"width": 320, "height": 720})
     page.goto(f"{tool.origin}/ui/groups/{onboarding}?lt={token}")
