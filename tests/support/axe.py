@@ -7,16 +7,28 @@ stays on while it runs.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from axe_playwright_python.sync_playwright import Axe
 
 FAILING = ("serious", "critical")
 _axe = Axe()
 
 
-def violations(target) -> list[dict]:
+# Every check appends a line here (where, then the number of failing and of other violations), so a run
+# can say how many pages axe checked and what it found below the bar.
+RESULTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "axe-results.tsv"
+
+
+def violations(target, where: str = "") -> list[dict]:
     """The serious and critical violations on ``target`` (a Playwright Page or Frame)."""
     response = _axe.run(target).response
-    return [v for v in response["violations"] if v.get("impact") in FAILING]
+    found = [v for v in response["violations"] if v.get("impact") in FAILING]
+    below = sorted({v["id"] for v in response["violations"] if v.get("impact") not in FAILING})
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a", encoding="utf-8") as log:  # one short line per write: appends don't interleave
+        log.write(f"{where or target.url}\t{len(found)}\t{','.join(below)}\n")
+    return found
 
 
 def report(found: list[dict]) -> str:
@@ -30,5 +42,5 @@ def report(found: list[dict]) -> str:
 
 def assert_accessible(target, where: str = "") -> None:
     """Fail, listing them, when ``target`` has a serious or critical axe-core violation."""
-    found = violations(target)
+    found = violations(target, where)
     assert not found, f"axe-core on {where or target.url}:\n{report(found)}"
