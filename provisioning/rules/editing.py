@@ -35,11 +35,12 @@ class ReadRule:
 
 
 def condition_error(exc: InvalidCondition) -> InvalidInput:
-    where = f"Condition {exc.where}: " if exc.where else ""
+    if not exc.where:
+        return InvalidInput(exc.message, details={"conditions": [exc.message]})
     return InvalidInput(
-        N_("%(where)s%(reason)s"),
-        details={"conditions": [Message(N_("%(where)s%(reason)s"), where=where, reason=exc.message)]},
-        where=where,
+        N_("Condition %(where)s: %(reason)s"),
+        details={"conditions": [Message(N_("Condition %(where)s: %(reason)s"), where=exc.where, reason=exc.message)]},
+        where=exc.where,
         reason=exc.message,
     )
 

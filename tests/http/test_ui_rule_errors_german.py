@@ -116,3 +116,13 @@ def test_scim_says_the_same_filter_errors_in_english_as_before(client, rt, tenan
     assert response.status_code == 400
     assert response.json["scimType"] == "invalidFilter"
     assert response.json["detail"] == detail
+
+
+def test_a_condition_of_the_builder_is_refused_in_german_and_named(owner, rt, tenant):
+    _speak(rt, tenant.id, "de")
+    form = {"name": "X", "kind": "automatic", "r.1.field": "department", "r.1.op": "is", "r.1.value": ""}
+    response = owner.post("/ui/groups/new", form)
+    text = html.unescape(re.sub(r"<[^>]+>", "", response.get_data(as_text=True)))
+    assert response.status_code == 400
+    assert "Bedingung 1: Geben Sie einen Wert zum Vergleichen ein." in text
+    assert "Enter a value" not in text and "Condition 1" not in text
