@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_python
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
@@ -29,6 +29,12 @@ KEYWORDS = {
     "translate_plural": (2, 3),
 }
 WIDTH = 100
+
+
+def extract_marked(fileobj, keywords, comment_tags, options):
+    """Python's strings marked with ``N_`` only (babel.cfg names it for provisioning/filters): the
+    filter lexer declares its tokens' regular expressions with sly's ``_`` decorator, which is no text."""
+    return extract_python(fileobj, {"N_": None}, comment_tags, options)
 
 
 def extract(root: Path = ROOT) -> Catalog:

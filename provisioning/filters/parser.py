@@ -25,6 +25,7 @@ from scim2_filter_parser import ast as lib
 from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser
 
+from provisioning.i18n import N_, Message
 from provisioning.text import text_problem
 
 MAX_LENGTH = 100_000  # characters
@@ -154,7 +155,7 @@ class _Lexer(SCIMLexer):
         try:
             number = json.loads(t.value)
         except ValueError:  # a leading zero ("01"): JSON numbers (RFC 8259 §6) have none
-            raise InvalidFilter(f"{t.value!r} is not a JSON number.", t.index) from None
+            raise InvalidFilter(Message(N_("%(value)r is not a JSON number."), value=t.value), t.index) from None
         t.value = Value("number", number, t.index)
         return t
 
@@ -168,11 +169,13 @@ class _Lexer(SCIMLexer):
         try:
             text = json.loads(t.value)
         except ValueError:
-            raise InvalidFilter("The string value is not valid JSON (bad escape sequence).", t.index) from None
+            raise InvalidFilter(
+                Message(N_("The string value is not valid JSON (bad escape sequence).")), t.index
+            ) from None
         # An escape can spell what the request's own text may not hold (\u0000, \ud800): the input rule.
         problem = text_problem(text)
         if problem:
-            raise InvalidFilter(f"The string value {problem}.", t.index)
+            raise InvalidFilter(Message(N_("The string value %(problem)s."), problem=problem), t.index)
         t.value = Value("string", text, t.index)
         return t
 
@@ -183,8 +186,8 @@ class _Lexer(SCIMLexer):
 
     def error(self, t):
         if t.value.startswith('"'):
-            raise InvalidFilter("The string value has no closing quote.", t.index)
-        raise InvalidFilter(f"Unexpected character {t.value[0]!r}.", t.index)
+            raise InvalidFilter(Message(N_("The string value has no closing quote.")), t.index)
+        raise InvalidFilter(Message(N_("Unexpected character %(char)r."), char=t.value[0]), t.index)
 
 
 # --- parsing ----------------------------------------------------------------------------
@@ -192,26 +195,28 @@ class _Lexer(SCIMLexer):
 
 def _parse_error(token, length: int) -> None:
     if token is None:
-        raise InvalidFilter("The filter ends too early (an operand or a closing bracket is missing).", length)
+        raise InvalidFilter(
+            Message(N_("The filter ends too early (an operand or a closing bracket is missing).")), length
+        )
     shown = token.value.value if isinstance(token.value, Value) else token.value
-    raise InvalidFilter(f"Unexpected {shown!r} here.", token.index)
+    raise InvalidFilter(Message(N_("Unexpected %(token)r here."), token=shown), token.index)
 
 
 def parse(text: str) -> Node:
     """Parse a filter into a :data:`Node` tree, raising :class:`InvalidFilter` with a position."""
     if not isinstance(text, str) or not text.strip():
-        raise InvalidFilter("The filter is empty.", 0 if isinstance(text, str) else None)
+        raise InvalidFilter(Message(N_("The filter is empty.")), 0 if isinstance(text, str) else None)
     if len(text) > MAX_LENGTH:
-        raise InvalidFilter(f"The filter is longer than {MAX_LENGTH} characters.", MAX_LENGTH)
+        raise InvalidFilter(Message(N_("The filter is longer than %(max)s characters."), max=MAX_LENGTH), MAX_LENGTH)
     problem = text_problem(text)
     if problem:  # a caller that skipped the edge's check (a stored rule, the CLI) still gets a clear refusal
-        raise InvalidFilter(f"The filter {problem}.", None)
+        raise InvalidFilter(Message(N_("The filter %(problem)s."), problem=problem), None)
     parser = SCIMParser()
     # The library's own handler raises without a position.
     parser.error = lambda token: _parse_error(token, len(text))
     tree = parser.parse(_Lexer().tokenize(text))
     if tree is None:
-        raise InvalidFilter("The filter is empty.", 0)
+        raise InvalidFilter(Message(N_("The filter is empty.")), 0)
     return _convert(tree, 0, [0], inside_brackets=False)
 
 
@@ -219,7 +224,7 @@ def _path(attr_path: lib.AttrPath) -> Path:
     name = attr_path.attr_name
     if isinstance(name, lib.Filter):  # only a comparison's path may be ``attr[filter].sub`` (_bracketed_compare)
         raise InvalidFilter(
-            "A sub-attribute cannot follow ']' here; put the condition inside the brackets.",
+            Message(N_("A sub-attribute cannot follow ']' here; put the condition inside the brackets.")),
             getattr(name.namespace.attr_name, "position", None),
         )
     uri = attr_path.uri
@@ -230,15 +235,20 @@ def _path(attr_path: lib.AttrPath) -> Path:
 
 def _convert(f: lib.Filter, depth: int, count: list[int], *, inside_brackets: bool) -> Node:
     if depth > MAX_DEPTH:
-        raise InvalidFilter(f"The filter nests parentheses or brackets more than {MAX_DEPTH} deep.", None)
+        raise InvalidFilter(
+            Message(N_("The filter nests parentheses or brackets more than %(max)s deep."), max=MAX_DEPTH), None
+        )
     expr = f.expr
     if f.namespace is not None:  # attrPath "[" valFilter "]"
         path = _path(f.namespace)
         if inside_brackets:
-            raise InvalidFilter("A complex attribute filter cannot be nested inside another one.", path.position)
+            raise InvalidFilter(
+                Message(N_("A complex attribute filter cannot be nested inside another one.")), path.position
+            )
         if path.sub is not None:
             raise InvalidFilter(
-                f"{path.text!r} is not a complex attribute that can be filtered with [].", path.position
+                Message(N_("%(name)r is not a complex attribute that can be filtered with []."), name=path.text),
+                path.position,
             )
         node: Node = ValuePath(path, _convert(expr, depth + 1, count, inside_brackets=True))
     elif isinstance(expr, lib.Filter):  # "(" filter ")", "not" "(" filter ")", or a valuePath
@@ -247,7 +257,7 @@ def _convert(f: lib.Filter, depth: int, count: list[int], *, inside_brackets: bo
     elif isinstance(expr, lib.AttrExpr):
         count[0] += 1
         if count[0] > MAX_COMPARISONS:
-            raise InvalidFilter(f"The filter has more than {MAX_COMPARISONS} comparisons.", None)
+            raise InvalidFilter(Message(N_("The filter has more than %(max)s comparisons."), max=MAX_COMPARISONS), None)
         op = str(expr.value).lower()
         value = expr.comp_value.value if expr.comp_value is not None else None
         if isinstance(expr.attr_path.attr_name, lib.Filter):
@@ -257,7 +267,7 @@ def _convert(f: lib.Filter, depth: int, count: list[int], *, inside_brackets: bo
     elif isinstance(expr, lib.LogExpr):
         node = _chain(expr, depth, count, inside_brackets)
     else:  # pragma: no cover - the grammar produces nothing else
-        raise InvalidFilter("The filter could not be understood.", None)
+        raise InvalidFilter(Message(N_("The filter could not be understood.")), None)
     return Not(node) if f.negated else node
 
 
@@ -282,10 +292,15 @@ def _bracketed_compare(
         attr_path.uri.position if attr_path.uri is not None else attr_path.attr_name.position,
     )
     if inside_brackets:
-        raise InvalidFilter("A complex attribute filter cannot be nested inside another one.", outer.position)
+        raise InvalidFilter(
+            Message(N_("A complex attribute filter cannot be nested inside another one.")), outer.position
+        )
     if sub is None:  # ``emails[type eq "work"] eq "x"``
         raise InvalidFilter(
-            f"{outer.text}[...] compared needs a sub-attribute after ']' (like .value), or the condition inside.",
+            Message(
+                N_("%(name)s[...] compared needs a sub-attribute after ']' (like .value), or the condition inside."),
+                name=outer.text,
+            ),
             outer.position,
         )
     condition = _convert(bracket.expr, depth + 1, count, inside_brackets=True)

@@ -46,6 +46,7 @@ from provisioning.filters.parser import (
     ValuePath,
     parse,
 )
+from provisioning.i18n import N_, Message
 from provisioning.identity_keys import identity_key
 from provisioning.sql import Column, balanced, ci_like, exact_like
 
@@ -82,11 +83,11 @@ def sort_key(attr_path: str, resource: Resource, *, custom_attributes: Collectio
     """
     tree = parse(f"{attr_path} pr") if isinstance(attr_path, str) else None
     if not isinstance(tree, Compare):
-        raise InvalidFilter(f"sortBy {attr_path!r} is not an attribute path.", 0)
+        raise InvalidFilter(Message(N_("sortBy %(path)r is not an attribute path."), path=attr_path), 0)
     translator = _Translator(resource, 0, custom_attributes, None)
     parent, attr = translator.resolve(tree.path, None)
     if attr is None or (parent is not None and parent.exists is not None):
-        raise InvalidFilter(f"Cannot sort by {attr_path!r}.", 0)
+        raise InvalidFilter(Message(N_("Cannot sort by %(path)r."), path=attr_path), 0)
     column = attr.sql()
     return func.lower(column) if attr.type in (STRING, ANY) and not attr.case_exact else column
 
@@ -116,7 +117,7 @@ class _Translator:
             clauses = self._in_lists(items, scope) if node.op == "or" else []
             clauses += [self.node(item, scope) for item in items]
             return balanced(node.op, clauses)
-        raise InvalidFilter("The filter could not be understood.", None)  # pragma: no cover
+        raise InvalidFilter(Message(N_("The filter could not be understood.")), None)  # pragma: no cover
 
     def _in_lists(self, items: list[Node], scope: Complex | None) -> list[ColumnElement[bool]]:
         """``a eq 1 or a eq 2 or ...`` on one column becomes ``a IN (1, 2, ...)``; removes them from items."""
@@ -155,7 +156,10 @@ class _Translator:
     def value_path(self, node: ValuePath, scope: Complex | None) -> ColumnElement[bool]:
         entry = self._entry(node.path)
         if not isinstance(entry, Complex):
-            raise InvalidFilter(f"{node.path.text!r} is not a complex attribute; [] needs one.", node.path.position)
+            raise InvalidFilter(
+                Message(N_("%(name)r is not a complex attribute; [] needs one."), name=node.path.text),
+                node.path.position,
+            )
         condition = self.node(node.filter, entry)
         condition = entry.exists(self.tenant_id, condition) if entry.exists else condition
         if entry.also is not None:  # any of the attribute's values (RFC 7644 §3.4.2.2)
@@ -188,7 +192,9 @@ class _Translator:
         if node.op == "pr":
             return true()
         if node.op not in ("eq", "ne") or node.value is None or node.value.type != "string":
-            raise InvalidFilter("schemas can only be compared with eq or ne and a schema URN.", node.path.position)
+            raise InvalidFilter(
+                Message(N_("schemas can only be compared with eq or ne and a schema URN.")), node.path.position
+            )
         condition = schemas_condition(self.schema.resource, node.value.value)
         return condition if node.op == "eq" else not_(condition)
 
@@ -215,7 +221,11 @@ class _Translator:
             if name in self.custom:
                 return custom_attribute(self.custom[name])
         raise InvalidFilter(
-            f"Unknown attribute {path.text!r} for {self.schema.resource} resources.",
+            Message(
+                N_("Unknown attribute %(name)r for %(resource)s resources."),
+                name=path.text,
+                resource=self.schema.resource,
+            ),
             path.position,
             unknown_attribute=path.name,
         )
@@ -225,19 +235,28 @@ class _Translator:
         if scope is not None:  # inside brackets: a sub-attribute of the bracketed attribute
             sub = scope.subs.get(path.name.lower())
             if path.uri is not None or path.sub is not None or sub is None:
-                raise InvalidFilter(f"{scope.name!r} has no sub-attribute {path.text!r}.", path.position)
+                raise InvalidFilter(
+                    Message(N_("%(name)r has no sub-attribute %(sub)r."), name=scope.name, sub=path.text),
+                    path.position,
+                )
             return scope, sub
         entry = self._entry(path)
         if isinstance(entry, Attribute):
             if path.sub is not None:
-                raise InvalidFilter(f"{entry.name!r} has no sub-attribute {path.sub!r}.", path.position)
+                raise InvalidFilter(
+                    Message(N_("%(name)r has no sub-attribute %(sub)r."), name=entry.name, sub=path.sub),
+                    path.position,
+                )
             return None, entry
         sub_name = path.sub or entry.default
         if sub_name is None:
             return entry, None
         sub = entry.subs.get(sub_name.lower())
         if sub is None:
-            raise InvalidFilter(f"{entry.name!r} has no sub-attribute {path.sub!r}.", path.position)
+            raise InvalidFilter(
+                Message(N_("%(name)r has no sub-attribute %(sub)r."), name=entry.name, sub=path.sub),
+                path.position,
+            )
         return entry, sub
 
     # --- comparisons -------------------------------------------------------------------
@@ -254,17 +273,23 @@ class _Translator:
         if value.type == "null":  # not in the RFC's grammar of operators, but IdPs send it
             if op in ("eq", "ne"):
                 return not_(present) if op == "eq" else present
-            raise InvalidFilter(f"null can only be compared with eq or ne, not {op}.", value.position)
+            raise InvalidFilter(
+                Message(N_("null can only be compared with eq or ne, not %(op)s."), op=op), value.position
+            )
         if op in _ORDERING and value.type == "number" and attr.number is not None:
             # A number compares numerically; a value that is no number ("abc", missing) is NULL: no match.
             number = attr.number()
             return and_(number.is_not(None), getattr(number, _ORDERING[op])(value.value))
         if attr.type == BOOLEAN and op not in ("eq", "ne"):
             raise InvalidFilter(
-                f"{op!r} cannot compare the boolean {attr.name!r} (RFC 7644 §3.4.2.2).", node.path.position
+                Message(N_("%(op)r cannot compare the boolean %(name)r (RFC 7644 §3.4.2.2)."), op=op, name=attr.name),
+                node.path.position,
             )
         if attr.type in (BOOLEAN, DATETIME) and op in ("co", "sw", "ew"):
-            raise InvalidFilter(f"{op!r} cannot compare the {attr.type} {attr.name!r}.", node.path.position)
+            raise InvalidFilter(
+                Message(N_("%(op)r cannot compare the %(type)s %(name)r."), op=op, type=attr.type, name=attr.name),
+                node.path.position,
+            )
         if op in ("eq", "ne") and attr.key is not None and value.type == "string":
             equal = and_(attr.key().is_not(None), attr.key() == self.operand(attr, node, keyed=True))
             return equal if op == "eq" else not_(equal)
@@ -274,7 +299,7 @@ class _Translator:
         elif operand is None:  # an id that is not a number matches nothing
             if op in ("eq", "ne"):
                 return false() if op == "eq" else true()
-            raise InvalidFilter(f"{attr.name!r} values are numbers here.", value.position)
+            raise InvalidFilter(Message(N_("%(name)r values are numbers here."), name=attr.name), value.position)
         folded = attr.type in (STRING, ANY) and not attr.case_exact
         if op in ("co", "sw", "ew"):
             if operand == "":
@@ -306,21 +331,30 @@ class _Translator:
             # Entra ID and others send "True"/"False" as strings.
             if value.type == "string" and raw.strip().lower() in ("true", "false"):
                 return raw.strip().lower() == "true"
-            raise InvalidFilter(f"{attr.name!r} is a boolean; compare it with true or false.", value.position)
+            raise InvalidFilter(
+                Message(N_("%(name)r is a boolean; compare it with true or false."), name=attr.name), value.position
+            )
         if attr.type == DATETIME:
             return _datetime(value, attr.name)
         if attr.type == ID:
             if value.type not in ("string", "number"):
-                raise InvalidFilter(f"{attr.name!r} is an id; compare it with a string.", value.position)
+                raise InvalidFilter(
+                    Message(N_("%(name)r is an id; compare it with a string."), name=attr.name), value.position
+                )
             text = str(raw).strip()
             return int(text) if text.isdigit() and len(text) < 19 else None
         if attr.type == ANY:  # JSON values compare as text: true -> 'true', 5 -> '5'
             if value.type not in ("string", "number", "boolean"):
-                raise InvalidFilter(f"Cannot compare {attr.name!r} with {value.type}.", value.position)
+                raise InvalidFilter(
+                    Message(N_("Cannot compare %(name)r with %(type)s."), name=attr.name, type=value.type),
+                    value.position,
+                )
             text = raw if value.type == "string" else json.dumps(raw)
             return text if attr.case_exact else text.lower()
         if value.type != "string":
-            raise InvalidFilter(f"{attr.name!r} is a string; put the value in double quotes.", value.position)
+            raise InvalidFilter(
+                Message(N_("%(name)r is a string; put the value in double quotes."), name=attr.name), value.position
+            )
         return raw if attr.case_exact else raw.lower()
 
 
@@ -334,4 +368,6 @@ def _datetime(value: Value, name: str) -> datetime:
             parsed = None
         if parsed is not None:
             return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
-    raise InvalidFilter(f'{name!r} is a dateTime; give it like "2024-01-31T12:00:00Z".', value.position)
+    raise InvalidFilter(
+        Message(N_('%(name)r is a dateTime; give it like "2024-01-31T12:00:00Z".'), name=name), value.position
+    )

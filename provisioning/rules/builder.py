@@ -21,6 +21,7 @@ from typing import Any
 
 from provisioning.filters.attributes import CORE_USER, CUSTOM_USER, ENTERPRISE_USER
 from provisioning.filters.parser import Compare, InvalidFilter, Logical, Node, Not, Value, ValuePath, parse
+from provisioning.i18n import N_, Message
 
 TEXT, NUMBER, DATE, BOOLEAN, COURSE = "text", "number", "date", "boolean", "course"
 
@@ -102,11 +103,11 @@ def _quote(value: str) -> str:
 
 def _date(value: str, where: str) -> date:
     if not value.strip():
-        raise InvalidCondition("Give the date as a calendar date (year-month-day).", where, incomplete=True)
+        raise InvalidCondition(N_("Give the date as a calendar date (year-month-day)."), where, incomplete=True)
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidCondition("Give the date as a calendar date (year-month-day).", where) from None
+        raise InvalidCondition(N_("Give the date as a calendar date (year-month-day)."), where) from None
 
 
 def _literal(cond: Condition, where: str) -> str:
@@ -115,9 +116,9 @@ def _literal(cond: Condition, where: str) -> str:
         try:
             number = float(value)
         except ValueError:
-            raise InvalidCondition("Give a number.", where) from None
+            raise InvalidCondition(N_("Give a number."), where) from None
         if not math.isfinite(number):
-            raise InvalidCondition("Give a number.", where)
+            raise InvalidCondition(N_("Give a number."), where)
         return json.dumps(int(number)) if number.is_integer() and "." not in value else json.dumps(number)
     if cond.type == DATE:
         return _quote(_date(value, where).isoformat())
@@ -127,7 +128,7 @@ def _literal(cond: Condition, where: str) -> str:
 def condition_text(cond: Condition, where: str = "1") -> str:
     """One condition in the rule language; raises InvalidCondition naming the row."""
     if cond.op not in OPERATORS.get(cond.type, ()):
-        raise InvalidCondition("Choose what to compare with.", where)
+        raise InvalidCondition(N_("Choose what to compare with."), where)
     path = cond.field
     if cond.type == COURSE:
         return _course_text(cond, where)
@@ -138,12 +139,12 @@ def condition_text(cond: Condition, where: str = "1") -> str:
     if cond.op in ("is_true", "is_false"):
         return f"{path} eq {'true' if cond.op == 'is_true' else 'false'}"
     if cond.type == TEXT and not cond.value.strip():
-        raise InvalidCondition("Enter a value to compare with.", where, incomplete=True)
+        raise InvalidCondition(N_("Enter a value to compare with."), where, incomplete=True)
     if cond.type == DATE:
         if cond.op == "between":
             first, last = _date(cond.value, where), _date(cond.value2, where)
             if last < first:
-                raise InvalidCondition("The second date is before the first.", where)
+                raise InvalidCondition(N_("The second date is before the first."), where)
             return f'({path} ge "{first.isoformat()}" and {path} le "{last.isoformat()}")'
         return f"{path} {_SCIM_DATE_OPS[cond.op]} {_literal(cond, where)}"
     if cond.type == NUMBER:
@@ -153,7 +154,7 @@ def condition_text(cond: Condition, where: str = "1") -> str:
 
 def _course_text(cond: Condition, where: str) -> str:
     if not cond.value.strip():
-        raise InvalidCondition("Choose a course.", where, incomplete=True)
+        raise InvalidCondition(N_("Choose a course."), where, incomplete=True)
     course = f"course eq {_quote(cond.value.strip())}"
     if cond.op in ("completed_before", "completed_after"):
         day = _date(cond.value2, where)
@@ -169,20 +170,20 @@ def _course_text(cond: Condition, where: str) -> str:
 def to_text(group: Group) -> str:
     """The rule text of a group of conditions (the top group without parentheses)."""
     if count_conditions(group) > MAX_CONDITIONS:
-        raise InvalidCondition(f"A rule has at most {MAX_CONDITIONS} conditions.", "")
+        raise InvalidCondition(Message(N_("A rule has at most %(most)s conditions."), most=MAX_CONDITIONS), "")
     path = ""
     while len(group.items) == 1 and isinstance(group.items[0], Group):  # "(a and b)" alone is "a and b"
         group, path = group.items[0], f"{path}.1" if path else "1"
     text = _group_text(group, path, top=True)
     if not text:
-        raise InvalidCondition("Add a condition.", "")
+        raise InvalidCondition(N_("Add a condition."), "")
     return text
 
 
 def _group_text(group: Group, where: str, *, top: bool) -> str:
     """A group's text; ``where`` is its place ("2": the second item of the rule)."""
     if group.match not in ("all", "any"):
-        raise InvalidCondition("Choose all or any.", where)
+        raise InvalidCondition(N_("Choose all or any."), where)
     parts = []
     for n, item in enumerate(group.items, start=1):
         path = f"{where}.{n}" if where else str(n)
@@ -363,10 +364,10 @@ def _course(node: ValuePath) -> Condition:
 def from_dict(data: Any, where: str = "") -> Group:
     """A group from its JSON form (``{"match": "all", "items": [...]}``); raises InvalidCondition."""
     if not isinstance(data, dict):
-        raise InvalidCondition("A group must be an object with match and items.", where)
+        raise InvalidCondition(N_("A group must be an object with match and items."), where)
     items = data.get("items")
     if not isinstance(items, list):
-        raise InvalidCondition("A group needs a list of items.", where)
+        raise InvalidCondition(N_("A group needs a list of items."), where)
     built: list[Item] = []
     for n, item in enumerate(items, start=1):
         path = f"{where}.{n}" if where else str(n)
@@ -375,9 +376,9 @@ def from_dict(data: Any, where: str = "") -> Group:
         elif isinstance(item, dict):
             values = {k: item.get(k) for k in ("field", "type", "op", "value", "value2")}
             if not all(isinstance(values[k], str) and values[k] for k in ("field", "type", "op")):
-                raise InvalidCondition("A condition needs a field, its type and an operator.", path)
+                raise InvalidCondition(N_("A condition needs a field, its type and an operator."), path)
             if any(values[k] is not None and not isinstance(values[k], str) for k in ("value", "value2")):
-                raise InvalidCondition("Values are given as text.", path)
+                raise InvalidCondition(N_("Values are given as text."), path)
             built.append(
                 Condition(
                     str(values["field"]),
@@ -388,10 +389,10 @@ def from_dict(data: Any, where: str = "") -> Group:
                 )
             )
         else:
-            raise InvalidCondition("An item must be a condition or a group.", path)
+            raise InvalidCondition(N_("An item must be a condition or a group."), path)
     match = data.get("match", "all")
     if match not in ("all", "any"):
-        raise InvalidCondition("match is all or any.", where)
+        raise InvalidCondition(N_("match is all or any."), where)
     return Group(match, tuple(built))
 
 

@@ -111,7 +111,7 @@ def compile_rule(s: Session, tenant_id: int, text: str, *, custom: Iterable[str]
     attribute when some user of the tenant has it.
     """
     if not isinstance(text, str) or not text.strip():
-        raise InvalidFilter("The rule is empty.", 0)
+        raise InvalidFilter(Message(N_("The rule is empty.")), 0)
     refs = references(text)
     known = set(custom) | _declared_custom_attributes(s, tenant_id)
     while True:

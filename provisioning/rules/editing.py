@@ -35,11 +35,12 @@ class ReadRule:
 
 
 def condition_error(exc: InvalidCondition) -> InvalidInput:
-    where = f"Condition {exc.where}: " if exc.where else ""
+    if not exc.where:
+        return InvalidInput(exc.message, details={"conditions": [exc.message]})
     return InvalidInput(
-        N_("%(where)s%(reason)s"),
-        details={"conditions": [Message(N_("%(where)s%(reason)s"), where=where, reason=exc.message)]},
-        where=where,
+        N_("Condition %(where)s: %(reason)s"),
+        details={"conditions": [Message(N_("Condition %(where)s: %(reason)s"), where=exc.where, reason=exc.message)]},
+        where=exc.where,
         reason=exc.message,
     )
 
@@ -47,7 +48,10 @@ def condition_error(exc: InvalidCondition) -> InvalidInput:
 def _natural_error(exc: InvalidFilter) -> InvalidInput:
     """The parser's error with the form it expects (for text that is neither the language nor words)."""
     error = rule_error(exc)
-    hint = f"Write each condition as a field, an operator and a quoted value, like: {natural.EXAMPLE}"
+    hint = Message(
+        N_("Write each condition as a field, an operator and a quoted value, like: %(example)s"),
+        example=natural.EXAMPLE,
+    )
     return InvalidInput(
         N_("%(reason)s %(hint)s"),
         details={"rule": [*(error.details or {}).get("rule", []), hint]},
@@ -220,13 +224,28 @@ def _evaluate(s: Session, tenant_id: int, state: BuilderState, max_depth: int) -
         state.error_position = _position(exc)
         messages = (exc.details or {}).get("rule", [])
         if state.error_position is not None and messages:
-            state.error = " ".join(m.split(": ", 1)[1] if m.startswith("Position ") else m for m in messages)
+            state.error = _joined([_reason(m) for m in messages])
         else:
             state.error = exc.message
         return
     where = and_(User.tenant_id == tenant_id, compiled.condition)
     state.count = s.scalar(select(func.count()).select_from(User).where(where)) or 0
     state.sample = list(s.scalars(select(User).where(where).order_by(*_by_name()).limit(SAMPLE_SIZE)))
+
+
+def _reason(message: str) -> str:
+    """A rule message without its "Position 12: " (the page says where in its own words)."""
+    if isinstance(message, Message) and "reason" in message.values and message.template.startswith("Position "):
+        return message.values["reason"]
+    return message.split(": ", 1)[1] if message.startswith("Position ") else message
+
+
+def _joined(messages: list[str]) -> str:
+    """The messages as one text, each still a Message the page says in its language."""
+    text = messages[0]
+    for more in messages[1:]:
+        text = Message(N_("%(reason)s %(hint)s"), reason=text, hint=more)
+    return text
 
 
 def _position(exc: InvalidInput) -> int | None:

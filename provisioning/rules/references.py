@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.filters.parser import Compare, Logical, Not, ValuePath
 from provisioning.filters.translate import InvalidFilter, parse
+from provisioning.i18n import N_, Message
 from provisioning.models import ENROLLMENT_STATUSES, Course, Group
 
 
@@ -69,7 +70,11 @@ def references(text: str) -> References:
             and str(value.value).lower() not in ENROLLMENT_STATUSES
         ):
             raise InvalidFilter(
-                f"Unknown enrollment status {value.value!r}; use one of {', '.join(ENROLLMENT_STATUSES)}.",
+                Message(
+                    N_("Unknown enrollment status %(status)r; use one of %(statuses)s."),
+                    status=value.value,
+                    statuses=", ".join(ENROLLMENT_STATUSES),
+                ),
                 value.position,
             )
         if _on(compare, bracket, "groups", "value") == "value" and compare.op == "eq":
@@ -90,7 +95,7 @@ def check_references(s: Session, tenant_id: int, refs: References) -> None:
         )
         for course, position in refs.courses:
             if course not in existing:
-                raise InvalidFilter(f"No course with external id {course!r}.", position)
+                raise InvalidFilter(Message(N_("No course with external id %(course)r."), course=course), position)
     if refs.groups:
         ids = {i for i in (_as_id(g) for g, _ in refs.groups) if i is not None}
         found = (
@@ -98,7 +103,7 @@ def check_references(s: Session, tenant_id: int, refs: References) -> None:
         )
         for group, position in refs.groups:
             if _as_id(group) not in found:
-                raise InvalidFilter(f"No group with id {group!r}.", position)
+                raise InvalidFilter(Message(N_("No group with id %(group)r."), group=group), position)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ CORE = Path(provisioning.__file__).resolve().parent
 REFUSALS = {name for name, cls in inspect.getmembers(errors, inspect.isclass) if issubclass(cls, errors.DomainError)}
 # Calls that make a stored sentence (an upload's row error, a row's status, a file-level refusal).
 SENTENCES = {"Message": 0, "error": 3, "mark_rows": 3, "mark_staged": 3, "_mark": 3, "file_error": 0, "sql_sentence": 0}
+# The rule language's errors (provisioning/filters, provisioning/rules): the rule builder says them too.
+SENTENCES |= {"InvalidFilter": 0, "InvalidCondition": 0}
 
 
 def _name(func: ast.expr) -> str | None:
