@@ -205,7 +205,8 @@ def streamed_rows(rt: Runtime, query: Select) -> Iterator[list[Any]]:
     # A transaction (reads elsewhere run in autocommit): SET LOCAL and the cursor need one; it writes nothing.
     with rt.db.transaction() as s:
         s.execute(text("SET LOCAL enable_nestloop = off"))
-        result = s.execute(query, execution_options={"stream_results": True, "yield_per": CHUNK})
+        # Core, not the ORM: plain rows, without the per-row work of an ORM result.
+        result = s.connection().execute(query, execution_options={"stream_results": True, "yield_per": CHUNK})
         for part in result.partitions():
             for row in part:
                 yield list(row[1:])

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, select
 
+from provisioning.chunking import IN_LIST, chunked
 from provisioning.exports import streamed_rows
 from provisioning.models import Course, CourseGroup, Enrollment, Group, Membership, User
 from provisioning.runtime import Runtime
@@ -75,32 +76,39 @@ def group_progress(rt: Runtime, tenant_id: int, group_id: int) -> GroupProgress:
         group = load_group(s, tenant_id, group_id)
         members = s.scalar(select(func.count()).select_from(Membership).where(Membership.group_id == group.id)) or 0
         member_ids = select(Membership.user_id).where(Membership.group_id == group.id)
-        linked = select(CourseGroup.course_id).where(CourseGroup.group_id == group.id)
-        per_course = s.execute(
-            select(
-                Course.id,
-                Course.external_id,
-                func.coalesce(Course.title, Course.external_id),
-                func.count(Enrollment.user_id),
-                func.count(case((Enrollment.status == "in_progress", 1))),
-                func.count(case((Enrollment.status == "completed", 1))),
-                func.max(_activity()),
+        # The members' enrollments counted per course in one pass (a join, as a hand-written GROUP BY would),
+        # then the courses the group belongs to that none of them is enrolled in, with zeros: an OR of two IN
+        # lists over every course of the tenant cost three times that pass at 100,000 members.
+        counted = {
+            row[0]: row[1:]
+            for row in s.execute(
+                select(
+                    Enrollment.course_id,
+                    func.count(Enrollment.user_id),
+                    func.count(case((Enrollment.status == "in_progress", 1))),
+                    func.count(case((Enrollment.status == "completed", 1))),
+                    func.max(_activity()),
+                )
+                .join(Membership, and_(Membership.user_id == Enrollment.user_id, Membership.group_id == group.id))
+                .where(Enrollment.tenant_id == tenant_id, active)
+                .group_by(Enrollment.course_id)
             )
-            .select_from(Course)
-            .outerjoin(
-                Enrollment,
-                and_(Enrollment.course_id == Course.id, active, Enrollment.user_id.in_(member_ids)),
-            )
-            .where(
-                Course.tenant_id == tenant_id,
-                or_(
-                    Course.id.in_(linked),
-                    Course.id.in_(select(Enrollment.course_id).where(active, Enrollment.user_id.in_(member_ids))),
-                ),
-            )
-            .group_by(Course.id, Course.external_id, Course.title)
-            .order_by(func.lower(func.coalesce(Course.title, Course.external_id)), Course.id)
-        ).all()
+        }
+        linked = set(s.scalars(select(CourseGroup.course_id).where(CourseGroup.group_id == group.id)))
+        title = func.coalesce(Course.title, Course.external_id)
+        names = sorted(
+            (
+                row
+                for ids in chunked(sorted(linked | set(counted)), IN_LIST)
+                for row in s.execute(
+                    select(Course.id, Course.external_id, title).where(
+                        Course.tenant_id == tenant_id, Course.id.in_(ids)
+                    )
+                )
+            ),
+            key=lambda row: (row[2].lower(), row[0]),
+        )
+        per_course = [(cid, ext, title, *counted.get(cid, (0, 0, 0, None))) for cid, ext, title in names]
         enrolled_members = (
             s.scalar(
                 select(func.count(func.distinct(Enrollment.user_id))).where(
