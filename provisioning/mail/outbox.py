@@ -335,27 +335,6 @@ def _send_one(rt: Runtime, sender: SMTPSender, settings: MailSettings, message_i
     return "sent"
 
 
-def _earlier_sender_running(rt: Runtime, operation_id: int, tenant_id: int) -> bool:
-    """Is an earlier send Operation of the tenant running, its worker alive (a fresh heartbeat)?  The lower id
-    goes first, so two senders never both wait for each other."""
-    alive_since = utcnow() - timedelta(seconds=rt.settings.operation_stale_seconds)
-    with rt.db.read() as s:
-        return (
-            s.scalar(
-                select(Operation.id)
-                .where(
-                    Operation.tenant_id == tenant_id,
-                    Operation.type == SEND_OPERATION,
-                    Operation.status == "running",
-                    Operation.id < operation_id,
-                    Operation.heartbeat_at > alive_since,
-                )
-                .limit(1)
-            )
-            is not None
-        )
-
-
 def _next_due_in(rt: Runtime, tenant_id: int, settings: MailSettings) -> float | None:
     """Seconds until a message of the tenant becomes due; None when nothing is left to send."""
     with rt.db.read() as s:
@@ -394,12 +373,6 @@ def send_emails_chunk(
         with rt.db.transaction() as s:
             save_progress(s, operation_id, result={**counts, "message": NOT_CONFIGURED})
         return None
-    if _earlier_sender_running(rt, operation_id, tenant_id):
-        # One sender per tenant at a time, so the pace holds for the tenant, not per sender: the earlier one
-        # sends, this one waits its turn without sending (and, after EMAIL_SEND_TURN_SECONDS, queues again behind
-        # other jobs).  It never ends early: a sender that is finishing may have missed what this one came for.
-        time.sleep(min(settings.turn_seconds or 5.0, 5.0))
-        return counts
     # A fresh name per chunk: a claim left by an earlier, crashed run is never settled by this one.
     worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     handled, sent_before = 0, any(counts.values())
