@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Sequence
 
 from rq import SimpleWorker
@@ -73,12 +74,14 @@ def run_worker(rt: Runtime, *, burst: bool = False, queues: Sequence[str] | None
     try:
         return worker.work(burst=burst, logging_level=logging.getLevelName(log.getEffectiveLevel()))
     finally:
-        if sweeper is not None:
-            sweeper.stop()
-        if schedule is not None:
-            schedule.stop()
-        if reports is not None:
-            reports.stop()
+        # Ask each background thread to stop first, then wait for them within one shared 5 s: waiting up to 5 s
+        # for each in turn let a SIGTERMed worker take 15 s past its job to exit.
+        threads = [t for t in (sweeper, schedule, reports) if t is not None]
+        for thread in threads:
+            thread.stop(timeout=0)
+        deadline = time.monotonic() + 5
+        for thread in threads:
+            thread.stop(timeout=max(0.0, deadline - time.monotonic()))
         runner.reset_shutdown()
         tasks.use_runtime(None)
 

@@ -192,6 +192,11 @@ def other_tenant(make_tenant) -> TenantHandle:
 @pytest.fixture
 def platform(client):
     """An independent LTI 1.3 platform on loopback whose tool is the test client's app."""
+    from provisioning.lti.nrps import TOKENS
+
+    # A new platform may come up on an earlier one's port (the same issuer) with new keys: an access token
+    # cached for the earlier one would be refused by it.
+    TOKENS.clear()
     p = Platform(lambda: client.get("/lti/jwks").get_json())
     yield p
     p.close()

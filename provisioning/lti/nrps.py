@@ -52,6 +52,11 @@ class TokenCache:
         with self._lock:
             self._tokens.pop(key, None)
 
+    def clear(self) -> None:
+        """Forget every token (a platform that is not the one they came from would refuse them)."""
+        with self._lock:
+            self._tokens.clear()
+
 
 TOKENS = TokenCache()
 
