@@ -280,13 +280,7 @@ class Worker:
         backends = self.bench.sql(
             "SELECT pid FROM pg_stat_activity WHERE application_name = %(a)s", {"a": self.app_name}
         )
-        snapshot = {}
-        for pid, command in [(self.proc.pid, None), *((pid, "postgres") for (pid,) in backends)]:
-            seconds = _cpu_seconds(pid, command)
-            if seconds is None:
-                return None
-            snapshot[pid] = seconds
-        return snapshot
+        return cpu_of({self.proc.pid: None, **{pid: "postgres" for (pid,) in backends}})
 
     def __exit__(self, *exc: object) -> None:
         own_peak = _peak_rss_mb(self.proc.pid)
